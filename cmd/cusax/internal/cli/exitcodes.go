@@ -1,0 +1,37 @@
+package cli
+
+import (
+	"context"
+	"errors"
+
+	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
+	"github.com/cusax/cusax/pkg/core/pluginhost"
+	"github.com/cusax/cusax/pkg/protocol"
+)
+
+// ExitCode maps an error to the documented exit code. It is the only place
+// that knows the numbers (see `cusax help exit-codes`).
+func ExitCode(err error) int {
+	var exit *cmdutil.ExitError
+	switch {
+	case err == nil:
+		return cmdutil.ExitOK
+	case errors.As(err, &exit):
+		return exit.Code
+	case errors.Is(err, cmdutil.ErrInterrupted), errors.Is(err, context.Canceled):
+		return cmdutil.ExitInterrupted
+	case cmdutil.IsUsage(err):
+		return cmdutil.ExitUsage
+	case errors.Is(err, protocol.ErrAuth):
+		return cmdutil.ExitAuth
+	case errors.Is(err, protocol.ErrDenied):
+		return cmdutil.ExitDenied
+	case errors.Is(err, pluginhost.ErrPluginNotFound), errors.Is(err, pluginhost.ErrIncompatible):
+		return cmdutil.ExitPlugin
+	case errors.Is(err, protocol.ErrCertificate), errors.Is(err, protocol.ErrInsecure):
+		return cmdutil.ExitTLS
+	case errors.Is(err, protocol.ErrUnreachable), errors.Is(err, protocol.ErrTimeout):
+		return cmdutil.ExitNetwork
+	}
+	return cmdutil.ExitFailure
+}

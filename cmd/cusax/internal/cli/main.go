@@ -1,0 +1,158 @@
+// Package cli is the cusax command tree: the root command, the Factory, the
+// mapping from errors to exit codes, and how errors are shown.
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
+	"github.com/cusax/cusax/cmd/cusax/internal/iostreams"
+	"github.com/cusax/cusax/pkg/core/config"
+	"github.com/cusax/cusax/pkg/core/pluginhost"
+	"github.com/cusax/cusax/pkg/core/secrets"
+	"github.com/cusax/cusax/plugins/builtin"
+	"github.com/hashicorp/go-hclog"
+	"github.com/spf13/cobra"
+)
+
+// Version is set at build time (-ldflags -X).
+var Version = "dev"
+
+// Main runs cusax with args (without the program name) and returns the
+// exit code.
+func Main(args []string) int {
+	// Plugin mode first: cobra must not see (or print) anything.
+	if len(args) > 0 && args[0] == pluginhost.ServeArg {
+		return builtin.Serve(args[1:])
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	io := iostreams.System()
+	return Run(ctx, io, args)
+}
+
+// Run executes the command tree on the given streams.
+func Run(ctx context.Context, io *iostreams.IOStreams, args []string) int {
+	f, g := newFactory(ctx, io)
+	root := NewRootCmd(f, g)
+	root.SetArgs(args)
+	root.SetIn(io.In)
+	root.SetOut(io.Out)
+	root.SetErr(io.ErrOut)
+	cmd, err := root.ExecuteC()
+	if err != nil && ctx.Err() != nil {
+		err = cmdutil.WithExit(cmdutil.ExitInterrupted, fmt.Errorf("%w: %v", cmdutil.ErrInterrupted, err))
+	}
+	if err == nil {
+		return cmdutil.ExitOK
+	}
+	if isUnknownCommand(err) {
+		err = cmdutil.Usagef("%v", err)
+	}
+	code := ExitCode(err)
+	printError(io, cmd, err, code)
+	return code
+}
+
+// globals are the persistent flags.
+type globals struct {
+	configPath string
+	pluginDirs []string
+	debug      bool
+}
+
+func newFactory(ctx context.Context, io *iostreams.IOStreams) (*cmdutil.Factory, *globals) {
+	g := &globals{}
+	f := &cmdutil.Factory{IO: io, Version: Version, Context: ctx}
+	f.ConfigPath = func() (string, error) {
+		if g.configPath != "" {
+			return g.configPath, nil
+		}
+		return config.DefaultPath()
+	}
+	f.Logger = func() hclog.Logger {
+		if !g.debug {
+			return hclog.NewNullLogger()
+		}
+		return hclog.New(&hclog.LoggerOptions{Name: "cusax", Level: hclog.Debug, Output: io.ErrOut, Color: hclog.ColorOff})
+	}
+	f.Secrets = func() (secrets.Store, string, error) {
+		path, err := f.ConfigPath()
+		if err != nil {
+			return nil, "", err
+		}
+		return secrets.Open(dirOf(path))
+	}
+	f.Plugins = cmdutil.Lazy(func() (*pluginhost.Host, error) {
+		self, err := pluginhost.Self()
+		if err != nil {
+			return nil, err
+		}
+		dirs := append([]string(nil), g.pluginDirs...)
+		if cfg, _, err := f.Config(); err == nil {
+			dirs = append(dirs, cfg.Plugins.Dirs...)
+		}
+		level := "info"
+		if g.debug {
+			level = "debug"
+		}
+		return &pluginhost.Host{
+			Self: self, BuiltIns: builtin.Plugins, Dirs: pluginhost.DefaultDirs(dirs),
+			Launcher: pluginhost.Launcher{Logger: f.Logger(), LogLevel: level, Env: pluginEnv()},
+		}, nil
+	})
+	return f, g
+}
+
+// pluginEnv is the little of the environment plugins get: the host's may
+// hold tokens (go-plugin SkipHostEnv), but they need a temp dir and HOME.
+func pluginEnv() []string {
+	var env []string
+	for _, k := range []string{"HOME", "TMPDIR", "PATH", "SSL_CERT_FILE", "SSL_CERT_DIR", "GODEBUG"} {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
+
+func dirOf(path string) string {
+	if i := strings.LastIndexAny(path, `/\`); i >= 0 {
+		return path[:i]
+	}
+	return "."
+}
+
+// printError shows err once, as `cusax: error: …` plus hint lines; with
+// --json also as one JSON object on stderr (the restic convention).
+func printError(io *iostreams.IOStreams, cmd *cobra.Command, err error, code int) {
+	hints := cmdutil.Hints(err)
+	if code == cmdutil.ExitUsage && cmd != nil {
+		hints = append(hints, fmt.Sprintf("run '%s --help' for usage", cmd.CommandPath()))
+	}
+	if cmd != nil && jsonRequested(cmd) {
+		_ = json.NewEncoder(io.ErrOut).Encode(map[string]any{"error": err.Error(), "exit_code": code, "hints": hints})
+		return
+	}
+	fmt.Fprintf(io.ErrOut, "cusax: %s %s\n", io.Red("error:"), oneLine(err.Error()))
+	for _, h := range hints {
+		fmt.Fprintf(io.ErrOut, "cusax: %s %s\n", io.Yellow("hint:"), h)
+	}
+}
+
+func jsonRequested(cmd *cobra.Command) bool {
+	fl := cmd.Flags().Lookup("json")
+	return fl != nil && fl.Value.String() == "true"
+}
+
+// oneLine keeps an error on one line (plugins may return multi-line text).
+func oneLine(s string) string {
+	s = strings.ReplaceAll(s, "\r", " ")
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
+}

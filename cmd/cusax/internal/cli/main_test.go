@@ -1,0 +1,50 @@
+package cli
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/cusax/cusax/cmd/cusax/internal/iostreams"
+	"github.com/cusax/cusax/internal/testbed"
+	"github.com/cusax/cusax/pkg/core/pluginhost"
+	"github.com/cusax/cusax/plugins/builtin"
+)
+
+// TestMain lets the test binary double as the cusax binary in plugin mode,
+// so the CLI under test re-executes it to serve its built-in plugins, just
+// as the real binary does.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case pluginhost.ServeArg:
+			os.Exit(builtin.Serve(os.Args[2:]))
+		case "__future_plugin":
+			os.Exit(serveFuturePlugin())
+		}
+	}
+	code := m.Run()
+	testbed.StopShared()
+	os.Exit(code)
+}
+
+type cliResult struct {
+	stdout, stderr string
+	code           int
+}
+
+// runCLI runs cusax in process with a private config dir.
+func runCLI(t *testing.T, home, stdin string, args ...string) cliResult {
+	t.Helper()
+	io, in, out, errOut := iostreams.Test()
+	in.WriteString(stdin)
+	t.Setenv("CUSAX_SECRETS", "file")
+	t.Setenv("XDG_CONFIG_HOME", home)
+	t.Setenv("XDG_DATA_HOME", home+"/data")
+	t.Setenv("CUSAX_PLUGIN_PATH", "")
+	code := Run(context.Background(), io, append([]string{"--config", home + "/cusax/config.toml"}, args...))
+	r := cliResult{stdout: out.String(), stderr: errOut.String(), code: code}
+	t.Logf("cusax %s → exit %d\nstderr: %s", strings.Join(args, " "), code, r.stderr)
+	return r
+}

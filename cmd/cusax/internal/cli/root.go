@@ -1,0 +1,58 @@
+package cli
+
+import (
+	"strings"
+
+	"github.com/cusax/cusax/cmd/cusax/internal/cmd/login"
+	"github.com/cusax/cusax/cmd/cusax/internal/cmd/plugins"
+	"github.com/cusax/cusax/cmd/cusax/internal/cmd/status"
+	"github.com/cusax/cusax/cmd/cusax/internal/cmd/version"
+	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
+	"github.com/spf13/cobra"
+)
+
+// NewRootCmd builds the command tree.
+func NewRootCmd(f *cmdutil.Factory, g *globals) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "cusax <command>",
+		Short: "One tool for SIP calls and XMPP chat (RFC 7081)",
+		Long: `cusax uses one account made of two aspects: SIP for calls ("Telephony") and
+XMPP for chat, presence, the roster and vCards ("Chat"), as RFC 7081 (CUSAX)
+describes. Data goes to stdout, diagnostics to stderr; every data command
+takes --json. See 'cusax help exit-codes'.`,
+		Example: `  $ cusax login --name work --jid alice@example.com --aor sip:alice@example.com --password-stdin < pw
+  $ cusax status --check
+  $ cusax plugins --json`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       f.Version,
+	}
+	root.SetVersionTemplate("cusax {{.Version}}\n")
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.configPath, "config", "", "config file (default $CUSAX_CONFIG, else $XDG_CONFIG_HOME/cusax/config.toml)")
+	pf.StringArrayVar(&g.pluginDirs, "plugin-dir", nil, "extra plugin directory, searched first (repeatable; also $CUSAX_PLUGIN_PATH)")
+	pf.BoolVar(&g.debug, "debug", false, "log debug details, including plugin logs, to stderr")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return cmdutil.Usagef("%v", err) })
+
+	root.AddCommand(
+		login.NewCmdLogin(f, nil),
+		status.NewCmdStatus(f, nil),
+		plugins.NewCmdPlugins(f, nil),
+		version.NewCmdVersion(f, nil),
+		&cobra.Command{Use: "exit-codes", Short: "The exit codes cusax returns", Long: cmdutil.ExitCodesHelp},
+	)
+	// Unknown commands and bad arguments are usage errors (exit 2).
+	root.Args = func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return cmdutil.Usagef("unknown command %q for %q", args[0], cmd.CommandPath())
+		}
+		return nil
+	}
+	root.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	return root
+}
+
+// isUnknownCommand recognises cobra's own "unknown command" error.
+func isUnknownCommand(err error) bool {
+	return err != nil && strings.HasPrefix(err.Error(), "unknown command ")
+}

@@ -1,0 +1,443 @@
+// Package login implements `cusax login`: set up an account and prove it
+// live by registering SIP and then logging into XMPP (RFC 7081 §2).
+package login
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
+	"github.com/cusax/cusax/cmd/cusax/internal/render"
+	"github.com/cusax/cusax/pkg/core/config"
+	corelogin "github.com/cusax/cusax/pkg/core/login"
+	"github.com/cusax/cusax/pkg/core/parity"
+	"github.com/cusax/cusax/pkg/core/secrets"
+	"github.com/cusax/cusax/pkg/protocol"
+	"github.com/spf13/cobra"
+)
+
+// Options are the parsed flags.
+type Options struct {
+	F *cmdutil.Factory
+
+	Name            string
+	JID             string
+	AOR             string
+	XMPPServer      string
+	XMPPDirectTLS   bool
+	SIPProxy        string
+	SIPUsername     string
+	PasswordStdin   bool
+	PasswordCommand string
+	CAFile          string
+	NoRelationship  bool
+	AllowPlaintext  bool
+	MinTLS          string
+	Parallel        bool
+	SaveAnyway      bool
+	RequireParity   bool
+	Timeout         time.Duration
+	XMPPBackend     string
+	SIPBackend      string
+	JSON            bool
+
+	set func(name string) bool
+}
+
+// NewCmdLogin builds the command; runF replaces the run function in tests.
+func NewCmdLogin(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{F: f}
+	cmd := &cobra.Command{
+		Use:   "login",
+		Short: "Set up an account and prove both aspects live",
+		Long: `Log into both aspects of a CUSAX account and save it when both work.
+
+SIP ("Telephony") is registered first, and XMPP ("Chat") is logged into only
+after that (RFC 7081 §2; --parallel does both at once). Both are then logged
+out again. For each aspect cusax shows whether it is encrypted, the TLS
+version and cipher, how the server was authenticated, the certificate and the
+authentication mechanism (RFC 7590 §3.6). If the two aspects are not
+protected alike, it warns and shows the flag that fixes it (RFC 7081 §7).
+
+Passwords never go in argv: use --password-stdin (one line, used for both
+aspects), --password-command, the stored password of an existing account, or
+the prompt on a terminal. They are kept in the OS keyring, or, where there is
+none, in a 0600 secrets.toml beside the config.
+
+XMPP always attempts STARTTLS, even when the server does not advertise it
+(RFC 7590 §3.1), and never authenticates without TLS unless --allow-plaintext.
+Certificates are checked against the JID's domain (RFC 6120 §13.7.1.2) and
+the SIP domain (RFC 5922), also when servers are given as IP addresses.`,
+		Example: `  $ cusax login --name work --jid alice@example.com --aor sip:alice@example.com --password-stdin < pw
+  $ cusax login --name lab --jid alice@lab.test --xmpp-server 127.0.0.1:5222 \
+      --aor sip:alice@lab.test --sip-proxy 'sip:127.0.0.1:5061;transport=tls' --ca-file lab-ca.pem --password-command 'pass show lab'
+  $ cusax login --name work --min-tls 1.3 --require-parity`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return cmdutil.Usagef("login takes no arguments (got %q)", args[0])
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.set = func(n string) bool { return cmd.Flags().Changed(n) }
+			if runF != nil {
+				return runF(opts)
+			}
+			return run(opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Name, "name", "", "account name (default: the existing default account, else \"default\")")
+	fl.StringVar(&opts.JID, "jid", "", "XMPP address (Chat), e.g. alice@example.com")
+	fl.StringVar(&opts.AOR, "aor", "", "SIP address of record (Telephony), e.g. sip:alice@example.com")
+	fl.StringVar(&opts.XMPPServer, "xmpp-server", "", "XMPP server HOST:PORT (default: DNS SRV)")
+	fl.BoolVar(&opts.XMPPDirectTLS, "xmpp-direct-tls", false, "XMPP over TLS from the first byte (XEP-0368) instead of STARTTLS")
+	fl.StringVar(&opts.SIPProxy, "sip-proxy", "", "SIP outbound proxy URI, e.g. 'sip:host:5061;transport=tls' (default: RFC 3263 DNS)")
+	fl.StringVar(&opts.SIPUsername, "sip-username", "", "SIP digest user name (default: the AOR's user part)")
+	fl.BoolVar(&opts.PasswordStdin, "password-stdin", false, "read the password (one line, both aspects) from stdin")
+	fl.StringVar(&opts.PasswordCommand, "password-command", "", "command that prints the password (run with sh -c, for both aspects)")
+	fl.StringVar(&opts.CAFile, "ca-file", "", "PEM file of CA certificates to trust in addition to the system's")
+	fl.BoolVar(&opts.NoRelationship, "no-relationship", false, "the XMPP and SIP accounts are not two aspects of one service (RFC 7081 §3.4)")
+	fl.BoolVar(&opts.AllowPlaintext, "allow-plaintext", false, "allow authenticating without TLS (XMPP) — credentials cross the network unprotected")
+	fl.StringVar(&opts.MinTLS, "min-tls", "", "lowest TLS version for both aspects: 1.2 or 1.3")
+	fl.BoolVar(&opts.Parallel, "parallel", false, "log into both aspects at once instead of SIP first")
+	fl.BoolVar(&opts.SaveAnyway, "save-anyway", false, "save the account even if an aspect failed")
+	fl.BoolVar(&opts.RequireParity, "require-parity", false, "fail (exit 9) when the aspects are not protected alike")
+	fl.DurationVar(&opts.Timeout, "timeout", 15*time.Second, "time limit for each aspect's login")
+	fl.StringVar(&opts.XMPPBackend, "xmpp-backend", "", "IMPP plugin to use (default xmpp)")
+	fl.StringVar(&opts.SIPBackend, "sip-backend", "", "telephony plugin to use (default sip)")
+	fl.BoolVar(&opts.JSON, "json", false, "print the result as JSON")
+	return cmd
+}
+
+// Result is the --json output.
+type Result struct {
+	Account   string                   `json:"account"`
+	OK        bool                     `json:"ok"`
+	Saved     bool                     `json:"saved"`
+	Related   bool                     `json:"related"`
+	Telephony render.AspectJSON        `json:"telephony"`
+	Chat      render.AspectJSON        `json:"chat"`
+	Parity    []protocol.ParityFinding `json:"parity"`
+	ParityBy  string                   `json:"parity_policy,omitempty"`
+	ElapsedMS int64                    `json:"elapsed_ms"`
+}
+
+func run(o *Options) error {
+	f := o.F
+	ctx := f.Context
+	io := f.IO
+	cfg, cfgPath, err := f.Config()
+	if err != nil {
+		return err
+	}
+	acct, existing, err := o.account(cfg)
+	if err != nil {
+		return err
+	}
+	if err := acct.Validate(); err != nil {
+		return cmdutil.Usagef("%v", err)
+	}
+	if _, ok := protocol.TLSVersion(o.MinTLS); !ok {
+		return cmdutil.Usagef("--min-tls: %q is not 1.2 or 1.3", o.MinTLS)
+	}
+	ca, err := corelogin.ReadCA(acct)
+	if err != nil {
+		return cmdutil.Usagef("%v", err)
+	}
+	store, storeNote, err := f.Secrets()
+	if err != nil {
+		return err
+	}
+	xpw, spw, err := o.passwords(ctx, store, acct, existing)
+	if err != nil {
+		return err
+	}
+
+	host, err := f.Plugins()
+	if err != nil {
+		return err
+	}
+	progress(o, "starting plugins")
+	plugins, err := corelogin.Open(ctx, host, acct)
+	if err != nil {
+		return err
+	}
+	defer plugins.Close()
+	if acct.SIP != nil && !o.Parallel {
+		progress(o, "registering Telephony (SIP) as "+acct.SIP.AOR)
+	}
+	res := corelogin.Prove(ctx, plugins.Backends, corelogin.Request{
+		Account: acct, XMPPPassword: xpw, SIPPassword: spw, CAPEM: ca,
+		Parallel: o.Parallel, MinTLS: o.MinTLS, Timeout: o.Timeout,
+	})
+	if ctx.Err() != nil {
+		return cmdutil.WithExit(cmdutil.ExitInterrupted, cmdutil.ErrInterrupted)
+	}
+
+	decision := protocol.ParityDecision{Findings: res.Findings}
+	if len(res.Findings) > 0 {
+		decision, err = corelogin.JudgeParity(ctx, plugins.Policies, protocol.ParityRequest{
+			Account: acct.Name, Chat: *res.Chat.Report, Telephony: *res.Telephony.Report, Findings: res.Findings,
+		})
+		if err != nil {
+			return err
+		}
+	}
+	parityFailed := o.RequireParity && worst(decision.Findings) >= parity.Rank(parity.Warning)
+	policyDenied := decision.Verdict == protocol.Deny
+
+	saved := false
+	if (res.OK() || o.SaveAnyway) && !parityFailed && !policyDenied {
+		if err := save(ctx, cfgPath, store, acct, xpw, spw, o); err != nil {
+			return err
+		}
+		saved = true
+	}
+
+	out := Result{
+		Account: acct.Name, OK: res.OK(), Saved: saved, Related: acct.Related,
+		Telephony: render.JSONAspect(res.Telephony), Chat: render.JSONAspect(res.Chat),
+		Parity: decision.Findings, ParityBy: decision.Policy, ElapsedMS: res.Elapsed.Milliseconds(),
+	}
+	if out.Parity == nil {
+		out.Parity = []protocol.ParityFinding{}
+	}
+	if o.JSON {
+		if err := cmdutil.WriteJSON(io.Out, out); err != nil {
+			return err
+		}
+	} else {
+		printHuman(o, acct, res)
+	}
+	for _, fnd := range decision.Findings {
+		fmt.Fprintf(io.ErrOut, "cusax: %s %s: %s\n", io.Yellow(fnd.Severity+":"), fnd.ID, fnd.Message)
+		if fnd.Fix != "" {
+			fmt.Fprintf(io.ErrOut, "cusax: hint: %s\n", fnd.Fix)
+		}
+	}
+	if saved {
+		fmt.Fprintf(io.ErrOut, "cusax: account %q saved to %s\n", acct.Name, cfgPath)
+		if storeNote != "" && !usesCommands(acct) {
+			fmt.Fprintf(io.ErrOut, "cusax: note: %s\n", storeNote)
+		}
+	}
+
+	if !res.OK() {
+		err := res.Err()
+		if err == nil {
+			err = errors.New(res.Chat.Skipped)
+		}
+		return cmdutil.WithHint(fmt.Errorf("login %s: %w", acct.Name, err), hintsFor(err, saved)...)
+	}
+	if policyDenied {
+		return cmdutil.WithExit(cmdutil.ExitDenied, fmt.Errorf("login %s: policy %s refused the account: %s", acct.Name, decision.Policy, decision.Reason))
+	}
+	if parityFailed {
+		return cmdutil.WithExit(cmdutil.ExitParity, fmt.Errorf("login %s: --require-parity: the two aspects are not protected alike (RFC 7081 §7); account not saved", acct.Name))
+	}
+	return nil
+}
+
+func worst(fs []protocol.ParityFinding) int {
+	w := -1
+	for _, f := range fs {
+		if r := parity.Rank(f.Severity); r > w {
+			w = r
+		}
+	}
+	return w
+}
+
+func usesCommands(a config.Account) bool {
+	return (a.XMPP == nil || a.XMPP.PasswordCommand != "") && (a.SIP == nil || a.SIP.PasswordCommand != "")
+}
+
+func progress(o *Options, msg string) {
+	if o.F.IO.IsStderrTTY() && !o.JSON {
+		fmt.Fprintf(o.F.IO.ErrOut, "cusax: %s…\n", msg)
+	}
+}
+
+func printHuman(o *Options, acct config.Account, res corelogin.Result) {
+	io := o.F.IO
+	rel := "no CUSAX relationship"
+	if acct.Related {
+		rel = "related aspects of one CUSAX service (RFC 7081 §3.4)"
+	}
+	fmt.Fprintf(io.Out, "Account %s: %s\n", acct.Name, rel)
+	render.Aspect(io.Out, io, res.Telephony)
+	render.Aspect(io.Out, io, res.Chat)
+	fmt.Fprintf(io.Out, "Total %d ms\n", res.Elapsed.Milliseconds())
+}
+
+// hintsFor names the flag that fixes the failure.
+func hintsFor(err error, saved bool) []string {
+	var h []string
+	switch {
+	case errors.Is(err, protocol.ErrCertificate):
+		h = append(h, "if the server uses a private CA, trust it with --ca-file PATH (certificate checks are never turned off)")
+	case errors.Is(err, protocol.ErrInsecure):
+		h = append(h, "the server offers no TLS; --allow-plaintext would send the credentials unprotected")
+	case errors.Is(err, protocol.ErrAuth):
+		h = append(h, "check the user name and password of that aspect")
+	case errors.Is(err, protocol.ErrUnreachable), errors.Is(err, protocol.ErrTimeout):
+		h = append(h, "check --xmpp-server / --sip-proxy and that the server is up")
+	}
+	if !saved {
+		h = append(h, "nothing was saved (--save-anyway saves an account that does not fully work)")
+	}
+	return h
+}
+
+func save(ctx context.Context, path string, store secrets.Store, acct config.Account, xpw, spw string, o *Options) error {
+	if acct.XMPP != nil && acct.XMPP.PasswordCommand == "" && xpw != "" {
+		if err := store.Set(ctx, secrets.Ref{Account: acct.Name, Aspect: config.AspectXMPP}, xpw); err != nil {
+			return fmt.Errorf("store chat password: %w", err)
+		}
+	}
+	if acct.SIP != nil && acct.SIP.PasswordCommand == "" && spw != "" {
+		if err := store.Set(ctx, secrets.Ref{Account: acct.Name, Aspect: config.AspectSIP}, spw); err != nil {
+			return fmt.Errorf("store telephony password: %w", err)
+		}
+	}
+	return config.Update(path, func(c *config.Config) error {
+		c.Upsert(acct)
+		if c.Default == "" || len(c.Accounts) == 1 {
+			c.Default = acct.Name
+		}
+		return nil
+	})
+}
+
+// account builds the account from flags, an existing account of the same
+// name, and prompts.
+func (o *Options) account(cfg *config.Config) (config.Account, bool, error) {
+	name := o.Name
+	if name == "" {
+		switch {
+		case cfg.Default != "" && o.JID == "" && o.AOR == "":
+			name = cfg.Default
+		case len(cfg.Accounts) == 0:
+			name = "default"
+		default:
+			return config.Account{}, false, cmdutil.Usagef("--name is required: accounts exist already (%s)", strings.Join(cfg.Names(), ", "))
+		}
+	}
+	var acct config.Account
+	existing := false
+	if prev, err := cfg.Account(name); err == nil && prev.Name == name {
+		acct, existing = *prev, true
+	} else {
+		acct = config.Account{Name: name, Related: true}
+	}
+	if o.set("no-relationship") {
+		acct.Related = !o.NoRelationship
+	}
+	if o.JID == "" && o.AOR == "" && !existing && o.F.IO.CanPrompt() {
+		var err error
+		if o.JID, err = cmdutil.Prompt(o.F.IO, "XMPP address (Chat, empty for none): "); err != nil {
+			return acct, false, err
+		}
+		if o.AOR, err = cmdutil.Prompt(o.F.IO, "SIP address (Telephony, empty for none): "); err != nil {
+			return acct, false, err
+		}
+	}
+	if o.JID != "" {
+		if acct.XMPP == nil {
+			acct.XMPP = &config.XMPPAspect{}
+		}
+		acct.XMPP.JID = o.JID
+	}
+	if o.AOR != "" {
+		aor := o.AOR
+		if !strings.Contains(aor, ":") {
+			aor = "sip:" + aor
+		}
+		if acct.SIP == nil {
+			acct.SIP = &config.SIPAspect{}
+		}
+		acct.SIP.AOR = aor
+	}
+	if acct.XMPP == nil && acct.SIP == nil {
+		return acct, existing, cmdutil.Usagef("give --jid (Chat), --aor (Telephony) or both")
+	}
+	if acct.XMPP != nil {
+		if o.set("xmpp-server") {
+			acct.XMPP.Server = o.XMPPServer
+		}
+		if o.set("xmpp-direct-tls") {
+			acct.XMPP.DirectTLS = o.XMPPDirectTLS
+		}
+		if o.set("allow-plaintext") {
+			acct.XMPP.AllowPlaintext = o.AllowPlaintext
+		}
+		if o.set("xmpp-backend") {
+			acct.XMPP.Backend = o.XMPPBackend
+		}
+		if o.set("password-command") {
+			acct.XMPP.PasswordCommand = o.PasswordCommand
+		}
+	} else if o.set("xmpp-server") || o.set("xmpp-direct-tls") {
+		return acct, existing, cmdutil.Usagef("--xmpp-server and --xmpp-direct-tls need --jid")
+	}
+	if acct.SIP != nil {
+		if o.set("sip-proxy") {
+			acct.SIP.Proxy = o.SIPProxy
+		}
+		if o.set("sip-username") {
+			acct.SIP.Username = o.SIPUsername
+		}
+		if o.set("sip-backend") {
+			acct.SIP.Backend = o.SIPBackend
+		}
+		if o.set("password-command") {
+			acct.SIP.PasswordCommand = o.PasswordCommand
+		}
+	} else if o.set("sip-proxy") || o.set("sip-username") {
+		return acct, existing, cmdutil.Usagef("--sip-proxy and --sip-username need --aor")
+	}
+	if acct.XMPP == nil || acct.SIP == nil {
+		// RFC 7081 §3.4: a relationship needs both aspects.
+		acct.Related = false
+	}
+	if o.set("ca-file") {
+		acct.CAFile = absPath(o.CAFile)
+	}
+	return acct, existing, nil
+}
+
+// passwords resolves the passwords: --password-stdin, a password command,
+// the stored ones of an existing account, or a prompt.
+func (o *Options) passwords(ctx context.Context, store secrets.Store, acct config.Account, existing bool) (string, string, error) {
+	if o.PasswordStdin && o.PasswordCommand != "" {
+		return "", "", cmdutil.Usagef("--password-stdin and --password-command are mutually exclusive")
+	}
+	if o.PasswordStdin {
+		pw, err := secrets.ReadPasswordLine(o.F.IO.In)
+		if err != nil {
+			return "", "", cmdutil.Usagef("--password-stdin: %v", err)
+		}
+		return pw, pw, nil
+	}
+	xpw, spw, err := corelogin.Passwords(ctx, store, acct)
+	if err == nil {
+		return xpw, spw, nil
+	}
+	if !errors.Is(err, secrets.ErrNotFound) {
+		return "", "", err
+	}
+	if o.F.IO.CanPrompt() {
+		pw, perr := cmdutil.PromptSecret(o.F.IO, fmt.Sprintf("Password for %s (used for both aspects): ", acct.Name))
+		if perr != nil {
+			return "", "", perr
+		}
+		return pw, pw, nil
+	}
+	_ = existing
+	return "", "", cmdutil.WithHint(cmdutil.Usagef("no password for account %q", acct.Name),
+		"pipe it in with --password-stdin, or set --password-command (passwords are never taken from argv)")
+}

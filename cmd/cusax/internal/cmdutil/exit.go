@@ -1,0 +1,111 @@
+package cmdutil
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Exit codes. They are part of cusax's interface: scripts depend on them,
+// so a number never changes meaning. `cusax help exit-codes` prints this.
+const (
+	ExitOK          = 0   // success (also: "no results")
+	ExitFailure     = 1   // any other failure
+	ExitUsage       = 2   // bad flags or arguments
+	ExitFindings    = 3   // reserved for audit findings (see audit-tls)
+	ExitAuth        = 4   // a server rejected the credentials
+	ExitDenied      = 5   // a policy (or the user at a prompt) refused
+	ExitPlugin      = 6   // a plugin is missing, broken or speaks another API version
+	ExitNetwork     = 7   // a server could not be reached or did not answer in time
+	ExitTLS         = 8   // TLS failed: certificate not trusted or no TLS possible
+	ExitParity      = 9   // --require-parity: the aspects are not protected alike
+	ExitInterrupted = 130 // interrupted (Ctrl-C)
+)
+
+// ExitCodesHelp documents the table for `cusax help exit-codes`.
+const ExitCodesHelp = `cusax exit codes (stable; scripts may rely on them):
+
+  0    success; "no results" is success too
+  1    error not covered below
+  2    usage: bad flag, argument or config value
+  3    reserved: audit findings (cusax audit-tls uses 0/1/2/3 as monitoring
+       plugins do; see its help)
+  4    authentication failed (wrong password or user)
+  5    denied by policy, or declined at a prompt
+  6    plugin missing, broken, or speaking another API version
+  7    network: server unreachable or not answering in time
+  8    TLS: certificate not trusted / wrong name / expired, or the server
+       offers no TLS and --allow-plaintext was not given
+  9    --require-parity: the two aspects are not protected alike (RFC 7081 §7)
+  130  interrupted
+
+With --json, a failing command also writes the error as one JSON object on
+stderr: {"error": "...", "exit_code": N, "hints": [...]}.
+`
+
+// ExitError carries an explicit exit code.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string { return e.Err.Error() }
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// WithExit attaches an exit code to err.
+func WithExit(code int, err error) error { return &ExitError{Code: code, Err: err} }
+
+// ErrInterrupted means the user pressed Ctrl-C.
+var ErrInterrupted = errors.New("interrupted")
+
+// usageError marks bad flags or arguments.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+// Usagef returns a usage error (exit code 2).
+func Usagef(format string, a ...any) error {
+	return &usageError{fmt.Errorf(format, a...)}
+}
+
+// IsUsage reports whether err is a usage error.
+func IsUsage(err error) bool {
+	var u *usageError
+	return errors.As(err, &u)
+}
+
+// HintError adds lines that tell the user what to do next, printed as
+// "cusax: hint: …".
+type HintError struct {
+	Err   error
+	Hints []string
+}
+
+func (e *HintError) Error() string { return e.Err.Error() }
+func (e *HintError) Unwrap() error { return e.Err }
+
+// WithHint attaches hints to err.
+func WithHint(err error, hints ...string) error {
+	if err == nil {
+		return nil
+	}
+	return &HintError{Err: err, Hints: hints}
+}
+
+// Hints collects the hints attached anywhere in err's chain.
+func Hints(err error) []string {
+	var out []string
+	for err != nil {
+		if h, ok := err.(*HintError); ok {
+			out = append(out, h.Hints...)
+		}
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				out = append(out, Hints(e)...)
+			}
+			break
+		}
+		err = errors.Unwrap(err)
+	}
+	return out
+}

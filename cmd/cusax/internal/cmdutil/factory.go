@@ -1,0 +1,52 @@
+package cmdutil
+
+import (
+	"context"
+	"sync"
+
+	"github.com/cusax/cusax/cmd/cusax/internal/iostreams"
+	"github.com/cusax/cusax/pkg/core/config"
+	"github.com/cusax/cusax/pkg/core/pluginhost"
+	"github.com/cusax/cusax/pkg/core/secrets"
+	"github.com/hashicorp/go-hclog"
+)
+
+// Factory hands commands their dependencies, lazily: a command that never
+// touches plugins never discovers them.
+type Factory struct {
+	IO      *iostreams.IOStreams
+	Version string
+
+	// ConfigPath returns the config file path (--config, CUSAX_CONFIG, XDG).
+	ConfigPath func() (string, error)
+	// Secrets opens the secret store; the note says where secrets live when
+	// no OS keyring is available.
+	Secrets func() (secrets.Store, string, error)
+	// Plugins returns the plugin host.
+	Plugins func() (*pluginhost.Host, error)
+	// Logger is the host logger (plugin logs reach it only with --debug).
+	Logger func() hclog.Logger
+	// Context is cancelled on Ctrl-C.
+	Context context.Context
+}
+
+// Config loads the config file.
+func (f *Factory) Config() (*config.Config, string, error) {
+	path, err := f.ConfigPath()
+	if err != nil {
+		return nil, "", err
+	}
+	cfg, err := config.Load(path)
+	return cfg, path, err
+}
+
+// Lazy wraps fn so that it runs once.
+func Lazy[T any](fn func() (T, error)) func() (T, error) {
+	var once sync.Once
+	var v T
+	var err error
+	return func() (T, error) {
+		once.Do(func() { v, err = fn() })
+		return v, err
+	}
+}

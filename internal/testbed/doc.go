@@ -1,0 +1,27 @@
+// Package testbed runs real XMPP and SIP servers on loopback for cusax's integration tests.
+//
+// A Bed is one Prosody (XMPP, RFC 6120) and one Kamailio (SIP registrar and proxy, RFC 3261)
+// started from the Debian packages that scripts/testbed/install.sh installs, each with
+// configuration, certificates, data and logs in a throwaway per-run directory:
+//
+//   - a per-run CA (and a second, unrelated CA that no server uses, for "unknown CA" tests);
+//   - Prosody with VirtualHosts example.test and biloxi.test (STARTTLS required, plus XEP-0368
+//     direct TLS, MUC components conference.*) and notls.test (no certificate, no STARTTLS,
+//     PLAIN in the clear: the insecure server a client must refuse);
+//   - Kamailio on UDP, TCP and TLS with digest authentication (SHA-256 by default, MD5 on
+//     request) for alice, bob and carol of example.test, the same passwords as in Prosody.
+//
+// Every port is picked free at run time, never fixed, because other services already listen on
+// some loopback ports of the machines this runs on. Nothing leaves 127.0.0.1: Kamailio refuses
+// to relay to foreign domains and Prosody has s2s disabled.
+//
+// Start gives a test its own bed; Shared gives every test of a binary one bed (stop it with
+// StopShared from TestMain). A missing server skips the test locally but fails it when CI=true,
+// so that CI cannot turn green without running the integration tests.
+//
+// Proxy sits between a client and a server to play an RFC 7457 STARTTLS-stripping attacker and
+// to record what the client sent in the clear.
+//
+// StartWithDir and (*Bed).Stop are the same machinery without testing.TB, for the
+// cusax-testbed command (make demo).
+package testbed

@@ -1,0 +1,107 @@
+package testbed
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// inCI reports whether we run in CI, where a missing server must fail the test, not skip it.
+func inCI() bool {
+	v := strings.ToLower(os.Getenv("CI"))
+	return v != "" && v != "false" && v != "0"
+}
+
+// requireInstalled skips the test when the servers are missing, or fails it in CI. Under
+// -short (make test-short) the integration tests are skipped: that is an explicit opt-out.
+func requireInstalled(tb testing.TB) {
+	tb.Helper()
+	if testing.Short() {
+		tb.Skipf("testbed: real servers are not started in -short mode")
+		return
+	}
+	err := checkInstalled()
+	if err == nil {
+		return
+	}
+	if inCI() {
+		tb.Fatalf("testbed: %v; CI=true, so this is a failure, not a skip (%s)", err, InstallHint)
+		return
+	}
+	tb.Skipf("testbed: %v (%s)", err, InstallHint)
+}
+
+// Start starts a Bed for one test and stops it when the test ends. If the test failed, the
+// directory is kept and its log paths and log tails are printed. A missing server skips the
+// test, or fails it when CI=true.
+func Start(tb testing.TB, opts Options) *Bed {
+	tb.Helper()
+	requireInstalled(tb)
+	b, err := StartWithDir("", opts)
+	if err != nil {
+		failStart(tb, err)
+	}
+	tb.Cleanup(func() {
+		failed := tb.Failed()
+		if err := b.stop(failed); err != nil {
+			tb.Errorf("testbed: stop: %v", err)
+		}
+		if failed {
+			tb.Logf("testbed: kept %s; logs: %s\n%s", b.Dir, strings.Join(b.LogFiles(), " "), b.Logs())
+		}
+	})
+	return b
+}
+
+func failStart(tb testing.TB, err error) {
+	tb.Helper()
+	if errors.Is(err, ErrNotInstalled) && !inCI() {
+		tb.Skip(err)
+	}
+	tb.Fatal(err)
+}
+
+var shared struct {
+	once   sync.Once
+	bed    *Bed
+	err    error
+	failed atomic.Bool
+}
+
+// Shared returns the one Bed of this test binary, started on first use with default Options.
+// Tests must not change it (stop it, or register other users). Call StopShared from TestMain
+// after m.Run so that its servers stop.
+func Shared(tb testing.TB) *Bed {
+	tb.Helper()
+	requireInstalled(tb)
+	shared.once.Do(func() { shared.bed, shared.err = StartWithDir("", Options{}) })
+	if shared.err != nil {
+		failStart(tb, shared.err)
+	}
+	tb.Cleanup(func() {
+		if tb.Failed() {
+			shared.failed.Store(true)
+		}
+	})
+	return shared.bed
+}
+
+// StopShared stops the Bed that Shared started, if any. If a test that used it failed, the
+// directory is kept and its log paths are printed to stderr.
+func StopShared() {
+	b := shared.bed
+	if b == nil {
+		return
+	}
+	failed := shared.failed.Load()
+	if err := b.stop(failed); err != nil {
+		fmt.Fprintf(os.Stderr, "testbed: stop shared bed: %v\n", err)
+	}
+	if failed {
+		fmt.Fprintf(os.Stderr, "testbed: a test failed; kept %s; logs: %s\n", b.Dir, strings.Join(b.LogFiles(), " "))
+	}
+}

@@ -1,0 +1,247 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// CurrentVersion is the config file format this package reads and writes.
+const CurrentVersion = 1
+
+// Aspect names, as used in secrets references and plugin kinds.
+const (
+	AspectXMPP = "xmpp"
+	AspectSIP  = "sip"
+)
+
+// Lookup errors. Account wraps them with the name asked for and the names
+// that exist.
+var (
+	// ErrNoAccounts: the config has no accounts at all.
+	ErrNoAccounts = errors.New("no accounts configured")
+	// ErrAccountNotFound: no account has the requested name.
+	ErrAccountNotFound = errors.New("account not found")
+	// ErrAmbiguousAccount: no name was given, there is no default account,
+	// and more than one account exists.
+	ErrAmbiguousAccount = errors.New("more than one account and no default")
+)
+
+// Config is the whole accounts file.
+type Config struct {
+	// Version of the file format; 0 (absent) is read as CurrentVersion.
+	Version int `toml:"version" json:"version"`
+	// Default names the account used when none is given.
+	Default string `toml:"default_account,omitempty" json:"default_account,omitempty"`
+	// Accounts are the [[account]] tables, in file order.
+	Accounts []Account `toml:"account" json:"accounts"`
+	// Plugins configures plugin discovery.
+	Plugins PluginSettings `toml:"plugins,omitempty" json:"plugins,omitzero"`
+}
+
+// PluginSettings configures where plugins are looked for.
+type PluginSettings struct {
+	// Dirs are extra directories searched for cusax-plugin-* binaries, in
+	// order, before the built-in locations.
+	Dirs []string `toml:"dirs,omitempty" json:"dirs,omitempty"`
+}
+
+// Account is one cusax account: an XMPP aspect, a SIP aspect, or both.
+type Account struct {
+	// Name identifies the account on the command line: [A-Za-z0-9._-]{1,64}.
+	Name string `toml:"name" json:"name"`
+	// Related records that the XMPP and SIP aspects are two aspects of one
+	// CUSAX service (RFC 7081 §3.4). Only meaningful with both aspects.
+	Related bool `toml:"related" json:"related"`
+	// CAFile is an absolute path to PEM CA certificates trusted for both
+	// aspects in addition to the system roots.
+	CAFile string `toml:"ca_file,omitempty" json:"ca_file,omitempty"`
+	// XMPP is the chat aspect; nil for a SIP-only account.
+	XMPP *XMPPAspect `toml:"xmpp,omitempty" json:"xmpp,omitempty"`
+	// SIP is the calling aspect; nil for an XMPP-only account.
+	SIP *SIPAspect `toml:"sip,omitempty" json:"sip,omitempty"`
+	// Features overrides the RFC 7081 §2 defaults.
+	Features Features `toml:"features,omitempty" json:"features"`
+	// Policy names policy plugins consulted in order.
+	Policy []string `toml:"policy,omitempty" json:"policy,omitempty"`
+}
+
+// XMPPAspect configures the XMPP (chat and presence) side of an account.
+type XMPPAspect struct {
+	// JID is the bare JID to log in as; it must have a localpart.
+	JID string `toml:"jid" json:"jid"`
+	// Server is host:port to connect to; "" uses DNS SRV (RFC 6120 §3.2).
+	Server string `toml:"server,omitempty" json:"server,omitempty"`
+	// DirectTLS connects with TLS from the first byte (XEP-0368) instead of
+	// STARTTLS.
+	DirectTLS bool `toml:"direct_tls,omitempty" json:"direct_tls,omitempty"`
+	// Backend is the IMPP plugin name; "" means "xmpp".
+	Backend string `toml:"backend,omitempty" json:"backend,omitempty"`
+	// PasswordCommand, if set, is run with sh -c to obtain the password.
+	PasswordCommand string `toml:"password_command,omitempty" json:"password_command,omitempty"`
+	// AllowPlaintext permits sending credentials without TLS.
+	AllowPlaintext bool `toml:"allow_plaintext,omitempty" json:"allow_plaintext,omitempty"`
+	// Mechanisms optionally overrides the SASL mechanism preference order.
+	Mechanisms []string `toml:"mechanisms,omitempty" json:"mechanisms,omitempty"`
+}
+
+// SIPAspect configures the SIP (calls) side of an account.
+type SIPAspect struct {
+	// AOR is the address of record, e.g. sip:alice@example.test.
+	AOR string `toml:"aor" json:"aor"`
+	// Username authenticates digest challenges; "" means the AOR user part.
+	Username string `toml:"username,omitempty" json:"username,omitempty"`
+	// Proxy is an outbound proxy SIP URI such as
+	// sip:127.0.0.1:5061;transport=tls; "" locates the server with RFC 3263
+	// DNS procedures.
+	Proxy string `toml:"proxy,omitempty" json:"proxy,omitempty"`
+	// Backend is the telephony plugin name; "" means "sip".
+	Backend string `toml:"backend,omitempty" json:"backend,omitempty"`
+	// PasswordCommand, if set, is run with sh -c to obtain the password.
+	PasswordCommand string `toml:"password_command,omitempty" json:"password_command,omitempty"`
+	// AllowPlaintext permits sending credentials without TLS.
+	AllowPlaintext bool `toml:"allow_plaintext,omitempty" json:"allow_plaintext,omitempty"`
+}
+
+// Features holds per-account overrides; nil means "use the default".
+type Features struct {
+	// CallsOverXMPP enables Jingle calls on the XMPP aspect.
+	CallsOverXMPP *bool `toml:"calls_over_xmpp,omitempty" json:"calls_over_xmpp,omitempty"`
+	// IMOverSIP enables SIP MESSAGE and SIP presence on the SIP aspect.
+	IMOverSIP *bool `toml:"im_over_sip,omitempty" json:"im_over_sip,omitempty"`
+	// AdvertiseIMPP adds the XMPP address to SIP requests in a Call-Info
+	// header with purpose=impp (RFC 6993), a hint for the peer's CUSAX
+	// client; RFC 7081 §3.3 warns it is only a hint.
+	AdvertiseIMPP *bool `toml:"advertise_impp,omitempty" json:"advertise_impp,omitempty"`
+}
+
+// CallsOverXMPPEnabled reports whether audio/video calls may use XMPP.
+// RFC 7081 §2: with a CUSAX relationship the client should disable calling
+// over XMPP by default; the default does not apply to stand-alone accounts.
+func (f Features) CallsOverXMPPEnabled(related bool) bool {
+	if f.CallsOverXMPP != nil {
+		return *f.CallsOverXMPP
+	}
+	return !related
+}
+
+// IMOverSIPEnabled reports whether instant messaging and presence may use
+// SIP. RFC 7081 §2: off by default with a CUSAX relationship, on otherwise.
+func (f Features) IMOverSIPEnabled(related bool) bool {
+	if f.IMOverSIP != nil {
+		return *f.IMOverSIP
+	}
+	return !related
+}
+
+// AdvertiseIMPPEnabled reports whether SIP requests carry the XMPP address
+// (RFC 6993 Call-Info purpose=impp). Default true.
+func (f Features) AdvertiseIMPPEnabled() bool {
+	if f.AdvertiseIMPP != nil {
+		return *f.AdvertiseIMPP
+	}
+	return true
+}
+
+// Names returns the account names in file order.
+func (c *Config) Names() []string {
+	names := make([]string, len(c.Accounts))
+	for i := range c.Accounts {
+		names[i] = c.Accounts[i].Name
+	}
+	return names
+}
+
+// Account returns the account called name, validated (see
+// Account.Validate), as a pointer into c.Accounts.
+//
+// An empty name selects the default account if one is set, else the only
+// account. Errors wrap ErrNoAccounts when there are none, ErrAccountNotFound
+// (with the name and the existing names) when no account matches, and
+// ErrAmbiguousAccount when several exist and none is the default; an
+// account that fails validation is returned as nil with its *ValidationError.
+func (c *Config) Account(name string) (*Account, error) {
+	a, err := c.lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.Validate(); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func (c *Config) lookup(name string) (*Account, error) {
+	if name == "" {
+		name = c.Default
+		if name == "" {
+			switch len(c.Accounts) {
+			case 0:
+				return nil, ErrNoAccounts
+			case 1:
+				return &c.Accounts[0], nil
+			default:
+				return nil, fmt.Errorf("%w (have %s)", ErrAmbiguousAccount, quoteList(c.Names()))
+			}
+		}
+		if i := c.index(name); i >= 0 {
+			return &c.Accounts[i], nil
+		}
+		return nil, fmt.Errorf("default_account: %w", c.notFound(name))
+	}
+	if i := c.index(name); i >= 0 {
+		return &c.Accounts[i], nil
+	}
+	return nil, c.notFound(name)
+}
+
+func (c *Config) notFound(name string) error {
+	if len(c.Accounts) == 0 {
+		// Wrap both: callers checking either sentinel get the right answer.
+		return fmt.Errorf("%w: %q: %w", ErrAccountNotFound, name, ErrNoAccounts)
+	}
+	return fmt.Errorf("%w: %q (have %s)", ErrAccountNotFound, name, quoteList(c.Names()))
+}
+
+func (c *Config) index(name string) int {
+	for i := range c.Accounts {
+		if c.Accounts[i].Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// Upsert replaces the account with a's name, keeping its position, or
+// appends a. It reports whether an existing account was replaced. It does
+// not validate a.
+func (c *Config) Upsert(a Account) (replaced bool) {
+	if i := c.index(a.Name); i >= 0 {
+		c.Accounts[i] = a
+		return true
+	}
+	c.Accounts = append(c.Accounts, a)
+	return false
+}
+
+// Remove deletes the account called name and clears default_account if it
+// named it. The error wraps ErrAccountNotFound if there is no such account.
+func (c *Config) Remove(name string) error {
+	i := c.index(name)
+	if i < 0 {
+		return c.notFound(name)
+	}
+	c.Accounts = append(c.Accounts[:i], c.Accounts[i+1:]...)
+	if c.Default == name {
+		c.Default = ""
+	}
+	return nil
+}
+
+func quoteList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = fmt.Sprintf("%q", n)
+	}
+	return strings.Join(q, ", ")
+}

@@ -1,0 +1,152 @@
+package config
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+func TestFeaturesDefaults(t *testing.T) {
+	tests := []struct {
+		name           string
+		f              Features
+		related        bool
+		calls, im, adv bool
+	}{
+		// RFC 7081 §2: a CUSAX relationship disables calls over XMPP and IM
+		// over SIP by default.
+		{name: "related defaults", related: true, calls: false, im: false, adv: true},
+		// The §2 default does not apply to stand-alone accounts.
+		{name: "stand-alone defaults", related: false, calls: true, im: true, adv: true},
+		{name: "related, overridden on", related: true,
+			f:     Features{CallsOverXMPP: ptr(true), IMOverSIP: ptr(true), AdvertiseIMPP: ptr(false)},
+			calls: true, im: true, adv: false},
+		{name: "stand-alone, overridden off", related: false,
+			f:     Features{CallsOverXMPP: ptr(false), IMOverSIP: ptr(false), AdvertiseIMPP: ptr(true)},
+			calls: false, im: false, adv: true},
+		{name: "mixed", related: true, f: Features{IMOverSIP: ptr(true)}, calls: false, im: true, adv: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.f.CallsOverXMPPEnabled(tt.related); got != tt.calls {
+				t.Errorf("CallsOverXMPPEnabled = %v, want %v", got, tt.calls)
+			}
+			if got := tt.f.IMOverSIPEnabled(tt.related); got != tt.im {
+				t.Errorf("IMOverSIPEnabled = %v, want %v", got, tt.im)
+			}
+			if got := tt.f.AdvertiseIMPPEnabled(); got != tt.adv {
+				t.Errorf("AdvertiseIMPPEnabled = %v, want %v", got, tt.adv)
+			}
+		})
+	}
+}
+
+func xmppOnly(name string) Account {
+	return Account{Name: name, XMPP: &XMPPAspect{JID: name + "@example.test"}}
+}
+
+func TestAccountLookup(t *testing.T) {
+	broken := Account{Name: "broken"} // no aspect
+	tests := []struct {
+		name     string
+		cfg      Config
+		ask      string
+		want     string // account name on success
+		wantErrs []error
+		contains []string
+	}{
+		{name: "no accounts, no name", ask: "", wantErrs: []error{ErrNoAccounts}},
+		{name: "no accounts, a name", ask: "work",
+			wantErrs: []error{ErrAccountNotFound, ErrNoAccounts}, contains: []string{`"work"`}},
+		{name: "only account", cfg: Config{Accounts: []Account{xmppOnly("solo")}}, want: "solo"},
+		{name: "two, no default", cfg: Config{Accounts: []Account{xmppOnly("a"), xmppOnly("b")}},
+			wantErrs: []error{ErrAmbiguousAccount}, contains: []string{`"a", "b"`}},
+		{name: "two, default", cfg: Config{Default: "b", Accounts: []Account{xmppOnly("a"), xmppOnly("b")}}, want: "b"},
+		{name: "default names nothing", cfg: Config{Default: "gone", Accounts: []Account{xmppOnly("a")}},
+			wantErrs: []error{ErrAccountNotFound}, contains: []string{"default_account", `"gone"`, `"a"`}},
+		{name: "by name", cfg: Config{Default: "b", Accounts: []Account{xmppOnly("a"), xmppOnly("b")}}, ask: "a", want: "a"},
+		{name: "unknown name lists names", cfg: Config{Accounts: []Account{xmppOnly("a"), xmppOnly("b")}}, ask: "c",
+			wantErrs: []error{ErrAccountNotFound}, contains: []string{`"c"`, `"a", "b"`}},
+		{name: "found but invalid", cfg: Config{Accounts: []Account{broken}}, ask: "broken",
+			wantErrs: []error{ErrInvalid}, contains: []string{`account "broken"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, err := tt.cfg.Account(tt.ask)
+			if len(tt.wantErrs) == 0 {
+				if err != nil {
+					t.Fatalf("Account(%q): %v", tt.ask, err)
+				}
+				if a.Name != tt.want {
+					t.Fatalf("Account(%q) = %q, want %q", tt.ask, a.Name, tt.want)
+				}
+				// The result points into the config, so edits stick.
+				a.CAFile = "/x"
+				if tt.cfg.Accounts[tt.cfg.index(tt.want)].CAFile != "/x" {
+					t.Error("Account returned a copy, want a pointer into Accounts")
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("Account(%q) = %v, want error", tt.ask, a.Name)
+			}
+			if a != nil {
+				t.Errorf("Account returned %v with an error", a)
+			}
+			for _, want := range tt.wantErrs {
+				if !errors.Is(err, want) {
+					t.Errorf("error %q does not wrap %q", err, want)
+				}
+			}
+			for _, s := range tt.contains {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("error %q does not mention %s", err, s)
+				}
+			}
+		})
+	}
+}
+
+func TestUpsertRemove(t *testing.T) {
+	var c Config
+	if c.Upsert(xmppOnly("a")) {
+		t.Error("Upsert(a) on empty config reported a replacement")
+	}
+	c.Upsert(xmppOnly("b"))
+	c.Upsert(xmppOnly("c"))
+	repl := xmppOnly("b")
+	repl.CAFile = "/etc/ca.pem"
+	if !c.Upsert(repl) {
+		t.Error("Upsert(b) again did not report a replacement")
+	}
+	if got := c.Names(); !slices.Equal(got, []string{"a", "b", "c"}) {
+		t.Fatalf("names after upserts = %v, want order kept [a b c]", got)
+	}
+	if c.Accounts[1].CAFile != "/etc/ca.pem" {
+		t.Error("Upsert did not replace b")
+	}
+
+	c.Default = "b"
+	if err := c.Remove("b"); err != nil {
+		t.Fatal(err)
+	}
+	if c.Default != "" {
+		t.Errorf("Default = %q after removing it, want empty", c.Default)
+	}
+	if got := c.Names(); !slices.Equal(got, []string{"a", "c"}) {
+		t.Errorf("names after Remove(b) = %v", got)
+	}
+	err := c.Remove("zz")
+	if !errors.Is(err, ErrAccountNotFound) {
+		t.Errorf("Remove(zz) = %v, want ErrAccountNotFound", err)
+	}
+	if err := c.Remove(""); !errors.Is(err, ErrAccountNotFound) {
+		t.Errorf(`Remove("") = %v, want ErrAccountNotFound`, err)
+	}
+	if len(c.Accounts) != 2 {
+		t.Errorf("failed removes changed the accounts: %v", c.Names())
+	}
+}

@@ -1,0 +1,230 @@
+package pluginhost
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+
+	"github.com/cusax/cusax/pkg/protocol"
+)
+
+// Prefix starts the file name of every external plugin.
+const Prefix = "cusax-plugin-"
+
+// Errors.
+var (
+	// ErrPluginNotFound: no plugin of that kind and name.
+	ErrPluginNotFound = errors.New("plugin not found")
+	// ErrIncompatible: the plugin speaks another API major version, or is
+	// not a cusax plugin of the expected kind.
+	ErrIncompatible = errors.New("plugin incompatible")
+)
+
+// BuiltIn names a plugin served by the cusax binary itself.
+type BuiltIn struct {
+	Kind protocol.Kind
+	Name string
+}
+
+// Candidate is one plugin that can be launched.
+type Candidate struct {
+	Kind    protocol.Kind `json:"kind"`
+	Name    string        `json:"name"`
+	Path    string        `json:"path"`
+	BuiltIn bool          `json:"built_in"`
+	SHA256  string        `json:"sha256"`
+	// Overrides is set on an external plugin that replaces a built-in.
+	Overrides bool `json:"overrides_built_in,omitempty"`
+}
+
+// Source is "built-in" or "external".
+func (c Candidate) Source() string {
+	if c.BuiltIn {
+		return "built-in"
+	}
+	return "external"
+}
+
+// ID is "kind/name".
+func (c Candidate) ID() string { return string(c.Kind) + "/" + c.Name }
+
+// DefaultDirs returns the plugin directories in search order: the explicit
+// ones (--plugin-dir, then CUSAX_PLUGIN_PATH entries), then
+// $XDG_DATA_HOME/cusax/plugins. An earlier directory wins over a later one.
+func DefaultDirs(explicit []string) []string {
+	dirs := append([]string(nil), explicit...)
+	if p := os.Getenv("CUSAX_PLUGIN_PATH"); p != "" {
+		dirs = append(dirs, filepath.SplitList(p)...)
+	}
+	data := os.Getenv("XDG_DATA_HOME")
+	if data == "" {
+		if home, err := os.UserHomeDir(); err == nil {
+			data = filepath.Join(home, ".local", "share")
+		}
+	}
+	if data != "" {
+		dirs = append(dirs, filepath.Join(data, "cusax", "plugins"))
+	}
+	return dirs
+}
+
+// ParseName splits "cusax-plugin-KIND-NAME[.exe]" into kind and name.
+func ParseName(file string) (protocol.Kind, string, bool) {
+	base := strings.TrimSuffix(file, ".exe")
+	if !strings.HasPrefix(base, Prefix) {
+		return "", "", false
+	}
+	rest := base[len(Prefix):]
+	i := strings.IndexByte(rest, '-')
+	if i <= 0 || i == len(rest)-1 {
+		return "", "", false
+	}
+	kind, name := protocol.Kind(rest[:i]), rest[i+1:]
+	if !kind.Valid() || !validName(name) {
+		return "", "", false
+	}
+	return kind, name, true
+}
+
+func validName(s string) bool {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// Discover lists the built-ins and the external plugins in dirs. An
+// external plugin replaces a built-in of the same kind and name; between
+// external ones the earlier directory wins. Missing directories are fine;
+// unreadable ones are reported in the returned warnings.
+func Discover(self string, builtIns []BuiltIn, dirs []string) ([]Candidate, []string, error) {
+	byID := map[string]Candidate{}
+	var order []string
+	selfSum := ""
+	for _, b := range builtIns {
+		if selfSum == "" {
+			sum, err := hashFile(self)
+			if err != nil {
+				return nil, nil, fmt.Errorf("hash %s: %w", self, err)
+			}
+			selfSum = sum
+		}
+		c := Candidate{Kind: b.Kind, Name: b.Name, Path: self, BuiltIn: true, SHA256: selfSum}
+		byID[c.ID()] = c
+		order = append(order, c.ID())
+	}
+	var warnings []string
+	seenExternal := map[string]bool{}
+	for _, dir := range dirs {
+		entries, err := os.ReadDir(dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			warnings = append(warnings, fmt.Sprintf("plugin dir %s: %v", dir, err))
+			continue
+		}
+		for _, e := range entries {
+			kind, name, ok := ParseName(e.Name())
+			if !ok {
+				continue
+			}
+			path := filepath.Join(dir, e.Name())
+			if reason := notExecutable(path); reason != "" {
+				warnings = append(warnings, fmt.Sprintf("plugin %s skipped: %s", path, reason))
+				continue
+			}
+			id := string(kind) + "/" + name
+			if seenExternal[id] {
+				continue
+			}
+			sum, err := hashFile(path)
+			if err != nil {
+				warnings = append(warnings, fmt.Sprintf("plugin %s skipped: %v", path, err))
+				continue
+			}
+			seenExternal[id] = true
+			prev, existed := byID[id]
+			c := Candidate{Kind: kind, Name: name, Path: path, SHA256: sum, Overrides: existed && prev.BuiltIn}
+			if !existed {
+				order = append(order, id)
+			}
+			byID[id] = c
+		}
+	}
+	out := make([]Candidate, 0, len(order))
+	for _, id := range order {
+		out = append(out, byID[id])
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Kind != out[j].Kind {
+			return kindRank(out[i].Kind) < kindRank(out[j].Kind)
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out, warnings, nil
+}
+
+func kindRank(k protocol.Kind) int {
+	for i, v := range protocol.Kinds {
+		if v == k {
+			return i
+		}
+	}
+	return len(protocol.Kinds)
+}
+
+// Find returns the candidate of kind and name.
+func Find(cands []Candidate, kind protocol.Kind, name string) (Candidate, error) {
+	var names []string
+	for _, c := range cands {
+		if c.Kind == kind {
+			if c.Name == name {
+				return c, nil
+			}
+			names = append(names, c.Name)
+		}
+	}
+	return Candidate{}, fmt.Errorf("%s plugin %q: %w (available: %s)", kind, name, ErrPluginNotFound, strings.Join(names, ", "))
+}
+
+func notExecutable(path string) string {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err.Error()
+	}
+	if !fi.Mode().IsRegular() {
+		return "not a regular file"
+	}
+	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o111 == 0 {
+		return "not executable"
+	}
+	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o002 != 0 {
+		// Anyone could replace what cusax runs with the user's passwords.
+		return "writable by others (chmod o-w)"
+	}
+	return ""
+}
+
+func hashFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}

@@ -1,0 +1,11 @@
+// Package pluginhost finds, checks and launches cusax plugins through
+// hashicorp/go-plugin (gRPC).
+//
+// Built-in plugins are served by the cusax binary itself, re-executed as
+// `cusax __plugin KIND NAME` (the Packer model), so built-ins and
+// third-party plugins share one code path. Third-party plugins are
+// executables named cusax-plugin-KIND-NAME in the plugin directories; one
+// with the same kind and name as a built-in overrides it. Every executable
+// is hashed at discovery and go-plugin checks the hash again before it runs
+// it, so a file swapped in between is refused.
+package pluginhost

@@ -1,0 +1,195 @@
+package pluginhost
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/cusax/cusax/pkg/protocol"
+	cusaxv1 "github.com/cusax/cusax/pkg/protocol/proto/cusax/v1"
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+)
+
+// ServeArg is the hidden first argument that makes the cusax binary serve a
+// built-in plugin instead of running the CLI.
+const ServeArg = "__plugin"
+
+// Launcher starts plugins.
+type Launcher struct {
+	// Logger receives the plugins' logs; pass a null logger unless --debug.
+	Logger hclog.Logger
+	// LogLevel is passed to plugins (CUSAX_PLUGIN_LOG_LEVEL).
+	LogLevel string
+	// StartTimeout bounds start + handshake (default 10 s).
+	StartTimeout time.Duration
+	// Env is extra environment for plugin processes. The host environment
+	// is NOT passed on (it may hold tokens), except what is listed here.
+	Env []string
+	// Command overrides how a built-in is started (tests use the test
+	// binary); nil means `self __plugin KIND NAME`.
+	Command func(c Candidate) *exec.Cmd
+}
+
+// Instance is one running plugin.
+type Instance struct {
+	Candidate Candidate
+	Info      protocol.Info
+	// LaunchTime is start + handshake + Info, for benchmarks and --debug.
+	LaunchTime time.Duration
+	raw        interface{}
+	client     *plugin.Client
+}
+
+// Launch starts c, checks its API version and kind, and returns it running.
+func (l *Launcher) Launch(ctx context.Context, c Candidate) (*Instance, error) {
+	start := time.Now()
+	cmd := l.command(c)
+	cmd.Env = append(cmd.Env, l.Env...)
+	cmd.Env = append(cmd.Env, "CUSAX_PLUGIN_LOG_LEVEL="+l.logLevel())
+	sum, err := hex.DecodeString(c.SHA256)
+	if err != nil {
+		return nil, fmt.Errorf("plugin %s: bad checksum: %w", c.ID(), err)
+	}
+	logger := l.Logger
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	timeout := l.StartTimeout
+	if timeout == 0 {
+		timeout = 10 * time.Second
+	}
+	client := plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig:  cusaxv1.Handshake,
+		VersionedPlugins: cusaxv1.ClientPlugins(),
+		Cmd:              cmd,
+		SecureConfig:     &plugin.SecureConfig{Checksum: sum, Hash: sha256.New()},
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		AutoMTLS:         true,
+		SkipHostEnv:      true,
+		Logger:           logger.Named(c.Name),
+		StartTimeout:     timeout,
+		Stderr:           io.Discard,
+	})
+	rpc, err := client.Client()
+	if err != nil {
+		client.Kill()
+		return nil, classifyStartError(c, err)
+	}
+	raw, err := rpc.Dispense(string(c.Kind))
+	if err != nil {
+		client.Kill()
+		return nil, fmt.Errorf("plugin %s (%s) does not serve a %s plugin: %v: %w", c.ID(), c.Path, c.Kind, err, ErrIncompatible)
+	}
+	inst := &Instance{Candidate: c, raw: raw, client: client}
+	d, ok := raw.(protocol.Describer)
+	if !ok {
+		client.Kill()
+		return nil, fmt.Errorf("plugin %s: %w", c.ID(), ErrIncompatible)
+	}
+	ictx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	info, err := d.Info(ictx)
+	if err != nil {
+		client.Kill()
+		return nil, fmt.Errorf("plugin %s: info: %w", c.ID(), err)
+	}
+	if info.APIVersion != protocol.APIVersion || info.Kind != c.Kind {
+		client.Kill()
+		return nil, fmt.Errorf("plugin %s (%s) reports API version %d kind %q; this cusax speaks API version %d: %w",
+			c.ID(), c.Path, info.APIVersion, info.Kind, protocol.APIVersion, ErrIncompatible)
+	}
+	inst.Info = info
+	inst.LaunchTime = time.Since(start)
+	return inst, nil
+}
+
+func (l *Launcher) logLevel() string {
+	if l.LogLevel == "" {
+		return "info"
+	}
+	return l.LogLevel
+}
+
+func (l *Launcher) command(c Candidate) *exec.Cmd {
+	if c.BuiltIn && l.Command != nil {
+		return l.Command(c)
+	}
+	if c.BuiltIn {
+		return exec.Command(c.Path, ServeArg, string(c.Kind), c.Name)
+	}
+	return exec.Command(c.Path)
+}
+
+// classifyStartError turns go-plugin's start errors into one-line errors.
+func classifyStartError(c Candidate, err error) error {
+	msg := err.Error()
+	lower := strings.ToLower(msg)
+	switch {
+	case strings.Contains(lower, "incompatible api version"):
+		return fmt.Errorf("plugin %s (%s) speaks another API version (%s); this cusax speaks API version %d: %w",
+			c.ID(), c.Path, strings.TrimSpace(msg), protocol.APIVersion, ErrIncompatible)
+	case errors.Is(err, plugin.ErrChecksumsDoNotMatch):
+		return fmt.Errorf("plugin %s (%s) changed since it was discovered (checksum mismatch): refusing to run it: %w", c.ID(), c.Path, ErrIncompatible)
+	case strings.Contains(lower, "unrecognized remote plugin message"), strings.Contains(lower, "timeout while waiting for plugin"):
+		return fmt.Errorf("plugin %s (%s) is not a cusax plugin or did not start: %v: %w", c.ID(), c.Path, firstLine(msg), ErrIncompatible)
+	}
+	return fmt.Errorf("start plugin %s (%s): %v: %w", c.ID(), c.Path, firstLine(msg), ErrIncompatible)
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// IMPP returns the plugin as an IMPP backend.
+func (i *Instance) IMPP() (protocol.IMPP, error) {
+	v, ok := i.raw.(protocol.IMPP)
+	if !ok {
+		return nil, fmt.Errorf("plugin %s is not an IMPP backend: %w", i.Candidate.ID(), ErrIncompatible)
+	}
+	return v, nil
+}
+
+// Telephony returns the plugin as a telephony backend.
+func (i *Instance) Telephony() (protocol.Telephony, error) {
+	v, ok := i.raw.(protocol.Telephony)
+	if !ok {
+		return nil, fmt.Errorf("plugin %s is not a telephony backend: %w", i.Candidate.ID(), ErrIncompatible)
+	}
+	return v, nil
+}
+
+// Policy returns the plugin as a policy.
+func (i *Instance) Policy() (protocol.Policy, error) {
+	v, ok := i.raw.(protocol.Policy)
+	if !ok {
+		return nil, fmt.Errorf("plugin %s is not a policy: %w", i.Candidate.ID(), ErrIncompatible)
+	}
+	return v, nil
+}
+
+// Close stops the plugin process. Safe to call more than once.
+func (i *Instance) Close() {
+	if i != nil && i.client != nil {
+		i.client.Kill()
+	}
+}
+
+// Self returns the path of the running executable, for built-ins.
+func Self() (string, error) {
+	p, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("find own executable: %w", err)
+	}
+	return p, nil
+}

@@ -1,0 +1,93 @@
+package protocol
+
+import "context"
+
+// APIVersion is the major version of the plugin contract. It is the go-plugin
+// protocol version and the version in the proto package name (cusax.v1). A
+// plugin built for another major version is refused at launch.
+const APIVersion = 1
+
+// Kind is what a plugin does.
+type Kind string
+
+// The plugin kinds.
+const (
+	KindIMPP      Kind = "impp"      // instant messaging and presence (XMPP today)
+	KindTelephony Kind = "telephony" // calls (SIP today)
+	KindPolicy    Kind = "policy"    // decisions: which account, may this cost money, …
+)
+
+// Kinds lists the plugin kinds in a stable order.
+var Kinds = []Kind{KindIMPP, KindTelephony, KindPolicy}
+
+// Valid reports whether k is a known kind.
+func (k Kind) Valid() bool {
+	for _, v := range Kinds {
+		if k == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Capability names one optional operation a plugin implements. Callers check
+// capabilities before calling; a call outside them returns ErrUnsupported.
+type Capability string
+
+// IMPP capabilities.
+const (
+	CapLogin        Capability = "login"
+	CapRoster       Capability = "roster"
+	CapVCard        Capability = "vcard"
+	CapPresence     Capability = "presence"
+	CapMessage      Capability = "message"
+	CapMessageRecv  Capability = "message-stream"
+	CapMUC          Capability = "muc"
+	CapDisco        Capability = "disco"
+	CapReach        Capability = "reach"
+	CapPublishReach Capability = "reach-publish"
+)
+
+// Telephony capabilities.
+const (
+	CapRegister      Capability = "register"
+	CapDial          Capability = "dial"
+	CapIncomingCalls Capability = "incoming-calls"
+	CapMedia         Capability = "media"
+	CapDTMF          Capability = "dtmf"
+	CapVideo         Capability = "video"
+)
+
+// Policy capabilities: one per decision the policy takes part in.
+const (
+	CapChooseAccount  Capability = "choose-account"
+	CapApproveCost    Capability = "approve-cost"
+	CapCallerBinding  Capability = "caller-binding"
+	CapSecurityParity Capability = "security-parity"
+)
+
+// Info describes a plugin. It is reported by the plugin itself, as data.
+type Info struct {
+	Kind         Kind         `json:"kind"`
+	Name         string       `json:"name"`
+	Version      string       `json:"version"`
+	APIVersion   int          `json:"api_version"`
+	Capabilities []Capability `json:"capabilities"`
+	Description  string       `json:"description,omitempty"`
+}
+
+// Has reports whether the plugin declared capability c.
+func (i Info) Has(c Capability) bool {
+	for _, v := range i.Capabilities {
+		if v == c {
+			return true
+		}
+	}
+	return false
+}
+
+// Describer is implemented by every plugin.
+type Describer interface {
+	// Info returns the plugin's self-description. It must not do network IO.
+	Info(ctx context.Context) (Info, error)
+}

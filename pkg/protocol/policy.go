@@ -1,0 +1,107 @@
+package protocol
+
+import "context"
+
+// Policy takes decisions for the core. Policies are chained: each gets the
+// request in order, and the first that does not abstain decides. Every
+// decision records which policy made it.
+type Policy interface {
+	Describer
+	// ChooseAccount picks the account a call goes through (RFC 7081 §3.4,
+	// strategies 6–7).
+	ChooseAccount(ctx context.Context, req ChooseAccountRequest) (Decision, error)
+	// ApproveCost decides whether a call that may cost money goes ahead
+	// (RFC 7081 §5).
+	ApproveCost(ctx context.Context, req CostRequest) (Decision, error)
+	// JudgeCallerBinding decides how to treat a caller-to-JID binding
+	// (RFC 7081 §3.5, RFC 6993 §4).
+	JudgeCallerBinding(ctx context.Context, req BindingRequest) (Decision, error)
+	// JudgeSecurityParity weighs the two aspects' protection against each
+	// other (RFC 7081 §7).
+	JudgeSecurityParity(ctx context.Context, req ParityRequest) (ParityDecision, error)
+}
+
+// Verdict is the outcome of one decision.
+type Verdict string
+
+// Verdicts.
+const (
+	Abstain Verdict = "abstain" // no opinion: ask the next policy
+	Allow   Verdict = "allow"
+	Deny    Verdict = "deny"
+	Ask     Verdict = "ask" // ask the user when on a TTY, else deny
+)
+
+// Decision is a policy's answer.
+type Decision struct {
+	Verdict Verdict `json:"verdict"`
+	// Choice is the chosen item (an account name for ChooseAccount).
+	Choice string `json:"choice,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	// Policy names the policy that decided; filled in by the chain.
+	Policy string `json:"policy,omitempty"`
+}
+
+// AccountCandidate is one account that could carry a call.
+type AccountCandidate struct {
+	Name      string `json:"name"`
+	Telephony bool   `json:"telephony"`
+	Related   bool   `json:"related"` // has a CUSAX relationship (RFC 7081 §3.4)
+	JID       string `json:"jid,omitempty"`
+	AOR       string `json:"aor,omitempty"`
+	IsDefault bool   `json:"is_default,omitempty"`
+}
+
+// ChooseAccountRequest asks which account a call goes through.
+type ChooseAccountRequest struct {
+	Target string `json:"target"`
+	// ContactAccount is the account whose roster the contact came from.
+	ContactAccount string             `json:"contact_account,omitempty"`
+	Candidates     []AccountCandidate `json:"candidates"`
+	Interactive    bool               `json:"interactive"`
+	Requested      string             `json:"requested,omitempty"` // --via
+}
+
+// CostRequest asks whether a call that may cost money may proceed.
+type CostRequest struct {
+	Target      string `json:"target"`
+	URI         string `json:"uri"`
+	Account     string `json:"account"`
+	PSTN        bool   `json:"pstn"`         // a phone number rather than a SIP URI
+	InterDomain bool   `json:"inter_domain"` // learned from a contact on another domain
+	Interactive bool   `json:"interactive"`
+	Confirmed   bool   `json:"confirmed"` // --yes
+}
+
+// BindingRequest asks how to treat a caller and its claimed JID.
+type BindingRequest struct {
+	Caller  string `json:"caller"`
+	Hint    string `json:"hint,omitempty"`
+	JID     string `json:"jid,omitempty"`
+	Verdict string `json:"verdict"` // verified, mismatch, … as computed by the core
+}
+
+// ParityRequest carries both aspects' connection reports.
+type ParityRequest struct {
+	Account   string           `json:"account"`
+	Chat      ConnectionReport `json:"chat"`
+	Telephony ConnectionReport `json:"telephony"`
+	Findings  []ParityFinding  `json:"findings"` // computed by the core
+}
+
+// ParityFinding is one difference between the aspects' protection.
+type ParityFinding struct {
+	ID       string `json:"id"`       // e.g. "parity.encryption"
+	Severity string `json:"severity"` // info, warning, critical
+	Message  string `json:"message"`
+	// Fix names the exact flag or setting that brings both aspects to the
+	// same level (RFC 7081 §7: "given the opportunity").
+	Fix string `json:"fix,omitempty"`
+}
+
+// ParityDecision is a policy's view of the parity findings.
+type ParityDecision struct {
+	Decision
+	// Findings may be adjusted (severity raised or lowered) by the policy.
+	Findings []ParityFinding `json:"findings"`
+}

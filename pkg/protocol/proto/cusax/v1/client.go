@@ -1,0 +1,289 @@
+package cusaxv1
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+
+	"github.com/cusax/cusax/pkg/protocol"
+	"google.golang.org/grpc"
+)
+
+// clientStream adapts a gRPC server stream to protocol.Stream.
+type clientStream[W any, T any] struct {
+	st     grpc.ServerStreamingClient[W]
+	conv   func(*W) T
+	cancel context.CancelFunc
+	once   sync.Once
+}
+
+func (c *clientStream[W, T]) Recv() (T, error) {
+	w, err := c.st.Recv()
+	if err != nil {
+		var zero T
+		if errors.Is(err, io.EOF) {
+			return zero, io.EOF
+		}
+		return zero, fromStatus(err)
+	}
+	return c.conv(w), nil
+}
+
+func (c *clientStream[W, T]) Close() error {
+	c.once.Do(c.cancel)
+	return nil
+}
+
+func openStream[W any, T any](ctx context.Context, open func(context.Context) (grpc.ServerStreamingClient[W], error), conv func(*W) T) (protocol.Stream[T], error) {
+	ctx, cancel := context.WithCancel(ctx)
+	st, err := open(ctx)
+	if err != nil {
+		cancel()
+		return nil, fromStatus(err)
+	}
+	return &clientStream[W, T]{st: st, conv: conv, cancel: cancel}, nil
+}
+
+// ---- IMPP ----
+
+// imppHost is the host side of an IMPP plugin: a protocol.IMPP whose calls
+// go over gRPC.
+type imppHost struct{ rpc IMPPClient }
+
+var _ protocol.IMPP = (*imppHost)(nil)
+
+// NewIMPPHost wraps a gRPC connection to an IMPP plugin.
+func NewIMPPHost(cc grpc.ClientConnInterface) protocol.IMPP {
+	return &imppHost{rpc: NewIMPPClient(cc)}
+}
+
+func (c *imppHost) Info(ctx context.Context) (protocol.Info, error) {
+	w, err := c.rpc.Info(ctx, &InfoRequest{})
+	if err != nil {
+		return protocol.Info{}, fromStatus(err)
+	}
+	return infoFromWire(w), nil
+}
+
+func (c *imppHost) Connect(ctx context.Context, req protocol.ConnectRequest) (protocol.IMPPSession, error) {
+	w, err := c.rpc.Connect(ctx, connectToWire(req))
+	if err != nil {
+		return nil, fromStatus(err)
+	}
+	return &imppSession{rpc: c.rpc, id: w.GetSessionId(), report: reportFromWire(w.GetReport())}, nil
+}
+
+type imppSession struct {
+	rpc    IMPPClient
+	id     string
+	report protocol.ConnectionReport
+}
+
+func (s *imppSession) sr() *SessionRequest { return &SessionRequest{SessionId: s.id} }
+
+func (s *imppSession) Report() protocol.ConnectionReport { return s.report }
+
+func (s *imppSession) Roster(ctx context.Context) ([]protocol.RosterItem, error) {
+	w, err := s.rpc.Roster(ctx, s.sr())
+	if err != nil {
+		return nil, fromStatus(err)
+	}
+	return rosterFromWire(w), nil
+}
+
+func (s *imppSession) VCard(ctx context.Context, jid string) (protocol.VCard, error) {
+	w, err := s.rpc.GetVCard(ctx, &JIDRequest{SessionId: s.id, Jid: jid})
+	if err != nil {
+		return protocol.VCard{}, fromStatus(err)
+	}
+	return vcardFromWire(w), nil
+}
+
+func (s *imppSession) SetPresence(ctx context.Context, p protocol.Presence) error {
+	_, err := s.rpc.SetPresence(ctx, &SetPresenceRequest{SessionId: s.id, Presence: presenceToWire(p)})
+	return fromStatus(err)
+}
+
+func (s *imppSession) Presences(ctx context.Context) (protocol.Stream[protocol.Presence], error) {
+	return openStream(ctx, func(ctx context.Context) (grpc.ServerStreamingClient[Presence], error) {
+		return s.rpc.Presences(ctx, s.sr())
+	}, presenceFromWire)
+}
+
+func (s *imppSession) Send(ctx context.Context, m protocol.Message) error {
+	_, err := s.rpc.Send(ctx, &SendRequest{SessionId: s.id, Message: messageToWire(m)})
+	return fromStatus(err)
+}
+
+func (s *imppSession) Messages(ctx context.Context) (protocol.Stream[protocol.Message], error) {
+	return openStream(ctx, func(ctx context.Context) (grpc.ServerStreamingClient[Message], error) {
+		return s.rpc.Messages(ctx, s.sr())
+	}, messageFromWire)
+}
+
+func (s *imppSession) JoinRoom(ctx context.Context, j protocol.RoomJoin) (protocol.Room, error) {
+	w, err := s.rpc.JoinRoom(ctx, &JoinRoomRequest{SessionId: s.id, Room: j.Room, Nick: j.Nick, Password: j.Password, History: int32(j.History)})
+	if err != nil {
+		return protocol.Room{}, fromStatus(err)
+	}
+	return roomFromWire(w), nil
+}
+
+func (s *imppSession) LeaveRoom(ctx context.Context, room string) error {
+	_, err := s.rpc.LeaveRoom(ctx, &JIDRequest{SessionId: s.id, Jid: room})
+	return fromStatus(err)
+}
+
+func (s *imppSession) DiscoInfo(ctx context.Context, jid, node string) (protocol.DiscoInfo, error) {
+	w, err := s.rpc.GetDiscoInfo(ctx, &DiscoInfoRequest{SessionId: s.id, Jid: jid, Node: node})
+	if err != nil {
+		return protocol.DiscoInfo{}, fromStatus(err)
+	}
+	return discoFromWire(w), nil
+}
+
+func (s *imppSession) Reach(ctx context.Context, jid string) ([]protocol.ReachAddress, error) {
+	w, err := s.rpc.Reach(ctx, &JIDRequest{SessionId: s.id, Jid: jid})
+	if err != nil {
+		return nil, fromStatus(err)
+	}
+	return reachFromWire(w.GetAddresses()), nil
+}
+
+func (s *imppSession) PublishReach(ctx context.Context, addrs []protocol.ReachAddress) error {
+	_, err := s.rpc.PublishReach(ctx, &PublishReachRequest{SessionId: s.id, Addresses: reachToWire(addrs)})
+	return fromStatus(err)
+}
+
+func (s *imppSession) Close(ctx context.Context) error {
+	_, err := s.rpc.Close(ctx, s.sr())
+	return fromStatus(err)
+}
+
+// ---- telephony ----
+
+// telephonyHost is the host side of a telephony plugin.
+type telephonyHost struct{ rpc TelephonyClient }
+
+var _ protocol.Telephony = (*telephonyHost)(nil)
+
+// NewTelephonyHost wraps a gRPC connection to a telephony plugin.
+func NewTelephonyHost(cc grpc.ClientConnInterface) protocol.Telephony {
+	return &telephonyHost{rpc: NewTelephonyClient(cc)}
+}
+
+func (c *telephonyHost) Info(ctx context.Context) (protocol.Info, error) {
+	w, err := c.rpc.Info(ctx, &InfoRequest{})
+	if err != nil {
+		return protocol.Info{}, fromStatus(err)
+	}
+	return infoFromWire(w), nil
+}
+
+func (c *telephonyHost) Connect(ctx context.Context, req protocol.ConnectRequest) (protocol.TelephonySession, error) {
+	w, err := c.rpc.Connect(ctx, connectToWire(req))
+	if err != nil {
+		return nil, fromStatus(err)
+	}
+	return &telephonySession{rpc: c.rpc, id: w.GetSessionId()}, nil
+}
+
+type telephonySession struct {
+	rpc TelephonyClient
+	id  string
+}
+
+func (s *telephonySession) sr() *SessionRequest { return &SessionRequest{SessionId: s.id} }
+
+func (s *telephonySession) Register(ctx context.Context, req protocol.RegisterRequest) (protocol.ConnectionReport, error) {
+	w, err := s.rpc.Register(ctx, &RegisterRequest{SessionId: s.id, ExpiresNs: int64(req.Expires)})
+	if err != nil {
+		return protocol.ConnectionReport{}, fromStatus(err)
+	}
+	return reportFromWire(w), nil
+}
+
+func (s *telephonySession) Unregister(ctx context.Context) error {
+	_, err := s.rpc.Unregister(ctx, s.sr())
+	return fromStatus(err)
+}
+
+func (s *telephonySession) Dial(ctx context.Context, req protocol.DialRequest) (protocol.Stream[protocol.CallEvent], error) {
+	return openStream(ctx, func(ctx context.Context) (grpc.ServerStreamingClient[CallEvent], error) {
+		return s.rpc.Dial(ctx, dialToWire(s.id, req))
+	}, callEventFromWire)
+}
+
+func (s *telephonySession) Hangup(ctx context.Context, callID string) error {
+	_, err := s.rpc.Hangup(ctx, &CallRequest{SessionId: s.id, CallId: callID})
+	return fromStatus(err)
+}
+
+func (s *telephonySession) IncomingCalls(ctx context.Context) (protocol.Stream[protocol.IncomingCall], error) {
+	return openStream(ctx, func(ctx context.Context) (grpc.ServerStreamingClient[IncomingCall], error) {
+		return s.rpc.IncomingCalls(ctx, s.sr())
+	}, incomingFromWire)
+}
+
+func (s *telephonySession) Respond(ctx context.Context, callID string, code int, reason string) error {
+	_, err := s.rpc.Respond(ctx, &RespondRequest{SessionId: s.id, CallId: callID, Status: int32(code), Reason: reason})
+	return fromStatus(err)
+}
+
+func (s *telephonySession) Close(ctx context.Context) error {
+	_, err := s.rpc.Close(ctx, s.sr())
+	return fromStatus(err)
+}
+
+// ---- policy ----
+
+// policyHost is the host side of a policy plugin.
+type policyHost struct{ rpc PolicyClient }
+
+var _ protocol.Policy = (*policyHost)(nil)
+
+// NewPolicyHost wraps a gRPC connection to a policy plugin.
+func NewPolicyHost(cc grpc.ClientConnInterface) protocol.Policy {
+	return &policyHost{rpc: NewPolicyClient(cc)}
+}
+
+func (c *policyHost) Info(ctx context.Context) (protocol.Info, error) {
+	w, err := c.rpc.Info(ctx, &InfoRequest{})
+	if err != nil {
+		return protocol.Info{}, fromStatus(err)
+	}
+	return infoFromWire(w), nil
+}
+
+func (c *policyHost) ChooseAccount(ctx context.Context, req protocol.ChooseAccountRequest) (protocol.Decision, error) {
+	w, err := c.rpc.ChooseAccount(ctx, chooseToWire(req))
+	if err != nil {
+		return protocol.Decision{}, fromStatus(err)
+	}
+	return decisionFromWire(w), nil
+}
+
+func (c *policyHost) ApproveCost(ctx context.Context, req protocol.CostRequest) (protocol.Decision, error) {
+	w, err := c.rpc.ApproveCost(ctx, costToWire(req))
+	if err != nil {
+		return protocol.Decision{}, fromStatus(err)
+	}
+	return decisionFromWire(w), nil
+}
+
+func (c *policyHost) JudgeCallerBinding(ctx context.Context, req protocol.BindingRequest) (protocol.Decision, error) {
+	w, err := c.rpc.JudgeCallerBinding(ctx, bindingToWire(req))
+	if err != nil {
+		return protocol.Decision{}, fromStatus(err)
+	}
+	return decisionFromWire(w), nil
+}
+
+func (c *policyHost) JudgeSecurityParity(ctx context.Context, req protocol.ParityRequest) (protocol.ParityDecision, error) {
+	w, err := c.rpc.JudgeSecurityParity(ctx, parityToWire(req))
+	if err != nil {
+		return protocol.ParityDecision{}, fromStatus(err)
+	}
+	return protocol.ParityDecision{Decision: decisionFromWire(w.GetDecision()), Findings: findingsFromWire(w.GetFindings())}, nil
+}

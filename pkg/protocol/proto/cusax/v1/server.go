@@ -1,0 +1,324 @@
+package cusaxv1
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/cusax/cusax/pkg/protocol"
+	"google.golang.org/grpc"
+)
+
+// sessions keeps the live sessions of one plugin process. Session state
+// stays in the plugin; the host holds only the opaque ID.
+type sessions[S any] struct {
+	mu sync.Mutex
+	m  map[string]S
+}
+
+func (s *sessions[S]) add(v S) string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	id := hex.EncodeToString(b[:])
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = map[string]S{}
+	}
+	s.m[id] = v
+	return id
+}
+
+func (s *sessions[S]) get(id string) (S, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.m[id]
+	if !ok {
+		var zero S
+		return zero, toStatus(fmt.Errorf("session %q: %w", id, protocol.ErrNotConnected))
+	}
+	return v, nil
+}
+
+func (s *sessions[S]) remove(id string) (S, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.m[id]
+	delete(s.m, id)
+	return v, ok
+}
+
+// pump forwards a protocol.Stream to a gRPC server stream until either ends.
+func pump[T any, W any](ctx context.Context, st protocol.Stream[T], send func(W) error, conv func(T) W) error {
+	defer st.Close()
+	for {
+		v, err := st.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return toStatus(err)
+		}
+		if err := send(conv(v)); err != nil {
+			return err
+		}
+	}
+}
+
+// ---- IMPP ----
+
+type imppServer struct {
+	UnimplementedIMPPServer
+	impl protocol.IMPP
+	s    sessions[protocol.IMPPSession]
+}
+
+func (g *imppServer) Info(ctx context.Context, _ *InfoRequest) (*PluginInfo, error) {
+	i, err := g.impl.Info(ctx)
+	return infoToWire(i), toStatus(err)
+}
+
+func (g *imppServer) Connect(ctx context.Context, req *ConnectRequest) (*ConnectResponse, error) {
+	sess, err := g.impl.Connect(ctx, connectFromWire(req))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &ConnectResponse{SessionId: g.s.add(sess), Report: reportToWire(sess.Report())}, nil
+}
+
+func (g *imppServer) Roster(ctx context.Context, req *SessionRequest) (*RosterResponse, error) {
+	sess, err := g.s.get(req.GetSessionId())
+	if err != nil {
+		return nil, err
+	}
+	items, err := sess.Roster(ctx)
+	return rosterToWire(items), toStatus(err)
+}
+
+func (g *imppServer) GetVCard(ctx context.Context, req *JIDRequest) (*VCard, error) {
+	sess, err := g.s.get(req.GetSessionId())
+	if err != nil {
+		return nil, err
+	}
+	v, err := sess.VCard(ctx, req.GetJid())
+	return vcardToWire(v), toStatus(err)
+}
+
+func (g *imppServer) SetPresence(ctx context.Context, req *SetPresenceRequest) (*Empty, error) {
+	sess, err := g.s.get(req.GetSessionId())
+	if err != nil {
+		return nil, err
+	}
+	return &Empty{}, toStatus(sess.SetPresence(ctx, presenceFromWire(req.GetPresence())))
+}
+
+func (g *imppServer) Presences(req *SessionRequest, out grpc.ServerStreamingServer[Presence]) error {
+	sess, err := g.s.get(req.GetSessionId())
+	if err != nil {
+		return err
+	}
+	st, err := sess.Presences(out.Context())
+	if err != nil {
+		return toStatus(err)
+	}
+	return pump(out.Context(), st, out.Send, presenceToWire)
+}
+
+func (g *imppServer) Send(ctx context.Context, req *SendRequest) (*Empty, error) {
+	sess, err := g.s.get(req.GetSessionId())
+	if err != nil {
+		return nil, err
+	}
+	return &Empty{}, toStatus(sess.Send(ctx, messageFromWire(req.GetMessage())))
+}
+
+func (g *imppServer) Messages(req *SessionRequest, out grpc.ServerStreamingServer[Message]) error {
+	sess, err := g.s.get(req.GetSessionId())
+	if err != nil {
+		return err
+	}
+	st, err := sess.Messages(out.Context())
+	if err != nil {
+		return toStatus(err)
+	}
+	return pump(out.Context(), st, out.Send, messageToWire)
+}
+
+func (g *imppServer) JoinRoom(ctx context.Context, req *JoinRoomRequest) (*Room, error) {
+	sess, err := g.s.get(req.GetSessionId())
+	if err != nil {
+		return nil, err
+	}
+	r, err := sess.JoinRoom(ctx, protocol.RoomJoin{Room: req.GetRoom(), Nick: req.GetNick(), Password: req.GetPassword(), History: int(req.GetHistory())})
+	return roomToWire(r), toStatus(err)
+}
+
+func (g *imppServer) LeaveRoom(ctx context.Context, req *JIDRequest) (*Empty, error) {
+	sess, err := g.s.get(req.GetSessionId())
+	if err != nil {
+		return nil, err
+	}
+	return &Empty{}, toStatus(sess.LeaveRoom(ctx, req.GetJid()))
+}
+
+func (g *imppServer) GetDiscoInfo(ctx context.Context, req *DiscoInfoRequest) (*DiscoInfo, error) {
+	sess, err := g.s.get(req.GetSessionId())
+	if err != nil {
+		return nil, err
+	}
+	d, err := sess.DiscoInfo(ctx, req.GetJid(), req.GetNode())
+	return discoToWire(d), toStatus(err)
+}
+
+func (g *imppServer) Reach(ctx context.Context, req *JIDRequest) (*ReachResponse, error) {
+	sess, err := g.s.get(req.GetSessionId())
+	if err != nil {
+		return nil, err
+	}
+	a, err := sess.Reach(ctx, req.GetJid())
+	return &ReachResponse{Addresses: reachToWire(a)}, toStatus(err)
+}
+
+func (g *imppServer) PublishReach(ctx context.Context, req *PublishReachRequest) (*Empty, error) {
+	sess, err := g.s.get(req.GetSessionId())
+	if err != nil {
+		return nil, err
+	}
+	return &Empty{}, toStatus(sess.PublishReach(ctx, reachFromWire(req.GetAddresses())))
+}
+
+func (g *imppServer) Close(ctx context.Context, req *SessionRequest) (*Empty, error) {
+	sess, ok := g.s.remove(req.GetSessionId())
+	if !ok {
+		return &Empty{}, nil // Close is idempotent.
+	}
+	return &Empty{}, toStatus(sess.Close(ctx))
+}
+
+// ---- telephony ----
+
+type telephonyServer struct {
+	UnimplementedTelephonyServer
+	impl protocol.Telephony
+	s    sessions[protocol.TelephonySession]
+}
+
+func (g *telephonyServer) Info(ctx context.Context, _ *InfoRequest) (*PluginInfo, error) {
+	i, err := g.impl.Info(ctx)
+	return infoToWire(i), toStatus(err)
+}
+
+func (g *telephonyServer) Connect(ctx context.Context, req *ConnectRequest) (*ConnectResponse, error) {
+	sess, err := g.impl.Connect(ctx, connectFromWire(req))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &ConnectResponse{SessionId: g.s.add(sess)}, nil
+}
+
+func (g *telephonyServer) Register(ctx context.Context, req *RegisterRequest) (*ConnectionReport, error) {
+	sess, err := g.s.get(req.GetSessionId())
+	if err != nil {
+		return nil, err
+	}
+	r, err := sess.Register(ctx, protocol.RegisterRequest{Expires: durationNS(req.GetExpiresNs())})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return reportToWire(r), nil
+}
+
+func (g *telephonyServer) Unregister(ctx context.Context, req *SessionRequest) (*Empty, error) {
+	sess, err := g.s.get(req.GetSessionId())
+	if err != nil {
+		return nil, err
+	}
+	return &Empty{}, toStatus(sess.Unregister(ctx))
+}
+
+func (g *telephonyServer) Dial(req *DialRequest, out grpc.ServerStreamingServer[CallEvent]) error {
+	sess, err := g.s.get(req.GetSessionId())
+	if err != nil {
+		return err
+	}
+	st, err := sess.Dial(out.Context(), dialFromWire(req))
+	if err != nil {
+		return toStatus(err)
+	}
+	return pump(out.Context(), st, out.Send, callEventToWire)
+}
+
+func (g *telephonyServer) Hangup(ctx context.Context, req *CallRequest) (*Empty, error) {
+	sess, err := g.s.get(req.GetSessionId())
+	if err != nil {
+		return nil, err
+	}
+	return &Empty{}, toStatus(sess.Hangup(ctx, req.GetCallId()))
+}
+
+func (g *telephonyServer) IncomingCalls(req *SessionRequest, out grpc.ServerStreamingServer[IncomingCall]) error {
+	sess, err := g.s.get(req.GetSessionId())
+	if err != nil {
+		return err
+	}
+	st, err := sess.IncomingCalls(out.Context())
+	if err != nil {
+		return toStatus(err)
+	}
+	return pump(out.Context(), st, out.Send, incomingToWire)
+}
+
+func (g *telephonyServer) Respond(ctx context.Context, req *RespondRequest) (*Empty, error) {
+	sess, err := g.s.get(req.GetSessionId())
+	if err != nil {
+		return nil, err
+	}
+	return &Empty{}, toStatus(sess.Respond(ctx, req.GetCallId(), int(req.GetStatus()), req.GetReason()))
+}
+
+func (g *telephonyServer) Close(ctx context.Context, req *SessionRequest) (*Empty, error) {
+	sess, ok := g.s.remove(req.GetSessionId())
+	if !ok {
+		return &Empty{}, nil
+	}
+	return &Empty{}, toStatus(sess.Close(ctx))
+}
+
+// ---- policy ----
+
+type policyServer struct {
+	UnimplementedPolicyServer
+	impl protocol.Policy
+}
+
+func (g *policyServer) Info(ctx context.Context, _ *InfoRequest) (*PluginInfo, error) {
+	i, err := g.impl.Info(ctx)
+	return infoToWire(i), toStatus(err)
+}
+
+func (g *policyServer) ChooseAccount(ctx context.Context, req *ChooseAccountRequest) (*Decision, error) {
+	d, err := g.impl.ChooseAccount(ctx, chooseFromWire(req))
+	return decisionToWire(d), toStatus(err)
+}
+
+func (g *policyServer) ApproveCost(ctx context.Context, req *CostRequest) (*Decision, error) {
+	d, err := g.impl.ApproveCost(ctx, costFromWire(req))
+	return decisionToWire(d), toStatus(err)
+}
+
+func (g *policyServer) JudgeCallerBinding(ctx context.Context, req *BindingRequest) (*Decision, error) {
+	d, err := g.impl.JudgeCallerBinding(ctx, bindingFromWire(req))
+	return decisionToWire(d), toStatus(err)
+}
+
+func (g *policyServer) JudgeSecurityParity(ctx context.Context, req *ParityRequest) (*ParityDecision, error) {
+	d, err := g.impl.JudgeSecurityParity(ctx, parityFromWire(req))
+	return &ParityDecision{Decision: decisionToWire(d.Decision), Findings: findingsToWire(d.Findings)}, toStatus(err)
+}

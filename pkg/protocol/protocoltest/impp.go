@@ -1,0 +1,79 @@
+package protocoltest
+
+import (
+	"testing"
+
+	"github.com/cusax/cusax/pkg/protocol"
+)
+
+// RunIMPP runs the IMPP conformance suite against b.
+func RunIMPP(t *testing.T, b protocol.IMPP, env Env) {
+	var info protocol.Info
+	t.Run("Info", func(t *testing.T) {
+		info = CheckInfo(t, b, protocol.KindIMPP)
+		if !info.Has(protocol.CapLogin) {
+			t.Errorf("an IMPP backend must declare %q", protocol.CapLogin)
+		}
+	})
+	t.Run("ConnectAndClose", func(t *testing.T) {
+		ctx := ctxT(t)
+		sess, err := b.Connect(ctx, env.Good)
+		if err != nil {
+			t.Fatalf("Connect: %v", err)
+		}
+		checkReport(t, sess.Report(), protocol.AspectChat, "connected")
+		checkIMPPUnsupported(t, sess, info)
+		if err := sess.Close(ctx); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		if err := sess.Close(ctx); err != nil {
+			t.Errorf("second Close: %v (Close must be idempotent)", err)
+		}
+	})
+	t.Run("WrongPassword", func(t *testing.T) {
+		req := env.Good
+		req.Password = env.WrongPassword
+		sess, err := b.Connect(ctxT(t), req)
+		if err == nil {
+			sess.Close(ctxT(t))
+		}
+		wantIs(t, "wrong password", err, protocol.ErrAuth)
+		noSecret(t, err, env.WrongPassword, env.Good.Password)
+	})
+	t.Run("InvalidAddress", func(t *testing.T) {
+		req := env.Good
+		req.Address = env.BadAddress
+		sess, err := b.Connect(ctxT(t), req)
+		if err == nil {
+			sess.Close(ctxT(t))
+		}
+		wantIs(t, "invalid address", err, protocol.ErrInvalid)
+	})
+}
+
+// checkIMPPUnsupported: an operation outside the declared capabilities
+// answers ErrUnsupported rather than failing some other way.
+func checkIMPPUnsupported(t *testing.T, s protocol.IMPPSession, info protocol.Info) {
+	t.Helper()
+	ctx := ctxT(t)
+	checks := []struct {
+		cap protocol.Capability
+		run func() error
+	}{
+		{protocol.CapRoster, func() error { _, err := s.Roster(ctx); return err }},
+		{protocol.CapVCard, func() error { _, err := s.VCard(ctx, ""); return err }},
+		{protocol.CapMUC, func() error {
+			_, err := s.JoinRoom(ctx, protocol.RoomJoin{Room: "r@conference.invalid", Nick: "n"})
+			return err
+		}},
+		{protocol.CapDisco, func() error { _, err := s.DiscoInfo(ctx, "", ""); return err }},
+		{protocol.CapReach, func() error { _, err := s.Reach(ctx, ""); return err }},
+		{protocol.CapPublishReach, func() error { return s.PublishReach(ctx, nil) }},
+	}
+	for _, c := range checks {
+		if info.Has(c.cap) {
+			continue
+		}
+		wantIs(t, "undeclared "+string(c.cap), c.run(), protocol.ErrUnsupported)
+	}
+}

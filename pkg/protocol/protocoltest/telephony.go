@@ -1,0 +1,76 @@
+package protocoltest
+
+import (
+	"testing"
+
+	"github.com/cusax/cusax/pkg/protocol"
+)
+
+// RunTelephony runs the telephony conformance suite against b.
+func RunTelephony(t *testing.T, b protocol.Telephony, env Env) {
+	var info protocol.Info
+	t.Run("Info", func(t *testing.T) {
+		info = CheckInfo(t, b, protocol.KindTelephony)
+		if !info.Has(protocol.CapRegister) {
+			t.Errorf("a telephony backend must declare %q", protocol.CapRegister)
+		}
+	})
+	t.Run("RegisterUnregisterClose", func(t *testing.T) {
+		ctx := ctxT(t)
+		sess, err := b.Connect(ctx, env.Good)
+		if err != nil {
+			t.Fatalf("Connect: %v", err)
+		}
+		defer sess.Close(ctx)
+		rep, err := sess.Register(ctx, protocol.RegisterRequest{})
+		if err != nil {
+			t.Fatalf("Register: %v", err)
+		}
+		checkReport(t, rep, protocol.AspectTelephony, "registered")
+		if rep.Expires <= 0 {
+			t.Errorf("registration expiry = %v", rep.Expires)
+		}
+		if !info.Has(protocol.CapDial) {
+			_, err := sess.Dial(ctx, protocol.DialRequest{Target: "sip:nobody@invalid"})
+			wantIs(t, "undeclared dial", err, protocol.ErrUnsupported)
+		}
+		if !info.Has(protocol.CapIncomingCalls) {
+			_, err := sess.IncomingCalls(ctx)
+			wantIs(t, "undeclared incoming-calls", err, protocol.ErrUnsupported)
+		}
+		if err := sess.Unregister(ctx); err != nil {
+			t.Errorf("Unregister: %v", err)
+		}
+		if err := sess.Close(ctx); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		if err := sess.Close(ctx); err != nil {
+			t.Errorf("second Close: %v (Close must be idempotent)", err)
+		}
+	})
+	t.Run("WrongPassword", func(t *testing.T) {
+		ctx := ctxT(t)
+		req := env.Good
+		req.Password = env.WrongPassword
+		sess, err := b.Connect(ctx, req)
+		if err == nil {
+			defer sess.Close(ctx)
+			_, err = sess.Register(ctx, protocol.RegisterRequest{})
+		}
+		wantIs(t, "wrong password", err, protocol.ErrAuth)
+		noSecret(t, err, env.WrongPassword, env.Good.Password)
+	})
+	t.Run("InvalidAddress", func(t *testing.T) {
+		ctx := ctxT(t)
+		for _, addr := range []string{env.BadAddress, env.Good.Address + "\r\nX-Injected: 1"} {
+			req := env.Good
+			req.Address = addr
+			sess, err := b.Connect(ctx, req)
+			if err == nil {
+				_, err = sess.Register(ctx, protocol.RegisterRequest{})
+				sess.Close(ctx)
+			}
+			wantIs(t, "invalid address "+addr, err, protocol.ErrInvalid)
+		}
+	})
+}

@@ -1,0 +1,99 @@
+package protocol
+
+import (
+	"context"
+	"time"
+)
+
+// Telephony is a telephony backend (SIP today). RFC 7081 strategy 1: it
+// carries audio and video.
+type Telephony interface {
+	Describer
+	// Connect prepares a user agent for the account. It does no network IO
+	// beyond resolving the server; Register proves the account live.
+	Connect(ctx context.Context, req ConnectRequest) (TelephonySession, error)
+}
+
+// TelephonySession is one user agent bound to one account.
+type TelephonySession interface {
+	// Register binds the account's contact at the registrar and returns the
+	// connection report. Errors: ErrAuth, ErrCertificate (credentials are
+	// never sent over a connection whose certificate failed), ErrInsecure,
+	// ErrUnreachable, ErrTimeout, ErrProtocol.
+	Register(ctx context.Context, req RegisterRequest) (ConnectionReport, error)
+	// Unregister removes the binding made by Register.
+	Unregister(ctx context.Context) error
+	// Dial places a call and streams its progress; the last event has
+	// Final set. Cancelling ctx hangs up (CANCEL or BYE). ErrInvalid for a
+	// target or header with CR, LF or NUL.
+	Dial(ctx context.Context, req DialRequest) (Stream[CallEvent], error)
+	// Hangup ends a call by its ID (from CallEvent.CallID).
+	Hangup(ctx context.Context, callID string) error
+	// IncomingCalls streams INVITEs received for the account.
+	IncomingCalls(ctx context.Context) (Stream[IncomingCall], error)
+	// Respond answers an incoming call: a status code (180, 200, 486, 603…).
+	Respond(ctx context.Context, callID string, status int, reason string) error
+	// Close unregisters if needed and releases the user agent.
+	Close(ctx context.Context) error
+}
+
+// RegisterRequest asks for a registration.
+type RegisterRequest struct {
+	// Expires is the requested lifetime; 0 = backend default (3600 s).
+	Expires time.Duration
+}
+
+// Header is one extra SIP header. Names and values must not contain CR, LF
+// or NUL (sipgo does not sanitise; backends reject them with ErrInvalid).
+type Header struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// DialRequest places a call.
+type DialRequest struct {
+	// Target is a sip:, sips: or tel: URI.
+	Target      string
+	DisplayName string
+	Headers     []Header
+	// Anonymous sends Privacy: id (RFC 3325) and an anonymous From.
+	Anonymous bool
+	Media     MediaOptions
+}
+
+// MediaOptions says what to do with the media of a call. Paths are local to
+// the machine (plugins run beside the CLI).
+type MediaOptions struct {
+	PlayFile    string        // 16-bit PCM WAV to send
+	RecordFile  string        // WAV to write with what the callee sends
+	DTMF        string        // RFC 4733 digits to send after answer
+	Duration    time.Duration // hang up this long after answer (0 = when play ends)
+	RingTimeout time.Duration // give up when not answered by then
+	Video       bool
+}
+
+// CallEvent is one step of an outgoing call.
+type CallEvent struct {
+	CallID     string        `json:"call_id"`
+	StatusCode int           `json:"status_code"`
+	Reason     string        `json:"reason"`
+	Answered   bool          `json:"answered"`
+	Final      bool          `json:"final"`
+	SetupTime  time.Duration `json:"setup_ns,omitempty"`
+	Duration   time.Duration `json:"duration_ns,omitempty"`
+	RTPSent    int64         `json:"rtp_sent,omitempty"`
+	RTPRecv    int64         `json:"rtp_received,omitempty"`
+	DTMFSent   string        `json:"dtmf_sent,omitempty"`
+}
+
+// IncomingCall is one INVITE received.
+type IncomingCall struct {
+	CallID string `json:"call_id"`
+	// Raw is the INVITE as received, for whois-caller's judgement.
+	Raw    []byte    `json:"-"`
+	Source string    `json:"source"` // remote address the request came from
+	Time   time.Time `json:"time"`
+	// ViaProxy is true when it arrived over the account's own proxy
+	// connection (so P-Asserted-Identity may be trusted, RFC 3325).
+	ViaProxy bool `json:"via_proxy"`
+}

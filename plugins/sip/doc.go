@@ -1,0 +1,42 @@
+// Package sip is cusax's built-in telephony backend: a SIP user agent
+// (RFC 3261) on github.com/emiago/sipgo that registers an account at its
+// registrar over UDP, TCP or TLS.
+//
+// What it adds to sipgo, and why:
+//
+//   - RFC 3263 server location (resolve.go): NAPTR, then SRV (_sips._tcp,
+//     _sip._tcp, _sip._udp) in priority/weight order with failover, then
+//     A/AAAA, with github.com/miekg/dns. sipgo alone resolves A-first, asks
+//     for _sip._tls and uses one address. The result is pinned on every
+//     request (SetDestination, SetTransport): a sips: Request-URI alone
+//     would make sipgo send over UDP.
+//   - RFC 8760 digest (challenge.go): the strongest of all challenges
+//     (SHA-512-256, SHA-256, MD5); sipgo's helper reads only the first.
+//   - RFC 5922 server identity (via pkg/core/certid): the certificate must
+//     name the AOR's SIP domain, also when the proxy is an IP address; a
+//     proxy configured by host name may present that name. The check runs
+//     inside the handshake, so no request, and no digest, is ever written
+//     on a connection that failed it.
+//   - Input hygiene (validate.go): sipgo writes header values verbatim, so
+//     CR, LF and NUL in any user-supplied string are refused with
+//     protocol.ErrInvalid before anything is sent.
+//   - Explicit From (AOR plus a random tag), Contact (the local address of
+//     the flow with its transport) and a User-Agent header, which sipgo
+//     does not add.
+//   - A connected UDP socket (udp.go), so that ICMP port unreachable ends a
+//     REGISTER at once instead of after the timeout; every wait is bounded
+//     by the context and ConnectRequest.Timeout (default 10 s), never by
+//     UDP's 32 s Timer B.
+//
+// Signalling over UDP or TCP is allowed, since digest never reveals the
+// password, but the report says Encrypted=false and carries a note so that
+// the core can weigh security parity with the chat aspect (RFC 7081 §7).
+//
+// Logging goes to the hclog logger given to New: Debug for what happens,
+// Trace for every SIP message with Authorization values redacted. The
+// password never appears in logs or errors.
+//
+// ConnectRequest.Options keys: "dns-server" (host:port of a DNS server for
+// RFC 3263 instead of /etc/resolv.conf) and "display-name" (the From
+// display name).
+package sip

@@ -1,0 +1,136 @@
+package xmpp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"mellium.im/xmpp"
+	"mellium.im/xmpp/mux"
+	"mellium.im/xmpp/ping"
+	"mellium.im/xmpp/stanza"
+
+	"github.com/cusax/cusax/pkg/protocol"
+)
+
+// closeTimeout bounds Close when its context has no earlier deadline.
+const closeTimeout = 3 * time.Second
+
+// session is one logged-in XMPP stream. Stanzas are read by Serve in a
+// goroutine for the whole life of the session: IQ responses (roster, disco,
+// …) are delivered by it, and it answers server pings (XEP-0199).
+type session struct {
+	protocol.UnsupportedIMPPSession
+
+	s      *xmpp.Session
+	conn   net.Conn // the TCP (or TLS) connection under s
+	report protocol.ConnectionReport
+	log    hclog.Logger
+
+	serveDone chan struct{} // closed when Serve returned
+	serveErr  error         // set before serveDone is closed
+
+	mu           sync.Mutex
+	presenceSent bool // an available presence went out: say goodbye on Close
+	closing      bool
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ protocol.IMPPSession = (*session)(nil)
+
+func newSession(s *xmpp.Session, conn net.Conn, rep protocol.ConnectionReport, log hclog.Logger) *session {
+	ss := &session{s: s, conn: conn, report: rep, log: log, serveDone: make(chan struct{})}
+	m := mux.New(stanza.NSClient, ping.Handle())
+	go func() {
+		defer close(ss.serveDone)
+		ss.serveErr = s.Serve(m)
+		log.Debug("stream ended", "error", ss.serveErr)
+	}()
+	return ss
+}
+
+// Report describes the connection as it was established.
+func (ss *session) Report() protocol.ConnectionReport {
+	r := ss.report
+	r.AuthOffered = append([]string(nil), r.AuthOffered...)
+	r.Notes = append([]string(nil), r.Notes...)
+	if r.TLS != nil {
+		t := *r.TLS
+		t.Chain = append([]protocol.CertInfo(nil), t.Chain...)
+		r.TLS = &t
+	}
+	return r
+}
+
+// alive returns ErrNotConnected once the session was closed by either side.
+func (ss *session) alive() error {
+	ss.mu.Lock()
+	closing := ss.closing
+	ss.mu.Unlock()
+	if closing {
+		return fmt.Errorf("xmpp session %s: closed: %w", ss.report.Address, protocol.ErrNotConnected)
+	}
+	select {
+	case <-ss.serveDone:
+		return fmt.Errorf("xmpp session %s: stream ended (%v): %w", ss.report.Address, ss.serveErr, protocol.ErrNotConnected)
+	default:
+		return nil
+	}
+}
+
+// Close logs out: an unavailable presence if an available one was sent
+// (RFC 6121 §4.5.1), then </stream:stream> (RFC 6120 §4.4), a bounded
+// wait for the server to close its stream, and the connection. It is
+// bounded by ctx and closeTimeout, and safe to call more than once.
+func (ss *session) Close(ctx context.Context) error {
+	ss.closeOnce.Do(func() { ss.closeErr = ss.close(ctx) })
+	return ss.closeErr
+}
+
+func (ss *session) close(ctx context.Context) error {
+	ss.mu.Lock()
+	ss.closing = true
+	sayGoodbye := ss.presenceSent
+	ss.mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(ctx, closeTimeout)
+	defer cancel()
+	dl, _ := ctx.Deadline()
+	// A server that stops reading must not block the writes below.
+	_ = ss.conn.SetWriteDeadline(dl)
+
+	var err error
+	select {
+	case <-ss.serveDone:
+		// The server ended the stream already; nothing left to say.
+	default:
+		if sayGoodbye {
+			if e := ss.s.Send(ctx, stanza.Presence{Type: stanza.UnavailablePresence}.Wrap(nil)); e != nil {
+				ss.log.Debug("unavailable presence not sent", "error", e)
+			}
+		}
+		ss.log.Debug("closing stream")
+		if e := ss.s.Close(); e != nil && !isClosed(e) {
+			err = fmt.Errorf("xmpp session %s: close stream: %w", ss.report.Address, e)
+		}
+		// Serve returns when the server closes its stream too; the read
+		// deadline bounds that wait. (Session.SetCloseDeadline would do the
+		// same but writes a field Serve reads without a lock: a data race.)
+		_ = ss.conn.SetReadDeadline(dl)
+		select {
+		case <-ss.serveDone:
+		case <-ctx.Done():
+		}
+	}
+	if e := ss.conn.Close(); e != nil && !errors.Is(e, net.ErrClosed) && err == nil {
+		err = fmt.Errorf("xmpp session %s: close connection: %w", ss.report.Address, e)
+	}
+	<-ss.serveDone // prompt once the connection is closed
+	return err
+}
