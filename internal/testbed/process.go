@@ -62,33 +62,37 @@ func (p *process) exited() (bool, error) {
 	}
 }
 
-// stop sends SIGTERM to the whole process group, waits up to stopGrace, then SIGKILLs it.
-// A second call is harmless.
+// stop sends SIGTERM to the leader, waits up to stopGrace, then SIGKILLs the whole process
+// group, and waits until no process of the group is left. Only the leader gets SIGTERM:
+// Kamailio's main process stops its workers itself, and a SIGTERM to every worker at once
+// sometimes left it hanging in its shutdown (seen under load). A second call is harmless.
 func (p *process) stop() error {
 	if p == nil {
 		return nil
 	}
 	pgid := p.cmd.Process.Pid
-	if ok, _ := p.exited(); ok {
-		// The leader is gone but a child might not be.
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
-		return nil
+	var err error
+	if ok, _ := p.exited(); !ok {
+		_ = syscall.Kill(pgid, syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(stopGrace):
+			err = fmt.Errorf("%s (pid %d) ignored SIGTERM for %s and was killed", p.name, pgid, stopGrace)
+		}
 	}
-	_ = syscall.Kill(-pgid, syscall.SIGTERM)
-	select {
-	case <-p.done:
-		// Workers of the group may still be shutting down; they must not outlive the bed.
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
-		return nil
-	case <-time.After(stopGrace):
-	}
+	// Whatever is left of the group (workers of a dead leader) must not outlive the bed.
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
 	select {
 	case <-p.done:
 	case <-time.After(stopGrace):
 		return fmt.Errorf("%s (pid %d) did not exit after SIGKILL", p.name, pgid)
 	}
-	return fmt.Errorf("%s (pid %d) ignored SIGTERM for %s and was killed", p.name, pgid, stopGrace)
+	for deadline := time.Now().Add(stopGrace); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if syscall.Kill(-pgid, 0) == syscall.ESRCH {
+			return err
+		}
+	}
+	return errors.Join(err, fmt.Errorf("%s: processes of group %d still alive after SIGKILL", p.name, pgid))
 }
 
 // freeTCPPort asks the kernel for a free loopback TCP port. The port is released before the

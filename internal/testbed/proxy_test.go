@@ -9,7 +9,8 @@ import (
 	"time"
 )
 
-// fakeServer accepts one connection, writes chunks one by one (with a pause, so that they
+// fakeServer accepts one connection, waits for the client's stream header (like a real server,
+// and so that the proxy has recorded it), writes chunks one by one (with a pause, so that they
 // arrive as separate reads), then closes.
 func fakeServer(t *testing.T, chunks []string) string {
 	t.Helper()
@@ -24,6 +25,10 @@ func fakeServer(t *testing.T, chunks []string) string {
 			return
 		}
 		defer c.Close()
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.ReadFull(c, make([]byte, len(clientHeader))); err != nil {
+			return
+		}
 		for _, ch := range chunks {
 			if _, err := io.WriteString(c, ch); err != nil {
 				return
@@ -33,6 +38,8 @@ func fakeServer(t *testing.T, chunks []string) string {
 	}()
 	return ln.Addr().String()
 }
+
+const clientHeader = "<stream:stream>"
 
 func TestStripStartTLS(t *testing.T) {
 	const head = "<?xml version='1.0'?><stream:stream from='example.test' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>"
@@ -90,7 +97,7 @@ func TestStripStartTLS(t *testing.T) {
 			}
 			defer c.Close()
 			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-			if _, err := io.WriteString(c, "<stream:stream>"); err != nil {
+			if _, err := io.WriteString(c, clientHeader); err != nil {
 				t.Fatal(err)
 			}
 			got, err := io.ReadAll(c)
@@ -103,7 +110,7 @@ func TestStripStartTLS(t *testing.T) {
 			if sent := strings.Join(tt.chunks, ""); string(p.ServerBytes()) != sent {
 				t.Errorf("ServerBytes = %q, want what the server sent %q", p.ServerBytes(), sent)
 			}
-			if string(p.ClientBytes()) != "<stream:stream>" {
+			if string(p.ClientBytes()) != clientHeader {
 				t.Errorf("ClientBytes = %q", p.ClientBytes())
 			}
 		})

@@ -47,8 +47,11 @@ type ConnectRequest struct {
 	// system roots are trusted too.
 	CAPEM []byte
 	// AllowPlaintext permits authenticating without TLS. Off by default:
-	// without it a backend refuses to send credentials in the clear and
-	// returns ErrInsecure.
+	// without it a backend refuses to send a password (or anything from
+	// which it can be recovered, like SASL PLAIN) in the clear and returns
+	// ErrInsecure. SIP digest over UDP/TCP is allowed without it, because
+	// digest never reveals the password; the report then says
+	// Encrypted=false and the core flags the parity gap (RFC 7081 §7).
 	AllowPlaintext bool
 	// Mechanisms overrides the SASL mechanism preference (XMPP).
 	Mechanisms []string

@@ -19,7 +19,10 @@ type TelephonySession interface {
 	// Register binds the account's contact at the registrar and returns the
 	// connection report. Errors: ErrAuth, ErrCertificate (credentials are
 	// never sent over a connection whose certificate failed), ErrInsecure,
-	// ErrUnreachable, ErrTimeout, ErrProtocol.
+	// ErrUnreachable, ErrTimeout (bounded by ConnectRequest.Timeout),
+	// ErrNotFound (404: the registrar does not know the AOR), ErrProtocol.
+	// On failure the report may still describe what was learnt (transport,
+	// certificate, offered algorithms) with State "failed".
 	Register(ctx context.Context, req RegisterRequest) (ConnectionReport, error)
 	// Unregister removes the binding made by Register.
 	Unregister(ctx context.Context) error

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/hashicorp/go-hclog"
+	"mellium.im/xmpp/mux"
 
 	"github.com/cusax/cusax/pkg/protocol"
 )
@@ -34,6 +35,8 @@ type Backend struct {
 	// tlsHook, when set, may adjust every client tls.Config after it was
 	// built (tests force TLS 1.2 to exercise tls-unique channel binding).
 	tlsHook func(*tls.Config)
+	// extraHandlers are added to every session's stanza mux (tests).
+	extraHandlers []mux.Option
 }
 
 var _ protocol.IMPP = (*Backend)(nil)
@@ -48,7 +51,7 @@ func New(logger hclog.Logger) *Backend {
 
 // capabilities lists what this backend implements; everything else
 // answers protocol.ErrUnsupported.
-var capabilities = []protocol.Capability{protocol.CapLogin}
+var capabilities = []protocol.Capability{protocol.CapLogin, protocol.CapRoster, protocol.CapMessage}
 
 // Info describes the backend. It does no network IO.
 func (b *Backend) Info(context.Context) (protocol.Info, error) {

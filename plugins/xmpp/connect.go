@@ -25,6 +25,19 @@ const noteAllowPlaintext = "authenticated without TLS: --allow-plaintext"
 // served in the background until Close. See the package documentation for
 // the security it enforces and the errors it returns. The password is
 // never logged and never appears in an error.
+//
+// With req.Server set, exactly that host:port is dialled, with TCP and
+// STARTTLS or, with req.DirectTLS, TLS from the first byte (XEP-0368).
+// Without it the domain's SRV records decide (mellium.im/xmpp/dial):
+// _xmpps-client targets are tried first, then _xmpp-client; DirectTLS has
+// no further effect there, and the report says which transport was used.
+//
+// req.AllowPlaintext permits exactly one downgrade: when the server refuses
+// STARTTLS (<failure/>, a stream error, or closing the stream), Connect
+// logs in again on a new connection without TLS and notes it in the
+// report. It never falls back after a certificate failure, a failed TLS
+// handshake the server had agreed to, or a failed direct TLS connection:
+// those are what an active attacker would cause.
 func (b *Backend) Connect(ctx context.Context, req protocol.ConnectRequest) (protocol.IMPPSession, error) {
 	start := time.Now()
 	log := b.logger()
@@ -70,7 +83,7 @@ func (b *Backend) Connect(ctx context.Context, req protocol.ConnectRequest) (pro
 	rep := a.report(s, time.Since(start))
 	log.Debug("session ready", "address", rep.Address, "server", rep.Server, "transport", rep.Transport,
 		"encrypted", rep.Encrypted, "mechanism", rep.AuthMechanism, "elapsed", rep.Elapsed)
-	return newSession(s, a.conn, rep, log), nil
+	return newSession(s, a.conn, rep, log, b.extraHandlers), nil
 }
 
 // attempt is one connection attempt: dial, negotiate, authenticate, bind.
@@ -130,7 +143,10 @@ func (a *attempt) run(ctx context.Context) (*xmpp.Session, error) {
 
 	a.phase = "stream negotiation"
 	a.log.Debug("opening stream", "to", a.p.addr.Domainpart())
-	s, err := xmpp.NewSession(ctx, a.p.addr.Domain(), a.p.origin, conn, 0,
+	// The stream's 'from' is the bare JID (RFC 6120 §4.7.1); the requested
+	// resource goes only into resource binding (bind.go). mellium sends
+	// 'from' already in the clear, before TLS.
+	s, err := xmpp.NewSession(ctx, a.p.addr.Domain(), a.p.addr, conn, 0,
 		restartFix(xmpp.NewNegotiator(func(*xmpp.Session, *xmpp.StreamConfig) xmpp.StreamConfig {
 			return xmpp.StreamConfig{Lang: "en", Features: features}
 		})))

@@ -19,6 +19,11 @@
 //     version, cipher suite, how the server was authenticated, its
 //     certificate — ends up in the session's protocol.ConnectionReport.
 //
+// The session serves incoming stanzas in the background (IQ results, XEP-0199
+// pings, roster pushes) and implements Roster (RFC 6121 §2) and Send
+// (RFC 6121 §5); the rest of protocol.IMPPSession answers
+// protocol.ErrUnsupported for now.
+//
 // Connect is bounded by its context and by ConnectRequest.Timeout (15 s by
 // default): a server that accepts TCP and then says nothing makes it fail
 // with protocol.ErrTimeout.

@@ -9,8 +9,12 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/go-hclog"
 
 	"github.com/cusax/cusax/internal/testbed"
 	"github.com/cusax/cusax/pkg/protocol"
@@ -118,10 +122,19 @@ func TestLoginStartTLS(t *testing.T) {
 
 func TestLoginDirectTLS(t *testing.T) {
 	f := newFixture(t)
+	var dials atomic.Int32
+	f.b.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials.Add(1)
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}
 	req := f.req("bob")
 	req.Server = f.bed.XMPPDirectTLSAddr
 	req.DirectTLS = true
 	r := f.connect(t, req).Report()
+	if n := dials.Load(); n != 1 {
+		t.Errorf("Backend.DialContext called %d times, want 1", n)
+	}
 	t.Logf("report: %+v", r)
 	if r.Transport != "direct-tls" || !r.Encrypted || r.TLS == nil || !r.TLS.Verified {
 		t.Fatalf("Transport = %q, Encrypted = %v, TLS = %+v", r.Transport, r.Encrypted, r.TLS)
@@ -364,4 +377,49 @@ func TestLoginNoTLSAllowPlaintext(t *testing.T) {
 	if !strings.HasPrefix(r.Address, "eve@notls.test/") {
 		t.Errorf("Address = %q", r.Address)
 	}
+}
+
+// Debug logs name every step but never the password or a SASL payload.
+func TestLoginLogsNoSecrets(t *testing.T) {
+	f := newFixture(t)
+	var buf syncBuffer
+	f.b = New(hclog.New(&hclog.LoggerOptions{Level: hclog.Trace, Output: &buf}))
+	for _, mechs := range [][]string{nil, {"PLAIN"}} {
+		req := f.req("alice")
+		req.Mechanisms = mechs
+		f.connect(t, req)
+	}
+	req := f.req("alice")
+	req.Password = "wrong-password-123"
+	if _, err := f.b.Connect(context.Background(), req); err == nil {
+		t.Fatal("login with a wrong password succeeded")
+	}
+	logs := buf.String()
+	for _, secret := range []string{f.bed.Users["alice"].Password, "wrong-password-123", "biws" /* base64 "n,," */, "AGFsaWNl" /* base64 "\x00alice" */} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("logs contain %q:\n%s", secret, logs)
+		}
+	}
+	for _, step := range []string{"dialing", "starttls", "tls established", "sasl mechanisms offered", "sasl authenticating", "bound", "sasl failure"} {
+		if !strings.Contains(logs, step) {
+			t.Errorf("logs lack the step %q:\n%s", step, logs)
+		}
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -2,6 +2,7 @@ package xmpp
 
 import (
 	"context"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"mellium.im/xmpp"
 	"mellium.im/xmpp/mux"
 	"mellium.im/xmpp/ping"
+	"mellium.im/xmpp/roster"
 	"mellium.im/xmpp/stanza"
 
 	"github.com/cusax/cusax/pkg/protocol"
@@ -37,6 +39,7 @@ type session struct {
 	mu           sync.Mutex
 	presenceSent bool // an available presence went out: say goodbye on Close
 	closing      bool
+	bounces      map[string]chan stanza.Error // message ID → Send waiting for an error
 
 	closeOnce sync.Once
 	closeErr  error
@@ -44,9 +47,15 @@ type session struct {
 
 var _ protocol.IMPPSession = (*session)(nil)
 
-func newSession(s *xmpp.Session, conn net.Conn, rep protocol.ConnectionReport, log hclog.Logger) *session {
+func newSession(s *xmpp.Session, conn net.Conn, rep protocol.ConnectionReport, log hclog.Logger, extra []mux.Option) *session {
 	ss := &session{s: s, conn: conn, report: rep, log: log, serveDone: make(chan struct{})}
-	m := mux.New(stanza.NSClient, ping.Handle())
+	opts := []mux.Option{
+		ping.Handle(),
+		// RFC 6121 §2.1.6: acknowledge roster pushes.
+		roster.Handle(roster.Handler{Push: func(string, roster.Item) error { return nil }}),
+		mux.MessageFunc(stanza.ErrorMessage, xml.Name{}, ss.handleErrorMessage),
+	}
+	m := mux.New(stanza.NSClient, append(opts, extra...)...)
 	go func() {
 		defer close(ss.serveDone)
 		ss.serveErr = s.Serve(m)

@@ -152,23 +152,18 @@ func (c *Config) Names() []string {
 	return names
 }
 
-// Account returns the account called name, validated (see
-// Account.Validate), as a pointer into c.Accounts.
+// Account returns the account called name, as a pointer into c.Accounts so
+// that edits stick.
 //
 // An empty name selects the default account if one is set, else the only
 // account. Errors wrap ErrNoAccounts when there are none, ErrAccountNotFound
 // (with the name and the existing names) when no account matches, and
-// ErrAmbiguousAccount when several exist and none is the default; an
-// account that fails validation is returned as nil with its *ValidationError.
+// ErrAmbiguousAccount when several exist and none is the default.
+//
+// Account does not validate: a broken account can still be found, shown,
+// edited or removed. Call Account.Validate before connecting with it.
 func (c *Config) Account(name string) (*Account, error) {
-	a, err := c.lookup(name)
-	if err != nil {
-		return nil, err
-	}
-	if err := a.Validate(); err != nil {
-		return nil, err
-	}
-	return a, nil
+	return c.lookup(name)
 }
 
 func (c *Config) lookup(name string) (*Account, error) {

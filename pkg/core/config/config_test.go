@@ -70,8 +70,8 @@ func TestAccountLookup(t *testing.T) {
 		{name: "by name", cfg: Config{Default: "b", Accounts: []Account{xmppOnly("a"), xmppOnly("b")}}, ask: "a", want: "a"},
 		{name: "unknown name lists names", cfg: Config{Accounts: []Account{xmppOnly("a"), xmppOnly("b")}}, ask: "c",
 			wantErrs: []error{ErrAccountNotFound}, contains: []string{`"c"`, `"a", "b"`}},
-		{name: "found but invalid", cfg: Config{Accounts: []Account{broken}}, ask: "broken",
-			wantErrs: []error{ErrInvalid}, contains: []string{`account "broken"`}},
+		// Lookup does not validate, so a broken account can be repaired.
+		{name: "found though invalid", cfg: Config{Accounts: []Account{broken}}, ask: "broken", want: "broken"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -18,7 +18,9 @@
 //
 // Error contract: the package never prints and never exits. Load returns a
 // *ParseError (errors.Is(err, ErrMalformed)) for a malformed file, with the
-// line and column; validation returns *ValidationError values
+// line and column; Load and Config.Account do not validate, so that a
+// broken account can still be repaired, and callers run Account.Validate
+// before using an account. Validation returns *ValidationError values
 // (errors.Is(err, ErrInvalid)) that name the account and the field; lookups
 // return errors wrapping ErrNoAccounts, ErrAccountNotFound or
 // ErrAmbiguousAccount.

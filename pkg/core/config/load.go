@@ -52,7 +52,7 @@ func (e *ParseError) Is(target error) bool { return target == ErrMalformed }
 // (Version CurrentVersion, no accounts), not an error. A malformed file,
 // an unknown key (typos are caught, not ignored), a wrong value type or a
 // version newer than CurrentVersion give a *ParseError with the line number.
-// Load does not validate accounts (see Config.Validate and Config.Account),
+// Load does not validate accounts (see Config.Validate and Account.Validate),
 // so that a config with one broken account can still be repaired.
 func Load(path string) (*Config, error) {
 	f, err := os.Open(path)

@@ -5,6 +5,7 @@
 package render
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -26,7 +27,7 @@ func Aspect(w io.Writer, s *iostreams.IOStreams, a login.AspectResult) {
 		fmt.Fprintf(w, "%s %s  %s\n", s.Bold(label), s.Yellow("skipped"), a.Skipped)
 		return
 	case a.Err != nil:
-		fmt.Fprintf(w, "%s %s  %s\n", s.Bold(label), s.Red("failed"), oneLine(a.Err.Error()))
+		fmt.Fprintf(w, "%s %s  %s\n", s.Bold(label), s.Red("failed"), oneLine(bare(a.Err).Error()))
 		return
 	}
 	r := a.Report
@@ -61,6 +62,15 @@ func Aspect(w io.Writer, s *iostreams.IOStreams, a login.AspectResult) {
 		row("note", n)
 	}
 	row("time", fmt.Sprintf("%d ms", r.Elapsed.Milliseconds()))
+}
+
+// bare drops the "Chat: " prefix the row label already shows.
+func bare(err error) error {
+	var ae *login.AspectError
+	if errors.As(err, &ae) {
+		return ae.Err
+	}
+	return err
 }
 
 func until(t time.Time) string {

@@ -44,8 +44,12 @@ type Options struct {
 	SIPBackend      string
 	JSON            bool
 
-	set func(name string) bool
+	set   func(name string) bool
+	debug func() bool
 }
+
+// Debug reports whether --debug is on.
+func (o *Options) Debug() bool { return o.debug != nil && o.debug() }
 
 // NewCmdLogin builds the command; runF replaces the run function in tests.
 func NewCmdLogin(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
@@ -83,6 +87,10 @@ the SIP domain (RFC 5922), also when servers are given as IP addresses.`,
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.set = func(n string) bool { return cmd.Flags().Changed(n) }
+			opts.debug = func() bool {
+				fl := cmd.Flags().Lookup("debug")
+				return fl != nil && fl.Value.String() == "true"
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -214,6 +222,9 @@ func run(o *Options) error {
 		printHuman(o, acct, res)
 	}
 	for _, fnd := range decision.Findings {
+		if parity.Rank(fnd.Severity) < parity.Rank(parity.Warning) && !o.Debug() {
+			continue // info findings: in --json, and on stderr with --debug
+		}
 		fmt.Fprintf(io.ErrOut, "cusax: %s %s: %s\n", io.Yellow(fnd.Severity+":"), fnd.ID, fnd.Message)
 		if fnd.Fix != "" {
 			fmt.Fprintf(io.ErrOut, "cusax: hint: %s\n", fnd.Fix)

@@ -3,6 +3,7 @@ package cusaxv1
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"sync"
 
@@ -41,6 +42,22 @@ func openStream[W any, T any](ctx context.Context, open func(context.Context) (g
 	if err != nil {
 		cancel()
 		return nil, fromStatus(err)
+	}
+	// Wait until the plugin has opened the stream: it sends headers then,
+	// or ends the call with its error (a trailers-only answer, nil header),
+	// so that ErrUnsupported & co. come from the call, not the first Recv.
+	md, err := st.Header()
+	if err != nil {
+		cancel()
+		return nil, fromStatus(err)
+	}
+	if md == nil {
+		_, rerr := st.Recv()
+		cancel()
+		if rerr == nil || errors.Is(rerr, io.EOF) {
+			return nil, fmt.Errorf("plugin ended the stream at once: %w", protocol.ErrProtocol)
+		}
+		return nil, fromStatus(rerr)
 	}
 	return &clientStream[W, T]{st: st, conv: conv, cancel: cancel}, nil
 }

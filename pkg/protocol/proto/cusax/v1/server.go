@@ -11,6 +11,7 @@ import (
 
 	"github.com/cusax/cusax/pkg/protocol"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 )
 
 // sessions keeps the live sessions of one plugin process. Session state
@@ -128,6 +129,11 @@ func (g *imppServer) Presences(req *SessionRequest, out grpc.ServerStreamingServ
 	if err != nil {
 		return toStatus(err)
 	}
+	// Headers tell the host the stream is open (see openStream).
+	if err := out.SendHeader(metadata.MD{}); err != nil {
+		st.Close()
+		return err
+	}
 	return pump(out.Context(), st, out.Send, presenceToWire)
 }
 
@@ -147,6 +153,11 @@ func (g *imppServer) Messages(req *SessionRequest, out grpc.ServerStreamingServe
 	st, err := sess.Messages(out.Context())
 	if err != nil {
 		return toStatus(err)
+	}
+	// Headers tell the host the stream is open (see openStream).
+	if err := out.SendHeader(metadata.MD{}); err != nil {
+		st.Close()
+		return err
 	}
 	return pump(out.Context(), st, out.Send, messageToWire)
 }
@@ -252,6 +263,11 @@ func (g *telephonyServer) Dial(req *DialRequest, out grpc.ServerStreamingServer[
 	if err != nil {
 		return toStatus(err)
 	}
+	// Headers tell the host the stream is open (see openStream).
+	if err := out.SendHeader(metadata.MD{}); err != nil {
+		st.Close()
+		return err
+	}
 	return pump(out.Context(), st, out.Send, callEventToWire)
 }
 
@@ -271,6 +287,11 @@ func (g *telephonyServer) IncomingCalls(req *SessionRequest, out grpc.ServerStre
 	st, err := sess.IncomingCalls(out.Context())
 	if err != nil {
 		return toStatus(err)
+	}
+	// Headers tell the host the stream is open (see openStream).
+	if err := out.SendHeader(metadata.MD{}); err != nil {
+		st.Close()
+		return err
 	}
 	return pump(out.Context(), st, out.Send, incomingToWire)
 }

@@ -138,3 +138,15 @@ func TestConnectRequestRedactsPassword(t *testing.T) {
 		}
 	}
 }
+
+// An unsupported stream fails at the call, not at the first Recv.
+func TestUnsupportedStreamFailsAtCall(t *testing.T) {
+	host := dispenseIMPP(t, &fakeIMPP{})
+	sess, err := host.Connect(context.Background(), protocol.ConnectRequest{Address: "a@b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sess.Presences(context.Background()); !errors.Is(err, protocol.ErrUnsupported) {
+		t.Fatalf("Presences: %v, want ErrUnsupported at the call", err)
+	}
+}

@@ -1,0 +1,156 @@
+package xmpp
+
+import (
+	"context"
+	"encoding/xml"
+	"fmt"
+	"strings"
+
+	"mellium.im/xmlstream"
+	"mellium.im/xmpp/jid"
+	"mellium.im/xmpp/ping"
+	"mellium.im/xmpp/stanza"
+
+	"github.com/cusax/cusax/pkg/protocol"
+)
+
+// chatMessage is a message stanza with a body (RFC 6121 §5.2.3) and an
+// optional thread (§5.2.5).
+type chatMessage struct {
+	stanza.Message
+	Body   string `xml:"body"`
+	Thread string `xml:"thread,omitempty"`
+}
+
+// Send sends one message (RFC 6121 §5). Type is "chat" (default),
+// "groupchat", "normal" or "headline".
+//
+// A message has no reply, so Send follows it with an XEP-0199 ping to the
+// server: the server handles a client's stanzas in order, so an error it
+// generates for the message itself (no such user: service-unavailable,
+// RFC 6121 §8.5.2.2.1) arrives before the ping's answer and is returned
+// here, wrapping ErrNotFound, ErrDenied or ErrProtocol. Errors that come
+// later (from a remote domain) are not seen.
+func (ss *session) Send(ctx context.Context, m protocol.Message) error {
+	if err := ss.alive(); err != nil {
+		return err
+	}
+	to, err := jid.Parse(m.To)
+	if err != nil {
+		return fmt.Errorf("xmpp send: to %q: %v: %w", m.To, err, protocol.ErrInvalid)
+	}
+	typ := stanza.MessageType(m.Type)
+	switch typ {
+	case "":
+		typ = stanza.ChatMessage
+	case stanza.ChatMessage, stanza.GroupChatMessage, stanza.NormalMessage, stanza.HeadlineMessage:
+	default:
+		return fmt.Errorf("xmpp send: type %q: want chat, groupchat, normal or headline: %w", m.Type, protocol.ErrInvalid)
+	}
+	if typ == stanza.GroupChatMessage {
+		// Groupchat goes to the room's bare JID (XEP-0045 §7.4).
+		to = to.Bare()
+	}
+	id := m.ID
+	if id == "" {
+		id = randomID()
+	}
+	bounce := ss.expectBounce(id)
+	defer ss.forgetBounce(id)
+
+	msg := chatMessage{
+		Message: stanza.Message{ID: id, To: to, Type: typ},
+		Body:    m.Body,
+		Thread:  m.Thread,
+	}
+	if err := ss.s.Encode(ctx, msg); err != nil {
+		return fmt.Errorf("xmpp send to %s: %w", to, ss.ioError(err))
+	}
+	ss.log.Debug("message sent", "to", to.String(), "type", string(typ), "id", id)
+	if err := ping.Send(ctx, ss.s, ss.s.LocalAddr().Domain()); err != nil {
+		return fmt.Errorf("xmpp send to %s: waiting for the server: %w", to, ss.ioError(err))
+	}
+	select {
+	case se := <-bounce:
+		return fmt.Errorf("xmpp send to %s: %w", to, stanzaError(se))
+	default:
+		return nil
+	}
+}
+
+// expectBounce registers a message ID whose error reply Send wants.
+func (ss *session) expectBounce(id string) <-chan stanza.Error {
+	ch := make(chan stanza.Error, 1)
+	ss.mu.Lock()
+	if ss.bounces == nil {
+		ss.bounces = map[string]chan stanza.Error{}
+	}
+	ss.bounces[id] = ch
+	ss.mu.Unlock()
+	return ch
+}
+
+func (ss *session) forgetBounce(id string) {
+	ss.mu.Lock()
+	delete(ss.bounces, id)
+	ss.mu.Unlock()
+}
+
+// handleErrorMessage runs in Serve: it hands a message error to the Send
+// waiting for it. It must not use the session's send methods.
+func (ss *session) handleErrorMessage(msg stanza.Message, t xmlstream.TokenReadEncoder) error {
+	var bounced struct {
+		stanza.Message
+		Err stanza.Error `xml:"error"`
+	}
+	if err := xml.NewTokenDecoder(t).Decode(&bounced); err != nil {
+		return nil // a malformed bounce is not worth ending the stream
+	}
+	ss.mu.Lock()
+	ch := ss.bounces[msg.ID]
+	ss.mu.Unlock()
+	if ch != nil {
+		select {
+		case ch <- bounced.Err:
+		default:
+		}
+	}
+	return nil
+}
+
+// stanzaError classifies a stanza error (RFC 6120 §8.3.3).
+func stanzaError(se stanza.Error) error {
+	switch se.Condition {
+	case stanza.ItemNotFound, stanza.ServiceUnavailable, stanza.RecipientUnavailable,
+		stanza.RemoteServerNotFound, stanza.Gone:
+		return fmt.Errorf("%s: %w", describeStanzaError(se), protocol.ErrNotFound)
+	case stanza.Forbidden, stanza.NotAllowed, stanza.NotAuthorized, stanza.PolicyViolation,
+		stanza.RegistrationRequired, stanza.SubscriptionRequired:
+		return fmt.Errorf("%s: %w", describeStanzaError(se), protocol.ErrDenied)
+	}
+	return fmt.Errorf("%s: %w", describeStanzaError(se), protocol.ErrProtocol)
+}
+
+func describeStanzaError(se stanza.Error) string {
+	s := string(se.Condition)
+	if s == "" {
+		s = "undefined-condition"
+	}
+	for _, text := range se.Text {
+		if text = strings.TrimSpace(text); text != "" {
+			return s + " (" + text + ")"
+		}
+	}
+	return s
+}
+
+// ioError classifies an error of a session operation.
+func (ss *session) ioError(err error) error {
+	if err := ss.alive(); err != nil {
+		return err
+	}
+	if isClosed(err) {
+		return fmt.Errorf("%w: %w", err, protocol.ErrNotConnected)
+	}
+	return err
+}
