@@ -95,6 +95,10 @@ func (b *Backend) Connect(ctx context.Context, req protocol.ConnectRequest) (pro
 	if err := checkText("display name", display); err != nil {
 		return nil, err
 	}
+	minTLS, ok := protocol.TLSVersion(req.MinTLS)
+	if !ok {
+		return nil, fmt.Errorf("min TLS version %q: want 1.2 or 1.3: %w", req.MinTLS, protocol.ErrInvalid)
+	}
 	timeout := req.Timeout
 	if timeout <= 0 {
 		timeout = defaultTimeout
@@ -163,6 +167,9 @@ func (b *Backend) Connect(ctx context.Context, req protocol.ConnectRequest) (pro
 		cseq:      1,
 	}
 	s.tlsConfig = certid.SIPClientConfig(aor.Host, proxyHost, pool, &s.verif)
+	if minTLS > s.tlsConfig.MinVersion {
+		s.tlsConfig.MinVersion = minTLS // --min-tls: parity with the XMPP aspect (RFC 7081 §7)
+	}
 	slogger := newSlogLogger(s.log)
 	s.ua, err = sipgo.NewUA(
 		sipgo.WithUserAgent("cusax/"+Version),

@@ -33,6 +33,9 @@ func (a *attempt) tlsConfig(directTLS bool) *tls.Config {
 	if cfg.MinVersion < tls.VersionTLS12 {
 		cfg.MinVersion = tls.VersionTLS12 // RFC 9325 §3.1.1
 	}
+	if a.p.minTLS > cfg.MinVersion {
+		cfg.MinVersion = a.p.minTLS // --min-tls: parity with the SIP aspect (RFC 7081 §7)
+	}
 	if directTLS {
 		cfg.NextProtos = []string{alpnXMPPClient} // XEP-0368 §3
 	}

@@ -34,6 +34,7 @@ type params struct {
 	mechanisms []string
 	timeout    time.Duration
 	caPEM      []byte
+	minTLS     uint16 // lowest TLS version accepted (ConnectRequest.MinTLS)
 }
 
 // parseRequest validates req. Errors wrap protocol.ErrInvalid and name the
@@ -82,6 +83,10 @@ func parseRequest(req protocol.ConnectRequest) (params, error) {
 		p.timeout = DefaultTimeout
 	}
 	p.caPEM = req.CAPEM
+	var ok bool
+	if p.minTLS, ok = protocol.TLSVersion(req.MinTLS); !ok {
+		return p, fmt.Errorf("min TLS version %q: want 1.2 or 1.3: %w", req.MinTLS, protocol.ErrInvalid)
+	}
 	return p, nil
 }
 

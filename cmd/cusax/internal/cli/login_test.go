@@ -303,3 +303,20 @@ func TestLoginNoTLSServerGetsNoCredentials(t *testing.T) {
 		t.Errorf("no hint about --allow-plaintext: %q", r.stderr)
 	}
 }
+
+// --min-tls 1.3 applies to both aspects (the parity fix for differing TLS
+// versions).
+func TestLoginMinTLS13(t *testing.T) {
+	bed := testbed.Shared(t)
+	r := runCLI(t, t.TempDir(), bed.Users["carol"].Password+"\n", loginArgs(bed, "carol", tlsProxy(bed), "--min-tls", "1.3")...)
+	if r.code != 0 {
+		t.Fatalf("exit %d", r.code)
+	}
+	res := decodeLogin(t, r)
+	if v := res.Telephony.Report.TLS.Version; v != "TLS 1.3" {
+		t.Errorf("telephony %s", v)
+	}
+	if v := res.Chat.Report.TLS.Version; v != "TLS 1.3" {
+		t.Errorf("chat %s", v)
+	}
+}

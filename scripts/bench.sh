@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# make bench: the two figures issue 2 asks for, on this machine.
+#  1. plugin launch cost: start + go-plugin handshake (AutoMTLS) + first call,
+#     median ms per plugin kind (BenchmarkPluginLaunch)
+#  2. wall time of `cusax login` (SIP register + XMPP login + logout, plugins
+#     included) against the real test bed, median of N runs
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${N:-20}
+BIN=${BIN:-bin}
+
+echo "== plugin launch (go test -bench PluginLaunch -benchtime ${N}x)"
+go test -run '^$' -bench PluginLaunch -benchtime "${N}x" ./plugins/builtin | grep -E 'Benchmark|median'
+
+make -s build
+go build -o "$BIN/cusax-testbed" ./internal/testbed/cmd/cusax-testbed
+dir=$(mktemp -d /tmp/cusax-bench.XXXXXX); chmod 755 "$dir"
+"$BIN/cusax-testbed" up --dir "$dir/bed" 2>/dev/null &
+bed=$!
+trap 'kill $bed 2>/dev/null; wait $bed 2>/dev/null; rm -rf "$dir"' EXIT
+for _ in $(seq 1 300); do [[ -f $dir/bed/bed.env ]] && break; sleep 0.1; done
+set -a; . "$dir/bed/bed.env"; set +a
+export CUSAX_CONFIG=$dir/config.toml CUSAX_SECRETS=file
+
+echo "== cusax login wall time, $N runs (TLS on both aspects)"
+times=()
+for i in $(seq 1 "$N"); do
+	start=$(date +%s%N)
+	printf '%s\n' "$CUSAX_BED_ALICE_PASSWORD" | "$BIN/cusax" login --name bench \
+		--jid "$CUSAX_BED_ALICE_JID" --xmpp-server "$CUSAX_BED_XMPP_ADDR" \
+		--aor "sip:alice@$CUSAX_BED_SIP_DOMAIN" --sip-proxy "sip:$CUSAX_BED_SIP_TLS_ADDR;transport=tls" \
+		--ca-file "$CUSAX_BED_CA" --password-stdin --json >/dev/null 2>&1
+	times+=($(( ($(date +%s%N) - start) / 1000000 )))
+done
+sorted=$(printf '%s\n' "${times[@]}" | sort -n)
+median=$(echo "$sorted" | sed -n "$(( (N + 1) / 2 ))p")
+p90=$(echo "$sorted" | sed -n "$(( (N * 9 + 9) / 10 ))p")
+echo "login wall ms: median $median, p90 $p90, min $(echo "$sorted" | head -1), max $(echo "$sorted" | tail -1)"
