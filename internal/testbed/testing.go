@@ -35,8 +35,9 @@ func requireInstalled(tb testing.TB) {
 	tb.Skipf("testbed: %v (%s)", err, InstallHint)
 }
 
-// Start starts a Bed for one test and stops it when the test ends. If the test failed, the
-// directory is kept and its log paths and log tails are printed. A missing server skips the
+// Start starts a Bed for one test and stops it when the test ends. If the test failed (a
+// server that will not stop fails it too), the directory is kept and its log paths and log
+// tails are printed. A missing server skips the
 // test, or fails it when CI=true.
 func Start(tb testing.TB, opts Options) *Bed {
 	tb.Helper()
@@ -46,12 +47,16 @@ func Start(tb testing.TB, opts Options) *Bed {
 		failStart(tb, err)
 	}
 	tb.Cleanup(func() {
-		failed := tb.Failed()
-		if err := b.stop(failed); err != nil {
+		// Keep the dir if the test failed or the servers would not stop: that is when it is
+		// needed for a post-mortem.
+		err := b.stop(true)
+		if err != nil {
 			tb.Errorf("testbed: stop: %v", err)
 		}
-		if failed {
+		if tb.Failed() {
 			tb.Logf("testbed: kept %s; logs: %s\n%s", b.Dir, strings.Join(b.LogFiles(), " "), b.Logs())
+		} else if b.ownsDir {
+			_ = os.RemoveAll(b.Dir)
 		}
 	})
 	return b
@@ -90,18 +95,20 @@ func Shared(tb testing.TB) *Bed {
 	return shared.bed
 }
 
-// StopShared stops the Bed that Shared started, if any. If a test that used it failed, the
-// directory is kept and its log paths are printed to stderr.
+// StopShared stops the Bed that Shared started, if any. If a test that used it failed, or a
+// server would not stop, the directory is kept and its log paths are printed to stderr.
 func StopShared() {
 	b := shared.bed
 	if b == nil {
 		return
 	}
-	failed := shared.failed.Load()
-	if err := b.stop(failed); err != nil {
-		fmt.Fprintf(os.Stderr, "testbed: stop shared bed: %v\n", err)
+	err := b.stop(true)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "testbed: stop shared bed: %v\n%s", err, b.Logs())
 	}
-	if failed {
-		fmt.Fprintf(os.Stderr, "testbed: a test failed; kept %s; logs: %s\n", b.Dir, strings.Join(b.LogFiles(), " "))
+	if err != nil || shared.failed.Load() {
+		fmt.Fprintf(os.Stderr, "testbed: kept %s; logs: %s\n", b.Dir, strings.Join(b.LogFiles(), " "))
+	} else if b.ownsDir {
+		_ = os.RemoveAll(b.Dir)
 	}
 }

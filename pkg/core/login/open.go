@@ -15,9 +15,39 @@ import (
 // Plugins are the running plugin processes an account needs.
 type Plugins struct {
 	Backends
-	// Policies are the account's policies in chain order, the default last.
-	Policies  []protocol.Policy
 	instances []*pluginhost.Instance
+
+	host        *pluginhost.Host
+	policyNames []string
+	policies    []protocol.Policy
+	policyErr   error
+	policyOnce  sync.Once
+	mu          sync.Mutex
+}
+
+// Policies starts the account's policy chain on first use (most commands
+// never need a decision, and each plugin costs a process start) and returns
+// it in chain order, the default policy last.
+func (p *Plugins) Policies(ctx context.Context) ([]protocol.Policy, error) {
+	p.policyOnce.Do(func() {
+		for _, name := range p.policyNames {
+			inst, err := p.host.Start(ctx, protocol.KindPolicy, name)
+			if err != nil {
+				p.policyErr = err
+				return
+			}
+			p.mu.Lock()
+			p.instances = append(p.instances, inst)
+			p.mu.Unlock()
+			pol, err := inst.Policy()
+			if err != nil {
+				p.policyErr = err
+				return
+			}
+			p.policies = append(p.policies, pol)
+		}
+	})
+	return p.policies, p.policyErr
 }
 
 // Instances lists the running plugins (for --debug timing output).
@@ -25,6 +55,8 @@ func (p *Plugins) Instances() []*pluginhost.Instance { return p.instances }
 
 // Close stops every plugin process.
 func (p *Plugins) Close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	for _, i := range p.instances {
 		i.Close()
 	}
@@ -47,8 +79,8 @@ func BackendNames(a config.Account) (impp, telephony string) {
 	return impp, telephony
 }
 
-// Open starts the account's backends and policies concurrently (each launch
-// costs tens of milliseconds; see the plugin launch benchmark).
+// Open starts the account's backends concurrently (each launch costs tens
+// of milliseconds; see BenchmarkPluginLaunch). Policies start on first use.
 func Open(ctx context.Context, host *pluginhost.Host, a config.Account) (*Plugins, error) {
 	type job struct {
 		kind protocol.Kind
@@ -62,12 +94,12 @@ func Open(ctx context.Context, host *pluginhost.Host, a config.Account) (*Plugin
 	if tel != "" {
 		jobs = append(jobs, job{protocol.KindTelephony, tel})
 	}
-	policies := append(append([]string(nil), a.Policy...), "default")
+	var policyNames []string
 	seen := map[string]bool{}
-	for _, p := range policies {
-		if !seen[p] {
-			seen[p] = true
-			jobs = append(jobs, job{protocol.KindPolicy, p})
+	for _, name := range append(append([]string(nil), a.Policy...), "default") {
+		if !seen[name] {
+			seen[name] = true
+			policyNames = append(policyNames, name)
 		}
 	}
 	insts := make([]*pluginhost.Instance, len(jobs))
@@ -81,7 +113,7 @@ func Open(ctx context.Context, host *pluginhost.Host, a config.Account) (*Plugin
 		}()
 	}
 	wg.Wait()
-	p := &Plugins{}
+	p := &Plugins{host: host, policyNames: policyNames}
 	for i, inst := range insts {
 		if inst != nil {
 			p.instances = append(p.instances, inst)
@@ -98,10 +130,6 @@ func Open(ctx context.Context, host *pluginhost.Host, a config.Account) (*Plugin
 			p.IMPP, err = inst.IMPP()
 		case protocol.KindTelephony:
 			p.Telephony, err = inst.Telephony()
-		case protocol.KindPolicy:
-			var pol protocol.Policy
-			pol, err = inst.Policy()
-			p.Policies = append(p.Policies, pol)
 		}
 		if err != nil {
 			p.Close()

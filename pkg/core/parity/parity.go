@@ -82,16 +82,8 @@ func Compare(chat, tel protocol.ConnectionReport, fx Fixes) []protocol.ParityFin
 			})
 		}
 	}
-	if cs, ts := authStrength(chat), authStrength(tel); cs.rank != ts.rank {
-		sev := Info
-		if abs(cs.rank-ts.rank) >= 2 {
-			sev = Warning
-		}
-		out = append(out, protocol.ParityFinding{
-			ID: "parity.client-auth", Severity: sev,
-			Message: fmt.Sprintf("client authentication differs: Chat uses %s (%s), Telephony uses %s (%s)", orNone(chat.AuthMechanism), cs.desc, orNone(tel.AuthMechanism), ts.desc),
-			Fix:     "no client-side flag can raise this: ask the provider to offer " + strongerAuth(cs, ts),
-		})
+	if f, ok := authGap(authStrength(chat), authStrength(tel), chat.AuthMechanism, tel.AuthMechanism); ok {
+		out = append(out, f)
 	}
 	return out
 }
@@ -154,20 +146,21 @@ type strength struct {
 	desc string
 }
 
-// authStrength ranks client authentication: SCRAM with channel binding >
-// SCRAM-SHA-256 ≈ digest SHA-256/SHA-512-256 > SCRAM-SHA-1 > digest MD5 >
-// PLAIN (the password itself crosses the wire, inside TLS).
+// authStrength ranks client authentication. SCRAM (salted, iterated,
+// mutual) is at least as strong as digest with SHA-256 (RFC 8760); MD5
+// digest is weak (RFC 8760 §1 deprecates it) and PLAIN hands the password
+// itself to the server.
 func authStrength(r protocol.ConnectionReport) strength {
 	m := strings.ToUpper(r.AuthMechanism)
 	switch {
-	case strings.HasSuffix(m, "-PLUS"):
-		return strength{5, "challenge-response with channel binding"}
-	case strings.Contains(m, "SCRAM-SHA-256"), strings.Contains(m, "SCRAM-SHA-512"), strings.Contains(m, "SHA-512-256"), strings.HasSuffix(m, "SHA-256"):
-		return strength{4, "challenge-response, SHA-256 family"}
-	case strings.Contains(m, "SCRAM-SHA-1"):
-		return strength{3, "challenge-response, SHA-1"}
+	case strings.HasPrefix(m, "SCRAM-") && strings.HasSuffix(m, "-PLUS"):
+		return strength{5, "SCRAM with channel binding"}
+	case strings.HasPrefix(m, "SCRAM-"):
+		return strength{4, "SCRAM"}
+	case strings.Contains(m, "SHA-512-256"), strings.Contains(m, "SHA-256"), strings.Contains(m, "SHA-512"):
+		return strength{3, "digest, SHA-2"}
 	case strings.Contains(m, "MD5"), m == "DIGEST":
-		return strength{2, "challenge-response, MD5"}
+		return strength{2, "digest, MD5"}
 	case strings.Contains(m, "PLAIN"):
 		return strength{1, "password sent to the server"}
 	case m == "":
@@ -176,18 +169,31 @@ func authStrength(r protocol.ConnectionReport) strength {
 	return strength{3, "other"}
 }
 
-func strongerAuth(a, b strength) string {
-	if a.rank < b.rank {
-		a, b = b, a
+// authGap reports a gap only where one aspect is weak (MD5 digest, PLAIN)
+// and the other is not: similar mechanisms are "similar levels" (RFC 7081
+// §7), and flagging every difference would teach users to ignore it.
+func authGap(cs, ts strength, cm, tm string) (protocol.ParityFinding, bool) {
+	weak, strong := cs, ts
+	weakName, strongName, weakAspect := cm, tm, "Chat"
+	if ts.rank < cs.rank {
+		weak, strong, weakName, strongName, weakAspect = ts, cs, tm, cm, "Telephony"
 	}
-	_ = a
-	switch b.rank {
-	case 2:
-		return "SIP digest with SHA-256 (RFC 8760) instead of MD5"
-	case 1:
-		return "SCRAM instead of PLAIN"
+	if weak.rank > 2 || strong.rank <= 2 {
+		return protocol.ParityFinding{}, false
 	}
-	return "the same mechanism strength on both aspects"
+	sev := Info
+	if strong.rank >= 4 {
+		sev = Warning
+	}
+	fix := "SCRAM instead of PLAIN"
+	if weak.rank == 2 {
+		fix = "SIP digest with SHA-256 (RFC 8760) instead of MD5"
+	}
+	return protocol.ParityFinding{
+		ID: "parity.client-auth", Severity: sev,
+		Message: fmt.Sprintf("%s authenticates with %s (%s) while the other aspect uses %s (%s)", weakAspect, orNone(weakName), weak.desc, orNone(strongName), strong.desc),
+		Fix:     "no client-side flag can raise this: ask the provider to offer " + fix,
+	}, true
 }
 
 func orNone(s string) string {
@@ -195,11 +201,4 @@ func orNone(s string) string {
 		return "nothing"
 	}
 	return s
-}
-
-func abs(n int) int {
-	if n < 0 {
-		return -n
-	}
-	return n
 }

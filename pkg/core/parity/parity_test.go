@@ -30,6 +30,7 @@ func TestCompare(t *testing.T) {
 		{"tls versions", rep(true, "TLS 1.3", "TLS_AES_128_GCM_SHA256", "SCRAM-SHA-256"), rep(true, "TLS 1.2", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "digest SHA-256"), []string{"parity.tls-version"}, "--min-tls 1.3"},
 		{"md5 vs scram-256", rep(true, "TLS 1.3", "TLS_AES_128_GCM_SHA256", "SCRAM-SHA-256"), rep(true, "TLS 1.3", "TLS_AES_128_GCM_SHA256", "digest MD5"), []string{"parity.client-auth"}, "RFC 8760"},
 		{"chat in clear", rep(false, "", "", "PLAIN"), rep(true, "TLS 1.3", "TLS_AES_128_GCM_SHA256", "digest SHA-256"), []string{"parity.encryption", "parity.client-auth"}, "without --allow-plaintext"},
+		{"scram-sha-1 vs digest sha-256 are alike", rep(true, "TLS 1.3", "TLS_AES_128_GCM_SHA256", "SCRAM-SHA-1"), rep(true, "TLS 1.3", "TLS_AES_256_GCM_SHA384", "digest SHA-256"), nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

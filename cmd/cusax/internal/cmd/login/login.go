@@ -170,11 +170,18 @@ func run(o *Options) error {
 		return err
 	}
 	progress(o, "starting plugins")
+	log := f.Logger()
+	t0 := time.Now()
 	plugins, err := corelogin.Open(ctx, host, acct)
 	if err != nil {
 		return err
 	}
-	defer plugins.Close()
+	log.Debug("plugins started", "ms", time.Since(t0).Milliseconds())
+	defer func() {
+		t := time.Now()
+		plugins.Close()
+		log.Debug("plugins stopped", "ms", time.Since(t).Milliseconds())
+	}()
 	if acct.SIP != nil && !o.Parallel {
 		progress(o, "registering Telephony (SIP) as "+acct.SIP.AOR)
 	}
@@ -185,10 +192,15 @@ func run(o *Options) error {
 	if ctx.Err() != nil {
 		return cmdutil.WithExit(cmdutil.ExitInterrupted, cmdutil.ErrInterrupted)
 	}
+	log.Debug("login proved", "ms", res.Elapsed.Milliseconds())
 
 	decision := protocol.ParityDecision{Findings: res.Findings}
 	if len(res.Findings) > 0 {
-		decision, err = corelogin.JudgeParity(ctx, plugins.Policies, protocol.ParityRequest{
+		policies, err := plugins.Policies(ctx)
+		if err != nil {
+			return err
+		}
+		decision, err = corelogin.JudgeParity(ctx, policies, protocol.ParityRequest{
 			Account: acct.Name, Chat: *res.Chat.Report, Telephony: *res.Telephony.Report, Findings: res.Findings,
 		})
 		if err != nil {
@@ -200,10 +212,12 @@ func run(o *Options) error {
 
 	saved := false
 	if (res.OK() || o.SaveAnyway) && !parityFailed && !policyDenied {
+		t := time.Now()
 		if err := save(ctx, cfgPath, store, acct, xpw, spw, o); err != nil {
 			return err
 		}
 		saved = true
+		log.Debug("account saved", "ms", time.Since(t).Milliseconds())
 	}
 
 	out := Result{
