@@ -109,3 +109,17 @@ func mustRead(t *testing.T, p string) []byte {
 	}
 	return b
 }
+
+// Plugin logs reach stderr only with --debug.
+func TestPluginLogsOnlyWithDebug(t *testing.T) {
+	home := t.TempDir()
+	r := runCLI(t, home, "", "plugins")
+	if r.code != 0 || r.stderr != "" {
+		t.Errorf("without --debug: exit %d, stderr %q", r.code, r.stderr)
+	}
+	r = runCLI(t, home, "", "--debug", "plugins")
+	// "plugin address" is logged inside the plugin process and re-emitted.
+	if r.code != 0 || !strings.Contains(r.stderr, "plugin address") {
+		t.Errorf("with --debug: exit %d, stderr lacks the plugins' own logs: %q", r.code, r.stderr)
+	}
+}
