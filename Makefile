@@ -31,9 +31,14 @@ fmt-check:
 vet:
 	$(GO) vet $(PKGS)
 
-# CI=true makes a missing server a failure rather than a skip.
+# CI=true makes a missing server a failure rather than a skip. Every test
+# bed appends a line to the run log; it is printed at the end to show which
+# real servers ran and how much they were used.
+RUNLOG := $(CURDIR)/bin/testbed-runs.log
 test: deps fmt-check vet
-	CI=$${CI:-true} $(GO) test -race -count=1 -timeout 15m $(PKGS)
+	@mkdir -p $(BIN); rm -f $(RUNLOG)
+	CI=$${CI:-true} CUSAX_TESTBED_RUNLOG=$(RUNLOG) $(GO) test -race -count=1 -timeout 15m $(PKGS)
+	@echo "== real servers used by this run:"; cat $(RUNLOG) 2>/dev/null || { echo "no test bed ran"; exit 1; }
 
 test-short:
 	$(GO) test -short -count=1 $(PKGS)

@@ -63,6 +63,7 @@ type Bed struct {
 	prosody  *prosodyInstance
 	kamailio *kamailioInstance
 	stopOnce sync.Once
+	started  time.Time // when both servers were ready; zero if never
 	stopErr  error
 }
 
@@ -179,6 +180,7 @@ func StartWithDir(dir string, opts Options) (*Bed, error) {
 		_ = b.stop(true)
 		return nil, fmt.Errorf("testbed: %w\n(files kept in %s)", err, b.Dir)
 	}
+	b.started = time.Now()
 	return b, nil
 }
 
@@ -382,6 +384,9 @@ func (b *Bed) Stop() error { return b.stop(false) }
 // stop stops the servers; keep leaves the directory in place for a post-mortem.
 func (b *Bed) stop(keep bool) error {
 	b.stopOnce.Do(func() {
+		if !b.started.IsZero() {
+			b.appendRunLog(b.started)
+		}
 		var wg sync.WaitGroup
 		var perr, kerr error
 		if b.prosody != nil {

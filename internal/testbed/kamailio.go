@@ -191,6 +191,9 @@ request_route {
 		fix_nated_register();
 		if (!save("location")) {
 			sl_reply_error();
+		} else {
+			# Counted by the run log (runlog.go) to show the bed was used.
+			xlog("L_NOTICE", "cusax-testbed: REGISTER $tu over $pr expires $hdr(Expires)\n");
 		}
 		exit;
 	}
