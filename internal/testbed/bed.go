@@ -59,7 +59,8 @@ type Bed struct {
 
 	SIPDigestAlgorithm string // what Kamailio challenges with: "SHA-256" or "MD5"
 
-	ownsDir  bool // created by us under os.TempDir: removed by Stop
+	extra    extraUsers // accounts added by AddUsers and SeedLargeRoster
+	ownsDir  bool       // created by us under os.TempDir: removed by Stop
 	prosody  *prosodyInstance
 	kamailio *kamailioInstance
 	stopOnce sync.Once
@@ -70,13 +71,14 @@ type Bed struct {
 // SIPDomain is the SIP domain Kamailio serves (the same as Domain, as RFC 7081 §3 expects).
 func (b *Bed) SIPDomain() string { return b.Domain }
 
-// JID returns the bare JID of a user of the bed ("alice@example.test"), or "" for an unknown name.
+// JID returns the bare JID of a user of the bed ("alice@example.test"), including users added
+// by AddUsers and SeedLargeRoster, or "" for an unknown name.
 func (b *Bed) JID(name string) string {
-	d := b.userDomain(name)
-	if d == "" {
+	a, ok := b.account(name)
+	if !ok {
 		return ""
 	}
-	return name + "@" + d
+	return a.Name + "@" + a.Domain
 }
 
 func (b *Bed) userDomain(name string) string {
@@ -345,6 +347,7 @@ func (b *Bed) startKamailio(cert *leaf, users []account, deadline time.Time) err
 			F: files, ModulePath: kamailioModulePath(), Domain: b.Domain,
 			UDPPort: udp, TCPPort: tcp[0], TLSPort: tcp[1],
 			Algorithm: b.SIPDigestAlgorithm, Users: users,
+			RPC: rpcUsable(files),
 		}
 		if err := writeKamailioConfig(cfg, cert); err != nil {
 			return fmt.Errorf("kamailio config: %w", err)

@@ -17,6 +17,7 @@ import (
 // kamailioFiles are the paths of one Kamailio instance.
 type kamailioFiles struct {
 	Dir, Config, TLSConfig, Cert, Key, Log, Pid string
+	RPC                                         string // JSON-RPC Unix datagram socket (see kamailiorpc.go)
 }
 
 func newKamailioFiles(dir string) kamailioFiles {
@@ -24,6 +25,7 @@ func newKamailioFiles(dir string) kamailioFiles {
 	return kamailioFiles{
 		Dir: dir, Config: j("kamailio.cfg"), TLSConfig: j("tls.cfg"),
 		Cert: j("sip.crt"), Key: j("sip.key"), Log: j("kamailio.log"), Pid: j("kamailio.pid"),
+		RPC: j("rpc.sock"),
 	}
 }
 
@@ -34,6 +36,7 @@ type kamailioConfig struct {
 	UDPPort, TCPPort, TLSPort int
 	Algorithm                 string
 	Users                     []account
+	RPC                       bool // load jsonrpcs on F.RPC (see rpcUsable)
 }
 
 // kamailioModuleDirs are where Debian and a source build put Kamailio's modules.
@@ -122,6 +125,7 @@ loadmodule "xlog.so"
 loadmodule "htable.so"
 loadmodule "auth.so"
 loadmodule "nathelper.so"
+{{if .RPC}}loadmodule "jsonrpcs.so"{{end}}
 
 modparam("tls", "config", "{{.F.TLSConfig}}")
 modparam("htable", "htable", "users=>size=4;")
@@ -133,6 +137,11 @@ modparam("registrar", "max_expires", 3600)
 modparam("registrar", "received_avp", "$avp(RECEIVED)")
 modparam("nathelper", "received_avp", "$avp(RECEIVED)")
 modparam("rr", "enable_full_lr", 1)
+{{- if .RPC}}
+# JSON-RPC on a Unix datagram socket only: AddUsers adds users to the htable at run time.
+modparam("jsonrpcs", "transport", 4)
+modparam("jsonrpcs", "dgram_socket", "{{.F.RPC}}")
+{{- end}}
 
 event_route[htable:mod-init] {
 {{- range .Users}}
@@ -234,6 +243,7 @@ request_route {
 type kamailioInstance struct {
 	files kamailioFiles
 	proc  *process
+	rpc   bool // jsonrpcs listens on files.RPC
 }
 
 func writeKamailioConfig(cfg kamailioConfig, cert *leaf) error {
@@ -275,7 +285,7 @@ func startKamailio(cfg kamailioConfig, pool *x509.CertPool, deadline time.Time) 
 	if err != nil {
 		return nil, err
 	}
-	inst := &kamailioInstance{files: cfg.F, proc: proc}
+	inst := &kamailioInstance{files: cfg.F, proc: proc, rpc: cfg.RPC}
 	err = waitReady(proc, deadline, func(ctx context.Context) error {
 		if err := sipOptionsUDP(ctx, loopback(cfg.UDPPort), cfg.Domain); err != nil {
 			return err

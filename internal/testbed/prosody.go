@@ -108,6 +108,9 @@ component_ports = {}
 modules_enabled = {
 	"roster"; "saslauth"; "tls"; "disco"; "vcard_legacy"; "pep"; "carbons"; "smacks";
 	"offline"; "ping"; "version";
+	-- The admin console on a Unix socket in data_path (prosody.sock), which the bed uses to
+	-- change rosters of accounts that may be online (see adminshell.go).
+	"admin_shell";
 }
 modules_disabled = { "s2s" }
 authentication = "internal_hashed"
@@ -130,10 +133,10 @@ VirtualHost {{lua .NoTLSDomain}}
 `))
 
 // luaString quotes s as a Lua string literal.
-func luaString(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\r", `\r`, "\x00", `\0`)
-	return `"` + r.Replace(s) + `"`
-}
+func luaString(s string) string { return `"` + luaEscaper.Replace(s) + `"` }
+
+// luaEscaper is built once: SeedLargeRoster quotes tens of thousands of strings.
+var luaEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\r", `\r`, "\x00", `\0`)
 
 // prosodyInstance is a running Prosody.
 type prosodyInstance struct {

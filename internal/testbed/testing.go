@@ -78,8 +78,10 @@ var shared struct {
 }
 
 // Shared returns the one Bed of this test binary, started on first use with default Options.
-// Tests must not change it (stop it, or register other users). Call StopShared from TestMain
-// after m.Run so that its servers stop.
+// Tests must not stop it; they may Seed it and add users, but only data and user names that
+// no other test of the binary uses or expects to be absent (a test that needs a known state
+// starts its own bed with Start). Call StopShared from TestMain after m.Run so that its
+// servers stop.
 func Shared(tb testing.TB) *Bed {
 	tb.Helper()
 	requireInstalled(tb)

@@ -35,7 +35,8 @@ type Backend struct {
 	// tlsHook, when set, may adjust every client tls.Config after it was
 	// built (tests force TLS 1.2 to exercise tls-unique channel binding).
 	tlsHook func(*tls.Config)
-	// extraHandlers are added to every session's stanza mux (tests).
+	// extraHandlers are added to every session's mux, which serves IQ
+	// get/set payloads (tests); messages and presence never reach it.
 	extraHandlers []mux.Option
 }
 
@@ -51,7 +52,11 @@ func New(logger hclog.Logger) *Backend {
 
 // capabilities lists what this backend implements; everything else
 // answers protocol.ErrUnsupported.
-var capabilities = []protocol.Capability{protocol.CapLogin, protocol.CapRoster, protocol.CapMessage}
+var capabilities = []protocol.Capability{
+	protocol.CapLogin, protocol.CapRoster, protocol.CapVCard, protocol.CapPresence,
+	protocol.CapMessage, protocol.CapMessageRecv, protocol.CapMUC, protocol.CapDisco,
+	protocol.CapReach, protocol.CapPublishReach,
+}
 
 // Info describes the backend. It does no network IO.
 func (b *Backend) Info(context.Context) (protocol.Info, error) {

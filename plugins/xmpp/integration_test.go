@@ -42,9 +42,10 @@ func newFixture(t *testing.T) fixture {
 // IP address (127.0.0.1:port): identity is still checked against the JID's
 // domain.
 func (f fixture) req(user string) protocol.ConnectRequest {
+	u, _ := f.bed.User(user) // also the users added by newUsers
 	return protocol.ConnectRequest{
 		Address:  f.bed.JID(user),
-		Password: f.bed.Users[user].Password,
+		Password: u.Password,
 		Server:   f.bed.XMPPAddr,
 		CAPEM:    f.ca,
 		Timeout:  5 * time.Second,

@@ -23,14 +23,21 @@ type chatMessage struct {
 }
 
 // Send sends one message (RFC 6121 §5). Type is "chat" (default),
-// "groupchat", "normal" or "headline".
+// "groupchat" (to a room's bare JID, XEP-0045 §7.4: a full JID is cut to
+// it), "normal" or "headline".
 //
 // A message has no reply, so Send follows it with an XEP-0199 ping to the
 // server: the server handles a client's stanzas in order, so an error it
 // generates for the message itself (no such user: service-unavailable,
-// RFC 6121 §8.5.2.2.1) arrives before the ping's answer and is returned
-// here, wrapping ErrNotFound, ErrDenied or ErrProtocol. Errors that come
-// later (from a remote domain) are not seen.
+// RFC 6121 §8.5.2.2.1; a room of a local MUC service: item-not-found for
+// no such room, not-acceptable or forbidden for a non-occupant) arrives
+// before the ping's answer and is returned here with the condition and
+// text: ErrNotFound (item-not-found, service-unavailable, gone),
+// ErrUnreachable (remote-server-not-found, remote-server-timeout,
+// recipient-unavailable), ErrDenied (forbidden, not-allowed,
+// not-authorized, not-acceptable, policy-violation, registration- or
+// subscription-required) or ErrProtocol (any other). Errors that come later
+// (from a remote domain) are not seen here, only on Messages streams.
 func (ss *session) Send(ctx context.Context, m protocol.Message) error {
 	if err := ss.alive(); err != nil {
 		return err
@@ -67,8 +74,11 @@ func (ss *session) Send(ctx context.Context, m protocol.Message) error {
 		return fmt.Errorf("xmpp send to %s: %w", to, ss.ioError(err))
 	}
 	ss.log.Debug("message sent", "to", to.String(), "type", string(typ), "id", id)
-	if err := ping.Send(ctx, ss.s, ss.s.LocalAddr().Domain()); err != nil {
-		return fmt.Errorf("xmpp send to %s: waiting for the server: %w", to, ss.ioError(err))
+	// Any answer to the ping will do, an error too (a server without
+	// XEP-0199 answers service-unavailable): only its arrival matters.
+	probe := xmlstream.Wrap(nil, xml.StartElement{Name: xml.Name{Space: ping.NS, Local: "ping"}})
+	if _, err := ss.sendIQ(ctx, stanza.GetIQ, ss.s.LocalAddr().Domain(), probe, maxStanzaSize); err != nil && condition(err) == "" {
+		return fmt.Errorf("xmpp send to %s: waiting for the server: %w", to, err)
 	}
 	select {
 	case se := <-bounce:
@@ -96,36 +106,16 @@ func (ss *session) forgetBounce(id string) {
 	ss.mu.Unlock()
 }
 
-// handleErrorMessage runs in Serve: it hands a message error to the Send
-// waiting for it. It must not use the session's send methods.
-func (ss *session) handleErrorMessage(msg stanza.Message, t xmlstream.TokenReadEncoder) error {
-	var bounced struct {
-		stanza.Message
-		Err stanza.Error `xml:"error"`
-	}
-	if err := xml.NewTokenDecoder(t).Decode(&bounced); err != nil {
-		return nil // a malformed bounce is not worth ending the stream
-	}
-	ss.mu.Lock()
-	ch := ss.bounces[msg.ID]
-	ss.mu.Unlock()
-	if ch != nil {
-		select {
-		case ch <- bounced.Err:
-		default:
-		}
-	}
-	return nil
-}
-
 // stanzaError classifies a stanza error (RFC 6120 §8.3.3).
 func stanzaError(se stanza.Error) error {
 	switch se.Condition {
-	case stanza.ItemNotFound, stanza.ServiceUnavailable, stanza.RecipientUnavailable,
-		stanza.RemoteServerNotFound, stanza.Gone:
+	case stanza.ItemNotFound, stanza.ServiceUnavailable, stanza.Gone:
 		return fmt.Errorf("%s: %w", describeStanzaError(se), protocol.ErrNotFound)
+	case stanza.RemoteServerNotFound, stanza.RemoteServerTimeout, stanza.RecipientUnavailable:
+		return fmt.Errorf("%s: %w", describeStanzaError(se), protocol.ErrUnreachable)
 	case stanza.Forbidden, stanza.NotAllowed, stanza.NotAuthorized, stanza.PolicyViolation,
-		stanza.RegistrationRequired, stanza.SubscriptionRequired:
+		stanza.RegistrationRequired, stanza.SubscriptionRequired, stanza.NotAcceptable:
+		// not-acceptable: e.g. groupchat from a non-occupant (XEP-0045 §7.4).
 		return fmt.Errorf("%s: %w", describeStanzaError(se), protocol.ErrDenied)
 	}
 	return fmt.Errorf("%s: %w", describeStanzaError(se), protocol.ErrProtocol)
@@ -136,10 +126,19 @@ func describeStanzaError(se stanza.Error) string {
 	if s == "" {
 		s = "undefined-condition"
 	}
-	for _, text := range se.Text {
-		if text = strings.TrimSpace(text); text != "" {
-			return s + " (" + text + ")"
+	// The text in the default language or English, else any (map order).
+	text := se.Text[""]
+	if text == "" {
+		text = se.Text["en"]
+	}
+	for _, t := range se.Text {
+		if text != "" {
+			break
 		}
+		text = t
+	}
+	if text = strings.TrimSpace(text); text != "" {
+		return s + " (" + text + ")"
 	}
 	return s
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"sync"
 	"time"
@@ -24,10 +25,10 @@ const closeTimeout = 3 * time.Second
 
 // session is one logged-in XMPP stream. Stanzas are read by Serve in a
 // goroutine for the whole life of the session: IQ responses (roster, disco,
-// …) are delivered by it, and it answers server pings (XEP-0199).
+// …) are delivered by it, every other stanza goes to inbound (which also
+// answers server pings, XEP-0199), and streams and room joins are fed from
+// there.
 type session struct {
-	protocol.UnsupportedIMPPSession
-
 	s      *xmpp.Session
 	conn   net.Conn // the TCP (or TLS) connection under s
 	report protocol.ConnectionReport
@@ -35,6 +36,11 @@ type session struct {
 
 	serveDone chan struct{} // closed when Serve returned
 	serveErr  error         // set before serveDone is closed
+
+	messages  *hub[protocol.Message]
+	presences *hub[protocol.Presence]
+	reach     reachCache
+	rooms     rooms
 
 	mu           sync.Mutex
 	presenceSent bool // an available presence went out: say goodbye on Close
@@ -48,20 +54,43 @@ type session struct {
 var _ protocol.IMPPSession = (*session)(nil)
 
 func newSession(s *xmpp.Session, conn net.Conn, rep protocol.ConnectionReport, log hclog.Logger, extra []mux.Option) *session {
-	ss := &session{s: s, conn: conn, report: rep, log: log, serveDone: make(chan struct{})}
+	ss := &session{
+		s: s, conn: conn, report: rep, log: log, serveDone: make(chan struct{}),
+		messages:  newHub[protocol.Message]("message", log),
+		presences: newHub[protocol.Presence]("presence", log),
+	}
 	opts := []mux.Option{
 		ping.Handle(),
-		// RFC 6121 §2.1.6: acknowledge roster pushes.
-		roster.Handle(roster.Handler{Push: func(string, roster.Item) error { return nil }}),
-		mux.MessageFunc(stanza.ErrorMessage, xml.Name{}, ss.handleErrorMessage),
+		mux.IQFunc(stanza.SetIQ, xml.Name{Space: roster.NS, Local: "query"}, ss.handleRosterPush),
 	}
-	m := mux.New(stanza.NSClient, append(opts, extra...)...)
+	h := inbound{ss: ss, mux: mux.New(stanza.NSClient, append(opts, extra...)...)}
 	go func() {
 		defer close(ss.serveDone)
-		ss.serveErr = s.Serve(m)
+		ss.serveErr = s.Serve(h)
 		log.Debug("stream ended", "error", ss.serveErr)
+		ss.ended()
 	}()
 	return ss
+}
+
+// ended runs once Serve returned: streams end (io.EOF after Close, an error
+// wrapping ErrNotConnected when the server or the network ended the
+// session) and pending room joins fail.
+func (ss *session) ended() {
+	ss.mu.Lock()
+	closing := ss.closing
+	ss.mu.Unlock()
+	var gone, err error
+	if closing {
+		gone = fmt.Errorf("xmpp session %s: closed: %w", ss.report.Address, protocol.ErrNotConnected)
+		err = io.EOF
+	} else {
+		gone = fmt.Errorf("xmpp session %s: stream ended (%v): %w", ss.report.Address, ss.serveErr, protocol.ErrNotConnected)
+		err = gone
+	}
+	ss.messages.end(err)
+	ss.presences.end(err)
+	ss.rooms.failAll(gone)
 }
 
 // Report describes the connection as it was established.

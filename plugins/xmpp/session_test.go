@@ -2,18 +2,13 @@ package xmpp
 
 import (
 	"context"
-	"encoding/xml"
 	"errors"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
-	"mellium.im/xmlstream"
 	"mellium.im/xmpp/jid"
-	"mellium.im/xmpp/mux"
 	"mellium.im/xmpp/roster"
-	"mellium.im/xmpp/stanza"
 
 	"github.com/cusax/cusax/pkg/protocol"
 )
@@ -43,54 +38,6 @@ func TestRoster(t *testing.T) {
 	}
 }
 
-func TestSend(t *testing.T) {
-	f := newFixture(t)
-	got := make(chan chatMessage, 1)
-	bobBackend := New(testLogger(t))
-	bobBackend.extraHandlers = []mux.Option{mux.MessageFunc(stanza.ChatMessage, xml.Name{Local: "body"},
-		func(_ stanza.Message, r xmlstream.TokenReadEncoder) error {
-			var m chatMessage
-			if err := xml.NewTokenDecoder(r).Decode(&m); err == nil {
-				got <- m
-			}
-			return nil
-		})}
-	bobReq := f.req("bob")
-	bobReq.Resource = "recv"
-	bob, err := bobBackend.Connect(context.Background(), bobReq)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bob.Close(context.Background())
-
-	alice := f.connect(t, f.req("alice"))
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	// To the full JID: a bare JID without an available presence would go
-	// to offline storage (RFC 6121 §8.5.2.1.1).
-	if err := alice.Send(ctx, protocol.Message{To: bob.Report().Address, Body: "hello from cusax", Thread: "t1"}); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case m := <-got:
-		if m.Body != "hello from cusax" || m.Thread != "t1" || !strings.HasPrefix(m.From.String(), "alice@example.test/") {
-			t.Errorf("bob got %+v", m)
-		}
-	case <-ctx.Done():
-		t.Fatal("bob got nothing")
-	}
-
-	// RFC 6121 §8.5.2.2.1 / §8.5.1: no such account → the server bounces.
-	err = alice.Send(ctx, protocol.Message{To: "nobody@example.test", Body: "hi"})
-	t.Log(err)
-	if !errors.Is(err, protocol.ErrNotFound) {
-		t.Errorf("send to an unknown user: %v, want ErrNotFound", err)
-	}
-	if err := alice.Send(ctx, protocol.Message{To: "bob@example.test", Type: "bogus"}); !errors.Is(err, protocol.ErrInvalid) {
-		t.Errorf("bad type: %v, want ErrInvalid", err)
-	}
-}
-
 func TestCloseIdempotent(t *testing.T) {
 	f := newFixture(t)
 	s, err := f.b.Connect(context.Background(), f.req("carol"))
@@ -109,7 +56,10 @@ func TestCloseIdempotent(t *testing.T) {
 	if _, err := s.Roster(context.Background()); !errors.Is(err, protocol.ErrNotConnected) {
 		t.Errorf("Roster after Close: %v, want ErrNotConnected", err)
 	}
-	if _, err := s.VCard(context.Background(), ""); !errors.Is(err, protocol.ErrUnsupported) {
-		t.Errorf("VCard: %v, want ErrUnsupported", err)
+	if _, err := s.VCard(context.Background(), ""); !errors.Is(err, protocol.ErrNotConnected) {
+		t.Errorf("VCard after Close: %v, want ErrNotConnected", err)
+	}
+	if _, err := s.Messages(context.Background()); !errors.Is(err, protocol.ErrNotConnected) {
+		t.Errorf("Messages after Close: %v, want ErrNotConnected", err)
 	}
 }

@@ -39,6 +39,9 @@ type Request struct {
 	MinTLS string
 	// Timeout bounds each aspect's login (default 15 s).
 	Timeout time.Duration
+	// PublishReach publishes these XEP-0152 reachability addresses from the
+	// XMPP session (RFC 7081 §3.3, strategy 12), e.g. the related SIP AOR.
+	PublishReach []protocol.ReachAddress
 }
 
 // AspectResult is what happened to one aspect.
@@ -52,6 +55,10 @@ type AspectResult struct {
 	Skipped string `json:"skipped,omitempty"`
 	// LogoutErr is a failure to log out cleanly (not fatal).
 	LogoutErr error `json:"-"`
+	// ReachPublished lists what was published (--publish-reach); ReachErr
+	// says why it was not.
+	ReachPublished []protocol.ReachAddress `json:"reach_published,omitempty"`
+	ReachErr       error                   `json:"-"`
 	// Started and Finished bracket the login (not the logout).
 	Started  time.Time `json:"started"`
 	Finished time.Time `json:"finished"`
@@ -208,6 +215,13 @@ func proveXMPP(ctx context.Context, impp protocol.IMPP, req Request) AspectResul
 	}
 	rep := sess.Report()
 	out.Report = &rep
+	if len(req.PublishReach) > 0 {
+		if err := sess.PublishReach(ctx, req.PublishReach); err != nil {
+			out.ReachErr = fmt.Errorf("publish reachability addresses: %w", err)
+		} else {
+			out.ReachPublished = req.PublishReach
+		}
+	}
 	cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer ccancel()
 	out.LogoutErr = sess.Close(cctx)

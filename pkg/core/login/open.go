@@ -82,11 +82,23 @@ func BackendNames(a config.Account) (impp, telephony string) {
 // Open starts the account's backends concurrently (each launch costs tens
 // of milliseconds; see BenchmarkPluginLaunch). Policies start on first use.
 func Open(ctx context.Context, host *pluginhost.Host, a config.Account) (*Plugins, error) {
+	return OpenAspects(ctx, host, a, true, true)
+}
+
+// OpenAspects is Open for a command that needs only some aspects (chat,
+// roster: only the IMPP backend), so no process is started for nothing.
+func OpenAspects(ctx context.Context, host *pluginhost.Host, a config.Account, chat, telephony bool) (*Plugins, error) {
 	type job struct {
 		kind protocol.Kind
 		name string
 	}
 	impp, tel := BackendNames(a)
+	if !chat {
+		impp = ""
+	}
+	if !telephony {
+		tel = ""
+	}
 	var jobs []job
 	if impp != "" {
 		jobs = append(jobs, job{protocol.KindIMPP, impp})

@@ -132,7 +132,7 @@ func dirOf(path string) string {
 // printError shows err once, as `cusax: error: …` plus hint lines; with
 // --json also as one JSON object on stderr (the restic convention).
 func printError(io *iostreams.IOStreams, cmd *cobra.Command, err error, code int) {
-	hints := cmdutil.Hints(err)
+	hints := append([]string{}, cmdutil.Hints(err)...)
 	if code == cmdutil.ExitUsage && cmd != nil {
 		hints = append(hints, fmt.Sprintf("run '%s --help' for usage", cmd.CommandPath()))
 	}

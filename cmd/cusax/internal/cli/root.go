@@ -3,8 +3,10 @@ package cli
 import (
 	"strings"
 
+	"github.com/cusax/cusax/cmd/cusax/internal/cmd/chat"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/login"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/plugins"
+	"github.com/cusax/cusax/cmd/cusax/internal/cmd/roster"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/status"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/version"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
@@ -36,6 +38,8 @@ takes --json. See 'cusax help exit-codes'.`,
 
 	root.AddCommand(
 		login.NewCmdLogin(f, nil),
+		roster.NewCmdRoster(f),
+		chat.NewCmdChat(f, nil),
 		status.NewCmdStatus(f, nil),
 		plugins.NewCmdPlugins(f, nil),
 		version.NewCmdVersion(f, nil),

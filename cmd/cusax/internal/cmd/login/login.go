@@ -42,6 +42,7 @@ type Options struct {
 	Timeout         time.Duration
 	XMPPBackend     string
 	SIPBackend      string
+	PublishReach    bool
 	JSON            bool
 
 	set   func(name string) bool
@@ -117,6 +118,7 @@ the SIP domain (RFC 5922), also when servers are given as IP addresses.`,
 	fl.DurationVar(&opts.Timeout, "timeout", 15*time.Second, "time limit for each aspect's login")
 	fl.StringVar(&opts.XMPPBackend, "xmpp-backend", "", "IMPP plugin to use (default xmpp)")
 	fl.StringVar(&opts.SIPBackend, "sip-backend", "", "telephony plugin to use (default sip)")
+	fl.BoolVar(&opts.PublishReach, "publish-reach", false, "publish the SIP address as an XEP-0152 reachability address over XMPP (needs --aor and --jid)")
 	fl.BoolVar(&opts.JSON, "json", false, "print the result as JSON")
 	return cmd
 }
@@ -130,6 +132,7 @@ type Result struct {
 	Telephony render.AspectJSON        `json:"telephony"`
 	Chat      render.AspectJSON        `json:"chat"`
 	Parity    []protocol.ParityFinding `json:"parity"`
+	Reach     []protocol.ReachAddress  `json:"reach_published,omitempty"`
 	ParityBy  string                   `json:"parity_policy,omitempty"`
 	ElapsedMS int64                    `json:"elapsed_ms"`
 }
@@ -185,10 +188,22 @@ func run(o *Options) error {
 	if acct.SIP != nil && !o.Parallel {
 		progress(o, "registering Telephony (SIP) as "+acct.SIP.AOR)
 	}
+	var reach []protocol.ReachAddress
+	if o.PublishReach {
+		if acct.SIP == nil || acct.XMPP == nil {
+			return cmdutil.Usagef("--publish-reach needs both aspects (--jid and --aor)")
+		}
+		reach = []protocol.ReachAddress{{URI: acct.SIP.AOR, Desc: "Telephony (SIP)"}}
+	}
 	res := corelogin.Prove(ctx, plugins.Backends, corelogin.Request{
 		Account: acct, XMPPPassword: xpw, SIPPassword: spw, CAPEM: ca,
-		Parallel: o.Parallel, MinTLS: o.MinTLS, Timeout: o.Timeout,
+		Parallel: o.Parallel, MinTLS: o.MinTLS, Timeout: o.Timeout, PublishReach: reach,
 	})
+	if res.Chat.ReachErr != nil {
+		fmt.Fprintf(io.ErrOut, "cusax: warning: %v\n", res.Chat.ReachErr)
+	} else if len(res.Chat.ReachPublished) > 0 {
+		fmt.Fprintf(io.ErrOut, "cusax: published %s as a reachability address (XEP-0152); contacts treat it as a hint until their copy of your vCard lists it\n", acct.SIP.AOR)
+	}
 	if ctx.Err() != nil {
 		return cmdutil.WithExit(cmdutil.ExitInterrupted, cmdutil.ErrInterrupted)
 	}
@@ -224,6 +239,7 @@ func run(o *Options) error {
 		Account: acct.Name, OK: res.OK(), Saved: saved, Related: acct.Related,
 		Telephony: render.JSONAspect(res.Telephony), Chat: render.JSONAspect(res.Chat),
 		Parity: decision.Findings, ParityBy: decision.Policy, ElapsedMS: res.Elapsed.Milliseconds(),
+		Reach: res.Chat.ReachPublished,
 	}
 	if out.Parity == nil {
 		out.Parity = []protocol.ParityFinding{}

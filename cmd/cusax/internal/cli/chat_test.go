@@ -1,0 +1,164 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cusax/cusax/cmd/cusax/internal/iostreams"
+	"github.com/cusax/cusax/internal/testbed"
+)
+
+// sendxmpp runs go-sendxmpp, a client no one here wrote, as user; the
+// password goes in a 0600 config file, never in argv, and the test CA is
+// trusted through SSL_CERT_FILE (no --no-tls-verify).
+func sendxmpp(t *testing.T, ctx context.Context, bed *testbed.Bed, user string, args ...string) *exec.Cmd {
+	t.Helper()
+	u, ok := bed.User(user)
+	if !ok {
+		t.Fatalf("no user %s", user)
+	}
+	rc := filepath.Join(t.TempDir(), "sendxmpprc")
+	if err := os.WriteFile(rc, []byte("username: "+user+"@"+bed.Domain+"\npassword: "+u.Password+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(ctx, "go-sendxmpp", append([]string{"-f", rc, "-j", bed.XMPPAddr}, args...)...)
+	cmd.Env = append(os.Environ(), "SSL_CERT_FILE="+bed.CAFile)
+	return cmd
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Interop with go-sendxmpp both ways.
+func TestChatInteropWithGoSendxmpp(t *testing.T) {
+	bed := testbed.Shared(t)
+	home := seededUser(t, bed, "chatty")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	// cusax → go-sendxmpp --listen (as bob).
+	var got lockedBuffer
+	listener := sendxmpp(t, ctx, bed, "bob", "--listen")
+	listener.Stdout, listener.Stderr = &got, &got
+	if err := listener.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = listener.Process.Kill(); _ = listener.Wait() }()
+	time.Sleep(time.Second) // let go-sendxmpp log in and send its presence
+	r := runCLI(t, home, "", "chat", "Bob", "hello from cusax")
+	if r.code != 0 {
+		t.Fatalf("chat: exit %d", r.code)
+	}
+	waitFor(t, "go-sendxmpp to print the message", 15*time.Second, func() bool { return strings.Contains(got.String(), "hello from cusax") })
+
+	// go-sendxmpp → cusax chat --listen.
+	io, _, out, errOut := iostreams.Test()
+	done := make(chan int, 1)
+	go func() {
+		done <- Run(ctx, io, []string{"--config", home + "/cusax/config.toml", "chat", "--listen", "--json", "--count", "1", "--timeout", "30s"})
+	}()
+	time.Sleep(1500 * time.Millisecond) // cusax logs in and announces presence
+	send := sendxmpp(t, ctx, bed, "bob", "chatty@"+bed.Domain)
+	send.Stdin = strings.NewReader("hello from go-sendxmpp\n")
+	if b, err := send.CombinedOutput(); err != nil {
+		t.Fatalf("go-sendxmpp send: %v %s", err, b)
+	}
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("chat --listen: exit %d: %s", code, errOut.String())
+		}
+	case <-ctx.Done():
+		t.Fatal("chat --listen did not return")
+	}
+	var m struct{ From, Type, Body string }
+	if err := json.Unmarshal(out.Bytes(), &m); err != nil {
+		t.Fatalf("listen output %q: %v", out.String(), err)
+	}
+	if !strings.HasPrefix(m.From, "bob@"+bed.Domain) || m.Body != "hello from go-sendxmpp" || m.Type != "chat" {
+		t.Errorf("received %+v", m)
+	}
+}
+
+// MUC on Prosody's component: join, send, receive.
+func TestChatRoom(t *testing.T) {
+	bed := testbed.Shared(t)
+	rosa := seededUser(t, bed, "mucrosa")
+	other := seededUser(t, bed, "mucbob")
+	room := "cusax-room@" + bed.MUCDomain
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	t.Setenv("CUSAX_SECRETS", "file")
+	io, _, out, errOut := iostreams.Test()
+	done := make(chan int, 1)
+	go func() {
+		done <- Run(ctx, io, []string{"--config", rosa + "/cusax/config.toml", "chat", "--room", room, "--listen", "--json", "--count", "1", "--timeout", "30s"})
+	}()
+	time.Sleep(1500 * time.Millisecond)
+	// disco#info while rosa occupies the room (Prosody destroys a temporary
+	// room when its last occupant leaves).
+	info := runCLI(t, other, "", "chat", "--room", room, "--info", "--json")
+	if info.code != 0 || !strings.Contains(info.stdout, "http://jabber.org/protocol/muc") {
+		t.Errorf("room --info: %d %s", info.code, info.stdout)
+	}
+	r := runCLI(t, other, "", "chat", "--room", room, "--nick", "bobby", "hello room")
+	if r.code != 0 {
+		t.Fatalf("room send: exit %d", r.code)
+	}
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("room listen: exit %d: %s", code, errOut.String())
+		}
+	case <-ctx.Done():
+		t.Fatal("room listen did not return")
+	}
+	var m struct{ From, Type, Body string }
+	if err := json.Unmarshal(out.Bytes(), &m); err != nil || m.Body != "hello room" || m.Type != "groupchat" || m.From != room+"/bobby" {
+		t.Errorf("room message %q (%v)", out.String(), err)
+	}
+}
+
+// An error stanza is a clear error and a non-zero exit.
+func TestChatErrorStanza(t *testing.T) {
+	bed := testbed.Shared(t)
+	home := seededUser(t, bed, "errsender")
+	r := runCLI(t, home, "", "chat", "nobody@"+bed.Domain, "anyone?")
+	if r.code == 0 || !strings.Contains(r.stderr, "service-unavailable") || !strings.Contains(r.stderr, "not in your roster") {
+		t.Errorf("exit %d stderr %q", r.code, r.stderr)
+	}
+}

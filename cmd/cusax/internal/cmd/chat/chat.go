@@ -1,0 +1,297 @@
+// Package chat implements `cusax chat`: send a message to a contact or a
+// room, listen for messages, or chat interactively on a terminal. RFC 7081
+// strategy 2: messaging goes over XMPP.
+package chat
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
+	"github.com/cusax/cusax/pkg/core/contacts"
+	corelogin "github.com/cusax/cusax/pkg/core/login"
+	"github.com/cusax/cusax/pkg/core/secrets"
+	"github.com/cusax/cusax/pkg/protocol"
+	"github.com/spf13/cobra"
+)
+
+// maxMessage bounds one message read from stdin.
+const maxMessage = 64 << 10
+
+// Options are the parsed flags.
+type Options struct {
+	F *cmdutil.Factory
+
+	Account           string
+	Contact           string
+	Message           string
+	HasMessage        bool
+	Lines             bool
+	Room              string
+	Nick              string
+	RoomPasswordStdin bool
+	Listen            bool
+	Timeout           time.Duration
+	Count             int
+	Info              bool
+	JSON              bool
+}
+
+// NewCmdChat builds the command.
+func NewCmdChat(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	o := &Options{F: f}
+	cmd := &cobra.Command{
+		Use:   "chat [CONTACT] [MESSAGE...]",
+		Short: "Send or receive chat messages (XMPP)",
+		Long: `Send a message to a contact, or to a multi-user chat room with --room.
+
+CONTACT is a JID, an xmpp: URI, or a roster name (exact, else a unique
+case-insensitive prefix). The message comes from the arguments, else from
+stdin when it is not a terminal (all of it as one message; with --lines, each
+line as it arrives). With --listen, incoming messages are printed until
+interrupted, --timeout or --count. On a terminal with no message, cusax
+chats interactively. A recipient outside the roster is allowed, with a note.`,
+		Example: `  $ cusax chat bob "the build is green"
+  $ echo done | cusax chat bob
+  $ tail -f app.log | cusax chat ops --lines
+  $ cusax chat --room dev@conference.example.com "deploying"
+  $ cusax chat --listen --json --count 1
+  $ cusax chat --room dev@conference.example.com --info`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.Room == "" && len(args) > 0 {
+				o.Contact, args = args[0], args[1:]
+			}
+			if len(args) > 0 {
+				o.Message, o.HasMessage = strings.Join(args, " "), true
+			}
+			if err := o.validate(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(o)
+			}
+			return run(o)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.Account, "account", "", "account to use (default: the default account)")
+	fl.BoolVar(&o.Lines, "lines", false, "send each line of stdin as a message, as it arrives")
+	fl.StringVar(&o.Room, "room", "", "multi-user chat room JID (XEP-0045)")
+	fl.StringVar(&o.Nick, "nick", "", "nickname in the room (default: your JID's local part)")
+	fl.BoolVar(&o.RoomPasswordStdin, "room-password-stdin", false, "read the room password from the first line of stdin")
+	fl.BoolVar(&o.Listen, "listen", false, "print incoming messages")
+	fl.DurationVar(&o.Timeout, "timeout", 0, "with --listen: stop after this long (e.g. 30s)")
+	fl.IntVar(&o.Count, "count", 0, "with --listen: stop after this many messages")
+	fl.BoolVar(&o.Info, "info", false, "with --room: print the room's disco#info (RFC 7081 §4: audio-video-uri)")
+	fl.BoolVar(&o.JSON, "json", false, "print JSON (one object per line with --listen)")
+	return cmd
+}
+
+func (o *Options) validate() error {
+	switch {
+	case o.Info && o.Room == "":
+		return cmdutil.Usagef("--info needs --room")
+	case o.Lines && o.HasMessage:
+		return cmdutil.Usagef("--lines reads stdin: give no message arguments")
+	case o.Count < 0:
+		return cmdutil.Usagef("--count must not be negative")
+	case (o.Timeout != 0 || o.Count != 0) && !o.Listen:
+		return cmdutil.Usagef("--timeout and --count go with --listen")
+	case o.Room == "" && o.Contact == "" && !o.Listen:
+		return cmdutil.Usagef("name a contact, or --room ROOM, or --listen")
+	case o.Nick != "" && o.Room == "":
+		return cmdutil.Usagef("--nick goes with --room")
+	}
+	return nil
+}
+
+func run(o *Options) error {
+	f := o.F
+	ctx := f.Context
+	acct, err := f.Account(o.Account)
+	if err != nil {
+		return err
+	}
+	// Read what comes from stdin before connecting: a password line first,
+	// then (unless --lines or --listen) the whole message.
+	in := bufio.NewReaderSize(f.IO.In, 4096)
+	var roomPassword string
+	if o.RoomPasswordStdin {
+		if roomPassword, err = secrets.ReadPasswordLine(in); err != nil {
+			return cmdutil.Usagef("--room-password-stdin: %v", err)
+		}
+	}
+	interactive := false
+	if !o.HasMessage && !o.Lines && !o.Info && (o.Room != "" || o.Contact != "") {
+		if f.IO.IsStdinTTY() {
+			interactive = !o.Listen
+		} else if !o.Listen {
+			b, err := io.ReadAll(io.LimitReader(in, maxMessage+1))
+			if err != nil {
+				return fmt.Errorf("read message from stdin: %w", err)
+			}
+			if len(b) > maxMessage {
+				return cmdutil.Usagef("message on stdin is longer than %d KiB: use --lines", maxMessage>>10)
+			}
+			o.Message, o.HasMessage = strings.TrimRight(string(b), "\r\n"), true
+		}
+	}
+	if o.HasMessage && strings.TrimSpace(o.Message) == "" {
+		return cmdutil.Usagef("nothing to send: the message is empty")
+	}
+
+	sess, err := f.OpenChat(acct, 0)
+	if err != nil {
+		return err
+	}
+	defer sess.Shutdown()
+
+	if o.Info {
+		return printInfo(o, sess)
+	}
+	to, msgType, err := o.target(ctx, sess)
+	if err != nil {
+		return err
+	}
+	// Open the message stream before joining or announcing presence, so
+	// nothing that arrives in between is lost.
+	var stream protocol.Stream[protocol.Message]
+	if o.Listen || interactive {
+		if stream, err = sess.Messages(ctx); err != nil {
+			return fmt.Errorf("listen: %w", err)
+		}
+		defer stream.Close()
+	}
+	if o.Room != "" {
+		nick := o.Nick
+		if nick == "" {
+			nick = localPart(acct.XMPP.JID)
+		}
+		if _, err := sess.JoinRoom(ctx, protocol.RoomJoin{Room: o.Room, Nick: nick, Password: roomPassword}); err != nil {
+			return fmt.Errorf("join %s: %w", o.Room, err)
+		}
+		defer func() {
+			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			defer cancel()
+			_ = sess.LeaveRoom(lctx, o.Room)
+		}()
+	} else if stream != nil {
+		// RFC 6121 §8.5.2.1: messages to the bare JID reach only available
+		// resources, so a listener must announce presence.
+		if err := sess.SetPresence(ctx, protocol.Presence{}); err != nil {
+			return fmt.Errorf("presence: %w", err)
+		}
+	}
+
+	sent := 0
+	send := func(body string) error {
+		if err := sess.Send(ctx, protocol.Message{To: to, Type: msgType, Body: body}); err != nil {
+			return err // the backend's error names the recipient and the condition
+		}
+		sent++
+		return nil
+	}
+	switch {
+	case o.HasMessage:
+		if err := send(o.Message); err != nil {
+			return err
+		}
+	case o.Lines:
+		if err := sendLines(ctx, in, send); err != nil {
+			return err
+		}
+	case interactive:
+		return interact(o, in, stream, to, send)
+	}
+	if o.JSON && sent > 0 && !o.Listen {
+		if err := cmdutil.WriteJSON(f.IO.Out, map[string]any{"to": to, "type": msgType, "sent": sent}); err != nil {
+			return err
+		}
+	}
+	if o.Listen {
+		return listen(o, stream, filterFor(to, o.Room != ""))
+	}
+	return nil
+}
+
+// target resolves CONTACT against the roster (or takes the room).
+func (o *Options) target(ctx context.Context, sess *corelogin.ChatSession) (string, string, error) {
+	if o.Room != "" {
+		return bare(o.Room), "groupchat", nil
+	}
+	if o.Contact == "" {
+		return "", "chat", nil
+	}
+	items, err := sess.Roster(ctx)
+	if err != nil && !errors.Is(err, protocol.ErrUnsupported) {
+		return "", "", fmt.Errorf("roster: %w", err)
+	}
+	entries := make([]contacts.Entry, 0, len(items))
+	inRoster := map[string]bool{}
+	for _, it := range items {
+		entries = append(entries, contacts.Entry{JID: it.JID, Name: it.Name})
+		inRoster[strings.ToLower(it.JID)] = true
+	}
+	e, err := contacts.Resolve(entries, o.Contact)
+	if err != nil {
+		return "", "", cmdutil.Usagef("%v", err)
+	}
+	if !inRoster[strings.ToLower(e.JID)] {
+		fmt.Fprintf(o.F.IO.ErrOut, "cusax: note: %s is not in your roster\n", e.JID)
+	}
+	return e.JID, "chat", nil
+}
+
+func sendLines(ctx context.Context, in *bufio.Reader, send func(string) error) error {
+	for {
+		line, err := in.ReadString('\n')
+		if len(line) > maxMessage {
+			line = line[:maxMessage]
+		}
+		if l := strings.TrimRight(line, "\r\n"); strings.TrimSpace(l) != "" {
+			if serr := send(l); serr != nil {
+				return serr
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read stdin: %w", err)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+}
+
+func filterFor(to string, room bool) func(protocol.Message) bool {
+	if to == "" {
+		return func(protocol.Message) bool { return true }
+	}
+	return func(m protocol.Message) bool {
+		if room {
+			return m.Type == "groupchat" && strings.EqualFold(bare(m.From), to)
+		}
+		return strings.EqualFold(bare(m.From), to)
+	}
+}
+
+func bare(j string) string {
+	if i := strings.IndexByte(j, '/'); i >= 0 {
+		return j[:i]
+	}
+	return j
+}
+
+func localPart(j string) string {
+	if i := strings.IndexByte(j, '@'); i >= 0 {
+		return j[:i]
+	}
+	return j
+}

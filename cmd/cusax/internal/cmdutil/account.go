@@ -1,0 +1,38 @@
+package cmdutil
+
+import (
+	"time"
+
+	"github.com/cusax/cusax/pkg/core/config"
+	corelogin "github.com/cusax/cusax/pkg/core/login"
+)
+
+// Account loads the config and picks an account by name ("" = default, or
+// the only one). A missing or unknown account is a usage error with a hint.
+func (f *Factory) Account(name string) (config.Account, error) {
+	cfg, _, err := f.Config()
+	if err != nil {
+		return config.Account{}, err
+	}
+	a, err := cfg.Account(name)
+	if err != nil {
+		return config.Account{}, WithHint(Usagef("%v", err), "set one up with 'cusax login', or pick one with --account")
+	}
+	if err := a.Validate(); err != nil {
+		return config.Account{}, Usagef("%v", err)
+	}
+	return *a, nil
+}
+
+// OpenChat logs into the account's Chat aspect.
+func (f *Factory) OpenChat(a config.Account, timeout time.Duration) (*corelogin.ChatSession, error) {
+	store, _, err := f.Secrets()
+	if err != nil {
+		return nil, err
+	}
+	host, err := f.Plugins()
+	if err != nil {
+		return nil, err
+	}
+	return corelogin.OpenChat(f.Context, host, store, a, timeout)
+}

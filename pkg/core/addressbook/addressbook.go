@@ -1,0 +1,244 @@
+// Package addressbook turns an XMPP roster into the user's address book for
+// calls too (RFC 7081 §3, §3.3): each contact with its vCard, the TELs a
+// call can use, the video cue, the cost cues of §5, and XEP-0152
+// reachability hints judged against the vCard.
+package addressbook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cusax/cusax/pkg/core/contacts"
+	"github.com/cusax/cusax/pkg/core/vcardcache"
+	"github.com/cusax/cusax/pkg/core/vcardxml"
+	"github.com/cusax/cusax/pkg/protocol"
+	"github.com/emersion/go-vcard"
+)
+
+// Contact is one roster entry with what a caller needs to know.
+type Contact struct {
+	JID          string           `json:"jid"`
+	Name         string           `json:"name"`
+	Subscription string           `json:"subscription"`
+	Groups       []string         `json:"groups"`
+	Tels         []contacts.Tel   `json:"tels"`
+	Callable     bool             `json:"callable"`
+	Video        bool             `json:"video"`
+	InterDomain  bool             `json:"inter_domain"`
+	PSTN         bool             `json:"pstn"`
+	Reach        []contacts.Reach `json:"reach"`
+	Presence     *PresenceSummary `json:"presence,omitempty"`
+	VCardSource  string           `json:"vcard_source,omitempty"`
+	VCardError   string           `json:"vcard_error,omitempty"`
+	Card         vcard.Card       `json:"-"`
+	VCard        *protocol.VCard  `json:"-"`
+}
+
+// PresenceSummary is the contact's presence as last seen.
+type PresenceSummary struct {
+	Available bool   `json:"available"`
+	Show      string `json:"show,omitempty"`
+	Status    string `json:"status,omitempty"`
+}
+
+// Options shape a Build.
+type Options struct {
+	// AccountDomain is the domain of the user's own JID (for §5 cues).
+	AccountDomain string
+	// Cache holds vCards between runs; nil disables it.
+	Cache *vcardcache.Cache
+	// Refresh ignores (but refills) the cache.
+	Refresh bool
+	// Concurrency bounds simultaneous vCard and reach queries (default 8).
+	Concurrency int
+	// PresenceWait > 0 collects presence for that long (RFC 6121 §4.2:
+	// the server sends contacts' presence after our initial presence).
+	PresenceWait time.Duration
+	// Only limits the work to these bare JIDs (nil = the whole roster).
+	Only []string
+}
+
+// Build fetches the roster and enriches every contact. Per-contact failures
+// (a vCard that cannot be fetched or parsed) are recorded in the contact,
+// never fatal: one hostile vCard must not hide the rest of the roster.
+func Build(ctx context.Context, sess protocol.IMPPSession, caps protocol.Info, opts Options) ([]Contact, error) {
+	var presences protocol.Stream[protocol.Presence]
+	if opts.PresenceWait > 0 {
+		st, err := sess.Presences(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("presence: %w", err)
+		}
+		presences = st
+		defer st.Close()
+		if err := sess.SetPresence(ctx, protocol.Presence{}); err != nil {
+			return nil, fmt.Errorf("presence: %w", err)
+		}
+	}
+	items, err := sess.Roster(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("roster: %w", err)
+	}
+	out := make([]Contact, 0, len(items))
+	only := map[string]bool{}
+	for _, j := range opts.Only {
+		only[strings.ToLower(j)] = true
+	}
+	for _, it := range items {
+		if len(only) > 0 && !only[strings.ToLower(it.JID)] {
+			continue
+		}
+		groups := it.Groups
+		if groups == nil {
+			groups = []string{}
+		}
+		out = append(out, Contact{JID: it.JID, Name: it.Name, Subscription: it.Subscription, Groups: groups, Tels: []contacts.Tel{}, Reach: []contacts.Reach{}})
+	}
+	n := opts.Concurrency
+	if n <= 0 {
+		n = 8
+	}
+	sem := make(chan struct{}, n)
+	var wg sync.WaitGroup
+	for i := range out {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			enrich(ctx, sess, caps, opts, &out[i])
+		}()
+	}
+	var pres map[string]PresenceSummary
+	if presences != nil {
+		pres = collectPresence(ctx, presences, opts.PresenceWait)
+	}
+	wg.Wait()
+	for i := range out {
+		if pres != nil {
+			p := pres[strings.ToLower(out[i].JID)]
+			out[i].Presence = &p
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := strings.ToLower(displayName(out[i])), strings.ToLower(displayName(out[j]))
+		if a != b {
+			return a < b
+		}
+		return out[i].JID < out[j].JID
+	})
+	return out, ctx.Err()
+}
+
+func displayName(c Contact) string {
+	if c.Name != "" {
+		return c.Name
+	}
+	return c.JID
+}
+
+func enrich(ctx context.Context, sess protocol.IMPPSession, caps protocol.Info, opts Options, c *Contact) {
+	v, none, err := fetchVCard(ctx, sess, caps, opts, c.JID)
+	switch {
+	case err != nil:
+		c.VCardError = err.Error()
+	case none:
+	default:
+		card, perr := vcardxml.ParseText(v.Text)
+		if perr != nil {
+			c.VCardError = "unreadable vCard: " + perr.Error()
+			break
+		}
+		c.Card, c.VCard, c.VCardSource = card, &v, v.Source
+		calling := contacts.Derive(card, c.JID, opts.AccountDomain)
+		c.Tels, c.Callable, c.Video, c.InterDomain, c.PSTN = calling.Tels, calling.Callable, calling.Video, calling.InterDomain, calling.PSTN
+		if c.Tels == nil {
+			c.Tels = []contacts.Tel{}
+		}
+	}
+	if c.Card == nil {
+		// No vCard: still a §5 cue if the contact lives elsewhere.
+		calling := contacts.Derive(vcard.Card{}, c.JID, opts.AccountDomain)
+		c.InterDomain = calling.InterDomain
+	}
+	if caps.Has(protocol.CapReach) {
+		addrs, err := sess.Reach(ctx, c.JID)
+		if err == nil && len(addrs) > 0 {
+			c.Reach = contacts.JudgeReach(addrs, c.Card)
+		}
+	}
+}
+
+// fetchVCard consults the cache, then the server.
+func fetchVCard(ctx context.Context, sess protocol.IMPPSession, caps protocol.Info, opts Options, jid string) (protocol.VCard, bool, error) {
+	if opts.Cache != nil && !opts.Refresh {
+		if r, ok := opts.Cache.Get(jid); ok {
+			return r.VCard, r.None, nil
+		}
+	}
+	if !caps.Has(protocol.CapVCard) {
+		return protocol.VCard{}, true, nil
+	}
+	v, err := sess.VCard(ctx, jid)
+	if errors.Is(err, protocol.ErrNotFound) {
+		if opts.Cache != nil {
+			_ = opts.Cache.PutNone(jid)
+		}
+		return protocol.VCard{}, true, nil
+	}
+	if err != nil {
+		return protocol.VCard{}, false, err
+	}
+	if v.JID == "" {
+		v.JID = jid
+	}
+	if opts.Cache != nil {
+		_ = opts.Cache.Put(v)
+	}
+	return v, false, nil
+}
+
+func collectPresence(ctx context.Context, st protocol.Stream[protocol.Presence], wait time.Duration) map[string]PresenceSummary {
+	out := map[string]PresenceSummary{}
+	var mu sync.Mutex
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			p, err := st.Recv()
+			if err != nil {
+				return
+			}
+			b := strings.ToLower(p.From)
+			if i := strings.IndexByte(b, '/'); i >= 0 {
+				b = b[:i]
+			}
+			mu.Lock()
+			switch p.Type {
+			case "", "available":
+				out[b] = PresenceSummary{Available: true, Show: p.Show, Status: p.Status}
+			case "unavailable":
+				if _, ok := out[b]; !ok {
+					out[b] = PresenceSummary{Status: p.Status}
+				}
+			}
+			mu.Unlock()
+		}
+	}()
+	select {
+	case <-time.After(wait):
+	case <-ctx.Done():
+	}
+	st.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	cp := make(map[string]PresenceSummary, len(out))
+	for k, v := range out {
+		cp[k] = v
+	}
+	return cp
+}

@@ -1,0 +1,70 @@
+package login
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/cusax/cusax/pkg/core/config"
+	"github.com/cusax/cusax/pkg/core/pluginhost"
+	"github.com/cusax/cusax/pkg/core/secrets"
+	"github.com/cusax/cusax/pkg/protocol"
+)
+
+// ChatSession is a logged-in Chat (XMPP) aspect for commands such as
+// roster and chat. Shutdown logs out and stops the plugin.
+type ChatSession struct {
+	protocol.IMPPSession
+	Account config.Account
+	Plugins *Plugins
+	// Info is the backend's self-description (its capabilities).
+	Info protocol.Info
+}
+
+// Shutdown logs out (bounded) and stops the plugin processes.
+func (c *ChatSession) Shutdown() {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	_ = c.IMPPSession.Close(ctx)
+	c.Plugins.Close()
+}
+
+// OpenChat starts the account's IMPP backend and logs into the Chat aspect.
+// RFC 7081 strategy 2: chat, presence, the roster and vCards go over XMPP.
+func OpenChat(ctx context.Context, host *pluginhost.Host, store secrets.Store, a config.Account, timeout time.Duration) (*ChatSession, error) {
+	if a.XMPP == nil {
+		return nil, fmt.Errorf("account %s has no Chat (XMPP) aspect: %w", a.Name, protocol.ErrUnsupported)
+	}
+	if timeout <= 0 {
+		timeout = 15 * time.Second
+	}
+	ca, err := ReadCA(a)
+	if err != nil {
+		return nil, err
+	}
+	pw, err := secrets.Resolve(ctx, store, secrets.Ref{Account: a.Name, Aspect: config.AspectXMPP}, a.XMPP.PasswordCommand)
+	if err != nil {
+		return nil, fmt.Errorf("chat password: %w", err)
+	}
+	plugins, err := OpenAspects(ctx, host, a, true, false)
+	if err != nil {
+		return nil, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout+2*time.Second)
+	defer cancel()
+	sess, err := plugins.IMPP.Connect(cctx, protocol.ConnectRequest{
+		Address: a.XMPP.JID, Password: pw, Server: a.XMPP.Server, DirectTLS: a.XMPP.DirectTLS,
+		CAPEM: ca, AllowPlaintext: a.XMPP.AllowPlaintext, Mechanisms: a.XMPP.Mechanisms, Timeout: timeout,
+	})
+	if err != nil {
+		plugins.Close()
+		return nil, aspectErr(protocol.AspectChat, err)
+	}
+	cs := &ChatSession{IMPPSession: sess, Account: a, Plugins: plugins}
+	for _, inst := range plugins.Instances() {
+		if inst.Candidate.Kind == protocol.KindIMPP {
+			cs.Info = inst.Info
+		}
+	}
+	return cs, nil
+}

@@ -1,0 +1,59 @@
+package vcardcache
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/cusax/cusax/pkg/protocol"
+)
+
+func TestCache(t *testing.T) {
+	root := t.TempDir()
+	c := Open(root, "work", time.Hour)
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	c.now = func() time.Time { return now }
+	if _, ok := c.Get("bob@example.test"); ok {
+		t.Fatal("hit on an empty cache")
+	}
+	v := protocol.VCard{JID: "bob@example.test", Text: "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Bob\r\nEND:VCARD\r\n", Source: "xep-0292", Fetched: now}
+	if err := c.Put(v); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.PutNone("carol@example.test"); err != nil {
+		t.Fatal(err)
+	}
+	r, ok := c.Get("Bob@Example.test")
+	if !ok || r.VCard.Text != v.Text || r.None {
+		t.Fatalf("get bob: %+v %v", r, ok)
+	}
+	if r, ok := c.Get("carol@example.test"); !ok || !r.None {
+		t.Fatalf("get carol: %+v %v", r, ok)
+	}
+	now = now.Add(2 * time.Hour)
+	if _, ok := c.Get("bob@example.test"); ok {
+		t.Error("expired entry returned")
+	}
+	// A damaged entry is a miss, not an error.
+	entries, _ := os.ReadDir(filepath.Join(root, "work"))
+	for _, e := range entries {
+		os.WriteFile(filepath.Join(root, "work", e.Name()), []byte("{garbage"), 0o600)
+	}
+	now = now.Add(-2 * time.Hour)
+	if _, ok := c.Get("bob@example.test"); ok {
+		t.Error("damaged entry returned")
+	}
+	fi, err := os.Stat(filepath.Join(root, "work"))
+	if err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("cache dir mode %v %v", fi.Mode().Perm(), err)
+	}
+}
+
+func TestSafeAccountName(t *testing.T) {
+	for in, want := range map[string]string{"work": "work", "../x": ".._x", "..": "_", "": "_", "a/b": "a_b"} {
+		if got := safe(in); got != want {
+			t.Errorf("safe(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
