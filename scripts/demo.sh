@@ -14,7 +14,7 @@ chmod 755 "$demo"
 go build -o "$BIN/cusax-testbed" ./internal/testbed/cmd/cusax-testbed
 
 bold "Starting the test bed: Prosody and Kamailio on free loopback ports, with a CA made for this run"
-"$BIN/cusax-testbed" up --dir "$demo/bed" &
+"$BIN/cusax-testbed" up --seed-demo --dir "$demo/bed" &
 bed_pid=$!
 cleanup() {
 	kill "$bed_pid" 2>/dev/null || true
@@ -62,5 +62,32 @@ run "${cusax[@]}" plugins
 
 bold "6. cusax status: the accounts now configured"
 run "${cusax[@]}" status
+
+bold "7. cusax roster: alice's contacts with the calling data of their vCards (RFC 7081 §3.3, §5):
+   bob has a SIP URI with TYPE=video and a reachability hint his vCard confirms; carol only a phone
+   number (pstn); dave lives on another domain (inter_domain)"
+run "${cusax[@]}" roster --account demo --json | head -c 1500; echo '…'
+run "${cusax[@]}" roster --account demo
+
+bold "8. cusax roster show bob: his full vCard"
+run "${cusax[@]}" roster --account demo show bob
+
+bold "9. cusax chat: bob listens with cusax, alice sends him a message from a one-liner"
+export CUSAX_CONFIG_BOB=$demo/bob/config.toml
+printf '%s\n' "$CUSAX_BED_BOB_PASSWORD" | CUSAX_CONFIG=$CUSAX_CONFIG_BOB "${cusax[@]}" login --name bob \
+	--jid "$CUSAX_BED_BOB_JID" --xmpp-server "$CUSAX_BED_XMPP_ADDR" --ca-file "$CUSAX_BED_CA" --password-stdin >/dev/null 2>&1
+CUSAX_CONFIG=$CUSAX_CONFIG_BOB "${cusax[@]}" chat --listen --count 1 --timeout 20s &
+listener=$!
+sleep 1.5
+echo "the build is green" | run "${cusax[@]}" chat --account demo Bob
+wait "$listener"
+
+bold "10. A multi-user chat room (XEP-0045) and its disco#info (RFC 7081 §4)"
+CUSAX_CONFIG=$CUSAX_CONFIG_BOB "${cusax[@]}" chat --room "demo@$CUSAX_BED_MUC_DOMAIN" --listen --count 1 --timeout 20s &
+listener=$!
+sleep 1.5
+run "${cusax[@]}" chat --account demo --room "demo@$CUSAX_BED_MUC_DOMAIN" --info
+run "${cusax[@]}" chat --account demo --room "demo@$CUSAX_BED_MUC_DOMAIN" "hello, room"
+wait "$listener"
 
 bold "Done. Stopping the test bed."

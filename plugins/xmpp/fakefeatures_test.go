@@ -331,3 +331,18 @@ func TestFakeJoinRoom(t *testing.T) {
 		}
 	})
 }
+
+func TestInfoCapabilities(t *testing.T) {
+	info, err := New(nil).Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []protocol.Capability{
+		protocol.CapLogin, protocol.CapRoster, protocol.CapVCard, protocol.CapPresence, protocol.CapMessage,
+		protocol.CapMessageRecv, protocol.CapMUC, protocol.CapDisco, protocol.CapReach, protocol.CapPublishReach,
+	} {
+		if !info.Has(c) {
+			t.Errorf("Info does not declare %q", c)
+		}
+	}
+}

@@ -192,8 +192,9 @@ func TestPresenceExchange(t *testing.T) {
 	}
 	from2 := f.bed.JID(two) + "/desk"
 	p := recvUntil(t, ps, func(p protocol.Presence) bool { return p.From == from2 && p.Type == "" })
+	// XEP-0152 §3: no description in presence broadcasts.
 	want := protocol.Presence{From: from2, Show: "away", Status: "in a meeting", Priority: 5,
-		Reach: []protocol.ReachAddress{{URI: reach[0].URI, Desc: reach[0].Desc, Source: "presence"}}}
+		Reach: []protocol.ReachAddress{{URI: reach[0].URI, Source: "presence"}}}
 	if fmt.Sprint(p) != fmt.Sprint(want) {
 		t.Errorf("presence = %+v\nwant %+v", p, want)
 	}

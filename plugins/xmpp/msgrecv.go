@@ -34,8 +34,9 @@ const nsDelay = "urn:xmpp:delay" // XEP-0203
 //
 // Several streams may be open at once; each gets every message. A stream
 // buffers streamBuffer messages for its reader: when that is full, further
-// messages for it are dropped (and counted, and logged) rather than slowing
-// down the session. Bodies are valid UTF-8 and at most maxBodySize bytes.
+// messages for it are dropped (counted by its Dropped method, and logged)
+// rather than slowing down the session, which also delivers every IQ
+// answer. Bodies are valid UTF-8 and at most maxBodySize bytes.
 // The stream ends when ctx ends (Recv: ctx.Err()), on Close (io.EOF), or
 // when the session ends (io.EOF after Close, else an error wrapping
 // ErrNotConnected).

@@ -17,7 +17,8 @@ import (
 // SetPresence broadcasts the user's presence (RFC 6121 §4.2, §4.4): Type ""
 // (available) or "unavailable", Show "", away, chat, dnd or xa, a Status
 // text, a Priority in -128…127 (RFC 6121 §4.7.2.3), and Reach as an
-// XEP-0152 <reach/> extension (addresses are hints, RFC 7081 §3.3).
+// XEP-0152 <reach/> extension (addresses are hints, RFC 7081 §3.3; their
+// Desc is left out, as XEP-0152 §3 asks of presence broadcasts).
 //
 // The first available presence is the "initial presence": only after it
 // does the server send the contacts' presence, route messages for the
@@ -65,7 +66,8 @@ func (ss *session) SetPresence(ctx context.Context, p protocol.Presence) error {
 		payload = append(payload, textElem("", "priority", strconv.Itoa(p.Priority)))
 	}
 	if len(p.Reach) > 0 && typ == "" {
-		payload = append(payload, reachElem(p.Reach))
+		// XEP-0152 §3: no <desc/> in a presence broadcast.
+		payload = append(payload, reachElem(p.Reach, false))
 	}
 	if err := ss.s.Send(ctx, stanza.Presence{Type: typ}.Wrap(xmlstream.MultiReader(payload...))); err != nil {
 		return fmt.Errorf("xmpp presence: %w", ss.requestError(ctx, err))

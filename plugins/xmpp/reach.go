@@ -83,7 +83,7 @@ func (ss *session) PublishReach(ctx context.Context, addrs []protocol.ReachAddre
 	if err := checkReach(addrs); err != nil {
 		return fmt.Errorf("xmpp publish reach: %w", err)
 	}
-	err := ss.pepPublish(ctx, nsReach, "current", func() xml.TokenReader { return reachElem(addrs) }, reachAccessModel)
+	err := ss.pepPublish(ctx, nsReach, "current", func() xml.TokenReader { return reachElem(addrs, true) }, reachAccessModel)
 	if err != nil {
 		return fmt.Errorf("xmpp publish reach: %w", err)
 	}
@@ -106,12 +106,13 @@ func checkReach(addrs []protocol.ReachAddress) error {
 }
 
 // reachElem is <reach xmlns='urn:xmpp:reach:0'><addr uri=…><desc
-// xml:lang='en'>…</desc></addr></reach> (XEP-0152 §3).
-func reachElem(addrs []protocol.ReachAddress) xml.TokenReader {
+// xml:lang='en'>…</desc></addr></reach> (XEP-0152 §3), with the
+// descriptions only when withDesc.
+func reachElem(addrs []protocol.ReachAddress, withDesc bool) xml.TokenReader {
 	var parts []xml.TokenReader
 	for _, a := range addrs {
 		var desc xml.TokenReader
-		if a.Desc != "" {
+		if a.Desc != "" && withDesc {
 			desc = xmlstream.Wrap(xmlstream.Token(xml.CharData(a.Desc)), xml.StartElement{
 				Name: xml.Name{Local: "desc"},
 				Attr: []xml.Attr{{Name: xml.Name{Space: nsXML, Local: "lang"}, Value: "en"}},

@@ -90,8 +90,8 @@ func (h *hub[T]) remove(st *subStream[T]) {
 	h.mu.Unlock()
 }
 
-// stream is one protocol.Stream. Values buffered before it ended are still
-// delivered; then Recv returns the reason: io.EOF after Close (of the
+// subStream is one protocol.Stream. Values buffered before it ended are
+// still delivered (unless its ctx ended); then Recv returns the reason: io.EOF after Close (of the
 // stream or the session), ctx.Err() when the opening ctx ended, or an
 // error wrapping protocol.ErrNotConnected when the server ended the
 // stream.
@@ -147,8 +147,8 @@ func (st *subStream[T]) Recv() (T, error) {
 	}
 }
 
-// Close ends the stream; Recv then returns io.EOF. It is safe to call more
-// than once.
+// Close ends the stream; Recv then returns what was buffered, then io.EOF.
+// It is safe to call more than once.
 func (st *subStream[T]) Close() error {
 	st.stopCtx()
 	st.finish(io.EOF)
@@ -156,7 +156,8 @@ func (st *subStream[T]) Close() error {
 }
 
 // Dropped reports how many values this stream dropped because its reader
-// was too slow.
+// was too slow. In process, callers reach it through
+// interface{ Dropped() uint64 }; over gRPC the count is only logged.
 func (st *subStream[T]) Dropped() uint64 { return st.dropped.Load() }
 
 func isCtxErr(err error) bool {

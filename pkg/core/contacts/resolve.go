@@ -32,8 +32,9 @@ const maxCandidates = 10
 //     JIDs after PRECIS (RFC 7622: case-insensitive domain, case-mapped
 //     local part); a bare domain JID also matches a roster entry with that
 //     JID. A resource in the query is kept in the returned JID. A JID not
-//     in the roster is returned as Entry{JID: it} with no error: the caller
-//     may still talk to it, and should say it is not a contact;
+//     in the roster is returned as Entry{JID: it} with no error (the caller
+//     may still talk to it, and should say it is not a contact), unless a
+//     roster name equals the query (step 2 or 3);
 //  2. an exact roster name;
 //  3. a roster name equal to the query ignoring case;
 //  4. a unique roster name starting with the query, ignoring case.
@@ -54,21 +55,41 @@ func Resolve(entries []Entry, query string) (Entry, error) {
 		return byJID(entries, j, query, true)
 	}
 	if j, err := jid.Parse(q); err == nil && (strings.Contains(q, "@") || inRoster(entries, j)) {
-		return byJID(entries, j, query, strings.Contains(q, "@"))
-	}
-	low := strings.ToLower(q)
-	for _, match := range []func(e Entry) bool{
-		func(e Entry) bool { return e.Name == q },
-		func(e Entry) bool { return strings.EqualFold(e.Name, q) },
-		func(e Entry) bool { return e.Name != "" && strings.HasPrefix(strings.ToLower(e.Name), low) },
-	} {
-		if found := filter(entries, match); len(found) == 1 {
-			return found[0], nil
-		} else if len(found) > 1 {
-			return Entry{}, ambiguous(query, found)
+		if inRoster(entries, j) {
+			return byJID(entries, j, query, false)
 		}
+		// A roster name may look like a JID ("bob@work"); the exact name
+		// is the likelier meaning than a stranger's address.
+		if e, ok, err := byName(entries, q, query, false); ok {
+			return e, err
+		}
+		return byJID(entries, j, query, true)
+	}
+	if e, ok, err := byName(entries, q, query, true); ok {
+		return e, err
 	}
 	return Entry{}, fmt.Errorf("contact %q: %w", query, ErrNoMatch)
+}
+
+// byName tries the name steps of Resolve in turn (the prefix step only
+// with prefix) and reports whether one of them matched.
+func byName(entries []Entry, q, query string, prefix bool) (e Entry, matched bool, err error) {
+	low := strings.ToLower(q)
+	steps := []func(e Entry) bool{
+		func(e Entry) bool { return e.Name == q },
+		func(e Entry) bool { return strings.EqualFold(e.Name, q) },
+	}
+	if prefix {
+		steps = append(steps, func(e Entry) bool { return e.Name != "" && strings.HasPrefix(strings.ToLower(e.Name), low) })
+	}
+	for _, match := range steps {
+		if found := filter(entries, match); len(found) == 1 {
+			return found[0], true, nil
+		} else if len(found) > 1 {
+			return Entry{}, true, ambiguous(query, found)
+		}
+	}
+	return Entry{}, false, nil
 }
 
 // xmppURI returns the JID of an xmpp: URI. mellium's parser handles the

@@ -46,10 +46,13 @@ func OpenChat(ctx context.Context, host *pluginhost.Host, store secrets.Store, a
 	if err != nil {
 		return nil, fmt.Errorf("chat password: %w", err)
 	}
+	t0 := time.Now()
 	plugins, err := OpenAspects(ctx, host, a, true, false)
 	if err != nil {
 		return nil, err
 	}
+	host.Launcher.Logger.Debug("plugin started", "ms", time.Since(t0).Milliseconds())
+	t1 := time.Now()
 	cctx, cancel := context.WithTimeout(ctx, timeout+2*time.Second)
 	defer cancel()
 	sess, err := plugins.IMPP.Connect(cctx, protocol.ConnectRequest{
@@ -60,6 +63,7 @@ func OpenChat(ctx context.Context, host *pluginhost.Host, store secrets.Store, a
 		plugins.Close()
 		return nil, aspectErr(protocol.AspectChat, err)
 	}
+	host.Launcher.Logger.Debug("xmpp connected", "ms", time.Since(t1).Milliseconds(), "login_ms", sess.Report().Elapsed.Milliseconds())
 	cs := &ChatSession{IMPPSession: sess, Account: a, Plugins: plugins}
 	for _, inst := range plugins.Instances() {
 		if inst.Candidate.Kind == protocol.KindIMPP {

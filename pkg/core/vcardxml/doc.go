@@ -38,11 +38,45 @@
 //     group names 1*(ALPHA / DIGIT / "-") (RFC 6350 §3.3, and an xCard
 //     element name cannot start with a digit); anything else is dropped.
 //
-// vcard-temp holds less than vCard 4: only FN, N, NICKNAME, PHOTO, BDAY,
-// ADR, TEL, EMAIL, JABBERID (IMPP:xmpp:…), TITLE, ROLE, ORG, NOTE, UID and
-// URL are mapped, with the vcard-temp flags as TYPE values and PREF as
-// PREF=1; everything else is dropped when writing vcard-temp and ignored
-// when reading it.
+// # vcard-temp
+//
+// vcard-temp holds less than vCard 4. The mapping (XEP-0054 §3 ↔ RFC 6350
+// §6), both ways:
+//
+//	FN                                   FN
+//	N: FAMILY GIVEN MIDDLE PREFIX SUFFIX N:family;given;additional;prefix;suffix
+//	NICKNAME                             NICKNAME
+//	PHOTO: EXTVAL                        PHOTO:<the URI>
+//	PHOTO: TYPE + BINVAL                 PHOTO:data:<TYPE>;base64,<BINVAL>
+//	BDAY 1984-02-03                      BDAY:19840203
+//	ADR: POBOX EXTADD STREET LOCALITY    ADR:pobox;ext;street;locality;region;code;country
+//	     REGION PCODE CTRY
+//	TEL: NUMBER +1 555 0100              TEL;VALUE=uri:tel:+1-555-0100
+//	TEL: NUMBER sip:… / sips:…           TEL;VALUE=uri:sip:… / sips:…
+//	TEL: NUMBER tel:sip:… (Prosody)      TEL;VALUE=uri:sip:…
+//	TEL: NUMBER other text               TEL:<the text>
+//	EMAIL: USERID                        EMAIL
+//	JABBERID                             IMPP:xmpp:<JID, '%' '?' '#' escaped>
+//	TITLE, ROLE, NOTE, URL               TITLE, ROLE, NOTE, URL
+//	ORG: ORGNAME ORGUNIT…                ORG:name;unit;…
+//	UID                                  UID (with VALUE=text unless a URI)
+//	flags of TEL: HOME WORK VOICE FAX    TYPE=home,work,voice,fax,pager,msg,cell,
+//	  PAGER MSG CELL VIDEO BBS MODEM       video,bbs,modem,isdn,pcs
+//	  ISDN PCS
+//	flags of EMAIL: HOME WORK INTERNET   TYPE=home,work,internet,x400
+//	  X400
+//	flags of ADR: HOME WORK POSTAL       TYPE=home,work,postal,parcel,dom,intl
+//	  PARCEL DOM INTL
+//	<PREF/>                              PREF=1 (any PREF value, or TYPE=pref)
+//
+// A bare NUMBER becomes a tel: URI; spaces, which a tel: URI cannot hold,
+// become the visual separator "-" (RFC 3966 §5.1.1), so "+1 555 0100" is
+// written back as "+1-555-0100". MSG stays "msg" (vCard 3's voice
+// messaging) rather than vCard 4's "text" (SMS), which means something else.
+// Element names are matched ignoring case, although XEP-0054 spells them in
+// upper case, and CTRY is also read as COUNTRY. Everything else is dropped
+// when writing vcard-temp and ignored when reading it; so are empty
+// elements, and BINVAL that is not base64.
 //
 // # Hostile input
 //

@@ -18,9 +18,11 @@ import (
 // whose value is a URI gets VALUE=uri (§6.4.1); in text values '\', newline
 // and ',' are escaped (§3.4), except the commas that separate values in N,
 // ADR, NICKNAME and CATEGORIES and in non-text values (a data: URI). The
-// result reads back with ParseText, and with go-vcard's Decoder as long as
-// no parameter value needed quoting. Errors wrap ErrMalformed (a name that
-// cannot be written) or ErrTooLarge (more than MaxSize bytes).
+// result reads back with ParseText, and with go-vcard's Decoder, except
+// that go-vcard splits a quoted parameter value at its commas, leaves ^
+// escapes in it alone and takes a backslash in it for a Go escape. Errors
+// wrap ErrMalformed (a name that cannot be written) or ErrTooLarge (more
+// than MaxSize bytes).
 func Text(c vcard.Card) (string, error) {
 	var b strings.Builder
 	b.WriteString("BEGIN:VCARD\r\nVERSION:4.0\r\n")

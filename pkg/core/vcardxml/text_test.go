@@ -181,11 +181,11 @@ func TestParseText(t *testing.T) {
 				"item2.X-ABLabel:_$!<Other>!$_\n" +
 				"END:VCARD\n",
 			want: card(map[string][]*vcard.Field{
-				"FN":       {fld("Anna")},
-				"TEL":      {fld("+1 555 0100", "TYPE=work|voice", "PREF=1"), fld("tel:+15550101", "TYPE=cell|video", "VALUE=uri")},
-				"BDAY":     {fld("19901224")},
-				"PHOTO":    {fld("data:image/png;base64,iVBORw0KGgo=")},
-				"EMAIL":    {fld("anna@example.test", "TYPE=internet", "group=item2")},
+				"FN":        {fld("Anna")},
+				"TEL":       {fld("+1 555 0100", "TYPE=work|voice", "PREF=1"), fld("tel:+15550101", "TYPE=cell|video", "VALUE=uri")},
+				"BDAY":      {fld("19901224")},
+				"PHOTO":     {fld("data:image/png;base64,iVBORw0KGgo=")},
+				"EMAIL":     {fld("anna@example.test", "TYPE=internet", "group=item2")},
 				"X-ABLABEL": {fld("_$!<Other>!$_", "group=item2")},
 			}),
 		},

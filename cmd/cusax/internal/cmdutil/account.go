@@ -34,5 +34,10 @@ func (f *Factory) OpenChat(a config.Account, timeout time.Duration) (*corelogin.
 	if err != nil {
 		return nil, err
 	}
-	return corelogin.OpenChat(f.Context, host, store, a, timeout)
+	start := time.Now()
+	sess, err := corelogin.OpenChat(f.Context, host, store, a, timeout)
+	if err == nil {
+		f.Logger().Debug("chat session open", "ms", time.Since(start).Milliseconds())
+	}
+	return sess, err
 }

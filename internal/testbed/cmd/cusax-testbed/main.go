@@ -44,8 +44,10 @@ func run(args []string, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	dir := fs.String("dir", "", "directory for the bed's files (created if missing)")
 	var digest *string
+	var seedDemo *bool
 	if args[0] == "up" {
 		digest = fs.String("sip-digest", "SHA-256", "digest algorithm Kamailio challenges with: SHA-256 or MD5")
+		seedDemo = fs.Bool("seed-demo", false, "give alice a roster with vCards (the make demo data)")
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
@@ -57,7 +59,7 @@ func run(args []string, stderr io.Writer) int {
 	var err error
 	switch args[0] {
 	case "up":
-		err = up(*dir, testbed.Options{SIPDigestAlgorithm: *digest}, stderr)
+		err = up(*dir, testbed.Options{SIPDigestAlgorithm: *digest}, *seedDemo, stderr)
 	case "down":
 		err = down(*dir, stderr)
 	default:
@@ -76,7 +78,7 @@ func run(args []string, stderr io.Writer) int {
 
 func pidFile(dir string) string { return filepath.Join(dir, "cusax-testbed.pid") }
 
-func up(dir string, opts testbed.Options, stderr io.Writer) error {
+func up(dir string, opts testbed.Options, seedDemo bool, stderr io.Writer) error {
 	if pid, alive := runningPid(dir); alive {
 		return fmt.Errorf("a bed already runs in %s (pid %d); stop it with: cusax-testbed down --dir %s", dir, pid, dir)
 	}
@@ -103,6 +105,14 @@ func up(dir string, opts testbed.Options, stderr io.Writer) error {
 		os.Remove(envFile)
 		os.Remove(jsonFile)
 	}()
+	if seedDemo {
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := b.Seed(sctx, testbed.DemoSeed(b))
+		cancel()
+		if err != nil {
+			return errors.Join(fmt.Errorf("seed: %w", err), b.Stop())
+		}
+	}
 	if err := writeInfo(b, jsonFile, envFile); err != nil {
 		return errors.Join(err, b.Stop())
 	}
