@@ -51,6 +51,7 @@ var _ protocol.Telephony = (*Backend)(nil)
 
 // New returns the backend. logger may be nil (no logging).
 func New(logger hclog.Logger) *Backend {
+	certid.Prewarm() // overlap loading the system roots with the plugin handshake
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}

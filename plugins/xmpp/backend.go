@@ -3,6 +3,7 @@ package xmpp
 import (
 	"context"
 	"crypto/tls"
+	"github.com/cusax/cusax/pkg/core/certid"
 	"net"
 	"slices"
 
@@ -44,6 +45,7 @@ var _ protocol.IMPP = (*Backend)(nil)
 
 // New returns a Backend that logs to logger (nil: no logging).
 func New(logger hclog.Logger) *Backend {
+	certid.Prewarm() // overlap loading the system roots with the plugin handshake
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}

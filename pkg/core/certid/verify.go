@@ -25,6 +25,12 @@ type Verification struct {
 	Err error
 }
 
+// Prewarm loads the system roots in the background. Parsing the system
+// store takes tens of milliseconds; a backend calls Prewarm when it starts
+// so that the cost overlaps the plugin handshake instead of delaying the
+// first connection (crypto/x509 caches the pool once loaded).
+func Prewarm() { go func() { _, _ = x509.SystemCertPool() }() }
+
 // Roots returns the system roots plus the certificates in extraPEM.
 func Roots(extraPEM []byte) (*x509.CertPool, error) {
 	pool, err := x509.SystemCertPool()

@@ -107,8 +107,13 @@ func xmppURI(q string) (jid.JID, error) {
 }
 
 func byJID(entries []Entry, j jid.JID, query string, outside bool) (Entry, error) {
-	if j.Domainpart() == "" {
-		return Entry{}, fmt.Errorf("contact %q: %w", query, ErrNoMatch)
+	// mellium accepts "a@.." (domainpart ".") and then refuses its own
+	// String(); such a JID addresses nothing.
+	if strings.Trim(j.Domainpart(), ".") == "" {
+		return Entry{}, fmt.Errorf("contact %q: not a valid jid: %w", query, ErrNoMatch)
+	}
+	if _, err := jid.Parse(j.String()); err != nil {
+		return Entry{}, fmt.Errorf("contact %q: not a valid jid: %w", query, ErrNoMatch)
 	}
 	found := filter(entries, func(e Entry) bool { return sameBare(e.JID, j) })
 	switch {

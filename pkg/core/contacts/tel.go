@@ -146,11 +146,11 @@ func Normalize(v string) (uri, kind string) {
 	}
 	switch strings.ToLower(scheme) {
 	case "sip", "sips":
-		if u, ok := normalizeSIP(v); ok {
-			if isUserPhone(u) {
-				return u.String(), KindPhone
+		if u, phone, ok := normalizeSIP(v); ok {
+			if phone {
+				return u, KindPhone
 			}
-			return u.String(), KindSIP
+			return u, KindSIP
 		}
 	case "tel":
 		low := strings.ToLower(rest)
@@ -168,32 +168,81 @@ func Normalize(v string) (uri, kind string) {
 	return v, KindOther
 }
 
-func normalizeSIP(v string) (*sip.Uri, bool) {
-	if strings.ContainsAny(v, " \t") {
-		return nil, false
+// normalizeSIP checks a sip:/sips: URI with sipgo's parser and rebuilds it
+// from the parts: sipgo's own String() is not stable (it re-quotes and
+// repeats some parameters). URI parameters are copied from v after a
+// character check (RFC 3261 §25.1 uri-parameters).
+func normalizeSIP(v string) (uri string, phone, ok bool) {
+	if strings.ContainsAny(v, " \t\"<>\\") {
+		return "", false, false
 	}
 	var u sip.Uri
-	if err := sip.ParseUri(v, &u); err != nil || u.Host == "" || u.Wildcard {
-		return nil, false
+	if err := sip.ParseUri(v, &u); err != nil || u.Wildcard || u.Port < 0 || u.Port > 65535 {
+		return "", false, false
 	}
-	u.Scheme = strings.ToLower(u.Scheme)
-	u.Host = strings.ToLower(strings.TrimSuffix(u.Host, "."))
-	u.Password = ""
-	u.Headers = nil
-	u.HierarhicalSlashes = false
-	if u.Host == "" {
-		return nil, false
+	host := strings.ToLower(strings.TrimSuffix(u.Host, "."))
+	// RFC 3261 §25.1: neither '@' nor ':' may appear unescaped in the user
+	// part; sipgo would split such a user differently on every parse.
+	if !validHost(host) || strings.ContainsAny(u.User, "@:") {
+		return "", false, false
 	}
-	return &u, true
-}
-
-func isUserPhone(u *sip.Uri) bool {
-	for _, kv := range u.UriParams {
-		if strings.EqualFold(kv.K, "user") && strings.EqualFold(kv.V, "phone") {
-			return true
+	_, rest, _ := strings.Cut(v, ":")
+	if _, afterAt, found := strings.Cut(rest, "@"); found {
+		rest = afterAt
+	}
+	var params string
+	if i := strings.IndexAny(rest, ";?"); i >= 0 && rest[i] == ';' {
+		params, _, _ = strings.Cut(rest[i:], "?")
+	}
+	for i := 0; i < len(params); i++ {
+		c := params[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-_.!~*'()[]/:&+$%=;", c) >= 0) {
+			return "", false, false
 		}
 	}
-	return false
+	for p := range strings.SplitSeq(params, ";") {
+		k, val, _ := strings.Cut(p, "=")
+		phone = phone || strings.EqualFold(k, "user") && strings.EqualFold(val, "phone")
+	}
+	var b strings.Builder
+	b.WriteString(strings.ToLower(u.Scheme))
+	b.WriteByte(':')
+	if u.User != "" {
+		b.WriteString(u.User)
+		b.WriteByte('@')
+	}
+	b.WriteString(host)
+	if u.Port > 0 {
+		b.WriteByte(':')
+		b.WriteString(strconv.Itoa(u.Port))
+	}
+	b.WriteString(params)
+	return b.String(), phone, true
+}
+
+// validHost checks RFC 3261 §25.1 host syntax: a host name of letters,
+// digits, '-' (and '_', seen in the wild) in dot-separated labels, an IPv4
+// address, or an IPv6 reference in brackets. sipgo's parser takes whatever
+// follows the first '@' as the host, so "sip:a@b@c" needs this check.
+func validHost(h string) bool {
+	if h == "" {
+		return false
+	}
+	if h[0] == '[' {
+		return len(h) > 2 && h[len(h)-1] == ']' && strings.Trim(h[1:len(h)-1], "0123456789abcdefABCDEF:.") == ""
+	}
+	for label := range strings.SplitSeq(h, ".") {
+		if label == "" || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // phoneNumber returns s without visual separators (RFC 3966 §5.1.1) when it

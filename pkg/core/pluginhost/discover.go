@@ -40,7 +40,10 @@ type Candidate struct {
 	Name    string        `json:"name"`
 	Path    string        `json:"path"`
 	BuiltIn bool          `json:"built_in"`
-	SHA256  string        `json:"sha256"`
+	// SHA256 is the executable's hash: computed at discovery for external
+	// plugins (and checked again by go-plugin before they run); empty for
+	// built-ins until HashFile is asked.
+	SHA256 string `json:"sha256"`
 	// Overrides is set on an external plugin that replaces a built-in.
 	Overrides bool `json:"overrides_built_in,omitempty"`
 }
@@ -110,16 +113,12 @@ func validName(s string) bool {
 func Discover(self string, builtIns []BuiltIn, dirs []string) ([]Candidate, []string, error) {
 	byID := map[string]Candidate{}
 	var order []string
-	selfSum := ""
 	for _, b := range builtIns {
-		if selfSum == "" {
-			sum, err := hashFile(self)
-			if err != nil {
-				return nil, nil, fmt.Errorf("hash %s: %w", self, err)
-			}
-			selfSum = sum
-		}
-		c := Candidate{Kind: b.Kind, Name: b.Name, Path: self, BuiltIn: true, SHA256: selfSum}
+		// Built-ins are this very executable: checking its hash before
+		// re-executing it proves nothing (whoever can swap it controls this
+		// process already) and hashing ~30 MB costs ~50 ms per command.
+		// HashFile fills it in where it is shown (cusax plugins).
+		c := Candidate{Kind: b.Kind, Name: b.Name, Path: self, BuiltIn: true}
 		byID[c.ID()] = c
 		order = append(order, c.ID())
 	}
@@ -215,6 +214,9 @@ func notExecutable(path string) string {
 	}
 	return ""
 }
+
+// HashFile returns the hex SHA-256 of a file.
+func HashFile(path string) (string, error) { return hashFile(path) }
 
 func hashFile(path string) (string, error) {
 	f, err := os.Open(path)

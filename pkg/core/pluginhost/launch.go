@@ -61,9 +61,13 @@ func (l *Launcher) Launch(ctx context.Context, c Candidate) (*Instance, error) {
 	cmd := l.command(c)
 	cmd.Env = append(cmd.Env, l.Env...)
 	cmd.Env = append(cmd.Env, "CUSAX_PLUGIN_LOG_LEVEL="+l.logLevel())
-	sum, err := hex.DecodeString(c.SHA256)
-	if err != nil {
-		return nil, fmt.Errorf("plugin %s: bad checksum: %w", c.ID(), err)
+	var secure *plugin.SecureConfig
+	if !c.BuiltIn {
+		sum, err := hex.DecodeString(c.SHA256)
+		if err != nil || len(sum) != sha256.Size {
+			return nil, fmt.Errorf("plugin %s: no valid checksum: %w", c.ID(), ErrIncompatible)
+		}
+		secure = &plugin.SecureConfig{Checksum: sum, Hash: sha256.New()}
 	}
 	logger := l.Logger
 	if logger == nil {
@@ -77,7 +81,7 @@ func (l *Launcher) Launch(ctx context.Context, c Candidate) (*Instance, error) {
 		HandshakeConfig:  cusaxv1.Handshake,
 		VersionedPlugins: cusaxv1.ClientPlugins(),
 		Cmd:              cmd,
-		SecureConfig:     &plugin.SecureConfig{Checksum: sum, Hash: sha256.New()},
+		SecureConfig:     secure,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         l.AutoMTLS || os.Getenv("CUSAX_PLUGIN_MTLS") == "1",
 		// The plugin's socket goes in a fresh 0700 directory (MkdirTemp), so

@@ -9,9 +9,10 @@ import (
 )
 
 // MaxSize is the largest vCard, in bytes of XML or text, that the parsers
-// accept and the writers produce. Real vCards are a few KiB; a photo of a
-// few hundred KiB is what pushes them up, and XMPP servers refuse stanzas
-// far smaller than this (Prosody's c2s default is 256 KiB).
+// accept and the writers produce. Real vCards are a few KiB, a photo is
+// what pushes them up, and a larger one could not reach us or be published
+// anyway: Prosody 0.12 refuses client stanzas over 256 KiB
+// (c2s_stanza_size_limit's default, mod_c2s.lua).
 const MaxSize = 256 << 10
 
 const (

@@ -73,6 +73,18 @@ func run(o *Options) error {
 	for _, w := range warnings {
 		fmt.Fprintln(f.IO.ErrOut, "cusax: warning:", w)
 	}
+	// Built-ins are all this executable: hash it once for display.
+	for _, c := range cands {
+		if c.SHA256 == "" {
+			if sum, err := pluginhost.HashFile(c.Path); err == nil {
+				for j := range cands {
+					if cands[j].Path == c.Path && cands[j].SHA256 == "" {
+						cands[j].SHA256 = sum
+					}
+				}
+			}
+		}
+	}
 	rows := make([]Row, len(cands))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 4)
