@@ -2,7 +2,6 @@ package xmpp
 
 import (
 	"context"
-	"crypto/x509"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -92,7 +91,7 @@ type attempt struct {
 	b         *Backend
 	p         params
 	log       hclog.Logger
-	roots     *x509.CertPool
+	roots     *certid.Trust
 	plaintext bool // no TLS at all (AllowPlaintext retry)
 
 	phase     string // for error messages
@@ -109,7 +108,7 @@ type attempt struct {
 	notes              []string
 }
 
-func (b *Backend) newAttempt(p params, roots *x509.CertPool, log hclog.Logger, plaintext bool) *attempt {
+func (b *Backend) newAttempt(p params, roots *certid.Trust, log hclog.Logger, plaintext bool) *attempt {
 	return &attempt{b: b, p: p, log: log, roots: roots, plaintext: plaintext}
 }
 

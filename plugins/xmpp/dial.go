@@ -63,6 +63,7 @@ func (a *attempt) dial(ctx context.Context) (net.Conn, error) {
 	if err != nil {
 		return nil, a.dialError(ctx, a.p.server, err)
 	}
+	raw = withQuickAck(raw)
 	if !a.p.directTLS || a.plaintext {
 		a.transport = transportStartTLS
 		if a.plaintext {
@@ -110,6 +111,7 @@ func (a *attempt) dialDNS(ctx context.Context) (net.Conn, error) {
 		// A direct TLS target may have failed verification before a
 		// STARTTLS target answered; STARTTLS verifies again.
 		a.verification = certid.Verification{}
+		conn = withQuickAck(conn)
 	}
 	return conn, nil
 }

@@ -214,6 +214,7 @@ func TestFakeSlowReader(t *testing.T) {
 	slow, _ := s.Messages(ctx)
 	fast, _ := s.Messages(ctx)
 	var wg sync.WaitGroup
+	var mu sync.Mutex
 	var got []string
 	wg.Add(1)
 	go func() {
@@ -223,19 +224,32 @@ func TestFakeSlowReader(t *testing.T) {
 			if err != nil {
 				return
 			}
+			mu.Lock()
 			got = append(got, m.Body)
+			mu.Unlock()
 			if m.Body == "last" {
 				return
 			}
 		}
 	}()
+	count := func() int { mu.Lock(); defer mu.Unlock(); return len(got) }
+	// Send in chunks the fast reader confirms before the next, so that only
+	// the stream that never reads overflows, however loaded the machine is.
 	const n = streamBuffer + 100
-	var sb strings.Builder
-	for i := range n {
-		fmt.Fprintf(&sb, `<message type='chat' from='bob@example.test/x'><body>%d</body></message>`, i)
+	const chunk = 50
+	for start := 0; start < n; start += chunk {
+		var sb strings.Builder
+		for i := start; i < min(start+chunk, n); i++ {
+			fmt.Fprintf(&sb, `<message type='chat' from='bob@example.test/x'><body>%d</body></message>`, i)
+		}
+		c.send(sb.String())
+		want := min(start+chunk, n)
+		deadline := time.Now().Add(10 * time.Second)
+		for count() < want && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
 	}
-	sb.WriteString(`<message type='chat' from='bob@example.test/x'><body>last</body></message>`)
-	c.send(sb.String())
+	c.send(`<message type='chat' from='bob@example.test/x'><body>last</body></message>`)
 	waitDone(t, &wg)
 	if len(got) != n+1 {
 		t.Errorf("fast reader got %d messages, want %d", len(got), n+1)

@@ -151,7 +151,7 @@ func TestVerifyChain(t *testing.T) {
 				signer = tt.signer
 			}
 			leaf := signer.leaf(t, tt.spec)
-			v := VerifyChain(tt.svc, []*x509.Certificate{leaf}, tt.domain, tt.altHost, good.pool, time.Now())
+			v := VerifyChain(tt.svc, []*x509.Certificate{leaf}, tt.domain, tt.altHost, PoolTrust(good.pool), time.Now())
 			if tt.method != "" {
 				if !v.Verified || v.Method != tt.method {
 					t.Fatalf("got verified=%v method=%q err=%v, want %q", v.Verified, v.Method, v.Err, tt.method)
@@ -208,11 +208,13 @@ func TestHandshake(t *testing.T) {
 		cfg    func(*Verification) *tls.Config
 		wantOK bool
 	}{
-		{"xmpp right domain via IP", func(v *Verification) *tls.Config { return XMPPClientConfig("example.test", good.pool, v) }, true},
-		{"xmpp wrong domain", func(v *Verification) *tls.Config { return XMPPClientConfig("other.test", good.pool, v) }, false},
-		{"sip right domain", func(v *Verification) *tls.Config { return SIPClientConfig("example.test", "127.0.0.1", good.pool, v) }, true},
+		{"xmpp right domain via IP", func(v *Verification) *tls.Config { return XMPPClientConfig("example.test", PoolTrust(good.pool), v) }, true},
+		{"xmpp wrong domain", func(v *Verification) *tls.Config { return XMPPClientConfig("other.test", PoolTrust(good.pool), v) }, false},
+		{"sip right domain", func(v *Verification) *tls.Config {
+			return SIPClientConfig("example.test", "127.0.0.1", PoolTrust(good.pool), v)
+		}, true},
 		{"sip unknown CA", func(v *Verification) *tls.Config {
-			return SIPClientConfig("example.test", "", newCA(t).pool, v)
+			return SIPClientConfig("example.test", "", PoolTrust(newCA(t).pool), v)
 		}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

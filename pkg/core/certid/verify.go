@@ -31,16 +31,51 @@ type Verification struct {
 // first connection (crypto/x509 caches the pool once loaded).
 func Prewarm() { go func() { _, _ = x509.SystemCertPool() }() }
 
+// Trust is what a connection trusts: the account's own CAs (--ca-file)
+// and the system roots. The system store is parsed only when the account's
+// CAs do not vouch for a chain: parsing it costs ~40 ms, paid by every
+// plugin process otherwise.
+type Trust struct {
+	extra *x509.CertPool
+	// system loads the system roots; tests replace it.
+	system func() (*x509.CertPool, error)
+}
+
 // Roots returns the system roots plus the certificates in extraPEM.
-func Roots(extraPEM []byte) (*x509.CertPool, error) {
-	pool, err := x509.SystemCertPool()
-	if err != nil || pool == nil {
-		pool = x509.NewCertPool()
+func Roots(extraPEM []byte) (*Trust, error) {
+	t := &Trust{system: x509.SystemCertPool}
+	if len(extraPEM) > 0 {
+		t.extra = x509.NewCertPool()
+		if !t.extra.AppendCertsFromPEM(extraPEM) {
+			return nil, fmt.Errorf("ca file: no PEM certificate found: %w", protocol.ErrInvalid)
+		}
 	}
-	if len(extraPEM) > 0 && !pool.AppendCertsFromPEM(extraPEM) {
-		return nil, fmt.Errorf("ca file: no PEM certificate found: %w", protocol.ErrInvalid)
+	return t, nil
+}
+
+// PoolTrust trusts exactly pool (no system roots): for tests and callers
+// that manage their own pool.
+func PoolTrust(pool *x509.CertPool) *Trust {
+	return &Trust{extra: pool, system: func() (*x509.CertPool, error) { return x509.NewCertPool(), nil }}
+}
+
+// verify checks leaf against the account's CAs, then the system roots.
+func (t *Trust) verify(leaf *x509.Certificate, opts x509.VerifyOptions) error {
+	if t.extra != nil {
+		opts.Roots = t.extra
+		_, err := leaf.Verify(opts)
+		var ua x509.UnknownAuthorityError
+		if err == nil || !errors.As(err, &ua) {
+			return err
+		}
 	}
-	return pool, nil
+	sys, err := t.system()
+	if err != nil || sys == nil {
+		sys = x509.NewCertPool()
+	}
+	opts.Roots = sys
+	_, err = leaf.Verify(opts)
+	return err
 }
 
 // Service is what a certificate is checked for.
@@ -56,7 +91,7 @@ const (
 // leaf's identity for domain. altHost is an extra acceptable DNS name (a SIP
 // proxy dialled by host name may present that name, RFC 5922 §4); ignored
 // when empty or an IP address.
-func VerifyChain(svc Service, chain []*x509.Certificate, domain, altHost string, roots *x509.CertPool, now time.Time) Verification {
+func VerifyChain(svc Service, chain []*x509.Certificate, domain, altHost string, roots *Trust, now time.Time) Verification {
 	v := Verification{Chain: DescribeChain(chain)}
 	if len(chain) == 0 {
 		v.Err = fmt.Errorf("server sent no certificate: %w", protocol.ErrCertificate)
@@ -67,8 +102,7 @@ func VerifyChain(svc Service, chain []*x509.Certificate, domain, altHost string,
 		inter.AddCert(c)
 	}
 	leaf := chain[0]
-	_, err := leaf.Verify(x509.VerifyOptions{
-		Roots:         roots,
+	err := roots.verify(leaf, x509.VerifyOptions{
 		Intermediates: inter,
 		CurrentTime:   now,
 		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
