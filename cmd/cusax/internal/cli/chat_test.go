@@ -162,3 +162,83 @@ func TestChatErrorStanza(t *testing.T) {
 		t.Errorf("exit %d stderr %q", r.code, r.stderr)
 	}
 }
+
+// --lines sends each stdin line as its own message; a cusax listener on the
+// other side counts them.
+func TestChatLines(t *testing.T) {
+	bed := testbed.Shared(t)
+	sender := seededUser(t, bed, "linesender")
+	receiver := seededUser(t, bed, "linereceiver")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	io, _, out, errOut := iostreams.Test()
+	done := make(chan int, 1)
+	go func() {
+		done <- Run(ctx, io, []string{"--config", receiver + "/cusax/config.toml", "chat", "--listen", "--json", "--count", "3", "--timeout", "30s"})
+	}()
+	time.Sleep(1500 * time.Millisecond)
+	r := runCLI(t, sender, "one\n\ntwo\nthree\n", "chat", "linereceiver@"+bed.Domain, "--lines")
+	if r.code != 0 {
+		t.Fatalf("--lines: exit %d", r.code)
+	}
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("listen: exit %d %s", code, errOut.String())
+		}
+	case <-ctx.Done():
+		t.Fatal("listener did not get 3 messages")
+	}
+	var bodies []string
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var m struct{ Body string }
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		bodies = append(bodies, m.Body)
+	}
+	if strings.Join(bodies, ",") != "one,two,three" {
+		t.Errorf("received %v (blank lines are not sent)", bodies)
+	}
+}
+
+// login --publish-reach publishes the SIP AOR (XEP-0152); a contact with a
+// presence subscription sees it in its roster as a hint, unverified because
+// the publisher's vCard does not list it (RFC 7081 §3.3).
+func TestLoginPublishReach(t *testing.T) {
+	bed := testbed.Shared(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	users, err := bed.AddUsers(ctx, bed.Domain, "publisher", "watcher")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bed.Seed(ctx, testbed.Seed{Rosters: map[string][]testbed.Contact{
+		"watcher": {{JID: "publisher@" + bed.Domain, Name: "Pub", Mutual: true}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	pub := t.TempDir()
+	r := runCLI(t, pub, users["publisher"].Password+"\n", loginArgs(bed, "publisher", tlsProxy(bed), "--publish-reach")...)
+	if r.code != 0 || !strings.Contains(r.stdout, `"reach_published"`) {
+		t.Fatalf("login --publish-reach: exit %d %s", r.code, r.stdout)
+	}
+	watcher := t.TempDir()
+	if r := runCLI(t, watcher, users["watcher"].Password+"\n", "login", "--name", "w", "--jid", "watcher@"+bed.Domain, "--xmpp-server", bed.XMPPAddr, "--ca-file", bed.CAFile, "--password-stdin"); r.code != 0 {
+		t.Fatalf("watcher login: %d", r.code)
+	}
+	ro := runCLI(t, watcher, "", "roster", "--json")
+	var list []struct {
+		JID   string
+		Reach []struct {
+			URI      string
+			Verified bool
+		}
+	}
+	if err := json.Unmarshal([]byte(ro.stdout), &list); err != nil || len(list) != 1 {
+		t.Fatalf("%v %s", err, ro.stdout)
+	}
+	if rs := list[0].Reach; len(rs) != 1 || rs[0].URI != "sip:publisher@"+bed.Domain || rs[0].Verified {
+		t.Errorf("reach seen by the watcher: %+v", rs)
+	}
+}
