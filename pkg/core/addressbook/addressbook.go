@@ -142,7 +142,11 @@ func displayName(c Contact) string {
 }
 
 func enrich(ctx context.Context, sess protocol.IMPPSession, caps protocol.Info, opts Options, c *Contact) {
-	v, none, err := fetchVCard(ctx, sess, caps, opts, c.JID)
+	cached, hit := lookup(opts, c.JID)
+	v, none, err := cached.VCard, cached.None, error(nil)
+	if !hit {
+		v, none, err = fetchVCard(ctx, sess, caps, c.JID)
+	}
 	switch {
 	case err != nil:
 		c.VCardError = err.Error()
@@ -162,32 +166,37 @@ func enrich(ctx context.Context, sess protocol.IMPPSession, caps protocol.Info, 
 	}
 	if c.Card == nil {
 		// No vCard: still a §5 cue if the contact lives elsewhere.
-		calling := contacts.Derive(vcard.Card{}, c.JID, opts.AccountDomain)
-		c.InterDomain = calling.InterDomain
+		c.InterDomain = contacts.Derive(vcard.Card{}, c.JID, opts.AccountDomain).InterDomain
 	}
-	if caps.Has(protocol.CapReach) {
-		addrs, err := sess.Reach(ctx, c.JID)
-		if err == nil && len(addrs) > 0 {
-			c.Reach = contacts.JudgeReach(addrs, c.Card)
+	addrs, reachKnown := cached.Reach, hit && cached.ReachKnown
+	if !reachKnown && caps.Has(protocol.CapReach) {
+		if a, rerr := sess.Reach(ctx, c.JID); rerr == nil {
+			addrs, reachKnown = a, true
 		}
+	}
+	if len(addrs) > 0 {
+		c.Reach = contacts.JudgeReach(addrs, c.Card)
+	}
+	if opts.Cache != nil && err == nil && (!hit || (reachKnown && !cached.ReachKnown)) {
+		_ = opts.Cache.Put(c.JID, v, none, addrs, reachKnown)
 	}
 }
 
-// fetchVCard consults the cache, then the server.
-func fetchVCard(ctx context.Context, sess protocol.IMPPSession, caps protocol.Info, opts Options, jid string) (protocol.VCard, bool, error) {
-	if opts.Cache != nil && !opts.Refresh {
-		if r, ok := opts.Cache.Get(jid); ok {
-			return r.VCard, r.None, nil
-		}
+// lookup consults the cache unless --refresh.
+func lookup(opts Options, jid string) (vcardcache.Result, bool) {
+	if opts.Cache == nil || opts.Refresh {
+		return vcardcache.Result{}, false
 	}
+	return opts.Cache.Get(jid)
+}
+
+// fetchVCard asks the server; ErrNotFound means "no vCard", not a failure.
+func fetchVCard(ctx context.Context, sess protocol.IMPPSession, caps protocol.Info, jid string) (protocol.VCard, bool, error) {
 	if !caps.Has(protocol.CapVCard) {
 		return protocol.VCard{}, true, nil
 	}
 	v, err := sess.VCard(ctx, jid)
 	if errors.Is(err, protocol.ErrNotFound) {
-		if opts.Cache != nil {
-			_ = opts.Cache.PutNone(jid)
-		}
 		return protocol.VCard{}, true, nil
 	}
 	if err != nil {
@@ -195,9 +204,6 @@ func fetchVCard(ctx context.Context, sess protocol.IMPPSession, caps protocol.In
 	}
 	if v.JID == "" {
 		v.JID = jid
-	}
-	if opts.Cache != nil {
-		_ = opts.Cache.Put(v)
 	}
 	return v, false, nil
 }

@@ -18,17 +18,17 @@ func TestCache(t *testing.T) {
 		t.Fatal("hit on an empty cache")
 	}
 	v := protocol.VCard{JID: "bob@example.test", Text: "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Bob\r\nEND:VCARD\r\n", Source: "xep-0292", Fetched: now}
-	if err := c.Put(v); err != nil {
+	if err := c.Put(v.JID, v, false, []protocol.ReachAddress{{URI: "sip:bob@example.test"}}, true); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.PutNone("carol@example.test"); err != nil {
+	if err := c.Put("carol@example.test", protocol.VCard{}, true, nil, false); err != nil {
 		t.Fatal(err)
 	}
 	r, ok := c.Get("Bob@Example.test")
-	if !ok || r.VCard.Text != v.Text || r.None {
+	if !ok || r.VCard.Text != v.Text || r.None || !r.ReachKnown || len(r.Reach) != 1 {
 		t.Fatalf("get bob: %+v %v", r, ok)
 	}
-	if r, ok := c.Get("carol@example.test"); !ok || !r.None {
+	if r, ok := c.Get("carol@example.test"); !ok || !r.None || r.ReachKnown {
 		t.Fatalf("get carol: %+v %v", r, ok)
 	}
 	now = now.Add(2 * time.Hour)
