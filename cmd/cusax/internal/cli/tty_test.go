@@ -1,0 +1,79 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cusax/cusax/cmd/cusax/internal/iostreams"
+	"github.com/cusax/cusax/internal/testbed"
+)
+
+// On a terminal with no message, cusax chat is an interactive line mode:
+// each line typed is sent. The real binary runs under script(1), which
+// gives it a pseudo-terminal; a cusax listener counts what arrives.
+func TestChatInteractiveTTY(t *testing.T) {
+	if _, err := exec.LookPath("script"); err != nil {
+		t.Fatalf("script(1) (util-linux) is needed to give cusax a terminal: %v", err)
+	}
+	bed := testbed.Shared(t)
+	sender := seededUser(t, bed, "ttysender")
+	receiver := seededUser(t, bed, "ttyreceiver")
+	bin := filepath.Join(t.TempDir(), "cusax")
+	build := exec.Command("go", "build", "-o", bin, "github.com/cusax/cusax/cmd/cusax")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	streams, _, out, errOut := iostreams.Test()
+	done := make(chan int, 1)
+	go func() {
+		done <- Run(ctx, streams, []string{"--config", receiver + "/cusax/config.toml", "chat", "--listen", "--json", "--count", "2", "--timeout", "30s"})
+	}()
+	time.Sleep(1500 * time.Millisecond)
+
+	cmd := exec.CommandContext(ctx, "script", "-qec", bin+" --config "+sender+"/cusax/config.toml chat ttyreceiver@"+bed.Domain, "/dev/null")
+	cmd.Env = append(os.Environ(), "CUSAX_SECRETS=file", "XDG_CACHE_HOME="+sender+"/cache", "XDG_DATA_HOME="+sender+"/data", "TERM=dumb")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tty lockedBuffer
+	cmd.Stdout, cmd.Stderr = &tty, &tty
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the interactive prompt", 20*time.Second, func() bool { return strings.Contains(tty.String(), "type a line") })
+	_, _ = io.WriteString(stdin, "typed one\r")
+	_, _ = io.WriteString(stdin, "typed two\r")
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("listener: exit %d %s", code, errOut.String())
+		}
+	case <-ctx.Done():
+		t.Fatalf("listener got no messages; terminal showed %q", tty.String())
+	}
+	_, _ = io.WriteString(stdin, "\x04") // Ctrl-D ends the session
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("interactive cusax: %v; terminal showed %q", err, tty.String())
+	}
+	var bodies []string
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var m struct{ Body string }
+		_ = json.Unmarshal([]byte(line), &m)
+		bodies = append(bodies, m.Body)
+	}
+	if strings.Join(bodies, ",") != "typed one,typed two" {
+		t.Errorf("received %v", bodies)
+	}
+}
