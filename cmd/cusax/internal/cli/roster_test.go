@@ -121,4 +121,29 @@ func TestRosterDerivedFields(t *testing.T) {
 	if r6.code != 2 {
 		t.Errorf("show unknown contact: exit %d", r6.code)
 	}
+
+	// --presence: bob (mutual subscription) is online through go-sendxmpp.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	online := sendxmpp(t, ctx, bed, "bob", "--listen")
+	if err := online.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = online.Process.Kill(); _ = online.Wait() }()
+	time.Sleep(time.Second)
+	r7 := runCLI(t, home, "", "roster", "--json", "--presence", "--presence-wait", "2s")
+	var withPresence []addressbook.Contact
+	if err := json.Unmarshal([]byte(r7.stdout), &withPresence); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range withPresence {
+		switch {
+		case c.Presence == nil:
+			t.Errorf("%s: no presence field with --presence", c.JID)
+		case c.JID == "bob@example.test" && !c.Presence.Available:
+			t.Errorf("bob is online but shown %+v", c.Presence)
+		case c.JID == "carol@example.test" && c.Presence.Available:
+			t.Errorf("carol (no subscription) shown available")
+		}
+	}
 }
