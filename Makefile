@@ -51,9 +51,15 @@ demo: deps build plugins
 generate:
 	scripts/generate.sh
 
+# Every fuzz target for FUZZTIME each (go test -fuzz takes one target at a
+# time). Corpora found worth keeping live in each package's testdata/fuzz.
+FUZZTIME ?= 60s
 fuzz:
-	$(GO) test -run=^$$ -fuzz=FuzzOtherNames -fuzztime=60s ./pkg/core/certid
-	$(GO) test -run=^$$ -fuzz=FuzzLoad -fuzztime=60s ./pkg/core/config
+	@set -e; for pkg in $$(git grep -l -E '^func Fuzz' -- '*_test.go' | xargs -n1 dirname | sort -u); do \
+		for f in $$(grep -h -o -E '^func Fuzz[A-Za-z0-9]+' $$pkg/*_test.go | cut -d' ' -f2); do \
+			echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./$$pkg; \
+		done; \
+	done
 
 bench:
 	scripts/bench.sh

@@ -30,12 +30,10 @@ func (f *Factory) OpenChat(a config.Account, timeout time.Duration) (*corelogin.
 	if err != nil {
 		return nil, err
 	}
-	f.Logger().Debug("secrets store open")
 	host, err := f.Plugins()
 	if err != nil {
 		return nil, err
 	}
-	f.Logger().Debug("plugin host ready")
 	start := time.Now()
 	sess, err := corelogin.OpenChat(f.Context, host, store, a, timeout)
 	if err == nil {

@@ -113,13 +113,10 @@ func (o *Options) validate() error {
 func run(o *Options) error {
 	f := o.F
 	ctx := f.Context
-	log := f.Logger()
-	log.Debug("chat: start")
 	acct, err := f.Account(o.Account)
 	if err != nil {
 		return err
 	}
-	log.Debug("chat: account loaded")
 	// Read what comes from stdin before connecting: a password line first,
 	// then (unless --lines or --listen) the whole message.
 	in := bufio.NewReaderSize(f.IO.In, 4096)

@@ -145,7 +145,7 @@ func run(o *Options) error {
 	if err != nil {
 		return err
 	}
-	acct, existing, err := o.account(cfg)
+	acct, _, err := o.account(cfg)
 	if err != nil {
 		return err
 	}
@@ -163,7 +163,7 @@ func run(o *Options) error {
 	if err != nil {
 		return err
 	}
-	xpw, spw, err := o.passwords(ctx, store, acct, existing)
+	xpw, spw, err := o.passwords(ctx, store, acct)
 	if err != nil {
 		return err
 	}
@@ -453,7 +453,7 @@ func (o *Options) account(cfg *config.Config) (config.Account, bool, error) {
 
 // passwords resolves the passwords: --password-stdin, a password command,
 // the stored ones of an existing account, or a prompt.
-func (o *Options) passwords(ctx context.Context, store secrets.Store, acct config.Account, existing bool) (string, string, error) {
+func (o *Options) passwords(ctx context.Context, store secrets.Store, acct config.Account) (string, string, error) {
 	if o.PasswordStdin && o.PasswordCommand != "" {
 		return "", "", cmdutil.Usagef("--password-stdin and --password-command are mutually exclusive")
 	}
@@ -478,7 +478,6 @@ func (o *Options) passwords(ctx context.Context, store secrets.Store, acct confi
 		}
 		return pw, pw, nil
 	}
-	_ = existing
 	return "", "", cmdutil.WithHint(cmdutil.Usagef("no password for account %q", acct.Name),
 		"pipe it in with --password-stdin, or set --password-command (passwords are never taken from argv)")
 }
