@@ -1,0 +1,63 @@
+package cli
+
+import (
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cusax/cusax/internal/testbed"
+)
+
+// On a terminal, `cusax login` asks for what is missing — the addresses
+// and the password (not echoed) — and saves a working account.
+func TestLoginPromptsOnTTY(t *testing.T) {
+	bed := testbed.Shared(t)
+	bin := filepath.Join(t.TempDir(), "cusax")
+	build := exec.Command("go", "build", "-o", bin, "github.com/cusax/cusax/cmd/cusax")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	home := t.TempDir()
+	carol, _ := bed.User("carol")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	line := bin + " login --name tty --xmpp-server " + bed.XMPPAddr + " --sip-proxy 'sip:" + bed.SIPTLSAddr + ";transport=tls' --ca-file " + bed.CAFile
+	cmd := exec.CommandContext(ctx, "script", "-qec", line, "/dev/null")
+	cmd.Env = append(os.Environ(), "CUSAX_CONFIG="+home+"/config.toml", "CUSAX_SECRETS=file", "TERM=dumb", "NO_COLOR=1")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tty lockedBuffer
+	cmd.Stdout, cmd.Stderr = &tty, &tty
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	answer := func(prompt, text string) {
+		t.Helper()
+		waitFor(t, "prompt "+prompt, 20*time.Second, func() bool { return strings.Contains(tty.String(), prompt) })
+		_, _ = io.WriteString(stdin, text+"\r")
+	}
+	answer("XMPP address", "carol@"+bed.Domain)
+	answer("SIP address", "sip:carol@"+bed.Domain)
+	answer("Password for tty", carol.Password)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("login on a terminal: %v\n%s", err, tty.String())
+	}
+	shown := tty.String()
+	if strings.Contains(shown, carol.Password) {
+		t.Error("the password was echoed")
+	}
+	if !strings.Contains(shown, "Telephony  registered") || !strings.Contains(shown, "Chat       connected") {
+		t.Errorf("terminal output:\n%s", shown)
+	}
+	if _, err := os.Stat(home + "/config.toml"); err != nil {
+		t.Errorf("account not saved: %v", err)
+	}
+}
