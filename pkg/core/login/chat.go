@@ -9,6 +9,7 @@ import (
 	"github.com/cusax/cusax/pkg/core/pluginhost"
 	"github.com/cusax/cusax/pkg/core/secrets"
 	"github.com/cusax/cusax/pkg/protocol"
+	"github.com/hashicorp/go-hclog"
 )
 
 // ChatSession is a logged-in Chat (XMPP) aspect for commands such as
@@ -46,12 +47,16 @@ func OpenChat(ctx context.Context, host *pluginhost.Host, store secrets.Store, a
 	if err != nil {
 		return nil, fmt.Errorf("chat password: %w", err)
 	}
+	log := host.Launcher.Logger
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
 	t0 := time.Now()
 	plugins, err := OpenAspects(ctx, host, a, true, false)
 	if err != nil {
 		return nil, err
 	}
-	host.Launcher.Logger.Debug("plugin started", "ms", time.Since(t0).Milliseconds())
+	log.Debug("plugin started", "ms", time.Since(t0).Milliseconds())
 	t1 := time.Now()
 	cctx, cancel := context.WithTimeout(ctx, timeout+2*time.Second)
 	defer cancel()
@@ -63,7 +68,7 @@ func OpenChat(ctx context.Context, host *pluginhost.Host, store secrets.Store, a
 		plugins.Close()
 		return nil, aspectErr(protocol.AspectChat, err)
 	}
-	host.Launcher.Logger.Debug("xmpp connected", "ms", time.Since(t1).Milliseconds(), "login_ms", sess.Report().Elapsed.Milliseconds())
+	log.Debug("xmpp connected", "ms", time.Since(t1).Milliseconds(), "login_ms", sess.Report().Elapsed.Milliseconds())
 	cs := &ChatSession{IMPPSession: sess, Account: a, Plugins: plugins}
 	for _, inst := range plugins.Instances() {
 		if inst.Candidate.Kind == protocol.KindIMPP {
