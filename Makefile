@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/cusax/cusax/cmd/cusax/internal/cli.Version=$(VERSION)
 PKGS    := ./...
 
-.PHONY: all build plugins deps test test-short vet fmt-check demo generate fuzz bench clean
+.PHONY: all build plugins deps test test-short vet fmt-check demo generate fuzz bench docs clean
 
 all: build
 
@@ -60,6 +60,10 @@ fuzz:
 			echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./$$pkg; \
 		done; \
 	done
+
+# Command reference from the cobra tree (docs/commands) and man pages (bin/man).
+docs:
+	$(GO) run ./cmd/cusax/internal/gendocs docs/commands $(BIN)/man
 
 bench:
 	scripts/bench.sh

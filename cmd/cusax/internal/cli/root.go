@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"strings"
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/chat"
@@ -10,6 +11,7 @@ import (
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/status"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/version"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
+	"github.com/cusax/cusax/cmd/cusax/internal/iostreams"
 	"github.com/spf13/cobra"
 )
 
@@ -59,4 +61,10 @@ takes --json. See 'cusax help exit-codes'.`,
 // isUnknownCommand recognises cobra's own "unknown command" error.
 func isUnknownCommand(err error) bool {
 	return err != nil && strings.HasPrefix(err.Error(), "unknown command ")
+}
+
+// NewRootCmdForDocs builds the command tree for documentation generators.
+func NewRootCmdForDocs(ctx context.Context, io *iostreams.IOStreams) *cobra.Command {
+	f, g := newFactory(ctx, io)
+	return NewRootCmd(f, g)
 }
