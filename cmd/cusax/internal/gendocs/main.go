@@ -18,15 +18,12 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: gendocs MARKDOWN_DIR [MAN_DIR]")
 		os.Exit(2)
 	}
+	if err := markdown(os.Args[1]); err != nil {
+		fail(err)
+	}
 	io, _, _, _ := iostreams.Test()
 	root := cli.NewRootCmdForDocs(context.Background(), io)
 	root.DisableAutoGenTag = true
-	if err := os.MkdirAll(os.Args[1], 0o755); err != nil {
-		fail(err)
-	}
-	if err := doc.GenMarkdownTree(root, os.Args[1]); err != nil {
-		fail(err)
-	}
 	if len(os.Args) == 3 {
 		if err := os.MkdirAll(os.Args[2], 0o755); err != nil {
 			fail(err)
@@ -35,6 +32,17 @@ func main() {
 			fail(err)
 		}
 	}
+}
+
+// markdown writes the command reference into dir.
+func markdown(dir string) error {
+	io, _, _, _ := iostreams.Test()
+	root := cli.NewRootCmdForDocs(context.Background(), io)
+	root.DisableAutoGenTag = true
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return doc.GenMarkdownTree(root, dir)
 }
 
 func fail(err error) {
