@@ -31,15 +31,33 @@ func testLogger(t *testing.T) hclog.Logger {
 	if os.Getenv("CUSAX_TEST_TRACE") != "" {
 		level = hclog.Trace
 	}
-	return hclog.New(&hclog.LoggerOptions{Name: t.Name(), Level: level, Output: testWriter{t}})
+	w := &testWriter{t: t}
+	// sipgo's reader goroutines may still log after the test returns;
+	// t.Log then is a data race, so stop forwarding when the test ends.
+	t.Cleanup(w.close)
+	return hclog.New(&hclog.LoggerOptions{Name: t.Name(), Level: level, Output: w})
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct {
+	mu   sync.Mutex
+	t    *testing.T
+	done bool
+}
 
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(strings.TrimRight(string(p), "\n"))
+func (w *testWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done {
+		w.t.Helper()
+		w.t.Log(strings.TrimRight(string(p), "\n"))
+	}
 	return len(p), nil
+}
+
+func (w *testWriter) close() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.done = true
 }
 
 func readFile(t *testing.T, path string) []byte {
