@@ -85,7 +85,11 @@ wait "$listener"
 bold "10. A multi-user chat room (XEP-0045) and its disco#info (RFC 7081 §4)"
 CUSAX_CONFIG=$CUSAX_CONFIG_BOB "${cusax[@]}" chat --room "demo@$CUSAX_BED_MUC_DOMAIN" --listen --count 1 --timeout 20s &
 listener=$!
-sleep 1.5
+# The room exists once bob has joined: wait for it rather than guess.
+for _ in $(seq 1 50); do
+	"${cusax[@]}" chat --account demo --room "demo@$CUSAX_BED_MUC_DOMAIN" --info >/dev/null 2>&1 && break
+	sleep 0.2
+done
 run "${cusax[@]}" chat --account demo --room "demo@$CUSAX_BED_MUC_DOMAIN" --info
 run "${cusax[@]}" chat --account demo --room "demo@$CUSAX_BED_MUC_DOMAIN" "hello, room"
 wait "$listener"

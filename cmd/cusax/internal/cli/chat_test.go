@@ -128,12 +128,20 @@ func TestChatRoom(t *testing.T) {
 	go func() {
 		done <- Run(ctx, io, []string{"--config", rosa + "/cusax/config.toml", "chat", "--room", room, "--listen", "--json", "--count", "1", "--timeout", "30s"})
 	}()
-	time.Sleep(1500 * time.Millisecond)
-	// disco#info while rosa occupies the room (Prosody destroys a temporary
-	// room when its last occupant leaves).
-	info := runCLI(t, other, "", "chat", "--room", room, "--info", "--json")
+	// The room exists once rosa has joined (Prosody creates it then and
+	// destroys a temporary room when its last occupant leaves): poll its
+	// disco#info rather than guess how long the join takes.
+	var info cliResult
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		info = runCLI(t, other, "", "chat", "--room", room, "--info", "--json")
+		if info.code == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	if info.code != 0 || !strings.Contains(info.stdout, "http://jabber.org/protocol/muc") {
-		t.Errorf("room --info: %d %s", info.code, info.stdout)
+		t.Fatalf("room --info: %d %s", info.code, info.stdout)
 	}
 	r := runCLI(t, other, "", "chat", "--room", room, "--nick", "bobby", "hello room")
 	if r.code != 0 {
