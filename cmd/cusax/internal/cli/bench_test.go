@@ -18,17 +18,6 @@ import (
 //
 //	go test -run '^$' -bench 'Chat|Roster' -benchtime 10x ./cmd/cusax/internal/cli
 
-func buildCusax(b *testing.B) string {
-	b.Helper()
-	bin := filepath.Join(b.TempDir(), "cusax")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/cusax/cusax/cmd/cusax")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 func median(d []time.Duration) float64 {
 	s := append([]time.Duration(nil), d...)
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
@@ -62,7 +51,7 @@ func timeRun(b *testing.B, cmd *exec.Cmd) time.Duration {
 // (issue 3 target: cusax ≤ 0.5× go-sendxmpp).
 func BenchmarkChatVsGoSendxmpp(b *testing.B) {
 	bed := testbed.Start(b, testbed.Options{})
-	bin := buildCusax(b)
+	bin := cusaxBinary(b)
 	alice, _ := bed.User("alice")
 	env := benchHome(b, bin, bed, "alice", alice.Password)
 	rc := filepath.Join(b.TempDir(), "sendxmpprc")
@@ -99,7 +88,7 @@ func BenchmarkRoster1000(b *testing.B) {
 	if _, err := bed.SeedLargeRoster(ctx, "big", 1000); err != nil {
 		b.Fatal(err)
 	}
-	bin := buildCusax(b)
+	bin := cusaxBinary(b)
 	env := benchHome(b, bin, bed, "big", users["big"].Password)
 	for _, mode := range []string{"cold", "warm"} {
 		b.Run(mode, func(b *testing.B) {

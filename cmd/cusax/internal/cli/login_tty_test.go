@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,12 +16,7 @@ import (
 // and the password (not echoed) — and saves a working account.
 func TestLoginPromptsOnTTY(t *testing.T) {
 	bed := testbed.Shared(t)
-	bin := filepath.Join(t.TempDir(), "cusax")
-	build := exec.Command("go", "build", "-o", bin, "github.com/cusax/cusax/cmd/cusax")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := cusaxBinary(t)
 	home := t.TempDir()
 	carol, _ := bed.User("carol")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

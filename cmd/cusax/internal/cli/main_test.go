@@ -2,8 +2,12 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/cusax/cusax/cmd/cusax/internal/iostreams"
@@ -26,7 +30,38 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	testbed.StopShared()
+	if builtDir != "" {
+		os.RemoveAll(builtDir)
+	}
 	os.Exit(code)
+}
+
+var (
+	buildOnce sync.Once
+	builtDir  string
+	builtBin  string
+	buildErr  error
+)
+
+// cusaxBinary builds the real cusax binary once per test run, for tests and
+// benchmarks that must run it as a separate process (a terminal, timing).
+func cusaxBinary(tb testing.TB) string {
+	tb.Helper()
+	buildOnce.Do(func() {
+		if builtDir, buildErr = os.MkdirTemp("", "cusax-bin-"); buildErr != nil {
+			return
+		}
+		builtBin = filepath.Join(builtDir, "cusax")
+		cmd := exec.Command("go", "build", "-o", builtBin, "github.com/cusax/cusax/cmd/cusax")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("build cusax: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		tb.Fatal(buildErr)
+	}
+	return builtBin
 }
 
 type cliResult struct {

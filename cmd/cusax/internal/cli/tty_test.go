@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -25,12 +24,7 @@ func TestChatInteractiveTTY(t *testing.T) {
 	bed := testbed.Shared(t)
 	sender := seededUser(t, bed, "ttysender")
 	receiver := seededUser(t, bed, "ttyreceiver")
-	bin := filepath.Join(t.TempDir(), "cusax")
-	build := exec.Command("go", "build", "-o", bin, "github.com/cusax/cusax/cmd/cusax")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := cusaxBinary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	streams, _, out, errOut := iostreams.Test()
