@@ -2,9 +2,7 @@ package cli
 
 import (
 	"context"
-	"io"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -22,21 +20,11 @@ func TestLoginPromptsOnTTY(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	line := bin + " login --name tty --xmpp-server " + bed.XMPPAddr + " --sip-proxy 'sip:" + bed.SIPTLSAddr + ";transport=tls' --ca-file " + bed.CAFile
-	cmd := exec.CommandContext(ctx, "script", "-qec", line, "/dev/null")
-	cmd.Env = append(os.Environ(), "CUSAX_CONFIG="+home+"/config.toml", "CUSAX_SECRETS=file", "TERM=dumb", "NO_COLOR=1")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tty lockedBuffer
-	cmd.Stdout, cmd.Stderr = &tty, &tty
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, tty, typeText := onTerminal(t, ctx, line, "CUSAX_CONFIG="+home+"/config.toml", "CUSAX_SECRETS=file")
 	answer := func(prompt, text string) {
 		t.Helper()
 		waitFor(t, "prompt "+prompt, 20*time.Second, func() bool { return strings.Contains(tty.String(), prompt) })
-		_, _ = io.WriteString(stdin, text+"\r")
+		typeText(text + "\r")
 	}
 	answer("XMPP address", "carol@"+bed.Domain)
 	answer("SIP address", "sip:carol@"+bed.Domain)

@@ -83,3 +83,26 @@ func runCLI(t *testing.T, home, stdin string, args ...string) cliResult {
 	t.Logf("cusax %s → exit %d\nstderr: %s", strings.Join(args, " "), code, r.stderr)
 	return r
 }
+
+// onTerminal starts cmdline under script(1), which gives it a pseudo-
+// terminal, and returns what the terminal shows and a way to type.
+func onTerminal(t *testing.T, ctx context.Context, cmdline string, env ...string) (*exec.Cmd, *lockedBuffer, func(string)) {
+	t.Helper()
+	if _, err := exec.LookPath("script"); err != nil {
+		t.Fatalf("script(1) (util-linux) is needed to give cusax a terminal: %v", err)
+	}
+	cmd := exec.CommandContext(ctx, "script", "-qec", cmdline, "/dev/null")
+	cmd.Env = append(append(os.Environ(), "TERM=dumb", "NO_COLOR=1"), env...)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tty := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = tty, tty
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = stdin.Close() })
+	typeText := func(text string) { _, _ = stdin.Write([]byte(text)) }
+	return cmd, tty, typeText
+}

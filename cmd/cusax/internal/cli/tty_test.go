@@ -3,9 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -18,9 +15,6 @@ import (
 // each line typed is sent. The real binary runs under script(1), which
 // gives it a pseudo-terminal; a cusax listener counts what arrives.
 func TestChatInteractiveTTY(t *testing.T) {
-	if _, err := exec.LookPath("script"); err != nil {
-		t.Fatalf("script(1) (util-linux) is needed to give cusax a terminal: %v", err)
-	}
 	bed := testbed.Shared(t)
 	sender := seededUser(t, bed, "ttysender")
 	receiver := seededUser(t, bed, "ttyreceiver")
@@ -34,20 +28,11 @@ func TestChatInteractiveTTY(t *testing.T) {
 	}()
 	time.Sleep(1500 * time.Millisecond)
 
-	cmd := exec.CommandContext(ctx, "script", "-qec", bin+" --config "+sender+"/cusax/config.toml chat ttyreceiver@"+bed.Domain, "/dev/null")
-	cmd.Env = append(os.Environ(), "CUSAX_SECRETS=file", "XDG_CACHE_HOME="+sender+"/cache", "XDG_DATA_HOME="+sender+"/data", "TERM=dumb")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tty lockedBuffer
-	cmd.Stdout, cmd.Stderr = &tty, &tty
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, tty, typeText := onTerminal(t, ctx, bin+" --config "+sender+"/cusax/config.toml chat ttyreceiver@"+bed.Domain,
+		"CUSAX_SECRETS=file", "XDG_CACHE_HOME="+sender+"/cache", "XDG_DATA_HOME="+sender+"/data")
 	waitFor(t, "the interactive prompt", 20*time.Second, func() bool { return strings.Contains(tty.String(), "type a line") })
-	_, _ = io.WriteString(stdin, "typed one\r")
-	_, _ = io.WriteString(stdin, "typed two\r")
+	typeText("typed one\r")
+	typeText("typed two\r")
 	select {
 	case code := <-done:
 		if code != 0 {
@@ -56,8 +41,7 @@ func TestChatInteractiveTTY(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatalf("listener got no messages; terminal showed %q", tty.String())
 	}
-	_, _ = io.WriteString(stdin, "\x04") // Ctrl-D ends the session
-	stdin.Close()
+	typeText("\x04") // Ctrl-D ends the session
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("interactive cusax: %v; terminal showed %q", err, tty.String())
 	}
