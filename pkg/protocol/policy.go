@@ -71,6 +71,9 @@ type CostRequest struct {
 	InterDomain bool   `json:"inter_domain"` // learned from a contact on another domain
 	Interactive bool   `json:"interactive"`
 	Confirmed   bool   `json:"confirmed"` // --yes
+	// Allowlist holds the user's configured patterns of targets that may
+	// be called without confirmation (config calls.cost_allow).
+	Allowlist []string `json:"allowlist,omitempty"`
 }
 
 // BindingRequest asks how to treat a caller and its claimed JID.

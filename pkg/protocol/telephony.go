@@ -87,6 +87,14 @@ type CallEvent struct {
 	RTPSent    int64         `json:"rtp_sent,omitempty"`
 	RTPRecv    int64         `json:"rtp_received,omitempty"`
 	DTMFSent   string        `json:"dtmf_sent,omitempty"`
+	// Codec is the negotiated audio codec ("PCMU", "PCMA").
+	Codec string `json:"codec,omitempty"`
+	// MediaPeer is the remote RTP address from the SDP answer.
+	MediaPeer string `json:"media_peer,omitempty"`
+	// RecordedSamples is how many 8 kHz samples were written to RecordFile.
+	RecordedSamples int64 `json:"recorded_samples,omitempty"`
+	// Note is a human-readable remark (e.g. why media ended early).
+	Note string `json:"note,omitempty"`
 }
 
 // IncomingCall is one INVITE received.

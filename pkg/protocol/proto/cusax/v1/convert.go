@@ -220,12 +220,14 @@ func dialFromWire(w *DialRequest) protocol.DialRequest {
 
 func callEventToWire(e protocol.CallEvent) *CallEvent {
 	return &CallEvent{CallId: e.CallID, StatusCode: int32(e.StatusCode), Reason: e.Reason, Answered: e.Answered, Final: e.Final,
-		SetupNs: int64(e.SetupTime), DurationNs: int64(e.Duration), RtpSent: e.RTPSent, RtpReceived: e.RTPRecv, DtmfSent: e.DTMFSent}
+		SetupNs: int64(e.SetupTime), DurationNs: int64(e.Duration), RtpSent: e.RTPSent, RtpReceived: e.RTPRecv, DtmfSent: e.DTMFSent,
+		Codec: e.Codec, MediaPeer: e.MediaPeer, RecordedSamples: e.RecordedSamples, Note: e.Note}
 }
 
 func callEventFromWire(w *CallEvent) protocol.CallEvent {
 	return protocol.CallEvent{CallID: w.GetCallId(), StatusCode: int(w.GetStatusCode()), Reason: w.GetReason(), Answered: w.GetAnswered(), Final: w.GetFinal(),
-		SetupTime: time.Duration(w.GetSetupNs()), Duration: time.Duration(w.GetDurationNs()), RTPSent: w.GetRtpSent(), RTPRecv: w.GetRtpReceived(), DTMFSent: w.GetDtmfSent()}
+		SetupTime: time.Duration(w.GetSetupNs()), Duration: time.Duration(w.GetDurationNs()), RTPSent: w.GetRtpSent(), RTPRecv: w.GetRtpReceived(), DTMFSent: w.GetDtmfSent(),
+		Codec: w.GetCodec(), MediaPeer: w.GetMediaPeer(), RecordedSamples: w.GetRecordedSamples(), Note: w.GetNote()}
 }
 
 func incomingToWire(c protocol.IncomingCall) *IncomingCall {
@@ -261,11 +263,11 @@ func chooseFromWire(w *ChooseAccountRequest) protocol.ChooseAccountRequest {
 }
 
 func costToWire(r protocol.CostRequest) *CostRequest {
-	return &CostRequest{Target: r.Target, Uri: r.URI, Account: r.Account, Pstn: r.PSTN, InterDomain: r.InterDomain, Interactive: r.Interactive, Confirmed: r.Confirmed}
+	return &CostRequest{Target: r.Target, Uri: r.URI, Account: r.Account, Pstn: r.PSTN, InterDomain: r.InterDomain, Interactive: r.Interactive, Confirmed: r.Confirmed, Allowlist: r.Allowlist}
 }
 
 func costFromWire(w *CostRequest) protocol.CostRequest {
-	return protocol.CostRequest{Target: w.GetTarget(), URI: w.GetUri(), Account: w.GetAccount(), PSTN: w.GetPstn(), InterDomain: w.GetInterDomain(), Interactive: w.GetInteractive(), Confirmed: w.GetConfirmed()}
+	return protocol.CostRequest{Target: w.GetTarget(), URI: w.GetUri(), Account: w.GetAccount(), PSTN: w.GetPstn(), InterDomain: w.GetInterDomain(), Interactive: w.GetInteractive(), Confirmed: w.GetConfirmed(), Allowlist: w.GetAllowlist()}
 }
 
 func bindingToWire(r protocol.BindingRequest) *BindingRequest {

@@ -2193,19 +2193,23 @@ func (x *DialRequest) GetMedia() *MediaOptions {
 }
 
 type CallEvent struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	CallId        string                 `protobuf:"bytes,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
-	StatusCode    int32                  `protobuf:"varint,2,opt,name=status_code,json=statusCode,proto3" json:"status_code,omitempty"`
-	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
-	Answered      bool                   `protobuf:"varint,4,opt,name=answered,proto3" json:"answered,omitempty"`
-	Final         bool                   `protobuf:"varint,5,opt,name=final,proto3" json:"final,omitempty"`
-	SetupNs       int64                  `protobuf:"varint,6,opt,name=setup_ns,json=setupNs,proto3" json:"setup_ns,omitempty"`
-	DurationNs    int64                  `protobuf:"varint,7,opt,name=duration_ns,json=durationNs,proto3" json:"duration_ns,omitempty"`
-	RtpSent       int64                  `protobuf:"varint,8,opt,name=rtp_sent,json=rtpSent,proto3" json:"rtp_sent,omitempty"`
-	RtpReceived   int64                  `protobuf:"varint,9,opt,name=rtp_received,json=rtpReceived,proto3" json:"rtp_received,omitempty"`
-	DtmfSent      string                 `protobuf:"bytes,10,opt,name=dtmf_sent,json=dtmfSent,proto3" json:"dtmf_sent,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	CallId          string                 `protobuf:"bytes,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	StatusCode      int32                  `protobuf:"varint,2,opt,name=status_code,json=statusCode,proto3" json:"status_code,omitempty"`
+	Reason          string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	Answered        bool                   `protobuf:"varint,4,opt,name=answered,proto3" json:"answered,omitempty"`
+	Final           bool                   `protobuf:"varint,5,opt,name=final,proto3" json:"final,omitempty"`
+	SetupNs         int64                  `protobuf:"varint,6,opt,name=setup_ns,json=setupNs,proto3" json:"setup_ns,omitempty"`
+	DurationNs      int64                  `protobuf:"varint,7,opt,name=duration_ns,json=durationNs,proto3" json:"duration_ns,omitempty"`
+	RtpSent         int64                  `protobuf:"varint,8,opt,name=rtp_sent,json=rtpSent,proto3" json:"rtp_sent,omitempty"`
+	RtpReceived     int64                  `protobuf:"varint,9,opt,name=rtp_received,json=rtpReceived,proto3" json:"rtp_received,omitempty"`
+	DtmfSent        string                 `protobuf:"bytes,10,opt,name=dtmf_sent,json=dtmfSent,proto3" json:"dtmf_sent,omitempty"`
+	Codec           string                 `protobuf:"bytes,11,opt,name=codec,proto3" json:"codec,omitempty"`
+	MediaPeer       string                 `protobuf:"bytes,12,opt,name=media_peer,json=mediaPeer,proto3" json:"media_peer,omitempty"`
+	RecordedSamples int64                  `protobuf:"varint,13,opt,name=recorded_samples,json=recordedSamples,proto3" json:"recorded_samples,omitempty"`
+	Note            string                 `protobuf:"bytes,14,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *CallEvent) Reset() {
@@ -2304,6 +2308,34 @@ func (x *CallEvent) GetRtpReceived() int64 {
 func (x *CallEvent) GetDtmfSent() string {
 	if x != nil {
 		return x.DtmfSent
+	}
+	return ""
+}
+
+func (x *CallEvent) GetCodec() string {
+	if x != nil {
+		return x.Codec
+	}
+	return ""
+}
+
+func (x *CallEvent) GetMediaPeer() string {
+	if x != nil {
+		return x.MediaPeer
+	}
+	return ""
+}
+
+func (x *CallEvent) GetRecordedSamples() int64 {
+	if x != nil {
+		return x.RecordedSamples
+	}
+	return 0
+}
+
+func (x *CallEvent) GetNote() string {
+	if x != nil {
+		return x.Note
 	}
 	return ""
 }
@@ -2741,6 +2773,7 @@ type CostRequest struct {
 	InterDomain   bool                   `protobuf:"varint,5,opt,name=inter_domain,json=interDomain,proto3" json:"inter_domain,omitempty"`
 	Interactive   bool                   `protobuf:"varint,6,opt,name=interactive,proto3" json:"interactive,omitempty"`
 	Confirmed     bool                   `protobuf:"varint,7,opt,name=confirmed,proto3" json:"confirmed,omitempty"`
+	Allowlist     []string               `protobuf:"bytes,8,rep,name=allowlist,proto3" json:"allowlist,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2822,6 +2855,13 @@ func (x *CostRequest) GetConfirmed() bool {
 		return x.Confirmed
 	}
 	return false
+}
+
+func (x *CostRequest) GetAllowlist() []string {
+	if x != nil {
+		return x.Allowlist
+	}
+	return nil
 }
 
 type BindingRequest struct {
@@ -3284,7 +3324,7 @@ const file_cusax_v1_cusax_proto_rawDesc = "" +
 	"\fdisplay_name\x18\x03 \x01(\tR\vdisplayName\x12*\n" +
 	"\aheaders\x18\x04 \x03(\v2\x10.cusax.v1.HeaderR\aheaders\x12\x1c\n" +
 	"\tanonymous\x18\x05 \x01(\bR\tanonymous\x12,\n" +
-	"\x05media\x18\x06 \x01(\v2\x16.cusax.v1.MediaOptionsR\x05media\"\xa6\x02\n" +
+	"\x05media\x18\x06 \x01(\v2\x16.cusax.v1.MediaOptionsR\x05media\"\x9a\x03\n" +
 	"\tCallEvent\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\tR\x06callId\x12\x1f\n" +
 	"\vstatus_code\x18\x02 \x01(\x05R\n" +
@@ -3298,7 +3338,12 @@ const file_cusax_v1_cusax_proto_rawDesc = "" +
 	"\brtp_sent\x18\b \x01(\x03R\artpSent\x12!\n" +
 	"\frtp_received\x18\t \x01(\x03R\vrtpReceived\x12\x1b\n" +
 	"\tdtmf_sent\x18\n" +
-	" \x01(\tR\bdtmfSent\"E\n" +
+	" \x01(\tR\bdtmfSent\x12\x14\n" +
+	"\x05codec\x18\v \x01(\tR\x05codec\x12\x1d\n" +
+	"\n" +
+	"media_peer\x18\f \x01(\tR\tmediaPeer\x12)\n" +
+	"\x10recorded_samples\x18\r \x01(\x03R\x0frecordedSamples\x12\x12\n" +
+	"\x04note\x18\x0e \x01(\tR\x04note\"E\n" +
 	"\vCallRequest\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x17\n" +
@@ -3336,7 +3381,7 @@ const file_cusax_v1_cusax_proto_rawDesc = "" +
 	"candidates\x18\x03 \x03(\v2\x1a.cusax.v1.AccountCandidateR\n" +
 	"candidates\x12 \n" +
 	"\vinteractive\x18\x04 \x01(\bR\vinteractive\x12\x1c\n" +
-	"\trequested\x18\x05 \x01(\tR\trequested\"\xc8\x01\n" +
+	"\trequested\x18\x05 \x01(\tR\trequested\"\xe6\x01\n" +
 	"\vCostRequest\x12\x16\n" +
 	"\x06target\x18\x01 \x01(\tR\x06target\x12\x10\n" +
 	"\x03uri\x18\x02 \x01(\tR\x03uri\x12\x18\n" +
@@ -3344,7 +3389,8 @@ const file_cusax_v1_cusax_proto_rawDesc = "" +
 	"\x04pstn\x18\x04 \x01(\bR\x04pstn\x12!\n" +
 	"\finter_domain\x18\x05 \x01(\bR\vinterDomain\x12 \n" +
 	"\vinteractive\x18\x06 \x01(\bR\vinteractive\x12\x1c\n" +
-	"\tconfirmed\x18\a \x01(\bR\tconfirmed\"h\n" +
+	"\tconfirmed\x18\a \x01(\bR\tconfirmed\x12\x1c\n" +
+	"\tallowlist\x18\b \x03(\tR\tallowlist\"h\n" +
 	"\x0eBindingRequest\x12\x16\n" +
 	"\x06caller\x18\x01 \x01(\tR\x06caller\x12\x12\n" +
 	"\x04hint\x18\x02 \x01(\tR\x04hint\x12\x10\n" +
