@@ -192,6 +192,17 @@ func (b *Backend) Connect(ctx context.Context, req protocol.ConnectRequest) (pro
 	if err != nil {
 		return nil, fmt.Errorf("sip user agent: %w", err)
 	}
+	// Requests from the proxy inside our calls (BYE, re-INVITE) and
+	// OPTIONS pings; other methods get 405 from sipgo.
+	srv, err := sipgo.NewServer(s.ua, sipgo.WithServerLogger(slogger))
+	if err != nil {
+		_ = s.ua.Close()
+		return nil, fmt.Errorf("sip server: %w", err)
+	}
+	srv.OnBye(s.handleBye)
+	srv.OnInvite(s.handleInvite)
+	srv.OnOptions(s.handleOptions)
+	srv.OnAck(func(*gosip.Request, gosip.ServerTransaction) {})
 	names := make([]string, len(targets))
 	for i, t := range targets {
 		names[i] = t.String()

@@ -43,6 +43,9 @@ type session struct {
 	streams map[*gosip.TCPConnection]bool // TCP and TLS connections used
 	bound   *binding                      // the registered binding; nil when none
 	closed  bool
+
+	callsMu sync.Mutex
+	calls   map[string]*call // outgoing calls by Call-ID
 }
 
 // binding is what Register left at the registrar.
@@ -156,6 +159,7 @@ func (s *session) Close(ctx context.Context) error {
 	if s.closed {
 		return nil
 	}
+	s.hangupAll() // before unregistering: BYE and CANCEL need the flow
 	var err error
 	if s.bound != nil {
 		uctx, cancel := context.WithTimeout(ctx, min(closeTimeout, s.timeout))

@@ -1,0 +1,197 @@
+package sip
+
+import (
+	"context"
+	"encoding/binary"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/cusax/cusax/pkg/core/media"
+	"github.com/cusax/cusax/pkg/protocol"
+)
+
+// rtpSocket is a call's RTP socket and, with --record, the temporary file
+// the recording goes to before it is renamed into place.
+type rtpSocket struct {
+	conn      *net.UDPConn
+	recordTmp *os.File
+}
+
+// readPlayFile reads a 16-bit PCM WAV and converts it to 8 kHz mono, before
+// the call is placed, so a bad file costs no call.
+func readPlayFile(path string) ([]int16, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("play file: %w: %w", err, protocol.ErrInvalid)
+	}
+	defer f.Close()
+	pcm, err := media.ReadWAV(f)
+	if err != nil {
+		return nil, fmt.Errorf("play file %s: %w: %w", path, err, protocol.ErrInvalid)
+	}
+	return pcm.Mono8k(), nil
+}
+
+// openMedia binds the RTP socket on the address the signalling leaves from
+// (so the SDP names a reachable address) and builds the offer: PCMU, PCMA
+// and telephone-event (RFC 3264, RFC 4733). The port is even, as RFC 3550
+// §11 asks of RTP. With --record, the output file is created now in its
+// directory, so an unwritable path fails before the call.
+func (c *call) openMedia() error {
+	ip := c.flow.local.Addr()
+	var conn *net.UDPConn
+	for range 20 {
+		u, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IP(ip.AsSlice())})
+		if err != nil {
+			return newError(protocol.ErrUnreachable, err, "RTP socket on %s: %v", ip, err)
+		}
+		if u.LocalAddr().(*net.UDPAddr).Port%2 == 0 {
+			conn = u
+			break
+		}
+		defer u.Close() // keep odd ports taken until an even one is found
+	}
+	if conn == nil {
+		return newError(protocol.ErrUnreachable, nil, "no even UDP port free for RTP on %s", ip)
+	}
+	var sess [8]byte
+	_, _ = rand.Read(sess[:])
+	offer, err := media.Offer(binary.BigEndian.Uint64(sess[:])>>1, ip, conn.LocalAddr().(*net.UDPAddr).Port, c.plan.media.Video)
+	if err != nil {
+		_ = conn.Close()
+		return newError(protocol.ErrProtocol, err, "%v", err)
+	}
+	c.offer = offer
+	c.rtp = &rtpSocket{conn: conn}
+	if path := c.plan.media.RecordFile; path != "" {
+		tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+		if err != nil {
+			_ = conn.Close()
+			return fmt.Errorf("record file %s: %w: %w", path, err, protocol.ErrInvalid)
+		}
+		c.rtp.recordTmp = tmp
+	}
+	return nil
+}
+
+// closeMedia releases the socket and removes a recording never finished.
+func (c *call) closeMedia() {
+	if c.rtp == nil {
+		return
+	}
+	_ = c.rtp.conn.Close()
+	if c.rtp.recordTmp != nil {
+		_ = c.rtp.recordTmp.Close()
+		_ = os.Remove(c.rtp.recordTmp.Name())
+	}
+}
+
+// mediaStats is what the final event reports of the media.
+type mediaStats struct {
+	sent, received int64
+	dtmfSent       string
+	codec, peer    string
+	recorded       int64
+}
+
+// runMedia sends and receives RTP for an answered call until it should
+// end: the callee hangs up, ctx ends (the user hangs up), --duration
+// passes, or, with Duration 0, the file and digits have been sent. A
+// negative Duration keeps the call up until one side hangs up.
+func (c *call) runMedia(ctx context.Context, sdpAnswer []byte) (mediaStats, string) {
+	var ms mediaStats
+	ans, err := media.ParseAnswer(sdpAnswer)
+	if err != nil {
+		return ms, "no media: " + err.Error()
+	}
+	ms.codec = ans.Codec
+	ms.peer = ans.Remote.String()
+	opts := c.plan.media
+	var note string
+	dtmf := opts.DTMF
+	if dtmf != "" && !ans.HasEvents {
+		// RFC 4733 §2.5.1: events are sent only with a negotiated payload type.
+		note = "the callee did not accept telephone-event (RFC 4733): DTMF not sent"
+		dtmf = ""
+	}
+	mctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-c.remoteBye:
+			cancel()
+		case <-mctx.Done():
+		}
+	}()
+	if opts.Duration > 0 {
+		var stop context.CancelFunc
+		mctx, stop = context.WithTimeout(mctx, opts.Duration)
+		defer stop()
+	}
+	cfg := media.SessionConfig{
+		Conn:         c.rtp.conn,
+		Remote:       ans.Remote,
+		PayloadType:  ans.PayloadType,
+		Play:         c.plan.play,
+		DTMF:         dtmf,
+		StopWhenDone: opts.Duration == 0,
+		Record:       opts.RecordFile != "",
+	}
+	if ans.HasEvents {
+		cfg.EventPT = ans.EventPayloadType
+	}
+	if opts.Duration == 0 && len(cfg.Play) == 0 && cfg.DTMF == "" {
+		// Nothing to send and no time asked for: hang up at once
+		// (--duration 0 measures call set-up).
+		return ms, note
+	}
+	stats, err := media.Run(mctx, cfg)
+	ms.sent, ms.received, ms.dtmfSent = stats.Sent, stats.Received, stats.DTMFSent
+	if stats.Peer != "" {
+		ms.peer = stats.Peer
+	}
+	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		note = joinNote(note, "media: "+err.Error())
+	}
+	if c.rtp.recordTmp != nil {
+		if err := c.saveRecording(stats.Recorded); err != nil {
+			note = joinNote(note, err.Error())
+		} else {
+			ms.recorded = int64(len(stats.Recorded))
+		}
+	}
+	return ms, note
+}
+
+// saveRecording writes the WAV into the temporary file and renames it over
+// the target, so a reader never sees half a file.
+func (c *call) saveRecording(samples []int16) error {
+	f := c.rtp.recordTmp
+	path := c.plan.media.RecordFile
+	err := media.WriteWAV(f, media.TelephonyRate, samples)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		_ = os.Remove(f.Name())
+		return fmt.Errorf("record file %s: %w", path, err)
+	}
+	c.rtp.recordTmp = nil
+	return nil
+}
+
+var _ = time.Second
