@@ -2,14 +2,13 @@ package sip
 
 import (
 	"context"
-	"encoding/binary"
 	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/cusax/cusax/pkg/core/media"
 	"github.com/cusax/cusax/pkg/protocol"
@@ -194,4 +193,3 @@ func (c *call) saveRecording(samples []int16) error {
 	return nil
 }
 
-var _ = time.Second
