@@ -192,4 +192,3 @@ func (c *call) saveRecording(samples []int16) error {
 	c.rtp.recordTmp = nil
 	return nil
 }
-
