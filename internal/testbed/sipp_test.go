@@ -125,3 +125,29 @@ func TestSippUAS(t *testing.T) {
 		})
 	}
 }
+
+// TestSippUAC places three authenticated calls with the exported caller to one sipp callee.
+func TestSippUAC(t *testing.T) {
+	b := Shared(t)
+	requireTool(t, "sipp", "sip-tester")
+	uas := b.StartSippUAS(t, SippUASOptions{User: sipUser(t, b, "uas"), Answer: 200, Calls: 3, HoldTimeout: 5 * time.Second})
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	setup, err := b.SippUAC(ctx, sipUser(t, b, "uac"), uas.URI, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := uas.Wait(10 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(setup) != 3 || res.Successful != 3 {
+		t.Fatalf("setup times %v, callee %d successful calls; want 3 each", setup, res.Successful)
+	}
+	for _, d := range setup {
+		if d <= 0 || d > 5*time.Second {
+			t.Errorf("setup time %v out of range", d)
+		}
+	}
+	t.Logf("INVITE-to-200 times: %v", setup)
+}
