@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/cusax/cusax/pkg/core/dialtarget"
 	"github.com/cusax/cusax/pkg/protocol"
 )
 
@@ -80,14 +81,27 @@ func candidateNames(cs []protocol.AccountCandidate) string {
 }
 
 // ApproveCost is the RFC 7081 §5 cost gate: a phone number, or a number
-// learned from a contact on another domain, may cost money.
+// learned from a contact on another domain, may cost money. Such a call
+// goes ahead at once when its URI matches one of the user's
+// calls.cost_allow patterns (req.Allowlist, matched with
+// dialtarget.MatchPattern; the Reason names the pattern) or with --yes;
+// otherwise the user is asked on a terminal, and elsewhere it is denied
+// with the hint to add --yes.
 func (Default) ApproveCost(_ context.Context, req protocol.CostRequest) (protocol.Decision, error) {
 	if !req.PSTN && !req.InterDomain {
 		return protocol.Decision{Verdict: protocol.Allow, Reason: "a SIP call within the service"}, nil
 	}
 	why := "calling a phone number may cost money (RFC 7081 §5)"
-	if req.InterDomain && !req.PSTN {
+	switch {
+	case req.InterDomain && req.PSTN:
+		why = "calling a phone number learned from a contact on another domain may cost money (RFC 7081 §5)"
+	case req.InterDomain:
 		why = "the number was learned from a contact on another domain and may cost money (RFC 7081 §5)"
+	}
+	for _, p := range req.Allowlist {
+		if dialtarget.MatchPattern(p, req.URI) {
+			return protocol.Decision{Verdict: protocol.Allow, Reason: fmt.Sprintf("%s; allowed by calls.cost_allow pattern %q", why, p)}, nil
+		}
 	}
 	switch {
 	case req.Confirmed:
@@ -95,7 +109,7 @@ func (Default) ApproveCost(_ context.Context, req protocol.CostRequest) (protoco
 	case req.Interactive:
 		return protocol.Decision{Verdict: protocol.Ask, Reason: why}, nil
 	}
-	return protocol.Decision{Verdict: protocol.Deny, Reason: why + "; add --yes to allow it"}, nil
+	return protocol.Decision{Verdict: protocol.Deny, Reason: why + "; add --yes to allow it, or a matching pattern to calls.cost_allow in the config"}, nil
 }
 
 // JudgeCallerBinding flags a mismatch loudly: the Call-Info hint can be

@@ -37,6 +37,20 @@ type Config struct {
 	Accounts []Account `toml:"account" json:"accounts"`
 	// Plugins configures plugin discovery.
 	Plugins PluginSettings `toml:"plugins,omitempty" json:"plugins,omitzero"`
+	// Calls configures calling, for every account.
+	Calls CallSettings `toml:"calls,omitempty" json:"calls,omitzero"`
+}
+
+// CallSettings is the [calls] table.
+type CallSettings struct {
+	// CostAllow lists the dialled URIs that may be called without --yes
+	// although they may cost money (RFC 7081 §5): sip:, sips: or tel:
+	// patterns in which '*' matches any run of characters, such as
+	// "tel:+4930*" or "sip:*@partner.example". They are matched with
+	// dialtarget.MatchPattern (case-insensitive, visual separators of tel:
+	// numbers ignored) and reach the policy as protocol.CostRequest's
+	// Allowlist.
+	CostAllow []string `toml:"cost_allow,omitempty" json:"cost_allow,omitempty"`
 }
 
 // PluginSettings configures where plugins are looked for.

@@ -2,6 +2,9 @@ package config
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -148,5 +151,79 @@ func TestUpsertRemove(t *testing.T) {
 	}
 	if len(c.Accounts) != 2 {
 		t.Errorf("failed removes changed the accounts: %v", c.Names())
+	}
+}
+
+func TestCallsLoadSave(t *testing.T) {
+	doc := `version = 1
+
+[calls]
+cost_allow = ["tel:+4930*", "sip:*@partner.example"]
+
+[[account]]
+name = "a"
+[account.sip]
+aor = "sip:a@example.test"
+`
+	p := filepath.Join(t.TempDir(), "config.toml")
+	writeFile(t, p, doc)
+	c, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"tel:+4930*", "sip:*@partner.example"}; !slices.Equal(c.Calls.CostAllow, want) {
+		t.Fatalf("calls.cost_allow = %q, want %q", c.Calls.CostAllow, want)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Round trip, and an empty [calls] table is not written.
+	if err := Save(p, c); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(again, c) {
+		t.Errorf("round trip changed the config:\n got %+v\nwant %+v", again, c)
+	}
+	data, err := Marshal(&Config{Accounts: []Account{xmppOnly("b")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(data), "calls") {
+		t.Errorf("empty calls settings written:\n%s", data)
+	}
+}
+
+func TestCallsStrict(t *testing.T) {
+	tests := []struct {
+		name, doc, contains string
+		line                int
+	}{
+		{name: "unknown key", doc: "[calls]\ncost_allowed = [\"tel:*\"]\n", line: 2, contains: `unknown key "calls.cost_allowed"`},
+		{name: "misplaced in account", doc: "[[account]]\nname = \"a\"\ncost_allow = [\"tel:*\"]\n", line: 3,
+			contains: `unknown key "account.cost_allow"`},
+		{name: "string, not array", doc: "[calls]\ncost_allow = \"tel:*\"\n", line: 2,
+			contains: "calls.cost_allow: want array of strings, got string"},
+		{name: "calls not a table", doc: "calls = 1\n", line: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "config.toml")
+			if err := os.WriteFile(p, []byte(tt.doc), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			c, err := Load(p)
+			var pe *ParseError
+			if !errors.As(err, &pe) {
+				t.Fatalf("Load = %+v, %v; want a *ParseError", c, err)
+			}
+			if pe.Line != tt.line || !strings.Contains(err.Error(), tt.contains) {
+				t.Errorf("error %q, want line %d and %q", err, tt.line, tt.contains)
+			}
+		})
 	}
 }

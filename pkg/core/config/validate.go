@@ -13,6 +13,8 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 	"mellium.im/xmpp/jid"
+
+	"github.com/cusax/cusax/pkg/core/dialtarget"
 )
 
 // ErrInvalid is wrapped by every *ValidationError.
@@ -83,7 +85,8 @@ func validatePluginName(name string) error {
 
 // Validate checks the whole config: the version, every account (see
 // Account.Validate), unique account names, default_account naming an
-// account, and plugin directories. It returns nil or all problems joined
+// account, plugin directories, and the calls.cost_allow patterns
+// (dialtarget.ValidatePattern, no duplicates). It returns nil or all problems joined
 // (errors.Join), each a *ValidationError.
 func (c *Config) Validate() error {
 	var errs []error
@@ -106,6 +109,16 @@ func (c *Config) Validate() error {
 		case hasControl(d):
 			top(field, errControl)
 		}
+	}
+	for i, p := range c.Calls.CostAllow {
+		// dialtarget checks control characters (all of them, not only
+		// CR, LF, NUL), emptiness, length and the scheme.
+		if err := dialtarget.ValidatePattern(p); err != nil {
+			top(fmt.Sprintf("calls.cost_allow[%d]", i), err)
+		}
+	}
+	if err := noDuplicates(c.Calls.CostAllow); err != nil {
+		top("calls.cost_allow", err)
 	}
 	seen := make(map[string]int, len(c.Accounts))
 	for i := range c.Accounts {

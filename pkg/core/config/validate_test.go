@@ -170,6 +170,21 @@ func TestConfigValidate(t *testing.T) {
 			contains: []string{"plugins.dirs[0]: must not be empty", "plugins.dirs[1]: must not contain CR"}},
 		{name: "account errors included", cfg: Config{Accounts: []Account{{Name: "n"}}},
 			contains: []string{`account "n": needs an [account.xmpp]`}},
+		{name: "cost_allow", cfg: Config{Calls: CallSettings{CostAllow: []string{"tel:+4930*", "TEL:+49 40 *", "sip:*@partner.example", "sips:bob@x.example"}}}},
+		{name: "cost_allow bad patterns", cfg: Config{Calls: CallSettings{CostAllow: []string{
+			"", "tel:+49\r\n30*", "+4930*", "http://x/*", "sip:*@x?Route=y", "tel:" + strings.Repeat("1", 1100), "sip:a b@x", "tel:\t1"}}},
+			contains: []string{
+				"calls.cost_allow[0]: must not be empty",
+				"calls.cost_allow[1]: control character CR (U+000D) at character 8",
+				"calls.cost_allow[2]: must start with sip:, sips: or tel:",
+				"calls.cost_allow[3]: must start with",
+				"calls.cost_allow[4]: must not contain '?'",
+				"calls.cost_allow[5]: longer than 1024 bytes",
+				"calls.cost_allow[6]: must not contain white space",
+				"calls.cost_allow[7]: control character TAB",
+			}},
+		{name: "cost_allow duplicate", cfg: Config{Calls: CallSettings{CostAllow: []string{"tel:*", "tel:*"}}},
+			contains: []string{`calls.cost_allow: lists "tel:*" twice`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
