@@ -69,6 +69,12 @@ var sippUASTemplate = template.Must(template.New("uas").Funcs(template.FuncMap{"
   <recv request="INVITE">
     <action>
       <ereg regexp="([0-9]+)" search_in="hdr" header="CSeq:" assign_to="cseq,cseqn"/>
+{{- if eq .Answer 0}}
+      <!-- The 487 answers the INVITE, so it carries the INVITE's Vias: Kamailio's and the
+           caller's. A CANCEL is hop by hop and carries Kamailio's only (RFC 3261 §9.1). -->
+      <ereg regexp=".*" search_in="hdr" header="Via:" assign_to="via1"/>
+      <ereg regexp=".*" search_in="hdr" header="Via:" occurrence="2" assign_to="via2"/>
+{{- end}}
 {{- range .Checks}}
       <ereg regexp="{{attr .Regexp}}" search_in="hdr" header="{{.Header}}:" case_indep="true" start_line="true"{{if .Occurrence2}} occurrence="2"{{end}} {{if .Inverse}}check_it_inverse{{else}}check_it{{end}}="true" assign_to="{{.Var}}"/>
 {{- end}}
@@ -156,12 +162,13 @@ Content-Length: 0
 
     ]]>
   </send>
-  <!-- The CANCEL's Via is the INVITE's (RFC 3261 §9.1); its CSeq number too. -->
+  <!-- The INVITE's Vias (saved above) and CSeq number. -->
   <send retrans="500">
     <![CDATA[
 
 SIP/2.0 487 Request Terminated
-[last_Via:]
+Via:[$via1]
+Via:[$via2]
 [last_From:]
 [last_To:];tag=[pid]SIPpTag01[call_number]
 [last_Call-ID:]

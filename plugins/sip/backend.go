@@ -65,8 +65,8 @@ func (b *Backend) Info(context.Context) (protocol.Info, error) {
 		Name:         "sip",
 		Version:      Version,
 		APIVersion:   protocol.APIVersion,
-		Capabilities: []protocol.Capability{protocol.CapRegister},
-		Description:  "SIP (RFC 3261) registration over UDP, TCP and TLS with RFC 8760 digest",
+		Capabilities: []protocol.Capability{protocol.CapRegister, protocol.CapDial, protocol.CapMedia, protocol.CapDTMF},
+		Description:  "SIP (RFC 3261) registration and calls over UDP, TCP and TLS with RFC 8760 digest; G.711 RTP media and RFC 4733 DTMF",
 	}, nil
 }
 

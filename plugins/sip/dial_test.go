@@ -107,3 +107,26 @@ func TestDialRejectsInjection(t *testing.T) {
 		}
 	}
 }
+
+// TestDialRingTimeoutCancels: an unanswered call is CANCELled when the
+// ring timeout passes (RFC 3261 §9.1); the callee sees the CANCEL and
+// answers 487, which is the final event.
+func TestDialRingTimeoutCancels(t *testing.T) {
+	bed := testbed.Shared(t)
+	callee := "ring" + randomToken(4)
+	if _, err := bed.AddUsers(context.Background(), bed.Domain, callee); err != nil {
+		t.Fatal(err)
+	}
+	uas := bed.StartSippUAS(t, testbed.SippUASOptions{User: callee, Answer: 0})
+	sess := connect(t, bedRequest(t, bed, "alice", bedServer(bed, "udp")))
+	evs, err := dialAll(t, sess, context.Background(), protocol.DialRequest{Target: uas.URI, Media: protocol.MediaOptions{RingTimeout: time.Second}})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	if ev := lastEvent(t, evs); ev.StatusCode != 487 || ev.Answered || ev.Note == "" {
+		t.Errorf("final %+v", ev)
+	}
+	if _, err := uas.Wait(10 * time.Second); err != nil {
+		t.Errorf("callee: %v", err)
+	}
+}

@@ -33,6 +33,12 @@ func RunTelephony(t *testing.T, b protocol.Telephony, env Env) {
 		if !info.Has(protocol.CapDial) {
 			_, err := sess.Dial(ctx, protocol.DialRequest{Target: "sip:nobody@invalid"})
 			wantIs(t, "undeclared dial", err, protocol.ErrUnsupported)
+		} else {
+			// Header injection is refused before anything is sent.
+			_, err := sess.Dial(ctx, protocol.DialRequest{Target: "sip:nobody@invalid\r\nX-Injected: 1"})
+			wantIs(t, "dial with CR LF in the target", err, protocol.ErrInvalid)
+			_, err = sess.Dial(ctx, protocol.DialRequest{Target: "sip:nobody@invalid", Headers: []protocol.Header{{Name: "X-A", Value: "1\r\nVia: x"}}})
+			wantIs(t, "dial with CR LF in a header", err, protocol.ErrInvalid)
 		}
 		if !info.Has(protocol.CapIncomingCalls) {
 			_, err := sess.IncomingCalls(ctx)

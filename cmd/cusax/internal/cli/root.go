@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/cusax/cusax/cmd/cusax/internal/cmd/call"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/chat"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/login"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/plugins"
@@ -42,6 +43,7 @@ takes --json. See 'cusax help exit-codes'.`,
 		login.NewCmdLogin(f, nil),
 		roster.NewCmdRoster(f),
 		chat.NewCmdChat(f, nil),
+		call.NewCmdCall(f, nil),
 		status.NewCmdStatus(f, nil),
 		plugins.NewCmdPlugins(f, nil),
 		version.NewCmdVersion(f, nil),

@@ -18,6 +18,10 @@ const (
 	ExitNetwork     = 7   // a server could not be reached or did not answer in time
 	ExitTLS         = 8   // TLS failed: certificate not trusted or no TLS possible
 	ExitParity      = 9   // --require-parity: the aspects are not protected alike
+	ExitBusy        = 10  // call: the callee is busy (486, 600)
+	ExitDeclined    = 11  // call: the callee declined (603)
+	ExitNoAnswer    = 12  // call: no answer (ring timeout, 408, 480, 487)
+	ExitNotFound    = 13  // call: no such user (404, 604, 484, 410)
 	ExitInterrupted = 130 // interrupted (Ctrl-C)
 )
 
@@ -36,6 +40,10 @@ const ExitCodesHelp = `cusax exit codes (stable; scripts may rely on them):
   8    TLS: certificate not trusted / wrong name / expired, or the server
        offers no TLS and --allow-plaintext was not given
   9    --require-parity: the two aspects are not protected alike (RFC 7081 §7)
+  10   call: busy (486 Busy Here, 600 Busy Everywhere)
+  11   call: declined (603 Decline)
+  12   call: no answer (--ring-timeout passed, 408, 480, 487)
+  13   call: not found (404, 604, 484, 410)
   130  interrupted
 
 With --json, a failing command also writes the error as one JSON object on

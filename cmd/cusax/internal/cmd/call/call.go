@@ -1,0 +1,376 @@
+// Package call implements `cusax call`: place a SIP call to a roster
+// contact, a SIP or tel: URI, a phone number or a MUC room's conference,
+// with media from and to WAV files. RFC 7081 strategy 1: calls go over SIP.
+package call
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
+	"github.com/cusax/cusax/pkg/core/callplan"
+	"github.com/cusax/cusax/pkg/core/config"
+	"github.com/cusax/cusax/pkg/core/dialtarget"
+	corelogin "github.com/cusax/cusax/pkg/core/login"
+	"github.com/cusax/cusax/pkg/protocol"
+)
+
+// Options are the parsed flags.
+type Options struct {
+	F *cmdutil.Factory
+
+	Target      string
+	Account     string
+	Via         string
+	Number      string
+	Yes         bool
+	DryRun      bool
+	NoIMPP      bool
+	Anonymous   bool
+	Video       bool
+	Play        string
+	Record      string
+	DTMF        string
+	Duration    time.Duration
+	HasDuration bool
+	RingTimeout time.Duration
+	Timeout     time.Duration
+	JSON        bool
+}
+
+// NewCmdCall builds the command.
+func NewCmdCall(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	o := &Options{F: f}
+	cmd := &cobra.Command{
+		Use:   "call TARGET",
+		Short: "Place a SIP call (to a contact, SIP URI, number or room)",
+		Long: `Place a SIP call and report how it went.
+
+TARGET is a roster contact (a roster name, JID or xmpp: URI, as for
+'cusax roster show'), a sip:/sips: URI, a tel: URI, a phone number (dialled
+through the account's SIP service), or a MUC room whose disco#info
+advertises an audio-video-uri (RFC 7081 §4).
+
+A contact is called at the SIP address in their vCard, else a phone number
+(RFC 7081 §3.3); --number picks another. The account is chosen by the
+policy plugins (RFC 7081 §3.4): the contact's own CUSAX account, else the
+only one that can place calls, else --via (asked on a terminal). A call to
+a phone number, or to a number learned from a contact on another domain,
+may cost money (RFC 7081 §5): it needs --yes, a yes at the prompt, or a
+match in the config's [calls] cost_allow list.
+
+The INVITE carries Call-Info: <xmpp:YOU>;purpose=impp (RFC 6993) so the
+callee can find you for chat, unless --no-impp, advertise_impp = false or
+--anonymous (which also sends Privacy: id, RFC 3325).
+
+There is no sound card: --play sends a 16-bit PCM WAV (any rate, mono or
+stereo: converted to 8 kHz), --record writes what the callee sends, and
+--dtmf sends digits (RFC 4733) once answered. The call ends when the file
+and digits are sent, after --duration, when the callee hangs up, or on
+Ctrl-C (CANCEL or BYE is always sent). Without any of these it stays up
+until one side hangs up.
+
+Exit codes: 0 answered, 10 busy, 11 declined, 12 no answer, 13 not found,
+4 authentication failed, 5 denied by policy, 7 network failure (see
+'cusax help exit-codes').`,
+		Example: `  $ cusax call bob
+  $ cusax call bob --play greeting.wav --record reply.wav
+  $ cusax call sip:support@example.com --dtmf 1234# --duration 10s
+  $ cusax call +4930123456 --yes --via work
+  $ cusax call bob --dry-run --json`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return cmdutil.Usagef("call takes one TARGET")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Target = args[0]
+			o.HasDuration = cmd.Flags().Changed("duration")
+			if err := o.validate(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(o)
+			}
+			return run(o)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.Account, "account", "", "account whose roster names the contact (default: the default account)")
+	fl.StringVar(&o.Via, "via", "", "account to place the call through")
+	fl.StringVar(&o.Number, "number", "", "which of the contact's numbers: its position (1, 2, …) or the number itself")
+	fl.BoolVarP(&o.Yes, "yes", "y", false, "allow a call that may cost money (RFC 7081 §5)")
+	fl.BoolVar(&o.DryRun, "dry-run", false, "print what would be dialled, through which account and with which headers; do not call")
+	fl.BoolVar(&o.NoIMPP, "no-impp", false, "do not send Call-Info with your XMPP address (RFC 6993)")
+	fl.BoolVar(&o.Anonymous, "anonymous", false, "hide your identity: anonymous From, Privacy: id (RFC 3325), no Call-Info")
+	fl.BoolVar(&o.Video, "video", false, "offer video (only to a number the contact's vCard marks TYPE=video)")
+	fl.StringVar(&o.Play, "play", "", "WAV file (16-bit PCM) to send once answered")
+	fl.StringVar(&o.Record, "record", "", "write what the callee sends to this WAV file (8 kHz mono)")
+	fl.StringVar(&o.DTMF, "dtmf", "", "digits to send once answered (0-9 * # A-D, RFC 4733)")
+	fl.DurationVar(&o.Duration, "duration", 0, "hang up this long after the answer (0: right away)")
+	fl.DurationVar(&o.RingTimeout, "ring-timeout", 60*time.Second, "give up when not answered by then")
+	fl.DurationVar(&o.Timeout, "timeout", 10*time.Second, "network timeout for each server")
+	fl.BoolVar(&o.JSON, "json", false, "print the outcome (or the plan with --dry-run) as JSON")
+	return cmd
+}
+
+func (o *Options) validate() error {
+	switch {
+	case o.Duration < 0:
+		return cmdutil.Usagef("--duration must not be negative")
+	case o.RingTimeout <= 0:
+		return cmdutil.Usagef("--ring-timeout must be positive")
+	case o.Timeout <= 0:
+		return cmdutil.Usagef("--timeout must be positive")
+	}
+	for _, d := range o.DTMF {
+		if !strings.ContainsRune("0123456789*#ABCDabcd", d) {
+			return cmdutil.Usagef("--dtmf %q: %q is not a DTMF digit (0-9, *, #, A-D)", o.DTMF, d)
+		}
+	}
+	for name, v := range map[string]string{"--via": o.Via, "--account": o.Account, "--number": o.Number, "--play": o.Play, "--record": o.Record} {
+		if strings.ContainsAny(v, "\r\n\x00") {
+			return cmdutil.Usagef("%s contains a control character", name)
+		}
+	}
+	return nil
+}
+
+// Plan is what will be (or, with --dry-run, would be) dialled.
+type Plan struct {
+	Target      string            `json:"target"`
+	Kind        string            `json:"kind"`
+	Contact     string            `json:"contact,omitempty"`
+	Via         string            `json:"via"`
+	URI         string            `json:"uri"`
+	From        string            `json:"from"`
+	Headers     []protocol.Header `json:"headers"`
+	NoCallInfo  string            `json:"no_call_info,omitempty"`
+	Anonymous   bool              `json:"anonymous"`
+	Video       bool              `json:"video"`
+	PSTN        bool              `json:"pstn"`
+	InterDomain bool              `json:"inter_domain"`
+	AccountWhy  protocol.Decision `json:"account_decision"`
+	Cost        protocol.Decision `json:"cost_decision"`
+
+	account config.Account
+}
+
+// Outcome is the result of a call, printed on stdout.
+type Outcome struct {
+	Target     string `json:"target"`
+	Via        string `json:"via"`
+	URI        string `json:"uri"`
+	CallID     string `json:"call_id,omitempty"`
+	StatusCode int    `json:"status_code"`
+	Reason     string `json:"reason"`
+	Result     string `json:"result"` // answered, busy, declined, no-answer, not-found, failed, interrupted
+	Answered   bool   `json:"answered"`
+	SetupMS    int64  `json:"setup_ms"`
+	DurationMS int64  `json:"duration_ms"`
+	RTPSent    int64  `json:"rtp_sent"`
+	RTPRecv    int64  `json:"rtp_received"`
+	DTMFSent   string `json:"dtmf_sent,omitempty"`
+	Codec      string `json:"codec,omitempty"`
+	MediaPeer  string `json:"media_peer,omitempty"`
+	Recorded   string `json:"recorded,omitempty"`
+	RecordedMS int64  `json:"recorded_ms,omitempty"`
+	Note       string `json:"note,omitempty"`
+	ExitCode   int    `json:"exit_code"`
+}
+
+func run(o *Options) error {
+	f := o.F
+	ctx := f.Context
+	plan, err := o.plan(ctx)
+	if err != nil {
+		return err
+	}
+	if o.DryRun {
+		return printPlan(o, plan)
+	}
+	return o.dial(plan)
+}
+
+// interactive: prompts need a terminal on both stdin and stderr.
+func (o *Options) interactive() bool { return o.F.IO.CanPrompt() }
+
+// plan resolves the target, picks the account and passes the cost gate.
+func (o *Options) plan(ctx context.Context) (*Plan, error) {
+	f := o.F
+	t, err := dialtarget.Parse(o.Target)
+	if err != nil {
+		return nil, cmdutil.Usagef("%v", err)
+	}
+	cfg, _, err := f.Config()
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.Accounts) == 0 {
+		return nil, cmdutil.WithHint(cmdutil.Usagef("no account is configured"), "set one up with 'cusax login'")
+	}
+	p := &Plan{Target: o.Target, Kind: string(t.Kind), Anonymous: o.Anonymous, Video: o.Video}
+
+	// The account whose roster and policy chain are consulted.
+	home, err := f.Account(o.Account)
+	if err != nil {
+		return nil, err
+	}
+	var contact *resolved
+	if t.Kind == dialtarget.KindContact || t.Kind == dialtarget.KindRoom {
+		if contact, err = o.resolveContact(ctx, home, t); err != nil {
+			return nil, err
+		}
+		p.Kind, p.Contact = contact.kind, contact.jid
+	} else if o.Video {
+		return nil, cmdutil.Usagef("--video needs a roster contact whose vCard marks the number TYPE=video (RFC 7081 §3.3); %s is a bare address", o.Target)
+	} else if o.Number != "" {
+		return nil, cmdutil.Usagef("--number picks among a contact's numbers; %s is not a contact", o.Target)
+	}
+
+	host, err := f.Plugins()
+	if err != nil {
+		return nil, err
+	}
+	policyPlugins, err := corelogin.OpenAspects(ctx, host, home, false, false)
+	if err != nil {
+		return nil, err
+	}
+	defer policyPlugins.Close()
+	chain, err := policyPlugins.Policies(ctx)
+	if err != nil {
+		return nil, err
+	}
+
+	// RFC 7081 §3.4: which account carries the call.
+	req := protocol.ChooseAccountRequest{Target: o.Target, Candidates: callplan.Candidates(cfg), Interactive: o.interactive(), Requested: o.Via}
+	if contact != nil {
+		req.ContactAccount = home.Name
+	}
+	d, err := callplan.ChooseAccount(ctx, chain, req)
+	if err != nil {
+		return nil, err
+	}
+	p.AccountWhy = d
+	via, err := o.settleAccount(cfg, req, d)
+	if err != nil {
+		return nil, err
+	}
+	p.Via, p.account = via.Name, via
+	domain := domainOf(via.SIP.AOR)
+
+	// The Request-URI through that account.
+	dial := t
+	if contact != nil {
+		if dial, err = dialtarget.Parse(contact.uri); err != nil {
+			return nil, fmt.Errorf("%s's address %q: %w", contact.jid, contact.uri, err)
+		}
+	}
+	if p.URI, err = dialtarget.SIPURI(dial, domain); err != nil {
+		return nil, cmdutil.Usagef("%v", err)
+	}
+	p.PSTN, p.InterDomain = dialtarget.Classify(p.URI, domain)
+	if contact != nil && contact.phone && !sameDomain(domainOf(contact.jid), domain) {
+		// RFC 7081 §5: a number learned from a contact on another domain.
+		p.InterDomain = true
+	}
+	p.From = via.SIP.AOR
+	if o.Anonymous {
+		p.From = "sip:anonymous@anonymous.invalid"
+	}
+	p.Headers, p.NoCallInfo = callplan.Headers(via, o.NoIMPP, o.Anonymous)
+
+	// RFC 7081 §5: the cost gate.
+	cost := protocol.CostRequest{
+		Target: o.Target, URI: p.URI, Account: via.Name, PSTN: p.PSTN, InterDomain: p.InterDomain,
+		Interactive: o.interactive() && !o.DryRun, Confirmed: o.Yes, Allowlist: cfg.Calls.CostAllow,
+	}
+	if p.Cost, err = callplan.ApproveCost(ctx, chain, cost); err != nil {
+		return nil, err
+	}
+	if o.DryRun {
+		return p, nil
+	}
+	switch p.Cost.Verdict {
+	case protocol.Allow:
+	case protocol.Ask:
+		if !o.interactive() {
+			return nil, cmdutil.WithHint(fmt.Errorf("%s: %w", p.Cost.Reason, protocol.ErrDenied), "add --yes to allow it")
+		}
+		fmt.Fprintf(f.IO.ErrOut, "cusax: %s\n", p.Cost.Reason)
+		ans, err := cmdutil.Prompt(f.IO, fmt.Sprintf("Call %s through %s? [y/N] ", p.URI, via.Name))
+		if err != nil {
+			return nil, err
+		}
+		if a := strings.ToLower(strings.TrimSpace(ans)); a != "y" && a != "yes" {
+			return nil, fmt.Errorf("call not confirmed: %w", protocol.ErrDenied)
+		}
+	default:
+		return nil, cmdutil.WithHint(fmt.Errorf("%s (policy %s): %w", p.Cost.Reason, p.Cost.Policy, protocol.ErrDenied),
+			"add --yes, or list the number in [calls] cost_allow in the config")
+	}
+	return p, nil
+}
+
+// settleAccount turns the policy's decision into an account, asking on a
+// terminal when the policy says so (RFC 7081 §3.4, strategy 7).
+func (o *Options) settleAccount(cfg *config.Config, req protocol.ChooseAccountRequest, d protocol.Decision) (config.Account, error) {
+	var names []string
+	for _, c := range req.Candidates {
+		if c.Telephony {
+			names = append(names, c.Name)
+		}
+	}
+	choice := d.Choice
+	switch d.Verdict {
+	case protocol.Allow:
+	case protocol.Ask:
+		if !o.interactive() || len(names) == 0 {
+			return config.Account{}, cmdutil.Usagef("several accounts can place this call and none is related to the contact: choose one with --via (%s)", strings.Join(names, ", "))
+		}
+		fmt.Fprintf(o.F.IO.ErrOut, "cusax: %s\n", d.Reason)
+		for i, n := range names {
+			fmt.Fprintf(o.F.IO.ErrOut, "  %d) %s\n", i+1, n)
+		}
+		ans, err := cmdutil.Prompt(o.F.IO, "Call through which account? ")
+		if err != nil {
+			return config.Account{}, err
+		}
+		ans = strings.TrimSpace(ans)
+		if n, err := strconv.Atoi(ans); err == nil && n >= 1 && n <= len(names) {
+			ans = names[n-1]
+		}
+		choice = ans
+	default:
+		if o.Via != "" {
+			return config.Account{}, cmdutil.Usagef("--via %s: %s", o.Via, d.Reason)
+		}
+		return config.Account{}, fmt.Errorf("%s: %w", d.Reason, protocol.ErrDenied)
+	}
+	a, err := cfg.Account(choice)
+	if err != nil || a.SIP == nil {
+		return config.Account{}, cmdutil.Usagef("account %q cannot place calls (choose among: %s)", choice, strings.Join(names, ", "))
+	}
+	return *a, nil
+}
+
+func domainOf(uri string) string {
+	_, rest, _ := strings.Cut(uri, ":")
+	if i := strings.LastIndexByte(rest, '@'); i >= 0 {
+		rest = rest[i+1:]
+	}
+	if i := strings.IndexAny(rest, ":;>?"); i >= 0 {
+		rest = rest[:i]
+	}
+	return strings.ToLower(rest)
+}
+
+func sameDomain(a, b string) bool {
+	return a == b || strings.HasSuffix(a, "."+b) || strings.HasSuffix(b, "."+a)
+}

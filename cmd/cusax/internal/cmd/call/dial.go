@@ -1,0 +1,274 @@
+package call
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
+	"github.com/cusax/cusax/pkg/core/config"
+	corelogin "github.com/cusax/cusax/pkg/core/login"
+	"github.com/cusax/cusax/pkg/core/media"
+	"github.com/cusax/cusax/pkg/core/secrets"
+	"github.com/cusax/cusax/pkg/protocol"
+)
+
+// hangupWait bounds how long cusax waits, after Ctrl-C, for the CANCEL or
+// BYE to be answered before it gives up on the final report.
+const hangupWait = 10 * time.Second
+
+// dial places the call through the plan's account and reports the outcome.
+func (o *Options) dial(p *Plan) error {
+	f := o.F
+	ctx := f.Context
+	a := p.account
+	store, _, err := f.Secrets()
+	if err != nil {
+		return err
+	}
+	host, err := f.Plugins()
+	if err != nil {
+		return err
+	}
+	// Only the SIP password: a call does not need the XMPP one (whose
+	// password_command might prompt).
+	sipPW, err := secrets.Resolve(ctx, store, secrets.Ref{Account: a.Name, Aspect: config.AspectSIP}, a.SIP.PasswordCommand)
+	if err != nil {
+		return fmt.Errorf("telephony password: %w", err)
+	}
+	ca, err := corelogin.ReadCA(a)
+	if err != nil {
+		return err
+	}
+	plugins, err := corelogin.OpenAspects(ctx, host, a, false, true)
+	if err != nil {
+		return err
+	}
+	defer plugins.Close()
+	if plugins.Telephony == nil {
+		return fmt.Errorf("account %s has no telephony backend: %w", a.Name, protocol.ErrUnsupported)
+	}
+	cctx, cancel := context.WithTimeout(ctx, o.Timeout+2*time.Second)
+	sess, err := plugins.Telephony.Connect(cctx, protocol.ConnectRequest{
+		Address: a.SIP.AOR, Username: a.SIP.Username, Password: sipPW, Server: a.SIP.Proxy,
+		CAPEM: ca, AllowPlaintext: a.SIP.AllowPlaintext, Timeout: o.Timeout,
+	})
+	cancel()
+	if err != nil {
+		return fmt.Errorf("telephony: %w", err)
+	}
+	defer func() {
+		// Close hangs up whatever is still up (it never leaves a call).
+		c, cancel := context.WithTimeout(context.Background(), hangupWait)
+		defer cancel()
+		_ = sess.Close(c)
+	}()
+
+	mo := protocol.MediaOptions{
+		PlayFile: o.Play, RecordFile: o.Record, DTMF: strings.ToUpper(o.DTMF),
+		Duration: o.Duration, RingTimeout: o.RingTimeout, Video: o.Video,
+	}
+	if !o.HasDuration && o.Play == "" && o.DTMF == "" {
+		mo.Duration = -1 // nothing to send and no limit: until one side hangs up
+	}
+	// The call's stream must outlive Ctrl-C: cancelling it would drop the
+	// final report. Ctrl-C becomes a Hangup instead.
+	st, err := sess.Dial(context.WithoutCancel(ctx), protocol.DialRequest{
+		Target: p.URI, Headers: p.Headers, Anonymous: p.Anonymous, Media: mo,
+	})
+	if err != nil {
+		return fmt.Errorf("call %s: %w", p.URI, err)
+	}
+	defer st.Close()
+	out := Outcome{Target: p.Target, Via: p.Via, URI: p.URI}
+	interrupted := false
+	events := make(chan protocol.CallEvent)
+	errc := make(chan error, 1)
+	go func() {
+		for {
+			ev, err := st.Recv()
+			if err != nil {
+				errc <- err
+				return
+			}
+			events <- ev
+		}
+	}()
+	var final *protocol.CallEvent
+	stop := ctx.Done()
+	var giveUp <-chan time.Time
+	for final == nil {
+		select {
+		case ev := <-events:
+			if out.CallID == "" {
+				out.CallID = ev.CallID
+			}
+			if ev.Final {
+				final = &ev
+				continue
+			}
+			o.progress(ev)
+		case err := <-errc:
+			if errors.Is(err, io.EOF) {
+				err = errors.New("the call ended without a final report")
+			}
+			return fmt.Errorf("call %s: %w", p.URI, err)
+		case <-stop:
+			stop, interrupted = nil, true
+			fmt.Fprintln(f.IO.ErrOut, "cusax: hanging up…")
+			hctx, cancel := context.WithTimeout(context.Background(), hangupWait)
+			if err := sess.Hangup(hctx, out.CallID); err != nil {
+				f.Logger().Debug("hangup", "error", err)
+			}
+			cancel()
+			giveUp = time.After(hangupWait)
+		case <-giveUp:
+			return cmdutil.ErrInterrupted
+		}
+	}
+	fill(&out, final, o.Record)
+	out.ExitCode = classify(&out, final, interrupted, o.DTMF)
+	if err := printOutcome(o, &out); err != nil {
+		return err
+	}
+	if out.ExitCode != cmdutil.ExitOK {
+		return cmdutil.WithExit(out.ExitCode, errors.New(out.summary()))
+	}
+	return nil
+}
+
+func fill(out *Outcome, ev *protocol.CallEvent, record string) {
+	out.StatusCode, out.Reason, out.Answered = ev.StatusCode, ev.Reason, ev.Answered
+	out.SetupMS = ev.SetupTime.Milliseconds()
+	out.DurationMS = ev.Duration.Milliseconds()
+	out.RTPSent, out.RTPRecv, out.DTMFSent = ev.RTPSent, ev.RTPRecv, ev.DTMFSent
+	out.Codec, out.MediaPeer, out.Note = ev.Codec, ev.MediaPeer, ev.Note
+	if record != "" && ev.RecordedSamples > 0 {
+		out.Recorded = record
+		out.RecordedMS = ev.RecordedSamples * 1000 / media.TelephonyRate
+	}
+}
+
+// classify maps the final answer to the result and exit code. RFC 3261
+// §21: 486/600 busy, 603 decline, 404/604/484/410 not found; 408, 480 and
+// a ring timeout are "no answer".
+func classify(out *Outcome, ev *protocol.CallEvent, interrupted bool, dtmf string) int {
+	code := ev.StatusCode
+	switch {
+	case ev.Answered:
+		out.Result = "answered"
+		if dtmf != "" && ev.DTMFSent != strings.ToUpper(dtmf) {
+			out.Result = "answered, DTMF not sent"
+			return cmdutil.ExitFailure
+		}
+		if interrupted {
+			return cmdutil.ExitOK // the user ended an answered call: it worked
+		}
+		return cmdutil.ExitOK
+	case interrupted:
+		out.Result = "interrupted"
+		return cmdutil.ExitInterrupted
+	case code == 486 || code == 600:
+		out.Result = "busy"
+		return cmdutil.ExitBusy
+	case code == 603:
+		out.Result = "declined"
+		return cmdutil.ExitDeclined
+	case code == 404 || code == 604 || code == 484 || code == 410:
+		out.Result = "not-found"
+		return cmdutil.ExitNotFound
+	case code == 408 || code == 480 || code == 487:
+		out.Result = "no-answer"
+		return cmdutil.ExitNoAnswer
+	case code == 401 || code == 403 || code == 407:
+		out.Result = "auth-failed"
+		return cmdutil.ExitAuth
+	case code == 503:
+		out.Result = "failed"
+		return cmdutil.ExitNetwork
+	}
+	out.Result = "failed"
+	return cmdutil.ExitFailure
+}
+
+func (out *Outcome) summary() string {
+	s := fmt.Sprintf("%s: %d %s", out.Result, out.StatusCode, out.Reason)
+	if out.Note != "" {
+		s += " (" + out.Note + ")"
+	}
+	return s
+}
+
+// progress reports provisional responses on stderr.
+func (o *Options) progress(ev protocol.CallEvent) {
+	if ev.StatusCode == 0 {
+		return
+	}
+	what := ev.Reason
+	switch ev.StatusCode {
+	case 180:
+		what = "ringing"
+	case 183:
+		what = "session progress"
+	}
+	fmt.Fprintf(o.F.IO.ErrOut, "cusax: %d %s\n", ev.StatusCode, what)
+}
+
+func printOutcome(o *Options, out *Outcome) error {
+	if o.JSON {
+		return cmdutil.WriteJSON(o.F.IO.Out, out)
+	}
+	w := o.F.IO.Out
+	io := o.F.IO
+	head := out.Result
+	switch {
+	case out.Answered:
+		head = io.Green(head)
+	default:
+		head = io.Red(head)
+	}
+	fmt.Fprintf(w, "%s\t%s via %s (%s): %d %s\n", head, out.Target, out.Via, out.URI, out.StatusCode, out.Reason)
+	if out.Answered {
+		fmt.Fprintf(w, "setup\t%d ms\nduration\t%d ms\nrtp\t%d sent, %d received (%s from %s)\n",
+			out.SetupMS, out.DurationMS, out.RTPSent, out.RTPRecv, out.Codec, out.MediaPeer)
+		if out.DTMFSent != "" {
+			fmt.Fprintf(w, "dtmf\t%s\n", out.DTMFSent)
+		}
+		if out.Recorded != "" {
+			fmt.Fprintf(w, "recorded\t%s (%d ms)\n", out.Recorded, out.RecordedMS)
+		}
+	}
+	if out.Note != "" {
+		fmt.Fprintf(w, "note\t%s\n", out.Note)
+	}
+	return nil
+}
+
+// printPlan prints the --dry-run plan.
+func printPlan(o *Options, p *Plan) error {
+	if o.JSON {
+		return cmdutil.WriteJSON(o.F.IO.Out, p)
+	}
+	w := o.F.IO.Out
+	fmt.Fprintf(w, "target\t%s (%s)\n", p.Target, p.Kind)
+	if p.Contact != "" {
+		fmt.Fprintf(w, "contact\t%s\n", p.Contact)
+	}
+	fmt.Fprintf(w, "via\t%s (%s, policy %s)\n", p.Via, p.AccountWhy.Reason, p.AccountWhy.Policy)
+	fmt.Fprintf(w, "uri\t%s\n", p.URI)
+	fmt.Fprintf(w, "from\t%s\n", p.From)
+	for _, h := range p.Headers {
+		fmt.Fprintf(w, "header\t%s: %s\n", h.Name, h.Value)
+	}
+	if p.Anonymous {
+		fmt.Fprintln(w, "header\tPrivacy: id")
+	}
+	if p.NoCallInfo != "" {
+		fmt.Fprintf(w, "call-info\tnone (%s)\n", p.NoCallInfo)
+	}
+	fmt.Fprintf(w, "cost\t%s (%s)\n", p.Cost.Verdict, p.Cost.Reason)
+	return nil
+}

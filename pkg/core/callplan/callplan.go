@@ -1,0 +1,182 @@
+// Package callplan decides what `cusax call` dials: which of a contact's
+// numbers (RFC 7081 §3.3), through which account (§3.4, strategies 6–7),
+// whether a call that may cost money goes ahead (§5), and which headers
+// the INVITE carries (RFC 6993 Call-Info, RFC 3325 Privacy). It does no
+// IO; the command asks the user and places the call.
+package callplan
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/emersion/go-vcard"
+
+	"github.com/cusax/cusax/pkg/core/config"
+	"github.com/cusax/cusax/pkg/core/contacts"
+	"github.com/cusax/cusax/pkg/protocol"
+)
+
+// AmbiguousError lists the numbers to choose from when a contact has
+// several and none is clearly meant.
+type AmbiguousError struct {
+	Contact string
+	Choices []contacts.Tel
+}
+
+func (e *AmbiguousError) Error() string {
+	return fmt.Sprintf("%s has %d numbers and none is a SIP address: pick one with --number N (%s)", e.Contact, len(e.Choices), ListTels(e.Choices))
+}
+
+// ListTels numbers the choices for an error or a prompt: "1) tel:+1… (cell), 2) …".
+func ListTels(tels []contacts.Tel) string {
+	parts := make([]string, len(tels))
+	for i, t := range tels {
+		parts[i] = fmt.Sprintf("%d) %s", i+1, t.URI)
+		if len(t.Types) > 0 {
+			parts[i] += " (" + strings.Join(t.Types, ",") + ")"
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// PickTel chooses the TEL a call to a contact uses. RFC 7081 §3.3: the
+// vCard's TELs are the call options. A SIP address is preferred (a call
+// within the CUSAX service, §3.1, §5), PREF first; number selects
+// another, by position among the callable TELs (1-based) or by value.
+// With video, only TELs with TYPE=video qualify (§3.3: the cue for a
+// video call). Several phone numbers and no SIP address is ambiguous.
+func PickTel(contact string, card vcard.Card, number string, video bool) (contacts.Tel, error) {
+	var callable []contacts.Tel
+	for _, t := range contacts.Tels(card) {
+		if t.Callable() {
+			callable = append(callable, t)
+		}
+	}
+	if len(callable) == 0 {
+		return contacts.Tel{}, fmt.Errorf("%s has no SIP address or phone number in their vCard (RFC 7081 §3.3): %w", contact, protocol.ErrNotFound)
+	}
+	if number != "" {
+		t, err := byNumber(contact, callable, number)
+		if err != nil {
+			return t, err
+		}
+		if video && !t.HasType(vcard.TypeVideo) {
+			return t, fmt.Errorf("%s is not marked TYPE=video in %s's vCard, so cusax will not offer video to it (RFC 7081 §3.3): %w", t.URI, contact, protocol.ErrInvalid)
+		}
+		return t, nil
+	}
+	candidates := callable
+	if video {
+		candidates = nil
+		for _, t := range callable {
+			if t.HasType(vcard.TypeVideo) {
+				candidates = append(candidates, t)
+			}
+		}
+		if len(candidates) == 0 {
+			return contacts.Tel{}, fmt.Errorf("none of %s's numbers is marked TYPE=video in their vCard, so cusax will not offer video (RFC 7081 §3.3); call without --video: %w", contact, protocol.ErrInvalid)
+		}
+	}
+	sips, phones := 0, 0
+	for _, t := range candidates {
+		if t.Kind == contacts.KindSIP {
+			sips++
+		} else {
+			phones++
+		}
+	}
+	if sips == 0 && phones > 1 {
+		return contacts.Tel{}, &AmbiguousError{Contact: contact, Choices: candidates}
+	}
+	t, _ := contacts.Preferred(candidates)
+	return t, nil
+}
+
+func byNumber(contact string, callable []contacts.Tel, number string) (contacts.Tel, error) {
+	if n, err := strconv.Atoi(number); err == nil && n >= 1 && n <= len(callable) && len(number) <= 3 {
+		return callable[n-1], nil
+	}
+	want, _ := contacts.Normalize(number)
+	for _, t := range callable {
+		if t.URI == want || t.URI == number {
+			return t, nil
+		}
+	}
+	return contacts.Tel{}, fmt.Errorf("--number %q is not one of %s's numbers: %s: %w", number, contact, ListTels(callable), protocol.ErrInvalid)
+}
+
+// Candidates lists the configured accounts for ChooseAccount.
+func Candidates(cfg *config.Config) []protocol.AccountCandidate {
+	out := make([]protocol.AccountCandidate, 0, len(cfg.Accounts))
+	for _, a := range cfg.Accounts {
+		c := protocol.AccountCandidate{Name: a.Name, Related: a.Related && a.XMPP != nil && a.SIP != nil, IsDefault: a.Name == cfg.Default}
+		if a.SIP != nil {
+			c.Telephony, c.AOR = true, a.SIP.AOR
+		}
+		if a.XMPP != nil {
+			c.JID = a.XMPP.JID
+		}
+		out = append(out, c)
+	}
+	if cfg.Default == "" && len(out) == 1 {
+		out[0].IsDefault = true
+	}
+	return out
+}
+
+// ChooseAccount runs the policy chain: the first policy that does not
+// abstain decides. With no opinion at all, the user is asked.
+func ChooseAccount(ctx context.Context, chain []protocol.Policy, req protocol.ChooseAccountRequest) (protocol.Decision, error) {
+	return decide(ctx, chain, func(p protocol.Policy) (protocol.Decision, error) { return p.ChooseAccount(ctx, req) })
+}
+
+// ApproveCost runs the cost gate (RFC 7081 §5) through the chain.
+func ApproveCost(ctx context.Context, chain []protocol.Policy, req protocol.CostRequest) (protocol.Decision, error) {
+	return decide(ctx, chain, func(p protocol.Policy) (protocol.Decision, error) { return p.ApproveCost(ctx, req) })
+}
+
+func decide(ctx context.Context, chain []protocol.Policy, ask func(protocol.Policy) (protocol.Decision, error)) (protocol.Decision, error) {
+	for _, p := range chain {
+		d, err := ask(p)
+		if err != nil {
+			return d, fmt.Errorf("policy: %w", err)
+		}
+		if d.Verdict == protocol.Abstain {
+			continue
+		}
+		if d.Policy == "" {
+			if info, err := p.Info(ctx); err == nil {
+				d.Policy = info.Name
+			}
+		}
+		return d, nil
+	}
+	return protocol.Decision{Verdict: protocol.Ask, Policy: "none", Reason: "no policy decided"}, nil
+}
+
+// Headers returns the extra INVITE headers for a call through a. RFC 6993
+// §3 (and RFC 7081 service strategy 6): Call-Info with purpose=impp names
+// the caller's XMPP address so the callee can find them for chat and
+// presence. It is left out when the user opts out (--no-impp, or the
+// account's advertise_impp = false: RFC 6993 §6, the address is personal
+// data), for anonymous calls (RFC 3323: nothing that identifies the
+// caller), and when the account has no XMPP aspect. why says which.
+func Headers(a config.Account, noIMPP, anonymous bool) (hdrs []protocol.Header, why string) {
+	switch {
+	case anonymous:
+		return nil, "anonymous call: no Call-Info (RFC 3323)"
+	case noIMPP:
+		return nil, "--no-impp"
+	case a.Features.AdvertiseIMPP != nil && !*a.Features.AdvertiseIMPP:
+		return nil, "advertise_impp = false for account " + a.Name
+	case a.XMPP == nil:
+		return nil, "account " + a.Name + " has no XMPP address"
+	}
+	jid := a.XMPP.JID
+	if i := strings.IndexByte(jid, '/'); i >= 0 {
+		jid = jid[:i] // the bare JID: a resource is not an address (RFC 6993 §3)
+	}
+	return []protocol.Header{{Name: "Call-Info", Value: "<xmpp:" + jid + ">;purpose=impp"}}, ""
+}
