@@ -130,3 +130,37 @@ func TestDialRingTimeoutCancels(t *testing.T) {
 		t.Errorf("callee: %v", err)
 	}
 }
+
+// TestDialAnsweredOverStreams: an answered call over TCP and TLS: the
+// ACK and BYE follow the record-routed dialog over the same connection,
+// RTP flows (the sipp callee echoes it back and counts it).
+func TestDialAnsweredOverStreams(t *testing.T) {
+	bed := testbed.Shared(t)
+	for _, tr := range []string{"tcp", "tls"} {
+		t.Run(tr, func(t *testing.T) {
+			callee := "stream" + tr + randomToken(3)
+			if _, err := bed.AddUsers(context.Background(), bed.Domain, callee); err != nil {
+				t.Fatal(err)
+			}
+			uas := bed.StartSippUAS(t, testbed.SippUASOptions{User: callee, Answer: 200, Media: "echo",
+				Headers: []testbed.HeaderCheck{{Name: "Call-Info", Exact: "<xmpp:alice@example.test>;purpose=impp"}}})
+			sess := connect(t, bedRequest(t, bed, "alice", bedServer(bed, tr)))
+			evs, err := dialAll(t, sess, context.Background(), protocol.DialRequest{
+				Target:  uas.URI,
+				Headers: []protocol.Header{{Name: "Call-Info", Value: "<xmpp:alice@example.test>;purpose=impp"}},
+				Media:   protocol.MediaOptions{Duration: 500 * time.Millisecond},
+			})
+			if err != nil {
+				t.Fatalf("dial: %v", err)
+			}
+			res, err := uas.Wait(10 * time.Second)
+			if err != nil {
+				t.Fatalf("callee: %v", err)
+			}
+			ev := lastEvent(t, evs)
+			if !ev.Answered || ev.StatusCode != 200 || ev.Codec != "PCMA" || ev.RTPSent < 20 || ev.RTPRecv == 0 || res.RTPReceived == 0 {
+				t.Errorf("final %+v; callee counted %d", ev, res.RTPReceived)
+			}
+		})
+	}
+}

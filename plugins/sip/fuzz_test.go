@@ -3,6 +3,10 @@ package sip
 import (
 	"strings"
 	"testing"
+
+	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/cusax/cusax/pkg/protocol"
 )
 
 // FuzzParseProxy: whatever parseProxy accepts can be written into a SIP
@@ -56,4 +60,47 @@ func FuzzPickChallenge(f *testing.F) {
 			t.Errorf("picked %+v", ch.Challenge)
 		}
 	})
+}
+
+// FuzzPlanDial: whatever planDial accepts (target, display name, extra
+// header) yields an INVITE whose header section still parses to the same
+// structure: no CR, LF or NUL reaches sipgo, which writes values verbatim.
+func FuzzPlanDial(f *testing.F) {
+	for _, s := range [][4]string{
+		{"sip:bob@example.test", "Bob", "Call-Info", "<xmpp:a@b>;purpose=impp"},
+		{"tel:+1-555-0100", "", "X-A", "1"},
+		{"sip:bob@example.test\r\nVia: x", "", "", ""},
+		{"sips:bob@example.test;transport=tls", "A \"B\"", "Subject", "hi\r\n"},
+	} {
+		f.Add(s[0], s[1], s[2], s[3])
+	}
+	s := &session{aor: mustAOR(f, "sip:alice@example.test")}
+	f.Fuzz(func(t *testing.T, target, display, hname, hval string) {
+		req := protocol.DialRequest{Target: target, DisplayName: display}
+		if hname != "" {
+			req.Headers = []protocol.Header{{Name: hname, Value: hval}}
+		}
+		p, err := s.planDial(req)
+		if err != nil {
+			return
+		}
+		all := p.target.String() + p.display
+		for _, h := range p.headers {
+			all += h.Name + h.Value
+		}
+		if strings.ContainsAny(all, "\r\n\x00") {
+			t.Fatalf("planDial accepted control characters: %q", all)
+		}
+		if strings.ContainsAny(p.target.String(), " <>\"") {
+			t.Fatalf("target %q would break the Request-URI", p.target.String())
+		}
+	})
+}
+
+func mustAOR(tb testing.TB, s string) gosip.Uri {
+	u, err := parseAOR(s)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return u
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -417,5 +418,102 @@ func TestCallPrivacy(t *testing.T) {
 				t.Errorf("exit %d, outcome %+v", r.code, o)
 			}
 		})
+	}
+}
+
+// TestCallBaresip: a second real callee, baresip, auto-answers; it reports
+// the RFC 4733 digits it received, and its tone is recorded.
+func TestCallBaresip(t *testing.T) {
+	bed := testbed.Shared(t)
+	callee := calleeUser(t, bed, "calleebaresip")
+	c := newCaller(t, bed, "dtmfer", "")
+	bs := bed.StartBaresip(t, testbed.BaresipOptions{User: callee})
+	out := filepath.Join(t.TempDir(), "baresip.wav")
+	r := c.call(t, bs.URI, "--dtmf", "123#", "--record", out, "--duration", "2s", "--json")
+	o := decodeOutcome(t, r)
+	if r.code != 0 || !o.Answered || o.DTMFSent != "123#" || o.RTPRecv < 50 || o.Recorded != out {
+		t.Fatalf("outcome %+v", o)
+	}
+	waitFor(t, "baresip to report the digits", 5*time.Second, func() bool { return bs.DTMF() == "123#" })
+	if bs.Calls() != 1 {
+		t.Errorf("baresip answered %d calls", bs.Calls())
+	}
+	t.Logf("baresip received DTMF %q; cusax received %d RTP packets", bs.DTMF(), o.RTPRecv)
+}
+
+// interruptCall runs the real binary, waits for want on stderr, sends
+// SIGINT and returns the exit code and outcome.
+func interruptCall(t *testing.T, c caller, want string, args ...string) (int, outcomeJSON) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, cusaxBinary(t), append([]string{"--config", c.home + "/cusax/config.toml", "call", "--json"}, args...)...)
+	cmd.Env = append(os.Environ(), "CUSAX_SECRETS=file", "XDG_CONFIG_HOME="+c.home, "XDG_DATA_HOME="+c.home+"/data", "CUSAX_PLUGIN_PATH=")
+	var stdout, stderr lockedBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, want, 10*time.Second, func() bool { return strings.Contains(stderr.String(), want) })
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	code := cmd.ProcessState.ExitCode()
+	t.Logf("stderr: %s", stderr.String())
+	o := decodeOutcome(t, cliResult{stdout: stdout.String(), stderr: stderr.String(), code: code})
+	return code, o
+}
+
+// TestCallCtrlC: Ctrl-C while ringing sends CANCEL (the callee checks it
+// and answers 487); Ctrl-C in an answered call sends BYE (the callee
+// waits for it). Neither leaves a call up.
+func TestCallCtrlC(t *testing.T) {
+	bed := testbed.Shared(t)
+	c := newCaller(t, bed, "interrupter", "")
+	t.Run("ringing", func(t *testing.T) {
+		callee := calleeUser(t, bed, "calleeringing")
+		uas := bed.StartSippUAS(t, testbed.SippUASOptions{User: callee, Answer: 0})
+		code, o := interruptCall(t, c, "ringing", "sip:"+callee+"@"+bed.Domain)
+		if _, err := uas.Wait(15 * time.Second); err != nil {
+			t.Errorf("callee did not see the CANCEL: %v", err)
+		}
+		if code != cmdutil.ExitInterrupted || o.Result != "interrupted" || o.StatusCode != 487 {
+			t.Errorf("exit %d, outcome %+v", code, o)
+		}
+	})
+	t.Run("answered", func(t *testing.T) {
+		callee := calleeUser(t, bed, "calleeup")
+		uas := bed.StartSippUAS(t, testbed.SippUASOptions{User: callee, Answer: 200, Media: "echo", HoldTimeout: 20 * time.Second})
+		code, o := interruptCall(t, c, "answered", "sip:"+callee+"@"+bed.Domain)
+		if _, err := uas.Wait(15 * time.Second); err != nil {
+			t.Errorf("callee did not get the BYE: %v", err)
+		}
+		if code != 0 || !o.Answered {
+			t.Errorf("exit %d, outcome %+v", code, o)
+		}
+	})
+}
+
+// TestCallRejectsInjection: a CR, LF or NUL in the target or any flag that
+// reaches a header is a usage error, before any config or network access.
+func TestCallRejectsInjection(t *testing.T) {
+	home := t.TempDir()
+	for _, args := range [][]string{
+		{"sip:bob@example.test\r\nVia: SIP/2.0/UDP evil"},
+		{"sip:bob@example.test\nX: y"},
+		{"tel:+1555\x000100"},
+		{"bob\r\n"},
+		{"sip:bob@example.test?Subject=x"},
+		{"sip:bob:secret@example.test"},
+		{"sip:bob@example.test", "--via", "a\r\nb"},
+		{"sip:bob@example.test", "--dtmf", "12\n"},
+		{"sip:bob@example.test", "--dtmf", "1x"},
+		{"sip:bob@example.test", "--duration", "-1s"},
+	} {
+		r := runCLI(t, home, "", append([]string{"call"}, args...)...)
+		if r.code != cmdutil.ExitUsage || strings.Count(strings.TrimSpace(r.stderr), "\n") > 1 {
+			t.Errorf("%q: exit %d, stderr %q", args, r.code, r.stderr)
+		}
 	}
 }

@@ -195,7 +195,11 @@ func classify(out *Outcome, ev *protocol.CallEvent, interrupted bool, dtmf strin
 }
 
 func (out *Outcome) summary() string {
-	s := fmt.Sprintf("%s: %d %s", out.Result, out.StatusCode, out.Reason)
+	if out.Result == "interrupted" {
+		// main prefixes "interrupted: " after Ctrl-C.
+		return fmt.Sprintf("call %s hung up before the answer (%d %s)", out.URI, out.StatusCode, out.Reason)
+	}
+	s := fmt.Sprintf("call %s: %s: %d %s", out.URI, out.Result, out.StatusCode, out.Reason)
 	if out.Note != "" {
 		s += " (" + out.Note + ")"
 	}
@@ -205,6 +209,10 @@ func (out *Outcome) summary() string {
 // progress reports provisional responses on stderr.
 func (o *Options) progress(ev protocol.CallEvent) {
 	if ev.StatusCode == 0 {
+		return
+	}
+	if ev.Answered {
+		fmt.Fprintf(o.F.IO.ErrOut, "cusax: answered (%d %s, set-up %d ms)\n", ev.StatusCode, ev.Reason, ev.SetupTime.Milliseconds())
 		return
 	}
 	what := ev.Reason
