@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make demo: start a throwaway Prosody (XMPP) and Kamailio (SIP) on loopback
-# with their own CA, then run the main cusax flow against them, saying what
-# each step does. Everything lives in a temp dir and is stopped at the end.
+# with their own CA, and baresip as an auto-answering SIP callee, then run the
+# main cusax flow against them, saying what each step does. Everything lives in a temp dir and is stopped at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-bin}
@@ -13,8 +13,9 @@ demo=$(mktemp -d /tmp/cusax-demo.XXXXXX)
 chmod 755 "$demo"
 go build -o "$BIN/cusax-testbed" ./internal/testbed/cmd/cusax-testbed
 
-bold "Starting the test bed: Prosody and Kamailio on free loopback ports, with a CA made for this run"
-"$BIN/cusax-testbed" up --seed-demo --dir "$demo/bed" &
+bold "Starting the test bed: Prosody and Kamailio on free loopback ports, with a CA made for this run,
+   and baresip answering every call to frank"
+"$BIN/cusax-testbed" up --seed-demo --callee frank --dir "$demo/bed" &
 bed_pid=$!
 cleanup() {
 	kill "$bed_pid" 2>/dev/null || true
@@ -65,7 +66,7 @@ run "${cusax[@]}" status
 
 bold "7. cusax roster: alice's contacts with the calling data of their vCards (RFC 7081 §3.3, §5):
    bob has a SIP URI with TYPE=video and a reachability hint his vCard confirms; carol only a phone
-   number (pstn); dave lives on another domain (inter_domain)"
+   number (pstn); dave lives on another domain (inter_domain); Frank is a desk phone (baresip)"
 run "${cusax[@]}" roster --account demo --json | head -c 1500; echo '…'
 run "${cusax[@]}" roster --account demo
 
@@ -94,4 +95,18 @@ run "${cusax[@]}" chat --account demo --room "demo@$CUSAX_BED_MUC_DOMAIN" --info
 run "${cusax[@]}" chat --account demo --room "demo@$CUSAX_BED_MUC_DOMAIN" "hello, room"
 wait "$listener"
 
-bold "Done. Stopping the test bed."
+bold "11. cusax call --dry-run: what calling Frank would do: the account the policy picks (RFC 7081 §3.4),
+   the SIP URI from his vCard (§3.3) and the Call-Info header that lets him find alice for chat (RFC 6993)"
+run "${cusax[@]}" call --account demo "$CUSAX_BED_CALLEE_NAME" --dry-run
+
+bold "12. A real call through Kamailio over TLS: baresip answers; alice sends a 1 s 440 Hz tone and the
+   digits 42 (RFC 4733) and records baresip's own tone; then baresip's side: the digits it received"
+run "$BIN/cusax-testbed" tone --out "$demo/tone.wav" --freq 440 --duration 1s
+run "${cusax[@]}" call --account demo "$CUSAX_BED_CALLEE_NAME" --play "$demo/tone.wav" --dtmf 42 --record "$demo/heard.wav"
+run "$BIN/cusax-testbed" callee --dir "$demo/bed"
+
+bold "13. A call to a user Kamailio does not know: 404 Not Found is exit code 13 (10 busy, 11 declined,
+   12 no answer), for scripts to act on"
+run "${cusax[@]}" call --via demo "sip:nobody@$CUSAX_BED_SIP_DOMAIN" || echo "(exit $?)" >&2
+
+bold "Done. Stopping the test bed and the callee."

@@ -1,11 +1,15 @@
 // Command cusax-testbed runs the integration test bed (Prosody + Kamailio on loopback) outside
 // of `go test`, for demos and manual testing.
 //
-//	cusax-testbed up --dir DIR [--sip-digest MD5]   start, write DIR/bed.json and DIR/bed.env, run until SIGINT/SIGTERM
-//	cusax-testbed down --dir DIR                    stop a bed started in the background
+//	cusax-testbed up --dir DIR [--sip-digest MD5] [--seed-demo] [--callee NAME]
+//	    start, write DIR/bed.json and DIR/bed.env, run until SIGINT/SIGTERM
+//	cusax-testbed down --dir DIR      stop a bed started in the background
+//	cusax-testbed callee --dir DIR    what the --callee baresip has answered and received
+//	cusax-testbed tone --out FILE     write a test tone as a 16-bit PCM WAV (for cusax call --play)
 //
-// bed.json and bed.env appear only once both servers answer, so a script can start `up` in the
-// background and wait for DIR/bed.env. They hold the users' passwords: this is a throwaway bed.
+// bed.json and bed.env appear only once both servers answer (and the callee, if any, is
+// registered), so a script can start `up` in the background and wait for DIR/bed.env. They
+// hold the users' passwords: this is a throwaway bed.
 package main
 
 import (
@@ -29,42 +33,58 @@ import (
 )
 
 const usage = `usage:
-  cusax-testbed up --dir DIR [--sip-digest SHA-256|MD5]
+  cusax-testbed up --dir DIR [--sip-digest SHA-256|MD5] [--seed-demo] [--callee NAME]
   cusax-testbed down --dir DIR
+  cusax-testbed callee --dir DIR
+  cusax-testbed tone --out FILE [--freq HZ] [--duration D]
 `
 
-func main() { os.Exit(run(os.Args[1:], os.Stderr)) }
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
-func run(args []string, stderr io.Writer) int {
+func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
 	fs := flag.NewFlagSet("cusax-testbed "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dir := fs.String("dir", "", "directory for the bed's files (created if missing)")
-	var digest *string
+	var dir, digest, callee, out *string
 	var seedDemo *bool
+	var freq *float64
+	var dur *time.Duration
+	switch args[0] {
+	case "up", "down", "callee":
+		dir = fs.String("dir", "", "directory for the bed's files (created if missing)")
+	case "tone":
+		out = fs.String("out", "", "WAV file to write")
+		freq = fs.Float64("freq", 440, "tone frequency in Hz")
+		dur = fs.Duration("duration", time.Second, "tone length")
+	default:
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
 	if args[0] == "up" {
 		digest = fs.String("sip-digest", "SHA-256", "digest algorithm Kamailio challenges with: SHA-256 or MD5")
 		seedDemo = fs.Bool("seed-demo", false, "give alice a roster with vCards (the make demo data)")
+		callee = fs.String("callee", "", "add SIP user `NAME` and answer its calls with baresip (with --seed-demo: in alice's roster)")
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
-	if *dir == "" || fs.NArg() != 0 {
+	if fs.NArg() != 0 || (dir != nil && *dir == "") || (out != nil && *out == "") {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
 	var err error
 	switch args[0] {
 	case "up":
-		err = up(*dir, testbed.Options{SIPDigestAlgorithm: *digest}, *seedDemo, stderr)
+		err = up(*dir, testbed.Options{SIPDigestAlgorithm: *digest}, *seedDemo, *callee, stderr)
 	case "down":
 		err = down(*dir, stderr)
-	default:
-		fmt.Fprint(stderr, usage)
-		return 2
+	case "callee":
+		err = calleeReport(*dir, stdout)
+	case "tone":
+		err = writeTone(*out, *freq, *dur)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "cusax-testbed: error: %v\n", err)
@@ -78,7 +98,7 @@ func run(args []string, stderr io.Writer) int {
 
 func pidFile(dir string) string { return filepath.Join(dir, "cusax-testbed.pid") }
 
-func up(dir string, opts testbed.Options, seedDemo bool, stderr io.Writer) error {
+func up(dir string, opts testbed.Options, seedDemo bool, callee string, stderr io.Writer) error {
 	if pid, alive := runningPid(dir); alive {
 		return fmt.Errorf("a bed already runs in %s (pid %d); stop it with: cusax-testbed down --dir %s", dir, pid, dir)
 	}
@@ -105,47 +125,77 @@ func up(dir string, opts testbed.Options, seedDemo bool, stderr io.Writer) error
 		os.Remove(envFile)
 		os.Remove(jsonFile)
 	}()
+	if callee != "" {
+		actx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		_, err := b.AddUsers(actx, b.Domain, callee)
+		cancel()
+		if err != nil {
+			return errors.Join(fmt.Errorf("callee: %w", err), b.Stop())
+		}
+	}
 	if seedDemo {
 		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err := b.Seed(sctx, testbed.DemoSeed(b))
+		err := b.Seed(sctx, testbed.DemoSeed(b, callee))
 		cancel()
 		if err != nil {
 			return errors.Join(fmt.Errorf("seed: %w", err), b.Stop())
 		}
 	}
-	if err := writeInfo(b, jsonFile, envFile); err != nil {
-		return errors.Join(err, b.Stop())
+	// The callee is stopped before the bed: unregistering its contact needs Kamailio.
+	stopAll := b.Stop
+	var bs *testbed.Baresip
+	if callee != "" {
+		var stopCallee func()
+		var err error
+		bs, stopCallee, err = startCallee(b, callee, stderr)
+		if err != nil {
+			return errors.Join(err, b.Stop())
+		}
+		stopAll = func() error { stopCallee(); return b.Stop() }
+	}
+	if err := writeInfo(b, bs, jsonFile, envFile); err != nil {
+		return errors.Join(err, stopAll())
 	}
 	fmt.Fprintf(stderr, "testbed ready: xmpp %s (direct TLS %s), sip udp %s tcp %s tls %s, CA %s, env %s (%v)\n",
 		b.XMPPAddr, b.XMPPDirectTLSAddr, b.SIPUDPAddr, b.SIPTCPAddr, b.SIPTLSAddr, b.CAFile, envFile,
 		time.Since(start).Round(time.Millisecond))
+	if bs != nil {
+		fmt.Fprintf(stderr, "testbed: baresip answers %s at %s (log %s)\n", bs.URI, bs.Contact, filepath.Join(bs.Dir, "baresip.log"))
+	}
 	<-ctx.Done()
 	fmt.Fprintln(stderr, "testbed: stopping")
-	return b.Stop()
+	return stopAll()
 }
 
 // writeInfo writes bed.json and bed.env, each atomically: their appearance means "ready".
-func writeInfo(b *testbed.Bed, jsonFile, envFile string) error {
+// callee is the --callee baresip, or nil.
+func writeInfo(b *testbed.Bed, callee *testbed.Baresip, jsonFile, envFile string) error {
 	jids := map[string]string{}
 	for name := range b.Users {
 		jids[name] = b.JID(name)
 	}
-	js, err := json.MarshalIndent(struct {
-		*testbed.Bed
-		JIDs     map[string]string
-		LogFiles []string
-	}{b, jids, b.LogFiles()}, "", "  ")
+	js, err := json.MarshalIndent(bedInfo{b, jids, b.LogFiles(), callee}, "", "  ")
 	if err != nil {
 		return err
 	}
 	if err := writeAtomic(jsonFile, append(js, '\n')); err != nil {
 		return err
 	}
-	return writeAtomic(envFile, []byte(envLines(b)))
+	return writeAtomic(envFile, []byte(envLines(b, callee)))
 }
 
-// envLines renders the bed as shell assignments (`set -a; . DIR/bed.env` exports them).
-func envLines(b *testbed.Bed) string {
+// bedInfo is what bed.json holds.
+type bedInfo struct {
+	*testbed.Bed
+	JIDs     map[string]string
+	LogFiles []string
+	Callee   *testbed.Baresip `json:",omitempty"` // the --callee baresip: User, URI, Contact, Dir
+}
+
+// envLines renders the bed as shell assignments (`set -a; . DIR/bed.env` exports them);
+// callee (nil: none) adds CUSAX_BED_CALLEE, _CALLEE_NAME (its DemoSeed roster name),
+// _CALLEE_URI and _CALLEE_DIR.
+func envLines(b *testbed.Bed, callee *testbed.Baresip) string {
 	vars := [][2]string{
 		{"DIR", b.Dir},
 		{"DOMAIN", b.Domain},
@@ -170,6 +220,10 @@ func envLines(b *testbed.Bed) string {
 	for _, name := range names {
 		up := strings.ToUpper(name)
 		vars = append(vars, [2]string{up + "_JID", b.JID(name)}, [2]string{up + "_PASSWORD", b.Users[name].Password})
+	}
+	if callee != nil {
+		vars = append(vars, [2]string{"CALLEE", callee.User}, [2]string{"CALLEE_NAME", testbed.DemoCalleeName(callee.User)},
+			[2]string{"CALLEE_URI", callee.URI}, [2]string{"CALLEE_DIR", callee.Dir})
 	}
 	var sb strings.Builder
 	sb.WriteString("# cusax test bed; source with: set -a; . " + shellQuote(filepath.Join(b.Dir, "bed.env")) + "; set +a\n")
