@@ -217,6 +217,18 @@ request_route {
 			exit;
 		}
 		consume_credentials();
+	} else if ($fd == "anonymous.invalid") {
+		# RFC 3323 §4.1.1.3 anonymous From: still one of our users, who
+		# must prove it (in our realm) although the From does not say who.
+		$var(pw) = $null;
+		if ($au != $null) {
+			$var(pw) = $sht(users=>$au);
+		}
+		if ($var(pw) == $null || !pv_proxy_authenticate("$rd", "$var(pw)", "0")) {
+			proxy_challenge("$rd", "0");
+			exit;
+		}
+		consume_credentials();
 	}
 	if (!(uri == myself)) {
 		sl_send_reply("403", "Relaying forbidden");
