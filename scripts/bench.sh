@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# make bench: the two figures issue 2 asks for, on this machine.
+# make bench: the figures the issues ask for, on this machine.
 #  1. plugin launch cost: start + go-plugin handshake (AutoMTLS) + first call,
 #     median ms per plugin kind (BenchmarkPluginLaunch)
-#  2. wall time of `cusax login` (SIP register + XMPP login + logout, plugins
+#  2. call set-up (first INVITE to 200) of `cusax call --duration 0` vs sipp's
+#     own UAC, alternating, N calls each to the same sipp UAS through the bed's
+#     Kamailio, plus cusax's whole-command wall time and where it goes
+#     (BenchmarkCallSetupVsSipp; it starts its own test bed)
+#  3. wall time of `cusax login` (SIP register + XMPP login + logout, plugins
 #     included) against the real test bed, median of N runs
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +15,14 @@ BIN=${BIN:-bin}
 
 echo "== plugin launch (go test -bench PluginLaunch -benchtime ${N}x)"
 go test -run '^$' -bench PluginLaunch -benchtime "${N}x" ./plugins/builtin | grep -E 'Benchmark|median'
+
+echo "== call set-up vs sipp UAC (go test -bench CallSetupVsSipp -benchtime ${N}x)"
+# -v keeps the phase table whole; go test runs the benchmark with b.N=1
+# before b.N=N, so only the last table and the result line are shown.
+go test -run '^$' -bench CallSetupVsSipp -benchtime "${N}x" -v ./cmd/cusax/internal/cli |
+	awk '/phases, ms/ { table = "" } /phases, ms/, /setup_ms/ { table = table $0 "\n" }
+		/UAS counted/ { uas = $0 } /^Benchmark.*ns\/op/ { result = $0 }
+		END { printf "%s", table; if (uas) print uas; print result }'
 
 make -s build
 go build -o "$BIN/cusax-testbed" ./internal/testbed/cmd/cusax-testbed
