@@ -120,18 +120,18 @@ func (c *call) runMedia(ctx context.Context, sdpAnswer []byte) (mediaStats, stri
 	}
 	mctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go func() {
-		select {
-		case <-c.remoteBye:
-			cancel()
-		case <-mctx.Done():
-		}
-	}()
 	if opts.Duration > 0 {
 		var stop context.CancelFunc
 		mctx, stop = context.WithTimeout(mctx, opts.Duration)
 		defer stop()
 	}
+	go func(done <-chan struct{}) {
+		select {
+		case <-c.remoteBye:
+			cancel()
+		case <-done:
+		}
+	}(mctx.Done())
 	cfg := media.SessionConfig{
 		Conn:         c.rtp.conn,
 		Remote:       ans.Remote,

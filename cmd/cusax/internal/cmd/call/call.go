@@ -41,6 +41,9 @@ type Options struct {
 	RingTimeout time.Duration
 	Timeout     time.Duration
 	JSON        bool
+
+	early    *earlyStart
+	stopping []*corelogin.Plugins // plugins to stop while the call goes on
 }
 
 // NewCmdCall builds the command.
@@ -188,6 +191,15 @@ type Outcome struct {
 func run(o *Options) error {
 	f := o.F
 	ctx := f.Context
+	// Each plugin start costs ~25 ms (docs/benchmarks.md): when the account
+	// is already known, start its SIP plugin while the policies decide.
+	o.early = o.startEarly()
+	defer o.early.discard()
+	defer func() {
+		for _, p := range o.stopping {
+			p.Close()
+		}
+	}()
 	plan, err := o.plan(ctx)
 	if err != nil {
 		return err
@@ -196,6 +208,79 @@ func run(o *Options) error {
 		return printPlan(o, plan)
 	}
 	return o.dial(plan)
+}
+
+// earlyStart is a SIP plugin started before the account was decided.
+type earlyStart struct {
+	account string
+	done    chan struct{}
+	plugins *corelogin.Plugins
+	err     error
+}
+
+// startEarly starts the telephony plugin of the account the call will
+// surely use (--via, or the only account with SIP); nil otherwise.
+func (o *Options) startEarly() *earlyStart {
+	if o.DryRun {
+		return nil
+	}
+	cfg, _, err := o.F.Config()
+	if err != nil {
+		return nil
+	}
+	var pick *config.Account
+	for i, a := range cfg.Accounts {
+		if a.SIP == nil {
+			continue
+		}
+		if o.Via != "" && a.Name == o.Via {
+			pick = &cfg.Accounts[i]
+			break
+		}
+		if o.Via == "" {
+			if pick != nil {
+				return nil // several: the policy chooses
+			}
+			pick = &cfg.Accounts[i]
+		}
+	}
+	if pick == nil {
+		return nil
+	}
+	host, err := o.F.Plugins()
+	if err != nil {
+		return nil
+	}
+	e := &earlyStart{account: pick.Name, done: make(chan struct{})}
+	a := *pick
+	go func() {
+		defer close(e.done)
+		e.plugins, e.err = corelogin.OpenAspects(o.F.Context, host, a, false, true)
+	}()
+	return e
+}
+
+// take returns the early plugins for account, or nil when they were
+// started for another one or failed (the caller starts its own).
+func (e *earlyStart) take(account string) *corelogin.Plugins {
+	if e == nil || e.account != account {
+		return nil
+	}
+	<-e.done
+	p := e.plugins
+	e.plugins = nil
+	return p
+}
+
+// discard stops early plugins nobody took.
+func (e *earlyStart) discard() {
+	if e == nil {
+		return
+	}
+	<-e.done
+	if e.plugins != nil {
+		e.plugins.Close()
+	}
 }
 
 // interactive: prompts need a terminal on both stdin and stderr.
@@ -242,7 +327,8 @@ func (o *Options) plan(ctx context.Context) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer policyPlugins.Close()
+	// Stopping a plugin waits for its exit: do it beside the call.
+	defer func() { o.stopping = append(o.stopping, policyPlugins) }()
 	chain, err := policyPlugins.Policies(ctx)
 	if err != nil {
 		return nil, err

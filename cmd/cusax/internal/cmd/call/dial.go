@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
@@ -43,9 +44,17 @@ func (o *Options) dial(p *Plan) error {
 	if err != nil {
 		return err
 	}
-	plugins, err := corelogin.OpenAspects(ctx, host, a, false, true)
-	if err != nil {
-		return err
+	var stopped sync.WaitGroup
+	for _, p := range o.stopping {
+		stopped.Go(p.Close)
+	}
+	o.stopping = nil
+	defer stopped.Wait()
+	plugins := o.early.take(a.Name)
+	if plugins == nil {
+		if plugins, err = corelogin.OpenAspects(ctx, host, a, false, true); err != nil {
+			return err
+		}
 	}
 	defer plugins.Close()
 	if plugins.Telephony == nil {
