@@ -51,7 +51,6 @@ var _ protocol.Telephony = (*Backend)(nil)
 
 // New returns the backend. logger may be nil (no logging).
 func New(logger hclog.Logger) *Backend {
-	certid.Prewarm() // overlap loading the system roots with the plugin handshake
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
@@ -149,6 +148,13 @@ func (b *Backend) Connect(ctx context.Context, req protocol.ConnectRequest) (pro
 		how = "RFC 3263 lookup of " + aor.Host
 	}
 
+	if len(req.CAPEM) == 0 && hasTLS(targets) {
+		// Overlap parsing the system roots with the TCP connect. Not at
+		// start-up: most calls and registrations never need them (UDP,
+		// or an account CA), and on a small machine the parse competes
+		// with the call for CPU (docs/benchmarks.md).
+		certid.Prewarm()
+	}
 	pool, err := certid.Roots(req.CAPEM)
 	if err != nil {
 		return nil, err
@@ -225,4 +231,13 @@ func randomToken(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
 	return hex.EncodeToString(b)
+}
+
+func hasTLS(ts []Target) bool {
+	for _, t := range ts {
+		if t.Transport == "tls" {
+			return true
+		}
+	}
+	return false
 }
