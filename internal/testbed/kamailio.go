@@ -245,6 +245,10 @@ request_route {
 		}
 		exit;
 	}
+	if (is_method("INVITE")) {
+		# Counted by the run log (runlog.go) to show real calls went through.
+		xlog("L_NOTICE", "cusax-testbed: INVITE $ru to $du$ru over $pr\n");
+	}
 	if (!t_relay()) {
 		sl_reply_error();
 	}

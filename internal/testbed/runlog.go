@@ -23,9 +23,10 @@ func (b *Bed) appendRunLog(started time.Time) {
 	}
 	auths := countIn(filepath.Join(b.Dir, "prosody", "prosody.log"), "Authenticated as ")
 	regs := countIn(filepath.Join(b.Dir, "kamailio", "kamailio.log"), "cusax-testbed: REGISTER ")
-	line := fmt.Sprintf("testbed: %s: %s on %s (c2s) and %s (direct TLS), %s on udp %s, tcp %s, tls %s: %d XMPP logins, %d SIP REGISTERs accepted, up %s\n",
+	calls := countIn(filepath.Join(b.Dir, "kamailio", "kamailio.log"), "cusax-testbed: INVITE ")
+	line := fmt.Sprintf("testbed: %s: %s on %s (c2s) and %s (direct TLS), %s on udp %s, tcp %s, tls %s: %d XMPP logins, %d SIP REGISTERs accepted, %d INVITEs relayed to a callee, up %s\n",
 		filepath.Base(os.Args[0]), serverVersion("prosody"), b.XMPPAddr, b.XMPPDirectTLSAddr, serverVersion("kamailio"),
-		b.SIPUDPAddr, b.SIPTCPAddr, b.SIPTLSAddr, auths, regs, time.Since(started).Round(100*time.Millisecond))
+		b.SIPUDPAddr, b.SIPTCPAddr, b.SIPTLSAddr, auths, regs, calls, time.Since(started).Round(100*time.Millisecond))
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {
 		return
