@@ -409,7 +409,7 @@ func TestCallPrivacy(t *testing.T) {
 		t.Run(tc.flag, func(t *testing.T) {
 			callee := calleeUser(t, bed, "callee"+strings.TrimPrefix(strings.ReplaceAll(tc.flag, "-", ""), ""))
 			uas := bed.StartSippUAS(t, testbed.SippUASOptions{User: callee, Answer: 200, Headers: tc.checks})
-			r := c.call(t, "sip:"+callee+"@"+bed.Domain, tc.flag, "--duration", "0", "--json")
+			r := c.call(t, "sip:"+callee+"@"+bed.Domain, tc.flag, "--duration", "300ms", "--json")
 			o := decodeOutcome(t, r)
 			if _, err := uas.Wait(15 * time.Second); err != nil {
 				t.Errorf("callee: %v", err)
