@@ -517,3 +517,50 @@ func TestCallRejectsInjection(t *testing.T) {
 		}
 	}
 }
+
+// TestCallPromptsOnTTY: on a terminal cusax asks instead of failing —
+// which number (RFC 7081 §3.3), whether a call that may cost money goes
+// ahead (§5), and which account (§3.4, strategy 7).
+func TestCallPromptsOnTTY(t *testing.T) {
+	bed := testbed.Shared(t)
+	c := newCaller(t, bed, "ttycaller", "")
+	bin := cusaxBinary(t)
+	env := []string{"CUSAX_SECRETS=file", "XDG_CONFIG_HOME=" + c.home, "XDG_DATA_HOME=" + c.home + "/data", "CUSAX_PLUGIN_PATH="}
+	run := func(t *testing.T, args string, answers ...[2]string) (int, string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		cmd, tty, typeText := onTerminal(t, ctx, bin+" --config "+c.home+"/cusax/config.toml call "+args, env...)
+		for _, a := range answers {
+			waitFor(t, "the prompt "+a[0], 15*time.Second, func() bool { return strings.Contains(tty.String(), a[0]) })
+			typeText(a[1] + "\r")
+		}
+		_ = cmd.Wait()
+		t.Logf("terminal: %s", tty.String())
+		return cmd.ProcessState.ExitCode(), tty.String()
+	}
+	t.Run("number then cost", func(t *testing.T) {
+		// Two numbers: pick the second; it may cost money: yes. Kamailio
+		// knows no such user, so the call itself ends in 404.
+		code, screen := run(t, "Multi", [2]string{"Call which number?", "2"}, [2]string{"[y/N]", "y"})
+		if code != cmdutil.ExitNotFound || !strings.Contains(screen, "sip:+15550103@example.test;user=phone") {
+			t.Errorf("exit %d", code)
+		}
+	})
+	t.Run("cost declined", func(t *testing.T) {
+		if code, _ := run(t, "Dave", [2]string{"[y/N]", "n"}); code != cmdutil.ExitDenied {
+			t.Errorf("exit %d", code)
+		}
+	})
+	t.Run("account", func(t *testing.T) {
+		r := runCLI(t, c.home, bed.Users["carol"].Password+"\n", "login", "--name", "second",
+			"--aor", "sip:carol@"+bed.Domain, "--sip-proxy", "sip:"+bed.SIPUDPAddr+";transport=udp", "--password-stdin")
+		if r.code != 0 {
+			t.Fatalf("second login: %d", r.code)
+		}
+		code, screen := run(t, "sip:nobody@"+bed.Domain+" --json", [2]string{"Call through which account?", "2"})
+		if code != cmdutil.ExitNotFound || !strings.Contains(screen, `"via": "second"`) {
+			t.Errorf("exit %d", code)
+		}
+	})
+}
