@@ -564,3 +564,25 @@ func TestCallPromptsOnTTY(t *testing.T) {
 		}
 	})
 }
+
+// TestCallBadMediaFiles: a --play file that is not 16-bit PCM WAV, or a
+// --record path that cannot be written, fails before anything is dialled.
+func TestCallBadMediaFiles(t *testing.T) {
+	bed := testbed.Shared(t)
+	c := newCaller(t, bed, "badmedia", "")
+	dir := t.TempDir()
+	notWAV := filepath.Join(dir, "notes.wav")
+	if err := os.WriteFile(notWAV, []byte("RIFF\x00\x00\x00\x00WAVEjunk"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"--play", notWAV},
+		{"--play", filepath.Join(dir, "missing.wav")},
+		{"--record", filepath.Join(dir, "no", "such", "dir", "out.wav")},
+	} {
+		r := c.call(t, append([]string{"sip:nobody@" + bed.Domain}, args...)...)
+		if r.code != cmdutil.ExitUsage || strings.Count(strings.TrimSpace(r.stderr), "\n") > 1 || r.stdout != "" {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q", args, r.code, r.stdout, r.stderr)
+		}
+	}
+}

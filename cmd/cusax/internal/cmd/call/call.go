@@ -5,7 +5,10 @@ package call
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +20,7 @@ import (
 	"github.com/cusax/cusax/pkg/core/config"
 	"github.com/cusax/cusax/pkg/core/dialtarget"
 	corelogin "github.com/cusax/cusax/pkg/core/login"
+	"github.com/cusax/cusax/pkg/core/media"
 	"github.com/cusax/cusax/pkg/protocol"
 )
 
@@ -191,6 +195,9 @@ type Outcome struct {
 func run(o *Options) error {
 	f := o.F
 	ctx := f.Context
+	if err := o.checkMedia(); err != nil {
+		return err
+	}
 	// Each plugin start costs ~25 ms (docs/benchmarks.md): when the account
 	// is already known, start its SIP plugin while the policies decide.
 	o.early = o.startEarly()
@@ -459,4 +466,30 @@ func domainOf(uri string) string {
 
 func sameDomain(a, b string) bool {
 	return a == b || strings.HasSuffix(a, "."+b) || strings.HasSuffix(b, "."+a)
+}
+
+// checkMedia fails early, before any server is contacted, for a --play
+// file that cannot be sent or a --record file that cannot be written.
+// The SIP plugin checks again when it opens them.
+func (o *Options) checkMedia() error {
+	if o.Play != "" {
+		f, err := os.Open(o.Play)
+		if err != nil {
+			return cmdutil.Usagef("--play %s: %v", o.Play, errors.Unwrap(err))
+		}
+		defer f.Close()
+		if _, err := media.ReadWAV(f); err != nil {
+			return cmdutil.Usagef("--play %s: not a WAV file cusax can send (16-bit PCM, any rate, mono or stereo): %v", o.Play, err)
+		}
+	}
+	if o.Record != "" {
+		dir := filepath.Dir(o.Record)
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return cmdutil.Usagef("--record %s: directory %s does not exist", o.Record, dir)
+		}
+		if st, err := os.Stat(o.Record); err == nil && st.IsDir() {
+			return cmdutil.Usagef("--record %s is a directory", o.Record)
+		}
+	}
+	return nil
 }

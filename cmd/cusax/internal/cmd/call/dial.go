@@ -88,6 +88,9 @@ func (o *Options) dial(p *Plan) error {
 	st, err := sess.Dial(context.WithoutCancel(ctx), protocol.DialRequest{
 		Target: p.URI, Headers: p.Headers, Anonymous: p.Anonymous, Media: mo,
 	})
+	if errors.Is(err, protocol.ErrInvalid) {
+		return cmdutil.Usagef("call %s: %v", p.URI, err)
+	}
 	if err != nil {
 		return fmt.Errorf("call %s: %w", p.URI, err)
 	}
