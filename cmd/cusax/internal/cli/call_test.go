@@ -586,3 +586,30 @@ func TestCallBadMediaFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestCallRoom: a MUC room that advertises an audio-video-uri in its
+// disco#info (RFC 7081 §4) is called at that URI. The bed's MUC gives
+// rooms named conf* the URI sip:NAME@example.test.
+func TestCallRoom(t *testing.T) {
+	bed := testbed.Shared(t)
+	c := newCaller(t, bed, "roomcaller", "")
+	room := calleeUser(t, bed, "confroom")
+	roomJID := room + "@" + bed.MUCDomain
+	if r := runCLI(t, c.home, "", "chat", "--room", roomJID, "opening the room"); r.code != 0 {
+		t.Fatalf("creating the room: exit %d", r.code)
+	}
+	uas := bed.StartSippUAS(t, testbed.SippUASOptions{User: room, Answer: 200,
+		Headers: []testbed.HeaderCheck{{Name: "Call-Info", Exact: "<xmpp:roomcaller@" + bed.Domain + ">;purpose=impp"}}})
+	r := c.call(t, roomJID, "--duration", "300ms", "--json")
+	o := decodeOutcome(t, r)
+	if _, err := uas.Wait(15 * time.Second); err != nil {
+		t.Errorf("callee: %v", err)
+	}
+	if r.code != 0 || !o.Answered || o.URI != "sip:"+room+"@"+bed.Domain {
+		t.Errorf("exit %d, outcome %+v", r.code, o)
+	}
+	p := decodePlan(t, c.call(t, roomJID, "--dry-run", "--json"))
+	if p.Kind != "room" || p.Contact != roomJID {
+		t.Errorf("plan %+v", p)
+	}
+}
