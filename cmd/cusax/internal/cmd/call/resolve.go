@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/cusax/cusax/cmd/cusax/internal/cmd/chat"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/pkg/core/callplan"
 	"github.com/cusax/cusax/pkg/core/config"
@@ -52,7 +51,7 @@ func (o *Options) resolveContact(ctx context.Context, home config.Account, t dia
 		room := strings.TrimPrefix(t.Name, "xmpp:")
 		if strings.Contains(room, "@") {
 			if info, err := sess.DiscoInfo(ctx, room, ""); err == nil {
-				if av := chat.AudioVideoURI(info); av != "" {
+				if av := contacts.RoomAudioVideoURI(info); av != "" {
 					if o.Video {
 						return nil, cmdutil.Usagef("--video: the room's audio-video-uri carries no TYPE=video (RFC 7081 §3.3)")
 					}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
+	"github.com/cusax/cusax/pkg/core/contacts"
 	corelogin "github.com/cusax/cusax/pkg/core/login"
 	"github.com/cusax/cusax/pkg/protocol"
 )
@@ -127,28 +128,12 @@ func interact(o *Options, in *bufio.Reader, stream protocol.Stream[protocol.Mess
 	return sendLines(ctx, in, send)
 }
 
-// avuriVars are the muc#roominfo field names under which a room advertises
-// its audio/video URI (RFC 7081 §4 calls it "audio-video-uri").
-var avuriVars = []string{"muc#roominfo_avuri", "muc#roominfo_audio-video-uri", "audio-video-uri"}
-
-// AudioVideoURI finds a room's advertised SIP conference URI.
-func AudioVideoURI(d protocol.DiscoInfo) string {
-	for _, f := range d.Forms {
-		for _, v := range avuriVars {
-			if vals := f.Fields[v]; len(vals) > 0 {
-				return vals[0]
-			}
-		}
-	}
-	return ""
-}
-
 func printInfo(o *Options, sess *corelogin.ChatSession) error {
 	d, err := sess.DiscoInfo(o.F.Context, bare(o.Room), "")
 	if err != nil {
 		return fmt.Errorf("disco#info %s: %w", o.Room, err)
 	}
-	av := AudioVideoURI(d)
+	av := contacts.RoomAudioVideoURI(d)
 	io := o.F.IO
 	if o.JSON {
 		return cmdutil.WriteJSON(io.Out, struct {
