@@ -370,9 +370,18 @@ func (c *call) invite(ctx context.Context, ringCtx context.Context, st *eventStr
 func (c *call) await(ringCtx context.Context, at *inviteAttempt, st *eventStream) (*gosip.Response, error) {
 	refused := c.flow.refused()
 	provisional := false
+	// Until the proxy says anything (100 Trying at least, RFC 3261 §16.2)
+	// the network timeout applies, not the ring timeout: a silent proxy
+	// is a network failure.
+	silence := time.NewTimer(c.s.timeout)
+	defer silence.Stop()
 	for {
 		select {
+		case <-silence.C:
+			at.tx.Terminate()
+			return nil, newError(protocol.ErrTimeout, nil, "no response from %s %s in time (timeout %s)", c.flow.t.Transport, c.flow.t.Addr, c.s.timeout)
 		case res := <-at.tx.Responses():
+			silence.Stop()
 			c.s.trace("received", c.flow.t, res.String())
 			if res.IsProvisional() {
 				provisional = true

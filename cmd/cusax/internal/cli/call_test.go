@@ -613,3 +613,31 @@ func TestCallRoom(t *testing.T) {
 		t.Errorf("plan %+v", p)
 	}
 }
+
+// TestCallUnreachableProxy: a proxy that refuses the connection or never
+// answers ends the call attempt with exit 7 within --timeout.
+func TestCallUnreachableProxy(t *testing.T) {
+	bed := testbed.Shared(t)
+	c := newCaller(t, bed, "unreach", "")
+	cfgPath := filepath.Join(c.home, "cusax", "config.toml")
+	orig, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, proxy := range map[string]string{
+		"closed": "sip:" + closedPort(t) + ";transport=tcp",
+		"silent": "sip:" + silentServer(t) + ";transport=tcp",
+	} {
+		cfg := strings.Replace(string(orig), "sip:"+bed.SIPUDPAddr+";transport=udp", proxy, 1)
+		if cfg == string(orig) {
+			t.Fatalf("proxy not found in config:\n%s", orig)
+		}
+		if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		r := c.call(t, "sip:bob@"+bed.Domain, "--timeout", "2s")
+		if r.code != cmdutil.ExitNetwork || strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
+			t.Errorf("%s proxy: exit %d, stderr %q", name, r.code, r.stderr)
+		}
+	}
+}
