@@ -64,8 +64,8 @@ func (b *Backend) Info(context.Context) (protocol.Info, error) {
 		Name:         "sip",
 		Version:      Version,
 		APIVersion:   protocol.APIVersion,
-		Capabilities: []protocol.Capability{protocol.CapRegister, protocol.CapDial, protocol.CapMedia, protocol.CapDTMF},
-		Description:  "SIP (RFC 3261) registration and calls over UDP, TCP and TLS with RFC 8760 digest; G.711 RTP media and RFC 4733 DTMF",
+		Capabilities: []protocol.Capability{protocol.CapRegister, protocol.CapDial, protocol.CapIncomingCalls, protocol.CapMedia, protocol.CapDTMF},
+		Description:  "SIP (RFC 3261) registration and calls over UDP, TCP and TLS with RFC 8760 digest; G.711 RTP media and RFC 4733 DTMF; incoming INVITEs streamed and refused or left ringing (no answering)",
 	}, nil
 }
 

@@ -282,8 +282,9 @@ func (s *session) handleBye(req *gosip.Request, tx gosip.ServerTransaction) {
 }
 
 // handleInvite answers a re-INVITE of one of our calls with the same offer
-// (a session refresh, RFC 4028, or a target refresh we keep simple) and
-// refuses new calls: incoming calls are not taken by this backend yet.
+// (a session refresh, RFC 4028, or a target refresh we keep simple), 481
+// to an INVITE in a dialog we do not know (RFC 3261 §12.2.2), and hands
+// new calls to handleIncoming (incoming.go).
 func (s *session) handleInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	if c := s.callFor(req); c != nil && req.To() != nil && req.To().Params.Has("tag") {
 		res := gosip.NewResponseFromRequest(req, gosip.StatusOK, "OK", c.offer)
@@ -292,7 +293,11 @@ func (s *session) handleInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		_ = tx.Respond(res)
 		return
 	}
-	_ = tx.Respond(gosip.NewResponseFromRequest(req, gosip.StatusTemporarilyUnavailable, "Temporarily Unavailable", nil))
+	if req.To() != nil && req.To().Params.Has("tag") {
+		_ = tx.Respond(gosip.NewResponseFromRequest(req, gosip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil))
+		return
+	}
+	s.handleIncoming(req, tx)
 }
 
 // handleOptions answers OPTIONS (RFC 3261 §11.2).

@@ -209,6 +209,7 @@ func (s *session) udpSocket(ctx context.Context, t Target) (*connectedUDP, error
 	if err != nil {
 		return nil, classify(err)
 	}
+	c.record = s.in.recordRaw
 	go func() {
 		// Returns when the socket is closed.
 		_ = s.ua.TransportLayer().ServeUDP(c)

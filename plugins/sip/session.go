@@ -46,6 +46,8 @@ type session struct {
 
 	callsMu sync.Mutex
 	calls   map[string]*call // outgoing calls by Call-ID
+
+	in incoming // incoming calls (incoming.go)
 }
 
 // binding is what Register left at the registrar.
@@ -160,6 +162,7 @@ func (s *session) Close(ctx context.Context) error {
 		return nil
 	}
 	s.hangupAll() // before unregistering: BYE and CANCEL need the flow
+	s.in.close()  // 480 to calls still pending, over the same flow
 	var err error
 	if s.bound != nil {
 		uctx, cancel := context.WithTimeout(ctx, min(closeTimeout, s.timeout))

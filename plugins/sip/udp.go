@@ -26,6 +26,9 @@ type connectedUDP struct {
 	readyOnce sync.Once
 	ready     chan struct{} // closed when sipgo starts reading
 	refused   chan struct{} // signalled (non-blocking) on ECONNREFUSED
+	// record, when set, sees every datagram before sipgo parses it
+	// (incoming.go keeps INVITEs as received).
+	record func([]byte)
 }
 
 func dialUDP(raddr netip.AddrPort) (*connectedUDP, error) {
@@ -49,6 +52,9 @@ func (c *connectedUDP) ReadFrom(b []byte) (int, net.Addr, error) {
 	for {
 		n, err := c.UDPConn.Read(b)
 		if err == nil {
+			if c.record != nil {
+				c.record(b[:n])
+			}
 			return n, net.UDPAddrFromAddrPort(c.raddr), nil
 		}
 		if errors.Is(err, syscall.ECONNREFUSED) {

@@ -156,7 +156,7 @@ func TestInfo(t *testing.T) {
 		t.Fatal(err)
 	}
 	if info.Kind != protocol.KindTelephony || info.Name != "sip" || info.APIVersion != protocol.APIVersion ||
-		info.Version != Version || !info.Has(protocol.CapRegister) || !info.Has(protocol.CapDial) || !info.Has(protocol.CapDTMF) || info.Has(protocol.CapIncomingCalls) {
+		info.Version != Version || !info.Has(protocol.CapRegister) || !info.Has(protocol.CapDial) || !info.Has(protocol.CapDTMF) || !info.Has(protocol.CapIncomingCalls) {
 		t.Errorf("Info = %+v", info)
 	}
 }

@@ -43,6 +43,21 @@ func RunTelephony(t *testing.T, b protocol.Telephony, env Env) {
 		if !info.Has(protocol.CapIncomingCalls) {
 			_, err := sess.IncomingCalls(ctx)
 			wantIs(t, "undeclared incoming-calls", err, protocol.ErrUnsupported)
+		} else {
+			// The stream opens on a registered session; answering a call
+			// that never came is ErrNotFound, and closing the stream twice
+			// is harmless.
+			st, err := sess.IncomingCalls(ctx)
+			if err != nil {
+				t.Errorf("IncomingCalls: %v", err)
+			} else {
+				if err := st.Close(); err != nil {
+					t.Errorf("closing the incoming-calls stream: %v", err)
+				}
+				_ = st.Close()
+			}
+			err = sess.Respond(ctx, "no-such-call@protocoltest", 486, "Busy Here")
+			wantIs(t, "respond to an unknown call", err, protocol.ErrNotFound)
 		}
 		if err := sess.Unregister(ctx); err != nil {
 			t.Errorf("Unregister: %v", err)
