@@ -11,6 +11,7 @@ import (
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/roster"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/status"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/version"
+	"github.com/cusax/cusax/cmd/cusax/internal/cmd/whoiscaller"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/cmd/cusax/internal/iostreams"
 	"github.com/spf13/cobra"
@@ -44,6 +45,7 @@ takes --json. See 'cusax help exit-codes'.`,
 		roster.NewCmdRoster(f),
 		chat.NewCmdChat(f, nil),
 		call.NewCmdCall(f, nil),
+		whoiscaller.NewCmdWhoisCaller(f, nil),
 		status.NewCmdStatus(f, nil),
 		plugins.NewCmdPlugins(f, nil),
 		version.NewCmdVersion(f, nil),

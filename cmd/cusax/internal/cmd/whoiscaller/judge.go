@@ -1,0 +1,162 @@
+package whoiscaller
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
+	"github.com/cusax/cusax/pkg/core/addressbook"
+	"github.com/cusax/cusax/pkg/core/callerid"
+	"github.com/cusax/cusax/pkg/core/config"
+	corelogin "github.com/cusax/cusax/pkg/core/login"
+	"github.com/cusax/cusax/pkg/core/vcardcache"
+)
+
+// judge holds what judging calls needs, fetched on first use: an anonymous
+// caller needs nothing, a hinted one one vCard (none when cached), and
+// only a call without a hint the whole roster's vCards, indexed once.
+type judge struct {
+	o     *Options
+	acct  config.Account
+	sess  *corelogin.ChatSession
+	cache *vcardcache.Cache
+	index *callerid.Index
+	norm  callerid.NumberNormalizer
+}
+
+func newJudge(o *Options, acct config.Account) *judge {
+	return &judge{o: o, acct: acct, norm: callerid.GlobalOnly}
+}
+
+func (j *judge) close() {
+	if j.sess != nil {
+		j.sess.Shutdown()
+	}
+}
+
+// chat logs into the account's XMPP aspect once.
+func (j *judge) chat() (*corelogin.ChatSession, error) {
+	if j.sess != nil {
+		return j.sess, nil
+	}
+	if j.acct.XMPP == nil {
+		return nil, cmdutil.Usagef("account %s has no XMPP roster to judge callers against", j.acct.Name)
+	}
+	sess, err := j.o.F.OpenChat(j.acct, j.o.Timeout)
+	if err != nil {
+		return nil, err
+	}
+	j.sess = sess
+	root, err := vcardcache.Dir()
+	if err == nil {
+		j.cache = vcardcache.Open(root, j.acct.Name, j.o.TTL)
+	}
+	return sess, nil
+}
+
+// contacts fetches roster entries with their vCards: only the given JIDs,
+// or all of them when only is nil.
+func (j *judge) contacts(only []string) ([]callerid.Entry, error) {
+	sess, err := j.chat()
+	if err != nil {
+		return nil, err
+	}
+	list, err := addressbook.Build(j.o.F.Context, sess, sess.Info, addressbook.Options{
+		AccountDomain: domainOf(j.acct.XMPP.JID), Cache: j.cache, Refresh: j.o.Refresh, Only: only,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("roster: %w", err)
+	}
+	out := make([]callerid.Entry, 0, len(list))
+	for _, c := range list {
+		if c.VCardError != "" {
+			fmt.Fprintf(j.o.F.IO.ErrOut, "cusax: warning: vCard of %s: %s\n", c.JID, c.VCardError)
+		}
+		out = append(out, callerid.Entry{JID: c.JID, Name: c.Name, Card: c.Card})
+	}
+	return out, nil
+}
+
+// judge decides one call. RFC 7081 §3.5: with a hint, only the hinted
+// contacts' vCards are consulted (no roster walk); without one, the index
+// of every contact's TELs, built once per run.
+func (j *judge) judge(call callerid.Call) (callerid.Result, error) {
+	empty := callerid.NewIndex(nil, j.norm)
+	if call.Anonymous {
+		return callerid.Judge(call, empty, func(string) (callerid.Entry, bool) { return callerid.Entry{}, false }), nil
+	}
+	if len(call.Hints) > 0 {
+		entries, err := j.contacts(call.Hints)
+		if err != nil {
+			return callerid.Result{}, err
+		}
+		byJID := map[string]callerid.Entry{}
+		for _, e := range entries {
+			byJID[strings.ToLower(e.JID)] = e
+		}
+		return callerid.Judge(call, empty, func(jid string) (callerid.Entry, bool) {
+			e, ok := byJID[strings.ToLower(jid)]
+			return e, ok
+		}), nil
+	}
+	if j.index == nil {
+		entries, err := j.contacts(nil)
+		if err != nil {
+			return callerid.Result{}, err
+		}
+		j.index = callerid.NewIndex(entries, j.norm)
+	}
+	return callerid.Judge(call, j.index, func(string) (callerid.Entry, bool) { return callerid.Entry{}, false }), nil
+}
+
+func domainOf(jid string) string {
+	if i := strings.IndexByte(jid, '@'); i >= 0 {
+		jid = jid[i+1:]
+	}
+	if i := strings.IndexByte(jid, '/'); i >= 0 {
+		jid = jid[:i]
+	}
+	return jid
+}
+
+// output is one judged call as printed.
+type output struct {
+	callerid.Result
+	CallID    string  `json:"call_id,omitempty"`
+	Remote    string  `json:"remote,omitempty"`
+	Answered  string  `json:"answered,omitempty"`
+	Chatted   bool    `json:"chatted,omitempty"`
+	ElapsedMS float64 `json:"elapsed_ms"`
+}
+
+func printResult(o *Options, out output) error {
+	io := o.F.IO
+	if out.Verdict == "mismatch" {
+		// Loudly, and on stderr even with --json: a possible spoof.
+		fmt.Fprintf(io.ErrOut, "cusax: warning: the caller claims to be %s, but that contact's vCard does not list %s: possible spoof (RFC 6993 §4)\n", out.Hint, out.Caller)
+	}
+	if o.JSON {
+		return cmdutil.WriteJSON(io.Out, out)
+	}
+	v := string(out.Verdict)
+	switch v {
+	case "verified", "verified-by-scan":
+		v = io.Green(v)
+	case "mismatch":
+		v = io.Red(v)
+	default:
+		v = io.Yellow(v)
+	}
+	who := out.Caller
+	if out.JID != "" {
+		who = fmt.Sprintf("%s <%s> (caller %s)", out.Name, out.JID, out.Caller)
+	}
+	fmt.Fprintf(io.Out, "%s\t%s\n", v, who)
+	if out.Hint != "" {
+		fmt.Fprintf(io.Out, "hint\t%s\n", out.Hint)
+	}
+	if out.MatchedTel != "" {
+		fmt.Fprintf(io.Out, "matched\t%s (%s)\n", out.MatchedTel, out.Source)
+	}
+	return nil
+}
