@@ -182,7 +182,11 @@ func (b *Backend) Connect(ctx context.Context, req protocol.ConnectRequest) (pro
 		sipgo.WithUserAgent("cusax/"+Version),
 		sipgo.WithUserAgentHostname(aor.Host),
 		sipgo.WithUserAgenTLSConfig(s.tlsConfig),
-		sipgo.WithUserAgentTransportLayerOptions(gosip.WithTransportLayerLogger(slogger)),
+		sipgo.WithUserAgentTransportLayerOptions(
+			gosip.WithTransportLayerLogger(slogger),
+			// Keeps incoming INVITEs as received over TCP and TLS (IncomingCall.Raw).
+			gosip.WithTransportLayerReadFilter(s.in.readFilter),
+		),
 		sipgo.WithUserAgentTransactionLayerOptions(
 			gosip.WithTransactionLayerLogger(slogger),
 			// A TCP/TLS server that hangs up fails the REGISTER at once

@@ -39,7 +39,9 @@ type incoming struct {
 	closed  bool
 
 	rawMu sync.Mutex
-	raw   [][]byte // ring of INVITE datagrams, oldest first
+	raw   [][]byte // ring of INVITEs as received, oldest first
+
+	framers streamFramers // TCP and TLS (streamraw.go)
 }
 
 // pendingCall is an INVITE server transaction waiting for a final answer.
@@ -132,11 +134,13 @@ func (s *session) handleIncoming(req *gosip.Request, tx gosip.ServerTransaction)
 // (counted, logged). Calls delivered must be answered with Respond within
 // 30 s; when the last stream closes, the calls still pending get 480.
 //
-// Raw: over UDP the datagram exactly as received; over TCP and TLS sipgo
-// keeps no bytes of a message, so Raw is sipgo's re-serialisation
-// (req.String(): same headers in the same order, same values, CRLF line
-// ends, header names as sipgo canonicalises them and compact forms
-// expanded).
+// Raw is the request exactly as received: over UDP the datagram (taken in
+// the connected socket's ReadFrom), over TCP and TLS the bytes cut from
+// the stream by a read filter sipgo calls before parsing (streamraw.go).
+// Only when that fails (a stream without Content-Length, a message over
+// 256 KiB, more than 16 INVITEs in flight) is Raw sipgo's
+// re-serialisation, req.String(): the same headers in the same order, but
+// whitespace and header-name spelling normalised.
 //
 // ViaProxy is true when the request came over the session's flow to one
 // of the account's resolved proxy targets: always over UDP (the socket is
@@ -260,6 +264,11 @@ func (in *incoming) settleAll(closing bool) {
 	for _, st := range sts {
 		st.end(nil)
 	}
+	if closing {
+		in.framers.mu.Lock()
+		in.framers.m = nil
+		in.framers.mu.Unlock()
+	}
 }
 
 // close ends the receive side with the session: pending calls get 480
@@ -344,8 +353,8 @@ func (s *session) viaProxy(req *gosip.Request) bool {
 	return false
 }
 
-// recordRaw keeps a received datagram if it is an INVITE. It runs in
-// sipgo's read loop, before the datagram is parsed.
+// recordRaw keeps a received message if it is an INVITE. It runs in
+// sipgo's read loop, before the message is parsed.
 func (in *incoming) recordRaw(b []byte) {
 	if !bytes.HasPrefix(b, []byte("INVITE ")) {
 		return
@@ -360,7 +369,7 @@ func (in *incoming) recordRaw(b []byte) {
 	in.raw = append(in.raw, c)
 }
 
-// rawInvite returns req as received: the recorded datagram with the same
+// rawInvite returns req as received: the recorded message with the same
 // top Via branch, Call-ID and CSeq, else sipgo's serialisation.
 func (s *session) rawInvite(req *gosip.Request) []byte {
 	via, cid, cseq := req.Via(), req.CallID(), req.CSeq()

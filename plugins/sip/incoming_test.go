@@ -289,11 +289,18 @@ func TestIncomingOffline(t *testing.T) {
 }
 
 // TestIncomingCallsThroughKamailio: real INVITEs from sipp through the bed's Kamailio to a
-// session registered over UDP. The stream delivers them as received (Call-Info byte for
-// byte), over the proxy; sipp sees the status given to Respond; a call left unanswered
+// session registered over UDP, TCP and TLS (Kamailio reuses our connection). The stream
+// delivers them as received (two Call-Info lines byte for byte, one without the optional
+// space that sipgo's serialisation would add), from the proxy; sipp sees the status given to Respond; a call left unanswered
 // gets 480 when the stream closes; a CANCEL ends a ringing call with 487.
 func TestIncomingCallsThroughKamailio(t *testing.T) {
 	bed := testbed.Shared(t)
+	for _, tr := range []string{"udp", "tcp", "tls"} {
+		t.Run(tr, func(t *testing.T) { incomingThroughKamailio(t, bed, tr) })
+	}
+}
+
+func incomingThroughKamailio(t *testing.T, bed *testbed.Bed, tr string) {
 	user := "inc" + randomToken(4)
 	users, err := bed.AddUsers(context.Background(), bed.Domain, user)
 	if err != nil {
@@ -301,7 +308,7 @@ func TestIncomingCallsThroughKamailio(t *testing.T) {
 	}
 	sess := connect(t, protocol.ConnectRequest{
 		Address: "sip:" + user + "@" + bed.Domain, Password: users[user].Password,
-		Server: bedServer(bed, "udp"), Timeout: 5 * time.Second,
+		Server: bedServer(bed, tr), CAPEM: readFile(t, bed.CAFile), Timeout: 5 * time.Second,
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -309,6 +316,9 @@ func TestIncomingCallsThroughKamailio(t *testing.T) {
 		t.Fatalf("Register: %v", err)
 	}
 	target := "sip:" + user + "@" + bed.Domain
+	// Kamailio sends from the address we registered through: the connected
+	// UDP socket's peer, or the far end of our TCP/TLS connection.
+	proxy := map[string]string{"udp": bed.SIPUDPAddr, "tcp": bed.SIPTCPAddr, "tls": bed.SIPTLSAddr}[tr]
 
 	type outcome struct {
 		res testbed.SippInviteResult
@@ -350,8 +360,8 @@ func TestIncomingCallsThroughKamailio(t *testing.T) {
 			done := call(testbed.SippInviteOptions{From: "alice", To: target, Headers: c.headers, FromHeader: c.from, ExpectStatus: c.status, CallID: id})
 			ic := recvWithin(t, st, 10*time.Second)
 			delivered := time.Since(start)
-			if ic.CallID != id || !ic.ViaProxy || ic.Source != bed.SIPUDPAddr {
-				t.Errorf("delivered %+v", ic)
+			if ic.CallID != id || !ic.ViaProxy || ic.Source != proxy {
+				t.Errorf("delivered call %s from %s (via proxy %v), want %s from %s (via proxy)", ic.CallID, ic.Source, ic.ViaProxy, id, proxy)
 			}
 			for _, h := range c.headers {
 				if !bytes.Contains(ic.Raw, []byte("\r\n"+h+"\r\n")) {
