@@ -55,15 +55,17 @@ func Normalize(raw []byte) ([]byte, error) {
 	if len(raw) > MaxMessage {
 		return nil, invalid("%d bytes, over the limit of %d", len(raw), MaxMessage)
 	}
-	data := bytes.TrimPrefix(raw, bom)
-	// Leading blank lines (RFC 3261 §7.5).
+	// Leading byte order marks and blank lines (RFC 3261 §7.5).
+	data := raw
 	for {
+		data = bytes.TrimPrefix(data, bom)
 		line, rest, ok := cutLine(data)
 		if !ok || len(bytes.Trim(line, " \t")) != 0 {
 			break
 		}
 		data = rest
 	}
+	data = bytes.TrimPrefix(data, bom)
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, invalid("empty")
 	}
@@ -123,7 +125,7 @@ func Normalize(raw []byte) ([]byte, error) {
 					}
 					v, err := strconv.Atoi(string(bytes.TrimSpace(value)))
 					if err != nil || v < 0 {
-						return nil, invalid("line %d: Content-Length %q is not a number", len(lines)+1, bytes.TrimSpace(value))
+						return nil, invalid("line %d: Content-Length %q is not a number", len(lines)+1, clip(string(bytes.TrimSpace(value))))
 					}
 					clIndex, cl = len(lines), v
 				}

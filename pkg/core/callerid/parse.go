@@ -279,7 +279,14 @@ func xmppJID(uri string) (string, bool) {
 	if err != nil {
 		return "", false
 	}
-	return j.Bare().String(), true
+	// The canonical form must read back as itself ("a..", say, does
+	// not: mellium drops one trailing dot per parse), or two spellings of
+	// one hint could reach lookup as different JIDs.
+	bare := j.Bare().String()
+	if again, err := jid.Parse(bare); err != nil || again.String() != bare {
+		return "", false
+	}
+	return bare, true
 }
 
 // oneLine makes text from a parser error safe for a one-line message:
