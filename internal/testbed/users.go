@@ -83,11 +83,12 @@ func (b *Bed) userByJID(bare string) (string, bool) {
 
 // userName is what AddUsers accepts: a localpart already in its canonical form (RFC 7622's
 // PRECIS profile leaves it alone, so it is the name Prosody files it under) that is also a
-// plain SIP user part and a plain Kamailio htable key.
-var userName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+// plain SIP user part and a plain Kamailio htable key. A leading '+' allows a user named by
+// a global phone number (a gateway's caller, RFC 3966 style).
+var userName = regexp.MustCompile(`^\+?[a-z0-9][a-z0-9._-]{0,63}$`)
 
 // AddUsers creates accounts on one of the bed's XMPP domains while the bed runs, each with a
-// random password, and returns them by name. Names must match ^[a-z0-9][a-z0-9._-]{0,63}$ and
+// random password, and returns them by name. Names must match ^\+?[a-z0-9][a-z0-9._-]{0,63}$ and
 // be new to the whole bed (all domains). On Domain the users can also use SIP: they are
 // added to Kamailio's in-memory user table through its JSON-RPC socket (htable.sets). On
 // Domain2 and NoTLSDomain they are XMPP only, like dave and eve.

@@ -158,7 +158,7 @@ func TestDialAnsweredOverStreams(t *testing.T) {
 				t.Fatalf("callee: %v", err)
 			}
 			ev := lastEvent(t, evs)
-			if !ev.Answered || ev.StatusCode != 200 || ev.Codec != "PCMA" || ev.RTPSent < 20 || ev.RTPRecv == 0 || res.RTPReceived == 0 {
+			if !ev.Answered || ev.StatusCode != 200 || ev.Codec != "PCMA" || ev.RTPSent < 10 || ev.RTPRecv == 0 || res.RTPReceived == 0 {
 				t.Errorf("final %+v; callee counted %d", ev, res.RTPReceived)
 			}
 		})

@@ -1,11 +1,14 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/internal/testbed"
@@ -105,4 +108,72 @@ func TestWhoisCallerMessages(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestWhoisCallerListen: real INVITEs sent through Kamailio by sipp reach
+// `whois-caller --listen`, which judges each against the roster's vCards
+// and answers 486 (--on-call busy).
+func TestWhoisCallerListen(t *testing.T) {
+	bed := testbed.Shared(t)
+	c := newCaller(t, bed, "listener", "")
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	// A caller whose SIP user is a phone number, as a PSTN gateway's would be.
+	if _, err := bed.AddUsers(ctx, bed.Domain, "+15550100"); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(ctx, cusaxBinary(t), "--config", c.home+"/cusax/config.toml", "whois-caller", "--listen", "--json", "--on-call", "busy")
+	cmd.Env = append(os.Environ(), "CUSAX_SECRETS=file", "XDG_CONFIG_HOME="+c.home, "XDG_DATA_HOME="+c.home+"/data", "XDG_CACHE_HOME="+c.home+"/cache", "CUSAX_PLUGIN_PATH=")
+	var stdout, stderr lockedBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill() }()
+	waitFor(t, "listening", 15*time.Second, func() bool { return strings.Contains(stderr.String(), "listening for calls") })
+
+	me := "sip:listener@" + bed.Domain
+	hint := func(jid string) string { return "Call-Info: <xmpp:" + jid + ">;purpose=impp" }
+	cases := []struct {
+		name    string
+		opts    testbed.SippInviteOptions
+		verdict string
+		jid     string
+	}{
+		{"genuine with hint", testbed.SippInviteOptions{From: "bob", Headers: []string{hint("bob@" + bed.Domain)}}, "verified", "bob@" + bed.Domain},
+		{"genuine without hint", testbed.SippInviteOptions{From: "bob"}, "verified-by-scan", "bob@" + bed.Domain},
+		{"hint names someone else", testbed.SippInviteOptions{From: "alice", Headers: []string{hint("bob@" + bed.Domain)}}, "mismatch", "bob@" + bed.Domain},
+		{"hint not in roster", testbed.SippInviteOptions{From: "alice", Headers: []string{hint("nobody@" + bed.Domain)}}, "not-in-roster", ""},
+		{"number-only caller", testbed.SippInviteOptions{From: "+15550100", FromHeader: "<sip:+15550100@" + bed.Domain + ";user=phone>"}, "verified-by-scan", "carol@" + bed.Domain},
+		{"anonymous", testbed.SippInviteOptions{From: "bob", FromHeader: `"Anonymous" <sip:anonymous@anonymous.invalid>`, Headers: []string{"Privacy: id"}}, "anonymous", ""},
+	}
+	for i, tc := range cases {
+		tc.opts.To, tc.opts.ExpectStatus = me, 486
+		res, err := bed.SippInvite(ctx, tc.opts)
+		if err != nil {
+			t.Fatalf("%s: sipp: %v\nstderr: %s", tc.name, err, stderr.String())
+		}
+		waitFor(t, tc.name+" judged", 10*time.Second, func() bool { return strings.Count(stdout.String(), "\n") > i })
+		line := strings.Split(strings.TrimSpace(stdout.String()), "\n")[i]
+		var v struct {
+			verdictJSON
+			CallID   string `json:"call_id"`
+			Answered string `json:"answered"`
+		}
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			t.Fatalf("%s: %v: %s", tc.name, err, line)
+		}
+		if v.Verdict != tc.verdict || v.JID != tc.jid || v.CallID != res.CallID || v.Answered != "486 Busy Here" {
+			t.Errorf("%s: got %+v", tc.name, v)
+		}
+		t.Logf("%s: %s in %.1f ms", tc.name, v.Verdict, v.ElapsedMS)
+	}
+	if !strings.Contains(stderr.String(), "possible spoof") {
+		t.Errorf("mismatch not flagged: %s", stderr.String())
+	}
+	_ = cmd.Process.Signal(os.Interrupt)
+	_ = cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("exit %d after Ctrl-C; stderr %s", code, stderr.String())
+	}
 }

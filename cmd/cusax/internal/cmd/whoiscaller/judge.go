@@ -135,6 +135,9 @@ func printResult(o *Options, out output) error {
 		// Loudly, and on stderr even with --json: a possible spoof.
 		fmt.Fprintf(io.ErrOut, "cusax: warning: the caller claims to be %s, but that contact's vCard does not list %s: possible spoof (RFC 6993 §4)\n", out.Hint, out.Caller)
 	}
+	if o.JSON && o.Listen {
+		return cmdutil.WriteJSONLine(io.Out, out)
+	}
 	if o.JSON {
 		return cmdutil.WriteJSON(io.Out, out)
 	}
