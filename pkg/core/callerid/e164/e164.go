@@ -4,11 +4,13 @@
 // national prefixes and trunk codes are dropped, and the result is E.164.
 //
 // It is a separate package because importing the library costs every
-// process its initialisation (its metadata is decoded at init; measured
-// about 16 ms on the development machine with GODEBUG=inittrace=1), and
-// cusax re-executes its own binary for every plugin. Import it only from
-// the code path that judges calls (whois-caller), never from a package
-// every command links.
+// process its initialisation: its metadata is decoded at init, measured
+// with GODEBUG=inittrace=1 on this package's test binary at 14-19 ms,
+// 2.5 MB and 35,500 allocations, plus about 2 ms for the
+// golang.org/x/text/language/display tables it pulls in; cusax
+// re-executes its own binary for every plugin, so every command would pay
+// it. Import it only from the code path that judges calls (whois-caller),
+// never from a package every command links.
 //
 // Error contract: E164 reports false for input it cannot read as a
 // phone number; nothing here prints, exits or uses the network.
