@@ -13,6 +13,7 @@ all: build
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/cusax ./cmd/cusax
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/cusax-numbers ./cmd/cusax-numbers
 
 # The built-in backends also build as standalone plugin binaries.
 plugins:

@@ -51,6 +51,11 @@ type CallSettings struct {
 	// numbers ignored) and reach the policy as protocol.CostRequest's
 	// Allowlist.
 	CostAllow []string `toml:"cost_allow,omitempty" json:"cost_allow,omitempty"`
+	// Region is the ISO 3166-1 alpha-2 country whose national numbers
+	// the user's contacts are written in ("DE": 030 1234567 is
+	// +49301234567). whois-caller needs it to compare national numbers
+	// as E.164; without it they match only as written.
+	Region string `toml:"region,omitempty" json:"region,omitempty"`
 }
 
 // PluginSettings configures where plugins are looked for.

@@ -120,6 +120,9 @@ func (c *Config) Validate() error {
 	if err := noDuplicates(c.Calls.CostAllow); err != nil {
 		top("calls.cost_allow", err)
 	}
+	if r := c.Calls.Region; r != "" && !validRegion(r) {
+		top("calls.region", fmt.Errorf("%q is not an ISO 3166-1 alpha-2 country code (e.g. \"DE\")", r))
+	}
 	seen := make(map[string]int, len(c.Accounts))
 	for i := range c.Accounts {
 		a := &c.Accounts[i]
@@ -396,4 +399,17 @@ func validateProxy(s string) error {
 		}
 	}
 	return nil
+}
+
+// validRegion reports whether r looks like an ISO 3166-1 alpha-2 code.
+func validRegion(r string) bool {
+	if len(r) != 2 {
+		return false
+	}
+	for i := 0; i < 2; i++ {
+		if c := r[i] | 0x20; c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	return true
 }

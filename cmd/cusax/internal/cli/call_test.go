@@ -31,7 +31,7 @@ func newCaller(t *testing.T, bed *testbed.Bed, name string, callee string) calle
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	users, err := bed.AddUsers(ctx, bed.Domain, name, name+"multi")
+	users, err := bed.AddUsers(ctx, bed.Domain, name, name+"multi", name+"berlin")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,6 +40,7 @@ func newCaller(t *testing.T, bed *testbed.Bed, name string, callee string) calle
 		{JID: "carol@" + bed.Domain, Name: "Carol"},
 		{JID: "dave@" + bed.Domain2, Name: "Dave"},
 		{JID: name + "multi@" + bed.Domain, Name: "Multi"},
+		{JID: name + "berlin@" + bed.Domain, Name: "Berlin"},
 	}
 	vc4 := map[string]string{
 		"bob": `<vcard xmlns='urn:ietf:params:xml:ns:vcard-4.0'><fn><text>Bob Builder</text></fn>` +
@@ -50,6 +51,9 @@ func newCaller(t *testing.T, bed *testbed.Bed, name string, callee string) calle
 		name + "multi": `<vcard xmlns='urn:ietf:params:xml:ns:vcard-4.0'><fn><text>Multi</text></fn>` +
 			`<tel><parameters><type><text>cell</text></type></parameters><uri>tel:+1-555-0102</uri></tel>` +
 			`<tel><parameters><type><text>work</text></type></parameters><uri>tel:+1-555-0103</uri></tel></vcard>`,
+		// A national number, as people write them (whois-caller --region DE).
+		name + "berlin": `<vcard xmlns='urn:ietf:params:xml:ns:vcard-4.0'><fn><text>Berlin</text></fn>` +
+			`<tel><parameters><type><text>work</text></type></parameters><text>030 1234567</text></tel></vcard>`,
 	}
 	if callee != "" {
 		roster = append(roster, testbed.Contact{JID: callee + "@" + bed.Domain, Name: "Callee"})

@@ -177,3 +177,41 @@ func TestWhoisCallerListen(t *testing.T) {
 		t.Errorf("exit %d after Ctrl-C; stderr %s", code, stderr.String())
 	}
 }
+
+// TestWhoisCallerNationalNumbers: with a region, a contact's national
+// number (030 1234567, DE) matches the caller's E.164 number, converted by
+// the separate cusax-numbers program (libphonenumber metadata); without it
+// installed the numbers are compared as written, with a warning.
+func TestWhoisCallerNationalNumbers(t *testing.T) {
+	bed := testbed.Shared(t)
+	c := newCaller(t, bed, "national", "")
+	dir := t.TempDir()
+	msg := filepath.Join(dir, "invite.sip")
+	if err := os.WriteFile(msg, []byte(invite("<sip:+49301234567@example.test;user=phone>")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+":/usr/bin:/bin")
+	r := runCLI(t, c.home, "", "whois-caller", "--message", msg, "--region", "DE", "--json")
+	if r.code != 0 || !strings.Contains(r.stdout, `"verdict": "unknown"`) || !strings.Contains(r.stderr, "cusax-numbers is not installed") {
+		t.Errorf("without cusax-numbers: exit %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	build := exec.Command(goBin, "build", "-o", filepath.Join(dir, "cusax-numbers"), "github.com/cusax/cusax/cmd/cusax-numbers")
+	build.Env = os.Environ()
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build cusax-numbers: %v\n%s", err, out)
+	}
+	r = runCLI(t, c.home, "", "whois-caller", "--message", msg, "--region", "DE", "--json")
+	var v verdictJSON
+	_ = json.Unmarshal([]byte(r.stdout), &v)
+	if r.code != 0 || v.Verdict != "verified-by-scan" || v.JID != "nationalberlin@"+bed.Domain {
+		t.Errorf("with cusax-numbers: exit %d %+v %s", r.code, v, r.stderr)
+	}
+	r = runCLI(t, c.home, "", "whois-caller", "--message", msg, "--json")
+	if !strings.Contains(r.stdout, `"verdict": "unknown"`) {
+		t.Errorf("without a region: %s", r.stdout)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/pkg/core/addressbook"
 	"github.com/cusax/cusax/pkg/core/callerid"
+	"github.com/cusax/cusax/pkg/core/callerid/numbers"
 	"github.com/cusax/cusax/pkg/core/config"
 	corelogin "github.com/cusax/cusax/pkg/core/login"
 	"github.com/cusax/cusax/pkg/core/vcardcache"
@@ -21,11 +22,61 @@ type judge struct {
 	sess  *corelogin.ChatSession
 	cache *vcardcache.Cache
 	index *callerid.Index
-	norm  callerid.NumberNormalizer
+
+	// With a region, national numbers are converted to E.164 by
+	// cusax-numbers, in one run per batch of new numbers; table keeps
+	// the answers (the index holds the same map, so it sees new ones).
+	region string
+	table  numbers.Table
+	warned bool
 }
 
-func newJudge(o *Options, acct config.Account) *judge {
-	return &judge{o: o, acct: acct, norm: callerid.GlobalOnly}
+func newJudge(o *Options, acct config.Account, region string) *judge {
+	return &judge{o: o, acct: acct, region: region, table: numbers.Table{}}
+}
+
+// norm is the number normaliser judgements use.
+func (j *judge) norm() callerid.NumberNormalizer {
+	if j.region == "" {
+		return callerid.GlobalOnly
+	}
+	return j.table
+}
+
+// prepare converts the national numbers the call and entries will need
+// (RFC 3966 local numbers compared as E.164 in the user's region).
+func (j *judge) prepare(call callerid.Call, entries []callerid.Entry) {
+	if j.region == "" {
+		return
+	}
+	rec := &numbers.Recorder{}
+	for _, a := range append([]string{call.Caller}, call.Asserted...) {
+		callerid.CallerKey(a, rec)
+	}
+	callerid.NewIndex(entries, rec)
+	var todo []string
+	for _, n := range rec.Numbers() {
+		if _, done := j.table[n]; !done {
+			todo = append(todo, n)
+		}
+	}
+	if len(todo) == 0 {
+		return
+	}
+	program, err := numbers.Find()
+	if err == nil {
+		var t numbers.Table
+		if t, err = numbers.Convert(j.o.F.Context, program, j.region, todo); err == nil {
+			for _, n := range todo {
+				j.table[n] = t[n] // "" marks a number that has no E.164 form
+			}
+			return
+		}
+	}
+	if !j.warned {
+		j.warned = true
+		fmt.Fprintf(j.o.F.IO.ErrOut, "cusax: warning: national numbers are compared as written: %v\n", err)
+	}
 }
 
 func (j *judge) close() {
@@ -81,8 +132,8 @@ func (j *judge) contacts(only []string) ([]callerid.Entry, error) {
 // contacts' vCards are consulted (no roster walk); without one, the index
 // of every contact's TELs, built once per run.
 func (j *judge) judge(call callerid.Call) (callerid.Result, error) {
-	empty := callerid.NewIndex(nil, j.norm)
 	if call.Anonymous {
+		empty := callerid.NewIndex(nil, callerid.GlobalOnly)
 		return callerid.Judge(call, empty, func(string) (callerid.Entry, bool) { return callerid.Entry{}, false }), nil
 	}
 	if len(call.Hints) > 0 {
@@ -90,6 +141,8 @@ func (j *judge) judge(call callerid.Call) (callerid.Result, error) {
 		if err != nil {
 			return callerid.Result{}, err
 		}
+		j.prepare(call, entries)
+		empty := callerid.NewIndex(nil, j.norm())
 		byJID := map[string]callerid.Entry{}
 		for _, e := range entries {
 			byJID[strings.ToLower(e.JID)] = e
@@ -104,7 +157,10 @@ func (j *judge) judge(call callerid.Call) (callerid.Result, error) {
 		if err != nil {
 			return callerid.Result{}, err
 		}
-		j.index = callerid.NewIndex(entries, j.norm)
+		j.prepare(call, entries)
+		j.index = callerid.NewIndex(entries, j.norm())
+	} else {
+		j.prepare(call, nil) // the caller's number only; the map is shared
 	}
 	return callerid.Judge(call, j.index, func(string) (callerid.Entry, bool) { return callerid.Entry{}, false }), nil
 }

@@ -70,7 +70,7 @@ func listen(o *Options) error {
 	}
 	fmt.Fprintf(f.IO.ErrOut, "cusax: listening for calls to %s (registered %s over %s); Ctrl-C stops\n", acct.SIP.AOR, rep.Address, rep.Transport)
 
-	j := newJudge(o, acct)
+	j := newJudge(o, acct, o.region())
 	defer j.close()
 	for {
 		in, err := calls.Recv()

@@ -34,6 +34,7 @@ type Options struct {
 	TTL      time.Duration
 	Refresh  bool
 	Timeout  time.Duration
+	Region   string
 	JSON     bool
 }
 
@@ -92,6 +93,7 @@ chatting", RFC 7081 §3.5).`,
 	fl.DurationVar(&o.TTL, "ttl", vcardcache.DefaultTTL, "how long cached vCards are used")
 	fl.BoolVar(&o.Refresh, "refresh", false, "fetch vCards even when cached")
 	fl.DurationVar(&o.Timeout, "timeout", 10*time.Second, "network timeout for each server")
+	fl.StringVar(&o.Region, "region", "", "country of national numbers, e.g. DE (default: [calls] region in the config)")
 	fl.BoolVar(&o.JSON, "json", false, "print JSON (one object per line with --listen)")
 	return cmd
 }
@@ -109,6 +111,8 @@ func (o *Options) validate(cmd *cobra.Command) error {
 		return cmdutil.Usagef("--on-call and --chat go with --listen")
 	case o.TTL < 0 || o.Timeout <= 0:
 		return cmdutil.Usagef("--ttl must not be negative and --timeout must be positive")
+	case o.Region != "" && (len(o.Region) != 2 || strings.Trim(strings.ToUpper(o.Region), "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != ""):
+		return cmdutil.Usagef("--region %q: want an ISO 3166-1 alpha-2 country code such as DE", o.Region)
 	case strings.ContainsAny(o.Chat, "\x00"):
 		return cmdutil.Usagef("--chat contains a NUL")
 	}
@@ -160,7 +164,7 @@ func judgeMessage(o *Options) error {
 	if err != nil {
 		return err
 	}
-	j := newJudge(o, acct)
+	j := newJudge(o, acct, o.region())
 	defer j.close()
 	res, err := j.judge(call)
 	if err != nil {
@@ -171,4 +175,15 @@ func judgeMessage(o *Options) error {
 
 func msSince(t time.Time) float64 {
 	return float64(time.Since(t).Microseconds()) / 1000
+}
+
+// region is --region, else the config's [calls] region.
+func (o *Options) region() string {
+	if o.Region != "" {
+		return strings.ToUpper(o.Region)
+	}
+	if cfg, _, err := o.F.Config(); err == nil {
+		return strings.ToUpper(cfg.Calls.Region)
+	}
+	return ""
 }
