@@ -111,8 +111,10 @@ func TestWhoisCallerMessages(t *testing.T) {
 }
 
 // TestWhoisCallerListen: real INVITEs sent through Kamailio by sipp reach
-// `whois-caller --listen`, which judges each against the roster's vCards
-// and answers 486 (--on-call busy).
+// `whois-caller --listen`, which judges each against the roster's vCards,
+// answers 486 (--on-call busy) and, to verified callers only, sends a chat
+// message (--chat, RFC 7081 §3.5 "revert to chatting"), which go-sendxmpp
+// receives as bob.
 func TestWhoisCallerListen(t *testing.T) {
 	bed := testbed.Shared(t)
 	c := newCaller(t, bed, "listener", "")
@@ -122,7 +124,15 @@ func TestWhoisCallerListen(t *testing.T) {
 	if _, err := bed.AddUsers(ctx, bed.Domain, "+15550100"); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.CommandContext(ctx, cusaxBinary(t), "--config", c.home+"/cusax/config.toml", "whois-caller", "--listen", "--json", "--on-call", "busy")
+	var chats lockedBuffer
+	bob := sendxmpp(t, ctx, bed, "bob", "--listen")
+	bob.Stdout, bob.Stderr = &chats, &chats
+	if err := bob.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = bob.Process.Kill(); _ = bob.Wait() }()
+	const chatText = "in a meeting, chat?"
+	cmd := exec.CommandContext(ctx, cusaxBinary(t), "--config", c.home+"/cusax/config.toml", "whois-caller", "--listen", "--json", "--on-call", "busy", "--chat", chatText)
 	cmd.Env = append(os.Environ(), "CUSAX_SECRETS=file", "XDG_CONFIG_HOME="+c.home, "XDG_DATA_HOME="+c.home+"/data", "XDG_CACHE_HOME="+c.home+"/cache", "CUSAX_PLUGIN_PATH=")
 	var stdout, stderr lockedBuffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -159,17 +169,26 @@ func TestWhoisCallerListen(t *testing.T) {
 			verdictJSON
 			CallID   string `json:"call_id"`
 			Answered string `json:"answered"`
+			Chatted  bool   `json:"chatted"`
 		}
 		if err := json.Unmarshal([]byte(line), &v); err != nil {
 			t.Fatalf("%s: %v: %s", tc.name, err, line)
 		}
-		if v.Verdict != tc.verdict || v.JID != tc.jid || v.CallID != res.CallID || v.Answered != "486 Busy Here" {
+		wantChat := strings.HasPrefix(tc.verdict, "verified")
+		if v.Verdict != tc.verdict || v.JID != tc.jid || v.CallID != res.CallID || v.Answered != "486 Busy Here" || v.Chatted != wantChat {
 			t.Errorf("%s: got %+v", tc.name, v)
 		}
 		t.Logf("%s: %s in %.1f ms", tc.name, v.Verdict, v.ElapsedMS)
 	}
 	if !strings.Contains(stderr.String(), "possible spoof") {
 		t.Errorf("mismatch not flagged: %s", stderr.String())
+	}
+	// bob was verified twice (with and without a hint); the spoofed call
+	// naming him must not have reached him.
+	waitFor(t, "bob to get the chat messages", 10*time.Second, func() bool { return strings.Count(chats.String(), chatText) >= 2 })
+	time.Sleep(300 * time.Millisecond)
+	if n := strings.Count(chats.String(), chatText); n != 2 {
+		t.Errorf("bob got %d chat messages, want 2:\n%s", n, chats.String())
 	}
 	_ = cmd.Process.Signal(os.Interrupt)
 	_ = cmd.Wait()
