@@ -7,7 +7,15 @@ cd "$(dirname "$0")/.."
 BIN=${BIN:-bin}
 
 bold() { if [[ -t 2 && -z ${NO_COLOR+x} ]]; then printf '\n\033[1m%s\033[0m\n' "$*" >&2; else printf '\n%s\n' "$*" >&2; fi; }
-run() { printf '$ %s\n' "$*" >&2; "$@"; }
+# run echoes a command, quoting the words a shell would split, then runs it.
+run() {
+	local a q words=()
+	for a; do
+		if [[ $a =~ ^[A-Za-z0-9@%+=:,./_-]+$ ]]; then words+=("$a"); else q=${a//"'"/"'\\''"}; words+=("'$q'"); fi
+	done
+	printf '$ %s\n' "${words[*]}" >&2
+	"$@"
+}
 
 demo=$(mktemp -d /tmp/cusax-demo.XXXXXX)
 chmod 755 "$demo"
@@ -17,7 +25,9 @@ bold "Starting the test bed: Prosody and Kamailio on free loopback ports, with a
    and baresip answering every call to frank"
 "$BIN/cusax-testbed" up --seed-demo --callee frank --dir "$demo/bed" &
 bed_pid=$!
+whois_pid=
 cleanup() {
+	[[ -z $whois_pid ]] || kill "$whois_pid" 2>/dev/null || true
 	kill "$bed_pid" 2>/dev/null || true
 	wait "$bed_pid" 2>/dev/null || true
 	rm -rf "$demo"
@@ -108,5 +118,46 @@ run "$BIN/cusax-testbed" callee --dir "$demo/bed"
 bold "13. A call to a user Kamailio does not know: 404 Not Found is exit code 13 (10 busy, 11 declined,
    12 no answer), for scripts to act on"
 run "${cusax[@]}" call --via demo "sip:nobody@$CUSAX_BED_SIP_DOMAIN" || echo "(exit $?)" >&2
+
+bold "14. cusax whois-caller --listen: who is calling, proven by alice's roster, never by the caller's word.
+   A Call-Info header with purpose=impp only says which contact to look at (RFC 7081 §3.5): that
+   contact's vCard must list the caller's SIP address, as anyone can write the header (RFC 6993 §4).
+   alice listens and answers every call 486 Busy Here; sipp places two calls through Kamailio"
+printf '$ %s whois-caller --listen --account demo --on-call busy >%s &\n' "${cusax[*]}" "$demo/whois.out" >&2
+"${cusax[@]}" whois-caller --listen --account demo --on-call busy >"$demo/whois.out" 2>"$demo/whois.err" &
+whois_pid=$!
+# wait_for PATTERN FILE: until the listener has written a line matching PATTERN to FILE.
+wait_for() {
+	for _ in $(seq 1 150); do
+		grep -q "$1" "$2" && return 0
+		kill -0 "$whois_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "demo: whois-caller did not write '$1'" >&2
+	cat "$demo/whois.err" >&2
+	exit 1
+}
+wait_for 'listening for calls' "$demo/whois.err"
+alice_aor="sip:alice@$CUSAX_BED_SIP_DOMAIN"
+
+bold "14a. bob calls alice and names himself in Call-Info: his vCard lists sip:bob@$CUSAX_BED_SIP_DOMAIN, so verified"
+run "$BIN/cusax-testbed" invite --dir "$demo/bed" --from bob --to "$alice_aor" \
+	--header "Call-Info: <xmpp:$CUSAX_BED_BOB_JID>;purpose=impp" --expect 486
+wait_for '^verified' "$demo/whois.out"
+
+bold "14b. carol calls alice with the same header, claiming to be bob: bob's vCard does not list her
+   address, so mismatch, and a warning on stderr"
+run "$BIN/cusax-testbed" invite --dir "$demo/bed" --from carol --to "$alice_aor" \
+	--header "Call-Info: <xmpp:$CUSAX_BED_BOB_JID>;purpose=impp" --expect 486
+wait_for '^mismatch' "$demo/whois.out"
+
+bold "14c. Ctrl-C stops the listener; what it printed: one result per call on stdout, the rest on stderr"
+kill -INT "$whois_pid"
+rc=0
+wait "$whois_pid" || rc=$?
+whois_pid=
+run cat "$demo/whois.out"
+run cat "$demo/whois.err" >&2
+[[ $rc == 0 ]] || { echo "demo: whois-caller exited $rc after Ctrl-C" >&2; exit 1; }
 
 bold "Done. Stopping the test bed and the callee."

@@ -6,6 +6,9 @@
 //	cusax-testbed down --dir DIR      stop a bed started in the background
 //	cusax-testbed callee --dir DIR    what the --callee baresip has answered and received
 //	cusax-testbed tone --out FILE     write a test tone as a 16-bit PCM WAV (for cusax call --play)
+//	cusax-testbed invite --dir DIR --from USER --to URI [--header 'Name: value']... [--expect 486]
+//	    place one call with sipp through the bed's Kamailio as USER; fail unless the final
+//	    response is the expected one
 //
 // bed.json and bed.env appear only once both servers answer (and the callee, if any, is
 // registered), so a script can start `up` in the background and wait for DIR/bed.env. They
@@ -37,6 +40,7 @@ const usage = `usage:
   cusax-testbed down --dir DIR
   cusax-testbed callee --dir DIR
   cusax-testbed tone --out FILE [--freq HZ] [--duration D]
+  cusax-testbed invite --dir DIR --from USER --to URI [--header 'Name: value']... [--expect STATUS] [--timeout D]
 `
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -52,6 +56,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var seedDemo *bool
 	var freq *float64
 	var dur *time.Duration
+	var inv inviteOptions
 	switch args[0] {
 	case "up", "down", "callee":
 		dir = fs.String("dir", "", "directory for the bed's files (created if missing)")
@@ -59,6 +64,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		out = fs.String("out", "", "WAV file to write")
 		freq = fs.Float64("freq", 440, "tone frequency in Hz")
 		dur = fs.Duration("duration", time.Second, "tone length")
+	case "invite":
+		dir = fs.String("dir", "", "directory of the running bed (its bed.json)")
+		fs.StringVar(&inv.From, "from", "", "bed user `USER` who places the call (alice, bob or carol)")
+		fs.StringVar(&inv.To, "to", "", "Request-URI, a plain sip: URI such as sip:alice@example.test")
+		fs.Var(&inv.Headers, "header", "extra INVITE header `'Name: value'` (repeatable, kept in order)")
+		fs.IntVar(&inv.Expect, "expect", 486, "final `STATUS` expected from the callee (300-699)")
+		fs.DurationVar(&inv.Timeout, "timeout", 30*time.Second, "give up after this long")
 	default:
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -71,7 +83,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
-	if fs.NArg() != 0 || (dir != nil && *dir == "") || (out != nil && *out == "") {
+	if fs.NArg() != 0 || (dir != nil && *dir == "") || (out != nil && *out == "") ||
+		(args[0] == "invite" && (inv.From == "" || inv.To == "")) {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
@@ -85,6 +98,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = calleeReport(*dir, stdout)
 	case "tone":
 		err = writeTone(*out, *freq, *dur)
+	case "invite":
+		inv.Dir = *dir
+		err = invite(inv, stdout)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "cusax-testbed: error: %v\n", err)
