@@ -6,7 +6,11 @@
 #     own UAC, alternating, N calls each to the same sipp UAS through the bed's
 #     Kamailio, plus cusax's whole-command wall time and where it goes
 #     (BenchmarkCallSetupVsSipp; it starts its own test bed)
-#  3. wall time of `cusax login` (SIP register + XMPP login + logout, plugins
+#  3. `cusax whois-caller --message FILE --json` on a 1,000-contact roster
+#     with vCards: hint path and scan path, cold and warm vCard cache, median
+#     wall ms and elapsed_ms, vCards fetched on cold runs
+#     (BenchmarkWhoisCaller1000; it starts its own test bed)
+#  4. wall time of `cusax login` (SIP register + XMPP login + logout, plugins
 #     included) against the real test bed, median of N runs
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +27,9 @@ go test -run '^$' -bench CallSetupVsSipp -benchtime "${N}x" -v ./cmd/cusax/inter
 	awk '/phases, ms/ { table = "" } /phases, ms/, /setup_ms/ { table = table $0 "\n" }
 		/UAS counted/ { uas = $0 } /^Benchmark.*ns\/op/ { result = $0 }
 		END { printf "%s", table; if (uas) print uas; print result }'
+
+echo "== whois-caller, 1,000 contacts (go test -bench WhoisCaller1000 -benchtime ${N}x)"
+go test -run '^$' -bench WhoisCaller1000 -benchtime "${N}x" ./cmd/cusax/internal/cli | grep -E '^Benchmark'
 
 make -s build
 go build -o "$BIN/cusax-testbed" ./internal/testbed/cmd/cusax-testbed

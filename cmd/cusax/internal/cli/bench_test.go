@@ -21,6 +21,7 @@ import (
 //
 //	go test -run '^$' -bench 'Chat|Roster' -benchtime 10x ./cmd/cusax/internal/cli
 //	go test -run '^$' -bench CallSetupVsSipp -benchtime 20x ./cmd/cusax/internal/cli
+//	go test -run '^$' -bench WhoisCaller1000 -benchtime 10x ./cmd/cusax/internal/cli
 
 func median(d []time.Duration) float64 {
 	s := append([]time.Duration(nil), d...)
@@ -358,4 +359,117 @@ func ms(d []time.Duration) []float64 {
 		out[i] = float64(v.Microseconds()/100) / 10
 	}
 	return out
+}
+
+// BenchmarkWhoisCaller1000 runs `cusax whois-caller --message FILE --json`
+// (the real binary) against a 1,000-contact roster whose contacts all have
+// vCards, for one INVITE from contact c0500's SIP URI, in four cases: with
+// a Call-Info hint naming that contact (verified) and without (verified-by-
+// scan), each with a cold vCard cache (emptied before every run) and a warm
+// one (filled by a run before timing). It reports the medians of the whole
+// command's wall time and of its elapsed_ms (the judgement: XMPP login,
+// roster, vCard fetches, matching), and, for cold runs, how many contacts
+// the run left in the cache (each is one vCard fetched). RFC 7081 §3.5: a
+// hint is there so that the callee need not walk the roster.
+func BenchmarkWhoisCaller1000(b *testing.B) {
+	bed := testbed.Start(b, testbed.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	users, err := bed.AddUsers(ctx, bed.Domain, "big")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := bed.SeedLargeRoster(ctx, "big", 1000); err != nil {
+		b.Fatal(err)
+	}
+	bin := cusaxBinary(b)
+	env := benchHome(b, bin, bed, "big", users["big"].Password)
+	var cache string
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "XDG_CACHE_HOME="); ok {
+			cache = filepath.Join(v, "cusax", "vcards")
+		}
+	}
+	name, _, sipURI, _ := bed.LargeRosterContact(500)
+	jid := name + "@" + bed.Domain
+	dir := b.TempDir()
+	for _, path := range []string{"hint", "scan"} {
+		var extra []string
+		want := "verified-by-scan"
+		if path == "hint" {
+			extra, want = []string{"Call-Info: <xmpp:" + jid + ">;purpose=impp"}, "verified"
+		}
+		msg := filepath.Join(dir, path+".sip")
+		if err := os.WriteFile(msg, []byte(invite("<"+sipURI+">", extra...)), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		judge := func(b *testing.B) (wall, elapsed time.Duration) {
+			b.Helper()
+			c := exec.Command(bin, "whois-caller", "--message", msg, "--json")
+			c.Env = env
+			var stderr strings.Builder
+			c.Stderr = &stderr
+			start := time.Now()
+			out, err := c.Output()
+			wall = time.Since(start)
+			var v verdictJSON
+			if err != nil || json.Unmarshal(out, &v) != nil || v.Verdict != want || v.JID != jid {
+				b.Fatalf("whois-caller %s: %v, want %s %s\n%s\n%s", path, err, want, jid, out, stderr.String())
+			}
+			if stderr.Len() > 0 {
+				b.Fatalf("whois-caller %s: stderr %s", path, stderr.String())
+			}
+			return wall, time.Duration(v.ElapsedMS * float64(time.Millisecond))
+		}
+		for _, mode := range []string{"cold", "warm"} {
+			b.Run(path+"/"+mode, func(b *testing.B) {
+				if err := os.RemoveAll(cache); err != nil {
+					b.Fatal(err)
+				}
+				if mode == "warm" {
+					judge(b) // fill the cache
+				}
+				var walls, elapsed []time.Duration
+				var fetched []int
+				for i := 0; i < b.N; i++ {
+					if mode == "cold" {
+						if err := os.RemoveAll(cache); err != nil {
+							b.Fatal(err)
+						}
+					}
+					w, e := judge(b)
+					walls, elapsed = append(walls, w), append(elapsed, e)
+					if mode == "cold" {
+						fetched = append(fetched, countFiles(b, cache))
+					}
+				}
+				b.Logf("in order, ms:\n  wall       %v\n  elapsed_ms %v", ms(walls), ms(elapsed))
+				b.ReportMetric(median(walls), "wall-median-ms")
+				b.ReportMetric(median(elapsed), "elapsed-median-ms")
+				if mode == "cold" {
+					sort.Ints(fetched)
+					b.ReportMetric(float64(fetched[len(fetched)/2]), "vcards-fetched")
+				}
+			})
+		}
+	}
+}
+
+// countFiles counts the regular files under dir (0 if it does not exist).
+func countFiles(b *testing.B, dir string) int {
+	b.Helper()
+	n := 0
+	err := filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() {
+			n++
+		}
+		return nil
+	})
+	if err != nil && !os.IsNotExist(err) {
+		b.Fatal(err)
+	}
+	return n
 }
