@@ -176,9 +176,7 @@ func classify(out *Outcome, ev *protocol.CallEvent, interrupted bool, dtmf strin
 			out.Result = "answered, DTMF not sent"
 			return cmdutil.ExitFailure
 		}
-		if interrupted {
-			return cmdutil.ExitOK // the user ended an answered call: it worked
-		}
+		// Also after Ctrl-C: the user ending an answered call is success.
 		return cmdutil.ExitOK
 	case interrupted:
 		out.Result = "interrupted"
