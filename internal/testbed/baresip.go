@@ -1,7 +1,6 @@
 package testbed
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"os"
@@ -11,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 )
 
 // BaresipOptions describe a baresip callee started by StartBaresip.
@@ -30,9 +28,7 @@ type Baresip struct {
 	Contact string // the registered contact, "sip:USER@127.0.0.1:PORT"
 	Dir     string // its config directory, log and received audio (speaker.wav)
 
-	proc *process
-	reg  *sipRegistration
-	tb   testing.TB
+	*sipCallee
 }
 
 // baresip 1.0.0 on libre 1.1.0 cannot answer a SHA-256 digest challenge (its REGISTER fails
@@ -92,46 +88,20 @@ func (b *Bed) startBaresip(t testing.TB, bin string, opts BaresipOptions) (*Bare
 	if err := os.WriteFile(filepath.Join(dir, "accounts"), []byte(account), 0o644); err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	reg, err := b.registerContact(ctx, opts.User, port)
+	c, err := b.registerCallee(t, "baresip", opts.User, port)
 	if err != nil {
 		return nil, err
 	}
-	p := &Baresip{User: opts.User, URI: "sip:" + opts.User + "@" + b.Domain, Contact: reg.contact, Dir: dir, reg: reg, tb: t}
-	t.Cleanup(p.stop)
+	p := &Baresip{User: opts.User, URI: "sip:" + opts.User + "@" + b.Domain, Contact: c.reg.contact, Dir: dir, sipCallee: c}
 	cmd := exec.Command(bin, "-f", dir)
 	if cmd.Stdin, err = os.Open(os.DevNull); err != nil {
 		return nil, err
 	}
-	if p.proc, err = startProcess("baresip", cmd, filepath.Join(dir, "baresip.log")); err != nil {
+	ready := func() (bool, error) { return strings.Contains(p.Output(), "baresip is ready."), nil }
+	if err := c.start(cmd, filepath.Join(dir, "baresip.log"), ready, p.Output); err != nil {
 		return nil, err
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(p.Output(), "baresip is ready.") {
-		if ok, err := p.proc.exited(); ok {
-			return nil, fmt.Errorf("baresip exited during start-up: %v\n%s", err, p.Output())
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("baresip not ready after 10 s\n%s", p.Output())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if err := waitUDPBound(p.proc, port, 5*time.Second); err != nil {
-		return nil, fmt.Errorf("%w\n%s", err, p.Output())
-	}
 	return p, nil
-}
-
-func (p *Baresip) stop() {
-	if p.proc != nil {
-		_ = p.proc.stop()
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := p.reg.unregister(ctx); err != nil {
-		p.tb.Logf("testbed: baresip: unregister %s: %v", p.Contact, err)
-	}
 }
 
 // Output is everything baresip printed so far.

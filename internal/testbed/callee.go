@@ -1,13 +1,67 @@
 package testbed
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"slices"
 	"sync"
 	"testing"
+	"time"
 )
+
+// sipCallee is the process and registered contact behind a sipp or baresip callee.
+type sipCallee struct {
+	name string // "sipp UAS", "baresip"
+	proc *process
+	reg  *sipRegistration
+	tb   testing.TB
+}
+
+// registerCallee registers user's contact on port (0: a free one) and has the callee stopped
+// and the contact unregistered when the test ends.
+func (b *Bed) registerCallee(t testing.TB, name, user string, port int) (*sipCallee, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	reg, err := b.registerContact(ctx, user, port)
+	if err != nil {
+		return nil, err
+	}
+	c := &sipCallee{name: name, reg: reg, tb: t}
+	t.Cleanup(c.stop)
+	return c, nil
+}
+
+// start starts cmd, its output in logFile, and returns once ready (nil: at once) holds
+// within 10 s and the process listens on the contact's port. Errors after the start carry
+// logs().
+func (c *sipCallee) start(cmd *exec.Cmd, logFile string, ready func() (bool, error), logs func() string) error {
+	var err error
+	if c.proc, err = startProcess(c.name, cmd, logFile); err != nil {
+		return err
+	}
+	if ready != nil {
+		err = waitStarted(c.proc, "ready", 10*time.Second, ready)
+	}
+	if err == nil {
+		err = waitUDPBound(c.proc, c.reg.port(), 5*time.Second)
+	}
+	if err != nil {
+		return fmt.Errorf("%w\n%s", err, logs())
+	}
+	return nil
+}
+
+// stop ends the process and unregisters its contact (test cleanup).
+func (c *sipCallee) stop() {
+	_ = c.proc.stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.reg.unregister(ctx); err != nil {
+		c.tb.Logf("testbed: %s: unregister %s: %v", c.name, c.reg.contact, err)
+	}
+}
 
 // StartBaresipIn is StartBaresip without testing.TB, for the cusax-testbed command (make
 // demo): it registers opts.User's contact through Kamailio and starts an auto-answering

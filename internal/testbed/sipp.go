@@ -1,7 +1,6 @@
 package testbed
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -61,9 +60,7 @@ type SippUAS struct {
 	Dir       string // sipp's working directory: scenario, logs, screens
 
 	calls int
-	proc  *process
-	reg   *sipRegistration
-	tb    testing.TB
+	*sipCallee
 }
 
 // SippResult is what sipp reported when it exited.
@@ -153,19 +150,16 @@ func (b *Bed) startSippUAS(t testing.TB, sipp string, opts SippUASOptions) (*Sip
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	reg, err := b.registerContact(ctx, opts.User, 0)
+	c, err := b.registerCallee(t, "sipp UAS", opts.User, 0)
 	if err != nil {
 		return nil, err
 	}
 	u := &SippUAS{
-		User: opts.User, URI: "sip:" + opts.User + "@" + b.Domain, Contact: reg.contact,
-		MediaPort: media, Dir: dir, calls: max(opts.Calls, 1), reg: reg, tb: t,
+		User: opts.User, URI: "sip:" + opts.User + "@" + b.Domain, Contact: c.reg.contact,
+		MediaPort: media, Dir: dir, calls: max(opts.Calls, 1), sipCallee: c,
 	}
-	t.Cleanup(u.stop)
 	args := []string{
-		"-sf", scenario, "-i", "127.0.0.1", "-p", strconv.Itoa(reg.port()), "-mp", strconv.Itoa(media),
+		"-sf", scenario, "-i", "127.0.0.1", "-p", strconv.Itoa(c.reg.port()), "-mp", strconv.Itoa(media),
 		"-ci", "127.0.0.1", "-cp", strconv.Itoa(ctrl),
 		"-m", strconv.Itoa(u.calls), "-nostdin", "-trace_err", "-trace_msg", "-trace_screen",
 		// No periodic screen refresh: a refresh in the same millisecond as our SIGUSR2 dump
@@ -179,25 +173,10 @@ func (b *Bed) startSippUAS(t testing.TB, sipp string, opts SippUASOptions) (*Sip
 	}
 	cmd := exec.Command(sipp, args...)
 	cmd.Dir = dir
-	if u.proc, err = startProcess("sipp UAS", cmd, filepath.Join(dir, "stdout.log")); err != nil {
+	if err := c.start(cmd, filepath.Join(dir, "stdout.log"), nil, u.logs); err != nil {
 		return nil, err
 	}
-	if err := waitUDPBound(u.proc, reg.port(), 5*time.Second); err != nil {
-		return nil, fmt.Errorf("%w\n%s", err, u.logs())
-	}
 	return u, nil
-}
-
-// stop ends sipp and unregisters its contact (cleanup).
-func (u *SippUAS) stop() {
-	if u.proc != nil {
-		_ = u.proc.stop()
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := u.reg.unregister(ctx); err != nil {
-		u.tb.Logf("testbed: sipp UAS: unregister %s: %v", u.Contact, err)
-	}
 }
 
 // Wait waits for sipp to finish its calls and exit, at most timeout (then it is stopped),
@@ -310,19 +289,26 @@ func freeUDPPortPair() (int, error) {
 // them in /proc/net/udp (probing with a bind of our own could steal the port from sipp), or
 // until the process exits.
 func waitUDPBound(p *process, port int, within time.Duration) error {
-	deadline := time.Now().Add(within)
 	want := fmt.Sprintf(" 0100007F:%04X ", port)
+	return waitStarted(p, fmt.Sprintf("listening on udp %d", port), within, func() (bool, error) {
+		tab, err := os.ReadFile("/proc/net/udp")
+		return err == nil && strings.Contains(string(tab), want), err
+	})
+}
+
+// waitStarted polls ok every 10 ms until it holds or fails; it fails too when p exits first
+// or within has passed, saying p is not yet what.
+func waitStarted(p *process, what string, within time.Duration, ok func() (bool, error)) error {
+	deadline := time.Now().Add(within)
 	for {
-		if ok, err := p.exited(); ok {
+		if exited, err := p.exited(); exited {
 			return fmt.Errorf("%s exited during start-up: %v", p.name, err)
 		}
-		if tab, err := os.ReadFile("/proc/net/udp"); err != nil {
+		if done, err := ok(); done || err != nil {
 			return err
-		} else if strings.Contains(string(tab), want) {
-			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not listening on udp %d after %s", p.name, port, within)
+			return fmt.Errorf("%s not %s after %s", p.name, what, within)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
