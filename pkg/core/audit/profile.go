@@ -108,15 +108,15 @@ func (p Profile) Override(overrides map[string]string) (Profile, error) {
 		q.severity[id] = s
 		delete(q.off, id)
 	}
-	var errs []error
+	var msgs []string
 	if len(unknown) > 0 {
-		errs = append(errs, fmt.Errorf("unknown check IDs: %s", strings.Join(unknown, ", ")))
+		msgs = append(msgs, "unknown check IDs: "+strings.Join(unknown, ", "))
 	}
 	if len(bad) > 0 {
-		errs = append(errs, fmt.Errorf("bad severities (want info, low, medium, high, critical or off): %s", strings.Join(bad, ", ")))
+		msgs = append(msgs, "bad severities (want info, low, medium, high, critical or off): "+strings.Join(bad, ", "))
 	}
-	if err := errors.Join(errs...); err != nil {
-		return Profile{}, err
+	if len(msgs) > 0 {
+		return Profile{}, errors.New(strings.Join(msgs, "; "))
 	}
 	return q, nil
 }
@@ -249,7 +249,15 @@ func decodeProfile(source string, data []byte) (profileFile, error) {
 		var de *toml.DecodeError
 		if errors.As(err, &de) {
 			row, col := de.Position()
-			return f, fmt.Errorf("profile %s: line %d, column %d: %s", source, row, col, de.Error())
+			msg := strings.TrimPrefix(de.Error(), "toml: ")
+			if strings.HasPrefix(msg, "cannot decode") {
+				// go-toml names Go types here; say it in the file's terms.
+				msg = "wrong value type"
+				if k := de.Key(); len(k) > 0 {
+					msg += " for " + strings.Join(k, ".")
+				}
+			}
+			return f, fmt.Errorf("profile %s: line %d, column %d: %s", source, row, col, msg)
 		}
 		return f, fmt.Errorf("profile %s: %w", source, err)
 	}
