@@ -1,0 +1,261 @@
+// Package audittls implements `cusax audit-tls`: the TLS and
+// server-authentication posture of both aspects of an account, judged by a
+// policy profile (BCP 195 by default), with the monitoring-plugin exit codes.
+package audittls
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
+	"github.com/cusax/cusax/pkg/core/audit"
+	"github.com/cusax/cusax/pkg/core/auditrun"
+	"github.com/cusax/cusax/pkg/core/config"
+)
+
+// Options are the parsed flags.
+type Options struct {
+	F *cmdutil.Factory
+
+	Accounts []string
+	All      bool
+	JSON     bool
+	Format   string // text, json, ndjson
+	Profile  string
+	WarnOn   string
+	FailOn   string
+	State    string
+	NoState  bool
+	Timeout  time.Duration
+}
+
+// NewCmdAuditTLS builds the command.
+func NewCmdAuditTLS(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	o := &Options{F: f}
+	cmd := &cobra.Command{
+		Use:   "audit-tls [ACCOUNT...] [--all]",
+		Short: "Audit the TLS and server authentication of both aspects of accounts",
+		Long: `Probe the Chat (XMPP) and Telephony (SIP) endpoints of accounts and judge
+their TLS against a policy profile: the built-in BCP 195 profile (RFC 9325,
+RFC 8996, with RFC 7590 for XMPP, RFC 5922 for SIP and the RFC 7081 §7
+rule that both aspects be protected alike), or --profile FILE. No
+credentials are sent.
+
+The report shows, for each aspect, what RFC 7590 §3.6 asks a user be told:
+whether it is encrypted, the TLS version and cipher suite, how the server
+was authenticated and its certificate; then every failed check with its
+severity, evidence, spec reference and fix. --json prints one
+"cusax.audit-tls/v1" document with every check (passes and skips too);
+--format ndjson prints one finding per line.
+
+The certificate each endpoint served is remembered in a state file
+(default $XDG_STATE_HOME/cusax/audit-state.json); a different certificate
+at the next audit is the finding cert.changed (RFC 7590 §3.6). --no-state
+neither reads nor writes it.
+
+Endpoints: the account's XMPP server, else DNS SRV _xmpp-client._tcp, else
+the domain on port 5222; its SIP proxy, else DNS SRV _sips._tcp, else the
+domain on 5061. A proxy with transport=udp or tcp is reported as SIP
+without TLS and not probed. The SIP dialog (REGISTER and its digest
+challenge) is not probed yet: those checks are reported as skipped.
+
+Exit codes follow the monitoring-plugin convention, not cusax's global
+table (see 'cusax help exit-codes'):
+  0  OK        no failed check at or above --warn-on (default medium)
+  1  WARNING   a failed check at or above --warn-on, below --fail-on
+  2  CRITICAL  a failed check at or above --fail-on (default high)
+  3  UNKNOWN   a check could not run (the audit is incomplete), or the audit
+               could not start: bad flags, an unreadable profile or state
+               file, no such account
+  130 interrupted`,
+		Example: `  $ cusax audit-tls
+  $ cusax audit-tls work --json
+  $ cusax audit-tls --all --format ndjson --fail-on critical
+  $ cusax audit-tls --profile ./strict.toml --warn-on low`,
+		RunE: func(_ *cobra.Command, args []string) error {
+			o.Accounts = args
+			if runF != nil {
+				return runF(o)
+			}
+			return run(o)
+		},
+	}
+	// Bad flags are UNKNOWN (3), never read as CRITICAL by a monitor.
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return unknown(cmdutil.Usagef("%v", err)) })
+	fl := cmd.Flags()
+	fl.BoolVar(&o.All, "all", false, "audit every configured account")
+	fl.BoolVar(&o.JSON, "json", false, "print the JSON report (same as --format json)")
+	fl.StringVar(&o.Format, "format", "", "output format: text, json or ndjson (default text)")
+	fl.StringVar(&o.Profile, "profile", "", "policy profile file (TOML; default the built-in bcp195)")
+	fl.StringVar(&o.WarnOn, "warn-on", audit.Medium.String(), "lowest severity of a failure that exits 1 (WARNING)")
+	fl.StringVar(&o.FailOn, "fail-on", audit.High.String(), "lowest severity of a failure that exits 2 (CRITICAL)")
+	fl.StringVar(&o.State, "state", "", "certificate state file (default $XDG_STATE_HOME/cusax/audit-state.json)")
+	fl.BoolVar(&o.NoState, "no-state", false, "neither read nor write the certificate state")
+	fl.DurationVar(&o.Timeout, "timeout", 5*time.Second, "timeout for each connection")
+	return cmd
+}
+
+// unknown makes err exit 3 (UNKNOWN): anything that stops the audit itself.
+func unknown(err error) error {
+	var exit *cmdutil.ExitError
+	if err == nil || errors.As(err, &exit) {
+		return err
+	}
+	return cmdutil.WithExit(audit.ExitUnknown, cmdutil.WithHint(err, "run 'cusax audit-tls --help' for usage"))
+}
+
+// setup is what the flags resolve to.
+type setup struct {
+	format         string
+	profile        audit.Profile
+	warnOn, failOn audit.Severity
+	statePath      string
+	accounts       []config.Account
+}
+
+func resolve(o *Options) (setup, error) {
+	var s setup
+	s.format = strings.ToLower(o.Format)
+	switch {
+	case o.JSON && s.format != "" && s.format != "json":
+		return s, cmdutil.Usagef("--json and --format %s disagree", o.Format)
+	case o.JSON:
+		s.format = "json"
+	case s.format == "":
+		s.format = "text"
+	case s.format != "text" && s.format != "json" && s.format != "ndjson":
+		return s, cmdutil.Usagef("--format must be text, json or ndjson, not %q", o.Format)
+	}
+	var err error
+	if s.warnOn, err = audit.ParseSeverity(o.WarnOn); err != nil {
+		return s, cmdutil.Usagef("--warn-on: %v", err)
+	}
+	if s.failOn, err = audit.ParseSeverity(o.FailOn); err != nil {
+		return s, cmdutil.Usagef("--fail-on: %v", err)
+	}
+	if o.Profile != "" {
+		s.profile, err = audit.LoadProfile(o.Profile)
+	} else {
+		s.profile, err = audit.BuiltinProfile(audit.DefaultProfile)
+	}
+	if err != nil {
+		return s, err
+	}
+	switch {
+	case o.NoState && o.State != "":
+		return s, cmdutil.Usagef("--state and --no-state exclude each other")
+	case o.NoState:
+	case o.State != "":
+		s.statePath = o.State
+	default:
+		if s.statePath, err = audit.DefaultStatePath(); err != nil {
+			return s, err
+		}
+	}
+	if o.All && len(o.Accounts) > 0 {
+		return s, cmdutil.Usagef("--all and account names exclude each other")
+	}
+	cfg, _, err := o.F.Config()
+	if err != nil {
+		return s, err
+	}
+	switch {
+	case o.All:
+		s.accounts = cfg.Accounts
+		if len(s.accounts) == 0 {
+			return s, cmdutil.WithHint(config.ErrNoAccounts, "add one with 'cusax login'")
+		}
+	case len(o.Accounts) == 0:
+		a, err := cfg.Account("")
+		if err != nil {
+			return s, cmdutil.WithHint(err, "name an account, or use --all")
+		}
+		s.accounts = []config.Account{*a}
+	default:
+		for _, n := range o.Accounts {
+			a, err := cfg.Account(n)
+			if err != nil {
+				return s, err
+			}
+			s.accounts = append(s.accounts, *a)
+		}
+	}
+	return s, nil
+}
+
+func run(o *Options) error {
+	f := o.F
+	s, err := resolve(o)
+	if err != nil {
+		return unknown(err)
+	}
+	var state *audit.State
+	if s.statePath != "" {
+		if state, err = audit.LoadState(s.statePath); err != nil {
+			return unknown(cmdutil.WithHint(err, "remove it, or run with --no-state"))
+		}
+	}
+	started := time.Now()
+	var findings []audit.Finding
+	var all []audit.AccountFacts
+	for _, a := range s.accounts {
+		if f.IO.IsStderrTTY() {
+			fmt.Fprintf(f.IO.ErrOut, "auditing %s…\n", a.Name)
+		}
+		facts, _, err := auditrun.Account(f.Context, a, auditrun.Options{})
+		if err != nil {
+			if f.Context.Err() != nil {
+				return err // interrupted: 130
+			}
+			return unknown(fmt.Errorf("account %s: %w", a.Name, err))
+		}
+		found := audit.Evaluate(facts, s.profile)
+		if state != nil {
+			found = append(found, state.Compare(facts, s.profile)...)
+			state.Update(facts)
+		}
+		findings = append(findings, found...)
+		all = append(all, facts)
+	}
+	report := audit.NewReport(audit.Tool{Name: "cusax", Version: f.Version}, started, time.Now(), s.profile, s.warnOn, s.failOn, findings)
+	switch s.format {
+	case "json":
+		err = report.WriteJSON(f.IO.Out)
+	case "ndjson":
+		err = audit.WriteNDJSON(f.IO.Out, findings)
+	default:
+		err = writeText(f.IO, all, report)
+	}
+	if err != nil {
+		return unknown(err)
+	}
+	if state != nil {
+		if err := state.Save(s.statePath); err != nil {
+			return unknown(err)
+		}
+	}
+	code := report.Summary.ExitCode
+	if code == audit.ExitOK {
+		return nil
+	}
+	return cmdutil.WithExit(code, errors.New(verdict(report)))
+}
+
+// verdict is the one-line summary on stderr for a non-zero exit.
+func verdict(r audit.Report) string {
+	name := map[int]string{audit.ExitWarning: "WARNING", audit.ExitCritical: "CRITICAL", audit.ExitUnknown: "UNKNOWN"}[r.Summary.ExitCode]
+	failed := r.Summary.Status[audit.Fail]
+	errs := r.Summary.Status[audit.Error]
+	msg := fmt.Sprintf("audit-tls %s: %d failed check(s)", name, failed)
+	if r.Summary.MaxSeverity != nil {
+		msg += ", worst " + r.Summary.MaxSeverity.String()
+	}
+	if errs > 0 {
+		msg += fmt.Sprintf(", %d check(s) could not run", errs)
+	}
+	return msg
+}
