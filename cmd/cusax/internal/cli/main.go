@@ -3,6 +3,7 @@
 package cli
 
 import (
+	"errors"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -133,7 +134,9 @@ func dirOf(path string) string {
 // --json also as one JSON object on stderr (the restic convention).
 func printError(io *iostreams.IOStreams, cmd *cobra.Command, err error, code int) {
 	hints := append([]string{}, cmdutil.Hints(err)...)
-	if code == cmdutil.ExitUsage && cmd != nil {
+	// An explicit exit code 2 is a verdict (audit-tls CRITICAL), not a usage error.
+	var explicit *cmdutil.ExitError
+	if code == cmdutil.ExitUsage && cmd != nil && !errors.As(err, &explicit) {
 		hints = append(hints, fmt.Sprintf("run '%s --help' for usage", cmd.CommandPath()))
 	}
 	if cmd != nil && jsonRequested(cmd) {
