@@ -160,4 +160,10 @@ run cat "$demo/whois.out"
 run cat "$demo/whois.err" >&2
 [[ $rc == 0 ]] || { echo "demo: whois-caller exited $rc after Ctrl-C" >&2; exit 1; }
 
+bold "15. cusax audit-tls: the TLS and authentication posture of both aspects of the demo account, for
+   operators (RFC 7590 §3, BCP 195, RFC 7081 §7). Exit codes follow the monitoring-plugin convention:
+   0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. The bed's throwaway certificates expire within a day,
+   so expect a WARNING for that"
+run "${cusax[@]}" audit-tls demo --state "$demo/audit-state.json" || echo "(exit $?)" >&2
+
 bold "Done. Stopping the test bed and the callee."
