@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/cusax/cusax/pkg/core/contacts"
 )
 
 // Kinds of key CallerKey returns.
@@ -44,28 +46,9 @@ func (globalOnly) E164(number string) (string, bool) {
 	return n, true
 }
 
-// stripSeparators returns s without visual separators (RFC 3966 §5.1.1)
-// when it is digits with an optional leading '+' and separators.
-func stripSeparators(s string) (string, bool) {
-	var b strings.Builder
-	digits := 0
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c >= '0' && c <= '9':
-			digits++
-			b.WriteByte(c)
-		case c == '+' && i == 0:
-			b.WriteByte(c)
-		case c == ' ' || c == '-' || c == '.' || c == '(' || c == ')':
-		default:
-			return "", false
-		}
-	}
-	if digits == 0 || digits > 2*maxE164Digits {
-		return "", false
-	}
-	return b.String(), true
-}
+// stripSeparators is contacts.PhoneDigits: the same reading of a number
+// for the vCard side and the caller side.
+func stripSeparators(s string) (string, bool) { return contacts.PhoneDigits(s) }
 
 // CallerKey returns the form in which addr is compared with a vCard TEL:
 // two addresses are the same caller exactly when their keys are equal.

@@ -139,7 +139,7 @@ func Normalize(v string) (uri, kind string) {
 	}
 	scheme, rest, ok := strings.Cut(v, ":")
 	if !ok {
-		if n, ok := phoneNumber(v); ok {
+		if n, ok := PhoneDigits(v); ok {
 			return "tel:" + n, KindPhone
 		}
 		return v, KindOther
@@ -158,7 +158,7 @@ func Normalize(v string) (uri, kind string) {
 			return Normalize(rest)
 		}
 		num, params, _ := strings.Cut(rest, ";")
-		if n, ok := phoneNumber(num); ok && !strings.ContainsAny(params, " \t") {
+		if n, ok := PhoneDigits(num); ok && !strings.ContainsAny(params, " \t") {
 			if params != "" {
 				return "tel:" + n + ";" + params, KindPhone
 			}
@@ -245,9 +245,9 @@ func validHost(h string) bool {
 	return true
 }
 
-// phoneNumber returns s without visual separators (RFC 3966 §5.1.1) when it
+// PhoneDigits returns s without visual separators (RFC 3966 §5.1.1) when it
 // is a phone number: an optional leading '+', digits, and space - . ( ).
-func phoneNumber(s string) (string, bool) {
+func PhoneDigits(s string) (string, bool) {
 	var b strings.Builder
 	digits := 0
 	for i := 0; i < len(s); i++ {
