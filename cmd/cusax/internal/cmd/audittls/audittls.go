@@ -15,6 +15,7 @@ import (
 	"github.com/cusax/cusax/pkg/core/audit"
 	"github.com/cusax/cusax/pkg/core/auditrun"
 	"github.com/cusax/cusax/pkg/core/config"
+	"github.com/cusax/cusax/pkg/core/tlsprobe"
 )
 
 // Options are the parsed flags.
@@ -145,6 +146,9 @@ func resolve(o *Options) (setup, error) {
 	if err != nil {
 		return s, err
 	}
+	if o.Timeout <= 0 {
+		return s, cmdutil.Usagef("--timeout must be positive")
+	}
 	switch {
 	case o.NoState && o.State != "":
 		return s, cmdutil.Usagef("--state and --no-state exclude each other")
@@ -206,7 +210,7 @@ func run(o *Options) error {
 		if f.IO.IsStderrTTY() {
 			fmt.Fprintf(f.IO.ErrOut, "auditing %s…\n", a.Name)
 		}
-		facts, _, err := auditrun.Account(f.Context, a, auditrun.Options{})
+		facts, _, err := auditrun.Account(f.Context, a, auditrun.Options{Probe: tlsprobe.Options{DialTimeout: o.Timeout}})
 		if err != nil {
 			if f.Context.Err() != nil {
 				return err // interrupted: 130
