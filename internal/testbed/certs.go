@@ -44,6 +44,12 @@ func randomHex(n int) string {
 // newCA makes a self-signed CA whose name is unique per run, so that a certificate from another
 // run (or the "other" CA) can never be mistaken for one of ours.
 func newCA(label string) (*ca, error) {
+	nb, na := validity()
+	return newCAValid(label, nb, na)
+}
+
+// newCAValid is newCA for a given validity window.
+func newCAValid(label string, nb, na time.Time) (*ca, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
@@ -52,7 +58,6 @@ func newCA(label string) (*ca, error) {
 	if err != nil {
 		return nil, err
 	}
-	nb, na := validity()
 	tmpl := &x509.Certificate{
 		SerialNumber:          sn,
 		Subject:               pkix.Name{CommonName: fmt.Sprintf("cusax %s CA %s", label, randomHex(4)), Organization: []string{"cusax test bed"}},

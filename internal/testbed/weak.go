@@ -15,7 +15,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -42,34 +41,12 @@ type WeakCA struct {
 // NewWeakCA makes a CA valid from a year ago to a year from now, so that
 // leaves can be backdated (expired) without the CA itself being at fault.
 func NewWeakCA() (*WeakCA, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	sn, err := serial()
-	if err != nil {
-		return nil, err
-	}
 	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          sn,
-		Subject:               pkix.Name{CommonName: "cusax weak CA " + randomHex(4), Organization: []string{"cusax test bed"}},
-		NotBefore:             now.Add(-365 * 24 * time.Hour),
-		NotAfter:              now.Add(365 * 24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		MaxPathLenZero:        true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	c, err := newCAValid("weak", now.Add(-365*24*time.Hour), now.Add(365*24*time.Hour))
 	if err != nil {
 		return nil, err
 	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, err
-	}
-	return &WeakCA{Cert: cert, PEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), key: key}, nil
+	return &WeakCA{Cert: c.cert, PEM: c.certPEM, key: c.key}, nil
 }
 
 // WeakCertSpec describes a leaf certificate.
