@@ -7,6 +7,7 @@ package testbed
 // changes exactly one property and nothing else differs.
 
 import (
+	"bufio"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -217,10 +218,12 @@ func weakListen(tb testing.TB, handle func(net.Conn)) string {
 	return ln.Addr().String()
 }
 
-// ServeWeakTLS starts a direct TLS server on loopback (a SIP-over-TLS
-// endpoint as far as a TLS audit can tell: it completes the handshake and
-// reads until the client closes, answering nothing) and returns its
-// address. It stops when the test ends.
+// ServeWeakTLS starts a direct TLS server on loopback and returns its
+// address: a SIP-over-TLS endpoint as far as a TLS audit can tell. After
+// the handshake it answers every SIP request with a 401 carrying one
+// SHA-256 digest challenge with qop=auth (RFC 8760), what the bed's
+// Kamailio sends, so that only the TLS property a test changes differs
+// from a clean SIP server. It stops when the test ends.
 func ServeWeakTLS(tb testing.TB, cfg *tls.Config) string {
 	tb.Helper()
 	return weakListen(tb, func(c net.Conn) {
@@ -228,8 +231,56 @@ func ServeWeakTLS(tb testing.TB, cfg *tls.Config) string {
 		if tc.Handshake() != nil {
 			return
 		}
-		_, _ = io.Copy(io.Discard, tc)
+		br := bufio.NewReader(tc)
+		for {
+			req, ok := readSIPHeaders(br)
+			if !ok {
+				return
+			}
+			if _, err := io.WriteString(tc, weakChallenge(req)); err != nil {
+				return
+			}
+		}
 	})
+}
+
+// readSIPHeaders reads one request's header lines (a body is not
+// expected: the auditor's REGISTER has none).
+func readSIPHeaders(br *bufio.Reader) ([]string, bool) {
+	var lines []string
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return nil, false
+		}
+		line = strings.TrimRight(line, "\r\n")
+		if line == "" {
+			if len(lines) == 0 {
+				continue
+			}
+			return lines, true
+		}
+		lines = append(lines, line)
+	}
+}
+
+// weakChallenge is the 401 to a request: Via, From, To, Call-ID and CSeq
+// copied (RFC 3261 §8.2.6.2), a To tag added.
+func weakChallenge(req []string) string {
+	var b strings.Builder
+	b.WriteString("SIP/2.0 401 Unauthorized\r\n")
+	for _, l := range req[1:] {
+		name, _, _ := strings.Cut(l, ":")
+		switch strings.ToLower(strings.TrimSpace(name)) {
+		case "via", "v", "from", "f", "call-id", "i", "cseq":
+			b.WriteString(l + "\r\n")
+		case "to", "t":
+			b.WriteString(l + ";tag=weak\r\n")
+		}
+	}
+	b.WriteString(`WWW-Authenticate: Digest realm="example.test", nonce="` + fmt.Sprint(time.Now().UnixNano()) +
+		`", algorithm=SHA-256, qop="auth"` + "\r\nContent-Length: 0\r\n\r\n")
+	return b.String()
 }
 
 // WeakXMPP is just enough of an XMPP c2s server for a TLS audit: stream

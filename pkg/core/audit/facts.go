@@ -220,14 +220,17 @@ type StreamFacts struct {
 	ChannelBindingTypes []string
 }
 
-// SIPFacts is what SIP over TLS saw on one endpoint.
+// SIPFacts is what one SIP endpoint answered to a REGISTER without
+// credentials: over TLS, or over the plaintext transport an account uses.
 type SIPFacts struct {
-	// Answers: a SIP response came back over TLS to OPTIONS or REGISTER.
+	// Answers: a SIP response came back.
 	Answers Tri
-	// Response is the status line, for evidence ("SIP/2.0 401 Unauthorized").
+	// Response is the status line, for evidence ("SIP/2.0 401
+	// Unauthorized"), or why nothing came back.
 	Response string
-	// Challenges are the 401/407 challenges to an unauthenticated REGISTER,
-	// in the server's order. Nil: no challenge was obtained.
+	// Challenges are the 401/407 challenges, in the server's order. Nil:
+	// no challenge was obtained (no answer, or a 403/5xx); empty: the
+	// server accepted the request without asking for credentials (2xx).
 	Challenges []Challenge
 }
 

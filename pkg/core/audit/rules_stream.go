@@ -193,8 +193,13 @@ func digestAlgorithm(c Challenge) string {
 
 func sipDigestAlg(t target) result {
 	s := t.ep.SIP
-	if s == nil || s.Challenges == nil {
+	switch {
+	case s == nil || s.Challenges == nil && s.Response == "":
 		return skip("no challenge obtained")
+	case s.Challenges == nil:
+		return skip("no challenge obtained: %s", s.Response)
+	case len(s.Challenges) == 0:
+		return fail("REGISTER without credentials was not challenged: %s", s.Response)
 	}
 	var algs []string
 	strong := false

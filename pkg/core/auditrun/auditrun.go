@@ -94,8 +94,14 @@ func Account(ctx context.Context, a config.Account, opts Options) (audit.Account
 	results := make([]tlsprobe.Result, len(plans))
 	errs := make([]error, len(plans))
 	var wg sync.WaitGroup
+	plain := make([]*tlsprobe.SIPDialog, len(plans))
 	for i, p := range plans {
 		if p.plaintext != "" {
+			// What a plaintext SIP endpoint answers still tells how the
+			// client would authenticate (cusax.client-auth).
+			wg.Go(func() {
+				plain[i], errs[i] = tlsprobe.ProbeSIP(ctx, p.plaintext, net.JoinHostPort(p.host, strconv.Itoa(p.port)), p.aor, opts.Probe)
+			})
 			continue
 		}
 		wg.Go(func() { results[i], errs[i] = tlsprobe.Probe(ctx, p.ep, opts.Probe) })
@@ -107,6 +113,10 @@ func Account(ctx context.Context, a config.Account, opts Options) (audit.Account
 		ep := audit.EndpointFacts{ID: p.id, Transport: p.transport, Host: p.host, Port: p.port}
 		if p.plaintext != "" {
 			ep.NoTLS = fmt.Sprintf("the account uses SIP over %s (%s); TLS is not used", strings.ToUpper(p.plaintext), a.SIP.Proxy)
+			ep.SIP = sipFacts(plain[i])
+			if errs[i] != nil && ctx.Err() == nil {
+				ep.SIP = &audit.SIPFacts{Answers: audit.No, Response: errs[i].Error()}
+			}
 		} else {
 			probed = append(probed, results[i])
 			endpointFacts(&ep, results[i], errs[i])
@@ -149,6 +159,9 @@ type plan struct {
 	port      int
 	// plaintext is "udp" or "tcp" when the account uses SIP without TLS.
 	plaintext string
+	// aor is the SIP address of record REGISTERed (without credentials)
+	// to see the challenge.
+	aor string
 }
 
 func chatPlan(ctx context.Context, res *net.Resolver, x *config.XMPPAspect) (plan, error) {
@@ -186,7 +199,7 @@ func telephonyPlan(ctx context.Context, res *net.Resolver, s *config.SIPAspect) 
 		return plan{}, fmt.Errorf("aor %q is not a SIP URI: %w", s.AOR, protocol.ErrInvalid)
 	}
 	domain := strings.ToLower(aor.Host)
-	p := plan{aspect: audit.Telephony, domain: domain, transport: audit.DirectTLS}
+	p := plan{aspect: audit.Telephony, domain: domain, transport: audit.DirectTLS, aor: s.AOR}
 	var host string
 	port := 5061
 	if s.Proxy != "" {
@@ -220,7 +233,7 @@ func telephonyPlan(ctx context.Context, res *net.Resolver, s *config.SIPAspect) 
 		p.id, p.transport = fmt.Sprintf("sip-%s:%s:%d", p.plaintext, host, port), audit.Transport(p.plaintext)
 		return p, nil
 	}
-	p.ep = tlsprobe.Endpoint{Addr: net.JoinHostPort(host, strconv.Itoa(port)), Mode: tlsprobe.ModeTLS, ServerName: domain}
+	p.ep = tlsprobe.Endpoint{Addr: net.JoinHostPort(host, strconv.Itoa(port)), Mode: tlsprobe.ModeTLS, ServerName: domain, SIPAOR: s.AOR}
 	p.id = fmt.Sprintf("sip-tls:%s:%d", host, port)
 	return p, nil
 }

@@ -5,26 +5,43 @@ import (
 	"errors"
 	"net"
 	"testing"
+	"time"
 
 	"github.com/cusax/cusax/pkg/core/audit"
 	"github.com/cusax/cusax/pkg/core/config"
+	"github.com/cusax/cusax/pkg/core/tlsprobe"
 	"github.com/cusax/cusax/pkg/protocol"
 )
 
-// SIP over UDP or TCP is recorded, not probed: a plaintext transport and
-// an endpoint without TLS, so sip.tls and cusax.encryption can judge it.
+// SIP over UDP or TCP is not probed for TLS: a plaintext transport and an
+// endpoint without TLS, so sip.tls and cusax.encryption can judge it. A
+// REGISTER is still sent there; here nothing answers (a silent UDP socket,
+// a closed TCP port), which is a fact, not an error.
 func TestAccountPlaintextSIP(t *testing.T) {
+	silent, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	_, udpPort, _ := net.SplitHostPort(silent.LocalAddr().String())
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, tcpPort, _ := net.SplitHostPort(l.Addr().String())
+	l.Close()
+
 	tests := []struct {
 		name, proxy, transport, id string
 	}{
-		{"udp", "sip:192.0.2.1;transport=udp", "udp", "sip-udp:192.0.2.1:5060"},
-		{"default udp", "sip:192.0.2.1:5080", "udp", "sip-udp:192.0.2.1:5080"},
-		{"tcp", "sip:192.0.2.1:5070;transport=TCP", "tcp", "sip-tcp:192.0.2.1:5070"},
+		{"udp", "sip:127.0.0.1:" + udpPort + ";transport=udp", "udp", "sip-udp:127.0.0.1:" + udpPort},
+		{"default udp", "sip:127.0.0.1:" + udpPort, "udp", "sip-udp:127.0.0.1:" + udpPort},
+		{"tcp", "sip:127.0.0.1:" + tcpPort + ";transport=TCP", "tcp", "sip-tcp:127.0.0.1:" + tcpPort},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := config.Account{Name: "x", SIP: &config.SIPAspect{AOR: "sip:alice@example.test", Proxy: tt.proxy}}
-			facts, probed, err := Account(context.Background(), a, Options{})
+			facts, probed, err := Account(context.Background(), a, Options{Probe: tlsprobe.Options{DialTimeout: 300 * time.Millisecond}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -42,8 +59,11 @@ func TestAccountPlaintextSIP(t *testing.T) {
 				t.Fatalf("endpoints %+v", tel.Endpoints)
 			}
 			ep := tel.Endpoints[0]
-			if ep.ID != tt.id || ep.TLS != nil || ep.NoTLS == "" || ep.Error != "" || ep.SIP != nil {
+			if ep.ID != tt.id || ep.TLS != nil || ep.NoTLS == "" || ep.Error != "" {
 				t.Errorf("endpoint %+v", ep)
+			}
+			if ep.SIP == nil || ep.SIP.Answers != audit.No || ep.SIP.Challenges != nil || ep.SIP.Response == "" {
+				t.Errorf("SIP facts %+v, want no answer with the reason", ep.SIP)
 			}
 		})
 	}

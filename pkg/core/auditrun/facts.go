@@ -35,6 +35,31 @@ func endpointFacts(ep *audit.EndpointFacts, r tlsprobe.Result, err error) {
 	}
 	ep.TLS = tlsFacts(r)
 	ep.Cert = certFacts(r.Certificate)
+	if r.Endpoint.SIPAOR != "" {
+		ep.SIP = sipFacts(r.SIP)
+	}
+}
+
+// sipFacts turns the REGISTER dialog into the audit's SIP facts. A dialog
+// that never ran (nil) leaves them unknown.
+func sipFacts(d *tlsprobe.SIPDialog) *audit.SIPFacts {
+	if d == nil {
+		return nil
+	}
+	s := &audit.SIPFacts{Answers: audit.TriOf(d.Answered), Response: d.StatusLine}
+	if !d.Answered {
+		s.Response = oneLine(d.Evidence)
+	}
+	// A 2xx to a REGISTER without credentials means the server asks for
+	// none: an empty, non-nil list. Other answers (403, 5xx) say nothing
+	// about authentication: nil.
+	if d.StatusCode == 401 || d.StatusCode == 407 || d.StatusCode/100 == 2 {
+		s.Challenges = []audit.Challenge{}
+		for _, c := range d.Challenges {
+			s.Challenges = append(s.Challenges, audit.Challenge{Scheme: c.Scheme, Algorithm: c.Algorithm, QOP: c.QOP})
+		}
+	}
+	return s
 }
 
 func streamFacts(x *tlsprobe.XMPPStream) *audit.StreamFacts {

@@ -36,6 +36,10 @@ type Endpoint struct {
 	// identity (RFC 6120 §13.7.2.1). Required for ModeXMPPStartTLS; with
 	// ModeTLS it marks an XEP-0368 direct TLS endpoint.
 	XMPPDomain string
+	// SIPAOR marks a SIP over TLS endpoint (ModeTLS): once the baseline
+	// handshake is done, a REGISTER for this address of record is sent
+	// without credentials and the answer recorded (Result.SIP).
+	SIPAOR string
 }
 
 // Options tune a probe. The zero value is usable.
@@ -69,6 +73,9 @@ type Result struct {
 	Connections int `json:"connections"`
 	// XMPP is the stream dialog; nil for SIP.
 	XMPP *XMPPStream `json:"xmpp,omitempty"`
+	// SIP is the REGISTER dialog on the baseline connection; nil unless
+	// Endpoint.SIPAOR was set and TLS was established.
+	SIP *SIPDialog `json:"sip,omitempty"`
 	// Negotiated is the baseline handshake offering every version and
 	// suite Go implements; nil when no TLS session could be established.
 	Negotiated *Handshake `json:"negotiated,omitempty"`
@@ -205,7 +212,7 @@ func Probe(ctx context.Context, ep Endpoint, opts Options) (res Result, err erro
 	}()
 
 	base := p.baseline(ctx)
-	res.XMPP = base.xmpp
+	res.XMPP, res.SIP = base.xmpp, base.sip
 	if base.dialErr != nil {
 		return res, fmt.Errorf("probe %s: %w", ep.Addr, base.dialErr)
 	}
@@ -258,6 +265,14 @@ func validate(ep *Endpoint) error {
 	}
 	switch ep.Mode {
 	case ModeTLS:
+		if ep.SIPAOR != "" && ep.XMPPDomain != "" {
+			return fmt.Errorf("endpoint %s: both an XMPP domain and a SIP AOR: %w", ep.Addr, protocol.ErrInvalid)
+		}
+		if ep.SIPAOR != "" {
+			if _, err := registerURI(ep.SIPAOR); err != nil {
+				return err
+			}
+		}
 	case ModeXMPPStartTLS:
 		if ep.XMPPDomain == "" {
 			return fmt.Errorf("endpoint %s: xmpp-starttls needs the XMPP domain: %w", ep.Addr, protocol.ErrInvalid)
@@ -282,7 +297,7 @@ func (p *prober) versions(ctx context.Context) ([]VersionProbe, *ServerHello) {
 	var tls12 *ServerHello
 	p.parallel(ctx, len(vs), func(i int) {
 		v := vs[i]
-		o := p.handshake(ctx, probeConfig{min: v, max: v, suites: allSuites12(), tickets: v == tls.VersionTLS12})
+		o := p.decisive(ctx, probeConfig{min: v, max: v, suites: allSuites12(), tickets: v == tls.VersionTLS12})
 		vp := VersionProbe{Version: tls.VersionName(v), VersionID: v, Evidence: o.evidence()}
 		if o.err == nil && o.state.Version == v {
 			vp.Accepted = true
@@ -305,7 +320,7 @@ func (p *prober) suites(ctx context.Context, versions []VersionProbe) *SuiteScan
 	scan := &SuiteScan{Probes: make([]SuiteProbe, len(list))}
 	p.parallel(ctx, len(list), func(i int) {
 		s := list[i]
-		o := p.handshake(ctx, probeConfig{min: tls.VersionTLS10, max: tls.VersionTLS12, suites: []uint16{s.ID}})
+		o := p.decisive(ctx, probeConfig{min: tls.VersionTLS10, max: tls.VersionTLS12, suites: []uint16{s.ID}})
 		sp := SuiteProbe{ID: s.ID, Name: s.Name, Insecure: s.Insecure, Evidence: o.evidence()}
 		if o.err == nil && o.state.CipherSuite == s.ID {
 			sp.Accepted = true

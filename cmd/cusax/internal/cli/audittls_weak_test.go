@@ -268,26 +268,53 @@ func TestAuditTLSWeakBed(t *testing.T) {
 	})
 }
 
-// SIP digest MD5 only: not done. audit-tls does not yet send a SIP request
-// to obtain the 401/407 challenge, so the digest checks and the
-// client-authentication comparison are skipped, whatever the server
-// offers; the bed's Kamailio, which does challenge, shows it. This test
-// pins that down so that adding SIP probing shows up here, where the
-// MD5-only case (a bed started with SIPDigestAlgorithm "MD5") belongs.
-func TestAuditTLSWeakSIPDigestNotProbed(t *testing.T) {
-	bed := testbed.Shared(t)
-	home := auditAccount(t, bed, tlsProxy(bed))
-	r := runCLI(t, home, "", "audit-tls", "--json", "--no-state")
-	rep := decodeAudit(t, r)
-	for _, id := range []string{audit.CheckSIPDigestAlg, audit.CheckSIPDigestQOP, audit.CheckCUSAXCliAuth} {
-		fs := findingByID(rep, id)
-		if len(fs) == 0 {
-			t.Errorf("no %s finding", id)
+// SIP digest MD5 only: a second bed whose Kamailio challenges with MD5
+// alone. Against the bed's own Prosody, the failures are exactly those of
+// the SHA-256 bed (TestAuditTLSBedOverTLS) plus sip.digest-algorithm
+// (RFC 8760, medium: exit 1): SCRAM-SHA-1 and digest MD5 are one rank apart, so
+// cusax.client-auth passes. Against a chat server offering SCRAM-SHA-256,
+// the gap is two ranks, RFC 7081 §7's own example, and cusax.client-auth
+// fails too. The REGISTER that obtains the challenge carries no
+// credentials: Kamailio logs no REGISTER accepted for it.
+func TestAuditTLSWeakSIPDigestMD5(t *testing.T) {
+	md5 := testbed.Start(t, testbed.Options{SIPDigestAlgorithm: "MD5"})
+	sha := testbed.Shared(t)
+
+	base := failed(t, decodeAudit(t, runCLI(t, auditAccount(t, sha, tlsProxy(sha)), "", "audit-tls", "--json", "--no-state")))
+	var want []string
+	for k := range base {
+		want = append(want, k)
+	}
+	want = append(want, audit.CheckSIPDigestAlg+" telephony")
+	rep := auditWeak(t, auditAccount(t, md5, tlsProxy(md5)), want, audit.ExitWarning)
+	for _, f := range findingByID(rep, audit.CheckSIPDigestAlg) {
+		if f.Evidence != "challenge offers only Digest MD5" {
+			t.Errorf("evidence %q", f.Evidence)
 		}
-		for _, f := range fs {
-			if f.Status != audit.Skipped {
-				t.Errorf("%s: %s, want skipped (SIP challenges are not probed yet): %s", id, f.Status, f.Evidence)
-			}
+	}
+	for _, f := range findingByID(rep, audit.CheckCUSAXCliAuth) {
+		if f.Status != audit.Pass {
+			t.Errorf("%s: %s, want pass (SCRAM-SHA-1 vs MD5 is a gap of one rank): %s", f.ID, f.Status, f.Evidence)
 		}
+	}
+
+	caPEM, err := os.ReadFile(md5.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newWeakFixture(t, caPEM)
+	home := weakAccount(t, w.caFile, "alice@example.test", w.cleanXMPP(t), tlsProxy(md5))
+	auditWeak(t, home, []string{
+		audit.CheckSIPDigestAlg + " telephony", audit.CheckCUSAXCliAuth + " cusax",
+		// Kamailio's TLS as on the SHA-256 bed, now next to a chat server
+		// with AEAD suites only and a 90-day certificate:
+		audit.CheckCertSoon + " telephony", audit.CheckSuitesCBC + " telephony", audit.CheckCUSAXSuites + " cusax",
+	}, audit.ExitWarning)
+	log, err := os.ReadFile(filepath.Join(md5.Dir, "kamailio", "kamailio.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(log), "cusax-testbed: REGISTER "); n != 0 {
+		t.Errorf("Kamailio accepted %d REGISTERs; the audit must not authenticate", n)
 	}
 }

@@ -61,8 +61,10 @@ neither reads nor writes it.
 Endpoints: the account's XMPP server, else DNS SRV _xmpp-client._tcp, else
 the domain on port 5222; its SIP proxy, else DNS SRV _sips._tcp, else the
 domain on 5061. A proxy with transport=udp or tcp is reported as SIP
-without TLS and not probed. The SIP dialog (REGISTER and its digest
-challenge) is not probed yet: those checks are reported as skipped.
+without TLS. On every SIP endpoint one REGISTER without credentials and
+without a Contact (it cannot change a registration) shows whether the
+server answers SIP and which digest algorithms and qop its challenge
+offers (RFC 8760).
 
 Exit codes follow the monitoring-plugin convention, not cusax's global
 table (see 'cusax help exit-codes'):

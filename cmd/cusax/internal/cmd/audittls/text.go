@@ -66,6 +66,9 @@ func aspect(w io.Writer, s *iostreams.IOStreams, label string, a audit.AspectFac
 		t := ep.TLS
 		if t == nil {
 			row("encrypted", s.Red("no")+" ("+ep.NoTLS+")")
+			if ca := clientAuth(ep); ca != "" {
+				row("client auth", ca)
+			}
 			continue
 		}
 		enc := s.Green("yes")
@@ -95,6 +98,9 @@ func aspect(w io.Writer, s *iostreams.IOStreams, label string, a audit.AspectFac
 			}
 			row("server auth", s.Red("not authenticated")+" ("+strings.Join(why, "; ")+")")
 		}
+		if ca := clientAuth(ep); ca != "" {
+			row("client auth", ca)
+		}
 		row("certificate", c.Subject)
 		row("issuer", c.Issuer)
 		row("expires", fmt.Sprintf("%s (%s)", c.NotAfter.UTC().Format(time.DateOnly), until(c.NotAfter, now)))
@@ -103,6 +109,48 @@ func aspect(w io.Writer, s *iostreams.IOStreams, label string, a audit.AspectFac
 	if len(a.PlaintextTransports) > 0 {
 		fmt.Fprintf(w, "    %-12s %s\n", "plaintext", s.Red(strings.Join(a.PlaintextTransports, ", ")))
 	}
+}
+
+// clientAuth says how the server would authenticate the user (RFC 7081
+// §7 compares the aspects on it): the SASL mechanisms on the stream the
+// credentials would be sent on, or the SIP challenges.
+func clientAuth(ep audit.EndpointFacts) string {
+	if st := ep.Stream; st != nil {
+		mechs := st.PostTLSMechanisms
+		where := ""
+		if ep.TLS == nil {
+			mechs, where = st.PreTLSMechanisms, " (in the clear)"
+		}
+		if len(mechs) > 0 {
+			return "SASL " + strings.Join(mechs, " ") + where
+		}
+		return ""
+	}
+	sp := ep.SIP
+	switch {
+	case sp == nil:
+		return ""
+	case sp.Challenges == nil:
+		return "unknown: " + sp.Response
+	case len(sp.Challenges) == 0:
+		return "none asked (" + sp.Response + ")"
+	}
+	var out []string
+	for _, c := range sp.Challenges {
+		d := c.Scheme
+		if strings.EqualFold(c.Scheme, "Digest") {
+			alg := c.Algorithm
+			if alg == "" {
+				alg = "MD5"
+			}
+			d += " " + alg
+			if len(c.QOP) > 0 {
+				d += " qop=" + strings.Join(c.QOP, ",")
+			}
+		}
+		out = append(out, d)
+	}
+	return strings.Join(out, "; ")
 }
 
 func until(t, now time.Time) string {
