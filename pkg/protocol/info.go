@@ -64,6 +64,7 @@ const (
 	CapApproveCost    Capability = "approve-cost"
 	CapCallerBinding  Capability = "caller-binding"
 	CapSecurityParity Capability = "security-parity"
+	CapAuditFindings  Capability = "audit-findings" // AuditJudge: re-weighs audit-tls findings
 )
 
 // Info describes a plugin. It is reported by the plugin itself, as data.

@@ -4,7 +4,8 @@ import "context"
 
 // Policy takes decisions for the core. Policies are chained: each gets the
 // request in order, and the first that does not abstain decides. Every
-// decision records which policy made it.
+// decision records which policy made it. Decisions added after API v1 was
+// released are extra interfaces a policy may implement (AuditJudge).
 type Policy interface {
 	Describer
 	// ChooseAccount picks the account a call goes through (RFC 7081 §3.4,

@@ -66,3 +66,10 @@ func (AbstainingPolicy) JudgeCallerBinding(context.Context, BindingRequest) (Dec
 func (AbstainingPolicy) JudgeSecurityParity(_ context.Context, req ParityRequest) (ParityDecision, error) {
 	return ParityDecision{Decision: Decision{Verdict: Abstain}, Findings: req.Findings}, nil
 }
+
+// JudgeAuditFindings abstains: the profile's severities stand.
+func (AbstainingPolicy) JudgeAuditFindings(context.Context, AuditFindingsRequest) (AuditFindingsDecision, error) {
+	return AuditFindingsDecision{Decision: Decision{Verdict: Abstain}}, nil
+}
+
+var _ AuditJudge = AbstainingPolicy{}

@@ -1,7 +1,7 @@
 // Package policy is cusax's default policy plugin ("default"): the rules of
 // RFC 7081 for choosing the account of a call (§3.4, strategies 6–7), for
 // calls that may cost money (§5), for caller bindings (§3.5) and for
-// security parity (§7).
+// security parity (§7). It leaves audit-tls severities to the profile.
 package policy
 
 import (
@@ -22,7 +22,10 @@ var Version = "dev"
 // Default is the default policy.
 type Default struct{}
 
-var _ protocol.Policy = Default{}
+var (
+	_ protocol.Policy     = Default{}
+	_ protocol.AuditJudge = Default{}
+)
 
 // New returns the default policy.
 func New() Default { return Default{} }
@@ -126,4 +129,11 @@ func (Default) JudgeCallerBinding(_ context.Context, req protocol.BindingRequest
 // asked for --require-parity.
 func (Default) JudgeSecurityParity(_ context.Context, req protocol.ParityRequest) (protocol.ParityDecision, error) {
 	return protocol.ParityDecision{Decision: protocol.Decision{Verdict: protocol.Allow}, Findings: req.Findings}, nil
+}
+
+// JudgeAuditFindings abstains: the audit profile (BCP 195 unless the user
+// chose another) has already weighed every finding, and the default policy
+// has nothing to add. It does not declare protocol.CapAuditFindings.
+func (Default) JudgeAuditFindings(context.Context, protocol.AuditFindingsRequest) (protocol.AuditFindingsDecision, error) {
+	return protocol.AuditFindingsDecision{Decision: protocol.Decision{Verdict: protocol.Abstain, Reason: "the audit profile decides"}}, nil
 }

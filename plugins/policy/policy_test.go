@@ -6,6 +6,9 @@ import (
 	"testing"
 
 	"github.com/cusax/cusax/pkg/protocol"
+	cusaxv1 "github.com/cusax/cusax/pkg/protocol/proto/cusax/v1"
+	"github.com/cusax/cusax/pkg/protocol/protocoltest"
+	"github.com/hashicorp/go-plugin"
 )
 
 func TestApproveCost(t *testing.T) {
@@ -134,4 +137,32 @@ func TestChooseAccount(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The profile weighs audit findings; the default policy leaves them be.
+func TestJudgeAuditFindingsAbstains(t *testing.T) {
+	req := protocol.AuditFindingsRequest{Account: "work", Profile: "bcp195", Findings: []protocol.AuditFinding{
+		{ID: "tls.tls10", Aspect: "chat", Endpoint: "xmpp:a:5222", Severity: "high", Status: "fail"}}}
+	d, err := New().JudgeAuditFindings(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Verdict != protocol.Abstain || len(d.Changes) != 0 {
+		t.Errorf("decision %+v, want abstain without changes", d)
+	}
+}
+
+// The conformance suite, in process and through go-plugin over gRPC (the
+// real child process is plugins/builtin's TestConformanceDefaultPolicy).
+func TestConformance(t *testing.T) {
+	t.Run("in-process", func(t *testing.T) { protocoltest.RunPolicy(t, New()) })
+	t.Run("grpc", func(t *testing.T) {
+		client, _ := plugin.TestPluginGRPCConn(t, false, map[string]plugin.Plugin{"policy": &cusaxv1.PolicyPlugin{Impl: New()}})
+		t.Cleanup(func() { client.Close() })
+		raw, err := client.Dispense("policy")
+		if err != nil {
+			t.Fatal(err)
+		}
+		protocoltest.RunPolicy(t, raw.(protocol.Policy))
+	})
 }

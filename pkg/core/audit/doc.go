@@ -11,8 +11,10 @@
 //   - Profiles: data, not code. The built-in "bcp195" profile
 //     (profiles/bcp195.toml, embedded) gives every check a severity by the
 //     RFC 2119 keyword it enforces; user profiles (LoadProfile) override
-//     entries strictly, and a policy plugin's overrides go through
-//     Profile.Override.
+//     entries strictly (Profile.Override).
+//   - Reweigh: a policy plugin's severity changes (protocol.AuditJudge,
+//     run by pkg/core/login.ReweighAudit) applied to a report, each
+//     changed finding recording the policy and its reason (Override).
 //   - Evaluate: the rules, pure functions of AccountFacts and a Profile.
 //     Unobserved facts make checks Skipped, failed probes make them Error;
 //     nothing unobserved is ever reported as passed.

@@ -140,4 +140,22 @@ type Finding struct {
 	Ref string `json:"ref"`
 	// Fix says what the operator changes to pass; empty for passes.
 	Fix string `json:"fix,omitempty"`
+	// Override is set when a policy plugin re-weighed this finding
+	// (Reweigh); absent otherwise.
+	Override *Override `json:"override,omitempty"`
+}
+
+// Override records a policy plugin's change to a finding, and what the
+// finding was before it, so a report shows the profile's verdict and the
+// policy's side by side.
+type Override struct {
+	// Policy names the policy plugin that changed the finding.
+	Policy string `json:"policy"`
+	// Reason is the policy's own explanation.
+	Reason string `json:"reason,omitempty"`
+	// FromSeverity is the severity under the profile.
+	FromSeverity Severity `json:"from_severity"`
+	// FromStatus is set when the policy turned the check off, making the
+	// finding Skipped: the status it had.
+	FromStatus Status `json:"from_status,omitempty"`
 }

@@ -113,6 +113,13 @@ func NewReport(tool Tool, started, finished time.Time, p Profile, warnOn, failOn
 	if findings == nil {
 		findings = []Finding{}
 	}
+	return Report{Schema: Schema, Tool: tool, StartedAt: started.UTC(), FinishedAt: finished.UTC(),
+		Policy:  Policy{Profile: p.Name, Source: p.Source, WarnOn: warnOn, FailOn: failOn},
+		Summary: summarize(findings, warnOn, failOn), Findings: findings}
+}
+
+// summarize counts findings and computes the exit code.
+func summarize(findings []Finding, warnOn, failOn Severity) Summary {
 	s := Summary{Complete: true, Status: map[Status]int{}, Failed: map[Severity]int{},
 		ExitCode: ExitCode(findings, warnOn, failOn)}
 	for _, f := range findings {
@@ -128,8 +135,7 @@ func NewReport(tool Tool, started, finished time.Time, p Profile, warnOn, failOn
 			s.Complete = false
 		}
 	}
-	return Report{Schema: Schema, Tool: tool, StartedAt: started.UTC(), FinishedAt: finished.UTC(),
-		Policy: Policy{Profile: p.Name, Source: p.Source, WarnOn: warnOn, FailOn: failOn}, Summary: s, Findings: findings}
+	return s
 }
 
 // WriteJSON writes r as one indented JSON document followed by a newline.

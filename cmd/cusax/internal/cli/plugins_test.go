@@ -78,7 +78,7 @@ func TestPluginsListsBuiltInsAndExternal(t *testing.T) {
 	}
 	ex := byID["policy/example"]
 	sum := sha256.Sum256(mustRead(t, filepath.Join(dir, "cusax-plugin-policy-example")))
-	if ex.Source != "external" || ex.Error != "" || ex.Version != "0.1.0" || ex.SHA256 != hex.EncodeToString(sum[:]) || strings.Join(ex.Capabilities, ",") != "approve-cost" {
+	if ex.Source != "external" || ex.Error != "" || ex.Version != "0.1.0" || ex.SHA256 != hex.EncodeToString(sum[:]) || strings.Join(ex.Capabilities, ",") != "approve-cost,audit-findings" {
 		t.Errorf("external example plugin: %+v", ex)
 	}
 	fut := byID["policy/future"]
@@ -87,7 +87,7 @@ func TestPluginsListsBuiltInsAndExternal(t *testing.T) {
 	}
 	// Piped output is tab-separated with stable columns.
 	r = runCLI(t, home, "", "plugins", "--plugin-dir", dir)
-	if !strings.Contains(r.stdout, "policy\texample\t0.1.0\t1\texternal\tapprove-cost\t") {
+	if !strings.Contains(r.stdout, "policy\texample\t0.1.0\t1\texternal\tapprove-cost,audit-findings\t") {
 		t.Errorf("TSV output: %q", r.stdout)
 	}
 }

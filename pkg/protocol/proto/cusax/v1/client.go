@@ -258,7 +258,10 @@ func (s *telephonySession) Close(ctx context.Context) error {
 // policyHost is the host side of a policy plugin.
 type policyHost struct{ rpc PolicyClient }
 
-var _ protocol.Policy = (*policyHost)(nil)
+var (
+	_ protocol.Policy     = (*policyHost)(nil)
+	_ protocol.AuditJudge = (*policyHost)(nil)
+)
 
 // NewPolicyHost wraps a gRPC connection to a policy plugin.
 func NewPolicyHost(cc grpc.ClientConnInterface) protocol.Policy {
@@ -303,4 +306,15 @@ func (c *policyHost) JudgeSecurityParity(ctx context.Context, req protocol.Parit
 		return protocol.ParityDecision{}, fromStatus(err)
 	}
 	return protocol.ParityDecision{Decision: decisionFromWire(w.GetDecision()), Findings: findingsFromWire(w.GetFindings())}, nil
+}
+
+// JudgeAuditFindings asks the plugin to re-weigh audit findings. A plugin
+// built before this RPC answers Unimplemented: the error wraps
+// protocol.ErrUnsupported, which the policy chain reads as abstaining.
+func (c *policyHost) JudgeAuditFindings(ctx context.Context, req protocol.AuditFindingsRequest) (protocol.AuditFindingsDecision, error) {
+	w, err := c.rpc.JudgeAuditFindings(ctx, auditFindingsToWire(req))
+	if err != nil {
+		return protocol.AuditFindingsDecision{}, fromStatus(err)
+	}
+	return auditDecisionFromWire(w), nil
 }

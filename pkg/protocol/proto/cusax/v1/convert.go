@@ -303,3 +303,38 @@ func parityFromWire(w *ParityRequest) protocol.ParityRequest {
 }
 
 func durationNS(ns int64) time.Duration { return time.Duration(ns) }
+
+func auditFindingsToWire(r protocol.AuditFindingsRequest) *AuditFindingsRequest {
+	w := &AuditFindingsRequest{Account: r.Account, Profile: r.Profile, Findings: make([]*AuditFinding, 0, len(r.Findings))}
+	for _, f := range r.Findings {
+		w.Findings = append(w.Findings, &AuditFinding{Id: f.ID, Aspect: f.Aspect, Endpoint: f.Endpoint, Severity: f.Severity,
+			Status: f.Status, Evidence: f.Evidence, Ref: f.Ref})
+	}
+	return w
+}
+
+func auditFindingsFromWire(w *AuditFindingsRequest) protocol.AuditFindingsRequest {
+	r := protocol.AuditFindingsRequest{Account: w.GetAccount(), Profile: w.GetProfile(), Findings: make([]protocol.AuditFinding, 0, len(w.GetFindings()))}
+	for _, f := range w.GetFindings() {
+		r.Findings = append(r.Findings, protocol.AuditFinding{ID: f.GetId(), Aspect: f.GetAspect(), Endpoint: f.GetEndpoint(),
+			Severity: f.GetSeverity(), Status: f.GetStatus(), Evidence: f.GetEvidence(), Ref: f.GetRef()})
+	}
+	return r
+}
+
+func auditDecisionToWire(d protocol.AuditFindingsDecision) *AuditFindingsDecision {
+	w := &AuditFindingsDecision{Decision: decisionToWire(d.Decision)}
+	for _, c := range d.Changes {
+		w.Changes = append(w.Changes, &AuditSeverityChange{Id: c.ID, Aspect: c.Aspect, Endpoint: c.Endpoint, Severity: c.Severity, Reason: c.Reason})
+	}
+	return w
+}
+
+func auditDecisionFromWire(w *AuditFindingsDecision) protocol.AuditFindingsDecision {
+	d := protocol.AuditFindingsDecision{Decision: decisionFromWire(w.GetDecision())}
+	for _, c := range w.GetChanges() {
+		d.Changes = append(d.Changes, protocol.AuditSeverityChange{ID: c.GetId(), Aspect: c.GetAspect(), Endpoint: c.GetEndpoint(),
+			Severity: c.GetSeverity(), Reason: c.GetReason()})
+	}
+	return d
+}

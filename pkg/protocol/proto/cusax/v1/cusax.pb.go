@@ -3120,6 +3120,290 @@ func (x *ParityDecision) GetFindings() []*ParityFinding {
 	return nil
 }
 
+// audit-tls: one account's findings under the profile in force; a policy
+// may re-weigh them (severities only; the host enforces that).
+type AuditFinding struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Aspect        string                 `protobuf:"bytes,2,opt,name=aspect,proto3" json:"aspect,omitempty"`
+	Endpoint      string                 `protobuf:"bytes,3,opt,name=endpoint,proto3" json:"endpoint,omitempty"`
+	Severity      string                 `protobuf:"bytes,4,opt,name=severity,proto3" json:"severity,omitempty"`
+	Status        string                 `protobuf:"bytes,5,opt,name=status,proto3" json:"status,omitempty"`
+	Evidence      string                 `protobuf:"bytes,6,opt,name=evidence,proto3" json:"evidence,omitempty"`
+	Ref           string                 `protobuf:"bytes,7,opt,name=ref,proto3" json:"ref,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditFinding) Reset() {
+	*x = AuditFinding{}
+	mi := &file_cusax_v1_cusax_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditFinding) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditFinding) ProtoMessage() {}
+
+func (x *AuditFinding) ProtoReflect() protoreflect.Message {
+	mi := &file_cusax_v1_cusax_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditFinding.ProtoReflect.Descriptor instead.
+func (*AuditFinding) Descriptor() ([]byte, []int) {
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *AuditFinding) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *AuditFinding) GetAspect() string {
+	if x != nil {
+		return x.Aspect
+	}
+	return ""
+}
+
+func (x *AuditFinding) GetEndpoint() string {
+	if x != nil {
+		return x.Endpoint
+	}
+	return ""
+}
+
+func (x *AuditFinding) GetSeverity() string {
+	if x != nil {
+		return x.Severity
+	}
+	return ""
+}
+
+func (x *AuditFinding) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *AuditFinding) GetEvidence() string {
+	if x != nil {
+		return x.Evidence
+	}
+	return ""
+}
+
+func (x *AuditFinding) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+type AuditFindingsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Account       string                 `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	Profile       string                 `protobuf:"bytes,2,opt,name=profile,proto3" json:"profile,omitempty"`
+	Findings      []*AuditFinding        `protobuf:"bytes,3,rep,name=findings,proto3" json:"findings,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditFindingsRequest) Reset() {
+	*x = AuditFindingsRequest{}
+	mi := &file_cusax_v1_cusax_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditFindingsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditFindingsRequest) ProtoMessage() {}
+
+func (x *AuditFindingsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cusax_v1_cusax_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditFindingsRequest.ProtoReflect.Descriptor instead.
+func (*AuditFindingsRequest) Descriptor() ([]byte, []int) {
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *AuditFindingsRequest) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
+}
+
+func (x *AuditFindingsRequest) GetProfile() string {
+	if x != nil {
+		return x.Profile
+	}
+	return ""
+}
+
+func (x *AuditFindingsRequest) GetFindings() []*AuditFinding {
+	if x != nil {
+		return x.Findings
+	}
+	return nil
+}
+
+// severity: info, low, medium, high, critical or off; aspect and endpoint
+// narrow the change (empty: all).
+type AuditSeverityChange struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Aspect        string                 `protobuf:"bytes,2,opt,name=aspect,proto3" json:"aspect,omitempty"`
+	Endpoint      string                 `protobuf:"bytes,3,opt,name=endpoint,proto3" json:"endpoint,omitempty"`
+	Severity      string                 `protobuf:"bytes,4,opt,name=severity,proto3" json:"severity,omitempty"`
+	Reason        string                 `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditSeverityChange) Reset() {
+	*x = AuditSeverityChange{}
+	mi := &file_cusax_v1_cusax_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditSeverityChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditSeverityChange) ProtoMessage() {}
+
+func (x *AuditSeverityChange) ProtoReflect() protoreflect.Message {
+	mi := &file_cusax_v1_cusax_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditSeverityChange.ProtoReflect.Descriptor instead.
+func (*AuditSeverityChange) Descriptor() ([]byte, []int) {
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *AuditSeverityChange) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *AuditSeverityChange) GetAspect() string {
+	if x != nil {
+		return x.Aspect
+	}
+	return ""
+}
+
+func (x *AuditSeverityChange) GetEndpoint() string {
+	if x != nil {
+		return x.Endpoint
+	}
+	return ""
+}
+
+func (x *AuditSeverityChange) GetSeverity() string {
+	if x != nil {
+		return x.Severity
+	}
+	return ""
+}
+
+func (x *AuditSeverityChange) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type AuditFindingsDecision struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Decision      *Decision              `protobuf:"bytes,1,opt,name=decision,proto3" json:"decision,omitempty"`
+	Changes       []*AuditSeverityChange `protobuf:"bytes,2,rep,name=changes,proto3" json:"changes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditFindingsDecision) Reset() {
+	*x = AuditFindingsDecision{}
+	mi := &file_cusax_v1_cusax_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditFindingsDecision) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditFindingsDecision) ProtoMessage() {}
+
+func (x *AuditFindingsDecision) ProtoReflect() protoreflect.Message {
+	mi := &file_cusax_v1_cusax_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditFindingsDecision.ProtoReflect.Descriptor instead.
+func (*AuditFindingsDecision) Descriptor() ([]byte, []int) {
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *AuditFindingsDecision) GetDecision() *Decision {
+	if x != nil {
+		return x.Decision
+	}
+	return nil
+}
+
+func (x *AuditFindingsDecision) GetChanges() []*AuditSeverityChange {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
 var File_cusax_v1_cusax_proto protoreflect.FileDescriptor
 
 const file_cusax_v1_cusax_proto_rawDesc = "" +
@@ -3408,7 +3692,28 @@ const file_cusax_v1_cusax_proto_rawDesc = "" +
 	"\bfindings\x18\x04 \x03(\v2\x17.cusax.v1.ParityFindingR\bfindings\"u\n" +
 	"\x0eParityDecision\x12.\n" +
 	"\bdecision\x18\x01 \x01(\v2\x12.cusax.v1.DecisionR\bdecision\x123\n" +
-	"\bfindings\x18\x02 \x03(\v2\x17.cusax.v1.ParityFindingR\bfindings2\xaa\x06\n" +
+	"\bfindings\x18\x02 \x03(\v2\x17.cusax.v1.ParityFindingR\bfindings\"\xb4\x01\n" +
+	"\fAuditFinding\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06aspect\x18\x02 \x01(\tR\x06aspect\x12\x1a\n" +
+	"\bendpoint\x18\x03 \x01(\tR\bendpoint\x12\x1a\n" +
+	"\bseverity\x18\x04 \x01(\tR\bseverity\x12\x16\n" +
+	"\x06status\x18\x05 \x01(\tR\x06status\x12\x1a\n" +
+	"\bevidence\x18\x06 \x01(\tR\bevidence\x12\x10\n" +
+	"\x03ref\x18\a \x01(\tR\x03ref\"~\n" +
+	"\x14AuditFindingsRequest\x12\x18\n" +
+	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x18\n" +
+	"\aprofile\x18\x02 \x01(\tR\aprofile\x122\n" +
+	"\bfindings\x18\x03 \x03(\v2\x16.cusax.v1.AuditFindingR\bfindings\"\x8d\x01\n" +
+	"\x13AuditSeverityChange\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06aspect\x18\x02 \x01(\tR\x06aspect\x12\x1a\n" +
+	"\bendpoint\x18\x03 \x01(\tR\bendpoint\x12\x1a\n" +
+	"\bseverity\x18\x04 \x01(\tR\bseverity\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\"\x80\x01\n" +
+	"\x15AuditFindingsDecision\x12.\n" +
+	"\bdecision\x18\x01 \x01(\v2\x12.cusax.v1.DecisionR\bdecision\x127\n" +
+	"\achanges\x18\x02 \x03(\v2\x1d.cusax.v1.AuditSeverityChangeR\achanges2\xaa\x06\n" +
 	"\x04IMPP\x123\n" +
 	"\x04Info\x12\x15.cusax.v1.InfoRequest\x1a\x14.cusax.v1.PluginInfo\x12>\n" +
 	"\aConnect\x12\x18.cusax.v1.ConnectRequest\x1a\x19.cusax.v1.ConnectResponse\x12<\n" +
@@ -3434,13 +3739,14 @@ const file_cusax_v1_cusax_proto_rawDesc = "" +
 	"\x06Hangup\x12\x15.cusax.v1.CallRequest\x1a\x0f.cusax.v1.Empty\x12C\n" +
 	"\rIncomingCalls\x12\x18.cusax.v1.SessionRequest\x1a\x16.cusax.v1.IncomingCall0\x01\x124\n" +
 	"\aRespond\x12\x18.cusax.v1.RespondRequest\x1a\x0f.cusax.v1.Empty\x122\n" +
-	"\x05Close\x12\x18.cusax.v1.SessionRequest\x1a\x0f.cusax.v1.Empty2\xca\x02\n" +
+	"\x05Close\x12\x18.cusax.v1.SessionRequest\x1a\x0f.cusax.v1.Empty2\xa1\x03\n" +
 	"\x06Policy\x123\n" +
 	"\x04Info\x12\x15.cusax.v1.InfoRequest\x1a\x14.cusax.v1.PluginInfo\x12C\n" +
 	"\rChooseAccount\x12\x1e.cusax.v1.ChooseAccountRequest\x1a\x12.cusax.v1.Decision\x128\n" +
 	"\vApproveCost\x12\x15.cusax.v1.CostRequest\x1a\x12.cusax.v1.Decision\x12B\n" +
 	"\x12JudgeCallerBinding\x12\x18.cusax.v1.BindingRequest\x1a\x12.cusax.v1.Decision\x12H\n" +
-	"\x13JudgeSecurityParity\x12\x17.cusax.v1.ParityRequest\x1a\x18.cusax.v1.ParityDecisionB<Z:github.com/cusax/cusax/pkg/protocol/proto/cusax/v1;cusaxv1b\x06proto3"
+	"\x13JudgeSecurityParity\x12\x17.cusax.v1.ParityRequest\x1a\x18.cusax.v1.ParityDecision\x12U\n" +
+	"\x12JudgeAuditFindings\x12\x1e.cusax.v1.AuditFindingsRequest\x1a\x1f.cusax.v1.AuditFindingsDecisionB<Z:github.com/cusax/cusax/pkg/protocol/proto/cusax/v1;cusaxv1b\x06proto3"
 
 var (
 	file_cusax_v1_cusax_proto_rawDescOnce sync.Once
@@ -3454,56 +3760,60 @@ func file_cusax_v1_cusax_proto_rawDescGZIP() []byte {
 	return file_cusax_v1_cusax_proto_rawDescData
 }
 
-var file_cusax_v1_cusax_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
+var file_cusax_v1_cusax_proto_msgTypes = make([]protoimpl.MessageInfo, 49)
 var file_cusax_v1_cusax_proto_goTypes = []any{
-	(*Empty)(nil),                // 0: cusax.v1.Empty
-	(*InfoRequest)(nil),          // 1: cusax.v1.InfoRequest
-	(*PluginInfo)(nil),           // 2: cusax.v1.PluginInfo
-	(*ConnectRequest)(nil),       // 3: cusax.v1.ConnectRequest
-	(*CertInfo)(nil),             // 4: cusax.v1.CertInfo
-	(*TLSInfo)(nil),              // 5: cusax.v1.TLSInfo
-	(*ConnectionReport)(nil),     // 6: cusax.v1.ConnectionReport
-	(*ConnectResponse)(nil),      // 7: cusax.v1.ConnectResponse
-	(*SessionRequest)(nil),       // 8: cusax.v1.SessionRequest
-	(*RosterItem)(nil),           // 9: cusax.v1.RosterItem
-	(*RosterResponse)(nil),       // 10: cusax.v1.RosterResponse
-	(*JIDRequest)(nil),           // 11: cusax.v1.JIDRequest
-	(*VCard)(nil),                // 12: cusax.v1.VCard
-	(*ReachAddress)(nil),         // 13: cusax.v1.ReachAddress
-	(*Presence)(nil),             // 14: cusax.v1.Presence
-	(*SetPresenceRequest)(nil),   // 15: cusax.v1.SetPresenceRequest
-	(*Message)(nil),              // 16: cusax.v1.Message
-	(*SendRequest)(nil),          // 17: cusax.v1.SendRequest
-	(*JoinRoomRequest)(nil),      // 18: cusax.v1.JoinRoomRequest
-	(*Room)(nil),                 // 19: cusax.v1.Room
-	(*DiscoInfoRequest)(nil),     // 20: cusax.v1.DiscoInfoRequest
-	(*DiscoIdentity)(nil),        // 21: cusax.v1.DiscoIdentity
-	(*FieldValues)(nil),          // 22: cusax.v1.FieldValues
-	(*DataForm)(nil),             // 23: cusax.v1.DataForm
-	(*DiscoInfo)(nil),            // 24: cusax.v1.DiscoInfo
-	(*ReachResponse)(nil),        // 25: cusax.v1.ReachResponse
-	(*PublishReachRequest)(nil),  // 26: cusax.v1.PublishReachRequest
-	(*RegisterRequest)(nil),      // 27: cusax.v1.RegisterRequest
-	(*Header)(nil),               // 28: cusax.v1.Header
-	(*MediaOptions)(nil),         // 29: cusax.v1.MediaOptions
-	(*DialRequest)(nil),          // 30: cusax.v1.DialRequest
-	(*CallEvent)(nil),            // 31: cusax.v1.CallEvent
-	(*CallRequest)(nil),          // 32: cusax.v1.CallRequest
-	(*IncomingCall)(nil),         // 33: cusax.v1.IncomingCall
-	(*RespondRequest)(nil),       // 34: cusax.v1.RespondRequest
-	(*Decision)(nil),             // 35: cusax.v1.Decision
-	(*AccountCandidate)(nil),     // 36: cusax.v1.AccountCandidate
-	(*ChooseAccountRequest)(nil), // 37: cusax.v1.ChooseAccountRequest
-	(*CostRequest)(nil),          // 38: cusax.v1.CostRequest
-	(*BindingRequest)(nil),       // 39: cusax.v1.BindingRequest
-	(*ParityFinding)(nil),        // 40: cusax.v1.ParityFinding
-	(*ParityRequest)(nil),        // 41: cusax.v1.ParityRequest
-	(*ParityDecision)(nil),       // 42: cusax.v1.ParityDecision
-	nil,                          // 43: cusax.v1.ConnectRequest.OptionsEntry
-	nil,                          // 44: cusax.v1.DataForm.FieldsEntry
+	(*Empty)(nil),                 // 0: cusax.v1.Empty
+	(*InfoRequest)(nil),           // 1: cusax.v1.InfoRequest
+	(*PluginInfo)(nil),            // 2: cusax.v1.PluginInfo
+	(*ConnectRequest)(nil),        // 3: cusax.v1.ConnectRequest
+	(*CertInfo)(nil),              // 4: cusax.v1.CertInfo
+	(*TLSInfo)(nil),               // 5: cusax.v1.TLSInfo
+	(*ConnectionReport)(nil),      // 6: cusax.v1.ConnectionReport
+	(*ConnectResponse)(nil),       // 7: cusax.v1.ConnectResponse
+	(*SessionRequest)(nil),        // 8: cusax.v1.SessionRequest
+	(*RosterItem)(nil),            // 9: cusax.v1.RosterItem
+	(*RosterResponse)(nil),        // 10: cusax.v1.RosterResponse
+	(*JIDRequest)(nil),            // 11: cusax.v1.JIDRequest
+	(*VCard)(nil),                 // 12: cusax.v1.VCard
+	(*ReachAddress)(nil),          // 13: cusax.v1.ReachAddress
+	(*Presence)(nil),              // 14: cusax.v1.Presence
+	(*SetPresenceRequest)(nil),    // 15: cusax.v1.SetPresenceRequest
+	(*Message)(nil),               // 16: cusax.v1.Message
+	(*SendRequest)(nil),           // 17: cusax.v1.SendRequest
+	(*JoinRoomRequest)(nil),       // 18: cusax.v1.JoinRoomRequest
+	(*Room)(nil),                  // 19: cusax.v1.Room
+	(*DiscoInfoRequest)(nil),      // 20: cusax.v1.DiscoInfoRequest
+	(*DiscoIdentity)(nil),         // 21: cusax.v1.DiscoIdentity
+	(*FieldValues)(nil),           // 22: cusax.v1.FieldValues
+	(*DataForm)(nil),              // 23: cusax.v1.DataForm
+	(*DiscoInfo)(nil),             // 24: cusax.v1.DiscoInfo
+	(*ReachResponse)(nil),         // 25: cusax.v1.ReachResponse
+	(*PublishReachRequest)(nil),   // 26: cusax.v1.PublishReachRequest
+	(*RegisterRequest)(nil),       // 27: cusax.v1.RegisterRequest
+	(*Header)(nil),                // 28: cusax.v1.Header
+	(*MediaOptions)(nil),          // 29: cusax.v1.MediaOptions
+	(*DialRequest)(nil),           // 30: cusax.v1.DialRequest
+	(*CallEvent)(nil),             // 31: cusax.v1.CallEvent
+	(*CallRequest)(nil),           // 32: cusax.v1.CallRequest
+	(*IncomingCall)(nil),          // 33: cusax.v1.IncomingCall
+	(*RespondRequest)(nil),        // 34: cusax.v1.RespondRequest
+	(*Decision)(nil),              // 35: cusax.v1.Decision
+	(*AccountCandidate)(nil),      // 36: cusax.v1.AccountCandidate
+	(*ChooseAccountRequest)(nil),  // 37: cusax.v1.ChooseAccountRequest
+	(*CostRequest)(nil),           // 38: cusax.v1.CostRequest
+	(*BindingRequest)(nil),        // 39: cusax.v1.BindingRequest
+	(*ParityFinding)(nil),         // 40: cusax.v1.ParityFinding
+	(*ParityRequest)(nil),         // 41: cusax.v1.ParityRequest
+	(*ParityDecision)(nil),        // 42: cusax.v1.ParityDecision
+	(*AuditFinding)(nil),          // 43: cusax.v1.AuditFinding
+	(*AuditFindingsRequest)(nil),  // 44: cusax.v1.AuditFindingsRequest
+	(*AuditSeverityChange)(nil),   // 45: cusax.v1.AuditSeverityChange
+	(*AuditFindingsDecision)(nil), // 46: cusax.v1.AuditFindingsDecision
+	nil,                           // 47: cusax.v1.ConnectRequest.OptionsEntry
+	nil,                           // 48: cusax.v1.DataForm.FieldsEntry
 }
 var file_cusax_v1_cusax_proto_depIdxs = []int32{
-	43, // 0: cusax.v1.ConnectRequest.options:type_name -> cusax.v1.ConnectRequest.OptionsEntry
+	47, // 0: cusax.v1.ConnectRequest.options:type_name -> cusax.v1.ConnectRequest.OptionsEntry
 	4,  // 1: cusax.v1.TLSInfo.chain:type_name -> cusax.v1.CertInfo
 	5,  // 2: cusax.v1.ConnectionReport.tls:type_name -> cusax.v1.TLSInfo
 	6,  // 3: cusax.v1.ConnectResponse.report:type_name -> cusax.v1.ConnectionReport
@@ -3511,7 +3821,7 @@ var file_cusax_v1_cusax_proto_depIdxs = []int32{
 	13, // 5: cusax.v1.Presence.reach:type_name -> cusax.v1.ReachAddress
 	14, // 6: cusax.v1.SetPresenceRequest.presence:type_name -> cusax.v1.Presence
 	16, // 7: cusax.v1.SendRequest.message:type_name -> cusax.v1.Message
-	44, // 8: cusax.v1.DataForm.fields:type_name -> cusax.v1.DataForm.FieldsEntry
+	48, // 8: cusax.v1.DataForm.fields:type_name -> cusax.v1.DataForm.FieldsEntry
 	21, // 9: cusax.v1.DiscoInfo.identities:type_name -> cusax.v1.DiscoIdentity
 	23, // 10: cusax.v1.DiscoInfo.forms:type_name -> cusax.v1.DataForm
 	13, // 11: cusax.v1.ReachResponse.addresses:type_name -> cusax.v1.ReachAddress
@@ -3524,68 +3834,73 @@ var file_cusax_v1_cusax_proto_depIdxs = []int32{
 	40, // 18: cusax.v1.ParityRequest.findings:type_name -> cusax.v1.ParityFinding
 	35, // 19: cusax.v1.ParityDecision.decision:type_name -> cusax.v1.Decision
 	40, // 20: cusax.v1.ParityDecision.findings:type_name -> cusax.v1.ParityFinding
-	22, // 21: cusax.v1.DataForm.FieldsEntry.value:type_name -> cusax.v1.FieldValues
-	1,  // 22: cusax.v1.IMPP.Info:input_type -> cusax.v1.InfoRequest
-	3,  // 23: cusax.v1.IMPP.Connect:input_type -> cusax.v1.ConnectRequest
-	8,  // 24: cusax.v1.IMPP.Roster:input_type -> cusax.v1.SessionRequest
-	11, // 25: cusax.v1.IMPP.GetVCard:input_type -> cusax.v1.JIDRequest
-	15, // 26: cusax.v1.IMPP.SetPresence:input_type -> cusax.v1.SetPresenceRequest
-	8,  // 27: cusax.v1.IMPP.Presences:input_type -> cusax.v1.SessionRequest
-	17, // 28: cusax.v1.IMPP.Send:input_type -> cusax.v1.SendRequest
-	8,  // 29: cusax.v1.IMPP.Messages:input_type -> cusax.v1.SessionRequest
-	18, // 30: cusax.v1.IMPP.JoinRoom:input_type -> cusax.v1.JoinRoomRequest
-	11, // 31: cusax.v1.IMPP.LeaveRoom:input_type -> cusax.v1.JIDRequest
-	20, // 32: cusax.v1.IMPP.GetDiscoInfo:input_type -> cusax.v1.DiscoInfoRequest
-	11, // 33: cusax.v1.IMPP.Reach:input_type -> cusax.v1.JIDRequest
-	26, // 34: cusax.v1.IMPP.PublishReach:input_type -> cusax.v1.PublishReachRequest
-	8,  // 35: cusax.v1.IMPP.Close:input_type -> cusax.v1.SessionRequest
-	1,  // 36: cusax.v1.Telephony.Info:input_type -> cusax.v1.InfoRequest
-	3,  // 37: cusax.v1.Telephony.Connect:input_type -> cusax.v1.ConnectRequest
-	27, // 38: cusax.v1.Telephony.Register:input_type -> cusax.v1.RegisterRequest
-	8,  // 39: cusax.v1.Telephony.Unregister:input_type -> cusax.v1.SessionRequest
-	30, // 40: cusax.v1.Telephony.Dial:input_type -> cusax.v1.DialRequest
-	32, // 41: cusax.v1.Telephony.Hangup:input_type -> cusax.v1.CallRequest
-	8,  // 42: cusax.v1.Telephony.IncomingCalls:input_type -> cusax.v1.SessionRequest
-	34, // 43: cusax.v1.Telephony.Respond:input_type -> cusax.v1.RespondRequest
-	8,  // 44: cusax.v1.Telephony.Close:input_type -> cusax.v1.SessionRequest
-	1,  // 45: cusax.v1.Policy.Info:input_type -> cusax.v1.InfoRequest
-	37, // 46: cusax.v1.Policy.ChooseAccount:input_type -> cusax.v1.ChooseAccountRequest
-	38, // 47: cusax.v1.Policy.ApproveCost:input_type -> cusax.v1.CostRequest
-	39, // 48: cusax.v1.Policy.JudgeCallerBinding:input_type -> cusax.v1.BindingRequest
-	41, // 49: cusax.v1.Policy.JudgeSecurityParity:input_type -> cusax.v1.ParityRequest
-	2,  // 50: cusax.v1.IMPP.Info:output_type -> cusax.v1.PluginInfo
-	7,  // 51: cusax.v1.IMPP.Connect:output_type -> cusax.v1.ConnectResponse
-	10, // 52: cusax.v1.IMPP.Roster:output_type -> cusax.v1.RosterResponse
-	12, // 53: cusax.v1.IMPP.GetVCard:output_type -> cusax.v1.VCard
-	0,  // 54: cusax.v1.IMPP.SetPresence:output_type -> cusax.v1.Empty
-	14, // 55: cusax.v1.IMPP.Presences:output_type -> cusax.v1.Presence
-	0,  // 56: cusax.v1.IMPP.Send:output_type -> cusax.v1.Empty
-	16, // 57: cusax.v1.IMPP.Messages:output_type -> cusax.v1.Message
-	19, // 58: cusax.v1.IMPP.JoinRoom:output_type -> cusax.v1.Room
-	0,  // 59: cusax.v1.IMPP.LeaveRoom:output_type -> cusax.v1.Empty
-	24, // 60: cusax.v1.IMPP.GetDiscoInfo:output_type -> cusax.v1.DiscoInfo
-	25, // 61: cusax.v1.IMPP.Reach:output_type -> cusax.v1.ReachResponse
-	0,  // 62: cusax.v1.IMPP.PublishReach:output_type -> cusax.v1.Empty
-	0,  // 63: cusax.v1.IMPP.Close:output_type -> cusax.v1.Empty
-	2,  // 64: cusax.v1.Telephony.Info:output_type -> cusax.v1.PluginInfo
-	7,  // 65: cusax.v1.Telephony.Connect:output_type -> cusax.v1.ConnectResponse
-	6,  // 66: cusax.v1.Telephony.Register:output_type -> cusax.v1.ConnectionReport
-	0,  // 67: cusax.v1.Telephony.Unregister:output_type -> cusax.v1.Empty
-	31, // 68: cusax.v1.Telephony.Dial:output_type -> cusax.v1.CallEvent
-	0,  // 69: cusax.v1.Telephony.Hangup:output_type -> cusax.v1.Empty
-	33, // 70: cusax.v1.Telephony.IncomingCalls:output_type -> cusax.v1.IncomingCall
-	0,  // 71: cusax.v1.Telephony.Respond:output_type -> cusax.v1.Empty
-	0,  // 72: cusax.v1.Telephony.Close:output_type -> cusax.v1.Empty
-	2,  // 73: cusax.v1.Policy.Info:output_type -> cusax.v1.PluginInfo
-	35, // 74: cusax.v1.Policy.ChooseAccount:output_type -> cusax.v1.Decision
-	35, // 75: cusax.v1.Policy.ApproveCost:output_type -> cusax.v1.Decision
-	35, // 76: cusax.v1.Policy.JudgeCallerBinding:output_type -> cusax.v1.Decision
-	42, // 77: cusax.v1.Policy.JudgeSecurityParity:output_type -> cusax.v1.ParityDecision
-	50, // [50:78] is the sub-list for method output_type
-	22, // [22:50] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	43, // 21: cusax.v1.AuditFindingsRequest.findings:type_name -> cusax.v1.AuditFinding
+	35, // 22: cusax.v1.AuditFindingsDecision.decision:type_name -> cusax.v1.Decision
+	45, // 23: cusax.v1.AuditFindingsDecision.changes:type_name -> cusax.v1.AuditSeverityChange
+	22, // 24: cusax.v1.DataForm.FieldsEntry.value:type_name -> cusax.v1.FieldValues
+	1,  // 25: cusax.v1.IMPP.Info:input_type -> cusax.v1.InfoRequest
+	3,  // 26: cusax.v1.IMPP.Connect:input_type -> cusax.v1.ConnectRequest
+	8,  // 27: cusax.v1.IMPP.Roster:input_type -> cusax.v1.SessionRequest
+	11, // 28: cusax.v1.IMPP.GetVCard:input_type -> cusax.v1.JIDRequest
+	15, // 29: cusax.v1.IMPP.SetPresence:input_type -> cusax.v1.SetPresenceRequest
+	8,  // 30: cusax.v1.IMPP.Presences:input_type -> cusax.v1.SessionRequest
+	17, // 31: cusax.v1.IMPP.Send:input_type -> cusax.v1.SendRequest
+	8,  // 32: cusax.v1.IMPP.Messages:input_type -> cusax.v1.SessionRequest
+	18, // 33: cusax.v1.IMPP.JoinRoom:input_type -> cusax.v1.JoinRoomRequest
+	11, // 34: cusax.v1.IMPP.LeaveRoom:input_type -> cusax.v1.JIDRequest
+	20, // 35: cusax.v1.IMPP.GetDiscoInfo:input_type -> cusax.v1.DiscoInfoRequest
+	11, // 36: cusax.v1.IMPP.Reach:input_type -> cusax.v1.JIDRequest
+	26, // 37: cusax.v1.IMPP.PublishReach:input_type -> cusax.v1.PublishReachRequest
+	8,  // 38: cusax.v1.IMPP.Close:input_type -> cusax.v1.SessionRequest
+	1,  // 39: cusax.v1.Telephony.Info:input_type -> cusax.v1.InfoRequest
+	3,  // 40: cusax.v1.Telephony.Connect:input_type -> cusax.v1.ConnectRequest
+	27, // 41: cusax.v1.Telephony.Register:input_type -> cusax.v1.RegisterRequest
+	8,  // 42: cusax.v1.Telephony.Unregister:input_type -> cusax.v1.SessionRequest
+	30, // 43: cusax.v1.Telephony.Dial:input_type -> cusax.v1.DialRequest
+	32, // 44: cusax.v1.Telephony.Hangup:input_type -> cusax.v1.CallRequest
+	8,  // 45: cusax.v1.Telephony.IncomingCalls:input_type -> cusax.v1.SessionRequest
+	34, // 46: cusax.v1.Telephony.Respond:input_type -> cusax.v1.RespondRequest
+	8,  // 47: cusax.v1.Telephony.Close:input_type -> cusax.v1.SessionRequest
+	1,  // 48: cusax.v1.Policy.Info:input_type -> cusax.v1.InfoRequest
+	37, // 49: cusax.v1.Policy.ChooseAccount:input_type -> cusax.v1.ChooseAccountRequest
+	38, // 50: cusax.v1.Policy.ApproveCost:input_type -> cusax.v1.CostRequest
+	39, // 51: cusax.v1.Policy.JudgeCallerBinding:input_type -> cusax.v1.BindingRequest
+	41, // 52: cusax.v1.Policy.JudgeSecurityParity:input_type -> cusax.v1.ParityRequest
+	44, // 53: cusax.v1.Policy.JudgeAuditFindings:input_type -> cusax.v1.AuditFindingsRequest
+	2,  // 54: cusax.v1.IMPP.Info:output_type -> cusax.v1.PluginInfo
+	7,  // 55: cusax.v1.IMPP.Connect:output_type -> cusax.v1.ConnectResponse
+	10, // 56: cusax.v1.IMPP.Roster:output_type -> cusax.v1.RosterResponse
+	12, // 57: cusax.v1.IMPP.GetVCard:output_type -> cusax.v1.VCard
+	0,  // 58: cusax.v1.IMPP.SetPresence:output_type -> cusax.v1.Empty
+	14, // 59: cusax.v1.IMPP.Presences:output_type -> cusax.v1.Presence
+	0,  // 60: cusax.v1.IMPP.Send:output_type -> cusax.v1.Empty
+	16, // 61: cusax.v1.IMPP.Messages:output_type -> cusax.v1.Message
+	19, // 62: cusax.v1.IMPP.JoinRoom:output_type -> cusax.v1.Room
+	0,  // 63: cusax.v1.IMPP.LeaveRoom:output_type -> cusax.v1.Empty
+	24, // 64: cusax.v1.IMPP.GetDiscoInfo:output_type -> cusax.v1.DiscoInfo
+	25, // 65: cusax.v1.IMPP.Reach:output_type -> cusax.v1.ReachResponse
+	0,  // 66: cusax.v1.IMPP.PublishReach:output_type -> cusax.v1.Empty
+	0,  // 67: cusax.v1.IMPP.Close:output_type -> cusax.v1.Empty
+	2,  // 68: cusax.v1.Telephony.Info:output_type -> cusax.v1.PluginInfo
+	7,  // 69: cusax.v1.Telephony.Connect:output_type -> cusax.v1.ConnectResponse
+	6,  // 70: cusax.v1.Telephony.Register:output_type -> cusax.v1.ConnectionReport
+	0,  // 71: cusax.v1.Telephony.Unregister:output_type -> cusax.v1.Empty
+	31, // 72: cusax.v1.Telephony.Dial:output_type -> cusax.v1.CallEvent
+	0,  // 73: cusax.v1.Telephony.Hangup:output_type -> cusax.v1.Empty
+	33, // 74: cusax.v1.Telephony.IncomingCalls:output_type -> cusax.v1.IncomingCall
+	0,  // 75: cusax.v1.Telephony.Respond:output_type -> cusax.v1.Empty
+	0,  // 76: cusax.v1.Telephony.Close:output_type -> cusax.v1.Empty
+	2,  // 77: cusax.v1.Policy.Info:output_type -> cusax.v1.PluginInfo
+	35, // 78: cusax.v1.Policy.ChooseAccount:output_type -> cusax.v1.Decision
+	35, // 79: cusax.v1.Policy.ApproveCost:output_type -> cusax.v1.Decision
+	35, // 80: cusax.v1.Policy.JudgeCallerBinding:output_type -> cusax.v1.Decision
+	42, // 81: cusax.v1.Policy.JudgeSecurityParity:output_type -> cusax.v1.ParityDecision
+	46, // 82: cusax.v1.Policy.JudgeAuditFindings:output_type -> cusax.v1.AuditFindingsDecision
+	54, // [54:83] is the sub-list for method output_type
+	25, // [25:54] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_cusax_v1_cusax_proto_init() }
@@ -3599,7 +3914,7 @@ func file_cusax_v1_cusax_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cusax_v1_cusax_proto_rawDesc), len(file_cusax_v1_cusax_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   45,
+			NumMessages:   49,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

@@ -1047,6 +1047,7 @@ const (
 	Policy_ApproveCost_FullMethodName         = "/cusax.v1.Policy/ApproveCost"
 	Policy_JudgeCallerBinding_FullMethodName  = "/cusax.v1.Policy/JudgeCallerBinding"
 	Policy_JudgeSecurityParity_FullMethodName = "/cusax.v1.Policy/JudgeSecurityParity"
+	Policy_JudgeAuditFindings_FullMethodName  = "/cusax.v1.Policy/JudgeAuditFindings"
 )
 
 // PolicyClient is the client API for Policy service.
@@ -1058,6 +1059,9 @@ type PolicyClient interface {
 	ApproveCost(ctx context.Context, in *CostRequest, opts ...grpc.CallOption) (*Decision, error)
 	JudgeCallerBinding(ctx context.Context, in *BindingRequest, opts ...grpc.CallOption) (*Decision, error)
 	JudgeSecurityParity(ctx context.Context, in *ParityRequest, opts ...grpc.CallOption) (*ParityDecision, error)
+	// Added in v1 after release: an older plugin answers Unimplemented, which
+	// the host treats as abstaining.
+	JudgeAuditFindings(ctx context.Context, in *AuditFindingsRequest, opts ...grpc.CallOption) (*AuditFindingsDecision, error)
 }
 
 type policyClient struct {
@@ -1118,6 +1122,16 @@ func (c *policyClient) JudgeSecurityParity(ctx context.Context, in *ParityReques
 	return out, nil
 }
 
+func (c *policyClient) JudgeAuditFindings(ctx context.Context, in *AuditFindingsRequest, opts ...grpc.CallOption) (*AuditFindingsDecision, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AuditFindingsDecision)
+	err := c.cc.Invoke(ctx, Policy_JudgeAuditFindings_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PolicyServer is the server API for Policy service.
 // All implementations must embed UnimplementedPolicyServer
 // for forward compatibility.
@@ -1127,6 +1141,9 @@ type PolicyServer interface {
 	ApproveCost(context.Context, *CostRequest) (*Decision, error)
 	JudgeCallerBinding(context.Context, *BindingRequest) (*Decision, error)
 	JudgeSecurityParity(context.Context, *ParityRequest) (*ParityDecision, error)
+	// Added in v1 after release: an older plugin answers Unimplemented, which
+	// the host treats as abstaining.
+	JudgeAuditFindings(context.Context, *AuditFindingsRequest) (*AuditFindingsDecision, error)
 	mustEmbedUnimplementedPolicyServer()
 }
 
@@ -1151,6 +1168,9 @@ func (UnimplementedPolicyServer) JudgeCallerBinding(context.Context, *BindingReq
 }
 func (UnimplementedPolicyServer) JudgeSecurityParity(context.Context, *ParityRequest) (*ParityDecision, error) {
 	return nil, status.Error(codes.Unimplemented, "method JudgeSecurityParity not implemented")
+}
+func (UnimplementedPolicyServer) JudgeAuditFindings(context.Context, *AuditFindingsRequest) (*AuditFindingsDecision, error) {
+	return nil, status.Error(codes.Unimplemented, "method JudgeAuditFindings not implemented")
 }
 func (UnimplementedPolicyServer) mustEmbedUnimplementedPolicyServer() {}
 func (UnimplementedPolicyServer) testEmbeddedByValue()                {}
@@ -1263,6 +1283,24 @@ func _Policy_JudgeSecurityParity_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Policy_JudgeAuditFindings_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AuditFindingsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PolicyServer).JudgeAuditFindings(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Policy_JudgeAuditFindings_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PolicyServer).JudgeAuditFindings(ctx, req.(*AuditFindingsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Policy_ServiceDesc is the grpc.ServiceDesc for Policy service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1289,6 +1327,10 @@ var Policy_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "JudgeSecurityParity",
 			Handler:    _Policy_JudgeSecurityParity_Handler,
+		},
+		{
+			MethodName: "JudgeAuditFindings",
+			Handler:    _Policy_JudgeAuditFindings_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

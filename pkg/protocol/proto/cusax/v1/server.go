@@ -343,3 +343,18 @@ func (g *policyServer) JudgeSecurityParity(ctx context.Context, req *ParityReque
 	d, err := g.impl.JudgeSecurityParity(ctx, parityFromWire(req))
 	return &ParityDecision{Decision: decisionToWire(d.Decision), Findings: findingsToWire(d.Findings)}, toStatus(err)
 }
+
+// JudgeAuditFindings serves the optional decision; a policy that does not
+// implement protocol.AuditJudge answers Unimplemented, exactly as a plugin
+// built before the RPC existed, so the host sees one behaviour for both.
+func (g *policyServer) JudgeAuditFindings(ctx context.Context, req *AuditFindingsRequest) (*AuditFindingsDecision, error) {
+	j, ok := g.impl.(protocol.AuditJudge)
+	if !ok {
+		return nil, toStatus(fmt.Errorf("judge audit findings: %w", protocol.ErrUnsupported))
+	}
+	d, err := j.JudgeAuditFindings(ctx, auditFindingsFromWire(req))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return auditDecisionToWire(d), nil
+}

@@ -1,0 +1,181 @@
+package login
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cusax/cusax/pkg/core/audit"
+	"github.com/cusax/cusax/pkg/core/config"
+	"github.com/cusax/cusax/pkg/protocol"
+)
+
+// auditPol is a policy whose audit decision is canned.
+type auditPol struct {
+	protocol.AbstainingPolicy
+	name string
+	d    protocol.AuditFindingsDecision
+	err  error
+	got  *[]protocol.AuditFindingsRequest
+	// empty answers the zero decision (no verdict) instead of abstaining.
+	empty bool
+}
+
+func (p auditPol) Info(context.Context) (protocol.Info, error) {
+	return protocol.Info{Kind: protocol.KindPolicy, Name: p.name}, nil
+}
+
+func (p auditPol) JudgeAuditFindings(_ context.Context, req protocol.AuditFindingsRequest) (protocol.AuditFindingsDecision, error) {
+	if p.got != nil {
+		*p.got = append(*p.got, req)
+	}
+	if p.d.Verdict == "" && !p.empty {
+		p.d.Verdict = protocol.Abstain
+	}
+	return p.d, p.err
+}
+
+// oldPol is a policy written before protocol.AuditJudge.
+type oldPol struct{ protocol.Policy }
+
+func allow(changes ...protocol.AuditSeverityChange) protocol.AuditFindingsDecision {
+	return protocol.AuditFindingsDecision{Decision: protocol.Decision{Verdict: protocol.Allow}, Changes: changes}
+}
+
+var raise = protocol.AuditSeverityChange{ID: audit.CheckTLS13, Severity: "high", Reason: "we require TLS 1.3"}
+
+func TestJudgeAudit(t *testing.T) {
+	abstain := auditPol{name: "abstainer"}
+	unsupported := auditPol{name: "old-binary", err: fmt.Errorf("judge: %w", protocol.ErrUnsupported)}
+	tests := []struct {
+		name    string
+		chain   []protocol.Policy
+		verdict protocol.Verdict
+		policy  string
+		changes int
+		err     string
+	}{
+		{name: "empty chain", verdict: protocol.Abstain, policy: "none"},
+		{name: "all abstain, old ones too",
+			chain:   []protocol.Policy{oldPol{}, unsupported, abstain},
+			verdict: protocol.Abstain, policy: "none"},
+		{name: "first non-abstain wins",
+			chain:   []protocol.Policy{oldPol{}, unsupported, abstain, auditPol{name: "strict", d: allow(raise)}, auditPol{name: "later", d: allow()}},
+			verdict: protocol.Allow, policy: "strict", changes: 1},
+		{name: "a policy's own name is kept",
+			chain:   []protocol.Policy{auditPol{name: "strict", d: protocol.AuditFindingsDecision{Decision: protocol.Decision{Verdict: protocol.Allow, Policy: "strict/v2"}}}},
+			verdict: protocol.Allow, policy: "strict/v2"},
+		{name: "error names the policy",
+			chain: []protocol.Policy{abstain, auditPol{name: "broken", err: errors.New("rules file missing")}, auditPol{name: "strict", d: allow(raise)}},
+			err:   "audit policy broken: rules file missing"},
+		{name: "an empty verdict is a protocol error",
+			chain: []protocol.Policy{auditPol{name: "sloppy", empty: true}},
+			err:   `audit policy sloppy: verdict "" on audit findings`},
+		{name: "deny is not a verdict on findings",
+			chain: []protocol.Policy{auditPol{name: "grumpy", d: protocol.AuditFindingsDecision{Decision: protocol.Decision{Verdict: protocol.Deny}}}},
+			err:   `audit policy grumpy: verdict "deny" on audit findings (want allow or abstain)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := JudgeAudit(context.Background(), tt.chain, protocol.AuditFindingsRequest{Account: "work"})
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("error %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Verdict != tt.verdict || d.Policy != tt.policy || len(d.Changes) != tt.changes {
+				t.Errorf("decision %+v, want %s by %s with %d changes", d, tt.verdict, tt.policy, tt.changes)
+			}
+		})
+	}
+}
+
+func auditReport() audit.Report {
+	fs := []audit.Finding{
+		{ID: audit.CheckTLS13, Account: "work", Aspect: audit.Chat, Endpoint: "xmpp:a:5222", Severity: audit.Medium, Status: audit.Fail, Evidence: "no TLS 1.3", Ref: "RFC 9325 §3.1.1"},
+		{ID: audit.CheckTLS10, Account: "work", Aspect: audit.Chat, Endpoint: "xmpp:a:5222", Severity: audit.High, Status: audit.Pass},
+		{ID: audit.CheckTLS13, Account: "home", Aspect: audit.Telephony, Endpoint: "sip:b:5061", Severity: audit.Medium, Status: audit.Fail},
+	}
+	p, _ := audit.BuiltinProfile(audit.DefaultProfile)
+	return audit.NewReport(audit.Tool{Name: "cusax"}, time.Unix(0, 0), time.Unix(1, 0), p, audit.Medium, audit.High, fs)
+}
+
+func TestReweighAudit(t *testing.T) {
+	var got []protocol.AuditFindingsRequest
+	chains := map[string][]protocol.Policy{
+		"work": {auditPol{name: "strict", d: allow(raise), got: &got}, auditPol{name: "default", got: &got}},
+		"home": {auditPol{name: "default", got: &got}},
+	}
+	var started, stopped []string
+	start := func(a config.Account) ([]protocol.Policy, func(), error) {
+		started = append(started, a.Name)
+		return chains[a.Name], func() { stopped = append(stopped, a.Name) }, nil
+	}
+	accounts := []config.Account{{Name: "work"}, {Name: "home"}, {Name: "work"}, {Name: "idle"}}
+	in := auditReport()
+	r, err := reweighAudit(context.Background(), start, accounts, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(started, ",") != "work,home" || strings.Join(stopped, ",") != "work,home" {
+		t.Errorf("started %v, stopped %v; want work and home once each, not idle", started, stopped)
+	}
+	// work's request went only to strict (it decided); home's to default.
+	if len(got) != 2 || got[0].Account != "work" || got[0].Profile != "bcp195" || len(got[0].Findings) != 2 ||
+		got[1].Account != "home" || len(got[1].Findings) != 1 {
+		t.Fatalf("requests %+v", got)
+	}
+	if want := (protocol.AuditFinding{ID: "tls.tls13", Aspect: "chat", Endpoint: "xmpp:a:5222", Severity: "medium", Status: "fail",
+		Evidence: "no TLS 1.3", Ref: "RFC 9325 §3.1.1"}); got[0].Findings[0] != want {
+		t.Errorf("finding on the request %+v, want %+v", got[0].Findings[0], want)
+	}
+	f := r.Findings[0]
+	if f.Severity != audit.High || f.Override == nil || f.Override.Policy != "strict" || f.Override.Reason != "we require TLS 1.3" {
+		t.Errorf("work's tls.tls13 = %+v (override %+v)", f, f.Override)
+	}
+	if r.Findings[2].Severity != audit.Medium || r.Findings[2].Override != nil {
+		t.Errorf("home's finding changed: %+v", r.Findings[2])
+	}
+	if in.Summary.ExitCode != audit.ExitWarning || r.Summary.ExitCode != audit.ExitCritical {
+		t.Errorf("exit code %d → %d, want WARNING → CRITICAL", in.Summary.ExitCode, r.Summary.ExitCode)
+	}
+}
+
+func TestReweighAuditErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		start func(config.Account) ([]protocol.Policy, func(), error)
+		want  string
+	}{
+		{name: "plugin does not start",
+			start: func(config.Account) ([]protocol.Policy, func(), error) {
+				return nil, nil, errors.New("plugin policy/strict not found")
+			},
+			want: "account work: policies: plugin policy/strict not found"},
+		{name: "unknown check",
+			start: func(config.Account) ([]protocol.Policy, func(), error) {
+				return []protocol.Policy{auditPol{name: "strict", d: allow(protocol.AuditSeverityChange{ID: "tls.tls09", Severity: "high"})}}, func() {}, nil
+			},
+			want: `policy "strict" re-weighing the audit of account work: unknown check IDs: "tls.tls09"`},
+		{name: "status for a severity",
+			start: func(config.Account) ([]protocol.Policy, func(), error) {
+				return []protocol.Policy{auditPol{name: "strict", d: allow(protocol.AuditSeverityChange{ID: "tls.tls13", Severity: "pass"})}}, func() {}, nil
+			},
+			want: `policy "strict" re-weighing the audit of account work: bad severities`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := reweighAudit(context.Background(), tt.start, []config.Account{{Name: "work"}}, auditReport())
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
