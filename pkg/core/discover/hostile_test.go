@@ -14,12 +14,17 @@ import (
 
 // hostileDNS answers every question for a name with the lines listed for
 // it, whatever their owner names and types: what a broken or hostile
-// server may send, and what dnsmasq cannot be made to send.
+// server may send, and what dnsmasq cannot be made to send. A name listed
+// with the single line "SERVFAIL" gets that rcode.
 func hostileDNS(t *testing.T, answers map[string][]string) string {
 	t.Helper()
 	zone := map[string][]dns.RR{}
 	for name, lines := range answers {
 		for _, l := range lines {
+			if l == "SERVFAIL" {
+				zone[dns.Fqdn(name)] = nil
+				continue
+			}
 			rr, err := dns.NewRR(l)
 			if err != nil {
 				t.Fatalf("%q: %v", l, err)
@@ -30,7 +35,11 @@ func hostileDNS(t *testing.T, answers map[string][]string) string {
 	handler := dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
 		m := new(dns.Msg)
 		m.SetReply(r)
-		m.Answer = zone[strings.ToLower(r.Question[0].Name)]
+		rrs, ok := zone[strings.ToLower(r.Question[0].Name)]
+		m.Answer = rrs
+		if ok && rrs == nil {
+			m.Rcode = dns.RcodeServerFailure
+		}
 		if w.LocalAddr().Network() == "udp" {
 			m.Truncate(dns.MinMsgSize) // sets TC: the client retries over TCP
 		}
@@ -149,4 +158,30 @@ func FuzzParseSRV(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestServfail(t *testing.T) {
+	addr := hostileDNS(t, map[string][]string{
+		"_xmpp-client._tcp.example.test":  {"SERVFAIL"},
+		"_xmpps-client._tcp.example.test": {`_xmpps-client._tcp.example.test. 60 IN SRV 0 0 5223 tls.example.test.`},
+		"example.test":                    {"SERVFAIL"},
+		"_sips._tcp.example.test":         {"SERVFAIL"},
+	})
+	s, err := (&Resolver{Server: addr, Timeout: time.Second}).Domain(context.Background(), "example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Chat: the STARTTLS lookup failed, the direct TLS one found a target:
+	// no fallback, an error, TLS published.
+	c := s.Chat
+	if c.Err == nil || !strings.Contains(c.Err.Error(), "SERVFAIL") || c.Method != MethodSRV || c.TLSPublished != Yes ||
+		len(c.Endpoints) != 1 || c.Endpoints[0].ID() != "xmpp-tls:tls.example.test:5223" {
+		t.Errorf("chat %+v", c)
+	}
+	// Telephony: NAPTR and _sips._tcp failed, _sip._tcp/_sip._udp empty:
+	// the fallback, TLS publication unknown.
+	tel := s.Telephony
+	if tel.Err == nil || tel.Method != MethodFallback || tel.TLSPublished != Unknown || len(tel.Endpoints) != 3 {
+		t.Errorf("telephony %+v", tel)
+	}
 }
