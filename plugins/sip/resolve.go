@@ -2,9 +2,7 @@ package sip
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"net/netip"
 	"slices"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/cusax/cusax/pkg/core/discover"
 	"github.com/cusax/cusax/pkg/protocol"
 )
 
@@ -52,14 +51,13 @@ type Resolver struct {
 	intn func(n int) int
 }
 
-// transports in the client's order of preference (RFC 3263 §4.1 leaves it
-// to the client; TLS first).
-var srvServices = []struct {
-	transport, prefix, naptr string
-}{
-	{"tls", "_sips._tcp.", "SIPS+D2T"},
-	{"tcp", "_sip._tcp.", "SIP+D2T"},
-	{"udp", "_sip._udp.", "SIP+D2U"},
+// srvServices are the transports in the client's order of preference
+// (RFC 3263 §4.1 leaves it to the client; TLS first).
+var srvServices = discover.SIPServices()
+
+// shared is the shared query code, with this resolver's settings.
+func (r *Resolver) shared() *discover.Resolver {
+	return &discover.Resolver{Server: r.Server, ResolvConf: r.ResolvConf, Timeout: r.Timeout}
 }
 
 func defaultPort(transport string) uint16 {
@@ -100,10 +98,10 @@ func (r *Resolver) Resolve(ctx context.Context, host string, port int, transport
 	// §4.2: a transport without a port: SRV for that transport, then A/AAAA.
 	if transport != "" {
 		for _, svc := range srvServices {
-			if svc.transport != transport {
+			if svc.Transport != transport {
 				continue
 			}
-			ts, err := r.srvTargets(ctx, svc.prefix+host, transport, "srv")
+			ts, err := r.srvTargets(ctx, svc.Prefix+host, transport, "srv")
 			if err != nil || len(ts) > 0 {
 				return ts, err
 			}
@@ -117,10 +115,10 @@ func (r *Resolver) Resolve(ctx context.Context, host string, port int, transport
 	}
 	// No usable NAPTR: SRV for each transport we support, in our order.
 	for _, svc := range srvServices {
-		if secure && svc.transport != "tls" {
+		if secure && svc.Transport != "tls" {
 			continue
 		}
-		ts, err := r.srvTargets(ctx, svc.prefix+host, svc.transport, "srv")
+		ts, err := r.srvTargets(ctx, svc.Prefix+host, svc.Transport, "srv")
 		if err != nil || len(ts) > 0 {
 			return ts, err
 		}
@@ -138,29 +136,11 @@ func (r *Resolver) naptrTargets(ctx context.Context, domain string, secure bool)
 	if err != nil {
 		return nil, false, err
 	}
-	var recs []*dns.NAPTR
-	for _, rr := range rrs {
-		n, ok := rr.(*dns.NAPTR)
-		// §4.1: SIP NAPTR records are terminal ("s") with an empty regexp.
-		if !ok || !strings.EqualFold(n.Flags, "s") || n.Regexp != "" || n.Replacement == "." {
-			continue
-		}
-		recs = append(recs, n)
-	}
-	slices.SortStableFunc(recs, func(a, b *dns.NAPTR) int {
-		if a.Order != b.Order {
-			return int(a.Order) - int(b.Order)
-		}
-		return int(a.Preference) - int(b.Preference)
-	})
+	recs := discover.SIPNAPTR(rrs)
 	for _, n := range recs {
-		transport := ""
-		for _, svc := range srvServices {
-			if strings.EqualFold(n.Service, svc.naptr) {
-				transport = svc.transport
-			}
-		}
-		if transport == "" || secure && transport != "tls" {
+		svc, ok := discover.SIPServiceForNAPTR(n.Service)
+		transport := svc.Transport
+		if !ok || secure && transport != "tls" {
 			continue // a service we do not speak (SCTP, WS) or not TLS for sips
 		}
 		found = true
@@ -218,53 +198,7 @@ func (r *Resolver) srvTargets(ctx context.Context, name, transport, via string) 
 // orderSRV sorts by priority and, within a priority, picks records at
 // random weighted by their weight (RFC 2782 "Usage rules").
 func (r *Resolver) orderSRV(srvs []*dns.SRV) []*dns.SRV {
-	intn := r.intn
-	if intn == nil {
-		intn = rand.IntN
-	}
-	byPrio := slices.Clone(srvs)
-	slices.SortStableFunc(byPrio, func(a, b *dns.SRV) int { return int(a.Priority) - int(b.Priority) })
-	var out []*dns.SRV
-	for len(byPrio) > 0 {
-		n := 1
-		for n < len(byPrio) && byPrio[n].Priority == byPrio[0].Priority {
-			n++
-		}
-		group := byPrio[:n]
-		byPrio = byPrio[n:]
-		// Zero-weight records first, so that they have a small chance when
-		// others weigh more (RFC 2782).
-		slices.SortStableFunc(group, func(a, b *dns.SRV) int {
-			switch {
-			case a.Weight == 0 && b.Weight != 0:
-				return -1
-			case a.Weight != 0 && b.Weight == 0:
-				return 1
-			}
-			return 0
-		})
-		for len(group) > 0 {
-			total := 0
-			for _, s := range group {
-				total += int(s.Weight)
-			}
-			pick := 0
-			if total > 0 {
-				x := intn(total + 1)
-				sum := 0
-				for i, s := range group {
-					sum += int(s.Weight)
-					if sum >= x {
-						pick = i
-						break
-					}
-				}
-			}
-			out = append(out, group[pick])
-			group = slices.Delete(group, pick, pick+1)
-		}
-	}
-	return out
+	return discover.OrderSRV(srvs, r.intn)
 }
 
 // hostTargets resolves host's A and AAAA records (IPv4 first).
@@ -320,74 +254,10 @@ func (r *Resolver) hostTargets(ctx context.Context, host string, port uint16, tr
 }
 
 // servers returns the DNS servers to ask.
-func (r *Resolver) servers() ([]string, error) {
-	if r.Server != "" {
-		return []string{r.Server}, nil
-	}
-	file := r.ResolvConf
-	if file == "" {
-		file = "/etc/resolv.conf"
-	}
-	cfg, err := dns.ClientConfigFromFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w: %w", file, err, protocol.ErrUnreachable)
-	}
-	var out []string
-	for _, s := range cfg.Servers {
-		out = append(out, net.JoinHostPort(s, cfg.Port))
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%s names no nameserver: %w", file, protocol.ErrUnreachable)
-	}
-	return out, nil
-}
-
-// errNoServer is returned when every server failed to answer.
-var errNoServer = errors.New("no DNS server answered")
+func (r *Resolver) servers() ([]string, error) { return r.shared().Servers() }
 
 // query asks each server in turn for name/qtype and returns the answer
 // section. NXDOMAIN and an empty answer are not errors (no records).
 func (r *Resolver) query(ctx context.Context, name string, qtype uint16) ([]dns.RR, error) {
-	servers, err := r.servers()
-	if err != nil {
-		return nil, err
-	}
-	timeout := r.Timeout
-	if timeout <= 0 {
-		timeout = 2 * time.Second
-	}
-	m := new(dns.Msg)
-	m.SetQuestion(dns.Fqdn(name), qtype)
-	m.RecursionDesired = true
-	lastErr := errNoServer
-	for _, srv := range servers {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		qctx, cancel := context.WithTimeout(ctx, timeout)
-		c := &dns.Client{Net: "udp", Timeout: timeout}
-		in, _, err := c.ExchangeContext(qctx, m, srv)
-		if err == nil && in.Truncated {
-			// RFC 7766: retry over TCP when the UDP answer was truncated.
-			c.Net = "tcp"
-			in, _, err = c.ExchangeContext(qctx, m, srv)
-		}
-		cancel()
-		if err != nil {
-			lastErr = err
-			continue
-		}
-		switch in.Rcode {
-		case dns.RcodeSuccess:
-			return in.Answer, nil
-		case dns.RcodeNameError:
-			return nil, nil
-		default:
-			lastErr = fmt.Errorf("%s answered %s", srv, dns.RcodeToString[in.Rcode])
-		}
-	}
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
-	return nil, fmt.Errorf("resolve %s %s: %w: %w", dns.TypeToString[qtype], name, lastErr, protocol.ErrUnreachable)
+	return r.shared().Query(ctx, name, qtype)
 }

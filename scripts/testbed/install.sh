@@ -11,7 +11,7 @@ set -euo pipefail
 log() { echo "testbed-install: $*"; }
 die() { echo "testbed-install: error: $*" >&2; exit 1; }
 
-PACKAGES=(prosody kamailio kamailio-tls-modules sip-tester go-sendxmpp baresip-core lua-unbound ca-certificates)
+PACKAGES=(prosody kamailio kamailio-tls-modules sip-tester go-sendxmpp baresip-core lua-unbound ca-certificates dnsmasq-base)
 # Binaries the test bed calls; a package can be "installed" with a binary missing (e.g. half-removed).
 BINARIES=(prosody prosodyctl kamailio sipp go-sendxmpp baresip)
 
