@@ -318,3 +318,57 @@ func TestAuditTLSWeakSIPDigestMD5(t *testing.T) {
 		t.Errorf("Kamailio accepted %d REGISTERs; the audit must not authenticate", n)
 	}
 }
+
+// A policy plugin re-weighs the profile's severities (issue 6: "a policy
+// plugin may override them"). The SIP endpoint stops at TLS 1.2: under
+// bcp195 tls.tls13 is low, so next to the aspects' different versions
+// (cusax.versions, medium) the audit is a WARNING. The example policy,
+// built as its own binary and named by the account, raises tls.tls13 to
+// high: CRITICAL, and the finding says who changed it and why.
+func TestAuditTLSPolicyOverride(t *testing.T) {
+	w := newWeakFixture(t)
+	cfg := w.strong(t)
+	cfg.MaxVersion = tls.VersionTLS12
+	home := weakAccount(t, w.caFile, "alice@example.test", w.cleanXMPP(t), sipTLS(testbed.ServeWeakTLS(t, cfg)))
+	want := []string{audit.CheckTLS13 + " telephony", audit.CheckCUSAXVersions + " cusax"}
+	rep := auditWeak(t, home, want, audit.ExitWarning)
+	for _, f := range findingByID(rep, audit.CheckTLS13) {
+		if f.Aspect == audit.Telephony && (f.Severity != audit.Low || f.Override != nil) {
+			t.Errorf("without the policy: %s %s %+v", f.ID, f.Severity, f.Override)
+		}
+	}
+
+	path := filepath.Join(home, "cusax", "config.toml")
+	c, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Accounts[0].Policy = []string{"example"}
+	if err := config.Save(path, c); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, home, "", "--plugin-dir", pluginDir(t), "audit-tls", "--json", "--no-state")
+	rep = decodeAudit(t, r)
+	if r.code != audit.ExitCritical {
+		t.Errorf("with the example policy: exit %d, want 2", r.code)
+	}
+	fs := findingByID(rep, audit.CheckTLS13)
+	var raised bool
+	for _, f := range fs {
+		if f.Aspect != audit.Telephony {
+			continue
+		}
+		raised = f.Severity == audit.High && f.Status == audit.Fail && f.Override != nil &&
+			f.Override.Policy == "example" && f.Override.FromSeverity == audit.Low && f.Override.Reason != ""
+		if !raised {
+			t.Errorf("with the example policy: %s %s %s %+v", f.ID, f.Status, f.Severity, f.Override)
+		}
+	}
+	if !raised {
+		t.Errorf("no telephony %s finding", audit.CheckTLS13)
+	}
+	text := runCLI(t, home, "", "--plugin-dir", pluginDir(t), "audit-tls", "--no-state")
+	if !strings.Contains(text.stdout, "policy:   low under the profile; set by policy example") {
+		t.Errorf("text report does not show the override:\n%s", text.stdout)
+	}
+}

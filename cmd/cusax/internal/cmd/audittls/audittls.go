@@ -15,6 +15,7 @@ import (
 	"github.com/cusax/cusax/pkg/core/audit"
 	"github.com/cusax/cusax/pkg/core/auditrun"
 	"github.com/cusax/cusax/pkg/core/config"
+	corelogin "github.com/cusax/cusax/pkg/core/login"
 	"github.com/cusax/cusax/pkg/core/tlsprobe"
 )
 
@@ -228,11 +229,23 @@ func run(o *Options) error {
 		all = append(all, facts)
 	}
 	report := audit.NewReport(audit.Tool{Name: "cusax", Version: f.Version}, started, time.Now(), s.profile, s.warnOn, s.failOn, findings)
+	// Policy plugins may re-weigh the profile's severities (never a
+	// status or the evidence); the exit code follows the result.
+	host, err := f.Plugins()
+	if err == nil {
+		report, err = corelogin.ReweighAudit(f.Context, host, s.accounts, report)
+	}
+	if err != nil {
+		if f.Context.Err() != nil {
+			return err
+		}
+		return unknown(err)
+	}
 	switch s.format {
 	case "json":
 		err = report.WriteJSON(f.IO.Out)
 	case "ndjson":
-		err = audit.WriteNDJSON(f.IO.Out, findings)
+		err = audit.WriteNDJSON(f.IO.Out, report.Findings)
 	default:
 		err = writeText(f.IO, all, report)
 	}

@@ -188,4 +188,11 @@ func finding(w io.Writer, s *iostreams.IOStreams, f audit.Finding) {
 	if f.Fix != "" {
 		fmt.Fprintf(w, "           fix:      %s\n", f.Fix)
 	}
+	if o := f.Override; o != nil {
+		line := fmt.Sprintf("%s under the profile; set by policy %s", o.FromSeverity, o.Policy)
+		if o.Reason != "" {
+			line += ": " + o.Reason
+		}
+		fmt.Fprintf(w, "           policy:   %s\n", line)
+	}
 }
