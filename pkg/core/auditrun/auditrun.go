@@ -8,7 +8,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/cusax/cusax/pkg/core/audit"
@@ -50,84 +49,18 @@ type Options struct {
 // with a nil error. When ctx ends, the partial facts are returned with
 // ctx's error.
 func Account(ctx context.Context, a config.Account, opts Options) (audit.AccountFacts, []tlsprobe.Result, error) {
-	now := time.Now
-	if opts.Now != nil {
-		now = opts.Now
+	r := &Runner{Options: opts}
+	preps, err := r.run(ctx, []Target{{Name: a.Name, Account: &a}})
+	if preps == nil {
+		return audit.AccountFacts{Account: a.Name}, nil, err
 	}
-	facts := audit.AccountFacts{Account: a.Name, ObservedAt: now()}
-	if opts.Probe.Roots == nil {
-		roots, err := accountRoots(a)
-		if err != nil {
-			return facts, nil, err
-		}
-		opts.Probe.Roots = roots
-	}
-	if opts.Probe.Now == nil {
-		opts.Probe.Now = func() time.Time { return facts.ObservedAt }
-	}
-	res := opts.Resolver
-	if res == nil {
-		res = net.DefaultResolver
-	}
-	var plans []plan
-	if a.XMPP != nil {
-		p, err := chatPlan(ctx, res, a.XMPP)
-		if err != nil {
-			return facts, nil, err
-		}
-		facts.Chat.Domain, facts.Chat.Discovery = p.domain, p.disc
-		plans = append(plans, p)
-	}
-	if a.SIP != nil {
-		p, err := telephonyPlan(ctx, res, a.SIP)
-		if err != nil {
-			return facts, nil, err
-		}
-		facts.Telephony.Domain, facts.Telephony.Discovery = p.domain, p.disc
-		if p.plaintext != "" {
-			facts.Telephony.PlaintextTransports = []string{p.plaintext}
-		}
-		plans = append(plans, p)
-	}
-
-	// Probe both aspects at once; each probe bounds its own connections.
-	results := make([]tlsprobe.Result, len(plans))
-	errs := make([]error, len(plans))
-	var wg sync.WaitGroup
-	plain := make([]*tlsprobe.SIPDialog, len(plans))
-	for i, p := range plans {
-		if p.plaintext != "" {
-			// What a plaintext SIP endpoint answers still tells how the
-			// client would authenticate (cusax.client-auth).
-			wg.Go(func() {
-				plain[i], errs[i] = tlsprobe.ProbeSIP(ctx, p.plaintext, net.JoinHostPort(p.host, strconv.Itoa(p.port)), p.aor, opts.Probe)
-			})
-			continue
-		}
-		wg.Go(func() { results[i], errs[i] = tlsprobe.Probe(ctx, p.ep, opts.Probe) })
-	}
-	wg.Wait()
-
 	var probed []tlsprobe.Result
-	for i, p := range plans {
-		ep := audit.EndpointFacts{ID: p.id, Transport: p.transport, Host: p.host, Port: p.port}
-		if p.plaintext != "" {
-			ep.NoTLS = fmt.Sprintf("the account uses SIP over %s (%s); TLS is not used", strings.ToUpper(p.plaintext), a.SIP.Proxy)
-			ep.SIP = sipFacts(plain[i])
-			if errs[i] != nil && ctx.Err() == nil {
-				ep.SIP = &audit.SIPFacts{Answers: audit.No, Response: errs[i].Error()}
-			}
-		} else {
-			probed = append(probed, results[i])
-			endpointFacts(&ep, results[i], errs[i])
-		}
-		if p.aspect == audit.Chat {
-			facts.Chat.Endpoints = append(facts.Chat.Endpoints, ep)
-		} else {
-			facts.Telephony.Endpoints = append(facts.Telephony.Endpoints, ep)
+	for _, j := range preps[0].jobs {
+		if j.p.plaintext == "" {
+			probed = append(probed, j.res)
 		}
 	}
-	return facts, probed, ctx.Err()
+	return preps[0].assemble(), probed, err
 }
 
 // accountRoots is the system pool plus the account's ca_file, or nil (the
@@ -186,7 +119,7 @@ func chatPlan(ctx context.Context, res *net.Resolver, x *config.XMPPAspect) (pla
 		}
 		host, port, p.disc.Method = h, atoi(ps, port), "configured"
 	} else {
-		host, port, p.disc = discover(ctx, res, domain, service, "xmpps-client", port)
+		host, port, p.disc = lookupSRV(ctx, res, domain, service, "xmpps-client", port)
 	}
 	p.ep = tlsprobe.Endpoint{Addr: net.JoinHostPort(host, strconv.Itoa(port)), Mode: mode, XMPPDomain: domain}
 	p.id, p.transport, p.host, p.port = fmt.Sprintf("%s:%s:%d", prefix, host, port), transport, host, port
@@ -226,7 +159,7 @@ func telephonyPlan(ctx context.Context, res *net.Resolver, s *config.SIPAspect) 
 		}
 	} else {
 		// RFC 3263 §4 is NAPTR first; only the _sips._tcp SRV step is done.
-		host, port, p.disc = discover(ctx, res, domain, "sips", "sips", port)
+		host, port, p.disc = lookupSRV(ctx, res, domain, "sips", "sips", port)
 	}
 	p.host, p.port = host, port
 	if p.plaintext != "" {
@@ -238,10 +171,10 @@ func telephonyPlan(ctx context.Context, res *net.Resolver, s *config.SIPAspect) 
 	return p, nil
 }
 
-// discover looks up _service._tcp.domain and the TLS-only record
+// lookupSRV looks up _service._tcp.domain and the TLS-only record
 // _tlsService._tcp.domain, and picks the first target of the former (the
 // resolver sorts by priority and weight), else domain:port.
-func discover(ctx context.Context, res *net.Resolver, domain, service, tlsService string, port int) (string, int, audit.Discovery) {
+func lookupSRV(ctx context.Context, res *net.Resolver, domain, service, tlsService string, port int) (string, int, audit.Discovery) {
 	var d audit.Discovery
 	_, srvs, err := res.LookupSRV(ctx, service, "tcp", domain)
 	switch {

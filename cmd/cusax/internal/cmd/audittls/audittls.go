@@ -4,8 +4,12 @@
 package audittls
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
+	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,6 +19,7 @@ import (
 	"github.com/cusax/cusax/pkg/core/audit"
 	"github.com/cusax/cusax/pkg/core/auditrun"
 	"github.com/cusax/cusax/pkg/core/config"
+	"github.com/cusax/cusax/pkg/core/discover"
 	corelogin "github.com/cusax/cusax/pkg/core/login"
 	"github.com/cusax/cusax/pkg/core/tlsprobe"
 )
@@ -25,6 +30,11 @@ type Options struct {
 
 	Accounts []string
 	All      bool
+	Domains  []string
+	Targets  string
+	Resolver string
+	CAFile   string
+	Parallel int
 	JSON     bool
 	Format   string // text, json, ndjson
 	Profile  string
@@ -39,7 +49,7 @@ type Options struct {
 func NewCmdAuditTLS(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 	o := &Options{F: f}
 	cmd := &cobra.Command{
-		Use:   "audit-tls [ACCOUNT...] [--all]",
+		Use:   "audit-tls [ACCOUNT...] [--all] [--domain D]... [--targets FILE]",
 		Short: "Audit the TLS and server authentication of both aspects of accounts",
 		Long: `Probe the Chat (XMPP) and Telephony (SIP) endpoints of accounts and judge
 their TLS against a policy profile: the built-in BCP 195 profile (RFC 9325,
@@ -59,7 +69,21 @@ The certificate each endpoint served is remembered in a state file
 at the next audit is the finding cert.changed (RFC 7590 §3.6). --no-state
 neither reads nor writes it.
 
-Endpoints: the account's XMPP server, else DNS SRV _xmpp-client._tcp, else
+Targets: the named accounts (default: the default account), --all
+configured accounts, --domain D (a service domain: both aspects found in
+DNS, every published endpoint), or --targets FILE, one a line: an account
+name, a domain, or a chat domain and a telephony domain ('#' comments).
+An endpoint shared by several targets is probed once; --parallel bounds
+the endpoints probed at once. Progress goes to stderr on a terminal only.
+
+DNS discovery for --domain: _xmpp-client._tcp and _xmpps-client._tcp SRV
+(RFC 6120 §3.2, XEP-0368), else the domain on 5222; NAPTR then SRV for
+SIP over TLS, TCP and UDP (RFC 3263 §4.1), else the domain on 5061/5060.
+Plaintext SIP is reported only where it answers. Certificates of domain
+targets are checked against the system roots plus --ca-file. Policy
+plugins re-weigh findings of configured accounts only.
+
+Endpoints of an account: its XMPP server, else DNS SRV _xmpp-client._tcp, else
 the domain on port 5222; its SIP proxy, else DNS SRV _sips._tcp, else the
 domain on 5061. A proxy with transport=udp or tcp is reported as SIP
 without TLS. On every SIP endpoint one REGISTER without credentials and
@@ -79,6 +103,8 @@ table (see 'cusax help exit-codes'):
 		Example: `  $ cusax audit-tls
   $ cusax audit-tls work --json
   $ cusax audit-tls --all --format ndjson --fail-on critical
+  $ cusax audit-tls --domain example.com --domain example.org
+  $ cusax audit-tls --targets providers.txt --parallel 8 --json
   $ cusax audit-tls --profile ./strict.toml --warn-on low`,
 		RunE: func(_ *cobra.Command, args []string) error {
 			o.Accounts = args
@@ -100,6 +126,11 @@ table (see 'cusax help exit-codes'):
 	fl.StringVar(&o.State, "state", "", "certificate state file (default $XDG_STATE_HOME/cusax/audit-state.json)")
 	fl.BoolVar(&o.NoState, "no-state", false, "neither read nor write the certificate state")
 	fl.DurationVar(&o.Timeout, "timeout", 5*time.Second, "timeout for each connection")
+	fl.StringArrayVar(&o.Domains, "domain", nil, "audit a service domain found through DNS (repeatable)")
+	fl.StringVar(&o.Targets, "targets", "", "file of targets, one a line: account, domain, or chat and telephony domains")
+	fl.StringVar(&o.Resolver, "resolver", "", "DNS server HOST:PORT for --domain/--targets (default: /etc/resolv.conf)")
+	fl.StringVar(&o.CAFile, "ca-file", "", "extra trusted CA certificates (PEM) for domain targets")
+	fl.IntVar(&o.Parallel, "parallel", 4, "endpoints probed at once")
 	return cmd
 }
 
@@ -119,6 +150,8 @@ type setup struct {
 	warnOn, failOn audit.Severity
 	statePath      string
 	accounts       []config.Account
+	targets        []auditrun.Target
+	roots          *x509.CertPool
 }
 
 func resolve(o *Options) (setup, error) {
@@ -166,11 +199,51 @@ func resolve(o *Options) (setup, error) {
 	if o.All && len(o.Accounts) > 0 {
 		return s, cmdutil.Usagef("--all and account names exclude each other")
 	}
+	if o.Parallel <= 0 {
+		return s, cmdutil.Usagef("--parallel must be positive")
+	}
+	if o.Resolver != "" {
+		if _, _, err := net.SplitHostPort(o.Resolver); err != nil {
+			return s, cmdutil.Usagef("--resolver %q: want HOST:PORT", o.Resolver)
+		}
+	}
 	cfg, _, err := o.F.Config()
 	if err != nil {
 		return s, err
 	}
+	for _, d := range o.Domains {
+		if !isDomain(d) {
+			return s, cmdutil.Usagef("--domain %q is not a domain name", d)
+		}
+		s.targets = append(s.targets, auditrun.DomainTarget(strings.ToLower(strings.TrimSuffix(d, "."))))
+	}
+	if o.Targets != "" {
+		file, err := os.Open(o.Targets)
+		if err != nil {
+			return s, err
+		}
+		ts, err := parseTargets(o.Targets, file, cfg)
+		file.Close()
+		if err != nil {
+			return s, err
+		}
+		s.targets = append(s.targets, ts...)
+	}
+	if o.CAFile != "" {
+		pem, err := os.ReadFile(o.CAFile)
+		if err != nil {
+			return s, err
+		}
+		if s.roots, err = x509.SystemCertPool(); err != nil || s.roots == nil {
+			s.roots = x509.NewCertPool()
+		}
+		if !s.roots.AppendCertsFromPEM(pem) {
+			return s, cmdutil.Usagef("--ca-file %s: no PEM certificate found", o.CAFile)
+		}
+	}
 	switch {
+	case len(s.targets) > 0 && !o.All && len(o.Accounts) == 0:
+		// Domains or a targets file only.
 	case o.All:
 		s.accounts = cfg.Accounts
 		if len(s.accounts) == 0 {
@@ -191,6 +264,16 @@ func resolve(o *Options) (setup, error) {
 			s.accounts = append(s.accounts, *a)
 		}
 	}
+	var accountTargets []auditrun.Target
+	for i := range s.accounts {
+		accountTargets = append(accountTargets, auditrun.Target{Name: s.accounts[i].Name, Account: &s.accounts[i]})
+	}
+	s.targets = append(accountTargets, s.targets...)
+	for _, t := range s.targets {
+		if t.Account != nil && !slices.ContainsFunc(s.accounts, func(a config.Account) bool { return a.Name == t.Name }) {
+			s.accounts = append(s.accounts, *t.Account) // from the targets file
+		}
+	}
 	return s, nil
 }
 
@@ -207,26 +290,35 @@ func run(o *Options) error {
 		}
 	}
 	started := time.Now()
+	runner := &auditrun.Runner{
+		Options:  auditrun.Options{Probe: tlsprobe.Options{DialTimeout: o.Timeout}},
+		Parallel: o.Parallel,
+		DNS:      &discover.Resolver{Server: o.Resolver, Timeout: min(o.Timeout, 2*time.Second)},
+		Roots:    s.roots,
+	}
+	if f.IO.IsStderrTTY() {
+		runner.Progress = func(done, total int) {
+			fmt.Fprintf(f.IO.ErrOut, "\raudit-tls: %d/%d endpoints probed", done, total)
+		}
+	}
+	all, err := runner.Run(f.Context, s.targets)
+	if runner.Progress != nil {
+		fmt.Fprint(f.IO.ErrOut, "\r\033[K")
+	}
+	if err != nil {
+		if f.Context.Err() != nil {
+			return err // interrupted: 130
+		}
+		return unknown(err)
+	}
 	var findings []audit.Finding
-	var all []audit.AccountFacts
-	for _, a := range s.accounts {
-		if f.IO.IsStderrTTY() {
-			fmt.Fprintf(f.IO.ErrOut, "auditing %s…\n", a.Name)
-		}
-		facts, _, err := auditrun.Account(f.Context, a, auditrun.Options{Probe: tlsprobe.Options{DialTimeout: o.Timeout}})
-		if err != nil {
-			if f.Context.Err() != nil {
-				return err // interrupted: 130
-			}
-			return unknown(fmt.Errorf("account %s: %w", a.Name, err))
-		}
+	for _, facts := range all {
 		found := audit.Evaluate(facts, s.profile)
 		if state != nil {
 			found = append(found, state.Compare(facts, s.profile)...)
 			state.Update(facts)
 		}
 		findings = append(findings, found...)
-		all = append(all, facts)
 	}
 	report := audit.NewReport(audit.Tool{Name: "cusax", Version: f.Version}, started, time.Now(), s.profile, s.warnOn, s.failOn, findings)
 	// Policy plugins may re-weigh the profile's severities (never a
