@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/cusax/cusax/cmd/cusax/internal/cli.Version=$(VERSION)
 PKGS    := ./...
 
-.PHONY: all build plugins deps test test-short vet fmt-check demo generate fuzz bench docs clean
+.PHONY: all build plugins deps test test-short vet fmt-check demo generate fuzz bench compare-testssl docs clean
 
 all: build
 
@@ -68,6 +68,15 @@ docs:
 
 bench:
 	scripts/bench.sh
+
+# `cusax audit-tls` and testssl.sh side by side on the same endpoints
+# (docs/audit-tls-vs-testssl.md). Installs the Debian package testssl.sh
+# when missing (not part of `make deps`: CI does not run this). Takes
+# several minutes; TESTSSL_TABLE is where the agreement table goes.
+TESTSSL_TABLE ?= $(CURDIR)/bin/audit-tls-vs-testssl.md
+compare-testssl:
+	@mkdir -p $(BIN)
+	CUSAX_TESTSSL_TABLE=$(TESTSSL_TABLE) $(GO) test -run '^$$' -bench AuditVsTestssl -benchtime 1x -timeout 90m -v ./cmd/cusax/internal/cli
 
 clean:
 	rm -rf $(BIN)
