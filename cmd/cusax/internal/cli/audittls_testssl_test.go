@@ -578,8 +578,8 @@ var testsslMappings = []tsMapping{
 	{check: audit.CheckCertIDSIP, aspect: audit.Telephony, ids: []string{"cert_trust"}, covered: true,
 		why: "testssl has no sip: URI-ID logic; it checks DNS-IDs and the CN against the host name it was given (here the SIP domain)"},
 	{check: audit.CheckCertValidity, ids: []string{"cert_expirationStatus"}, judge: judgeExpired, covered: true},
-	{check: audit.CheckCertSoon, ids: []string{"cert_expirationStatus"}, judge: judgeExpiring(14), covered: true},
-	{check: audit.CheckCertWarn, ids: []string{"cert_expirationStatus"}, judge: judgeExpiring(30), covered: true,
+	{check: audit.CheckCertSoon, ids: []string{"cert_expirationStatus"}, judge: judgeExpiring(0, 14), covered: true},
+	{check: audit.CheckCertWarn, ids: []string{"cert_expirationStatus"}, judge: judgeExpiring(14, 30), covered: true,
 		why: "thresholds differ: testssl warns at 60 days (MEDIUM) and 30 days (HIGH); cusax at 14 days (cert.expires-soon) and 30 days (cert.expiry-warning), and skips the latter when the former already fails"},
 	{check: audit.CheckCertLifetime, ids: []string{"cert_validityPeriod"}, covered: true},
 	{check: audit.CheckCertKey, ids: []string{"cert_keySize"}, covered: true},
@@ -588,8 +588,9 @@ var testsslMappings = []tsMapping{
 }
 
 // judgeStartTLS: did testssl get through the XMPP STARTTLS dialog (any
-// protocol result means it did)?
-func judgeStartTLS(fs []tsFinding, r tsResult) (verdict, string) {
+// protocol result means it did)? It reads the whole scan.
+func judgeStartTLS(_ []tsFinding, r tsResult) (verdict, string) {
+	fs := r.findings
 	for _, f := range fs {
 		if f.ID == "TLS1_2" || f.ID == "TLS1_3" {
 			return vOK, "STARTTLS dialog completed"
@@ -630,8 +631,10 @@ func judgeExpired(fs []tsFinding, _ tsResult) (verdict, string) {
 }
 
 // judgeExpiring reads cert_expirationStatus as "expires within days", from
-// its text ("expires < 60 days (59)"), ignoring expired certificates.
-func judgeExpiring(days int) func([]tsFinding, tsResult) (verdict, string) {
+// its text ("expires < 60 days (59)"), ignoring expired certificates and,
+// like cusax, those already inside the shorter window from (cusax skips
+// cert.expiry-warning when cert.expires-soon fails).
+func judgeExpiring(from, days int) func([]tsFinding, tsResult) (verdict, string) {
 	re := regexp.MustCompile(`\((-?\d+)\)`)
 	return func(fs []tsFinding, _ tsResult) (verdict, string) {
 		if len(fs) == 0 {
@@ -645,6 +648,9 @@ func judgeExpiring(days int) func([]tsFinding, tsResult) (verdict, string) {
 		if m := re.FindStringSubmatch(f.Finding); m != nil {
 			var left int
 			fmt.Sscan(m[1], &left)
+			if left < from {
+				return vNone, ev + " (inside the shorter window: see cert.expires-soon)"
+			}
 			if left < days {
 				return vIssue, ev
 			}
@@ -718,13 +724,16 @@ func cusaxVerdict(rep audit.Report, check string, aspect audit.Aspect) (verdict,
 // testsslOnlyWhy explains testssl problems on ids no cusax check maps to.
 var testsslOnlyWhy = map[string]string{
 	"cert_subjectAltName":        "testssl reads a SAN without a DNS name as \"no SAN\"; cusax reads the SRVName otherName (RFC 6120 §13.7.1.2) and passes it",
-	"cipher_order":               "Go's crypto/tls chooses the suite by its own preference, not the configured list order, and testssl rates \"no server cipher order\"; cusax checks the outcome instead (tls.forward-secrecy: an FS suite is negotiated)",
+	"cipher_order":               "the server does not impose its own suite order (Go's crypto/tls never does; Prosody's default does not either) and testssl rates that HIGH; cusax judges what is negotiated and accepted (tls.forward-secrecy, tls.suites-*), not the order",
 	"OCSP_stapling":              "no OCSP responder in a private test CA; cusax does not check OCSP (not required by RFC 7590 or RFC 9325 for XMPP/SIP)",
 	"cert_ocspURL":               "the test CA has no OCSP URL; not a cusax check",
 	"cert_crlDistributionPoints": "the test CA publishes no CRL; not a cusax check",
 	"cert_revocation":            "no revocation information in the test CA; not a cusax check",
 	"DNS_CAArecord":              "no DNS for the test domain (--nodns none); CAA is not a cusax check",
 	"BREACH":                     "HTTP only; not applicable to XMPP or SIP",
+	"secure_client_renego":       "client-initiated renegotiation (a DoS vector) is not a cusax check; cusax checks only that secure renegotiation (RFC 5746) is acknowledged",
+	"cert_notBefore":             "the other half of the validity period; cusax reports it under cert.validity",
+	"scanProblem":                "testssl could not complete its scan",
 	"fallback_SCSV":              "TLS_FALLBACK_SCSV (RFC 7507) is not a cusax check; Go's crypto/tls does not implement it",
 	"certificate_transparency":   "no SCTs from a private CA; not a cusax check",
 }
