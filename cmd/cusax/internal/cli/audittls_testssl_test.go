@@ -550,14 +550,18 @@ type tsMapping struct {
 	judge   func(fs []tsFinding, r tsResult) (verdict, string)
 	covered bool
 	// why explains a disagreement (known differences of method or
-	// threshold).
-	why string
+	// threshold); agreeWhy an agreement that needs explaining.
+	why, agreeWhy string
+	// dialog: the check is about the STARTTLS dialog, judged even when
+	// testssl got no TLS result.
+	dialog bool
 }
 
 var testsslMappings = []tsMapping{
-	{check: audit.CheckXMPPOffered, aspect: audit.Chat, judge: judgeStartTLS,
-		why: "testssl only proceeds when <starttls/> is advertised (regex starttls(.*)features); it reports no finding about it, the scan just fails"},
-	{check: audit.CheckXMPPStartTLS, aspect: audit.Chat, judge: judgeStartTLS,
+	{check: audit.CheckXMPPOffered, aspect: audit.Chat, judge: judgeStartTLS, dialog: true,
+		agreeWhy: "both stop at the missing <starttls/>, but testssl only by failing: it proceeds only when <starttls/> is advertised (regex starttls(.*)features) and reports no finding about it",
+		why:      "testssl only proceeds when <starttls/> is advertised (regex starttls(.*)features); it reports no finding about it, the scan just fails"},
+	{check: audit.CheckXMPPStartTLS, aspect: audit.Chat, judge: judgeStartTLS, dialog: true,
 		why: "cusax sends <starttls/> even when not advertised and Prosody accepts it; testssl gives up (and hangs) when it is not advertised"},
 	{check: audit.CheckTLSSSL, ids: []string{"SSLv2", "SSLv3"}, covered: true},
 	{check: audit.CheckTLS10, ids: []string{"TLS1"}, covered: true},
@@ -566,7 +570,7 @@ var testsslMappings = []tsMapping{
 	{check: audit.CheckSuitesBroken, ids: []string{"cipherlist_NULL", "cipherlist_aNULL", "cipherlist_EXPORT", "cipherlist_LOW", "FREAK"}, covered: true},
 	{check: audit.CheckSuitesRC4, ids: []string{"RC4"}, covered: true},
 	{check: audit.CheckSuites3DES, ids: []string{"cipherlist_3DES_IDEA", "SWEET32"}, covered: true},
-	{check: audit.CheckSuitesCBC, ids: []string{"cipherlist_AVERAGE", "BEAST", "LUCKY13"}, covered: true,
+	{check: audit.CheckSuitesCBC, ids: []string{"cipherlist_AVERAGE", "BEAST", "BEAST_CBC_TLS1", "BEAST_CBC_SSL3", "LUCKY13"}, covered: true,
 		why: "testssl rates any CBC suite LOW (cipherlist_AVERAGE \"offered\", LUCKY13 \"potentially vulnerable\"); cusax fails a CBC suite only without encrypt_then_mac (RFC 9325 §4.2), which Go's crypto/tls never negotiates"},
 	{check: audit.CheckFS, ids: []string{"PFS"}, covered: true},
 	{check: audit.CheckRenegInfo, ids: []string{"secure_renego"}, covered: true},
@@ -585,6 +589,16 @@ var testsslMappings = []tsMapping{
 	{check: audit.CheckCertKey, ids: []string{"cert_keySize"}, covered: true},
 	{check: audit.CheckCertSig, ids: []string{"cert_signatureAlgorithm"}, covered: true},
 	{check: audit.CheckCertChain, ids: []string{"certs_list_ordering_problem"}, covered: true},
+}
+
+// scanGotTLS: did testssl get a protocol result (a TLS handshake)?
+func scanGotTLS(r tsResult) bool {
+	for _, f := range r.findings {
+		if f.ID == "TLS1_2" || f.ID == "TLS1_3" {
+			return true
+		}
+	}
+	return false
 }
 
 // judgeStartTLS: did testssl get through the XMPP STARTTLS dialog (any
@@ -797,9 +811,13 @@ func agreementTable(accounts []*tsAccount) (string, int, int, int) {
 			done[ep.addr] = true
 			order = append(order, ep)
 			key := ep.label
+			scanned := scanGotTLS(ep.res)
 			for _, m := range testsslMappings {
 				if m.aspect != "" && m.aspect != ep.aspect {
 					continue
+				}
+				if !scanned && !m.dialog {
+					continue // no testssl result at all: one row below
 				}
 				cv, cev := cusaxVerdict(a.cusax.rep, m.check, ep.aspect)
 				tv, tev := m.testssl(ep.res)
@@ -825,7 +843,7 @@ func agreementTable(accounts []*tsAccount) (string, int, int, int) {
 					continue
 				case cv == tv:
 					agree++
-					row.verdict = "agree"
+					row.verdict, row.why = "agree", m.agreeWhy
 				case cv == vOK && tv == vIssue && m.covered:
 					misses++
 					differ++
@@ -860,10 +878,19 @@ func agreementTable(accounts []*tsAccount) (string, int, int, int) {
 					cusax: "no such check", testssl: f.ID + " " + f.Severity + " " + f.Finding,
 					verdict: "testssl only", why: testsslOnlyWhy[f.ID]})
 			}
-			if ep.res.timedOut {
-				rows = append(rows, tsRow{endpoint: ep.label, check: "—",
-					cusax: "—", testssl: fmt.Sprintf("killed after %.0f s (no result)", ep.res.wall.Seconds()),
+			switch {
+			case !scanned && ep.res.timedOut:
+				rows = append(rows, tsRow{endpoint: ep.label, check: "(all TLS and certificate checks)",
+					cusax: "judged", testssl: fmt.Sprintf("no TLS result; killed after %.0f s", ep.res.wall.Seconds()),
 					verdict: "testssl hangs", why: "testssl waits for <starttls> in the stream features, which never comes (research report §1.1)"})
+			case !scanned:
+				rows = append(rows, tsRow{endpoint: ep.label, check: "(all TLS and certificate checks)",
+					cusax: "judged", testssl: fmt.Sprintf("no TLS result (exit %d)", ep.res.code),
+					verdict: "testssl failed", why: "see the kept testssl output"})
+			case ep.res.timedOut:
+				rows = append(rows, tsRow{endpoint: ep.label, check: "—", cusax: "—",
+					testssl: fmt.Sprintf("killed after %.0f s, results so far read", ep.res.wall.Seconds()),
+					verdict: "testssl incomplete", why: "CUSAX_TESTSSL_TIMEOUT reached"})
 			}
 		}
 		// Cross-aspect failures, per account: testssl has no counterpart.
