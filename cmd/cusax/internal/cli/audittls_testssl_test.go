@@ -743,7 +743,7 @@ func cusaxVerdict(rep audit.Report, check string, aspect audit.Aspect) (verdict,
 // testsslOnlyWhy explains testssl problems on ids no cusax check maps to.
 var testsslOnlyWhy = map[string]string{
 	"cert_subjectAltName":        "testssl reads a SAN without a DNS name as \"no SAN\"; cusax reads the SRVName otherName (RFC 6120 §13.7.1.2) and passes it",
-	"cipher_order":               "the server does not impose its own suite order (Go's crypto/tls never does; Prosody's default does not either) and testssl rates that HIGH; cusax judges what is negotiated and accepted (tls.forward-secrecy, tls.suites-*), not the order",
+	"cipher_order":               "the server does not impose its own suite order (Prosody as configured by the bed) and testssl rates that HIGH; cusax judges what is negotiated and accepted (tls.forward-secrecy, tls.suites-*), not the order",
 	"OCSP_stapling":              "no OCSP responder in a private test CA; cusax does not check OCSP (not required by RFC 7590 or RFC 9325 for XMPP/SIP)",
 	"cert_ocspURL":               "the test CA has no OCSP URL; not a cusax check",
 	"cert_crlDistributionPoints": "the test CA publishes no CRL; not a cusax check",
