@@ -60,6 +60,7 @@ type Bed struct {
 	SIPDigestAlgorithm string // what Kamailio challenges with: "SHA-256" or "MD5"
 
 	extra    extraUsers // accounts added by AddUsers and SeedLargeRoster
+	ca       *ca        // the per-run CA, to issue certificates for servers started later
 	ownsDir  bool       // created by us under os.TempDir: removed by Stop
 	prosody  *prosodyInstance
 	kamailio *kamailioInstance
@@ -248,6 +249,7 @@ func (b *Bed) start(as runAs) error {
 	}
 	b.CAPool = x509.NewCertPool()
 	b.CAPool.AddCert(mainCA.cert)
+	b.ca = mainCA
 
 	xmppCert, err := mainCA.issue([]string{b.Domain, b.MUCDomain, b.Domain2, "conference." + b.Domain2}, nil)
 	if err != nil {

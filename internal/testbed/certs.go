@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"math/big"
+	"net"
 	"net/url"
 	"os"
 	"time"
@@ -85,7 +86,9 @@ type leaf struct {
 }
 
 // issue signs a server certificate for the given DNS names and URIs (RFC 5922 §7.1: a SIP
-// server's identity is a sip: URI in subjectAltName, or a DNS name when there is none).
+// server's identity is a sip: URI in subjectAltName, or a DNS name when there is none). A
+// "DNS name" that is an IP address becomes an IP address SAN (an HTTPS server reached as
+// https://127.0.0.1:port/ is checked against those, RFC 2818 §3.1).
 func (c *ca) issue(dnsNames []string, uris []string) (*leaf, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -103,6 +106,15 @@ func (c *ca) issue(dnsNames []string, uris []string) (*leaf, error) {
 		}
 		parsed = append(parsed, p)
 	}
+	var names []string
+	var ips []net.IP
+	for _, n := range dnsNames {
+		if ip := net.ParseIP(n); ip != nil {
+			ips = append(ips, ip)
+		} else {
+			names = append(names, n)
+		}
+	}
 	nb, na := validity()
 	tmpl := &x509.Certificate{
 		SerialNumber: sn,
@@ -112,7 +124,8 @@ func (c *ca) issue(dnsNames []string, uris []string) (*leaf, error) {
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		// Prosody presents this certificate for c2s; Kamailio also uses it as a TLS client.
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		DNSNames:    dnsNames,
+		DNSNames:    names,
+		IPAddresses: ips,
 		URIs:        parsed,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, c.cert, &key.PublicKey, c.key)

@@ -28,7 +28,7 @@ func TestInviteUsage(t *testing.T) {
 func TestInvite(t *testing.T) {
 	b := testbed.Start(t, testbed.Options{})
 	dir := t.TempDir()
-	if err := writeInfo(b, nil, filepath.Join(dir, "bed.json"), filepath.Join(dir, "bed.env")); err != nil {
+	if err := writeInfo(b, nil, nil, filepath.Join(dir, "bed.json"), filepath.Join(dir, "bed.env")); err != nil {
 		t.Fatal(err)
 	}
 	nobody := "sip:nobody@" + b.Domain

@@ -169,7 +169,13 @@ func up(dir string, opts testbed.Options, seedDemo bool, callee string, stderr i
 		}
 		stopAll = func() error { stopCallee(); return b.Stop() }
 	}
-	if err := writeInfo(b, bs, jsonFile, envFile); err != nil {
+	// The provider's web portal: WebFinger and provisioning documents (docs/provisioning.md).
+	portal, err := b.StartPortal()
+	if err != nil {
+		return errors.Join(fmt.Errorf("portal: %w", err), stopAll())
+	}
+	defer portal.Close()
+	if err := writeInfo(b, bs, portal, jsonFile, envFile); err != nil {
 		return errors.Join(err, stopAll())
 	}
 	fmt.Fprintf(stderr, "testbed ready: xmpp %s (direct TLS %s), sip udp %s tcp %s tls %s, CA %s, env %s (%v)\n",
@@ -184,20 +190,20 @@ func up(dir string, opts testbed.Options, seedDemo bool, callee string, stderr i
 }
 
 // writeInfo writes bed.json and bed.env, each atomically: their appearance means "ready".
-// callee is the --callee baresip, or nil.
-func writeInfo(b *testbed.Bed, callee *testbed.Baresip, jsonFile, envFile string) error {
+// callee is the --callee baresip, or nil; portal the provider's portal, or nil.
+func writeInfo(b *testbed.Bed, callee *testbed.Baresip, portal *testbed.Portal, jsonFile, envFile string) error {
 	jids := map[string]string{}
 	for name := range b.Users {
 		jids[name] = b.JID(name)
 	}
-	js, err := json.MarshalIndent(bedInfo{b, jids, b.LogFiles(), callee}, "", "  ")
+	js, err := json.MarshalIndent(bedInfo{b, jids, b.LogFiles(), callee, portal}, "", "  ")
 	if err != nil {
 		return err
 	}
 	if err := writeAtomic(jsonFile, append(js, '\n')); err != nil {
 		return err
 	}
-	return writeAtomic(envFile, []byte(envLines(b, callee)))
+	return writeAtomic(envFile, []byte(envLines(b, callee, portal)))
 }
 
 // bedInfo is what bed.json holds.
@@ -206,12 +212,14 @@ type bedInfo struct {
 	JIDs     map[string]string
 	LogFiles []string
 	Callee   *testbed.Baresip `json:",omitempty"` // the --callee baresip: User, URI, Contact, Dir
+	Portal   *testbed.Portal  `json:",omitempty"` // the provider's portal: URL, Addr, PlainURL
 }
 
 // envLines renders the bed as shell assignments (`set -a; . DIR/bed.env` exports them);
 // callee (nil: none) adds CUSAX_BED_CALLEE, _CALLEE_NAME (its DemoSeed roster name),
-// _CALLEE_URI and _CALLEE_DIR.
-func envLines(b *testbed.Bed, callee *testbed.Baresip) string {
+// _CALLEE_URI and _CALLEE_DIR; portal (nil: none) adds CUSAX_BED_PROVISION_URL (the
+// provisioning document) and _PORTAL_ADDR (where WebFinger for the bed's domain answers).
+func envLines(b *testbed.Bed, callee *testbed.Baresip, portal *testbed.Portal) string {
 	vars := [][2]string{
 		{"DIR", b.Dir},
 		{"DOMAIN", b.Domain},
@@ -240,6 +248,9 @@ func envLines(b *testbed.Bed, callee *testbed.Baresip) string {
 	if callee != nil {
 		vars = append(vars, [2]string{"CALLEE", callee.User}, [2]string{"CALLEE_NAME", testbed.DemoCalleeName(callee.User)},
 			[2]string{"CALLEE_URI", callee.URI}, [2]string{"CALLEE_DIR", callee.Dir})
+	}
+	if portal != nil {
+		vars = append(vars, [2]string{"PROVISION_URL", portal.DocumentURL()}, [2]string{"PORTAL_ADDR", portal.Addr})
 	}
 	var sb strings.Builder
 	sb.WriteString("# cusax test bed; source with: set -a; . " + shellQuote(filepath.Join(b.Dir, "bed.env")) + "; set +a\n")

@@ -34,7 +34,7 @@ func TestEnvLinesSource(t *testing.T) {
 		CAFile: "/tmp/a dir/ca.pem", XMPPAddr: "127.0.0.1:1234", SIPTLSAddr: "127.0.0.1:5061",
 		Users: map[string]testbed.User{"alice": {Name: "alice", Password: "p-w_x"}},
 	}
-	script := envLines(b, nil) + `printf '%s|%s|%s|%s' "$CUSAX_BED_CA" "$CUSAX_BED_XMPP_ADDR" "$CUSAX_BED_ALICE_JID" "$CUSAX_BED_ALICE_PASSWORD"`
+	script := envLines(b, nil, nil) + `printf '%s|%s|%s|%s' "$CUSAX_BED_CA" "$CUSAX_BED_XMPP_ADDR" "$CUSAX_BED_ALICE_JID" "$CUSAX_BED_ALICE_PASSWORD"`
 	out, err := exec.Command("sh", "-c", script).Output()
 	if err != nil {
 		t.Fatal(err)
