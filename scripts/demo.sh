@@ -45,12 +45,17 @@ set -a; . "$demo/bed/bed.env"; set +a
 export CUSAX_CONFIG=$demo/home/config.toml CUSAX_SECRETS=file XDG_DATA_HOME=$demo/home/data
 cusax=("$BIN/cusax")
 
-bold "1. cusax login: register alice's SIP aspect over TLS first, then log into XMPP (RFC 7081 §2);
-   both certificates are checked against example.test, which this run's CA signed"
+bold "1. cusax login --discover: WebFinger (RFC 7033) on example.test finds the provider's provisioning
+   document (HTTPS, certificate checked against this run's CA); from alice's address and password it sets
+   up both aspects: servers, transports, the CUSAX relationship, calling over XMPP and IM over SIP off,
+   Call-Info on, the cost gate (docs/provisioning.md). Then SIP registers over TLS first and XMPP logs in
+   after it (RFC 7081 §2); nothing is saved unless both work"
 printf '%s\n' "$CUSAX_BED_ALICE_PASSWORD" | run "${cusax[@]}" login --name demo \
-	--jid "$CUSAX_BED_ALICE_JID" --xmpp-server "$CUSAX_BED_XMPP_ADDR" \
-	--aor "sip:alice@$CUSAX_BED_SIP_DOMAIN" --sip-proxy "sip:$CUSAX_BED_SIP_TLS_ADDR;transport=tls" \
+	--discover "$CUSAX_BED_ALICE_JID" --webfinger-addr "$CUSAX_BED_PORTAL_ADDR" \
 	--ca-file "$CUSAX_BED_CA" --password-stdin
+
+bold "1b. cusax login --refresh: fetch the provider's document again; nothing changed, so nothing to do"
+run "${cusax[@]}" login --name demo --refresh
 
 bold "2. cusax status --check --json: the saved account, proved live again from the stored password"
 run "${cusax[@]}" status --check --json | head -c 1200; echo '…'

@@ -260,10 +260,14 @@ func contains(ss []string, s string) bool {
 	return false
 }
 
-// authenticate accepts HTTP basic authentication with a bed user's password (RFC 7617) or a
+// authenticate accepts HTTP basic authentication with a bed user's name or address and password
+// (RFC 7617) or a
 // bearer token added with AddToken (RFC 6750).
 func (p *Portal) authenticate(r *http.Request) (string, bool) {
 	if user, pw, ok := r.BasicAuth(); ok {
+		if name, byJID := p.bed.userByJID(user); byJID {
+			user = name // the user ID may be the whole address, as many providers allow
+		}
 		u, found := p.bed.User(user)
 		return user, found && subtle.ConstantTimeCompare([]byte(u.Password), []byte(pw)) == 1
 	}

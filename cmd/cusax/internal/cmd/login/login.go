@@ -45,6 +45,14 @@ type Options struct {
 	PublishReach    bool
 	JSON            bool
 
+	// Online provisioning (docs/provisioning.md).
+	Provision     string
+	Discover      string
+	WebFingerAddr string
+	Refresh       bool
+	User          string
+	Auth          string
+
 	set   func(name string) bool
 	debug func() bool
 }
@@ -75,11 +83,23 @@ none, in a 0600 secrets.toml beside the config.
 XMPP always attempts STARTTLS, even when the server does not advertise it
 (RFC 7590 §3.1), and never authenticates without TLS unless --allow-plaintext.
 Certificates are checked against the JID's domain (RFC 6120 §13.7.1.2) and
-the SIP domain (RFC 5922), also when servers are given as IP addresses.`,
+the SIP domain (RFC 5922), also when servers are given as IP addresses.
+
+A provider can set both aspects up for you (docs/provisioning.md):
+--provision URL fetches its provisioning document over HTTPS (certificate
+checked; HTTP basic authentication with --user and the password, or
+--auth bearer with a token read like a password); --discover ADDRESS finds
+that URL by WebFinger (RFC 7033) on the address's domain. The document sets
+the servers, transports, the relationship, the features and the cost gate;
+the account is proved live as above and saved only if it works. --refresh
+fetches it again and reports what changed. A bad document changes nothing.`,
 		Example: `  $ cusax login --name work --jid alice@example.com --aor sip:alice@example.com --password-stdin < pw
   $ cusax login --name lab --jid alice@lab.test --xmpp-server 127.0.0.1:5222 \
       --aor sip:alice@lab.test --sip-proxy 'sip:127.0.0.1:5061;transport=tls' --ca-file lab-ca.pem --password-command 'pass show lab'
-  $ cusax login --name work --min-tls 1.3 --require-parity`,
+  $ cusax login --name work --min-tls 1.3 --require-parity
+  $ cusax login --discover alice@example.com --password-stdin < pw
+  $ cusax login --provision https://provider.example/cusax/alice.json --user alice --password-command 'pass show provider'
+  $ cusax login --name work --refresh --json`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return cmdutil.Usagef("login takes no arguments (got %q)", args[0])
@@ -120,6 +140,12 @@ the SIP domain (RFC 5922), also when servers are given as IP addresses.`,
 	fl.StringVar(&opts.SIPBackend, "sip-backend", "", "telephony plugin to use (default sip)")
 	fl.BoolVar(&opts.PublishReach, "publish-reach", false, "publish the SIP address as an XEP-0152 reachability address over XMPP (needs --aor and --jid)")
 	fl.BoolVar(&opts.JSON, "json", false, "print the result as JSON")
+	fl.StringVar(&opts.Provision, "provision", "", "set the account up from the provider's provisioning document at this https URL")
+	fl.StringVar(&opts.Discover, "discover", "", "find the provisioning document of ADDRESS (user@domain) by WebFinger (RFC 7033) and set the account up from it")
+	fl.StringVar(&opts.WebFingerAddr, "webfinger-addr", "", "with --discover: ask HOST:PORT instead of the domain's port 443 (its certificate must still name the domain)")
+	fl.BoolVar(&opts.Refresh, "refresh", false, "fetch the account's provisioning document again, apply it and report what changed")
+	fl.StringVar(&opts.User, "user", "", "user ID for the provisioning server (default with --discover: the address)")
+	fl.StringVar(&opts.Auth, "auth", "", "how to authenticate to the provisioning server: basic (user ID + password, the default), bearer (a token read like a password) or none")
 	return cmd
 }
 
@@ -135,6 +161,9 @@ type Result struct {
 	Reach     []protocol.ReachAddress  `json:"reach_published,omitempty"`
 	ParityBy  string                   `json:"parity_policy,omitempty"`
 	ElapsedMS int64                    `json:"elapsed_ms"`
+	// Provisioning is set when the account came from a provider's
+	// document (--provision, --discover, --refresh).
+	Provisioning *ProvisionJSON `json:"provisioning,omitempty"`
 }
 
 func run(o *Options) error {
@@ -145,18 +174,17 @@ func run(o *Options) error {
 	if err != nil {
 		return err
 	}
+	if _, ok := protocol.TLSVersion(o.MinTLS); !ok {
+		return cmdutil.Usagef("--min-tls: %q is not 1.2 or 1.3", o.MinTLS)
+	}
+	if o.provisioning() {
+		return runProvision(o, cfg, cfgPath)
+	}
 	acct, _, err := o.account(cfg)
 	if err != nil {
 		return err
 	}
 	if err := acct.Validate(); err != nil {
-		return cmdutil.Usagef("%v", err)
-	}
-	if _, ok := protocol.TLSVersion(o.MinTLS); !ok {
-		return cmdutil.Usagef("--min-tls: %q is not 1.2 or 1.3", o.MinTLS)
-	}
-	ca, err := corelogin.ReadCA(acct)
-	if err != nil {
 		return cmdutil.Usagef("%v", err)
 	}
 	store, storeNote, err := f.Secrets()
@@ -166,6 +194,37 @@ func run(o *Options) error {
 	xpw, spw, err := o.passwords(ctx, store, acct)
 	if err != nil {
 		return err
+	}
+	return o.prove(proveJob{acct: acct, xpw: xpw, spw: spw, cfgPath: cfgPath, store: store, storeNote: storeNote})
+}
+
+// proveJob is an account ready to be proved live and saved: from flags,
+// or from a provider's document (then prov says what else to save and
+// report).
+type proveJob struct {
+	acct      config.Account
+	xpw, spw  string
+	cfgPath   string
+	store     secrets.Store
+	storeNote string
+	minTLS    string
+	prov      *provisioned
+}
+
+// prove logs into both aspects (RFC 7081 §2), weighs their parity (§7),
+// saves the account when it works, and prints the result.
+func (o *Options) prove(j proveJob) error {
+	f := o.F
+	ctx := f.Context
+	io := f.IO
+	acct, xpw, spw, cfgPath, store, storeNote := j.acct, j.xpw, j.spw, j.cfgPath, j.store, j.storeNote
+	minTLS := o.MinTLS
+	if minTLS == "" {
+		minTLS = j.minTLS
+	}
+	ca, err := corelogin.ReadCA(acct)
+	if err != nil {
+		return cmdutil.Usagef("%v", err)
 	}
 
 	host, err := f.Plugins()
@@ -197,7 +256,7 @@ func run(o *Options) error {
 	}
 	res := corelogin.Prove(ctx, plugins.Backends, corelogin.Request{
 		Account: acct, XMPPPassword: xpw, SIPPassword: spw, CAPEM: ca,
-		Parallel: o.Parallel, MinTLS: o.MinTLS, Timeout: o.Timeout, PublishReach: reach,
+		Parallel: o.Parallel, MinTLS: minTLS, Timeout: o.Timeout, PublishReach: reach,
 	})
 	if res.Chat.ReachErr != nil {
 		fmt.Fprintf(io.ErrOut, "cusax: warning: %v\n", res.Chat.ReachErr)
@@ -228,7 +287,7 @@ func run(o *Options) error {
 	saved := false
 	if (res.OK() || o.SaveAnyway) && !parityFailed && !policyDenied {
 		t := time.Now()
-		if err := save(ctx, cfgPath, store, acct, xpw, spw, o); err != nil {
+		if err := save(ctx, cfgPath, store, acct, xpw, spw, j.prov); err != nil {
 			return err
 		}
 		saved = true
@@ -239,7 +298,7 @@ func run(o *Options) error {
 		Account: acct.Name, OK: res.OK(), Saved: saved, Related: acct.Related,
 		Telephony: render.JSONAspect(res.Telephony), Chat: render.JSONAspect(res.Chat),
 		Parity: decision.Findings, ParityBy: decision.Policy, ElapsedMS: res.Elapsed.Milliseconds(),
-		Reach: res.Chat.ReachPublished,
+		Reach: res.Chat.ReachPublished, Provisioning: j.prov.json(),
 	}
 	if out.Parity == nil {
 		out.Parity = []protocol.ParityFinding{}
@@ -249,6 +308,7 @@ func run(o *Options) error {
 			return err
 		}
 	} else {
+		j.prov.printHuman(io.Out)
 		printHuman(o, acct, res)
 	}
 	for _, fnd := range decision.Findings {
@@ -334,7 +394,7 @@ func hintsFor(err error, saved bool) []string {
 	return h
 }
 
-func save(ctx context.Context, path string, store secrets.Store, acct config.Account, xpw, spw string, o *Options) error {
+func save(ctx context.Context, path string, store secrets.Store, acct config.Account, xpw, spw string, prov *provisioned) error {
 	if acct.XMPP != nil && acct.XMPP.PasswordCommand == "" && xpw != "" {
 		if err := store.Set(ctx, secrets.Ref{Account: acct.Name, Aspect: config.AspectXMPP}, xpw); err != nil {
 			return fmt.Errorf("store chat password: %w", err)
@@ -345,7 +405,13 @@ func save(ctx context.Context, path string, store secrets.Store, acct config.Acc
 			return fmt.Errorf("store telephony password: %w", err)
 		}
 	}
+	if err := prov.saveSecret(ctx, store, acct.Name); err != nil {
+		return err
+	}
 	return config.Update(path, func(c *config.Config) error {
+		if err := prov.applyCalls(c); err != nil {
+			return err
+		}
 		c.Upsert(acct)
 		if c.Default == "" || len(c.Accounts) == 1 {
 			c.Default = acct.Name
