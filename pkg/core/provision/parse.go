@@ -129,18 +129,14 @@ func (w *walker) document() error {
 	if err := w.value("", schema, 0); err != nil {
 		return err
 	}
-	switch _, err := w.dec.Token(); {
-	case err == io.EOF:
+	end := w.dec.InputOffset()
+	if _, err := w.dec.Token(); err == io.EOF {
 		return nil
-	case err != nil:
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return docError("trailing data after the JSON document at %s; a document is exactly one JSON object", w.position(se.Offset))
-		}
-		return w.syntax(err)
-	default:
-		return docError("trailing data after the JSON document at %s; a document is exactly one JSON object", w.position(w.dec.InputOffset()))
 	}
+	// Whatever follows, valid JSON or not, point at its first byte.
+	rest := w.data[end:]
+	end += int64(len(rest) - len(bytes.TrimLeft(rest, " \t\r\n")))
+	return docError("trailing data after the JSON document at %s; a document is exactly one JSON object", w.position(end))
 }
 
 // value walks one value at path; n is nil for a value that is not checked
