@@ -36,6 +36,9 @@ type DocumentError struct {
 	Fields []FieldError
 }
 
+// maxShownFields bounds the one-line message; Fields has them all.
+const maxShownFields = 10
+
 // Error is one line: `provisioning document URL: 3 bad fields: a: …; b: …`.
 func (e *DocumentError) Error() string {
 	var b strings.Builder
@@ -48,6 +51,10 @@ func (e *DocumentError) Error() string {
 		fmt.Fprintf(&b, "%d bad fields: ", n)
 	}
 	for i, f := range e.Fields {
+		if i == maxShownFields {
+			fmt.Fprintf(&b, "; and %d more", len(e.Fields)-i)
+			break
+		}
 		if i > 0 {
 			b.WriteString("; ")
 		}

@@ -12,8 +12,14 @@ import (
 	"unicode/utf8"
 )
 
-// maxDepth bounds nesting; a version 1 document is three levels deep.
-const maxDepth = 8
+// Bounds on a document's shape, far above what a real one needs: a
+// version 1 document is three levels deep, a JID is at most 3071 bytes
+// (RFC 7622 §3.1) but a real one is short, and lists hold a handful.
+const (
+	maxDepth     = 8
+	maxStringLen = 2048
+	maxListLen   = 100
+)
 
 // Parse checks data strictly and returns the document it describes. It
 // refuses, each with a *DocumentError naming the JSON path: more than
@@ -185,6 +191,8 @@ func (w *walker) value(path string, n *node, depth int) error {
 		if n != nil {
 			if msg := badText(t); msg != "" {
 				w.errs.add(path, "%s", msg)
+			} else if len(t) > maxStringLen {
+				w.errs.add(path, "is %s bytes long; the limit is %s", commas(len(t)), commas(maxStringLen))
 			}
 		}
 	}
@@ -231,6 +239,10 @@ func (w *walker) array(path string, n *node, depth int) error {
 		elem = n.elem
 	}
 	for i := 0; w.dec.More(); i++ {
+		if i == maxListLen && n != nil {
+			w.errs.add(path, "has more than %d entries", maxListLen)
+			elem = nil
+		}
 		if err := w.value(fmt.Sprintf("%s[%d]", path, i), elem, depth+1); err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package provision
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -128,6 +129,8 @@ func TestParseRefuses(t *testing.T) {
 		{"refresh syntax", edit(t, `"24h"`, `"1 day"`), []string{`refresh_after: "1 day": not a duration`}},
 		{"refresh too often", edit(t, `"24h"`, `"30s"`), []string{`refresh_after: "30s": must be between 1h0m0s and 8760h`}},
 
+		{"long string", edit(t, `"username": "alice"`, `"username": "`+strings.Repeat("a", 3000)+`"`), []string{"sip.username: is 3,000 bytes long; the limit is 2,048"}},
+		{"long list", edit(t, `"tel:+4930*"`, `"tel:+4930*"`+strings.Repeat(`, "tel:+4930*"`, 100)), []string{"cost_gate.allow: has more than 100 entries"}},
 		{"several at once", `{"version":1,"x":[],"xmpp":{"jid":""},"sip":{"aor":"sip:a@example.com","proxy":"sip:h;transport=sctp"}}`,
 			[]string{"3 bad fields", "x: unknown field", "xmpp.jid", "sip.proxy"}},
 	}
@@ -181,6 +184,21 @@ func TestParseSizeLimit(t *testing.T) {
 	atLimit := validJSON + strings.Repeat(" ", MaxDocumentSize-len(validJSON))
 	if _, err := Parse([]byte(atLimit)); err != nil {
 		t.Errorf("document of exactly MaxDocumentSize bytes: %v", err)
+	}
+}
+
+func TestDocumentErrorShowsTen(t *testing.T) {
+	var keys []string
+	for i := range 25 {
+		keys = append(keys, fmt.Sprintf(`"k%d": 1`, i))
+	}
+	_, err := Parse([]byte(`{"version": 1, "xmpp": {"jid": "a@example.com"}, ` + strings.Join(keys, ", ") + `}`))
+	var de *DocumentError
+	if !errors.As(err, &de) || len(de.Fields) != 25 {
+		t.Fatalf("err = %v", err)
+	}
+	if msg := err.Error(); !strings.HasPrefix(msg, "provisioning document: 25 bad fields: k0: unknown field") || !strings.HasSuffix(msg, "; and 15 more") {
+		t.Errorf("message: %s", msg)
 	}
 }
 
