@@ -150,7 +150,7 @@ func checkConfig(errs *fieldErrors, d *Document) {
 		}
 		path := docPath(ve.Field)
 		msg := ve.Err.Error()
-		if v, ok := valueAt(d, path); ok && !strings.Contains(msg, "password") {
+		if v, ok := valueAt(d, path); ok && v != "" && !strings.Contains(msg, "password") {
 			msg = quote(redactURI(v)) + ": " + msg
 		}
 		if path == "" && a.XMPP == nil && a.SIP == nil {
