@@ -26,6 +26,24 @@ const DefaultTimeout = 30 * time.Second
 // maxRedirects is how many redirects Fetch and Discover follow.
 const maxRedirects = 5
 
+// Roots returns the system roots plus the certificates in caPEM (the
+// user's --ca-file), for FetchOptions.Roots and DiscoverOptions.Roots; nil
+// when caPEM is empty, which means the system roots alone. Only the user
+// adds trust: a document never can.
+func Roots(caPEM []byte) (*x509.CertPool, error) {
+	if len(caPEM) == 0 {
+		return nil, nil
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(caPEM) {
+		return nil, fmt.Errorf("ca file: no PEM certificate found: %w", protocol.ErrInvalid)
+	}
+	return pool, nil
+}
+
 // Auth is how a fetch authenticates: nil (none), Basic or Bearer.
 type Auth interface {
 	// Kind is "basic" or "bearer", as recorded in config.Provisioning.
@@ -371,7 +389,7 @@ func transportError(ctx context.Context, err error, timeout time.Duration) error
 	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("no answer within %v: %w", timeout, protocol.ErrTimeout)
 	case errors.Is(err, context.Canceled):
-		return err
+		return context.Canceled // not the url.Error: its text repeats the URL
 	case errors.As(err, &ua):
 		issuer := "unknown"
 		if ua.Cert != nil {

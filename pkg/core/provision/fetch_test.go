@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
@@ -261,5 +262,34 @@ func TestFetchRefuses(t *testing.T) {
 	}
 	if n := plainHits.Load(); n != 0 {
 		t.Errorf("the plain-HTTP server was asked %d times; it must never be", n)
+	}
+}
+
+func TestRoots(t *testing.T) {
+	if pool, err := Roots(nil); pool != nil || err != nil {
+		t.Errorf("Roots(nil) = %v, %v; want nil (system roots)", pool, err)
+	}
+	if _, err := Roots([]byte("not PEM")); !errors.Is(err, protocol.ErrInvalid) {
+		t.Errorf("Roots(garbage): %v", err)
+	}
+	ca := newTestCA(t)
+	srv := provServer(t, ca)
+	pool, err := Roots(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.cert.Raw}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Fetch(context.Background(), srv.URL+"/vendor.json", FetchOptions{Roots: pool}); err != nil {
+		t.Errorf("Fetch with system roots + the test CA: %v", err)
+	}
+}
+
+func TestFetchCanceled(t *testing.T) {
+	ca := newTestCA(t)
+	srv := provServer(t, ca)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	_, err := Fetch(ctx, srv.URL+"/slow?token=sekrit", FetchOptions{Roots: ca.pool})
+	if !errors.Is(err, context.Canceled) || strings.Contains(err.Error(), "sekrit") {
+		t.Errorf("err = %v", err)
 	}
 }
