@@ -214,3 +214,33 @@ func cloneConfig(c *config.Config) (*config.Config, error) {
 	}
 	return &out, nil
 }
+
+// build returns the account d describes, with nothing of the user's own.
+func build(d *Document, name string) config.Account {
+	a := config.Account{Name: name, Related: d.related()}
+	if x := d.XMPP; x != nil {
+		a.XMPP = &config.XMPPAspect{
+			JID: x.JID, Server: x.Server, DirectTLS: x.DirectTLS,
+			Mechanisms: append([]string(nil), x.Mechanisms...),
+		}
+	}
+	if s := d.SIP; s != nil {
+		a.SIP = &config.SIPAspect{AOR: s.AOR, Username: s.Username, Proxy: s.Proxy}
+	}
+	if f := d.Features; f != nil {
+		a.Features = config.Features{
+			CallsOverXMPP: clone(f.CallsOverXMPP),
+			IMOverSIP:     clone(f.IMOverSIP),
+			AdvertiseIMPP: clone(f.CallInfo),
+		}
+	}
+	return a
+}
+
+func clone[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
+}

@@ -162,13 +162,10 @@ func (w *walker) value(path string, n *node, depth int) error {
 	if tok == nil && n != nil {
 		w.errs.add(path, "must not be null (leave the field out instead)")
 		n = nil
-	} else if n != nil && got != n.kind {
-		if n.kind == kindInt && got == kindNumber {
-			got = kindInt // checked below
-		} else {
-			w.errs.add(path, "must be %s, not %s", n.kind, got)
-			n = nil
-		}
+	} else if n != nil && got != n.kind && !(n.kind == kindInt && got == kindNumber) {
+		// A number where an integer is wanted is checked below.
+		w.errs.add(path, "must be %s, not %s", n.kind, got)
+		n = nil
 	}
 	switch t := tok.(type) {
 	case json.Delim:
