@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // CurrentVersion is the config file format this package reads and writes.
@@ -13,6 +14,9 @@ const CurrentVersion = 1
 const (
 	AspectXMPP = "xmpp"
 	AspectSIP  = "sip"
+	// AspectProvisioning names the secret (password or bearer token) used
+	// to fetch an account's provisioning document (Account.Provisioning).
+	AspectProvisioning = "provisioning"
 )
 
 // Lookup errors. Account wraps them with the name asked for and the names
@@ -83,6 +87,45 @@ type Account struct {
 	Features Features `toml:"features,omitempty" json:"features"`
 	// Policy names policy plugins consulted in order.
 	Policy []string `toml:"policy,omitempty" json:"policy,omitempty"`
+	// Provisioning records where a provisioned account came from (package
+	// provision); nil for an account set up by hand.
+	Provisioning *Provisioning `toml:"provisioning,omitempty" json:"provisioning,omitempty"`
+}
+
+// Provisioning records the provider document an account was built from,
+// so that `cusax login --refresh` can fetch it again and report changes
+// (RFC 7081 §2: online provisioning over HTTPS). It holds no secret: the
+// password or token is in the secrets store under AspectProvisioning.
+type Provisioning struct {
+	// URL is the https:// address of the document.
+	URL string `toml:"url" json:"url"`
+	// Auth is how the fetch authenticates: "none", "basic" or "bearer".
+	Auth string `toml:"auth,omitempty" json:"auth,omitempty"`
+	// Username is the HTTP basic user ID (not a secret); "" otherwise.
+	Username string `toml:"username,omitempty" json:"username,omitempty"`
+	// Provider is the document's display name of the provider.
+	Provider string `toml:"provider,omitempty" json:"provider,omitempty"`
+	// ETag and LastModified are the validators of the last fetch, sent
+	// back on refresh so an unchanged document costs a 304.
+	ETag         string `toml:"etag,omitempty" json:"etag,omitempty"`
+	LastModified string `toml:"last_modified,omitempty" json:"last_modified,omitempty"`
+	// Fetched is when the document was last fetched.
+	Fetched time.Time `toml:"fetched,omitzero" json:"fetched,omitzero"`
+	// DocumentSHA256 is the hex SHA-256 of the raw document last applied.
+	DocumentSHA256 string `toml:"document_sha256,omitempty" json:"document_sha256,omitempty"`
+	// MinTLS is the provider's lowest TLS version for both aspects ("",
+	// "1.2" or "1.3"); login uses it like --min-tls.
+	MinTLS string `toml:"min_tls,omitempty" json:"min_tls,omitempty"`
+	// RefreshAfter is the provider's hint for how often to refresh, as a
+	// Go duration ("24h"); "" for none.
+	RefreshAfter string `toml:"refresh_after,omitempty" json:"refresh_after,omitempty"`
+	// CostAllow lists the calls.cost_allow patterns this document added,
+	// so that a refresh can remove them again without touching the
+	// user's own patterns.
+	CostAllow []string `toml:"cost_allow,omitempty" json:"cost_allow,omitempty"`
+	// Region is the calls.region the document set, "" if the user's own
+	// region was kept.
+	Region string `toml:"region,omitempty" json:"region,omitempty"`
 }
 
 // XMPPAspect configures the XMPP (chat and presence) side of an account.

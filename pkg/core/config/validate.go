@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -212,6 +213,24 @@ func (a *Account) Validate() error {
 			check("sip.backend", validatePluginName(s.Backend))
 		}
 	}
+	if p := a.Provisioning; p != nil {
+		check("provisioning.url", validateProvisioningURL(p.URL))
+		switch p.Auth {
+		case "", "none", "bearer":
+			if p.Username != "" {
+				check("provisioning.username", errors.New("only used with auth = \"basic\""))
+			}
+		case "basic":
+			if p.Username == "" {
+				check("provisioning.username", errors.New("must not be empty with auth = \"basic\""))
+			}
+		default:
+			check("provisioning.auth", fmt.Errorf("%q is not none, basic or bearer", p.Auth))
+		}
+		if p.MinTLS != "" && p.MinTLS != "1.2" && p.MinTLS != "1.3" {
+			check("provisioning.min_tls", fmt.Errorf("%q is not 1.2 or 1.3", p.MinTLS))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -274,6 +293,29 @@ func checkReadableFile(path string) error {
 	}
 	if !fi.Mode().IsRegular() {
 		return fmt.Errorf("not a regular file: %s", path)
+	}
+	return nil
+}
+
+// validateProvisioningURL requires https: the document sets up servers
+// and credentials, so it must come over a verified TLS connection
+// (RFC 7081 §2: "a web-based service at an HTTPS URL").
+func validateProvisioningURL(s string) error {
+	if s == "" {
+		return errors.New("must not be empty")
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return errors.New("not a valid URL")
+	}
+	switch {
+	case !strings.EqualFold(u.Scheme, "https"):
+		return errors.New("must be an https:// URL")
+	case u.Host == "":
+		return errors.New("must have a host")
+	case u.User != nil:
+		// Credentials belong in the secrets store, never in the config.
+		return errors.New("must not contain credentials (user@ or user:password@)")
 	}
 	return nil
 }

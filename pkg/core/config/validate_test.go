@@ -91,6 +91,29 @@ func TestAccountValidate(t *testing.T) {
 		{name: "CR in policy", edit: func(a *Account) { a.Policy = []string{"a\r"} }, fields: []string{"policy[0]"}},
 		{name: "LF in ca_file", edit: func(a *Account) { a.CAFile = "/x\n" }, fields: []string{"ca_file"}},
 
+		{name: "provisioned", edit: func(a *Account) {
+			a.Provisioning = &Provisioning{URL: "https://prov.example.test/alice.json", Auth: "basic", Username: "alice", MinTLS: "1.3"}
+		}},
+		{name: "provisioning http", edit: func(a *Account) { a.Provisioning = &Provisioning{URL: "http://prov.example.test/"} },
+			fields: []string{"provisioning.url"}},
+		{name: "provisioning url credentials", edit: func(a *Account) {
+			a.Provisioning = &Provisioning{URL: "https://alice:pw@prov.example.test/"}
+		}, fields: []string{"provisioning.url"}},
+		{name: "provisioning empty url", edit: func(a *Account) { a.Provisioning = &Provisioning{} },
+			fields: []string{"provisioning.url"}},
+		{name: "provisioning basic without user", edit: func(a *Account) {
+			a.Provisioning = &Provisioning{URL: "https://p.example.test/", Auth: "basic"}
+		}, fields: []string{"provisioning.username"}},
+		{name: "provisioning bad auth", edit: func(a *Account) {
+			a.Provisioning = &Provisioning{URL: "https://p.example.test/", Auth: "digest"}
+		}, fields: []string{"provisioning.auth"}},
+		{name: "provisioning bad min_tls", edit: func(a *Account) {
+			a.Provisioning = &Provisioning{URL: "https://p.example.test/", MinTLS: "1.1"}
+		}, fields: []string{"provisioning.min_tls"}},
+		{name: "LF in provisioning etag", edit: func(a *Account) {
+			a.Provisioning = &Provisioning{URL: "https://p.example.test/", ETag: "\"x\"\n"}
+		}, fields: []string{"provisioning.etag"}},
+
 		{name: "several at once", edit: func(a *Account) { a.SIP.AOR = "bad"; a.XMPP.JID = "" },
 			fields: []string{"xmpp.jid", "sip.aor"}},
 	}

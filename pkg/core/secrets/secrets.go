@@ -28,7 +28,8 @@ var (
 type Ref struct {
 	// Account is the account name (config.ValidateName rules).
 	Account string
-	// Aspect is "xmpp" or "sip".
+	// Aspect is "xmpp", "sip" or "provisioning" (the password or token
+	// that fetches the account's provisioning document).
 	Aspect string
 }
 
@@ -42,13 +43,13 @@ func (r Ref) String() string { return r.user() }
 func (r Ref) user() string { return r.Account + "/" + r.Aspect }
 
 // Validate checks that Account is a valid account name and Aspect is
-// "xmpp" or "sip". The error wraps ErrInvalidRef.
+// "xmpp", "sip" or "provisioning". The error wraps ErrInvalidRef.
 func (r Ref) Validate() error {
 	if err := config.ValidateName(r.Account); err != nil {
 		return fmt.Errorf("%w: account %q: %w", ErrInvalidRef, r.Account, err)
 	}
-	if r.Aspect != config.AspectXMPP && r.Aspect != config.AspectSIP {
-		return fmt.Errorf("%w: aspect %q: want %q or %q", ErrInvalidRef, r.Aspect, config.AspectXMPP, config.AspectSIP)
+	if r.Aspect != config.AspectXMPP && r.Aspect != config.AspectSIP && r.Aspect != config.AspectProvisioning {
+		return fmt.Errorf("%w: aspect %q: want %q, %q or %q", ErrInvalidRef, r.Aspect, config.AspectXMPP, config.AspectSIP, config.AspectProvisioning)
 	}
 	return nil
 }

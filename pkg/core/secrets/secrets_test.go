@@ -17,6 +17,7 @@ func TestRefValidate(t *testing.T) {
 		{Ref{"work", "xmpp"}, true},
 		{Ref{"work", "sip"}, true},
 		{Ref{"w.o_r-k", "sip"}, true},
+		{Ref{"work", "provisioning"}, true},
 		{Ref{"", "sip"}, false},
 		{Ref{"a/b", "sip"}, false},
 		{Ref{"..", "sip"}, false},
