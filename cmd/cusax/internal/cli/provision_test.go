@@ -222,6 +222,12 @@ func TestLoginProvisionRefusesBadDocuments(t *testing.T) {
 			t.Error("cusax connected to the plain-HTTP URL")
 		}
 	})
+	t.Run("account set up by hand", func(t *testing.T) {
+		r := runCLI(t, home, alice.Password+"\n", provisionArgs(bed, portal.DocumentURL(), "--name", "lab")...)
+		if r.code != cmdutil.ExitUsage || !strings.Contains(oneLineError(t, r), "set up by hand") {
+			t.Errorf("exit %d: %s", r.code, r.stderr)
+		}
+	})
 	t.Run("wrong password", func(t *testing.T) {
 		r := runCLI(t, home, "wrong\n", provisionArgs(bed, portal.DocumentURL(), "--name", "lab")...)
 		if r.code != cmdutil.ExitAuth {
@@ -247,6 +253,15 @@ func TestLoginProvisionRefusesBadDocuments(t *testing.T) {
 // exactly one.
 func oneLineError(t *testing.T, r cliResult) string {
 	t.Helper()
+	if strings.HasPrefix(r.stderr, "{") { // --json: the error is a JSON object
+		var e struct {
+			Error string `json:"error"`
+		}
+		if err := json.Unmarshal([]byte(r.stderr), &e); err != nil || e.Error == "" || strings.Contains(e.Error, "\n") {
+			t.Fatalf("want one JSON error: %v\n%s", err, r.stderr)
+		}
+		return e.Error
+	}
 	var lines []string
 	for _, l := range strings.Split(r.stderr, "\n") {
 		if strings.HasPrefix(l, "cusax: error: ") {

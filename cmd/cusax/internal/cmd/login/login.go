@@ -169,7 +169,6 @@ type Result struct {
 func run(o *Options) error {
 	f := o.F
 	ctx := f.Context
-	io := f.IO
 	cfg, cfgPath, err := f.Config()
 	if err != nil {
 		return err

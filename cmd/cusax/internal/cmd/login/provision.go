@@ -215,12 +215,12 @@ func runProvision(o *Options, cfg *config.Config, cfgPath string) error {
 		return err
 	}
 
-	fopts := provision.FetchOptions{Roots: roots, Timeout: o.Timeout}
+	fopts := provision.FetchOptions{Roots: roots, Timeout: o.Timeout, UserAgent: "cusax"}
 	switch rep.Auth {
 	case "basic":
-		fopts.Auth = provision.BasicAuth(rep.User, cred.secret)
+		fopts.Auth = provision.Basic{User: rep.User, Password: cred.secret}
 	case "bearer":
-		fopts.Auth = provision.BearerAuth(cred.secret)
+		fopts.Auth = provision.Bearer{Token: cred.secret}
 	}
 	if o.Refresh {
 		fopts.ETag, fopts.LastModified = prev.Provisioning.ETag, prev.Provisioning.LastModified
@@ -228,31 +228,34 @@ func runProvision(o *Options, cfg *config.Config, cfgPath string) error {
 	progressf(o, "fetching the provisioning document from %s", hostOf(rep.URL))
 	fetched, err := provision.Fetch(ctx, rep.URL, fopts)
 	if err != nil {
-		return cmdutil.WithHint(fmt.Errorf("provisioning document %s: %w", rep.URL, err), fetchHints(err, rep)...)
+		// Fetch's errors name the URL already.
+		return cmdutil.WithHint(err, fetchHints(err, rep)...)
 	}
 	if o.Refresh && fetched.NotModified {
 		return o.upToDate(cfgPath, name, rep, fetched, "the server says the document has not changed (304)")
 	}
 
-	if name == "" {
-		name = suggestedName(cfg, fetched.Document)
-		if a, err := cfg.Account(name); err == nil && a.Name == name {
-			prev = a
-		}
-	}
-	next := cfg.Clone()
-	acct, res, err := provision.Apply(next, name, fetched, provision.Source{Auth: rep.Auth, Username: rep.User, CAFile: caFile})
+	res, err := provision.Apply(cfg, fetched.Document, provision.ApplyOptions{Name: name, Origin: fetched.Origin(fopts.Auth), CAFile: caFile})
 	if err != nil {
+		if errors.Is(err, provision.ErrAccountExists) {
+			return cmdutil.WithHint(cmdutil.Usagef("%v", err), "give the provisioned account another --name")
+		}
 		return fmt.Errorf("provisioning document %s: %w", rep.URL, err)
 	}
+	name = res.Account
 	rep.Provider, rep.SHA256, rep.Warnings = fetched.Document.Provider, fetched.SHA256, res.Warnings
 	if o.Refresh {
-		rep.Changes = provision.Diff(cfg, next, name)
+		rep.Changes = res.Changes
 		if len(rep.Changes) == 0 {
 			return o.upToDate(cfgPath, name, rep, fetched, "the document has not changed")
 		}
 	}
-	keepUserSettings(&acct, prev, o)
+	ap, err := res.Config.Account(name)
+	if err != nil {
+		return err
+	}
+	acct := *ap
+	keepUserSettings(&acct, o)
 	for _, w := range rep.Warnings {
 		fmt.Fprintf(f.IO.ErrOut, "cusax: warning: %s\n", w)
 	}
@@ -261,14 +264,10 @@ func runProvision(o *Options, cfg *config.Config, cfgPath string) error {
 	if err != nil {
 		return err
 	}
-	applied := next.Calls
+	calls := res.Config.Calls
 	prov := &provisioned{report: rep, secret: cred.secret, keep: cred.keep,
-		applyFunc: func(c *config.Config) error { c.Calls = applied; return nil }}
-	minTLS := ""
-	if acct.Provisioning != nil {
-		minTLS = acct.Provisioning.MinTLS
-	}
-	return o.prove(proveJob{acct: acct, xpw: xpw, spw: spw, cfgPath: cfgPath, store: store, storeNote: storeNote, minTLS: minTLS, prov: prov})
+		applyFunc: func(c *config.Config) error { c.Calls = calls; return nil }}
+	return o.prove(proveJob{acct: acct, xpw: xpw, spw: spw, cfgPath: cfgPath, store: store, storeNote: storeNote, minTLS: res.MinTLS, prov: prov})
 }
 
 // credential is the secret for the provisioning server and where it came
@@ -347,7 +346,7 @@ func sameCommand(a config.Account) string {
 // (docs/provisioning.md): "same" is the provisioning password (basic
 // authentication only: a bearer token is not a password), "prompt" a
 // separate one asked for on the terminal. A refresh keeps the stored ones.
-func (o *Options) aspectPasswords(ctx context.Context, store secrets.Store, acct config.Account, res provision.Result, cred credential, rep ProvisionJSON) (string, string, error) {
+func (o *Options) aspectPasswords(ctx context.Context, store secrets.Store, acct config.Account, res *provision.Applied, cred credential, rep ProvisionJSON) (string, string, error) {
 	if o.Refresh {
 		xpw, spw, err := corelogin.Passwords(ctx, store, acct)
 		if err == nil {
@@ -426,26 +425,16 @@ func (o *Options) upToDate(cfgPath, name string, rep ProvisionJSON, fetched *pro
 	return nil
 }
 
-// keepUserSettings carries over what is the user's, not the provider's:
-// backends, policies and --min-tls; flags of this run win.
-func keepUserSettings(acct *config.Account, prev *config.Account, o *Options) {
+// keepUserSettings applies this run's backend flags: backends are the
+// user's choice, never the provider's (provision.Apply keeps the saved
+// ones).
+func keepUserSettings(acct *config.Account, o *Options) {
 	if acct.XMPP != nil && o.set("xmpp-backend") {
 		acct.XMPP.Backend = o.XMPPBackend
 	}
 	if acct.SIP != nil && o.set("sip-backend") {
 		acct.SIP.Backend = o.SIPBackend
 	}
-	_ = prev
-}
-
-func suggestedName(cfg *config.Config, d *provision.Document) string {
-	if d.Account != "" {
-		return d.Account
-	}
-	if len(cfg.Accounts) == 0 {
-		return "default"
-	}
-	return "provisioned"
 }
 
 // checkProvisionURL refuses anything but an absolute https URL before any
@@ -478,19 +467,16 @@ func upperFirst(s string) string {
 // trustRoots is the system's roots plus the user's CA file. A provider's
 // document can never add trust anchors.
 func trustRoots(caFile string) (*x509.CertPool, error) {
-	pool, err := x509.SystemCertPool()
-	if err != nil {
-		pool = x509.NewCertPool()
-	}
 	if caFile == "" {
-		return pool, nil
+		return provision.Roots(nil)
 	}
 	pem, err := os.ReadFile(caFile)
 	if err != nil {
 		return nil, fmt.Errorf("--ca-file: %w", err)
 	}
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("--ca-file %s: no PEM certificate in it", caFile)
+	pool, err := provision.Roots(pem)
+	if err != nil {
+		return nil, fmt.Errorf("--ca-file %s: %w", caFile, err)
 	}
 	return pool, nil
 }
