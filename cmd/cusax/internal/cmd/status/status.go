@@ -47,18 +47,21 @@ each aspect as 'cusax login' does (SIP first) and show its live state.`,
 
 // AccountJSON is one account in --json output.
 type AccountJSON struct {
-	Name      string                   `json:"name"`
-	Default   bool                     `json:"default"`
-	Related   bool                     `json:"related"`
-	XMPP      *config.XMPPAspect       `json:"xmpp,omitempty"`
-	SIP       *config.SIPAspect        `json:"sip,omitempty"`
-	Checked   bool                     `json:"checked"`
-	OK        *bool                    `json:"ok,omitempty"`
-	Telephony *render.AspectJSON       `json:"telephony,omitempty"`
-	Chat      *render.AspectJSON       `json:"chat,omitempty"`
-	Parity    []protocol.ParityFinding `json:"parity,omitempty"`
-	Error     string                   `json:"error,omitempty"`
-	ElapsedMS int64                    `json:"elapsed_ms,omitempty"`
+	Name    string             `json:"name"`
+	Default bool               `json:"default"`
+	Related bool               `json:"related"`
+	XMPP    *config.XMPPAspect `json:"xmpp,omitempty"`
+	SIP     *config.SIPAspect  `json:"sip,omitempty"`
+	// Provisioning says which provider document the account came from
+	// (cusax login --provision/--discover); absent for one set up by hand.
+	Provisioning *config.Provisioning     `json:"provisioning,omitempty"`
+	Checked      bool                     `json:"checked"`
+	OK           *bool                    `json:"ok,omitempty"`
+	Telephony    *render.AspectJSON       `json:"telephony,omitempty"`
+	Chat         *render.AspectJSON       `json:"chat,omitempty"`
+	Parity       []protocol.ParityFinding `json:"parity,omitempty"`
+	Error        string                   `json:"error,omitempty"`
+	ElapsedMS    int64                    `json:"elapsed_ms,omitempty"`
 }
 
 func run(o *Options) error {
@@ -81,7 +84,7 @@ func run(o *Options) error {
 	out := make([]AccountJSON, 0, len(accts))
 	var firstErr error
 	for _, a := range accts {
-		row := AccountJSON{Name: a.Name, Default: a.Name == cfg.Default, Related: a.Related, XMPP: a.XMPP, SIP: a.SIP}
+		row := AccountJSON{Name: a.Name, Default: a.Name == cfg.Default, Related: a.Related, XMPP: a.XMPP, SIP: a.SIP, Provisioning: a.Provisioning}
 		if o.Check {
 			if err := check(o, a, &row); err != nil {
 				row.Error = err.Error()
