@@ -43,6 +43,9 @@ type AuditFindingsRequest struct {
 	// of the user's profile file).
 	Profile  string         `json:"profile"`
 	Findings []AuditFinding `json:"findings"`
+	// Prior is the decision of the policies before this one (its changes
+	// are applied after the chain, in chain order; Findings are the core's).
+	Prior Prior `json:"prior,omitzero"`
 }
 
 // AuditFinding is one check's result on one endpoint, as the core computed

@@ -2,10 +2,14 @@ package protocol
 
 import "context"
 
-// Policy takes decisions for the core. Policies are chained: each gets the
-// request in order, and the first that does not abstain decides. Every
-// decision records which policy made it. Decisions added after API v1 was
-// released are extra interfaces a policy may implement (AuditJudge).
+// Policy takes decisions for the core. Policies are chained (see
+// docs/plugins.md): the default policy first, then the account's
+// `policy = [...]` list in order. Each gets the request with the decision
+// so far in its Prior field; abstaining keeps that decision, any other
+// verdict replaces it, and the last policy that did not abstain decides.
+// Every decision records which policy made it and the whole trail (Chain).
+// Decisions added after API v1 was released are extra interfaces a policy
+// may implement (AuditJudge).
 type Policy interface {
 	Describer
 	// ChooseAccount picks the account a call goes through (RFC 7081 §3.4,
@@ -41,6 +45,30 @@ type Decision struct {
 	Reason string `json:"reason,omitempty"`
 	// Policy names the policy that decided; filled in by the chain.
 	Policy string `json:"policy,omitempty"`
+	// Chain is the trail the core records: every policy consulted, in
+	// order, with its own answer. A policy leaves it empty; it is not sent
+	// over the wire.
+	Chain []DecisionStep `json:"chain,omitempty"`
+}
+
+// DecisionStep is one policy's answer in a chain (Decision.Chain).
+type DecisionStep struct {
+	Policy  string  `json:"policy"`
+	Verdict Verdict `json:"verdict"`
+	Choice  string  `json:"choice,omitempty"`
+	Reason  string  `json:"reason,omitempty"`
+	// ElapsedMS is how long the policy took to answer, in milliseconds.
+	ElapsedMS float64 `json:"elapsed_ms"`
+}
+
+// Prior is the decision so far, as the next policy in the chain sees it:
+// empty (Verdict "") for the first policy, or when every earlier policy
+// abstained. A plugin built before Prior existed never sees it.
+type Prior struct {
+	Verdict Verdict `json:"verdict,omitempty"`
+	Choice  string  `json:"choice,omitempty"`
+	Reason  string  `json:"reason,omitempty"`
+	Policy  string  `json:"policy,omitempty"`
 }
 
 // AccountCandidate is one account that could carry a call.
@@ -61,6 +89,8 @@ type ChooseAccountRequest struct {
 	Candidates     []AccountCandidate `json:"candidates"`
 	Interactive    bool               `json:"interactive"`
 	Requested      string             `json:"requested,omitempty"` // --via
+	// Prior is the decision of the policies before this one.
+	Prior Prior `json:"prior,omitzero"`
 }
 
 // CostRequest asks whether a call that may cost money may proceed.
@@ -75,6 +105,11 @@ type CostRequest struct {
 	// Allowlist holds the user's configured patterns of targets that may
 	// be called without confirmation (config calls.cost_allow).
 	Allowlist []string `json:"allowlist,omitempty"`
+	// Region is the ISO 3166-1 alpha-2 country national numbers are
+	// written in (config calls.region), or empty.
+	Region string `json:"region,omitempty"`
+	// Prior is the decision of the policies before this one.
+	Prior Prior `json:"prior,omitzero"`
 }
 
 // BindingRequest asks how to treat a caller and its claimed JID.
@@ -83,6 +118,8 @@ type BindingRequest struct {
 	Hint    string `json:"hint,omitempty"`
 	JID     string `json:"jid,omitempty"`
 	Verdict string `json:"verdict"` // verified, mismatch, … as computed by the core
+	// Prior is the decision of the policies before this one.
+	Prior Prior `json:"prior,omitzero"`
 }
 
 // ParityRequest carries both aspects' connection reports.
@@ -90,7 +127,10 @@ type ParityRequest struct {
 	Account   string           `json:"account"`
 	Chat      ConnectionReport `json:"chat"`
 	Telephony ConnectionReport `json:"telephony"`
-	Findings  []ParityFinding  `json:"findings"` // computed by the core
+	// Findings are the core's, as adjusted by the policies before this one.
+	Findings []ParityFinding `json:"findings"`
+	// Prior is the decision of the policies before this one.
+	Prior Prior `json:"prior,omitzero"`
 }
 
 // ParityFinding is one difference between the aspects' protection.

@@ -246,8 +246,21 @@ func decisionFromWire(w *Decision) protocol.Decision {
 	return protocol.Decision{Verdict: protocol.Verdict(w.GetVerdict()), Choice: w.GetChoice(), Reason: w.GetReason(), Policy: w.GetPolicy()}
 }
 
+// priorToWire leaves an empty Prior unset, as a plugin built before Prior
+// existed would send it.
+func priorToWire(p protocol.Prior) *PriorDecision {
+	if p == (protocol.Prior{}) {
+		return nil
+	}
+	return &PriorDecision{Verdict: string(p.Verdict), Choice: p.Choice, Reason: p.Reason, Policy: p.Policy}
+}
+
+func priorFromWire(w *PriorDecision) protocol.Prior {
+	return protocol.Prior{Verdict: protocol.Verdict(w.GetVerdict()), Choice: w.GetChoice(), Reason: w.GetReason(), Policy: w.GetPolicy()}
+}
+
 func chooseToWire(r protocol.ChooseAccountRequest) *ChooseAccountRequest {
-	w := &ChooseAccountRequest{Target: r.Target, ContactAccount: r.ContactAccount, Interactive: r.Interactive, Requested: r.Requested}
+	w := &ChooseAccountRequest{Target: r.Target, ContactAccount: r.ContactAccount, Interactive: r.Interactive, Requested: r.Requested, Prior: priorToWire(r.Prior)}
 	for _, c := range r.Candidates {
 		w.Candidates = append(w.Candidates, &AccountCandidate{Name: c.Name, Telephony: c.Telephony, Related: c.Related, Jid: c.JID, Aor: c.AOR, IsDefault: c.IsDefault})
 	}
@@ -255,7 +268,7 @@ func chooseToWire(r protocol.ChooseAccountRequest) *ChooseAccountRequest {
 }
 
 func chooseFromWire(w *ChooseAccountRequest) protocol.ChooseAccountRequest {
-	r := protocol.ChooseAccountRequest{Target: w.GetTarget(), ContactAccount: w.GetContactAccount(), Interactive: w.GetInteractive(), Requested: w.GetRequested()}
+	r := protocol.ChooseAccountRequest{Target: w.GetTarget(), ContactAccount: w.GetContactAccount(), Interactive: w.GetInteractive(), Requested: w.GetRequested(), Prior: priorFromWire(w.GetPrior())}
 	for _, c := range w.GetCandidates() {
 		r.Candidates = append(r.Candidates, protocol.AccountCandidate{Name: c.GetName(), Telephony: c.GetTelephony(), Related: c.GetRelated(), JID: c.GetJid(), AOR: c.GetAor(), IsDefault: c.GetIsDefault()})
 	}
@@ -263,19 +276,21 @@ func chooseFromWire(w *ChooseAccountRequest) protocol.ChooseAccountRequest {
 }
 
 func costToWire(r protocol.CostRequest) *CostRequest {
-	return &CostRequest{Target: r.Target, Uri: r.URI, Account: r.Account, Pstn: r.PSTN, InterDomain: r.InterDomain, Interactive: r.Interactive, Confirmed: r.Confirmed, Allowlist: r.Allowlist}
+	return &CostRequest{Target: r.Target, Uri: r.URI, Account: r.Account, Pstn: r.PSTN, InterDomain: r.InterDomain, Interactive: r.Interactive, Confirmed: r.Confirmed, Allowlist: r.Allowlist,
+		Region: r.Region, Prior: priorToWire(r.Prior)}
 }
 
 func costFromWire(w *CostRequest) protocol.CostRequest {
-	return protocol.CostRequest{Target: w.GetTarget(), URI: w.GetUri(), Account: w.GetAccount(), PSTN: w.GetPstn(), InterDomain: w.GetInterDomain(), Interactive: w.GetInteractive(), Confirmed: w.GetConfirmed(), Allowlist: w.GetAllowlist()}
+	return protocol.CostRequest{Target: w.GetTarget(), URI: w.GetUri(), Account: w.GetAccount(), PSTN: w.GetPstn(), InterDomain: w.GetInterDomain(), Interactive: w.GetInteractive(), Confirmed: w.GetConfirmed(), Allowlist: w.GetAllowlist(),
+		Region: w.GetRegion(), Prior: priorFromWire(w.GetPrior())}
 }
 
 func bindingToWire(r protocol.BindingRequest) *BindingRequest {
-	return &BindingRequest{Caller: r.Caller, Hint: r.Hint, Jid: r.JID, Verdict: r.Verdict}
+	return &BindingRequest{Caller: r.Caller, Hint: r.Hint, Jid: r.JID, Verdict: r.Verdict, Prior: priorToWire(r.Prior)}
 }
 
 func bindingFromWire(w *BindingRequest) protocol.BindingRequest {
-	return protocol.BindingRequest{Caller: w.GetCaller(), Hint: w.GetHint(), JID: w.GetJid(), Verdict: w.GetVerdict()}
+	return protocol.BindingRequest{Caller: w.GetCaller(), Hint: w.GetHint(), JID: w.GetJid(), Verdict: w.GetVerdict(), Prior: priorFromWire(w.GetPrior())}
 }
 
 func findingsToWire(in []protocol.ParityFinding) []*ParityFinding {
@@ -295,17 +310,17 @@ func findingsFromWire(in []*ParityFinding) []protocol.ParityFinding {
 }
 
 func parityToWire(r protocol.ParityRequest) *ParityRequest {
-	return &ParityRequest{Account: r.Account, Chat: reportToWire(r.Chat), Telephony: reportToWire(r.Telephony), Findings: findingsToWire(r.Findings)}
+	return &ParityRequest{Account: r.Account, Chat: reportToWire(r.Chat), Telephony: reportToWire(r.Telephony), Findings: findingsToWire(r.Findings), Prior: priorToWire(r.Prior)}
 }
 
 func parityFromWire(w *ParityRequest) protocol.ParityRequest {
-	return protocol.ParityRequest{Account: w.GetAccount(), Chat: reportFromWire(w.GetChat()), Telephony: reportFromWire(w.GetTelephony()), Findings: findingsFromWire(w.GetFindings())}
+	return protocol.ParityRequest{Account: w.GetAccount(), Chat: reportFromWire(w.GetChat()), Telephony: reportFromWire(w.GetTelephony()), Findings: findingsFromWire(w.GetFindings()), Prior: priorFromWire(w.GetPrior())}
 }
 
 func durationNS(ns int64) time.Duration { return time.Duration(ns) }
 
 func auditFindingsToWire(r protocol.AuditFindingsRequest) *AuditFindingsRequest {
-	w := &AuditFindingsRequest{Account: r.Account, Profile: r.Profile, Findings: make([]*AuditFinding, 0, len(r.Findings))}
+	w := &AuditFindingsRequest{Account: r.Account, Profile: r.Profile, Findings: make([]*AuditFinding, 0, len(r.Findings)), Prior: priorToWire(r.Prior)}
 	for _, f := range r.Findings {
 		w.Findings = append(w.Findings, &AuditFinding{Id: f.ID, Aspect: f.Aspect, Endpoint: f.Endpoint, Severity: f.Severity,
 			Status: f.Status, Evidence: f.Evidence, Ref: f.Ref})
@@ -314,7 +329,7 @@ func auditFindingsToWire(r protocol.AuditFindingsRequest) *AuditFindingsRequest 
 }
 
 func auditFindingsFromWire(w *AuditFindingsRequest) protocol.AuditFindingsRequest {
-	r := protocol.AuditFindingsRequest{Account: w.GetAccount(), Profile: w.GetProfile(), Findings: make([]protocol.AuditFinding, 0, len(w.GetFindings()))}
+	r := protocol.AuditFindingsRequest{Account: w.GetAccount(), Profile: w.GetProfile(), Findings: make([]protocol.AuditFinding, 0, len(w.GetFindings())), Prior: priorFromWire(w.GetPrior())}
 	for _, f := range w.GetFindings() {
 		r.Findings = append(r.Findings, protocol.AuditFinding{ID: f.GetId(), Aspect: f.GetAspect(), Endpoint: f.GetEndpoint(),
 			Severity: f.GetSeverity(), Status: f.GetStatus(), Evidence: f.GetEvidence(), Ref: f.GetRef()})

@@ -2604,6 +2604,76 @@ func (x *Decision) GetPolicy() string {
 	return ""
 }
 
+// The decision of the policies before this one in the chain (added in v1
+// after release; unset for the first policy, never seen by older plugins).
+type PriorDecision struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Verdict       string                 `protobuf:"bytes,1,opt,name=verdict,proto3" json:"verdict,omitempty"`
+	Choice        string                 `protobuf:"bytes,2,opt,name=choice,proto3" json:"choice,omitempty"`
+	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	Policy        string                 `protobuf:"bytes,4,opt,name=policy,proto3" json:"policy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PriorDecision) Reset() {
+	*x = PriorDecision{}
+	mi := &file_cusax_v1_cusax_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PriorDecision) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PriorDecision) ProtoMessage() {}
+
+func (x *PriorDecision) ProtoReflect() protoreflect.Message {
+	mi := &file_cusax_v1_cusax_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PriorDecision.ProtoReflect.Descriptor instead.
+func (*PriorDecision) Descriptor() ([]byte, []int) {
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *PriorDecision) GetVerdict() string {
+	if x != nil {
+		return x.Verdict
+	}
+	return ""
+}
+
+func (x *PriorDecision) GetChoice() string {
+	if x != nil {
+		return x.Choice
+	}
+	return ""
+}
+
+func (x *PriorDecision) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *PriorDecision) GetPolicy() string {
+	if x != nil {
+		return x.Policy
+	}
+	return ""
+}
+
 type AccountCandidate struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -2618,7 +2688,7 @@ type AccountCandidate struct {
 
 func (x *AccountCandidate) Reset() {
 	*x = AccountCandidate{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[36]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2630,7 +2700,7 @@ func (x *AccountCandidate) String() string {
 func (*AccountCandidate) ProtoMessage() {}
 
 func (x *AccountCandidate) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[36]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2643,7 +2713,7 @@ func (x *AccountCandidate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccountCandidate.ProtoReflect.Descriptor instead.
 func (*AccountCandidate) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{36}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *AccountCandidate) GetName() string {
@@ -2695,13 +2765,14 @@ type ChooseAccountRequest struct {
 	Candidates     []*AccountCandidate    `protobuf:"bytes,3,rep,name=candidates,proto3" json:"candidates,omitempty"`
 	Interactive    bool                   `protobuf:"varint,4,opt,name=interactive,proto3" json:"interactive,omitempty"`
 	Requested      string                 `protobuf:"bytes,5,opt,name=requested,proto3" json:"requested,omitempty"`
+	Prior          *PriorDecision         `protobuf:"bytes,6,opt,name=prior,proto3" json:"prior,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ChooseAccountRequest) Reset() {
 	*x = ChooseAccountRequest{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[37]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2713,7 +2784,7 @@ func (x *ChooseAccountRequest) String() string {
 func (*ChooseAccountRequest) ProtoMessage() {}
 
 func (x *ChooseAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[37]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2726,7 +2797,7 @@ func (x *ChooseAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChooseAccountRequest.ProtoReflect.Descriptor instead.
 func (*ChooseAccountRequest) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{37}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ChooseAccountRequest) GetTarget() string {
@@ -2764,23 +2835,33 @@ func (x *ChooseAccountRequest) GetRequested() string {
 	return ""
 }
 
+func (x *ChooseAccountRequest) GetPrior() *PriorDecision {
+	if x != nil {
+		return x.Prior
+	}
+	return nil
+}
+
 type CostRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Target        string                 `protobuf:"bytes,1,opt,name=target,proto3" json:"target,omitempty"`
-	Uri           string                 `protobuf:"bytes,2,opt,name=uri,proto3" json:"uri,omitempty"`
-	Account       string                 `protobuf:"bytes,3,opt,name=account,proto3" json:"account,omitempty"`
-	Pstn          bool                   `protobuf:"varint,4,opt,name=pstn,proto3" json:"pstn,omitempty"`
-	InterDomain   bool                   `protobuf:"varint,5,opt,name=inter_domain,json=interDomain,proto3" json:"inter_domain,omitempty"`
-	Interactive   bool                   `protobuf:"varint,6,opt,name=interactive,proto3" json:"interactive,omitempty"`
-	Confirmed     bool                   `protobuf:"varint,7,opt,name=confirmed,proto3" json:"confirmed,omitempty"`
-	Allowlist     []string               `protobuf:"bytes,8,rep,name=allowlist,proto3" json:"allowlist,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Target      string                 `protobuf:"bytes,1,opt,name=target,proto3" json:"target,omitempty"`
+	Uri         string                 `protobuf:"bytes,2,opt,name=uri,proto3" json:"uri,omitempty"`
+	Account     string                 `protobuf:"bytes,3,opt,name=account,proto3" json:"account,omitempty"`
+	Pstn        bool                   `protobuf:"varint,4,opt,name=pstn,proto3" json:"pstn,omitempty"`
+	InterDomain bool                   `protobuf:"varint,5,opt,name=inter_domain,json=interDomain,proto3" json:"inter_domain,omitempty"`
+	Interactive bool                   `protobuf:"varint,6,opt,name=interactive,proto3" json:"interactive,omitempty"`
+	Confirmed   bool                   `protobuf:"varint,7,opt,name=confirmed,proto3" json:"confirmed,omitempty"`
+	Allowlist   []string               `protobuf:"bytes,8,rep,name=allowlist,proto3" json:"allowlist,omitempty"`
+	// ISO 3166-1 alpha-2 region of national numbers (config calls.region).
+	Region        string         `protobuf:"bytes,9,opt,name=region,proto3" json:"region,omitempty"`
+	Prior         *PriorDecision `protobuf:"bytes,10,opt,name=prior,proto3" json:"prior,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CostRequest) Reset() {
 	*x = CostRequest{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[38]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2792,7 +2873,7 @@ func (x *CostRequest) String() string {
 func (*CostRequest) ProtoMessage() {}
 
 func (x *CostRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[38]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2805,7 +2886,7 @@ func (x *CostRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CostRequest.ProtoReflect.Descriptor instead.
 func (*CostRequest) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{38}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *CostRequest) GetTarget() string {
@@ -2864,19 +2945,34 @@ func (x *CostRequest) GetAllowlist() []string {
 	return nil
 }
 
+func (x *CostRequest) GetRegion() string {
+	if x != nil {
+		return x.Region
+	}
+	return ""
+}
+
+func (x *CostRequest) GetPrior() *PriorDecision {
+	if x != nil {
+		return x.Prior
+	}
+	return nil
+}
+
 type BindingRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Caller        string                 `protobuf:"bytes,1,opt,name=caller,proto3" json:"caller,omitempty"`
 	Hint          string                 `protobuf:"bytes,2,opt,name=hint,proto3" json:"hint,omitempty"`
 	Jid           string                 `protobuf:"bytes,3,opt,name=jid,proto3" json:"jid,omitempty"`
 	Verdict       string                 `protobuf:"bytes,4,opt,name=verdict,proto3" json:"verdict,omitempty"`
+	Prior         *PriorDecision         `protobuf:"bytes,5,opt,name=prior,proto3" json:"prior,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *BindingRequest) Reset() {
 	*x = BindingRequest{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[39]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2888,7 +2984,7 @@ func (x *BindingRequest) String() string {
 func (*BindingRequest) ProtoMessage() {}
 
 func (x *BindingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[39]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2901,7 +2997,7 @@ func (x *BindingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BindingRequest.ProtoReflect.Descriptor instead.
 func (*BindingRequest) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{39}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *BindingRequest) GetCaller() string {
@@ -2932,6 +3028,13 @@ func (x *BindingRequest) GetVerdict() string {
 	return ""
 }
 
+func (x *BindingRequest) GetPrior() *PriorDecision {
+	if x != nil {
+		return x.Prior
+	}
+	return nil
+}
+
 type ParityFinding struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -2944,7 +3047,7 @@ type ParityFinding struct {
 
 func (x *ParityFinding) Reset() {
 	*x = ParityFinding{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[40]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2956,7 +3059,7 @@ func (x *ParityFinding) String() string {
 func (*ParityFinding) ProtoMessage() {}
 
 func (x *ParityFinding) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[40]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2969,7 +3072,7 @@ func (x *ParityFinding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParityFinding.ProtoReflect.Descriptor instead.
 func (*ParityFinding) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{40}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ParityFinding) GetId() string {
@@ -3006,13 +3109,14 @@ type ParityRequest struct {
 	Chat          *ConnectionReport      `protobuf:"bytes,2,opt,name=chat,proto3" json:"chat,omitempty"`
 	Telephony     *ConnectionReport      `protobuf:"bytes,3,opt,name=telephony,proto3" json:"telephony,omitempty"`
 	Findings      []*ParityFinding       `protobuf:"bytes,4,rep,name=findings,proto3" json:"findings,omitempty"`
+	Prior         *PriorDecision         `protobuf:"bytes,5,opt,name=prior,proto3" json:"prior,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ParityRequest) Reset() {
 	*x = ParityRequest{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[41]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3024,7 +3128,7 @@ func (x *ParityRequest) String() string {
 func (*ParityRequest) ProtoMessage() {}
 
 func (x *ParityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[41]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3037,7 +3141,7 @@ func (x *ParityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParityRequest.ProtoReflect.Descriptor instead.
 func (*ParityRequest) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{41}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ParityRequest) GetAccount() string {
@@ -3068,6 +3172,13 @@ func (x *ParityRequest) GetFindings() []*ParityFinding {
 	return nil
 }
 
+func (x *ParityRequest) GetPrior() *PriorDecision {
+	if x != nil {
+		return x.Prior
+	}
+	return nil
+}
+
 type ParityDecision struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Decision      *Decision              `protobuf:"bytes,1,opt,name=decision,proto3" json:"decision,omitempty"`
@@ -3078,7 +3189,7 @@ type ParityDecision struct {
 
 func (x *ParityDecision) Reset() {
 	*x = ParityDecision{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[42]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3090,7 +3201,7 @@ func (x *ParityDecision) String() string {
 func (*ParityDecision) ProtoMessage() {}
 
 func (x *ParityDecision) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[42]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3103,7 +3214,7 @@ func (x *ParityDecision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParityDecision.ProtoReflect.Descriptor instead.
 func (*ParityDecision) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{42}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ParityDecision) GetDecision() *Decision {
@@ -3137,7 +3248,7 @@ type AuditFinding struct {
 
 func (x *AuditFinding) Reset() {
 	*x = AuditFinding{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[43]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3149,7 +3260,7 @@ func (x *AuditFinding) String() string {
 func (*AuditFinding) ProtoMessage() {}
 
 func (x *AuditFinding) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[43]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3162,7 +3273,7 @@ func (x *AuditFinding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditFinding.ProtoReflect.Descriptor instead.
 func (*AuditFinding) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{43}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *AuditFinding) GetId() string {
@@ -3219,13 +3330,14 @@ type AuditFindingsRequest struct {
 	Account       string                 `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
 	Profile       string                 `protobuf:"bytes,2,opt,name=profile,proto3" json:"profile,omitempty"`
 	Findings      []*AuditFinding        `protobuf:"bytes,3,rep,name=findings,proto3" json:"findings,omitempty"`
+	Prior         *PriorDecision         `protobuf:"bytes,4,opt,name=prior,proto3" json:"prior,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AuditFindingsRequest) Reset() {
 	*x = AuditFindingsRequest{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[44]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3237,7 +3349,7 @@ func (x *AuditFindingsRequest) String() string {
 func (*AuditFindingsRequest) ProtoMessage() {}
 
 func (x *AuditFindingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[44]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3250,7 +3362,7 @@ func (x *AuditFindingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditFindingsRequest.ProtoReflect.Descriptor instead.
 func (*AuditFindingsRequest) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{44}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *AuditFindingsRequest) GetAccount() string {
@@ -3274,6 +3386,13 @@ func (x *AuditFindingsRequest) GetFindings() []*AuditFinding {
 	return nil
 }
 
+func (x *AuditFindingsRequest) GetPrior() *PriorDecision {
+	if x != nil {
+		return x.Prior
+	}
+	return nil
+}
+
 // severity: info, low, medium, high, critical or off; aspect and endpoint
 // narrow the change (empty: all).
 type AuditSeverityChange struct {
@@ -3289,7 +3408,7 @@ type AuditSeverityChange struct {
 
 func (x *AuditSeverityChange) Reset() {
 	*x = AuditSeverityChange{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[45]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3301,7 +3420,7 @@ func (x *AuditSeverityChange) String() string {
 func (*AuditSeverityChange) ProtoMessage() {}
 
 func (x *AuditSeverityChange) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[45]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3314,7 +3433,7 @@ func (x *AuditSeverityChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditSeverityChange.ProtoReflect.Descriptor instead.
 func (*AuditSeverityChange) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{45}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *AuditSeverityChange) GetId() string {
@@ -3362,7 +3481,7 @@ type AuditFindingsDecision struct {
 
 func (x *AuditFindingsDecision) Reset() {
 	*x = AuditFindingsDecision{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[46]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3374,7 +3493,7 @@ func (x *AuditFindingsDecision) String() string {
 func (*AuditFindingsDecision) ProtoMessage() {}
 
 func (x *AuditFindingsDecision) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[46]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3387,7 +3506,7 @@ func (x *AuditFindingsDecision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditFindingsDecision.ProtoReflect.Descriptor instead.
 func (*AuditFindingsDecision) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{46}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *AuditFindingsDecision) GetDecision() *Decision {
@@ -3649,6 +3768,11 @@ const file_cusax_v1_cusax_proto_rawDesc = "" +
 	"\averdict\x18\x01 \x01(\tR\averdict\x12\x16\n" +
 	"\x06choice\x18\x02 \x01(\tR\x06choice\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x16\n" +
+	"\x06policy\x18\x04 \x01(\tR\x06policy\"q\n" +
+	"\rPriorDecision\x12\x18\n" +
+	"\averdict\x18\x01 \x01(\tR\averdict\x12\x16\n" +
+	"\x06choice\x18\x02 \x01(\tR\x06choice\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x16\n" +
 	"\x06policy\x18\x04 \x01(\tR\x06policy\"\xa1\x01\n" +
 	"\x10AccountCandidate\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1c\n" +
@@ -3657,7 +3781,7 @@ const file_cusax_v1_cusax_proto_rawDesc = "" +
 	"\x03jid\x18\x04 \x01(\tR\x03jid\x12\x10\n" +
 	"\x03aor\x18\x05 \x01(\tR\x03aor\x12\x1d\n" +
 	"\n" +
-	"is_default\x18\x06 \x01(\bR\tisDefault\"\xd3\x01\n" +
+	"is_default\x18\x06 \x01(\bR\tisDefault\"\x82\x02\n" +
 	"\x14ChooseAccountRequest\x12\x16\n" +
 	"\x06target\x18\x01 \x01(\tR\x06target\x12'\n" +
 	"\x0fcontact_account\x18\x02 \x01(\tR\x0econtactAccount\x12:\n" +
@@ -3665,7 +3789,8 @@ const file_cusax_v1_cusax_proto_rawDesc = "" +
 	"candidates\x18\x03 \x03(\v2\x1a.cusax.v1.AccountCandidateR\n" +
 	"candidates\x12 \n" +
 	"\vinteractive\x18\x04 \x01(\bR\vinteractive\x12\x1c\n" +
-	"\trequested\x18\x05 \x01(\tR\trequested\"\xe6\x01\n" +
+	"\trequested\x18\x05 \x01(\tR\trequested\x12-\n" +
+	"\x05prior\x18\x06 \x01(\v2\x17.cusax.v1.PriorDecisionR\x05prior\"\xad\x02\n" +
 	"\vCostRequest\x12\x16\n" +
 	"\x06target\x18\x01 \x01(\tR\x06target\x12\x10\n" +
 	"\x03uri\x18\x02 \x01(\tR\x03uri\x12\x18\n" +
@@ -3674,22 +3799,27 @@ const file_cusax_v1_cusax_proto_rawDesc = "" +
 	"\finter_domain\x18\x05 \x01(\bR\vinterDomain\x12 \n" +
 	"\vinteractive\x18\x06 \x01(\bR\vinteractive\x12\x1c\n" +
 	"\tconfirmed\x18\a \x01(\bR\tconfirmed\x12\x1c\n" +
-	"\tallowlist\x18\b \x03(\tR\tallowlist\"h\n" +
+	"\tallowlist\x18\b \x03(\tR\tallowlist\x12\x16\n" +
+	"\x06region\x18\t \x01(\tR\x06region\x12-\n" +
+	"\x05prior\x18\n" +
+	" \x01(\v2\x17.cusax.v1.PriorDecisionR\x05prior\"\x97\x01\n" +
 	"\x0eBindingRequest\x12\x16\n" +
 	"\x06caller\x18\x01 \x01(\tR\x06caller\x12\x12\n" +
 	"\x04hint\x18\x02 \x01(\tR\x04hint\x12\x10\n" +
 	"\x03jid\x18\x03 \x01(\tR\x03jid\x12\x18\n" +
-	"\averdict\x18\x04 \x01(\tR\averdict\"g\n" +
+	"\averdict\x18\x04 \x01(\tR\averdict\x12-\n" +
+	"\x05prior\x18\x05 \x01(\v2\x17.cusax.v1.PriorDecisionR\x05prior\"g\n" +
 	"\rParityFinding\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\bseverity\x18\x02 \x01(\tR\bseverity\x12\x18\n" +
 	"\amessage\x18\x03 \x01(\tR\amessage\x12\x10\n" +
-	"\x03fix\x18\x04 \x01(\tR\x03fix\"\xc8\x01\n" +
+	"\x03fix\x18\x04 \x01(\tR\x03fix\"\xf7\x01\n" +
 	"\rParityRequest\x12\x18\n" +
 	"\aaccount\x18\x01 \x01(\tR\aaccount\x12.\n" +
 	"\x04chat\x18\x02 \x01(\v2\x1a.cusax.v1.ConnectionReportR\x04chat\x128\n" +
 	"\ttelephony\x18\x03 \x01(\v2\x1a.cusax.v1.ConnectionReportR\ttelephony\x123\n" +
-	"\bfindings\x18\x04 \x03(\v2\x17.cusax.v1.ParityFindingR\bfindings\"u\n" +
+	"\bfindings\x18\x04 \x03(\v2\x17.cusax.v1.ParityFindingR\bfindings\x12-\n" +
+	"\x05prior\x18\x05 \x01(\v2\x17.cusax.v1.PriorDecisionR\x05prior\"u\n" +
 	"\x0eParityDecision\x12.\n" +
 	"\bdecision\x18\x01 \x01(\v2\x12.cusax.v1.DecisionR\bdecision\x123\n" +
 	"\bfindings\x18\x02 \x03(\v2\x17.cusax.v1.ParityFindingR\bfindings\"\xb4\x01\n" +
@@ -3700,11 +3830,12 @@ const file_cusax_v1_cusax_proto_rawDesc = "" +
 	"\bseverity\x18\x04 \x01(\tR\bseverity\x12\x16\n" +
 	"\x06status\x18\x05 \x01(\tR\x06status\x12\x1a\n" +
 	"\bevidence\x18\x06 \x01(\tR\bevidence\x12\x10\n" +
-	"\x03ref\x18\a \x01(\tR\x03ref\"~\n" +
+	"\x03ref\x18\a \x01(\tR\x03ref\"\xad\x01\n" +
 	"\x14AuditFindingsRequest\x12\x18\n" +
 	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x18\n" +
 	"\aprofile\x18\x02 \x01(\tR\aprofile\x122\n" +
-	"\bfindings\x18\x03 \x03(\v2\x16.cusax.v1.AuditFindingR\bfindings\"\x8d\x01\n" +
+	"\bfindings\x18\x03 \x03(\v2\x16.cusax.v1.AuditFindingR\bfindings\x12-\n" +
+	"\x05prior\x18\x04 \x01(\v2\x17.cusax.v1.PriorDecisionR\x05prior\"\x8d\x01\n" +
 	"\x13AuditSeverityChange\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06aspect\x18\x02 \x01(\tR\x06aspect\x12\x1a\n" +
@@ -3760,7 +3891,7 @@ func file_cusax_v1_cusax_proto_rawDescGZIP() []byte {
 	return file_cusax_v1_cusax_proto_rawDescData
 }
 
-var file_cusax_v1_cusax_proto_msgTypes = make([]protoimpl.MessageInfo, 49)
+var file_cusax_v1_cusax_proto_msgTypes = make([]protoimpl.MessageInfo, 50)
 var file_cusax_v1_cusax_proto_goTypes = []any{
 	(*Empty)(nil),                 // 0: cusax.v1.Empty
 	(*InfoRequest)(nil),           // 1: cusax.v1.InfoRequest
@@ -3798,22 +3929,23 @@ var file_cusax_v1_cusax_proto_goTypes = []any{
 	(*IncomingCall)(nil),          // 33: cusax.v1.IncomingCall
 	(*RespondRequest)(nil),        // 34: cusax.v1.RespondRequest
 	(*Decision)(nil),              // 35: cusax.v1.Decision
-	(*AccountCandidate)(nil),      // 36: cusax.v1.AccountCandidate
-	(*ChooseAccountRequest)(nil),  // 37: cusax.v1.ChooseAccountRequest
-	(*CostRequest)(nil),           // 38: cusax.v1.CostRequest
-	(*BindingRequest)(nil),        // 39: cusax.v1.BindingRequest
-	(*ParityFinding)(nil),         // 40: cusax.v1.ParityFinding
-	(*ParityRequest)(nil),         // 41: cusax.v1.ParityRequest
-	(*ParityDecision)(nil),        // 42: cusax.v1.ParityDecision
-	(*AuditFinding)(nil),          // 43: cusax.v1.AuditFinding
-	(*AuditFindingsRequest)(nil),  // 44: cusax.v1.AuditFindingsRequest
-	(*AuditSeverityChange)(nil),   // 45: cusax.v1.AuditSeverityChange
-	(*AuditFindingsDecision)(nil), // 46: cusax.v1.AuditFindingsDecision
-	nil,                           // 47: cusax.v1.ConnectRequest.OptionsEntry
-	nil,                           // 48: cusax.v1.DataForm.FieldsEntry
+	(*PriorDecision)(nil),         // 36: cusax.v1.PriorDecision
+	(*AccountCandidate)(nil),      // 37: cusax.v1.AccountCandidate
+	(*ChooseAccountRequest)(nil),  // 38: cusax.v1.ChooseAccountRequest
+	(*CostRequest)(nil),           // 39: cusax.v1.CostRequest
+	(*BindingRequest)(nil),        // 40: cusax.v1.BindingRequest
+	(*ParityFinding)(nil),         // 41: cusax.v1.ParityFinding
+	(*ParityRequest)(nil),         // 42: cusax.v1.ParityRequest
+	(*ParityDecision)(nil),        // 43: cusax.v1.ParityDecision
+	(*AuditFinding)(nil),          // 44: cusax.v1.AuditFinding
+	(*AuditFindingsRequest)(nil),  // 45: cusax.v1.AuditFindingsRequest
+	(*AuditSeverityChange)(nil),   // 46: cusax.v1.AuditSeverityChange
+	(*AuditFindingsDecision)(nil), // 47: cusax.v1.AuditFindingsDecision
+	nil,                           // 48: cusax.v1.ConnectRequest.OptionsEntry
+	nil,                           // 49: cusax.v1.DataForm.FieldsEntry
 }
 var file_cusax_v1_cusax_proto_depIdxs = []int32{
-	47, // 0: cusax.v1.ConnectRequest.options:type_name -> cusax.v1.ConnectRequest.OptionsEntry
+	48, // 0: cusax.v1.ConnectRequest.options:type_name -> cusax.v1.ConnectRequest.OptionsEntry
 	4,  // 1: cusax.v1.TLSInfo.chain:type_name -> cusax.v1.CertInfo
 	5,  // 2: cusax.v1.ConnectionReport.tls:type_name -> cusax.v1.TLSInfo
 	6,  // 3: cusax.v1.ConnectResponse.report:type_name -> cusax.v1.ConnectionReport
@@ -3821,86 +3953,91 @@ var file_cusax_v1_cusax_proto_depIdxs = []int32{
 	13, // 5: cusax.v1.Presence.reach:type_name -> cusax.v1.ReachAddress
 	14, // 6: cusax.v1.SetPresenceRequest.presence:type_name -> cusax.v1.Presence
 	16, // 7: cusax.v1.SendRequest.message:type_name -> cusax.v1.Message
-	48, // 8: cusax.v1.DataForm.fields:type_name -> cusax.v1.DataForm.FieldsEntry
+	49, // 8: cusax.v1.DataForm.fields:type_name -> cusax.v1.DataForm.FieldsEntry
 	21, // 9: cusax.v1.DiscoInfo.identities:type_name -> cusax.v1.DiscoIdentity
 	23, // 10: cusax.v1.DiscoInfo.forms:type_name -> cusax.v1.DataForm
 	13, // 11: cusax.v1.ReachResponse.addresses:type_name -> cusax.v1.ReachAddress
 	13, // 12: cusax.v1.PublishReachRequest.addresses:type_name -> cusax.v1.ReachAddress
 	28, // 13: cusax.v1.DialRequest.headers:type_name -> cusax.v1.Header
 	29, // 14: cusax.v1.DialRequest.media:type_name -> cusax.v1.MediaOptions
-	36, // 15: cusax.v1.ChooseAccountRequest.candidates:type_name -> cusax.v1.AccountCandidate
-	6,  // 16: cusax.v1.ParityRequest.chat:type_name -> cusax.v1.ConnectionReport
-	6,  // 17: cusax.v1.ParityRequest.telephony:type_name -> cusax.v1.ConnectionReport
-	40, // 18: cusax.v1.ParityRequest.findings:type_name -> cusax.v1.ParityFinding
-	35, // 19: cusax.v1.ParityDecision.decision:type_name -> cusax.v1.Decision
-	40, // 20: cusax.v1.ParityDecision.findings:type_name -> cusax.v1.ParityFinding
-	43, // 21: cusax.v1.AuditFindingsRequest.findings:type_name -> cusax.v1.AuditFinding
-	35, // 22: cusax.v1.AuditFindingsDecision.decision:type_name -> cusax.v1.Decision
-	45, // 23: cusax.v1.AuditFindingsDecision.changes:type_name -> cusax.v1.AuditSeverityChange
-	22, // 24: cusax.v1.DataForm.FieldsEntry.value:type_name -> cusax.v1.FieldValues
-	1,  // 25: cusax.v1.IMPP.Info:input_type -> cusax.v1.InfoRequest
-	3,  // 26: cusax.v1.IMPP.Connect:input_type -> cusax.v1.ConnectRequest
-	8,  // 27: cusax.v1.IMPP.Roster:input_type -> cusax.v1.SessionRequest
-	11, // 28: cusax.v1.IMPP.GetVCard:input_type -> cusax.v1.JIDRequest
-	15, // 29: cusax.v1.IMPP.SetPresence:input_type -> cusax.v1.SetPresenceRequest
-	8,  // 30: cusax.v1.IMPP.Presences:input_type -> cusax.v1.SessionRequest
-	17, // 31: cusax.v1.IMPP.Send:input_type -> cusax.v1.SendRequest
-	8,  // 32: cusax.v1.IMPP.Messages:input_type -> cusax.v1.SessionRequest
-	18, // 33: cusax.v1.IMPP.JoinRoom:input_type -> cusax.v1.JoinRoomRequest
-	11, // 34: cusax.v1.IMPP.LeaveRoom:input_type -> cusax.v1.JIDRequest
-	20, // 35: cusax.v1.IMPP.GetDiscoInfo:input_type -> cusax.v1.DiscoInfoRequest
-	11, // 36: cusax.v1.IMPP.Reach:input_type -> cusax.v1.JIDRequest
-	26, // 37: cusax.v1.IMPP.PublishReach:input_type -> cusax.v1.PublishReachRequest
-	8,  // 38: cusax.v1.IMPP.Close:input_type -> cusax.v1.SessionRequest
-	1,  // 39: cusax.v1.Telephony.Info:input_type -> cusax.v1.InfoRequest
-	3,  // 40: cusax.v1.Telephony.Connect:input_type -> cusax.v1.ConnectRequest
-	27, // 41: cusax.v1.Telephony.Register:input_type -> cusax.v1.RegisterRequest
-	8,  // 42: cusax.v1.Telephony.Unregister:input_type -> cusax.v1.SessionRequest
-	30, // 43: cusax.v1.Telephony.Dial:input_type -> cusax.v1.DialRequest
-	32, // 44: cusax.v1.Telephony.Hangup:input_type -> cusax.v1.CallRequest
-	8,  // 45: cusax.v1.Telephony.IncomingCalls:input_type -> cusax.v1.SessionRequest
-	34, // 46: cusax.v1.Telephony.Respond:input_type -> cusax.v1.RespondRequest
-	8,  // 47: cusax.v1.Telephony.Close:input_type -> cusax.v1.SessionRequest
-	1,  // 48: cusax.v1.Policy.Info:input_type -> cusax.v1.InfoRequest
-	37, // 49: cusax.v1.Policy.ChooseAccount:input_type -> cusax.v1.ChooseAccountRequest
-	38, // 50: cusax.v1.Policy.ApproveCost:input_type -> cusax.v1.CostRequest
-	39, // 51: cusax.v1.Policy.JudgeCallerBinding:input_type -> cusax.v1.BindingRequest
-	41, // 52: cusax.v1.Policy.JudgeSecurityParity:input_type -> cusax.v1.ParityRequest
-	44, // 53: cusax.v1.Policy.JudgeAuditFindings:input_type -> cusax.v1.AuditFindingsRequest
-	2,  // 54: cusax.v1.IMPP.Info:output_type -> cusax.v1.PluginInfo
-	7,  // 55: cusax.v1.IMPP.Connect:output_type -> cusax.v1.ConnectResponse
-	10, // 56: cusax.v1.IMPP.Roster:output_type -> cusax.v1.RosterResponse
-	12, // 57: cusax.v1.IMPP.GetVCard:output_type -> cusax.v1.VCard
-	0,  // 58: cusax.v1.IMPP.SetPresence:output_type -> cusax.v1.Empty
-	14, // 59: cusax.v1.IMPP.Presences:output_type -> cusax.v1.Presence
-	0,  // 60: cusax.v1.IMPP.Send:output_type -> cusax.v1.Empty
-	16, // 61: cusax.v1.IMPP.Messages:output_type -> cusax.v1.Message
-	19, // 62: cusax.v1.IMPP.JoinRoom:output_type -> cusax.v1.Room
-	0,  // 63: cusax.v1.IMPP.LeaveRoom:output_type -> cusax.v1.Empty
-	24, // 64: cusax.v1.IMPP.GetDiscoInfo:output_type -> cusax.v1.DiscoInfo
-	25, // 65: cusax.v1.IMPP.Reach:output_type -> cusax.v1.ReachResponse
-	0,  // 66: cusax.v1.IMPP.PublishReach:output_type -> cusax.v1.Empty
-	0,  // 67: cusax.v1.IMPP.Close:output_type -> cusax.v1.Empty
-	2,  // 68: cusax.v1.Telephony.Info:output_type -> cusax.v1.PluginInfo
-	7,  // 69: cusax.v1.Telephony.Connect:output_type -> cusax.v1.ConnectResponse
-	6,  // 70: cusax.v1.Telephony.Register:output_type -> cusax.v1.ConnectionReport
-	0,  // 71: cusax.v1.Telephony.Unregister:output_type -> cusax.v1.Empty
-	31, // 72: cusax.v1.Telephony.Dial:output_type -> cusax.v1.CallEvent
-	0,  // 73: cusax.v1.Telephony.Hangup:output_type -> cusax.v1.Empty
-	33, // 74: cusax.v1.Telephony.IncomingCalls:output_type -> cusax.v1.IncomingCall
-	0,  // 75: cusax.v1.Telephony.Respond:output_type -> cusax.v1.Empty
-	0,  // 76: cusax.v1.Telephony.Close:output_type -> cusax.v1.Empty
-	2,  // 77: cusax.v1.Policy.Info:output_type -> cusax.v1.PluginInfo
-	35, // 78: cusax.v1.Policy.ChooseAccount:output_type -> cusax.v1.Decision
-	35, // 79: cusax.v1.Policy.ApproveCost:output_type -> cusax.v1.Decision
-	35, // 80: cusax.v1.Policy.JudgeCallerBinding:output_type -> cusax.v1.Decision
-	42, // 81: cusax.v1.Policy.JudgeSecurityParity:output_type -> cusax.v1.ParityDecision
-	46, // 82: cusax.v1.Policy.JudgeAuditFindings:output_type -> cusax.v1.AuditFindingsDecision
-	54, // [54:83] is the sub-list for method output_type
-	25, // [25:54] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	37, // 15: cusax.v1.ChooseAccountRequest.candidates:type_name -> cusax.v1.AccountCandidate
+	36, // 16: cusax.v1.ChooseAccountRequest.prior:type_name -> cusax.v1.PriorDecision
+	36, // 17: cusax.v1.CostRequest.prior:type_name -> cusax.v1.PriorDecision
+	36, // 18: cusax.v1.BindingRequest.prior:type_name -> cusax.v1.PriorDecision
+	6,  // 19: cusax.v1.ParityRequest.chat:type_name -> cusax.v1.ConnectionReport
+	6,  // 20: cusax.v1.ParityRequest.telephony:type_name -> cusax.v1.ConnectionReport
+	41, // 21: cusax.v1.ParityRequest.findings:type_name -> cusax.v1.ParityFinding
+	36, // 22: cusax.v1.ParityRequest.prior:type_name -> cusax.v1.PriorDecision
+	35, // 23: cusax.v1.ParityDecision.decision:type_name -> cusax.v1.Decision
+	41, // 24: cusax.v1.ParityDecision.findings:type_name -> cusax.v1.ParityFinding
+	44, // 25: cusax.v1.AuditFindingsRequest.findings:type_name -> cusax.v1.AuditFinding
+	36, // 26: cusax.v1.AuditFindingsRequest.prior:type_name -> cusax.v1.PriorDecision
+	35, // 27: cusax.v1.AuditFindingsDecision.decision:type_name -> cusax.v1.Decision
+	46, // 28: cusax.v1.AuditFindingsDecision.changes:type_name -> cusax.v1.AuditSeverityChange
+	22, // 29: cusax.v1.DataForm.FieldsEntry.value:type_name -> cusax.v1.FieldValues
+	1,  // 30: cusax.v1.IMPP.Info:input_type -> cusax.v1.InfoRequest
+	3,  // 31: cusax.v1.IMPP.Connect:input_type -> cusax.v1.ConnectRequest
+	8,  // 32: cusax.v1.IMPP.Roster:input_type -> cusax.v1.SessionRequest
+	11, // 33: cusax.v1.IMPP.GetVCard:input_type -> cusax.v1.JIDRequest
+	15, // 34: cusax.v1.IMPP.SetPresence:input_type -> cusax.v1.SetPresenceRequest
+	8,  // 35: cusax.v1.IMPP.Presences:input_type -> cusax.v1.SessionRequest
+	17, // 36: cusax.v1.IMPP.Send:input_type -> cusax.v1.SendRequest
+	8,  // 37: cusax.v1.IMPP.Messages:input_type -> cusax.v1.SessionRequest
+	18, // 38: cusax.v1.IMPP.JoinRoom:input_type -> cusax.v1.JoinRoomRequest
+	11, // 39: cusax.v1.IMPP.LeaveRoom:input_type -> cusax.v1.JIDRequest
+	20, // 40: cusax.v1.IMPP.GetDiscoInfo:input_type -> cusax.v1.DiscoInfoRequest
+	11, // 41: cusax.v1.IMPP.Reach:input_type -> cusax.v1.JIDRequest
+	26, // 42: cusax.v1.IMPP.PublishReach:input_type -> cusax.v1.PublishReachRequest
+	8,  // 43: cusax.v1.IMPP.Close:input_type -> cusax.v1.SessionRequest
+	1,  // 44: cusax.v1.Telephony.Info:input_type -> cusax.v1.InfoRequest
+	3,  // 45: cusax.v1.Telephony.Connect:input_type -> cusax.v1.ConnectRequest
+	27, // 46: cusax.v1.Telephony.Register:input_type -> cusax.v1.RegisterRequest
+	8,  // 47: cusax.v1.Telephony.Unregister:input_type -> cusax.v1.SessionRequest
+	30, // 48: cusax.v1.Telephony.Dial:input_type -> cusax.v1.DialRequest
+	32, // 49: cusax.v1.Telephony.Hangup:input_type -> cusax.v1.CallRequest
+	8,  // 50: cusax.v1.Telephony.IncomingCalls:input_type -> cusax.v1.SessionRequest
+	34, // 51: cusax.v1.Telephony.Respond:input_type -> cusax.v1.RespondRequest
+	8,  // 52: cusax.v1.Telephony.Close:input_type -> cusax.v1.SessionRequest
+	1,  // 53: cusax.v1.Policy.Info:input_type -> cusax.v1.InfoRequest
+	38, // 54: cusax.v1.Policy.ChooseAccount:input_type -> cusax.v1.ChooseAccountRequest
+	39, // 55: cusax.v1.Policy.ApproveCost:input_type -> cusax.v1.CostRequest
+	40, // 56: cusax.v1.Policy.JudgeCallerBinding:input_type -> cusax.v1.BindingRequest
+	42, // 57: cusax.v1.Policy.JudgeSecurityParity:input_type -> cusax.v1.ParityRequest
+	45, // 58: cusax.v1.Policy.JudgeAuditFindings:input_type -> cusax.v1.AuditFindingsRequest
+	2,  // 59: cusax.v1.IMPP.Info:output_type -> cusax.v1.PluginInfo
+	7,  // 60: cusax.v1.IMPP.Connect:output_type -> cusax.v1.ConnectResponse
+	10, // 61: cusax.v1.IMPP.Roster:output_type -> cusax.v1.RosterResponse
+	12, // 62: cusax.v1.IMPP.GetVCard:output_type -> cusax.v1.VCard
+	0,  // 63: cusax.v1.IMPP.SetPresence:output_type -> cusax.v1.Empty
+	14, // 64: cusax.v1.IMPP.Presences:output_type -> cusax.v1.Presence
+	0,  // 65: cusax.v1.IMPP.Send:output_type -> cusax.v1.Empty
+	16, // 66: cusax.v1.IMPP.Messages:output_type -> cusax.v1.Message
+	19, // 67: cusax.v1.IMPP.JoinRoom:output_type -> cusax.v1.Room
+	0,  // 68: cusax.v1.IMPP.LeaveRoom:output_type -> cusax.v1.Empty
+	24, // 69: cusax.v1.IMPP.GetDiscoInfo:output_type -> cusax.v1.DiscoInfo
+	25, // 70: cusax.v1.IMPP.Reach:output_type -> cusax.v1.ReachResponse
+	0,  // 71: cusax.v1.IMPP.PublishReach:output_type -> cusax.v1.Empty
+	0,  // 72: cusax.v1.IMPP.Close:output_type -> cusax.v1.Empty
+	2,  // 73: cusax.v1.Telephony.Info:output_type -> cusax.v1.PluginInfo
+	7,  // 74: cusax.v1.Telephony.Connect:output_type -> cusax.v1.ConnectResponse
+	6,  // 75: cusax.v1.Telephony.Register:output_type -> cusax.v1.ConnectionReport
+	0,  // 76: cusax.v1.Telephony.Unregister:output_type -> cusax.v1.Empty
+	31, // 77: cusax.v1.Telephony.Dial:output_type -> cusax.v1.CallEvent
+	0,  // 78: cusax.v1.Telephony.Hangup:output_type -> cusax.v1.Empty
+	33, // 79: cusax.v1.Telephony.IncomingCalls:output_type -> cusax.v1.IncomingCall
+	0,  // 80: cusax.v1.Telephony.Respond:output_type -> cusax.v1.Empty
+	0,  // 81: cusax.v1.Telephony.Close:output_type -> cusax.v1.Empty
+	2,  // 82: cusax.v1.Policy.Info:output_type -> cusax.v1.PluginInfo
+	35, // 83: cusax.v1.Policy.ChooseAccount:output_type -> cusax.v1.Decision
+	35, // 84: cusax.v1.Policy.ApproveCost:output_type -> cusax.v1.Decision
+	35, // 85: cusax.v1.Policy.JudgeCallerBinding:output_type -> cusax.v1.Decision
+	43, // 86: cusax.v1.Policy.JudgeSecurityParity:output_type -> cusax.v1.ParityDecision
+	47, // 87: cusax.v1.Policy.JudgeAuditFindings:output_type -> cusax.v1.AuditFindingsDecision
+	59, // [59:88] is the sub-list for method output_type
+	30, // [30:59] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_cusax_v1_cusax_proto_init() }
@@ -3914,7 +4051,7 @@ func file_cusax_v1_cusax_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cusax_v1_cusax_proto_rawDesc), len(file_cusax_v1_cusax_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   49,
+			NumMessages:   50,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

@@ -167,3 +167,35 @@ func TestPolicyConformanceOverGRPC(t *testing.T) {
 		t.Run(name, func(t *testing.T) { protocoltest.RunPolicy(t, dispensePolicy(t, p)) })
 	}
 }
+
+// echoPolicy records the cost request it was sent.
+type echoPolicy struct {
+	abstainer
+	got *protocol.CostRequest
+}
+
+func (p echoPolicy) ApproveCost(_ context.Context, req protocol.CostRequest) (protocol.Decision, error) {
+	*p.got = req
+	return protocol.Decision{Verdict: protocol.Abstain}, nil
+}
+
+// The decision so far (Prior) and the region reach the next policy as
+// sent; an empty Prior stays empty (the first policy of a chain).
+func TestPriorCrossesTheWire(t *testing.T) {
+	var got protocol.CostRequest
+	host := dispensePolicy(t, &PolicyPlugin{Impl: echoPolicy{got: &got}})
+	for name, req := range map[string]protocol.CostRequest{
+		"first policy": {Target: "+4990012345", URI: "tel:+4990012345", PSTN: true, Region: "DE"},
+		"after default": {Target: "+4990012345", URI: "tel:+4990012345", PSTN: true, Region: "DE",
+			Prior: protocol.Prior{Verdict: protocol.Allow, Reason: "confirmed with --yes", Policy: "default"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := host.ApproveCost(context.Background(), req); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, req) {
+				t.Errorf("request changed on the wire:\n got %+v\nwant %+v", got, req)
+			}
+		})
+	}
+}
