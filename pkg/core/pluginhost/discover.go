@@ -26,6 +26,9 @@ var (
 	// ErrIncompatible: the plugin speaks another API major version, or is
 	// not a cusax plugin of the expected kind.
 	ErrIncompatible = errors.New("plugin incompatible")
+	// ErrFailed: a plugin started but failed: its Info answered an error
+	// (a policy rejecting its settings), or it crashed or hung in a call.
+	ErrFailed = errors.New("plugin failed")
 )
 
 // BuiltIn names a plugin served by the cusax binary itself.

@@ -13,6 +13,10 @@ type Host struct {
 	BuiltIns []BuiltIn
 	Dirs     []string
 	Launcher Launcher
+	// InstanceEnv, when set, returns extra environment for one plugin
+	// (a policy's settings as CUSAX_POLICY_SETTINGS); nil adds nothing.
+	// It must not return secrets: plugins may log their environment.
+	InstanceEnv func(kind protocol.Kind, name string) ([]string, error)
 
 	once     sync.Once
 	cands    []Candidate
@@ -36,5 +40,11 @@ func (h *Host) Start(ctx context.Context, kind protocol.Kind, name string) (*Ins
 	if err != nil {
 		return nil, err
 	}
-	return h.Launcher.Launch(ctx, c)
+	var env []string
+	if h.InstanceEnv != nil {
+		if env, err = h.InstanceEnv(kind, name); err != nil {
+			return nil, err
+		}
+	}
+	return h.Launcher.LaunchEnv(ctx, c, env)
 }

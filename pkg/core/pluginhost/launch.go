@@ -53,13 +53,21 @@ type Instance struct {
 	LaunchTime time.Duration
 	raw        interface{}
 	client     *plugin.Client
+	cmd        *exec.Cmd
 }
 
 // Launch starts c, checks its API version and kind, and returns it running.
 func (l *Launcher) Launch(ctx context.Context, c Candidate) (*Instance, error) {
+	return l.LaunchEnv(ctx, c, nil)
+}
+
+// LaunchEnv is Launch with extra environment for this one instance (a
+// policy's settings, CUSAX_POLICY_SETTINGS), on top of l.Env.
+func (l *Launcher) LaunchEnv(ctx context.Context, c Candidate, env []string) (*Instance, error) {
 	start := time.Now()
 	cmd := l.command(c)
 	cmd.Env = append(cmd.Env, l.Env...)
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Env = append(cmd.Env, "CUSAX_PLUGIN_LOG_LEVEL="+l.logLevel())
 	var secure *plugin.SecureConfig
 	if !c.BuiltIn {
@@ -102,7 +110,7 @@ func (l *Launcher) Launch(ctx context.Context, c Candidate) (*Instance, error) {
 		client.Kill()
 		return nil, fmt.Errorf("plugin %s (%s) does not serve a %s plugin: %v: %w", c.ID(), c.Path, c.Kind, err, ErrIncompatible)
 	}
-	inst := &Instance{Candidate: c, raw: raw, client: client}
+	inst := &Instance{Candidate: c, raw: raw, client: client, cmd: cmd}
 	d, ok := raw.(protocol.Describer)
 	if !ok {
 		client.Kill()
@@ -113,7 +121,7 @@ func (l *Launcher) Launch(ctx context.Context, c Candidate) (*Instance, error) {
 	info, err := d.Info(ictx)
 	if err != nil {
 		client.Kill()
-		return nil, fmt.Errorf("plugin %s: info: %w", c.ID(), err)
+		return nil, fmt.Errorf("plugin %s did not start: %w: %w", c.ID(), err, ErrFailed)
 	}
 	if info.APIVersion != protocol.APIVersion || info.Kind != c.Kind {
 		client.Kill()
@@ -192,7 +200,24 @@ func (i *Instance) Policy() (protocol.Policy, error) {
 	return v, nil
 }
 
-// Close stops the plugin process. Safe to call more than once.
+// Exited says why the plugin process is gone ("plugin process exited:
+// exit status 2"), or "" while it runs. A policy chain asks after a failed
+// call, to tell a crash from an error the plugin returned.
+func (i *Instance) Exited() string {
+	if i == nil || i.client == nil || !i.client.Exited() {
+		return ""
+	}
+	// go-plugin sets Exited under its lock after cmd.Wait returned, so
+	// ProcessState is complete here.
+	if i.cmd != nil && i.cmd.ProcessState != nil {
+		return "plugin process exited: " + i.cmd.ProcessState.String()
+	}
+	return "plugin process exited"
+}
+
+// Close stops the plugin process: go-plugin asks it to exit, waits up to
+// 2 s, then kills it, so Close is bounded even for a hung plugin. Safe to
+// call more than once.
 func (i *Instance) Close() {
 	if i != nil && i.client != nil {
 		i.client.Kill()

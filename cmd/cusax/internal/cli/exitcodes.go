@@ -26,7 +26,8 @@ func ExitCode(err error) int {
 		return cmdutil.ExitAuth
 	case errors.Is(err, protocol.ErrDenied):
 		return cmdutil.ExitDenied
-	case errors.Is(err, pluginhost.ErrPluginNotFound), errors.Is(err, pluginhost.ErrIncompatible):
+	case errors.Is(err, pluginhost.ErrPluginNotFound), errors.Is(err, pluginhost.ErrIncompatible),
+		errors.Is(err, pluginhost.ErrFailed):
 		return cmdutil.ExitPlugin
 	case errors.Is(err, protocol.ErrCertificate), errors.Is(err, protocol.ErrInsecure):
 		return cmdutil.ExitTLS
