@@ -43,6 +43,11 @@ type Config struct {
 	Plugins PluginSettings `toml:"plugins,omitempty" json:"plugins,omitzero"`
 	// Calls configures calling, for every account.
 	Calls CallSettings `toml:"calls,omitempty" json:"calls,omitzero"`
+	// Policies are the [policies.NAME] tables: each policy plugin's own
+	// settings, string keys to string values, passed to that plugin alone
+	// at launch (CUSAX_POLICY_SETTINGS, see docs/plugins.md). They are
+	// not secret: never put a password or token here.
+	Policies map[string]map[string]string `toml:"policies,omitempty" json:"policies,omitempty"`
 }
 
 // CallSettings is the [calls] table.
@@ -67,6 +72,19 @@ type PluginSettings struct {
 	// Dirs are extra directories searched for cusax-plugin-* binaries, in
 	// order, before the built-in locations.
 	Dirs []string `toml:"dirs,omitempty" json:"dirs,omitempty"`
+	// DecisionTimeout bounds each answer of a policy plugin, as a Go
+	// duration ("5s"); empty means 5 s. A policy that does not answer in
+	// time fails the command (exit code 6) rather than hang it.
+	DecisionTimeout string `toml:"decision_timeout,omitempty" json:"decision_timeout,omitempty"`
+}
+
+// DecisionTimeoutOr returns decision_timeout, or def when it is not set
+// (or invalid: Validate reports that).
+func (p PluginSettings) DecisionTimeoutOr(def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(p.DecisionTimeout); err == nil && d > 0 {
+		return d
+	}
+	return def
 }
 
 // Account is one cusax account: an XMPP aspect, a SIP aspect, or both.

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -160,8 +161,16 @@ func TestCallsLoadSave(t *testing.T) {
 [calls]
 cost_allow = ["tel:+4930*", "sip:*@partner.example"]
 
+[plugins]
+decision_timeout = "2s"
+
+[policies.tollguard]
+premium_rate = "deny"
+region = "DE"
+
 [[account]]
 name = "a"
+policy = ["tollguard"]
 [account.sip]
 aor = "sip:a@example.test"
 `
@@ -176,6 +185,12 @@ aor = "sip:a@example.test"
 	}
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
+	}
+	if got := c.Policies["tollguard"]["premium_rate"]; got != "deny" {
+		t.Errorf("policies.tollguard.premium_rate = %q", got)
+	}
+	if got := c.Plugins.DecisionTimeoutOr(time.Second); got != 2*time.Second {
+		t.Errorf("decision_timeout = %s, want 2s", got)
 	}
 
 	// Round trip, and an empty [calls] table is not written.

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 	"mellium.im/xmpp/jid"
@@ -111,6 +112,26 @@ func (c *Config) Validate() error {
 			top(field, errControl)
 		}
 	}
+	if t := c.Plugins.DecisionTimeout; t != "" {
+		if d, err := time.ParseDuration(t); err != nil || d <= 0 || d > maxDecisionTimeout {
+			top("plugins.decision_timeout", fmt.Errorf("%q is not a duration between 0 and %s (e.g. \"5s\")", t, maxDecisionTimeout))
+		}
+	}
+	for name, settings := range c.Policies {
+		field := "policies." + name
+		if err := validatePluginName(name); err != nil {
+			top(field, err)
+			continue
+		}
+		for k, v := range settings {
+			switch {
+			case !settingKeyRE.MatchString(k):
+				top(field+"."+k, errors.New("must be a setting name: 1 to 64 characters from a-z 0-9 _"))
+			case hasControl(v):
+				top(field+"."+k, errControl)
+			}
+		}
+	}
 	for i, p := range c.Calls.CostAllow {
 		// dialtarget checks control characters (all of them, not only
 		// CR, LF, NUL), emptiness, length and the scheme.
@@ -139,6 +160,12 @@ func (c *Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// maxDecisionTimeout caps decision_timeout: a policy is asked while the
+// user waits for a call to start.
+const maxDecisionTimeout = 10 * time.Minute
+
+var settingKeyRE = regexp.MustCompile(`^[a-z0-9_]{1,64}$`)
 
 var errControl = errors.New("must not contain CR, LF or NUL")
 

@@ -206,6 +206,16 @@ func TestConfigValidate(t *testing.T) {
 				"calls.cost_allow[6]: must not contain white space",
 				"calls.cost_allow[7]: control character TAB",
 			}},
+		{name: "policy settings", cfg: Config{Plugins: PluginSettings{DecisionTimeout: "2.5s"},
+			Policies: map[string]map[string]string{"tollguard": {"premium_rate": "deny", "region": "DE"}}}},
+		{name: "bad decision_timeout", cfg: Config{Plugins: PluginSettings{DecisionTimeout: "5"}},
+			contains: []string{`plugins.decision_timeout: "5" is not a duration`}},
+		{name: "negative decision_timeout", cfg: Config{Plugins: PluginSettings{DecisionTimeout: "-1s"}},
+			contains: []string{`plugins.decision_timeout: "-1s" is not a duration`}},
+		{name: "bad policy settings", cfg: Config{Policies: map[string]map[string]string{
+			"-x": {"a": "b"}, "tollguard": {"Premium-Rate": "deny", "region": "DE\n"}}},
+			contains: []string{"policies.-x: must be a plugin name", "policies.tollguard.Premium-Rate: must be a setting name",
+				"policies.tollguard.region: must not contain CR"}},
 		{name: "cost_allow duplicate", cfg: Config{Calls: CallSettings{CostAllow: []string{"tel:*", "tel:*"}}},
 			contains: []string{`calls.cost_allow: lists "tel:*" twice`}},
 	}
