@@ -26,6 +26,14 @@ type Policy interface {
 	JudgeSecurityParity(ctx context.Context, req ParityRequest) (ParityDecision, error)
 }
 
+// PolicySettingsEnv names the environment variable in which the host
+// passes a policy plugin its own settings, the config's [policies.NAME]
+// table, as a JSON object of strings ({"premium_rate":"deny"}). It is
+// unset when the table is absent. Settings are not secret. A plugin that
+// rejects them answers Info with an error naming the key, and does not
+// start (see cusaxv1.PolicySettings).
+const PolicySettingsEnv = "CUSAX_POLICY_SETTINGS"
+
 // Verdict is the outcome of one decision.
 type Verdict string
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/cusax/cusax/pkg/core/config"
 	"github.com/cusax/cusax/pkg/core/contacts"
+	"github.com/cusax/cusax/pkg/core/policychain"
 	"github.com/cusax/cusax/pkg/protocol"
 )
 
@@ -126,34 +127,56 @@ func Candidates(cfg *config.Config) []protocol.AccountCandidate {
 	return out
 }
 
-// ChooseAccount runs the policy chain: the first policy that does not
-// abstain decides. With no opinion at all, the user is asked.
-func ChooseAccount(ctx context.Context, chain []protocol.Policy, req protocol.ChooseAccountRequest) (protocol.Decision, error) {
-	return decide(ctx, chain, func(p protocol.Policy) (protocol.Decision, error) { return p.ChooseAccount(ctx, req) })
-}
-
-// ApproveCost runs the cost gate (RFC 7081 §5) through the chain.
-func ApproveCost(ctx context.Context, chain []protocol.Policy, req protocol.CostRequest) (protocol.Decision, error) {
-	return decide(ctx, chain, func(p protocol.Policy) (protocol.Decision, error) { return p.ApproveCost(ctx, req) })
-}
-
-func decide(ctx context.Context, chain []protocol.Policy, ask func(protocol.Policy) (protocol.Decision, error)) (protocol.Decision, error) {
-	for _, p := range chain {
-		d, err := ask(p)
-		if err != nil {
-			return d, fmt.Errorf("policy: %w", err)
-		}
-		if d.Verdict == protocol.Abstain {
-			continue
-		}
-		if d.Policy == "" {
-			if info, err := p.Info(ctx); err == nil {
-				d.Policy = info.Name
+// ChooseAccount runs the policy chain (RFC 7081 §3.4) in its documented
+// order: the last policy that does not abstain decides, and the decision
+// carries the trail. An allow must choose one of the telephony-capable
+// candidates. With no opinion at all, the user is asked.
+func ChooseAccount(ctx context.Context, chain policychain.Chain, req protocol.ChooseAccountRequest) (protocol.Decision, error) {
+	return decide(ctx, chain, policychain.Op[protocol.Decision]{
+		Name: "ChooseAccount",
+		Ask: func(ctx context.Context, p protocol.Policy, prior protocol.Prior) (protocol.Decision, error) {
+			r := req
+			r.Prior = prior
+			return p.ChooseAccount(ctx, r)
+		},
+		Check: func(d protocol.Decision) error {
+			if d.Verdict != protocol.Allow {
+				return nil
 			}
-		}
-		return d, nil
+			for _, c := range req.Candidates {
+				if c.Name == d.Choice && c.Telephony {
+					return nil
+				}
+			}
+			return fmt.Errorf("allow chooses %q, which is not a telephony-capable candidate", d.Choice)
+		},
+	})
+}
+
+// ApproveCost runs the cost gate (RFC 7081 §5) through the chain: a
+// policy after the default (a toll guard) can refuse what it allowed.
+func ApproveCost(ctx context.Context, chain policychain.Chain, req protocol.CostRequest) (protocol.Decision, error) {
+	return decide(ctx, chain, policychain.Op[protocol.Decision]{
+		Name: "ApproveCost",
+		Ask: func(ctx context.Context, p protocol.Policy, prior protocol.Prior) (protocol.Decision, error) {
+			r := req
+			r.Prior = prior
+			return p.ApproveCost(ctx, r)
+		},
+	})
+}
+
+func decide(ctx context.Context, chain policychain.Chain, op policychain.Op[protocol.Decision]) (protocol.Decision, error) {
+	op.Decision = func(d *protocol.Decision) *protocol.Decision { return d }
+	res, err := policychain.Run(ctx, chain, op)
+	if err != nil {
+		return protocol.Decision{}, err
 	}
-	return protocol.Decision{Verdict: protocol.Ask, Policy: "none", Reason: "no policy decided"}, nil
+	d := res.Final
+	if d.Verdict == protocol.Abstain {
+		d.Verdict, d.Reason = protocol.Ask, "no policy decided"
+	}
+	return d, nil
 }
 
 // Headers returns the extra INVITE headers for a call through a. RFC 6993

@@ -3,6 +3,8 @@ package callplan
 import (
 	"context"
 	"errors"
+	"github.com/cusax/cusax/pkg/core/pluginhost"
+	"github.com/cusax/cusax/pkg/core/policychain"
 	"strings"
 	"testing"
 
@@ -112,19 +114,51 @@ func (f fixed) ChooseAccount(context.Context, protocol.ChooseAccountRequest) (pr
 	return f.d, nil
 }
 
-// The first policy that does not abstain decides, and is named.
-func TestChainFirstNonAbstainDecides(t *testing.T) {
-	chain := []protocol.Policy{
-		fixed{name: "quiet", d: protocol.Decision{Verdict: protocol.Abstain}},
-		fixed{name: "strict", d: protocol.Decision{Verdict: protocol.Deny, Reason: "no"}},
-		fixed{name: "lax", d: protocol.Decision{Verdict: protocol.Allow}},
+func (f fixed) ApproveCost(_ context.Context, req protocol.CostRequest) (protocol.Decision, error) {
+	if f.d.Verdict == protocol.Deny && req.Prior.Verdict == protocol.Allow {
+		f.d.Reason += " (overrides " + req.Prior.Policy + ")"
 	}
-	d, err := ChooseAccount(context.Background(), chain, protocol.ChooseAccountRequest{})
-	if err != nil || d.Verdict != protocol.Deny || d.Policy != "strict" {
+	return f.d, nil
+}
+
+func mkChain(ps ...fixed) policychain.Chain {
+	var c policychain.Chain
+	for _, p := range ps {
+		c.Members = append(c.Members, policychain.Member{Name: p.name, Policy: p})
+	}
+	return c
+}
+
+// The last policy that does not abstain decides, and is named; the
+// decision carries the trail.
+func TestChainLastNonAbstainDecides(t *testing.T) {
+	req := protocol.ChooseAccountRequest{Candidates: []protocol.AccountCandidate{{Name: "work", Telephony: true}}}
+	chain := mkChain(
+		fixed{name: "default", d: protocol.Decision{Verdict: protocol.Allow, Choice: "work"}},
+		fixed{name: "strict", d: protocol.Decision{Verdict: protocol.Deny, Reason: "no"}},
+		fixed{name: "quiet", d: protocol.Decision{Verdict: protocol.Abstain}},
+	)
+	d, err := ChooseAccount(context.Background(), chain, req)
+	if err != nil || d.Verdict != protocol.Deny || d.Policy != "strict" || len(d.Chain) != 3 {
 		t.Errorf("%+v %v", d, err)
 	}
-	d, _ = ChooseAccount(context.Background(), chain[:1], protocol.ChooseAccountRequest{})
-	if d.Verdict != protocol.Ask {
+	d, _ = ChooseAccount(context.Background(), mkChain(chain.Members[2].Policy.(fixed)), req)
+	if d.Verdict != protocol.Ask || d.Policy != "none" {
 		t.Errorf("all abstain: %+v", d)
+	}
+	d, err = ApproveCost(context.Background(), chain, protocol.CostRequest{})
+	if err != nil || d.Verdict != protocol.Deny || d.Reason != "no (overrides default)" {
+		t.Errorf("cost: %+v %v", d, err)
+	}
+}
+
+// An allow must choose a telephony-capable candidate.
+func TestChooseAccountChecksChoice(t *testing.T) {
+	req := protocol.ChooseAccountRequest{Candidates: []protocol.AccountCandidate{{Name: "work", Telephony: true}, {Name: "chat"}}}
+	for _, choice := range []string{"", "chat", "nope"} {
+		_, err := ChooseAccount(context.Background(), mkChain(fixed{name: "odd", d: protocol.Decision{Verdict: protocol.Allow, Choice: choice}}), req)
+		if err == nil || !strings.HasPrefix(err.Error(), `policy "odd" answered ChooseAccount: allow chooses`) || !errors.Is(err, pluginhost.ErrFailed) {
+			t.Errorf("choice %q: %v", choice, err)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cusax/cusax/pkg/core/audit"
 	"github.com/cusax/cusax/pkg/core/config"
+	"github.com/cusax/cusax/pkg/core/policychain"
 	"github.com/cusax/cusax/pkg/protocol"
 )
 
@@ -41,6 +42,20 @@ func (p auditPol) JudgeAuditFindings(_ context.Context, req protocol.AuditFindin
 // oldPol is a policy written before protocol.AuditJudge.
 type oldPol struct{ protocol.Policy }
 
+func (oldPol) Info(context.Context) (protocol.Info, error) {
+	return protocol.Info{Kind: protocol.KindPolicy, Name: "old"}, nil
+}
+
+// mkChain names each policy as its Info does (the config name, in life).
+func mkChain(ps ...protocol.Policy) policychain.Chain {
+	var c policychain.Chain
+	for _, p := range ps {
+		info, _ := p.Info(context.Background())
+		c.Members = append(c.Members, policychain.Member{Name: info.Name, Policy: p})
+	}
+	return c
+}
+
 func allow(changes ...protocol.AuditSeverityChange) protocol.AuditFindingsDecision {
 	return protocol.AuditFindingsDecision{Decision: protocol.Decision{Verdict: protocol.Allow}, Changes: changes}
 }
@@ -55,32 +70,32 @@ func TestJudgeAudit(t *testing.T) {
 		chain   []protocol.Policy
 		verdict protocol.Verdict
 		policy  string
-		changes int
+		decided []string // policies whose changes apply, in order
 		err     string
 	}{
 		{name: "empty chain", verdict: protocol.Abstain, policy: "none"},
 		{name: "all abstain, old ones too",
 			chain:   []protocol.Policy{oldPol{}, unsupported, abstain},
 			verdict: protocol.Abstain, policy: "none"},
-		{name: "first non-abstain wins",
+		{name: "every allow applies, in chain order; the last decides",
 			chain:   []protocol.Policy{oldPol{}, unsupported, abstain, auditPol{name: "strict", d: allow(raise)}, auditPol{name: "later", d: allow()}},
-			verdict: protocol.Allow, policy: "strict", changes: 1},
-		{name: "a policy's own name is kept",
-			chain:   []protocol.Policy{auditPol{name: "strict", d: protocol.AuditFindingsDecision{Decision: protocol.Decision{Verdict: protocol.Allow, Policy: "strict/v2"}}}},
-			verdict: protocol.Allow, policy: "strict/v2"},
+			verdict: protocol.Allow, policy: "later", decided: []string{"strict", "later"}},
+		{name: "the chain's name is recorded, not the plugin's claim",
+			chain:   []protocol.Policy{auditPol{name: "strict", d: protocol.AuditFindingsDecision{Decision: protocol.Decision{Verdict: protocol.Allow, Policy: "default"}}}},
+			verdict: protocol.Allow, policy: "strict", decided: []string{"strict"}},
 		{name: "error names the policy",
 			chain: []protocol.Policy{abstain, auditPol{name: "broken", err: errors.New("rules file missing")}, auditPol{name: "strict", d: allow(raise)}},
-			err:   "audit policy broken: rules file missing"},
+			err:   `policy "broken": JudgeAuditFindings: rules file missing`},
 		{name: "an empty verdict is a protocol error",
 			chain: []protocol.Policy{auditPol{name: "sloppy", empty: true}},
-			err:   `audit policy sloppy: verdict "" on audit findings`},
+			err:   `policy "sloppy" answered JudgeAuditFindings with verdict "" (want abstain or allow)`},
 		{name: "deny is not a verdict on findings",
 			chain: []protocol.Policy{auditPol{name: "grumpy", d: protocol.AuditFindingsDecision{Decision: protocol.Decision{Verdict: protocol.Deny}}}},
-			err:   `audit policy grumpy: verdict "deny" on audit findings (want allow or abstain)`},
+			err:   `policy "grumpy" answered JudgeAuditFindings with verdict "deny" (want abstain or allow)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d, err := JudgeAudit(context.Background(), tt.chain, protocol.AuditFindingsRequest{Account: "work"})
+			decided, d, err := JudgeAudit(context.Background(), mkChain(tt.chain...), protocol.AuditFindingsRequest{Account: "work"})
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("error %v, want %q", err, tt.err)
@@ -90,8 +105,12 @@ func TestJudgeAudit(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if d.Verdict != tt.verdict || d.Policy != tt.policy || len(d.Changes) != tt.changes {
-				t.Errorf("decision %+v, want %s by %s with %d changes", d, tt.verdict, tt.policy, tt.changes)
+			var names []string
+			for _, d := range decided {
+				names = append(names, d.Policy)
+			}
+			if d.Verdict != tt.verdict || d.Policy != tt.policy || strings.Join(names, ",") != strings.Join(tt.decided, ",") || len(d.Chain) != len(tt.chain) {
+				t.Errorf("decision %+v by %v, want %s by %s, changes from %v", d, names, tt.verdict, tt.policy, tt.decided)
 			}
 		})
 	}
@@ -109,12 +128,14 @@ func auditReport() audit.Report {
 
 func TestReweighAudit(t *testing.T) {
 	var got []protocol.AuditFindingsRequest
-	chains := map[string][]protocol.Policy{
-		"work": {auditPol{name: "strict", d: allow(raise), got: &got}, auditPol{name: "default", got: &got}},
-		"home": {auditPol{name: "default", got: &got}},
+	lower := protocol.AuditSeverityChange{ID: audit.CheckTLS13, Severity: "low", Reason: "lab: TLS 1.3 optional"}
+	chains := map[string]policychain.Chain{
+		// default first; strict raises, then lab lowers: the later wins.
+		"work": mkChain(auditPol{name: "default", got: &got}, auditPol{name: "strict", d: allow(raise), got: &got}, auditPol{name: "lab", d: allow(lower), got: &got}),
+		"home": mkChain(auditPol{name: "default", got: &got}, auditPol{name: "strict", d: allow(raise), got: &got}),
 	}
 	var started, stopped []string
-	start := func(a config.Account) ([]protocol.Policy, func(), error) {
+	start := func(a config.Account) (policychain.Chain, func(), error) {
 		started = append(started, a.Name)
 		return chains[a.Name], func() { stopped = append(stopped, a.Name) }, nil
 	}
@@ -127,21 +148,24 @@ func TestReweighAudit(t *testing.T) {
 	if strings.Join(started, ",") != "work,home" || strings.Join(stopped, ",") != "work,home" {
 		t.Errorf("started %v, stopped %v; want work and home once each, not idle", started, stopped)
 	}
-	// work's request went only to strict (it decided); home's to default.
-	if len(got) != 2 || got[0].Account != "work" || got[0].Profile != "bcp195" || len(got[0].Findings) != 2 ||
-		got[1].Account != "home" || len(got[1].Findings) != 1 {
+	// Every policy of each chain was asked, each with the decision so far.
+	if len(got) != 5 || got[0].Account != "work" || got[0].Profile != "bcp195" || len(got[0].Findings) != 2 ||
+		got[3].Account != "home" || len(got[3].Findings) != 1 {
 		t.Fatalf("requests %+v", got)
+	}
+	if got[0].Prior != (protocol.Prior{}) || got[2].Prior.Policy != "strict" || got[2].Prior.Verdict != protocol.Allow {
+		t.Errorf("priors %+v, %+v", got[0].Prior, got[2].Prior)
 	}
 	if want := (protocol.AuditFinding{ID: "tls.tls13", Aspect: "chat", Endpoint: "xmpp:a:5222", Severity: "medium", Status: "fail",
 		Evidence: "no TLS 1.3", Ref: "RFC 9325 §3.1.1"}); got[0].Findings[0] != want {
 		t.Errorf("finding on the request %+v, want %+v", got[0].Findings[0], want)
 	}
 	f := r.Findings[0]
-	if f.Severity != audit.High || f.Override == nil || f.Override.Policy != "strict" || f.Override.Reason != "we require TLS 1.3" {
-		t.Errorf("work's tls.tls13 = %+v (override %+v)", f, f.Override)
+	if f.Severity != audit.Low || f.Override == nil || f.Override.Policy != "lab" || f.Override.Reason != "lab: TLS 1.3 optional" {
+		t.Errorf("work's tls.tls13 = %+v (override %+v), want lab's change applied after strict's", f, f.Override)
 	}
-	if r.Findings[2].Severity != audit.Medium || r.Findings[2].Override != nil {
-		t.Errorf("home's finding changed: %+v", r.Findings[2])
+	if h := r.Findings[2]; h.Severity != audit.High || h.Override == nil || h.Override.Policy != "strict" {
+		t.Errorf("home's finding = %+v, want strict's change", h)
 	}
 	if in.Summary.ExitCode != audit.ExitWarning || r.Summary.ExitCode != audit.ExitCritical {
 		t.Errorf("exit code %d → %d, want WARNING → CRITICAL", in.Summary.ExitCode, r.Summary.ExitCode)
@@ -151,22 +175,22 @@ func TestReweighAudit(t *testing.T) {
 func TestReweighAuditErrors(t *testing.T) {
 	tests := []struct {
 		name  string
-		start func(config.Account) ([]protocol.Policy, func(), error)
+		start func(config.Account) (policychain.Chain, func(), error)
 		want  string
 	}{
 		{name: "plugin does not start",
-			start: func(config.Account) ([]protocol.Policy, func(), error) {
-				return nil, nil, errors.New("plugin policy/strict not found")
+			start: func(config.Account) (policychain.Chain, func(), error) {
+				return policychain.Chain{}, nil, errors.New("plugin policy/strict not found")
 			},
 			want: "account work: policies: plugin policy/strict not found"},
 		{name: "unknown check",
-			start: func(config.Account) ([]protocol.Policy, func(), error) {
-				return []protocol.Policy{auditPol{name: "strict", d: allow(protocol.AuditSeverityChange{ID: "tls.tls09", Severity: "high"})}}, func() {}, nil
+			start: func(config.Account) (policychain.Chain, func(), error) {
+				return mkChain(auditPol{name: "strict", d: allow(protocol.AuditSeverityChange{ID: "tls.tls09", Severity: "high"})}), func() {}, nil
 			},
 			want: `policy "strict" re-weighing the audit of account work: unknown check IDs: "tls.tls09"`},
 		{name: "status for a severity",
-			start: func(config.Account) ([]protocol.Policy, func(), error) {
-				return []protocol.Policy{auditPol{name: "strict", d: allow(protocol.AuditSeverityChange{ID: "tls.tls13", Severity: "pass"})}}, func() {}, nil
+			start: func(config.Account) (policychain.Chain, func(), error) {
+				return mkChain(auditPol{name: "strict", d: allow(protocol.AuditSeverityChange{ID: "tls.tls13", Severity: "pass"})}), func() {}, nil
 			},
 			want: `policy "strict" re-weighing the audit of account work: bad severities`},
 	}

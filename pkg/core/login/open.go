@@ -8,6 +8,7 @@ import (
 
 	"github.com/cusax/cusax/pkg/core/config"
 	"github.com/cusax/cusax/pkg/core/pluginhost"
+	"github.com/cusax/cusax/pkg/core/policychain"
 	"github.com/cusax/cusax/pkg/core/secrets"
 	"github.com/cusax/cusax/pkg/protocol"
 )
@@ -19,7 +20,7 @@ type Plugins struct {
 
 	host        *pluginhost.Host
 	policyNames []string
-	policies    []protocol.Policy
+	policies    policychain.Chain
 	policyErr   error
 	policyOnce  sync.Once
 	mu          sync.Mutex
@@ -27,9 +28,11 @@ type Plugins struct {
 
 // Policies starts the account's policy chain on first use (most commands
 // never need a decision, and each plugin costs a process start) and returns
-// it in chain order, the default policy last.
-func (p *Plugins) Policies(ctx context.Context) ([]protocol.Policy, error) {
+// it in chain order (policychain.Order: the default policy first, then the
+// account's policy list), bounded by the host's DecisionTimeout.
+func (p *Plugins) Policies(ctx context.Context) (policychain.Chain, error) {
 	p.policyOnce.Do(func() {
+		p.policies.Timeout = p.host.DecisionTimeout
 		for _, name := range p.policyNames {
 			inst, err := p.host.Start(ctx, protocol.KindPolicy, name)
 			if err != nil {
@@ -44,7 +47,7 @@ func (p *Plugins) Policies(ctx context.Context) ([]protocol.Policy, error) {
 				p.policyErr = err
 				return
 			}
-			p.policies = append(p.policies, pol)
+			p.policies.Members = append(p.policies.Members, policychain.Member{Name: name, Policy: pol, Exited: inst.Exited})
 		}
 	})
 	return p.policies, p.policyErr
@@ -106,14 +109,7 @@ func OpenAspects(ctx context.Context, host *pluginhost.Host, a config.Account, c
 	if tel != "" {
 		jobs = append(jobs, job{protocol.KindTelephony, tel})
 	}
-	var policyNames []string
-	seen := map[string]bool{}
-	for _, name := range append(append([]string(nil), a.Policy...), "default") {
-		if !seen[name] {
-			seen[name] = true
-			policyNames = append(policyNames, name)
-		}
-	}
+	policyNames := policychain.Order(a.Policy)
 	insts := make([]*pluginhost.Instance, len(jobs))
 	errs := make([]error, len(jobs))
 	var wg sync.WaitGroup
@@ -181,22 +177,31 @@ func ReadCA(a config.Account) ([]byte, error) {
 	return b, nil
 }
 
-// JudgeParity runs the findings through the policy chain: the first policy
-// that does not abstain decides, and may adjust severities.
-func JudgeParity(ctx context.Context, policies []protocol.Policy, req protocol.ParityRequest) (protocol.ParityDecision, error) {
-	for _, p := range policies {
-		d, err := p.JudgeSecurityParity(ctx, req)
-		if err != nil {
-			return protocol.ParityDecision{}, fmt.Errorf("parity policy: %w", err)
-		}
-		if d.Verdict != protocol.Abstain {
-			if d.Policy == "" {
-				if info, err := p.Info(ctx); err == nil {
-					d.Policy = info.Name
-				}
+// JudgeParity runs the findings through the policy chain (RFC 7081 §7):
+// each policy sees the findings as the policies before it adjusted them,
+// and the last that does not abstain decides. When every policy abstains
+// the core's findings stand, with Policy "none".
+func JudgeParity(ctx context.Context, chain policychain.Chain, req protocol.ParityRequest) (protocol.ParityDecision, error) {
+	findings := req.Findings
+	res, err := policychain.Run(ctx, chain, policychain.Op[protocol.ParityDecision]{
+		Name: "JudgeSecurityParity",
+		Ask: func(ctx context.Context, p protocol.Policy, prior protocol.Prior) (protocol.ParityDecision, error) {
+			r := req
+			r.Findings, r.Prior = findings, prior
+			d, err := p.JudgeSecurityParity(ctx, r)
+			if err == nil && d.Verdict != protocol.Abstain && d.Verdict != "" {
+				findings = d.Findings
 			}
-			return d, nil
-		}
+			return d, err
+		},
+		Decision: func(d *protocol.ParityDecision) *protocol.Decision { return &d.Decision },
+	})
+	if err != nil {
+		return protocol.ParityDecision{}, err
 	}
-	return protocol.ParityDecision{Decision: protocol.Decision{Verdict: protocol.Allow, Policy: "none"}, Findings: req.Findings}, nil
+	d := res.Final
+	if d.Verdict == protocol.Abstain {
+		d.Verdict, d.Findings = protocol.Allow, req.Findings
+	}
+	return d, nil
 }

@@ -3,6 +3,7 @@ package pluginhost
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/cusax/cusax/pkg/protocol"
 )
@@ -17,6 +18,9 @@ type Host struct {
 	// (a policy's settings as CUSAX_POLICY_SETTINGS); nil adds nothing.
 	// It must not return secrets: plugins may log their environment.
 	InstanceEnv func(kind protocol.Kind, name string) ([]string, error)
+	// DecisionTimeout bounds each answer of a policy plugin (config
+	// [plugins] decision_timeout); 0 means policychain.DefaultTimeout.
+	DecisionTimeout time.Duration
 
 	once     sync.Once
 	cands    []Candidate

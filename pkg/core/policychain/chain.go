@@ -133,9 +133,6 @@ func Run[D any](ctx context.Context, c Chain, op Op[D]) (Result[D], error) {
 			return res, err
 		}
 		dec := op.Decision(&d)
-		if dec.Verdict == "" {
-			dec.Verdict = protocol.Abstain // a policy that says nothing has no opinion
-		}
 		res.Chain = append(res.Chain, protocol.DecisionStep{Policy: m.Name, Verdict: dec.Verdict, Choice: dec.Choice,
 			Reason: dec.Reason, ElapsedMS: math.Round(float64(elapsed.Microseconds())/100) / 10})
 		if dec.Verdict == protocol.Abstain {

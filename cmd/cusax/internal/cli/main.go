@@ -16,7 +16,9 @@ import (
 	"github.com/cusax/cusax/cmd/cusax/internal/iostreams"
 	"github.com/cusax/cusax/pkg/core/config"
 	"github.com/cusax/cusax/pkg/core/pluginhost"
+	"github.com/cusax/cusax/pkg/core/policychain"
 	"github.com/cusax/cusax/pkg/core/secrets"
+	"github.com/cusax/cusax/pkg/protocol"
 	"github.com/cusax/cusax/plugins/builtin"
 	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
@@ -96,8 +98,12 @@ func newFactory(ctx context.Context, io *iostreams.IOStreams) (*cmdutil.Factory,
 			return nil, err
 		}
 		dirs := append([]string(nil), g.pluginDirs...)
+		var settings map[string]map[string]string
+		timeout := policychain.DefaultTimeout
 		if cfg, _, err := f.Config(); err == nil {
 			dirs = append(dirs, cfg.Plugins.Dirs...)
+			settings = cfg.Policies
+			timeout = cfg.Plugins.DecisionTimeoutOr(timeout)
 		}
 		level := "info"
 		if g.debug {
@@ -105,7 +111,9 @@ func newFactory(ctx context.Context, io *iostreams.IOStreams) (*cmdutil.Factory,
 		}
 		return &pluginhost.Host{
 			Self: self, BuiltIns: builtin.Plugins, Dirs: pluginhost.DefaultDirs(dirs),
-			Launcher: pluginhost.Launcher{Logger: f.Logger(), LogLevel: level, Env: pluginEnv()},
+			Launcher:        pluginhost.Launcher{Logger: f.Logger(), LogLevel: level, Env: pluginEnv()},
+			InstanceEnv:     policySettingsEnv(settings),
+			DecisionTimeout: timeout,
 		}, nil
 	})
 	return f, g
@@ -121,6 +129,22 @@ func pluginEnv() []string {
 		}
 	}
 	return env
+}
+
+// policySettingsEnv gives each policy plugin its own settings table; other
+// plugins, and policies without a table, get nothing.
+func policySettingsEnv(settings map[string]map[string]string) func(protocol.Kind, string) ([]string, error) {
+	return func(kind protocol.Kind, name string) ([]string, error) {
+		table, ok := settings[name]
+		if kind != protocol.KindPolicy || !ok {
+			return nil, nil
+		}
+		b, err := json.Marshal(table)
+		if err != nil {
+			return nil, fmt.Errorf("policies.%s: %w", name, err)
+		}
+		return []string{protocol.PolicySettingsEnv + "=" + string(b)}, nil
+	}
 }
 
 func dirOf(path string) string {

@@ -20,6 +20,7 @@ import (
 	"github.com/cusax/cusax/pkg/core/config"
 	"github.com/cusax/cusax/pkg/core/dialtarget"
 	corelogin "github.com/cusax/cusax/pkg/core/login"
+	"github.com/cusax/cusax/pkg/core/pluginhost"
 	"github.com/cusax/cusax/pkg/core/media"
 	"github.com/cusax/cusax/pkg/protocol"
 )
@@ -348,8 +349,9 @@ func (o *Options) plan(ctx context.Context) (*Plan, error) {
 	}
 	d, err := callplan.ChooseAccount(ctx, chain, req)
 	if err != nil {
-		return nil, err
+		return nil, notPlaced(err)
 	}
+	o.debugChain("ChooseAccount", d)
 	p.AccountWhy = d
 	via, err := o.settleAccount(cfg, req, d)
 	if err != nil {
@@ -383,10 +385,12 @@ func (o *Options) plan(ctx context.Context) (*Plan, error) {
 	cost := protocol.CostRequest{
 		Target: o.Target, URI: p.URI, Account: via.Name, PSTN: p.PSTN, InterDomain: p.InterDomain,
 		Interactive: o.interactive() && !o.DryRun, Confirmed: o.Yes, Allowlist: cfg.Calls.CostAllow,
+		Region: cfg.Calls.Region,
 	}
 	if p.Cost, err = callplan.ApproveCost(ctx, chain, cost); err != nil {
-		return nil, err
+		return nil, notPlaced(err)
 	}
+	o.debugChain("ApproveCost", p.Cost)
 	if o.DryRun {
 		return p, nil
 	}
@@ -405,10 +409,41 @@ func (o *Options) plan(ctx context.Context) (*Plan, error) {
 			return nil, fmt.Errorf("call not confirmed: %w", protocol.ErrDenied)
 		}
 	default:
-		return nil, cmdutil.WithHint(fmt.Errorf("%s (policy %s): %w", p.Cost.Reason, p.Cost.Policy, protocol.ErrDenied),
-			"add --yes, or list the number in [calls] cost_allow in the config")
+		hint := "add --yes, or list the number in [calls] cost_allow in the config"
+		if p.Cost.Policy != "default" {
+			// --yes does not loosen another policy's refusal.
+			hint = fmt.Sprintf("policy %q refused it: see its settings in [policies.%s] in the config, or the account's policy list", p.Cost.Policy, p.Cost.Policy)
+		}
+		return nil, cmdutil.WithHint(fmt.Errorf("%s (policy %s): %w", p.Cost.Reason, p.Cost.Policy, protocol.ErrDenied), hint)
 	}
 	return p, nil
+}
+
+// notPlaced says, for a policy that crashed, hung or answered nonsense,
+// that nothing was dialled.
+func notPlaced(err error) error {
+	if errors.Is(err, pluginhost.ErrFailed) {
+		return fmt.Errorf("%w; the call was not placed", err)
+	}
+	return err
+}
+
+// debugChain prints, with --debug, one line per policy consulted, in
+// chain order (docs/plugins.md).
+func (o *Options) debugChain(op string, d protocol.Decision) {
+	if !o.F.Logger().IsDebug() {
+		return
+	}
+	for _, s := range d.Chain {
+		line := fmt.Sprintf("cusax: policy %s: %s %s", s.Policy, op, s.Verdict)
+		if s.Choice != "" {
+			line += " " + s.Choice
+		}
+		if s.Reason != "" {
+			line += " (" + s.Reason + ")"
+		}
+		fmt.Fprintf(o.F.IO.ErrOut, "%s %.1f ms\n", line, s.ElapsedMS)
+	}
 }
 
 // settleAccount turns the policy's decision into an account, asking on a
