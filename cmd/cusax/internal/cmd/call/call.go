@@ -20,8 +20,8 @@ import (
 	"github.com/cusax/cusax/pkg/core/config"
 	"github.com/cusax/cusax/pkg/core/dialtarget"
 	corelogin "github.com/cusax/cusax/pkg/core/login"
-	"github.com/cusax/cusax/pkg/core/pluginhost"
 	"github.com/cusax/cusax/pkg/core/media"
+	"github.com/cusax/cusax/pkg/core/pluginhost"
 	"github.com/cusax/cusax/pkg/protocol"
 )
 
