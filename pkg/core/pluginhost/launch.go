@@ -121,7 +121,7 @@ func (l *Launcher) LaunchEnv(ctx context.Context, c Candidate, env []string) (*I
 	info, err := d.Info(ictx)
 	if err != nil {
 		client.Kill()
-		return nil, fmt.Errorf("plugin %s did not start: %w: %w", c.ID(), err, ErrFailed)
+		return nil, &startError{msg: fmt.Sprintf("plugin %s did not start: %v", c.ID(), err), err: err}
 	}
 	if info.APIVersion != protocol.APIVersion || info.Kind != c.Kind {
 		client.Kill()
@@ -149,6 +149,17 @@ func (l *Launcher) command(c Candidate) *exec.Cmd {
 	}
 	return exec.Command(c.Path)
 }
+
+// startError is a plugin whose Info failed (a policy rejecting its
+// settings): it wraps the plugin's error and ErrFailed without adding the
+// sentinel's text to the one-line message.
+type startError struct {
+	msg string
+	err error
+}
+
+func (e *startError) Error() string   { return e.msg }
+func (e *startError) Unwrap() []error { return []error{e.err, ErrFailed} }
 
 // classifyStartError turns go-plugin's start errors into one-line errors.
 func classifyStartError(c Candidate, err error) error {
