@@ -183,7 +183,7 @@ func TestCallPolicyChain(t *testing.T) {
 			settings["bad"] = map[string]string{"approve_cost": tt.mode}
 			setPolicies(t, c.home, []string{"tollguard", "bad"}, settings, tt.timeout)
 			start := time.Now()
-			r := call("sip:nobody@"+bed.Domain)
+			r := call("sip:nobody@" + bed.Domain)
 			elapsed := time.Since(start)
 			t.Logf("%s: returned after %s", tt.name, elapsed)
 			if r.code != cmdutil.ExitPlugin || r.stderr != tt.want {
