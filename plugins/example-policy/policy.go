@@ -2,8 +2,8 @@
 // its own executable (cusax-plugin-policy-example) and found in a plugin
 // directory. It refuses every call to a phone number, insists on TLS 1.3
 // in `cusax audit-tls`, and abstains from everything else, to show how a
-// policy changes one decision without forking cusax. See
-// docs/plugin-protocol.md.
+// policy chained after the default changes one decision without forking
+// cusax. See docs/plugins.md.
 package examplepolicy
 
 import (

@@ -23,7 +23,7 @@ import (
 
 // TestMain makes the test binary serve the built-in default policy when
 // re-executed, as the cusax binary does, so the end-to-end test runs the
-// same chain as `cusax audit-tls`: the example, then "default".
+// same chain as `cusax audit-tls`: "default", then the example.
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == pluginhost.ServeArg {
 		cusaxv1.Serve(cusaxv1.ServeConfig{Policy: policy.New(), Logger: hclog.NewNullLogger()})
