@@ -203,3 +203,60 @@ func TestReweighAuditErrors(t *testing.T) {
 		})
 	}
 }
+
+// parityPol lowers every finding to info, or abstains; it records the
+// findings and prior it was given.
+type parityPol struct {
+	protocol.AbstainingPolicy
+	name    string
+	lower   bool
+	gotSev  *[]string
+	gotPrio *[]string
+}
+
+func (p parityPol) Info(context.Context) (protocol.Info, error) {
+	return protocol.Info{Kind: protocol.KindPolicy, Name: p.name}, nil
+}
+
+func (p parityPol) JudgeSecurityParity(_ context.Context, req protocol.ParityRequest) (protocol.ParityDecision, error) {
+	*p.gotSev = append(*p.gotSev, p.name+":"+req.Findings[0].Severity)
+	*p.gotPrio = append(*p.gotPrio, p.name+":"+req.Prior.Policy)
+	if !p.lower {
+		return protocol.ParityDecision{Decision: protocol.Decision{Verdict: protocol.Abstain}, Findings: req.Findings}, nil
+	}
+	fs := append([]protocol.ParityFinding(nil), req.Findings...)
+	for i := range fs {
+		fs[i].Severity = "info"
+	}
+	return protocol.ParityDecision{Decision: protocol.Decision{Verdict: protocol.Allow, Reason: "lab"}, Findings: fs}, nil
+}
+
+// Parity runs in chain order: each policy sees the findings as the ones
+// before it left them, and the last that did not abstain decides.
+func TestJudgeParityChain(t *testing.T) {
+	var sev, prio []string
+	chain := mkChain(
+		parityPol{name: "default", lower: false, gotSev: &sev, gotPrio: &prio},
+		parityPol{name: "lab", lower: true, gotSev: &sev, gotPrio: &prio},
+		parityPol{name: "quiet", gotSev: &sev, gotPrio: &prio},
+	)
+	req := protocol.ParityRequest{Account: "work", Findings: []protocol.ParityFinding{{ID: "parity.encryption", Severity: "warning"}}}
+	d, err := JudgeParity(context.Background(), chain, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Policy != "lab" || d.Verdict != protocol.Allow || d.Findings[0].Severity != "info" || len(d.Chain) != 3 {
+		t.Errorf("decision %+v", d)
+	}
+	if got := strings.Join(sev, " "); got != "default:warning lab:warning quiet:info" {
+		t.Errorf("findings seen %s", got)
+	}
+	if got := strings.Join(prio, " "); got != "default: lab: quiet:lab" {
+		t.Errorf("priors seen %s", got)
+	}
+	// Nobody decides: the core's findings stand.
+	d, err = JudgeParity(context.Background(), mkChain(parityPol{name: "quiet", gotSev: &sev, gotPrio: &prio}), req)
+	if err != nil || d.Verdict != protocol.Allow || d.Policy != "none" || d.Findings[0].Severity != "warning" {
+		t.Errorf("all abstain: %+v %v", d, err)
+	}
+}
