@@ -106,7 +106,7 @@ func TestRunLastDecides(t *testing.T) {
 }
 
 func TestRunAllAbstain(t *testing.T) {
-	res, err := Run(context.Background(), chain("a", fake{}, "b", fake{err: protocol.ErrUnsupported}), cost)
+	res, err := Run(context.Background(), chain("a", fake{d: protocol.Decision{Verdict: protocol.Abstain}}, "b", fake{err: protocol.ErrUnsupported}), cost)
 	if err != nil {
 		t.Fatal(err)
 	}
