@@ -20,7 +20,7 @@ const DefaultTimeout = 5 * time.Second
 
 // exitGrace is how long a failed call waits for go-plugin to notice that
 // the plugin process exited, to tell a crash from a returned error.
-const exitGrace = time.Second
+const exitGrace = 2 * time.Second
 
 // Member is one policy in a chain.
 type Member struct {

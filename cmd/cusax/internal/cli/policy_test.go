@@ -175,7 +175,7 @@ func TestCallPolicyChain(t *testing.T) {
 		name, mode, timeout, want string
 	}{
 		{"crashes", "crash", "", `cusax: error: policy "bad" stopped mid-decision (plugin process exited: exit status 2); the call was not placed` + "\n"},
-		{"hangs", "hang", "1s", `cusax: error: policy "bad" did not decide within 1s (ApproveCost); the call was not placed` + "\n"},
+		{"hangs", "hang", "3s", `cusax: error: policy "bad" did not decide within 3s (ApproveCost); the call was not placed` + "\n"},
 	}
 	for _, tt := range broken {
 		t.Run("a policy that "+tt.name+" mid-decision", func(t *testing.T) {
