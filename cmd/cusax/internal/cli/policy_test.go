@@ -35,17 +35,25 @@ func policyPluginDir(t *testing.T) string {
 }
 
 // setPolicies rewrites the caller's config: the account's policy list,
-// the [policies.NAME] tables and [plugins] decision_timeout.
+// the [policies.NAME] tables and [plugins] decision_timeout; and clears
+// calls.cost_allow (setCostAllow sets it).
 func setPolicies(t *testing.T, home string, chain []string, settings map[string]map[string]string, timeout string) {
+	setConfig(t, home, func(c *config.Config) {
+		c.Accounts[0].Policy = chain
+		c.Policies = settings
+		c.Plugins.DecisionTimeout = timeout
+		c.Calls.CostAllow = nil
+	})
+}
+
+func setConfig(t *testing.T, home string, change func(*config.Config)) {
 	t.Helper()
 	path := filepath.Join(home, "cusax", "config.toml")
 	c, err := config.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Accounts[0].Policy = chain
-	c.Policies = settings
-	c.Plugins.DecisionTimeout = timeout
+	change(c)
 	if err := config.Save(path, c); err != nil {
 		t.Fatal(err)
 	}
@@ -152,6 +160,18 @@ func TestCallPolicyChain(t *testing.T) {
 		r = call(premium, "--yes", "--json")
 		if o := decodeOutcome(t, r); r.code != cmdutil.ExitNotFound || o.StatusCode != 404 {
 			t.Errorf("guard allows: exit %d, outcome %+v", r.code, o)
+		}
+	})
+
+	t.Run("international asks: refused off a terminal with the --yes hint", func(t *testing.T) {
+		setPolicies(t, c.home, []string{"tollguard"}, guard("deny"), "")
+		// The default allows it without --yes (allow-listed), the guard asks.
+		setConfig(t, c.home, func(c *config.Config) { c.Calls.CostAllow = []string{"tel:+44*"} })
+		london := phonenumbers.Format(phonenumbers.GetExampleNumberForType("GB", phonenumbers.FIXED_LINE), phonenumbers.E164)
+		r := call(london)
+		if r.code != cmdutil.ExitDenied || !strings.Contains(r.stderr, "is an international number (GB, home region DE)") ||
+			!strings.Contains(r.stderr, "cusax: hint: add --yes to allow it") {
+			t.Errorf("exit %d, stderr %q", r.code, r.stderr)
 		}
 	})
 

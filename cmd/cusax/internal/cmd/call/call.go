@@ -70,7 +70,10 @@ policy plugins (RFC 7081 §3.4): the contact's own CUSAX account, else the
 only one that can place calls, else --via (asked on a terminal). A call to
 a phone number, or to a number learned from a contact on another domain,
 may cost money (RFC 7081 §5): it needs --yes, a yes at the prompt, or a
-match in the config's [calls] cost_allow list.
+match in the config's [calls] cost_allow list. Both decisions run through
+the account's policy chain: the default policy, then the account's
+policy list (a toll guard may refuse what the default allowed); --json
+shows every policy's answer and --debug prints one line per policy.
 
 The INVITE carries Call-Info: <xmpp:YOU>;purpose=impp (RFC 6993) so the
 callee can find you for chat, unless --no-impp, advertise_impp = false or
@@ -84,8 +87,8 @@ Ctrl-C (CANCEL or BYE is always sent). Without any of these it stays up
 until one side hangs up.
 
 Exit codes: 0 answered, 10 busy, 11 declined, 12 no answer, 13 not found,
-4 authentication failed, 5 denied by policy, 7 network failure (see
-'cusax help exit-codes').`,
+4 authentication failed, 5 denied by policy, 6 a policy plugin failed or
+did not decide in time, 7 network failure (see 'cusax help exit-codes').`,
 		Example: `  $ cusax call bob
   $ cusax call bob --play greeting.wav --record reply.wav
   $ cusax call sip:support@example.com --dtmf 1234# --duration 10s
