@@ -14,6 +14,7 @@ import (
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/internal/testbed"
 	"github.com/cusax/cusax/pkg/core/config"
+	"github.com/cusax/cusax/pkg/protocol"
 )
 
 // policyPluginDir builds the toll guard and the misbehaving test policy,
@@ -226,4 +227,23 @@ func TestCallPolicyChain(t *testing.T) {
 			t.Errorf("exit %d, stderr %q, want one line with %q", r.code, r.stderr, want)
 		}
 	})
+}
+
+// Each policy gets its own table and nothing else does.
+func TestPolicySettingsEnv(t *testing.T) {
+	env := policySettingsEnv(map[string]map[string]string{"tollguard": {"region": "DE"}})
+	for _, tt := range []struct {
+		kind protocol.Kind
+		name string
+		want string
+	}{
+		{protocol.KindPolicy, "tollguard", `CUSAX_POLICY_SETTINGS={"region":"DE"}`},
+		{protocol.KindPolicy, "example", ""},
+		{protocol.KindIMPP, "tollguard", ""},
+	} {
+		got, err := env(tt.kind, tt.name)
+		if err != nil || strings.Join(got, " ") != tt.want {
+			t.Errorf("%s/%s: %q %v, want %q", tt.kind, tt.name, got, err, tt.want)
+		}
+	}
 }
