@@ -18,6 +18,9 @@ import (
 // case; five seconds is generous for a slow disk or a cold start.
 const DefaultTimeout = 5 * time.Second
 
+// deadlineSlack: an error this close to the deadline is the deadline's.
+const deadlineSlack = 10 * time.Millisecond
+
 // exitGrace is how long a failed call waits for go-plugin to notice that
 // the plugin process exited, to tell a crash from a returned error.
 const exitGrace = 2 * time.Second
@@ -197,7 +200,9 @@ func ask[D any](ctx context.Context, timeout time.Duration, m Member, op Op[D], 
 		}
 		return a.d, failf(nil, "policy %q stopped mid-decision (%s)", m.Name, why)
 	}
-	if cctx.Err() != nil {
+	// The plugin's side of gRPC may cancel the call at the deadline a
+	// moment before cctx's own timer has marked it done: the clock decides.
+	if deadline, _ := cctx.Deadline(); cctx.Err() != nil || !time.Now().Before(deadline.Add(-deadlineSlack)) {
 		return a.d, failf(nil, "policy %q did not decide within %s (%s)", m.Name, timeout, op.Name)
 	}
 	return a.d, fmt.Errorf("policy %q: %s: %w", m.Name, op.Name, a.err)

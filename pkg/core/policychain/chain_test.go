@@ -34,6 +34,16 @@ func (f fake) ApproveCost(ctx context.Context, req protocol.CostRequest) (protoc
 
 func (fake) Info(context.Context) (protocol.Info, error) { return protocol.Info{}, nil }
 
+// cancelAtDeadline answers an error of its own once the deadline has
+// passed, as gRPC's RST_STREAM CANCEL does.
+type cancelAtDeadline struct{ fake }
+
+func (cancelAtDeadline) ApproveCost(ctx context.Context, _ protocol.CostRequest) (protocol.Decision, error) {
+	d, _ := ctx.Deadline()
+	time.Sleep(time.Until(d))
+	return protocol.Decision{}, errors.New("stream terminated by RST_STREAM with error code: CANCEL")
+}
+
 var cost = Op[protocol.Decision]{
 	Name: "ApproveCost",
 	Ask: func(ctx context.Context, p protocol.Policy, prior protocol.Prior) (protocol.Decision, error) {
@@ -167,6 +177,16 @@ func TestRunBounded(t *testing.T) {
 	t.Logf("returned after %s", time.Since(start))
 	if time.Since(start) > 10*time.Second {
 		t.Errorf("took %s: Run must not wait for a hung policy", time.Since(start))
+	}
+
+	// The plugin's gRPC side cancels at the deadline, a moment before the
+	// host's context says so: still a timeout, not the plugin's error.
+	for i := 0; i < 20; i++ {
+		late := chain("default", cancelAtDeadline{})
+		late.Timeout = 20 * time.Millisecond
+		if _, err := Run(context.Background(), late, cost); err == nil || !strings.Contains(err.Error(), "did not decide within 20ms") {
+			t.Fatalf("cancelled at the deadline: %v", err)
+		}
 	}
 
 	c.Members[1].Exited = func() string { return "plugin process exited: exit status 2" }
