@@ -311,3 +311,40 @@ func TestLoginDiscover(t *testing.T) {
 		t.Errorf("unknown address: exit %d %s", r.code, r.stderr)
 	}
 }
+
+// A bearer token (RFC 6750) fetches the document; --password-stdin then
+// carries the account's password on the next line. A refresh uses the
+// stored token. A public document (--auth none) needs only the password.
+func TestLoginProvisionBearerAndPublic(t *testing.T) {
+	bed := testbed.Shared(t)
+	portal := startPortal(t, bed)
+	home := t.TempDir()
+	alice := bed.Users["alice"]
+	portal.AddToken("activation-code-7f3a", "alice")
+
+	r := runCLI(t, home, "activation-code-7f3a\n"+alice.Password+"\n", "login", "--provision", portal.DocumentURL(), "--auth", "bearer",
+		"--password-stdin", "--ca-file", bed.CAFile, "--name", "tok", "--json")
+	if r.code != 0 {
+		t.Fatalf("bearer: exit %d\n%s", r.code, r.stderr)
+	}
+	if res := decodeLogin(t, r); !res.Saved || res.Provisioning.Auth != "bearer" || res.Provisioning.User != "" {
+		t.Fatalf("bearer result: %+v", res.Provisioning)
+	}
+	if r := runCLI(t, home, "", "login", "--refresh", "--name", "tok"); r.code != 0 || !strings.Contains(r.stdout, "up to date") {
+		t.Fatalf("refresh with the stored token: exit %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	// Only the token on stdin: the account password is missing, said in one line.
+	r = runCLI(t, home, "activation-code-7f3a\n", "login", "--provision", portal.DocumentURL(), "--auth", "bearer",
+		"--password-stdin", "--ca-file", bed.CAFile, "--name", "tok2")
+	if r.code != cmdutil.ExitUsage || !strings.Contains(oneLineError(t, r), "Chat aspect") {
+		t.Errorf("token only: exit %d %s", r.code, r.stderr)
+	}
+
+	doc, _ := portal.Document("alice")
+	body, _ := json.Marshal(doc)
+	u := portal.Serve("/public/alice.json", 200, "application/vnd.cusax.provisioning+json", body)
+	r = runCLI(t, home, alice.Password+"\n", "login", "--provision", u, "--auth", "none", "--password-stdin", "--ca-file", bed.CAFile, "--name", "pub")
+	if r.code != 0 {
+		t.Fatalf("public document: exit %d\n%s", r.code, r.stderr)
+	}
+}

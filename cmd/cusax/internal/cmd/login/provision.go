@@ -287,6 +287,8 @@ func (o *Options) provisionSecret(ctx context.Context, store secrets.Store, rep 
 		what = "token"
 	}
 	switch {
+	case rep.Auth == "none":
+		return credential{}, nil // no credential for the server; the aspects' passwords are read later
 	case o.PasswordStdin:
 		s, err := secrets.ReadPasswordLine(o.F.IO.In)
 		if err != nil {
@@ -315,9 +317,6 @@ func (o *Options) provisionSecret(ctx context.Context, store secrets.Store, rep 
 			}
 			return credential{secret: s, command: cmd}, nil
 		}
-	}
-	if rep.Auth == "none" {
-		return credential{}, nil // the aspects' passwords are asked for later if the document needs them
 	}
 	if o.F.IO.CanPrompt() {
 		s, err := cmdutil.PromptSecret(o.F.IO, fmt.Sprintf("%s for %s at %s: ", upperFirst(what), rep.User, hostOf(rep.URL)))
@@ -356,25 +355,43 @@ func (o *Options) aspectPasswords(ctx context.Context, store secrets.Store, acct
 			return "", "", err
 		}
 	}
+	// --password-stdin reads one line per secret, in this order: the
+	// server's password or token (not with --auth none), then the account
+	// password shared by the "same" aspects when that was not the server's
+	// password (--auth bearer or none), then one line per "prompt" aspect,
+	// Chat first. On a terminal, what is missing is asked for instead.
+	shared, haveShared := "", false
+	if rep.Auth == "basic" && cred.secret != "" {
+		shared, haveShared = cred.secret, true
+	}
 	get := func(aspect string, src provision.PasswordSource, cmd *string, label string) (string, error) {
-		if src == provision.PasswordSame && rep.Auth == "basic" && cred.secret != "" {
+		if src == provision.PasswordSame && haveShared {
 			if cred.command != "" {
 				*cmd = cred.command
 			}
-			return cred.secret, nil
+			return shared, nil
 		}
-		if src == provision.PasswordSame && rep.Auth != "basic" && o.PasswordStdin && cred.secret != "" && rep.Auth == "none" {
-			return cred.secret, nil
+		var pw string
+		var err error
+		switch {
+		case o.PasswordStdin:
+			pw, err = secrets.ReadPasswordLine(o.F.IO.In)
+			if err != nil {
+				return "", cmdutil.WithHint(cmdutil.Usagef("--password-stdin: the password for the provider's %s aspect %s: %v", aspect, label, err),
+					"with --auth "+rep.Auth+", give the server's credential and then the account's password on separate lines (docs/provisioning.md)")
+			}
+		case o.F.IO.CanPrompt():
+			if pw, err = cmdutil.PromptSecret(o.F.IO, fmt.Sprintf("Password for %s (%s): ", label, aspect)); err != nil {
+				return "", err
+			}
+		default:
+			return "", cmdutil.WithHint(cmdutil.Usagef("no password for the provider's %s aspect %s", aspect, label),
+				"pipe it in with --password-stdin after the server's credential (docs/provisioning.md), or run cusax login on a terminal")
 		}
-		if o.F.IO.CanPrompt() {
-			return cmdutil.PromptSecret(o.F.IO, fmt.Sprintf("Password for %s: ", label))
-		}
-		why := "asks for a separate password"
 		if src == provision.PasswordSame {
-			why = "uses the provisioning password, but the server was not asked with one (--auth " + rep.Auth + ")"
+			shared, haveShared = pw, true
 		}
-		return "", cmdutil.WithHint(cmdutil.Usagef("the provider's %s aspect %s %s", aspect, label, why),
-			"run cusax login on a terminal to type it")
+		return pw, nil
 	}
 	var xpw, spw string
 	var err error
