@@ -42,6 +42,7 @@ func Main(args []string) int {
 
 // Run executes the command tree on the given streams.
 func Run(ctx context.Context, io *iostreams.IOStreams, args []string) int {
+	io.SerializeErrOut()
 	f, g := newFactory(ctx, io)
 	root := NewRootCmd(f, g)
 	root.SetArgs(args)

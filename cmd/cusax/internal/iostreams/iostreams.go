@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"io"
 	"os"
+	"sync"
 
 	"github.com/mattn/go-isatty"
 )
@@ -86,3 +87,24 @@ func (s *IOStreams) Green(t string) string  { return s.Color("32", t) }
 func (s *IOStreams) Yellow(t string) string { return s.Color("33", t) }
 func (s *IOStreams) Red(t string) string    { return s.Color("31", t) }
 func (s *IOStreams) Bold(t string) string   { return s.Color("1", t) }
+
+// syncWriter serialises writes: with --debug the plugin host's loggers
+// write to stderr from their own goroutines while the command writes its
+// progress and diagnostics there.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+// SerializeErrOut makes ErrOut safe for concurrent writers (once).
+func (s *IOStreams) SerializeErrOut() {
+	if _, ok := s.ErrOut.(*syncWriter); !ok {
+		s.ErrOut = &syncWriter{w: s.ErrOut}
+	}
+}
