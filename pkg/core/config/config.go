@@ -223,6 +223,16 @@ func (f Features) AdvertiseIMPPEnabled() bool {
 	return true
 }
 
+// MinTLS is the lowest TLS version the account's provider asks for in its
+// provisioning document ("", "1.2" or "1.3"); every connection of the
+// account honours it.
+func (a Account) MinTLS() string {
+	if a.Provisioning != nil {
+		return a.Provisioning.MinTLS
+	}
+	return ""
+}
+
 // Names returns the account names in file order.
 func (c *Config) Names() []string {
 	names := make([]string, len(c.Accounts))

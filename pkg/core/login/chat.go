@@ -62,7 +62,7 @@ func OpenChat(ctx context.Context, host *pluginhost.Host, store secrets.Store, a
 	defer cancel()
 	sess, err := plugins.IMPP.Connect(cctx, protocol.ConnectRequest{
 		Address: a.XMPP.JID, Password: pw, Server: a.XMPP.Server, DirectTLS: a.XMPP.DirectTLS,
-		CAPEM: ca, AllowPlaintext: a.XMPP.AllowPlaintext, Mechanisms: a.XMPP.Mechanisms, Timeout: timeout,
+		CAPEM: ca, AllowPlaintext: a.XMPP.AllowPlaintext, Mechanisms: a.XMPP.Mechanisms, MinTLS: a.MinTLS(), Timeout: timeout,
 	})
 	if err != nil {
 		plugins.Close()

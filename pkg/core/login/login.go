@@ -148,6 +148,15 @@ func (r Request) timeout() time.Duration {
 // than the host's bare deadline.
 func (r Request) hostTimeout() time.Duration { return r.timeout() + 2*time.Second }
 
+// minTLS is the higher of two floors: the request's (--min-tls) and the
+// one the account's provider asks for in its provisioning document.
+func (r Request) minTLS() string {
+	if p := r.Account.MinTLS(); p > r.MinTLS { // "", "1.2", "1.3" order as strings
+		return p
+	}
+	return r.MinTLS
+}
+
 func proveSIP(ctx context.Context, tel protocol.Telephony, req Request) AspectResult {
 	out := AspectResult{Aspect: protocol.AspectTelephony, Configured: true, Started: time.Now()}
 	defer func() {
@@ -164,7 +173,7 @@ func proveSIP(ctx context.Context, tel protocol.Telephony, req Request) AspectRe
 	defer cancel()
 	sess, err := tel.Connect(ctx, protocol.ConnectRequest{
 		Address: a.AOR, Username: a.Username, Password: req.SIPPassword, Server: a.Proxy,
-		CAPEM: req.CAPEM, AllowPlaintext: a.AllowPlaintext, MinTLS: req.MinTLS, Timeout: req.timeout(),
+		CAPEM: req.CAPEM, AllowPlaintext: a.AllowPlaintext, MinTLS: req.minTLS(), Timeout: req.timeout(),
 	})
 	if err != nil {
 		out.Err = aspectErr(protocol.AspectTelephony, err)
@@ -206,7 +215,7 @@ func proveXMPP(ctx context.Context, impp protocol.IMPP, req Request) AspectResul
 	defer cancel()
 	sess, err := impp.Connect(ctx, protocol.ConnectRequest{
 		Address: a.JID, Password: req.XMPPPassword, Server: a.Server, DirectTLS: a.DirectTLS,
-		CAPEM: req.CAPEM, AllowPlaintext: a.AllowPlaintext, Mechanisms: a.Mechanisms, MinTLS: req.MinTLS, Timeout: req.timeout(),
+		CAPEM: req.CAPEM, AllowPlaintext: a.AllowPlaintext, Mechanisms: a.Mechanisms, MinTLS: req.minTLS(), Timeout: req.timeout(),
 	})
 	out.Finished = time.Now()
 	if err != nil {

@@ -63,7 +63,7 @@ func (o *Options) dial(p *Plan) error {
 	cctx, cancel := context.WithTimeout(ctx, o.Timeout+2*time.Second)
 	sess, err := plugins.Telephony.Connect(cctx, protocol.ConnectRequest{
 		Address: a.SIP.AOR, Username: a.SIP.Username, Password: sipPW, Server: a.SIP.Proxy,
-		CAPEM: ca, AllowPlaintext: a.SIP.AllowPlaintext, Timeout: o.Timeout,
+		CAPEM: ca, AllowPlaintext: a.SIP.AllowPlaintext, MinTLS: a.MinTLS(), Timeout: o.Timeout,
 	})
 	cancel()
 	if err != nil {

@@ -49,7 +49,7 @@ func listen(o *Options) error {
 	defer plugins.Close()
 	sess, err := plugins.Telephony.Connect(ctx, protocol.ConnectRequest{
 		Address: acct.SIP.AOR, Username: acct.SIP.Username, Password: pw, Server: acct.SIP.Proxy,
-		CAPEM: ca, AllowPlaintext: acct.SIP.AllowPlaintext, Timeout: o.Timeout,
+		CAPEM: ca, AllowPlaintext: acct.SIP.AllowPlaintext, MinTLS: acct.MinTLS(), Timeout: o.Timeout,
 	})
 	if err != nil {
 		return fmt.Errorf("telephony: %w", err)
