@@ -124,6 +124,14 @@ bold "13. A call to a user Kamailio does not know: 404 Not Found is exit code 13
    12 no answer), for scripts to act on"
 run "${cusax[@]}" call --via demo "sip:nobody@$CUSAX_BED_SIP_DOMAIN" || echo "(exit $?)" >&2
 
+bold "13b. A third-party policy chained after the default: the toll guard (plugins/tollguard, its own executable
+   in the plugin dir) classifies the number with libphonenumber. --yes satisfies the default's cost gate
+   (RFC 7081 §5), but a premium-rate number is refused all the same (exit 5); --json shows who decided what"
+cp "$BIN/cusax-plugin-policy-tollguard" "$XDG_DATA_HOME/cusax/plugins/"
+printf '%s\n' "$CUSAX_BED_ALICE_PASSWORD" | run "${cusax[@]}" login --name demo --policy tollguard --password-stdin >/dev/null
+run "${cusax[@]}" call --via demo "tel:+49 900 1234567" --yes --dry-run --json | grep -A 20 '"cost_decision"' | head -24
+run "${cusax[@]}" call --via demo "tel:+49 900 1234567" --yes || echo "(exit $?)" >&2
+
 bold "14. cusax whois-caller --listen: who is calling, proven by alice's roster, never by the caller's word.
    A Call-Info header with purpose=impp only says which contact to look at (RFC 7081 §3.5): that
    contact's vCard must list the caller's SIP address, as anyone can write the header (RFC 6993 §4).

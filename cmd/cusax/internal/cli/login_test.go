@@ -14,6 +14,7 @@ import (
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/status"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/internal/testbed"
+	"github.com/cusax/cusax/pkg/core/config"
 )
 
 func loginArgs(bed *testbed.Bed, user, sipProxy string, extra ...string) []string {
@@ -318,5 +319,42 @@ func TestLoginMinTLS13(t *testing.T) {
 	}
 	if v := res.Chat.Report.TLS.Version; v != "TLS 1.3" {
 		t.Errorf("chat %s", v)
+	}
+}
+
+// --policy sets the account's policy chain (after the default), checked
+// against the plugin directories before anything connects; --policy
+// default alone clears it.
+func TestLoginPolicyFlag(t *testing.T) {
+	bed := testbed.Shared(t)
+	home := t.TempDir()
+	dir := pluginDir(t)
+	alice := bed.Users["alice"]
+	r := runCLI(t, home, alice.Password+"\n", append([]string{"--plugin-dir", dir}, loginArgs(bed, "alice", tlsProxy(bed), "--policy", "example")...)...)
+	if r.code != 0 {
+		t.Fatalf("login --policy example: exit %d\n%s", r.code, r.stderr)
+	}
+	policies := func() []string {
+		cfg, err := config.Load(filepath.Join(home, "cusax", "config.toml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg.Accounts[0].Policy
+	}
+	if got := policies(); len(got) != 1 || got[0] != "example" {
+		t.Fatalf("policy list %v", got)
+	}
+	r = runCLI(t, home, alice.Password+"\n", "login", "--name", "lab", "--password-stdin", "--policy", "nosuch")
+	if r.code != cmdutil.ExitPlugin || !strings.Contains(r.stderr, "cusax-plugin-policy-nosuch") {
+		t.Errorf("unknown policy: exit %d %s", r.code, r.stderr)
+	}
+	if got := policies(); len(got) != 1 {
+		t.Errorf("a refused --policy changed the list: %v", got)
+	}
+	if r := runCLI(t, home, alice.Password+"\n", "login", "--name", "lab", "--password-stdin", "--policy", "default"); r.code != 0 {
+		t.Fatalf("--policy default: exit %d %s", r.code, r.stderr)
+	}
+	if got := policies(); len(got) != 0 {
+		t.Errorf("--policy default left %v", got)
 	}
 }

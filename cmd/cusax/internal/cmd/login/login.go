@@ -14,6 +14,7 @@ import (
 	"github.com/cusax/cusax/pkg/core/config"
 	corelogin "github.com/cusax/cusax/pkg/core/login"
 	"github.com/cusax/cusax/pkg/core/parity"
+	"github.com/cusax/cusax/pkg/core/pluginhost"
 	"github.com/cusax/cusax/pkg/core/secrets"
 	"github.com/cusax/cusax/pkg/protocol"
 	"github.com/spf13/cobra"
@@ -44,6 +45,7 @@ type Options struct {
 	SIPBackend      string
 	PublishReach    bool
 	JSON            bool
+	Policies        []string
 
 	// Online provisioning (docs/provisioning.md).
 	Provision     string
@@ -140,6 +142,7 @@ fetches it again and reports what changed. A bad document changes nothing.`,
 	fl.StringVar(&opts.SIPBackend, "sip-backend", "", "telephony plugin to use (default sip)")
 	fl.BoolVar(&opts.PublishReach, "publish-reach", false, "publish the SIP address as an XEP-0152 reachability address over XMPP (needs --aor and --jid)")
 	fl.BoolVar(&opts.JSON, "json", false, "print the result as JSON")
+	fl.StringArrayVar(&opts.Policies, "policy", nil, "policy plugin consulted after the default for this account's decisions (repeatable, in order; replaces the account's list; --policy default alone clears it)")
 	fl.StringVar(&opts.Provision, "provision", "", "set the account up from the provider's provisioning document at this https URL")
 	fl.StringVar(&opts.Discover, "discover", "", "find the provisioning document of ADDRESS (user@domain) by WebFinger (RFC 7033) and set the account up from it")
 	fl.StringVar(&opts.WebFingerAddr, "webfinger-addr", "", "with --discover: ask HOST:PORT instead of the domain's port 443 (its certificate must still name the domain)")
@@ -220,6 +223,15 @@ func (o *Options) prove(j proveJob) error {
 	minTLS := o.MinTLS
 	if minTLS == "" {
 		minTLS = j.minTLS
+	}
+	if o.set("policy") {
+		acct.Policy = policyList(o.Policies)
+		if err := acct.Validate(); err != nil {
+			return cmdutil.Usagef("--policy: %v", err)
+		}
+		if err := policiesInstalled(f, acct.Policy); err != nil {
+			return err
+		}
 	}
 	ca, err := corelogin.ReadCA(acct)
 	if err != nil {
@@ -545,4 +557,40 @@ func (o *Options) passwords(ctx context.Context, store secrets.Store, acct confi
 	}
 	return "", "", cmdutil.WithHint(cmdutil.Usagef("no password for account %q", acct.Name),
 		"pipe it in with --password-stdin, or set --password-command (passwords are never taken from argv)")
+}
+
+// policyList is the account's policy list from --policy: the default
+// policy always runs first (docs/plugins.md), so naming it alone clears
+// the list, and naming it among others keeps the place the user gave it.
+func policyList(names []string) []string {
+	if len(names) == 1 && names[0] == "default" {
+		return nil
+	}
+	return names
+}
+
+// policiesInstalled fails early (exit 6) when a named policy plugin is not
+// in any plugin directory, rather than at the first decision.
+func policiesInstalled(f *cmdutil.Factory, names []string) error {
+	host, err := f.Plugins()
+	if err != nil {
+		return err
+	}
+	cands, _, err := host.Candidates()
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		found := false
+		for _, c := range cands {
+			if c.Kind == protocol.KindPolicy && c.Name == n {
+				found = true
+			}
+		}
+		if !found {
+			return cmdutil.WithHint(fmt.Errorf("--policy %s: no policy plugin of that name (cusax-plugin-policy-%s): %w", n, n, pluginhost.ErrPluginNotFound),
+				"put the executable in a plugin directory (see cusax plugins) or give --plugin-dir")
+		}
+	}
+	return nil
 }

@@ -121,6 +121,9 @@ func runProvision(o *Options, cfg *config.Config, cfgPath string) error {
 			return cmdutil.Usagef("--%s cannot be combined with provisioning: the provider's document sets it", fl)
 		}
 	}
+	if o.Refresh && o.set("policy") {
+		return cmdutil.Usagef("--policy cannot be combined with --refresh: set the policy list with cusax login --name NAME --policy …")
+	}
 	if o.WebFingerAddr != "" && o.Discover == "" {
 		return cmdutil.Usagef("--webfinger-addr needs --discover")
 	}
