@@ -56,7 +56,12 @@ func ValidatePattern(p string) error {
 // tel: URI, and a sip:/sips: URI with user=phone by its user part (RFC
 // 3261 §19.1.6), so "tel:+4930*" matches the SIPURI form
 // sip:+49301234@example.com;user=phone whatever the host. A sip: or sips:
-// pattern matches only URIs of its own scheme. An invalid pattern, or a
+// pattern matches only URIs of its own scheme, and a phone number only
+// when the pattern says user=phone: what a number costs does not depend on
+// the SIP domain that carries it (RFC 7081 §5), so "sip:*@example.com"
+// (the users of example.com) does not allow
+// sip:+49900123@example.com;user=phone, while
+// "sip:*@gw.example;user=phone" allows every number through that gateway. An invalid pattern, or a
 // uri Normalize does not accept, matches nothing.
 func MatchPattern(pattern, uri string) bool {
 	if ValidatePattern(pattern) != nil {
@@ -67,6 +72,9 @@ func MatchPattern(pattern, uri string) bool {
 		return false
 	}
 	p := strings.ToLower(pattern)
+	if !strings.HasPrefix(p, "tel:") && kind == contacts.KindPhone && !strings.Contains(p, "user=phone") {
+		return false
+	}
 	if strings.HasPrefix(p, "tel:") {
 		if !strings.HasPrefix(n, "tel:") {
 			if n = telOfSIP(n); n == "" {

@@ -65,7 +65,10 @@ func TestMatchPattern(t *testing.T) {
 		{"sip:*@partner.example", "sip:Bob@PARTNER.example", true},
 		{"SIP:*@Partner.Example", "sip:bob@partner.example", true},
 		{"sip:*@partner.example", "sip:bob@partner.example;transport=tls", true},
-		{"sip:*@partner.example", "sip:+1555;ext=1@partner.example;user=phone", true},
+		// A number costs what it costs whichever domain carries it (RFC 7081 §5).
+		{"sip:*@partner.example", "sip:+1555;ext=1@partner.example;user=phone", false},
+		{"sip:*@partner.example;user=phone", "sip:+1555;ext=1@partner.example;user=phone", true},
+		{"sip:*@partner.example;*", "sip:+1555@partner.example;user=phone", false},
 		{"sip:*@partner.example", "sip:bob@partner.example.evil", false},
 		{"sip:*@partner.example", "sip:bob@evilpartner.example", false},
 		{"sip:*@partner.example", "sip:bob@partner.example:5070", false},
