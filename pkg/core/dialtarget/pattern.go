@@ -57,11 +57,11 @@ func ValidatePattern(p string) error {
 // 3261 §19.1.6), so "tel:+4930*" matches the SIPURI form
 // sip:+49301234@example.com;user=phone whatever the host. A sip: or sips:
 // pattern matches only URIs of its own scheme, and a phone number only
-// when the pattern says user=phone: what a number costs does not depend on
-// the SIP domain that carries it (RFC 7081 §5), so "sip:*@example.com"
-// (the users of example.com) does not allow
-// sip:+49900123@example.com;user=phone, while
-// "sip:*@gw.example;user=phone" allows every number through that gateway. An invalid pattern, or a
+// when the pattern is about numbers (its user part starts with a digit or
+// '+', or it says user=phone): what a number costs does not depend on the
+// SIP domain that carries it (RFC 7081 §5), so "sip:*@example.com" (the
+// users of example.com) does not allow sip:+49900123@example.com;user=phone,
+// while "sip:+44*@example.com*" and "sip:*@gw.example;user=phone" do. An invalid pattern, or a
 // uri Normalize does not accept, matches nothing.
 func MatchPattern(pattern, uri string) bool {
 	if ValidatePattern(pattern) != nil {
@@ -72,7 +72,7 @@ func MatchPattern(pattern, uri string) bool {
 		return false
 	}
 	p := strings.ToLower(pattern)
-	if !strings.HasPrefix(p, "tel:") && kind == contacts.KindPhone && !strings.Contains(p, "user=phone") {
+	if !strings.HasPrefix(p, "tel:") && kind == contacts.KindPhone && !aboutNumbers(p) {
 		return false
 	}
 	if strings.HasPrefix(p, "tel:") {
@@ -98,6 +98,16 @@ func MatchPattern(pattern, uri string) bool {
 		n = withoutParams(n)
 	}
 	return glob(p, n)
+}
+
+// aboutNumbers reports whether a sip:/sips: pattern names phone numbers:
+// a user part that starts with '+' or a digit, or user=phone.
+func aboutNumbers(p string) bool {
+	if strings.Contains(p, "user=phone") {
+		return true
+	}
+	_, rest, _ := strings.Cut(p, ":")
+	return rest != "" && (rest[0] == '+' || rest[0] >= '0' && rest[0] <= '9')
 }
 
 // telOfSIP returns the tel: URI a normalised sip:…;user=phone URI

@@ -69,6 +69,8 @@ func TestMatchPattern(t *testing.T) {
 		{"sip:*@partner.example", "sip:+1555;ext=1@partner.example;user=phone", false},
 		{"sip:*@partner.example;user=phone", "sip:+1555;ext=1@partner.example;user=phone", true},
 		{"sip:*@partner.example;*", "sip:+1555@partner.example;user=phone", false},
+		{"sip:+1555*@partner.example", "sip:+15551@partner.example;user=phone", true},
+		{"sip:0*@partner.example", "sip:0301234@partner.example;user=phone", true},
 		{"sip:*@partner.example", "sip:bob@partner.example.evil", false},
 		{"sip:*@partner.example", "sip:bob@evilpartner.example", false},
 		{"sip:*@partner.example", "sip:bob@partner.example:5070", false},
