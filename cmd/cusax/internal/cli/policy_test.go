@@ -152,15 +152,19 @@ func TestCallPolicyChain(t *testing.T) {
 				t.Errorf("stderr lacks %q", line)
 			}
 		}
-		// The bed's Kamailio logs INVITEs only to registered users, so
-		// it cannot show that nothing was sent here. The control: with
-		// the guard set to allow, the same call is placed and Kamailio
-		// answers it (404: no such user), so the refusal above is what
-		// kept it off the wire.
+		// Kamailio logs every request it receives (xlog "$rm $ru from …"):
+		// the refused call never reached it, and the same call with the
+		// guard set to allow does (404: no such user).
+		if n := invitesFor(t, bed, premium); n != 0 {
+			t.Errorf("Kamailio received %d INVITE(s) for the refused number", n)
+		}
 		setPolicies(t, c.home, []string{"tollguard"}, guard("allow"), "")
 		r = call(premium, "--yes", "--json")
 		if o := decodeOutcome(t, r); r.code != cmdutil.ExitNotFound || o.StatusCode != 404 {
 			t.Errorf("guard allows: exit %d, outcome %+v", r.code, o)
+		}
+		if n := invitesFor(t, bed, premium); n == 0 { // 2: challenged (407), then sent with credentials
+			t.Error("Kamailio received no INVITE for the allowed call")
 		}
 	})
 
@@ -246,4 +250,15 @@ func TestPolicySettingsEnv(t *testing.T) {
 			t.Errorf("%s/%s: %q %v, want %q", tt.kind, tt.name, got, err, tt.want)
 		}
 	}
+}
+
+// invitesFor counts the INVITEs Kamailio received for number, from its
+// per-request log line ("INVITE sip:+49…@example.test;user=phone from …").
+func invitesFor(t *testing.T, bed *testbed.Bed, number string) int {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(bed.Dir, "kamailio", "kamailio.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Count(string(b), "INVITE sip:"+number+"@")
 }
