@@ -249,6 +249,10 @@ func TestLoginParityWarning(t *testing.T) {
 	if len(res.Parity) == 0 || res.Parity[0].ID != "parity.encryption" {
 		t.Fatalf("parity findings %+v", res.Parity)
 	}
+	// The decision records who made it and every policy it went through.
+	if res.ParityBy != "default" || len(res.ParityChain) != 1 || res.ParityChain[0].Policy != "default" {
+		t.Errorf("parity decision by %q, chain %+v", res.ParityBy, res.ParityChain)
+	}
 	wantFix := fmt.Sprintf("--sip-proxy 'sip:%s:5061;transport=tls'", "127.0.0.1")
 	if !strings.Contains(r.stderr, "parity.encryption") || !strings.Contains(r.stderr, wantFix) {
 		t.Errorf("stderr lacks the warning or the fix %q: %q", wantFix, r.stderr)

@@ -354,7 +354,7 @@ func (o *Options) plan(ctx context.Context) (*Plan, error) {
 	if err != nil {
 		return nil, notPlaced(err)
 	}
-	o.debugChain("ChooseAccount", d)
+	cmdutil.DebugPolicyChain(o.F, "ChooseAccount", d)
 	p.AccountWhy = d
 	via, err := o.settleAccount(cfg, req, d)
 	if err != nil {
@@ -393,7 +393,7 @@ func (o *Options) plan(ctx context.Context) (*Plan, error) {
 	if p.Cost, err = callplan.ApproveCost(ctx, chain, cost); err != nil {
 		return nil, notPlaced(err)
 	}
-	o.debugChain("ApproveCost", p.Cost)
+	cmdutil.DebugPolicyChain(o.F, "ApproveCost", p.Cost)
 	if o.DryRun {
 		return p, nil
 	}
@@ -429,24 +429,6 @@ func notPlaced(err error) error {
 		return fmt.Errorf("%w; the call was not placed", err)
 	}
 	return err
-}
-
-// debugChain prints, with --debug, one line per policy consulted, in
-// chain order (docs/plugins.md).
-func (o *Options) debugChain(op string, d protocol.Decision) {
-	if !o.F.Logger().IsDebug() {
-		return
-	}
-	for _, s := range d.Chain {
-		line := fmt.Sprintf("cusax: policy %s: %s %s", s.Policy, op, s.Verdict)
-		if s.Choice != "" {
-			line += " " + s.Choice
-		}
-		if s.Reason != "" {
-			line += " (" + s.Reason + ")"
-		}
-		fmt.Fprintf(o.F.IO.ErrOut, "%s %.1f ms\n", line, s.ElapsedMS)
-	}
 }
 
 // settleAccount turns the policy's decision into an account, asking on a

@@ -163,7 +163,10 @@ type Result struct {
 	Parity    []protocol.ParityFinding `json:"parity"`
 	Reach     []protocol.ReachAddress  `json:"reach_published,omitempty"`
 	ParityBy  string                   `json:"parity_policy,omitempty"`
-	ElapsedMS int64                    `json:"elapsed_ms"`
+	// ParityChain is every policy the parity findings went through, in
+	// chain order (docs/plugins.md).
+	ParityChain []protocol.DecisionStep `json:"parity_chain,omitempty"`
+	ElapsedMS   int64                   `json:"elapsed_ms"`
 	// Provisioning is set when the account came from a provider's
 	// document (--provision, --discover, --refresh).
 	Provisioning *ProvisionJSON `json:"provisioning,omitempty"`
@@ -291,6 +294,7 @@ func (o *Options) prove(j proveJob) error {
 		if err != nil {
 			return err
 		}
+		cmdutil.DebugPolicyChain(f, "JudgeSecurityParity", decision.Decision)
 	}
 	parityFailed := o.RequireParity && worst(decision.Findings) >= parity.Rank(parity.Warning)
 	policyDenied := decision.Verdict == protocol.Deny
@@ -308,7 +312,7 @@ func (o *Options) prove(j proveJob) error {
 	out := Result{
 		Account: acct.Name, OK: res.OK(), Saved: saved, Related: acct.Related,
 		Telephony: render.JSONAspect(res.Telephony), Chat: render.JSONAspect(res.Chat),
-		Parity: decision.Findings, ParityBy: decision.Policy, ElapsedMS: res.Elapsed.Milliseconds(),
+		Parity: decision.Findings, ParityBy: decision.Policy, ParityChain: decision.Chain, ElapsedMS: res.Elapsed.Milliseconds(),
 		Reach: res.Chat.ReachPublished, Provisioning: j.prov.json(),
 	}
 	if out.Parity == nil {
