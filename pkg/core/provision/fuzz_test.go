@@ -2,6 +2,7 @@ package provision
 
 import (
 	"errors"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -47,5 +48,36 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("accepted a document whose account does not validate: %v", err)
 		}
 		_ = d.Warnings()
+	})
+}
+
+// FuzzProvisioningLink: whatever a WebFinger server answers, the link
+// picked is an absolute https URL without user info, and an error is one
+// line without control characters (it reaches the terminal).
+func FuzzProvisioningLink(f *testing.F) {
+	const resource = "acct:alice@example.com"
+	for _, s := range []string{
+		`{"subject":"acct:alice@example.com","links":[{"rel":"` + LinkRel + `","href":"https://p.example/a.json"}]}`,
+		`{"links":[{"rel":"` + LinkRel + `","href":"http://p.example/a.json"},{"rel":"` + LinkRel + `","href":"https://u:p@p.example/"}]}`,
+		`{"links":[{"rel":"` + LinkRel + `","type":"text/html","href":"https://p.example/"}]}`,
+		`{"subject":"acct:mallory@example.com","links":[]}`,
+		`{"links":[{"rel":"` + LinkRel + `","href":"//p.example/a\n.json"}]}`,
+		`{"links":[{"rel":"` + LinkRel + `","href":"https://[::1"}]}`,
+		`{"links":null}`, `[]`, ``, `{"links":[{"rel":1}]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		href, err := provisioningLink(data, resource)
+		if err != nil {
+			if strings.ContainsAny(err.Error(), "\r\n\x00\x1b") {
+				t.Fatalf("error carries a control character: %q", err)
+			}
+			return
+		}
+		u, perr := url.Parse(href)
+		if perr != nil || u.Scheme != "https" || u.Host == "" || u.User != nil {
+			t.Fatalf("picked %q", href)
+		}
 	})
 }
