@@ -12,6 +12,9 @@
 #     (BenchmarkWhoisCaller1000; it starts its own test bed)
 #  4. wall time of `cusax login` (SIP register + XMPP login + logout, plugins
 #     included) against the real test bed, median of N runs
+#  5. the same login set up by the provider instead (WebFinger + fetch of the
+#     provisioning document from the bed's portal, then the login), and
+#     `cusax login --refresh` of an unchanged document, median of N runs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-20}
@@ -55,3 +58,27 @@ sorted=$(printf '%s\n' "${times[@]}" | sort -n)
 median=$(echo "$sorted" | sed -n "$(( (N + 1) / 2 ))p")
 p90=$(echo "$sorted" | sed -n "$(( (N * 9 + 9) / 10 ))p")
 echo "login wall ms: median $median, p90 $p90, min $(echo "$sorted" | head -1), max $(echo "$sorted" | tail -1)"
+
+# summary NAME TIMES…: median, p90, min and max of wall times in ms.
+summary() {
+	local name=$1; shift
+	local sorted n
+	sorted=$(printf '%s\n' "$@" | sort -n); n=$#
+	echo "$name wall ms: median $(echo "$sorted" | sed -n "$(( (n + 1) / 2 ))p"), p90 $(echo "$sorted" | sed -n "$(( (n * 9 + 9) / 10 ))p"), min $(echo "$sorted" | head -1), max $(echo "$sorted" | tail -1)"
+}
+
+echo "== provisioned login (WebFinger + document + login) and unchanged --refresh, $N runs each"
+prov=() refresh=()
+for i in $(seq 1 "$N"); do
+	rm -f "$CUSAX_CONFIG" "$(dirname "$CUSAX_CONFIG")/secrets.toml"
+	start=$(date +%s%N)
+	printf '%s\n' "$CUSAX_BED_ALICE_PASSWORD" | "$BIN/cusax" login --name prov \
+		--discover "$CUSAX_BED_ALICE_JID" --webfinger-addr "$CUSAX_BED_PORTAL_ADDR" \
+		--ca-file "$CUSAX_BED_CA" --password-stdin --json >/dev/null 2>&1
+	prov+=($(( ($(date +%s%N) - start) / 1000000 )))
+	start=$(date +%s%N)
+	"$BIN/cusax" login --name prov --refresh >/dev/null 2>&1
+	refresh+=($(( ($(date +%s%N) - start) / 1000000 )))
+done
+summary "provisioned login" "${prov[@]}"
+summary "refresh, unchanged" "${refresh[@]}"
