@@ -144,6 +144,9 @@ type Provisioning struct {
 	// Region is the calls.region the document set, "" if the user's own
 	// region was kept.
 	Region string `toml:"region,omitempty" json:"region,omitempty"`
+	// PasswordCommand, if set, is run with sh -c to obtain the password or
+	// token for the provisioning server (instead of the secrets store).
+	PasswordCommand string `toml:"password_command,omitempty" json:"password_command,omitempty"`
 }
 
 // XMPPAspect configures the XMPP (chat and presence) side of an account.

@@ -340,6 +340,28 @@ func TestLoginProvisionBearerAndPublic(t *testing.T) {
 		t.Errorf("token only: exit %d %s", r.code, r.stderr)
 	}
 
+	// A password command instead of a stored secret: kept for the aspects
+	// and for the provisioning server, and run again by --refresh.
+	pwFile := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pwFile, []byte(alice.Password+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = runCLI(t, home, "", "login", "--provision", portal.DocumentURL(), "--user", "alice", "--password-command", "cat "+pwFile,
+		"--ca-file", bed.CAFile, "--name", "cmd")
+	if r.code != 0 {
+		t.Fatalf("--password-command: exit %d\n%s", r.code, r.stderr)
+	}
+	a, _ := loadConfig(t, home).Account("cmd")
+	if a.Provisioning.PasswordCommand != "cat "+pwFile || a.XMPP.PasswordCommand != "cat "+pwFile || a.SIP.PasswordCommand != "cat "+pwFile {
+		t.Errorf("password commands: provisioning %q xmpp %q sip %q", a.Provisioning.PasswordCommand, a.XMPP.PasswordCommand, a.SIP.PasswordCommand)
+	}
+	portal.Edit("alice", func(doc map[string]any) { doc["features"].(map[string]any)["call_info"] = false })
+	r = runCLI(t, home, "", "login", "--refresh", "--name", "cmd", "--json")
+	portal.Edit("alice", nil)
+	if r.code != 0 || len(decodeLogin(t, r).Provisioning.Changes) != 1 {
+		t.Fatalf("refresh with the password command: exit %d %s %s", r.code, r.stdout, r.stderr)
+	}
+
 	doc, _ := portal.Document("alice")
 	body, _ := json.Marshal(doc)
 	u := portal.Serve("/public/alice.json", 200, "application/vnd.cusax.provisioning+json", body)

@@ -258,6 +258,9 @@ func runProvision(o *Options, cfg *config.Config, cfgPath string) error {
 		return err
 	}
 	acct := *ap
+	if acct.Provisioning != nil {
+		acct.Provisioning.PasswordCommand = cred.command
+	}
 	keepUserSettings(&acct, o)
 	for _, w := range rep.Warnings {
 		fmt.Fprintf(f.IO.ErrOut, "cusax: warning: %s\n", w)
@@ -306,19 +309,19 @@ func (o *Options) provisionSecret(ctx context.Context, store secrets.Store, rep 
 		return credential{secret: s, command: o.PasswordCommand}, nil
 	}
 	if prev != nil && prev.Provisioning != nil {
+		if cmd := prev.Provisioning.PasswordCommand; cmd != "" {
+			s, err := secrets.RunCommand(ctx, cmd)
+			if err != nil {
+				return credential{}, fmt.Errorf("provisioning password command: %w", err)
+			}
+			return credential{secret: s, command: cmd}, nil
+		}
 		s, err := store.Get(ctx, secrets.Ref{Account: prev.Name, Aspect: config.AspectProvisioning})
 		if err == nil {
 			return credential{secret: s, keep: true}, nil
 		}
 		if !errors.Is(err, secrets.ErrNotFound) {
 			return credential{}, err
-		}
-		if cmd := sameCommand(*prev); cmd != "" {
-			s, err := secrets.RunCommand(ctx, cmd)
-			if err != nil {
-				return credential{}, fmt.Errorf("password command: %w", err)
-			}
-			return credential{secret: s, command: cmd}, nil
 		}
 	}
 	if o.F.IO.CanPrompt() {
@@ -330,18 +333,6 @@ func (o *Options) provisionSecret(ctx context.Context, store secrets.Store, rep 
 	}
 	return credential{}, cmdutil.WithHint(cmdutil.Usagef("no %s for the provisioning server %s", what, hostOf(rep.URL)),
 		"pipe it in with --password-stdin, or use --password-command (secrets are never taken from argv)")
-}
-
-// sameCommand is the password command an earlier provisioning gave the
-// aspects that share the provisioning password.
-func sameCommand(a config.Account) string {
-	if a.XMPP != nil && a.XMPP.PasswordCommand != "" {
-		return a.XMPP.PasswordCommand
-	}
-	if a.SIP != nil {
-		return a.SIP.PasswordCommand
-	}
-	return ""
 }
 
 // aspectPasswords gives each aspect its password as the document says
