@@ -4,6 +4,7 @@ package status
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/cmd/cusax/internal/render"
@@ -54,14 +55,17 @@ type AccountJSON struct {
 	SIP     *config.SIPAspect  `json:"sip,omitempty"`
 	// Provisioning says which provider document the account came from
 	// (cusax login --provision/--discover); absent for one set up by hand.
-	Provisioning *config.Provisioning     `json:"provisioning,omitempty"`
-	Checked      bool                     `json:"checked"`
-	OK           *bool                    `json:"ok,omitempty"`
-	Telephony    *render.AspectJSON       `json:"telephony,omitempty"`
-	Chat         *render.AspectJSON       `json:"chat,omitempty"`
-	Parity       []protocol.ParityFinding `json:"parity,omitempty"`
-	Error        string                   `json:"error,omitempty"`
-	ElapsedMS    int64                    `json:"elapsed_ms,omitempty"`
+	Provisioning *config.Provisioning `json:"provisioning,omitempty"`
+	// RefreshDue: the provider's refresh_after has passed since the
+	// document was last fetched (cusax login --refresh).
+	RefreshDue bool                     `json:"refresh_due,omitempty"`
+	Checked    bool                     `json:"checked"`
+	OK         *bool                    `json:"ok,omitempty"`
+	Telephony  *render.AspectJSON       `json:"telephony,omitempty"`
+	Chat       *render.AspectJSON       `json:"chat,omitempty"`
+	Parity     []protocol.ParityFinding `json:"parity,omitempty"`
+	Error      string                   `json:"error,omitempty"`
+	ElapsedMS  int64                    `json:"elapsed_ms,omitempty"`
 }
 
 func run(o *Options) error {
@@ -84,7 +88,8 @@ func run(o *Options) error {
 	out := make([]AccountJSON, 0, len(accts))
 	var firstErr error
 	for _, a := range accts {
-		row := AccountJSON{Name: a.Name, Default: a.Name == cfg.Default, Related: a.Related, XMPP: a.XMPP, SIP: a.SIP, Provisioning: a.Provisioning}
+		row := AccountJSON{Name: a.Name, Default: a.Name == cfg.Default, Related: a.Related, XMPP: a.XMPP, SIP: a.SIP, Provisioning: a.Provisioning,
+			RefreshDue: refreshDue(a.Provisioning, time.Now())}
 		if o.Check {
 			if err := check(o, a, &row); err != nil {
 				row.Error = err.Error()
@@ -105,7 +110,23 @@ func run(o *Options) error {
 	if len(accts) == 0 && !o.JSON {
 		fmt.Fprintln(f.IO.ErrOut, "cusax: no accounts configured; add one with 'cusax login'")
 	}
+	for _, r := range out {
+		if r.RefreshDue {
+			fmt.Fprintf(f.IO.ErrOut, "cusax: note: account %s: the provider's document was fetched %s ago and it asks for a refresh every %s: cusax login --refresh --name %s\n",
+				r.Name, time.Since(r.Provisioning.Fetched).Round(time.Minute), r.Provisioning.RefreshAfter, r.Name)
+		}
+	}
 	return firstErr
+}
+
+// refreshDue reports whether a provisioned account's document is older
+// than the provider's refresh_after hint (docs/provisioning.md).
+func refreshDue(p *config.Provisioning, now time.Time) bool {
+	if p == nil || p.RefreshAfter == "" || p.Fetched.IsZero() {
+		return false
+	}
+	d, err := time.ParseDuration(p.RefreshAfter)
+	return err == nil && now.Sub(p.Fetched) > d
 }
 
 func check(o *Options, a config.Account, row *AccountJSON) error {
