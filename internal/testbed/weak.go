@@ -57,6 +57,9 @@ type WeakCertSpec struct {
 	// SRVNames are otherName SRVName entries (RFC 4985), such as
 	// "_xmpp-client.example.test" (an SRV-ID, RFC 6120 §13.7.1.2.1).
 	SRVNames []string
+	// IPs are iPAddress entries (IP-IDs), for servers reached as
+	// https://127.0.0.1:port/ (RFC 2818 §3.1).
+	IPs []net.IP
 	// NotBefore and NotAfter default to an hour ago and 90 days from now:
 	// well outside BCP 195 profiles' expiry windows and lifetime limits.
 	NotBefore, NotAfter time.Time
@@ -82,8 +85,11 @@ func (ca *WeakCA) Issue(spec WeakCertSpec) (tls.Certificate, error) {
 		spec.NotAfter = now.Add(90 * 24 * time.Hour)
 	}
 	cn := "cusax weak leaf"
-	if len(spec.DNSNames) > 0 {
+	switch {
+	case len(spec.DNSNames) > 0:
 		cn = spec.DNSNames[0]
+	case len(spec.IPs) > 0:
+		cn = spec.IPs[0].String()
 	}
 	san, err := weakSAN(spec)
 	if err != nil {
@@ -116,8 +122,8 @@ func (ca *WeakCA) Issue(spec WeakCertSpec) (tls.Certificate, error) {
 // weakSAN writes the subjectAltName by hand: crypto/x509 cannot write
 // otherName entries (RFC 4985 SRVName, id-on-dnsSRV 1.3.6.1.5.5.7.8.7).
 func weakSAN(s WeakCertSpec) (pkix.Extension, error) {
-	if len(s.DNSNames)+len(s.SRVNames) == 0 {
-		return pkix.Extension{}, errors.New("weak certificate: no DNS or SRV name")
+	if len(s.DNSNames)+len(s.SRVNames)+len(s.IPs) == 0 {
+		return pkix.Extension{}, errors.New("weak certificate: no DNS, SRV or IP name")
 	}
 	var b cryptobyte.Builder
 	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
@@ -131,6 +137,12 @@ func weakSAN(s WeakCertSpec) (pkix.Extension, error) {
 					b.AddASN1(cbasn1.IA5String, func(b *cryptobyte.Builder) { b.AddBytes([]byte(v)) })
 				})
 			})
+		}
+		for _, ip := range s.IPs {
+			if v4 := ip.To4(); v4 != nil {
+				ip = v4
+			}
+			b.AddASN1(cbasn1.Tag(7).ContextSpecific(), func(b *cryptobyte.Builder) { b.AddBytes(ip) })
 		}
 	})
 	der, err := b.Bytes()
