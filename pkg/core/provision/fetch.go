@@ -197,6 +197,15 @@ func Fetch(ctx context.Context, rawURL string, opts FetchOptions) (*Fetched, err
 }
 
 // httpsURL parses rawURL and requires https with a host and no user info.
+// CheckURL refuses a provisioning URL Fetch would refuse, before any
+// secret is read or connection made: not https (plain HTTP wraps
+// protocol.ErrInsecure), no host, or user info. Errors show the URL
+// without its query.
+func CheckURL(rawURL string) error {
+	_, err := httpsURL(rawURL, "provisioning URL")
+	return err
+}
+
 func httpsURL(rawURL, what string) (*url.URL, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {

@@ -215,7 +215,7 @@ func TestLoginProvisionRefusesBadDocuments(t *testing.T) {
 	t.Run("plain HTTP", func(t *testing.T) {
 		n := len(portal.Requests())
 		r := runCLI(t, home, alice.Password+"\n", provisionArgs(bed, portal.PlainURL+testbed.DocumentPath, "--name", "lab")...)
-		if r.code != cmdutil.ExitTLS || !strings.Contains(oneLineError(t, r), "not https") {
+		if r.code != cmdutil.ExitTLS || !strings.Contains(oneLineError(t, r), "refusing plain-HTTP provisioning URL") {
 			t.Errorf("exit %d: %s", r.code, r.stderr)
 		}
 		if len(portal.Requests()) != n {

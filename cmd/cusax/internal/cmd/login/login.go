@@ -424,9 +424,7 @@ func save(ctx context.Context, path string, store secrets.Store, acct config.Acc
 		return err
 	}
 	return config.Update(path, func(c *config.Config) error {
-		if err := prov.applyCalls(c); err != nil {
-			return err
-		}
+		prov.applyCalls(c)
 		c.Upsert(acct)
 		if c.Default == "" || len(c.Accounts) == 1 {
 			c.Default = acct.Name

@@ -42,10 +42,10 @@ type ProvisionJSON struct {
 // provisioned is what a provider's document adds to a login: the secret
 // for the provisioning server, the [calls] settings, and what to report.
 type provisioned struct {
-	report    ProvisionJSON
-	secret    string // stored under config.AspectProvisioning unless from a command
-	keep      bool   // store secret
-	applyFunc func(*config.Config) error
+	report ProvisionJSON
+	secret string               // stored under config.AspectProvisioning unless from a command
+	keep   bool                 // store secret
+	calls  *config.CallSettings // [calls] with the document's cost gate applied
 }
 
 func (p *provisioned) json() *ProvisionJSON {
@@ -93,11 +93,10 @@ func (p *provisioned) saveSecret(ctx context.Context, store secrets.Store, accou
 	return nil
 }
 
-func (p *provisioned) applyCalls(c *config.Config) error {
-	if p == nil || p.applyFunc == nil {
-		return nil
+func (p *provisioned) applyCalls(c *config.Config) {
+	if p != nil && p.calls != nil {
+		c.Calls = *p.calls
 	}
-	return p.applyFunc(c)
 }
 
 // runProvision sets an account up from a provider's provisioning document
@@ -180,7 +179,7 @@ func runProvision(o *Options, cfg *config.Config, cfgPath string) error {
 		progressf(o, "looking up the provisioning document of %s (WebFinger, RFC 7033)", o.Discover)
 		u, err := provision.Discover(ctx, o.Discover, provision.DiscoverOptions{Roots: roots, Addr: o.WebFingerAddr, Timeout: o.Timeout})
 		if err != nil {
-			return cmdutil.WithHint(fmt.Errorf("discover %s: %w", o.Discover, err), discoverHints(err, o)...)
+			return cmdutil.WithHint(fmt.Errorf("discover %s: %w", o.Discover, err), discoverHints(err)...)
 		}
 		rep.URL = u
 		rep.User = o.User
@@ -196,7 +195,9 @@ func runProvision(o *Options, cfg *config.Config, cfgPath string) error {
 			rep.Auth = "basic"
 		}
 	}
-	if err := checkProvisionURL(rep.URL); err != nil {
+	// Refused before any secret is read: the document sets up servers
+	// and credentials.
+	if err := provision.CheckURL(rep.URL); err != nil {
 		return err
 	}
 
@@ -270,9 +271,7 @@ func runProvision(o *Options, cfg *config.Config, cfgPath string) error {
 	if err != nil {
 		return err
 	}
-	calls := res.Config.Calls
-	prov := &provisioned{report: rep, secret: cred.secret, keep: cred.keep,
-		applyFunc: func(c *config.Config) error { c.Calls = calls; return nil }}
+	prov := &provisioned{report: rep, secret: cred.secret, keep: cred.keep, calls: &res.Config.Calls}
 	return o.prove(proveJob{acct: acct, xpw: xpw, spw: spw, cfgPath: cfgPath, store: store, storeNote: storeNote, minTLS: res.MinTLS, prov: prov})
 }
 
@@ -448,19 +447,6 @@ func keepUserSettings(acct *config.Account, o *Options) {
 	}
 }
 
-// checkProvisionURL refuses anything but an absolute https URL before any
-// connection is made: the document sets up credentials and servers.
-func checkProvisionURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.Scheme == "" {
-		return cmdutil.Usagef("provisioning URL %q is not an absolute https URL", raw)
-	}
-	if !strings.EqualFold(u.Scheme, "https") {
-		return cmdutil.WithExit(cmdutil.ExitTLS, fmt.Errorf("refusing the provisioning URL %s: it is not https, and the document sets up your servers and credentials: %w", raw, protocol.ErrInsecure))
-	}
-	return nil
-}
-
 func hostOf(raw string) string {
 	if u, err := url.Parse(raw); err == nil && u.Host != "" {
 		return u.Host
@@ -507,7 +493,7 @@ func fetchHints(err error, rep ProvisionJSON) []string {
 	return []string{"nothing was changed"}
 }
 
-func discoverHints(err error, o *Options) []string {
+func discoverHints(err error) []string {
 	if errors.Is(err, protocol.ErrCertificate) {
 		return []string{"if the provider uses a private CA, trust it with --ca-file PATH"}
 	}
