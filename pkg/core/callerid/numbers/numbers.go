@@ -23,8 +23,8 @@ import (
 // then in PATH.
 const Program = "cusax-numbers"
 
-// ErrNoProgram means cusax-numbers is not installed.
-var ErrNoProgram = errors.New(Program + " is not installed next to cusax or in PATH")
+// ErrNoProgram means cusax-numbers is neither beside cusax nor on PATH.
+var ErrNoProgram = errors.New(Program + " not found beside cusax or on PATH")
 
 // Recorder is a NumberNormalizer that answers international numbers at
 // once (callerid.GlobalOnly) and records the others, to be converted in
