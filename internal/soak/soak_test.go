@@ -2,6 +2,7 @@ package soak
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -568,6 +569,14 @@ func (r *run) hostilePlugins(round int) {
 			sort.Strings(logs)
 			eb, _ := os.ReadFile(logs[len(logs)-1])
 			first, _, _ = strings.Cut(strings.TrimSpace(string(eb)), "\n")
+			var j struct{ Error string }
+			if json.Unmarshal([]byte(first), &j) == nil && j.Error != "" {
+				first = j.Error
+			}
+			first = strings.ReplaceAll(first, dir, "DIR")
+			if len(first) > 120 {
+				first = first[:120] + "…"
+			}
 		}
 		r.hostile = append(r.hostile, hostileRow{round: round, dir: c.name, executed: strings.Count(string(b), "ran"),
 			exit: exitText(p.code), firstLine: first, wantExecuted: c.safe})
