@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 )
 
 // Perm is the mode of a recording, whatever the umask.
@@ -57,14 +59,21 @@ func kind(m fs.FileMode) error {
 }
 
 // Create checks path and opens the temporary file the recording is
-// written to, .NAME.*.tmp beside it, mode Perm. The caller writes it,
-// then calls Commit, or Discard if the recording is abandoned.
+// written to, .NAME.*.tmp beside it, mode Perm, locked while open. The
+// caller writes it, then calls Commit, or Discard if the recording is
+// abandoned. The temporary files of earlier recordings to path whose
+// process died (kill -9) are removed first.
 func Create(path string) (*os.File, error) {
 	if err := Check(path); err != nil {
 		return nil, err
 	}
+	removeAbandoned(path)
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
+		return nil, err
+	}
+	if err := lock(f); err != nil {
+		Discard(f)
 		return nil, err
 	}
 	// CreateTemp asks for 0600 but the umask may take more away; say it
@@ -107,4 +116,31 @@ func Commit(f *os.File, path string) error {
 func Discard(f *os.File) {
 	_ = f.Close()
 	_ = os.Remove(f.Name())
+}
+
+// staleAge is how old an unlocked temporary file must be to be removed:
+// a new one is unlocked for the moment between its creation and lock.
+const staleAge = time.Minute
+
+// removeAbandoned removes the .NAME.*.tmp files beside path that a killed
+// recording left: regular files of this user, older than staleAge, that no
+// process holds locked (a live call's is locked however old it is).
+func removeAbandoned(path string) {
+	dir, prefix := filepath.Dir(path), "."+filepath.Base(path)+"."
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		name := e.Name()
+		if !strings.HasPrefix(name, prefix) || !strings.HasSuffix(name, ".tmp") || !e.Type().IsRegular() {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		st, err := os.Lstat(p)
+		if err != nil || !st.Mode().IsRegular() || time.Since(st.ModTime()) < staleAge || !abandoned(p, st) {
+			continue
+		}
+		_ = os.Remove(p)
+	}
 }
