@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -92,8 +93,8 @@ type proc struct {
 	done chan struct{}
 	code int // valid after done; -1: killed by a signal
 
-	gate  sync.Mutex // held by the harness: stdout is not read
-	delay time.Duration
+	gate  sync.Mutex   // held by the harness: stdout is not read
+	delay atomic.Int64 // per line read, in ns: the slow reader
 	mu    sync.Mutex
 	lines []string
 	last  time.Time // when the last stdout line was read
@@ -142,8 +143,8 @@ func (r *run) start(name, user string, args ...string) (*proc, error) {
 		for sc.Scan() {
 			p.gate.Lock() // the slow reader: held, nothing more is read from the pipe
 			p.gate.Unlock()
-			if p.delay > 0 {
-				time.Sleep(p.delay)
+			if d := time.Duration(p.delay.Load()); d > 0 {
+				time.Sleep(d)
 			}
 			line := sc.Text()
 			r.tally.add(line)

@@ -310,7 +310,7 @@ func (r *run) slowReader(round int) {
 	}
 	w.finishSender(s)
 	time.Sleep(3 * time.Second) // the reader stays away with the pipe full
-	l.delay = 2 * time.Millisecond
+	l.delay.Store(int64(2 * time.Millisecond))
 	l.gate.Unlock()
 	r.collect(l, want, 5*time.Second, 60*time.Second)
 	w.stopListener(l, "listener")
