@@ -6,5 +6,7 @@
 //
 // Check is for flag validation, before anything is dialled; Create and
 // Commit check again, at the moments the file is opened and renamed, for
-// a path that changed during the call.
+// a path that changed during the call. The temporary file is locked
+// (flock) while its call runs, so the next Create to the same path can
+// remove the ones a killed process left, and only those.
 package recording
