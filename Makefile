@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/cusax/cusax/cmd/cusax/internal/cli.Version=$(VERSION)
 PKGS    := ./...
 
-.PHONY: all build plugins deps test test-short vet fmt-check demo generate fuzz bench compare-testssl docs clean
+.PHONY: all build plugins deps test test-short vet fmt-check demo generate fuzz bench compare-testssl docs clean soak
 
 all: build
 
@@ -77,6 +77,21 @@ TESTSSL_TABLE ?= $(CURDIR)/bin/audit-tls-vs-testssl.md
 compare-testssl:
 	@mkdir -p $(BIN)
 	CUSAX_TESTSSL_TABLE=$(TESTSSL_TABLE) $(GO) test -run '^$$' -bench AuditVsTestssl -benchtime 1x -timeout 90m -v ./cmd/cusax/internal/cli
+
+# Fault-and-load run against the real test bed (docs/soak.md), not part of
+# `make test`: floods with a slow reader, kill -9, server restarts, hostile
+# plugin dirs; prints a Markdown table of sent, received, lost, duplicated.
+# SOAK_STRICT=1 fails the run on any loss, duplicate or leftover.
+SOAK_ROUNDS   ?= 2
+SOAK_SECONDS  ?= 240
+SOAK_MESSAGES ?= 200
+SOAK_DIR      ?= $(CURDIR)/$(BIN)/soak
+soak: build
+	@rm -rf $(SOAK_DIR); mkdir -p $(SOAK_DIR)
+	CUSAX_SOAK=1 CUSAX_BIN=$(CURDIR)/$(BIN)/cusax SOAK_ROUNDS=$(SOAK_ROUNDS) SOAK_SECONDS=$(SOAK_SECONDS) \
+		SOAK_MESSAGES=$(SOAK_MESSAGES) SOAK_LOGDIR=$(SOAK_DIR)/logs SOAK_TABLE=$(SOAK_DIR)/table.md \
+		$(GO) test -count=1 -timeout 20m -run '^TestSoak$$' -v ./internal/soak > $(SOAK_DIR)/test.log 2>&1; \
+	status=$$?; cat $(SOAK_DIR)/table.md 2>/dev/null || tail -50 $(SOAK_DIR)/test.log; exit $$status
 
 clean:
 	rm -rf $(BIN)

@@ -8,9 +8,9 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"path/filepath"
 
 	"github.com/cusax/cusax/pkg/core/media"
+	"github.com/cusax/cusax/pkg/core/media/recording"
 	"github.com/cusax/cusax/pkg/protocol"
 )
 
@@ -40,7 +40,8 @@ func readPlayFile(path string) ([]int16, error) {
 // (so the SDP names a reachable address) and builds the offer: PCMU, PCMA
 // and telephone-event (RFC 3264, RFC 4733). The port is even, as RFC 3550
 // §11 asks of RTP. With --record, the output file is created now in its
-// directory, so an unwritable path fails before the call.
+// directory, so an unwritable path, or one that holds anything but a
+// regular file (a device, a FIFO, a symlink), fails before the call.
 func (c *call) openMedia() error {
 	ip := c.flow.local.Addr()
 	var conn *net.UDPConn
@@ -68,7 +69,7 @@ func (c *call) openMedia() error {
 	c.offer = offer
 	c.rtp = &rtpSocket{conn: conn}
 	if path := c.plan.media.RecordFile; path != "" {
-		tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+		tmp, err := recording.Create(path)
 		if err != nil {
 			_ = conn.Close()
 			return fmt.Errorf("record file %s: %w: %w", path, err, protocol.ErrInvalid)
@@ -85,8 +86,7 @@ func (c *call) closeMedia() {
 	}
 	_ = c.rtp.conn.Close()
 	if c.rtp.recordTmp != nil {
-		_ = c.rtp.recordTmp.Close()
-		_ = os.Remove(c.rtp.recordTmp.Name())
+		recording.Discard(c.rtp.recordTmp)
 	}
 }
 
@@ -168,27 +168,19 @@ func (c *call) runMedia(ctx context.Context, sdpAnswer []byte) (mediaStats, stri
 }
 
 // saveRecording writes the WAV into the temporary file and renames it over
-// the target, so a reader never sees half a file.
+// the target, so a reader never sees half a file. The file is 0600 (it
+// holds people's voices), and a path that became anything but a regular
+// file during the call is left alone (recording.Commit).
 func (c *call) saveRecording(samples []int16) error {
 	f := c.rtp.recordTmp
+	c.rtp.recordTmp = nil
 	path := c.plan.media.RecordFile
-	err := media.WriteWAV(f, media.TelephonyRate, samples)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(f.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		_ = os.Remove(f.Name())
+	if err := media.WriteWAV(f, media.TelephonyRate, samples); err != nil {
+		recording.Discard(f)
 		return fmt.Errorf("record file %s: %w", path, err)
 	}
-	c.rtp.recordTmp = nil
+	if err := recording.Commit(f, path); err != nil {
+		return fmt.Errorf("record file %s: %w", path, err)
+	}
 	return nil
 }

@@ -332,13 +332,17 @@ func TestCallAnswered(t *testing.T) {
 }
 
 // TestCallRecord: the callee plays a PCMA recording; --record writes what
-// arrived as a valid 8 kHz WAV that is not silence.
+// arrived as a valid 8 kHz WAV that is not silence, mode 0600.
 func TestCallRecord(t *testing.T) {
 	bed := testbed.Shared(t)
 	callee := calleeUser(t, bed, "calleepcap")
 	c := newCaller(t, bed, "recorder", "")
 	uas := bed.StartSippUAS(t, testbed.SippUASOptions{User: callee, Answer: 200, Media: "pcap"})
 	out := filepath.Join(t.TempDir(), "heard.wav")
+	// An earlier, world-readable recording is replaced by a private one.
+	if err := os.WriteFile(out, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	r := c.call(t, "sip:"+callee+"@"+bed.Domain, "--record", out, "--duration", "2s", "--json")
 	o := decodeOutcome(t, r)
 	if _, err := uas.Wait(15 * time.Second); err != nil {
@@ -346,6 +350,9 @@ func TestCallRecord(t *testing.T) {
 	}
 	if r.code != 0 || !o.Answered || o.Recorded != out || o.RTPRecv < 50 {
 		t.Fatalf("outcome %+v", o)
+	}
+	if st, err := os.Lstat(out); err != nil || !st.Mode().IsRegular() || st.Mode().Perm() != 0o600 {
+		t.Errorf("recording is %v, want a regular file with mode 0600 (it holds voices): %v", st.Mode(), err)
 	}
 	f, err := os.Open(out)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
+	"github.com/cusax/cusax/pkg/core/config"
 	"github.com/cusax/cusax/pkg/core/pluginhost"
 	"github.com/cusax/cusax/pkg/protocol"
 )
@@ -20,7 +21,7 @@ func ExitCode(err error) int {
 		return exit.Code
 	case errors.Is(err, cmdutil.ErrInterrupted), errors.Is(err, context.Canceled):
 		return cmdutil.ExitInterrupted
-	case cmdutil.IsUsage(err):
+	case cmdutil.IsUsage(err), isConfigError(err):
 		return cmdutil.ExitUsage
 	case errors.Is(err, protocol.ErrAuth):
 		return cmdutil.ExitAuth
@@ -35,4 +36,11 @@ func ExitCode(err error) int {
 		return cmdutil.ExitNetwork
 	}
 	return cmdutil.ExitFailure
+}
+
+// isConfigError: config.toml is not valid TOML, has a wrong type or an
+// unknown key, or a value that fails validation. Like a bad flag, it is
+// the user's input to fix, so it exits 2 (`cusax help exit-codes`).
+func isConfigError(err error) bool {
+	return errors.Is(err, config.ErrMalformed) || errors.Is(err, config.ErrInvalid)
 }

@@ -159,9 +159,10 @@ func dirOf(path string) string {
 // --json also as one JSON object on stderr (the restic convention).
 func printError(io *iostreams.IOStreams, cmd *cobra.Command, err error, code int) {
 	hints := append([]string{}, cmdutil.Hints(err)...)
-	// An explicit exit code 2 is a verdict (audit-tls CRITICAL), not a usage error.
+	// An explicit exit code 2 is a verdict (audit-tls CRITICAL), not a usage
+	// error; a config error names its file and line, where --help cannot help.
 	var explicit *cmdutil.ExitError
-	if code == cmdutil.ExitUsage && cmd != nil && !errors.As(err, &explicit) {
+	if code == cmdutil.ExitUsage && cmd != nil && !errors.As(err, &explicit) && !isConfigError(err) {
 		hints = append(hints, fmt.Sprintf("run '%s --help' for usage", cmd.CommandPath()))
 	}
 	if cmd != nil && jsonRequested(cmd) {

@@ -200,7 +200,9 @@ func TestWhoisCallerListen(t *testing.T) {
 // TestWhoisCallerNationalNumbers: with a region, a contact's national
 // number (030 1234567, DE) matches the caller's E.164 number, converted by
 // the separate cusax-numbers program (libphonenumber metadata); without it
-// installed the numbers are compared as written, with a warning.
+// installed the numbers are compared as written, with a warning and
+// numbers_unresolved in --json (issue 13 item 6: a release build left it
+// out and answered a silent "unknown").
 func TestWhoisCallerNationalNumbers(t *testing.T) {
 	bed := testbed.Shared(t)
 	c := newCaller(t, bed, "national", "")
@@ -214,8 +216,12 @@ func TestWhoisCallerNationalNumbers(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("PATH", dir+":/usr/bin:/bin")
+	// Without it (as in a release archive that left it out) the verdict
+	// is not a silent "unknown": stderr says why, once, and --json marks it.
 	r := runCLI(t, c.home, "", "whois-caller", "--message", msg, "--region", "DE", "--json")
-	if r.code != 0 || !strings.Contains(r.stdout, `"verdict": "unknown"`) || !strings.Contains(r.stderr, "cusax-numbers is not installed") {
+	const missing = "cusax: warning: national numbers are not resolved: cusax-numbers not found beside cusax or on PATH\n"
+	if r.code != 0 || !strings.Contains(r.stdout, `"verdict": "unknown"`) || !strings.Contains(r.stdout, `"numbers_unresolved": true`) ||
+		strings.Count(r.stderr, missing) != 1 {
 		t.Errorf("without cusax-numbers: exit %d %s %s", r.code, r.stdout, r.stderr)
 	}
 	build := exec.Command(goBin, "build", "-o", filepath.Join(dir, "cusax-numbers"), "github.com/cusax/cusax/cmd/cusax-numbers")
@@ -226,8 +232,9 @@ func TestWhoisCallerNationalNumbers(t *testing.T) {
 	r = runCLI(t, c.home, "", "whois-caller", "--message", msg, "--region", "DE", "--json")
 	var v verdictJSON
 	_ = json.Unmarshal([]byte(r.stdout), &v)
-	if r.code != 0 || v.Verdict != "verified-by-scan" || v.JID != "nationalberlin@"+bed.Domain {
-		t.Errorf("with cusax-numbers: exit %d %+v %s", r.code, v, r.stderr)
+	if r.code != 0 || v.Verdict != "verified-by-scan" || v.JID != "nationalberlin@"+bed.Domain ||
+		strings.Contains(r.stdout, "numbers_unresolved") || r.stderr != "" {
+		t.Errorf("with cusax-numbers: exit %d %+v %s %s", r.code, v, r.stdout, r.stderr)
 	}
 	r = runCLI(t, c.home, "", "whois-caller", "--message", msg, "--json")
 	if !strings.Contains(r.stdout, `"verdict": "unknown"`) {

@@ -19,7 +19,7 @@ func (f *Factory) Account(name string) (config.Account, error) {
 		return config.Account{}, WithHint(Usagef("%v", err), "set one up with 'cusax login', or pick one with --account")
 	}
 	if err := a.Validate(); err != nil {
-		return config.Account{}, Usagef("%v", err)
+		return config.Account{}, Usagef("%w", err)
 	}
 	return *a, nil
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -23,8 +24,8 @@ import (
 // then in PATH.
 const Program = "cusax-numbers"
 
-// ErrNoProgram means cusax-numbers is not installed.
-var ErrNoProgram = errors.New(Program + " is not installed next to cusax or in PATH")
+// ErrNoProgram means cusax-numbers is neither beside cusax nor on PATH.
+var ErrNoProgram = errors.New(Program + " not found beside cusax or on PATH")
 
 // Recorder is a NumberNormalizer that answers international numbers at
 // once (callerid.GlobalOnly) and records the others, to be converted in
@@ -74,8 +75,9 @@ func (t Table) E164(number string) (string, bool) {
 // Find locates cusax-numbers: beside the running executable, else in PATH.
 func Find() (string, error) {
 	if exe, err := os.Executable(); err == nil {
-		p := filepath.Join(filepath.Dir(exe), Program)
-		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+		p := filepath.Join(filepath.Dir(exe), programFile(runtime.GOOS))
+		// Windows has no execute bit: the .exe name is what makes it one.
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && (runtime.GOOS == "windows" || st.Mode()&0o111 != 0) {
 			return p, nil
 		}
 	}
@@ -83,6 +85,15 @@ func Find() (string, error) {
 		return p, nil
 	}
 	return "", ErrNoProgram
+}
+
+// programFile is the helper's file name on goos: the release archive for
+// Windows holds cusax-numbers.exe beside cusax.exe.
+func programFile(goos string) string {
+	if goos == "windows" {
+		return Program + ".exe"
+	}
+	return Program
 }
 
 // Convert runs cusax-numbers once for numbers in region and returns the

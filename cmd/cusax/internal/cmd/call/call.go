@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"github.com/cusax/cusax/pkg/core/dialtarget"
 	corelogin "github.com/cusax/cusax/pkg/core/login"
 	"github.com/cusax/cusax/pkg/core/media"
+	"github.com/cusax/cusax/pkg/core/media/recording"
 	"github.com/cusax/cusax/pkg/core/pluginhost"
 	"github.com/cusax/cusax/pkg/protocol"
 )
@@ -503,12 +503,10 @@ func (o *Options) checkMedia() error {
 		}
 	}
 	if o.Record != "" {
-		dir := filepath.Dir(o.Record)
-		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-			return cmdutil.Usagef("--record %s: directory %s does not exist", o.Record, dir)
-		}
-		if st, err := os.Stat(o.Record); err == nil && st.IsDir() {
-			return cmdutil.Usagef("--record %s is a directory", o.Record)
+		// Only a new path or a regular file: never a device, FIFO or
+		// directory, and a final symlink is refused, not followed.
+		if err := recording.Check(o.Record); err != nil {
+			return cmdutil.Usagef("--record %s: %v", o.Record, err)
 		}
 	}
 	return nil

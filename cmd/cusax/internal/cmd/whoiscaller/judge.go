@@ -29,6 +29,9 @@ type judge struct {
 	region string
 	table  numbers.Table
 	warned bool
+	// unresolved: the last call judged had national numbers that could
+	// not be converted (shown as numbers_unresolved in --json).
+	unresolved bool
 }
 
 func newJudge(o *Options, acct config.Account, region string) *judge {
@@ -73,9 +76,12 @@ func (j *judge) prepare(call callerid.Call, entries []callerid.Entry) {
 			return
 		}
 	}
+	// Said once per run, and on every verdict in --json: a release
+	// without cusax-numbers must not look like a caller nobody knows.
+	j.unresolved = true
 	if !j.warned {
 		j.warned = true
-		fmt.Fprintf(j.o.F.IO.ErrOut, "cusax: warning: national numbers are compared as written: %v\n", err)
+		fmt.Fprintf(j.o.F.IO.ErrOut, "cusax: warning: national numbers are not resolved: %v\n", err)
 	}
 }
 
@@ -132,6 +138,7 @@ func (j *judge) contacts(only []string) ([]callerid.Entry, error) {
 // contacts' vCards are consulted (no roster walk); without one, the index
 // of every contact's TELs, built once per run.
 func (j *judge) judge(call callerid.Call) (callerid.Result, error) {
+	j.unresolved = false
 	if call.Anonymous {
 		empty := callerid.NewIndex(nil, callerid.GlobalOnly)
 		return callerid.Judge(call, empty, func(string) (callerid.Entry, bool) { return callerid.Entry{}, false }), nil
@@ -178,11 +185,14 @@ func domainOf(jid string) string {
 // output is one judged call as printed.
 type output struct {
 	callerid.Result
-	CallID    string  `json:"call_id,omitempty"`
-	Remote    string  `json:"remote,omitempty"`
-	Answered  string  `json:"answered,omitempty"`
-	Chatted   bool    `json:"chatted,omitempty"`
-	ElapsedMS float64 `json:"elapsed_ms"`
+	CallID   string `json:"call_id,omitempty"`
+	Remote   string `json:"remote,omitempty"`
+	Answered string `json:"answered,omitempty"`
+	Chatted  bool   `json:"chatted,omitempty"`
+	// NumbersUnresolved: national numbers were compared as written, so
+	// an "unknown" may be a contact whose number is written nationally.
+	NumbersUnresolved bool    `json:"numbers_unresolved,omitempty"`
+	ElapsedMS         float64 `json:"elapsed_ms"`
 }
 
 func printResult(o *Options, out output) error {

@@ -108,6 +108,7 @@ func (o *Options) handle(ctx context.Context, sess protocol.TelephonySession, j 
 		return out, err
 	}
 	out.Result = res
+	out.NumbersUnresolved = j.unresolved
 	out.ElapsedMS = msSince(start)
 	switch o.OnCall {
 	case "busy":

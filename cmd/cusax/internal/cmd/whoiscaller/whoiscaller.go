@@ -170,7 +170,7 @@ func judgeMessage(o *Options) error {
 	if err != nil {
 		return err
 	}
-	return printResult(o, output{Result: res, ElapsedMS: msSince(start)})
+	return printResult(o, output{Result: res, ElapsedMS: msSince(start), NumbersUnresolved: j.unresolved})
 }
 
 func msSince(t time.Time) float64 {
