@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -37,6 +38,7 @@ type kamailioConfig struct {
 	Algorithm                 string
 	Users                     []account
 	RPC                       bool // load jsonrpcs on F.RPC (see rpcUsable)
+	MaxExpires                int  // registrar max_expires: the longest registration granted
 }
 
 // kamailioModuleDirs are where Debian and a source build put Kamailio's modules.
@@ -143,7 +145,7 @@ modparam("auth", "algorithm", "{{.Algorithm}}")
 modparam("auth", "qop", "auth")
 modparam("usrloc", "db_mode", 0)
 modparam("registrar", "min_expires", 10)
-modparam("registrar", "max_expires", 3600)
+modparam("registrar", "max_expires", {{.MaxExpires}})
 modparam("registrar", "received_avp", "$avp(RECEIVED)")
 modparam("nathelper", "received_avp", "$avp(RECEIVED)")
 modparam("rr", "enable_full_lr", 1)
@@ -269,7 +271,9 @@ request_route {
 type kamailioInstance struct {
 	files kamailioFiles
 	proc  *process
-	rpc   bool // jsonrpcs listens on files.RPC
+	rpc   bool           // jsonrpcs listens on files.RPC
+	cfg   kamailioConfig // what it was started with (StartKamailio starts it again so)
+	cert  *leaf
 }
 
 func writeKamailioConfig(cfg kamailioConfig, cert *leaf) error {
@@ -311,7 +315,7 @@ func startKamailio(cfg kamailioConfig, pool *x509.CertPool, deadline time.Time) 
 	if err != nil {
 		return nil, err
 	}
-	inst := &kamailioInstance{files: cfg.F, proc: proc, rpc: cfg.RPC}
+	inst := &kamailioInstance{files: cfg.F, proc: proc, rpc: cfg.RPC, cfg: cfg}
 	err = waitReady(proc, deadline, func(ctx context.Context) error {
 		if err := sipOptionsUDP(ctx, loopback(cfg.UDPPort), cfg.Domain); err != nil {
 			return err
@@ -386,4 +390,61 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// StopKamailio stops the bed's Kamailio as a crash or an operator would (SIGTERM, SIGKILL
+// after 5 s) and returns once it is gone: its registrations are lost (usrloc db_mode 0 keeps
+// them in memory only) and its TCP and TLS connections are closed. StartKamailio starts it
+// again. Neither may run concurrently with other use of the bed's Kamailio.
+func (b *Bed) StopKamailio() error {
+	if b.kamailio == nil {
+		return errors.New("testbed: StopKamailio: no Kamailio running")
+	}
+	return b.kamailio.proc.stop()
+}
+
+// StartKamailio starts Kamailio again after StopKamailio, on the same ports, with the same
+// users (those added by AddUsers included), and returns once it answers on UDP, TCP and TLS
+// (within ctx and 20 s). It holds no registrations.
+func (b *Bed) StartKamailio(ctx context.Context) error {
+	k := b.kamailio
+	if k == nil {
+		return errors.New("testbed: StartKamailio: the bed never had a Kamailio")
+	}
+	if ok, _ := k.proc.exited(); !ok {
+		return errors.New("testbed: StartKamailio: Kamailio is still running (StopKamailio first)")
+	}
+	cfg := k.cfg
+	cfg.Users = append([]account(nil), cfg.Users...)
+	b.extra.mu.Lock()
+	for _, a := range b.extra.m {
+		if a.Domain == b.Domain {
+			cfg.Users = append(cfg.Users, a)
+		}
+	}
+	b.extra.mu.Unlock()
+	if err := writeKamailioConfig(cfg, k.cert); err != nil {
+		return fmt.Errorf("testbed: kamailio config: %w", err)
+	}
+	deadline := time.Now().Add(readyTimeout)
+	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
+		deadline = dl
+	}
+	// The ports were ours a moment ago; Kamailio binds with SO_REUSEADDR, so TCP
+	// connections in TIME_WAIT do not keep it out.
+	inst, err := startKamailio(cfg, b.CAPool, deadline)
+	if err != nil {
+		return fmt.Errorf("testbed: restart kamailio: %w", err)
+	}
+	inst.cert = k.cert
+	b.kamailio = inst
+	return nil
+}
+
+// RestartKamailio is StopKamailio then StartKamailio: the registrar restarts empty.
+func (b *Bed) RestartKamailio(ctx context.Context) error {
+	if err := b.StopKamailio(); err != nil {
+		return err
+	}
+	return b.StartKamailio(ctx)
 }
