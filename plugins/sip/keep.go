@@ -26,6 +26,12 @@ var (
 	// lost binding (see backoff).
 	retryBase = time.Second
 	retryMax  = 30 * time.Second
+	// udpRefreshMax bounds the time between refreshes over UDP. There is
+	// no connection whose end tells of a registrar that restarted and
+	// forgot us: only the next refresh puts the binding back, so this is
+	// how long such a restart can leave the listener deaf. Two minutes is
+	// also what UAs behind NAT commonly use to keep the UDP mapping open.
+	udpRefreshMax = 2 * time.Minute
 )
 
 // keepLocked starts the keeper unless it runs or there is nothing to
@@ -100,7 +106,7 @@ func (s *session) keep(stop <-chan struct{}) {
 			}
 		}
 		if lost == "" {
-			if time.Since(b.at) < refreshAfter(b.granted) {
+			if time.Since(b.at) < b.refreshAfter() {
 				continue
 			}
 			// RFC 3261 §10.2.4: refresh before the granted expiry.
@@ -198,6 +204,16 @@ func flowClosed(c *gosip.TCPConnection) bool {
 // leaves the margin to the UA), and not more often than once a second.
 func refreshAfter(d time.Duration) time.Duration {
 	return max(d/2, time.Second)
+}
+
+// refreshAfter is when to refresh b: refreshAfter of its lifetime, and
+// over UDP at most udpRefreshMax after it was granted.
+func (b *binding) refreshAfter() time.Duration {
+	d := refreshAfter(b.granted)
+	if b.target.Transport == "udp" {
+		d = min(d, udpRefreshMax)
+	}
+	return d
 }
 
 // keepAliveInterval is RFC 5626 §4.4.1's for connection-oriented flows
