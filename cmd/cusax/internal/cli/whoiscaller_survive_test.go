@@ -211,3 +211,47 @@ func anyStrings(v any) []string {
 	}
 	return out
 }
+
+// TestWhoisCallerViaProxyNeedsTrust: for a captured message, --via-proxy
+// (it came through the account's proxy) is not enough to believe its
+// P-Asserted-Identity: the account must trust that proxy too (RFC 3325
+// §9.1). Without the setting the claim is shown, noted on stderr, and the
+// verdict rests on From; with it, on P-Asserted-Identity, and says so.
+func TestWhoisCallerViaProxyNeedsTrust(t *testing.T) {
+	bed := testbed.Shared(t)
+	c := newCaller(t, bed, "viaproxy", "")
+	path := t.TempDir() + "/pai.sip"
+	msg := invite("<sip:mallory@example.test>", "P-Asserted-Identity: <sip:+15550100@example.test;user=phone>",
+		"Call-Info: <xmpp:carol@example.test>;purpose=impp")
+	if err := os.WriteFile(path, []byte(msg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	judge := func(args ...string) (map[string]any, cliResult) {
+		r := runCLI(t, c.home, "", append([]string{"whois-caller", "--via-proxy", "--message", path}, args...)...)
+		if r.code != 0 {
+			t.Fatalf("exit %d: %s", r.code, r.stderr)
+		}
+		var v map[string]any
+		if len(args) > 0 {
+			if err := json.Unmarshal([]byte(r.stdout), &v); err != nil {
+				t.Fatalf("%v: %s", err, r.stdout)
+			}
+		}
+		return v, r
+	}
+	v, r := judge("--json")
+	if v["verdict"] != "mismatch" || v["caller_source"] != "from" || !strings.Contains(r.stderr, "P-Asserted-Identity ignored") {
+		t.Errorf("default: %v\nstderr %q", v, r.stderr)
+	}
+	if _, r = judge(); !strings.Contains(r.stdout, "claimed\tsip:+15550100@example.test;user=phone") {
+		t.Errorf("default: the untrusted claim is not shown:\n%s", r.stdout)
+	}
+	setTrustPAI(t, c.home)
+	v, _ = judge("--json")
+	if v["verdict"] != "verified" || v["jid"] != "carol@example.test" || v["caller_source"] != "p-asserted-identity" {
+		t.Errorf("trusted: %v", v)
+	}
+	if _, r = judge(); !strings.Contains(r.stdout, "identity\tP-Asserted-Identity") {
+		t.Errorf("trusted: the verdict does not say it rests on P-Asserted-Identity:\n%s", r.stdout)
+	}
+}
