@@ -106,7 +106,8 @@ type IncomingCall struct {
 	Source string    `json:"source"` // remote address the request came from
 	Time   time.Time `json:"time"`
 	// ViaProxy is true when it arrived over the account's own proxy
-	// connection (so P-Asserted-Identity may be trusted, RFC 3325).
+	// connection: a condition for trusting its P-Asserted-Identity (RFC
+	// 3325 §9.1), not enough on its own (the host asks the account).
 	ViaProxy bool `json:"via_proxy"`
 	// Registration, when set, makes this item a report on the account's
 	// binding, not a call (CallID and Raw are empty): after Register,
