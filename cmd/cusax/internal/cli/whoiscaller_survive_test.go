@@ -255,3 +255,11 @@ func TestWhoisCallerViaProxyNeedsTrust(t *testing.T) {
 		t.Errorf("trusted: the verdict does not say it rests on P-Asserted-Identity:\n%s", r.stdout)
 	}
 }
+
+// A negative --give-up-after is a usage error, said in one line.
+func TestWhoisCallerGiveUpAfterUsage(t *testing.T) {
+	r := runCLI(t, t.TempDir(), "", "whois-caller", "--listen", "--give-up-after", "-1s")
+	if r.code != cmdutil.ExitUsage || strings.Count(strings.TrimSpace(r.stderr), "\n") > 1 || !strings.Contains(r.stderr, "--give-up-after") {
+		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	}
+}
