@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"text/template"
 	"time"
 )
@@ -400,6 +401,7 @@ func (b *Bed) StopKamailio() error {
 	if b.kamailio == nil {
 		return errors.New("testbed: StopKamailio: no Kamailio running")
 	}
+	_ = b.ResumeKamailio() // a paused one must hear SIGTERM
 	return b.kamailio.proc.stop()
 }
 
@@ -447,4 +449,27 @@ func (b *Bed) RestartKamailio(ctx context.Context) error {
 		return err
 	}
 	return b.StartKamailio(ctx)
+}
+
+// PauseKamailio freezes every Kamailio process (SIGSTOP to its process group): a hung
+// server. The kernel still accepts connections and acknowledges TCP data, but nothing is
+// answered, not even RFC 5626 CRLF keep-alives. ResumeKamailio (SIGCONT) thaws it, and so
+// does StopKamailio; resume it before the bed stops (or stopping takes 5 s and fails).
+func (b *Bed) PauseKamailio() error { return b.signalKamailio(syscall.SIGSTOP) }
+
+// ResumeKamailio undoes PauseKamailio.
+func (b *Bed) ResumeKamailio() error { return b.signalKamailio(syscall.SIGCONT) }
+
+func (b *Bed) signalKamailio(sig syscall.Signal) error {
+	k := b.kamailio
+	if k == nil {
+		return errors.New("testbed: no Kamailio running")
+	}
+	if ok, _ := k.proc.exited(); ok {
+		return errors.New("testbed: Kamailio has exited")
+	}
+	if err := syscall.Kill(-k.proc.cmd.Process.Pid, sig); err != nil {
+		return fmt.Errorf("testbed: kamailio: %v: %w", sig, err)
+	}
+	return nil
 }

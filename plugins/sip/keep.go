@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"time"
 
@@ -77,34 +78,23 @@ func (s *session) keep(stop <-chan struct{}) {
 	}()
 	tick := time.NewTicker(flowCheck)
 	defer tick.Stop()
-	var pinged *gosip.TCPConnection
-	var nextPing time.Time
+	var fw *flowWatch
+	defer func() { fw.forget() }()
 	for {
 		b := s.current()
 		if b == nil {
 			return
 		}
-		if b.conn != pinged {
-			pinged, nextPing = b.conn, time.Now().Add(keepAliveInterval())
+		if fw == nil || fw.conn != b.conn {
+			fw.forget()
+			fw = s.watch(b.conn)
 		}
 		select {
 		case <-stop:
 			return
 		case <-tick.C:
 		}
-		var lost string
-		switch {
-		case b.conn != nil && flowClosed(b.conn):
-			lost = "connection closed"
-		case b.conn != nil && time.Now().After(nextPing):
-			// RFC 5626 §4.4.1: a CRLF ping on a connection-oriented flow;
-			// servers that do not answer it ignore it (RFC 3261 §7.5).
-			// A write that fails means the flow is dead.
-			nextPing = time.Now().Add(keepAliveInterval())
-			if _, err := b.conn.Write([]byte("\r\n\r\n")); err != nil {
-				lost = "keep-alive failed: " + reason(err)
-			}
-		}
+		lost := fw.check(time.Now())
 		if lost == "" {
 			if time.Since(b.at) < b.refreshAfter() {
 				continue
@@ -124,6 +114,77 @@ func (s *session) keep(stop <-chan struct{}) {
 			s.current()
 			return
 		}
+	}
+}
+
+// flowWatch watches one TCP/TLS flow (RFC 5626 §4.4.1 keep-alives): it
+// sends a CRLF ping at once and then every 95-120 s, and a flow whose
+// server answered a ping before but leaves one unanswered for
+// pongTimeout is dead (a hung or unplugged server: the connection stays
+// open, nothing comes back). A server that never answers pings (they are
+// ignored before a start-line, RFC 3261 §7.5) is not held to them. A nil
+// flowWatch (UDP) watches nothing.
+type flowWatch struct {
+	s        *session
+	conn     *gosip.TCPConnection
+	key      string    // the connection's key in incoming.heard
+	nextPing time.Time // when to send the next ping
+	pingSent time.Time // the unanswered ping; zero when none
+	answers  bool      // the server answered a ping on this flow
+}
+
+var (
+	// pongTimeout is RFC 5626 §4.4.1's: 10 s without a pong after a ping.
+	pongTimeout = 10 * time.Second
+	// keepAliveEvery is keepAliveInterval, replaceable by tests.
+	keepAliveEvery = keepAliveInterval
+)
+
+func (s *session) watch(c *gosip.TCPConnection) *flowWatch {
+	if c == nil {
+		return nil
+	}
+	return &flowWatch{s: s, conn: c, key: flowKey(c.LocalAddr(), c.RemoteAddr()), nextPing: time.Now()}
+}
+
+// check returns why the flow is lost, or "".
+func (w *flowWatch) check(now time.Time) string {
+	if w == nil {
+		return ""
+	}
+	if flowClosed(w.conn) {
+		return "connection closed"
+	}
+	if !w.pingSent.IsZero() {
+		switch {
+		case w.s.in.heardSince(w.key, w.pingSent):
+			w.answers, w.pingSent = true, time.Time{}
+		case now.Sub(w.pingSent) < pongTimeout:
+		case w.answers:
+			// Let sipgo drop it from its pool, so that registering
+			// again dials a new connection. Its own reader then ends
+			// and releases it (see closeStreams).
+			_ = w.conn.Conn.Close()
+			return fmt.Sprintf("no answer to a keep-alive for %s", pongTimeout)
+		default:
+			w.pingSent = time.Time{} // the server ignores pings
+		}
+	}
+	if w.pingSent.IsZero() && !now.Before(w.nextPing) {
+		w.nextPing = now.Add(keepAliveEvery())
+		w.pingSent = now
+		// A write that fails means the flow is dead.
+		if _, err := w.conn.Write([]byte("\r\n\r\n")); err != nil {
+			return "keep-alive failed: " + reason(err)
+		}
+	}
+	return ""
+}
+
+// forget drops what incoming recorded about the flow.
+func (w *flowWatch) forget() {
+	if w != nil {
+		w.s.in.forgetHeard(w.key)
 	}
 }
 
