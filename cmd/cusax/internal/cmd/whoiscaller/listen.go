@@ -78,12 +78,14 @@ func listen(o *Options) error {
 		err error
 	}
 	items := make(chan item)
+	done := make(chan struct{})
+	defer close(done)
 	go func() {
 		for {
 			in, err := calls.Recv()
 			select {
 			case items <- item{in, err}:
-			case <-ctx.Done():
+			case <-done:
 				return
 			}
 			if err != nil {
