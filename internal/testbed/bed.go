@@ -30,6 +30,10 @@ type Options struct {
 	// SIPDigestAlgorithm is the digest algorithm Kamailio challenges with (its auth module's
 	// "algorithm" parameter): "" means "SHA-256" (RFC 8760); "MD5" is the weak variant.
 	SIPDigestAlgorithm string
+	// SIPMaxExpires is the longest registration Kamailio grants, in seconds (its registrar's
+	// max_expires; at least 10, its min_expires): 0 means 3600. A short one makes clients
+	// show that they refresh in time (RFC 3261 §10.2.4).
+	SIPMaxExpires int
 }
 
 // User is a test account. The password is the same for XMPP and SIP and random per run.
@@ -58,6 +62,7 @@ type Bed struct {
 	Users map[string]User
 
 	SIPDigestAlgorithm string // what Kamailio challenges with: "SHA-256" or "MD5"
+	SIPMaxExpires      int    // the longest registration Kamailio grants, in seconds
 
 	extra    extraUsers // accounts added by AddUsers and SeedLargeRoster
 	ca       *ca        // the per-run CA, to issue certificates for servers started later
@@ -162,6 +167,13 @@ func StartWithDir(dir string, opts Options) (*Bed, error) {
 	default:
 		return nil, fmt.Errorf("testbed: SIPDigestAlgorithm %q: want \"\", \"MD5\" or \"SHA-256\"", alg)
 	}
+	maxExp := opts.SIPMaxExpires
+	switch {
+	case maxExp == 0:
+		maxExp = 3600
+	case maxExp < 10:
+		return nil, fmt.Errorf("testbed: SIPMaxExpires %d: want 0 or at least 10 (Kamailio's min_expires)", maxExp)
+	}
 	if err := checkInstalled(); err != nil {
 		return nil, fmt.Errorf("testbed: %w (%s)", err, InstallHint)
 	}
@@ -171,7 +183,7 @@ func StartWithDir(dir string, opts Options) (*Bed, error) {
 	}
 	b := &Bed{
 		Domain: "example.test", Domain2: "biloxi.test", NoTLSDomain: "notls.test",
-		MUCDomain: "conference.example.test", SIPDigestAlgorithm: alg,
+		MUCDomain: "conference.example.test", SIPDigestAlgorithm: alg, SIPMaxExpires: maxExp,
 	}
 	if err := b.makeDir(dir, as); err != nil {
 		if b.ownsDir {
@@ -349,7 +361,7 @@ func (b *Bed) startKamailio(cert *leaf, users []account, deadline time.Time) err
 			F: files, ModulePath: kamailioModulePath(), Domain: b.Domain,
 			UDPPort: udp, TCPPort: tcp[0], TLSPort: tcp[1],
 			Algorithm: b.SIPDigestAlgorithm, Users: users,
-			RPC: rpcUsable(files),
+			RPC: rpcUsable(files), MaxExpires: b.SIPMaxExpires,
 		}
 		if err := writeKamailioConfig(cfg, cert); err != nil {
 			return fmt.Errorf("kamailio config: %w", err)
@@ -367,6 +379,7 @@ func (b *Bed) startKamailio(cert *leaf, users []account, deadline time.Time) err
 		if err != nil {
 			return err
 		}
+		inst.cert = cert
 		b.kamailio = inst
 		b.SIPUDPAddr = loopback(cfg.UDPPort)
 		b.SIPTCPAddr = loopback(cfg.TCPPort)

@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"text/template"
 	"time"
 )
@@ -37,6 +39,7 @@ type kamailioConfig struct {
 	Algorithm                 string
 	Users                     []account
 	RPC                       bool // load jsonrpcs on F.RPC (see rpcUsable)
+	MaxExpires                int  // registrar max_expires: the longest registration granted
 }
 
 // kamailioModuleDirs are where Debian and a source build put Kamailio's modules.
@@ -143,7 +146,7 @@ modparam("auth", "algorithm", "{{.Algorithm}}")
 modparam("auth", "qop", "auth")
 modparam("usrloc", "db_mode", 0)
 modparam("registrar", "min_expires", 10)
-modparam("registrar", "max_expires", 3600)
+modparam("registrar", "max_expires", {{.MaxExpires}})
 modparam("registrar", "received_avp", "$avp(RECEIVED)")
 modparam("nathelper", "received_avp", "$avp(RECEIVED)")
 modparam("rr", "enable_full_lr", 1)
@@ -269,7 +272,9 @@ request_route {
 type kamailioInstance struct {
 	files kamailioFiles
 	proc  *process
-	rpc   bool // jsonrpcs listens on files.RPC
+	rpc   bool           // jsonrpcs listens on files.RPC
+	cfg   kamailioConfig // what it was started with (StartKamailio starts it again so)
+	cert  *leaf
 }
 
 func writeKamailioConfig(cfg kamailioConfig, cert *leaf) error {
@@ -311,7 +316,7 @@ func startKamailio(cfg kamailioConfig, pool *x509.CertPool, deadline time.Time) 
 	if err != nil {
 		return nil, err
 	}
-	inst := &kamailioInstance{files: cfg.F, proc: proc, rpc: cfg.RPC}
+	inst := &kamailioInstance{files: cfg.F, proc: proc, rpc: cfg.RPC, cfg: cfg}
 	err = waitReady(proc, deadline, func(ctx context.Context) error {
 		if err := sipOptionsUDP(ctx, loopback(cfg.UDPPort), cfg.Domain); err != nil {
 			return err
@@ -386,4 +391,85 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// StopKamailio stops the bed's Kamailio as a crash or an operator would (SIGTERM, SIGKILL
+// after 5 s) and returns once it is gone: its registrations are lost (usrloc db_mode 0 keeps
+// them in memory only) and its TCP and TLS connections are closed. StartKamailio starts it
+// again. Neither may run concurrently with other use of the bed's Kamailio.
+func (b *Bed) StopKamailio() error {
+	if b.kamailio == nil {
+		return errors.New("testbed: StopKamailio: no Kamailio running")
+	}
+	_ = b.ResumeKamailio() // a paused one must hear SIGTERM
+	return b.kamailio.proc.stop()
+}
+
+// StartKamailio starts Kamailio again after StopKamailio, on the same ports, with the same
+// users (those added by AddUsers included), and returns once it answers on UDP, TCP and TLS
+// (within ctx and 20 s). It holds no registrations.
+func (b *Bed) StartKamailio(ctx context.Context) error {
+	k := b.kamailio
+	if k == nil {
+		return errors.New("testbed: StartKamailio: the bed never had a Kamailio")
+	}
+	if ok, _ := k.proc.exited(); !ok {
+		return errors.New("testbed: StartKamailio: Kamailio is still running (StopKamailio first)")
+	}
+	cfg := k.cfg
+	cfg.Users = append([]account(nil), cfg.Users...)
+	b.extra.mu.Lock()
+	for _, a := range b.extra.m {
+		if a.Domain == b.Domain {
+			cfg.Users = append(cfg.Users, a)
+		}
+	}
+	b.extra.mu.Unlock()
+	if err := writeKamailioConfig(cfg, k.cert); err != nil {
+		return fmt.Errorf("testbed: kamailio config: %w", err)
+	}
+	deadline := time.Now().Add(readyTimeout)
+	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
+		deadline = dl
+	}
+	// The ports were ours a moment ago; Kamailio binds with SO_REUSEADDR, so TCP
+	// connections in TIME_WAIT do not keep it out.
+	inst, err := startKamailio(cfg, b.CAPool, deadline)
+	if err != nil {
+		return fmt.Errorf("testbed: restart kamailio: %w", err)
+	}
+	inst.cert = k.cert
+	b.kamailio = inst
+	return nil
+}
+
+// RestartKamailio is StopKamailio then StartKamailio: the registrar restarts empty.
+func (b *Bed) RestartKamailio(ctx context.Context) error {
+	if err := b.StopKamailio(); err != nil {
+		return err
+	}
+	return b.StartKamailio(ctx)
+}
+
+// PauseKamailio freezes every Kamailio process (SIGSTOP to its process group): a hung
+// server. The kernel still accepts connections and acknowledges TCP data, but nothing is
+// answered, not even RFC 5626 CRLF keep-alives. ResumeKamailio (SIGCONT) thaws it, and so
+// does StopKamailio; resume it before the bed stops (or stopping takes 5 s and fails).
+func (b *Bed) PauseKamailio() error { return b.signalKamailio(syscall.SIGSTOP) }
+
+// ResumeKamailio undoes PauseKamailio.
+func (b *Bed) ResumeKamailio() error { return b.signalKamailio(syscall.SIGCONT) }
+
+func (b *Bed) signalKamailio(sig syscall.Signal) error {
+	k := b.kamailio
+	if k == nil {
+		return errors.New("testbed: no Kamailio running")
+	}
+	if ok, _ := k.proc.exited(); ok {
+		return errors.New("testbed: Kamailio has exited")
+	}
+	if err := syscall.Kill(-k.proc.cmd.Process.Pid, sig); err != nil {
+		return fmt.Errorf("testbed: kamailio: %v: %w", sig, err)
+	}
+	return nil
 }

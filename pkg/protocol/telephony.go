@@ -97,7 +97,8 @@ type CallEvent struct {
 	Note string `json:"note,omitempty"`
 }
 
-// IncomingCall is one INVITE received.
+// IncomingCall is one INVITE received or, when Registration is set, a
+// change of the registration that brings the calls.
 type IncomingCall struct {
 	CallID string `json:"call_id"`
 	// Raw is the INVITE as received, for whois-caller's judgement.
@@ -105,6 +106,33 @@ type IncomingCall struct {
 	Source string    `json:"source"` // remote address the request came from
 	Time   time.Time `json:"time"`
 	// ViaProxy is true when it arrived over the account's own proxy
-	// connection (so P-Asserted-Identity may be trusted, RFC 3325).
+	// connection: a condition for trusting its P-Asserted-Identity (RFC
+	// 3325 §9.1), not enough on its own (the host asks the account).
 	ViaProxy bool `json:"via_proxy"`
+	// Registration, when set, makes this item a report on the account's
+	// binding, not a call (CallID and Raw are empty): after Register,
+	// while an IncomingCalls stream is open, a backend keeps the binding
+	// alive (refreshes it before it expires, RFC 3261 §10.2.4, and
+	// registers again when the flow is lost) and tells every open stream
+	// when it is lost, when an attempt to restore it fails, and when it is
+	// restored. Backends without this send none.
+	Registration *RegistrationEvent `json:"registration,omitempty"`
+}
+
+// Registration states reported in RegistrationEvent.State.
+const (
+	RegistrationLost     = "lost"       // the binding is gone or unreachable; re-registering
+	RegistrationRetrying = "retrying"   // an attempt to restore it failed; another follows after Retry
+	RegistrationRestored = "registered" // registered again, after Down
+)
+
+// RegistrationEvent is a change of a registration kept alive by the backend.
+type RegistrationEvent struct {
+	State     string        `json:"state"`               // RegistrationLost, RegistrationRetrying or RegistrationRestored
+	Reason    string        `json:"reason,omitempty"`    // why it was lost or the attempt failed
+	Address   string        `json:"address,omitempty"`   // the contact bound (restored) or lost
+	Server    string        `json:"server,omitempty"`    // the registrar's address
+	Transport string        `json:"transport,omitempty"` // udp, tcp or tls
+	Down      time.Duration `json:"down_ns,omitempty"`   // restored: how long it was lost
+	Retry     time.Duration `json:"retry_ns,omitempty"`  // retrying: the wait before the next attempt
 }

@@ -161,6 +161,9 @@ func (s *session) IncomingCalls(ctx context.Context) (protocol.Stream[protocol.I
 	}
 	in.streams[st] = struct{}{}
 	in.mu.Unlock()
+	s.mu.Lock()
+	s.keepLocked() // a binding made before the stream opened is kept from now on
+	s.mu.Unlock()
 	if ctx.Done() != nil {
 		go func() {
 			select {
@@ -408,6 +411,26 @@ type callStream struct {
 	once sync.Once
 	done chan struct{} // closed by end
 	err  error         // set before done is closed
+}
+
+// listening reports whether an IncomingCalls stream is open.
+func (in *incoming) listening() bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return len(in.streams) > 0 && !in.closed
+}
+
+// broadcast hands ic (a registration change) to every open stream.
+func (in *incoming) broadcast(ic protocol.IncomingCall, s *session) {
+	in.mu.Lock()
+	sts := make([]*callStream, 0, len(in.streams))
+	for st := range in.streams {
+		sts = append(sts, st)
+	}
+	in.mu.Unlock()
+	for _, st := range sts {
+		st.deliver(ic, s)
+	}
 }
 
 // deliver hands ic to the reader without ever blocking.

@@ -43,6 +43,8 @@ type session struct {
 	streams map[*gosip.TCPConnection]bool // TCP and TLS connections used
 	bound   *binding                      // the registered binding; nil when none
 	closed  bool
+	keeping bool          // a keeper goroutine runs (keep.go)
+	stop    chan struct{} // closed by Close: the keeper ends
 
 	callsMu sync.Mutex
 	calls   map[string]*call // outgoing calls by Call-ID
@@ -54,6 +56,10 @@ type session struct {
 type binding struct {
 	target  Target
 	contact *gosip.ContactHeader
+	conn    *gosip.TCPConnection // the TCP or TLS flow it was made over; nil over UDP
+	asked   time.Duration        // the lifetime asked for
+	granted time.Duration        // the lifetime the registrar granted
+	at      time.Time            // when it was granted
 }
 
 var _ protocol.TelephonySession = (*session)(nil)
@@ -61,7 +67,11 @@ var _ protocol.TelephonySession = (*session)(nil)
 // Register implements protocol.TelephonySession: REGISTER (RFC 3261 §10.2)
 // with digest authentication (RFC 8760), to the resolved targets in turn
 // until one answers (RFC 3263 §4.3). It is bounded by ctx and the
-// ConnectRequest's Timeout.
+// ConnectRequest's Timeout. From then on until Unregister or Close, while
+// an IncomingCalls stream is open, the session keeps the binding alive
+// (keep.go): it refreshes it at half the granted lifetime, notices a
+// closed TCP/TLS flow, registers again, and reports each change to the
+// streams.
 func (s *session) Register(ctx context.Context, rr protocol.RegisterRequest) (protocol.ConnectionReport, error) {
 	start := time.Now()
 	rep := protocol.ConnectionReport{Aspect: protocol.AspectTelephony, Backend: "sip", State: "failed"}
@@ -97,7 +107,14 @@ func (s *session) Register(ctx context.Context, rr protocol.RegisterRequest) (pr
 		if err == nil {
 			rep.State = "registered"
 			rep.Expires = grantedExpiry(ex.res, ex.contact, ex.expires)
-			s.bound = &binding{target: t, contact: ex.contact}
+			b := &binding{target: t, contact: ex.contact, asked: exp, granted: rep.Expires, at: time.Now()}
+			if tc, ok := ex.conn.(*gosip.TCPConnection); ok {
+				b.conn = tc
+			}
+			prev := s.bound
+			s.bound = b
+			s.dropStaleLocked(ctx, prev)
+			s.keepLocked()
 			s.log.Debug("registered", "contact", rep.Address, "server", rep.Server, "transport", rep.Transport,
 				"auth", rep.AuthMechanism, "expires", rep.Expires, "elapsed", rep.Elapsed)
 			return rep, nil
@@ -170,6 +187,9 @@ func (s *session) Close(ctx context.Context) error {
 		cancel()
 	}
 	s.closed = true
+	if s.stop != nil {
+		close(s.stop)
+	}
 	if s.udp != nil {
 		_ = s.udp.Close()
 		s.udp = nil

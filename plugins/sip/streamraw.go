@@ -2,9 +2,11 @@ package sip
 
 import (
 	"bytes"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	gosip "github.com/emiago/sipgo/sip"
 )
@@ -21,8 +23,9 @@ const maxFrame = 256 << 10
 // goes on to sipgo unchanged, so a framing mistake costs Raw fidelity,
 // never a message.
 type streamFramers struct {
-	mu sync.Mutex
-	m  map[string]*framer // by local and remote address
+	mu    sync.Mutex
+	m     map[string]*framer   // by flowKey
+	heard map[string]time.Time // by flowKey: when data last arrived (heardNow)
 }
 
 type framer struct {
@@ -35,7 +38,8 @@ func (in *incoming) readFilter(p gosip.TransportReadProps, data []byte) ([]byte,
 	if strings.EqualFold(p.Transport, "udp") || p.LocalAddr == nil || p.RemoteAddr == nil {
 		return data, nil // UDP datagrams are recorded by connectedUDP
 	}
-	key := p.LocalAddr.String() + "|" + p.RemoteAddr.String()
+	key := flowKey(p.LocalAddr, p.RemoteAddr)
+	in.heardNow(key)
 	in.framers.mu.Lock()
 	if in.framers.m == nil {
 		in.framers.m = map[string]*framer{}
@@ -51,6 +55,34 @@ func (in *incoming) readFilter(p gosip.TransportReadProps, data []byte) ([]byte,
 		in.recordRaw(msg)
 	}
 	return data, nil
+}
+
+// flowKey names a TCP or TLS connection by its two addresses.
+func flowKey(local, remote net.Addr) string { return local.String() + "|" + remote.String() }
+
+// heardNow records that something (a message, a keep-alive pong) arrived
+// on the flow key, for the keeper's keep-alive check (keep.go).
+func (in *incoming) heardNow(key string) {
+	in.framers.mu.Lock()
+	defer in.framers.mu.Unlock()
+	if in.framers.heard == nil {
+		in.framers.heard = map[string]time.Time{}
+	}
+	in.framers.heard[key] = time.Now()
+}
+
+// heardSince reports whether anything arrived on key at or after t.
+func (in *incoming) heardSince(key string, t time.Time) bool {
+	in.framers.mu.Lock()
+	defer in.framers.mu.Unlock()
+	h, ok := in.framers.heard[key]
+	return ok && !h.Before(t)
+}
+
+func (in *incoming) forgetHeard(key string) {
+	in.framers.mu.Lock()
+	defer in.framers.mu.Unlock()
+	delete(in.framers.heard, key)
 }
 
 // feed appends data and returns the complete messages it now holds.

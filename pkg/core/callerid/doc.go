@@ -6,8 +6,9 @@
 //     final empty line, a Content-Length that does not fit) and refuses
 //     hostile ones (size, header count and length, binary junk).
 //   - Parse reads the request with sipgo: the caller's address
-//     (P-Asserted-Identity only from the account's own proxy, RFC 3325
-//     §9.1, else From), the Call-Info purpose=impp hints (RFC 6993) and
+//     (P-Asserted-Identity only when the caller says it is trusted: from
+//     the account's own proxy, which the account declares an RFC 3325
+//     §9.1 trust domain; else From, the untrusted assertion kept aside), the Call-Info purpose=impp hints (RFC 6993) and
 //     whether the caller is anonymous (RFC 3323, RFC 3325).
 //   - SameSIPURI compares SIP URIs by RFC 3261 §19.1.4; CallerKey gives
 //     the exact form in which an address and a vCard TEL are compared

@@ -47,6 +47,9 @@ type Result struct {
 	// came from.
 	Caller       string `json:"caller"`
 	CallerSource string `json:"caller_source"`
+	// Unasserted is Call.Unasserted: P-Asserted-Identity URIs that were
+	// not trusted and played no part in the verdict.
+	Unasserted []string `json:"untrusted_asserted_identity,omitempty"`
 	// Hint is the Call-Info JID the verdict is about, if any.
 	Hint string `json:"hint,omitempty"`
 	// JID and Name are the contact the verdict names (verified,
@@ -133,7 +136,7 @@ func (idx *Index) Len() int {
 // or suffix. lookup gets a bare canonical JID; a nil lookup finds
 // nothing. Judge has no side effects beyond calling lookup.
 func Judge(call Call, idx *Index, lookup func(jid string) (Entry, bool)) Result {
-	r := Result{Caller: call.Caller, CallerSource: call.CallerSource}
+	r := Result{Caller: call.Caller, CallerSource: call.CallerSource, Unasserted: call.Unasserted}
 	if call.Anonymous {
 		r.Verdict = VerdictAnonymous
 		return r

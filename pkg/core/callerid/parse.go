@@ -36,6 +36,10 @@ type Call struct {
 	// URI, RFC 3325 §9.1) when CallerSource is SourcePAI; Caller is the
 	// first. Any of them identifies the caller.
 	Asserted []string `json:"asserted,omitempty"`
+	// Unasserted lists the P-Asserted-Identity URIs of a request whose
+	// assertions are not trusted: the caller's claim, shown but never
+	// judged (RFC 3325 §9.1 trust needs a trust domain).
+	Unasserted []string `json:"untrusted_asserted_identity,omitempty"`
 	// From is the From URI, whatever CallerSource is.
 	From string `json:"from"`
 	// DisplayName is the display name of the header Caller came from: the
@@ -63,17 +67,19 @@ func (c Call) IsInvite() bool { return c.Method == "INVITE" }
 // identifies its caller. raw must be a well-formed message: pass captures
 // through Normalize first.
 //
-// viaProxy says the message came through the account's own proxy: only
-// then is P-Asserted-Identity trusted and used as the caller (RFC 3325
-// §9.1: a UA trusts it only from a trusted entity); otherwise it is
-// ignored and From is the caller. Without a P-Asserted-Identity, From is
-// the caller either way.
+// trusted says P-Asserted-Identity is to be believed: the message came
+// from the account's own proxy and the account trusts that proxy's
+// assertions (RFC 3325 §9.1: a UA trusts the header only from an entity
+// of its trust domain, whose edge removes it from untrusted sources; most
+// proxies do not). Only then is it used as the caller; otherwise its URIs
+// go to Call.Unasserted and From is the caller. Without a
+// P-Asserted-Identity, From is the caller either way.
 //
 // Errors wrap protocol.ErrInvalid and are one line: a message sipgo
 // cannot parse, a response, a missing or repeated From, a missing
 // Call-ID, a malformed From or (when trusted) P-Asserted-Identity. Broken
 // Call-Info values are skipped, not errors: they are only cues.
-func Parse(raw []byte, viaProxy bool) (Call, error) {
+func Parse(raw []byte, trusted bool) (Call, error) {
 	var c Call
 	if len(raw) > MaxMessage {
 		return c, invalid("%d bytes, over the limit of %d", len(raw), MaxMessage)
@@ -115,12 +121,21 @@ func Parse(raw []byte, viaProxy bool) (Call, error) {
 	}
 	c.From, c.Caller, c.CallerSource, c.DisplayName = from, from, SourceFrom, display
 
-	if viaProxy && len(pais) > 0 {
+	switch {
+	case trusted && len(pais) > 0:
 		ids, name, err := assertedIdentities(pais)
 		if err != nil {
 			return c, err
 		}
 		c.Asserted, c.Caller, c.CallerSource, c.DisplayName = ids, ids[0], SourcePAI, name
+	case len(pais) > 0:
+		for _, h := range pais {
+			for _, v := range splitList(h) {
+				if _, uri, _, ok := nameAddr(v); ok && validURI(uri) && len(c.Unasserted) < 2 {
+					c.Unasserted = append(c.Unasserted, uri)
+				}
+			}
+		}
 	}
 
 	for _, p := range privs {

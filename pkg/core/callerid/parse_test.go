@@ -46,9 +46,10 @@ func TestParse(t *testing.T) {
 			want: Call{Caller: "sip:alice@example.test", CallerSource: SourceFrom, DisplayName: "Alice"},
 		},
 		{
-			name: "PAI ignored when not via our proxy",
+			name: "PAI ignored when not trusted",
 			raw:  invite(t, "From: <sip:mallory@evil.test>;tag=1", pai),
-			want: Call{Caller: "sip:mallory@evil.test", CallerSource: SourceFrom, From: "sip:mallory@evil.test"},
+			want: Call{Caller: "sip:mallory@evil.test", CallerSource: SourceFrom, From: "sip:mallory@evil.test",
+				Unasserted: []string{"sip:alice@example.test", "tel:+15550100"}},
 		},
 		{
 			name:     "PAI trusted via our proxy",
@@ -154,7 +155,8 @@ func TestParse(t *testing.T) {
 			if got.Method != want.Method || got.CallID != want.CallID || got.Caller != want.Caller ||
 				got.CallerSource != want.CallerSource || got.From != want.From || got.DisplayName != want.DisplayName ||
 				got.Anonymous != want.Anonymous || !slices.Equal(got.Hints, want.Hints) ||
-				!slices.Equal(got.Asserted, want.Asserted) || !slices.Equal(got.Privacy, want.Privacy) {
+				!slices.Equal(got.Asserted, want.Asserted) || !slices.Equal(got.Privacy, want.Privacy) ||
+				!slices.Equal(got.Unasserted, want.Unasserted) {
 				t.Errorf("Parse =\n%+v\nwant\n%+v", got, want)
 			}
 		})

@@ -184,6 +184,12 @@ type SIPAspect struct {
 	PasswordCommand string `toml:"password_command,omitempty" json:"password_command,omitempty"`
 	// AllowPlaintext permits sending credentials without TLS.
 	AllowPlaintext bool `toml:"allow_plaintext,omitempty" json:"allow_plaintext,omitempty"`
+	// TrustAssertedIdentity makes whois-caller take the caller's identity
+	// from P-Asserted-Identity on requests that come from Proxy. Only for
+	// a proxy that forms an RFC 3325 §9.1 trust domain, which removes the
+	// header from requests of untrusted sources; off, the header is shown
+	// but never judged.
+	TrustAssertedIdentity bool `toml:"trust_asserted_identity,omitempty" json:"trust_asserted_identity,omitempty"`
 }
 
 // Features holds per-account overrides; nil means "use the default".

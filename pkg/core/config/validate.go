@@ -239,6 +239,11 @@ func (a *Account) Validate() error {
 		if s.Backend != "" {
 			check("sip.backend", validatePluginName(s.Backend))
 		}
+		if s.TrustAssertedIdentity && s.Proxy == "" {
+			// RFC 3325 §9.1: trust is placed in a known entity, not in
+			// whatever server DNS names for the domain.
+			check("sip.trust_asserted_identity", errors.New("trusts a proxy's P-Asserted-Identity: name that proxy in sip.proxy"))
+		}
 	}
 	if p := a.Provisioning; p != nil {
 		check("provisioning.url", validateProvisioningURL(p.URL))

@@ -72,6 +72,11 @@ func TestAccountValidate(t *testing.T) {
 			fields: []string{"sip.proxy"}},
 		{name: "proxy not sip", edit: func(a *Account) { a.SIP.Proxy = "127.0.0.1:5060" }, fields: []string{"sip.proxy"}},
 		{name: "sip backend", edit: func(a *Account) { a.SIP.Backend = "a b" }, fields: []string{"sip.backend"}},
+		{name: "trust PAI of a named proxy", edit: func(a *Account) {
+			a.SIP.Proxy, a.SIP.TrustAssertedIdentity = "sips:proxy.example.test", true
+		}},
+		{name: "trust PAI without a proxy", edit: func(a *Account) { a.SIP.Proxy, a.SIP.TrustAssertedIdentity = "", true },
+			fields: []string{"sip.trust_asserted_identity"}},
 		{name: "policy name", edit: func(a *Account) { a.Policy = []string{"ok", "no/pe"} }, fields: []string{"policy[1]"}},
 		{name: "policy duplicate", edit: func(a *Account) { a.Policy = []string{"x", "x"} }, fields: []string{"policy"}},
 		{name: "ca relative", edit: func(a *Account) { a.CAFile = "ca.pem" }, fields: []string{"ca_file"}},

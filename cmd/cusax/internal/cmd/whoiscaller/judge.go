@@ -227,5 +227,11 @@ func printResult(o *Options, out output) error {
 	if out.MatchedTel != "" {
 		fmt.Fprintf(io.Out, "matched\t%s (%s)\n", out.MatchedTel, out.Source)
 	}
+	if out.CallerSource == callerid.SourcePAI {
+		fmt.Fprintf(io.Out, "identity\tP-Asserted-Identity from the account's proxy, trusted by trust_asserted_identity (RFC 3325 §9.1)\n")
+	}
+	for _, u := range out.Unasserted {
+		fmt.Fprintf(io.Out, "claimed\t%s (P-Asserted-Identity, not trusted: not judged)\n", u)
+	}
 	return nil
 }

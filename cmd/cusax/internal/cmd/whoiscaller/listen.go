@@ -70,15 +70,64 @@ func listen(o *Options) error {
 	}
 	fmt.Fprintf(f.IO.ErrOut, "cusax: listening for calls to %s (registered %s over %s); Ctrl-C stops\n", acct.SIP.AOR, rep.Address, rep.Transport)
 
+	o.trustPAI = acct.SIP.TrustAssertedIdentity
 	j := newJudge(o, acct, o.region())
 	defer j.close()
+	type item struct {
+		in  protocol.IncomingCall
+		err error
+	}
+	items := make(chan item)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for {
+			in, err := calls.Recv()
+			select {
+			case items <- item{in, err}:
+			case <-done:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	// giveUp runs while the registration is lost: --give-up-after bounds
+	// how long a listener stays deaf before it says so with exit 7.
+	var giveUp <-chan time.Time
+	var lostSince time.Time
 	for {
-		in, err := calls.Recv()
+		var it item
+		select {
+		case it = <-items:
+		case <-giveUp:
+			return fmt.Errorf("whois-caller: registration of %s lost %s ago and not restored; giving up (--give-up-after %s): %w",
+				acct.SIP.AOR, time.Since(lostSince).Round(100*time.Millisecond), o.GiveUpAfter, protocol.ErrUnreachable)
+		case <-ctx.Done():
+			return nil
+		}
+		in, err := it.in, it.err
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, io.EOF) {
 				return nil
 			}
 			return fmt.Errorf("telephony: incoming calls: %w", err)
+		}
+		if ev := in.Registration; ev != nil {
+			switch ev.State {
+			case protocol.RegistrationLost:
+				if lostSince.IsZero() {
+					lostSince = time.Now()
+					if o.GiveUpAfter > 0 {
+						giveUp = time.After(o.GiveUpAfter)
+					}
+				}
+			case protocol.RegistrationRestored:
+				lostSince, giveUp = time.Time{}, nil
+			}
+			fmt.Fprintln(f.IO.ErrOut, registrationLine(acct.SIP.AOR, ev))
+			continue
 		}
 		out, err := o.handle(ctx, sess, j, in)
 		if err != nil {
@@ -91,6 +140,19 @@ func listen(o *Options) error {
 	}
 }
 
+// registrationLine is the one stderr line for a registration change.
+func registrationLine(aor string, ev *protocol.RegistrationEvent) string {
+	switch ev.State {
+	case protocol.RegistrationLost:
+		return fmt.Sprintf("cusax: whois-caller: registration of %s with %s over %s lost (%s); registering again", aor, ev.Server, ev.Transport, ev.Reason)
+	case protocol.RegistrationRetrying:
+		return fmt.Sprintf("cusax: whois-caller: registering %s again failed (%s); next attempt in %.1f s", aor, ev.Reason, ev.Retry.Seconds())
+	case protocol.RegistrationRestored:
+		return fmt.Sprintf("cusax: whois-caller: registered %s again (%s over %s) after %.1f s", aor, ev.Address, ev.Transport, ev.Down.Seconds())
+	}
+	return fmt.Sprintf("cusax: whois-caller: registration of %s: %s %s", aor, ev.State, ev.Reason)
+}
+
 // handle judges one incoming call and acts on it.
 func (o *Options) handle(ctx context.Context, sess protocol.TelephonySession, j *judge, in protocol.IncomingCall) (output, error) {
 	start := time.Now()
@@ -99,7 +161,10 @@ func (o *Options) handle(ctx context.Context, sess protocol.TelephonySession, j 
 	if err != nil {
 		return out, err
 	}
-	call, err := callerid.Parse(norm, in.ViaProxy)
+	// RFC 3325 §9.1: P-Asserted-Identity counts only from the account's
+	// own proxy, and only when the account says that proxy forms a trust
+	// domain (removes the header from untrusted sources).
+	call, err := callerid.Parse(norm, in.ViaProxy && o.trustPAI)
 	if err != nil {
 		return out, err
 	}

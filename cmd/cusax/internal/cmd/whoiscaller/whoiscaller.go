@@ -36,6 +36,11 @@ type Options struct {
 	Timeout  time.Duration
 	Region   string
 	JSON     bool
+	// GiveUpAfter bounds how long --listen stays unregistered before it
+	// exits 7; 0 never gives up.
+	GiveUpAfter time.Duration
+
+	trustPAI bool // the account's sip.trust_asserted_identity (listen)
 }
 
 // NewCmdWhoisCaller builds the command.
@@ -48,8 +53,11 @@ func NewCmdWhoisCaller(f *cmdutil.Factory, runF func(*Options) error) *cobra.Com
 account (RFC 7081 §3.5).
 
 The caller's address is From, or P-Asserted-Identity when the INVITE came
-through the account's own proxy (RFC 3325; --via-proxy for a message from a
-file). A Call-Info header with purpose=impp (RFC 6993) names a JID, but it
+through the account's own proxy (--via-proxy for a message from a file)
+and the account sets trust_asserted_identity = true in [account.sip]: only
+a proxy that removes the header from untrusted sources forms an RFC 3325
+§9.1 trust domain, so it is off by default, and an untrusted assertion is
+only shown. A Call-Info header with purpose=impp (RFC 6993) names a JID, but it
 is only a hint: it counts only when that roster contact's vCard lists the
 caller's address as a TEL, compared exactly (SIP URIs per RFC 3261
 §19.1.4, phone numbers as E.164).
@@ -65,7 +73,11 @@ LF line ends or without the final blank line are fine. With --listen the
 account's SIP aspect registers and every incoming INVITE is judged as it
 arrives, until interrupted; --on-call busy|decline answers it 486 or 603,
 and --chat TEXT sends TEXT over XMPP to a verified caller ("revert to
-chatting", RFC 7081 §3.5).`,
+chatting", RFC 7081 §3.5). The listener refreshes its registration before
+it expires and registers again when it is lost (a closed TCP/TLS
+connection, a failed refresh, a restarted registrar), saying so on stderr;
+over UDP a registrar that restarted is only noticed at the next refresh.
+When the registration stays lost for --give-up-after it exits 7.`,
 		Example: `  $ cusax whois-caller --message invite.txt
   $ sngrep-export | cusax whois-caller --json
   $ cusax whois-caller --listen --on-call busy --chat "in a meeting, chat?"`,
@@ -85,7 +97,7 @@ chatting", RFC 7081 §3.5).`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.Message, "message", "-", "file with one SIP request, - for stdin")
-	fl.BoolVar(&o.ViaProxy, "via-proxy", false, "the message came through the account's own proxy: trust P-Asserted-Identity (RFC 3325)")
+	fl.BoolVar(&o.ViaProxy, "via-proxy", false, "the message came through the account's own proxy: trust P-Asserted-Identity if the account does (RFC 3325)")
 	fl.BoolVar(&o.Listen, "listen", false, "register and judge incoming calls until interrupted")
 	fl.StringVar(&o.Account, "account", "", "account whose roster and SIP aspect to use (default: the default account)")
 	fl.StringVar(&o.OnCall, "on-call", "ignore", "with --listen: ignore, busy (486) or decline (603) each call")
@@ -95,6 +107,7 @@ chatting", RFC 7081 §3.5).`,
 	fl.DurationVar(&o.Timeout, "timeout", 10*time.Second, "network timeout for each server")
 	fl.StringVar(&o.Region, "region", "", "country of national numbers, e.g. DE (default: [calls] region in the config)")
 	fl.BoolVar(&o.JSON, "json", false, "print JSON (one object per line with --listen)")
+	fl.DurationVar(&o.GiveUpAfter, "give-up-after", 5*time.Minute, "with --listen: exit 7 when the registration stays lost this long (0: never)")
 	return cmd
 }
 
@@ -109,8 +122,8 @@ func (o *Options) validate(cmd *cobra.Command) error {
 		return cmdutil.Usagef("--listen judges incoming calls: give no --message")
 	case !o.Listen && (o.Chat != "" || cmd.Flags().Changed("on-call")):
 		return cmdutil.Usagef("--on-call and --chat go with --listen")
-	case o.TTL < 0 || o.Timeout <= 0:
-		return cmdutil.Usagef("--ttl must not be negative and --timeout must be positive")
+	case o.TTL < 0 || o.Timeout <= 0 || o.GiveUpAfter < 0:
+		return cmdutil.Usagef("--ttl and --give-up-after must not be negative and --timeout must be positive")
 	case o.Region != "" && (len(o.Region) != 2 || strings.Trim(strings.ToUpper(o.Region), "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != ""):
 		return cmdutil.Usagef("--region %q: want an ISO 3166-1 alpha-2 country code such as DE", o.Region)
 	case strings.ContainsAny(o.Chat, "\x00"):
@@ -163,6 +176,17 @@ func judgeMessage(o *Options) error {
 	acct, err := o.F.Account(o.Account)
 	if err != nil {
 		return err
+	}
+	if o.ViaProxy && (acct.SIP == nil || !acct.SIP.TrustAssertedIdentity) {
+		// RFC 3325 §9.1: coming through the proxy is not enough; the
+		// account must say the proxy forms a trust domain. Parsing
+		// without trust cannot fail where parsing with it did not.
+		if call, err = callerid.Parse(norm, false); err != nil {
+			return cmdutil.Usagef("%v", err)
+		}
+		if len(call.Unasserted) > 0 {
+			fmt.Fprintf(o.F.IO.ErrOut, "cusax: note: P-Asserted-Identity ignored: account %s does not set trust_asserted_identity in [account.sip]\n", acct.Name)
+		}
 	}
 	j := newJudge(o, acct, o.region())
 	defer j.close()

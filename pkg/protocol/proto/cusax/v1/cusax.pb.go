@@ -2393,12 +2393,14 @@ func (x *CallRequest) GetCallId() string {
 }
 
 type IncomingCall struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	CallId        string                 `protobuf:"bytes,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
-	Raw           []byte                 `protobuf:"bytes,2,opt,name=raw,proto3" json:"raw,omitempty"`
-	Source        string                 `protobuf:"bytes,3,opt,name=source,proto3" json:"source,omitempty"`
-	TimeUnixNs    int64                  `protobuf:"varint,4,opt,name=time_unix_ns,json=timeUnixNs,proto3" json:"time_unix_ns,omitempty"`
-	ViaProxy      bool                   `protobuf:"varint,5,opt,name=via_proxy,json=viaProxy,proto3" json:"via_proxy,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	CallId     string                 `protobuf:"bytes,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	Raw        []byte                 `protobuf:"bytes,2,opt,name=raw,proto3" json:"raw,omitempty"`
+	Source     string                 `protobuf:"bytes,3,opt,name=source,proto3" json:"source,omitempty"`
+	TimeUnixNs int64                  `protobuf:"varint,4,opt,name=time_unix_ns,json=timeUnixNs,proto3" json:"time_unix_ns,omitempty"`
+	ViaProxy   bool                   `protobuf:"varint,5,opt,name=via_proxy,json=viaProxy,proto3" json:"via_proxy,omitempty"`
+	// Set: not a call but a change of the registration (protocol.RegistrationEvent).
+	Registration  *RegistrationEvent `protobuf:"bytes,6,opt,name=registration,proto3" json:"registration,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2468,6 +2470,105 @@ func (x *IncomingCall) GetViaProxy() bool {
 	return false
 }
 
+func (x *IncomingCall) GetRegistration() *RegistrationEvent {
+	if x != nil {
+		return x.Registration
+	}
+	return nil
+}
+
+type RegistrationEvent struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	State         string                 `protobuf:"bytes,1,opt,name=state,proto3" json:"state,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	Address       string                 `protobuf:"bytes,3,opt,name=address,proto3" json:"address,omitempty"`
+	Server        string                 `protobuf:"bytes,4,opt,name=server,proto3" json:"server,omitempty"`
+	Transport     string                 `protobuf:"bytes,5,opt,name=transport,proto3" json:"transport,omitempty"`
+	DownNs        int64                  `protobuf:"varint,6,opt,name=down_ns,json=downNs,proto3" json:"down_ns,omitempty"`
+	RetryNs       int64                  `protobuf:"varint,7,opt,name=retry_ns,json=retryNs,proto3" json:"retry_ns,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RegistrationEvent) Reset() {
+	*x = RegistrationEvent{}
+	mi := &file_cusax_v1_cusax_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RegistrationEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RegistrationEvent) ProtoMessage() {}
+
+func (x *RegistrationEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_cusax_v1_cusax_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RegistrationEvent.ProtoReflect.Descriptor instead.
+func (*RegistrationEvent) Descriptor() ([]byte, []int) {
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *RegistrationEvent) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *RegistrationEvent) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *RegistrationEvent) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *RegistrationEvent) GetServer() string {
+	if x != nil {
+		return x.Server
+	}
+	return ""
+}
+
+func (x *RegistrationEvent) GetTransport() string {
+	if x != nil {
+		return x.Transport
+	}
+	return ""
+}
+
+func (x *RegistrationEvent) GetDownNs() int64 {
+	if x != nil {
+		return x.DownNs
+	}
+	return 0
+}
+
+func (x *RegistrationEvent) GetRetryNs() int64 {
+	if x != nil {
+		return x.RetryNs
+	}
+	return 0
+}
+
 type RespondRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	SessionId     string                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
@@ -2480,7 +2581,7 @@ type RespondRequest struct {
 
 func (x *RespondRequest) Reset() {
 	*x = RespondRequest{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[34]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2492,7 +2593,7 @@ func (x *RespondRequest) String() string {
 func (*RespondRequest) ProtoMessage() {}
 
 func (x *RespondRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[34]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2505,7 +2606,7 @@ func (x *RespondRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RespondRequest.ProtoReflect.Descriptor instead.
 func (*RespondRequest) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{34}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *RespondRequest) GetSessionId() string {
@@ -2548,7 +2649,7 @@ type Decision struct {
 
 func (x *Decision) Reset() {
 	*x = Decision{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[35]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2560,7 +2661,7 @@ func (x *Decision) String() string {
 func (*Decision) ProtoMessage() {}
 
 func (x *Decision) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[35]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2573,7 +2674,7 @@ func (x *Decision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Decision.ProtoReflect.Descriptor instead.
 func (*Decision) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{35}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *Decision) GetVerdict() string {
@@ -2618,7 +2719,7 @@ type PriorDecision struct {
 
 func (x *PriorDecision) Reset() {
 	*x = PriorDecision{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[36]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2630,7 +2731,7 @@ func (x *PriorDecision) String() string {
 func (*PriorDecision) ProtoMessage() {}
 
 func (x *PriorDecision) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[36]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2643,7 +2744,7 @@ func (x *PriorDecision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PriorDecision.ProtoReflect.Descriptor instead.
 func (*PriorDecision) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{36}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *PriorDecision) GetVerdict() string {
@@ -2688,7 +2789,7 @@ type AccountCandidate struct {
 
 func (x *AccountCandidate) Reset() {
 	*x = AccountCandidate{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[37]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2700,7 +2801,7 @@ func (x *AccountCandidate) String() string {
 func (*AccountCandidate) ProtoMessage() {}
 
 func (x *AccountCandidate) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[37]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2713,7 +2814,7 @@ func (x *AccountCandidate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccountCandidate.ProtoReflect.Descriptor instead.
 func (*AccountCandidate) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{37}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *AccountCandidate) GetName() string {
@@ -2772,7 +2873,7 @@ type ChooseAccountRequest struct {
 
 func (x *ChooseAccountRequest) Reset() {
 	*x = ChooseAccountRequest{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[38]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2784,7 +2885,7 @@ func (x *ChooseAccountRequest) String() string {
 func (*ChooseAccountRequest) ProtoMessage() {}
 
 func (x *ChooseAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[38]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2797,7 +2898,7 @@ func (x *ChooseAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChooseAccountRequest.ProtoReflect.Descriptor instead.
 func (*ChooseAccountRequest) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{38}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ChooseAccountRequest) GetTarget() string {
@@ -2861,7 +2962,7 @@ type CostRequest struct {
 
 func (x *CostRequest) Reset() {
 	*x = CostRequest{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[39]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2873,7 +2974,7 @@ func (x *CostRequest) String() string {
 func (*CostRequest) ProtoMessage() {}
 
 func (x *CostRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[39]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2886,7 +2987,7 @@ func (x *CostRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CostRequest.ProtoReflect.Descriptor instead.
 func (*CostRequest) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{39}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *CostRequest) GetTarget() string {
@@ -2972,7 +3073,7 @@ type BindingRequest struct {
 
 func (x *BindingRequest) Reset() {
 	*x = BindingRequest{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[40]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2984,7 +3085,7 @@ func (x *BindingRequest) String() string {
 func (*BindingRequest) ProtoMessage() {}
 
 func (x *BindingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[40]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2997,7 +3098,7 @@ func (x *BindingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BindingRequest.ProtoReflect.Descriptor instead.
 func (*BindingRequest) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{40}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *BindingRequest) GetCaller() string {
@@ -3047,7 +3148,7 @@ type ParityFinding struct {
 
 func (x *ParityFinding) Reset() {
 	*x = ParityFinding{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[41]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3059,7 +3160,7 @@ func (x *ParityFinding) String() string {
 func (*ParityFinding) ProtoMessage() {}
 
 func (x *ParityFinding) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[41]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3072,7 +3173,7 @@ func (x *ParityFinding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParityFinding.ProtoReflect.Descriptor instead.
 func (*ParityFinding) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{41}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ParityFinding) GetId() string {
@@ -3116,7 +3217,7 @@ type ParityRequest struct {
 
 func (x *ParityRequest) Reset() {
 	*x = ParityRequest{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[42]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3128,7 +3229,7 @@ func (x *ParityRequest) String() string {
 func (*ParityRequest) ProtoMessage() {}
 
 func (x *ParityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[42]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3141,7 +3242,7 @@ func (x *ParityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParityRequest.ProtoReflect.Descriptor instead.
 func (*ParityRequest) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{42}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ParityRequest) GetAccount() string {
@@ -3189,7 +3290,7 @@ type ParityDecision struct {
 
 func (x *ParityDecision) Reset() {
 	*x = ParityDecision{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[43]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3201,7 +3302,7 @@ func (x *ParityDecision) String() string {
 func (*ParityDecision) ProtoMessage() {}
 
 func (x *ParityDecision) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[43]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3214,7 +3315,7 @@ func (x *ParityDecision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParityDecision.ProtoReflect.Descriptor instead.
 func (*ParityDecision) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{43}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ParityDecision) GetDecision() *Decision {
@@ -3248,7 +3349,7 @@ type AuditFinding struct {
 
 func (x *AuditFinding) Reset() {
 	*x = AuditFinding{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[44]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3260,7 +3361,7 @@ func (x *AuditFinding) String() string {
 func (*AuditFinding) ProtoMessage() {}
 
 func (x *AuditFinding) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[44]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3273,7 +3374,7 @@ func (x *AuditFinding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditFinding.ProtoReflect.Descriptor instead.
 func (*AuditFinding) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{44}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *AuditFinding) GetId() string {
@@ -3337,7 +3438,7 @@ type AuditFindingsRequest struct {
 
 func (x *AuditFindingsRequest) Reset() {
 	*x = AuditFindingsRequest{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[45]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3349,7 +3450,7 @@ func (x *AuditFindingsRequest) String() string {
 func (*AuditFindingsRequest) ProtoMessage() {}
 
 func (x *AuditFindingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[45]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3362,7 +3463,7 @@ func (x *AuditFindingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditFindingsRequest.ProtoReflect.Descriptor instead.
 func (*AuditFindingsRequest) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{45}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *AuditFindingsRequest) GetAccount() string {
@@ -3408,7 +3509,7 @@ type AuditSeverityChange struct {
 
 func (x *AuditSeverityChange) Reset() {
 	*x = AuditSeverityChange{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[46]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3420,7 +3521,7 @@ func (x *AuditSeverityChange) String() string {
 func (*AuditSeverityChange) ProtoMessage() {}
 
 func (x *AuditSeverityChange) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[46]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3433,7 +3534,7 @@ func (x *AuditSeverityChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditSeverityChange.ProtoReflect.Descriptor instead.
 func (*AuditSeverityChange) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{46}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *AuditSeverityChange) GetId() string {
@@ -3481,7 +3582,7 @@ type AuditFindingsDecision struct {
 
 func (x *AuditFindingsDecision) Reset() {
 	*x = AuditFindingsDecision{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[47]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3493,7 +3594,7 @@ func (x *AuditFindingsDecision) String() string {
 func (*AuditFindingsDecision) ProtoMessage() {}
 
 func (x *AuditFindingsDecision) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[47]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3506,7 +3607,7 @@ func (x *AuditFindingsDecision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditFindingsDecision.ProtoReflect.Descriptor instead.
 func (*AuditFindingsDecision) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{47}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *AuditFindingsDecision) GetDecision() *Decision {
@@ -3750,14 +3851,23 @@ const file_cusax_v1_cusax_proto_rawDesc = "" +
 	"\vCallRequest\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x17\n" +
-	"\acall_id\x18\x02 \x01(\tR\x06callId\"\x90\x01\n" +
+	"\acall_id\x18\x02 \x01(\tR\x06callId\"\xd1\x01\n" +
 	"\fIncomingCall\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\tR\x06callId\x12\x10\n" +
 	"\x03raw\x18\x02 \x01(\fR\x03raw\x12\x16\n" +
 	"\x06source\x18\x03 \x01(\tR\x06source\x12 \n" +
 	"\ftime_unix_ns\x18\x04 \x01(\x03R\n" +
 	"timeUnixNs\x12\x1b\n" +
-	"\tvia_proxy\x18\x05 \x01(\bR\bviaProxy\"x\n" +
+	"\tvia_proxy\x18\x05 \x01(\bR\bviaProxy\x12?\n" +
+	"\fregistration\x18\x06 \x01(\v2\x1b.cusax.v1.RegistrationEventR\fregistration\"\xc5\x01\n" +
+	"\x11RegistrationEvent\x12\x14\n" +
+	"\x05state\x18\x01 \x01(\tR\x05state\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x18\n" +
+	"\aaddress\x18\x03 \x01(\tR\aaddress\x12\x16\n" +
+	"\x06server\x18\x04 \x01(\tR\x06server\x12\x1c\n" +
+	"\ttransport\x18\x05 \x01(\tR\ttransport\x12\x17\n" +
+	"\adown_ns\x18\x06 \x01(\x03R\x06downNs\x12\x19\n" +
+	"\bretry_ns\x18\a \x01(\x03R\aretryNs\"x\n" +
 	"\x0eRespondRequest\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x17\n" +
@@ -3891,7 +4001,7 @@ func file_cusax_v1_cusax_proto_rawDescGZIP() []byte {
 	return file_cusax_v1_cusax_proto_rawDescData
 }
 
-var file_cusax_v1_cusax_proto_msgTypes = make([]protoimpl.MessageInfo, 50)
+var file_cusax_v1_cusax_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
 var file_cusax_v1_cusax_proto_goTypes = []any{
 	(*Empty)(nil),                 // 0: cusax.v1.Empty
 	(*InfoRequest)(nil),           // 1: cusax.v1.InfoRequest
@@ -3927,25 +4037,26 @@ var file_cusax_v1_cusax_proto_goTypes = []any{
 	(*CallEvent)(nil),             // 31: cusax.v1.CallEvent
 	(*CallRequest)(nil),           // 32: cusax.v1.CallRequest
 	(*IncomingCall)(nil),          // 33: cusax.v1.IncomingCall
-	(*RespondRequest)(nil),        // 34: cusax.v1.RespondRequest
-	(*Decision)(nil),              // 35: cusax.v1.Decision
-	(*PriorDecision)(nil),         // 36: cusax.v1.PriorDecision
-	(*AccountCandidate)(nil),      // 37: cusax.v1.AccountCandidate
-	(*ChooseAccountRequest)(nil),  // 38: cusax.v1.ChooseAccountRequest
-	(*CostRequest)(nil),           // 39: cusax.v1.CostRequest
-	(*BindingRequest)(nil),        // 40: cusax.v1.BindingRequest
-	(*ParityFinding)(nil),         // 41: cusax.v1.ParityFinding
-	(*ParityRequest)(nil),         // 42: cusax.v1.ParityRequest
-	(*ParityDecision)(nil),        // 43: cusax.v1.ParityDecision
-	(*AuditFinding)(nil),          // 44: cusax.v1.AuditFinding
-	(*AuditFindingsRequest)(nil),  // 45: cusax.v1.AuditFindingsRequest
-	(*AuditSeverityChange)(nil),   // 46: cusax.v1.AuditSeverityChange
-	(*AuditFindingsDecision)(nil), // 47: cusax.v1.AuditFindingsDecision
-	nil,                           // 48: cusax.v1.ConnectRequest.OptionsEntry
-	nil,                           // 49: cusax.v1.DataForm.FieldsEntry
+	(*RegistrationEvent)(nil),     // 34: cusax.v1.RegistrationEvent
+	(*RespondRequest)(nil),        // 35: cusax.v1.RespondRequest
+	(*Decision)(nil),              // 36: cusax.v1.Decision
+	(*PriorDecision)(nil),         // 37: cusax.v1.PriorDecision
+	(*AccountCandidate)(nil),      // 38: cusax.v1.AccountCandidate
+	(*ChooseAccountRequest)(nil),  // 39: cusax.v1.ChooseAccountRequest
+	(*CostRequest)(nil),           // 40: cusax.v1.CostRequest
+	(*BindingRequest)(nil),        // 41: cusax.v1.BindingRequest
+	(*ParityFinding)(nil),         // 42: cusax.v1.ParityFinding
+	(*ParityRequest)(nil),         // 43: cusax.v1.ParityRequest
+	(*ParityDecision)(nil),        // 44: cusax.v1.ParityDecision
+	(*AuditFinding)(nil),          // 45: cusax.v1.AuditFinding
+	(*AuditFindingsRequest)(nil),  // 46: cusax.v1.AuditFindingsRequest
+	(*AuditSeverityChange)(nil),   // 47: cusax.v1.AuditSeverityChange
+	(*AuditFindingsDecision)(nil), // 48: cusax.v1.AuditFindingsDecision
+	nil,                           // 49: cusax.v1.ConnectRequest.OptionsEntry
+	nil,                           // 50: cusax.v1.DataForm.FieldsEntry
 }
 var file_cusax_v1_cusax_proto_depIdxs = []int32{
-	48, // 0: cusax.v1.ConnectRequest.options:type_name -> cusax.v1.ConnectRequest.OptionsEntry
+	49, // 0: cusax.v1.ConnectRequest.options:type_name -> cusax.v1.ConnectRequest.OptionsEntry
 	4,  // 1: cusax.v1.TLSInfo.chain:type_name -> cusax.v1.CertInfo
 	5,  // 2: cusax.v1.ConnectionReport.tls:type_name -> cusax.v1.TLSInfo
 	6,  // 3: cusax.v1.ConnectResponse.report:type_name -> cusax.v1.ConnectionReport
@@ -3953,91 +4064,92 @@ var file_cusax_v1_cusax_proto_depIdxs = []int32{
 	13, // 5: cusax.v1.Presence.reach:type_name -> cusax.v1.ReachAddress
 	14, // 6: cusax.v1.SetPresenceRequest.presence:type_name -> cusax.v1.Presence
 	16, // 7: cusax.v1.SendRequest.message:type_name -> cusax.v1.Message
-	49, // 8: cusax.v1.DataForm.fields:type_name -> cusax.v1.DataForm.FieldsEntry
+	50, // 8: cusax.v1.DataForm.fields:type_name -> cusax.v1.DataForm.FieldsEntry
 	21, // 9: cusax.v1.DiscoInfo.identities:type_name -> cusax.v1.DiscoIdentity
 	23, // 10: cusax.v1.DiscoInfo.forms:type_name -> cusax.v1.DataForm
 	13, // 11: cusax.v1.ReachResponse.addresses:type_name -> cusax.v1.ReachAddress
 	13, // 12: cusax.v1.PublishReachRequest.addresses:type_name -> cusax.v1.ReachAddress
 	28, // 13: cusax.v1.DialRequest.headers:type_name -> cusax.v1.Header
 	29, // 14: cusax.v1.DialRequest.media:type_name -> cusax.v1.MediaOptions
-	37, // 15: cusax.v1.ChooseAccountRequest.candidates:type_name -> cusax.v1.AccountCandidate
-	36, // 16: cusax.v1.ChooseAccountRequest.prior:type_name -> cusax.v1.PriorDecision
-	36, // 17: cusax.v1.CostRequest.prior:type_name -> cusax.v1.PriorDecision
-	36, // 18: cusax.v1.BindingRequest.prior:type_name -> cusax.v1.PriorDecision
-	6,  // 19: cusax.v1.ParityRequest.chat:type_name -> cusax.v1.ConnectionReport
-	6,  // 20: cusax.v1.ParityRequest.telephony:type_name -> cusax.v1.ConnectionReport
-	41, // 21: cusax.v1.ParityRequest.findings:type_name -> cusax.v1.ParityFinding
-	36, // 22: cusax.v1.ParityRequest.prior:type_name -> cusax.v1.PriorDecision
-	35, // 23: cusax.v1.ParityDecision.decision:type_name -> cusax.v1.Decision
-	41, // 24: cusax.v1.ParityDecision.findings:type_name -> cusax.v1.ParityFinding
-	44, // 25: cusax.v1.AuditFindingsRequest.findings:type_name -> cusax.v1.AuditFinding
-	36, // 26: cusax.v1.AuditFindingsRequest.prior:type_name -> cusax.v1.PriorDecision
-	35, // 27: cusax.v1.AuditFindingsDecision.decision:type_name -> cusax.v1.Decision
-	46, // 28: cusax.v1.AuditFindingsDecision.changes:type_name -> cusax.v1.AuditSeverityChange
-	22, // 29: cusax.v1.DataForm.FieldsEntry.value:type_name -> cusax.v1.FieldValues
-	1,  // 30: cusax.v1.IMPP.Info:input_type -> cusax.v1.InfoRequest
-	3,  // 31: cusax.v1.IMPP.Connect:input_type -> cusax.v1.ConnectRequest
-	8,  // 32: cusax.v1.IMPP.Roster:input_type -> cusax.v1.SessionRequest
-	11, // 33: cusax.v1.IMPP.GetVCard:input_type -> cusax.v1.JIDRequest
-	15, // 34: cusax.v1.IMPP.SetPresence:input_type -> cusax.v1.SetPresenceRequest
-	8,  // 35: cusax.v1.IMPP.Presences:input_type -> cusax.v1.SessionRequest
-	17, // 36: cusax.v1.IMPP.Send:input_type -> cusax.v1.SendRequest
-	8,  // 37: cusax.v1.IMPP.Messages:input_type -> cusax.v1.SessionRequest
-	18, // 38: cusax.v1.IMPP.JoinRoom:input_type -> cusax.v1.JoinRoomRequest
-	11, // 39: cusax.v1.IMPP.LeaveRoom:input_type -> cusax.v1.JIDRequest
-	20, // 40: cusax.v1.IMPP.GetDiscoInfo:input_type -> cusax.v1.DiscoInfoRequest
-	11, // 41: cusax.v1.IMPP.Reach:input_type -> cusax.v1.JIDRequest
-	26, // 42: cusax.v1.IMPP.PublishReach:input_type -> cusax.v1.PublishReachRequest
-	8,  // 43: cusax.v1.IMPP.Close:input_type -> cusax.v1.SessionRequest
-	1,  // 44: cusax.v1.Telephony.Info:input_type -> cusax.v1.InfoRequest
-	3,  // 45: cusax.v1.Telephony.Connect:input_type -> cusax.v1.ConnectRequest
-	27, // 46: cusax.v1.Telephony.Register:input_type -> cusax.v1.RegisterRequest
-	8,  // 47: cusax.v1.Telephony.Unregister:input_type -> cusax.v1.SessionRequest
-	30, // 48: cusax.v1.Telephony.Dial:input_type -> cusax.v1.DialRequest
-	32, // 49: cusax.v1.Telephony.Hangup:input_type -> cusax.v1.CallRequest
-	8,  // 50: cusax.v1.Telephony.IncomingCalls:input_type -> cusax.v1.SessionRequest
-	34, // 51: cusax.v1.Telephony.Respond:input_type -> cusax.v1.RespondRequest
-	8,  // 52: cusax.v1.Telephony.Close:input_type -> cusax.v1.SessionRequest
-	1,  // 53: cusax.v1.Policy.Info:input_type -> cusax.v1.InfoRequest
-	38, // 54: cusax.v1.Policy.ChooseAccount:input_type -> cusax.v1.ChooseAccountRequest
-	39, // 55: cusax.v1.Policy.ApproveCost:input_type -> cusax.v1.CostRequest
-	40, // 56: cusax.v1.Policy.JudgeCallerBinding:input_type -> cusax.v1.BindingRequest
-	42, // 57: cusax.v1.Policy.JudgeSecurityParity:input_type -> cusax.v1.ParityRequest
-	45, // 58: cusax.v1.Policy.JudgeAuditFindings:input_type -> cusax.v1.AuditFindingsRequest
-	2,  // 59: cusax.v1.IMPP.Info:output_type -> cusax.v1.PluginInfo
-	7,  // 60: cusax.v1.IMPP.Connect:output_type -> cusax.v1.ConnectResponse
-	10, // 61: cusax.v1.IMPP.Roster:output_type -> cusax.v1.RosterResponse
-	12, // 62: cusax.v1.IMPP.GetVCard:output_type -> cusax.v1.VCard
-	0,  // 63: cusax.v1.IMPP.SetPresence:output_type -> cusax.v1.Empty
-	14, // 64: cusax.v1.IMPP.Presences:output_type -> cusax.v1.Presence
-	0,  // 65: cusax.v1.IMPP.Send:output_type -> cusax.v1.Empty
-	16, // 66: cusax.v1.IMPP.Messages:output_type -> cusax.v1.Message
-	19, // 67: cusax.v1.IMPP.JoinRoom:output_type -> cusax.v1.Room
-	0,  // 68: cusax.v1.IMPP.LeaveRoom:output_type -> cusax.v1.Empty
-	24, // 69: cusax.v1.IMPP.GetDiscoInfo:output_type -> cusax.v1.DiscoInfo
-	25, // 70: cusax.v1.IMPP.Reach:output_type -> cusax.v1.ReachResponse
-	0,  // 71: cusax.v1.IMPP.PublishReach:output_type -> cusax.v1.Empty
-	0,  // 72: cusax.v1.IMPP.Close:output_type -> cusax.v1.Empty
-	2,  // 73: cusax.v1.Telephony.Info:output_type -> cusax.v1.PluginInfo
-	7,  // 74: cusax.v1.Telephony.Connect:output_type -> cusax.v1.ConnectResponse
-	6,  // 75: cusax.v1.Telephony.Register:output_type -> cusax.v1.ConnectionReport
-	0,  // 76: cusax.v1.Telephony.Unregister:output_type -> cusax.v1.Empty
-	31, // 77: cusax.v1.Telephony.Dial:output_type -> cusax.v1.CallEvent
-	0,  // 78: cusax.v1.Telephony.Hangup:output_type -> cusax.v1.Empty
-	33, // 79: cusax.v1.Telephony.IncomingCalls:output_type -> cusax.v1.IncomingCall
-	0,  // 80: cusax.v1.Telephony.Respond:output_type -> cusax.v1.Empty
-	0,  // 81: cusax.v1.Telephony.Close:output_type -> cusax.v1.Empty
-	2,  // 82: cusax.v1.Policy.Info:output_type -> cusax.v1.PluginInfo
-	35, // 83: cusax.v1.Policy.ChooseAccount:output_type -> cusax.v1.Decision
-	35, // 84: cusax.v1.Policy.ApproveCost:output_type -> cusax.v1.Decision
-	35, // 85: cusax.v1.Policy.JudgeCallerBinding:output_type -> cusax.v1.Decision
-	43, // 86: cusax.v1.Policy.JudgeSecurityParity:output_type -> cusax.v1.ParityDecision
-	47, // 87: cusax.v1.Policy.JudgeAuditFindings:output_type -> cusax.v1.AuditFindingsDecision
-	59, // [59:88] is the sub-list for method output_type
-	30, // [30:59] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	34, // 15: cusax.v1.IncomingCall.registration:type_name -> cusax.v1.RegistrationEvent
+	38, // 16: cusax.v1.ChooseAccountRequest.candidates:type_name -> cusax.v1.AccountCandidate
+	37, // 17: cusax.v1.ChooseAccountRequest.prior:type_name -> cusax.v1.PriorDecision
+	37, // 18: cusax.v1.CostRequest.prior:type_name -> cusax.v1.PriorDecision
+	37, // 19: cusax.v1.BindingRequest.prior:type_name -> cusax.v1.PriorDecision
+	6,  // 20: cusax.v1.ParityRequest.chat:type_name -> cusax.v1.ConnectionReport
+	6,  // 21: cusax.v1.ParityRequest.telephony:type_name -> cusax.v1.ConnectionReport
+	42, // 22: cusax.v1.ParityRequest.findings:type_name -> cusax.v1.ParityFinding
+	37, // 23: cusax.v1.ParityRequest.prior:type_name -> cusax.v1.PriorDecision
+	36, // 24: cusax.v1.ParityDecision.decision:type_name -> cusax.v1.Decision
+	42, // 25: cusax.v1.ParityDecision.findings:type_name -> cusax.v1.ParityFinding
+	45, // 26: cusax.v1.AuditFindingsRequest.findings:type_name -> cusax.v1.AuditFinding
+	37, // 27: cusax.v1.AuditFindingsRequest.prior:type_name -> cusax.v1.PriorDecision
+	36, // 28: cusax.v1.AuditFindingsDecision.decision:type_name -> cusax.v1.Decision
+	47, // 29: cusax.v1.AuditFindingsDecision.changes:type_name -> cusax.v1.AuditSeverityChange
+	22, // 30: cusax.v1.DataForm.FieldsEntry.value:type_name -> cusax.v1.FieldValues
+	1,  // 31: cusax.v1.IMPP.Info:input_type -> cusax.v1.InfoRequest
+	3,  // 32: cusax.v1.IMPP.Connect:input_type -> cusax.v1.ConnectRequest
+	8,  // 33: cusax.v1.IMPP.Roster:input_type -> cusax.v1.SessionRequest
+	11, // 34: cusax.v1.IMPP.GetVCard:input_type -> cusax.v1.JIDRequest
+	15, // 35: cusax.v1.IMPP.SetPresence:input_type -> cusax.v1.SetPresenceRequest
+	8,  // 36: cusax.v1.IMPP.Presences:input_type -> cusax.v1.SessionRequest
+	17, // 37: cusax.v1.IMPP.Send:input_type -> cusax.v1.SendRequest
+	8,  // 38: cusax.v1.IMPP.Messages:input_type -> cusax.v1.SessionRequest
+	18, // 39: cusax.v1.IMPP.JoinRoom:input_type -> cusax.v1.JoinRoomRequest
+	11, // 40: cusax.v1.IMPP.LeaveRoom:input_type -> cusax.v1.JIDRequest
+	20, // 41: cusax.v1.IMPP.GetDiscoInfo:input_type -> cusax.v1.DiscoInfoRequest
+	11, // 42: cusax.v1.IMPP.Reach:input_type -> cusax.v1.JIDRequest
+	26, // 43: cusax.v1.IMPP.PublishReach:input_type -> cusax.v1.PublishReachRequest
+	8,  // 44: cusax.v1.IMPP.Close:input_type -> cusax.v1.SessionRequest
+	1,  // 45: cusax.v1.Telephony.Info:input_type -> cusax.v1.InfoRequest
+	3,  // 46: cusax.v1.Telephony.Connect:input_type -> cusax.v1.ConnectRequest
+	27, // 47: cusax.v1.Telephony.Register:input_type -> cusax.v1.RegisterRequest
+	8,  // 48: cusax.v1.Telephony.Unregister:input_type -> cusax.v1.SessionRequest
+	30, // 49: cusax.v1.Telephony.Dial:input_type -> cusax.v1.DialRequest
+	32, // 50: cusax.v1.Telephony.Hangup:input_type -> cusax.v1.CallRequest
+	8,  // 51: cusax.v1.Telephony.IncomingCalls:input_type -> cusax.v1.SessionRequest
+	35, // 52: cusax.v1.Telephony.Respond:input_type -> cusax.v1.RespondRequest
+	8,  // 53: cusax.v1.Telephony.Close:input_type -> cusax.v1.SessionRequest
+	1,  // 54: cusax.v1.Policy.Info:input_type -> cusax.v1.InfoRequest
+	39, // 55: cusax.v1.Policy.ChooseAccount:input_type -> cusax.v1.ChooseAccountRequest
+	40, // 56: cusax.v1.Policy.ApproveCost:input_type -> cusax.v1.CostRequest
+	41, // 57: cusax.v1.Policy.JudgeCallerBinding:input_type -> cusax.v1.BindingRequest
+	43, // 58: cusax.v1.Policy.JudgeSecurityParity:input_type -> cusax.v1.ParityRequest
+	46, // 59: cusax.v1.Policy.JudgeAuditFindings:input_type -> cusax.v1.AuditFindingsRequest
+	2,  // 60: cusax.v1.IMPP.Info:output_type -> cusax.v1.PluginInfo
+	7,  // 61: cusax.v1.IMPP.Connect:output_type -> cusax.v1.ConnectResponse
+	10, // 62: cusax.v1.IMPP.Roster:output_type -> cusax.v1.RosterResponse
+	12, // 63: cusax.v1.IMPP.GetVCard:output_type -> cusax.v1.VCard
+	0,  // 64: cusax.v1.IMPP.SetPresence:output_type -> cusax.v1.Empty
+	14, // 65: cusax.v1.IMPP.Presences:output_type -> cusax.v1.Presence
+	0,  // 66: cusax.v1.IMPP.Send:output_type -> cusax.v1.Empty
+	16, // 67: cusax.v1.IMPP.Messages:output_type -> cusax.v1.Message
+	19, // 68: cusax.v1.IMPP.JoinRoom:output_type -> cusax.v1.Room
+	0,  // 69: cusax.v1.IMPP.LeaveRoom:output_type -> cusax.v1.Empty
+	24, // 70: cusax.v1.IMPP.GetDiscoInfo:output_type -> cusax.v1.DiscoInfo
+	25, // 71: cusax.v1.IMPP.Reach:output_type -> cusax.v1.ReachResponse
+	0,  // 72: cusax.v1.IMPP.PublishReach:output_type -> cusax.v1.Empty
+	0,  // 73: cusax.v1.IMPP.Close:output_type -> cusax.v1.Empty
+	2,  // 74: cusax.v1.Telephony.Info:output_type -> cusax.v1.PluginInfo
+	7,  // 75: cusax.v1.Telephony.Connect:output_type -> cusax.v1.ConnectResponse
+	6,  // 76: cusax.v1.Telephony.Register:output_type -> cusax.v1.ConnectionReport
+	0,  // 77: cusax.v1.Telephony.Unregister:output_type -> cusax.v1.Empty
+	31, // 78: cusax.v1.Telephony.Dial:output_type -> cusax.v1.CallEvent
+	0,  // 79: cusax.v1.Telephony.Hangup:output_type -> cusax.v1.Empty
+	33, // 80: cusax.v1.Telephony.IncomingCalls:output_type -> cusax.v1.IncomingCall
+	0,  // 81: cusax.v1.Telephony.Respond:output_type -> cusax.v1.Empty
+	0,  // 82: cusax.v1.Telephony.Close:output_type -> cusax.v1.Empty
+	2,  // 83: cusax.v1.Policy.Info:output_type -> cusax.v1.PluginInfo
+	36, // 84: cusax.v1.Policy.ChooseAccount:output_type -> cusax.v1.Decision
+	36, // 85: cusax.v1.Policy.ApproveCost:output_type -> cusax.v1.Decision
+	36, // 86: cusax.v1.Policy.JudgeCallerBinding:output_type -> cusax.v1.Decision
+	44, // 87: cusax.v1.Policy.JudgeSecurityParity:output_type -> cusax.v1.ParityDecision
+	48, // 88: cusax.v1.Policy.JudgeAuditFindings:output_type -> cusax.v1.AuditFindingsDecision
+	60, // [60:89] is the sub-list for method output_type
+	31, // [31:60] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_cusax_v1_cusax_proto_init() }
@@ -4051,7 +4163,7 @@ func file_cusax_v1_cusax_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cusax_v1_cusax_proto_rawDesc), len(file_cusax_v1_cusax_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   50,
+			NumMessages:   51,
 			NumExtensions: 0,
 			NumServices:   3,
 		},
