@@ -486,7 +486,10 @@ func (r *run) kamailioRestart(round int) {
 	}
 	want := ids("kamailio", round, 4)
 	call(want[0], true)
-	if err := r.bed.RestartKamailio(); err != nil {
+	rctx, rcancel := context.WithTimeout(context.Background(), 30*time.Second)
+	err = r.bed.RestartKamailio(rctx)
+	rcancel()
+	if err != nil {
 		w.note("round %d: %v", round, err)
 		return
 	}

@@ -26,7 +26,7 @@ func TestRestart(t *testing.T) {
 	if err := b.RestartProsody(); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.RestartKamailio(); err != nil {
+	if err := b.RestartKamailio(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if now := [2]int{b.prosody.proc.cmd.Process.Pid, b.kamailio.proc.cmd.Process.Pid}; now[0] == pids[0] || now[1] == pids[1] {
