@@ -17,6 +17,7 @@ import (
 	"github.com/cusax/cusax/pkg/core/config"
 	"github.com/cusax/cusax/pkg/core/pluginhost"
 	"github.com/cusax/cusax/pkg/core/policychain"
+	"github.com/cusax/cusax/pkg/core/safepath"
 	"github.com/cusax/cusax/pkg/core/secrets"
 	"github.com/cusax/cusax/pkg/protocol"
 	"github.com/cusax/cusax/plugins/builtin"
@@ -161,7 +162,7 @@ func printError(io *iostreams.IOStreams, cmd *cobra.Command, err error, code int
 	hints := append([]string{}, cmdutil.Hints(err)...)
 	// An explicit exit code 2 is a verdict (audit-tls CRITICAL), not a usage error.
 	var explicit *cmdutil.ExitError
-	if code == cmdutil.ExitUsage && cmd != nil && !errors.As(err, &explicit) {
+	if code == cmdutil.ExitUsage && cmd != nil && !errors.As(err, &explicit) && !errors.Is(err, safepath.ErrUnsafe) {
 		hints = append(hints, fmt.Sprintf("run '%s --help' for usage", cmd.CommandPath()))
 	}
 	if cmd != nil && jsonRequested(cmd) {
