@@ -88,7 +88,7 @@ func checkOne(p string, fi fs.FileInfo, file bool, childUID int, stickyOK bool) 
 	mode := fi.Mode()
 	if uid != me && uid != 0 {
 		return &Error{Path: p, UID: uid, Mode: mode,
-			Reason: fmt.Sprintf("not owned by you (%s) or root", owner(me)),
+			Reason: notOwnedReason(me),
 			Hint:   fmt.Sprintf("if %s is yours: chown %s %s; if not, remove it", p, userName(me), p)}
 	}
 	w := mode.Perm() & 0o022
@@ -134,4 +134,11 @@ func userName(uid int) string {
 		return u.Username
 	}
 	return strconv.Itoa(uid)
+}
+
+func notOwnedReason(me int) string {
+	if me == 0 {
+		return "not owned by you (root)"
+	}
+	return fmt.Sprintf("not owned by you (%s) or root", owner(me))
 }

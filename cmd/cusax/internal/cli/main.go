@@ -162,7 +162,7 @@ func printError(io *iostreams.IOStreams, cmd *cobra.Command, err error, code int
 	hints := append([]string{}, cmdutil.Hints(err)...)
 	// An explicit exit code 2 is a verdict (audit-tls CRITICAL), not a usage error.
 	var explicit *cmdutil.ExitError
-	if code == cmdutil.ExitUsage && cmd != nil && !errors.As(err, &explicit) && !errors.Is(err, safepath.ErrUnsafe) {
+	if code == cmdutil.ExitUsage && cmd != nil && !errors.As(err, &explicit) && !errors.Is(err, safepath.ErrUnsafe) && !errors.Is(err, secrets.ErrInsecureFile) {
 		hints = append(hints, fmt.Sprintf("run '%s --help' for usage", cmd.CommandPath()))
 	}
 	if cmd != nil && jsonRequested(cmd) {
