@@ -64,12 +64,17 @@ func (e *ParseError) Is(target error) bool { return target == ErrMalformed }
 func Load(path string) (*Config, error) {
 	if err := safepath.Check(path); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
+			_, _ = atomicfile.RemoveStale(path)
 			return &Config{Version: CurrentVersion}, nil
 		}
 		if errors.Is(err, safepath.ErrUnsafe) {
 			return nil, fmt.Errorf("config %s refused: %w", path, err)
 		}
 	}
+	// A writer killed mid-Save (kill -9) leaves its temporary file; clear
+	// such leftovers at the next start. Best effort: live writers' files
+	// are kept, and a failure here must not stop a read.
+	_, _ = atomicfile.RemoveStale(path)
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &Config{Version: CurrentVersion}, nil

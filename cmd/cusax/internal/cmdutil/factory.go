@@ -2,10 +2,12 @@ package cmdutil
 
 import (
 	"context"
+	"path/filepath"
 	"sync"
 
 	"github.com/cusax/cusax/cmd/cusax/internal/iostreams"
 	"github.com/cusax/cusax/pkg/core/config"
+	"github.com/cusax/cusax/pkg/core/config/atomicfile"
 	"github.com/cusax/cusax/pkg/core/pluginhost"
 	"github.com/cusax/cusax/pkg/core/secrets"
 	"github.com/hashicorp/go-hclog"
@@ -37,6 +39,11 @@ func (f *Factory) Config() (*config.Config, string, error) {
 		return nil, "", err
 	}
 	cfg, err := config.Load(path)
+	if err == nil {
+		// Load cleared the config's own leftovers of a killed write; the
+		// secrets file beside it may have left a copy of passwords too.
+		_, _ = atomicfile.RemoveStale(filepath.Join(filepath.Dir(path), secrets.FileName))
+	}
 	return cfg, path, err
 }
 
