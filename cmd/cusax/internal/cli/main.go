@@ -67,14 +67,16 @@ func Run(ctx context.Context, io *iostreams.IOStreams, args []string) int {
 
 // globals are the persistent flags.
 type globals struct {
-	configPath string
-	pluginDirs []string
-	debug      bool
+	configPath     string
+	pluginDirs     []string
+	debug          bool
+	allowPlaintext bool
 }
 
 func newFactory(ctx context.Context, io *iostreams.IOStreams) (*cmdutil.Factory, *globals) {
 	g := &globals{}
 	f := &cmdutil.Factory{IO: io, Version: Version, Context: ctx}
+	f.AllowPlaintext = func() bool { return g.allowPlaintext }
 	f.ConfigPath = func() (string, error) {
 		if g.configPath != "" {
 			return g.configPath, nil
