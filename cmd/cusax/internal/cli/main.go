@@ -113,14 +113,31 @@ func newFactory(ctx context.Context, io *iostreams.IOStreams) (*cmdutil.Factory,
 		if g.debug {
 			level = "debug"
 		}
-		return &pluginhost.Host{
+		host := &pluginhost.Host{
 			Self: self, BuiltIns: builtin.Plugins, Dirs: pluginhost.DefaultDirs(dirs),
 			Launcher:        pluginhost.Launcher{Logger: f.Logger(), LogLevel: level, Env: pluginEnv()},
 			InstanceEnv:     policySettingsEnv(settings),
 			DecisionTimeout: timeout,
-		}, nil
+		}
+		warnRefused(io, host)
+		return host, nil
 	})
 	return f, g
+}
+
+// warnRefused names, on every command that uses plugins, the plugins that
+// were refused as untrusted: one the user meant to use must not be
+// replaced by the built-in without a word. `cusax plugins` lists them.
+func warnRefused(io *iostreams.IOStreams, host *pluginhost.Host) {
+	cands, _, err := host.Candidates()
+	if err != nil {
+		return
+	}
+	for _, c := range cands {
+		if c.Refused != "" {
+			fmt.Fprintf(io.ErrOut, "cusax: warning: plugin %s refused: %s\n", c.Path, c.Refused)
+		}
+	}
 }
 
 // pluginEnv is the little of the environment plugins get: the host's may

@@ -117,8 +117,8 @@ func TestUntrustedPluginNeverRuns(t *testing.T) {
 			if refused == nil || refused.Overrides || !strings.Contains(refused.Refused, bad+": ") || !strings.Contains(refused.Refused, tt.reason) {
 				t.Errorf("the spy is not listed as refused naming %s and %q: %+v", bad, tt.reason, refused)
 			}
-			if !strings.Contains(r.stderr, "refused: "+bad+": "+tt.reason) {
-				t.Errorf("no warning naming %s: %q", bad, r.stderr)
+			if strings.Count(r.stderr, "refused: "+bad+": "+tt.reason) != 1 {
+				t.Errorf("not one warning naming %s: %q", bad, r.stderr)
 			}
 
 			// A login goes through the built-in (the server is unreachable:
@@ -126,6 +126,10 @@ func TestUntrustedPluginNeverRuns(t *testing.T) {
 			r = runCLI(t, home, "secret-pw\n", "--plugin-dir", dir, "login", "--name", "x", "--jid", "alice@example.test", "--xmpp-server", "127.0.0.1:1", "--password-stdin", "--timeout", "5s")
 			if r.code != cmdutil.ExitNetwork {
 				t.Errorf("login: exit %d, want %d (built-in, server unreachable)", r.code, cmdutil.ExitNetwork)
+			}
+			// Not silently replaced by the built-in either.
+			if strings.Count(r.stderr, "cusax: warning: plugin ") != 1 || !strings.Contains(r.stderr, "refused: "+bad+": "+tt.reason) {
+				t.Errorf("login: no warning naming %s: %q", bad, r.stderr)
 			}
 			if b, err := os.ReadFile(marker); err == nil {
 				t.Fatalf("the refused plugin ran %d time(s)", strings.Count(string(b), "ran"))

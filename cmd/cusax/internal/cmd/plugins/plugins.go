@@ -76,7 +76,17 @@ func run(o *Options) error {
 	if err != nil {
 		return err
 	}
+	refused := map[string]bool{}
+	for _, c := range cands {
+		if c.Refused != "" {
+			refused[c.Path] = true
+		}
+	}
 	for _, w := range warnings {
+		// Refusals were shown when the plugins were discovered.
+		if path, _, ok := strings.Cut(strings.TrimPrefix(w, "plugin "), " refused: "); ok && refused[path] {
+			continue
+		}
 		fmt.Fprintln(f.IO.ErrOut, "cusax: warning:", w)
 	}
 	// Built-ins are all this executable: hash it once for display.
