@@ -3,6 +3,7 @@
 package atomicfile
 
 import (
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,7 +25,11 @@ func TestMain(m *testing.M) {
 			if err := os.WriteFile(p+".ready", nil, 0o600); err != nil {
 				os.Exit(3)
 			}
-			select {} // until kill -9
+			// Until kill -9: stdin is a pipe the test never writes to.
+			// (select{} would end the process: Go reports a deadlock.)
+			_, _ = io.Copy(io.Discard, os.Stdin)
+			os.Exit(4)
+			return nil
 		}
 		_ = Write(p, []byte("password = hunter2-secret\n"), 0o600)
 		os.Exit(2)
@@ -77,6 +82,11 @@ func TestRemoveStaleAfterKill9(t *testing.T) {
 	}
 	cmd := exec.Command(exe)
 	cmd.Env = append(os.Environ(), envWriter+"="+p)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -104,6 +114,9 @@ func TestRemoveStaleAfterKill9(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = cmd.Wait()
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("the writer was not killed mid-write: %v", cmd.ProcessState)
+	}
 	if got := temps(t, dir); len(got) != 1 {
 		t.Fatalf("after kill -9: %v", got)
 	}
