@@ -137,3 +137,27 @@ func TestUntrustedPluginNeverRuns(t *testing.T) {
 		})
 	}
 }
+
+// A refused plugin with no built-in to fall back on stops the command
+// with exit 6, naming the path and why, before anything connects.
+func TestUntrustedPolicyPluginExit6(t *testing.T) {
+	base := mkdirMode(t, t.TempDir(), 0o700)
+	marker := filepath.Join(base, "spy-ran")
+	dir := mkdirMode(t, filepath.Join(base, "open"), 0o777)
+	p := filepath.Join(dir, "cusax-plugin-policy-spy")
+	if err := os.WriteFile(p, []byte("#!/bin/sh\necho ran >> '"+marker+"'\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, t.TempDir(), "secret-pw\n", "--plugin-dir", dir, "login", "--name", "x", "--jid", "alice@example.test",
+		"--xmpp-server", "127.0.0.1:1", "--password-stdin", "--policy", "spy", "--timeout", "5s")
+	if r.code != cmdutil.ExitPlugin {
+		t.Errorf("exit %d, want %d", r.code, cmdutil.ExitPlugin)
+	}
+	if !strings.Contains(r.stderr, "cusax: error: ") || !strings.Contains(r.stderr, p+" is not run: "+dir+": writable by group and others") ||
+		!strings.Contains(r.stderr, "cusax: hint: chmod go-w "+dir) {
+		t.Errorf("stderr %q", r.stderr)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("the refused policy plugin ran")
+	}
+}

@@ -600,13 +600,12 @@ func policiesInstalled(f *cmdutil.Factory, names []string) error {
 		return err
 	}
 	for _, n := range names {
-		found := false
-		for _, c := range cands {
-			if c.Kind == protocol.KindPolicy && c.Name == n {
-				found = true
-			}
+		_, err := pluginhost.Find(cands, protocol.KindPolicy, n)
+		if errors.Is(err, pluginhost.ErrRefused) {
+			// There, but others could have written it: never run.
+			return fmt.Errorf("--policy %s: %w", n, err)
 		}
-		if !found {
+		if err != nil {
 			return cmdutil.WithHint(fmt.Errorf("--policy %s: no policy plugin of that name (cusax-plugin-policy-%s): %w", n, n, pluginhost.ErrPluginNotFound),
 				"put the executable in a plugin directory (see cusax plugins) or give --plugin-dir")
 		}
