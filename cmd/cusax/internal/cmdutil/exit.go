@@ -37,10 +37,10 @@ const ExitCodesHelp = `cusax exit codes (stable; scripts may rely on them):
        plugins do; see its help)
   4    authentication failed (wrong password or user)
   5    denied by policy, or declined at a prompt
-  6    plugin missing, broken, refused (another user owns it or others can
-       write it or a directory above it), or speaking another API version; a policy
-       plugin that rejected its settings, crashed, or did not decide within
-       [plugins] decision_timeout (nothing was done)
+  6    plugin missing, broken, or speaking another API version; refused
+       because another user owns it or others can write it or a directory
+       above it; a policy plugin that rejected its settings, crashed, or did
+       not decide within [plugins] decision_timeout (nothing was done)
   7    network: server unreachable or not answering in time
   8    TLS: certificate not trusted / wrong name / expired, or the server
        offers no TLS and --allow-plaintext was not given
