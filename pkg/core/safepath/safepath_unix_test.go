@@ -184,3 +184,22 @@ func TestCheckMissing(t *testing.T) {
 		t.Fatalf("missing file: %v", err)
 	}
 }
+
+// BenchmarkCheck is the price of the check on every command start: a
+// config five directories deep.
+func BenchmarkCheck(b *testing.B) {
+	d := b.TempDir()
+	p := filepath.Join(d, "a", "b", "c")
+	if err := os.MkdirAll(p, 0o700); err != nil {
+		b.Fatal(err)
+	}
+	p = filepath.Join(p, "config.toml")
+	if err := os.WriteFile(p, nil, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if err := Check(p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
