@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cusax/cusax/pkg/core/config/atomicfile"
+	"github.com/cusax/cusax/pkg/core/safepath"
 )
 
 // StateVersion is the version of the state file format.
@@ -65,7 +66,14 @@ func DefaultStatePath() (string, error) {
 // LoadState reads the state file at path. A missing file is an empty state
 // (the first audit), not an error; a corrupt or newer-version file is an
 // error naming the path, so a change is never missed silently.
+//
+// A state file that another user owns or others can write (or a directory
+// above it) is refused with an error wrapping safepath.ErrUnsafe: whoever
+// wrote it could make an intercepting certificate look already known.
 func LoadState(path string) (*State, error) {
+	if err := safepath.Check(path); err != nil && errors.Is(err, safepath.ErrUnsafe) {
+		return nil, fmt.Errorf("audit state %s refused: %w", path, err)
+	}
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &State{Version: StateVersion, Certificates: map[string]CertRecord{}}, nil

@@ -162,7 +162,9 @@ type XMPPAspect struct {
 	Backend string `toml:"backend,omitempty" json:"backend,omitempty"`
 	// PasswordCommand, if set, is run with sh -c to obtain the password.
 	PasswordCommand string `toml:"password_command,omitempty" json:"password_command,omitempty"`
-	// AllowPlaintext permits sending credentials without TLS.
+	// AllowPlaintext permits sending credentials without TLS. It is the
+	// decision of one invocation (--allow-plaintext): the CLI overwrites it
+	// after Load, warns about a stored true, and never saves it.
 	AllowPlaintext bool `toml:"allow_plaintext,omitempty" json:"allow_plaintext,omitempty"`
 	// Mechanisms optionally overrides the SASL mechanism preference order.
 	Mechanisms []string `toml:"mechanisms,omitempty" json:"mechanisms,omitempty"`
@@ -182,7 +184,9 @@ type SIPAspect struct {
 	Backend string `toml:"backend,omitempty" json:"backend,omitempty"`
 	// PasswordCommand, if set, is run with sh -c to obtain the password.
 	PasswordCommand string `toml:"password_command,omitempty" json:"password_command,omitempty"`
-	// AllowPlaintext permits sending credentials without TLS.
+	// AllowPlaintext permits sending credentials without TLS. It is the
+	// decision of one invocation (--allow-plaintext): the CLI overwrites it
+	// after Load, warns about a stored true, and never saves it.
 	AllowPlaintext bool `toml:"allow_plaintext,omitempty" json:"allow_plaintext,omitempty"`
 	// TrustAssertedIdentity makes whois-caller take the caller's identity
 	// from P-Asserted-Identity on requests that come from Proxy. Only for

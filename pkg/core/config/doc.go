@@ -14,7 +14,13 @@
 // Files are written atomically (a temporary file in the same directory,
 // fsync, rename) with mode 0600 in a 0700 directory, and read-modify-write
 // cycles hold an advisory lock (Update), so a crash or a concurrent cusax
-// never leaves a half-written or lost config.
+// never leaves a half-written or lost config. Load removes the temporary
+// files of writers that were killed mid-write (atomicfile.RemoveStale).
+//
+// Load refuses a config that another user owns or that others can write,
+// or one below a directory that is (package safepath, errors.Is
+// safepath.ErrUnsafe): nothing in it, a password_command least of all, is
+// used.
 //
 // Error contract: the package never prints and never exits. Load returns a
 // *ParseError (errors.Is(err, ErrMalformed)) for a malformed file, with the

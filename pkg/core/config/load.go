@@ -7,12 +7,14 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/cusax/cusax/pkg/core/config/atomicfile"
+	"github.com/cusax/cusax/pkg/core/safepath"
 )
 
 // FilePerm is the mode of the config file.
@@ -54,7 +56,25 @@ func (e *ParseError) Is(target error) bool { return target == ErrMalformed }
 // version newer than CurrentVersion give a *ParseError with the line number.
 // Load does not validate accounts (see Config.Validate and Account.Validate),
 // so that a config with one broken account can still be repaired.
+//
+// A config that another user owns or that others can write (the file, or
+// any directory above it: see safepath) is refused before it is read, with
+// an error wrapping safepath.ErrUnsafe: its password_command would run as
+// this user, and its plugin directories and servers would be believed.
 func Load(path string) (*Config, error) {
+	if err := safepath.Check(path); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			_, _ = atomicfile.RemoveStale(path)
+			return &Config{Version: CurrentVersion}, nil
+		}
+		if errors.Is(err, safepath.ErrUnsafe) {
+			return nil, fmt.Errorf("config %s refused: %w", path, err)
+		}
+	}
+	// A writer killed mid-Save (kill -9) leaves its temporary file; clear
+	// such leftovers at the next start. Best effort: live writers' files
+	// are kept, and a failure here must not stop a read.
+	_, _ = atomicfile.RemoveStale(path)
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &Config{Version: CurrentVersion}, nil
@@ -211,6 +231,13 @@ func Update(path string, fn func(*Config) error) (err error) {
 			err = fmt.Errorf("update config: %w", uerr)
 		}
 	}()
+	// Not yet written: the directory it will be written to must be one
+	// only this user controls, or the next Load would refuse it.
+	if _, serr := os.Lstat(path); errors.Is(serr, fs.ErrNotExist) {
+		if err := safepath.CheckDir(filepath.Dir(path)); err != nil && errors.Is(err, safepath.ErrUnsafe) {
+			return fmt.Errorf("update config %s: %w", path, err)
+		}
+	}
 	c, err := Load(path)
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/cusax/cusax/pkg/core/safepath"
 	"github.com/cusax/cusax/pkg/protocol"
 )
 
@@ -29,6 +30,9 @@ var (
 	// ErrFailed: a plugin started but failed: its Info answered an error
 	// (a policy rejecting its settings), or it crashed or hung in a call.
 	ErrFailed = errors.New("plugin failed")
+	// ErrRefused: the plugin, or a directory above it, is owned by another
+	// user or writable by others (see safepath), so it is never run.
+	ErrRefused = errors.New("plugin refused")
 )
 
 // BuiltIn names a plugin served by the cusax binary itself.
@@ -49,6 +53,13 @@ type Candidate struct {
 	SHA256 string `json:"sha256"`
 	// Overrides is set on an external plugin that replaces a built-in.
 	Overrides bool `json:"overrides_built_in,omitempty"`
+	// Refused says why an external plugin is never run (another user owns
+	// it or can write it or a directory above it); "" for usable ones. A
+	// refused plugin is listed so that `cusax plugins` can show it, but it
+	// overrides nothing and Find never returns it.
+	Refused string `json:"refused,omitempty"`
+
+	refusedErr error
 }
 
 // Source is "built-in" or "external".
@@ -113,6 +124,12 @@ func validName(s string) bool {
 // external plugin replaces a built-in of the same kind and name; between
 // external ones the earlier directory wins. Missing directories are fine;
 // unreadable ones are reported in the returned warnings.
+//
+// An external plugin that another user owns or could have written (the
+// file or any directory above it, as OpenSSH's StrictModes judges its
+// files: see safepath) is refused: it is listed with Refused set and a
+// warning, never hashed or run, and it replaces nothing, so a built-in of
+// that name stays in use.
 func Discover(self string, builtIns []BuiltIn, dirs []string) ([]Candidate, []string, error) {
 	byID := map[string]Candidate{}
 	var order []string
@@ -126,6 +143,7 @@ func Discover(self string, builtIns []BuiltIn, dirs []string) ([]Candidate, []st
 		order = append(order, c.ID())
 	}
 	var warnings []string
+	var refused []Candidate
 	seenExternal := map[string]bool{}
 	for _, dir := range dirs {
 		entries, err := os.ReadDir(dir)
@@ -136,18 +154,31 @@ func Discover(self string, builtIns []BuiltIn, dirs []string) ([]Candidate, []st
 			warnings = append(warnings, fmt.Sprintf("plugin dir %s: %v", dir, err))
 			continue
 		}
+		// Anyone who can write the directory (or one above it) can add a
+		// plugin or swap one: nothing in it is trusted.
+		dirErr := safepath.CheckDir(dir)
 		for _, e := range entries {
 			kind, name, ok := ParseName(e.Name())
 			if !ok {
 				continue
 			}
 			path := filepath.Join(dir, e.Name())
-			if reason := notExecutable(path); reason != "" {
-				warnings = append(warnings, fmt.Sprintf("plugin %s skipped: %s", path, reason))
-				continue
-			}
 			id := string(kind) + "/" + name
 			if seenExternal[id] {
+				continue
+			}
+			trustErr := dirErr
+			if trustErr == nil {
+				if reason := notExecutable(path); reason != "" {
+					warnings = append(warnings, fmt.Sprintf("plugin %s skipped: %s", path, reason))
+					continue
+				}
+				trustErr = safepath.Check(path)
+			}
+			if trustErr != nil {
+				reason := trustErr.Error()
+				warnings = append(warnings, fmt.Sprintf("plugin %s refused: %s", path, reason))
+				refused = append(refused, Candidate{Kind: kind, Name: name, Path: path, Refused: reason, refusedErr: trustErr})
 				continue
 			}
 			sum, err := hashFile(path)
@@ -164,15 +195,20 @@ func Discover(self string, builtIns []BuiltIn, dirs []string) ([]Candidate, []st
 			byID[id] = c
 		}
 	}
-	out := make([]Candidate, 0, len(order))
+	out := make([]Candidate, 0, len(order)+len(refused))
 	for _, id := range order {
 		out = append(out, byID[id])
 	}
+	out = append(out, refused...)
 	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].Kind != out[j].Kind {
 			return kindRank(out[i].Kind) < kindRank(out[j].Kind)
 		}
-		return out[i].Name < out[j].Name
+		if out[i].Name != out[j].Name {
+			return out[i].Name < out[j].Name
+		}
+		// The usable one first, then the refused ones.
+		return out[i].Refused == "" && out[j].Refused != ""
 	})
 	return out, warnings, nil
 }
@@ -186,16 +222,34 @@ func kindRank(k protocol.Kind) int {
 	return len(protocol.Kinds)
 }
 
-// Find returns the candidate of kind and name.
+// Find returns the usable candidate of kind and name. When the only
+// plugins of that name were refused (Candidate.Refused), the error wraps
+// ErrRefused and says why; it also carries the safepath error's hint.
 func Find(cands []Candidate, kind protocol.Kind, name string) (Candidate, error) {
 	var names []string
-	for _, c := range cands {
+	var refused *Candidate
+	for i, c := range cands {
 		if c.Kind == kind {
 			if c.Name == name {
-				return c, nil
+				if c.Refused == "" {
+					return c, nil
+				}
+				if refused == nil {
+					refused = &cands[i]
+				}
+				continue
 			}
-			names = append(names, c.Name)
+			if c.Refused == "" {
+				names = append(names, c.Name)
+			}
 		}
+	}
+	if refused != nil {
+		cause := refused.refusedErr
+		if cause == nil {
+			cause = errors.New(refused.Refused)
+		}
+		return Candidate{}, fmt.Errorf("%s plugin %q: %w: %s is not run: %w", kind, name, ErrRefused, refused.Path, cause)
 	}
 	return Candidate{}, fmt.Errorf("%s plugin %q: %w (available: %s)", kind, name, ErrPluginNotFound, strings.Join(names, ", "))
 }
@@ -210,10 +264,6 @@ func notExecutable(path string) string {
 	}
 	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o111 == 0 {
 		return "not executable"
-	}
-	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o002 != 0 {
-		// Anyone could replace what cusax runs with the user's passwords.
-		return "writable by others (chmod o-w)"
 	}
 	return ""
 }

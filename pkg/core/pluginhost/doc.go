@@ -8,4 +8,9 @@
 // with the same kind and name as a built-in overrides it. Every executable
 // is hashed at discovery and go-plugin checks the hash again before it runs
 // it, so a file swapped in between is refused.
+//
+// An external plugin that another user owns or could have written (the
+// file or any directory above it, see package safepath) is refused:
+// Discover lists it with Candidate.Refused, it overrides nothing, and Find
+// never returns it (ErrRefused when nothing else has its name).
 package pluginhost

@@ -67,7 +67,7 @@ func TestDiscover(t *testing.T) {
 	for _, c := range cands {
 		got = append(got, c.ID()+"@"+c.Source())
 	}
-	want := "impp/xmpp@external telephony/sip@built-in policy/default@built-in policy/extra@external"
+	want := "impp/xmpp@external telephony/sip@built-in policy/default@built-in policy/extra@external policy/open@external" // open: listed as refused
 	if strings.Join(got, " ") != want {
 		t.Errorf("discovered %v\nwant %s", got, want)
 	}

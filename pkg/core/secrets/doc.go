@@ -11,8 +11,10 @@
 // ReadPasswordLine.
 //
 // The file store refuses to read a file that group or others can access, or
-// that another user owns (ErrInsecureFile), and writes atomically with mode
-// 0600 under an advisory lock.
+// that another user owns, or that sits below a directory another user owns
+// or others can write (ErrInsecureFile; see package safepath), and writes
+// atomically with mode 0600 under an advisory lock. Open removes the
+// temporary copies a killed writer left beside it (atomicfile.RemoveStale).
 //
 // Error contract: the package never prints and never exits. Errors name the
 // reference (account/aspect), the store and, for the file store, the path;

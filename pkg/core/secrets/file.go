@@ -8,10 +8,12 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/cusax/cusax/pkg/core/config/atomicfile"
+	"github.com/cusax/cusax/pkg/core/safepath"
 )
 
 // FileName is the name of the file store beside config.toml.
@@ -58,9 +60,10 @@ type fileStore struct{ path string }
 // normally secrets.toml in the config directory. The file is created with
 // mode 0600 (and its directory with 0700) on the first Set, replaced
 // atomically on every change under an advisory lock on path+".lock", and
-// never read when group or others have any permission on it or it is owned
-// by another user: such reads fail with an error wrapping ErrInsecureFile
-// that says to run chmod 600. A missing file holds no passwords.
+// never read when group or others have any permission on it, it is owned
+// by another user, or a directory above it is owned by another user or
+// writable by others: such reads fail with an error wrapping
+// ErrInsecureFile that says what to chmod. A missing file holds no passwords.
 func File(path string) Store { return &fileStore{path: path} }
 
 func (s *fileStore) Name() string { return "file" }
@@ -123,6 +126,12 @@ func (s *fileStore) update(ctx context.Context, fn func(*fileData) error) (err e
 			err = fmt.Errorf("secrets file: %w", uerr)
 		}
 	}()
+	if _, serr := os.Lstat(s.path); errors.Is(serr, fs.ErrNotExist) {
+		// About to create it: not in a directory others control.
+		if err := safepath.CheckDir(filepath.Dir(s.path)); err != nil && errors.Is(err, safepath.ErrUnsafe) {
+			return fmt.Errorf("%w: %w", ErrInsecureFile, err)
+		}
+	}
 	d, err := s.read()
 	if err != nil {
 		return err
@@ -163,6 +172,11 @@ func (s *fileStore) read() (*fileData, error) {
 	}
 	if err := checkPrivate(s.path, fi); err != nil {
 		return nil, err
+	}
+	// The directories up to / too (and a symlink's target's): whoever can
+	// write one of them can swap the file for their own.
+	if err := safepath.Check(s.path); err != nil && errors.Is(err, safepath.ErrUnsafe) {
+		return nil, fmt.Errorf("%w: %w", ErrInsecureFile, err)
 	}
 	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/cusax/cusax/pkg/core/config/atomicfile"
 )
 
 // EnvSecrets names the environment variable that forces a store:
@@ -38,6 +40,10 @@ func Open(configDir string) (Store, string, error) {
 		return nil, "", errors.New("open secret store: empty config directory")
 	}
 	path := filepath.Join(configDir, FileName)
+	// A cusax killed while writing the file store leaves a temporary copy
+	// of it (passwords); remove such leftovers at the next start, whatever
+	// the store. Best effort: a live writer's file is kept.
+	_, _ = atomicfile.RemoveStale(path)
 	switch mode := strings.ToLower(strings.TrimSpace(os.Getenv(EnvSecrets))); mode {
 	case "file":
 		return File(path), "", nil

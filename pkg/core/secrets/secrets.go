@@ -13,7 +13,9 @@ var (
 	// ErrNotFound: the store has no password for the reference.
 	ErrNotFound = errors.New("password not found")
 	// ErrInsecureFile: the secrets file is accessible to group or others, or
-	// owned by another user, so it is not read.
+	// owned by another user, or a directory above it is owned by another
+	// user or writable by others (then the error also wraps
+	// safepath.ErrUnsafe), so it is not read.
 	ErrInsecureFile = errors.New("secrets file is not private")
 	// ErrInvalidRef: the reference's account or aspect is malformed.
 	ErrInvalidRef = errors.New("invalid secret reference")

@@ -7,6 +7,8 @@ import (
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/pkg/core/config"
 	"github.com/cusax/cusax/pkg/core/pluginhost"
+	"github.com/cusax/cusax/pkg/core/safepath"
+	"github.com/cusax/cusax/pkg/core/secrets"
 	"github.com/cusax/cusax/pkg/protocol"
 )
 
@@ -28,8 +30,11 @@ func ExitCode(err error) int {
 	case errors.Is(err, protocol.ErrDenied):
 		return cmdutil.ExitDenied
 	case errors.Is(err, pluginhost.ErrPluginNotFound), errors.Is(err, pluginhost.ErrIncompatible),
-		errors.Is(err, pluginhost.ErrFailed):
+		errors.Is(err, pluginhost.ErrFailed), errors.Is(err, pluginhost.ErrRefused):
 		return cmdutil.ExitPlugin
+	case errors.Is(err, safepath.ErrUnsafe), errors.Is(err, secrets.ErrInsecureFile):
+		// A config, secrets or state file others could have written.
+		return cmdutil.ExitUsage
 	case errors.Is(err, protocol.ErrCertificate), errors.Is(err, protocol.ErrInsecure):
 		return cmdutil.ExitTLS
 	case errors.Is(err, protocol.ErrUnreachable), errors.Is(err, protocol.ErrTimeout):

@@ -17,6 +17,7 @@ import (
 	"github.com/cusax/cusax/pkg/core/config"
 	"github.com/cusax/cusax/pkg/core/pluginhost"
 	"github.com/cusax/cusax/pkg/core/policychain"
+	"github.com/cusax/cusax/pkg/core/safepath"
 	"github.com/cusax/cusax/pkg/core/secrets"
 	"github.com/cusax/cusax/pkg/protocol"
 	"github.com/cusax/cusax/plugins/builtin"
@@ -66,14 +67,16 @@ func Run(ctx context.Context, io *iostreams.IOStreams, args []string) int {
 
 // globals are the persistent flags.
 type globals struct {
-	configPath string
-	pluginDirs []string
-	debug      bool
+	configPath     string
+	pluginDirs     []string
+	debug          bool
+	allowPlaintext bool
 }
 
 func newFactory(ctx context.Context, io *iostreams.IOStreams) (*cmdutil.Factory, *globals) {
 	g := &globals{}
 	f := &cmdutil.Factory{IO: io, Version: Version, Context: ctx}
+	f.AllowPlaintext = func() bool { return g.allowPlaintext }
 	f.ConfigPath = func() (string, error) {
 		if g.configPath != "" {
 			return g.configPath, nil
@@ -110,14 +113,31 @@ func newFactory(ctx context.Context, io *iostreams.IOStreams) (*cmdutil.Factory,
 		if g.debug {
 			level = "debug"
 		}
-		return &pluginhost.Host{
+		host := &pluginhost.Host{
 			Self: self, BuiltIns: builtin.Plugins, Dirs: pluginhost.DefaultDirs(dirs),
 			Launcher:        pluginhost.Launcher{Logger: f.Logger(), LogLevel: level, Env: pluginEnv()},
 			InstanceEnv:     policySettingsEnv(settings),
 			DecisionTimeout: timeout,
-		}, nil
+		}
+		warnRefused(io, host)
+		return host, nil
 	})
 	return f, g
+}
+
+// warnRefused names, on every command that uses plugins, the plugins that
+// were refused as untrusted: one the user meant to use must not be
+// replaced by the built-in without a word. `cusax plugins` lists them.
+func warnRefused(io *iostreams.IOStreams, host *pluginhost.Host) {
+	cands, _, err := host.Candidates()
+	if err != nil {
+		return
+	}
+	for _, c := range cands {
+		if c.Refused != "" {
+			fmt.Fprintf(io.ErrOut, "cusax: warning: plugin %s refused: %s\n", c.Path, c.Refused)
+		}
+	}
 }
 
 // pluginEnv is the little of the environment plugins get: the host's may
@@ -162,7 +182,8 @@ func printError(io *iostreams.IOStreams, cmd *cobra.Command, err error, code int
 	// An explicit exit code 2 is a verdict (audit-tls CRITICAL), not a usage
 	// error; a config error names its file and line, where --help cannot help.
 	var explicit *cmdutil.ExitError
-	if code == cmdutil.ExitUsage && cmd != nil && !errors.As(err, &explicit) && !isConfigError(err) {
+	if code == cmdutil.ExitUsage && cmd != nil && !errors.As(err, &explicit) && !isConfigError(err) &&
+		!errors.Is(err, safepath.ErrUnsafe) && !errors.Is(err, secrets.ErrInsecureFile) {
 		hints = append(hints, fmt.Sprintf("run '%s --help' for usage", cmd.CommandPath()))
 	}
 	if cmd != nil && jsonRequested(cmd) {

@@ -1,10 +1,12 @@
 package cmdutil
 
 import (
+	"errors"
 	"time"
 
 	"github.com/cusax/cusax/pkg/core/config"
 	corelogin "github.com/cusax/cusax/pkg/core/login"
+	"github.com/cusax/cusax/pkg/protocol"
 )
 
 // Account loads the config and picks an account by name ("" = default, or
@@ -34,10 +36,21 @@ func (f *Factory) OpenChat(a config.Account, timeout time.Duration) (*corelogin.
 	if err != nil {
 		return nil, err
 	}
+	if a.XMPP != nil {
+		// This invocation decides, whatever built a (see applyPlaintext).
+		x := *a.XMPP
+		x.AllowPlaintext = f.allowPlaintext()
+		a.XMPP = &x
+	}
 	start := time.Now()
 	sess, err := corelogin.OpenChat(f.Context, host, store, a, timeout)
-	if err == nil {
-		f.Logger().Debug("chat session open", "ms", time.Since(start).Milliseconds())
+	if err != nil {
+		if errors.Is(err, protocol.ErrInsecure) {
+			return nil, f.plaintextHint(err)
+		}
+		return nil, err
 	}
-	return sess, err
+	f.Logger().Debug("chat session open", "ms", time.Since(start).Milliseconds())
+	f.WarnPlaintext("chat", sess.Report())
+	return sess, nil
 }

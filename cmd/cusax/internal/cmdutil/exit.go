@@ -30,14 +30,17 @@ const ExitCodesHelp = `cusax exit codes (stable; scripts may rely on them):
 
   0    success; "no results" is success too
   1    error not covered below
-  2    usage: bad flag, argument or config value
+  2    usage: bad flag, argument or config value; also a config, secrets
+       or audit state file that another user owns or others can write
+       (or a directory above it): it is refused, never read
   3    reserved: audit findings (cusax audit-tls uses 0/1/2/3 as monitoring
        plugins do; see its help)
   4    authentication failed (wrong password or user)
   5    denied by policy, or declined at a prompt
-  6    plugin missing, broken, or speaking another API version; a policy
-       plugin that rejected its settings, crashed, or did not decide within
-       [plugins] decision_timeout (nothing was done)
+  6    plugin missing, broken, or speaking another API version; refused
+       because another user owns it or others can write it or a directory
+       above it; a policy plugin that rejected its settings, crashed, or did
+       not decide within [plugins] decision_timeout (nothing was done)
   7    network: server unreachable or not answering in time
   8    TLS: certificate not trusted / wrong name / expired, or the server
        offers no TLS and --allow-plaintext was not given
@@ -108,6 +111,9 @@ func Hints(err error) []string {
 	for err != nil {
 		if h, ok := err.(*HintError); ok {
 			out = append(out, h.Hints...)
+		} else if h, ok := err.(interface{ Hints() []string }); ok {
+			// Typed errors from pkg/core (safepath) carry their own fix.
+			out = append(out, h.Hints()...)
 		}
 		if j, ok := err.(interface{ Unwrap() []error }); ok {
 			for _, e := range j.Unwrap() {

@@ -2,10 +2,12 @@ package cmdutil
 
 import (
 	"context"
+	"path/filepath"
 	"sync"
 
 	"github.com/cusax/cusax/cmd/cusax/internal/iostreams"
 	"github.com/cusax/cusax/pkg/core/config"
+	"github.com/cusax/cusax/pkg/core/config/atomicfile"
 	"github.com/cusax/cusax/pkg/core/pluginhost"
 	"github.com/cusax/cusax/pkg/core/secrets"
 	"github.com/hashicorp/go-hclog"
@@ -28,6 +30,11 @@ type Factory struct {
 	Logger func() hclog.Logger
 	// Context is cancelled on Ctrl-C.
 	Context context.Context
+	// AllowPlaintext reports --allow-plaintext on this invocation; nil is
+	// false. Config applies it to every account (see applyPlaintext).
+	AllowPlaintext func() bool
+
+	plaintextWarned sync.Once
 }
 
 // Config loads the config file.
@@ -37,6 +44,12 @@ func (f *Factory) Config() (*config.Config, string, error) {
 		return nil, "", err
 	}
 	cfg, err := config.Load(path)
+	if err == nil {
+		f.applyPlaintext(cfg, path)
+		// Load cleared the config's own leftovers of a killed write; the
+		// secrets file beside it may have left a copy of passwords too.
+		_, _ = atomicfile.RemoveStale(filepath.Join(filepath.Dir(path), secrets.FileName))
+	}
 	return cfg, path, err
 }
 

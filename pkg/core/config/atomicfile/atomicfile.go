@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // DirPerm is the mode of directories created by Write and Lock.
@@ -40,11 +41,14 @@ func Write(path string, data []byte, perm fs.FileMode) (err error) {
 	if err := os.MkdirAll(dir, DirPerm); err != nil {
 		return fmt.Errorf("create directory %s: %w", dir, err)
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(target)+".tmp-*")
+	// Leftovers of writers that died mid-write may hold a copy of the
+	// secrets; best effort, the next Write or load tries again.
+	_, _ = RemoveStale(target)
+	f, tmp, release, err := createTemp(dir, target)
 	if err != nil {
-		return fmt.Errorf("write %s: create temporary file: %w", target, err)
+		return err
 	}
-	tmp := f.Name()
+	defer release()
 	closed := false
 	defer func() {
 		if err != nil {
@@ -77,6 +81,47 @@ func Write(path string, data []byte, perm fs.FileMode) (err error) {
 	syncDir(dir)
 	return nil
 }
+
+// createTemp creates Write's temporary file for target and holds its
+// writer's lock (see RemoveStale) until release. Where locks work, the
+// file is created as ".NAME.new-N", locked, and only then renamed to the
+// ".NAME.tmp-N" that RemoveStale considers: it can never take a file in
+// the instant between its creation and its lock. A kill in that instant
+// leaves an empty ".new-" file, which holds nothing.
+func createTemp(dir, target string) (f *os.File, name string, release func(), err error) {
+	if !locksWork {
+		f, err = os.CreateTemp(dir, tempPattern(target))
+		if err != nil {
+			return nil, "", nil, fmt.Errorf("write %s: create temporary file: %w", target, err)
+		}
+		return f, f.Name(), func() {}, nil
+	}
+	f, err = os.CreateTemp(dir, "."+filepath.Base(target)+newInfix+"*")
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("write %s: create temporary file: %w", target, err)
+	}
+	fail := func(err error) (*os.File, string, func(), error) {
+		_ = f.Close()
+		_ = os.Remove(f.Name())
+		return nil, "", nil, fmt.Errorf("write %s: lock temporary file: %w", target, err)
+	}
+	release, ok, err := holdTemp(f, f.Name())
+	if err != nil {
+		return fail(err)
+	}
+	if !ok {
+		return fail(errors.New("lost to another process"))
+	}
+	name = filepath.Join(dir, strings.Replace(filepath.Base(f.Name()), newInfix, ".tmp-", 1))
+	if err := os.Rename(f.Name(), name); err != nil {
+		release()
+		return fail(err)
+	}
+	return f, name, release, nil
+}
+
+// newInfix marks a temporary file not yet locked.
+const newInfix = ".new-"
 
 // resolve follows a symbolic link at path so that Write replaces the target
 // rather than the link. A missing path is returned unchanged.

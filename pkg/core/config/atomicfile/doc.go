@@ -3,6 +3,8 @@
 // read-modify-write cycles.
 //
 // It exists so that the config file and the secrets file beside it share one
-// careful implementation. It never prints and never exits; every failure is
+// careful implementation. A writer locks its temporary file until the
+// rename, so that RemoveStale can tell the leftovers of a killed writer
+// (which may hold passwords) from a write in progress. It never prints and never exits; every failure is
 // returned as an error that names the path and the step that failed.
 package atomicfile

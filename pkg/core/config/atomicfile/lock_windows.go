@@ -18,3 +18,12 @@ func unlockFile(f *os.File) error {
 	ol := new(windows.Overlapped)
 	return windows.UnlockFileEx(windows.Handle(f.Fd()), 0, 1, 0, ol)
 }
+
+// locksWork is false: a second handle on the temporary file would make the
+// rename fail (Go opens files without FILE_SHARE_DELETE), so a writer
+// cannot hold a lock across it and RemoveStale removes nothing here.
+const locksWork = false
+
+func tryLockFile(*os.File) (bool, error) { return false, nil }
+
+func openNoFollow(p string) (*os.File, error) { return os.Open(p) }

@@ -83,7 +83,9 @@ the prompt on a terminal. They are kept in the OS keyring, or, where there is
 none, in a 0600 secrets.toml beside the config.
 
 XMPP always attempts STARTTLS, even when the server does not advertise it
-(RFC 7590 §3.1), and never authenticates without TLS unless --allow-plaintext.
+(RFC 7590 §3.1), and never authenticates without TLS unless --allow-plaintext
+is given on that very command: it is never saved, so every later command that
+should log in without TLS needs it again (and says so on stderr when it does).
 Certificates are checked against the JID's domain (RFC 6120 §13.7.1.2) and
 the SIP domain (RFC 5922), also when servers are given as IP addresses.
 
@@ -132,7 +134,7 @@ fetches it again and reports what changed. A bad document changes nothing.`,
 	fl.StringVar(&opts.PasswordCommand, "password-command", "", "command that prints the password (run with sh -c, for both aspects)")
 	fl.StringVar(&opts.CAFile, "ca-file", "", "PEM file of CA certificates to trust in addition to the system's")
 	fl.BoolVar(&opts.NoRelationship, "no-relationship", false, "the XMPP and SIP accounts are not two aspects of one service (RFC 7081 §3.4)")
-	fl.BoolVar(&opts.AllowPlaintext, "allow-plaintext", false, "allow authenticating without TLS (XMPP) — credentials cross the network unprotected")
+	fl.BoolVar(&opts.AllowPlaintext, "allow-plaintext", false, "this once, allow authenticating without TLS (XMPP) — credentials cross the network unprotected; never saved")
 	fl.StringVar(&opts.MinTLS, "min-tls", "", "lowest TLS version for both aspects: 1.2 or 1.3")
 	fl.BoolVar(&opts.Parallel, "parallel", false, "log into both aspects at once instead of SIP first")
 	fl.BoolVar(&opts.SaveAnyway, "save-anyway", false, "save the account even if an aspect failed")
@@ -272,6 +274,9 @@ func (o *Options) prove(j proveJob) error {
 		Account: acct, XMPPPassword: xpw, SIPPassword: spw, CAPEM: ca,
 		Parallel: o.Parallel, MinTLS: minTLS, Timeout: o.Timeout, PublishReach: reach,
 	})
+	if res.Chat.Err == nil && res.Chat.Report != nil {
+		f.WarnPlaintext("chat", *res.Chat.Report)
+	}
 	if res.Chat.ReachErr != nil {
 		fmt.Fprintf(io.ErrOut, "cusax: warning: %v\n", res.Chat.ReachErr)
 	} else if len(res.Chat.ReachPublished) > 0 {
@@ -422,6 +427,18 @@ func save(ctx context.Context, path string, store secrets.Store, acct config.Acc
 	}
 	if err := prov.saveSecret(ctx, store, acct.Name); err != nil {
 		return err
+	}
+	// Plaintext is a per-invocation decision (issue 13 item 9): it is
+	// never saved, and one stored by an older cusax is dropped here.
+	if acct.XMPP != nil {
+		x := *acct.XMPP
+		x.AllowPlaintext = false
+		acct.XMPP = &x
+	}
+	if acct.SIP != nil {
+		sp := *acct.SIP
+		sp.AllowPlaintext = false
+		acct.SIP = &sp
 	}
 	return config.Update(path, func(c *config.Config) error {
 		prov.applyCalls(c)
@@ -583,13 +600,12 @@ func policiesInstalled(f *cmdutil.Factory, names []string) error {
 		return err
 	}
 	for _, n := range names {
-		found := false
-		for _, c := range cands {
-			if c.Kind == protocol.KindPolicy && c.Name == n {
-				found = true
-			}
+		_, err := pluginhost.Find(cands, protocol.KindPolicy, n)
+		if errors.Is(err, pluginhost.ErrRefused) {
+			// There, but others could have written it: never run.
+			return fmt.Errorf("--policy %s: %w", n, err)
 		}
-		if !found {
+		if err != nil {
 			return cmdutil.WithHint(fmt.Errorf("--policy %s: no policy plugin of that name (cusax-plugin-policy-%s): %w", n, n, pluginhost.ErrPluginNotFound),
 				"put the executable in a plugin directory (see cusax plugins) or give --plugin-dir")
 		}

@@ -30,7 +30,11 @@ func NewCmdPlugins(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command
 		Long: `List every plugin: the built-in ones served by cusax itself, and external
 cusax-plugin-KIND-NAME executables found in --plugin-dir, $CUSAX_PLUGIN_PATH
 and $XDG_DATA_HOME/cusax/plugins (in that order; an external plugin with the
-name of a built-in replaces it). Each plugin is started once to ask what it is.`,
+name of a built-in replaces it). Each plugin is started once to ask what it is.
+
+An external plugin that another user owns, or that others can write (the
+file or any directory above it), is listed as refused with the reason and
+never run; a built-in of the same name stays in use.`,
 		Example: `  $ cusax plugins
   $ cusax plugins --plugin-dir ./build --json`,
 		Args: cobra.NoArgs,
@@ -58,6 +62,8 @@ type Row struct {
 	SHA256       string        `json:"sha256"`
 	LaunchMS     int64         `json:"launch_ms"`
 	Error        string        `json:"error,omitempty"`
+	// Refused says why an external plugin is never run ("" if usable).
+	Refused string `json:"refused,omitempty"`
 }
 
 func run(o *Options) error {
@@ -70,12 +76,22 @@ func run(o *Options) error {
 	if err != nil {
 		return err
 	}
+	refused := map[string]bool{}
+	for _, c := range cands {
+		if c.Refused != "" {
+			refused[c.Path] = true
+		}
+	}
 	for _, w := range warnings {
+		// Refusals were shown when the plugins were discovered.
+		if path, _, ok := strings.Cut(strings.TrimPrefix(w, "plugin "), " refused: "); ok && refused[path] {
+			continue
+		}
 		fmt.Fprintln(f.IO.ErrOut, "cusax: warning:", w)
 	}
 	// Built-ins are all this executable: hash it once for display.
 	for _, c := range cands {
-		if c.SHA256 == "" {
+		if c.SHA256 == "" && c.Refused == "" {
 			if sum, err := pluginhost.HashFile(c.Path); err == nil {
 				for j := range cands {
 					if cands[j].Path == c.Path && cands[j].SHA256 == "" {
@@ -111,6 +127,10 @@ func run(o *Options) error {
 		if r.Overrides {
 			src += " (overrides built-in)"
 		}
+		if r.Refused != "" {
+			src += " (refused)"
+			caps = "refused: " + r.Refused
+		}
 		sum := r.SHA256
 		if f.IO.IsStdoutTTY() && len(sum) > 12 {
 			sum = sum[:12]
@@ -122,6 +142,11 @@ func run(o *Options) error {
 
 func describe(ctx context.Context, l *pluginhost.Launcher, c pluginhost.Candidate) Row {
 	r := Row{Kind: c.Kind, Name: c.Name, Source: c.Source(), Overrides: c.Overrides, Path: c.Path, SHA256: c.SHA256, Capabilities: []string{}}
+	if c.Refused != "" {
+		// Never started: whoever could write it would run as this user.
+		r.Refused = c.Refused
+		return r
+	}
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	inst, err := l.Launch(ctx, c)
