@@ -73,6 +73,9 @@ func (ss *session) sendIQ(ctx context.Context, typ stanza.IQType, to jid.JID, pa
 			done <- result{err: err}
 			return
 		}
+		// mellium hands the answer to us, not to our handler: count it
+		// here for XEP-0198 (see smAcks).
+		ss.sm.counted()
 		defer resp.Close() // lets Serve go on
 		tok, err := resp.Token()
 		if err != nil {

@@ -90,7 +90,7 @@ func (ss *session) Presences(ctx context.Context) (protocol.Stream[protocol.Pres
 	if err := ss.alive(); err != nil {
 		return nil, err
 	}
-	st, err := ss.presences.subscribe(ctx)
+	st, err := ss.presences.subscribe(ctx, false)
 	if err != nil {
 		return nil, err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"sync"
-	"sync/atomic"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -12,16 +11,26 @@ import (
 )
 
 // streamBuffer is how many values one stream holds for a reader that has
-// not called Recv yet. Past it, new values for that stream are dropped and
-// counted: the session's single reader (mellium's Serve loop, which also
-// delivers every IQ response) must never wait for a slow consumer.
+// not called Recv yet. When it is full, publish waits for the reader:
+// nothing is ever dropped. Waiting holds mellium's Serve loop, the
+// session's single reader, so IQ answers wait too and the server's TCP
+// send buffer fills (TCP backpressure up to the sender's server). That is
+// the price of losing nothing; the alternative, an unbounded queue, only
+// moves the loss to an out-of-memory kill. The bound stays below
+// Prosody's default XEP-0198 queue (smacks_max_queue_size, 500 stanzas),
+// so what a stream holds unacknowledged is still what the server can
+// redeliver if we die. A reader must keep calling Recv or Close its
+// stream (protocol.Stream).
 const streamBuffer = 256
 
 // hub fans values out to every open stream of one kind (messages,
-// presences). publish never blocks.
+// presences).
 type hub[T any] struct {
 	kind string // "message", "presence": for logs
 	log  hclog.Logger
+
+	halted   chan struct{} // closed by halt: publish stops waiting
+	haltOnce sync.Once
 
 	mu     sync.Mutex
 	subs   map[*subStream[T]]struct{}
@@ -30,13 +39,15 @@ type hub[T any] struct {
 }
 
 func newHub[T any](kind string, log hclog.Logger) *hub[T] {
-	return &hub[T]{kind: kind, log: log, subs: map[*subStream[T]]struct{}{}}
+	return &hub[T]{kind: kind, log: log, subs: map[*subStream[T]]struct{}{}, halted: make(chan struct{})}
 }
 
 // subscribe opens a stream that receives every value published from now on
-// until ctx ends, the stream is closed, or the session ends.
-func (h *hub[T]) subscribe(ctx context.Context) (*subStream[T], error) {
-	st := &subStream[T]{hub: h, ctx: ctx, ch: make(chan T, streamBuffer), done: make(chan struct{})}
+// until ctx ends, the stream is closed, or the session ends. With acked,
+// values handed to it wait for the consumer's acknowledgement (publish
+// reports them as held).
+func (h *hub[T]) subscribe(ctx context.Context, acked bool) (*subStream[T], error) {
+	st := &subStream[T]{hub: h, ctx: ctx, acked: acked, ch: make(chan T, streamBuffer), done: make(chan struct{})}
 	st.stopCtx = context.AfterFunc(ctx, func() { st.finish(ctx.Err()) })
 	h.mu.Lock()
 	if h.ended {
@@ -55,24 +66,45 @@ func (h *hub[T]) subscribe(ctx context.Context) (*subStream[T], error) {
 	return st, nil
 }
 
-// publish hands v to every stream without waiting; a full stream drops it.
-func (h *hub[T]) publish(v T) {
+// publish hands v to every open stream, waiting while a stream is full
+// (see streamBuffer) until its reader takes a value, the stream ends, or
+// the hub is halted. taken reports whether any stream got v; held whether
+// an acknowledged stream did (then v is handled only once acknowledged).
+func (h *hub[T]) publish(v T) (taken, held bool) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	subs := make([]*subStream[T], 0, len(h.subs))
 	for st := range h.subs {
+		subs = append(subs, st)
+	}
+	h.mu.Unlock()
+	for _, st := range subs {
 		select {
 		case st.ch <- v:
 		default:
-			if n := st.dropped.Add(1); n == 1 || n%100 == 0 {
-				h.log.Warn("stream reader too slow: dropping", "stream", h.kind, "dropped", n)
+			h.log.Debug("stream reader is slow: waiting for it", "stream", h.kind)
+			select {
+			case st.ch <- v:
+			case <-st.done:
+				continue
+			case <-h.halted:
+				// The session is closing: nobody will read any more. What
+				// an acknowledged stream did not take stays unacknowledged.
+				continue
 			}
 		}
+		taken = true
+		held = held || st.acked
 	}
+	return taken, held
 }
+
+// halt makes publish stop waiting for readers (the session is closing).
+func (h *hub[T]) halt() { h.haltOnce.Do(func() { close(h.halted) }) }
 
 // end ends every stream (after what they buffered) with err, and refuses
 // new ones.
 func (h *hub[T]) end(err error) {
+	h.halt()
 	h.mu.Lock()
 	h.ended, h.endErr = true, err
 	subs := h.subs
@@ -98,8 +130,8 @@ func (h *hub[T]) remove(st *subStream[T]) {
 type subStream[T any] struct {
 	hub     *hub[T]
 	ctx     context.Context
+	acked   bool
 	ch      chan T
-	dropped atomic.Uint64
 	stopCtx func() bool
 
 	once sync.Once
@@ -154,11 +186,6 @@ func (st *subStream[T]) Close() error {
 	st.finish(io.EOF)
 	return nil
 }
-
-// Dropped reports how many values this stream dropped because its reader
-// was too slow. In process, callers reach it through
-// interface{ Dropped() uint64 }; over gRPC the count is only logged.
-func (st *subStream[T]) Dropped() uint64 { return st.dropped.Load() }
 
 func isCtxErr(err error) bool {
 	return err == context.Canceled || err == context.DeadlineExceeded

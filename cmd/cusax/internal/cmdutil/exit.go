@@ -15,7 +15,7 @@ const (
 	ExitAuth        = 4   // a server rejected the credentials
 	ExitDenied      = 5   // a policy (or the user at a prompt) refused
 	ExitPlugin      = 6   // a plugin is missing, broken or speaks another API version
-	ExitNetwork     = 7   // a server could not be reached or did not answer in time
+	ExitNetwork     = 7   // a server could not be reached, did not answer in time, or dropped the connection
 	ExitTLS         = 8   // TLS failed: certificate not trusted or no TLS possible
 	ExitParity      = 9   // --require-parity: the aspects are not protected alike
 	ExitBusy        = 10  // call: the callee is busy (486, 600)
@@ -38,7 +38,8 @@ const ExitCodesHelp = `cusax exit codes (stable; scripts may rely on them):
   6    plugin missing, broken, or speaking another API version; a policy
        plugin that rejected its settings, crashed, or did not decide within
        [plugins] decision_timeout (nothing was done)
-  7    network: server unreachable or not answering in time
+  7    network: server unreachable or not answering in time, or the
+       connection to it dropped (e.g. during chat --listen)
   8    TLS: certificate not trusted / wrong name / expired, or the server
        offers no TLS and --allow-plaintext was not given
   9    --require-parity: the two aspects are not protected alike (RFC 7081 §7)
