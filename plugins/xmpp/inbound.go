@@ -28,7 +28,7 @@ type inbound struct {
 
 func (in inbound) HandleXMPP(t xmlstream.TokenReadEncoder, start *xml.StartElement) error {
 	if start.Name.Space == nsSM {
-		return in.ss.handleSM(t, start) // XEP-0198 <r/>
+		return in.ss.handleSM(start) // XEP-0198 <r/>
 	}
 	if !stanza.Is(start.Name, stanza.NSClient) {
 		// Not a stanza: a top-level element of some extension we never

@@ -68,7 +68,7 @@ func (ss *session) sendIQ(ctx context.Context, typ stanza.IQType, to jid.JID, pa
 	}
 	done := make(chan result, 1)
 	go func() {
-		resp, err := ss.s.SendIQElement(ctx, payload, stanza.IQ{Type: typ, To: to})
+		resp, err := ss.s.SendIQElement(writeCtx(ctx), payload, stanza.IQ{Type: typ, To: to})
 		if err != nil {
 			done <- result{err: err}
 			return

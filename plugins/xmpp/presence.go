@@ -69,7 +69,7 @@ func (ss *session) SetPresence(ctx context.Context, p protocol.Presence) error {
 		// XEP-0152 §3: no <desc/> in a presence broadcast.
 		payload = append(payload, reachElem(p.Reach, false))
 	}
-	if err := ss.s.Send(ctx, stanza.Presence{Type: typ}.Wrap(xmlstream.MultiReader(payload...))); err != nil {
+	if err := ss.s.Send(writeCtx(ctx), stanza.Presence{Type: typ}.Wrap(xmlstream.MultiReader(payload...))); err != nil {
 		return fmt.Errorf("xmpp presence: %w", ss.requestError(ctx, err))
 	}
 	ss.mu.Lock()

@@ -18,7 +18,7 @@ func (ss *session) Roster(ctx context.Context) ([]protocol.RosterItem, error) {
 	if err := ss.alive(); err != nil {
 		return nil, err
 	}
-	iter := roster.Fetch(ctx, ss.s)
+	iter := roster.Fetch(writeCtx(ctx), ss.s)
 	items := []protocol.RosterItem{}
 	for iter.Next() {
 		it := iter.Item()

@@ -155,11 +155,11 @@ func (ss *session) close(ctx context.Context) error {
 	default:
 		// Our last word on what we handled (XEP-0198 §4), before the
 		// server decides what to do with the rest when the stream ends.
-		if e := ss.sendAck(ctx); e != nil {
+		if e := ss.sendAck(); e != nil {
 			ss.log.Debug("final acknowledgement not sent", "error", e)
 		}
 		if sayGoodbye {
-			if e := ss.s.Send(ctx, stanza.Presence{Type: stanza.UnavailablePresence}.Wrap(nil)); e != nil {
+			if e := ss.s.Send(writeCtx(ctx), stanza.Presence{Type: stanza.UnavailablePresence}.Wrap(nil)); e != nil {
 				ss.log.Debug("unavailable presence not sent", "error", e)
 			}
 		}

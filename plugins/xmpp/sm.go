@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"time"
 
 	"mellium.im/xmlstream"
 	"mellium.im/xmpp"
@@ -47,7 +48,8 @@ type smAcks struct {
 	count   uint64              // stanzas received since <enabled/>
 	low     uint64              // lowest position that may still be pending (h+1)
 	pending map[uint64]struct{} // positions not handled yet
-	sentH   uint64              // the last h we sent in an <a/>
+	sendMu  sync.Mutex          // held while an <a/> is computed and written
+	sentH   uint64              // the last h we sent in an <a/> (under sendMu)
 }
 
 func newSMAcks(enabled bool) *smAcks {
@@ -100,39 +102,48 @@ func smAnswer(h uint64) xml.TokenReader {
 	})
 }
 
+// smWriteTimeout bounds the write of one <a/>.
+const smWriteTimeout = 10 * time.Second
+
 // handleSM answers the server's <r/> with our h (XEP-0198 §4: the
 // receiving entity MUST answer a request). Other SM elements (<a/> for
 // requests we never send) are ignored.
-func (ss *session) handleSM(w xmlstream.TokenWriter, start *xml.StartElement) error {
+func (ss *session) handleSM(start *xml.StartElement) error {
 	if start.Name.Local != "r" || !ss.sm.enabled {
 		return nil
 	}
-	h := ss.sm.h()
-	ss.sm.mu.Lock()
-	ss.sm.sentH = h
-	ss.sm.mu.Unlock()
-	_, err := xmlstream.Copy(w, smAnswer(h))
-	return err
+	return ss.writeAck(true)
 }
 
 // sendAck tells the server our h without being asked, when it moved on
 // (XEP-0198 §4 allows an <a/> at any time): the server cannot learn it
 // otherwise, since Prosody asks again only when it sends something new.
-func (ss *session) sendAck(ctx context.Context) error {
+func (ss *session) sendAck() error {
 	if !ss.sm.enabled {
 		return nil
 	}
-	h := ss.sm.h()
-	ss.sm.mu.Lock()
-	if h == ss.sm.sentH {
-		ss.sm.mu.Unlock()
+	return ss.writeAck(false)
+}
+
+// writeAck sends <a h='…'/>, always or only when h moved on since the last
+// one. h is read and written under one lock: answers from the Serve loop
+// and acknowledgements from consumers must reach the server in order, or
+// it sees h go back and ends the stream (Prosody: "Client acknowledged
+// less stanzas than already acknowledged").
+func (ss *session) writeAck(always bool) error {
+	m := ss.sm
+	m.sendMu.Lock()
+	defer m.sendMu.Unlock()
+	h := m.h()
+	if !always && h == m.sentH {
 		return nil
 	}
-	ss.sm.sentH = h
-	ss.sm.mu.Unlock()
-	if err := ss.s.Send(ctx, smAnswer(h)); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), smWriteTimeout)
+	defer cancel()
+	if err := ss.s.Send(writeCtx(ctx), smAnswer(h)); err != nil {
 		return fmt.Errorf("xmpp acknowledge: %w", ss.ioError(err))
 	}
+	m.sentH = h
 	return nil
 }
 
@@ -149,7 +160,7 @@ func (ss *session) AckMessage(ctx context.Context, seq uint64) error {
 	if err := ss.alive(); err != nil {
 		return err
 	}
-	return ss.sendAck(ctx)
+	return ss.sendAck()
 }
 
 // AckedMessages is Messages whose messages count as handled (XEP-0198)

@@ -475,7 +475,7 @@ func TestChatListenConnectionDropped(t *testing.T) {
 	recv := deliveryUser(t, bed, "droprecv", relay.ln.Addr().String())
 	sender := deliveryUser(t, bed, "dropsend", "")
 
-	p := startCusax(t, recv, false, "chat", "--listen", "--json", "--timeout", "60s")
+	p := startCusax(t, recv, false, "chat", "--listen", "--timeout", "60s")
 	sendChat(t, sender, "droprecv@"+bed.Domain, "hello")
 	waitLines(t, p, 1)
 	relay.cut()
@@ -505,4 +505,59 @@ func allAtLeast(m map[string]int, n int) bool {
 		}
 	}
 	return true
+}
+
+// --lines sends a long line whole (100 KiB, over the old 64 KiB cut),
+// refuses a line over the server's stanza limit or with invalid UTF-8 with
+// one clear line and exit 2 before any of it is sent, and says what was
+// sent before it. The receiver gets exactly the lines sent, whole.
+// (Before: long lines were cut at 64 KiB and sent in part; invalid UTF-8
+// ended in a gRPC marshalling error.)
+func TestChatLinesLongAndInvalid(t *testing.T) {
+	bed := testbed.Shared(t)
+	recv := deliveryUser(t, bed, "longrecv", "")
+	sender := deliveryUser(t, bed, "longsend", "")
+	jid := "longrecv@" + bed.Domain
+	long := strings.Repeat("0123456789abcdef", 100<<10/16) // 100 KiB
+
+	if r := runCLI(t, sender, "short\n"+long+"\n", "chat", jid, "--lines"); r.code != 0 {
+		t.Fatalf("100 KiB line: exit %d", r.code)
+	}
+	huge := strings.Repeat("y", 300<<10)
+	r := runCLI(t, sender, "first\n\n"+huge+"\nthird\n", "chat", jid, "--lines")
+	stderr := strings.TrimSpace(strings.ReplaceAll(r.stderr, "cusax: note: "+jid+" is not in your roster\n", ""))
+	if r.code != 2 || strings.Contains(stderr, "\n") || !strings.Contains(stderr, "line 3 is longer than") || !strings.Contains(stderr, "not sent (1 message before it was sent)") {
+		t.Errorf("300 KiB line: exit %d, stderr %q", r.code, stderr)
+	}
+	r = runCLI(t, sender, "ok\nbad \xff\xfe\n", "chat", jid, "--lines")
+	stderr = strings.TrimSpace(strings.ReplaceAll(r.stderr, "cusax: note: "+jid+" is not in your roster\n", ""))
+	if r.code != 2 || strings.Contains(stderr, "\n") || !strings.Contains(stderr, "line 2 is not valid UTF-8 (byte 5 is 0xff)") ||
+		strings.Contains(strings.ToLower(stderr), "grpc") || strings.Contains(stderr, "marshal") {
+		t.Errorf("invalid UTF-8: exit %d, stderr %q", r.code, stderr)
+	}
+	r = runCLI(t, sender, huge, "chat", jid)
+	if r.code != 2 || !strings.Contains(r.stderr, "nothing was sent") {
+		t.Errorf("300 KiB message on stdin: exit %d, stderr %q", r.code, r.stderr)
+	}
+	r = runCLI(t, sender, "", "chat", jid, "bad \xff")
+	if r.code != 2 || !strings.Contains(r.stderr, "the message is not valid UTF-8 (byte 5 is 0xff)") {
+		t.Errorf("invalid UTF-8 argument: exit %d, stderr %q", r.code, r.stderr)
+	}
+
+	l := startCusax(t, recv, false, "chat", "--listen", "--json", "--count", "5", "--timeout", "30s")
+	waitLines(t, l, 4)
+	sendChat(t, sender, jid, "marker") // anything partial would come before it
+	if code := l.wait(t, 40*time.Second); code != 0 {
+		t.Fatalf("listener: exit %d", code)
+	}
+	got := l.bodies(t)
+	want := []string{"short", long, "first", "ok", "marker"}
+	if len(got) != len(want) {
+		t.Fatalf("received %d messages, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("message %d: %d bytes %.20q…, want %d bytes %.20q…", i, len(got[i]), got[i], len(want[i]), want[i])
+		}
+	}
 }

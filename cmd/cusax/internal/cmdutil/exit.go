@@ -30,7 +30,9 @@ const ExitCodesHelp = `cusax exit codes (stable; scripts may rely on them):
 
   0    success; "no results" is success too
   1    error not covered below
-  2    usage: bad flag, argument or config value
+  2    usage: bad flag, argument or config value; input cusax cannot send
+       as it is (chat: a message over the server's size limit, text that
+       is not UTF-8); nothing of it was sent
   3    reserved: audit findings (cusax audit-tls uses 0/1/2/3 as monitoring
        plugins do; see its help)
   4    authentication failed (wrong password or user)

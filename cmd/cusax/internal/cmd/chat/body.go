@@ -21,6 +21,12 @@ import (
 // addresses, ID and the rest of the <message/>).
 const maxBody = 256<<10 - 4<<10
 
+// inputError is bad input on stdin or in the arguments: exit 2, like a
+// usage error, but without the usage hint (the flags were right).
+func inputError(format string, a ...any) error {
+	return cmdutil.WithExit(cmdutil.ExitUsage, fmt.Errorf(format, a...))
+}
+
 // maxMessage bounds what is read of one message or line from stdin: the
 // escaped form is never shorter than the text.
 const maxMessage = maxBody
@@ -75,11 +81,11 @@ func sendLines(ctx context.Context, in *bufio.Reader, send func(string) error) e
 			lineNo++
 		}
 		if tooLong {
-			return cmdutil.Usagef("--lines: line %d is longer than %s, the most one message may carry; it was not sent%s", lineNo, size(maxBody), sentBefore(sent))
+			return inputError("--lines: line %d is longer than %s, the most one message may carry; it was not sent%s", lineNo, size(maxBody), sentBefore(sent))
 		}
 		if l := strings.TrimRight(line, "\r\n"); strings.TrimSpace(l) != "" {
 			if cerr := checkBody(l); cerr != nil {
-				return cmdutil.Usagef("--lines: line %d %v; it was not sent%s", lineNo, cerr, sentBefore(sent))
+				return inputError("--lines: line %d %v; it was not sent%s", lineNo, cerr, sentBefore(sent))
 			}
 			if serr := send(l); serr != nil {
 				return serr

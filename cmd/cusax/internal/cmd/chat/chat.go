@@ -133,7 +133,7 @@ func run(o *Options) error {
 				return fmt.Errorf("read message from stdin: %w", err)
 			}
 			if len(b) > maxMessage {
-				return cmdutil.Usagef("message on stdin is longer than %s, the most one message may carry: nothing was sent (--lines sends each line as a message)", size(maxBody))
+				return inputError("message on stdin is longer than %s, the most one message may carry: nothing was sent (--lines sends each line as a message)", size(maxBody))
 			}
 			o.Message, o.HasMessage = strings.TrimRight(string(b), "\r\n"), true
 		}
@@ -144,7 +144,7 @@ func run(o *Options) error {
 	if o.HasMessage {
 		// Checked before logging in: nothing is sent in part.
 		if err := checkBody(o.Message); err != nil {
-			return cmdutil.Usagef("the message %v: nothing was sent", err)
+			return inputError("the message %v: nothing was sent", err)
 		}
 	}
 
