@@ -231,6 +231,12 @@ func waitUnacked(t *testing.T, bed *testbed.Bed, jid, what string, ok func(map[s
 		if ok(m) {
 			return
 		}
+		if allEqual(m, -1) && len(m) > 0 {
+			// No stream management on the session (cusax before XEP-0198
+			// support): nothing to observe; the outcome will tell.
+			t.Logf("%s: the session has no stream management", what)
+			return
+		}
 		last = m
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s (Prosody's unacknowledged stanzas: %v)", what, last)
