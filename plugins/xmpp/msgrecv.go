@@ -110,6 +110,11 @@ func (ss *session) handleMessage(e *elem, truncated bool, pos uint64) (wait bool
 	return !taken && ss.sm.enabled && (m.Type == string(stanza.ChatMessage) || m.Type == string(stanza.NormalMessage))
 }
 
+// messageSize is what a message holds in a stream's queue (streamBytes).
+func messageSize(m protocol.Message) int {
+	return len(m.ID) + len(m.From) + len(m.To) + len(m.Type) + len(m.Body) + len(m.Thread) + len(m.Error) + 64
+}
+
 // stanzaFrom returns the sender of a stanza: its 'from' or, without one,
 // the account's bare JID (RFC 6120 §8.1.2.1; mellium also blanks a 'from'
 // equal to that bare JID). ok is false for a malformed 'from'.

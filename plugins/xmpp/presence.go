@@ -146,3 +146,12 @@ func (ss *session) handlePresence(e *elem, _ bool) {
 func textElem(space, local, text string) xml.TokenReader {
 	return xmlstream.Wrap(xmlstream.Token(xml.CharData(text)), xml.StartElement{Name: xml.Name{Space: space, Local: local}})
 }
+
+// presenceSize is what a presence holds in a stream's queue (streamBytes).
+func presenceSize(p protocol.Presence) int {
+	n := len(p.From) + len(p.Type) + len(p.Show) + len(p.Status) + 64
+	for _, r := range p.Reach {
+		n += len(r.URI) + len(r.Desc) + len(r.Source)
+	}
+	return n
+}

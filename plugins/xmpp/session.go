@@ -57,8 +57,8 @@ var _ protocol.IMPPSession = (*session)(nil)
 func newSession(s *xmpp.Session, conn net.Conn, rep protocol.ConnectionReport, log hclog.Logger, extra []mux.Option, sm *smAcks) *session {
 	ss := &session{
 		s: s, conn: conn, report: rep, log: log, serveDone: make(chan struct{}), sm: sm,
-		messages:  newHub[protocol.Message]("message", log),
-		presences: newHub[protocol.Presence]("presence", log),
+		messages:  newHub("message", log, messageSize),
+		presences: newHub("presence", log, presenceSize),
 	}
 	opts := []mux.Option{
 		ping.Handle(),

@@ -4,30 +4,37 @@ import (
 	"context"
 	"io"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/cusax/cusax/pkg/protocol"
 )
 
-// streamBuffer is how many values one stream holds for a reader that has
-// not called Recv yet. When it is full, publish waits for the reader:
-// nothing is ever dropped. Waiting holds mellium's Serve loop, the
-// session's single reader, so IQ answers wait too and the server's TCP
-// send buffer fills (TCP backpressure up to the sender's server). That is
-// the price of losing nothing; the alternative, an unbounded queue, only
-// moves the loss to an out-of-memory kill. The bound stays below
-// Prosody's default XEP-0198 queue (smacks_max_queue_size, 500 stanzas),
-// so what a stream holds unacknowledged is still what the server can
-// redeliver if we die. A reader must keep calling Recv or Close its
-// stream (protocol.Stream).
-const streamBuffer = 256
+// streamBuffer and streamBytes bound what one stream holds for a reader
+// that has not called Recv yet: values, and bytes of text. When a stream is
+// full, publish waits for its reader: nothing is ever dropped. Waiting
+// holds mellium's Serve loop, the session's single reader, so IQ answers
+// wait too and the server's TCP send buffer fills (TCP backpressure; the
+// server buffers or slows the senders). That is the price of losing
+// nothing; an unbounded queue would only move the loss to an out-of-memory
+// kill. The bounds are large so that a consumer busy with a request for a
+// moment (a roster, a room join, sending --lines) does not stall the
+// session; a consumer must still keep calling Recv, or Close its stream
+// (protocol.Stream). What a stream holds is not acknowledged to the server
+// before its consumer took it (AckedMessages), so it is not lost if we
+// die.
+const (
+	streamBuffer = 4096
+	streamBytes  = 8 << 20
+)
 
 // hub fans values out to every open stream of one kind (messages,
 // presences).
 type hub[T any] struct {
 	kind string // "message", "presence": for logs
 	log  hclog.Logger
+	size func(T) int // bytes a value holds, for streamBytes
 
 	halted   chan struct{} // closed by halt: publish stops waiting
 	haltOnce sync.Once
@@ -38,8 +45,8 @@ type hub[T any] struct {
 	endErr error // io.EOF or an error wrapping ErrNotConnected
 }
 
-func newHub[T any](kind string, log hclog.Logger) *hub[T] {
-	return &hub[T]{kind: kind, log: log, subs: map[*subStream[T]]struct{}{}, halted: make(chan struct{})}
+func newHub[T any](kind string, log hclog.Logger, size func(T) int) *hub[T] {
+	return &hub[T]{kind: kind, log: log, size: size, subs: map[*subStream[T]]struct{}{}, halted: make(chan struct{})}
 }
 
 // subscribe opens a stream that receives every value published from now on
@@ -47,7 +54,7 @@ func newHub[T any](kind string, log hclog.Logger) *hub[T] {
 // values handed to it wait for the consumer's acknowledgement (publish
 // reports them as held).
 func (h *hub[T]) subscribe(ctx context.Context, acked bool) (*subStream[T], error) {
-	st := &subStream[T]{hub: h, ctx: ctx, acked: acked, ch: make(chan T, streamBuffer), done: make(chan struct{})}
+	st := &subStream[T]{hub: h, ctx: ctx, acked: acked, ch: make(chan T, streamBuffer), drained: make(chan struct{}, 1), done: make(chan struct{})}
 	st.stopCtx = context.AfterFunc(ctx, func() { st.finish(ctx.Err()) })
 	h.mu.Lock()
 	if h.ended {
@@ -77,25 +84,47 @@ func (h *hub[T]) publish(v T) (taken, held bool) {
 		subs = append(subs, st)
 	}
 	h.mu.Unlock()
+	n := int64(h.size(v))
 	for _, st := range subs {
-		select {
-		case st.ch <- v:
-		default:
-			h.log.Debug("stream reader is slow: waiting for it", "stream", h.kind)
-			select {
-			case st.ch <- v:
-			case <-st.done:
-				continue
-			case <-h.halted:
-				// The session is closing: nobody will read any more. What
-				// an acknowledged stream did not take stays unacknowledged.
-				continue
-			}
+		if !st.put(v, n) {
+			continue
 		}
 		taken = true
 		held = held || st.acked
 	}
 	return taken, held
+}
+
+// put queues v (n bytes) on st, waiting while st is full; false when st
+// ended or the hub was halted first. A halted hub (the session is closing,
+// nobody will read) waits for no one: what an acknowledged stream did not
+// take stays unacknowledged.
+func (st *subStream[T]) put(v T, n int64) bool {
+	h := st.hub
+	for st.queued.Load() > streamBytes {
+		h.log.Debug("stream reader is slow: waiting for it", "stream", h.kind, "bytes", st.queued.Load())
+		select {
+		case <-st.drained:
+		case <-st.done:
+			return false
+		case <-h.halted:
+			return false
+		}
+	}
+	select {
+	case st.ch <- v:
+	default:
+		h.log.Debug("stream reader is slow: waiting for it", "stream", h.kind, "values", len(st.ch))
+		select {
+		case st.ch <- v:
+		case <-st.done:
+			return false
+		case <-h.halted:
+			return false
+		}
+	}
+	st.queued.Add(n)
+	return true
 }
 
 // halt makes publish stop waiting for readers (the session is closing).
@@ -132,6 +161,8 @@ type subStream[T any] struct {
 	ctx     context.Context
 	acked   bool
 	ch      chan T
+	queued  atomic.Int64  // bytes in ch (streamBytes)
+	drained chan struct{} // signalled by Recv
 	stopCtx func() bool
 
 	once sync.Once
@@ -158,12 +189,12 @@ func (st *subStream[T]) Recv() (T, error) {
 	}
 	select {
 	case v := <-st.ch:
-		return v, nil
+		return st.took(v), nil
 	default:
 	}
 	select {
 	case v := <-st.ch:
-		return v, nil
+		return st.took(v), nil
 	case <-st.done:
 		var zero T
 		if isCtxErr(st.err) {
@@ -172,11 +203,21 @@ func (st *subStream[T]) Recv() (T, error) {
 		// Closed or ended by the server: first what arrived before.
 		select {
 		case v := <-st.ch:
-			return v, nil
+			return st.took(v), nil
 		default:
 			return zero, st.err
 		}
 	}
+}
+
+// took accounts for v leaving the queue and wakes a waiting publish.
+func (st *subStream[T]) took(v T) T {
+	st.queued.Add(-int64(st.hub.size(v)))
+	select {
+	case st.drained <- struct{}{}:
+	default:
+	}
+	return v
 }
 
 // Close ends the stream; Recv then returns what was buffered, then io.EOF.

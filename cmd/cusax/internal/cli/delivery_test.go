@@ -379,18 +379,20 @@ func TestChatListenCountLeavesRest(t *testing.T) {
 	}
 }
 
-// A reader that does not read: 2,000 messages flood `chat --listen`
+// A reader that does not read: 5,000 messages flood `chat --listen`
 // while its stdout is not read at all; then it is read. Every message is
-// printed exactly once. (Before: the plugin kept 256 and dropped the rest.)
+// printed exactly once. 5,000 is more than the plugin's stream holds
+// (streamBuffer, 4,096), so the plugin stops reading from the server and
+// TCP holds the rest. (Before: the plugin kept 256 and dropped the rest.)
 func TestChatListenSlowReader(t *testing.T) {
 	if testing.Short() {
-		t.Skip("floods 2,000 messages")
+		t.Skip("floods 5,000 messages")
 	}
 	bed := testbed.Shared(t)
 	recv := deliveryUser(t, bed, "slowrecv", "")
 	sender := deliveryUser(t, bed, "slowsend", "")
 	jid := "slowrecv@" + bed.Domain
-	const total = 2000
+	const total = 5000
 
 	p := startCusax(t, recv, true, "chat", "--listen", "--json", "--count", strconv.Itoa(total+1), "--timeout", "5m")
 	// Ready: a first message reaches it (offline storage or directly).
