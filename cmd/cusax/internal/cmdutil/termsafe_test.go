@@ -1,6 +1,9 @@
 package cmdutil
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestTermSafe(t *testing.T) {
 	for _, c := range []struct{ name, in, want string }{
@@ -21,5 +24,26 @@ func TestTermSafe(t *testing.T) {
 				t.Errorf("TermSafe(%q) = %q, want %q", c.in, got, c.want)
 			}
 		})
+	}
+}
+
+// A roster name with an escape sequence or a bidi override cannot redraw
+// the table on a terminal; piped output keeps the text (TSV is data).
+func TestTableEscapesOnTerminal(t *testing.T) {
+	var tty strings.Builder
+	tb := NewTable(&tty, true, "NAME", "JID")
+	tb.Row("\x1b[2Kcarol\u202e", "mallory@example.test")
+	if err := tb.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsAny(tty.String(), "\x1b\u202e") || !strings.Contains(tty.String(), `\x1b[2Kcarol\u202e`) {
+		t.Errorf("terminal table %q", tty.String())
+	}
+	var piped strings.Builder
+	tb = NewTable(&piped, false)
+	tb.Row("carol\u202e", "mallory@example.test")
+	_ = tb.Flush()
+	if piped.String() != "carol\u202e\tmallory@example.test\n" {
+		t.Errorf("piped table %q", piped.String())
 	}
 }
