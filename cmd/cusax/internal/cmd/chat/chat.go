@@ -50,9 +50,16 @@ func NewCmdChat(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 CONTACT is a JID, an xmpp: URI, or a roster name (exact, else a unique
 case-insensitive prefix). The message comes from the arguments, else from
 stdin when it is not a terminal (all of it as one message; with --lines, each
-line as it arrives). With --listen, incoming messages are printed until
-interrupted, --timeout or --count. On a terminal with no message, cusax
-chats interactively. A recipient outside the roster is allowed, with a note.`,
+line as it arrives). A message is at most 252 KiB; a longer one, or text
+that is not UTF-8, is refused before anything of it is sent (exit 2).
+
+With --listen, incoming messages are printed until interrupted, --timeout or
+--count. The server counts a message delivered only once cusax printed it
+(XEP-0198 stream management): what cusax never printed (killed, --count
+reached) goes to the next listener. A dropped connection exits 7.
+
+On a terminal with no message, cusax chats interactively. A recipient outside
+the roster is allowed, with a note.`,
 		Example: `  $ cusax chat bob "the build is green"
   $ echo done | cusax chat bob
   $ tail -f app.log | cusax chat ops --lines
