@@ -534,7 +534,7 @@ func TestChatLinesLongAndInvalid(t *testing.T) {
 	huge := strings.Repeat("y", 300<<10)
 	r := runCLI(t, sender, "first\n\n"+huge+"\nthird\n", "chat", jid, "--lines")
 	stderr := strings.TrimSpace(strings.ReplaceAll(r.stderr, "cusax: note: "+jid+" is not in your roster\n", ""))
-	if r.code != 2 || strings.Contains(stderr, "\n") || !strings.Contains(stderr, "line 3 is longer than") || !strings.Contains(stderr, "not sent (1 message before it was sent)") {
+	if r.code != 2 || strings.Contains(stderr, "\n") || !strings.Contains(stderr, "line 3 is 300.0 KiB, over the 252.0 KiB") || !strings.Contains(stderr, "not sent (1 message before it was sent)") {
 		t.Errorf("300 KiB line: exit %d, stderr %q", r.code, stderr)
 	}
 	r = runCLI(t, sender, "ok\nbad \xff\xfe\n", "chat", jid, "--lines")

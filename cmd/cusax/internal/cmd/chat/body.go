@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"unicode/utf8"
 
@@ -66,7 +67,8 @@ func size(n int) string {
 	if n < 1<<10 {
 		return fmt.Sprintf("%d bytes", n)
 	}
-	return fmt.Sprintf("%.1f KiB", float64(n)/1024)
+	// Rounded up: a size just over the limit must not read as the limit.
+	return fmt.Sprintf("%.1f KiB", math.Ceil(float64(n)*10/1024)/10)
 }
 
 // sendLines sends each non-blank line of in as its own message, as it
@@ -76,12 +78,12 @@ func size(n int) string {
 func sendLines(ctx context.Context, in *bufio.Reader, send func(string) error) error {
 	lineNo, sent := 0, 0
 	for {
-		line, tooLong, err := readLine(in, maxMessage)
-		if line != "" || tooLong || err == nil {
+		line, n, err := readLine(in, maxMessage)
+		if n > 0 || err == nil {
 			lineNo++
 		}
-		if tooLong {
-			return inputError("--lines: line %d is longer than %s, the most one message may carry; it was not sent%s", lineNo, size(maxBody), sentBefore(sent))
+		if n > 0 && line == "" {
+			return inputError("--lines: line %d is %s, over the %s one message may carry; it was not sent%s", lineNo, size(n), size(maxBody), sentBefore(sent))
 		}
 		if l := strings.TrimRight(line, "\r\n"); strings.TrimSpace(l) != "" {
 			if cerr := checkBody(l); cerr != nil {
@@ -115,13 +117,16 @@ func sentBefore(n int) string {
 }
 
 // readLine reads one line (with its newline) of at most max bytes. A
-// longer line is read to its end and dropped: tooLong, and line is empty.
-func readLine(in *bufio.Reader, max int) (line string, tooLong bool, err error) {
+// longer line is read to its end and dropped: line is empty and n is its
+// length.
+func readLine(in *bufio.Reader, max int) (line string, n int, err error) {
 	var b []byte
+	tooLong := false
 	for {
 		chunk, err := in.ReadSlice('\n')
+		n += len(chunk)
 		if !tooLong {
-			if len(b)+len(chunk) > max+2 { // +2: the line ending
+			if n > max+2 { // +2: the line ending
 				tooLong, b = true, nil
 			} else {
 				b = append(b, chunk...)
@@ -131,8 +136,8 @@ func readLine(in *bufio.Reader, max int) (line string, tooLong bool, err error) 
 			continue
 		}
 		if tooLong {
-			return "", true, err
+			return "", n, err
 		}
-		return string(b), false, err
+		return string(b), n, err
 	}
 }

@@ -1,6 +1,8 @@
 package chat
 
 import (
+	"bufio"
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -103,5 +105,37 @@ func TestCheckBody(t *testing.T) {
 	}
 	if err := checkBody("ab\xffc"); err == nil || !strings.Contains(err.Error(), "byte 3 is 0xff") {
 		t.Errorf("invalid UTF-8: %v", err)
+	}
+}
+
+func TestSendLines(t *testing.T) {
+	long := strings.Repeat("é", 60<<10) // 120 KiB, whole
+	for _, c := range []struct {
+		name, in string
+		sent     []string
+		err      string
+	}{
+		{"lines", "a\n\n  \nb\r\nc", []string{"a", "b", "c"}, ""},
+		{"long line sent whole", "x\n" + long + "\n", []string{"x", long}, ""},
+		{"too long: nothing of it, nothing after", "x\ny\n" + strings.Repeat("z", maxBody+10) + "\nafter\n", []string{"x", "y"},
+			"--lines: line 3 is 252.1 KiB, over the 252.0 KiB one message may carry; it was not sent (2 messages before it were sent)"},
+		{"invalid UTF-8", "\xc3(\n", nil, "--lines: line 1 is not valid UTF-8 (byte 1 is 0xc3); XMPP carries UTF-8 text only; it was not sent (nothing was sent)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var sent []string
+			err := sendLines(context.Background(), bufio.NewReaderSize(strings.NewReader(c.in), 4096), func(s string) error {
+				sent = append(sent, s)
+				return nil
+			})
+			if strings.Join(sent, "|") != strings.Join(c.sent, "|") {
+				t.Errorf("sent %d messages, want %d", len(sent), len(c.sent))
+			}
+			switch {
+			case c.err == "" && err != nil:
+				t.Errorf("error %v", err)
+			case c.err != "" && (err == nil || err.Error() != c.err):
+				t.Errorf("error %v, want %q", err, c.err)
+			}
+		})
 	}
 }
