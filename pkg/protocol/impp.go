@@ -98,7 +98,7 @@ type Message struct {
 	// Error is the stanza error condition for type "error".
 	Error string `json:"error,omitempty"`
 	// Seq identifies a received message for AckedMessages.AckMessage; 0
-	// when the stream is not acknowledged.
+	// when the backend cannot acknowledge messages.
 	Seq uint64 `json:"-"`
 }
 

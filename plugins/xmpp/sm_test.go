@@ -102,3 +102,30 @@ func TestFakeNoSM(t *testing.T) {
 		t.Errorf("report notes %q lack %q", s.Report().Notes, noteNoSM)
 	}
 }
+
+// A chat message that no stream took (nobody listening) is not
+// acknowledged: the server keeps it for the next session instead of it
+// being lost here. A message an unacknowledged stream (Messages) took is
+// handled at once.
+func TestFakeSMUntakenMessage(t *testing.T) {
+	s, c := newFakeSessionSM(t, true)
+	c.send(`<message type='chat' from='bob@example.test/x'><body>nobody reads</body></message>`)
+	c.send(`<r xmlns='urn:xmpp:sm:3'/>`)
+	if h := expectAck(t, c); h != 0 {
+		t.Errorf("h = %d with an untaken message, want 0", h)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := s.Messages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.send(`<message type='groupchat' from='room@muc.example.test/bob'><body>room</body></message>`)
+	if m := recvMessage(t, st); m.Body != "room" {
+		t.Errorf("message %+v", m)
+	}
+	c.send(`<r xmlns='urn:xmpp:sm:3'/>`)
+	if h := expectAck(t, c); h != 0 {
+		t.Errorf("h = %d, want 0: the first message still holds it", h)
+	}
+}
