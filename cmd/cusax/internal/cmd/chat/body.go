@@ -118,7 +118,7 @@ func sentBefore(n int) string {
 
 // readLine reads one line (with its newline) of at most max bytes. A
 // longer line is read to its end and dropped: line is empty and n is its
-// length.
+// length without the newline.
 func readLine(in *bufio.Reader, max int) (line string, n int, err error) {
 	var b []byte
 	tooLong := false
@@ -136,6 +136,9 @@ func readLine(in *bufio.Reader, max int) (line string, n int, err error) {
 			continue
 		}
 		if tooLong {
+			if err == nil {
+				n-- // the newline is not part of the line
+			}
 			return "", n, err
 		}
 		return string(b), n, err
