@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -137,5 +138,32 @@ func TestSendLines(t *testing.T) {
 				t.Errorf("error %v, want %q", err, c.err)
 			}
 		})
+	}
+}
+
+type noAckSession struct {
+	protocol.UnsupportedIMPPSession
+}
+
+func (noAckSession) Report() protocol.ConnectionReport { return protocol.ConnectionReport{} }
+func (noAckSession) Close(context.Context) error       { return nil }
+func (noAckSession) Messages(context.Context) (protocol.Stream[protocol.Message], error) {
+	return nil, nil
+}
+func (noAckSession) AckedMessages(context.Context) (protocol.Stream[protocol.Message], error) {
+	return nil, fmt.Errorf("no XEP-0198: %w", protocol.ErrUnsupported)
+}
+func (noAckSession) AckMessage(context.Context, uint64) error { return protocol.ErrUnsupported }
+
+// Without acknowledgement (a server without stream management, an older
+// plugin) --listen still works, and says once on stderr what is at risk.
+func TestOpenMessagesWithoutAcks(t *testing.T) {
+	var errOut strings.Builder
+	_, acker, err := openMessages(context.Background(), noAckSession{}, &errOut)
+	if err != nil || acker != nil {
+		t.Fatalf("openMessages: acker %v, err %v", acker, err)
+	}
+	if got := errOut.String(); strings.Count(got, "\n") != 1 || !strings.Contains(got, "cusax: warning:") || !strings.Contains(got, "XEP-0198") {
+		t.Errorf("stderr %q", got)
 	}
 }
