@@ -333,6 +333,12 @@ func TestChatListenHostKill9(t *testing.T) {
 	}
 	first.wait(t, 10*time.Second)
 	sendChat(t, sender, jid, "after")
+	// The plugin must end with its host, and its session with it. While an
+	// orphan holds the session, "after" waits there unacknowledged; Prosody
+	// stores such messages offline only when the session ending is the
+	// user's last one (mod_smacks delivery/failure), so the next listener
+	// must not log in before it is gone.
+	waitUnacked(t, bed, jid, "the orphaned plugin's session to end", func(m map[string]int) bool { return len(m) == 0 })
 	second := startCusax(t, recv, false, "chat", "--listen", "--json", "--count", "1", "--timeout", "20s")
 	if code := second.wait(t, 30*time.Second); code != 0 {
 		t.Fatalf("second listener: exit %d", code)
