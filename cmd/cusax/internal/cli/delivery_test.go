@@ -372,6 +372,7 @@ func TestChatListenCountLeavesRest(t *testing.T) {
 	if got := first.bodies(t); strings.Join(got, ",") != strings.Join(all[:n], ",") {
 		t.Fatalf("first listener got %q, want %q", got, all[:n])
 	}
+	waitUnacked(t, bed, jid, "the first listener's session to end", func(m map[string]int) bool { return len(m) == 0 })
 	second := startCusax(t, recv, false, "chat", "--listen", "--json", "--count", "6", "--timeout", "30s")
 	waitLines(t, second, 5)
 	// A marker after the 5: a duplicate would come before it.
