@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -28,10 +29,12 @@ import (
 // deliveryUser creates a bed user with a cusax login and returns its home.
 // With server set, the account connects there instead of to Prosody (a
 // proxy in front of it).
-func deliveryUser(t *testing.T, bed *testbed.Bed, name, server string) string {
+func deliveryUser(t *testing.T, bed *testbed.Bed, name, server string) (home, jid string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
+	// A new user each time: the shared bed outlives one run (-count).
+	name = fmt.Sprintf("%s%d", name, deliveryUsers.Add(1))
 	users, err := bed.AddUsers(ctx, bed.Domain, name)
 	if err != nil {
 		t.Fatal(err)
@@ -39,13 +42,15 @@ func deliveryUser(t *testing.T, bed *testbed.Bed, name, server string) string {
 	if server == "" {
 		server = bed.XMPPAddr
 	}
-	home := t.TempDir()
+	home = t.TempDir()
 	r := runCLI(t, home, users[name].Password+"\n", "login", "--name", "d", "--jid", name+"@"+bed.Domain, "--xmpp-server", server, "--ca-file", bed.CAFile, "--password-stdin")
 	if r.code != 0 {
 		t.Fatalf("login %s: %d", name, r.code)
 	}
-	return home
+	return home, name + "@" + bed.Domain
 }
+
+var deliveryUsers atomic.Int64
 
 // sendChat sends each body as a message from the user of home to jid with
 // `cusax chat --lines` (in process): it returns once the server accepted
@@ -257,9 +262,8 @@ func waitLines(t *testing.T, p *cusaxProc, n int) {
 // written to the TCP connection; the plugin's read was lost with it.)
 func TestChatListenKill9(t *testing.T) {
 	bed := testbed.Shared(t)
-	recv := deliveryUser(t, bed, "k9recv", "")
-	sender := deliveryUser(t, bed, "k9send", "")
-	jid := "k9recv@" + bed.Domain
+	recv, jid := deliveryUser(t, bed, "k9recv", "")
+	sender, _ := deliveryUser(t, bed, "k9send", "")
 
 	first := startCusax(t, recv, false, "chat", "--listen", "--json")
 	sendChat(t, sender, jid, "m1")
@@ -315,9 +319,8 @@ func TestChatListenKill9(t *testing.T) {
 // session, and the message waits, unacknowledged, in it.
 func TestChatListenHostKill9(t *testing.T) {
 	bed := testbed.Shared(t)
-	recv := deliveryUser(t, bed, "hk9recv", "")
-	sender := deliveryUser(t, bed, "hk9send", "")
-	jid := "hk9recv@" + bed.Domain
+	recv, jid := deliveryUser(t, bed, "hk9recv", "")
+	sender, _ := deliveryUser(t, bed, "hk9send", "")
 
 	first := startCusax(t, recv, false, "chat", "--listen", "--json")
 	sendChat(t, sender, jid, "before")
@@ -353,9 +356,8 @@ func TestChatListenHostKill9(t *testing.T) {
 // with the first N and was lost.)
 func TestChatListenCountLeavesRest(t *testing.T) {
 	bed := testbed.Shared(t)
-	recv := deliveryUser(t, bed, "cntrecv", "")
-	sender := deliveryUser(t, bed, "cntsend", "")
-	jid := "cntrecv@" + bed.Domain
+	recv, jid := deliveryUser(t, bed, "cntrecv", "")
+	sender, _ := deliveryUser(t, bed, "cntsend", "")
 	const n = 3
 	var all []string
 	for i := 1; i <= n+5; i++ {
@@ -396,9 +398,8 @@ func TestChatListenSlowReader(t *testing.T) {
 		t.Skip("floods 5,000 messages")
 	}
 	bed := testbed.Shared(t)
-	recv := deliveryUser(t, bed, "slowrecv", "")
-	sender := deliveryUser(t, bed, "slowsend", "")
-	jid := "slowrecv@" + bed.Domain
+	recv, jid := deliveryUser(t, bed, "slowrecv", "")
+	sender, _ := deliveryUser(t, bed, "slowsend", "")
 	const total = 5000
 
 	p := startCusax(t, recv, true, "chat", "--listen", "--json", "--count", strconv.Itoa(total+1), "--timeout", "5m")
@@ -487,11 +488,11 @@ func (c *tcpCutter) cut() {
 func TestChatListenConnectionDropped(t *testing.T) {
 	bed := testbed.Shared(t)
 	relay := newTCPCutter(t, bed.XMPPAddr)
-	recv := deliveryUser(t, bed, "droprecv", relay.ln.Addr().String())
-	sender := deliveryUser(t, bed, "dropsend", "")
+	recv, jid := deliveryUser(t, bed, "droprecv", relay.ln.Addr().String())
+	sender, _ := deliveryUser(t, bed, "dropsend", "")
 
 	p := startCusax(t, recv, false, "chat", "--listen", "--timeout", "60s")
-	sendChat(t, sender, "droprecv@"+bed.Domain, "hello")
+	sendChat(t, sender, jid, "hello")
 	waitLines(t, p, 1)
 	relay.cut()
 	code := p.wait(t, 20*time.Second)
@@ -530,9 +531,8 @@ func allAtLeast(m map[string]int, n int) bool {
 // ended in a gRPC marshalling error.)
 func TestChatLinesLongAndInvalid(t *testing.T) {
 	bed := testbed.Shared(t)
-	recv := deliveryUser(t, bed, "longrecv", "")
-	sender := deliveryUser(t, bed, "longsend", "")
-	jid := "longrecv@" + bed.Domain
+	recv, jid := deliveryUser(t, bed, "longrecv", "")
+	sender, _ := deliveryUser(t, bed, "longsend", "")
 	long := strings.Repeat("0123456789abcdef", 100<<10/16) // 100 KiB
 
 	if r := runCLI(t, sender, "short\n"+long+"\n", "chat", jid, "--lines"); r.code != 0 {
