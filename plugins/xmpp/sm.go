@@ -94,7 +94,7 @@ func (m *smAcks) h() uint64 {
 	return m.low - 1
 }
 
-// answer is <a xmlns='urn:xmpp:sm:3' h='N'/> (XEP-0198 §4).
+// smAnswer is <a xmlns='urn:xmpp:sm:3' h='N'/> (XEP-0198 §4).
 func smAnswer(h uint64) xml.TokenReader {
 	return xmlstream.Wrap(nil, xml.StartElement{
 		Name: xml.Name{Space: nsSM, Local: "a"},
