@@ -83,15 +83,23 @@ type Presence struct {
 
 // Message is one message stanza.
 type Message struct {
-	ID     string    `json:"id,omitempty"`
-	From   string    `json:"from,omitempty"`
-	To     string    `json:"to,omitempty"`
-	Type   string    `json:"type"` // chat, groupchat, normal, headline, error
-	Body   string    `json:"body"`
-	Thread string    `json:"thread,omitempty"`
-	Time   time.Time `json:"time"`
+	ID     string `json:"id,omitempty"`
+	From   string `json:"from,omitempty"`
+	To     string `json:"to,omitempty"`
+	Type   string `json:"type"` // chat, groupchat, normal, headline, error
+	Body   string `json:"body"`
+	Thread string `json:"thread,omitempty"`
+	// Time is when the message was received (for Send: unused).
+	Time time.Time `json:"time"`
+	// Delay is when the sender says it was sent, when the message was
+	// delayed (XEP-0203: offline storage, room history); zero otherwise.
+	// It is the sender's claim, not the receive time.
+	Delay time.Time `json:"delay,omitzero"`
 	// Error is the stanza error condition for type "error".
 	Error string `json:"error,omitempty"`
+	// Seq identifies a received message for AckedMessages.AckMessage; 0
+	// when the backend cannot acknowledge messages.
+	Seq uint64 `json:"-"`
 }
 
 // RoomJoin asks to join a MUC room.

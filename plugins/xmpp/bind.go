@@ -38,6 +38,11 @@ func (a *attempt) bindFeature() xmpp.StreamFeature {
 			}
 			s.UpdateAddr(j)
 			a.log.Debug("bound", "address", j.String())
+			a.phase = "stream management"
+			if a.smEnabled, err = a.enableSM(s); err != nil {
+				return 0, nil, err
+			}
+			a.log.Debug("stream management", "enabled", a.smEnabled)
 			return xmpp.Ready, nil, nil
 		},
 	}

@@ -79,10 +79,13 @@ func (b *Backend) Connect(ctx context.Context, req protocol.ConnectRequest) (pro
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", prefix, err)
 	}
+	if !a.smEnabled {
+		a.notes = append(a.notes, noteNoSM)
+	}
 	rep := a.report(s, time.Since(start))
 	log.Debug("session ready", "address", rep.Address, "server", rep.Server, "transport", rep.Transport,
 		"encrypted", rep.Encrypted, "mechanism", rep.AuthMechanism, "elapsed", rep.Elapsed)
-	return newSession(s, a.conn, rep, log, b.extraHandlers), nil
+	return newSession(s, a.conn, rep, log, b.extraHandlers, newSMAcks(a.smEnabled)), nil
 }
 
 // attempt is one connection attempt: dial, negotiate, authenticate, bind.
@@ -106,6 +109,7 @@ type attempt struct {
 	cbTypes            []string // XEP-0440; nil = not advertised
 	mechanism          string
 	notes              []string
+	smEnabled          bool // XEP-0198 enabled after bind
 }
 
 func (b *Backend) newAttempt(p params, roots *certid.Trust, log hclog.Logger, plaintext bool) *attempt {

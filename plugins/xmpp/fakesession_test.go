@@ -71,6 +71,17 @@ func (c *fakeConn) expectIQ(local string) string {
 // the server side of its connection, ready for the test to drive.
 func newFakeSession(t *testing.T) (*session, *fakeConn) {
 	t.Helper()
+	return newFakeSessionSM(t, false)
+}
+
+// newFakeSessionSM is newFakeSession whose server offers and enables
+// XEP-0198 stream management when sm is set.
+func newFakeSessionSM(t *testing.T, sm bool) (*session, *fakeConn) {
+	t.Helper()
+	smOffer := ""
+	if sm {
+		smOffer = `<sm xmlns='urn:xmpp:sm:3'><optional/></sm>`
+	}
 	pki := newPKI(t)
 	cert := pki.leaf(t, []string{"example.test"}, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
 	connCh := make(chan *fakeConn, 1)
@@ -88,12 +99,18 @@ func newFakeSession(t *testing.T) (*session, *fakeConn) {
 		if !c.expect("<stream:stream") {
 			return
 		}
-		c.send(fakeStreamHeader + `<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>`)
+		c.send(fakeStreamHeader + `<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>` + smOffer + `</stream:features>`)
 		id := c.expectIQ("bind")
 		if id == "" {
 			return
 		}
 		c.send(`<iq type='result' id='` + id + `'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>` + fakeBoundJID + `</jid></bind></iq>`)
+		if sm {
+			if !c.expect("<enable") {
+				return
+			}
+			c.send(`<enabled xmlns='urn:xmpp:sm:3'/>`)
+		}
 		_ = c.conn.SetDeadline(time.Time{})
 		connCh <- c
 		<-done

@@ -27,18 +27,31 @@ type inbound struct {
 }
 
 func (in inbound) HandleXMPP(t xmlstream.TokenReadEncoder, start *xml.StartElement) error {
+	if start.Name.Space == nsSM {
+		return in.ss.handleSM(start) // XEP-0198 <r/>
+	}
 	if !stanza.Is(start.Name, stanza.NSClient) {
 		// Not a stanza: a top-level element of some extension we never
 		// negotiated. Drop it.
 		return nil
 	}
+	// XEP-0198 §4: every stanza counts, in the order received; it is
+	// handled once processed, or, for a message held for a consumer, once
+	// acknowledged (smAcks).
+	pos := in.ss.sm.arrive()
+	wait := false
+	defer func() {
+		if !wait {
+			in.ss.sm.done(pos)
+		}
+	}()
 	e, truncated, err := readElem(t, *start, maxStanzaSize)
 	if err != nil {
 		return err
 	}
 	switch start.Name.Local {
 	case "message":
-		in.ss.handleMessage(e, truncated)
+		wait = in.ss.handleMessage(e, truncated, pos)
 	case "presence":
 		in.ss.handlePresence(e, truncated)
 	case "iq":

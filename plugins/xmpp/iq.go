@@ -68,11 +68,14 @@ func (ss *session) sendIQ(ctx context.Context, typ stanza.IQType, to jid.JID, pa
 	}
 	done := make(chan result, 1)
 	go func() {
-		resp, err := ss.s.SendIQElement(ctx, payload, stanza.IQ{Type: typ, To: to})
+		resp, err := ss.s.SendIQElement(writeCtx(ctx), payload, stanza.IQ{Type: typ, To: to})
 		if err != nil {
 			done <- result{err: err}
 			return
 		}
+		// mellium hands the answer to us, not to our handler: count it
+		// here for XEP-0198 (see smAcks).
+		ss.sm.counted()
 		defer resp.Close() // lets Serve go on
 		tok, err := resp.Token()
 		if err != nil {

@@ -70,7 +70,7 @@ func (ss *session) Send(ctx context.Context, m protocol.Message) error {
 		Body:    m.Body,
 		Thread:  m.Thread,
 	}
-	if err := ss.s.Encode(ctx, msg); err != nil {
+	if err := ss.s.Encode(writeCtx(ctx), msg); err != nil {
 		return fmt.Errorf("xmpp send to %s: %w", to, ss.ioError(err))
 	}
 	ss.log.Debug("message sent", "to", to.String(), "type", string(typ), "id", id)

@@ -12,8 +12,11 @@ import (
 )
 
 // maxBodySize bounds a received message body; a longer one is cut (at a
-// rune boundary) and ends with truncatedMarker.
-const maxBodySize = 64 << 10
+// rune boundary) and ends with truncatedMarker. It is the whole stanza
+// budget: a server refuses larger stanzas from its clients anyway
+// (Prosody: c2s_stanza_size_limit, 256 KiB), so what a client could send
+// arrives whole.
+const maxBodySize = maxStanzaSize
 
 // truncatedMarker ends a body that was cut.
 const truncatedMarker = " […truncated]"
@@ -33,10 +36,13 @@ const nsDelay = "urn:xmpp:delay" // XEP-0203
 // whose From is the room JID with our nick (Room.JID).
 //
 // Several streams may be open at once; each gets every message. A stream
-// buffers streamBuffer messages for its reader: when that is full, further
-// messages for it are dropped (counted by its Dropped method, and logged)
-// rather than slowing down the session, which also delivers every IQ
-// answer. Bodies are valid UTF-8 and at most maxBodySize bytes.
+// buffers streamBuffer messages for its reader: when that is full, the
+// session waits for the reader (see streamBuffer); nothing is dropped.
+// Time is when the message was received; Delay the sender's XEP-0203
+// stamp, if any. Bodies are valid UTF-8 and at most maxBodySize bytes.
+// With stream management (XEP-0198) a message is acknowledged to the
+// server once processed; use AckedMessages to acknowledge only what the
+// consumer took.
 // The stream ends when ctx ends (Recv: ctx.Err()), on Close (io.EOF), or
 // when the session ends (io.EOF after Close, else an error wrapping
 // ErrNotConnected).
@@ -44,7 +50,7 @@ func (ss *session) Messages(ctx context.Context) (protocol.Stream[protocol.Messa
 	if err := ss.alive(); err != nil {
 		return nil, err
 	}
-	st, err := ss.messages.subscribe(ctx)
+	st, err := ss.messages.subscribe(ctx, false)
 	if err != nil {
 		return nil, err
 	}
@@ -53,12 +59,16 @@ func (ss *session) Messages(ctx context.Context) (protocol.Stream[protocol.Messa
 
 // handleMessage runs in the Serve loop for every message stanza: it hands
 // errors to a waiting Send, tracks room subjects, and publishes to the
-// streams. It must not block nor use the session's send methods.
-func (ss *session) handleMessage(e *elem, truncated bool) {
+// streams. It must not use the session's send methods; it waits only for
+// a full stream (publish). pos is the message's XEP-0198 position: wait
+// reports that it is not handled yet, because an acknowledged stream got
+// it (AckMessage will say) or because nobody took a chat or normal message
+// the server would otherwise consider delivered.
+func (ss *session) handleMessage(e *elem, truncated bool, pos uint64) (wait bool) {
 	from, ok := ss.stanzaFrom(e)
 	if !ok {
 		ss.log.Debug("message with a malformed 'from' dropped", "from", truncateText(e.attr("from"), 128))
-		return
+		return false
 	}
 	m := protocol.Message{
 		ID:     truncateText(e.attr("id"), 256),
@@ -66,7 +76,11 @@ func (ss *session) handleMessage(e *elem, truncated bool) {
 		To:     truncateText(e.attr("to"), 3071),
 		Type:   messageType(e.attr("type")),
 		Thread: cleanText(e.childText(stanza.NSClient, "thread"), 256),
-		Time:   stanzaTime(e),
+		Time:   time.Now(),
+		Delay:  delayStamp(e),
+	}
+	if ss.sm.enabled {
+		m.Seq = pos
 	}
 	if m.Type == string(stanza.ErrorMessage) {
 		se := parseStanzaError(e.child(stanza.NSClient, "error"))
@@ -81,12 +95,24 @@ func (ss *session) handleMessage(e *elem, truncated bool) {
 	}
 	body := pickLang(e.all(stanza.NSClient, "body"))
 	if body == nil && m.Type != string(stanza.ErrorMessage) {
-		return
+		return false
 	}
 	if body != nil {
 		m.Body = cleanBody(body.Text(), body.textCut || (truncated && len(body.Text()) >= maxBodySize))
 	}
-	ss.messages.publish(m)
+	taken, held := ss.messages.publish(m)
+	if held {
+		return true
+	}
+	// A chat or normal message no stream took stays unacknowledged: when
+	// the session ends the server stores it for the next session (see
+	// smAcks) instead of it being lost here.
+	return !taken && ss.sm.enabled && (m.Type == string(stanza.ChatMessage) || m.Type == string(stanza.NormalMessage))
+}
+
+// messageSize is what a message holds in a stream's queue (streamBytes).
+func messageSize(m protocol.Message) int {
+	return len(m.ID) + len(m.From) + len(m.To) + len(m.Type) + len(m.Body) + len(m.Thread) + len(m.Error) + 64
 }
 
 // stanzaFrom returns the sender of a stanza: its 'from' or, without one,
@@ -150,15 +176,16 @@ func cleanText(s string, n int) string {
 	return truncateText(strings.ToValidUTF8(strings.TrimSpace(s), "\uFFFD"), n)
 }
 
-// stanzaTime is the XEP-0203 delay stamp (room history, offline messages)
-// or now.
-func stanzaTime(e *elem) time.Time {
+// delayStamp is the XEP-0203 delay stamp (room history, offline messages,
+// messages a server queued for us), or zero. It is what the sender's server
+// claims, shown as such, never as the time the message was received.
+func delayStamp(e *elem) time.Time {
 	if d := e.child(nsDelay, "delay"); d != nil {
 		if t, err := time.Parse(time.RFC3339Nano, d.attr("stamp")); err == nil {
 			return t
 		}
 	}
-	return time.Now()
+	return time.Time{}
 }
 
 // bounced hands an error message to the Send waiting for it.

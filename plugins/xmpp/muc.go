@@ -97,7 +97,7 @@ func (ss *session) JoinRoom(ctx context.Context, j protocol.RoomJoin) (protocol.
 	join := stanza.Presence{To: occJID}.Wrap(xmlstream.Wrap(xmlstream.MultiReader(x...),
 		xml.StartElement{Name: xml.Name{Space: nsMUC, Local: "x"}}))
 	ss.log.Debug("joining room", "room", roomJID.String(), "nick", j.Nick, "history", j.History)
-	if err := ss.s.Send(ctx, join); err != nil {
+	if err := ss.s.Send(writeCtx(ctx), join); err != nil {
 		ss.rooms.remove(r)
 		return protocol.Room{}, fmt.Errorf("xmpp join %s: %w", roomJID, ss.requestError(ctx, err))
 	}
@@ -108,7 +108,7 @@ func (ss *session) JoinRoom(ctx context.Context, j protocol.RoomJoin) (protocol.
 		ss.rooms.remove(r)
 		// Do not stay in a room nobody waits for.
 		lctx, lcancel := context.WithTimeout(context.Background(), closeTimeout)
-		_ = ss.s.Send(lctx, stanza.Presence{To: occJID, Type: stanza.UnavailablePresence}.Wrap(nil))
+		_ = ss.s.Send(writeCtx(lctx), stanza.Presence{To: occJID, Type: stanza.UnavailablePresence}.Wrap(nil))
 		lcancel()
 		return protocol.Room{}, fmt.Errorf("xmpp join %s: %w", roomJID, ss.requestError(ctx, ctx.Err()))
 	}
@@ -159,7 +159,7 @@ func (ss *session) LeaveRoom(ctx context.Context, room string) error {
 	defer cancel()
 	occ := r.state().JID
 	to, _ := jid.Parse(occ)
-	if err := ss.s.Send(ctx, stanza.Presence{To: to, Type: stanza.UnavailablePresence}.Wrap(nil)); err != nil {
+	if err := ss.s.Send(writeCtx(ctx), stanza.Presence{To: to, Type: stanza.UnavailablePresence}.Wrap(nil)); err != nil {
 		return fmt.Errorf("xmpp leave %s: %w", roomJID.Bare(), ss.requestError(ctx, err))
 	}
 	defer ss.rooms.remove(r)

@@ -69,7 +69,7 @@ func (ss *session) SetPresence(ctx context.Context, p protocol.Presence) error {
 		// XEP-0152 §3: no <desc/> in a presence broadcast.
 		payload = append(payload, reachElem(p.Reach, false))
 	}
-	if err := ss.s.Send(ctx, stanza.Presence{Type: typ}.Wrap(xmlstream.MultiReader(payload...))); err != nil {
+	if err := ss.s.Send(writeCtx(ctx), stanza.Presence{Type: typ}.Wrap(xmlstream.MultiReader(payload...))); err != nil {
 		return fmt.Errorf("xmpp presence: %w", ss.requestError(ctx, err))
 	}
 	ss.mu.Lock()
@@ -90,7 +90,7 @@ func (ss *session) Presences(ctx context.Context) (protocol.Stream[protocol.Pres
 	if err := ss.alive(); err != nil {
 		return nil, err
 	}
-	st, err := ss.presences.subscribe(ctx)
+	st, err := ss.presences.subscribe(ctx, false)
 	if err != nil {
 		return nil, err
 	}
@@ -145,4 +145,13 @@ func (ss *session) handlePresence(e *elem, _ bool) {
 // textElem is <local xmlns=space>text</local>.
 func textElem(space, local, text string) xml.TokenReader {
 	return xmlstream.Wrap(xmlstream.Token(xml.CharData(text)), xml.StartElement{Name: xml.Name{Space: space, Local: local}})
+}
+
+// presenceSize is what a presence holds in a stream's queue (streamBytes).
+func presenceSize(p protocol.Presence) int {
+	n := len(p.From) + len(p.Type) + len(p.Show) + len(p.Status) + 64
+	for _, r := range p.Reach {
+		n += len(r.URI) + len(r.Desc) + len(r.Source)
+	}
+	return n
 }

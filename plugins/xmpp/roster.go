@@ -18,7 +18,7 @@ func (ss *session) Roster(ctx context.Context) ([]protocol.RosterItem, error) {
 	if err := ss.alive(); err != nil {
 		return nil, err
 	}
-	iter := roster.Fetch(ctx, ss.s)
+	iter := roster.Fetch(writeCtx(ctx), ss.s)
 	items := []protocol.RosterItem{}
 	for iter.Next() {
 		it := iter.Item()
@@ -33,8 +33,13 @@ func (ss *session) Roster(ctx context.Context) ([]protocol.RosterItem, error) {
 	if cerr := iter.Close(); err == nil {
 		err = cerr
 	}
+	var se stanza.Error
+	if err == nil || errors.As(err, &se) {
+		// The answer came, to mellium's iterator rather than our handler:
+		// count it for XEP-0198 (see smAcks).
+		ss.sm.counted()
+	}
 	if err != nil {
-		var se stanza.Error
 		if errors.As(err, &se) {
 			return nil, fmt.Errorf("xmpp roster: %w", stanzaError(se))
 		}

@@ -39,6 +39,7 @@ type session struct {
 
 	messages  *hub[protocol.Message]
 	presences *hub[protocol.Presence]
+	sm        *smAcks // XEP-0198 acknowledgement of what we received
 	reach     reachCache
 	rooms     rooms
 
@@ -53,11 +54,11 @@ type session struct {
 
 var _ protocol.IMPPSession = (*session)(nil)
 
-func newSession(s *xmpp.Session, conn net.Conn, rep protocol.ConnectionReport, log hclog.Logger, extra []mux.Option) *session {
+func newSession(s *xmpp.Session, conn net.Conn, rep protocol.ConnectionReport, log hclog.Logger, extra []mux.Option, sm *smAcks) *session {
 	ss := &session{
-		s: s, conn: conn, report: rep, log: log, serveDone: make(chan struct{}),
-		messages:  newHub[protocol.Message]("message", log),
-		presences: newHub[protocol.Presence]("presence", log),
+		s: s, conn: conn, report: rep, log: log, serveDone: make(chan struct{}), sm: sm,
+		messages:  newHub("message", log, messageSize),
+		presences: newHub("presence", log, presenceSize),
 	}
 	opts := []mux.Option{
 		ping.Handle(),
@@ -136,6 +137,10 @@ func (ss *session) close(ctx context.Context) error {
 	ss.closing = true
 	sayGoodbye := ss.presenceSent
 	ss.mu.Unlock()
+	// Nobody reads the streams any more: the Serve loop must not wait for
+	// them while we say goodbye.
+	ss.messages.halt()
+	ss.presences.halt()
 
 	ctx, cancel := context.WithTimeout(ctx, closeTimeout)
 	defer cancel()
@@ -148,8 +153,13 @@ func (ss *session) close(ctx context.Context) error {
 	case <-ss.serveDone:
 		// The server ended the stream already; nothing left to say.
 	default:
+		// Our last word on what we handled (XEP-0198 §4), before the
+		// server decides what to do with the rest when the stream ends.
+		if e := ss.sendAck(); e != nil {
+			ss.log.Debug("final acknowledgement not sent", "error", e)
+		}
 		if sayGoodbye {
-			if e := ss.s.Send(ctx, stanza.Presence{Type: stanza.UnavailablePresence}.Wrap(nil)); e != nil {
+			if e := ss.s.Send(writeCtx(ctx), stanza.Presence{Type: stanza.UnavailablePresence}.Wrap(nil)); e != nil {
 				ss.log.Debug("unavailable presence not sent", "error", e)
 			}
 		}

@@ -11,17 +11,33 @@ import (
 	"github.com/cusax/cusax/pkg/protocol"
 )
 
-// streamBuffer is how many values one stream holds for a reader that has
-// not called Recv yet. Past it, new values for that stream are dropped and
-// counted: the session's single reader (mellium's Serve loop, which also
-// delivers every IQ response) must never wait for a slow consumer.
-const streamBuffer = 256
+// streamBuffer and streamBytes bound what one stream holds for a reader
+// that has not called Recv yet: values, and bytes of text. When a stream is
+// full, publish waits for its reader: nothing is ever dropped. Waiting
+// holds mellium's Serve loop, the session's single reader, so IQ answers
+// wait too and the server's TCP send buffer fills (TCP backpressure; the
+// server buffers or slows the senders). That is the price of losing
+// nothing; an unbounded queue would only move the loss to an out-of-memory
+// kill. The bounds are large so that a consumer busy with a request for a
+// moment (a roster, a room join, sending --lines) does not stall the
+// session; a consumer must still keep calling Recv, or Close its stream
+// (protocol.Stream). What a stream holds is not acknowledged to the server
+// before its consumer took it (AckedMessages), so it is not lost if we
+// die.
+const (
+	streamBuffer = 4096
+	streamBytes  = 8 << 20
+)
 
 // hub fans values out to every open stream of one kind (messages,
-// presences). publish never blocks.
+// presences).
 type hub[T any] struct {
 	kind string // "message", "presence": for logs
 	log  hclog.Logger
+	size func(T) int // bytes a value holds, for streamBytes
+
+	halted   chan struct{} // closed by halt: publish stops waiting
+	haltOnce sync.Once
 
 	mu     sync.Mutex
 	subs   map[*subStream[T]]struct{}
@@ -29,14 +45,16 @@ type hub[T any] struct {
 	endErr error // io.EOF or an error wrapping ErrNotConnected
 }
 
-func newHub[T any](kind string, log hclog.Logger) *hub[T] {
-	return &hub[T]{kind: kind, log: log, subs: map[*subStream[T]]struct{}{}}
+func newHub[T any](kind string, log hclog.Logger, size func(T) int) *hub[T] {
+	return &hub[T]{kind: kind, log: log, size: size, subs: map[*subStream[T]]struct{}{}, halted: make(chan struct{})}
 }
 
 // subscribe opens a stream that receives every value published from now on
-// until ctx ends, the stream is closed, or the session ends.
-func (h *hub[T]) subscribe(ctx context.Context) (*subStream[T], error) {
-	st := &subStream[T]{hub: h, ctx: ctx, ch: make(chan T, streamBuffer), done: make(chan struct{})}
+// until ctx ends, the stream is closed, or the session ends. With acked,
+// values handed to it wait for the consumer's acknowledgement (publish
+// reports them as held).
+func (h *hub[T]) subscribe(ctx context.Context, acked bool) (*subStream[T], error) {
+	st := &subStream[T]{hub: h, ctx: ctx, acked: acked, ch: make(chan T, streamBuffer), drained: make(chan struct{}, 1), done: make(chan struct{})}
 	st.stopCtx = context.AfterFunc(ctx, func() { st.finish(ctx.Err()) })
 	h.mu.Lock()
 	if h.ended {
@@ -55,24 +73,67 @@ func (h *hub[T]) subscribe(ctx context.Context) (*subStream[T], error) {
 	return st, nil
 }
 
-// publish hands v to every stream without waiting; a full stream drops it.
-func (h *hub[T]) publish(v T) {
+// publish hands v to every open stream, waiting while a stream is full
+// (see streamBuffer) until its reader takes a value, the stream ends, or
+// the hub is halted. taken reports whether any stream got v; held whether
+// an acknowledged stream did (then v is handled only once acknowledged).
+func (h *hub[T]) publish(v T) (taken, held bool) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	subs := make([]*subStream[T], 0, len(h.subs))
 	for st := range h.subs {
+		subs = append(subs, st)
+	}
+	h.mu.Unlock()
+	n := int64(h.size(v))
+	for _, st := range subs {
+		if !st.put(v, n) {
+			continue
+		}
+		taken = true
+		held = held || st.acked
+	}
+	return taken, held
+}
+
+// put queues v (n bytes) on st, waiting while st is full; false when st
+// ended or the hub was halted first. A halted hub (the session is closing,
+// nobody will read) waits for no one: what an acknowledged stream did not
+// take stays unacknowledged.
+func (st *subStream[T]) put(v T, n int64) bool {
+	h := st.hub
+	for st.queued.Load() > streamBytes {
+		h.log.Debug("stream reader is slow: waiting for it", "stream", h.kind, "bytes", st.queued.Load())
 		select {
-		case st.ch <- v:
-		default:
-			if n := st.dropped.Add(1); n == 1 || n%100 == 0 {
-				h.log.Warn("stream reader too slow: dropping", "stream", h.kind, "dropped", n)
-			}
+		case <-st.drained:
+		case <-st.done:
+			return false
+		case <-h.halted:
+			return false
 		}
 	}
+	select {
+	case st.ch <- v:
+	default:
+		h.log.Debug("stream reader is slow: waiting for it", "stream", h.kind, "values", len(st.ch))
+		select {
+		case st.ch <- v:
+		case <-st.done:
+			return false
+		case <-h.halted:
+			return false
+		}
+	}
+	st.queued.Add(n)
+	return true
 }
+
+// halt makes publish stop waiting for readers (the session is closing).
+func (h *hub[T]) halt() { h.haltOnce.Do(func() { close(h.halted) }) }
 
 // end ends every stream (after what they buffered) with err, and refuses
 // new ones.
 func (h *hub[T]) end(err error) {
+	h.halt()
 	h.mu.Lock()
 	h.ended, h.endErr = true, err
 	subs := h.subs
@@ -98,8 +159,10 @@ func (h *hub[T]) remove(st *subStream[T]) {
 type subStream[T any] struct {
 	hub     *hub[T]
 	ctx     context.Context
+	acked   bool
 	ch      chan T
-	dropped atomic.Uint64
+	queued  atomic.Int64  // bytes in ch (streamBytes)
+	drained chan struct{} // signalled by Recv
 	stopCtx func() bool
 
 	once sync.Once
@@ -126,12 +189,12 @@ func (st *subStream[T]) Recv() (T, error) {
 	}
 	select {
 	case v := <-st.ch:
-		return v, nil
+		return st.took(v), nil
 	default:
 	}
 	select {
 	case v := <-st.ch:
-		return v, nil
+		return st.took(v), nil
 	case <-st.done:
 		var zero T
 		if isCtxErr(st.err) {
@@ -140,11 +203,21 @@ func (st *subStream[T]) Recv() (T, error) {
 		// Closed or ended by the server: first what arrived before.
 		select {
 		case v := <-st.ch:
-			return v, nil
+			return st.took(v), nil
 		default:
 			return zero, st.err
 		}
 	}
+}
+
+// took accounts for v leaving the queue and wakes a waiting publish.
+func (st *subStream[T]) took(v T) T {
+	st.queued.Add(-int64(st.hub.size(v)))
+	select {
+	case st.drained <- struct{}{}:
+	default:
+	}
+	return v
 }
 
 // Close ends the stream; Recv then returns what was buffered, then io.EOF.
@@ -154,11 +227,6 @@ func (st *subStream[T]) Close() error {
 	st.finish(io.EOF)
 	return nil
 }
-
-// Dropped reports how many values this stream dropped because its reader
-// was too slow. In process, callers reach it through
-// interface{ Dropped() uint64 }; over gRPC the count is only logged.
-func (st *subStream[T]) Dropped() uint64 { return st.dropped.Load() }
 
 func isCtxErr(err error) bool {
 	return err == context.Canceled || err == context.DeadlineExceeded

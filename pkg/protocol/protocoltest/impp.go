@@ -1,6 +1,7 @@
 package protocoltest
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/cusax/cusax/pkg/protocol"
@@ -28,6 +29,32 @@ func RunIMPP(t *testing.T, b protocol.IMPP, env Env) {
 		}
 		if err := sess.Close(ctx); err != nil {
 			t.Errorf("second Close: %v (Close must be idempotent)", err)
+		}
+	})
+	t.Run("AckedMessages", func(t *testing.T) {
+		ctx := ctxT(t)
+		sess, err := b.Connect(ctx, env.Good)
+		if err != nil {
+			t.Fatalf("Connect: %v", err)
+		}
+		defer sess.Close(ctx)
+		am, ok := sess.(protocol.AckedMessages)
+		if !ok {
+			t.Skip("the session does not offer acknowledged messages")
+		}
+		st, err := am.AckedMessages(ctx)
+		if errors.Is(err, protocol.ErrUnsupported) {
+			return // allowed: the server cannot acknowledge
+		}
+		if err != nil {
+			t.Fatalf("AckedMessages: %v (want a stream or ErrUnsupported)", err)
+		}
+		if err := st.Close(); err != nil {
+			t.Errorf("Close of the stream: %v", err)
+		}
+		// Acknowledging what was never delivered is harmless.
+		if err := am.AckMessage(ctx, 1<<40); err != nil {
+			t.Errorf("AckMessage of an unknown Seq: %v", err)
 		}
 	})
 	t.Run("WrongPassword", func(t *testing.T) {

@@ -37,7 +37,8 @@ func ExitCode(err error) int {
 		return cmdutil.ExitUsage
 	case errors.Is(err, protocol.ErrCertificate), errors.Is(err, protocol.ErrInsecure):
 		return cmdutil.ExitTLS
-	case errors.Is(err, protocol.ErrUnreachable), errors.Is(err, protocol.ErrTimeout):
+	case errors.Is(err, protocol.ErrUnreachable), errors.Is(err, protocol.ErrTimeout),
+		errors.Is(err, protocol.ErrNotConnected): // the server or the network dropped the session
 		return cmdutil.ExitNetwork
 	}
 	return cmdutil.ExitFailure

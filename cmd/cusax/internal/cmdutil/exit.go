@@ -15,7 +15,7 @@ const (
 	ExitAuth        = 4   // a server rejected the credentials
 	ExitDenied      = 5   // a policy (or the user at a prompt) refused
 	ExitPlugin      = 6   // a plugin is missing, broken or speaks another API version
-	ExitNetwork     = 7   // a server could not be reached or did not answer in time
+	ExitNetwork     = 7   // a server could not be reached, did not answer in time, or dropped the connection
 	ExitTLS         = 8   // TLS failed: certificate not trusted or no TLS possible
 	ExitParity      = 9   // --require-parity: the aspects are not protected alike
 	ExitBusy        = 10  // call: the callee is busy (486, 600)
@@ -32,7 +32,9 @@ const ExitCodesHelp = `cusax exit codes (stable; scripts may rely on them):
   1    error not covered below
   2    usage: bad flag, argument or config value; also a config, secrets
        or audit state file that another user owns or others can write
-       (or a directory above it): it is refused, never read
+       (or a directory above it): it is refused, never read; input cusax
+       cannot send as it is (chat: a message over the server's size limit,
+       text that is not UTF-8): nothing of it was sent
   3    reserved: audit findings (cusax audit-tls uses 0/1/2/3 as monitoring
        plugins do; see its help)
   4    authentication failed (wrong password or user)
@@ -41,7 +43,8 @@ const ExitCodesHelp = `cusax exit codes (stable; scripts may rely on them):
        because another user owns it or others can write it or a directory
        above it; a policy plugin that rejected its settings, crashed, or did
        not decide within [plugins] decision_timeout (nothing was done)
-  7    network: server unreachable or not answering in time
+  7    network: server unreachable or not answering in time, or the
+       connection to it dropped (e.g. during chat --listen)
   8    TLS: certificate not trusted / wrong name / expired, or the server
        offers no TLS and --allow-plaintext was not given
   9    --require-parity: the two aspects are not protected alike (RFC 7081 §7)

@@ -22,11 +22,16 @@ func NewTable(w io.Writer, tty bool, header ...string) *Table {
 }
 
 // Row adds a row; tabs and newlines in cells are replaced by spaces so
-// that TSV stays parseable.
+// that TSV stays parseable. On a terminal, control and bidi characters
+// (names and groups come from the server and from contacts) are shown
+// escaped (TermSafe).
 func (t *Table) Row(cells ...string) {
 	clean := make([]string, len(cells))
 	for i, c := range cells {
 		clean[i] = strings.NewReplacer("\t", " ", "\n", " ", "\r", " ").Replace(c)
+		if t.tty {
+			clean[i] = TermSafe(clean[i])
+		}
 	}
 	t.rows = append(t.rows, clean)
 }

@@ -20,9 +20,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// maxMessage bounds one message read from stdin.
-const maxMessage = 64 << 10
-
 // Options are the parsed flags.
 type Options struct {
 	F *cmdutil.Factory
@@ -53,9 +50,16 @@ func NewCmdChat(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 CONTACT is a JID, an xmpp: URI, or a roster name (exact, else a unique
 case-insensitive prefix). The message comes from the arguments, else from
 stdin when it is not a terminal (all of it as one message; with --lines, each
-line as it arrives). With --listen, incoming messages are printed until
-interrupted, --timeout or --count. On a terminal with no message, cusax
-chats interactively. A recipient outside the roster is allowed, with a note.`,
+line as it arrives). A message is at most 252 KiB; a longer one, or text
+that is not UTF-8, is refused before anything of it is sent (exit 2).
+
+With --listen, incoming messages are printed until interrupted, --timeout or
+--count. The server counts a message delivered only once cusax printed it
+(XEP-0198 stream management): what cusax never printed (killed, --count
+reached) goes to the next listener. A dropped connection exits 7.
+
+On a terminal with no message, cusax chats interactively. A recipient outside
+the roster is allowed, with a note.`,
 		Example: `  $ cusax chat bob "the build is green"
   $ echo done | cusax chat bob
   $ tail -f app.log | cusax chat ops --lines
@@ -136,13 +140,19 @@ func run(o *Options) error {
 				return fmt.Errorf("read message from stdin: %w", err)
 			}
 			if len(b) > maxMessage {
-				return cmdutil.Usagef("message on stdin is longer than %d KiB: use --lines", maxMessage>>10)
+				return inputError("message on stdin is longer than %s, the most one message may carry: nothing was sent (--lines sends each line as a message)", size(maxBody))
 			}
 			o.Message, o.HasMessage = strings.TrimRight(string(b), "\r\n"), true
 		}
 	}
 	if o.HasMessage && strings.TrimSpace(o.Message) == "" {
 		return cmdutil.Usagef("nothing to send: the message is empty")
+	}
+	if o.HasMessage {
+		// Checked before logging in: nothing is sent in part.
+		if err := checkBody(o.Message); err != nil {
+			return inputError("the message %v: nothing was sent", err)
+		}
 	}
 
 	sess, err := f.OpenChat(acct, 0)
@@ -161,8 +171,9 @@ func run(o *Options) error {
 	// Open the message stream before joining or announcing presence, so
 	// nothing that arrives in between is lost.
 	var stream protocol.Stream[protocol.Message]
+	var acker protocol.AckedMessages
 	if o.Listen || interactive {
-		if stream, err = sess.Messages(ctx); err != nil {
+		if stream, acker, err = openMessages(ctx, sess.IMPPSession, o.F.IO.ErrOut); err != nil {
 			return fmt.Errorf("listen: %w", err)
 		}
 		defer stream.Close()
@@ -206,7 +217,7 @@ func run(o *Options) error {
 			return err
 		}
 	case interactive:
-		return interact(o, in, stream, to, send)
+		return interact(o, in, stream, acker, to, send)
 	}
 	if o.JSON && sent > 0 && !o.Listen {
 		if err := cmdutil.WriteJSON(f.IO.Out, map[string]any{"to": to, "type": msgType, "sent": sent}); err != nil {
@@ -214,7 +225,7 @@ func run(o *Options) error {
 		}
 	}
 	if o.Listen {
-		return listen(o, stream, filterFor(to, o.Room != ""))
+		return listen(o, stream, acker, filterFor(to, o.Room != ""))
 	}
 	return nil
 }
@@ -245,29 +256,6 @@ func (o *Options) target(ctx context.Context, sess *corelogin.ChatSession) (stri
 		fmt.Fprintf(o.F.IO.ErrOut, "cusax: note: %s is not in your roster\n", e.JID)
 	}
 	return e.JID, "chat", nil
-}
-
-func sendLines(ctx context.Context, in *bufio.Reader, send func(string) error) error {
-	for {
-		line, err := in.ReadString('\n')
-		if len(line) > maxMessage {
-			line = line[:maxMessage]
-		}
-		if l := strings.TrimRight(line, "\r\n"); strings.TrimSpace(l) != "" {
-			if serr := send(l); serr != nil {
-				return serr
-			}
-		}
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("read stdin: %w", err)
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-	}
 }
 
 func filterFor(to string, room bool) func(protocol.Message) bool {

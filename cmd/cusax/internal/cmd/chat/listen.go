@@ -19,16 +19,63 @@ import (
 
 // listenJSON is one line of `--listen --json`.
 type listenJSON struct {
-	From  string    `json:"from"`
-	To    string    `json:"to,omitempty"`
-	Type  string    `json:"type"`
-	Body  string    `json:"body"`
-	Time  time.Time `json:"time"`
-	Error string    `json:"error,omitempty"`
+	From string `json:"from"`
+	To   string `json:"to,omitempty"`
+	Type string `json:"type"`
+	Body string `json:"body"`
+	// Time is when cusax received the message.
+	Time time.Time `json:"time"`
+	// Delay is when the sender's server says it was sent (XEP-0203), for a
+	// message that was delayed (offline storage, room history).
+	Delay *time.Time `json:"delay,omitempty"`
+	Error string     `json:"error,omitempty"`
 }
 
-// listen prints messages until --count, --timeout or an interrupt.
-func listen(o *Options, stream protocol.Stream[protocol.Message], keep func(protocol.Message) bool) error {
+// openMessages opens the message stream, acknowledged by us when the
+// backend can (XEP-0198): a message counts as delivered only once printed,
+// so one that cusax received but never printed (killed, --count reached)
+// is delivered again to the next session. Without it, stderr says so once.
+func openMessages(ctx context.Context, sess protocol.IMPPSession, errOut io.Writer) (protocol.Stream[protocol.Message], protocol.AckedMessages, error) {
+	if am, ok := sess.(protocol.AckedMessages); ok {
+		st, err := am.AckedMessages(ctx)
+		if err == nil {
+			return st, am, nil
+		}
+		if !errors.Is(err, protocol.ErrUnsupported) {
+			return nil, nil, err
+		}
+	}
+	fmt.Fprintln(errOut, "cusax: warning: no delivery acknowledgement (the server offers no XEP-0198 stream management, or the plugin predates it): messages received but not yet printed are lost if cusax dies")
+	st, err := sess.Messages(ctx)
+	return st, nil, err
+}
+
+// ack tells the backend that m was taken (printed, or deliberately left
+// out by the filter).
+func ack(ctx context.Context, acker protocol.AckedMessages, m protocol.Message) error {
+	if acker == nil || m.Seq == 0 {
+		return nil
+	}
+	if err := acker.AckMessage(ctx, m.Seq); err != nil && ctx.Err() == nil {
+		return streamError(err)
+	}
+	return nil
+}
+
+// streamError maps the end of the session to the network exit code: the
+// server or the network dropped the connection.
+func streamError(err error) error {
+	err = fmt.Errorf("listen: %w", err)
+	if errors.Is(err, protocol.ErrNotConnected) {
+		return cmdutil.WithExit(cmdutil.ExitNetwork, err)
+	}
+	return err
+}
+
+// listen prints messages until --count, --timeout or an interrupt. Each
+// message is acknowledged after it was written; after the --count-th
+// nothing more is taken, so what arrived after it stays with the server.
+func listen(o *Options, stream protocol.Stream[protocol.Message], acker protocol.AckedMessages, keep func(protocol.Message) bool) error {
 	ctx := o.F.Context
 	var deadline <-chan time.Time
 	if o.Timeout > 0 {
@@ -64,18 +111,17 @@ func listen(o *Options, stream protocol.Stream[protocol.Message], keep func(prot
 			if errors.Is(err, io.EOF) || ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("listen: %w", err)
+			return streamError(err)
 		case m := <-msgs:
-			if !keep(m) || (m.Body == "" && m.Type != "error") {
-				continue
+			if keep(m) && (m.Body != "" || m.Type == "error") {
+				if err := printMessage(o, enc, m); err != nil {
+					return err // not acknowledged: the server keeps it
+				}
+				n++
 			}
-			if m.Time.IsZero() {
-				m.Time = time.Now().UTC()
-			}
-			if err := printMessage(o, enc, m); err != nil {
+			if err := ack(ctx, acker, m); err != nil {
 				return err
 			}
-			n++
 			if o.Count > 0 && n >= o.Count {
 				return nil
 			}
@@ -85,28 +131,58 @@ func listen(o *Options, stream protocol.Stream[protocol.Message], keep func(prot
 
 func printMessage(o *Options, enc *json.Encoder, m protocol.Message) error {
 	io := o.F.IO
+	if m.Time.IsZero() {
+		m.Time = time.Now()
+	}
 	switch {
 	case o.JSON:
-		return enc.Encode(listenJSON{From: m.From, To: m.To, Type: m.Type, Body: m.Body, Time: m.Time, Error: m.Error})
-	case io.IsStdoutTTY():
-		body := m.Body
-		if m.Type == "error" {
-			body = io.Red("error: " + m.Error)
+		j := listenJSON{From: m.From, To: m.To, Type: m.Type, Body: m.Body, Time: m.Time.UTC(), Error: m.Error}
+		if !m.Delay.IsZero() {
+			d := m.Delay.UTC()
+			j.Delay = &d
 		}
-		_, err := fmt.Fprintf(io.Out, "%s %s %s\n", m.Time.Local().Format("15:04:05"), io.Bold(m.From+":"), body)
+		return enc.Encode(j)
+	case io.IsStdoutTTY():
+		// Text from others is escaped: no control, C1 or bidi character
+		// reaches the terminal (cmdutil.TermSafe).
+		body := cmdutil.TermSafe(m.Body)
+		if m.Type == "error" {
+			body = io.Red("error: " + cmdutil.TermSafe(m.Error))
+		}
+		if !m.Delay.IsZero() {
+			body += " (delayed: sent " + delayText(m.Delay, m.Time) + ")"
+		}
+		_, err := fmt.Fprintf(io.Out, "%s %s %s\n", m.Time.Local().Format("15:04:05"), io.Bold(cmdutil.TermSafe(m.From)+":"), body)
 		return err
 	}
-	// Piped: one line per message, stable tab-separated columns.
+	// Piped: one line per message, stable tab-separated columns: the time
+	// received, sender, type, text, and the sender's delay stamp (empty
+	// when the message was not delayed).
 	esc := strings.NewReplacer("\\", `\\`, "\n", `\n`, "\r", `\r`, "\t", `\t`)
-	_, err := fmt.Fprintf(io.Out, "%s\t%s\t%s\t%s\n", m.Time.UTC().Format(time.RFC3339), m.From, m.Type, esc.Replace(m.Body+m.Error))
+	delay := ""
+	if !m.Delay.IsZero() {
+		delay = m.Delay.UTC().Format(time.RFC3339)
+	}
+	_, err := fmt.Fprintf(io.Out, "%s\t%s\t%s\t%s\t%s\n", m.Time.UTC().Format(time.RFC3339), esc.Replace(m.From), m.Type, esc.Replace(m.Body+m.Error), delay)
 	return err
 }
 
+// delayText shows a delay stamp in local time, with the date unless it is
+// the day the message was received.
+func delayText(sent, received time.Time) string {
+	s, r := sent.Local(), received.Local()
+	if s.Format("2006-01-02") == r.Format("2006-01-02") {
+		return s.Format("15:04:05")
+	}
+	return s.Format("2006-01-02 15:04:05")
+}
+
 // interact is the terminal line mode: each line typed is sent; messages
-// from the contact are printed as they arrive. Ctrl-D ends it.
-func interact(o *Options, in *bufio.Reader, stream protocol.Stream[protocol.Message], to string, send func(string) error) error {
+// from the contact are printed (and acknowledged) as they arrive. Ctrl-D
+// ends it.
+func interact(o *Options, in *bufio.Reader, stream protocol.Stream[protocol.Message], acker protocol.AckedMessages, to string, send func(string) error) error {
 	io := o.F.IO
-	fmt.Fprintf(io.ErrOut, "cusax: chatting with %s; type a line and press Enter, Ctrl-D to end\n", to)
+	fmt.Fprintf(io.ErrOut, "cusax: chatting with %s; type a line and press Enter, Ctrl-D to end\n", cmdutil.TermSafe(to))
 	ctx, cancel := context.WithCancel(o.F.Context)
 	defer cancel()
 	keep := filterFor(to, o.Room != "")
@@ -118,10 +194,12 @@ func interact(o *Options, in *bufio.Reader, stream protocol.Stream[protocol.Mess
 				return
 			}
 			if keep(m) && m.Body != "" {
-				if m.Time.IsZero() {
-					m.Time = time.Now()
+				if printMessage(o, enc, m) != nil {
+					return
 				}
-				_ = printMessage(o, enc, m)
+			}
+			if ack(ctx, acker, m) != nil {
+				return
 			}
 		}
 	}()

@@ -139,6 +139,21 @@ func (s *imppSession) Messages(ctx context.Context) (protocol.Stream[protocol.Me
 	}, messageFromWire)
 }
 
+var _ protocol.AckedMessages = (*imppSession)(nil)
+
+// AckedMessages: an older plugin answers UNIMPLEMENTED, which comes back as
+// ErrUnsupported like a server without acknowledgement.
+func (s *imppSession) AckedMessages(ctx context.Context) (protocol.Stream[protocol.Message], error) {
+	return openStream(ctx, func(ctx context.Context) (grpc.ServerStreamingClient[Message], error) {
+		return s.rpc.AckedMessages(ctx, s.sr())
+	}, messageFromWire)
+}
+
+func (s *imppSession) AckMessage(ctx context.Context, seq uint64) error {
+	_, err := s.rpc.AckMessage(ctx, &AckRequest{SessionId: s.id, Seq: seq})
+	return fromStatus(err)
+}
+
 func (s *imppSession) JoinRoom(ctx context.Context, j protocol.RoomJoin) (protocol.Room, error) {
 	w, err := s.rpc.JoinRoom(ctx, &JoinRoomRequest{SessionId: s.id, Room: j.Room, Nick: j.Nick, Password: j.Password, History: int32(j.History)})
 	if err != nil {

@@ -1245,15 +1245,20 @@ func (x *SetPresenceRequest) GetPresence() *Presence {
 }
 
 type Message struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	From          string                 `protobuf:"bytes,2,opt,name=from,proto3" json:"from,omitempty"`
-	To            string                 `protobuf:"bytes,3,opt,name=to,proto3" json:"to,omitempty"`
-	Type          string                 `protobuf:"bytes,4,opt,name=type,proto3" json:"type,omitempty"`
-	Body          string                 `protobuf:"bytes,5,opt,name=body,proto3" json:"body,omitempty"`
-	Thread        string                 `protobuf:"bytes,6,opt,name=thread,proto3" json:"thread,omitempty"`
-	TimeUnixNs    int64                  `protobuf:"varint,7,opt,name=time_unix_ns,json=timeUnixNs,proto3" json:"time_unix_ns,omitempty"`
-	Error         string                 `protobuf:"bytes,8,opt,name=error,proto3" json:"error,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Id         string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	From       string                 `protobuf:"bytes,2,opt,name=from,proto3" json:"from,omitempty"`
+	To         string                 `protobuf:"bytes,3,opt,name=to,proto3" json:"to,omitempty"`
+	Type       string                 `protobuf:"bytes,4,opt,name=type,proto3" json:"type,omitempty"`
+	Body       string                 `protobuf:"bytes,5,opt,name=body,proto3" json:"body,omitempty"`
+	Thread     string                 `protobuf:"bytes,6,opt,name=thread,proto3" json:"thread,omitempty"`
+	TimeUnixNs int64                  `protobuf:"varint,7,opt,name=time_unix_ns,json=timeUnixNs,proto3" json:"time_unix_ns,omitempty"`
+	Error      string                 `protobuf:"bytes,8,opt,name=error,proto3" json:"error,omitempty"`
+	// seq identifies a message of an AckedMessages stream (AckMessage); 0
+	// otherwise.
+	Seq uint64 `protobuf:"varint,9,opt,name=seq,proto3" json:"seq,omitempty"`
+	// delay_unix_ns is the sender's XEP-0203 delay stamp; 0 when none.
+	DelayUnixNs   int64 `protobuf:"varint,10,opt,name=delay_unix_ns,json=delayUnixNs,proto3" json:"delay_unix_ns,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1344,6 +1349,73 @@ func (x *Message) GetError() string {
 	return ""
 }
 
+func (x *Message) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *Message) GetDelayUnixNs() int64 {
+	if x != nil {
+		return x.DelayUnixNs
+	}
+	return 0
+}
+
+// AckRequest acknowledges one message of an AckedMessages stream.
+type AckRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SessionId     string                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	Seq           uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AckRequest) Reset() {
+	*x = AckRequest{}
+	mi := &file_cusax_v1_cusax_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AckRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AckRequest) ProtoMessage() {}
+
+func (x *AckRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cusax_v1_cusax_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AckRequest.ProtoReflect.Descriptor instead.
+func (*AckRequest) Descriptor() ([]byte, []int) {
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *AckRequest) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *AckRequest) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
 type SendRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	SessionId     string                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
@@ -1354,7 +1426,7 @@ type SendRequest struct {
 
 func (x *SendRequest) Reset() {
 	*x = SendRequest{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[17]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1366,7 +1438,7 @@ func (x *SendRequest) String() string {
 func (*SendRequest) ProtoMessage() {}
 
 func (x *SendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[17]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1379,7 +1451,7 @@ func (x *SendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendRequest.ProtoReflect.Descriptor instead.
 func (*SendRequest) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{17}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *SendRequest) GetSessionId() string {
@@ -1409,7 +1481,7 @@ type JoinRoomRequest struct {
 
 func (x *JoinRoomRequest) Reset() {
 	*x = JoinRoomRequest{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[18]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1421,7 +1493,7 @@ func (x *JoinRoomRequest) String() string {
 func (*JoinRoomRequest) ProtoMessage() {}
 
 func (x *JoinRoomRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[18]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1434,7 +1506,7 @@ func (x *JoinRoomRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinRoomRequest.ProtoReflect.Descriptor instead.
 func (*JoinRoomRequest) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{18}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *JoinRoomRequest) GetSessionId() string {
@@ -1483,7 +1555,7 @@ type Room struct {
 
 func (x *Room) Reset() {
 	*x = Room{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[19]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1495,7 +1567,7 @@ func (x *Room) String() string {
 func (*Room) ProtoMessage() {}
 
 func (x *Room) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[19]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1508,7 +1580,7 @@ func (x *Room) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Room.ProtoReflect.Descriptor instead.
 func (*Room) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{19}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Room) GetJid() string {
@@ -1543,7 +1615,7 @@ type DiscoInfoRequest struct {
 
 func (x *DiscoInfoRequest) Reset() {
 	*x = DiscoInfoRequest{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[20]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1555,7 +1627,7 @@ func (x *DiscoInfoRequest) String() string {
 func (*DiscoInfoRequest) ProtoMessage() {}
 
 func (x *DiscoInfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[20]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1568,7 +1640,7 @@ func (x *DiscoInfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DiscoInfoRequest.ProtoReflect.Descriptor instead.
 func (*DiscoInfoRequest) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{20}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *DiscoInfoRequest) GetSessionId() string {
@@ -1603,7 +1675,7 @@ type DiscoIdentity struct {
 
 func (x *DiscoIdentity) Reset() {
 	*x = DiscoIdentity{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[21]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1615,7 +1687,7 @@ func (x *DiscoIdentity) String() string {
 func (*DiscoIdentity) ProtoMessage() {}
 
 func (x *DiscoIdentity) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[21]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1628,7 +1700,7 @@ func (x *DiscoIdentity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DiscoIdentity.ProtoReflect.Descriptor instead.
 func (*DiscoIdentity) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{21}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *DiscoIdentity) GetCategory() string {
@@ -1661,7 +1733,7 @@ type FieldValues struct {
 
 func (x *FieldValues) Reset() {
 	*x = FieldValues{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[22]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1673,7 +1745,7 @@ func (x *FieldValues) String() string {
 func (*FieldValues) ProtoMessage() {}
 
 func (x *FieldValues) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[22]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1686,7 +1758,7 @@ func (x *FieldValues) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldValues.ProtoReflect.Descriptor instead.
 func (*FieldValues) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{22}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *FieldValues) GetValues() []string {
@@ -1706,7 +1778,7 @@ type DataForm struct {
 
 func (x *DataForm) Reset() {
 	*x = DataForm{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[23]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1718,7 +1790,7 @@ func (x *DataForm) String() string {
 func (*DataForm) ProtoMessage() {}
 
 func (x *DataForm) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[23]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1731,7 +1803,7 @@ func (x *DataForm) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DataForm.ProtoReflect.Descriptor instead.
 func (*DataForm) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{23}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *DataForm) GetFormType() string {
@@ -1761,7 +1833,7 @@ type DiscoInfo struct {
 
 func (x *DiscoInfo) Reset() {
 	*x = DiscoInfo{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[24]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1773,7 +1845,7 @@ func (x *DiscoInfo) String() string {
 func (*DiscoInfo) ProtoMessage() {}
 
 func (x *DiscoInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[24]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1786,7 +1858,7 @@ func (x *DiscoInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DiscoInfo.ProtoReflect.Descriptor instead.
 func (*DiscoInfo) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{24}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *DiscoInfo) GetJid() string {
@@ -1833,7 +1905,7 @@ type ReachResponse struct {
 
 func (x *ReachResponse) Reset() {
 	*x = ReachResponse{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[25]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1845,7 +1917,7 @@ func (x *ReachResponse) String() string {
 func (*ReachResponse) ProtoMessage() {}
 
 func (x *ReachResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[25]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1858,7 +1930,7 @@ func (x *ReachResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReachResponse.ProtoReflect.Descriptor instead.
 func (*ReachResponse) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{25}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ReachResponse) GetAddresses() []*ReachAddress {
@@ -1878,7 +1950,7 @@ type PublishReachRequest struct {
 
 func (x *PublishReachRequest) Reset() {
 	*x = PublishReachRequest{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[26]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1890,7 +1962,7 @@ func (x *PublishReachRequest) String() string {
 func (*PublishReachRequest) ProtoMessage() {}
 
 func (x *PublishReachRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[26]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1903,7 +1975,7 @@ func (x *PublishReachRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishReachRequest.ProtoReflect.Descriptor instead.
 func (*PublishReachRequest) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{26}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *PublishReachRequest) GetSessionId() string {
@@ -1930,7 +2002,7 @@ type RegisterRequest struct {
 
 func (x *RegisterRequest) Reset() {
 	*x = RegisterRequest{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[27]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1942,7 +2014,7 @@ func (x *RegisterRequest) String() string {
 func (*RegisterRequest) ProtoMessage() {}
 
 func (x *RegisterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[27]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1955,7 +2027,7 @@ func (x *RegisterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterRequest.ProtoReflect.Descriptor instead.
 func (*RegisterRequest) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{27}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *RegisterRequest) GetSessionId() string {
@@ -1982,7 +2054,7 @@ type Header struct {
 
 func (x *Header) Reset() {
 	*x = Header{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[28]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1994,7 +2066,7 @@ func (x *Header) String() string {
 func (*Header) ProtoMessage() {}
 
 func (x *Header) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[28]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2007,7 +2079,7 @@ func (x *Header) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Header.ProtoReflect.Descriptor instead.
 func (*Header) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{28}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Header) GetName() string {
@@ -2038,7 +2110,7 @@ type MediaOptions struct {
 
 func (x *MediaOptions) Reset() {
 	*x = MediaOptions{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[29]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2050,7 +2122,7 @@ func (x *MediaOptions) String() string {
 func (*MediaOptions) ProtoMessage() {}
 
 func (x *MediaOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[29]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2063,7 +2135,7 @@ func (x *MediaOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaOptions.ProtoReflect.Descriptor instead.
 func (*MediaOptions) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{29}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *MediaOptions) GetPlayFile() string {
@@ -2122,7 +2194,7 @@ type DialRequest struct {
 
 func (x *DialRequest) Reset() {
 	*x = DialRequest{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[30]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2134,7 +2206,7 @@ func (x *DialRequest) String() string {
 func (*DialRequest) ProtoMessage() {}
 
 func (x *DialRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[30]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2147,7 +2219,7 @@ func (x *DialRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DialRequest.ProtoReflect.Descriptor instead.
 func (*DialRequest) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{30}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *DialRequest) GetSessionId() string {
@@ -2214,7 +2286,7 @@ type CallEvent struct {
 
 func (x *CallEvent) Reset() {
 	*x = CallEvent{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[31]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2226,7 +2298,7 @@ func (x *CallEvent) String() string {
 func (*CallEvent) ProtoMessage() {}
 
 func (x *CallEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[31]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2239,7 +2311,7 @@ func (x *CallEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CallEvent.ProtoReflect.Descriptor instead.
 func (*CallEvent) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{31}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *CallEvent) GetCallId() string {
@@ -2350,7 +2422,7 @@ type CallRequest struct {
 
 func (x *CallRequest) Reset() {
 	*x = CallRequest{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[32]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2362,7 +2434,7 @@ func (x *CallRequest) String() string {
 func (*CallRequest) ProtoMessage() {}
 
 func (x *CallRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[32]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2375,7 +2447,7 @@ func (x *CallRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CallRequest.ProtoReflect.Descriptor instead.
 func (*CallRequest) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{32}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *CallRequest) GetSessionId() string {
@@ -2407,7 +2479,7 @@ type IncomingCall struct {
 
 func (x *IncomingCall) Reset() {
 	*x = IncomingCall{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[33]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2419,7 +2491,7 @@ func (x *IncomingCall) String() string {
 func (*IncomingCall) ProtoMessage() {}
 
 func (x *IncomingCall) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[33]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2432,7 +2504,7 @@ func (x *IncomingCall) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IncomingCall.ProtoReflect.Descriptor instead.
 func (*IncomingCall) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{33}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *IncomingCall) GetCallId() string {
@@ -2492,7 +2564,7 @@ type RegistrationEvent struct {
 
 func (x *RegistrationEvent) Reset() {
 	*x = RegistrationEvent{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[34]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2504,7 +2576,7 @@ func (x *RegistrationEvent) String() string {
 func (*RegistrationEvent) ProtoMessage() {}
 
 func (x *RegistrationEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[34]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2517,7 +2589,7 @@ func (x *RegistrationEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegistrationEvent.ProtoReflect.Descriptor instead.
 func (*RegistrationEvent) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{34}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *RegistrationEvent) GetState() string {
@@ -2581,7 +2653,7 @@ type RespondRequest struct {
 
 func (x *RespondRequest) Reset() {
 	*x = RespondRequest{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[35]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2593,7 +2665,7 @@ func (x *RespondRequest) String() string {
 func (*RespondRequest) ProtoMessage() {}
 
 func (x *RespondRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[35]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2606,7 +2678,7 @@ func (x *RespondRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RespondRequest.ProtoReflect.Descriptor instead.
 func (*RespondRequest) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{35}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *RespondRequest) GetSessionId() string {
@@ -2649,7 +2721,7 @@ type Decision struct {
 
 func (x *Decision) Reset() {
 	*x = Decision{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[36]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2661,7 +2733,7 @@ func (x *Decision) String() string {
 func (*Decision) ProtoMessage() {}
 
 func (x *Decision) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[36]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2674,7 +2746,7 @@ func (x *Decision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Decision.ProtoReflect.Descriptor instead.
 func (*Decision) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{36}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *Decision) GetVerdict() string {
@@ -2719,7 +2791,7 @@ type PriorDecision struct {
 
 func (x *PriorDecision) Reset() {
 	*x = PriorDecision{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[37]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2731,7 +2803,7 @@ func (x *PriorDecision) String() string {
 func (*PriorDecision) ProtoMessage() {}
 
 func (x *PriorDecision) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[37]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2744,7 +2816,7 @@ func (x *PriorDecision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PriorDecision.ProtoReflect.Descriptor instead.
 func (*PriorDecision) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{37}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *PriorDecision) GetVerdict() string {
@@ -2789,7 +2861,7 @@ type AccountCandidate struct {
 
 func (x *AccountCandidate) Reset() {
 	*x = AccountCandidate{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[38]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2801,7 +2873,7 @@ func (x *AccountCandidate) String() string {
 func (*AccountCandidate) ProtoMessage() {}
 
 func (x *AccountCandidate) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[38]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2814,7 +2886,7 @@ func (x *AccountCandidate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccountCandidate.ProtoReflect.Descriptor instead.
 func (*AccountCandidate) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{38}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *AccountCandidate) GetName() string {
@@ -2873,7 +2945,7 @@ type ChooseAccountRequest struct {
 
 func (x *ChooseAccountRequest) Reset() {
 	*x = ChooseAccountRequest{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[39]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2885,7 +2957,7 @@ func (x *ChooseAccountRequest) String() string {
 func (*ChooseAccountRequest) ProtoMessage() {}
 
 func (x *ChooseAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[39]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2898,7 +2970,7 @@ func (x *ChooseAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChooseAccountRequest.ProtoReflect.Descriptor instead.
 func (*ChooseAccountRequest) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{39}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ChooseAccountRequest) GetTarget() string {
@@ -2962,7 +3034,7 @@ type CostRequest struct {
 
 func (x *CostRequest) Reset() {
 	*x = CostRequest{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[40]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2974,7 +3046,7 @@ func (x *CostRequest) String() string {
 func (*CostRequest) ProtoMessage() {}
 
 func (x *CostRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[40]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2987,7 +3059,7 @@ func (x *CostRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CostRequest.ProtoReflect.Descriptor instead.
 func (*CostRequest) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{40}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *CostRequest) GetTarget() string {
@@ -3073,7 +3145,7 @@ type BindingRequest struct {
 
 func (x *BindingRequest) Reset() {
 	*x = BindingRequest{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[41]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3085,7 +3157,7 @@ func (x *BindingRequest) String() string {
 func (*BindingRequest) ProtoMessage() {}
 
 func (x *BindingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[41]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3098,7 +3170,7 @@ func (x *BindingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BindingRequest.ProtoReflect.Descriptor instead.
 func (*BindingRequest) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{41}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *BindingRequest) GetCaller() string {
@@ -3148,7 +3220,7 @@ type ParityFinding struct {
 
 func (x *ParityFinding) Reset() {
 	*x = ParityFinding{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[42]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3160,7 +3232,7 @@ func (x *ParityFinding) String() string {
 func (*ParityFinding) ProtoMessage() {}
 
 func (x *ParityFinding) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[42]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3173,7 +3245,7 @@ func (x *ParityFinding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParityFinding.ProtoReflect.Descriptor instead.
 func (*ParityFinding) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{42}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ParityFinding) GetId() string {
@@ -3217,7 +3289,7 @@ type ParityRequest struct {
 
 func (x *ParityRequest) Reset() {
 	*x = ParityRequest{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[43]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3229,7 +3301,7 @@ func (x *ParityRequest) String() string {
 func (*ParityRequest) ProtoMessage() {}
 
 func (x *ParityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[43]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3242,7 +3314,7 @@ func (x *ParityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParityRequest.ProtoReflect.Descriptor instead.
 func (*ParityRequest) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{43}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ParityRequest) GetAccount() string {
@@ -3290,7 +3362,7 @@ type ParityDecision struct {
 
 func (x *ParityDecision) Reset() {
 	*x = ParityDecision{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[44]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3302,7 +3374,7 @@ func (x *ParityDecision) String() string {
 func (*ParityDecision) ProtoMessage() {}
 
 func (x *ParityDecision) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[44]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3315,7 +3387,7 @@ func (x *ParityDecision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParityDecision.ProtoReflect.Descriptor instead.
 func (*ParityDecision) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{44}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ParityDecision) GetDecision() *Decision {
@@ -3349,7 +3421,7 @@ type AuditFinding struct {
 
 func (x *AuditFinding) Reset() {
 	*x = AuditFinding{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[45]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3361,7 +3433,7 @@ func (x *AuditFinding) String() string {
 func (*AuditFinding) ProtoMessage() {}
 
 func (x *AuditFinding) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[45]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3374,7 +3446,7 @@ func (x *AuditFinding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditFinding.ProtoReflect.Descriptor instead.
 func (*AuditFinding) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{45}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *AuditFinding) GetId() string {
@@ -3438,7 +3510,7 @@ type AuditFindingsRequest struct {
 
 func (x *AuditFindingsRequest) Reset() {
 	*x = AuditFindingsRequest{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[46]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3450,7 +3522,7 @@ func (x *AuditFindingsRequest) String() string {
 func (*AuditFindingsRequest) ProtoMessage() {}
 
 func (x *AuditFindingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[46]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3463,7 +3535,7 @@ func (x *AuditFindingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditFindingsRequest.ProtoReflect.Descriptor instead.
 func (*AuditFindingsRequest) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{46}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *AuditFindingsRequest) GetAccount() string {
@@ -3509,7 +3581,7 @@ type AuditSeverityChange struct {
 
 func (x *AuditSeverityChange) Reset() {
 	*x = AuditSeverityChange{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[47]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3521,7 +3593,7 @@ func (x *AuditSeverityChange) String() string {
 func (*AuditSeverityChange) ProtoMessage() {}
 
 func (x *AuditSeverityChange) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[47]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3534,7 +3606,7 @@ func (x *AuditSeverityChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditSeverityChange.ProtoReflect.Descriptor instead.
 func (*AuditSeverityChange) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{47}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *AuditSeverityChange) GetId() string {
@@ -3582,7 +3654,7 @@ type AuditFindingsDecision struct {
 
 func (x *AuditFindingsDecision) Reset() {
 	*x = AuditFindingsDecision{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[48]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3594,7 +3666,7 @@ func (x *AuditFindingsDecision) String() string {
 func (*AuditFindingsDecision) ProtoMessage() {}
 
 func (x *AuditFindingsDecision) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[48]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3607,7 +3679,7 @@ func (x *AuditFindingsDecision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditFindingsDecision.ProtoReflect.Descriptor instead.
 func (*AuditFindingsDecision) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{48}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *AuditFindingsDecision) GetDecision() *Decision {
@@ -3747,7 +3819,7 @@ const file_cusax_v1_cusax_proto_rawDesc = "" +
 	"\x12SetPresenceRequest\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12.\n" +
-	"\bpresence\x18\x02 \x01(\v2\x12.cusax.v1.PresenceR\bpresence\"\xb5\x01\n" +
+	"\bpresence\x18\x02 \x01(\v2\x12.cusax.v1.PresenceR\bpresence\"\xeb\x01\n" +
 	"\aMessage\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04from\x18\x02 \x01(\tR\x04from\x12\x0e\n" +
@@ -3757,7 +3829,15 @@ const file_cusax_v1_cusax_proto_rawDesc = "" +
 	"\x06thread\x18\x06 \x01(\tR\x06thread\x12 \n" +
 	"\ftime_unix_ns\x18\a \x01(\x03R\n" +
 	"timeUnixNs\x12\x14\n" +
-	"\x05error\x18\b \x01(\tR\x05error\"Y\n" +
+	"\x05error\x18\b \x01(\tR\x05error\x12\x10\n" +
+	"\x03seq\x18\t \x01(\x04R\x03seq\x12\"\n" +
+	"\rdelay_unix_ns\x18\n" +
+	" \x01(\x03R\vdelayUnixNs\"=\n" +
+	"\n" +
+	"AckRequest\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seq\"Y\n" +
 	"\vSendRequest\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12+\n" +
@@ -3954,7 +4034,7 @@ const file_cusax_v1_cusax_proto_rawDesc = "" +
 	"\x06reason\x18\x05 \x01(\tR\x06reason\"\x80\x01\n" +
 	"\x15AuditFindingsDecision\x12.\n" +
 	"\bdecision\x18\x01 \x01(\v2\x12.cusax.v1.DecisionR\bdecision\x127\n" +
-	"\achanges\x18\x02 \x03(\v2\x1d.cusax.v1.AuditSeverityChangeR\achanges2\xaa\x06\n" +
+	"\achanges\x18\x02 \x03(\v2\x1d.cusax.v1.AuditSeverityChangeR\achanges2\x9f\a\n" +
 	"\x04IMPP\x123\n" +
 	"\x04Info\x12\x15.cusax.v1.InfoRequest\x1a\x14.cusax.v1.PluginInfo\x12>\n" +
 	"\aConnect\x12\x18.cusax.v1.ConnectRequest\x1a\x19.cusax.v1.ConnectResponse\x12<\n" +
@@ -3969,7 +4049,10 @@ const file_cusax_v1_cusax_proto_rawDesc = "" +
 	"\fGetDiscoInfo\x12\x1a.cusax.v1.DiscoInfoRequest\x1a\x13.cusax.v1.DiscoInfo\x126\n" +
 	"\x05Reach\x12\x14.cusax.v1.JIDRequest\x1a\x17.cusax.v1.ReachResponse\x12>\n" +
 	"\fPublishReach\x12\x1d.cusax.v1.PublishReachRequest\x1a\x0f.cusax.v1.Empty\x122\n" +
-	"\x05Close\x12\x18.cusax.v1.SessionRequest\x1a\x0f.cusax.v1.Empty2\x93\x04\n" +
+	"\x05Close\x12\x18.cusax.v1.SessionRequest\x1a\x0f.cusax.v1.Empty\x12>\n" +
+	"\rAckedMessages\x12\x18.cusax.v1.SessionRequest\x1a\x11.cusax.v1.Message0\x01\x123\n" +
+	"\n" +
+	"AckMessage\x12\x14.cusax.v1.AckRequest\x1a\x0f.cusax.v1.Empty2\x93\x04\n" +
 	"\tTelephony\x123\n" +
 	"\x04Info\x12\x15.cusax.v1.InfoRequest\x1a\x14.cusax.v1.PluginInfo\x12>\n" +
 	"\aConnect\x12\x18.cusax.v1.ConnectRequest\x1a\x19.cusax.v1.ConnectResponse\x12A\n" +
@@ -4001,7 +4084,7 @@ func file_cusax_v1_cusax_proto_rawDescGZIP() []byte {
 	return file_cusax_v1_cusax_proto_rawDescData
 }
 
-var file_cusax_v1_cusax_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
+var file_cusax_v1_cusax_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
 var file_cusax_v1_cusax_proto_goTypes = []any{
 	(*Empty)(nil),                 // 0: cusax.v1.Empty
 	(*InfoRequest)(nil),           // 1: cusax.v1.InfoRequest
@@ -4020,43 +4103,44 @@ var file_cusax_v1_cusax_proto_goTypes = []any{
 	(*Presence)(nil),              // 14: cusax.v1.Presence
 	(*SetPresenceRequest)(nil),    // 15: cusax.v1.SetPresenceRequest
 	(*Message)(nil),               // 16: cusax.v1.Message
-	(*SendRequest)(nil),           // 17: cusax.v1.SendRequest
-	(*JoinRoomRequest)(nil),       // 18: cusax.v1.JoinRoomRequest
-	(*Room)(nil),                  // 19: cusax.v1.Room
-	(*DiscoInfoRequest)(nil),      // 20: cusax.v1.DiscoInfoRequest
-	(*DiscoIdentity)(nil),         // 21: cusax.v1.DiscoIdentity
-	(*FieldValues)(nil),           // 22: cusax.v1.FieldValues
-	(*DataForm)(nil),              // 23: cusax.v1.DataForm
-	(*DiscoInfo)(nil),             // 24: cusax.v1.DiscoInfo
-	(*ReachResponse)(nil),         // 25: cusax.v1.ReachResponse
-	(*PublishReachRequest)(nil),   // 26: cusax.v1.PublishReachRequest
-	(*RegisterRequest)(nil),       // 27: cusax.v1.RegisterRequest
-	(*Header)(nil),                // 28: cusax.v1.Header
-	(*MediaOptions)(nil),          // 29: cusax.v1.MediaOptions
-	(*DialRequest)(nil),           // 30: cusax.v1.DialRequest
-	(*CallEvent)(nil),             // 31: cusax.v1.CallEvent
-	(*CallRequest)(nil),           // 32: cusax.v1.CallRequest
-	(*IncomingCall)(nil),          // 33: cusax.v1.IncomingCall
-	(*RegistrationEvent)(nil),     // 34: cusax.v1.RegistrationEvent
-	(*RespondRequest)(nil),        // 35: cusax.v1.RespondRequest
-	(*Decision)(nil),              // 36: cusax.v1.Decision
-	(*PriorDecision)(nil),         // 37: cusax.v1.PriorDecision
-	(*AccountCandidate)(nil),      // 38: cusax.v1.AccountCandidate
-	(*ChooseAccountRequest)(nil),  // 39: cusax.v1.ChooseAccountRequest
-	(*CostRequest)(nil),           // 40: cusax.v1.CostRequest
-	(*BindingRequest)(nil),        // 41: cusax.v1.BindingRequest
-	(*ParityFinding)(nil),         // 42: cusax.v1.ParityFinding
-	(*ParityRequest)(nil),         // 43: cusax.v1.ParityRequest
-	(*ParityDecision)(nil),        // 44: cusax.v1.ParityDecision
-	(*AuditFinding)(nil),          // 45: cusax.v1.AuditFinding
-	(*AuditFindingsRequest)(nil),  // 46: cusax.v1.AuditFindingsRequest
-	(*AuditSeverityChange)(nil),   // 47: cusax.v1.AuditSeverityChange
-	(*AuditFindingsDecision)(nil), // 48: cusax.v1.AuditFindingsDecision
-	nil,                           // 49: cusax.v1.ConnectRequest.OptionsEntry
-	nil,                           // 50: cusax.v1.DataForm.FieldsEntry
+	(*AckRequest)(nil),            // 17: cusax.v1.AckRequest
+	(*SendRequest)(nil),           // 18: cusax.v1.SendRequest
+	(*JoinRoomRequest)(nil),       // 19: cusax.v1.JoinRoomRequest
+	(*Room)(nil),                  // 20: cusax.v1.Room
+	(*DiscoInfoRequest)(nil),      // 21: cusax.v1.DiscoInfoRequest
+	(*DiscoIdentity)(nil),         // 22: cusax.v1.DiscoIdentity
+	(*FieldValues)(nil),           // 23: cusax.v1.FieldValues
+	(*DataForm)(nil),              // 24: cusax.v1.DataForm
+	(*DiscoInfo)(nil),             // 25: cusax.v1.DiscoInfo
+	(*ReachResponse)(nil),         // 26: cusax.v1.ReachResponse
+	(*PublishReachRequest)(nil),   // 27: cusax.v1.PublishReachRequest
+	(*RegisterRequest)(nil),       // 28: cusax.v1.RegisterRequest
+	(*Header)(nil),                // 29: cusax.v1.Header
+	(*MediaOptions)(nil),          // 30: cusax.v1.MediaOptions
+	(*DialRequest)(nil),           // 31: cusax.v1.DialRequest
+	(*CallEvent)(nil),             // 32: cusax.v1.CallEvent
+	(*CallRequest)(nil),           // 33: cusax.v1.CallRequest
+	(*IncomingCall)(nil),          // 34: cusax.v1.IncomingCall
+	(*RegistrationEvent)(nil),     // 35: cusax.v1.RegistrationEvent
+	(*RespondRequest)(nil),        // 36: cusax.v1.RespondRequest
+	(*Decision)(nil),              // 37: cusax.v1.Decision
+	(*PriorDecision)(nil),         // 38: cusax.v1.PriorDecision
+	(*AccountCandidate)(nil),      // 39: cusax.v1.AccountCandidate
+	(*ChooseAccountRequest)(nil),  // 40: cusax.v1.ChooseAccountRequest
+	(*CostRequest)(nil),           // 41: cusax.v1.CostRequest
+	(*BindingRequest)(nil),        // 42: cusax.v1.BindingRequest
+	(*ParityFinding)(nil),         // 43: cusax.v1.ParityFinding
+	(*ParityRequest)(nil),         // 44: cusax.v1.ParityRequest
+	(*ParityDecision)(nil),        // 45: cusax.v1.ParityDecision
+	(*AuditFinding)(nil),          // 46: cusax.v1.AuditFinding
+	(*AuditFindingsRequest)(nil),  // 47: cusax.v1.AuditFindingsRequest
+	(*AuditSeverityChange)(nil),   // 48: cusax.v1.AuditSeverityChange
+	(*AuditFindingsDecision)(nil), // 49: cusax.v1.AuditFindingsDecision
+	nil,                           // 50: cusax.v1.ConnectRequest.OptionsEntry
+	nil,                           // 51: cusax.v1.DataForm.FieldsEntry
 }
 var file_cusax_v1_cusax_proto_depIdxs = []int32{
-	49, // 0: cusax.v1.ConnectRequest.options:type_name -> cusax.v1.ConnectRequest.OptionsEntry
+	50, // 0: cusax.v1.ConnectRequest.options:type_name -> cusax.v1.ConnectRequest.OptionsEntry
 	4,  // 1: cusax.v1.TLSInfo.chain:type_name -> cusax.v1.CertInfo
 	5,  // 2: cusax.v1.ConnectionReport.tls:type_name -> cusax.v1.TLSInfo
 	6,  // 3: cusax.v1.ConnectResponse.report:type_name -> cusax.v1.ConnectionReport
@@ -4064,89 +4148,93 @@ var file_cusax_v1_cusax_proto_depIdxs = []int32{
 	13, // 5: cusax.v1.Presence.reach:type_name -> cusax.v1.ReachAddress
 	14, // 6: cusax.v1.SetPresenceRequest.presence:type_name -> cusax.v1.Presence
 	16, // 7: cusax.v1.SendRequest.message:type_name -> cusax.v1.Message
-	50, // 8: cusax.v1.DataForm.fields:type_name -> cusax.v1.DataForm.FieldsEntry
-	21, // 9: cusax.v1.DiscoInfo.identities:type_name -> cusax.v1.DiscoIdentity
-	23, // 10: cusax.v1.DiscoInfo.forms:type_name -> cusax.v1.DataForm
+	51, // 8: cusax.v1.DataForm.fields:type_name -> cusax.v1.DataForm.FieldsEntry
+	22, // 9: cusax.v1.DiscoInfo.identities:type_name -> cusax.v1.DiscoIdentity
+	24, // 10: cusax.v1.DiscoInfo.forms:type_name -> cusax.v1.DataForm
 	13, // 11: cusax.v1.ReachResponse.addresses:type_name -> cusax.v1.ReachAddress
 	13, // 12: cusax.v1.PublishReachRequest.addresses:type_name -> cusax.v1.ReachAddress
-	28, // 13: cusax.v1.DialRequest.headers:type_name -> cusax.v1.Header
-	29, // 14: cusax.v1.DialRequest.media:type_name -> cusax.v1.MediaOptions
-	34, // 15: cusax.v1.IncomingCall.registration:type_name -> cusax.v1.RegistrationEvent
-	38, // 16: cusax.v1.ChooseAccountRequest.candidates:type_name -> cusax.v1.AccountCandidate
-	37, // 17: cusax.v1.ChooseAccountRequest.prior:type_name -> cusax.v1.PriorDecision
-	37, // 18: cusax.v1.CostRequest.prior:type_name -> cusax.v1.PriorDecision
-	37, // 19: cusax.v1.BindingRequest.prior:type_name -> cusax.v1.PriorDecision
+	29, // 13: cusax.v1.DialRequest.headers:type_name -> cusax.v1.Header
+	30, // 14: cusax.v1.DialRequest.media:type_name -> cusax.v1.MediaOptions
+	35, // 15: cusax.v1.IncomingCall.registration:type_name -> cusax.v1.RegistrationEvent
+	39, // 16: cusax.v1.ChooseAccountRequest.candidates:type_name -> cusax.v1.AccountCandidate
+	38, // 17: cusax.v1.ChooseAccountRequest.prior:type_name -> cusax.v1.PriorDecision
+	38, // 18: cusax.v1.CostRequest.prior:type_name -> cusax.v1.PriorDecision
+	38, // 19: cusax.v1.BindingRequest.prior:type_name -> cusax.v1.PriorDecision
 	6,  // 20: cusax.v1.ParityRequest.chat:type_name -> cusax.v1.ConnectionReport
 	6,  // 21: cusax.v1.ParityRequest.telephony:type_name -> cusax.v1.ConnectionReport
-	42, // 22: cusax.v1.ParityRequest.findings:type_name -> cusax.v1.ParityFinding
-	37, // 23: cusax.v1.ParityRequest.prior:type_name -> cusax.v1.PriorDecision
-	36, // 24: cusax.v1.ParityDecision.decision:type_name -> cusax.v1.Decision
-	42, // 25: cusax.v1.ParityDecision.findings:type_name -> cusax.v1.ParityFinding
-	45, // 26: cusax.v1.AuditFindingsRequest.findings:type_name -> cusax.v1.AuditFinding
-	37, // 27: cusax.v1.AuditFindingsRequest.prior:type_name -> cusax.v1.PriorDecision
-	36, // 28: cusax.v1.AuditFindingsDecision.decision:type_name -> cusax.v1.Decision
-	47, // 29: cusax.v1.AuditFindingsDecision.changes:type_name -> cusax.v1.AuditSeverityChange
-	22, // 30: cusax.v1.DataForm.FieldsEntry.value:type_name -> cusax.v1.FieldValues
+	43, // 22: cusax.v1.ParityRequest.findings:type_name -> cusax.v1.ParityFinding
+	38, // 23: cusax.v1.ParityRequest.prior:type_name -> cusax.v1.PriorDecision
+	37, // 24: cusax.v1.ParityDecision.decision:type_name -> cusax.v1.Decision
+	43, // 25: cusax.v1.ParityDecision.findings:type_name -> cusax.v1.ParityFinding
+	46, // 26: cusax.v1.AuditFindingsRequest.findings:type_name -> cusax.v1.AuditFinding
+	38, // 27: cusax.v1.AuditFindingsRequest.prior:type_name -> cusax.v1.PriorDecision
+	37, // 28: cusax.v1.AuditFindingsDecision.decision:type_name -> cusax.v1.Decision
+	48, // 29: cusax.v1.AuditFindingsDecision.changes:type_name -> cusax.v1.AuditSeverityChange
+	23, // 30: cusax.v1.DataForm.FieldsEntry.value:type_name -> cusax.v1.FieldValues
 	1,  // 31: cusax.v1.IMPP.Info:input_type -> cusax.v1.InfoRequest
 	3,  // 32: cusax.v1.IMPP.Connect:input_type -> cusax.v1.ConnectRequest
 	8,  // 33: cusax.v1.IMPP.Roster:input_type -> cusax.v1.SessionRequest
 	11, // 34: cusax.v1.IMPP.GetVCard:input_type -> cusax.v1.JIDRequest
 	15, // 35: cusax.v1.IMPP.SetPresence:input_type -> cusax.v1.SetPresenceRequest
 	8,  // 36: cusax.v1.IMPP.Presences:input_type -> cusax.v1.SessionRequest
-	17, // 37: cusax.v1.IMPP.Send:input_type -> cusax.v1.SendRequest
+	18, // 37: cusax.v1.IMPP.Send:input_type -> cusax.v1.SendRequest
 	8,  // 38: cusax.v1.IMPP.Messages:input_type -> cusax.v1.SessionRequest
-	18, // 39: cusax.v1.IMPP.JoinRoom:input_type -> cusax.v1.JoinRoomRequest
+	19, // 39: cusax.v1.IMPP.JoinRoom:input_type -> cusax.v1.JoinRoomRequest
 	11, // 40: cusax.v1.IMPP.LeaveRoom:input_type -> cusax.v1.JIDRequest
-	20, // 41: cusax.v1.IMPP.GetDiscoInfo:input_type -> cusax.v1.DiscoInfoRequest
+	21, // 41: cusax.v1.IMPP.GetDiscoInfo:input_type -> cusax.v1.DiscoInfoRequest
 	11, // 42: cusax.v1.IMPP.Reach:input_type -> cusax.v1.JIDRequest
-	26, // 43: cusax.v1.IMPP.PublishReach:input_type -> cusax.v1.PublishReachRequest
+	27, // 43: cusax.v1.IMPP.PublishReach:input_type -> cusax.v1.PublishReachRequest
 	8,  // 44: cusax.v1.IMPP.Close:input_type -> cusax.v1.SessionRequest
-	1,  // 45: cusax.v1.Telephony.Info:input_type -> cusax.v1.InfoRequest
-	3,  // 46: cusax.v1.Telephony.Connect:input_type -> cusax.v1.ConnectRequest
-	27, // 47: cusax.v1.Telephony.Register:input_type -> cusax.v1.RegisterRequest
-	8,  // 48: cusax.v1.Telephony.Unregister:input_type -> cusax.v1.SessionRequest
-	30, // 49: cusax.v1.Telephony.Dial:input_type -> cusax.v1.DialRequest
-	32, // 50: cusax.v1.Telephony.Hangup:input_type -> cusax.v1.CallRequest
-	8,  // 51: cusax.v1.Telephony.IncomingCalls:input_type -> cusax.v1.SessionRequest
-	35, // 52: cusax.v1.Telephony.Respond:input_type -> cusax.v1.RespondRequest
-	8,  // 53: cusax.v1.Telephony.Close:input_type -> cusax.v1.SessionRequest
-	1,  // 54: cusax.v1.Policy.Info:input_type -> cusax.v1.InfoRequest
-	39, // 55: cusax.v1.Policy.ChooseAccount:input_type -> cusax.v1.ChooseAccountRequest
-	40, // 56: cusax.v1.Policy.ApproveCost:input_type -> cusax.v1.CostRequest
-	41, // 57: cusax.v1.Policy.JudgeCallerBinding:input_type -> cusax.v1.BindingRequest
-	43, // 58: cusax.v1.Policy.JudgeSecurityParity:input_type -> cusax.v1.ParityRequest
-	46, // 59: cusax.v1.Policy.JudgeAuditFindings:input_type -> cusax.v1.AuditFindingsRequest
-	2,  // 60: cusax.v1.IMPP.Info:output_type -> cusax.v1.PluginInfo
-	7,  // 61: cusax.v1.IMPP.Connect:output_type -> cusax.v1.ConnectResponse
-	10, // 62: cusax.v1.IMPP.Roster:output_type -> cusax.v1.RosterResponse
-	12, // 63: cusax.v1.IMPP.GetVCard:output_type -> cusax.v1.VCard
-	0,  // 64: cusax.v1.IMPP.SetPresence:output_type -> cusax.v1.Empty
-	14, // 65: cusax.v1.IMPP.Presences:output_type -> cusax.v1.Presence
-	0,  // 66: cusax.v1.IMPP.Send:output_type -> cusax.v1.Empty
-	16, // 67: cusax.v1.IMPP.Messages:output_type -> cusax.v1.Message
-	19, // 68: cusax.v1.IMPP.JoinRoom:output_type -> cusax.v1.Room
-	0,  // 69: cusax.v1.IMPP.LeaveRoom:output_type -> cusax.v1.Empty
-	24, // 70: cusax.v1.IMPP.GetDiscoInfo:output_type -> cusax.v1.DiscoInfo
-	25, // 71: cusax.v1.IMPP.Reach:output_type -> cusax.v1.ReachResponse
-	0,  // 72: cusax.v1.IMPP.PublishReach:output_type -> cusax.v1.Empty
-	0,  // 73: cusax.v1.IMPP.Close:output_type -> cusax.v1.Empty
-	2,  // 74: cusax.v1.Telephony.Info:output_type -> cusax.v1.PluginInfo
-	7,  // 75: cusax.v1.Telephony.Connect:output_type -> cusax.v1.ConnectResponse
-	6,  // 76: cusax.v1.Telephony.Register:output_type -> cusax.v1.ConnectionReport
-	0,  // 77: cusax.v1.Telephony.Unregister:output_type -> cusax.v1.Empty
-	31, // 78: cusax.v1.Telephony.Dial:output_type -> cusax.v1.CallEvent
-	0,  // 79: cusax.v1.Telephony.Hangup:output_type -> cusax.v1.Empty
-	33, // 80: cusax.v1.Telephony.IncomingCalls:output_type -> cusax.v1.IncomingCall
-	0,  // 81: cusax.v1.Telephony.Respond:output_type -> cusax.v1.Empty
-	0,  // 82: cusax.v1.Telephony.Close:output_type -> cusax.v1.Empty
-	2,  // 83: cusax.v1.Policy.Info:output_type -> cusax.v1.PluginInfo
-	36, // 84: cusax.v1.Policy.ChooseAccount:output_type -> cusax.v1.Decision
-	36, // 85: cusax.v1.Policy.ApproveCost:output_type -> cusax.v1.Decision
-	36, // 86: cusax.v1.Policy.JudgeCallerBinding:output_type -> cusax.v1.Decision
-	44, // 87: cusax.v1.Policy.JudgeSecurityParity:output_type -> cusax.v1.ParityDecision
-	48, // 88: cusax.v1.Policy.JudgeAuditFindings:output_type -> cusax.v1.AuditFindingsDecision
-	60, // [60:89] is the sub-list for method output_type
-	31, // [31:60] is the sub-list for method input_type
+	8,  // 45: cusax.v1.IMPP.AckedMessages:input_type -> cusax.v1.SessionRequest
+	17, // 46: cusax.v1.IMPP.AckMessage:input_type -> cusax.v1.AckRequest
+	1,  // 47: cusax.v1.Telephony.Info:input_type -> cusax.v1.InfoRequest
+	3,  // 48: cusax.v1.Telephony.Connect:input_type -> cusax.v1.ConnectRequest
+	28, // 49: cusax.v1.Telephony.Register:input_type -> cusax.v1.RegisterRequest
+	8,  // 50: cusax.v1.Telephony.Unregister:input_type -> cusax.v1.SessionRequest
+	31, // 51: cusax.v1.Telephony.Dial:input_type -> cusax.v1.DialRequest
+	33, // 52: cusax.v1.Telephony.Hangup:input_type -> cusax.v1.CallRequest
+	8,  // 53: cusax.v1.Telephony.IncomingCalls:input_type -> cusax.v1.SessionRequest
+	36, // 54: cusax.v1.Telephony.Respond:input_type -> cusax.v1.RespondRequest
+	8,  // 55: cusax.v1.Telephony.Close:input_type -> cusax.v1.SessionRequest
+	1,  // 56: cusax.v1.Policy.Info:input_type -> cusax.v1.InfoRequest
+	40, // 57: cusax.v1.Policy.ChooseAccount:input_type -> cusax.v1.ChooseAccountRequest
+	41, // 58: cusax.v1.Policy.ApproveCost:input_type -> cusax.v1.CostRequest
+	42, // 59: cusax.v1.Policy.JudgeCallerBinding:input_type -> cusax.v1.BindingRequest
+	44, // 60: cusax.v1.Policy.JudgeSecurityParity:input_type -> cusax.v1.ParityRequest
+	47, // 61: cusax.v1.Policy.JudgeAuditFindings:input_type -> cusax.v1.AuditFindingsRequest
+	2,  // 62: cusax.v1.IMPP.Info:output_type -> cusax.v1.PluginInfo
+	7,  // 63: cusax.v1.IMPP.Connect:output_type -> cusax.v1.ConnectResponse
+	10, // 64: cusax.v1.IMPP.Roster:output_type -> cusax.v1.RosterResponse
+	12, // 65: cusax.v1.IMPP.GetVCard:output_type -> cusax.v1.VCard
+	0,  // 66: cusax.v1.IMPP.SetPresence:output_type -> cusax.v1.Empty
+	14, // 67: cusax.v1.IMPP.Presences:output_type -> cusax.v1.Presence
+	0,  // 68: cusax.v1.IMPP.Send:output_type -> cusax.v1.Empty
+	16, // 69: cusax.v1.IMPP.Messages:output_type -> cusax.v1.Message
+	20, // 70: cusax.v1.IMPP.JoinRoom:output_type -> cusax.v1.Room
+	0,  // 71: cusax.v1.IMPP.LeaveRoom:output_type -> cusax.v1.Empty
+	25, // 72: cusax.v1.IMPP.GetDiscoInfo:output_type -> cusax.v1.DiscoInfo
+	26, // 73: cusax.v1.IMPP.Reach:output_type -> cusax.v1.ReachResponse
+	0,  // 74: cusax.v1.IMPP.PublishReach:output_type -> cusax.v1.Empty
+	0,  // 75: cusax.v1.IMPP.Close:output_type -> cusax.v1.Empty
+	16, // 76: cusax.v1.IMPP.AckedMessages:output_type -> cusax.v1.Message
+	0,  // 77: cusax.v1.IMPP.AckMessage:output_type -> cusax.v1.Empty
+	2,  // 78: cusax.v1.Telephony.Info:output_type -> cusax.v1.PluginInfo
+	7,  // 79: cusax.v1.Telephony.Connect:output_type -> cusax.v1.ConnectResponse
+	6,  // 80: cusax.v1.Telephony.Register:output_type -> cusax.v1.ConnectionReport
+	0,  // 81: cusax.v1.Telephony.Unregister:output_type -> cusax.v1.Empty
+	32, // 82: cusax.v1.Telephony.Dial:output_type -> cusax.v1.CallEvent
+	0,  // 83: cusax.v1.Telephony.Hangup:output_type -> cusax.v1.Empty
+	34, // 84: cusax.v1.Telephony.IncomingCalls:output_type -> cusax.v1.IncomingCall
+	0,  // 85: cusax.v1.Telephony.Respond:output_type -> cusax.v1.Empty
+	0,  // 86: cusax.v1.Telephony.Close:output_type -> cusax.v1.Empty
+	2,  // 87: cusax.v1.Policy.Info:output_type -> cusax.v1.PluginInfo
+	37, // 88: cusax.v1.Policy.ChooseAccount:output_type -> cusax.v1.Decision
+	37, // 89: cusax.v1.Policy.ApproveCost:output_type -> cusax.v1.Decision
+	37, // 90: cusax.v1.Policy.JudgeCallerBinding:output_type -> cusax.v1.Decision
+	45, // 91: cusax.v1.Policy.JudgeSecurityParity:output_type -> cusax.v1.ParityDecision
+	49, // 92: cusax.v1.Policy.JudgeAuditFindings:output_type -> cusax.v1.AuditFindingsDecision
+	62, // [62:93] is the sub-list for method output_type
+	31, // [31:62] is the sub-list for method input_type
 	31, // [31:31] is the sub-list for extension type_name
 	31, // [31:31] is the sub-list for extension extendee
 	0,  // [0:31] is the sub-list for field type_name
@@ -4163,7 +4251,7 @@ func file_cusax_v1_cusax_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cusax_v1_cusax_proto_rawDesc), len(file_cusax_v1_cusax_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   51,
+			NumMessages:   52,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

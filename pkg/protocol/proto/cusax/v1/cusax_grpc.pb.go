@@ -26,20 +26,22 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	IMPP_Info_FullMethodName         = "/cusax.v1.IMPP/Info"
-	IMPP_Connect_FullMethodName      = "/cusax.v1.IMPP/Connect"
-	IMPP_Roster_FullMethodName       = "/cusax.v1.IMPP/Roster"
-	IMPP_GetVCard_FullMethodName     = "/cusax.v1.IMPP/GetVCard"
-	IMPP_SetPresence_FullMethodName  = "/cusax.v1.IMPP/SetPresence"
-	IMPP_Presences_FullMethodName    = "/cusax.v1.IMPP/Presences"
-	IMPP_Send_FullMethodName         = "/cusax.v1.IMPP/Send"
-	IMPP_Messages_FullMethodName     = "/cusax.v1.IMPP/Messages"
-	IMPP_JoinRoom_FullMethodName     = "/cusax.v1.IMPP/JoinRoom"
-	IMPP_LeaveRoom_FullMethodName    = "/cusax.v1.IMPP/LeaveRoom"
-	IMPP_GetDiscoInfo_FullMethodName = "/cusax.v1.IMPP/GetDiscoInfo"
-	IMPP_Reach_FullMethodName        = "/cusax.v1.IMPP/Reach"
-	IMPP_PublishReach_FullMethodName = "/cusax.v1.IMPP/PublishReach"
-	IMPP_Close_FullMethodName        = "/cusax.v1.IMPP/Close"
+	IMPP_Info_FullMethodName          = "/cusax.v1.IMPP/Info"
+	IMPP_Connect_FullMethodName       = "/cusax.v1.IMPP/Connect"
+	IMPP_Roster_FullMethodName        = "/cusax.v1.IMPP/Roster"
+	IMPP_GetVCard_FullMethodName      = "/cusax.v1.IMPP/GetVCard"
+	IMPP_SetPresence_FullMethodName   = "/cusax.v1.IMPP/SetPresence"
+	IMPP_Presences_FullMethodName     = "/cusax.v1.IMPP/Presences"
+	IMPP_Send_FullMethodName          = "/cusax.v1.IMPP/Send"
+	IMPP_Messages_FullMethodName      = "/cusax.v1.IMPP/Messages"
+	IMPP_JoinRoom_FullMethodName      = "/cusax.v1.IMPP/JoinRoom"
+	IMPP_LeaveRoom_FullMethodName     = "/cusax.v1.IMPP/LeaveRoom"
+	IMPP_GetDiscoInfo_FullMethodName  = "/cusax.v1.IMPP/GetDiscoInfo"
+	IMPP_Reach_FullMethodName         = "/cusax.v1.IMPP/Reach"
+	IMPP_PublishReach_FullMethodName  = "/cusax.v1.IMPP/PublishReach"
+	IMPP_Close_FullMethodName         = "/cusax.v1.IMPP/Close"
+	IMPP_AckedMessages_FullMethodName = "/cusax.v1.IMPP/AckedMessages"
+	IMPP_AckMessage_FullMethodName    = "/cusax.v1.IMPP/AckMessage"
 )
 
 // IMPPClient is the client API for IMPP service.
@@ -60,6 +62,12 @@ type IMPPClient interface {
 	Reach(ctx context.Context, in *JIDRequest, opts ...grpc.CallOption) (*ReachResponse, error)
 	PublishReach(ctx context.Context, in *PublishReachRequest, opts ...grpc.CallOption) (*Empty, error)
 	Close(ctx context.Context, in *SessionRequest, opts ...grpc.CallOption) (*Empty, error)
+	// AckedMessages is Messages where a message counts as delivered (XMPP:
+	// XEP-0198 'h') only once the host called AckMessage with its seq.
+	// UNIMPLEMENTED from an older plugin; UNSUPPORTED-mapped when the server
+	// offers no acknowledgement.
+	AckedMessages(ctx context.Context, in *SessionRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Message], error)
+	AckMessage(ctx context.Context, in *AckRequest, opts ...grpc.CallOption) (*Empty, error)
 }
 
 type iMPPClient struct {
@@ -228,6 +236,35 @@ func (c *iMPPClient) Close(ctx context.Context, in *SessionRequest, opts ...grpc
 	return out, nil
 }
 
+func (c *iMPPClient) AckedMessages(ctx context.Context, in *SessionRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Message], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &IMPP_ServiceDesc.Streams[2], IMPP_AckedMessages_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[SessionRequest, Message]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type IMPP_AckedMessagesClient = grpc.ServerStreamingClient[Message]
+
+func (c *iMPPClient) AckMessage(ctx context.Context, in *AckRequest, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, IMPP_AckMessage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IMPPServer is the server API for IMPP service.
 // All implementations must embed UnimplementedIMPPServer
 // for forward compatibility.
@@ -246,6 +283,12 @@ type IMPPServer interface {
 	Reach(context.Context, *JIDRequest) (*ReachResponse, error)
 	PublishReach(context.Context, *PublishReachRequest) (*Empty, error)
 	Close(context.Context, *SessionRequest) (*Empty, error)
+	// AckedMessages is Messages where a message counts as delivered (XMPP:
+	// XEP-0198 'h') only once the host called AckMessage with its seq.
+	// UNIMPLEMENTED from an older plugin; UNSUPPORTED-mapped when the server
+	// offers no acknowledgement.
+	AckedMessages(*SessionRequest, grpc.ServerStreamingServer[Message]) error
+	AckMessage(context.Context, *AckRequest) (*Empty, error)
 	mustEmbedUnimplementedIMPPServer()
 }
 
@@ -297,6 +340,12 @@ func (UnimplementedIMPPServer) PublishReach(context.Context, *PublishReachReques
 }
 func (UnimplementedIMPPServer) Close(context.Context, *SessionRequest) (*Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method Close not implemented")
+}
+func (UnimplementedIMPPServer) AckedMessages(*SessionRequest, grpc.ServerStreamingServer[Message]) error {
+	return status.Error(codes.Unimplemented, "method AckedMessages not implemented")
+}
+func (UnimplementedIMPPServer) AckMessage(context.Context, *AckRequest) (*Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method AckMessage not implemented")
 }
 func (UnimplementedIMPPServer) mustEmbedUnimplementedIMPPServer() {}
 func (UnimplementedIMPPServer) testEmbeddedByValue()              {}
@@ -557,6 +606,35 @@ func _IMPP_Close_Handler(srv interface{}, ctx context.Context, dec func(interfac
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IMPP_AckedMessages_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(SessionRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(IMPPServer).AckedMessages(m, &grpc.GenericServerStream[SessionRequest, Message]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type IMPP_AckedMessagesServer = grpc.ServerStreamingServer[Message]
+
+func _IMPP_AckMessage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AckRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IMPPServer).AckMessage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IMPP_AckMessage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IMPPServer).AckMessage(ctx, req.(*AckRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IMPP_ServiceDesc is the grpc.ServiceDesc for IMPP service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -612,6 +690,10 @@ var IMPP_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "Close",
 			Handler:    _IMPP_Close_Handler,
 		},
+		{
+			MethodName: "AckMessage",
+			Handler:    _IMPP_AckMessage_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
@@ -622,6 +704,11 @@ var IMPP_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "Messages",
 			Handler:       _IMPP_Messages_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "AckedMessages",
+			Handler:       _IMPP_AckedMessages_Handler,
 			ServerStreams: true,
 		},
 	},

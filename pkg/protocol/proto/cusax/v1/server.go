@@ -162,6 +162,39 @@ func (g *imppServer) Messages(req *SessionRequest, out grpc.ServerStreamingServe
 	return pump(out.Context(), st, out.Send, messageToWire)
 }
 
+func (g *imppServer) AckedMessages(req *SessionRequest, out grpc.ServerStreamingServer[Message]) error {
+	sess, err := g.s.get(req.GetSessionId())
+	if err != nil {
+		return err
+	}
+	am, ok := sess.(protocol.AckedMessages)
+	if !ok {
+		return toStatus(fmt.Errorf("acknowledged messages: %w", protocol.ErrUnsupported))
+	}
+	st, err := am.AckedMessages(out.Context())
+	if err != nil {
+		return toStatus(err)
+	}
+	// Headers tell the host the stream is open (see openStream).
+	if err := out.SendHeader(metadata.MD{}); err != nil {
+		st.Close()
+		return err
+	}
+	return pump(out.Context(), st, out.Send, messageToWire)
+}
+
+func (g *imppServer) AckMessage(ctx context.Context, req *AckRequest) (*Empty, error) {
+	sess, err := g.s.get(req.GetSessionId())
+	if err != nil {
+		return nil, err
+	}
+	am, ok := sess.(protocol.AckedMessages)
+	if !ok {
+		return nil, toStatus(fmt.Errorf("acknowledged messages: %w", protocol.ErrUnsupported))
+	}
+	return &Empty{}, toStatus(am.AckMessage(ctx, req.GetSeq()))
+}
+
 func (g *imppServer) JoinRoom(ctx context.Context, req *JoinRoomRequest) (*Room, error) {
 	sess, err := g.s.get(req.GetSessionId())
 	if err != nil {
