@@ -98,6 +98,11 @@ func watchHost() string {
 	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGHUP)
+	// The host held the other end of our stdout and stderr: once it is
+	// dead, the first log line would raise SIGPIPE and the Go runtime
+	// would kill us before we log out (SIP registrations would stay).
+	// Notified, it only makes that write fail with EPIPE.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	t := time.NewTicker(parentPoll)
 	defer t.Stop()
 	for {
