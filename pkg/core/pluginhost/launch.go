@@ -117,29 +117,29 @@ func (l *Launcher) LaunchEnv(ctx context.Context, c Candidate, env []string) (*I
 	inst := &Instance{Candidate: c, client: client, cmd: cmd, sockDir: sockDir}
 	rpc, err := client.Client()
 	if err != nil {
-		inst.Close()
+		inst.abort()
 		return nil, classifyStartError(c, err)
 	}
 	raw, err := rpc.Dispense(string(c.Kind))
 	if err != nil {
-		inst.Close()
+		inst.abort()
 		return nil, fmt.Errorf("plugin %s (%s) does not serve a %s plugin: %v: %w", c.ID(), c.Path, c.Kind, err, ErrIncompatible)
 	}
 	inst.raw = raw
 	d, ok := raw.(protocol.Describer)
 	if !ok {
-		inst.Close()
+		inst.abort()
 		return nil, fmt.Errorf("plugin %s: %w", c.ID(), ErrIncompatible)
 	}
 	ictx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	info, err := d.Info(ictx)
 	if err != nil {
-		inst.Close()
+		inst.abort()
 		return nil, &startError{msg: fmt.Sprintf("plugin %s did not start: %v", c.ID(), err), err: err}
 	}
 	if info.APIVersion != protocol.APIVersion || info.Kind != c.Kind {
-		inst.Close()
+		inst.abort()
 		return nil, fmt.Errorf("plugin %s (%s) reports API version %d kind %q; this cusax speaks API version %d: %w",
 			c.ID(), c.Path, info.APIVersion, info.Kind, protocol.APIVersion, ErrIncompatible)
 	}
@@ -247,11 +247,20 @@ func (i *Instance) Exited() string {
 // plugin left behind can hold open forever; so Close gives it closeGrace,
 // then kills the plugin's whole process group and stops waiting. It removes
 // the socket directory. Safe to call more than once.
-func (i *Instance) Close() {
+func (i *Instance) Close() { i.stop(true) }
+
+// abort stops a plugin that failed to start: there is nothing to log out
+// of, so its process group is killed first.
+func (i *Instance) abort() { i.stop(false) }
+
+func (i *Instance) stop(graceful bool) {
 	if i == nil || i.client == nil {
 		return
 	}
 	i.closeOnce.Do(func() {
+		if !graceful {
+			killGroup(i.cmd)
+		}
 		done := make(chan struct{})
 		go func() {
 			i.client.Kill()

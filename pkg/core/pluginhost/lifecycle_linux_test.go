@@ -306,3 +306,35 @@ func TestStaleSocketDirsRemoved(t *testing.T) {
 		t.Errorf("new dir %s does not carry the pid", dir)
 	}
 }
+
+// $XDG_RUNTIME_DIR is used only when it is a private directory of ours;
+// otherwise the sockets go under $TMPDIR/cusax-UID.
+func TestSocketBaseChoice(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	fallback := filepath.Join(tmp, "cusax-"+strconv.Itoa(os.Geteuid()))
+	private := t.TempDir()
+	if err := os.Chmod(private, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	open := t.TempDir()
+	if err := os.Chmod(open, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(private, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ runtime, want string }{
+		{private, filepath.Join(private, "cusax")},
+		{open, fallback},
+		{link, fallback},
+		{"relative/dir", fallback},
+		{"", fallback},
+	} {
+		t.Setenv("XDG_RUNTIME_DIR", tt.runtime)
+		if got := socketBase(); got != tt.want {
+			t.Errorf("XDG_RUNTIME_DIR=%q: base %s, want %s", tt.runtime, got, tt.want)
+		}
+	}
+}
