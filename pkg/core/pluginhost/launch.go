@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -59,6 +60,8 @@ type Instance struct {
 	cmd        *exec.Cmd
 	sockDir    string
 	closeOnce  sync.Once
+	// releaseThread frees the OS thread that started the plugin.
+	releaseThread func()
 }
 
 // Launch starts c, checks its API version and kind, and returns it running.
@@ -115,7 +118,8 @@ func (l *Launcher) LaunchEnv(ctx context.Context, c Candidate, env []string) (*I
 		Stderr:           io.Discard,
 	})
 	inst := &Instance{Candidate: c, client: client, cmd: cmd, sockDir: sockDir}
-	rpc, err := client.Client()
+	var rpc plugin.ClientProtocol
+	inst.releaseThread = onOwnThread(func() { rpc, err = client.Client() })
 	if err != nil {
 		inst.abort()
 		return nil, classifyStartError(c, err)
@@ -282,7 +286,30 @@ func (i *Instance) stop(graceful bool) {
 		if i.sockDir != "" {
 			_ = os.RemoveAll(i.sockDir)
 		}
+		if i.releaseThread != nil {
+			i.releaseThread()
+		}
 	})
+}
+
+// onOwnThread runs start (which forks the plugin) on an OS thread that
+// stays reserved until release is called, when the plugin is stopped. The
+// Linux parent-death signal fires when the thread that forked the plugin
+// ends, not the process (golang/go#27505), and the Go runtime ends a
+// thread when a goroutine exits locked to it; so without this a plugin
+// could get SIGTERM while its host runs on.
+func onOwnThread(start func()) (release func()) {
+	started, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		start()
+		close(started)
+		<-done
+	}()
+	<-started
+	var once sync.Once
+	return func() { once.Do(func() { close(done) }) }
 }
 
 // closeGrace bounds each wait of Close: go-plugin's own 2 s for a graceful

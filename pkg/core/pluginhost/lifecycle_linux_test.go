@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -336,5 +337,43 @@ func TestSocketBaseChoice(t *testing.T) {
 		if got := socketBase(); got != tt.want {
 			t.Errorf("XDG_RUNTIME_DIR=%q: base %s, want %s", tt.runtime, got, tt.want)
 		}
+	}
+}
+
+// The parent-death signal fires when the forking OS thread ends
+// (golang/go#27505). A Launch from a goroutine that exits locked to its
+// thread (ending it) must not take the plugin down with that thread.
+func TestPluginSurvivesEndOfLaunchingThread(t *testing.T) {
+	c := buildBadIMPP(t, "hangconnect") // serves normally until Connect
+	t.Setenv("XDG_RUNTIME_DIR", "")
+	type result struct {
+		inst *Instance
+		err  error
+	}
+	res := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with this goroutine
+		inst, err := (&Launcher{}).Launch(context.Background(), c)
+		res <- result{inst, err}
+	}()
+	r := <-res
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	defer r.inst.Close()
+	pid := r.inst.cmd.Process.Pid
+	// Watch for a while: a SIGTERM from the ended thread would end the
+	// plugin at once (it has no session to close).
+	for end := time.Now().Add(2 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if gone(pid) {
+			t.Fatal("the plugin died with the thread that launched it, while its host runs")
+		}
+	}
+	impp, err := r.inst.IMPP()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := impp.Info(context.Background()); err != nil {
+		t.Fatalf("plugin no longer answers: %v", err)
 	}
 }
