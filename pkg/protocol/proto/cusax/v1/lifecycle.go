@@ -87,15 +87,15 @@ func (l *liveSessions) closeAll(log hclog.Logger) {
 	}
 }
 
-// watchHost returns when the host is gone: the parent pid is no longer the
-// host's (it died, even by SIGKILL, and the plugin was re-parented), or the
-// plugin got SIGTERM (the Linux parent-death signal, or a kill) or SIGHUP
-// (its terminal went away).
-func watchHost() string {
-	host := os.Getppid()
-	if v, err := strconv.Atoi(os.Getenv(HostPIDEnv)); err == nil && v > 0 {
-		host = v
-	}
+// watchHost returns when the host is gone: the parent pid changed (the
+// parent died, even by SIGKILL, and the plugin was re-parented), the host's
+// pid (HostPIDEnv) no longer runs (it died before we looked, or a wrapper
+// script sits between us; Windows does not re-parent), or the plugin got
+// SIGTERM (the Linux parent-death signal, or a kill) or SIGHUP. It returns
+// "" when stop is closed.
+func watchHost(stop <-chan struct{}) string {
+	parent := os.Getppid()
+	host, _ := strconv.Atoi(os.Getenv(HostPIDEnv))
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGHUP)
 	// The host held the other end of our stdout and stderr: once it is
@@ -106,12 +106,14 @@ func watchHost() string {
 	t := time.NewTicker(parentPoll)
 	defer t.Stop()
 	for {
-		if os.Getppid() != host {
+		if os.Getppid() != parent || (host > 0 && !processAlive(host)) {
 			return "host process gone"
 		}
 		select {
 		case s := <-sig:
 			return "signal " + s.String()
+		case <-stop:
+			return ""
 		case <-t.C:
 		}
 	}
@@ -125,7 +127,7 @@ func serveUntilHostGone(serve func(), log hclog.Logger) {
 		log = hclog.NewNullLogger()
 	}
 	go func() {
-		why := watchHost()
+		why := watchHost(nil)
 		log.Info("host gone: logging out", "why", why)
 		live.closeAll(log)
 		os.Exit(0)
