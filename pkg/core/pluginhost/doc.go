@@ -8,4 +8,9 @@
 // with the same kind and name as a built-in overrides it. Every executable
 // is hashed at discovery and go-plugin checks the hash again before it runs
 // it, so a file swapped in between is refused.
+//
+// Each plugin's socket lives in a directory only this user can enter,
+// made and checked by the host whatever the umask; a plugin runs in its
+// own process group, is stopped within a bound together with anything it
+// started, and (cusaxv1.Serve) logs out and exits when the host dies.
 package pluginhost
