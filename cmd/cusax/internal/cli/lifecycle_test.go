@@ -187,6 +187,9 @@ func startHost(t *testing.T, ctx context.Context, home, tmp string, head bool, a
 	cmd := exec.Command(cusaxBinary(t), append([]string{"--config", home + "/cusax/config.toml"}, args...)...)
 	cmd.Env = append(os.Environ(), "CUSAX_SECRETS=file", "XDG_CONFIG_HOME="+home, "XDG_DATA_HOME="+home+"/data",
 		"XDG_CACHE_HOME="+home+"/cache", "CUSAX_PLUGIN_PATH=", "TMPDIR="+tmp, "XDG_RUNTIME_DIR=")
+	// Should the test binary itself die, the host (and so its plugins)
+	// must not stay behind.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
