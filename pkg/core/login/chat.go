@@ -65,6 +65,8 @@ func OpenChat(ctx context.Context, host *pluginhost.Host, store secrets.Store, a
 		CAPEM: ca, AllowPlaintext: a.XMPP.AllowPlaintext, Mechanisms: a.XMPP.Mechanisms, MinTLS: a.MinTLS(), Timeout: timeout,
 	})
 	if err != nil {
+		name, _ := BackendNames(a)
+		err = NoAnswer(ctx, cctx, err, protocol.KindIMPP, name, "Connect", timeout+2*time.Second)
 		plugins.Close()
 		return nil, aspectErr(protocol.AspectChat, err)
 	}

@@ -169,6 +169,7 @@ func proveSIP(ctx context.Context, tel protocol.Telephony, req Request) AspectRe
 		return out
 	}
 	a := req.Account.SIP
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, req.hostTimeout())
 	defer cancel()
 	sess, err := tel.Connect(ctx, protocol.ConnectRequest{
@@ -176,6 +177,8 @@ func proveSIP(ctx context.Context, tel protocol.Telephony, req Request) AspectRe
 		CAPEM: req.CAPEM, AllowPlaintext: a.AllowPlaintext, MinTLS: req.minTLS(), Timeout: req.timeout(),
 	})
 	if err != nil {
+		_, name := BackendNames(req.Account)
+		err = NoAnswer(parent, ctx, err, protocol.KindTelephony, name, "Connect", req.hostTimeout())
 		out.Err = aspectErr(protocol.AspectTelephony, err)
 		return out
 	}
@@ -211,6 +214,7 @@ func proveXMPP(ctx context.Context, impp protocol.IMPP, req Request) AspectResul
 		return out
 	}
 	a := req.Account.XMPP
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, req.hostTimeout())
 	defer cancel()
 	sess, err := impp.Connect(ctx, protocol.ConnectRequest{
@@ -219,6 +223,8 @@ func proveXMPP(ctx context.Context, impp protocol.IMPP, req Request) AspectResul
 	})
 	out.Finished = time.Now()
 	if err != nil {
+		name, _ := BackendNames(req.Account)
+		err = NoAnswer(parent, ctx, err, protocol.KindIMPP, name, "Connect", req.hostTimeout())
 		out.Err = aspectErr(protocol.AspectChat, err)
 		return out
 	}

@@ -13,4 +13,9 @@
 // file or any directory above it, see package safepath) is refused:
 // Discover lists it with Candidate.Refused, it overrides nothing, and Find
 // never returns it (ErrRefused when nothing else has its name).
+//
+// Each plugin's socket lives in a directory only this user can enter,
+// made and checked by the host whatever the umask; a plugin runs in its
+// own process group, is stopped within a bound together with anything it
+// started, and (cusaxv1.Serve) logs out and exits when the host dies.
 package pluginhost

@@ -9,7 +9,10 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cusax/cusax/pkg/protocol"
@@ -37,9 +40,10 @@ type Launcher struct {
 	// binary); nil means `self __plugin KIND NAME`.
 	Command func(c Candidate) *exec.Cmd
 	// AutoMTLS adds go-plugin's mutual TLS on the plugin connection. Off
-	// by default: the socket is created in a fresh 0700 directory, so only
-	// the same user can connect, and that user can read the config and the
-	// 0600 secrets file anyway; AutoMTLS would add ≈20 ms to every launch
+	// by default: the socket is created in a fresh directory that the host
+	// makes 0700 and checks (newSocketDir), so only the same user can
+	// connect, and that user can read the config and the 0600 secrets file
+	// anyway; AutoMTLS would add ≈20 ms to every launch
 	// (BenchmarkPluginLaunch) for no protection. CUSAX_PLUGIN_MTLS=1 turns
 	// it on.
 	AutoMTLS bool
@@ -54,6 +58,10 @@ type Instance struct {
 	raw        interface{}
 	client     *plugin.Client
 	cmd        *exec.Cmd
+	sockDir    string
+	closeOnce  sync.Once
+	// releaseThread frees the OS thread that started the plugin.
+	releaseThread func()
 }
 
 // Launch starts c, checks its API version and kind, and returns it running.
@@ -69,6 +77,11 @@ func (l *Launcher) LaunchEnv(ctx context.Context, c Candidate, env []string) (*I
 	cmd.Env = append(cmd.Env, l.Env...)
 	cmd.Env = append(cmd.Env, env...)
 	cmd.Env = append(cmd.Env, "CUSAX_PLUGIN_LOG_LEVEL="+l.logLevel())
+	// The plugin watches this pid and logs out when it is gone.
+	cmd.Env = append(cmd.Env, cusaxv1.HostPIDEnv+"="+strconv.Itoa(os.Getpid()))
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = sysProcAttr()
+	}
 	var secure *plugin.SecureConfig
 	if !c.BuiltIn {
 		sum, err := hex.DecodeString(c.SHA256)
@@ -85,6 +98,13 @@ func (l *Launcher) LaunchEnv(ctx context.Context, c Candidate, env []string) (*I
 	if timeout == 0 {
 		timeout = 10 * time.Second
 	}
+	sockDir, err := newSocketDir()
+	if err != nil {
+		return nil, err
+	}
+	if sockDir != "" {
+		cmd.Env = append(cmd.Env, plugin.EnvUnixSocketDir+"="+sockDir)
+	}
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  cusaxv1.Handshake,
 		VersionedPlugins: cusaxv1.ClientPlugins(),
@@ -92,39 +112,38 @@ func (l *Launcher) LaunchEnv(ctx context.Context, c Candidate, env []string) (*I
 		SecureConfig:     secure,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         l.AutoMTLS || os.Getenv("CUSAX_PLUGIN_MTLS") == "1",
-		// The plugin's socket goes in a fresh 0700 directory (MkdirTemp), so
-		// only this user can connect to it, whatever the umask.
-		UnixSocketConfig: &plugin.UnixSocketConfig{},
 		SkipHostEnv:      true,
 		Logger:           logger.Named(c.Name),
 		StartTimeout:     timeout,
 		Stderr:           io.Discard,
 	})
-	rpc, err := client.Client()
+	inst := &Instance{Candidate: c, client: client, cmd: cmd, sockDir: sockDir}
+	var rpc plugin.ClientProtocol
+	inst.releaseThread = onOwnThread(func() { rpc, err = client.Client() })
 	if err != nil {
-		client.Kill()
+		inst.abort()
 		return nil, classifyStartError(c, err)
 	}
 	raw, err := rpc.Dispense(string(c.Kind))
 	if err != nil {
-		client.Kill()
+		inst.abort()
 		return nil, fmt.Errorf("plugin %s (%s) does not serve a %s plugin: %v: %w", c.ID(), c.Path, c.Kind, err, ErrIncompatible)
 	}
-	inst := &Instance{Candidate: c, raw: raw, client: client, cmd: cmd}
+	inst.raw = raw
 	d, ok := raw.(protocol.Describer)
 	if !ok {
-		client.Kill()
+		inst.abort()
 		return nil, fmt.Errorf("plugin %s: %w", c.ID(), ErrIncompatible)
 	}
 	ictx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	info, err := d.Info(ictx)
 	if err != nil {
-		client.Kill()
+		inst.abort()
 		return nil, &startError{msg: fmt.Sprintf("plugin %s did not start: %v", c.ID(), err), err: err}
 	}
 	if info.APIVersion != protocol.APIVersion || info.Kind != c.Kind {
-		client.Kill()
+		inst.abort()
 		return nil, fmt.Errorf("plugin %s (%s) reports API version %d kind %q; this cusax speaks API version %d: %w",
 			c.ID(), c.Path, info.APIVersion, info.Kind, protocol.APIVersion, ErrIncompatible)
 	}
@@ -226,14 +245,76 @@ func (i *Instance) Exited() string {
 	return "plugin process exited"
 }
 
-// Close stops the plugin process: go-plugin asks it to exit, waits up to
-// 2 s, then kills it, so Close is bounded even for a hung plugin. Safe to
-// call more than once.
-func (i *Instance) Close() {
-	if i != nil && i.client != nil {
-		i.client.Kill()
+// Close stops the plugin process: go-plugin asks it to exit (it logs out
+// of what is still open) and waits up to 2 s before it kills it. go-plugin
+// then waits for the plugin's stdout and stderr to close, which a child the
+// plugin left behind can hold open forever; so Close gives it closeGrace,
+// then kills the plugin's whole process group and stops waiting. It removes
+// the socket directory. Safe to call more than once.
+func (i *Instance) Close() { i.stop(true) }
+
+// abort stops a plugin that failed to start: there is nothing to log out
+// of, so its process group is killed first.
+func (i *Instance) abort() { i.stop(false) }
+
+func (i *Instance) stop(graceful bool) {
+	if i == nil || i.client == nil {
+		return
 	}
+	i.closeOnce.Do(func() {
+		if !graceful {
+			killGroup(i.cmd)
+		}
+		done := make(chan struct{})
+		go func() {
+			i.client.Kill()
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(closeGrace):
+		}
+		// Also after a clean exit: a child the plugin started and left
+		// (same group) must not outlive it.
+		killGroup(i.cmd)
+		select {
+		case <-done:
+		case <-time.After(closeGrace):
+			// A grandchild that left the group (setsid) still holds a pipe:
+			// the goroutine above stays behind, the host does not.
+		}
+		if i.sockDir != "" {
+			_ = os.RemoveAll(i.sockDir)
+		}
+		if i.releaseThread != nil {
+			i.releaseThread()
+		}
+	})
 }
+
+// onOwnThread runs start (which forks the plugin) on an OS thread that
+// stays reserved until release is called, when the plugin is stopped. The
+// Linux parent-death signal fires when the thread that forked the plugin
+// ends, not the process (golang/go#27505), and the Go runtime ends a
+// thread when a goroutine exits locked to it; so without this a plugin
+// could get SIGTERM while its host runs on.
+func onOwnThread(start func()) (release func()) {
+	started, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		start()
+		close(started)
+		<-done
+	}()
+	<-started
+	var once sync.Once
+	return func() { once.Do(func() { close(done) }) }
+}
+
+// closeGrace bounds each wait of Close: go-plugin's own 2 s for a graceful
+// exit plus a margin.
+const closeGrace = 3 * time.Second
 
 // Self returns the path of the running executable, for built-ins.
 func Self() (string, error) {

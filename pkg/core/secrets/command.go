@@ -31,10 +31,12 @@ var (
 // are ignored (pass(1) prints metadata there).
 //
 // The command runs for at most DefaultCommandTimeout (10 s) or until ctx is
-// done, with stdin from /dev/null and the caller's environment. It stays in
-// the caller's process group so that it may still prompt on /dev/tty (as
-// bw, op or keepassxc-cli do when locked); the price is that on a timeout
-// only the shell is killed, and a child it started may outlive it. Every error wraps
+// done, with stdin from /dev/null and the caller's environment. It runs in
+// its own process group, and on a timeout or cancel that whole group is
+// killed, so a child it started does not outlive it. When cusax runs in the
+// foreground of a terminal, the command's group gets the terminal while it
+// runs, so that it may still prompt on /dev/tty (as bw, op or keepassxc-cli
+// do when locked); Ctrl-C then goes to the command. Every error wraps
 // ErrPasswordCommand: a non-zero exit, a timeout, or no output. An error
 // includes the first 200 bytes of stderr (control characters replaced, and
 // the stdout line removed should the command have echoed it), but never
@@ -53,7 +55,9 @@ func RunCommand(ctx context.Context, command string) (string, error) {
 	stdout := &capBuffer{max: maxCommandStdout}
 	stderr := &capBuffer{max: maxCommandStderr}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
+	restore := isolate(cmd)
 	runErr := cmd.Run()
+	restore()
 	if errors.Is(runErr, exec.ErrWaitDelay) && cmd.ProcessState != nil && cmd.ProcessState.Success() {
 		// The command succeeded but left a background child holding
 		// stdout open; what it printed before exiting is complete.

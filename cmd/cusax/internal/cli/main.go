@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
@@ -35,10 +37,39 @@ func Main(args []string) int {
 	if len(args) > 0 && args[0] == pluginhost.ServeArg {
 		return builtin.Serve(args[1:])
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// SIGHUP (the terminal went away) ends a command as Ctrl-C does, so
+	// that its plugins log out instead of outliving it.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	// With SIGPIPE notified, a write to a closed stdout (`cusax chat
+	// --listen | head -1`) returns EPIPE instead of the runtime killing
+	// cusax on the spot, which left its plugins logged in. The EPIPE
+	// cancels the command, which then closes its plugins.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	io := iostreams.System()
+	io.Out = &stdoutWatch{w: io.Out, broken: func() { cancel(errStdoutClosed) }}
 	return Run(ctx, io, args)
+}
+
+// errStdoutClosed is the cause of a command cancelled because the reader
+// of its stdout went away.
+var errStdoutClosed = errors.New("stdout closed by its reader")
+
+// stdoutWatch reports the first EPIPE on stdout.
+type stdoutWatch struct {
+	w      io.Writer
+	once   sync.Once
+	broken func()
+}
+
+func (s *stdoutWatch) Write(p []byte) (int, error) {
+	n, err := s.w.Write(p)
+	if errors.Is(err, syscall.EPIPE) {
+		s.once.Do(s.broken)
+	}
+	return n, err
 }
 
 // Run executes the command tree on the given streams.
@@ -51,6 +82,11 @@ func Run(ctx context.Context, io *iostreams.IOStreams, args []string) int {
 	root.SetOut(io.Out)
 	root.SetErr(io.ErrOut)
 	cmd, err := root.ExecuteC()
+	if errors.Is(context.Cause(ctx), errStdoutClosed) {
+		// Nobody reads any more: no message, and the status a shell shows
+		// for a command killed by SIGPIPE.
+		return cmdutil.ExitBrokenPipe
+	}
 	if err != nil && ctx.Err() != nil {
 		err = cmdutil.WithExit(cmdutil.ExitInterrupted, fmt.Errorf("%w: %v", cmdutil.ErrInterrupted, err))
 	}

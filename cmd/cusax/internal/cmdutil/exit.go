@@ -22,7 +22,8 @@ const (
 	ExitDeclined    = 11  // call: the callee declined (603)
 	ExitNoAnswer    = 12  // call: no answer (ring timeout, 408, 480, 487)
 	ExitNotFound    = 13  // call: no such user (404, 604, 484, 410)
-	ExitInterrupted = 130 // interrupted (Ctrl-C)
+	ExitInterrupted = 130 // interrupted (Ctrl-C, SIGTERM, SIGHUP)
+	ExitBrokenPipe  = 141 // stdout closed by its reader (128 + SIGPIPE)
 )
 
 // ExitCodesHelp documents the table for `cusax help exit-codes`.
@@ -52,7 +53,10 @@ const ExitCodesHelp = `cusax exit codes (stable; scripts may rely on them):
   11   call: declined (603 Decline)
   12   call: no answer (--ring-timeout passed, 408, 480, 487)
   13   call: not found (404, 604, 484, 410)
-  130  interrupted
+  130  interrupted (Ctrl-C, SIGTERM, SIGHUP); plugins log out first
+  141  stdout closed by its reader (e.g. piped into head): the command
+       stops, its plugins log out, nothing more is printed (128 + SIGPIPE,
+       the status a shell shows for a program killed by SIGPIPE)
 
 With --json, a failing command also writes the error as one JSON object on
 stderr: {"error": "...", "exit_code": N, "hints": [...]}.

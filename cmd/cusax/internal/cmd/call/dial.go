@@ -65,6 +65,10 @@ func (o *Options) dial(p *Plan) error {
 		Address: a.SIP.AOR, Username: a.SIP.Username, Password: sipPW, Server: a.SIP.Proxy,
 		CAPEM: ca, AllowPlaintext: a.SIP.AllowPlaintext, MinTLS: a.MinTLS(), Timeout: o.Timeout,
 	})
+	if err != nil {
+		_, name := corelogin.BackendNames(a)
+		err = corelogin.NoAnswer(ctx, cctx, err, protocol.KindTelephony, name, "Connect", o.Timeout+2*time.Second)
+	}
 	cancel()
 	if err != nil {
 		return fmt.Errorf("telephony: %w", err)

@@ -47,10 +47,17 @@ func listen(o *Options) error {
 		return err
 	}
 	defer plugins.Close()
-	sess, err := plugins.Telephony.Connect(ctx, protocol.ConnectRequest{
+	// Bounded like every wait on a plugin: a hung one is a plugin failure.
+	cctx, cancel := context.WithTimeout(ctx, o.Timeout+2*time.Second)
+	sess, err := plugins.Telephony.Connect(cctx, protocol.ConnectRequest{
 		Address: acct.SIP.AOR, Username: acct.SIP.Username, Password: pw, Server: acct.SIP.Proxy,
 		CAPEM: ca, AllowPlaintext: acct.SIP.AllowPlaintext, MinTLS: acct.MinTLS(), Timeout: o.Timeout,
 	})
+	if err != nil {
+		_, name := corelogin.BackendNames(acct)
+		err = corelogin.NoAnswer(ctx, cctx, err, protocol.KindTelephony, name, "Connect", o.Timeout+2*time.Second)
+	}
+	cancel()
 	if err != nil {
 		return fmt.Errorf("telephony: %w", err)
 	}

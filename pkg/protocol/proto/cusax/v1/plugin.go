@@ -83,8 +83,12 @@ type ServeConfig struct {
 	Logger hclog.Logger
 }
 
-// Serve runs the plugin until the host goes away. Call it before anything
-// else writes to stdout.
+// Serve runs the plugin until the host stops it or goes away. Call it
+// before anything else writes to stdout. A plugin must not outlive its
+// host: when the host dies (even by SIGKILL, seen as a new parent pid), or
+// the plugin gets SIGTERM or SIGHUP, every open session is closed — XMPP
+// logs out, SIP unregisters — within 2 s and the process exits. Sessions
+// the host left open when it stops the plugin are closed the same way.
 func Serve(cfg ServeConfig) {
 	set := plugin.PluginSet{}
 	if cfg.IMPP != nil {
@@ -96,12 +100,14 @@ func Serve(cfg ServeConfig) {
 	if cfg.Policy != nil {
 		set[string(protocol.KindPolicy)] = &PolicyPlugin{Impl: cfg.Policy}
 	}
-	plugin.Serve(&plugin.ServeConfig{
-		HandshakeConfig:  Handshake,
-		VersionedPlugins: map[int]plugin.PluginSet{protocol.APIVersion: set},
-		GRPCServer:       plugin.DefaultGRPCServer,
-		Logger:           cfg.Logger,
-	})
+	serveUntilHostGone(func() {
+		plugin.Serve(&plugin.ServeConfig{
+			HandshakeConfig:  Handshake,
+			VersionedPlugins: map[int]plugin.PluginSet{protocol.APIVersion: set},
+			GRPCServer:       plugin.DefaultGRPCServer,
+			Logger:           cfg.Logger,
+		})
+	}, cfg.Logger)
 }
 
 // PluginLogger returns the logger a plugin process should use: JSON on

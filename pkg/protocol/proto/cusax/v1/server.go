@@ -31,6 +31,7 @@ func (s *sessions[S]) add(v S) string {
 		s.m = map[string]S{}
 	}
 	s.m[id] = v
+	live.add(id, v)
 	return id
 }
 
@@ -50,6 +51,7 @@ func (s *sessions[S]) remove(id string) (S, bool) {
 	defer s.mu.Unlock()
 	v, ok := s.m[id]
 	delete(s.m, id)
+	live.remove(id)
 	return v, ok
 }
 

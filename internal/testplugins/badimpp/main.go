@@ -1,0 +1,54 @@
+// Command badimpp is a deliberately misbehaving IMPP plugin for tests,
+// built as cusax-plugin-impp-xmpp so that it stands in for the built-in.
+// What it does is fixed at build time (-ldflags "-X main.mode=MODE"):
+//
+//	forkhold     start a child (/bin/sleep 300) that keeps our stdout open, write
+//	             its pid to child.pid beside the executable, then fail the
+//	             go-plugin handshake and exit: go-plugin's Kill waits for
+//	             stdout to close, which would hang the host forever
+//	hangconnect  serve normally, but never answer Connect (ignoring ctx)
+//
+// It exists to prove that the host bounds every wait on a plugin and
+// leaves no process of it behind.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+
+	"github.com/cusax/cusax/pkg/protocol"
+	cusaxv1 "github.com/cusax/cusax/pkg/protocol/proto/cusax/v1"
+)
+
+var mode = "hangconnect"
+
+type hung struct{}
+
+func (hung) Info(context.Context) (protocol.Info, error) {
+	return protocol.Info{Kind: protocol.KindIMPP, Name: "xmpp", Version: "0", APIVersion: protocol.APIVersion,
+		Description: "test only: " + mode}, nil
+}
+
+func (hung) Connect(context.Context, protocol.ConnectRequest) (protocol.IMPPSession, error) {
+	select {} // the host must not rely on the plugin giving up
+}
+
+func main() {
+	if mode == "forkhold" {
+		child := exec.Command("/bin/sleep", "300") // no PATH: the host passes little environment
+		child.Stdout = os.Stdout
+		if err := child.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		exe, _ := os.Executable()
+		_ = os.WriteFile(filepath.Join(filepath.Dir(exe), "child.pid"), []byte(strconv.Itoa(child.Process.Pid)), 0o644)
+		fmt.Println("this is not a go-plugin handshake")
+		os.Exit(1)
+	}
+	cusaxv1.Serve(cusaxv1.ServeConfig{IMPP: hung{}, Logger: cusaxv1.PluginLogger("badimpp", os.Getenv("CUSAX_PLUGIN_LOG_LEVEL"))})
+}

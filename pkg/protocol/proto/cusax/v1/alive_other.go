@@ -1,0 +1,16 @@
+//go:build !unix
+
+package cusaxv1
+
+import "os"
+
+// processAlive says whether pid still runs: on Windows FindProcess opens
+// the process, which fails once it is gone.
+func processAlive(pid int) bool {
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return false
+	}
+	_ = p.Release()
+	return true
+}
