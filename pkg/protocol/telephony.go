@@ -117,6 +117,14 @@ type IncomingCall struct {
 	// when it is lost, when an attempt to restore it fails, and when it is
 	// restored. Backends without this send none.
 	Registration *RegistrationEvent `json:"registration,omitempty"`
+	// Missed, when not zero, makes this item a report, not a call (CallID
+	// and Raw are empty): that many calls arrived while this stream's
+	// reader was behind and its buffer full, so they were not handed over
+	// (the backend answers them as it answers any call nobody responds
+	// to). MissedCallIDs lists the first of them. A backend must never
+	// drop an incoming call without such a report.
+	Missed        uint64   `json:"missed,omitempty"`
+	MissedCallIDs []string `json:"missed_call_ids,omitempty"`
 }
 
 // Registration states reported in RegistrationEvent.State.

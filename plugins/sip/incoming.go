@@ -18,10 +18,14 @@ import (
 
 const (
 	// incomingBuffer is how many calls an IncomingCalls stream holds for a
-	// reader that is busy; beyond it calls are dropped for that stream
-	// (and counted), never waited for: sipgo's transaction goroutine must
-	// not block on a slow reader.
-	incomingBuffer = 16
+	// reader that is busy. Beyond it a call is not handed to that stream
+	// (sipgo's transaction goroutine must never wait for a slow reader) but
+	// it is not lost without a word either: the stream's next Recv reports
+	// it (IncomingCall.Missed), and the call itself gets the usual answer
+	// when nobody responds (480 after answerTimeout).
+	incomingBuffer = 64
+	// maxMissedIDs bounds the Call-IDs kept for one missed-calls report.
+	maxMissedIDs = 16
 	// answerTimeout bounds how long an incoming call waits for Respond to
 	// give it a final answer; then it gets 480.
 	answerTimeout = 30 * time.Second
@@ -406,7 +410,11 @@ func (s *session) rawInvite(req *gosip.Request) []byte {
 type callStream struct {
 	in      *incoming
 	ch      chan protocol.IncomingCall
-	dropped atomic.Uint64
+	dropped atomic.Uint64 // all calls this stream missed, for tests and logs
+
+	missMu    sync.Mutex
+	missed    uint64   // missed since the last report
+	missedIDs []string // their first Call-IDs (maxMissedIDs)
 
 	once sync.Once
 	done chan struct{} // closed by end
@@ -444,13 +452,37 @@ func (st *callStream) deliver(ic protocol.IncomingCall, s *session) {
 	case st.ch <- ic:
 	default:
 		n := st.dropped.Add(1)
-		s.log.Warn("incoming call dropped: the reader is behind", "call_id", ic.CallID, "dropped", n)
+		s.log.Warn("incoming call not handed over: the reader is behind", "call_id", ic.CallID, "missed", n)
+		st.missMu.Lock()
+		st.missed++
+		if len(st.missedIDs) < maxMissedIDs && ic.CallID != "" {
+			st.missedIDs = append(st.missedIDs, ic.CallID)
+		}
+		st.missMu.Unlock()
 	}
+}
+
+// missedReport returns, and resets, the report of calls this stream
+// missed since the last one; ok is false when it missed none.
+func (st *callStream) missedReport() (protocol.IncomingCall, bool) {
+	st.missMu.Lock()
+	defer st.missMu.Unlock()
+	if st.missed == 0 {
+		return protocol.IncomingCall{}, false
+	}
+	r := protocol.IncomingCall{Time: time.Now(), Missed: st.missed, MissedCallIDs: st.missedIDs}
+	st.missed, st.missedIDs = 0, nil
+	return r, true
 }
 
 // Recv returns the next call; after the end, the calls still buffered,
 // then io.EOF or the context's error.
 func (st *callStream) Recv() (protocol.IncomingCall, error) {
+	// What the reader missed is said before anything newer, so that the
+	// host can tell its user (nothing is dropped silently).
+	if r, ok := st.missedReport(); ok {
+		return r, nil
+	}
 	select {
 	case ic := <-st.ch:
 		return ic, nil

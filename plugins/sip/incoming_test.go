@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -227,7 +228,7 @@ func TestIncomingOffline(t *testing.T) {
 		}
 	})
 
-	t.Run("slow reader drops, never blocks", func(t *testing.T) {
+	t.Run("slow reader never blocks and is told what it missed", func(t *testing.T) {
 		var txs []*fakeTx
 		for i := range incomingBuffer + 3 {
 			id := fmt.Sprintf("slow%d@x", i)
@@ -243,6 +244,23 @@ func TestIncomingOffline(t *testing.T) {
 		}
 		if n := sb.dropped.Load(); n != 3 {
 			t.Errorf("dropped %d, want 3", n)
+		}
+		// Nothing is dropped silently: b's next Recv is the report of the
+		// three calls it never got, before the buffered ones.
+		rep, err := b.Recv()
+		if err != nil {
+			t.Fatalf("Recv: %v", err)
+		}
+		want := []string{
+			fmt.Sprintf("slow%d@x", incomingBuffer),
+			fmt.Sprintf("slow%d@x", incomingBuffer+1),
+			fmt.Sprintf("slow%d@x", incomingBuffer+2),
+		}
+		if rep.Missed != 3 || rep.CallID != "" || strings.Join(rep.MissedCallIDs, " ") != strings.Join(want, " ") {
+			t.Errorf("report = missed %d ids %v call %q, want 3 %v and no call", rep.Missed, rep.MissedCallIDs, rep.CallID, want)
+		}
+		if ic, err := b.Recv(); err != nil || ic.CallID != "slow0@x" || ic.Missed != 0 {
+			t.Errorf("after the report: %q missed %d %v, want the first buffered call", ic.CallID, ic.Missed, err)
 		}
 		// Closing one stream leaves the calls pending for the other.
 		_ = b.Close()

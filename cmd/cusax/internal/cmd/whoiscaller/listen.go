@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/cusax/cusax/pkg/core/callerid"
@@ -121,6 +122,12 @@ func listen(o *Options) error {
 			}
 			return fmt.Errorf("telephony: incoming calls: %w", err)
 		}
+		if in.Missed > 0 {
+			// The backend could not hand these over while we were judging
+			// earlier calls: say so rather than let them pass unseen.
+			fmt.Fprintln(f.IO.ErrOut, missedLine(in))
+			continue
+		}
 		if ev := in.Registration; ev != nil {
 			switch ev.State {
 			case protocol.RegistrationLost:
@@ -145,6 +152,15 @@ func listen(o *Options) error {
 			return err
 		}
 	}
+}
+
+// missedLine is the one stderr line for calls the listener never saw.
+func missedLine(in protocol.IncomingCall) string {
+	ids := strings.Join(in.MissedCallIDs, ", ")
+	if uint64(len(in.MissedCallIDs)) < in.Missed {
+		ids += ", …"
+	}
+	return fmt.Sprintf("cusax: whois-caller: %d incoming call(s) arrived while earlier ones were being judged and were not judged (Call-ID %s)", in.Missed, ids)
 }
 
 // registrationLine is the one stderr line for a registration change.

@@ -233,7 +233,8 @@ func callEventFromWire(w *CallEvent) protocol.CallEvent {
 }
 
 func incomingToWire(c protocol.IncomingCall) *IncomingCall {
-	w := &IncomingCall{CallId: c.CallID, Raw: c.Raw, Source: c.Source, TimeUnixNs: unixNS(c.Time), ViaProxy: c.ViaProxy}
+	w := &IncomingCall{CallId: c.CallID, Raw: c.Raw, Source: c.Source, TimeUnixNs: unixNS(c.Time), ViaProxy: c.ViaProxy,
+		Missed: c.Missed, MissedCallIds: c.MissedCallIDs}
 	if r := c.Registration; r != nil {
 		w.Registration = &RegistrationEvent{State: r.State, Reason: r.Reason, Address: r.Address, Server: r.Server,
 			Transport: r.Transport, DownNs: int64(r.Down), RetryNs: int64(r.Retry)}
@@ -242,7 +243,8 @@ func incomingToWire(c protocol.IncomingCall) *IncomingCall {
 }
 
 func incomingFromWire(w *IncomingCall) protocol.IncomingCall {
-	c := protocol.IncomingCall{CallID: w.GetCallId(), Raw: w.GetRaw(), Source: w.GetSource(), Time: fromUnixNS(w.GetTimeUnixNs()), ViaProxy: w.GetViaProxy()}
+	c := protocol.IncomingCall{CallID: w.GetCallId(), Raw: w.GetRaw(), Source: w.GetSource(), Time: fromUnixNS(w.GetTimeUnixNs()), ViaProxy: w.GetViaProxy(),
+		Missed: w.GetMissed(), MissedCallIDs: w.GetMissedCallIds()}
 	if r := w.GetRegistration(); r != nil {
 		c.Registration = &protocol.RegistrationEvent{State: r.GetState(), Reason: r.GetReason(), Address: r.GetAddress(), Server: r.GetServer(),
 			Transport: r.GetTransport(), Down: time.Duration(r.GetDownNs()), Retry: time.Duration(r.GetRetryNs())}

@@ -2472,7 +2472,11 @@ type IncomingCall struct {
 	TimeUnixNs int64                  `protobuf:"varint,4,opt,name=time_unix_ns,json=timeUnixNs,proto3" json:"time_unix_ns,omitempty"`
 	ViaProxy   bool                   `protobuf:"varint,5,opt,name=via_proxy,json=viaProxy,proto3" json:"via_proxy,omitempty"`
 	// Set: not a call but a change of the registration (protocol.RegistrationEvent).
-	Registration  *RegistrationEvent `protobuf:"bytes,6,opt,name=registration,proto3" json:"registration,omitempty"`
+	Registration *RegistrationEvent `protobuf:"bytes,6,opt,name=registration,proto3" json:"registration,omitempty"`
+	// Not zero: not a call but a report of calls the stream's reader missed
+	// (protocol.IncomingCall.Missed).
+	Missed        uint64   `protobuf:"varint,7,opt,name=missed,proto3" json:"missed,omitempty"`
+	MissedCallIds []string `protobuf:"bytes,8,rep,name=missed_call_ids,json=missedCallIds,proto3" json:"missed_call_ids,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2545,6 +2549,20 @@ func (x *IncomingCall) GetViaProxy() bool {
 func (x *IncomingCall) GetRegistration() *RegistrationEvent {
 	if x != nil {
 		return x.Registration
+	}
+	return nil
+}
+
+func (x *IncomingCall) GetMissed() uint64 {
+	if x != nil {
+		return x.Missed
+	}
+	return 0
+}
+
+func (x *IncomingCall) GetMissedCallIds() []string {
+	if x != nil {
+		return x.MissedCallIds
 	}
 	return nil
 }
@@ -3931,7 +3949,7 @@ const file_cusax_v1_cusax_proto_rawDesc = "" +
 	"\vCallRequest\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x17\n" +
-	"\acall_id\x18\x02 \x01(\tR\x06callId\"\xd1\x01\n" +
+	"\acall_id\x18\x02 \x01(\tR\x06callId\"\x91\x02\n" +
 	"\fIncomingCall\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\tR\x06callId\x12\x10\n" +
 	"\x03raw\x18\x02 \x01(\fR\x03raw\x12\x16\n" +
@@ -3939,7 +3957,9 @@ const file_cusax_v1_cusax_proto_rawDesc = "" +
 	"\ftime_unix_ns\x18\x04 \x01(\x03R\n" +
 	"timeUnixNs\x12\x1b\n" +
 	"\tvia_proxy\x18\x05 \x01(\bR\bviaProxy\x12?\n" +
-	"\fregistration\x18\x06 \x01(\v2\x1b.cusax.v1.RegistrationEventR\fregistration\"\xc5\x01\n" +
+	"\fregistration\x18\x06 \x01(\v2\x1b.cusax.v1.RegistrationEventR\fregistration\x12\x16\n" +
+	"\x06missed\x18\a \x01(\x04R\x06missed\x12&\n" +
+	"\x0fmissed_call_ids\x18\b \x03(\tR\rmissedCallIds\"\xc5\x01\n" +
 	"\x11RegistrationEvent\x12\x14\n" +
 	"\x05state\x18\x01 \x01(\tR\x05state\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x18\n" +
