@@ -90,7 +90,9 @@ func sendLines(ctx context.Context, in *bufio.Reader, send func(string) error) e
 				return inputError("--lines: line %d %v; it was not sent%s", lineNo, cerr, sentBefore(sent))
 			}
 			if serr := send(l); serr != nil {
-				return serr
+				// Which line failed and what went before: a script can
+				// resume from there.
+				return fmt.Errorf("--lines: line %d was not sent (%s): %w", lineNo, sentSoFar(sent), serr)
 			}
 			sent++
 		}
@@ -104,6 +106,17 @@ func sendLines(ctx context.Context, in *bufio.Reader, send func(string) error) e
 			return ctx.Err()
 		}
 	}
+}
+
+// sentSoFar says how many messages went before a line that failed.
+func sentSoFar(n int) string {
+	switch n {
+	case 0:
+		return "no message before it was sent"
+	case 1:
+		return "1 message before it was sent"
+	}
+	return fmt.Sprintf("%d messages before it were sent", n)
 }
 
 func sentBefore(n int) string {

@@ -35,6 +35,7 @@ type Options struct {
 	Listen            bool
 	Timeout           time.Duration
 	Count             int
+	GiveUpAfter       time.Duration
 	Info              bool
 	JSON              bool
 }
@@ -91,6 +92,7 @@ the roster is allowed, with a note.`,
 	fl.BoolVar(&o.Listen, "listen", false, "print incoming messages")
 	fl.DurationVar(&o.Timeout, "timeout", 0, "with --listen: stop after this long (e.g. 30s)")
 	fl.IntVar(&o.Count, "count", 0, "with --listen: stop after this many messages")
+	fl.DurationVar(&o.GiveUpAfter, "give-up-after", 5*time.Minute, "with --lines: when the connection drops, keep logging in again this long, then exit 7 (0: never)")
 	fl.BoolVar(&o.Info, "info", false, "with --room: print the room's disco#info (RFC 7081 §4: audio-video-uri)")
 	fl.BoolVar(&o.JSON, "json", false, "print JSON (one object per line with --listen)")
 	return cmd
@@ -104,6 +106,8 @@ func (o *Options) validate() error {
 		return cmdutil.Usagef("--lines reads stdin: give no message arguments")
 	case o.Count < 0:
 		return cmdutil.Usagef("--count must not be negative")
+	case o.GiveUpAfter < 0:
+		return cmdutil.Usagef("--give-up-after must not be negative")
 	case (o.Timeout != 0 || o.Count != 0) && !o.Listen:
 		return cmdutil.Usagef("--timeout and --count go with --listen")
 	case o.Room == "" && o.Contact == "" && !o.Listen:
@@ -159,7 +163,10 @@ func run(o *Options) error {
 	if err != nil {
 		return err
 	}
-	defer sess.Shutdown()
+	// rc.sess is the session from here on: a --lines sender replaces it
+	// when the connection drops (resend.go).
+	rc := &reconnector{sess: sess, giveUp: o.GiveUpAfter, errOut: f.IO.ErrOut, sleep: sleepCtx, account: acct.XMPP.JID}
+	defer func() { rc.sess.Shutdown() }()
 
 	if o.Info {
 		return printInfo(o, sess)
@@ -183,13 +190,15 @@ func run(o *Options) error {
 		if nick == "" {
 			nick = localPart(acct.XMPP.JID)
 		}
-		if _, err := sess.JoinRoom(ctx, protocol.RoomJoin{Room: o.Room, Nick: nick, Password: roomPassword}); err != nil {
+		join := protocol.RoomJoin{Room: o.Room, Nick: nick, Password: roomPassword}
+		if _, err := sess.JoinRoom(ctx, join); err != nil {
 			return fmt.Errorf("join %s: %w", o.Room, err)
 		}
+		rc.rejoin = &join
 		defer func() {
 			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 			defer cancel()
-			_ = sess.LeaveRoom(lctx, o.Room)
+			_ = rc.sess.LeaveRoom(lctx, o.Room)
 		}()
 	} else if stream != nil {
 		// RFC 6121 §8.5.2.1: messages to the bare JID reach only available
@@ -199,10 +208,23 @@ func run(o *Options) error {
 		}
 	}
 
+	rc.open = func() (*corelogin.ChatSession, error) { return f.OpenChat(acct, 0) }
 	sent := 0
+	sendOn := func(s *corelogin.ChatSession, body string) error {
+		// The backend's error names the recipient and the condition.
+		return s.Send(ctx, protocol.Message{To: to, Type: msgType, Body: body})
+	}
 	send := func(body string) error {
-		if err := sess.Send(ctx, protocol.Message{To: to, Type: msgType, Body: body}); err != nil {
-			return err // the backend's error names the recipient and the condition
+		var err error
+		if o.Lines && stream == nil {
+			// A listener's stream belongs to its session: only a plain
+			// sender logs in again.
+			err = rc.send(ctx, body, sendOn)
+		} else {
+			err = sendOn(rc.sess, body)
+		}
+		if err != nil {
+			return err
 		}
 		sent++
 		return nil
