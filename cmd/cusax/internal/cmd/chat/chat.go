@@ -59,6 +59,10 @@ With --listen, incoming messages are printed until interrupted, --timeout or
 (XEP-0198 stream management): what cusax never printed (killed, --count
 reached) goes to the next listener. A dropped connection exits 7.
 
+With --lines, a dropped connection is restored: cusax logs in again and
+sends the line that failed again (said on stderr), until --give-up-after;
+then it exits 7 naming the line that was not sent.
+
 On a terminal with no message, cusax chats interactively. A recipient outside
 the roster is allowed, with a note.`,
 		Example: `  $ cusax chat bob "the build is green"
