@@ -439,11 +439,13 @@ func TestChatListenSlowReader(t *testing.T) {
 }
 
 // tcpCutter is a TCP relay to Prosody whose connections the test can cut,
-// as a network failure or a server restart would.
+// as a network failure or a server restart would; while paused it closes
+// every new connection at once (the server is down).
 type tcpCutter struct {
-	ln    net.Listener
-	mu    sync.Mutex
-	conns []net.Conn
+	ln     net.Listener
+	paused atomic.Bool
+	mu     sync.Mutex
+	conns  []net.Conn
 }
 
 func newTCPCutter(t *testing.T, target string) *tcpCutter {
@@ -457,6 +459,10 @@ func newTCPCutter(t *testing.T, target string) *tcpCutter {
 			in, err := ln.Accept()
 			if err != nil {
 				return
+			}
+			if c.paused.Load() {
+				in.Close()
+				continue
 			}
 			out, err := net.Dial("tcp", target)
 			if err != nil {
@@ -473,6 +479,10 @@ func newTCPCutter(t *testing.T, target string) *tcpCutter {
 	t.Cleanup(func() { ln.Close(); c.cut() })
 	return c
 }
+
+func (c *tcpCutter) addr() string { return c.ln.Addr().String() }
+func (c *tcpCutter) pause()       { c.paused.Store(true) }
+func (c *tcpCutter) resume()      { c.paused.Store(false) }
 
 func (c *tcpCutter) cut() {
 	c.mu.Lock()

@@ -3,11 +3,8 @@ package cli
 import (
 	"context"
 	"io"
-	"net"
 	"os/exec"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -25,7 +22,7 @@ import (
 // (Before: exit 7 at the line after the cut, and the rest never sent.)
 func TestChatLinesSurvivesDrop(t *testing.T) {
 	bed := testbed.Shared(t)
-	relay := newPausableRelay(t, bed.XMPPAddr)
+	relay := newTCPCutter(t, bed.XMPPAddr)
 	recv, jid := deliveryUser(t, bed, "rcvrecv", "")
 	sender, _ := deliveryUser(t, bed, "rcvsend", relay.addr())
 
@@ -63,7 +60,7 @@ func TestChatLinesSurvivesDrop(t *testing.T) {
 // sender exits 7 and names the line that was not sent.
 func TestChatLinesGivesUp(t *testing.T) {
 	bed := testbed.Shared(t)
-	relay := newPausableRelay(t, bed.XMPPAddr)
+	relay := newTCPCutter(t, bed.XMPPAddr)
 	_, jid := deliveryUser(t, bed, "gurecv", "")
 	sender, _ := deliveryUser(t, bed, "gusend", relay.addr())
 
@@ -167,60 +164,4 @@ func (p *senderProc) wait(t *testing.T, d time.Duration) int {
 		t.Fatalf("sender still running after %s\n%s", d, p.stderr.String())
 		return -1
 	}
-}
-
-// pausableRelay is a TCP relay to target whose connections the test can
-// cut and which, while paused, closes every new connection at once: what
-// a client sees of a server that restarts.
-type pausableRelay struct {
-	ln     net.Listener
-	paused atomic.Bool
-	mu     sync.Mutex
-	conns  []net.Conn
-}
-
-func newPausableRelay(t *testing.T, target string) *pausableRelay {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &pausableRelay{ln: ln}
-	go func() {
-		for {
-			in, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			if r.paused.Load() {
-				in.Close()
-				continue
-			}
-			out, err := net.Dial("tcp", target)
-			if err != nil {
-				in.Close()
-				continue
-			}
-			r.mu.Lock()
-			r.conns = append(r.conns, in, out)
-			r.mu.Unlock()
-			go func() { _, _ = io.Copy(out, in); out.Close() }()
-			go func() { _, _ = io.Copy(in, out); in.Close() }()
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); r.cut() })
-	return r
-}
-
-func (r *pausableRelay) addr() string { return r.ln.Addr().String() }
-func (r *pausableRelay) pause()       { r.paused.Store(true) }
-func (r *pausableRelay) resume()      { r.paused.Store(false) }
-
-func (r *pausableRelay) cut() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, c := range r.conns {
-		c.Close()
-	}
-	r.conns = nil
 }
