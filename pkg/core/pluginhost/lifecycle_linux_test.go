@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cusax/cusax/internal/testbed"
 )
 
 // TestMain lets the test binary double as a probe run as another user
@@ -81,25 +83,10 @@ func buildBadIMPP(t *testing.T, mode string) Candidate {
 	return cands[0]
 }
 
-// gone says whether pid no longer runs (a zombie waiting for a reaper that
-// never comes, as under some container inits, counts as gone).
-func gone(pid int) bool {
-	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
-		return true
-	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return true
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i > 0 && len(s) > i+2 && s[i+2] == 'Z'
-}
-
 func waitGone(t *testing.T, what string, pid int, d time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(d)
-	for !gone(pid) {
+	for !testbed.ProcessGone(pid) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%s (pid %d) still runs after %s", what, pid, d)
 		}
@@ -365,7 +352,7 @@ func TestPluginSurvivesEndOfLaunchingThread(t *testing.T) {
 	// Watch for a while: a SIGTERM from the ended thread would end the
 	// plugin at once (it has no session to close).
 	for end := time.Now().Add(2 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
-		if gone(pid) {
+		if testbed.ProcessGone(pid) {
 			t.Fatal("the plugin died with the thread that launched it, while its host runs")
 		}
 	}

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cusax/cusax/internal/testbed"
 )
 
 // Issue 13: a password command that times out is killed with everything it
@@ -36,7 +38,7 @@ func TestRunCommandTimeoutKillsChildren(t *testing.T) {
 	for _, f := range fields {
 		pid, _ := strconv.Atoi(f)
 		deadline := time.Now().Add(10 * time.Second)
-		for !processGone(pid) {
+		for !testbed.ProcessGone(pid) {
 			if time.Now().After(deadline) {
 				_ = syscall.Kill(pid, syscall.SIGKILL)
 				t.Fatalf("sleep %d outlived the timed-out password command", pid)
@@ -44,15 +46,4 @@ func TestRunCommandTimeoutKillsChildren(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-}
-
-// processGone: no such process, or a zombie no one reaps yet.
-func processGone(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return true
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i > 0 && len(s) > i+2 && s[i+2] == 'Z'
 }

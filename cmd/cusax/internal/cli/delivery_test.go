@@ -184,29 +184,6 @@ func (p *cusaxProc) wait(t *testing.T, d time.Duration) int {
 	return p.code
 }
 
-// children returns the pids whose parent is pid (its plugin processes).
-func children(pid int) []int {
-	var out []int
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		c, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid …: comm may hold spaces; ppid follows ')'.
-		s := string(b)
-		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
 // killTree kills the plugin children, then the host, with SIGKILL: no
 // cleanup runs anywhere (the worst case: what the plugin read from TCP is
 // gone with it).
@@ -214,7 +191,7 @@ func (p *cusaxProc) killTree() {
 	if p.cmd.Process == nil {
 		return
 	}
-	for _, c := range children(p.cmd.Process.Pid) {
+	for _, c := range testbed.Children(p.cmd.Process.Pid) {
 		_ = syscall.Kill(c, syscall.SIGKILL)
 	}
 	_ = syscall.Kill(p.cmd.Process.Pid, syscall.SIGKILL)
@@ -325,7 +302,7 @@ func TestChatListenHostKill9(t *testing.T) {
 	first := startCusax(t, recv, false, "chat", "--listen", "--json")
 	sendChat(t, sender, jid, "before")
 	waitLines(t, first, 1)
-	plugins := children(first.cmd.Process.Pid)
+	plugins := testbed.Children(first.cmd.Process.Pid)
 	t.Cleanup(func() {
 		for _, c := range plugins {
 			_ = syscall.Kill(c, syscall.SIGKILL)

@@ -87,7 +87,7 @@ func TestPluginsDoNotOutliveHost(t *testing.T) {
 				waitFor(t, "the host to listen", 20*time.Second, func() bool { return strings.Contains(h.stderr.String(), "listening for calls") })
 
 			}
-			plugins := childrenOf(h.cmd.Process.Pid)
+			plugins := testbed.Children(h.cmd.Process.Pid)
 			if len(plugins) == 0 {
 				t.Fatal("no plugin processes found")
 			}
@@ -228,43 +228,8 @@ func (h *hostProc) wait(t *testing.T, d time.Duration) int {
 	return h.cmd.ProcessState.ExitCode()
 }
 
-// childrenOf lists the processes whose parent is pid (the plugins).
-func childrenOf(pid int) []int {
-	var kids []int
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		f := strings.Fields(s[i+1:]) // state, ppid, …
-		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
-			kids = append(kids, p)
-		}
-	}
-	return kids
-}
-
-// waitGone waits until pid no longer runs (a zombie counts as gone: some
-// container inits never reap).
+// waitGone waits until pid no longer runs.
 func waitGone(t *testing.T, what string, pid int, d time.Duration) {
 	t.Helper()
-	waitFor(t, what+" "+strconv.Itoa(pid)+" to end", d, func() bool {
-		if err := syscall.Kill(pid, 0); err == syscall.ESRCH {
-			return true
-		}
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-		if err != nil {
-			return true
-		}
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		return i > 0 && len(s) > i+2 && s[i+2] == 'Z'
-	})
+	waitFor(t, what+" "+strconv.Itoa(pid)+" to end", d, func() bool { return testbed.ProcessGone(pid) })
 }
