@@ -92,7 +92,8 @@ func envInt(name string, def int) int {
 
 // TestSoak is `make soak`. Knobs: SOAK_ROUNDS (default 2), SOAK_SECONDS
 // (default 240: no round starts after that), SOAK_MESSAGES per flood
-// (default 200), SOAK_LOGDIR (stderr of every cusax run), SOAK_TABLE (a
+// (default 200), SOAK_UDP_WAIT (seconds kamailio-udp waits for the
+// listener to register again; default 0: no wait), SOAK_LOGDIR (stderr of every cusax run), SOAK_TABLE (a
 // copy of the table), CUSAX_BIN (default: built here), SOAK_STRICT=1 (fail
 // on any loss, duplicate, leftover or hostile plugin run).
 func TestSoak(t *testing.T) {
