@@ -85,11 +85,12 @@ compare-testssl:
 SOAK_ROUNDS   ?= 2
 SOAK_SECONDS  ?= 240
 SOAK_MESSAGES ?= 200
+SOAK_UDP_WAIT ?= 0
 SOAK_DIR      ?= $(CURDIR)/$(BIN)/soak
 soak: build
 	@rm -rf $(SOAK_DIR); mkdir -p $(SOAK_DIR)
 	CUSAX_SOAK=1 CUSAX_BIN=$(CURDIR)/$(BIN)/cusax SOAK_ROUNDS=$(SOAK_ROUNDS) SOAK_SECONDS=$(SOAK_SECONDS) \
-		SOAK_MESSAGES=$(SOAK_MESSAGES) SOAK_LOGDIR=$(SOAK_DIR)/logs SOAK_TABLE=$(SOAK_DIR)/table.md \
+		SOAK_MESSAGES=$(SOAK_MESSAGES) SOAK_UDP_WAIT=$(SOAK_UDP_WAIT) SOAK_LOGDIR=$(SOAK_DIR)/logs SOAK_TABLE=$(SOAK_DIR)/table.md \
 		$(GO) test -count=1 -timeout 20m -run '^TestSoak$$' -v ./internal/soak > $(SOAK_DIR)/test.log 2>&1; \
 	status=$$?; cat $(SOAK_DIR)/table.md 2>/dev/null || tail -50 $(SOAK_DIR)/test.log; exit $$status
 

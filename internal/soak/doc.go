@@ -6,7 +6,7 @@
 // binary — a message flood into `cusax chat --listen` whose stdout is read
 // slowly, `kill -9` of the listening host at a random point, a Prosody
 // restart in the middle of a flood, a Kamailio restart under
-// `whois-caller --listen`, and plugin directories another user could have
+// `whois-caller --listen` (over TCP and over UDP), and plugin directories another user could have
 // written — and counts, by a unique id in every message or call, what was
 // sent, received, lost and duplicated, the plugin processes left behind
 // and the exit codes seen. The table is printed as Markdown. Losses do not

@@ -98,6 +98,16 @@ type proc struct {
 	mu    sync.Mutex
 	lines []string
 	last  time.Time // when the last stdout line was read
+
+	errPath  string    // its stderr, a file
+	errLines []stamped // read back by tailStderr, when asked for
+}
+
+// stamped is a line of stderr and about when it was written (read back
+// every 50 ms).
+type stamped struct {
+	text string
+	at   time.Time
 }
 
 // exitText is an exit code as the table shows it.
@@ -133,7 +143,7 @@ func (r *run) start(name, user string, args ...string) (*proc, error) {
 		logf.Close()
 		return nil, err
 	}
-	p := &proc{name: name, cmd: cmd, in: in, done: make(chan struct{}), last: time.Now()}
+	p := &proc{name: name, cmd: cmd, in: in, done: make(chan struct{}), last: time.Now(), errPath: logf.Name()}
 	r.mu.Lock()
 	r.procs = append(r.procs, p)
 	r.mu.Unlock()
@@ -244,6 +254,75 @@ func (p *proc) waitLine(s string, d time.Duration) bool {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return false
+}
+
+// tailStderr reads p's stderr file back as it grows, every 50 ms, until
+// p has exited, so that waitStderr can see lines and when they came. (A
+// file, not a pipe: plugin processes that inherit stderr would hold a pipe
+// open and keep cmd.Wait from returning.)
+func (p *proc) tailStderr() {
+	go func() {
+		f, err := os.Open(p.errPath)
+		if err != nil {
+			return
+		}
+		defer f.Close()
+		var part []byte
+		buf := make([]byte, 32<<10)
+		for {
+			exited := p.exited()
+			for {
+				n, _ := f.Read(buf)
+				if n == 0 {
+					break
+				}
+				part = append(part, buf[:n]...)
+			}
+			now := time.Now()
+			p.mu.Lock()
+			for {
+				i := bytes.IndexByte(part, '\n')
+				if i < 0 {
+					break
+				}
+				p.errLines = append(p.errLines, stamped{string(part[:i]), now})
+				part = part[i+1:]
+			}
+			p.mu.Unlock()
+			if exited {
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+}
+
+// stderrLine returns the first stderr line read after since that match
+// accepts (tailStderr must run).
+func (p *proc) stderrLine(since time.Time, match func(string) bool) (stamped, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, l := range p.errLines {
+		if !l.at.Before(since) && match(l.text) {
+			return l, true
+		}
+	}
+	return stamped{}, false
+}
+
+// waitStderr waits up to d for stderrLine(since, match).
+func (p *proc) waitStderr(since time.Time, match func(string) bool, d time.Duration) (stamped, bool) {
+	deadline := time.Now().Add(d)
+	for {
+		if l, ok := p.stderrLine(since, match); ok || time.Now().After(deadline) || p.exited() {
+			if !ok && p.exited() {
+				time.Sleep(100 * time.Millisecond) // the last read after the exit
+				l, ok = p.stderrLine(since, match)
+			}
+			return l, ok
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // pluginProcs lists the running plugin processes of bin (cusax __plugin

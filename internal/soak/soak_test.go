@@ -1,7 +1,6 @@
 package soak
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -47,6 +46,7 @@ type row struct {
 	leftover int
 	exits    map[string]int // "listener 130" → times seen
 	notes    []string
+	calls    *callCount // the kamailio rows: calls, not messages
 }
 
 type hostileRow struct {
@@ -92,7 +92,8 @@ func envInt(name string, def int) int {
 
 // TestSoak is `make soak`. Knobs: SOAK_ROUNDS (default 2), SOAK_SECONDS
 // (default 240: no round starts after that), SOAK_MESSAGES per flood
-// (default 200), SOAK_LOGDIR (stderr of every cusax run), SOAK_TABLE (a
+// (default 200), SOAK_UDP_WAIT (seconds kamailio-udp waits for the
+// listener to register again; default 0: no wait), SOAK_LOGDIR (stderr of every cusax run), SOAK_TABLE (a
 // copy of the table), CUSAX_BIN (default: built here), SOAK_STRICT=1 (fail
 // on any loss, duplicate, leftover or hostile plugin run).
 func TestSoak(t *testing.T) {
@@ -139,10 +140,13 @@ func TestSoak(t *testing.T) {
 		leftovers(r.bin, 0)
 	})
 	// alice sends and calls; bob listens (chat and whois-caller). Both are
-	// fixed users of the bed, so a Kamailio restart keeps them.
-	for _, u := range []string{"alice", "bob"} {
-		r.login(u)
-	}
+	// fixed users of the bed, so a Kamailio restart keeps them. "bob-tcp"
+	// is bob's account again, its SIP over TCP: the kamailio scenario.
+	udp := "sip:" + r.bed.SIPUDPAddr + ";transport=udp"
+	r.login("alice", "alice", udp)
+	r.login("bob", "bob", udp)
+	r.login("bob-tcp", "bob", "sip:"+r.bed.SIPTCPAddr+";transport=tcp")
+	udpWait := time.Duration(envInt("SOAK_UDP_WAIT", 0)) * time.Second
 	for round := 1; round <= rounds; round++ {
 		if round > 1 && time.Now().After(r.end) {
 			t.Logf("SOAK_SECONDS reached: %d of %d rounds run", round-1, rounds)
@@ -151,7 +155,8 @@ func TestSoak(t *testing.T) {
 		r.slowReader(round)
 		r.killListener(round)
 		r.prosodyRestart(round)
-		r.kamailioRestart(round)
+		r.kamailioRestart(round, "kamailio", "bob-tcp", 30*time.Second)
+		r.kamailioRestart(round, "kamailio-udp", "bob", udpWait)
 		r.hostilePlugins(round)
 	}
 	r.drain()
@@ -164,6 +169,12 @@ func TestSoak(t *testing.T) {
 	}
 	if os.Getenv("SOAK_STRICT") == "1" {
 		for _, name := range r.order {
+			if c := r.rows[name].calls; c != nil {
+				if c.lost+c.other > 0 || r.rows[name].leftover > 0 || c.placed == 0 {
+					t.Errorf("%s: %d calls, %d lost, %d neither received nor refused by the registrar, %d plugin processes left over", name, c.placed, c.lost, c.other, r.rows[name].leftover)
+				}
+				continue
+			}
 			if sent, _, lost, dup := r.tally.count("soak-" + name + "-"); lost+dup > 0 || r.rows[name].leftover > 0 || sent == 0 {
 				t.Errorf("%s: %d sent, %d lost, %d duplicated, %d plugin processes left over", name, sent, lost, dup, r.rows[name].leftover)
 			}
@@ -176,14 +187,15 @@ func TestSoak(t *testing.T) {
 	}
 }
 
-// login saves user's account (both aspects; SIP over UDP) in a fresh home.
-func (r *run) login(user string) {
-	home := filepath.Join(r.t.TempDir(), user)
-	r.homes[user] = home
+// login saves the account of the bed's user (both aspects, SIP through
+// proxy) in a fresh home, which r.start then knows as key.
+func (r *run) login(key, user, proxy string) {
+	home := filepath.Join(r.t.TempDir(), key)
+	r.homes[key] = home
 	b := r.bed
-	p, err := r.start("login-"+user, user, "login", "--name", "lab", "--json",
+	p, err := r.start("login-"+key, key, "login", "--name", "lab", "--json",
 		"--jid", user+"@"+b.Domain, "--xmpp-server", b.XMPPAddr,
-		"--aor", "sip:"+user+"@"+b.Domain, "--sip-proxy", "sip:"+b.SIPUDPAddr+";transport=udp",
+		"--aor", "sip:"+user+"@"+b.Domain, "--sip-proxy", proxy,
 		"--ca-file", b.CAFile, "--password-stdin")
 	if err != nil {
 		r.t.Fatal(err)
@@ -192,7 +204,7 @@ func (r *run) login(user string) {
 	_ = p.in.Close()
 	if !p.wait(60*time.Second) || p.code != 0 {
 		p.stop(time.Second)
-		r.t.Fatalf("login %s: exit %s (stderr in %s)", user, exitText(p.code), r.logDir)
+		r.t.Fatalf("login %s: exit %s (stderr in %s)", key, exitText(p.code), r.logDir)
 	}
 }
 
@@ -440,72 +452,6 @@ func (r *run) prosodyRestart(round int) {
 	w.leftover += leftovers(r.bin, 5*time.Second)
 }
 
-// (d) Kamailio restarts while `whois-caller --listen` runs; calls placed
-// after it must still reach the listener (it registers again).
-func (r *run) kamailioRestart(round int) {
-	w := r.row("kamailio")
-	w.rounds++
-	l, err := r.start("kamailio-whois", "bob", "whois-caller", "--listen", "--on-call", "busy", "--json")
-	if err != nil {
-		w.note("round %d: %v", round, err)
-		return
-	}
-	defer func() {
-		if !l.exited() {
-			w.stopListener(l, "whois-caller")
-		} else {
-			w.exit("whois-caller", l)
-		}
-		w.leftover += leftovers(r.bin, 5*time.Second)
-	}()
-	statuses := map[int]int{}
-	call := func(id string, count bool) int {
-		if count {
-			r.tally.markSent(id)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		res, _ := r.bed.SippInvite(ctx, testbed.SippInviteOptions{From: "alice", To: "sip:bob@" + r.bed.Domain, ExpectStatus: 486, CallID: id})
-		if count {
-			statuses[res.Status]++
-		}
-		return res.Status
-	}
-	// Ready: bob's registration answers (the probe calls are not counted).
-	ready := false
-	for i := 0; i < 20 && !l.exited(); i++ {
-		if call(fmt.Sprintf("probe-%d", r.rng.Int64()), false) == 486 {
-			ready = true
-			break
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-	if !ready {
-		w.note("round %d: whois-caller --listen never answered 486", round)
-		return
-	}
-	want := ids("kamailio", round, 4)
-	call(want[0], true)
-	rctx, rcancel := context.WithTimeout(context.Background(), 30*time.Second)
-	err = r.bed.RestartKamailio(rctx)
-	rcancel()
-	if err != nil {
-		w.note("round %d: %v", round, err)
-		return
-	}
-	for _, id := range want[1:] {
-		time.Sleep(2 * time.Second)
-		call(id, true)
-	}
-	var st []string
-	for code, n := range statuses {
-		st = append(st, fmt.Sprintf("%d×%d", code, n))
-	}
-	sort.Strings(st)
-	w.note("round %d: final responses %s", round, strings.Join(st, " "))
-	l.waitLine(want[len(want)-1], 3*time.Second)
-}
-
 // (e) plugin directories another user could write: the plugin must be
 // refused and never run. The plugin replaces the built-in XMPP backend,
 // so `cusax roster` would start it; it only leaves a mark and exits. The
@@ -631,6 +577,11 @@ func (r *run) table(took time.Duration) string {
 			}
 			fmt.Fprintf(&b, "| %s | %d | %d dirs | %d refused | %d executed | – | %d | %s | %s |\n",
 				name, w.rounds, ran+refused, refused, ran, w.leftover, strings.Join(exits, ", "), strings.Join(w.notes, "; "))
+			continue
+		}
+		if c := w.calls; c != nil {
+			fmt.Fprintf(&b, "| %s | %d | %d calls | %d | %d | – | %d | %s | %s |\n",
+				name, w.rounds, c.placed, c.received, c.lost, w.leftover, strings.Join(exits, ", "), strings.Join(append(c.summary(), w.notes...), "; "))
 			continue
 		}
 		sent, got, lost, dup := r.tally.count("soak-" + name + "-")
