@@ -42,7 +42,7 @@ func TestPluginsDoNotOutliveHost(t *testing.T) {
 		}},
 		{"whois-caller --listen, SIGHUP", []string{"whois-caller", "--listen"}, true, func(t *testing.T, h *hostProc) int {
 			_ = h.cmd.Process.Signal(syscall.SIGHUP)
-			return 0 // as after Ctrl-C: listening until stopped is its job
+			return 130 // interrupted, as chat --listen
 		}},
 		{"chat --listen | head -1", []string{"chat", "--listen"}, false, func(t *testing.T, h *hostProc) int {
 			// Two messages: the first is read (head -1 prints it and

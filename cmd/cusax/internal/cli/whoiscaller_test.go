@@ -192,8 +192,8 @@ func TestWhoisCallerListen(t *testing.T) {
 	}
 	_ = cmd.Process.Signal(os.Interrupt)
 	_ = cmd.Wait()
-	if code := cmd.ProcessState.ExitCode(); code != 0 {
-		t.Errorf("exit %d after Ctrl-C; stderr %s", code, stderr.String())
+	if code := cmd.ProcessState.ExitCode(); code != 130 {
+		t.Errorf("exit %d after Ctrl-C, want 130 (interrupted); stderr %s", code, stderr.String())
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/pkg/core/callerid"
 	"github.com/cusax/cusax/pkg/core/config"
 	corelogin "github.com/cusax/cusax/pkg/core/login"
@@ -113,11 +114,16 @@ func listen(o *Options) error {
 			return fmt.Errorf("whois-caller: registration of %s lost %s ago and not restored; giving up (--give-up-after %s): %w",
 				acct.SIP.AOR, time.Since(lostSince).Round(100*time.Millisecond), o.GiveUpAfter, protocol.ErrUnreachable)
 		case <-ctx.Done():
-			return nil
+			// Interrupted, as the exit-code table says (130), like chat
+			// --listen: a script can tell "stopped" from "done".
+			return cmdutil.WithExit(cmdutil.ExitInterrupted, cmdutil.ErrInterrupted)
 		}
 		in, err := it.in, it.err
 		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, io.EOF) {
+			if ctx.Err() != nil {
+				return cmdutil.WithExit(cmdutil.ExitInterrupted, cmdutil.ErrInterrupted)
+			}
+			if errors.Is(err, io.EOF) {
 				return nil
 			}
 			return fmt.Errorf("telephony: incoming calls: %w", err)
