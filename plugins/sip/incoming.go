@@ -451,14 +451,16 @@ func (st *callStream) deliver(ic protocol.IncomingCall, s *session) {
 	select {
 	case st.ch <- ic:
 	default:
-		n := st.dropped.Add(1)
-		s.log.Warn("incoming call not handed over: the reader is behind", "call_id", ic.CallID, "missed", n)
+		// Recorded for the report before it is counted: whoever sees the
+		// count also finds the call in the next report.
 		st.missMu.Lock()
 		st.missed++
 		if len(st.missedIDs) < maxMissedIDs && ic.CallID != "" {
 			st.missedIDs = append(st.missedIDs, ic.CallID)
 		}
 		st.missMu.Unlock()
+		n := st.dropped.Add(1)
+		s.log.Warn("incoming call not handed over: the reader is behind", "call_id", ic.CallID, "missed", n)
 	}
 }
 
