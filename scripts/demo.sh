@@ -171,7 +171,8 @@ wait "$whois_pid" || rc=$?
 whois_pid=
 run cat "$demo/whois.out"
 run cat "$demo/whois.err" >&2
-[[ $rc == 0 ]] || { echo "demo: whois-caller exited $rc after Ctrl-C" >&2; exit 1; }
+# 130: interrupted, as the exit-code table says (cusax help exit-codes).
+[[ $rc == 130 ]] || { echo "demo: whois-caller exited $rc after Ctrl-C, want 130" >&2; exit 1; }
 
 bold "15. cusax audit-tls: the TLS and authentication posture of both aspects of the demo account, for
    operators (RFC 7590 §3, BCP 195, RFC 7081 §7). Exit codes follow the monitoring-plugin convention:
