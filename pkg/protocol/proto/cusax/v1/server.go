@@ -55,6 +55,20 @@ func (s *sessions[S]) remove(id string) (S, bool) {
 	return v, ok
 }
 
+// serveStream answers a streaming RPC with st (opened with err): an error
+// as its status; else headers first, which tell the host the stream is open
+// (see openStream), then every value until either side ends.
+func serveStream[T any, W any](out grpc.ServerStreamingServer[W], st protocol.Stream[T], err error, conv func(T) *W) error {
+	if err != nil {
+		return toStatus(err)
+	}
+	if err := out.SendHeader(metadata.MD{}); err != nil {
+		st.Close()
+		return err
+	}
+	return pump(out.Context(), st, out.Send, conv)
+}
+
 // pump forwards a protocol.Stream to a gRPC server stream until either ends.
 func pump[T any, W any](ctx context.Context, st protocol.Stream[T], send func(W) error, conv func(T) W) error {
 	defer st.Close()
@@ -128,15 +142,7 @@ func (g *imppServer) Presences(req *SessionRequest, out grpc.ServerStreamingServ
 		return err
 	}
 	st, err := sess.Presences(out.Context())
-	if err != nil {
-		return toStatus(err)
-	}
-	// Headers tell the host the stream is open (see openStream).
-	if err := out.SendHeader(metadata.MD{}); err != nil {
-		st.Close()
-		return err
-	}
-	return pump(out.Context(), st, out.Send, presenceToWire)
+	return serveStream(out, st, err, presenceToWire)
 }
 
 func (g *imppServer) Send(ctx context.Context, req *SendRequest) (*Empty, error) {
@@ -153,15 +159,7 @@ func (g *imppServer) Messages(req *SessionRequest, out grpc.ServerStreamingServe
 		return err
 	}
 	st, err := sess.Messages(out.Context())
-	if err != nil {
-		return toStatus(err)
-	}
-	// Headers tell the host the stream is open (see openStream).
-	if err := out.SendHeader(metadata.MD{}); err != nil {
-		st.Close()
-		return err
-	}
-	return pump(out.Context(), st, out.Send, messageToWire)
+	return serveStream(out, st, err, messageToWire)
 }
 
 func (g *imppServer) AckedMessages(req *SessionRequest, out grpc.ServerStreamingServer[Message]) error {
@@ -174,15 +172,7 @@ func (g *imppServer) AckedMessages(req *SessionRequest, out grpc.ServerStreaming
 		return toStatus(fmt.Errorf("acknowledged messages: %w", protocol.ErrUnsupported))
 	}
 	st, err := am.AckedMessages(out.Context())
-	if err != nil {
-		return toStatus(err)
-	}
-	// Headers tell the host the stream is open (see openStream).
-	if err := out.SendHeader(metadata.MD{}); err != nil {
-		st.Close()
-		return err
-	}
-	return pump(out.Context(), st, out.Send, messageToWire)
+	return serveStream(out, st, err, messageToWire)
 }
 
 func (g *imppServer) AckMessage(ctx context.Context, req *AckRequest) (*Empty, error) {
@@ -295,15 +285,7 @@ func (g *telephonyServer) Dial(req *DialRequest, out grpc.ServerStreamingServer[
 		return err
 	}
 	st, err := sess.Dial(out.Context(), dialFromWire(req))
-	if err != nil {
-		return toStatus(err)
-	}
-	// Headers tell the host the stream is open (see openStream).
-	if err := out.SendHeader(metadata.MD{}); err != nil {
-		st.Close()
-		return err
-	}
-	return pump(out.Context(), st, out.Send, callEventToWire)
+	return serveStream(out, st, err, callEventToWire)
 }
 
 func (g *telephonyServer) Hangup(ctx context.Context, req *CallRequest) (*Empty, error) {
@@ -320,15 +302,7 @@ func (g *telephonyServer) IncomingCalls(req *SessionRequest, out grpc.ServerStre
 		return err
 	}
 	st, err := sess.IncomingCalls(out.Context())
-	if err != nil {
-		return toStatus(err)
-	}
-	// Headers tell the host the stream is open (see openStream).
-	if err := out.SendHeader(metadata.MD{}); err != nil {
-		st.Close()
-		return err
-	}
-	return pump(out.Context(), st, out.Send, incomingToWire)
+	return serveStream(out, st, err, incomingToWire)
 }
 
 func (g *telephonyServer) Respond(ctx context.Context, req *RespondRequest) (*Empty, error) {
