@@ -10,7 +10,7 @@
 //     returns an error wrapping protocol.ErrInsecure, unless the request
 //     allows plaintext explicitly.
 //   - The server is authenticated (RFC 7590 §3.4): chain and identity are
-//     checked by pkg/core/certid against the JID's domain (RFC 6120
+//     checked by pkg/protocol/certid against the JID's domain (RFC 6120
 //     §13.7.1.2, RFC 6125), also when the server was given as an IP address.
 //     A failure aborts the TLS handshake before anything else is sent.
 //   - SASL prefers SCRAM (with channel binding where it can work) and sends
