@@ -30,7 +30,7 @@
 //   - Roster (RFC 6121 §2) and Send (RFC 6121 §5; groupchat to a room's
 //     bare JID), with a stanza error for the message mapped to a sentinel;
 //   - VCard: XEP-0292 (PEP node urn:xmpp:vcard4) first, then XEP-0054
-//     vcard-temp, converted to vCard 4 text by pkg/core/vcardxml (see
+//     vcard-temp, converted to vCard 4 text by pkg/vcardxml (see
 //     VCard for what Prosody 0.12's vcard_legacy does to both);
 //   - SetPresence and Presences (RFC 6121 §4, with the XEP-0152 <reach/>
 //     extension). The initial presence is never sent implicitly: open the
