@@ -14,11 +14,12 @@ import (
 	corelogin "github.com/cusax/cusax/pkg/core/login"
 	"github.com/cusax/cusax/pkg/core/pluginhost"
 	"github.com/cusax/cusax/pkg/protocol"
+	"github.com/cusax/cusax/pkg/protocol/plugin"
 	cusaxv1 "github.com/cusax/cusax/pkg/protocol/proto/cusax/v1"
 	"github.com/cusax/cusax/pkg/protocol/protocoltest"
 	"github.com/cusax/cusax/plugins/policy"
 	"github.com/hashicorp/go-hclog"
-	"github.com/hashicorp/go-plugin"
+	goplugin "github.com/hashicorp/go-plugin"
 )
 
 // TestMain makes the test binary serve the built-in default policy when
@@ -26,7 +27,7 @@ import (
 // same chain as `cusax audit-tls`: "default", then the example.
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == pluginhost.ServeArg {
-		cusaxv1.Serve(cusaxv1.ServeConfig{Policy: policy.New(), Logger: hclog.NewNullLogger()})
+		plugin.Serve(plugin.ServeConfig{Policy: policy.New(), Logger: hclog.NewNullLogger()})
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
@@ -35,7 +36,7 @@ func TestMain(m *testing.M) {
 func TestConformance(t *testing.T) {
 	t.Run("in-process", func(t *testing.T) { protocoltest.RunPolicy(t, Policy{}) })
 	t.Run("grpc", func(t *testing.T) {
-		client, _ := plugin.TestPluginGRPCConn(t, false, map[string]plugin.Plugin{"policy": &cusaxv1.PolicyPlugin{Impl: Policy{}}})
+		client, _ := goplugin.TestPluginGRPCConn(t, false, map[string]goplugin.Plugin{"policy": &cusaxv1.PolicyPlugin{Impl: Policy{}}})
 		t.Cleanup(func() { client.Close() })
 		raw, err := client.Dispense("policy")
 		if err != nil {
