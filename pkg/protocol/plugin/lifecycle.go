@@ -16,9 +16,10 @@ import (
 const parentPoll = 250 * time.Millisecond
 
 // watchHost returns when the host is gone: the parent pid changed (the
-// parent died, even by SIGKILL, and the plugin was re-parented), the host's
-// pid (protocol.HostPIDEnv) no longer runs (it died before we looked, or a wrapper
-// script sits between us; Windows does not re-parent), or the plugin got
+// parent died, even by SIGKILL, and the plugin was re-parented), the
+// host's pid (protocol.HostPIDEnv) no longer runs (it died before we
+// looked, or a wrapper script sits between us; Windows does not re-parent),
+// or the plugin got
 // SIGTERM (the Linux parent-death signal, or a kill) or SIGHUP. It returns
 // "" when stop is closed.
 func watchHost(stop <-chan struct{}) string {
