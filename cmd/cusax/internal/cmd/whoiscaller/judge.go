@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
+	"github.com/cusax/cusax/pkg/address"
 	"github.com/cusax/cusax/pkg/core/addressbook"
 	"github.com/cusax/cusax/pkg/core/callerid"
 	"github.com/cusax/cusax/pkg/core/callerid/numbers"
@@ -172,14 +173,12 @@ func (j *judge) judge(call callerid.Call) (callerid.Result, error) {
 	return callerid.Judge(call, j.index, func(string) (callerid.Entry, bool) { return callerid.Entry{}, false }), nil
 }
 
+// domainOf is the account's domain for the §5 cues, in pkg/address's one
+// form (contacts.Derive compares with address.SameDomain); "" when the
+// JID has none, which turns the cue off.
 func domainOf(jid string) string {
-	if i := strings.IndexByte(jid, '@'); i >= 0 {
-		jid = jid[i+1:]
-	}
-	if i := strings.IndexByte(jid, '/'); i >= 0 {
-		jid = jid[:i]
-	}
-	return jid
+	d, _ := address.DomainOf(jid)
+	return d
 }
 
 // output is one judged call as printed.
