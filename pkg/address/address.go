@@ -230,3 +230,25 @@ func literal(d string) bool {
 	_, err := netip.ParseAddr(d)
 	return err == nil
 }
+
+// BareKey is a key for comparing bare JIDs (RFC 7622 §3): the resource
+// dropped, the localpart lower-cased (as the UsernameCaseMapped profile
+// does for the common cases) and the domain as DomainOf gives it, so a
+// Call-Info hint naming xmpp:bob@BÜCHER.example finds the roster's
+// bob@xn--bcher-kva.example. What has no readable domain is only
+// lower-cased.
+func BareKey(jid string) string {
+	s := strings.TrimSpace(jid)
+	if low := strings.ToLower(s); strings.HasPrefix(low, "xmpp:") {
+		s = s[len("xmpp:"):]
+	}
+	bare, _, _ := strings.Cut(s, "/")
+	d, err := DomainOf(bare)
+	if err != nil {
+		return strings.ToLower(bare)
+	}
+	if i := strings.LastIndexByte(bare, '@'); i >= 0 {
+		return strings.ToLower(bare[:i]) + "@" + d
+	}
+	return d
+}

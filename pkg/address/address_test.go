@@ -152,3 +152,19 @@ func FuzzDomainOf(f *testing.F) {
 		}
 	})
 }
+
+func TestBareKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"bob@example.com":                "bob@example.com",
+		"Bob@EXAMPLE.com./laptop":        "bob@example.com",
+		"bob@BÜCHER.example":             "bob@xn--bcher-kva.example",
+		"xmpp:bob@xn--bcher-kva.example": "bob@xn--bcher-kva.example",
+		"example.com/r":                  "example.com",
+		"bob@exa mple.com":               "bob@exa mple.com",
+		"":                               "",
+	} {
+		if got := BareKey(in); got != want {
+			t.Errorf("BareKey(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

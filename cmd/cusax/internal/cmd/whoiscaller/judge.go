@@ -2,7 +2,6 @@ package whoiscaller
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/pkg/address"
@@ -151,14 +150,7 @@ func (j *judge) judge(call callerid.Call) (callerid.Result, error) {
 		}
 		j.prepare(call, entries)
 		empty := callerid.NewIndex(nil, j.norm())
-		byJID := map[string]callerid.Entry{}
-		for _, e := range entries {
-			byJID[strings.ToLower(e.JID)] = e
-		}
-		return callerid.Judge(call, empty, func(jid string) (callerid.Entry, bool) {
-			e, ok := byJID[strings.ToLower(jid)]
-			return e, ok
-		}), nil
+		return callerid.Judge(call, empty, hintLookup(entries)), nil
 	}
 	if j.index == nil {
 		entries, err := j.contacts(nil)
@@ -171,6 +163,21 @@ func (j *judge) judge(call callerid.Call) (callerid.Result, error) {
 		j.prepare(call, nil) // the caller's number only; the map is shared
 	}
 	return callerid.Judge(call, j.index, func(string) (callerid.Entry, bool) { return callerid.Entry{}, false }), nil
+}
+
+// hintLookup finds a hinted contact among entries. JIDs are compared with
+// address.BareKey: the hint's domain may be spelt in another case or IDN
+// form than the roster's (issue 14); strings.ToLower alone missed
+// bob@BÜCHER.example against bob@xn--bcher-kva.example.
+func hintLookup(entries []callerid.Entry) func(string) (callerid.Entry, bool) {
+	byJID := map[string]callerid.Entry{}
+	for _, e := range entries {
+		byJID[address.BareKey(e.JID)] = e
+	}
+	return func(jid string) (callerid.Entry, bool) {
+		e, ok := byJID[address.BareKey(jid)]
+		return e, ok
+	}
 }
 
 // domainOf is the account's domain for the §5 cues, in pkg/address's one
