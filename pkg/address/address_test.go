@@ -130,6 +130,9 @@ func FuzzDomainOf(f *testing.F) {
 		f.Add(s, "example.com")
 	}
 	f.Fuzz(func(t *testing.T, a, b string) {
+		if k := BareKey(a); k != "" && BareKey(a) != k {
+			t.Fatalf("BareKey(%q) is not deterministic", a)
+		}
 		d, err := DomainOf(a)
 		if err != nil {
 			if d != "" {
