@@ -4,8 +4,8 @@ import (
 	"strings"
 
 	"github.com/emersion/go-vcard"
-	"github.com/emiago/sipgo/sip"
-	"mellium.im/xmpp/jid"
+
+	"github.com/cusax/cusax/pkg/address"
 )
 
 // Calling is what a contact's vCard says about calling them.
@@ -23,10 +23,10 @@ type Calling struct {
 	// §5), so the call may cross into another provider's policies. It is
 	// set when the contact's JID has a domain other than the account's,
 	// or when the TEL a call would use (Preferred) is a SIP URI (user=phone
-	// included) whose host is another domain. A domain counts as the
-	// account's when it is equal to it or a subdomain of it (sip.example.com
-	// for example.com), after IDNA and case normalisation; with no account
-	// domain, InterDomain is false.
+	// included) whose host is another domain, as address.SameDomain
+	// decides (IDNA and case folded; a subdomain either way counts, a
+	// sibling does not; an unreadable domain is another domain); with no
+	// account domain, InterDomain is false.
 	InterDomain bool `json:"inter_domain"`
 	// PSTN: the TEL a call would use (Preferred: a SIP URI if there is one,
 	// PREF first) is a phone number rather than a SIP URI, so the call
@@ -49,55 +49,22 @@ func Derive(c vcard.Card, contactJID, accountDomain string) Calling {
 	}
 	pref, ok := Preferred(tels)
 	out.PSTN = ok && pref.Kind == KindPhone
-	account := domainOf(accountDomain)
-	if account == "" {
+	if _, err := address.DomainOf(accountDomain); err != nil {
 		return out
 	}
-	if contactJID != "" {
-		if d := domainOf(contactJID); d != "" && !sameDomain(d, account) {
-			out.InterDomain = true
-		}
+	// address.SameDomain is symmetric: the old rule here was one-way (a
+	// contact on example.com looked inter-domain to an account on
+	// sip.example.com, while call.go said the opposite).
+	if contactJID != "" && !address.SameDomain(contactJID, accountDomain) {
+		out.InterDomain = true
 	}
-	if ok {
-		if host := sipHost(pref.URI); host != "" && !sameDomain(host, account) {
-			out.InterDomain = true
-		}
+	if ok && isSIP(pref.URI) && !address.SameDomain(pref.URI, accountDomain) {
+		out.InterDomain = true
 	}
 	return out
 }
 
-// domainOf returns the normalised domain of a JID or domain name (RFC 7622
-// §3.2: IDNA to U-labels, lower case, no trailing dot), or "".
-func domainOf(s string) string {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return ""
-	}
-	j, err := jid.Parse(s)
-	if err != nil {
-		// Not a valid JID (an IP literal with a port, say): compare as
-		// text.
-		if i := strings.LastIndexByte(s, '@'); i >= 0 {
-			s = s[i+1:]
-		}
-		return strings.ToLower(strings.TrimSuffix(s, "."))
-	}
-	return j.Domainpart()
-}
-
-// sipHost returns the normalised host of a sip:/sips: URI, or "".
-func sipHost(uri string) string {
+func isSIP(uri string) bool {
 	low := strings.ToLower(uri)
-	if !strings.HasPrefix(low, "sip:") && !strings.HasPrefix(low, "sips:") {
-		return ""
-	}
-	var u sip.Uri
-	if err := sip.ParseUri(uri, &u); err != nil || u.Host == "" {
-		return ""
-	}
-	return domainOf(u.Host)
-}
-
-func sameDomain(d, account string) bool {
-	return d == account || strings.HasSuffix(d, "."+account)
+	return strings.HasPrefix(low, "sip:") || strings.HasPrefix(low, "sips:")
 }

@@ -86,6 +86,16 @@ func TestDerive(t *testing.T) {
 			callable: true, preferredURI: "sip:bob@biloxi.example.com", wantTelsCount: 1,
 		},
 		{
+			// Issue 14: the rule was one-way; call.go's was symmetric.
+			name: "account on a subdomain, contact on the parent domain",
+			jid:  "bob@example.test", account: "alice@sip.example.test",
+		},
+		{
+			name: "jid and account differ only in idn form",
+			tels: []*vcard.Field{tel("sip:bob@XN--BCHER-KVA.example")}, jid: "bob@bücher.example", account: "alice@BÜCHER.example.",
+			callable: true, preferredURI: "sip:bob@xn--bcher-kva.example", wantTelsCount: 1,
+		},
+		{
 			name: "jid on another domain, no tel",
 			jid:  "bob@biloxi.example.com", account: "atlanta.example.com", interDomain: true,
 		},

@@ -176,6 +176,8 @@ func TestSIPURI(t *testing.T) {
 			want: "sip:+1555@example.com;user=phone"},
 		{name: "domain from JID", in: "+1555", domain: "alice@example.com/laptop", want: "sip:+1555@example.com;user=phone"},
 		{name: "ip domain", in: "+1555", domain: "192.0.2.1", want: "sip:+1555@192.0.2.1;user=phone"},
+		// Issue 14: the A-label, not a Unicode host no SIP parser takes.
+		{name: "idn domain", in: "+1555", domain: "alice@BÜCHER.example", want: "sip:+1555@xn--bcher-kva.example;user=phone"},
 
 		{name: "contact", in: "Bob", domain: "example.com", wantErr: "has no SIP URI"},
 		{name: "no domain", in: "+1555", domain: "", wantErr: "no account domain"},
@@ -236,7 +238,13 @@ func TestClassify(t *testing.T) {
 		{name: "sip subdomain", uri: "sip:bob@sip.example.com", domain: "example.com"},
 		{name: "sip other domain", uri: "sip:bob@biloxi.example", domain: "atlanta.example", inter: true},
 		{name: "suffix is not a subdomain", uri: "sip:bob@badexample.com", domain: "example.com", inter: true},
-		{name: "parent is another domain", uri: "sip:bob@example.com", domain: "sip.example.com", inter: true},
+		// Issue 14: one rule with call, roster and whois-caller
+		// (address.SameDomain): a subdomain counts either way, siblings
+		// do not.
+		{name: "parent is the same domain", uri: "sip:bob@example.com", domain: "sip.example.com"},
+		{name: "siblings are two domains", uri: "sip:bob@xmpp.example.com", domain: "sip.example.com", inter: true},
+		{name: "idn punycode against unicode", uri: "sip:bob@xn--bcher-kva.example", domain: "alice@BÜCHER.example/phone"},
+		{name: "case and port in the AOR", uri: "sip:bob@example.com", domain: "sip:alice@EXAMPLE.COM:5061;transport=tls"},
 		{name: "domain from AOR", uri: "sip:bob@example.com", domain: "sips:alice@example.com"},
 		{name: "domain from JID", uri: "sip:bob@biloxi.example", domain: "alice@atlanta.example", inter: true},
 		{name: "tel", uri: "tel:+15551234", domain: "example.com", pstn: true},

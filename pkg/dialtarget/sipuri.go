@@ -1,11 +1,12 @@
 package dialtarget
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
-	"mellium.im/xmpp/jid"
 
+	"github.com/cusax/cusax/pkg/address"
 	"github.com/cusax/cusax/pkg/contacts"
 )
 
@@ -41,11 +42,13 @@ func SIPURI(t Target, accountDomain string) (string, error) {
 	if t.Kind == KindSIP {
 		return p.URI, nil
 	}
-	domain := accountHost(accountDomain)
-	if domain == "" {
+	// The A-label form: a Unicode (IDN) domain is no valid SIP host
+	// (RFC 3261 §25.1), its punycode is.
+	domain, err := address.DomainOf(accountDomain)
+	if errors.Is(err, address.ErrNoDomain) {
 		return "", invalidf("call target: no account domain to dial the number through")
 	}
-	if strings.ContainsFunc(domain, func(r rune) bool { return !hostChar(r) }) {
+	if err != nil || strings.ContainsFunc(domain, func(r rune) bool { return !hostChar(r) }) {
 		return "", invalidf("call target: the account domain is not a valid SIP host")
 	}
 	user := strings.TrimPrefix(p.URI, "tel:")
@@ -67,11 +70,12 @@ func SIPURI(t Target, accountDomain string) (string, error) {
 //   - pstn: a phone number rather than a SIP address: a tel: URI, a bare
 //     number, or a SIP URI with user=phone (RFC 3261 §19.1.6).
 //   - interDomain: a SIP URI whose host is not the account's domain, like
-//     a number "learned from a contact on another domain" (§5). A host
-//     counts as the account's when it is equal to it or a subdomain of it
-//     (sip.example.com for example.com), after IDNA and case mapping, as
-//     contacts.Derive counts it; a tel: URI or number goes through the
-//     account's own service and is never inter-domain.
+//     a number "learned from a contact on another domain" (§5), as
+//     address.SameDomain decides (IDNA and case folded; a subdomain either
+//     way counts — the old rule here was one-way, so example.com was
+//     another domain to an account on sip.example.com); a tel: URI or
+//     number goes through the account's own service and is never
+//     inter-domain.
 //
 // accountDomain is a domain, an AOR or a JID, as for SIPURI; when it is
 // empty, nothing is inter-domain (again as contacts.Derive). A URI that
@@ -92,49 +96,14 @@ func Classify(uri, accountDomain string) (pstn, interDomain bool) {
 	if !strings.HasPrefix(n, "sip:") && !strings.HasPrefix(n, "sips:") {
 		return pstn, false
 	}
-	account := domainOf(accountHost(accountDomain))
-	if account == "" {
+	if _, err := address.DomainOf(accountDomain); err != nil {
 		return pstn, false
 	}
 	var u sip.Uri
 	if err := sip.ParseUri(n, &u); err != nil || u.Host == "" {
 		return pstn, true
 	}
-	d := domainOf(u.Host)
-	return pstn, d != account && !strings.HasSuffix(d, "."+account)
-}
-
-// accountHost returns the host an account domain argument names: the
-// host of a sip:/sips: AOR, the domain of a JID, or the argument itself,
-// lower-cased, without white space and a trailing dot.
-func accountHost(s string) string {
-	s = strings.TrimSpace(s)
-	if low := strings.ToLower(s); strings.HasPrefix(low, "sip:") || strings.HasPrefix(low, "sips:") {
-		var u sip.Uri
-		if err := sip.ParseUri(s, &u); err != nil {
-			return ""
-		}
-		s = u.Host
-	} else if i := strings.LastIndexByte(s, '@'); i >= 0 {
-		s = s[i+1:]
-		if j := strings.IndexByte(s, '/'); j >= 0 {
-			s = s[:j] // a full JID's resource
-		}
-	}
-	return strings.ToLower(strings.TrimSuffix(s, "."))
-}
-
-// domainOf normalises a domain for comparison (RFC 7622 §3.2: IDNA
-// U-labels, lower case), as contacts.Derive does; what is not a valid
-// domainpart (an IPv6 literal, say) is compared as text.
-func domainOf(s string) string {
-	if s == "" {
-		return ""
-	}
-	if j, err := jid.Parse(s); err == nil && j.Localpart() == "" && j.Resourcepart() == "" {
-		return j.Domainpart()
-	}
-	return strings.ToLower(strings.TrimSuffix(s, "."))
+	return pstn, !address.SameDomain(n, accountDomain)
 }
 
 // hostChar reports whether r may appear in a host, IPv6 reference or port

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cusax/cusax/pkg/address"
 	"github.com/cusax/cusax/pkg/contacts"
 	"github.com/cusax/cusax/pkg/core/vcardcache"
 	"github.com/cusax/cusax/pkg/protocol"
@@ -86,10 +87,10 @@ func Build(ctx context.Context, sess protocol.IMPPSession, caps protocol.Info, o
 	out := make([]Contact, 0, len(items))
 	only := map[string]bool{}
 	for _, j := range opts.Only {
-		only[strings.ToLower(j)] = true
+		only[address.BareKey(j)] = true // case and IDN form do not matter
 	}
 	for _, it := range items {
-		if len(only) > 0 && !only[strings.ToLower(it.JID)] {
+		if len(only) > 0 && !only[address.BareKey(it.JID)] {
 			continue
 		}
 		groups := it.Groups

@@ -11,10 +11,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/cusax/cusax/pkg/address"
 	"github.com/cusax/cusax/pkg/core/config"
 	"github.com/cusax/cusax/pkg/core/parity"
 	"github.com/cusax/cusax/pkg/protocol"
@@ -259,16 +259,10 @@ func aspectErr(a protocol.Aspect, err error) error {
 	return &AspectError{Aspect: a, Err: err}
 }
 
+// domainOf is the AOR's domain for the parity fix texts, in pkg/address's
+// one form (the old copy kept case, port-less IPv6 cut at the first ':'
+// and Unicode IDNs); "" when the AOR has none.
 func domainOf(aor string) string {
-	s := aor
-	if i := strings.IndexByte(s, ':'); i >= 0 {
-		s = s[i+1:]
-	}
-	if i := strings.IndexByte(s, '@'); i >= 0 {
-		s = s[i+1:]
-	}
-	if i := strings.IndexAny(s, ";?:>"); i >= 0 {
-		s = s[:i]
-	}
-	return s
+	d, _ := address.DomainOf(aor)
+	return d
 }

@@ -121,7 +121,7 @@ func tlsProxy(fx Fixes) string {
 			host = rest
 		}
 	}
-	if strings.Contains(host, ":") {
+	if strings.Contains(host, ":") && !strings.HasPrefix(host, "[") { // pkg/address brackets an IPv6 domain already
 		host = "[" + host + "]"
 	}
 	return fmt.Sprintf("sip:%s:5061;transport=tls", host)

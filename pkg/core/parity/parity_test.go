@@ -48,3 +48,11 @@ func TestCompare(t *testing.T) {
 		})
 	}
 }
+
+// TestTLSProxyBracketedDomain: pkg/address gives an IPv6 AOR domain in
+// brackets already; the fix text must not bracket it twice.
+func TestTLSProxyBracketedDomain(t *testing.T) {
+	if got := tlsProxy(Fixes{SIPDomain: "[2001:db8::1]"}); got != "sip:[2001:db8::1]:5061;transport=tls" {
+		t.Errorf("tlsProxy = %q", got)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
+	"github.com/cusax/cusax/pkg/address"
 	"github.com/cusax/cusax/pkg/core/callplan"
 	"github.com/cusax/cusax/pkg/core/config"
 	corelogin "github.com/cusax/cusax/pkg/core/login"
@@ -361,7 +362,8 @@ func (o *Options) plan(ctx context.Context) (*Plan, error) {
 		return nil, err
 	}
 	p.Via, p.account = via.Name, via
-	domain := domainOf(via.SIP.AOR)
+	// SIPURI and Classify read the domain out of the AOR (pkg/address).
+	domain := via.SIP.AOR
 
 	// The Request-URI through that account.
 	dial := t
@@ -373,11 +375,7 @@ func (o *Options) plan(ctx context.Context) (*Plan, error) {
 	if p.URI, err = dialtarget.SIPURI(dial, domain); err != nil {
 		return nil, cmdutil.Usagef("%v", err)
 	}
-	p.PSTN, p.InterDomain = dialtarget.Classify(p.URI, domain)
-	if contact != nil && contact.phone && !sameDomain(domainOf(contact.jid), domain) {
-		// RFC 7081 §5: a number learned from a contact on another domain.
-		p.InterDomain = true
-	}
+	p.PSTN, p.InterDomain = verdict(p.URI, domain, contact)
 	p.From = via.SIP.AOR
 	if o.Anonymous {
 		p.From = "sip:anonymous@anonymous.invalid"
@@ -473,19 +471,20 @@ func (o *Options) settleAccount(cfg *config.Config, req protocol.ChooseAccountRe
 	return *a, nil
 }
 
-func domainOf(uri string) string {
-	_, rest, _ := strings.Cut(uri, ":")
-	if i := strings.LastIndexByte(rest, '@'); i >= 0 {
-		rest = rest[i+1:]
+// verdict answers the RFC 7081 §5 cost gate's questions for the URI a
+// call dials through the account with AOR aor: is it a phone number, and
+// is it inter-domain — a SIP URI on another domain, or "a number learned
+// from a contact on another domain". Both domain questions use one rule,
+// address.SameDomain, the one roster and whois-caller use too. Before
+// issue 14 this file had its own domainOf, which read no domain at all
+// out of a bare JID (it cut at the first ':'), so every contact's phone
+// number was inter-domain, and it compared without IDNA.
+func verdict(uri, aor string, contact *resolved) (pstn, interDomain bool) {
+	pstn, interDomain = dialtarget.Classify(uri, aor)
+	if contact != nil && contact.phone && !address.SameDomain(contact.jid, aor) {
+		interDomain = true
 	}
-	if i := strings.IndexAny(rest, ":;>?"); i >= 0 {
-		rest = rest[:i]
-	}
-	return strings.ToLower(rest)
-}
-
-func sameDomain(a, b string) bool {
-	return a == b || strings.HasSuffix(a, "."+b) || strings.HasSuffix(b, "."+a)
+	return pstn, interDomain
 }
 
 // checkMedia fails early, before any server is contacted, for a --play

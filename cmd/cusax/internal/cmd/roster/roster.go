@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
+	"github.com/cusax/cusax/pkg/address"
 	"github.com/cusax/cusax/pkg/contacts"
 	"github.com/cusax/cusax/pkg/core/addressbook"
 	"github.com/cusax/cusax/pkg/core/config"
@@ -212,12 +213,10 @@ func orDash(s string) string {
 	return s
 }
 
+// domainOf is the account's domain for the §5 cues, in pkg/address's one
+// form (contacts.Derive compares with address.SameDomain); "" when the
+// JID has none, which turns the cue off.
 func domainOf(jid string) string {
-	if i := strings.IndexByte(jid, '@'); i >= 0 {
-		jid = jid[i+1:]
-	}
-	if i := strings.IndexByte(jid, '/'); i >= 0 {
-		jid = jid[:i]
-	}
-	return strings.ToLower(jid)
+	d, _ := address.DomainOf(jid)
+	return d
 }

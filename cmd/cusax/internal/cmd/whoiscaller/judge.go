@@ -2,9 +2,9 @@ package whoiscaller
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
+	"github.com/cusax/cusax/pkg/address"
 	"github.com/cusax/cusax/pkg/core/addressbook"
 	"github.com/cusax/cusax/pkg/core/callerid"
 	"github.com/cusax/cusax/pkg/core/callerid/numbers"
@@ -150,14 +150,7 @@ func (j *judge) judge(call callerid.Call) (callerid.Result, error) {
 		}
 		j.prepare(call, entries)
 		empty := callerid.NewIndex(nil, j.norm())
-		byJID := map[string]callerid.Entry{}
-		for _, e := range entries {
-			byJID[strings.ToLower(e.JID)] = e
-		}
-		return callerid.Judge(call, empty, func(jid string) (callerid.Entry, bool) {
-			e, ok := byJID[strings.ToLower(jid)]
-			return e, ok
-		}), nil
+		return callerid.Judge(call, empty, hintLookup(entries)), nil
 	}
 	if j.index == nil {
 		entries, err := j.contacts(nil)
@@ -172,14 +165,27 @@ func (j *judge) judge(call callerid.Call) (callerid.Result, error) {
 	return callerid.Judge(call, j.index, func(string) (callerid.Entry, bool) { return callerid.Entry{}, false }), nil
 }
 
+// hintLookup finds a hinted contact among entries. JIDs are compared with
+// address.BareKey: the hint's domain may be spelt in another case or IDN
+// form than the roster's (issue 14); strings.ToLower alone missed
+// bob@BÜCHER.example against bob@xn--bcher-kva.example.
+func hintLookup(entries []callerid.Entry) func(string) (callerid.Entry, bool) {
+	byJID := map[string]callerid.Entry{}
+	for _, e := range entries {
+		byJID[address.BareKey(e.JID)] = e
+	}
+	return func(jid string) (callerid.Entry, bool) {
+		e, ok := byJID[address.BareKey(jid)]
+		return e, ok
+	}
+}
+
+// domainOf is the account's domain for the §5 cues, in pkg/address's one
+// form (contacts.Derive compares with address.SameDomain); "" when the
+// JID has none, which turns the cue off.
 func domainOf(jid string) string {
-	if i := strings.IndexByte(jid, '@'); i >= 0 {
-		jid = jid[i+1:]
-	}
-	if i := strings.IndexByte(jid, '/'); i >= 0 {
-		jid = jid[:i]
-	}
-	return jid
+	d, _ := address.DomainOf(jid)
+	return d
 }
 
 // output is one judged call as printed.
