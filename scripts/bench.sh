@@ -21,7 +21,7 @@ N=${N:-20}
 BIN=${BIN:-bin}
 
 echo "== plugin launch (go test -bench PluginLaunch -benchtime ${N}x)"
-go test -run '^$' -bench PluginLaunch -benchtime "${N}x" ./plugins/builtin | grep -E 'Benchmark|median'
+go test -run '^$' -bench PluginLaunch -benchtime "${N}x" ./cmd/cusax/internal/builtin | grep -E 'Benchmark|median'
 
 echo "== call set-up vs sipp UAC (go test -bench CallSetupVsSipp -benchtime ${N}x)"
 # -v keeps the phase table whole; go test runs the benchmark with b.N=1

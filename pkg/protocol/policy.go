@@ -31,7 +31,7 @@ type Policy interface {
 // table, as a JSON object of strings ({"premium_rate":"deny"}). It is
 // unset when the table is absent. Settings are not secret. A plugin that
 // rejects them answers Info with an error naming the key, and does not
-// start (see cusaxv1.PolicySettings).
+// start (see plugin.PolicySettings in pkg/protocol/plugin).
 const PolicySettingsEnv = "CUSAX_POLICY_SETTINGS"
 
 // Verdict is the outcome of one decision.
@@ -157,3 +157,13 @@ type ParityDecision struct {
 	// Findings may be adjusted (severity raised or lowered) by the policy.
 	Findings []ParityFinding `json:"findings"`
 }
+
+// HostPIDEnv carries the host's pid to every plugin it starts. A plugin
+// must not outlive its host: a plugin whose parent is no longer that pid
+// (the host was killed and the plugin re-parented) logs out and exits
+// (package plugin's Serve does this).
+const HostPIDEnv = "CUSAX_PLUGIN_HOST_PID"
+
+// LogLevelEnv carries the log level the host wants from a plugin (hclog
+// level names: trace, debug, info, warn, error).
+const LogLevelEnv = "CUSAX_PLUGIN_LOG_LEVEL"

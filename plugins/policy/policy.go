@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/cusax/cusax/pkg/core/dialtarget"
+	"github.com/cusax/cusax/pkg/dialtarget"
 	"github.com/cusax/cusax/pkg/protocol"
 )
 

@@ -153,7 +153,7 @@ func TestJudgeAuditFindingsAbstains(t *testing.T) {
 }
 
 // The conformance suite, in process and through go-plugin over gRPC (the
-// real child process is plugins/builtin's TestConformanceDefaultPolicy).
+// real child process is cmd/cusax/internal/builtin's TestConformanceDefaultPolicy).
 func TestConformance(t *testing.T) {
 	t.Run("in-process", func(t *testing.T) { protocoltest.RunPolicy(t, New()) })
 	t.Run("grpc", func(t *testing.T) {

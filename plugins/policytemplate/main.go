@@ -10,7 +10,7 @@ import (
 	"os"
 
 	"github.com/cusax/cusax/pkg/protocol"
-	cusaxv1 "github.com/cusax/cusax/pkg/protocol/proto/cusax/v1"
+	"github.com/cusax/cusax/pkg/protocol/plugin"
 )
 
 // nightOwl abstains from every decision (AbstainingPolicy) but one.
@@ -39,7 +39,7 @@ func (p nightOwl) ApproveCost(_ context.Context, req protocol.CostRequest) (prot
 
 func main() {
 	p := nightOwl{refuse: "pstn"}
-	settings, err := cusaxv1.PolicySettings() // the [policies.nightowl] table
+	settings, err := plugin.PolicySettings() // the [policies.nightowl] table
 	for k, v := range settings {
 		switch {
 		case k == "refuse" && (v == "pstn" || v == "none"):
@@ -49,6 +49,6 @@ func main() {
 		}
 	}
 	p.err = err
-	cusaxv1.Serve(cusaxv1.ServeConfig{Policy: p,
-		Logger: cusaxv1.PluginLogger("nightowl", os.Getenv("CUSAX_PLUGIN_LOG_LEVEL"))})
+	plugin.Serve(plugin.ServeConfig{Policy: p,
+		Logger: plugin.Logger("nightowl", os.Getenv(protocol.LogLevelEnv))})
 }

@@ -13,8 +13,8 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/cusax/cusax/pkg/core/certid"
 	"github.com/cusax/cusax/pkg/protocol"
+	"github.com/cusax/cusax/pkg/protocol/certid"
 )
 
 // Version is the backend's version, sent as User-Agent: cusax/<Version>.

@@ -12,7 +12,7 @@
 //     would make sipgo send over UDP.
 //   - RFC 8760 digest (challenge.go): the strongest of all challenges
 //     (SHA-512-256, SHA-256, MD5); sipgo's helper reads only the first.
-//   - RFC 5922 server identity (via pkg/core/certid): the certificate must
+//   - RFC 5922 server identity (via pkg/protocol/certid): the certificate must
 //     name the AOR's SIP domain, also when the proxy is an IP address; a
 //     proxy configured by host name may present that name. The check runs
 //     inside the handshake, so no request, and no digest, is ever written

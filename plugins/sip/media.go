@@ -9,8 +9,8 @@ import (
 	"net"
 	"os"
 
-	"github.com/cusax/cusax/pkg/core/media"
-	"github.com/cusax/cusax/pkg/core/media/recording"
+	"github.com/cusax/cusax/pkg/media"
+	"github.com/cusax/cusax/pkg/media/recording"
 	"github.com/cusax/cusax/pkg/protocol"
 )
 

@@ -13,8 +13,8 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
 
-	"github.com/cusax/cusax/pkg/core/certid"
 	"github.com/cusax/cusax/pkg/protocol"
+	"github.com/cusax/cusax/pkg/protocol/certid"
 )
 
 // maxSends bounds the REGISTERs of one exchange: the first, one answer to

@@ -11,7 +11,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"github.com/cusax/cusax/pkg/core/discover"
+	"github.com/cusax/cusax/pkg/discover"
 	"github.com/cusax/cusax/pkg/protocol"
 )
 

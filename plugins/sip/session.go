@@ -12,8 +12,8 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/cusax/cusax/pkg/core/certid"
 	"github.com/cusax/cusax/pkg/protocol"
+	"github.com/cusax/cusax/pkg/protocol/certid"
 )
 
 // session is one user agent bound to one account. Register, Unregister and

@@ -3,7 +3,7 @@ package xmpp
 import (
 	"context"
 	"crypto/tls"
-	"github.com/cusax/cusax/pkg/core/certid"
+	"github.com/cusax/cusax/pkg/protocol/certid"
 	"net"
 	"slices"
 

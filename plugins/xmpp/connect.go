@@ -13,8 +13,8 @@ import (
 	"mellium.im/xmpp"
 	"mellium.im/xmpp/stream"
 
-	"github.com/cusax/cusax/pkg/core/certid"
 	"github.com/cusax/cusax/pkg/protocol"
+	"github.com/cusax/cusax/pkg/protocol/certid"
 )
 
 // noteAllowPlaintext is the report note of a login made without TLS.

@@ -9,8 +9,8 @@ import (
 
 	"mellium.im/xmpp/dial"
 
-	"github.com/cusax/cusax/pkg/core/certid"
 	"github.com/cusax/cusax/pkg/protocol"
+	"github.com/cusax/cusax/pkg/protocol/certid"
 )
 
 // Transports as reported in protocol.ConnectionReport.Transport.

@@ -10,7 +10,7 @@
 //     returns an error wrapping protocol.ErrInsecure, unless the request
 //     allows plaintext explicitly.
 //   - The server is authenticated (RFC 7590 §3.4): chain and identity are
-//     checked by pkg/core/certid against the JID's domain (RFC 6120
+//     checked by pkg/protocol/certid against the JID's domain (RFC 6120
 //     §13.7.1.2, RFC 6125), also when the server was given as an IP address.
 //     A failure aborts the TLS handshake before anything else is sent.
 //   - SASL prefers SCRAM (with channel binding where it can work) and sends
@@ -30,7 +30,7 @@
 //   - Roster (RFC 6121 §2) and Send (RFC 6121 §5; groupchat to a room's
 //     bare JID), with a stanza error for the message mapped to a sentinel;
 //   - VCard: XEP-0292 (PEP node urn:xmpp:vcard4) first, then XEP-0054
-//     vcard-temp, converted to vCard 4 text by pkg/core/vcardxml (see
+//     vcard-temp, converted to vCard 4 text by pkg/vcardxml (see
 //     VCard for what Prosody 0.12's vcard_legacy does to both);
 //   - SetPresence and Presences (RFC 6121 §4, with the XEP-0152 <reach/>
 //     extension). The initial presence is never sent implicitly: open the

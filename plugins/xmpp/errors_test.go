@@ -15,8 +15,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"mellium.im/xmpp/stream"
 
-	"github.com/cusax/cusax/pkg/core/certid"
 	"github.com/cusax/cusax/pkg/protocol"
+	"github.com/cusax/cusax/pkg/protocol/certid"
 )
 
 func TestSASLFailure(t *testing.T) {

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cusax/cusax/pkg/core/vcardxml"
 	"github.com/cusax/cusax/pkg/protocol"
+	"github.com/cusax/cusax/pkg/vcardxml"
 )
 
 // Features against the scripted server: answers Prosody does not give.

@@ -7,8 +7,8 @@ import (
 
 	"mellium.im/xmpp"
 
-	"github.com/cusax/cusax/pkg/core/certid"
 	"github.com/cusax/cusax/pkg/protocol"
+	"github.com/cusax/cusax/pkg/protocol/certid"
 )
 
 // tlsStater is a *tls.Conn or an *xmpp.Session.

@@ -3,7 +3,7 @@ package xmpp
 import (
 	"encoding/xml"
 
-	"github.com/cusax/cusax/pkg/core/vcardxml"
+	"github.com/cusax/cusax/pkg/vcardxml"
 )
 
 // vcardText converts an xCard (source "xep-0292") or a vcard-temp element

@@ -21,7 +21,7 @@ import (
 	"strconv"
 
 	"github.com/cusax/cusax/pkg/protocol"
-	cusaxv1 "github.com/cusax/cusax/pkg/protocol/proto/cusax/v1"
+	"github.com/cusax/cusax/pkg/protocol/plugin"
 )
 
 var mode = "hangconnect"
@@ -50,5 +50,5 @@ func main() {
 		fmt.Println("this is not a go-plugin handshake")
 		os.Exit(1)
 	}
-	cusaxv1.Serve(cusaxv1.ServeConfig{IMPP: hung{}, Logger: cusaxv1.PluginLogger("badimpp", os.Getenv("CUSAX_PLUGIN_LOG_LEVEL"))})
+	plugin.Serve(plugin.ServeConfig{IMPP: hung{}, Logger: plugin.Logger("badimpp", os.Getenv(protocol.LogLevelEnv))})
 }

@@ -15,7 +15,7 @@ import (
 	"os"
 
 	"github.com/cusax/cusax/pkg/protocol"
-	cusaxv1 "github.com/cusax/cusax/pkg/protocol/proto/cusax/v1"
+	"github.com/cusax/cusax/pkg/protocol/plugin"
 )
 
 type bad struct {
@@ -39,9 +39,9 @@ func (b bad) ApproveCost(ctx context.Context, req protocol.CostRequest) (protoco
 }
 
 func main() {
-	settings, err := cusaxv1.PolicySettings()
+	settings, err := plugin.PolicySettings()
 	if err != nil {
 		os.Exit(1)
 	}
-	cusaxv1.Serve(cusaxv1.ServeConfig{Policy: bad{mode: settings["approve_cost"]}, Logger: cusaxv1.PluginLogger("bad", os.Getenv("CUSAX_PLUGIN_LOG_LEVEL"))})
+	plugin.Serve(plugin.ServeConfig{Policy: bad{mode: settings["approve_cost"]}, Logger: plugin.Logger("bad", os.Getenv(protocol.LogLevelEnv))})
 }

@@ -14,10 +14,10 @@ import (
 	"time"
 
 	"github.com/cusax/cusax/pkg/address"
-	"github.com/cusax/cusax/pkg/core/contacts"
+	"github.com/cusax/cusax/pkg/contacts"
 	"github.com/cusax/cusax/pkg/core/vcardcache"
-	"github.com/cusax/cusax/pkg/core/vcardxml"
 	"github.com/cusax/cusax/pkg/protocol"
+	"github.com/cusax/cusax/pkg/vcardxml"
 	"github.com/emersion/go-vcard"
 )
 

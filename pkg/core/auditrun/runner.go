@@ -13,8 +13,8 @@ import (
 
 	"github.com/cusax/cusax/pkg/core/audit"
 	"github.com/cusax/cusax/pkg/core/config"
-	"github.com/cusax/cusax/pkg/core/discover"
 	"github.com/cusax/cusax/pkg/core/tlsprobe"
+	"github.com/cusax/cusax/pkg/discover"
 	"github.com/miekg/dns"
 )
 

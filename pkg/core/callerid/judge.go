@@ -3,7 +3,7 @@ package callerid
 import (
 	"github.com/emersion/go-vcard"
 
-	"github.com/cusax/cusax/pkg/core/contacts"
+	"github.com/cusax/cusax/pkg/contacts"
 )
 
 // Verdicts Judge returns.

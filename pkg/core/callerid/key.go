@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/cusax/cusax/pkg/core/contacts"
+	"github.com/cusax/cusax/pkg/contacts"
 )
 
 // Kinds of key CallerKey returns.

@@ -13,8 +13,8 @@ import (
 
 	"github.com/emersion/go-vcard"
 
+	"github.com/cusax/cusax/pkg/contacts"
 	"github.com/cusax/cusax/pkg/core/config"
-	"github.com/cusax/cusax/pkg/core/contacts"
 	"github.com/cusax/cusax/pkg/core/policychain"
 	"github.com/cusax/cusax/pkg/protocol"
 )

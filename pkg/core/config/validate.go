@@ -16,7 +16,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"mellium.im/xmpp/jid"
 
-	"github.com/cusax/cusax/pkg/core/dialtarget"
+	"github.com/cusax/cusax/pkg/dialtarget"
 )
 
 // ErrInvalid is wrapped by every *ValidationError.

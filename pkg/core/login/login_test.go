@@ -13,7 +13,7 @@ import (
 )
 
 // Fakes record the order of operations; protocol behaviour itself is
-// shown against real servers in cmd/cusax/internal/cli and plugins/builtin.
+// shown against real servers in cmd/cusax/internal/cli and cmd/cusax/internal/builtin.
 type journal struct {
 	mu  sync.Mutex
 	ops []string

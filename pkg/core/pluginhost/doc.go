@@ -17,5 +17,5 @@
 // Each plugin's socket lives in a directory only this user can enter,
 // made and checked by the host whatever the umask; a plugin runs in its
 // own process group, is stopped within a bound together with anything it
-// started, and (cusaxv1.Serve) logs out and exits when the host dies.
+// started, and (plugin.Serve) logs out and exits when the host dies.
 package pluginhost

@@ -76,9 +76,9 @@ func (l *Launcher) LaunchEnv(ctx context.Context, c Candidate, env []string) (*I
 	cmd := l.command(c)
 	cmd.Env = append(cmd.Env, l.Env...)
 	cmd.Env = append(cmd.Env, env...)
-	cmd.Env = append(cmd.Env, "CUSAX_PLUGIN_LOG_LEVEL="+l.logLevel())
+	cmd.Env = append(cmd.Env, protocol.LogLevelEnv+"="+l.logLevel())
 	// The plugin watches this pid and logs out when it is gone.
-	cmd.Env = append(cmd.Env, cusaxv1.HostPIDEnv+"="+strconv.Itoa(os.Getpid()))
+	cmd.Env = append(cmd.Env, protocol.HostPIDEnv+"="+strconv.Itoa(os.Getpid()))
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = sysProcAttr()
 	}

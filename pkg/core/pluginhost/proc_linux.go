@@ -6,7 +6,7 @@ import "syscall"
 // kill it together with any child it started, and asks the kernel to send
 // it SIGTERM when the host dies. Pdeathsig fires when the forking OS thread
 // ends rather than the process (golang/go#27505), so plugins also watch
-// their parent themselves (cusaxv1.Serve); this is the fast path.
+// their parent themselves (plugin.Serve); this is the fast path.
 func sysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 }

@@ -10,8 +10,8 @@ import (
 	"net"
 	"time"
 
-	"github.com/cusax/cusax/pkg/core/certid"
 	"github.com/cusax/cusax/pkg/protocol"
+	"github.com/cusax/cusax/pkg/protocol/certid"
 )
 
 // The identity services a certificate is checked for.

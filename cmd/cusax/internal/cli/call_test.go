@@ -13,7 +13,7 @@ import (
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/internal/testbed"
-	"github.com/cusax/cusax/pkg/core/media"
+	"github.com/cusax/cusax/pkg/media"
 )
 
 // caller is a fresh bed user with a seeded roster, logged in with cusax

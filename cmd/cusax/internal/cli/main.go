@@ -14,6 +14,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/cusax/cusax/cmd/cusax/internal/builtin"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/cmd/cusax/internal/iostreams"
 	"github.com/cusax/cusax/pkg/core/config"
@@ -22,7 +23,6 @@ import (
 	"github.com/cusax/cusax/pkg/core/safepath"
 	"github.com/cusax/cusax/pkg/core/secrets"
 	"github.com/cusax/cusax/pkg/protocol"
-	"github.com/cusax/cusax/plugins/builtin"
 	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
 )

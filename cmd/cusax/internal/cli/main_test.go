@@ -10,10 +10,10 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/cusax/cusax/cmd/cusax/internal/builtin"
 	"github.com/cusax/cusax/cmd/cusax/internal/iostreams"
 	"github.com/cusax/cusax/internal/testbed"
 	"github.com/cusax/cusax/pkg/core/pluginhost"
-	"github.com/cusax/cusax/plugins/builtin"
 )
 
 // TestMain lets the test binary double as the cusax binary in plugin mode,

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/cusax/cusax/internal/testbed"
-	"github.com/cusax/cusax/pkg/core/media"
+	"github.com/cusax/cusax/pkg/media"
 )
 
 func TestShellQuote(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/cusax/cusax/pkg/core/media"
+	"github.com/cusax/cusax/pkg/media"
 )
 
 // toneRate is the sample rate of the tone: G.711's own 8 kHz, so cusax sends it unconverted.

@@ -6,13 +6,14 @@ package main
 import (
 	"os"
 
-	cusaxv1 "github.com/cusax/cusax/pkg/protocol/proto/cusax/v1"
+	"github.com/cusax/cusax/pkg/protocol"
+	"github.com/cusax/cusax/pkg/protocol/plugin"
 	examplepolicy "github.com/cusax/cusax/plugins/example-policy"
 )
 
 func main() {
-	cusaxv1.Serve(cusaxv1.ServeConfig{
+	plugin.Serve(plugin.ServeConfig{
 		Policy: examplepolicy.Policy{},
-		Logger: cusaxv1.PluginLogger("example", os.Getenv("CUSAX_PLUGIN_LOG_LEVEL")),
+		Logger: plugin.Logger("example", os.Getenv(protocol.LogLevelEnv)),
 	})
 }

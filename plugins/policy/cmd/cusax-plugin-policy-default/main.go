@@ -5,13 +5,14 @@ package main
 import (
 	"os"
 
-	cusaxv1 "github.com/cusax/cusax/pkg/protocol/proto/cusax/v1"
+	"github.com/cusax/cusax/pkg/protocol"
+	"github.com/cusax/cusax/pkg/protocol/plugin"
 	"github.com/cusax/cusax/plugins/policy"
 )
 
 func main() {
-	cusaxv1.Serve(cusaxv1.ServeConfig{
+	plugin.Serve(plugin.ServeConfig{
 		Policy: policy.New(),
-		Logger: cusaxv1.PluginLogger(policy.Name, os.Getenv("CUSAX_PLUGIN_LOG_LEVEL")),
+		Logger: plugin.Logger(policy.Name, os.Getenv(protocol.LogLevelEnv)),
 	})
 }

@@ -5,11 +5,12 @@ package main
 import (
 	"os"
 
-	cusaxv1 "github.com/cusax/cusax/pkg/protocol/proto/cusax/v1"
+	"github.com/cusax/cusax/pkg/protocol"
+	"github.com/cusax/cusax/pkg/protocol/plugin"
 	sipbackend "github.com/cusax/cusax/plugins/sip"
 )
 
 func main() {
-	logger := cusaxv1.PluginLogger("sip", os.Getenv("CUSAX_PLUGIN_LOG_LEVEL"))
-	cusaxv1.Serve(cusaxv1.ServeConfig{Telephony: sipbackend.New(logger), Logger: logger})
+	logger := plugin.Logger("sip", os.Getenv(protocol.LogLevelEnv))
+	plugin.Serve(plugin.ServeConfig{Telephony: sipbackend.New(logger), Logger: logger})
 }

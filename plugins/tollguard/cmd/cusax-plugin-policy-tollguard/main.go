@@ -12,16 +12,17 @@ package main
 import (
 	"os"
 
-	cusaxv1 "github.com/cusax/cusax/pkg/protocol/proto/cusax/v1"
+	"github.com/cusax/cusax/pkg/protocol"
+	"github.com/cusax/cusax/pkg/protocol/plugin"
 	"github.com/cusax/cusax/plugins/tollguard"
 )
 
 func main() {
-	logger := cusaxv1.PluginLogger(tollguard.Name, os.Getenv("CUSAX_PLUGIN_LOG_LEVEL"))
-	table, err := cusaxv1.PolicySettings()
+	logger := plugin.Logger(tollguard.Name, os.Getenv(protocol.LogLevelEnv))
+	table, err := plugin.PolicySettings()
 	guard := tollguard.New(table)
 	if err != nil {
 		guard = tollguard.Broken(err)
 	}
-	cusaxv1.Serve(cusaxv1.ServeConfig{Policy: guard, Logger: logger})
+	plugin.Serve(plugin.ServeConfig{Policy: guard, Logger: logger})
 }

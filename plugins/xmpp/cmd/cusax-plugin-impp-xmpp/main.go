@@ -5,11 +5,12 @@ package main
 import (
 	"os"
 
-	cusaxv1 "github.com/cusax/cusax/pkg/protocol/proto/cusax/v1"
+	"github.com/cusax/cusax/pkg/protocol"
+	"github.com/cusax/cusax/pkg/protocol/plugin"
 	xmppbackend "github.com/cusax/cusax/plugins/xmpp"
 )
 
 func main() {
-	logger := cusaxv1.PluginLogger("xmpp", os.Getenv("CUSAX_PLUGIN_LOG_LEVEL"))
-	cusaxv1.Serve(cusaxv1.ServeConfig{IMPP: xmppbackend.New(logger), Logger: logger})
+	logger := plugin.Logger("xmpp", os.Getenv(protocol.LogLevelEnv))
+	plugin.Serve(plugin.ServeConfig{IMPP: xmppbackend.New(logger), Logger: logger})
 }

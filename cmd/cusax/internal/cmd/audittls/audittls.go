@@ -19,9 +19,9 @@ import (
 	"github.com/cusax/cusax/pkg/core/audit"
 	"github.com/cusax/cusax/pkg/core/auditrun"
 	"github.com/cusax/cusax/pkg/core/config"
-	"github.com/cusax/cusax/pkg/core/discover"
 	corelogin "github.com/cusax/cusax/pkg/core/login"
 	"github.com/cusax/cusax/pkg/core/tlsprobe"
+	"github.com/cusax/cusax/pkg/discover"
 )
 
 // Options are the parsed flags.

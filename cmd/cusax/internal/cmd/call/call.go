@@ -18,11 +18,11 @@ import (
 	"github.com/cusax/cusax/pkg/address"
 	"github.com/cusax/cusax/pkg/core/callplan"
 	"github.com/cusax/cusax/pkg/core/config"
-	"github.com/cusax/cusax/pkg/core/dialtarget"
 	corelogin "github.com/cusax/cusax/pkg/core/login"
-	"github.com/cusax/cusax/pkg/core/media"
-	"github.com/cusax/cusax/pkg/core/media/recording"
 	"github.com/cusax/cusax/pkg/core/pluginhost"
+	"github.com/cusax/cusax/pkg/dialtarget"
+	"github.com/cusax/cusax/pkg/media"
+	"github.com/cusax/cusax/pkg/media/recording"
 	"github.com/cusax/cusax/pkg/protocol"
 )
 

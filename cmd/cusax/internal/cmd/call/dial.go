@@ -12,8 +12,8 @@ import (
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/pkg/core/config"
 	corelogin "github.com/cusax/cusax/pkg/core/login"
-	"github.com/cusax/cusax/pkg/core/media"
 	"github.com/cusax/cusax/pkg/core/secrets"
+	"github.com/cusax/cusax/pkg/media"
 	"github.com/cusax/cusax/pkg/protocol"
 )
 

@@ -8,12 +8,12 @@ import (
 	"strings"
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
+	"github.com/cusax/cusax/pkg/contacts"
 	"github.com/cusax/cusax/pkg/core/callplan"
 	"github.com/cusax/cusax/pkg/core/config"
-	"github.com/cusax/cusax/pkg/core/contacts"
-	"github.com/cusax/cusax/pkg/core/dialtarget"
-	"github.com/cusax/cusax/pkg/core/vcardxml"
+	"github.com/cusax/cusax/pkg/dialtarget"
 	"github.com/cusax/cusax/pkg/protocol"
+	"github.com/cusax/cusax/pkg/vcardxml"
 )
 
 // resolved is a contact or room target turned into an address to dial.

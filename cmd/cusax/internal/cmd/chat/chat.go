@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
-	"github.com/cusax/cusax/pkg/core/contacts"
+	"github.com/cusax/cusax/pkg/contacts"
 	corelogin "github.com/cusax/cusax/pkg/core/login"
 	"github.com/cusax/cusax/pkg/core/secrets"
 	"github.com/cusax/cusax/pkg/protocol"

@@ -9,9 +9,9 @@ import (
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/pkg/address"
+	"github.com/cusax/cusax/pkg/contacts"
 	"github.com/cusax/cusax/pkg/core/addressbook"
 	"github.com/cusax/cusax/pkg/core/config"
-	"github.com/cusax/cusax/pkg/core/contacts"
 	corelogin "github.com/cusax/cusax/pkg/core/login"
 	"github.com/cusax/cusax/pkg/core/vcardcache"
 	"github.com/spf13/cobra"

@@ -5,10 +5,10 @@ import (
 	"strings"
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
+	"github.com/cusax/cusax/pkg/contacts"
 	"github.com/cusax/cusax/pkg/core/addressbook"
-	"github.com/cusax/cusax/pkg/core/contacts"
 	corelogin "github.com/cusax/cusax/pkg/core/login"
-	"github.com/cusax/cusax/pkg/core/vcardxml"
+	"github.com/cusax/cusax/pkg/vcardxml"
 	"github.com/emersion/go-vcard"
 	"github.com/spf13/cobra"
 )

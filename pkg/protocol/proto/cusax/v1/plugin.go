@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/cusax/cusax/pkg/protocol"
-	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 )
@@ -72,51 +71,4 @@ func ClientPlugins() map[int]plugin.PluginSet {
 			string(protocol.KindPolicy):    &PolicyPlugin{},
 		},
 	}
-}
-
-// ServeConfig says what one plugin process serves. Set exactly one backend.
-type ServeConfig struct {
-	IMPP      protocol.IMPP
-	Telephony protocol.Telephony
-	Policy    protocol.Policy
-	// Logger writes to stderr (stdout belongs to the go-plugin handshake).
-	Logger hclog.Logger
-}
-
-// Serve runs the plugin until the host stops it or goes away. Call it
-// before anything else writes to stdout. A plugin must not outlive its
-// host: when the host dies (even by SIGKILL, seen as a new parent pid), or
-// the plugin gets SIGTERM or SIGHUP, every open session is closed — XMPP
-// logs out, SIP unregisters — within 2 s and the process exits. Sessions
-// the host left open when it stops the plugin are closed the same way.
-func Serve(cfg ServeConfig) {
-	set := plugin.PluginSet{}
-	if cfg.IMPP != nil {
-		set[string(protocol.KindIMPP)] = &IMPPPlugin{Impl: cfg.IMPP}
-	}
-	if cfg.Telephony != nil {
-		set[string(protocol.KindTelephony)] = &TelephonyPlugin{Impl: cfg.Telephony}
-	}
-	if cfg.Policy != nil {
-		set[string(protocol.KindPolicy)] = &PolicyPlugin{Impl: cfg.Policy}
-	}
-	serveUntilHostGone(func() {
-		plugin.Serve(&plugin.ServeConfig{
-			HandshakeConfig:  Handshake,
-			VersionedPlugins: map[int]plugin.PluginSet{protocol.APIVersion: set},
-			GRPCServer:       plugin.DefaultGRPCServer,
-			Logger:           cfg.Logger,
-		})
-	}, cfg.Logger)
-}
-
-// PluginLogger returns the logger a plugin process should use: JSON on
-// stderr, which the host re-emits (only with --debug), at the level the
-// host passed in CUSAX_PLUGIN_LOG_LEVEL.
-func PluginLogger(name string, level string) hclog.Logger {
-	lvl := hclog.LevelFromString(level)
-	if lvl == hclog.NoLevel {
-		lvl = hclog.Info
-	}
-	return hclog.New(&hclog.LoggerOptions{Name: name, Level: lvl, JSONFormat: true, Output: stderr()})
 }

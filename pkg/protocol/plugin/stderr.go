@@ -1,4 +1,4 @@
-package cusaxv1
+package plugin
 
 import (
 	"io"

@@ -15,7 +15,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/cusax/cusax/internal/testbed"
-	"github.com/cusax/cusax/pkg/core/discover"
+	"github.com/cusax/cusax/pkg/discover"
 	"github.com/cusax/cusax/pkg/protocol"
 )
 

@@ -7,7 +7,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/cusax/cusax/pkg/address"
-	"github.com/cusax/cusax/pkg/core/contacts"
+	"github.com/cusax/cusax/pkg/contacts"
 )
 
 // SIPURI returns the SIP URI a call to t dials through the account's SIP

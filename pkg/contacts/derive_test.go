@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cusax/cusax/pkg/core/vcardxml"
 	"github.com/cusax/cusax/pkg/protocol"
+	"github.com/cusax/cusax/pkg/vcardxml"
 	"github.com/emersion/go-vcard"
 )
 

@@ -1,6 +1,6 @@
 //go:build !unix
 
-package cusaxv1
+package plugin
 
 import "os"
 

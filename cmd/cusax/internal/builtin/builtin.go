@@ -8,7 +8,7 @@ import (
 
 	"github.com/cusax/cusax/pkg/core/pluginhost"
 	"github.com/cusax/cusax/pkg/protocol"
-	cusaxv1 "github.com/cusax/cusax/pkg/protocol/proto/cusax/v1"
+	"github.com/cusax/cusax/pkg/protocol/plugin"
 	"github.com/cusax/cusax/plugins/policy"
 	sipbackend "github.com/cusax/cusax/plugins/sip"
 	xmppbackend "github.com/cusax/cusax/plugins/xmpp"
@@ -23,8 +23,8 @@ var Plugins = []pluginhost.BuiltIn{
 }
 
 // Config returns the serve configuration of a built-in plugin.
-func Config(kind protocol.Kind, name string, logger hclog.Logger) (cusaxv1.ServeConfig, error) {
-	cfg := cusaxv1.ServeConfig{Logger: logger}
+func Config(kind protocol.Kind, name string, logger hclog.Logger) (plugin.ServeConfig, error) {
+	cfg := plugin.ServeConfig{Logger: logger}
 	switch {
 	case kind == protocol.KindIMPP && name == "xmpp":
 		cfg.IMPP = xmppbackend.New(logger)
@@ -46,12 +46,12 @@ func Serve(args []string) int {
 		fmt.Fprintln(os.Stderr, "cusax: error: usage: cusax __plugin KIND NAME (internal)")
 		return 2
 	}
-	logger := cusaxv1.PluginLogger(args[1], os.Getenv("CUSAX_PLUGIN_LOG_LEVEL"))
+	logger := plugin.Logger(args[1], os.Getenv(protocol.LogLevelEnv))
 	cfg, err := Config(protocol.Kind(args[0]), args[1], logger)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "cusax: error:", err)
 		return 6
 	}
-	cusaxv1.Serve(cfg)
+	plugin.Serve(cfg)
 	return 0
 }

@@ -6,7 +6,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
-	"github.com/cusax/cusax/pkg/core/contacts"
+	"github.com/cusax/cusax/pkg/contacts"
 )
 
 // ValidatePattern checks a calls.cost_allow pattern: a sip:, sips: or tel:

@@ -16,7 +16,7 @@ import (
 // start the process, go-plugin handshake with AutoMTLS, checksum, and the
 // first call (Info). It reports the median in ms.
 //
-//	go test -run '^$' -bench PluginLaunch -benchtime 30x ./plugins/builtin
+//	go test -run '^$' -bench PluginLaunch -benchtime 30x ./cmd/cusax/internal/builtin
 func BenchmarkPluginLaunch(b *testing.B) {
 	self, err := os.Executable()
 	if err != nil {
