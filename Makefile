@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/cusax/cusax/cmd/cusax/internal/cli.Version=$(VERSION)
 PKGS    := ./...
 
-.PHONY: all build plugins deps test test-short vet fmt-check demo generate fuzz bench compare-testssl docs clean soak
+.PHONY: all build plugins deps test test-short vet fmt-check demo generate fuzz bench bench-startup compare-testssl docs clean soak
 
 all: build
 
@@ -68,6 +68,11 @@ docs:
 
 bench:
 	scripts/bench.sh
+
+# Start-up cost of this tree against BASE (default: b48cd5f): wall time of
+# `cusax version` and `cusax chat bob hi`, and binary size (issue 14).
+bench-startup:
+	scripts/bench-startup.sh
 
 # `cusax audit-tls` and testssl.sh side by side on the same endpoints
 # (docs/audit-tls-vs-testssl.md). Installs the Debian package testssl.sh
