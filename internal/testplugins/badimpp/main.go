@@ -7,6 +7,7 @@
 //	             go-plugin handshake and exit: go-plugin's Kill waits for
 //	             stdout to close, which would hang the host forever
 //	hangconnect  serve normally, but never answer Connect (ignoring ctx)
+//	hangroster   connect at once, then never answer Roster (ignoring ctx)
 //
 // It exists to prove that the host bounds every wait on a plugin and
 // leaves no process of it behind.
@@ -33,9 +34,28 @@ func (hung) Info(context.Context) (protocol.Info, error) {
 		Description: "test only: " + mode}, nil
 }
 
-func (hung) Connect(context.Context, protocol.ConnectRequest) (protocol.IMPPSession, error) {
+func (hung) Connect(_ context.Context, req protocol.ConnectRequest) (protocol.IMPPSession, error) {
+	if mode == "hangroster" {
+		return &hungSession{addr: req.Address}, nil
+	}
 	select {} // the host must not rely on the plugin giving up
 }
+
+// hungSession is connected, and never answers Roster.
+type hungSession struct {
+	protocol.UnsupportedIMPPSession
+	addr string
+}
+
+func (s *hungSession) Report() protocol.ConnectionReport {
+	return protocol.ConnectionReport{Address: s.addr, Encrypted: true}
+}
+
+func (*hungSession) Roster(context.Context) ([]protocol.RosterItem, error) {
+	select {} // the host must bound this wait itself
+}
+
+func (*hungSession) Close(context.Context) error { return nil }
 
 func main() {
 	if mode == "forkhold" {

@@ -76,6 +76,20 @@ type PluginSettings struct {
 	// duration ("5s"); empty means 5 s. A policy that does not answer in
 	// time fails the command (exit code 6) rather than hang it.
 	DecisionTimeout string `toml:"decision_timeout,omitempty" json:"decision_timeout,omitempty"`
+	// CallTimeout bounds every other call to a plugin that has no bound of
+	// its own (roster, vCard, register …), as a Go duration; empty means
+	// 2 minutes. A plugin that does not answer in time fails the command
+	// (exit code 6) rather than hang it.
+	CallTimeout string `toml:"call_timeout,omitempty" json:"call_timeout,omitempty"`
+}
+
+// CallTimeoutOr returns call_timeout, or def when it is not set (or
+// invalid: Validate reports that).
+func (p PluginSettings) CallTimeoutOr(def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(p.CallTimeout); err == nil && d > 0 {
+		return d
+	}
+	return def
 }
 
 // DecisionTimeoutOr returns decision_timeout, or def when it is not set

@@ -112,6 +112,11 @@ func (c *Config) Validate() error {
 			top(field, errControl)
 		}
 	}
+	if t := c.Plugins.CallTimeout; t != "" {
+		if d, err := time.ParseDuration(t); err != nil || d <= 0 || d > maxCallTimeout {
+			top("plugins.call_timeout", fmt.Errorf("%q is not a duration between 0 and %s (e.g. \"2m\")", t, maxCallTimeout))
+		}
+	}
 	if t := c.Plugins.DecisionTimeout; t != "" {
 		if d, err := time.ParseDuration(t); err != nil || d <= 0 || d > maxDecisionTimeout {
 			top("plugins.decision_timeout", fmt.Errorf("%q is not a duration between 0 and %s (e.g. \"5s\")", t, maxDecisionTimeout))
@@ -164,6 +169,9 @@ func (c *Config) Validate() error {
 // maxDecisionTimeout caps decision_timeout: a policy is asked while the
 // user waits for a call to start.
 const maxDecisionTimeout = 10 * time.Minute
+
+// maxCallTimeout caps call_timeout: beyond an hour a bound is no bound.
+const maxCallTimeout = time.Hour
 
 var settingKeyRE = regexp.MustCompile(`^[a-z0-9_]{1,64}$`)
 

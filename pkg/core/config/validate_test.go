@@ -217,6 +217,11 @@ func TestConfigValidate(t *testing.T) {
 			contains: []string{`plugins.decision_timeout: "5" is not a duration`}},
 		{name: "negative decision_timeout", cfg: Config{Plugins: PluginSettings{DecisionTimeout: "-1s"}},
 			contains: []string{`plugins.decision_timeout: "-1s" is not a duration`}},
+		{name: "call_timeout", cfg: Config{Plugins: PluginSettings{CallTimeout: "90s"}}},
+		{name: "bad call_timeout", cfg: Config{Plugins: PluginSettings{CallTimeout: "0s"}},
+			contains: []string{`plugins.call_timeout: "0s" is not a duration`}},
+		{name: "call_timeout over an hour", cfg: Config{Plugins: PluginSettings{CallTimeout: "2h"}},
+			contains: []string{`plugins.call_timeout: "2h" is not a duration`}},
 		{name: "bad policy settings", cfg: Config{Policies: map[string]map[string]string{
 			"-x": {"a": "b"}, "tollguard": {"Premium-Rate": "deny", "region": "DE\n"}}},
 			contains: []string{"policies.-x: must be a plugin name", "policies.tollguard.Premium-Rate: must be a setting name",

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path"
 	"runtime"
 	"strconv"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	cusaxv1 "github.com/cusax/cusax/pkg/protocol/proto/cusax/v1"
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
 )
 
 // ServeArg is the hidden first argument that makes the cusax binary serve a
@@ -47,7 +49,17 @@ type Launcher struct {
 	// (BenchmarkPluginLaunch) for no protection. CUSAX_PLUGIN_MTLS=1 turns
 	// it on.
 	AutoMTLS bool
+	// CallTimeout bounds each unary call to a plugin whose caller set no
+	// deadline (default DefaultCallTimeout): a plugin that never answers
+	// fails the command (ErrFailed, exit 6) instead of hanging it. Streams
+	// are not bounded: they last as long as their command means them to.
+	CallTimeout time.Duration
 }
+
+// DefaultCallTimeout is Launcher.CallTimeout when it is not set: far above
+// any answer that needs only the network (a SIP transaction gives up after
+// 32 s, RFC 3261 §17.1.1.2), well below "forever".
+const DefaultCallTimeout = 2 * time.Minute
 
 // Instance is one running plugin.
 type Instance struct {
@@ -116,6 +128,7 @@ func (l *Launcher) LaunchEnv(ctx context.Context, c Candidate, env []string) (*I
 		Logger:           logger.Named(c.Name),
 		StartTimeout:     timeout,
 		Stderr:           io.Discard,
+		GRPCDialOptions:  []grpc.DialOption{grpc.WithUnaryInterceptor(boundUnary(c.ID(), l.callTimeout()))},
 	})
 	inst := &Instance{Candidate: c, client: client, cmd: cmd, sockDir: sockDir}
 	var rpc plugin.ClientProtocol
@@ -150,6 +163,39 @@ func (l *Launcher) LaunchEnv(ctx context.Context, c Candidate, env []string) (*I
 	inst.Info = info
 	inst.LaunchTime = time.Since(start)
 	return inst, nil
+}
+
+func (l *Launcher) callTimeout() time.Duration {
+	if l.CallTimeout > 0 {
+		return l.CallTimeout
+	}
+	return DefaultCallTimeout
+}
+
+// boundUnary gives every unary call to plugin id a deadline d when its
+// caller set none (issue 13: every wait on a plugin is bounded). When that
+// deadline, not the caller's, ends the call, the error says the plugin did
+// not answer and wraps ErrFailed: a hung plugin is a plugin failure.
+func boundUnary(id string, d time.Duration) grpc.UnaryClientInterceptor {
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoke grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		if _, ok := ctx.Deadline(); ok {
+			return invoke(ctx, method, req, reply, cc, opts...)
+		}
+		cctx, cancel := context.WithTimeout(ctx, d)
+		defer cancel()
+		err := invoke(cctx, method, req, reply, cc, opts...)
+		if err != nil && ctx.Err() == nil {
+			// gRPC sends the deadline along, so the plugin's side may end
+			// the call a moment before our timer: that close, it is ours.
+			if dl, _ := cctx.Deadline(); time.Until(dl) < 250*time.Millisecond {
+				<-cctx.Done()
+			}
+		}
+		if err != nil && ctx.Err() == nil && errors.Is(cctx.Err(), context.DeadlineExceeded) {
+			return fmt.Errorf("plugin %s did not answer %s within %s: %w", id, path.Base(method), d, ErrFailed)
+		}
+		return err
+	}
 }
 
 func (l *Launcher) logLevel() string {

@@ -80,3 +80,26 @@ func TestPluginLeavingChildDoesNotHangRoster(t *testing.T) {
 	pid, _ := strconv.Atoi(string(b))
 	waitGone(t, "the plugin's child", pid, 10*time.Second)
 }
+
+// Issue 13 item 13: every wait on a plugin is bounded, not only Connect
+// and Kill. A plugin that connects and then never answers Roster fails
+// `cusax roster` after [plugins] call_timeout with exit 6 and one line
+// that names the call. (Before: roster waited forever.)
+func TestHungPluginCallIsBounded(t *testing.T) {
+	home, dir := badIMPP(t, "hangroster")
+	cfg, err := os.ReadFile(home + "/cusax/config.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = []byte(strings.Replace(string(cfg), "default_account = \"r\"\n", "default_account = \"r\"\n[plugins]\ncall_timeout = \"2s\"\n", 1))
+	if err := os.WriteFile(home+"/cusax/config.toml", cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	r := runBounded(t, 60*time.Second, home, "--plugin-dir", dir, "roster")
+	want := "plugin impp/xmpp did not answer Roster within 2s"
+	if r.code != 6 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, want) {
+		t.Fatalf("exit %d, stderr %q; want exit 6 and one line with %q", r.code, r.stderr, want)
+	}
+	t.Logf("roster failed after %s", time.Since(start).Round(time.Millisecond))
+}

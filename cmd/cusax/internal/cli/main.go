@@ -140,10 +140,12 @@ func newFactory(ctx context.Context, io *iostreams.IOStreams) (*cmdutil.Factory,
 		dirs := append([]string(nil), g.pluginDirs...)
 		var settings map[string]map[string]string
 		timeout := policychain.DefaultTimeout
+		callTimeout := pluginhost.DefaultCallTimeout
 		if cfg, _, err := f.Config(); err == nil {
 			dirs = append(dirs, cfg.Plugins.Dirs...)
 			settings = cfg.Policies
 			timeout = cfg.Plugins.DecisionTimeoutOr(timeout)
+			callTimeout = cfg.Plugins.CallTimeoutOr(callTimeout)
 		}
 		level := "info"
 		if g.debug {
@@ -151,7 +153,7 @@ func newFactory(ctx context.Context, io *iostreams.IOStreams) (*cmdutil.Factory,
 		}
 		host := &pluginhost.Host{
 			Self: self, BuiltIns: builtin.Plugins, Dirs: pluginhost.DefaultDirs(dirs),
-			Launcher:        pluginhost.Launcher{Logger: f.Logger(), LogLevel: level, Env: pluginEnv()},
+			Launcher:        pluginhost.Launcher{Logger: f.Logger(), LogLevel: level, Env: pluginEnv(), CallTimeout: callTimeout},
 			InstanceEnv:     policySettingsEnv(settings),
 			DecisionTimeout: timeout,
 		}
