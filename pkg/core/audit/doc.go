@@ -13,7 +13,7 @@
 //     RFC 2119 keyword it enforces; user profiles (LoadProfile) override
 //     entries strictly (Profile.Override).
 //   - Reweigh: a policy plugin's severity changes (protocol.AuditJudge,
-//     run by pkg/core/login.ReweighAudit) applied to a report, each
+//     run by pkg/core/session.ReweighAudit) applied to a report, each
 //     changed finding recording the policy and its reason (Override).
 //   - Evaluate: the rules, pure functions of AccountFacts and a Profile.
 //     Unobserved facts make checks Skipped, failed probes make them Error;

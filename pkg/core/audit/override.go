@@ -9,7 +9,7 @@ import (
 
 // Reweighing is the decision of one account's policy chain on that
 // account's findings (Issue 6: "a policy plugin may override them"), as
-// pkg/core/login.JudgeAudit returns it.
+// pkg/core/session.JudgeAudit returns it.
 type Reweighing struct {
 	// Account is the audited account (Finding.Account) the changes apply
 	// to; findings of other accounts are left alone.

@@ -12,7 +12,7 @@ import (
 
 	"github.com/cusax/cusax/pkg/core/audit"
 	"github.com/cusax/cusax/pkg/core/config"
-	"github.com/cusax/cusax/pkg/core/login"
+	"github.com/cusax/cusax/pkg/core/session"
 	"github.com/cusax/cusax/pkg/core/tlsprobe"
 	"github.com/cusax/cusax/pkg/protocol"
 	"github.com/emiago/sipgo/sip"
@@ -66,7 +66,7 @@ func Account(ctx context.Context, a config.Account, opts Options) (audit.Account
 // accountRoots is the system pool plus the account's ca_file, or nil (the
 // system roots) without one.
 func accountRoots(a config.Account) (*x509.CertPool, error) {
-	pem, err := login.ReadCA(a)
+	pem, err := session.ReadCA(a)
 	if err != nil || pem == nil {
 		return nil, err
 	}

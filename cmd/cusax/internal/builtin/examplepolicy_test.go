@@ -11,7 +11,7 @@ import (
 
 	"github.com/cusax/cusax/pkg/core/audit"
 	"github.com/cusax/cusax/pkg/core/config"
-	corelogin "github.com/cusax/cusax/pkg/core/login"
+	"github.com/cusax/cusax/pkg/core/session"
 	"github.com/cusax/cusax/pkg/core/pluginhost"
 	examplepolicy "github.com/cusax/cusax/plugins/example-policy"
 	"github.com/hashicorp/go-hclog"
@@ -64,7 +64,7 @@ func TestReweighAuditThroughPluginProcesses(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	accounts := []config.Account{{Name: "work", Policy: []string{"example"}}, {Name: "home"}}
-	out, err := corelogin.ReweighAudit(ctx, host, accounts, in)
+	out, err := session.ReweighAudit(ctx, host, accounts, in)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/cusax/cusax/pkg/core/config"
-	corelogin "github.com/cusax/cusax/pkg/core/login"
+	"github.com/cusax/cusax/pkg/core/session"
 	"github.com/cusax/cusax/pkg/protocol"
 )
 
@@ -27,7 +27,7 @@ func (f *Factory) Account(name string) (config.Account, error) {
 }
 
 // OpenChat logs into the account's Chat aspect.
-func (f *Factory) OpenChat(a config.Account, timeout time.Duration) (*corelogin.ChatSession, error) {
+func (f *Factory) OpenChat(a config.Account, timeout time.Duration) (*session.ChatSession, error) {
 	store, _, err := f.Secrets()
 	if err != nil {
 		return nil, err
@@ -43,7 +43,7 @@ func (f *Factory) OpenChat(a config.Account, timeout time.Duration) (*corelogin.
 		a.XMPP = &x
 	}
 	start := time.Now()
-	sess, err := corelogin.OpenChat(f.Context, host, store, a, timeout)
+	sess, err := session.OpenChat(f.Context, host, store, a, timeout)
 	if err != nil {
 		if errors.Is(err, protocol.ErrInsecure) {
 			return nil, f.plaintextHint(err)

@@ -12,12 +12,12 @@ import (
 	"time"
 
 	"github.com/cusax/cusax/cmd/cusax/internal/iostreams"
-	"github.com/cusax/cusax/pkg/core/login"
+	"github.com/cusax/cusax/pkg/core/session"
 	"github.com/cusax/cusax/pkg/protocol"
 )
 
 // Aspect prints one aspect's outcome.
-func Aspect(w io.Writer, s *iostreams.IOStreams, a login.AspectResult) {
+func Aspect(w io.Writer, s *iostreams.IOStreams, a session.AspectResult) {
 	label := fmt.Sprintf("%-10s", a.Aspect.Label())
 	switch {
 	case !a.Configured:
@@ -66,7 +66,7 @@ func Aspect(w io.Writer, s *iostreams.IOStreams, a login.AspectResult) {
 
 // bare drops the "Chat: " prefix the row label already shows.
 func bare(err error) error {
-	var ae *login.AspectError
+	var ae *session.AspectError
 	if errors.As(err, &ae) {
 		return ae.Err
 	}
@@ -109,7 +109,7 @@ type AspectJSON struct {
 }
 
 // JSONAspect converts an aspect result for --json.
-func JSONAspect(a login.AspectResult) AspectJSON {
+func JSONAspect(a session.AspectResult) AspectJSON {
 	out := AspectJSON{Aspect: string(a.Aspect), Label: a.Aspect.Label(), Configured: a.Configured, Report: a.Report, Skipped: a.Skipped}
 	if !a.Started.IsZero() {
 		out.Started, out.Finished = &a.Started, &a.Finished

@@ -19,7 +19,7 @@ import (
 	"github.com/cusax/cusax/pkg/core/audit"
 	"github.com/cusax/cusax/pkg/core/auditrun"
 	"github.com/cusax/cusax/pkg/core/config"
-	corelogin "github.com/cusax/cusax/pkg/core/login"
+	"github.com/cusax/cusax/pkg/core/session"
 	"github.com/cusax/cusax/pkg/core/tlsprobe"
 	"github.com/cusax/cusax/pkg/discover"
 )
@@ -325,7 +325,7 @@ func run(o *Options) error {
 	// status or the evidence); the exit code follows the result.
 	host, err := f.Plugins()
 	if err == nil {
-		report, err = corelogin.ReweighAudit(f.Context, host, s.accounts, report)
+		report, err = session.ReweighAudit(f.Context, host, s.accounts, report)
 	}
 	if err != nil {
 		if f.Context.Err() != nil {

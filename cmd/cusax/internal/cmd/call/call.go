@@ -18,7 +18,7 @@ import (
 	"github.com/cusax/cusax/pkg/address"
 	"github.com/cusax/cusax/pkg/core/callplan"
 	"github.com/cusax/cusax/pkg/core/config"
-	corelogin "github.com/cusax/cusax/pkg/core/login"
+	"github.com/cusax/cusax/pkg/core/session"
 	"github.com/cusax/cusax/pkg/core/pluginhost"
 	"github.com/cusax/cusax/pkg/dialtarget"
 	"github.com/cusax/cusax/pkg/media"
@@ -49,7 +49,7 @@ type Options struct {
 	JSON        bool
 
 	early    *earlyStart
-	stopping []*corelogin.Plugins // plugins to stop while the call goes on
+	stopping []*session.Plugins // plugins to stop while the call goes on
 }
 
 // NewCmdCall builds the command.
@@ -226,7 +226,7 @@ func run(o *Options) error {
 type earlyStart struct {
 	account string
 	done    chan struct{}
-	plugins *corelogin.Plugins
+	plugins *session.Plugins
 	err     error
 }
 
@@ -267,14 +267,14 @@ func (o *Options) startEarly() *earlyStart {
 	a := *pick
 	go func() {
 		defer close(e.done)
-		e.plugins, e.err = corelogin.OpenAspects(o.F.Context, host, a, false, true)
+		e.plugins, e.err = session.OpenAspects(o.F.Context, host, a, false, true)
 	}()
 	return e
 }
 
 // take returns the early plugins for account, or nil when they were
 // started for another one or failed (the caller starts its own).
-func (e *earlyStart) take(account string) *corelogin.Plugins {
+func (e *earlyStart) take(account string) *session.Plugins {
 	if e == nil || e.account != account {
 		return nil
 	}
@@ -335,7 +335,7 @@ func (o *Options) plan(ctx context.Context) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	policyPlugins, err := corelogin.OpenAspects(ctx, host, home, false, false)
+	policyPlugins, err := session.OpenAspects(ctx, host, home, false, false)
 	if err != nil {
 		return nil, err
 	}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/pkg/core/config"
-	corelogin "github.com/cusax/cusax/pkg/core/login"
+	"github.com/cusax/cusax/pkg/core/session"
 	"github.com/cusax/cusax/pkg/core/secrets"
 	"github.com/cusax/cusax/pkg/media"
 	"github.com/cusax/cusax/pkg/protocol"
@@ -40,7 +40,7 @@ func (o *Options) dial(p *Plan) error {
 	if err != nil {
 		return fmt.Errorf("telephony password: %w", err)
 	}
-	ca, err := corelogin.ReadCA(a)
+	ca, err := session.ReadCA(a)
 	if err != nil {
 		return err
 	}
@@ -52,7 +52,7 @@ func (o *Options) dial(p *Plan) error {
 	defer stopped.Wait()
 	plugins := o.early.take(a.Name)
 	if plugins == nil {
-		if plugins, err = corelogin.OpenAspects(ctx, host, a, false, true); err != nil {
+		if plugins, err = session.OpenAspects(ctx, host, a, false, true); err != nil {
 			return err
 		}
 	}
@@ -66,8 +66,8 @@ func (o *Options) dial(p *Plan) error {
 		CAPEM: ca, AllowPlaintext: a.SIP.AllowPlaintext, MinTLS: a.MinTLS(), Timeout: o.Timeout,
 	})
 	if err != nil {
-		_, name := corelogin.BackendNames(a)
-		err = corelogin.NoAnswer(ctx, cctx, err, protocol.KindTelephony, name, "Connect", o.Timeout+2*time.Second)
+		_, name := session.BackendNames(a)
+		err = session.NoAnswer(ctx, cctx, err, protocol.KindTelephony, name, "Connect", o.Timeout+2*time.Second)
 	}
 	cancel()
 	if err != nil {

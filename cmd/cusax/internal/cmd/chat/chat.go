@@ -14,7 +14,7 @@ import (
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/pkg/contacts"
-	corelogin "github.com/cusax/cusax/pkg/core/login"
+	"github.com/cusax/cusax/pkg/core/session"
 	"github.com/cusax/cusax/pkg/core/secrets"
 	"github.com/cusax/cusax/pkg/protocol"
 	"github.com/spf13/cobra"
@@ -212,9 +212,9 @@ func run(o *Options) error {
 		}
 	}
 
-	rc.open = func() (*corelogin.ChatSession, error) { return f.OpenChat(acct, 0) }
+	rc.open = func() (*session.ChatSession, error) { return f.OpenChat(acct, 0) }
 	sent := 0
-	sendOn := func(s *corelogin.ChatSession, body string) error {
+	sendOn := func(s *session.ChatSession, body string) error {
 		// The backend's error names the recipient and the condition.
 		return s.Send(ctx, protocol.Message{To: to, Type: msgType, Body: body})
 	}
@@ -257,7 +257,7 @@ func run(o *Options) error {
 }
 
 // target resolves CONTACT against the roster (or takes the room).
-func (o *Options) target(ctx context.Context, sess *corelogin.ChatSession) (string, string, error) {
+func (o *Options) target(ctx context.Context, sess *session.ChatSession) (string, string, error) {
 	if o.Room != "" {
 		return bare(o.Room), "groupchat", nil
 	}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/pkg/contacts"
-	corelogin "github.com/cusax/cusax/pkg/core/login"
+	"github.com/cusax/cusax/pkg/core/session"
 	"github.com/cusax/cusax/pkg/protocol"
 )
 
@@ -206,7 +206,7 @@ func interact(o *Options, in *bufio.Reader, stream protocol.Stream[protocol.Mess
 	return sendLines(ctx, in, send)
 }
 
-func printInfo(o *Options, sess *corelogin.ChatSession) error {
+func printInfo(o *Options, sess *session.ChatSession) error {
 	d, err := sess.DiscoInfo(o.F.Context, bare(o.Room), "")
 	if err != nil {
 		return fmt.Errorf("disco#info %s: %w", o.Room, err)

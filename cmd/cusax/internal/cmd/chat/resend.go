@@ -8,7 +8,7 @@ import (
 	"math/rand/v2"
 	"time"
 
-	corelogin "github.com/cusax/cusax/pkg/core/login"
+	"github.com/cusax/cusax/pkg/core/session"
 	"github.com/cusax/cusax/pkg/protocol"
 )
 
@@ -30,8 +30,8 @@ const (
 // reconnector holds the chat session of a --lines sender and replaces it
 // when the connection is lost.
 type reconnector struct {
-	sess    *corelogin.ChatSession
-	open    func() (*corelogin.ChatSession, error) // logs in again
+	sess    *session.ChatSession
+	open    func() (*session.ChatSession, error) // logs in again
 	rejoin  *protocol.RoomJoin                     // the room to join again, if any
 	giveUp  time.Duration                          // 0: never
 	errOut  io.Writer
@@ -48,7 +48,7 @@ func lost(err error) bool {
 
 // send sends with send(sess, body); when the connection is lost it logs in
 // again with backoff and sends body again, until it went or giveUp passed.
-func (r *reconnector) send(ctx context.Context, body string, send func(*corelogin.ChatSession, string) error) error {
+func (r *reconnector) send(ctx context.Context, body string, send func(*session.ChatSession, string) error) error {
 	err := send(r.sess, body)
 	if err == nil || !lost(err) || ctx.Err() != nil {
 		return err

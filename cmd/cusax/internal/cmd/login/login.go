@@ -12,7 +12,7 @@ import (
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/cmd/cusax/internal/render"
 	"github.com/cusax/cusax/pkg/core/config"
-	corelogin "github.com/cusax/cusax/pkg/core/login"
+	"github.com/cusax/cusax/pkg/core/session"
 	"github.com/cusax/cusax/pkg/core/parity"
 	"github.com/cusax/cusax/pkg/core/pluginhost"
 	"github.com/cusax/cusax/pkg/core/secrets"
@@ -238,7 +238,7 @@ func (o *Options) prove(j proveJob) error {
 			return err
 		}
 	}
-	ca, err := corelogin.ReadCA(acct)
+	ca, err := session.ReadCA(acct)
 	if err != nil {
 		return cmdutil.Usagef("%v", err)
 	}
@@ -250,7 +250,7 @@ func (o *Options) prove(j proveJob) error {
 	progress(o, "starting plugins")
 	log := f.Logger()
 	t0 := time.Now()
-	plugins, err := corelogin.Open(ctx, host, acct)
+	plugins, err := session.Open(ctx, host, acct)
 	if err != nil {
 		return err
 	}
@@ -270,7 +270,7 @@ func (o *Options) prove(j proveJob) error {
 		}
 		reach = []protocol.ReachAddress{{URI: acct.SIP.AOR, Desc: "Telephony (SIP)"}}
 	}
-	res := corelogin.Prove(ctx, plugins.Backends, corelogin.Request{
+	res := session.Prove(ctx, plugins.Backends, session.Request{
 		Account: acct, XMPPPassword: xpw, SIPPassword: spw, CAPEM: ca,
 		Parallel: o.Parallel, MinTLS: minTLS, Timeout: o.Timeout, PublishReach: reach,
 	})
@@ -293,7 +293,7 @@ func (o *Options) prove(j proveJob) error {
 		if err != nil {
 			return err
 		}
-		decision, err = corelogin.JudgeParity(ctx, policies, protocol.ParityRequest{
+		decision, err = session.JudgeParity(ctx, policies, protocol.ParityRequest{
 			Account: acct.Name, Chat: *res.Chat.Report, Telephony: *res.Telephony.Report, Findings: res.Findings,
 		})
 		if err != nil {
@@ -383,7 +383,7 @@ func progress(o *Options, msg string) {
 	}
 }
 
-func printHuman(o *Options, acct config.Account, res corelogin.Result) {
+func printHuman(o *Options, acct config.Account, res session.Result) {
 	io := o.F.IO
 	rel := "no CUSAX relationship"
 	if acct.Related {
@@ -560,7 +560,7 @@ func (o *Options) passwords(ctx context.Context, store secrets.Store, acct confi
 		}
 		return pw, pw, nil
 	}
-	xpw, spw, err := corelogin.Passwords(ctx, store, acct)
+	xpw, spw, err := session.Passwords(ctx, store, acct)
 	if err == nil {
 		return xpw, spw, nil
 	}

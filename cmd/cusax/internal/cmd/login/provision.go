@@ -13,7 +13,7 @@ import (
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/pkg/core/config"
-	corelogin "github.com/cusax/cusax/pkg/core/login"
+	"github.com/cusax/cusax/pkg/core/session"
 	"github.com/cusax/cusax/pkg/core/provision"
 	"github.com/cusax/cusax/pkg/core/secrets"
 	"github.com/cusax/cusax/pkg/protocol"
@@ -340,7 +340,7 @@ func (o *Options) provisionSecret(ctx context.Context, store secrets.Store, rep 
 // separate one asked for on the terminal. A refresh keeps the stored ones.
 func (o *Options) aspectPasswords(ctx context.Context, store secrets.Store, acct config.Account, res *provision.Applied, cred credential, rep ProvisionJSON) (string, string, error) {
 	if o.Refresh {
-		xpw, spw, err := corelogin.Passwords(ctx, store, acct)
+		xpw, spw, err := session.Passwords(ctx, store, acct)
 		if err == nil {
 			return xpw, spw, nil
 		}

@@ -12,7 +12,7 @@ import (
 	"github.com/cusax/cusax/pkg/contacts"
 	"github.com/cusax/cusax/pkg/core/addressbook"
 	"github.com/cusax/cusax/pkg/core/config"
-	corelogin "github.com/cusax/cusax/pkg/core/login"
+	"github.com/cusax/cusax/pkg/core/session"
 	"github.com/cusax/cusax/pkg/core/vcardcache"
 	"github.com/spf13/cobra"
 )
@@ -74,7 +74,7 @@ type built struct {
 }
 
 // build logs in and builds the address book.
-func (o *Options) build(only []string, resolve func(*corelogin.ChatSession) ([]string, error)) (*built, error) {
+func (o *Options) build(only []string, resolve func(*session.ChatSession) ([]string, error)) (*built, error) {
 	f := o.F
 	if o.Concurrency < 1 {
 		return nil, cmdutil.Usagef("--concurrency must be at least 1")

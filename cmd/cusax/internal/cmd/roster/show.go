@@ -7,7 +7,7 @@ import (
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/pkg/contacts"
 	"github.com/cusax/cusax/pkg/core/addressbook"
-	corelogin "github.com/cusax/cusax/pkg/core/login"
+	"github.com/cusax/cusax/pkg/core/session"
 	"github.com/cusax/cusax/pkg/vcardxml"
 	"github.com/emersion/go-vcard"
 	"github.com/spf13/cobra"
@@ -31,7 +31,7 @@ a roster name (exact, else a unique case-insensitive prefix).`,
 		},
 		RunE: func(_ *cobra.Command, args []string) error {
 			var target string
-			b, err := o.build(nil, func(sess *corelogin.ChatSession) ([]string, error) {
+			b, err := o.build(nil, func(sess *session.ChatSession) ([]string, error) {
 				jid, err := resolve(o, sess, args[0])
 				target = jid
 				return []string{jid}, err
@@ -68,7 +68,7 @@ a roster name (exact, else a unique case-insensitive prefix).`,
 }
 
 // resolve maps CONTACT to a roster JID.
-func resolve(o *Options, sess *corelogin.ChatSession, query string) (string, error) {
+func resolve(o *Options, sess *session.ChatSession, query string) (string, error) {
 	items, err := sess.Roster(o.F.Context)
 	if err != nil {
 		return "", fmt.Errorf("roster: %w", err)

@@ -9,7 +9,7 @@ import (
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/cmd/cusax/internal/render"
 	"github.com/cusax/cusax/pkg/core/config"
-	corelogin "github.com/cusax/cusax/pkg/core/login"
+	"github.com/cusax/cusax/pkg/core/session"
 	"github.com/cusax/cusax/pkg/protocol"
 	"github.com/spf13/cobra"
 )
@@ -142,11 +142,11 @@ func check(o *Options, a config.Account, row *AccountJSON) error {
 	if err != nil {
 		return fail(err)
 	}
-	xpw, spw, err := corelogin.Passwords(ctx, store, a)
+	xpw, spw, err := session.Passwords(ctx, store, a)
 	if err != nil {
 		return fail(err)
 	}
-	ca, err := corelogin.ReadCA(a)
+	ca, err := session.ReadCA(a)
 	if err != nil {
 		return fail(err)
 	}
@@ -154,12 +154,12 @@ func check(o *Options, a config.Account, row *AccountJSON) error {
 	if err != nil {
 		return fail(err)
 	}
-	plugins, err := corelogin.Open(ctx, host, a)
+	plugins, err := session.Open(ctx, host, a)
 	if err != nil {
 		return fail(err)
 	}
 	defer plugins.Close()
-	res := corelogin.Prove(ctx, plugins.Backends, corelogin.Request{Account: a, XMPPPassword: xpw, SIPPassword: spw, CAPEM: ca})
+	res := session.Prove(ctx, plugins.Backends, session.Request{Account: a, XMPPPassword: xpw, SIPPassword: spw, CAPEM: ca})
 	tel, chat := render.JSONAspect(res.Telephony), render.JSONAspect(res.Chat)
 	ok := res.OK()
 	row.OK, row.Telephony, row.Chat, row.Parity, row.ElapsedMS = &ok, &tel, &chat, res.Findings, res.Elapsed.Milliseconds()

@@ -9,7 +9,7 @@ import (
 	"github.com/cusax/cusax/pkg/core/callerid"
 	"github.com/cusax/cusax/pkg/core/callerid/numbers"
 	"github.com/cusax/cusax/pkg/core/config"
-	corelogin "github.com/cusax/cusax/pkg/core/login"
+	"github.com/cusax/cusax/pkg/core/session"
 	"github.com/cusax/cusax/pkg/core/vcardcache"
 )
 
@@ -19,7 +19,7 @@ import (
 type judge struct {
 	o     *Options
 	acct  config.Account
-	sess  *corelogin.ChatSession
+	sess  *session.ChatSession
 	cache *vcardcache.Cache
 	index *callerid.Index
 
@@ -92,7 +92,7 @@ func (j *judge) close() {
 }
 
 // chat logs into the account's XMPP aspect once.
-func (j *judge) chat() (*corelogin.ChatSession, error) {
+func (j *judge) chat() (*session.ChatSession, error) {
 	if j.sess != nil {
 		return j.sess, nil
 	}

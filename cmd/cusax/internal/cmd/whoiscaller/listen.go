@@ -11,7 +11,7 @@ import (
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/pkg/core/callerid"
 	"github.com/cusax/cusax/pkg/core/config"
-	corelogin "github.com/cusax/cusax/pkg/core/login"
+	"github.com/cusax/cusax/pkg/core/session"
 	"github.com/cusax/cusax/pkg/core/secrets"
 	"github.com/cusax/cusax/pkg/protocol"
 )
@@ -36,7 +36,7 @@ func listen(o *Options) error {
 	if err != nil {
 		return fmt.Errorf("telephony password: %w", err)
 	}
-	ca, err := corelogin.ReadCA(acct)
+	ca, err := session.ReadCA(acct)
 	if err != nil {
 		return err
 	}
@@ -44,7 +44,7 @@ func listen(o *Options) error {
 	if err != nil {
 		return err
 	}
-	plugins, err := corelogin.OpenAspects(ctx, host, acct, false, true)
+	plugins, err := session.OpenAspects(ctx, host, acct, false, true)
 	if err != nil {
 		return err
 	}
@@ -56,8 +56,8 @@ func listen(o *Options) error {
 		CAPEM: ca, AllowPlaintext: acct.SIP.AllowPlaintext, MinTLS: acct.MinTLS(), Timeout: o.Timeout,
 	})
 	if err != nil {
-		_, name := corelogin.BackendNames(acct)
-		err = corelogin.NoAnswer(ctx, cctx, err, protocol.KindTelephony, name, "Connect", o.Timeout+2*time.Second)
+		_, name := session.BackendNames(acct)
+		err = session.NoAnswer(ctx, cctx, err, protocol.KindTelephony, name, "Connect", o.Timeout+2*time.Second)
 	}
 	cancel()
 	if err != nil {

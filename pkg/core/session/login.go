@@ -1,11 +1,13 @@
-// Package login proves an account live: it logs into both aspects of a
-// CUSAX service through their backends, reports what each connection
-// established, compares their protection, and logs out again.
+// Package session is the host's session runtime: every command gets an
+// account's backends and policies from it (Open, OpenChat, Passwords,
+// ReadCA), and login and status prove an account live with it (Prove): log
+// into both aspects of a CUSAX service, report what each connection
+// established, compare their protection, and log out again.
 //
 // Order (RFC 7081 §2, strategy 11): SIP is registered first and XMPP is
 // logged into only after that, so that the user never appears online to
 // contacts while calls to them would fail. Parallel does both at once.
-package login
+package session
 
 import (
 	"context"
