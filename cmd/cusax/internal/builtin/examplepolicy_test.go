@@ -11,8 +11,8 @@ import (
 
 	"github.com/cusax/cusax/pkg/core/audit"
 	"github.com/cusax/cusax/pkg/core/config"
-	"github.com/cusax/cusax/pkg/core/session"
 	"github.com/cusax/cusax/pkg/core/pluginhost"
+	"github.com/cusax/cusax/pkg/core/session"
 	examplepolicy "github.com/cusax/cusax/plugins/example-policy"
 	"github.com/hashicorp/go-hclog"
 )

@@ -32,8 +32,8 @@ const (
 type reconnector struct {
 	sess    *session.ChatSession
 	open    func() (*session.ChatSession, error) // logs in again
-	rejoin  *protocol.RoomJoin                     // the room to join again, if any
-	giveUp  time.Duration                          // 0: never
+	rejoin  *protocol.RoomJoin                   // the room to join again, if any
+	giveUp  time.Duration                        // 0: never
 	errOut  io.Writer
 	sleep   func(context.Context, time.Duration) error
 	account string
