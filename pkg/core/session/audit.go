@@ -6,7 +6,6 @@ import (
 
 	"github.com/cusax/cusax/pkg/core/audit"
 	"github.com/cusax/cusax/pkg/core/config"
-	"github.com/cusax/cusax/pkg/core/pluginhost"
 	"github.com/cusax/cusax/pkg/core/policychain"
 	"github.com/cusax/cusax/pkg/protocol"
 )
@@ -58,9 +57,9 @@ func JudgeAudit(ctx context.Context, chain policychain.Chain, req protocol.Audit
 // Error contract: a policy plugin that cannot start, fails, or asks for a
 // change the audit does not know (see audit.Report.Reweigh) is an error
 // naming the policy and the account; the report is then not re-weighed.
-func ReweighAudit(ctx context.Context, host *pluginhost.Host, accounts []config.Account, r audit.Report) (audit.Report, error) {
+func ReweighAudit(ctx context.Context, src Source, accounts []config.Account, r audit.Report) (audit.Report, error) {
 	return reweighAudit(ctx, func(a config.Account) (policychain.Chain, func(), error) {
-		plugins, err := OpenAspects(ctx, host, a, false, false)
+		plugins, err := Open(ctx, src, a, PoliciesOnly())
 		if err != nil {
 			return policychain.Chain{}, nil, err
 		}

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/cusax/cusax/pkg/core/config"
-	"github.com/cusax/cusax/pkg/core/pluginhost"
 	"github.com/cusax/cusax/pkg/core/secrets"
 	"github.com/cusax/cusax/pkg/protocol"
 	"github.com/hashicorp/go-hclog"
@@ -32,7 +31,7 @@ func (c *ChatSession) Shutdown() {
 
 // OpenChat starts the account's IMPP backend and logs into the Chat aspect.
 // RFC 7081 strategy 2: chat, presence, the roster and vCards go over XMPP.
-func OpenChat(ctx context.Context, host *pluginhost.Host, store secrets.Store, a config.Account, timeout time.Duration) (*ChatSession, error) {
+func OpenChat(ctx context.Context, src Source, store secrets.Store, a config.Account, timeout time.Duration, log hclog.Logger) (*ChatSession, error) {
 	if a.XMPP == nil {
 		return nil, fmt.Errorf("account %s has no Chat (XMPP) aspect: %w", a.Name, protocol.ErrUnsupported)
 	}
@@ -47,12 +46,11 @@ func OpenChat(ctx context.Context, host *pluginhost.Host, store secrets.Store, a
 	if err != nil {
 		return nil, fmt.Errorf("chat password: %w", err)
 	}
-	log := host.Launcher.Logger
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
 	t0 := time.Now()
-	plugins, err := OpenAspects(ctx, host, a, true, false)
+	plugins, err := Open(ctx, src, a, Only(protocol.KindIMPP))
 	if err != nil {
 		return nil, err
 	}
@@ -71,11 +69,5 @@ func OpenChat(ctx context.Context, host *pluginhost.Host, store secrets.Store, a
 		return nil, aspectErr(protocol.AspectChat, err)
 	}
 	log.Debug("xmpp connected", "ms", time.Since(t1).Milliseconds(), "login_ms", sess.Report().Elapsed.Milliseconds())
-	cs := &ChatSession{IMPPSession: sess, Account: a, Plugins: plugins}
-	for _, inst := range plugins.Instances() {
-		if inst.Candidate.Kind == protocol.KindIMPP {
-			cs.Info = inst.Info
-		}
-	}
-	return cs, nil
+	return &ChatSession{IMPPSession: sess, Account: a, Plugins: plugins, Info: plugins.Info(protocol.KindIMPP)}, nil
 }

@@ -13,12 +13,12 @@ import (
 	"github.com/cusax/cusax/pkg/protocol"
 )
 
-// Plugins are the running plugin processes an account needs.
+// Plugins are the running plugins an account needs.
 type Plugins struct {
 	Backends
-	instances []*pluginhost.Instance
+	started []*Started
 
-	host        *pluginhost.Host
+	source      Source
 	policyNames []string
 	policies    policychain.Chain
 	policyErr   error
@@ -29,39 +29,53 @@ type Plugins struct {
 // Policies starts the account's policy chain on first use (most commands
 // never need a decision, and each plugin costs a process start) and returns
 // it in chain order (policychain.Order: the default policy first, then the
-// account's policy list), bounded by the host's DecisionTimeout.
+// account's policy list), bounded by the source's DecisionTimeout.
 func (p *Plugins) Policies(ctx context.Context) (policychain.Chain, error) {
 	p.policyOnce.Do(func() {
-		p.policies.Timeout = p.host.DecisionTimeout
+		p.policies.Timeout = p.source.DecisionTimeout()
 		for _, name := range p.policyNames {
-			inst, err := p.host.Start(ctx, protocol.KindPolicy, name)
+			st, err := p.source.Start(ctx, protocol.KindPolicy, name)
 			if err != nil {
 				p.policyErr = err
 				return
 			}
 			p.mu.Lock()
-			p.instances = append(p.instances, inst)
+			p.started = append(p.started, st)
 			p.mu.Unlock()
-			pol, err := inst.Policy()
-			if err != nil {
-				p.policyErr = err
+			pol, ok := st.Plugin.(protocol.Policy)
+			if !ok {
+				p.policyErr = fmt.Errorf("plugin %s is not a policy: %w", name, pluginhost.ErrIncompatible)
 				return
 			}
-			p.policies.Members = append(p.policies.Members, policychain.Member{Name: name, Policy: pol, Exited: inst.Exited})
+			p.policies.Members = append(p.policies.Members, policychain.Member{Name: name, Policy: pol, Exited: st.exited})
 		}
 	})
 	return p.policies, p.policyErr
 }
 
-// Instances lists the running plugins (for --debug timing output).
-func (p *Plugins) Instances() []*pluginhost.Instance { return p.instances }
+// Started lists the running plugins (for --debug timing output).
+func (p *Plugins) Started() []*Started {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]*Started(nil), p.started...)
+}
 
-// Close stops every plugin process.
+// Info returns the self-description of the running backend of kind.
+func (p *Plugins) Info(kind protocol.Kind) protocol.Info {
+	for _, st := range p.Started() {
+		if st.Kind == kind {
+			return st.Info
+		}
+	}
+	return protocol.Info{}
+}
+
+// Close stops every plugin.
 func (p *Plugins) Close() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, i := range p.instances {
-		i.Close()
+	for _, st := range p.started {
+		st.close()
 	}
 }
 
@@ -82,24 +96,51 @@ func BackendNames(a config.Account) (impp, telephony string) {
 	return impp, telephony
 }
 
-// Open starts the account's backends concurrently (each launch costs tens
-// of milliseconds; see BenchmarkPluginLaunch). Policies start on first use.
-func Open(ctx context.Context, host *pluginhost.Host, a config.Account) (*Plugins, error) {
-	return OpenAspects(ctx, host, a, true, true)
+// An Option narrows what Open starts.
+type Option func(*openOptions)
+
+type openOptions struct {
+	impp, telephony bool
 }
 
-// OpenAspects is Open for a command that needs only some aspects (chat,
-// roster: only the IMPP backend), so no process is started for nothing.
-func OpenAspects(ctx context.Context, host *pluginhost.Host, a config.Account, chat, telephony bool) (*Plugins, error) {
+// Only starts just the backends of the kinds named (chat and roster need
+// only the IMPP backend, a call only the telephony one), so no process is
+// started for nothing. Only() with no kind starts no backend: the result
+// serves the account's policies alone.
+func Only(kinds ...protocol.Kind) Option {
+	return func(o *openOptions) {
+		o.impp, o.telephony = false, false
+		for _, k := range kinds {
+			switch k {
+			case protocol.KindIMPP:
+				o.impp = true
+			case protocol.KindTelephony:
+				o.telephony = true
+			}
+		}
+	}
+}
+
+// PoliciesOnly starts no backend: the result serves the account's policies.
+func PoliciesOnly() Option { return Only() }
+
+// Open starts the backends of the account's aspects (all of them, unless an
+// Option narrows it) concurrently: each launch costs tens of milliseconds
+// (see BenchmarkPluginLaunch). Policies start on first use.
+func Open(ctx context.Context, src Source, a config.Account, opts ...Option) (*Plugins, error) {
+	o := openOptions{impp: true, telephony: true}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	type job struct {
 		kind protocol.Kind
 		name string
 	}
 	impp, tel := BackendNames(a)
-	if !chat {
+	if !o.impp {
 		impp = ""
 	}
-	if !telephony {
+	if !o.telephony {
 		tel = ""
 	}
 	var jobs []job
@@ -109,39 +150,38 @@ func OpenAspects(ctx context.Context, host *pluginhost.Host, a config.Account, c
 	if tel != "" {
 		jobs = append(jobs, job{protocol.KindTelephony, tel})
 	}
-	policyNames := policychain.Order(a.Policy)
-	insts := make([]*pluginhost.Instance, len(jobs))
+	started := make([]*Started, len(jobs))
 	errs := make([]error, len(jobs))
 	var wg sync.WaitGroup
 	for i, j := range jobs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			insts[i], errs[i] = host.Start(ctx, j.kind, j.name)
+			started[i], errs[i] = src.Start(ctx, j.kind, j.name)
 		}()
 	}
 	wg.Wait()
-	p := &Plugins{host: host, policyNames: policyNames}
-	for i, inst := range insts {
-		if inst != nil {
-			p.instances = append(p.instances, inst)
+	p := &Plugins{source: src, policyNames: policychain.Order(a.Policy)}
+	for i, st := range started {
+		if st != nil {
+			p.started = append(p.started, st)
 		}
 		if errs[i] != nil {
 			p.Close()
 			return nil, errs[i]
 		}
 	}
-	for _, inst := range p.instances {
-		var err error
-		switch inst.Candidate.Kind {
+	for _, st := range p.started {
+		var ok bool
+		switch st.Kind {
 		case protocol.KindIMPP:
-			p.IMPP, err = inst.IMPP()
+			p.IMPP, ok = st.Plugin.(protocol.IMPP)
 		case protocol.KindTelephony:
-			p.Telephony, err = inst.Telephony()
+			p.Telephony, ok = st.Plugin.(protocol.Telephony)
 		}
-		if err != nil {
+		if !ok {
 			p.Close()
-			return nil, err
+			return nil, fmt.Errorf("plugin %s is not a %s backend: %w", st.Name, st.Kind, pluginhost.ErrIncompatible)
 		}
 	}
 	return p, nil

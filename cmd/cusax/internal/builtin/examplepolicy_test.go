@@ -64,7 +64,7 @@ func TestReweighAuditThroughPluginProcesses(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	accounts := []config.Account{{Name: "work", Policy: []string{"example"}}, {Name: "home"}}
-	out, err := session.ReweighAudit(ctx, host, accounts, in)
+	out, err := session.ReweighAudit(ctx, session.FromHost(host), accounts, in)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/cusax/cusax/pkg/core/policychain"
 	"github.com/cusax/cusax/pkg/core/safepath"
 	"github.com/cusax/cusax/pkg/core/secrets"
+	"github.com/cusax/cusax/pkg/core/session"
 	"github.com/cusax/cusax/pkg/protocol"
 	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
@@ -159,6 +160,13 @@ func newFactory(ctx context.Context, io *iostreams.IOStreams) (*cmdutil.Factory,
 		}
 		warnRefused(io, host)
 		return host, nil
+	})
+	f.Backends = cmdutil.Lazy(func() (session.Source, error) {
+		host, err := f.Plugins()
+		if err != nil {
+			return nil, err
+		}
+		return session.FromHost(host), nil
 	})
 	return f, g
 }

@@ -32,7 +32,7 @@ func (f *Factory) OpenChat(a config.Account, timeout time.Duration) (*session.Ch
 	if err != nil {
 		return nil, err
 	}
-	host, err := f.Plugins()
+	src, err := f.Backends()
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +43,7 @@ func (f *Factory) OpenChat(a config.Account, timeout time.Duration) (*session.Ch
 		a.XMPP = &x
 	}
 	start := time.Now()
-	sess, err := session.OpenChat(f.Context, host, store, a, timeout)
+	sess, err := session.OpenChat(f.Context, src, store, a, timeout, f.Logger())
 	if err != nil {
 		if errors.Is(err, protocol.ErrInsecure) {
 			return nil, f.plaintextHint(err)

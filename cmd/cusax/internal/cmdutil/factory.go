@@ -10,6 +10,7 @@ import (
 	"github.com/cusax/cusax/pkg/core/config/atomicfile"
 	"github.com/cusax/cusax/pkg/core/pluginhost"
 	"github.com/cusax/cusax/pkg/core/secrets"
+	"github.com/cusax/cusax/pkg/core/session"
 	"github.com/hashicorp/go-hclog"
 )
 
@@ -24,8 +25,12 @@ type Factory struct {
 	// Secrets opens the secret store; the note says where secrets live when
 	// no OS keyring is available.
 	Secrets func() (secrets.Store, string, error)
-	// Plugins returns the plugin host.
+	// Plugins returns the plugin host: what is installed, for `cusax
+	// plugins`. Commands that use backends take them from Backends.
 	Plugins func() (*pluginhost.Host, error)
+	// Backends starts an account's backends and policies: the plugin host
+	// in the binary, in-memory fakes (sessiontest) in command tests.
+	Backends func() (session.Source, error)
 	// Logger is the host logger (plugin logs reach it only with --debug).
 	Logger func() hclog.Logger
 	// Context is cancelled on Ctrl-C.

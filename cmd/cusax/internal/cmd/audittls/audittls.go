@@ -323,9 +323,9 @@ func run(o *Options) error {
 	report := audit.NewReport(audit.Tool{Name: "cusax", Version: f.Version}, started, time.Now(), s.profile, s.warnOn, s.failOn, findings)
 	// Policy plugins may re-weigh the profile's severities (never a
 	// status or the evidence); the exit code follows the result.
-	host, err := f.Plugins()
+	src, err := f.Backends()
 	if err == nil {
-		report, err = session.ReweighAudit(f.Context, host, s.accounts, report)
+		report, err = session.ReweighAudit(f.Context, src, s.accounts, report)
 	}
 	if err != nil {
 		if f.Context.Err() != nil {

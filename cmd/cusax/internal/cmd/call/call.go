@@ -259,7 +259,7 @@ func (o *Options) startEarly() *earlyStart {
 	if pick == nil {
 		return nil
 	}
-	host, err := o.F.Plugins()
+	src, err := o.F.Backends()
 	if err != nil {
 		return nil
 	}
@@ -267,7 +267,7 @@ func (o *Options) startEarly() *earlyStart {
 	a := *pick
 	go func() {
 		defer close(e.done)
-		e.plugins, e.err = session.OpenAspects(o.F.Context, host, a, false, true)
+		e.plugins, e.err = session.Open(o.F.Context, src, a, session.Only(protocol.KindTelephony))
 	}()
 	return e
 }
@@ -331,11 +331,11 @@ func (o *Options) plan(ctx context.Context) (*Plan, error) {
 		return nil, cmdutil.Usagef("--number picks among a contact's numbers; %s is not a contact", o.Target)
 	}
 
-	host, err := f.Plugins()
+	src, err := f.Backends()
 	if err != nil {
 		return nil, err
 	}
-	policyPlugins, err := session.OpenAspects(ctx, host, home, false, false)
+	policyPlugins, err := session.Open(ctx, src, home, session.PoliciesOnly())
 	if err != nil {
 		return nil, err
 	}

@@ -30,7 +30,7 @@ func (o *Options) dial(p *Plan) error {
 	if err != nil {
 		return err
 	}
-	host, err := f.Plugins()
+	src, err := f.Backends()
 	if err != nil {
 		return err
 	}
@@ -52,7 +52,7 @@ func (o *Options) dial(p *Plan) error {
 	defer stopped.Wait()
 	plugins := o.early.take(a.Name)
 	if plugins == nil {
-		if plugins, err = session.OpenAspects(ctx, host, a, false, true); err != nil {
+		if plugins, err = session.Open(ctx, src, a, session.Only(protocol.KindTelephony)); err != nil {
 			return err
 		}
 	}

@@ -243,14 +243,14 @@ func (o *Options) prove(j proveJob) error {
 		return cmdutil.Usagef("%v", err)
 	}
 
-	host, err := f.Plugins()
+	src, err := f.Backends()
 	if err != nil {
 		return err
 	}
 	progress(o, "starting plugins")
 	log := f.Logger()
 	t0 := time.Now()
-	plugins, err := session.Open(ctx, host, acct)
+	plugins, err := session.Open(ctx, src, acct)
 	if err != nil {
 		return err
 	}
@@ -591,16 +591,12 @@ func policyList(names []string) []string {
 // policiesInstalled fails early (exit 6) when a named policy plugin is not
 // in any plugin directory, rather than at the first decision.
 func policiesInstalled(f *cmdutil.Factory, names []string) error {
-	host, err := f.Plugins()
-	if err != nil {
-		return err
-	}
-	cands, _, err := host.Candidates()
+	src, err := f.Backends()
 	if err != nil {
 		return err
 	}
 	for _, n := range names {
-		_, err := pluginhost.Find(cands, protocol.KindPolicy, n)
+		err := src.Lookup(protocol.KindPolicy, n)
 		if errors.Is(err, pluginhost.ErrRefused) {
 			// There, but others could have written it: never run.
 			return fmt.Errorf("--policy %s: %w", n, err)

@@ -150,11 +150,11 @@ func check(o *Options, a config.Account, row *AccountJSON) error {
 	if err != nil {
 		return fail(err)
 	}
-	host, err := f.Plugins()
+	src, err := f.Backends()
 	if err != nil {
 		return fail(err)
 	}
-	plugins, err := session.Open(ctx, host, a)
+	plugins, err := session.Open(ctx, src, a)
 	if err != nil {
 		return fail(err)
 	}

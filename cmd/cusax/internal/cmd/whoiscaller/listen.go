@@ -40,11 +40,11 @@ func listen(o *Options) error {
 	if err != nil {
 		return err
 	}
-	host, err := f.Plugins()
+	src, err := f.Backends()
 	if err != nil {
 		return err
 	}
-	plugins, err := session.OpenAspects(ctx, host, acct, false, true)
+	plugins, err := session.Open(ctx, src, acct, session.Only(protocol.KindTelephony))
 	if err != nil {
 		return err
 	}
