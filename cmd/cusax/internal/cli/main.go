@@ -97,7 +97,7 @@ func Run(ctx context.Context, io *iostreams.IOStreams, args []string) int {
 	if isUnknownCommand(err) {
 		err = cmdutil.Usagef("%v", err)
 	}
-	code := ExitCode(err)
+	code := cmdutil.ExitCode(err)
 	printError(io, cmd, err, code)
 	return code
 }
@@ -228,7 +228,7 @@ func printError(io *iostreams.IOStreams, cmd *cobra.Command, err error, code int
 	// An explicit exit code 2 is a verdict (audit-tls CRITICAL), not a usage
 	// error; a config error names its file and line, where --help cannot help.
 	var explicit *cmdutil.ExitError
-	if code == cmdutil.ExitUsage && cmd != nil && !errors.As(err, &explicit) && !isConfigError(err) &&
+	if code == cmdutil.ExitUsage && cmd != nil && !errors.As(err, &explicit) && !cmdutil.IsConfigError(err) &&
 		!errors.Is(err, safepath.ErrUnsafe) && !errors.Is(err, secrets.ErrInsecureFile) {
 		hints = append(hints, fmt.Sprintf("run '%s --help' for usage", cmd.CommandPath()))
 	}

@@ -1,10 +1,9 @@
-package cli
+package cmdutil
 
 import (
 	"context"
 	"errors"
 
-	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/pkg/core/config"
 	"github.com/cusax/cusax/pkg/core/pluginhost"
 	"github.com/cusax/cusax/pkg/core/safepath"
@@ -15,38 +14,38 @@ import (
 // ExitCode maps an error to the documented exit code. It is the only place
 // that knows the numbers (see `cusax help exit-codes`).
 func ExitCode(err error) int {
-	var exit *cmdutil.ExitError
+	var exit *ExitError
 	switch {
 	case err == nil:
-		return cmdutil.ExitOK
+		return ExitOK
 	case errors.As(err, &exit):
 		return exit.Code
-	case errors.Is(err, cmdutil.ErrInterrupted), errors.Is(err, context.Canceled):
-		return cmdutil.ExitInterrupted
-	case cmdutil.IsUsage(err), isConfigError(err):
-		return cmdutil.ExitUsage
+	case errors.Is(err, ErrInterrupted), errors.Is(err, context.Canceled):
+		return ExitInterrupted
+	case IsUsage(err), IsConfigError(err):
+		return ExitUsage
 	case errors.Is(err, protocol.ErrAuth):
-		return cmdutil.ExitAuth
+		return ExitAuth
 	case errors.Is(err, protocol.ErrDenied):
-		return cmdutil.ExitDenied
+		return ExitDenied
 	case errors.Is(err, pluginhost.ErrPluginNotFound), errors.Is(err, pluginhost.ErrIncompatible),
 		errors.Is(err, pluginhost.ErrFailed), errors.Is(err, pluginhost.ErrRefused):
-		return cmdutil.ExitPlugin
+		return ExitPlugin
 	case errors.Is(err, safepath.ErrUnsafe), errors.Is(err, secrets.ErrInsecureFile):
 		// A config, secrets or state file others could have written.
-		return cmdutil.ExitUsage
+		return ExitUsage
 	case errors.Is(err, protocol.ErrCertificate), errors.Is(err, protocol.ErrInsecure):
-		return cmdutil.ExitTLS
+		return ExitTLS
 	case errors.Is(err, protocol.ErrUnreachable), errors.Is(err, protocol.ErrTimeout),
 		errors.Is(err, protocol.ErrNotConnected): // the server or the network dropped the session
-		return cmdutil.ExitNetwork
+		return ExitNetwork
 	}
-	return cmdutil.ExitFailure
+	return ExitFailure
 }
 
-// isConfigError: config.toml is not valid TOML, has a wrong type or an
+// IsConfigError: config.toml is not valid TOML, has a wrong type or an
 // unknown key, or a value that fails validation. Like a bad flag, it is
 // the user's input to fix, so it exits 2 (`cusax help exit-codes`).
-func isConfigError(err error) bool {
+func IsConfigError(err error) bool {
 	return errors.Is(err, config.ErrMalformed) || errors.Is(err, config.ErrInvalid)
 }

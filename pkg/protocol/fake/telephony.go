@@ -1,0 +1,233 @@
+package fake
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cusax/cusax/pkg/protocol"
+)
+
+// TelephonyCapabilities is what a telephony backend of the fake declares by
+// default.
+var TelephonyCapabilities = []protocol.Capability{
+	protocol.CapRegister, protocol.CapDial, protocol.CapIncomingCalls, protocol.CapMedia, protocol.CapDTMF,
+}
+
+// TelephonyBackend is a telephony backend bound to a Service.
+type TelephonyBackend struct {
+	svc          *Service
+	Name         string
+	Capabilities []protocol.Capability
+	// Report, when set, adjusts each registration report.
+	Report func(*protocol.ConnectionReport)
+}
+
+// Telephony returns a telephony backend of the service declaring caps (all
+// of TelephonyCapabilities when none are given).
+func (s *Service) Telephony(caps ...protocol.Capability) *TelephonyBackend {
+	if len(caps) == 0 {
+		caps = TelephonyCapabilities
+	}
+	return &TelephonyBackend{svc: s, Name: "fake", Capabilities: caps}
+}
+
+// Info implements protocol.Describer.
+func (b *TelephonyBackend) Info(context.Context) (protocol.Info, error) {
+	return protocol.Info{Kind: protocol.KindTelephony, Name: b.Name, Version: "0.0.0-fake", APIVersion: protocol.APIVersion,
+		Capabilities: slices.Clone(b.Capabilities), Description: "in-memory telephony backend for tests"}, nil
+}
+
+// Connect prepares a user agent: like a real backend it checks only the
+// address; the password is checked by Register.
+func (b *TelephonyBackend) Connect(ctx context.Context, req protocol.ConnectRequest) (protocol.TelephonySession, error) {
+	if err := checkText(req.Address); err != nil {
+		return nil, err
+	}
+	if !strings.HasPrefix(req.Address, "sip:") && !strings.HasPrefix(req.Address, "sips:") || !strings.Contains(req.Address, "@") {
+		return nil, fmt.Errorf("address %q is not a SIP AOR: %w", req.Address, protocol.ErrInvalid)
+	}
+	return &telSession{b: b, req: req, calls: newStream[protocol.IncomingCall](context.Background()), live: map[string]chan struct{}{}, rung: map[string]bool{}}, nil
+}
+
+type telSession struct {
+	b          *TelephonyBackend
+	req        protocol.ConnectRequest
+	calls      *stream[protocol.IncomingCall]
+	mu         sync.Mutex
+	registered bool
+	live       map[string]chan struct{} // answered calls, until hung up
+	rung       map[string]bool          // incoming calls handed over
+	closeOnce  sync.Once
+}
+
+func (s *telSession) has(c protocol.Capability) error {
+	if !slices.Contains(s.b.Capabilities, c) {
+		return fmt.Errorf("%s: %w", c, protocol.ErrUnsupported)
+	}
+	return nil
+}
+
+func (s *telSession) Register(ctx context.Context, req protocol.RegisterRequest) (protocol.ConnectionReport, error) {
+	t0 := time.Now()
+	if _, err := s.b.svc.login(s.req); err != nil {
+		rep := report(protocol.AspectTelephony, s.b.Name, "failed", "", time.Since(t0)+time.Microsecond)
+		return rep, err
+	}
+	exp := req.Expires
+	if exp <= 0 {
+		exp = time.Hour
+	}
+	rep := report(protocol.AspectTelephony, s.b.Name, "registered", strings.SplitN(key(s.req.Address), "@", 2)[0]+"@127.0.0.1:5061;transport=tls", time.Since(t0)+time.Microsecond)
+	rep.AuthMechanism, rep.AuthOffered, rep.Expires = "digest SHA-256", []string{"SHA-256", "MD5"}, exp
+	if s.b.Report != nil {
+		s.b.Report(&rep)
+	}
+	s.mu.Lock()
+	first := !s.registered
+	s.registered = true
+	s.mu.Unlock()
+	if first {
+		s.b.svc.mu.Lock()
+		k := key(s.req.Address)
+		s.b.svc.callHub[k] = append(s.b.svc.callHub[k], s)
+		s.b.svc.mu.Unlock()
+	}
+	return rep, nil
+}
+
+func (s *telSession) Unregister(context.Context) error {
+	s.mu.Lock()
+	was := s.registered
+	s.registered = false
+	s.mu.Unlock()
+	if was {
+		s.b.svc.mu.Lock()
+		k := key(s.req.Address)
+		s.b.svc.callHub[k] = slices.DeleteFunc(s.b.svc.callHub[k], func(o *telSession) bool { return o == s })
+		s.b.svc.mu.Unlock()
+	}
+	return nil
+}
+
+// Dial streams the events scripted with OnDial for the target (404 when
+// none). An answered call without a final event in the script lasts until
+// ctx ends or Hangup, then ends with a final event "ended".
+func (s *telSession) Dial(ctx context.Context, req protocol.DialRequest) (protocol.Stream[protocol.CallEvent], error) {
+	if err := s.has(protocol.CapDial); err != nil {
+		return nil, err
+	}
+	hdrs := []string{req.Target, req.DisplayName}
+	for _, h := range req.Headers {
+		hdrs = append(hdrs, h.Name, h.Value)
+	}
+	if err := checkText(hdrs...); err != nil {
+		return nil, err
+	}
+	if !strings.HasPrefix(req.Target, "sip:") && !strings.HasPrefix(req.Target, "sips:") && !strings.HasPrefix(req.Target, "tel:") {
+		return nil, fmt.Errorf("target %q: %w", req.Target, protocol.ErrInvalid)
+	}
+	svc := s.b.svc
+	svc.mu.Lock()
+	svc.dialled = append(svc.dialled, req)
+	events, ok := svc.dials[req.Target]
+	events = slices.Clone(events)
+	svc.seq++
+	callID := fmt.Sprintf("fake-dial-%d", svc.seq)
+	svc.mu.Unlock()
+	if !ok {
+		events = []protocol.CallEvent{{StatusCode: 404, Reason: "Not Found", Final: true}}
+	}
+	out := newStream[protocol.CallEvent](context.Background())
+	go func() {
+		answered := false
+		for _, ev := range events {
+			ev.CallID = callID
+			answered = answered || ev.Answered
+			out.push(ev)
+			if ev.Final {
+				out.end(nil)
+				return
+			}
+		}
+		if !answered {
+			out.push(protocol.CallEvent{CallID: callID, StatusCode: 408, Reason: "Request Timeout", Final: true})
+			out.end(nil)
+			return
+		}
+		hung := make(chan struct{})
+		s.mu.Lock()
+		s.live[callID] = hung
+		s.mu.Unlock()
+		select {
+		case <-ctx.Done():
+		case <-hung:
+		}
+		out.push(protocol.CallEvent{CallID: callID, StatusCode: 200, Reason: "ended", Answered: true, Final: true})
+		out.end(nil)
+	}()
+	return out, nil
+}
+
+func (s *telSession) Hangup(_ context.Context, callID string) error {
+	if err := s.has(protocol.CapDial); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	hung, ok := s.live[callID]
+	if !ok {
+		return fmt.Errorf("call %s: %w", callID, protocol.ErrNotFound)
+	}
+	delete(s.live, callID)
+	close(hung)
+	return nil
+}
+
+func (s *telSession) IncomingCalls(context.Context) (protocol.Stream[protocol.IncomingCall], error) {
+	if err := s.has(protocol.CapIncomingCalls); err != nil {
+		return nil, err
+	}
+	return s.calls, nil
+}
+
+func (s *telSession) Respond(_ context.Context, callID string, status int, reason string) error {
+	if err := s.has(protocol.CapIncomingCalls); err != nil {
+		return err
+	}
+	if err := checkText(callID, reason); err != nil {
+		return err
+	}
+	if status < 100 || status > 699 {
+		return fmt.Errorf("status %d: %w", status, protocol.ErrInvalid)
+	}
+	s.mu.Lock()
+	known := s.rung[callID]
+	s.mu.Unlock()
+	if !known {
+		return fmt.Errorf("call %s: %w", callID, protocol.ErrNotFound)
+	}
+	if status >= 200 { // final: the transaction is over (RFC 3261 §17.2.1)
+		s.mu.Lock()
+		delete(s.rung, callID)
+		s.mu.Unlock()
+	}
+	s.b.svc.mu.Lock()
+	s.b.svc.responses = append(s.b.svc.responses, Response{Account: s.req.Address, CallID: callID, Status: status, Reason: reason})
+	s.b.svc.mu.Unlock()
+	return nil
+}
+
+// Close unregisters and ends the incoming-call stream; safe to repeat.
+func (s *telSession) Close(ctx context.Context) error {
+	s.closeOnce.Do(func() {
+		_ = s.Unregister(ctx)
+		s.calls.Close()
+	})
+	return nil
+}
+
+var _ protocol.Telephony = (*TelephonyBackend)(nil)
