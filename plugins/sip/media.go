@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 
+	"github.com/cusax/cusax/pkg/atomicfile"
 	"github.com/cusax/cusax/pkg/media"
 	"github.com/cusax/cusax/pkg/media/recording"
 	"github.com/cusax/cusax/pkg/protocol"
@@ -18,7 +19,7 @@ import (
 // the recording goes to before it is renamed into place.
 type rtpSocket struct {
 	conn      *net.UDPConn
-	recordTmp *os.File
+	recordTmp *atomicfile.File
 }
 
 // readPlayFile reads a 16-bit PCM WAV and converts it to 8 kHz mono, before

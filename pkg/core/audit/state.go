@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/cusax/cusax/pkg/core/config/atomicfile"
+	"github.com/cusax/cusax/pkg/atomicfile"
 	"github.com/cusax/cusax/pkg/core/safepath"
 )
 

@@ -13,7 +13,7 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
-	"github.com/cusax/cusax/pkg/core/config/atomicfile"
+	"github.com/cusax/cusax/pkg/atomicfile"
 	"github.com/cusax/cusax/pkg/core/safepath"
 )
 

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cusax/cusax/pkg/core/config/atomicfile"
+	"github.com/cusax/cusax/pkg/atomicfile"
 )
 
 // EnvSecrets names the environment variable that forces a store:

@@ -20,7 +20,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cusax/cusax/pkg/core/config/atomicfile"
+	"github.com/cusax/cusax/pkg/atomicfile"
 	"github.com/cusax/cusax/pkg/protocol"
 )
 

@@ -6,8 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
-	"time"
+
+	"github.com/cusax/cusax/pkg/atomicfile"
 )
 
 // Perm is the mode of a recording, whatever the umask.
@@ -59,30 +59,16 @@ func kind(m fs.FileMode) error {
 }
 
 // Create checks path and opens the temporary file the recording is
-// written to, .NAME.*.tmp beside it, mode Perm, locked while open. The
-// caller writes it, then calls Commit, or Discard if the recording is
-// abandoned. The temporary files of earlier recordings to path whose
-// process died (kill -9) are removed first.
-func Create(path string) (*os.File, error) {
+// written to, beside it, mode Perm, locked by this process while open
+// (atomicfile.Create). The caller writes it, then calls Commit, or Discard
+// if the recording is abandoned. The temporary files of earlier recordings
+// to path whose process died (kill -9) are removed first; a live call's
+// is never touched.
+func Create(path string) (*atomicfile.File, error) {
 	if err := Check(path); err != nil {
 		return nil, err
 	}
-	removeAbandoned(path)
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return nil, err
-	}
-	if err := lock(f); err != nil {
-		Discard(f)
-		return nil, err
-	}
-	// CreateTemp asks for 0600 but the umask may take more away; say it
-	// outright so the result does not depend on the umask.
-	if err := f.Chmod(Perm); err != nil {
-		Discard(f)
-		return nil, err
-	}
-	return f, nil
+	return atomicfile.Create(path, Perm)
 }
 
 // Commit syncs and closes f (from Create) and renames it to path, after
@@ -90,57 +76,18 @@ func Create(path string) (*os.File, error) {
 // regular file is left alone and the recording is discarded. rename(2)
 // replaces the final component itself and never writes through it, so a
 // link or device swapped in after the check is replaced, not written to.
-func Commit(f *os.File, path string) error {
-	err := f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		if st, lerr := os.Lstat(path); lerr == nil {
-			err = kind(st.Mode())
-		} else if !errors.Is(lerr, fs.ErrNotExist) {
-			err = lerr
+func Commit(f *atomicfile.File, path string) error {
+	if st, err := os.Lstat(path); err == nil {
+		if err := kind(st.Mode()); err != nil {
+			f.Discard()
+			return err
 		}
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		_ = os.Remove(f.Name())
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		f.Discard()
 		return err
 	}
-	return nil
+	return f.Commit()
 }
 
 // Discard closes and removes a temporary file from Create.
-func Discard(f *os.File) {
-	_ = f.Close()
-	_ = os.Remove(f.Name())
-}
-
-// staleAge is how old an unlocked temporary file must be to be removed:
-// a new one is unlocked for the moment between its creation and lock.
-const staleAge = time.Minute
-
-// removeAbandoned removes the .NAME.*.tmp files beside path that a killed
-// recording left: regular files of this user, older than staleAge, that no
-// process holds locked (a live call's is locked however old it is).
-func removeAbandoned(path string) {
-	dir, prefix := filepath.Dir(path), "."+filepath.Base(path)+"."
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return
-	}
-	for _, e := range ents {
-		name := e.Name()
-		if !strings.HasPrefix(name, prefix) || !strings.HasSuffix(name, ".tmp") || !e.Type().IsRegular() {
-			continue
-		}
-		p := filepath.Join(dir, name)
-		st, err := os.Lstat(p)
-		if err != nil || !st.Mode().IsRegular() || time.Since(st.ModTime()) < staleAge || !abandoned(p, st) {
-			continue
-		}
-		_ = os.Remove(p)
-	}
-}
+func Discard(f *atomicfile.File) { f.Discard() }

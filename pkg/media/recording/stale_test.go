@@ -32,13 +32,12 @@ func TestHelperHoldRecording(t *testing.T) {
 
 // TestAbandonedTempRemoved: a process recording to a path is killed with
 // kill -9; its temporary file is left. The next recording to that path
-// removes it, once it is older than staleAge, and never removes the file
-// of a recording still running (however old), nor a fresh one, nor what is
-// not a regular file.
+// removes it, and never removes the file of a recording still running
+// (however old), another user's file, or what is not a regular file.
 func TestAbandonedTempRemoved(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "rec.wav")
-	old := time.Now().Add(-2 * staleAge)
+	old := time.Now().Add(-time.Hour)
 
 	hold := func() (*exec.Cmd, string) {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperHoldRecording$", "-test.timeout=70s")
@@ -68,11 +67,20 @@ func TestAbandonedTempRemoved(t *testing.T) {
 	}
 	_ = killed.Wait()
 
-	fresh := filepath.Join(dir, ".rec.wav.fresh.tmp")
-	if err := os.WriteFile(fresh, nil, 0o600); err != nil {
+	// Named like a leftover, but another user's (a shared directory such
+	// as /tmp): never ours to remove, even as root.
+	foreign := filepath.Join(dir, ".rec.wav.tmp-424242")
+	if err := os.WriteFile(foreign, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	link := filepath.Join(dir, ".rec.wav.link.tmp")
+	if os.Geteuid() == 0 {
+		if err := os.Chown(foreign, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		foreign = liveName // without root no foreign file can be made
+	}
+	link := filepath.Join(dir, ".rec.wav.tmp-434343")
 	if err := os.Symlink(deadName, link); err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +94,7 @@ func TestAbandonedTempRemoved(t *testing.T) {
 	if _, err := os.Lstat(deadName); err == nil {
 		t.Errorf("the killed recording's temporary file is still there")
 	}
-	for _, keep := range []string{liveName, fresh, link} {
+	for _, keep := range []string{liveName, foreign, link} {
 		if _, err := os.Lstat(keep); err != nil {
 			t.Errorf("%s was removed: %v", filepath.Base(keep), err)
 		}

@@ -6,8 +6,8 @@ import (
 	"sync"
 
 	"github.com/cusax/cusax/cmd/cusax/internal/iostreams"
+	"github.com/cusax/cusax/pkg/atomicfile"
 	"github.com/cusax/cusax/pkg/core/config"
-	"github.com/cusax/cusax/pkg/core/config/atomicfile"
 	"github.com/cusax/cusax/pkg/core/pluginhost"
 	"github.com/cusax/cusax/pkg/core/secrets"
 	"github.com/cusax/cusax/pkg/core/session"

@@ -44,3 +44,10 @@ func tryLockFile(f *os.File) (bool, error) {
 func openNoFollow(p string) (*os.File, error) {
 	return os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
 }
+
+// ownedBySelf: RemoveStale removes only its own user's leftovers, never
+// another user's file in a shared directory (even as root).
+func ownedBySelf(fi os.FileInfo) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && int(st.Uid) == os.Geteuid()
+}

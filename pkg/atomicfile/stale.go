@@ -35,8 +35,9 @@ func isTempOf(name, target string) bool {
 // whose writer is still running is kept: every Write holds an advisory
 // lock on its temporary file until the rename, and RemoveStale removes
 // only files whose lock it can take at once (so a lock released by the
-// death of its holder). Only regular files named like Write's temporary
-// files for path are considered; symbolic links are never followed.
+// death of its holder). Only regular files of this user named like Write's (and
+// Create's) temporary files for path are considered; symbolic links are
+// never followed.
 //
 // It returns how many files it removed. Errors name the file; the caller
 // may ignore them (the next call tries again). On platforms without
@@ -97,6 +98,9 @@ func removeIfAbandoned(p string) (bool, error) {
 	now, err := os.Lstat(p)
 	if err != nil || !os.SameFile(fi, now) || !fi.Mode().IsRegular() {
 		return false, nil // renamed or replaced since we opened it
+	}
+	if !ownedBySelf(fi) {
+		return false, nil // another user's, in a shared directory: theirs
 	}
 	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return false, fmt.Errorf("remove stale %s: %w", p, err)
