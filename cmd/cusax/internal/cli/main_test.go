@@ -33,6 +33,9 @@ func TestMain(m *testing.M) {
 	if builtDir != "" {
 		os.RemoveAll(builtDir)
 	}
+	if templatesDir != "" {
+		os.RemoveAll(templatesDir)
+	}
 	os.Exit(code)
 }
 
