@@ -116,3 +116,21 @@ func TestTemplateUnknownCA(t *testing.T) {
 		}
 	}
 }
+
+// docs/plugin-protocol.md points authors here: it names this directory, the
+// executable, and the one capability the template declares.
+func TestTemplateDocNamesIt(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/plugin-protocol.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, _ := New(nil).Info(context.Background())
+	if len(info.Capabilities) != 1 || info.Capabilities[0] != protocol.CapLogin {
+		t.Errorf("capabilities %v; the guide says login only", info.Capabilities)
+	}
+	for _, s := range []string{"`plugins/impptemplate`", "cusax-plugin-impp-" + Name, "It declares `login` only."} {
+		if !bytes.Contains(doc, []byte(s)) {
+			t.Errorf("docs/plugin-protocol.md does not say %q", s)
+		}
+	}
+}

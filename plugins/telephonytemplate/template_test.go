@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,5 +65,23 @@ func TestTemplateUnknownCA(t *testing.T) {
 	}
 	if rep.State != "failed" || rep.AuthMechanism != "" {
 		t.Errorf("report after a refused certificate: %+v", rep)
+	}
+}
+
+// docs/plugin-protocol.md points authors here: it names this directory, the
+// executable, and the one capability the template declares.
+func TestTemplateDocNamesIt(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/plugin-protocol.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, _ := New(nil).Info(context.Background())
+	if len(info.Capabilities) != 1 || info.Capabilities[0] != protocol.CapRegister {
+		t.Errorf("capabilities %v; the guide says register only", info.Capabilities)
+	}
+	for _, s := range []string{"`plugins/telephonytemplate`", "cusax-plugin-telephony-" + Name, "It declares `register` only."} {
+		if !strings.Contains(string(doc), s) {
+			t.Errorf("docs/plugin-protocol.md does not say %q", s)
+		}
 	}
 }
