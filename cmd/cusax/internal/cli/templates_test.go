@@ -184,3 +184,29 @@ func TestTemplateConformanceOverGoPlugin(t *testing.T) {
 		})
 	})
 }
+
+// cusax itself uses the templates as an account's backends: `cusax login`
+// with --xmpp-backend template --sip-backend template registers and logs
+// in through them against the real servers, and the reports it prints
+// come from them.
+func TestTemplateBackendsLogin(t *testing.T) {
+	dir := templatePluginDir(t)
+	bed := testbed.Shared(t)
+	home := t.TempDir()
+	r := runCLI(t, home, bed.Users["alice"].Password+"\n", loginArgs(bed, "alice", tlsProxy(bed),
+		"--plugin-dir", dir, "--xmpp-backend", "template", "--sip-backend", "template")...)
+	if r.code != 0 {
+		t.Fatalf("login through the templates: exit %d\n%s", r.code, r.stderr)
+	}
+	res := decodeLogin(t, r)
+	tel, chat := res.Telephony.Report, res.Chat.Report
+	if !res.OK || tel == nil || chat == nil {
+		t.Fatalf("login result: %+v", res)
+	}
+	if tel.Backend != "template" || tel.State != "registered" || tel.TLS == nil || !tel.TLS.Verified {
+		t.Errorf("telephony report: %+v", tel)
+	}
+	if chat.Backend != "template" || chat.State != "connected" || chat.TLS == nil || !chat.TLS.Verified || !strings.Contains(chat.AuthMechanism, "SCRAM") {
+		t.Errorf("chat report: %+v", chat)
+	}
+}
