@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -209,4 +210,45 @@ func TestTemplateBackendsLogin(t *testing.T) {
 	if chat.Backend != "template" || chat.State != "connected" || chat.TLS == nil || !chat.TLS.Verified || !strings.Contains(chat.AuthMechanism, "SCRAM") {
 		t.Errorf("chat report: %+v", chat)
 	}
+}
+
+// templateHost is the test binary as a minimal host (`__template_host PATH
+// JID SERVER CAFILE`, the password on stdin): it launches the IMPP
+// template from PATH through go-plugin, logs in, prints "ready" and waits
+// to be killed.
+func templateHost(args []string) int {
+	if len(args) != 4 {
+		fmt.Fprintln(os.Stderr, "usage: __template_host PATH JID SERVER CAFILE")
+		return 2
+	}
+	path, jid, server, caFile := args[0], args[1], args[2], args[3]
+	fail := func(err error) int { fmt.Fprintln(os.Stderr, "template host:", err); return 1 }
+	pw, err := io.ReadAll(os.Stdin)
+	if err != nil {
+		return fail(err)
+	}
+	ca, err := os.ReadFile(caFile)
+	if err != nil {
+		return fail(err)
+	}
+	sum, err := pluginhost.HashFile(path)
+	if err != nil {
+		return fail(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var l pluginhost.Launcher
+	inst, err := l.Launch(ctx, pluginhost.Candidate{Kind: protocol.KindIMPP, Name: "template", Path: path, SHA256: sum})
+	if err != nil {
+		return fail(err)
+	}
+	b, err := inst.IMPP()
+	if err != nil {
+		return fail(err)
+	}
+	if _, err := b.Connect(ctx, protocol.ConnectRequest{Address: jid, Password: strings.TrimSpace(string(pw)), Server: server, CAPEM: ca}); err != nil {
+		return fail(err)
+	}
+	fmt.Println("ready")
+	select {} // until killed
 }
