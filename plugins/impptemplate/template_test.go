@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net"
 	"os"
 	"testing"
 	"time"
@@ -131,6 +132,44 @@ func TestTemplateDocNamesIt(t *testing.T) {
 	for _, s := range []string{"`plugins/impptemplate`", "cusax-plugin-impp-" + Name, "It declares `login` only."} {
 		if !bytes.Contains(doc, []byte(s)) {
 			t.Errorf("docs/plugin-protocol.md does not say %q", s)
+		}
+	}
+}
+
+// silentServer accepts TCP connections and never says a word.
+func silentServer(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() })
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// A server that accepts TCP and then says nothing does not hang Connect:
+// it ends with ErrTimeout once the request's timeout has passed.
+func TestTemplateSilentServer(t *testing.T) {
+	addr := silentServer(t)
+	for _, direct := range []bool{false, true} {
+		req := protocol.ConnectRequest{Address: "alice@example.test", Password: "pw", Server: addr, DirectTLS: direct, Timeout: 500 * time.Millisecond}
+		done := make(chan error, 1)
+		go func() { _, err := New(nil).Connect(context.Background(), req); done <- err }()
+		select {
+		case err := <-done:
+			if !errors.Is(err, protocol.ErrTimeout) {
+				t.Errorf("direct TLS %v: got %v, want ErrTimeout", direct, err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("direct TLS %v: Connect still hangs after 30 s with a 500 ms timeout", direct)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package telephonytemplate
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"strings"
 	"testing"
@@ -83,5 +84,41 @@ func TestTemplateDocNamesIt(t *testing.T) {
 		if !strings.Contains(string(doc), s) {
 			t.Errorf("docs/plugin-protocol.md does not say %q", s)
 		}
+	}
+}
+
+// A registrar that accepts TCP and never completes the TLS handshake does
+// not hang Register: it ends with ErrTimeout once the timeout has passed.
+func TestTemplateSilentServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	req := protocol.ConnectRequest{Address: "sip:bob@example.test", Password: "pw",
+		Server: "sip:" + ln.Addr().String() + ";transport=tls", Timeout: 500 * time.Millisecond}
+	s, err := New(nil).Connect(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	done := make(chan error, 1)
+	go func() { _, err := s.Register(context.Background(), protocol.RegisterRequest{}); done <- err }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, protocol.ErrTimeout) {
+			t.Errorf("got %v, want ErrTimeout", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Register still hangs after 30 s with a 500 ms timeout")
 	}
 }
