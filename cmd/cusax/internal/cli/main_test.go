@@ -26,12 +26,17 @@ func TestMain(m *testing.M) {
 			os.Exit(builtin.Serve(os.Args[2:]))
 		case "__future_plugin":
 			os.Exit(serveFuturePlugin())
+		case "__template_host":
+			os.Exit(templateHost(os.Args[2:]))
 		}
 	}
 	code := m.Run()
 	testbed.StopShared()
 	if builtDir != "" {
 		os.RemoveAll(builtDir)
+	}
+	if templatesDir != "" {
+		os.RemoveAll(templatesDir)
 	}
 	os.Exit(code)
 }
