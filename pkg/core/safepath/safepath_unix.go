@@ -42,7 +42,7 @@ func check(path string, isDir bool) error {
 		if err := checkOne(p, fi, !isDir, 0, false); err != nil {
 			return err
 		}
-		if err := checkParents(p, fi); err != nil {
+		if err := checkParents(p, fi, !isDir); err != nil {
 			return err
 		}
 	}
@@ -57,9 +57,13 @@ func uniq(a, b string) []string {
 }
 
 // checkParents walks from p's directory up to /. child is the component
-// below the directory being checked.
-func checkParents(p string, child fs.FileInfo) error {
-	immediate := true
+// below the directory being checked. holdsP says that p's directory holds
+// p itself as an entry cusax trusts (a file): then it gets no sticky
+// exception. For a directory (CheckDir) the entries trusted are inside p,
+// so p's parent is an ordinary ancestor: /tmp/x of this user, mode 0700,
+// is as safe a plugin directory as /tmp/a/x.
+func checkParents(p string, child fs.FileInfo, holdsP bool) error {
+	immediate := holdsP
 	for dir := filepath.Dir(p); ; dir = filepath.Dir(dir) {
 		fi, err := os.Stat(dir)
 		if err != nil {

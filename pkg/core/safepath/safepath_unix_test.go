@@ -112,6 +112,18 @@ func TestCheck(t *testing.T) {
 			sticky := mkdir(t, filepath.Join(d, "tmp"), fs.ModeSticky|0o777)
 			return sticky, sticky
 		}, reason: "a shared directory"},
+		{name: "own private plugin dir right in a sticky one is fine", dir: true, setup: func(t *testing.T, d string) (string, string) {
+			sticky := mkdir(t, filepath.Join(d, "tmp"), fs.ModeSticky|0o777)
+			return mkdir(t, filepath.Join(sticky, "plugins"), 0o700), ""
+		}},
+		{name: "nobody's plugin dir right in a sticky one", dir: true, needRoot: true, setup: func(t *testing.T, d string) (string, string) {
+			sticky := mkdir(t, filepath.Join(d, "tmp"), fs.ModeSticky|0o777)
+			theirs := mkdir(t, filepath.Join(sticky, "plugins"), 0o755)
+			if err := os.Chown(theirs, nobody, nobody); err != nil {
+				t.Fatal(err)
+			}
+			return theirs, theirs
+		}, reason: "not owned by you"},
 		{name: "own private dir below a sticky one is fine", setup: func(t *testing.T, d string) (string, string) {
 			sticky := mkdir(t, filepath.Join(d, "tmp"), fs.ModeSticky|0o777)
 			mine := mkdir(t, filepath.Join(sticky, "mine"), 0o700)
