@@ -5,6 +5,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
+
+	"github.com/cusax/cusax/pkg/address"
 )
 
 // maxURI bounds a URI this package reads; a longer one is refused (a
@@ -26,11 +29,38 @@ type sipURI struct {
 
 type kv struct{ k, v string }
 
+// asciiHost rewrites the host of a SIP IRI into IDNA A-labels: vCards carry
+// hosts in Unicode (sip:bob@bücher.example), while SIP puts them on the
+// wire as A-labels (RFC 3261 §19.1.1 hostname is ASCII), and both name the
+// same host. The rest stays as it is for parseSIPURI's strict reading.
+func asciiHost(s string) string {
+	scheme, rest, ok := strings.Cut(s, ":")
+	if !ok || strings.Count(rest, "@") > 1 {
+		return s
+	}
+	user := ""
+	if u, h, found := strings.Cut(rest, "@"); found {
+		user, rest = u+"@", h
+	}
+	end := strings.IndexAny(rest, ":;?")
+	if end < 0 {
+		end = len(rest)
+	}
+	d, err := address.DomainOf(rest[:end])
+	if err != nil || strings.HasPrefix(d, "[") {
+		return s
+	}
+	return scheme + ":" + user + d + rest[end:]
+}
+
 // parseSIPURI splits a sip:/sips: URI by RFC 3261 §25.1. It is strict where
 // a loose reading would let two different addresses compare equal: at most
 // one unescaped '@', a valid host, a numeric port, no repeated parameter.
 func parseSIPURI(s string) (sipURI, bool) {
 	var u sipURI
+	if strings.ContainsFunc(s, func(r rune) bool { return r >= utf8.RuneSelf }) {
+		s = asciiHost(s)
+	}
 	if len(s) > maxURI || strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r >= 0x7f || r == '"' || r == '<' || r == '>' || r == '\\' }) {
 		return u, false
 	}
@@ -119,6 +149,11 @@ func splitHostPort(s string) (host string, port int, ok bool) {
 	} else {
 		h, _, _ := strings.Cut(s, ":")
 		host, s = strings.ToLower(h), s[len(h):]
+		// A host with the root's dot is the host without it: compare in
+		// the one form pkg/address gives every command.
+		if d, err := address.DomainOf(host); err == nil && !strings.HasPrefix(d, "[") {
+			host = d
+		}
 		if !validHostname(host) {
 			return "", 0, false
 		}

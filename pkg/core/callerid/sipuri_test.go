@@ -69,6 +69,9 @@ func TestCallerKey(t *testing.T) {
 		addr, key, kind string
 	}{
 		{"sip:alice@Example.TEST", "sip:alice@example.test", KindSIP},
+		{"sip:alice@Bücher.example", "sip:alice@xn--bcher-kva.example", KindSIP},
+		{"sip:alice@xn--bcher-kva.example", "sip:alice@xn--bcher-kva.example", KindSIP},
+		{"sip:alice@example.test.:5060", "sip:alice@example.test:5060", KindSIP},
 		{"SIP:%61lice@example.test;transport=TCP;lr;foo=bar?subject=x", "sip:alice@example.test;transport=tcp", KindSIP},
 		{"sip:alice:secret@example.test:5061;user=ip;ttl=5", "sip:alice@example.test:5061;ttl=5;user=ip", KindSIP},
 		{"sips:alice@example.test", "sips:alice@example.test", KindSIP},
@@ -111,6 +114,7 @@ func TestCallerKeyAgreesWithSameSIPURI(t *testing.T) {
 		"sip:alice@example.test;transport=tcp", "sip:alice@example.test;TRANSPORT=TCP", "sips:alice@example.test",
 		"sip:alice@example.test;maddr=192.0.2.1", "sip:alice@example.test;ttl=1;transport=udp", "sip:alice@example.test;transport=udp;ttl=1",
 		"sip:example.test", "sip:alice@192.0.2.1",
+		"sip:alice@bücher.example", "sip:alice@XN--BCHER-KVA.example", "sip:alice@Bücher.example.",
 	}
 	for _, a := range uris {
 		for _, b := range uris {
