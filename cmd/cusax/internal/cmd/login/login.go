@@ -223,12 +223,8 @@ func (o *Options) env(cfgPath string) (enrol.Env, string, error) {
 	if err != nil {
 		return enrol.Env{}, "", err
 	}
-	p := o.Prompter
-	if p == nil {
-		p = termPrompter{f.IO}
-	}
 	return enrol.Env{
-		Source: src, Store: store, ConfigPath: cfgPath, Prompter: p, Log: f.Logger(),
+		Source: src, Store: store, ConfigPath: cfgPath, Prompter: o.prompter(), Log: f.Logger(),
 		Progress: func(msg string) { progress(o, msg) },
 		Warn:     func(msg string) { fmt.Fprintf(f.IO.ErrOut, "cusax: warning: %s\n", msg) },
 	}, storeNote, nil
@@ -240,6 +236,15 @@ func (o *Options) passwordInput() enrol.PasswordInput {
 		in.Stdin = o.F.IO.In
 	}
 	return in
+}
+
+// prompter is who answers questions: Options.Prompter, else the
+// terminal.
+func (o *Options) prompter() enrol.Prompter {
+	if o.Prompter != nil {
+		return o.Prompter
+	}
+	return termPrompter{o.F.IO}
 }
 
 // termPrompter asks on the terminal: questions on stderr, passwords
@@ -411,12 +416,12 @@ func (o *Options) account(cfg *config.Config) (config.Account, bool, error) {
 	if o.set("no-relationship") {
 		acct.Related = !o.NoRelationship
 	}
-	if o.JID == "" && o.AOR == "" && !existing && o.F.IO.CanPrompt() {
+	if p := o.prompter(); o.JID == "" && o.AOR == "" && !existing && p.CanPrompt() {
 		var err error
-		if o.JID, err = cmdutil.Prompt(o.F.IO, "XMPP address (Chat, empty for none): "); err != nil {
+		if o.JID, err = p.Prompt("XMPP address (Chat, empty for none): "); err != nil {
 			return acct, false, err
 		}
-		if o.AOR, err = cmdutil.Prompt(o.F.IO, "SIP address (Telephony, empty for none): "); err != nil {
+		if o.AOR, err = p.Prompt("SIP address (Telephony, empty for none): "); err != nil {
 			return acct, false, err
 		}
 	}
