@@ -6,6 +6,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -50,7 +52,7 @@ type provider struct {
 func newProvider(t *testing.T) *provider {
 	t.Helper()
 	p := &provider{doc: docFor("Example Telecom"), etag: `"v1"`}
-	p.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	p.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		p.hits++
@@ -67,6 +69,9 @@ func newProvider(t *testing.T) *provider {
 		w.Header().Set("Content-Type", provision.MediaType)
 		fmt.Fprint(w, p.doc)
 	}))
+	// The refused handshakes of the certificate tests are expected.
+	p.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	p.srv.StartTLS()
 	t.Cleanup(p.srv.Close)
 	// The user's --ca-file: the provider's own certificate (httptest's is
 	// a CA for 127.0.0.1).

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -23,7 +25,7 @@ func provider(t *testing.T) (url, caFile string) {
 	t.Helper()
 	doc := fmt.Sprintf(`{"version": 1, "provider": "Example Telecom", "account": "work", "related": true,
   "xmpp": {"jid": %q, "password": "same"}, "sip": {"aor": %q, "password": "same"}}`, cmdtest.AliceJID, cmdtest.AliceAOR)
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if u, p, ok := r.BasicAuth(); !ok || u != "alice" || p != sharedPassword {
 			w.Header().Set("WWW-Authenticate", `Basic realm="p"`)
 			w.WriteHeader(http.StatusUnauthorized)
@@ -37,6 +39,9 @@ func provider(t *testing.T) (url, caFile string) {
 		w.Header().Set("Content-Type", provision.MediaType)
 		fmt.Fprint(w, doc)
 	}))
+	// The refused handshakes of the certificate tests are expected.
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	caFile = filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
