@@ -105,7 +105,7 @@ func TestLoginNewAccount(t *testing.T) {
 	if pw, err := e.Store.Get(e.Factory.Context, secrets.Ref{Account: "work", Aspect: config.AspectSIP}); err != nil || pw != sharedPassword {
 		t.Errorf("stored telephony password: %v", err)
 	}
-	// RFC 7081 §2: SIP is registered first.
+	// Both aspects logged out again.
 	if got := e.Service.Open(); got != 0 {
 		t.Errorf("%d sessions left open", got)
 	}
