@@ -3,18 +3,17 @@
 package login
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
+	"github.com/cusax/cusax/cmd/cusax/internal/iostreams"
 	"github.com/cusax/cusax/cmd/cusax/internal/render"
 	"github.com/cusax/cusax/pkg/core/config"
+	"github.com/cusax/cusax/pkg/core/enrol"
 	"github.com/cusax/cusax/pkg/core/parity"
-	"github.com/cusax/cusax/pkg/core/pluginhost"
-	"github.com/cusax/cusax/pkg/core/secrets"
 	"github.com/cusax/cusax/pkg/core/session"
 	"github.com/cusax/cusax/pkg/protocol"
 	"github.com/spf13/cobra"
@@ -54,6 +53,10 @@ type Options struct {
 	Refresh       bool
 	User          string
 	Auth          string
+
+	// Prompter asks on the terminal; nil is the terminal of F.IO (tests
+	// script it).
+	Prompter enrol.Prompter
 
 	set   func(name string) bool
 	debug func() bool
@@ -171,7 +174,7 @@ type Result struct {
 	ElapsedMS   int64                   `json:"elapsed_ms"`
 	// Provisioning is set when the account came from a provider's
 	// document (--provision, --discover, --refresh).
-	Provisioning *ProvisionJSON `json:"provisioning,omitempty"`
+	Provisioning *enrol.Report `json:"provisioning,omitempty"`
 }
 
 func run(o *Options) error {
@@ -194,86 +197,92 @@ func run(o *Options) error {
 	if err := acct.Validate(); err != nil {
 		return cmdutil.Usagef("%v", err)
 	}
+	if o.PasswordStdin && o.PasswordCommand != "" {
+		return cmdutil.Usagef("--password-stdin and --password-command are mutually exclusive")
+	}
+	env, storeNote, err := o.env(cfgPath)
+	if err != nil {
+		return err
+	}
+	xpw, spw, err := enrol.Passwords(ctx, env, o.passwordInput(), acct)
+	if err != nil {
+		return cliErr(err)
+	}
+	return o.prove(env, storeNote, enrol.Job{Account: acct, XMPPPassword: xpw, SIPPassword: spw})
+}
+
+// env is what the enrol workflow needs from this invocation: backends,
+// secret store, config path, the terminal and progress lines.
+func (o *Options) env(cfgPath string) (enrol.Env, string, error) {
+	f := o.F
 	store, storeNote, err := f.Secrets()
 	if err != nil {
-		return err
+		return enrol.Env{}, "", err
 	}
-	xpw, spw, err := o.passwords(ctx, store, acct)
+	src, err := f.Backends()
 	if err != nil {
-		return err
+		return enrol.Env{}, "", err
 	}
-	return o.prove(proveJob{acct: acct, xpw: xpw, spw: spw, cfgPath: cfgPath, store: store, storeNote: storeNote})
+	return enrol.Env{
+		Source: src, Store: store, ConfigPath: cfgPath, Prompter: o.prompter(), Log: f.Logger(),
+		Progress: func(msg string) { progress(o, msg) },
+		Warn:     func(msg string) { fmt.Fprintf(f.IO.ErrOut, "cusax: warning: %s\n", msg) },
+	}, storeNote, nil
 }
 
-// proveJob is an account ready to be proved live and saved: from flags,
-// or from a provider's document (then prov says what else to save and
-// report).
-type proveJob struct {
-	acct      config.Account
-	xpw, spw  string
-	cfgPath   string
-	store     secrets.Store
-	storeNote string
-	minTLS    string
-	prov      *provisioned
+func (o *Options) passwordInput() enrol.PasswordInput {
+	in := enrol.PasswordInput{Command: o.PasswordCommand}
+	if o.PasswordStdin {
+		in.Stdin = o.F.IO.In
+	}
+	return in
 }
 
-// prove logs into both aspects (RFC 7081 §2), weighs their parity (§7),
-// saves the account when it works, and prints the result.
-func (o *Options) prove(j proveJob) error {
+// prompter is who answers questions: Options.Prompter, else the
+// terminal.
+func (o *Options) prompter() enrol.Prompter {
+	if o.Prompter != nil {
+		return o.Prompter
+	}
+	return termPrompter{o.F.IO}
+}
+
+// termPrompter asks on the terminal: questions on stderr, passwords
+// without echo.
+type termPrompter struct{ io *iostreams.IOStreams }
+
+func (p termPrompter) CanPrompt() bool { return p.io.CanPrompt() }
+func (p termPrompter) Prompt(q string) (string, error) {
+	return cmdutil.Prompt(p.io, q)
+}
+func (p termPrompter) PromptSecret(q string) (string, error) {
+	return cmdutil.PromptSecret(p.io, q)
+}
+
+// cliErr gives the workflow's input errors exit code 2; their hints travel
+// with them.
+func cliErr(err error) error {
+	if enrol.IsUsage(err) {
+		return cmdutil.Usagef("%w", err)
+	}
+	return err
+}
+
+// prove proves the job live and saved (enrol.Prove: RFC 7081 §2, §7),
+// then prints the result and maps it to an exit code.
+func (o *Options) prove(env enrol.Env, storeNote string, j enrol.Job) error {
 	f := o.F
 	ctx := f.Context
 	io := f.IO
-	acct, xpw, spw, cfgPath, store, storeNote := j.acct, j.xpw, j.spw, j.cfgPath, j.store, j.storeNote
-	minTLS := o.MinTLS
-	if minTLS == "" {
-		minTLS = j.minTLS
-	}
-	if o.set("policy") {
-		acct.Policy = policyList(o.Policies)
-		if err := acct.Validate(); err != nil {
-			return cmdutil.Usagef("--policy: %v", err)
-		}
-		if err := policiesInstalled(f, acct.Policy); err != nil {
-			return err
-		}
-	}
-	ca, err := session.ReadCA(acct)
-	if err != nil {
-		return cmdutil.Usagef("%v", err)
-	}
+	j.MinTLS, j.Parallel, j.Timeout = o.MinTLS, o.Parallel, o.Timeout
+	j.PublishReach, j.RequireParity, j.SaveAnyway = o.PublishReach, o.RequireParity, o.SaveAnyway
+	j.Policies, j.SetPolicies = o.Policies, o.set("policy")
 
-	src, err := f.Backends()
-	if err != nil {
-		return err
+	out, err := enrol.Prove(ctx, env, j)
+	if out == nil {
+		return cliErr(err)
 	}
-	progress(o, "starting plugins")
-	log := f.Logger()
-	t0 := time.Now()
-	plugins, err := session.Open(ctx, src, acct)
-	if err != nil {
-		return err
-	}
-	log.Debug("plugins started", "ms", time.Since(t0).Milliseconds())
-	defer func() {
-		t := time.Now()
-		plugins.Close()
-		log.Debug("plugins stopped", "ms", time.Since(t).Milliseconds())
-	}()
-	if acct.SIP != nil && !o.Parallel {
-		progress(o, "registering Telephony (SIP) as "+acct.SIP.AOR)
-	}
-	var reach []protocol.ReachAddress
-	if o.PublishReach {
-		if acct.SIP == nil || acct.XMPP == nil {
-			return cmdutil.Usagef("--publish-reach needs both aspects (--jid and --aor)")
-		}
-		reach = []protocol.ReachAddress{{URI: acct.SIP.AOR, Desc: "Telephony (SIP)"}}
-	}
-	res := session.Prove(ctx, plugins.Backends, session.Request{
-		Account: acct, XMPPPassword: xpw, SIPPassword: spw, CAPEM: ca,
-		Parallel: o.Parallel, MinTLS: minTLS, Timeout: o.Timeout, PublishReach: reach,
-	})
+	acct, res, decision := out.Account, out.Result, out.Decision
 	if res.Chat.Err == nil && res.Chat.Report != nil {
 		f.WarnPlaintext("chat", *res.Chat.Report)
 	}
@@ -285,50 +294,33 @@ func (o *Options) prove(j proveJob) error {
 	if ctx.Err() != nil {
 		return cmdutil.WithExit(cmdutil.ExitInterrupted, cmdutil.ErrInterrupted)
 	}
-	log.Debug("login proved", "ms", res.Elapsed.Milliseconds())
-
-	decision := protocol.ParityDecision{Findings: res.Findings}
+	if err != nil {
+		return cliErr(err)
+	}
 	if len(res.Findings) > 0 {
-		policies, err := plugins.Policies(ctx)
-		if err != nil {
-			return err
-		}
-		decision, err = session.JudgeParity(ctx, policies, protocol.ParityRequest{
-			Account: acct.Name, Chat: *res.Chat.Report, Telephony: *res.Telephony.Report, Findings: res.Findings,
-		})
-		if err != nil {
-			return err
-		}
 		cmdutil.DebugPolicyChain(f, "JudgeSecurityParity", decision.Decision)
 	}
-	parityFailed := o.RequireParity && worst(decision.Findings) >= parity.Rank(parity.Warning)
-	policyDenied := decision.Verdict == protocol.Deny
 
-	saved := false
-	if (res.OK() || o.SaveAnyway) && !parityFailed && !policyDenied {
-		t := time.Now()
-		if err := save(ctx, cfgPath, store, acct, xpw, spw, j.prov); err != nil {
-			return err
-		}
-		saved = true
-		log.Debug("account saved", "ms", time.Since(t).Milliseconds())
+	var prov *enrol.Report
+	if j.Provisioned != nil {
+		r := j.Provisioned.Report.Normalized()
+		prov = &r
 	}
-
-	out := Result{
-		Account: acct.Name, OK: res.OK(), Saved: saved, Related: acct.Related,
+	result := Result{
+		Account: acct.Name, OK: res.OK(), Saved: out.Saved, Related: acct.Related,
 		Telephony: render.JSONAspect(res.Telephony), Chat: render.JSONAspect(res.Chat),
 		Parity: decision.Findings, ParityBy: decision.Policy, ParityChain: decision.Chain, ElapsedMS: res.Elapsed.Milliseconds(),
-		Reach: res.Chat.ReachPublished, Provisioning: j.prov.json(),
+		Reach: res.Chat.ReachPublished, Provisioning: prov,
 	}
-	if out.Parity == nil {
-		out.Parity = []protocol.ParityFinding{}
+	if result.Parity == nil {
+		result.Parity = []protocol.ParityFinding{}
 	}
 	if o.JSON {
-		if err := cmdutil.WriteJSON(io.Out, out); err != nil {
+		if err := cmdutil.WriteJSON(io.Out, result); err != nil {
 			return err
 		}
 	} else {
-		j.prov.printHuman(io.Out)
+		printProvisioned(io.Out, prov)
 		printHuman(o, acct, res)
 	}
 	for _, fnd := range decision.Findings {
@@ -340,9 +332,9 @@ func (o *Options) prove(j proveJob) error {
 			fmt.Fprintf(io.ErrOut, "cusax: hint: %s\n", fnd.Fix)
 		}
 	}
-	if saved {
-		fmt.Fprintf(io.ErrOut, "cusax: account %q saved to %s\n", acct.Name, cfgPath)
-		if storeNote != "" && !usesCommands(acct) {
+	if out.Saved {
+		fmt.Fprintf(io.ErrOut, "cusax: account %q saved to %s\n", acct.Name, env.ConfigPath)
+		if storeNote != "" && !enrol.UsesCommands(acct) {
 			fmt.Fprintf(io.ErrOut, "cusax: note: %s\n", storeNote)
 		}
 	}
@@ -352,29 +344,15 @@ func (o *Options) prove(j proveJob) error {
 		if err == nil {
 			err = errors.New(res.Chat.Skipped)
 		}
-		return cmdutil.WithHint(fmt.Errorf("login %s: %w", acct.Name, err), hintsFor(err, saved)...)
+		return cmdutil.WithHint(fmt.Errorf("login %s: %w", acct.Name, err), hintsFor(err, out.Saved)...)
 	}
-	if policyDenied {
+	if out.PolicyDenied {
 		return cmdutil.WithExit(cmdutil.ExitDenied, fmt.Errorf("login %s: policy %s refused the account: %s", acct.Name, decision.Policy, decision.Reason))
 	}
-	if parityFailed {
+	if out.ParityFailed {
 		return cmdutil.WithExit(cmdutil.ExitParity, fmt.Errorf("login %s: --require-parity: the two aspects are not protected alike (RFC 7081 §7); account not saved", acct.Name))
 	}
 	return nil
-}
-
-func worst(fs []protocol.ParityFinding) int {
-	w := -1
-	for _, f := range fs {
-		if r := parity.Rank(f.Severity); r > w {
-			w = r
-		}
-	}
-	return w
-}
-
-func usesCommands(a config.Account) bool {
-	return (a.XMPP == nil || a.XMPP.PasswordCommand != "") && (a.SIP == nil || a.SIP.PasswordCommand != "")
 }
 
 func progress(o *Options, msg string) {
@@ -414,42 +392,6 @@ func hintsFor(err error, saved bool) []string {
 	return h
 }
 
-func save(ctx context.Context, path string, store secrets.Store, acct config.Account, xpw, spw string, prov *provisioned) error {
-	if acct.XMPP != nil && acct.XMPP.PasswordCommand == "" && xpw != "" {
-		if err := store.Set(ctx, secrets.Ref{Account: acct.Name, Aspect: config.AspectXMPP}, xpw); err != nil {
-			return fmt.Errorf("store chat password: %w", err)
-		}
-	}
-	if acct.SIP != nil && acct.SIP.PasswordCommand == "" && spw != "" {
-		if err := store.Set(ctx, secrets.Ref{Account: acct.Name, Aspect: config.AspectSIP}, spw); err != nil {
-			return fmt.Errorf("store telephony password: %w", err)
-		}
-	}
-	if err := prov.saveSecret(ctx, store, acct.Name); err != nil {
-		return err
-	}
-	// Plaintext is a per-invocation decision (issue 13 item 9): it is
-	// never saved, and one stored by an older cusax is dropped here.
-	if acct.XMPP != nil {
-		x := *acct.XMPP
-		x.AllowPlaintext = false
-		acct.XMPP = &x
-	}
-	if acct.SIP != nil {
-		sp := *acct.SIP
-		sp.AllowPlaintext = false
-		acct.SIP = &sp
-	}
-	return config.Update(path, func(c *config.Config) error {
-		prov.applyCalls(c)
-		c.Upsert(acct)
-		if c.Default == "" || len(c.Accounts) == 1 {
-			c.Default = acct.Name
-		}
-		return nil
-	})
-}
-
 // account builds the account from flags, an existing account of the same
 // name, and prompts.
 func (o *Options) account(cfg *config.Config) (config.Account, bool, error) {
@@ -474,12 +416,12 @@ func (o *Options) account(cfg *config.Config) (config.Account, bool, error) {
 	if o.set("no-relationship") {
 		acct.Related = !o.NoRelationship
 	}
-	if o.JID == "" && o.AOR == "" && !existing && o.F.IO.CanPrompt() {
+	if p := o.prompter(); o.JID == "" && o.AOR == "" && !existing && p.CanPrompt() {
 		var err error
-		if o.JID, err = cmdutil.Prompt(o.F.IO, "XMPP address (Chat, empty for none): "); err != nil {
+		if o.JID, err = p.Prompt("XMPP address (Chat, empty for none): "); err != nil {
 			return acct, false, err
 		}
-		if o.AOR, err = cmdutil.Prompt(o.F.IO, "SIP address (Telephony, empty for none): "); err != nil {
+		if o.AOR, err = p.Prompt("SIP address (Telephony, empty for none): "); err != nil {
 			return acct, false, err
 		}
 	}
@@ -545,66 +487,4 @@ func (o *Options) account(cfg *config.Config) (config.Account, bool, error) {
 		acct.CAFile = absPath(o.CAFile)
 	}
 	return acct, existing, nil
-}
-
-// passwords resolves the passwords: --password-stdin, a password command,
-// the stored ones of an existing account, or a prompt.
-func (o *Options) passwords(ctx context.Context, store secrets.Store, acct config.Account) (string, string, error) {
-	if o.PasswordStdin && o.PasswordCommand != "" {
-		return "", "", cmdutil.Usagef("--password-stdin and --password-command are mutually exclusive")
-	}
-	if o.PasswordStdin {
-		pw, err := secrets.ReadPasswordLine(o.F.IO.In)
-		if err != nil {
-			return "", "", cmdutil.Usagef("--password-stdin: %v", err)
-		}
-		return pw, pw, nil
-	}
-	xpw, spw, err := session.Passwords(ctx, store, acct)
-	if err == nil {
-		return xpw, spw, nil
-	}
-	if !errors.Is(err, secrets.ErrNotFound) {
-		return "", "", err
-	}
-	if o.F.IO.CanPrompt() {
-		pw, perr := cmdutil.PromptSecret(o.F.IO, fmt.Sprintf("Password for %s (used for both aspects): ", acct.Name))
-		if perr != nil {
-			return "", "", perr
-		}
-		return pw, pw, nil
-	}
-	return "", "", cmdutil.WithHint(cmdutil.Usagef("no password for account %q", acct.Name),
-		"pipe it in with --password-stdin, or set --password-command (passwords are never taken from argv)")
-}
-
-// policyList is the account's policy list from --policy: the default
-// policy always runs first (docs/plugins.md), so naming it alone clears
-// the list, and naming it among others keeps the place the user gave it.
-func policyList(names []string) []string {
-	if len(names) == 1 && names[0] == "default" {
-		return nil
-	}
-	return names
-}
-
-// policiesInstalled fails early (exit 6) when a named policy plugin is not
-// in any plugin directory, rather than at the first decision.
-func policiesInstalled(f *cmdutil.Factory, names []string) error {
-	src, err := f.Backends()
-	if err != nil {
-		return err
-	}
-	for _, n := range names {
-		err := src.Lookup(protocol.KindPolicy, n)
-		if errors.Is(err, pluginhost.ErrRefused) {
-			// There, but others could have written it: never run.
-			return fmt.Errorf("--policy %s: %w", n, err)
-		}
-		if err != nil {
-			return cmdutil.WithHint(fmt.Errorf("--policy %s: no policy plugin of that name (cusax-plugin-policy-%s): %w", n, n, pluginhost.ErrPluginNotFound),
-				"put the executable in a plugin directory (see cusax plugins) or give --plugin-dir")
-		}
-	}
-	return nil
 }
