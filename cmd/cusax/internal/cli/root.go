@@ -42,7 +42,7 @@ takes --json. See 'cusax help exit-codes'.`,
 	// Per invocation only, never stored (issue 13 item 9): a setting in the
 	// config would later authenticate in the clear without a word.
 	pf.BoolVar(&g.allowPlaintext, "allow-plaintext", false, "this once, when an XMPP server refuses TLS, log in without it (the credentials and the session cross the network unprotected)")
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return cmdutil.Usagef("%v", err) })
+	root.SetFlagErrorFunc(cmdutil.FlagError)
 
 	root.AddCommand(
 		login.NewCmdLogin(f, nil),

@@ -3,6 +3,8 @@ package cmdutil
 import (
 	"errors"
 	"fmt"
+
+	"github.com/spf13/cobra"
 )
 
 // Exit codes. They are part of cusax's interface: scripts depend on them,
@@ -82,6 +84,10 @@ type usageError struct{ err error }
 
 func (e *usageError) Error() string { return e.err.Error() }
 func (e *usageError) Unwrap() error { return e.err }
+
+// FlagError is the root command's FlagErrorFunc: a flag cobra cannot
+// parse (an unknown flag, --count=many) is a usage error, exit 2.
+func FlagError(_ *cobra.Command, err error) error { return Usagef("%v", err) }
 
 // Usagef returns a usage error (exit code 2).
 func Usagef(format string, a ...any) error {

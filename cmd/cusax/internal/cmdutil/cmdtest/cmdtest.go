@@ -165,6 +165,7 @@ func (e *Env) Run(newCmd func(*cmdutil.Factory) *cobra.Command, args ...string) 
 	cmd.SetOut(e.IO.Out)
 	cmd.SetErr(e.IO.ErrOut)
 	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	cmd.SetFlagErrorFunc(cmdutil.FlagError) // as the root command does
 	err := cmd.ExecuteContext(e.Factory.Context)
 	return Result{Err: err, Code: cmdutil.ExitCode(err), Stdout: e.Out.String(), Stderr: e.ErrOut.String()}
 }
