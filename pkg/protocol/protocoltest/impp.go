@@ -7,7 +7,10 @@ import (
 	"github.com/cusax/cusax/pkg/protocol"
 )
 
-// RunIMPP runs the IMPP conformance suite against b.
+// RunIMPP runs the IMPP conformance suite against b: the contract checks
+// (Info, Close, errors, ErrUnsupported outside the declared capabilities)
+// and, for every declared capability, positive tests named
+// "cap=CAPABILITY/WHAT" against the servers env names.
 func RunIMPP(t *testing.T, b protocol.IMPP, env Env) {
 	var info protocol.Info
 	t.Run("Info", func(t *testing.T) {
@@ -16,7 +19,7 @@ func RunIMPP(t *testing.T, b protocol.IMPP, env Env) {
 			t.Errorf("an IMPP backend must declare %q", protocol.CapLogin)
 		}
 	})
-	t.Run("ConnectAndClose", func(t *testing.T) {
+	t.Run("cap=login/ConnectAndClose", func(t *testing.T) {
 		ctx := ctxT(t)
 		sess, err := b.Connect(ctx, env.Good)
 		if err != nil {
@@ -57,7 +60,7 @@ func RunIMPP(t *testing.T, b protocol.IMPP, env Env) {
 			t.Errorf("AckMessage of an unknown Seq: %v", err)
 		}
 	})
-	t.Run("WrongPassword", func(t *testing.T) {
+	t.Run("cap=login/WrongPassword", func(t *testing.T) {
 		req := env.Good
 		req.Password = env.WrongPassword
 		sess, err := b.Connect(ctxT(t), req)
@@ -67,7 +70,7 @@ func RunIMPP(t *testing.T, b protocol.IMPP, env Env) {
 		wantIs(t, "wrong password", err, protocol.ErrAuth)
 		noSecret(t, err, env.WrongPassword, env.Good.Password)
 	})
-	t.Run("InvalidAddress", func(t *testing.T) {
+	t.Run("cap=login/InvalidAddress", func(t *testing.T) {
 		req := env.Good
 		req.Address = env.BadAddress
 		sess, err := b.Connect(ctxT(t), req)
@@ -76,6 +79,7 @@ func RunIMPP(t *testing.T, b protocol.IMPP, env Env) {
 		}
 		wantIs(t, "invalid address", err, protocol.ErrInvalid)
 	})
+	runIMPPCapabilities(t, b, env, info)
 }
 
 // checkIMPPUnsupported: an operation outside the declared capabilities

@@ -6,7 +6,10 @@ import (
 	"github.com/cusax/cusax/pkg/protocol"
 )
 
-// RunTelephony runs the telephony conformance suite against b.
+// RunTelephony runs the telephony conformance suite against b: the contract
+// checks (Info, register, Close, errors, ErrUnsupported outside the
+// declared capabilities) and, for every declared capability, positive tests
+// named "cap=CAPABILITY/WHAT" against the servers env names.
 func RunTelephony(t *testing.T, b protocol.Telephony, env Env) {
 	var info protocol.Info
 	t.Run("Info", func(t *testing.T) {
@@ -15,7 +18,7 @@ func RunTelephony(t *testing.T, b protocol.Telephony, env Env) {
 			t.Errorf("a telephony backend must declare %q", protocol.CapRegister)
 		}
 	})
-	t.Run("RegisterUnregisterClose", func(t *testing.T) {
+	t.Run("cap=register/RegisterUnregisterClose", func(t *testing.T) {
 		ctx := ctxT(t)
 		sess, err := b.Connect(ctx, env.Good)
 		if err != nil {
@@ -69,7 +72,7 @@ func RunTelephony(t *testing.T, b protocol.Telephony, env Env) {
 			t.Errorf("second Close: %v (Close must be idempotent)", err)
 		}
 	})
-	t.Run("WrongPassword", func(t *testing.T) {
+	t.Run("cap=register/WrongPassword", func(t *testing.T) {
 		ctx := ctxT(t)
 		req := env.Good
 		req.Password = env.WrongPassword
@@ -81,7 +84,7 @@ func RunTelephony(t *testing.T, b protocol.Telephony, env Env) {
 		wantIs(t, "wrong password", err, protocol.ErrAuth)
 		noSecret(t, err, env.WrongPassword, env.Good.Password)
 	})
-	t.Run("InvalidAddress", func(t *testing.T) {
+	t.Run("cap=register/InvalidAddress", func(t *testing.T) {
 		ctx := ctxT(t)
 		for _, addr := range []string{env.BadAddress, env.Good.Address + "\r\nX-Injected: 1"} {
 			req := env.Good
@@ -94,4 +97,5 @@ func RunTelephony(t *testing.T, b protocol.Telephony, env Env) {
 			wantIs(t, "invalid address "+addr, err, protocol.ErrInvalid)
 		}
 	})
+	runTelephonyCapabilities(t, b, env, info)
 }
