@@ -19,7 +19,7 @@ func RunIMPP(t *testing.T, b protocol.IMPP, env Env) {
 			t.Errorf("an IMPP backend must declare %q", protocol.CapLogin)
 		}
 	})
-	t.Run("cap=login/ConnectAndClose", func(t *testing.T) {
+	capRun(t, protocol.CapLogin, "ConnectAndClose", func(t *testing.T) {
 		ctx := ctxT(t)
 		sess, err := b.Connect(ctx, env.Good)
 		if err != nil {
@@ -60,7 +60,7 @@ func RunIMPP(t *testing.T, b protocol.IMPP, env Env) {
 			t.Errorf("AckMessage of an unknown Seq: %v", err)
 		}
 	})
-	t.Run("cap=login/WrongPassword", func(t *testing.T) {
+	capRun(t, protocol.CapLogin, "WrongPassword", func(t *testing.T) {
 		req := env.Good
 		req.Password = env.WrongPassword
 		sess, err := b.Connect(ctxT(t), req)
@@ -70,7 +70,7 @@ func RunIMPP(t *testing.T, b protocol.IMPP, env Env) {
 		wantIs(t, "wrong password", err, protocol.ErrAuth)
 		noSecret(t, err, env.WrongPassword, env.Good.Password)
 	})
-	t.Run("cap=login/InvalidAddress", func(t *testing.T) {
+	capRun(t, protocol.CapLogin, "InvalidAddress", func(t *testing.T) {
 		req := env.Good
 		req.Address = env.BadAddress
 		sess, err := b.Connect(ctxT(t), req)
@@ -80,6 +80,7 @@ func RunIMPP(t *testing.T, b protocol.IMPP, env Env) {
 		wantIs(t, "invalid address", err, protocol.ErrInvalid)
 	})
 	runIMPPCapabilities(t, b, env, info)
+	logCapabilities(t, info)
 }
 
 // checkIMPPUnsupported: an operation outside the declared capabilities

@@ -165,6 +165,34 @@ func runIMPPCapabilities(t *testing.T, b protocol.IMPP, env Env, info protocol.I
 		sendAndReceive(t, env.Good, env.Peer, info.Has(protocol.CapMessageRecv))
 	})
 
+	capTest(t, info, protocol.CapMessage, "ToBareJIDOfAvailablePeer", func(t *testing.T) {
+		need(t, protocol.CapMessage, "Peer", noPeer)
+		if !info.Has(protocol.CapPresence) || !info.Has(protocol.CapMessageRecv) {
+			t.Skipf("needs %q and %q too: a bare JID reaches only available resources", protocol.CapPresence, protocol.CapMessageRecv)
+		}
+		ctx := ctxT(t)
+		good := connectIMPP(t, b, env.Good, "Good")
+		peer := connectIMPP(t, b, env.Peer, "Peer")
+		st, err := peer.Messages(ctx)
+		if err != nil {
+			t.Fatalf("Messages: %v", err)
+		}
+		defer st.Close()
+		// RFC 6121 §8.5.2.1.1: a message to the bare JID goes to the
+		// available resources, which initial presence makes Peer's.
+		if err := peer.SetPresence(ctx, protocol.Presence{}); err != nil {
+			t.Fatalf("SetPresence Peer: %v", err)
+		}
+		body := "bare " + token()
+		if err := good.Send(ctx, protocol.Message{To: bare(env.Peer.Address), Type: "chat", Body: body}); err != nil {
+			t.Fatalf("Send: %v", err)
+		}
+		m := recvMatch(t, st, deliveryWait, "the message at Peer", func(m protocol.Message) bool { return m.Body == body })
+		if !strings.EqualFold(bare(m.From), env.Good.Address) {
+			t.Errorf("received %+v, want it from %s", m, env.Good.Address)
+		}
+	})
+
 	capTest(t, info, protocol.CapMessageRecv, "PeerToGood", func(t *testing.T) {
 		need(t, protocol.CapMessageRecv, "Peer", noPeer)
 		if !info.Has(protocol.CapMessage) {

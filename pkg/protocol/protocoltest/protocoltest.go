@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -90,13 +91,70 @@ func need(t *testing.T, c protocol.Capability, field string, missing bool) {
 }
 
 // capTest runs body as the subtest "cap=C/NAME" when info declares c. The
-// naming lets `go test -v` output be counted per capability.
+// naming lets `go test -v` output be counted per capability, and the
+// outcome is tallied for logCapabilities.
 func capTest(t *testing.T, info protocol.Info, c protocol.Capability, name string, body func(t *testing.T)) {
 	t.Helper()
-	if !info.Has(c) {
-		return
+	if info.Has(c) {
+		capRun(t, c, name, body)
 	}
-	t.Run("cap="+string(c)+"/"+name, body)
+}
+
+// capRun runs body as "cap=C/NAME" whatever the backend declares (for the
+// capabilities every backend must have: login, register).
+func capRun(t *testing.T, c protocol.Capability, name string, body func(t *testing.T)) {
+	t.Helper()
+	var skipped bool
+	ok := t.Run("cap="+string(c)+"/"+name, func(t *testing.T) {
+		defer func() { skipped = t.Skipped() }()
+		body(t)
+	})
+	tallies.mu.Lock()
+	defer tallies.mu.Unlock()
+	if tallies.m[t] == nil {
+		tallies.m[t] = map[protocol.Capability]*tally{}
+	}
+	n := tallies.m[t][c]
+	if n == nil {
+		n = &tally{}
+		tallies.m[t][c] = n
+	}
+	switch {
+	case !ok:
+		n.failed++
+	case skipped:
+		n.skipped++
+	default:
+		n.passed++
+	}
+}
+
+type tally struct{ passed, failed, skipped int }
+
+// tallies holds the outcome of the cap= subtests per suite run (keyed by
+// the test that called RunIMPP or RunTelephony).
+var tallies = struct {
+	mu sync.Mutex
+	m  map[*testing.T]map[protocol.Capability]*tally
+}{m: map[*testing.T]map[protocol.Capability]*tally{}}
+
+// logCapabilities logs, once per suite run, one line per declared
+// capability with its positive tests: "conformance TestX/grpc: cap=roster
+// tests=1 passed=1 failed=0 skipped=0". A declared capability this suite has no
+// test for shows tests=0: nothing here proves it.
+func logCapabilities(t *testing.T, info protocol.Info) {
+	t.Helper()
+	tallies.mu.Lock()
+	m := tallies.m[t]
+	delete(tallies.m, t)
+	tallies.mu.Unlock()
+	for _, c := range info.Capabilities {
+		n := m[c]
+		if n == nil {
+			n = &tally{}
+		}
+		t.Logf("conformance %s: cap=%s tests=%d passed=%d failed=%d skipped=%d", t.Name(), c, n.passed+n.failed+n.skipped, n.passed, n.failed, n.skipped)
+	}
 }
 
 // token is a fresh identifier, so that reruns and parallel runs against

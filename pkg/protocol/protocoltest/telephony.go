@@ -18,7 +18,7 @@ func RunTelephony(t *testing.T, b protocol.Telephony, env Env) {
 			t.Errorf("a telephony backend must declare %q", protocol.CapRegister)
 		}
 	})
-	t.Run("cap=register/RegisterUnregisterClose", func(t *testing.T) {
+	capRun(t, protocol.CapRegister, "RegisterUnregisterClose", func(t *testing.T) {
 		ctx := ctxT(t)
 		sess, err := b.Connect(ctx, env.Good)
 		if err != nil {
@@ -72,7 +72,7 @@ func RunTelephony(t *testing.T, b protocol.Telephony, env Env) {
 			t.Errorf("second Close: %v (Close must be idempotent)", err)
 		}
 	})
-	t.Run("cap=register/WrongPassword", func(t *testing.T) {
+	capRun(t, protocol.CapRegister, "WrongPassword", func(t *testing.T) {
 		ctx := ctxT(t)
 		req := env.Good
 		req.Password = env.WrongPassword
@@ -84,7 +84,7 @@ func RunTelephony(t *testing.T, b protocol.Telephony, env Env) {
 		wantIs(t, "wrong password", err, protocol.ErrAuth)
 		noSecret(t, err, env.WrongPassword, env.Good.Password)
 	})
-	t.Run("cap=register/InvalidAddress", func(t *testing.T) {
+	capRun(t, protocol.CapRegister, "InvalidAddress", func(t *testing.T) {
 		ctx := ctxT(t)
 		for _, addr := range []string{env.BadAddress, env.Good.Address + "\r\nX-Injected: 1"} {
 			req := env.Good
@@ -98,4 +98,5 @@ func RunTelephony(t *testing.T, b protocol.Telephony, env Env) {
 		}
 	})
 	runTelephonyCapabilities(t, b, env, info)
+	logCapabilities(t, info)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -121,7 +122,7 @@ func sipEnv(t *testing.T, bed *testbed.Bed) protocoltest.Env {
 	ca := mustRead(bed.CAFile)
 	server := "sip:" + bed.SIPTLSAddr + ";transport=tls"
 	goodAOR := "sip:" + good + "@" + bed.Domain
-	n := 0
+	var n atomic.Int32
 	return protocoltest.Env{
 		Good:          protocol.ConnectRequest{Address: goodAOR, Password: users[good].Password, Server: server, CAPEM: ca},
 		WrongPassword: "wrong-" + users[good].Password,
@@ -129,8 +130,7 @@ func sipEnv(t *testing.T, bed *testbed.Bed) protocoltest.Env {
 		Peer:          protocol.ConnectRequest{Address: "sip:" + peer + "@" + bed.Domain, Password: users[peer].Password, Server: server, CAPEM: ca},
 		Callee: func(t testing.TB) protocoltest.Callee {
 			// One user per callee: Kamailio forks a call to every contact of a user.
-			n++
-			user := fmt.Sprintf("%scallee%d", good, n)
+			user := fmt.Sprintf("%scallee%d", good, n.Add(1))
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			if _, err := bed.AddUsers(ctx, bed.Domain, user); err != nil {
