@@ -12,9 +12,14 @@ import (
 // and, for every declared capability, positive tests named
 // "cap=CAPABILITY/WHAT" against the servers env names.
 func RunIMPP(t *testing.T, b protocol.IMPP, env Env) {
-	var info protocol.Info
+	// What the backend declares decides which tests run, also when -run
+	// selects only some of them; the Info subtest checks it.
+	info, err := b.Info(ctxT(t))
+	if err != nil {
+		t.Fatalf("Info: %v", err)
+	}
 	t.Run("Info", func(t *testing.T) {
-		info = CheckInfo(t, b, protocol.KindIMPP)
+		info := CheckInfo(t, b, protocol.KindIMPP)
 		if !info.Has(protocol.CapLogin) {
 			t.Errorf("an IMPP backend must declare %q", protocol.CapLogin)
 		}

@@ -11,9 +11,14 @@ import (
 // declared capabilities) and, for every declared capability, positive tests
 // named "cap=CAPABILITY/WHAT" against the servers env names.
 func RunTelephony(t *testing.T, b protocol.Telephony, env Env) {
-	var info protocol.Info
+	// What the backend declares decides which tests run, also when -run
+	// selects only some of them; the Info subtest checks it.
+	info, err := b.Info(ctxT(t))
+	if err != nil {
+		t.Fatalf("Info: %v", err)
+	}
 	t.Run("Info", func(t *testing.T) {
-		info = CheckInfo(t, b, protocol.KindTelephony)
+		info := CheckInfo(t, b, protocol.KindTelephony)
 		if !info.Has(protocol.CapRegister) {
 			t.Errorf("a telephony backend must declare %q", protocol.CapRegister)
 		}
