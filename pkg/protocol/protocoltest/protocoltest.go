@@ -55,6 +55,11 @@ type Env struct {
 	// echo will do), for the test t; it is stopped when t ends. Needed by
 	// dial, media and dtmf.
 	Callee func(t testing.TB) Callee
+	// DTMFCallee is like Callee but another endpoint, one that reports
+	// the RFC 4733 digits it received (Callee.DTMF set), so that the
+	// digits are checked where they arrive, not only as the backend
+	// reports them. Needed by dtmf.
+	DTMFCallee func(t testing.TB) Callee
 	// CallGood places one call to Good's address from another account,
 	// with the given Call-ID, and returns once the caller got a final
 	// response: nil when it was wantStatus (a 3xx-6xx), an error naming
@@ -73,6 +78,9 @@ type Callee struct {
 	// expects. Nil: the environment cannot tell; the suite then relies on
 	// the backend's own counts.
 	Wait func(d time.Duration) (rtpReceived int64, err error)
+	// DTMF returns the RFC 4733 digits the callee received so far, in
+	// order. Nil: the callee cannot tell.
+	DTMF func() string
 }
 
 // need ends a positive test of the declared capability c when the

@@ -206,6 +206,31 @@ func runTelephonyCapabilities(t *testing.T, b protocol.Telephony, env Env, info 
 		checkCalleeRTP(t, callee)
 	})
 
+	capTest(t, info, protocol.CapDTMF, "DigitsReachCallee", func(t *testing.T) {
+		need(t, protocol.CapDTMF, "DTMFCallee", env.DTMFCallee == nil)
+		callee := env.DTMFCallee(t)
+		if callee.DTMF == nil {
+			t.Fatal("Env.DTMFCallee returned a callee without DTMF")
+		}
+		sess := connectTelephony(t, b, env.Good, "Good")
+		const digits = "42#"
+		// Half a second of media after the digits, so that the last
+		// event's end packets (RFC 4733 §2.5.1.4) arrive before the BYE.
+		ev := dialToEnd(t, sess, protocol.DialRequest{Target: callee.URI, Media: protocol.MediaOptions{DTMF: digits, Duration: 1500 * time.Millisecond}})
+		checkAnsweredWithMedia(t, ev)
+		if ev.DTMFSent != digits {
+			t.Errorf("DTMF sent %q, want %q", ev.DTMFSent, digits)
+		}
+		deadline := time.Now().Add(closeWait)
+		for callee.DTMF() != digits && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond) // polled: the callee logs what it decodes
+		}
+		if got := callee.DTMF(); got != digits {
+			t.Errorf("the callee received DTMF %q, want %q", got, digits)
+		}
+		checkCalleeRTP(t, callee)
+	})
+
 	capTest(t, info, protocol.CapIncomingCalls, "StreamedAndRespond486", func(t *testing.T) {
 		need(t, protocol.CapIncomingCalls, "CallGood", env.CallGood == nil)
 		incomingFromEnv(t, b, env, 486, "Busy Here")

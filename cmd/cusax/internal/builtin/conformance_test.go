@@ -116,7 +116,8 @@ func xmppEnv(t *testing.T, bed *testbed.Bed) protocoltest.Env {
 }
 
 // sipEnv is two fresh SIP accounts over TLS; the callee is a sipp UAS that
-// answers and echoes RTP, and calls to Good are placed by sipp as Peer.
+// answers and echoes RTP, the DTMF callee a baresip, and calls to Good are
+// placed by sipp as Peer.
 func sipEnv(t *testing.T, bed *testbed.Bed) protocoltest.Env {
 	good, peer, users := freshPair(t, bed, "sc")
 	ca := mustRead(bed.CAFile)
@@ -141,6 +142,18 @@ func sipEnv(t *testing.T, bed *testbed.Bed) protocoltest.Env {
 				res, err := uas.Wait(d)
 				return int64(res.RTPReceived), err
 			}}
+		},
+		DTMFCallee: func(t testing.TB) protocoltest.Callee {
+			// baresip reports the RFC 4733 digits it decodes, and sends a
+			// tone of its own.
+			user := fmt.Sprintf("%scallee%d", good, n.Add(1))
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if _, err := bed.AddUsers(ctx, bed.Domain, user); err != nil {
+				t.Fatal(err)
+			}
+			bs := bed.StartBaresip(t, testbed.BaresipOptions{User: user})
+			return protocoltest.Callee{URI: bs.URI, DTMF: bs.DTMF}
 		},
 		CallGood: func(ctx context.Context, callID string, want int) error {
 			_, err := bed.SippInvite(ctx, testbed.SippInviteOptions{From: peer, To: goodAOR, ExpectStatus: want, CallID: callID})
