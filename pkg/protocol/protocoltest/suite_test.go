@@ -178,6 +178,9 @@ func TestHelperRun(t *testing.T) {
 		env.Callee = func(testing.TB) Callee { return Callee{URI: "sip:echo@example.test"} }
 		// incoming-calls is not declared; dial is, and carries no RTP.
 		RunTelephony(t, fakeTelephony{caps: []protocol.Capability{protocol.CapRegister, protocol.CapDial}}, env)
+	case "video":
+		// video is declared; the suite has no test that could prove it.
+		RunTelephony(t, fakeTelephony{caps: []protocol.Capability{protocol.CapRegister, protocol.CapVideo}}, baseEnv("sip:a@example.test"))
 	default:
 		t.Skip("helper for TestSuiteFailsBrokenCapability")
 	}
@@ -207,6 +210,17 @@ func TestSuiteFailsBrokenCapability(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the test binary again")
 	}
+	t.Run("video/CI=true", func(t *testing.T) {
+		out, ok := runHelper(t, "video", "true")
+		if ok || !strings.Contains(out, "cap=video is declared but the suite has no positive test") {
+			t.Errorf("a declared capability without a test passed under CI (ok=%v):\n%s", ok, out)
+		}
+	})
+	t.Run("video/CI=", func(t *testing.T) {
+		if out, ok := runHelper(t, "video", ""); !ok {
+			t.Errorf("outside CI an unprovable capability is only logged:\n%s", out)
+		}
+	})
 	for _, c := range []struct {
 		kind, ci string
 		fail     []string // subtests that must fail
