@@ -57,6 +57,21 @@ func RunIMPP(t *testing.T, b protocol.IMPP, env Env) {
 		if err != nil {
 			t.Fatalf("AckedMessages: %v (want a stream or ErrUnsupported)", err)
 		}
+		if env.Peer.Address != "" && info.Has(protocol.CapMessage) {
+			// A message from Peer arrives with a Seq to acknowledge.
+			peer := connectIMPP(t, b, env.Peer, "Peer")
+			body := "acked " + token()
+			if err := peer.Send(ctx, protocol.Message{To: fullJID(sess, env.Good), Type: "chat", Body: body}); err != nil {
+				t.Fatalf("Send from Peer: %v", err)
+			}
+			m := recvMatch(t, st, deliveryWait, "the message on the acknowledged stream", func(m protocol.Message) bool { return m.Body == body })
+			if m.Seq == 0 {
+				t.Errorf("message on the acknowledged stream has no Seq: %+v", m)
+			}
+			if err := am.AckMessage(ctx, m.Seq); err != nil {
+				t.Errorf("AckMessage %d: %v", m.Seq, err)
+			}
+		}
 		if err := st.Close(); err != nil {
 			t.Errorf("Close of the stream: %v", err)
 		}
