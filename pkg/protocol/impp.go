@@ -114,7 +114,7 @@ type RoomJoin struct {
 type Room struct {
 	JID       string   `json:"jid"` // room@service/nick as joined
 	Subject   string   `json:"subject,omitempty"`
-	Occupants []string `json:"occupants,omitempty"`
+	Occupants []string `json:"occupants,omitempty"` // room nicks, as the room lists them
 }
 
 // DiscoInfo is a disco#info result.

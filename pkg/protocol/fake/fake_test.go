@@ -3,6 +3,7 @@ package fake_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"testing"
 	"time"
@@ -17,9 +18,24 @@ func service() *fake.Service {
 		fake.Account{Address: "alice@example.com", Password: "pa", VCard: "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Alice\r\nEND:VCARD\r\n",
 			Roster: []protocol.RosterItem{{JID: "bob@example.com", Name: "Bob", Subscription: "both"}}},
 		fake.Account{Address: "bob@example.com", Password: "pb",
+			VCard:  "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Bob Fake\r\nEND:VCARD\r\n",
+			Reach:  []protocol.ReachAddress{{URI: "sip:bob@example.com"}},
 			Roster: []protocol.RosterItem{{JID: "alice@example.com", Subscription: "both"}}},
 		fake.Account{Address: "sip:alice@example.com", Password: "sa"},
+		fake.Account{Address: "sip:bob@example.com", Password: "sb"},
 	)
+}
+
+var calleeN int
+
+// callee is an answering endpoint of the fake, a fresh URI per test.
+func callee(s *fake.Service) func(testing.TB) protocoltest.Callee {
+	return func(testing.TB) protocoltest.Callee {
+		calleeN++
+		uri := fmt.Sprintf("sip:echo-%d@example.com", calleeN)
+		s.Answer(uri)
+		return protocoltest.Callee{URI: uri}
+	}
 }
 
 // The fakes keep the contract a real backend keeps (the conformance
@@ -30,6 +46,9 @@ func TestConformance(t *testing.T) {
 		protocoltest.RunIMPP(t, s.IMPP(), protocoltest.Env{
 			Good:          protocol.ConnectRequest{Address: "alice@example.com", Password: "pa"},
 			WrongPassword: "nope", BadAddress: "@example.com",
+			Peer:       protocol.ConnectRequest{Address: "bob@example.com", Password: "pb"},
+			RosterJIDs: []string{"bob@example.com"}, VCardJID: "bob@example.com", VCardText: "Bob Fake",
+			MUCService: "conference.example.com", ReachJID: "bob@example.com", ReachURI: "sip:bob@example.com",
 		})
 	})
 	t.Run("impp-login-only", func(t *testing.T) {
@@ -40,6 +59,27 @@ func TestConformance(t *testing.T) {
 	})
 	t.Run("telephony", func(t *testing.T) {
 		protocoltest.RunTelephony(t, s.Telephony(), protocoltest.Env{
+			Good:          protocol.ConnectRequest{Address: "sip:alice@example.com", Password: "sa"},
+			WrongPassword: "nope", BadAddress: "mailto:alice@example.com",
+			Peer:   protocol.ConnectRequest{Address: "sip:bob@example.com", Password: "sb"},
+			Callee: callee(s),
+			DTMFCallee: func(t testing.TB) protocoltest.Callee {
+				c := callee(s)(t)
+				c.DTMF = func() string { return s.DTMFReceived(c.URI) }
+				return c
+			},
+			CallGood: func(ctx context.Context, callID string, want int) error {
+				s.Ring("sip:alice@example.com", protocol.IncomingCall{CallID: callID})
+				r, err := s.WaitFinal(ctx, callID)
+				if err == nil && r.Status != want {
+					err = fmt.Errorf("final response %d, want %d", r.Status, want)
+				}
+				return err
+			},
+		})
+	})
+	t.Run("telephony-register-only", func(t *testing.T) {
+		protocoltest.RunTelephony(t, s.Telephony(protocol.CapRegister), protocoltest.Env{
 			Good:          protocol.ConnectRequest{Address: "sip:alice@example.com", Password: "sa"},
 			WrongPassword: "nope", BadAddress: "mailto:alice@example.com",
 		})

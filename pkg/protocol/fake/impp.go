@@ -75,6 +75,9 @@ func (b *IMPPBackend) Connect(ctx context.Context, req protocol.ConnectRequest) 
 	return s, nil
 }
 
+// occupant is one session in a MUC room, by its nick.
+type occupant struct{ full, nick string }
+
 type imppSession struct {
 	b         *IMPPBackend
 	acct      *Account
@@ -169,13 +172,13 @@ func (s *imppSession) Send(_ context.Context, m protocol.Message) error {
 	occupants := slices.Clone(s.b.svc.rooms[key(m.To)])
 	s.b.svc.mu.Unlock()
 	if m.Type == "groupchat" {
-		if !slices.Contains(occupants, s.full) {
+		i := slices.IndexFunc(occupants, func(o occupant) bool { return o.full == s.full })
+		if i < 0 {
 			return fmt.Errorf("room %s: not an occupant: %w", m.To, protocol.ErrDenied)
 		}
-		for _, o := range occupants { // XEP-0045 §7.4: reflected to all
+		for _, o := range occupants { // XEP-0045 §7.4: reflected to all, from the room nick
 			mm := m
-			mm.To = o
-			mm.From = key(m.To) + "/" + strings.SplitN(s.full, "/", 2)[0]
+			mm.To, mm.From = o.full, key(m.To)+"/"+occupants[i].nick
 			s.b.svc.Deliver(mm)
 		}
 		return nil
@@ -204,10 +207,18 @@ func (s *imppSession) JoinRoom(_ context.Context, j protocol.RoomJoin) (protocol
 	s.b.svc.mu.Lock()
 	defer s.b.svc.mu.Unlock()
 	r := key(j.Room)
-	if !slices.Contains(s.b.svc.rooms[r], s.full) {
-		s.b.svc.rooms[r] = append(s.b.svc.rooms[r], s.full)
+	occ := s.b.svc.rooms[r]
+	if slices.ContainsFunc(occ, func(o occupant) bool { return o.nick == j.Nick && o.full != s.full }) {
+		return protocol.Room{}, fmt.Errorf("room %s: nick %s in use: %w", j.Room, j.Nick, protocol.ErrDenied) // XEP-0045 §7.2.9
 	}
-	return protocol.Room{JID: r + "/" + j.Nick, Occupants: slices.Clone(s.b.svc.rooms[r])}, nil
+	occ = slices.DeleteFunc(occ, func(o occupant) bool { return o.full == s.full })
+	occ = append(occ, occupant{full: s.full, nick: j.Nick})
+	s.b.svc.rooms[r] = occ
+	room := protocol.Room{JID: r + "/" + j.Nick}
+	for _, o := range occ {
+		room.Occupants = append(room.Occupants, o.nick) // nicks, as the xmpp backend gives them
+	}
+	return room, nil
 }
 
 func (s *imppSession) LeaveRoom(_ context.Context, room string) error {
@@ -217,7 +228,7 @@ func (s *imppSession) LeaveRoom(_ context.Context, room string) error {
 	s.b.svc.mu.Lock()
 	defer s.b.svc.mu.Unlock()
 	r := key(room)
-	s.b.svc.rooms[r] = slices.DeleteFunc(s.b.svc.rooms[r], func(o string) bool { return o == s.full })
+	s.b.svc.rooms[r] = slices.DeleteFunc(s.b.svc.rooms[r], func(o occupant) bool { return o.full == s.full })
 	return nil
 }
 
@@ -227,6 +238,11 @@ func (s *imppSession) DiscoInfo(_ context.Context, jid, node string) (protocol.D
 	}
 	if jid == "" {
 		_, jid, _ = strings.Cut(key(s.acct.Address), "@")
+	}
+	if strings.Contains(jid, "@") { // an account: PEP (XEP-0163 §1)
+		return protocol.DiscoInfo{JID: jid, Node: node,
+			Identities: []protocol.DiscoIdentity{{Category: "account", Type: "registered"}, {Category: "pubsub", Type: "pep"}},
+			Features:   []string{"http://jabber.org/protocol/disco#info", "http://jabber.org/protocol/pubsub"}}, nil
 	}
 	return protocol.DiscoInfo{JID: jid, Node: node,
 		Identities: []protocol.DiscoIdentity{{Category: "server", Type: "im", Name: "fake"}},
@@ -270,7 +286,7 @@ func (s *imppSession) Close(context.Context) error {
 		k := key(s.acct.Address)
 		svc.hub[k] = slices.DeleteFunc(svc.hub[k], func(o *imppSession) bool { return o == s })
 		for r, occ := range svc.rooms {
-			svc.rooms[r] = slices.DeleteFunc(occ, func(o string) bool { return o == s.full })
+			svc.rooms[r] = slices.DeleteFunc(occ, func(o occupant) bool { return o.full == s.full })
 		}
 		svc.closed++
 		svc.mu.Unlock()

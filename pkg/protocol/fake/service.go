@@ -1,6 +1,7 @@
 package fake
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -44,19 +45,22 @@ type Service struct {
 	dialled    []protocol.DialRequest
 	dials      map[string][]protocol.CallEvent
 	presences  []protocol.Presence
-	rooms      map[string][]string // room → occupant full JIDs
+	rooms      map[string][]occupant
+	digits     map[string]string // target → RFC 4733 digits it received
 	hub        map[string][]*imppSession
 	callHub    map[string][]*telSession
 	closed     int
 	seq        int
+	answered   chan struct{} // closed and replaced on every response (waitFinal)
 }
 
 // NewService returns a service with the accounts given.
 func NewService(accounts ...Account) *Service {
 	s := &Service{
 		accounts: map[string]*Account{}, connectErr: map[string]error{},
-		dials: map[string][]protocol.CallEvent{}, rooms: map[string][]string{},
+		dials: map[string][]protocol.CallEvent{}, rooms: map[string][]occupant{}, digits: map[string]string{},
 		hub: map[string][]*imppSession{}, callHub: map[string][]*telSession{},
+		answered: make(chan struct{}),
 	}
 	for _, a := range accounts {
 		s.Add(a)
@@ -180,13 +184,39 @@ func (s *Service) PublishPresence(to string, p protocol.Presence) int {
 	return n
 }
 
+// Answer scripts target as an endpoint that answers: 180, then 200 with
+// media, until the caller hangs up (or the call's Duration passes, or its
+// file is played). The final event carries RTP counts, the codec (PCMU),
+// the digits sent and, with a RecordFile, a WAV of silence.
+func (s *Service) Answer(target string) {
+	s.OnDial(target, protocol.CallEvent{StatusCode: 180, Reason: "Ringing"},
+		protocol.CallEvent{StatusCode: 200, Reason: "OK", Answered: true})
+}
+
+// DTMFReceived returns the digits the calls to target sent, in order (an
+// answering endpoint's view, for Answer targets).
+func (s *Service) DTMFReceived(target string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.digits[target]
+}
+
 // Ring hands in to every open IncomingCalls stream of the account aor and
-// reports how many received it. A call without a CallID gets one.
+// reports how many received it. A call without a CallID gets one; one
+// without Raw gets a minimal INVITE naming the call; one without Source a
+// placeholder address.
 func (s *Service) Ring(aor string, in protocol.IncomingCall) (callID string, n int) {
 	s.mu.Lock()
-	if in.CallID == "" && in.Registration == nil && in.Missed == 0 {
+	isCall := in.Registration == nil && in.Missed == 0
+	if in.CallID == "" && isCall {
 		s.seq++
 		in.CallID = fmt.Sprintf("fake-call-%d", s.seq)
+	}
+	if isCall && in.Raw == nil {
+		in.Raw = invite(aor, "sip:anonymous@anonymous.invalid", in.CallID)
+	}
+	if isCall && in.Source == "" {
+		in.Source = "192.0.2.1:5060"
 	}
 	if in.Time.IsZero() {
 		in.Time = s.now()
@@ -202,6 +232,34 @@ func (s *Service) Ring(aor string, in protocol.IncomingCall) (callID string, n i
 		}
 	}
 	return in.CallID, n
+}
+
+// invite is a minimal INVITE from caller to aor (RFC 3261 §8.1.1).
+func invite(aor, caller, callID string) []byte {
+	return []byte("INVITE " + aor + " SIP/2.0\r\n" +
+		"From: <" + caller + ">;tag=fake\r\nTo: <" + aor + ">\r\n" +
+		"Call-ID: " + callID + "\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n")
+}
+
+// WaitFinal waits until the incoming call callID got a final response
+// (2xx–6xx) through Respond and returns it; ctx bounds the wait.
+func (s *Service) WaitFinal(ctx context.Context, callID string) (Response, error) {
+	for {
+		s.mu.Lock()
+		ch := s.answered
+		for _, r := range s.responses {
+			if r.CallID == callID && r.Status >= 200 {
+				s.mu.Unlock()
+				return r, nil
+			}
+		}
+		s.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return Response{}, fmt.Errorf("call %s: no final response: %w", callID, ctx.Err())
+		}
+	}
 }
 
 func (s *Service) now() time.Time {

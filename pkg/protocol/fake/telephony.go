@@ -2,7 +2,9 @@ package fake
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -113,9 +115,12 @@ func (s *telSession) Unregister(context.Context) error {
 	return nil
 }
 
-// Dial streams the events scripted with OnDial for the target (404 when
-// none). An answered call without a final event in the script lasts until
-// ctx ends or Hangup, then ends with a final event "ended".
+// Dial streams the events scripted with OnDial (or Answer) for the target.
+// A target without a script that is a registered account of the service
+// rings there (its IncomingCalls stream) and ends with the status it is
+// answered with; any other target is answered 404 Not Found. An answered
+// call without a final event in the script lasts until ctx ends, Hangup,
+// the Duration passes, or (Duration 0) its file or digits are sent.
 func (s *telSession) Dial(ctx context.Context, req protocol.DialRequest) (protocol.Stream[protocol.CallEvent], error) {
 	if err := s.has(protocol.CapDial); err != nil {
 		return nil, err
@@ -133,43 +138,127 @@ func (s *telSession) Dial(ctx context.Context, req protocol.DialRequest) (protoc
 	svc := s.b.svc
 	svc.mu.Lock()
 	svc.dialled = append(svc.dialled, req)
-	events, ok := svc.dials[req.Target]
+	events, scripted := svc.dials[req.Target]
 	events = slices.Clone(events)
+	registered := len(svc.callHub[key(req.Target)]) > 0
 	svc.seq++
 	callID := fmt.Sprintf("fake-dial-%d", svc.seq)
 	svc.mu.Unlock()
-	if !ok {
+	out := newStream[protocol.CallEvent](context.Background())
+	if !scripted && registered {
+		go s.ringAccount(ctx, out, callID, req)
+		return out, nil
+	}
+	if !scripted {
 		events = []protocol.CallEvent{{StatusCode: 404, Reason: "Not Found", Final: true}}
 	}
-	out := newStream[protocol.CallEvent](context.Background())
-	go func() {
-		answered := false
-		for _, ev := range events {
-			ev.CallID = callID
-			answered = answered || ev.Answered
-			out.push(ev)
-			if ev.Final {
-				out.end(nil)
-				return
-			}
-		}
-		if !answered {
-			out.push(protocol.CallEvent{CallID: callID, StatusCode: 408, Reason: "Request Timeout", Final: true})
-			out.end(nil)
+	go s.play(ctx, out, callID, req, events)
+	return out, nil
+}
+
+// ringAccount places a call to another account of the service and ends
+// with the final response it gets there.
+func (s *telSession) ringAccount(ctx context.Context, out *stream[protocol.CallEvent], callID string, req protocol.DialRequest) {
+	defer out.end(nil)
+	svc := s.b.svc
+	svc.Ring(req.Target, protocol.IncomingCall{CallID: callID, Raw: invite(req.Target, s.req.Address, callID), Source: "127.0.0.1:5060"})
+	wait := ctx
+	if req.Media.RingTimeout > 0 {
+		var cancel context.CancelFunc
+		wait, cancel = context.WithTimeout(ctx, req.Media.RingTimeout)
+		defer cancel()
+	}
+	r, err := svc.WaitFinal(wait, callID)
+	if err != nil {
+		out.push(protocol.CallEvent{CallID: callID, StatusCode: 487, Reason: "Request Terminated", Final: true})
+		return
+	}
+	out.push(protocol.CallEvent{CallID: callID, StatusCode: r.Status, Reason: r.Reason, Answered: r.Status < 300, Final: true})
+}
+
+// play streams a scripted call; an answered one without a final event is
+// kept up as Dial says, then ended with its media figures.
+func (s *telSession) play(ctx context.Context, out *stream[protocol.CallEvent], callID string, req protocol.DialRequest, events []protocol.CallEvent) {
+	defer out.end(nil)
+	answered := false
+	for _, ev := range events {
+		ev.CallID = callID
+		answered = answered || ev.Answered
+		out.push(ev)
+		if ev.Final {
 			return
 		}
-		hung := make(chan struct{})
+	}
+	if !answered {
+		out.push(protocol.CallEvent{CallID: callID, StatusCode: 408, Reason: "Request Timeout", Final: true})
+		return
+	}
+	start := time.Now()
+	hung := make(chan struct{})
+	s.mu.Lock()
+	s.live[callID] = hung
+	s.mu.Unlock()
+	defer func() {
 		s.mu.Lock()
-		s.live[callID] = hung
+		delete(s.live, callID)
 		s.mu.Unlock()
-		select {
-		case <-ctx.Done():
-		case <-hung:
-		}
-		out.push(protocol.CallEvent{CallID: callID, StatusCode: 200, Reason: "ended", Answered: true, Final: true})
-		out.end(nil)
 	}()
-	return out, nil
+	var ends <-chan time.Time
+	switch m := req.Media; {
+	case m.Duration > 0:
+		ends = time.After(m.Duration)
+	case m.PlayFile != "" || m.DTMF != "":
+		ends = time.After(100 * time.Millisecond) // "when play ends"
+	}
+	select {
+	case <-ctx.Done():
+	case <-hung:
+	case <-ends:
+	}
+	out.push(s.ended(callID, req, time.Since(start)))
+}
+
+// ended is the final event of an answered call that lasted d: 50 RTP
+// packets a second each way (20 ms of PCMU each), at least one.
+func (s *telSession) ended(callID string, req protocol.DialRequest, d time.Duration) protocol.CallEvent {
+	packets := max(int64(d/(20*time.Millisecond)), 1)
+	ev := protocol.CallEvent{CallID: callID, StatusCode: 200, Reason: "OK", Answered: true, Final: true,
+		Duration: d, RTPSent: packets, RTPRecv: packets, Codec: "PCMU", MediaPeer: "192.0.2.2:40000",
+		DTMFSent: req.Media.DTMF}
+	if req.Media.DTMF != "" {
+		s.b.svc.mu.Lock()
+		s.b.svc.digits[req.Target] += req.Media.DTMF
+		s.b.svc.mu.Unlock()
+	}
+	if req.Media.RecordFile != "" {
+		samples := packets * 160
+		if err := os.WriteFile(req.Media.RecordFile, silenceWAV(samples), 0o600); err != nil {
+			ev.Note = "record: " + err.Error()
+		} else {
+			ev.RecordedSamples = samples
+		}
+	}
+	return ev
+}
+
+// silenceWAV is a 16-bit mono 8 kHz WAV of n silent samples.
+func silenceWAV(n int64) []byte {
+	data := int(n * 2)
+	b := make([]byte, 44+data)
+	le := binary.LittleEndian
+	copy(b[0:], "RIFF")
+	le.PutUint32(b[4:], uint32(36+data))
+	copy(b[8:], "WAVEfmt ")
+	le.PutUint32(b[16:], 16)
+	le.PutUint16(b[20:], 1) // PCM
+	le.PutUint16(b[22:], 1) // mono
+	le.PutUint32(b[24:], 8000)
+	le.PutUint32(b[28:], 16000)
+	le.PutUint16(b[32:], 2)
+	le.PutUint16(b[34:], 16)
+	copy(b[36:], "data")
+	le.PutUint32(b[40:], uint32(data))
+	return b
 }
 
 func (s *telSession) Hangup(_ context.Context, callID string) error {
@@ -217,6 +306,8 @@ func (s *telSession) Respond(_ context.Context, callID string, status int, reaso
 	}
 	s.b.svc.mu.Lock()
 	s.b.svc.responses = append(s.b.svc.responses, Response{Account: s.req.Address, CallID: callID, Status: status, Reason: reason})
+	close(s.b.svc.answered)
+	s.b.svc.answered = make(chan struct{})
 	s.b.svc.mu.Unlock()
 	return nil
 }

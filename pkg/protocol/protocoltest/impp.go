@@ -7,16 +7,24 @@ import (
 	"github.com/cusax/cusax/pkg/protocol"
 )
 
-// RunIMPP runs the IMPP conformance suite against b.
+// RunIMPP runs the IMPP conformance suite against b: the contract checks
+// (Info, Close, errors, ErrUnsupported outside the declared capabilities)
+// and, for every declared capability, positive tests named
+// "cap=CAPABILITY/WHAT" against the servers env names.
 func RunIMPP(t *testing.T, b protocol.IMPP, env Env) {
-	var info protocol.Info
+	// What the backend declares decides which tests run, also when -run
+	// selects only some of them; the Info subtest checks it.
+	info, err := b.Info(ctxT(t))
+	if err != nil {
+		t.Fatalf("Info: %v", err)
+	}
 	t.Run("Info", func(t *testing.T) {
-		info = CheckInfo(t, b, protocol.KindIMPP)
+		info := CheckInfo(t, b, protocol.KindIMPP)
 		if !info.Has(protocol.CapLogin) {
 			t.Errorf("an IMPP backend must declare %q", protocol.CapLogin)
 		}
 	})
-	t.Run("ConnectAndClose", func(t *testing.T) {
+	capRun(t, protocol.CapLogin, "ConnectAndClose", func(t *testing.T) {
 		ctx := ctxT(t)
 		sess, err := b.Connect(ctx, env.Good)
 		if err != nil {
@@ -49,6 +57,21 @@ func RunIMPP(t *testing.T, b protocol.IMPP, env Env) {
 		if err != nil {
 			t.Fatalf("AckedMessages: %v (want a stream or ErrUnsupported)", err)
 		}
+		if env.Peer.Address != "" && info.Has(protocol.CapMessage) {
+			// A message from Peer arrives with a Seq to acknowledge.
+			peer := connectIMPP(t, b, env.Peer, "Peer")
+			body := "acked " + token()
+			if err := peer.Send(ctx, protocol.Message{To: fullJID(sess, env.Good), Type: "chat", Body: body}); err != nil {
+				t.Fatalf("Send from Peer: %v", err)
+			}
+			m := recvMatch(t, st, deliveryWait, "the message on the acknowledged stream", func(m protocol.Message) bool { return m.Body == body })
+			if m.Seq == 0 {
+				t.Errorf("message on the acknowledged stream has no Seq: %+v", m)
+			}
+			if err := am.AckMessage(ctx, m.Seq); err != nil {
+				t.Errorf("AckMessage %d: %v", m.Seq, err)
+			}
+		}
 		if err := st.Close(); err != nil {
 			t.Errorf("Close of the stream: %v", err)
 		}
@@ -57,7 +80,7 @@ func RunIMPP(t *testing.T, b protocol.IMPP, env Env) {
 			t.Errorf("AckMessage of an unknown Seq: %v", err)
 		}
 	})
-	t.Run("WrongPassword", func(t *testing.T) {
+	capRun(t, protocol.CapLogin, "WrongPassword", func(t *testing.T) {
 		req := env.Good
 		req.Password = env.WrongPassword
 		sess, err := b.Connect(ctxT(t), req)
@@ -67,7 +90,7 @@ func RunIMPP(t *testing.T, b protocol.IMPP, env Env) {
 		wantIs(t, "wrong password", err, protocol.ErrAuth)
 		noSecret(t, err, env.WrongPassword, env.Good.Password)
 	})
-	t.Run("InvalidAddress", func(t *testing.T) {
+	capRun(t, protocol.CapLogin, "InvalidAddress", func(t *testing.T) {
 		req := env.Good
 		req.Address = env.BadAddress
 		sess, err := b.Connect(ctxT(t), req)
@@ -76,6 +99,8 @@ func RunIMPP(t *testing.T, b protocol.IMPP, env Env) {
 		}
 		wantIs(t, "invalid address", err, protocol.ErrInvalid)
 	})
+	runIMPPCapabilities(t, b, env, info)
+	logCapabilities(t, info)
 }
 
 // checkIMPPUnsupported: an operation outside the declared capabilities

@@ -2,15 +2,25 @@ package protocoltest
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
+	"fmt"
+	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/cusax/cusax/pkg/protocol"
 )
 
-// Env names a real account for the suite to use.
+// Env names the real accounts and servers the suite uses. Good,
+// WrongPassword and BadAddress are always needed; the other fields are what
+// the positive test of a capability needs, and only backends that declare
+// that capability need them (see each field). When a declared capability's
+// field is empty its tests skip, naming the field, and FAIL under CI=true: a
+// capability the environment cannot check is not proven.
 type Env struct {
 	// Good logs in.
 	Good protocol.ConnectRequest
@@ -18,6 +28,229 @@ type Env struct {
 	WrongPassword string
 	// BadAddress is an address the backend must refuse as invalid.
 	BadAddress string
+
+	// Peer is a second account of the same service: the other end of the
+	// message, presence, MUC and reach tests (IMPP), and the caller of
+	// the incoming-call test placed by the backend itself (telephony).
+	// For IMPP, Good and Peer must have a mutual presence subscription
+	// (RFC 6121 §3, subscription "both"). Needed by presence, message,
+	// message-stream, muc and reach (read by the peer).
+	Peer protocol.ConnectRequest
+
+	// RosterJIDs are bare JIDs that Good's roster holds (seeded). Needed
+	// by roster.
+	RosterJIDs []string
+	// VCardJID is a contact whose vCard is stored (seeded), and VCardText
+	// a string its RFC 6350 text contains (e.g. its FN). Needed by vcard.
+	VCardJID, VCardText string
+	// MUCService is a MUC service (XEP-0045) on which Good may create
+	// rooms, e.g. conference.example.com. Needed by muc.
+	MUCService string
+	// ReachJID is a contact of Good with a stored XEP-0152 address
+	// ReachURI that Good may read. Needed by reach.
+	ReachJID, ReachURI string
+
+	// Callee starts an endpoint that answers ONE call with 200, accepts
+	// PCMU or PCMA and telephone-event (RFC 4733), and sends RTP back (an
+	// echo will do), for the test t; it is stopped when t ends. Needed by
+	// dial, media and dtmf.
+	Callee func(t testing.TB) Callee
+	// DTMFCallee is like Callee but another endpoint, one that reports
+	// the RFC 4733 digits it received (Callee.DTMF set), so that the
+	// digits are checked where they arrive, not only as the backend
+	// reports them. Needed by dtmf.
+	DTMFCallee func(t testing.TB) Callee
+	// CallGood places one call to Good's address from another account,
+	// with the given Call-ID, and returns once the caller got a final
+	// response: nil when it was wantStatus (a 3xx-6xx), an error naming
+	// what came instead. It must return when ctx ends. Needed by
+	// incoming-calls.
+	CallGood func(ctx context.Context, callID string, wantStatus int) error
+}
+
+// Callee is a running answering endpoint (Env.Callee).
+type Callee struct {
+	// URI is what to dial: a sip:, sips: or tel: URI.
+	URI string
+	// Wait waits at most d for the callee to see its call end (the
+	// caller's BYE included) and returns how many RTP packets it received
+	// from the caller, or an error when the call did not go as a callee
+	// expects. Nil: the environment cannot tell; the suite then relies on
+	// the backend's own counts.
+	Wait func(d time.Duration) (rtpReceived int64, err error)
+	// DTMF returns the RFC 4733 digits the callee received so far, in
+	// order. Nil: the callee cannot tell.
+	DTMF func() string
+}
+
+// need ends a positive test of the declared capability c when the
+// environment lacks what it needs: a skip that names the Env field, or
+// under CI=true a failure (a capability nobody checks is not proven).
+func need(t *testing.T, c protocol.Capability, field string, missing bool) {
+	t.Helper()
+	if !missing {
+		return
+	}
+	msg := fmt.Sprintf("capability %q is declared but Env.%s is empty: it cannot be checked", c, field)
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
+
+// capTest runs body as the subtest "cap=C/NAME" when info declares c. The
+// naming lets `go test -v` output be counted per capability, and the
+// outcome is tallied for logCapabilities.
+func capTest(t *testing.T, info protocol.Info, c protocol.Capability, name string, body func(t *testing.T)) {
+	t.Helper()
+	tallyOf(t, c) // the suite has a test for c, declared or not
+	if info.Has(c) {
+		capRun(t, c, name, body)
+	}
+}
+
+// capRun runs body as "cap=C/NAME" whatever the backend declares (for the
+// capabilities every backend must have: login, register).
+func capRun(t *testing.T, c protocol.Capability, name string, body func(t *testing.T)) {
+	t.Helper()
+	var ran, skipped bool
+	ok := t.Run("cap="+string(c)+"/"+name, func(t *testing.T) {
+		ran = true
+		defer func() { skipped = t.Skipped() }()
+		body(t)
+	})
+	if !ran {
+		return // left out by -run
+	}
+	n := tallyOf(t, c)
+	tallies.mu.Lock()
+	defer tallies.mu.Unlock()
+	switch {
+	case !ok:
+		n.failed++
+	case skipped:
+		n.skipped++
+	default:
+		n.passed++
+	}
+}
+
+type tally struct{ passed, failed, skipped int }
+
+// tallyOf is the tally of c in the suite run by t, created on first use.
+func tallyOf(t *testing.T, c protocol.Capability) *tally {
+	tallies.mu.Lock()
+	defer tallies.mu.Unlock()
+	if tallies.m[t] == nil {
+		tallies.m[t] = map[protocol.Capability]*tally{}
+	}
+	n := tallies.m[t][c]
+	if n == nil {
+		n = &tally{}
+		tallies.m[t][c] = n
+	}
+	return n
+}
+
+// tallies holds the outcome of the cap= subtests per suite run (keyed by
+// the test that called RunIMPP or RunTelephony).
+var tallies = struct {
+	mu sync.Mutex
+	m  map[*testing.T]map[protocol.Capability]*tally
+}{m: map[*testing.T]map[protocol.Capability]*tally{}}
+
+// logCapabilities logs, once per suite run, one line per declared
+// capability with its positive tests: "conformance TestX/grpc: cap=roster
+// tests=1 passed=1 failed=0 skipped=0". A declared capability this suite has no
+// test for shows tests=0: nothing here proves it.
+func logCapabilities(t *testing.T, info protocol.Info) {
+	t.Helper()
+	tallies.mu.Lock()
+	m := tallies.m[t]
+	delete(tallies.m, t)
+	tallies.mu.Unlock()
+	for _, c := range info.Capabilities {
+		n := m[c]
+		if n == nil {
+			// Declared, but this suite has no test for it (video, or a
+			// name it does not know): nothing proves it.
+			msg := fmt.Sprintf("conformance %s: cap=%s is declared but the suite has no positive test for it", t.Name(), c)
+			if os.Getenv("CI") == "true" {
+				t.Error(msg)
+			} else {
+				t.Log(msg)
+			}
+			continue
+		}
+		t.Logf("conformance %s: cap=%s tests=%d passed=%d failed=%d skipped=%d", t.Name(), c, n.passed+n.failed+n.skipped, n.passed, n.failed, n.skipped)
+	}
+}
+
+// token is a fresh identifier, so that reruns and parallel runs against
+// the same servers do not see each other's messages, rooms or calls.
+func token() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// recvMatch reads st until a value matches, at most d; it fails the test
+// when the stream ends or errs first or d passes (closing the stream). The
+// values read before the match are returned for the failure message.
+func recvMatch[T any](t *testing.T, st protocol.Stream[T], d time.Duration, what string, match func(T) bool) T {
+	t.Helper()
+	type result struct {
+		v    T
+		err  error
+		seen []T
+	}
+	ch := make(chan result, 1)
+	go func() {
+		var seen []T
+		for {
+			v, err := st.Recv()
+			if err != nil {
+				ch <- result{err: err, seen: seen}
+				return
+			}
+			if match(v) {
+				ch <- result{v: v, seen: seen}
+				return
+			}
+			if len(seen) < 20 {
+				seen = append(seen, v)
+			}
+		}
+	}()
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case r := <-ch:
+		if r.err != nil {
+			t.Fatalf("%s: stream ended before it came: %v (seen before: %+v)", what, r.err, r.seen)
+		}
+		return r.v
+	case <-timer.C:
+		_ = st.Close()
+		t.Fatalf("%s: nothing matching within %s", what, d)
+	}
+	var zero T
+	return zero
+}
+
+// bare strips a resource from a JID.
+func bare(j string) string {
+	b, _, _ := strings.Cut(j, "/")
+	return b
+}
+
+// domainOf is the domain of a bare or full JID.
+func domainOf(j string) string {
+	b := bare(j)
+	if i := strings.LastIndexByte(b, '@'); i >= 0 {
+		return b[i+1:]
+	}
+	return b
 }
 
 func ctxT(t *testing.T) context.Context {

@@ -6,16 +6,24 @@ import (
 	"github.com/cusax/cusax/pkg/protocol"
 )
 
-// RunTelephony runs the telephony conformance suite against b.
+// RunTelephony runs the telephony conformance suite against b: the contract
+// checks (Info, register, Close, errors, ErrUnsupported outside the
+// declared capabilities) and, for every declared capability, positive tests
+// named "cap=CAPABILITY/WHAT" against the servers env names.
 func RunTelephony(t *testing.T, b protocol.Telephony, env Env) {
-	var info protocol.Info
+	// What the backend declares decides which tests run, also when -run
+	// selects only some of them; the Info subtest checks it.
+	info, err := b.Info(ctxT(t))
+	if err != nil {
+		t.Fatalf("Info: %v", err)
+	}
 	t.Run("Info", func(t *testing.T) {
-		info = CheckInfo(t, b, protocol.KindTelephony)
+		info := CheckInfo(t, b, protocol.KindTelephony)
 		if !info.Has(protocol.CapRegister) {
 			t.Errorf("a telephony backend must declare %q", protocol.CapRegister)
 		}
 	})
-	t.Run("RegisterUnregisterClose", func(t *testing.T) {
+	capRun(t, protocol.CapRegister, "RegisterUnregisterClose", func(t *testing.T) {
 		ctx := ctxT(t)
 		sess, err := b.Connect(ctx, env.Good)
 		if err != nil {
@@ -69,7 +77,7 @@ func RunTelephony(t *testing.T, b protocol.Telephony, env Env) {
 			t.Errorf("second Close: %v (Close must be idempotent)", err)
 		}
 	})
-	t.Run("WrongPassword", func(t *testing.T) {
+	capRun(t, protocol.CapRegister, "WrongPassword", func(t *testing.T) {
 		ctx := ctxT(t)
 		req := env.Good
 		req.Password = env.WrongPassword
@@ -81,7 +89,7 @@ func RunTelephony(t *testing.T, b protocol.Telephony, env Env) {
 		wantIs(t, "wrong password", err, protocol.ErrAuth)
 		noSecret(t, err, env.WrongPassword, env.Good.Password)
 	})
-	t.Run("InvalidAddress", func(t *testing.T) {
+	capRun(t, protocol.CapRegister, "InvalidAddress", func(t *testing.T) {
 		ctx := ctxT(t)
 		for _, addr := range []string{env.BadAddress, env.Good.Address + "\r\nX-Injected: 1"} {
 			req := env.Good
@@ -94,4 +102,6 @@ func RunTelephony(t *testing.T, b protocol.Telephony, env Env) {
 			wantIs(t, "invalid address "+addr, err, protocol.ErrInvalid)
 		}
 	})
+	runTelephonyCapabilities(t, b, env, info)
+	logCapabilities(t, info)
 }
