@@ -310,6 +310,16 @@ func TestRosterVCardCache(t *testing.T) {
 	if got := callURI("--ttl", "1h"); !strings.Contains(got, "FN:Robert") {
 		t.Errorf("--ttl 1h: the 2 h old entry was used: %q", got)
 	}
+	// --ttl 0: no cached vCard is young enough (it was 24 h before).
+	svc.Now = time.Now
+	if got := callURI(); !strings.Contains(got, "FN:Robert") {
+		t.Errorf("a fresh entry was not used: %q", got)
+	}
+	svc.Add(fake.Account{Address: cmdtest.BobJID, Password: cmdtest.BobPassword,
+		VCard: strings.Replace(cmdtest.BobVCard, "FN:Bob Example", "FN:Rob", 1)})
+	if got := callURI("--ttl", "0"); !strings.Contains(got, "FN:Rob\r\n") {
+		t.Errorf("--ttl 0 used the cache: %q", got)
+	}
 	svc.Add(fake.Account{Address: cmdtest.BobJID, Password: cmdtest.BobPassword,
 		VCard: strings.Replace(cmdtest.BobVCard, "FN:Bob Example", "FN:Bobby", 1)})
 	if got := callURI("--refresh"); !strings.Contains(got, "FN:Bobby") {
@@ -328,6 +338,9 @@ func TestRosterErrors(t *testing.T) {
 		{"bad --ttl", []string{"--ttl", "a while"}, nil, cmdutil.ExitUsage, "invalid argument"},
 		{"bad --presence-wait", []string{"--presence-wait", "x"}, nil, cmdutil.ExitUsage, "invalid argument"},
 		{"zero --concurrency", []string{"--concurrency", "0"}, nil, cmdutil.ExitUsage, "--concurrency must be at least 1"},
+		{"negative --ttl", []string{"--ttl", "-1h"}, nil, cmdutil.ExitUsage, "--ttl must not be negative"},
+		{"zero --presence-wait", []string{"--presence", "--presence-wait", "0s"}, nil, cmdutil.ExitUsage, "--presence-wait must be positive"},
+		{"negative --presence-wait", []string{"--presence", "--presence-wait", "-2s"}, nil, cmdutil.ExitUsage, "--presence-wait must be positive"},
 		{"unknown flag", []string{"--bogus"}, nil, cmdutil.ExitUsage, "unknown flag"},
 		{"unknown account", []string{"--account", "nope"}, nil, cmdutil.ExitUsage, "nope"},
 		{"show without contact", []string{"show"}, nil, cmdutil.ExitUsage, "roster show takes one CONTACT"},
@@ -336,6 +349,10 @@ func TestRosterErrors(t *testing.T) {
 		{"unreachable", nil, func(e *cmdtest.Env) { e.Service.FailConnect(cmdtest.AliceJID, protocol.ErrUnreachable) }, cmdutil.ExitNetwork, "unreachable"},
 		{"certificate", []string{"export"}, func(e *cmdtest.Env) { e.Service.FailConnect(cmdtest.AliceJID, protocol.ErrCertificate) }, cmdutil.ExitTLS, ""},
 		{"plugin missing", nil, func(e *cmdtest.Env) { delete(e.Source.IMPP, "xmpp") }, cmdutil.ExitPlugin, "xmpp"},
+		{"show a JID outside the roster", []string{"show", "zed@example.com"}, nil, cmdutil.ExitFailure, "zed@example.com: not in the roster"},
+		{"presence not supported by the backend", []string{"--presence"}, func(e *cmdtest.Env) {
+			e.Source.IMPP["xmpp"] = e.Service.IMPP(protocol.CapLogin, protocol.CapRoster, protocol.CapVCard)
+		}, cmdutil.ExitFailure, "presence"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := cmdtest.New(t, cmdtest.Standard(), cmdtest.StandardPasswords(), threeContacts())
