@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"io"
 	"math/big"
 	"net"
@@ -213,7 +214,19 @@ func TestAuditTLSJSONLocalListener(t *testing.T) {
 		t.Errorf("verdict %q", r.Err)
 	}
 
-	// --format ndjson: one finding a line, the same count.
+	// Text: the account, its aspects, the failed checks, the verdict; the
+	// state file now knows the certificate (no cert.changed: it is the same).
+	r1 := e.Run(newCmd, "--timeout", "5s", "--state", state)
+	for _, want := range []string{"Account local\n", "Telephony  not configured\n", "cert.trust", "Result CRITICAL  "} {
+		if !strings.Contains(r1.Stdout, want) {
+			t.Errorf("text report lacks %q:\n%s", want, r1.Stdout)
+		}
+	}
+	if r1.Code != audit.ExitCritical || strings.Contains(r1.Stdout, "cert.changed") {
+		t.Errorf("text: exit %d\n%s", r1.Code, r1.Stdout)
+	}
+
+	// --format ndjson: one finding a line.
 	r2 := e.Run(newCmd, "--format", "ndjson", "--timeout", "5s", "--no-state")
 	lines := strings.Split(strings.TrimSuffix(r2.Stdout, "\n"), "\n")
 	for _, l := range lines {
@@ -253,3 +266,49 @@ func TestAuditTLSUnreachable(t *testing.T) {
 		t.Errorf("%v: exit %d, document %+v", err, r.Code, rep.Summary)
 	}
 }
+
+// A state file others can write, or another user owns, is refused, never
+// read (it decides what counts as a changed certificate): UNKNOWN (3)
+// with a hint, nothing probed.
+func TestAuditTLSStateFileRefused(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		setup func(string) error
+	}{
+		{"world-writable", func(p string) error { return os.Chmod(p, 0o666) }},
+		{"owned by nobody", func(p string) error {
+			if os.Geteuid() != 0 {
+				return errSkip
+			}
+			return os.Chown(p, 65534, 65534)
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			state := filepath.Join(t.TempDir(), "state.json")
+			if err := os.WriteFile(state, []byte("{}"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.setup(state); err == errSkip {
+				if os.Getenv("CI") == "true" {
+					t.Fatal("CI runs as root: the foreign-owner case must run")
+				}
+				t.Skip("needs root to chown")
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			e := cmdtest.New(t, cmdtest.Standard(), nil, nil)
+			r := e.Run(newCmd, "--state", state, "--json")
+			if r.Code != audit.ExitUnknown || r.Stdout != "" {
+				t.Fatalf("exit %d (%v) stdout %q, want %d", r.Code, r.Err, r.Stdout, audit.ExitUnknown)
+			}
+			if msg := r.Err.Error(); !strings.Contains(msg, state) || !strings.Contains(msg, "owner") {
+				t.Errorf("error %q does not name the file and its owner/mode", msg)
+			}
+			if hints := cmdutil.Hints(r.Err); len(hints) == 0 {
+				t.Errorf("no hint: %v", r.Err)
+			}
+		})
+	}
+}
+
+var errSkip = errors.New("skip")
