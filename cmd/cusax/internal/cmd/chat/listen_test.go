@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -21,9 +22,14 @@ import (
 // connection: ErrNotConnected).
 type ackedIMPP struct {
 	protocol.IMPP
-	end   error
-	mu    sync.Mutex
-	acked []uint64
+	end error
+	// out, when set, is the command's stdout: each acknowledgement notes
+	// how many lines it held then (AckMessage runs on the goroutine that
+	// prints, so reading it there is not a race).
+	out     *bytes.Buffer
+	mu      sync.Mutex
+	acked   []uint64
+	printed []int
 }
 
 func (a *ackedIMPP) Connect(ctx context.Context, req protocol.ConnectRequest) (protocol.IMPPSession, error) {
@@ -57,6 +63,9 @@ func (s *ackedSession) AckMessage(_ context.Context, seq uint64) error {
 	s.a.mu.Lock()
 	defer s.a.mu.Unlock()
 	s.a.acked = append(s.a.acked, seq)
+	if s.a.out != nil {
+		s.a.printed = append(s.a.printed, strings.Count(s.a.out.String(), "\n"))
+	}
 	return nil
 }
 
@@ -87,7 +96,7 @@ func (s *seqStream) Recv() (protocol.Message, error) {
 // out is taken (acknowledged) without being printed.
 func TestChatListenAcksOnlyWhatWasPrinted(t *testing.T) {
 	e := newEnv(t)
-	acked := &ackedIMPP{IMPP: e.Service.IMPP()}
+	acked := &ackedIMPP{IMPP: e.Service.IMPP(), out: e.Out}
 	e.Source.IMPP["xmpp"] = acked
 	wait := runAsync(e, "bob", "--listen", "--count", "2")
 	waitListening(t, e.Service)
@@ -102,6 +111,12 @@ func TestChatListenAcksOnlyWhatWasPrinted(t *testing.T) {
 	}
 	if got := acked.Acked(); !slices.Equal(got, []uint64{1, 2, 3}) {
 		t.Errorf("acknowledged %v, want [1 2 3]", got)
+	}
+	// Each printed message was acknowledged after it was written.
+	acked.mu.Lock()
+	defer acked.mu.Unlock()
+	if !slices.Equal(acked.printed, []int{0, 1, 2}) {
+		t.Errorf("lines printed at each acknowledgement %v, want [0 1 2]", acked.printed)
 	}
 	// With acknowledgement there is no warning about losing messages.
 	if strings.Contains(r.Stderr, "no delivery acknowledgement") {
