@@ -138,6 +138,8 @@ func TestChatRefusedInput(t *testing.T) {
 		{"--lines: second line not UTF-8", []string{"bob", "--lines"}, "fine\nbad \xc3\x28\nnever\n", 1, "line 2 is not valid UTF-8"},
 		{"--lines: second line over the limit once escaped", []string{"bob", "--lines"}, "fine\n" + escaped + "\n", 1, "(1 message before it was sent)"},
 		{"empty message", []string{"bob", " "}, "", 0, "nothing to send"},
+		{"empty stdin", []string{"bob"}, "", 0, "nothing to send"},
+		{"blank stdin", []string{"bob"}, "\n \r\n", 0, "nothing to send"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := newEnv(t)
