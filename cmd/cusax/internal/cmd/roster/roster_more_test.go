@@ -385,3 +385,26 @@ func TestRosterBadVCard(t *testing.T) {
 		t.Errorf("stdout %q stderr %q", r.Stdout, r.Stderr)
 	}
 }
+
+// Names and groups come from the server and from contacts: on a terminal
+// no escape sequence or bidi control reaches it; piped, a tab or newline
+// in a name cannot add a column or a row.
+func TestRosterHostileName(t *testing.T) {
+	svc := cmdtest.StandardService()
+	svc.Add(fake.Account{Address: cmdtest.AliceJID, Password: cmdtest.AlicePassword, Roster: []protocol.RosterItem{
+		{JID: cmdtest.BobJID, Name: "\x1b[2J\x1b[Hroot\u202e", Subscription: "both", Groups: []string{"a\tb\nc"}},
+	}})
+	e := cmdtest.New(t, cmdtest.Standard(), cmdtest.StandardPasswords(), svc)
+	e.IO.SetTTY(false, true, true)
+	r := e.Run(usageCmd)
+	ok(t, r)
+	if strings.ContainsAny(r.Stdout, "\x1b\u202e") || !strings.Contains(r.Stdout, `\x1b[2J`) {
+		t.Errorf("terminal output %q", r.Stdout)
+	}
+	e.IO.SetTTY(false, false, false)
+	r = e.Run(usageCmd)
+	ok(t, r)
+	if strings.Count(r.Stdout, "\n") != 1 || strings.Count(r.Stdout, "\t") != 9 {
+		t.Errorf("piped output %q: want one row of 10 columns", r.Stdout)
+	}
+}
