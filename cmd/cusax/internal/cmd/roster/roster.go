@@ -59,7 +59,7 @@ inter_domain pstn reach [presence].`,
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&o.Account, "account", "", "account to use (default: the default account)")
 	pf.BoolVar(&o.Refresh, "refresh", false, "ignore cached vCards and fetch them again")
-	pf.DurationVar(&o.TTL, "ttl", vcardcache.DefaultTTL, "how long cached vCards are used")
+	pf.DurationVar(&o.TTL, "ttl", vcardcache.DefaultTTL, "how long cached vCards are used (0: fetch them all, as --refresh)")
 	pf.IntVar(&o.Concurrency, "concurrency", 8, "vCard fetches in flight at once")
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print JSON")
 	cmd.Flags().BoolVar(&o.Presence, "presence", false, "also collect presence for --presence-wait after login")
@@ -76,8 +76,20 @@ type built struct {
 // build logs in and builds the address book.
 func (o *Options) build(only []string, resolve func(*session.ChatSession) ([]string, error)) (*built, error) {
 	f := o.F
-	if o.Concurrency < 1 {
+	switch {
+	case o.Concurrency < 1:
 		return nil, cmdutil.Usagef("--concurrency must be at least 1")
+	case o.TTL < 0:
+		return nil, cmdutil.Usagef("--ttl must not be negative")
+	case o.Presence && o.PresenceWait <= 0:
+		// Nothing would be collected: every contact would read offline.
+		return nil, cmdutil.Usagef("--presence-wait must be positive")
+	}
+	refresh := o.Refresh
+	if o.TTL == 0 {
+		// No cached vCard is young enough (vcardcache.Open would read 0 as
+		// its default TTL).
+		refresh = true
 	}
 	acct, err := f.Account(o.Account)
 	if err != nil {
@@ -103,7 +115,7 @@ func (o *Options) build(only []string, resolve func(*session.ChatSession) ([]str
 	}
 	list, err := addressbook.Build(f.Context, sess, sess.Info, addressbook.Options{
 		AccountDomain: domainOf(acct.XMPP.JID), Cache: vcardcache.Open(root, acct.Name, o.TTL),
-		Refresh: o.Refresh, Concurrency: o.Concurrency, PresenceWait: wait, Only: only,
+		Refresh: refresh, Concurrency: o.Concurrency, PresenceWait: wait, Only: only,
 	})
 	if err != nil {
 		return nil, err
