@@ -239,7 +239,15 @@ func (s *imppSession) DiscoInfo(_ context.Context, jid, node string) (protocol.D
 	if jid == "" {
 		_, jid, _ = strings.Cut(key(s.acct.Address), "@")
 	}
-	if strings.Contains(jid, "@") { // an account: PEP (XEP-0163 §1)
+	s.b.svc.mu.Lock()
+	_, isAccount := s.b.svc.accounts[key(jid)]
+	s.b.svc.mu.Unlock()
+	if strings.Contains(jid, "@") && !isAccount { // a room (XEP-0045 §6.4)
+		return protocol.DiscoInfo{JID: jid, Node: node,
+			Identities: []protocol.DiscoIdentity{{Category: "conference", Type: "text", Name: strings.SplitN(jid, "@", 2)[0]}},
+			Features:   []string{"http://jabber.org/protocol/muc", "muc_open"}}, nil
+	}
+	if isAccount { // an account: PEP (XEP-0163 §1)
 		return protocol.DiscoInfo{JID: jid, Node: node,
 			Identities: []protocol.DiscoIdentity{{Category: "account", Type: "registered"}, {Category: "pubsub", Type: "pep"}},
 			Features:   []string{"http://jabber.org/protocol/disco#info", "http://jabber.org/protocol/pubsub"}}, nil

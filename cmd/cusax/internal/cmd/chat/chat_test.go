@@ -188,7 +188,7 @@ func TestChatRoomInfo(t *testing.T) {
 	e := newEnv(t)
 	r := e.Run(newCmd, "--room", "dev@conference.example.com", "--info")
 	mustOK(t, r)
-	if !strings.Contains(r.Stdout, "identity\tserver/im\tfake\n") || !strings.Contains(r.Stdout, "feature\turn:xmpp:reach:0\n") {
+	if !strings.Contains(r.Stdout, "identity\tconference/text\tdev\n") || !strings.Contains(r.Stdout, "feature\thttp://jabber.org/protocol/muc\n") {
 		t.Errorf("info %q", r.Stdout)
 	}
 	r = e.Run(newCmd, "--room", "dev@conference.example.com", "--info", "--json")

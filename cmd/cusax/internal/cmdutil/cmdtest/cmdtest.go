@@ -160,13 +160,17 @@ func (e *Env) Run(newCmd func(*cmdutil.Factory) *cobra.Command, args ...string) 
 	e.Out.Reset()
 	e.ErrOut.Reset()
 	cmd := newCmd(e.Factory)
-	cmd.SetArgs(args)
-	cmd.SetIn(e.IO.In)
-	cmd.SetOut(e.IO.Out)
-	cmd.SetErr(e.IO.ErrOut)
+	// Under a root as in the binary: the root's flag-error rule (exit 2)
+	// applies unless the command has its own (audit-tls: 3).
+	root := &cobra.Command{Use: "cusax", SilenceUsage: true, SilenceErrors: true}
+	root.SetFlagErrorFunc(cmdutil.FlagError)
+	root.AddCommand(cmd)
+	root.SetArgs(append([]string{cmd.Name()}, args...))
+	root.SetIn(e.IO.In)
+	root.SetOut(e.IO.Out)
+	root.SetErr(e.IO.ErrOut)
 	cmd.SilenceUsage, cmd.SilenceErrors = true, true
-	cmd.SetFlagErrorFunc(cmdutil.FlagError) // as the root command does
-	err := cmd.ExecuteContext(e.Factory.Context)
+	err := root.ExecuteContext(e.Factory.Context)
 	return Result{Err: err, Code: cmdutil.ExitCode(err), Stdout: e.Out.String(), Stderr: e.ErrOut.String()}
 }
 
