@@ -40,6 +40,7 @@ func service() *fake.Service {
 			{JID: "multi@example.com", Name: "Multi"},
 			{JID: "dave@biloxi.test", Name: "Dave"},
 			{JID: "nocard@example.com", Name: "Nocard"},
+			{JID: "upper@EXAMPLE.Com", Name: "Upper"},
 		}},
 		fake.Account{Address: "bob@example.com", VCard: vcardText(
 			"TYPE=cell,voice;VALUE=uri:tel:+15550101", "TYPE=work,voice,video;VALUE=uri:sip:bob@example.com")},
@@ -47,6 +48,7 @@ func service() *fake.Service {
 			"TYPE=cell;VALUE=uri:tel:+15550102", "TYPE=work;VALUE=uri:tel:+15550103")},
 		fake.Account{Address: "dave@biloxi.test", VCard: vcardText("TYPE=cell;VALUE=uri:tel:+442079460000")},
 		fake.Account{Address: "nocard@example.com"},
+		fake.Account{Address: "upper@example.com", VCard: vcardText("TYPE=cell;VALUE=uri:tel:+15550104")},
 	)
 }
 
@@ -189,6 +191,8 @@ func TestPlanTargets(t *testing.T) {
 			pstn: true, callInfo: true, costVerdict: protocol.Allow},
 		{name: "foreign-domain contact's number is inter-domain", target: "Dave", yes: true, kind: "contact", contact: "dave@biloxi.test",
 			uri: "sip:+442079460000@example.com;user=phone", pstn: true, inter: true, callInfo: true, costVerdict: protocol.Allow},
+		{name: "contact's domain in another case is the same domain", target: "Upper", yes: true, kind: "contact", contact: "upper@EXAMPLE.Com",
+			uri: "sip:+15550104@example.com;user=phone", pstn: true, callInfo: true, costVerdict: protocol.Allow},
 		{name: "room's audio-video-uri (RFC 7081 §4)", target: room, kind: "room", contact: room, uri: "sip:conf@example.com",
 			callInfo: true, costVerdict: protocol.Allow},
 	}
