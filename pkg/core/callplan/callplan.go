@@ -1,8 +1,13 @@
 // Package callplan decides what `cusax call` dials: which of a contact's
 // numbers (RFC 7081 §3.3), through which account (§3.4, strategies 6–7),
 // whether a call that may cost money goes ahead (§5), and which headers
-// the INVITE carries (RFC 6993 Call-Info, RFC 3325 Privacy). It does no
-// IO; the command asks the user and places the call.
+// the INVITE carries (RFC 6993 Call-Info, RFC 3325 Privacy).
+//
+// A Planner does the whole plan behind small interfaces, so it is tested
+// without a terminal or a server: a session.Source for the policy chain,
+// a Directory (the roster, vCards, disco#info) for contacts and rooms,
+// and a Prompter for the questions a policy leaves to the user. It prints
+// nothing and places no call; `cusax call` renders the plan and dials.
 package callplan
 
 import (

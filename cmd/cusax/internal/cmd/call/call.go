@@ -6,21 +6,16 @@ package call
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
-	"github.com/cusax/cusax/pkg/address"
 	"github.com/cusax/cusax/pkg/core/callplan"
 	"github.com/cusax/cusax/pkg/core/config"
-	"github.com/cusax/cusax/pkg/core/pluginhost"
 	"github.com/cusax/cusax/pkg/core/session"
-	"github.com/cusax/cusax/pkg/dialtarget"
 	"github.com/cusax/cusax/pkg/media"
 	"github.com/cusax/cusax/pkg/media/recording"
 	"github.com/cusax/cusax/pkg/protocol"
@@ -49,7 +44,7 @@ type Options struct {
 	JSON        bool
 
 	early    *earlyStart
-	stopping []*session.Plugins // plugins to stop while the call goes on
+	stopping []*callplan.Plan // policy plugins to stop while the call goes on
 }
 
 // NewCmdCall builds the command.
@@ -154,26 +149,6 @@ func (o *Options) validate() error {
 	return nil
 }
 
-// Plan is what will be (or, with --dry-run, would be) dialled.
-type Plan struct {
-	Target      string            `json:"target"`
-	Kind        string            `json:"kind"`
-	Contact     string            `json:"contact,omitempty"`
-	Via         string            `json:"via"`
-	URI         string            `json:"uri"`
-	From        string            `json:"from"`
-	Headers     []protocol.Header `json:"headers"`
-	NoCallInfo  string            `json:"no_call_info,omitempty"`
-	Anonymous   bool              `json:"anonymous"`
-	Video       bool              `json:"video"`
-	PSTN        bool              `json:"pstn"`
-	InterDomain bool              `json:"inter_domain"`
-	AccountWhy  protocol.Decision `json:"account_decision"`
-	Cost        protocol.Decision `json:"cost_decision"`
-
-	account config.Account
-}
-
 // Outcome is the result of a call, printed on stdout.
 type Outcome struct {
 	Target     string `json:"target"`
@@ -209,13 +184,15 @@ func run(o *Options) error {
 	defer o.early.discard()
 	defer func() {
 		for _, p := range o.stopping {
-			p.Close()
+			p.Release()
 		}
 	}()
 	plan, err := o.plan(ctx)
 	if err != nil {
 		return err
 	}
+	// Stopping a plugin waits for its exit: dial does it beside the call.
+	o.stopping = append(o.stopping, plan)
 	if o.DryRun {
 		return printPlan(o, plan)
 	}
@@ -295,196 +272,42 @@ func (e *earlyStart) discard() {
 	}
 }
 
-// interactive: prompts need a terminal on both stdin and stderr.
-func (o *Options) interactive() bool { return o.F.IO.CanPrompt() }
-
-// plan resolves the target, picks the account and passes the cost gate.
-func (o *Options) plan(ctx context.Context) (*Plan, error) {
+// plan resolves the target, picks the account and passes the cost gate
+// (pkg/core/callplan), asking on the terminal where a policy says so.
+func (o *Options) plan(ctx context.Context) (*callplan.Plan, error) {
 	f := o.F
-	t, err := dialtarget.Parse(o.Target)
-	if err != nil {
-		return nil, cmdutil.Usagef("%v", err)
-	}
 	cfg, _, err := f.Config()
 	if err != nil {
 		return nil, err
 	}
-	if len(cfg.Accounts) == 0 {
-		return nil, cmdutil.WithHint(cmdutil.Usagef("no account is configured"), "set one up with 'cusax login'")
-	}
-	p := &Plan{Target: o.Target, Kind: string(t.Kind), Anonymous: o.Anonymous, Video: o.Video}
-
-	// The account whose roster and policy chain are consulted.
-	home, err := f.Account(o.Account)
-	if err != nil {
-		return nil, err
-	}
-	var contact *resolved
-	if t.Kind == dialtarget.KindContact || t.Kind == dialtarget.KindRoom {
-		if contact, err = o.resolveContact(ctx, home, t); err != nil {
-			return nil, err
-		}
-		p.Kind, p.Contact = contact.kind, contact.jid
-	} else if o.Video {
-		return nil, cmdutil.Usagef("--video needs a roster contact whose vCard marks the number TYPE=video (RFC 7081 §3.3); %s is a bare address", o.Target)
-	} else if o.Number != "" {
-		return nil, cmdutil.Usagef("--number picks among a contact's numbers; %s is not a contact", o.Target)
-	}
-
 	src, err := f.Backends()
 	if err != nil {
 		return nil, err
 	}
-	policyPlugins, err := session.Open(ctx, src, home, session.PoliciesOnly())
+	pl := &callplan.Planner{
+		Config: cfg,
+		Source: src,
+		Contacts: func(_ context.Context, home config.Account) (callplan.Directory, func(), error) {
+			sess, err := f.OpenChat(home, o.Timeout)
+			if err != nil {
+				return nil, nil, err
+			}
+			return sess, sess.Shutdown, nil
+		},
+		Prompter: prompter{f.IO},
+		Trace:    func(op string, d protocol.Decision) { cmdutil.DebugPolicyChain(f, op, d) },
+	}
+	p, err := pl.Plan(ctx, callplan.Request{
+		Target: o.Target, Account: o.Account, Via: o.Via, Number: o.Number,
+		Yes: o.Yes, DryRun: o.DryRun, NoIMPP: o.NoIMPP, Anonymous: o.Anonymous, Video: o.Video,
+	})
 	if err != nil {
+		if callplan.IsInput(err) {
+			return nil, cmdutil.Usagef("%w", err)
+		}
 		return nil, err
-	}
-	// Stopping a plugin waits for its exit: do it beside the call.
-	defer func() { o.stopping = append(o.stopping, policyPlugins) }()
-	chain, err := policyPlugins.Policies(ctx)
-	if err != nil {
-		return nil, err
-	}
-
-	// RFC 7081 §3.4: which account carries the call.
-	req := protocol.ChooseAccountRequest{Target: o.Target, Candidates: callplan.Candidates(cfg), Interactive: o.interactive(), Requested: o.Via}
-	if contact != nil {
-		req.ContactAccount = home.Name
-	}
-	d, err := callplan.ChooseAccount(ctx, chain, req)
-	if err != nil {
-		return nil, notPlaced(err)
-	}
-	cmdutil.DebugPolicyChain(o.F, "ChooseAccount", d)
-	p.AccountWhy = d
-	via, err := o.settleAccount(cfg, req, d)
-	if err != nil {
-		return nil, err
-	}
-	p.Via, p.account = via.Name, via
-	// SIPURI and Classify read the domain out of the AOR (pkg/address).
-	domain := via.SIP.AOR
-
-	// The Request-URI through that account.
-	dial := t
-	if contact != nil {
-		if dial, err = dialtarget.Parse(contact.uri); err != nil {
-			return nil, fmt.Errorf("%s's address %q: %w", contact.jid, contact.uri, err)
-		}
-	}
-	if p.URI, err = dialtarget.SIPURI(dial, domain); err != nil {
-		return nil, cmdutil.Usagef("%v", err)
-	}
-	p.PSTN, p.InterDomain = verdict(p.URI, domain, contact)
-	p.From = via.SIP.AOR
-	if o.Anonymous {
-		p.From = "sip:anonymous@anonymous.invalid"
-	}
-	p.Headers, p.NoCallInfo = callplan.Headers(via, o.NoIMPP, o.Anonymous)
-
-	// RFC 7081 §5: the cost gate.
-	cost := protocol.CostRequest{
-		Target: o.Target, URI: p.URI, Account: via.Name, PSTN: p.PSTN, InterDomain: p.InterDomain,
-		Interactive: o.interactive() && !o.DryRun, Confirmed: o.Yes, Allowlist: cfg.Calls.CostAllow,
-		Region: cfg.Calls.Region,
-	}
-	if p.Cost, err = callplan.ApproveCost(ctx, chain, cost); err != nil {
-		return nil, notPlaced(err)
-	}
-	cmdutil.DebugPolicyChain(o.F, "ApproveCost", p.Cost)
-	if o.DryRun {
-		return p, nil
-	}
-	switch p.Cost.Verdict {
-	case protocol.Allow:
-	case protocol.Ask:
-		if !o.interactive() {
-			return nil, cmdutil.WithHint(fmt.Errorf("%s: %w", p.Cost.Reason, protocol.ErrDenied), "add --yes to allow it")
-		}
-		fmt.Fprintf(f.IO.ErrOut, "cusax: %s\n", p.Cost.Reason)
-		ans, err := cmdutil.Prompt(f.IO, fmt.Sprintf("Call %s through %s? [y/N] ", p.URI, via.Name))
-		if err != nil {
-			return nil, err
-		}
-		if a := strings.ToLower(strings.TrimSpace(ans)); a != "y" && a != "yes" {
-			return nil, fmt.Errorf("call not confirmed: %w", protocol.ErrDenied)
-		}
-	default:
-		hint := "add --yes, or list the number in [calls] cost_allow in the config"
-		if p.Cost.Policy != "default" {
-			// --yes does not loosen another policy's refusal.
-			hint = fmt.Sprintf("policy %q refused it: see its settings in [policies.%s] in the config, or the account's policy list", p.Cost.Policy, p.Cost.Policy)
-		}
-		return nil, cmdutil.WithHint(fmt.Errorf("%s (policy %s): %w", p.Cost.Reason, p.Cost.Policy, protocol.ErrDenied), hint)
 	}
 	return p, nil
-}
-
-// notPlaced says, for a policy that crashed, hung or answered nonsense,
-// that nothing was dialled.
-func notPlaced(err error) error {
-	if errors.Is(err, pluginhost.ErrFailed) {
-		return fmt.Errorf("%w; the call was not placed", err)
-	}
-	return err
-}
-
-// settleAccount turns the policy's decision into an account, asking on a
-// terminal when the policy says so (RFC 7081 §3.4, strategy 7).
-func (o *Options) settleAccount(cfg *config.Config, req protocol.ChooseAccountRequest, d protocol.Decision) (config.Account, error) {
-	var names []string
-	for _, c := range req.Candidates {
-		if c.Telephony {
-			names = append(names, c.Name)
-		}
-	}
-	choice := d.Choice
-	switch d.Verdict {
-	case protocol.Allow:
-	case protocol.Ask:
-		if !o.interactive() || len(names) == 0 {
-			return config.Account{}, cmdutil.Usagef("several accounts can place this call and none is related to the contact: choose one with --via (%s)", strings.Join(names, ", "))
-		}
-		fmt.Fprintf(o.F.IO.ErrOut, "cusax: %s\n", d.Reason)
-		for i, n := range names {
-			fmt.Fprintf(o.F.IO.ErrOut, "  %d) %s\n", i+1, n)
-		}
-		ans, err := cmdutil.Prompt(o.F.IO, "Call through which account? ")
-		if err != nil {
-			return config.Account{}, err
-		}
-		ans = strings.TrimSpace(ans)
-		if n, err := strconv.Atoi(ans); err == nil && n >= 1 && n <= len(names) {
-			ans = names[n-1]
-		}
-		choice = ans
-	default:
-		if o.Via != "" {
-			return config.Account{}, cmdutil.Usagef("--via %s: %s", o.Via, d.Reason)
-		}
-		return config.Account{}, fmt.Errorf("%s: %w", d.Reason, protocol.ErrDenied)
-	}
-	a, err := cfg.Account(choice)
-	if err != nil || a.SIP == nil {
-		return config.Account{}, cmdutil.Usagef("account %q cannot place calls (choose among: %s)", choice, strings.Join(names, ", "))
-	}
-	return *a, nil
-}
-
-// verdict answers the RFC 7081 §5 cost gate's questions for the URI a
-// call dials through the account with AOR aor: is it a phone number, and
-// is it inter-domain — a SIP URI on another domain, or "a number learned
-// from a contact on another domain". Both domain questions use one rule,
-// address.SameDomain, the one roster and whois-caller use too. Before
-// issue 14 this file had its own domainOf, which read no domain at all
-// out of a bare JID (it cut at the first ':'), so every contact's phone
-// number was inter-domain, and it compared without IDNA.
-func verdict(uri, aor string, contact *resolved) (pstn, interDomain bool) {
-	pstn, interDomain = dialtarget.Classify(uri, aor)
-	if contact != nil && contact.phone && !address.SameDomain(contact.jid, aor) {
-		interDomain = true
-	}
-	return pstn, interDomain
 }
 
 // checkMedia fails early, before any server is contacted, for a --play

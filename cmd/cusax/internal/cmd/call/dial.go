@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
+	"github.com/cusax/cusax/pkg/core/callplan"
 	"github.com/cusax/cusax/pkg/core/config"
 	"github.com/cusax/cusax/pkg/core/secrets"
 	"github.com/cusax/cusax/pkg/core/session"
@@ -22,10 +23,10 @@ import (
 const hangupWait = 10 * time.Second
 
 // dial places the call through the plan's account and reports the outcome.
-func (o *Options) dial(p *Plan) error {
+func (o *Options) dial(p *callplan.Plan) error {
 	f := o.F
 	ctx := f.Context
-	a := p.account
+	a := p.Account
 	store, _, err := f.Secrets()
 	if err != nil {
 		return err
@@ -46,7 +47,7 @@ func (o *Options) dial(p *Plan) error {
 	}
 	var stopped sync.WaitGroup
 	for _, p := range o.stopping {
-		stopped.Go(p.Close)
+		stopped.Go(p.Release)
 	}
 	o.stopping = nil
 	defer stopped.Wait()
@@ -270,7 +271,7 @@ func printOutcome(o *Options, out *Outcome) error {
 }
 
 // printPlan prints the --dry-run plan.
-func printPlan(o *Options, p *Plan) error {
+func printPlan(o *Options, p *callplan.Plan) error {
 	if o.JSON {
 		return cmdutil.WriteJSON(o.F.IO.Out, p)
 	}

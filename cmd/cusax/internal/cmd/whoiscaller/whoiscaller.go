@@ -81,7 +81,13 @@ When the registration stays lost for --give-up-after it exits 7.`,
 		Example: `  $ cusax whois-caller --message invite.txt
   $ sngrep-export | cusax whois-caller --json
   $ cusax whois-caller --listen --on-call busy --chat "in a meeting, chat?"`,
-		Args: cobra.NoArgs,
+		Args: func(_ *cobra.Command, args []string) error {
+			// cobra.NoArgs would say "unknown command" about a file name.
+			if len(args) > 0 {
+				return cmdutil.Usagef("whois-caller takes no arguments: give the message with --message %s or on stdin", args[0])
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.validate(cmd); err != nil {
 				return err

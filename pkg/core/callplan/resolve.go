@@ -1,4 +1,4 @@
-package call
+package callplan
 
 import (
 	"context"
@@ -7,17 +7,15 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/pkg/contacts"
-	"github.com/cusax/cusax/pkg/core/callplan"
 	"github.com/cusax/cusax/pkg/core/config"
 	"github.com/cusax/cusax/pkg/dialtarget"
 	"github.com/cusax/cusax/pkg/protocol"
 	"github.com/cusax/cusax/pkg/vcardxml"
 )
 
-// resolved is a contact or room target turned into an address to dial.
-type resolved struct {
+// contact is a contact or room target turned into an address to dial.
+type contact struct {
 	kind  string // "contact" or "room"
 	jid   string
 	uri   string // the TEL or audio-video-uri chosen
@@ -28,16 +26,21 @@ type resolved struct {
 // the number to call from their vCard (RFC 7081 §3.3); a JID outside the
 // roster that is a MUC room advertising an audio-video-uri is called at
 // that URI (RFC 7081 §4).
-func (o *Options) resolveContact(ctx context.Context, home config.Account, t dialtarget.Target) (*resolved, error) {
+func (pl *Planner) resolveContact(ctx context.Context, home config.Account, t dialtarget.Target, req Request) (*contact, error) {
 	if home.XMPP == nil {
-		return nil, cmdutil.Usagef("%s looks like a contact, but account %s has no XMPP roster to find it in; give a sip: URI or number", t.Name, home.Name)
+		return nil, inputf("%s looks like a contact, but account %s has no XMPP roster to find it in; give a sip: URI or number", t.Name, home.Name)
 	}
-	sess, err := o.F.OpenChat(home, o.Timeout)
+	if pl.Contacts == nil {
+		return nil, fmt.Errorf("%s looks like a contact, but no roster is available: %w", t.Name, protocol.ErrUnsupported)
+	}
+	dir, closeDir, err := pl.Contacts(ctx, home)
 	if err != nil {
 		return nil, err
 	}
-	defer sess.Shutdown()
-	items, err := sess.Roster(ctx)
+	if closeDir != nil {
+		defer closeDir()
+	}
+	items, err := dir.Roster(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("roster: %w", err)
 	}
@@ -50,25 +53,25 @@ func (o *Options) resolveContact(ctx context.Context, home config.Account, t dia
 		// Not a contact: perhaps a room (RFC 7081 §4).
 		room := strings.TrimPrefix(t.Name, "xmpp:")
 		if strings.Contains(room, "@") {
-			if info, err := sess.DiscoInfo(ctx, room, ""); err == nil {
+			if info, err := dir.DiscoInfo(ctx, room, ""); err == nil {
 				if av := contacts.RoomAudioVideoURI(info); av != "" {
-					if o.Video {
-						return nil, cmdutil.Usagef("--video: the room's audio-video-uri carries no TYPE=video (RFC 7081 §3.3)")
+					if req.Video {
+						return nil, inputf("--video: the room's audio-video-uri carries no TYPE=video (RFC 7081 §3.3)")
 					}
 					uri, kind := contacts.Normalize(av)
 					if kind == contacts.KindOther {
 						return nil, fmt.Errorf("room %s advertises %q, which cannot be called: %w", room, av, protocol.ErrInvalid)
 					}
-					return &resolved{kind: "room", jid: room, uri: uri, phone: kind == contacts.KindPhone}, nil
+					return &contact{kind: "room", jid: room, uri: uri, phone: kind == contacts.KindPhone}, nil
 				}
 			}
 		}
 		if rerr != nil {
-			return nil, cmdutil.Usagef("%v", rerr)
+			return nil, inputf("%v", rerr)
 		}
 		return nil, fmt.Errorf("%s is not in the roster of %s and is not a room with an audio-video-uri: %w", t.Name, home.Name, protocol.ErrNotFound)
 	}
-	vc, err := sess.VCard(ctx, e.JID)
+	vc, err := dir.VCard(ctx, e.JID)
 	if err != nil && !errors.Is(err, protocol.ErrNotFound) {
 		return nil, fmt.Errorf("vCard of %s: %w", e.JID, err)
 	}
@@ -76,18 +79,19 @@ func (o *Options) resolveContact(ctx context.Context, home config.Account, t dia
 	if perr != nil && vc.Text != "" {
 		return nil, fmt.Errorf("vCard of %s: %v: %w", e.JID, perr, protocol.ErrProtocol)
 	}
-	tel, err := callplan.PickTel(e.JID, card, o.Number, o.Video)
-	var amb *callplan.AmbiguousError
-	if errors.As(err, &amb) && o.interactive() {
-		tel, err = o.askTel(amb)
+	tel, err := PickTel(e.JID, card, req.Number, req.Video)
+	var amb *AmbiguousError
+	if errors.As(err, &amb) && canPrompt(pl.Prompter) {
+		tel, err = pl.askTel(ctx, amb)
 	}
 	if err != nil {
 		if errors.Is(err, protocol.ErrInvalid) || errors.As(err, &amb) {
-			return nil, cmdutil.Usagef("%v", err)
+			// Off a terminal the error lists the numbers (--number N).
+			return nil, inputf("%w", err)
 		}
 		return nil, err
 	}
-	return &resolved{kind: "contact", jid: e.JID, uri: tel.URI, phone: tel.Kind == contacts.KindPhone}, nil
+	return &contact{kind: "contact", jid: e.JID, uri: tel.URI, phone: tel.Kind == contacts.KindPhone}, nil
 }
 
 func inRoster(entries []contacts.Entry, jid string) bool {
@@ -99,19 +103,20 @@ func inRoster(entries []contacts.Entry, jid string) bool {
 	return false
 }
 
-// askTel lets the user pick one of several numbers on a terminal.
-func (o *Options) askTel(amb *callplan.AmbiguousError) (contacts.Tel, error) {
-	fmt.Fprintf(o.F.IO.ErrOut, "cusax: %s has several numbers:\n", amb.Contact)
-	for i, t := range amb.Choices {
-		fmt.Fprintf(o.F.IO.ErrOut, "  %d) %s %s\n", i+1, t.URI, strings.Join(t.Types, ","))
+// askTel lets the user pick one of several numbers.
+func (pl *Planner) askTel(ctx context.Context, amb *AmbiguousError) (contacts.Tel, error) {
+	q := Question{Note: amb.Contact + " has several numbers:", Prompt: "Call which number? "}
+	for _, t := range amb.Choices {
+		q.Choices = append(q.Choices, t.URI+" "+strings.Join(t.Types, ","))
 	}
-	ans, err := cmdutil.Prompt(o.F.IO, "Call which number? ")
+	ans, err := pl.Prompter.Ask(ctx, q)
 	if err != nil {
 		return contacts.Tel{}, err
 	}
-	n, err := strconv.Atoi(strings.TrimSpace(ans))
+	ans = strings.TrimSpace(ans)
+	n, err := strconv.Atoi(ans)
 	if err != nil || n < 1 || n > len(amb.Choices) {
-		return contacts.Tel{}, cmdutil.Usagef("%q is not one of 1..%d", strings.TrimSpace(ans), len(amb.Choices))
+		return contacts.Tel{}, inputf("%q is not one of 1..%d", ans, len(amb.Choices))
 	}
 	return amb.Choices[n-1], nil
 }

@@ -1,4 +1,4 @@
-package call
+package callplan
 
 import "testing"
 
@@ -23,7 +23,7 @@ func TestVerdictDomainForms(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			pstn, inter := verdict(tt.uri, tt.aor, &resolved{kind: "contact", jid: tt.jid, uri: tt.uri, phone: tt.phone})
+			pstn, inter := verdict(tt.uri, tt.aor, &contact{kind: "contact", jid: tt.jid, uri: tt.uri, phone: tt.phone})
 			if pstn != tt.pstn || inter != tt.inter {
 				t.Errorf("verdict = pstn %v inter-domain %v, want %v %v", pstn, inter, tt.pstn, tt.inter)
 			}
