@@ -506,3 +506,51 @@ func TestCallParsesOptions(t *testing.T) {
 }
 
 func saveConfig(e *cmdtest.Env, cfg *config.Config) error { return config.Save(e.ConfigPath, cfg) }
+
+// TestCallAccounts: two telephony accounts and a bare URI (RFC 7081
+// §3.4): --via chooses, a terminal asks, elsewhere exit 2 names --via.
+func TestCallAccounts(t *testing.T) {
+	setup := func(t *testing.T) *cmdtest.Env {
+		cfg := cmdtest.Standard()
+		cfg.Default = "home"
+		cfg.Accounts = append(cfg.Accounts, config.Account{Name: "second", SIP: &config.SIPAspect{AOR: "sip:dan@example.com"}})
+		pw := cmdtest.StandardPasswords()
+		pw["second/sip"] = "dan-sip-secret"
+		e := cmdtest.New(t, cfg, pw, nil)
+		e.Source.Policies["default"] = policy.New()
+		e.Source.Telephony["sip"] = digestDial{e.Service.Telephony()}
+		e.Service.Add(fake.Account{Address: "sip:dan@example.com", Password: "dan-sip-secret"})
+		e.Service.OnDial("sip:carol@example.com", answered, ended)
+		return e
+	}
+	t.Run("no terminal", func(t *testing.T) {
+		e := setup(t)
+		r := e.Run(newCmd, "sip:carol@example.com")
+		if r.Code != cmdutil.ExitUsage || !strings.Contains(r.Err.Error(), "choose one with --via (home, second)") || len(e.Service.Dialled()) != 0 {
+			t.Errorf("exit %d: %v", r.Code, r.Err)
+		}
+	})
+	t.Run("--via", func(t *testing.T) {
+		e := setup(t)
+		r := e.Run(newCmd, "sip:carol@example.com", "--via", "second", "--json")
+		if o := decodeOutcome(t, r); r.Code != 0 || o.Via != "second" {
+			t.Errorf("exit %d: %v; %+v", r.Code, r.Err, o)
+		}
+		// second has no XMPP address: no Call-Info (RFC 6993).
+		if d := e.Service.Dialled(); len(d) != 1 || len(d[0].Headers) != 0 {
+			t.Errorf("dialled %+v", d)
+		}
+	})
+	t.Run("terminal", func(t *testing.T) {
+		e := setup(t)
+		e.IO.SetTTY(true, false, true)
+		e.In.WriteString("2\n")
+		r := e.Run(newCmd, "sip:carol@example.com", "--json")
+		if o := decodeOutcome(t, r); r.Code != 0 || o.Via != "second" {
+			t.Errorf("exit %d: %v; %+v", r.Code, r.Err, o)
+		}
+		if !strings.Contains(r.Stderr, "  1) home\n  2) second\nCall through which account? ") {
+			t.Errorf("prompt %q", r.Stderr)
+		}
+	})
+}
