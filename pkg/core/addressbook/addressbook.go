@@ -179,7 +179,7 @@ func enrich(ctx context.Context, sess protocol.IMPPSession, caps protocol.Info, 
 		c.Reach = contacts.JudgeReach(addrs, c.Card)
 	}
 	if opts.Cache != nil && err == nil && (!hit || (reachKnown && !cached.ReachKnown)) {
-		_ = opts.Cache.Put(c.JID, v, none, addrs, reachKnown)
+		_ = opts.Cache.Put(c.JID, vcardcache.Result{VCard: v, None: none, Reach: addrs, ReachKnown: reachKnown})
 	}
 }
 

@@ -184,6 +184,12 @@ func decide(ctx context.Context, chain policychain.Chain, op policychain.Op[prot
 	return d, nil
 }
 
+// HeaderOptions are the user's choices that shape a call's headers.
+type HeaderOptions struct {
+	NoIMPP    bool // --no-impp: do not name the XMPP address
+	Anonymous bool // --anonymous (RFC 3323)
+}
+
 // Headers returns the extra INVITE headers for a call through a. RFC 6993
 // §3 (and RFC 7081 service strategy 6): Call-Info with purpose=impp names
 // the caller's XMPP address so the callee can find them for chat and
@@ -191,11 +197,11 @@ func decide(ctx context.Context, chain policychain.Chain, op policychain.Op[prot
 // account's advertise_impp = false: RFC 6993 §6, the address is personal
 // data), for anonymous calls (RFC 3323: nothing that identifies the
 // caller), and when the account has no XMPP aspect. why says which.
-func Headers(a config.Account, noIMPP, anonymous bool) (hdrs []protocol.Header, why string) {
+func Headers(a config.Account, o HeaderOptions) (hdrs []protocol.Header, why string) {
 	switch {
-	case anonymous:
+	case o.Anonymous:
 		return nil, "anonymous call: no Call-Info (RFC 3323)"
-	case noIMPP:
+	case o.NoIMPP:
 		return nil, "--no-impp"
 	case a.Features.AdvertiseIMPP != nil && !*a.Features.AdvertiseIMPP:
 		return nil, "advertise_impp = false for account " + a.Name

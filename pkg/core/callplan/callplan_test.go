@@ -71,7 +71,7 @@ func TestPickTel(t *testing.T) {
 func TestHeaders(t *testing.T) {
 	off := false
 	a := config.Account{Name: "w", XMPP: &config.XMPPAspect{JID: "alice@example.com/laptop"}, SIP: &config.SIPAspect{AOR: "sip:alice@example.com"}}
-	h, why := Headers(a, false, false)
+	h, why := Headers(a, HeaderOptions{})
 	if len(h) != 1 || h[0].Name != "Call-Info" || h[0].Value != "<xmpp:alice@example.com>;purpose=impp" || why != "" {
 		t.Errorf("default: %+v %q", h, why)
 	}
@@ -85,7 +85,7 @@ func TestHeaders(t *testing.T) {
 		"advertise_impp": {config.Account{Name: "w", XMPP: a.XMPP, Features: config.Features{AdvertiseIMPP: &off}}, false, false, "advertise_impp = false"},
 		"no XMPP":        {config.Account{Name: "w", SIP: a.SIP}, false, false, "no XMPP address"},
 	} {
-		h, why := Headers(tc.a, tc.noIMPP, tc.anon)
+		h, why := Headers(tc.a, HeaderOptions{NoIMPP: tc.noIMPP, Anonymous: tc.anon})
 		if len(h) != 0 || !strings.Contains(why, tc.why) {
 			t.Errorf("%s: %+v %q", name, h, why)
 		}

@@ -187,7 +187,7 @@ func (pl *Planner) decide(ctx context.Context, p *Plan, t dialtarget.Target, c *
 	if req.Anonymous {
 		p.From = "sip:anonymous@anonymous.invalid"
 	}
-	p.Headers, p.NoCallInfo = Headers(via, req.NoIMPP, req.Anonymous)
+	p.Headers, p.NoCallInfo = Headers(via, HeaderOptions{NoIMPP: req.NoIMPP, Anonymous: req.Anonymous})
 
 	// RFC 7081 §5: the cost gate.
 	cost := protocol.CostRequest{

@@ -104,16 +104,16 @@ func (c *Cache) Get(jid string) (Result, bool) {
 		Reach: e.Reach, ReachKnown: e.ReachKnown, Age: age}, true
 }
 
-// Put stores a contact's vCard (none: it has none) and, when reachKnown,
-// its XEP-0152 addresses.
-func (c *Cache) Put(jid string, v protocol.VCard, none bool, reach []protocol.ReachAddress, reachKnown bool) error {
-	fetched := v.Fetched
-	if fetched.IsZero() || none {
+// Put stores what Get returns: a contact's vCard (or, with None, that it
+// has none) and, when ReachKnown, its XEP-0152 addresses. Age is ignored.
+func (c *Cache) Put(jid string, r Result) error {
+	fetched := r.VCard.Fetched
+	if fetched.IsZero() || r.None {
 		fetched = c.now()
 	}
-	e := entry{JID: jid, Fetched: fetched, None: none, Reach: reach, ReachKnown: reachKnown}
-	if !none {
-		e.Text, e.Source = v.Text, v.Source
+	e := entry{JID: jid, Fetched: fetched, None: r.None, Reach: r.Reach, ReachKnown: r.ReachKnown}
+	if !r.None {
+		e.Text, e.Source = r.VCard.Text, r.VCard.Source
 	}
 	return c.write(e)
 }

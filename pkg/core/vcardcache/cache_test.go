@@ -18,10 +18,10 @@ func TestCache(t *testing.T) {
 		t.Fatal("hit on an empty cache")
 	}
 	v := protocol.VCard{JID: "bob@example.test", Text: "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Bob\r\nEND:VCARD\r\n", Source: "xep-0292", Fetched: now}
-	if err := c.Put(v.JID, v, false, []protocol.ReachAddress{{URI: "sip:bob@example.test"}}, true); err != nil {
+	if err := c.Put(v.JID, Result{VCard: v, Reach: []protocol.ReachAddress{{URI: "sip:bob@example.test"}}, ReachKnown: true}); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Put("carol@example.test", protocol.VCard{}, true, nil, false); err != nil {
+	if err := c.Put("carol@example.test", Result{None: true}); err != nil {
 		t.Fatal(err)
 	}
 	r, ok := c.Get("Bob@Example.test")
