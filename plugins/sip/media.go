@@ -13,6 +13,7 @@ import (
 	"github.com/cusax/cusax/pkg/media"
 	"github.com/cusax/cusax/pkg/media/recording"
 	"github.com/cusax/cusax/pkg/protocol"
+	"github.com/cusax/cusax/plugins/sip/callmedia"
 )
 
 // rtpSocket is a call's RTP socket and, with --record, the temporary file
@@ -62,7 +63,7 @@ func (c *call) openMedia() error {
 	}
 	var sess [8]byte
 	_, _ = rand.Read(sess[:])
-	offer, err := media.Offer(binary.BigEndian.Uint64(sess[:])>>1, ip, conn.LocalAddr().(*net.UDPAddr).Port, c.plan.media.Video)
+	offer, err := callmedia.Offer(binary.BigEndian.Uint64(sess[:])>>1, ip, conn.LocalAddr().(*net.UDPAddr).Port, c.plan.media.Video)
 	if err != nil {
 		_ = conn.Close()
 		return newError(protocol.ErrProtocol, err, "%v", err)
@@ -105,7 +106,7 @@ type mediaStats struct {
 // negative Duration keeps the call up until one side hangs up.
 func (c *call) runMedia(ctx context.Context, sdpAnswer []byte) (mediaStats, string) {
 	var ms mediaStats
-	ans, err := media.ParseAnswer(sdpAnswer)
+	ans, err := callmedia.ParseAnswer(sdpAnswer)
 	if err != nil {
 		return ms, "no media: " + err.Error()
 	}
@@ -133,7 +134,7 @@ func (c *call) runMedia(ctx context.Context, sdpAnswer []byte) (mediaStats, stri
 		case <-done:
 		}
 	}(mctx.Done())
-	cfg := media.SessionConfig{
+	cfg := callmedia.SessionConfig{
 		Conn:         c.rtp.conn,
 		Remote:       ans.Remote,
 		PayloadType:  ans.PayloadType,
@@ -150,7 +151,7 @@ func (c *call) runMedia(ctx context.Context, sdpAnswer []byte) (mediaStats, stri
 		// (--duration 0 measures call set-up).
 		return ms, note
 	}
-	stats, err := media.Run(mctx, cfg)
+	stats, err := callmedia.Run(mctx, cfg)
 	ms.sent, ms.received, ms.dtmfSent = stats.Sent, stats.Received, stats.DTMFSent
 	if stats.Peer != "" {
 		ms.peer = stats.Peer

@@ -1,9 +1,11 @@
-package media
+package callmedia
 
 import (
 	"encoding/binary"
 	"fmt"
 	"time"
+
+	"github.com/cusax/cusax/pkg/media"
 )
 
 // PayloadTypeTelephoneEvent is the dynamic payload type cusax offers for
@@ -58,7 +60,7 @@ func DTMFEvents(digit rune, volume int, duration, ptime time.Duration) ([][]byte
 	total := durationUnits(duration)
 	step := durationUnits(ptime)
 	if total > 0xFFFF {
-		return nil, fmt.Errorf("dtmf: duration %v exceeds the 16-bit duration field (%v max)", duration, time.Duration(0xFFFF)*time.Second/TelephonyRate)
+		return nil, fmt.Errorf("dtmf: duration %v exceeds the 16-bit duration field (%v max)", duration, time.Duration(0xFFFF)*time.Second/media.TelephonyRate)
 	}
 	if step == 0 {
 		return nil, fmt.Errorf("dtmf: ptime %v is shorter than one 8 kHz sample", ptime)
@@ -74,7 +76,7 @@ func DTMFEvents(digit rune, volume int, duration, ptime time.Duration) ([][]byte
 }
 
 func durationUnits(d time.Duration) int64 {
-	return int64(d) * TelephonyRate / int64(time.Second)
+	return int64(d) * media.TelephonyRate / int64(time.Second)
 }
 
 // dtmfPayload lays out RFC 4733 §2.3:

@@ -1,14 +1,16 @@
-package media
+package callmedia
 
 import (
 	"math"
 	"testing"
+
+	"github.com/cusax/cusax/pkg/media"
 )
 
 func TestG711RoundTrip(t *testing.T) {
 	frame := make([]int16, FrameSamples)
 	for i := range frame {
-		frame[i] = int16(20000 * math.Sin(2*math.Pi*440*float64(i)/TelephonyRate))
+		frame[i] = int16(20000 * math.Sin(2*math.Pi*440*float64(i)/media.TelephonyRate))
 	}
 	for _, tt := range []struct {
 		name string

@@ -1,4 +1,4 @@
-package media
+package callmedia
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+
+	"github.com/cusax/cusax/pkg/media"
 )
 
 // SessionConfig is one call's media, typically filled from ParseAnswer.
@@ -93,7 +95,7 @@ const (
 	// of the wall clock, or behind the newest packet, before it counts
 	// as a timestamp discontinuity. Two seconds is far more than any
 	// jitter, far less than a hostile jump.
-	recordSlack = 2 * TelephonyRate
+	recordSlack = 2 * media.TelephonyRate
 )
 
 // Run sends and receives the RTP audio of one call until ctx ends or,
@@ -335,7 +337,7 @@ func newReceiver(cfg SessionConfig) *receiver {
 		pt:      cfg.PayloadType,
 		eventPT: cfg.EventPT,
 		record:  cfg.Record,
-		rec:     recorder{max: int64(maxRec/time.Millisecond) * TelephonyRate / 1000},
+		rec:     recorder{max: int64(maxRec/time.Millisecond) * media.TelephonyRate / 1000},
 	}
 }
 
@@ -456,7 +458,7 @@ type recorder struct {
 
 // wallPos is where a packet arriving at at belongs by the wall clock.
 func (r *recorder) wallPos(at time.Time) int64 {
-	return r.wallPos0 + int64(max(at.Sub(r.wall0), 0)/time.Millisecond)*TelephonyRate/1000
+	return r.wallPos0 + int64(max(at.Sub(r.wall0), 0)/time.Millisecond)*media.TelephonyRate/1000
 }
 
 func (r *recorder) put(ssrc, ts uint32, s []int16, at time.Time) {

@@ -1,4 +1,4 @@
-package media
+package callmedia
 
 import (
 	"context"
@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+
+	"github.com/cusax/cusax/pkg/media"
 )
 
 // listenUDP binds a socket on ip (port chosen by the kernel), closed at
@@ -78,7 +80,7 @@ func backToBack(t *testing.T, a, b SessionConfig) (sa, sb Stats, took time.Durat
 func sine(freq, amp float64, n int) []int16 {
 	out := make([]int16, n)
 	for i := range out {
-		out[i] = int16(amp * math.Sin(2*math.Pi*freq*float64(i)/TelephonyRate))
+		out[i] = int16(amp * math.Sin(2*math.Pi*freq*float64(i)/media.TelephonyRate))
 	}
 	return out
 }
@@ -86,7 +88,7 @@ func sine(freq, amp float64, n int) []int16 {
 // toneShare is the share of s's energy at freq (Goertzel), 1 for a pure
 // tone with a whole number of periods.
 func toneShare(s []int16, freq float64) float64 {
-	w := 2 * math.Pi * freq / TelephonyRate
+	w := 2 * math.Pi * freq / media.TelephonyRate
 	var s1, s2, energy float64
 	for _, v := range s {
 		x := float64(v)
@@ -100,7 +102,7 @@ func toneShare(s []int16, freq float64) float64 {
 func TestRunToneBackToBack(t *testing.T) {
 	t.Parallel()
 	const amp = 8000
-	tone := sine(1000, amp, TelephonyRate/2) // 0.5 s: 25 frames
+	tone := sine(1000, amp, media.TelephonyRate/2) // 0.5 s: 25 frames
 	sa, sb, took := backToBack(t,
 		SessionConfig{PayloadType: PayloadTypePCMA, Play: tone, StopWhenDone: true},
 		SessionConfig{PayloadType: PayloadTypePCMA, Record: true},
@@ -263,7 +265,7 @@ func TestRunEndsWithContext(t *testing.T) {
 			ctx, cancel := tt.ctx()
 			defer cancel()
 			start := time.Now()
-			st, err := Run(ctx, SessionConfig{Conn: c, Remote: addrOf(peer), PayloadType: PayloadTypePCMU, Play: make([]int16, TelephonyRate)})
+			st, err := Run(ctx, SessionConfig{Conn: c, Remote: addrOf(peer), PayloadType: PayloadTypePCMU, Play: make([]int16, media.TelephonyRate)})
 			if err != nil {
 				t.Fatalf("Run: %v, want nil when ctx ends", err)
 			}
@@ -487,7 +489,7 @@ func TestRecorder(t *testing.T) {
 		v        int16
 		atMS     int
 	}
-	const far = 1000 + 3600*TelephonyRate
+	const far = 1000 + 3600*media.TelephonyRate
 	for _, tt := range []struct {
 		name string
 		max  int64
@@ -500,7 +502,7 @@ func TestRecorder(t *testing.T) {
 		{"duplicate", 0, []pkt{{1, 1000, 1, 0}, {1, 1160, 2, 20}, {1, 1160, 2, 21}}, []run{{1, 160}, {2, 160}}},
 		{"before the first packet", 0, []pkt{{1, 1000, 1, 0}, {1, 840, 9, 10}}, []run{{1, 160}}},
 		{"timestamp wraps", 0, []pkt{{1, 0xFFFFFF60, 1, 0}, {1, 0, 2, 20}}, []run{{1, 160}, {2, 160}}},
-		{"silence suppression", 0, []pkt{{1, 1000, 1, 0}, {1, 1000 + TelephonyRate, 2, 1000}}, []run{{1, 160}, {0, TelephonyRate - 160}, {2, 160}}},
+		{"silence suppression", 0, []pkt{{1, 1000, 1, 0}, {1, 1000 + media.TelephonyRate, 2, 1000}}, []run{{1, 160}, {0, media.TelephonyRate - 160}, {2, 160}}},
 		{"one far-future packet is dropped", 0, []pkt{{1, 1000, 1, 0}, {1, far, 9, 20}, {1, 1160, 2, 20}}, []run{{1, 160}, {2, 160}}},
 		// A clock that really jumped: resynchronised at the wall-clock
 		// position of the second packet (40 ms = 320 samples).
@@ -513,7 +515,7 @@ func TestRecorder(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := recorder{max: tt.max}
 			if r.max == 0 {
-				r.max = int64(defaultMaxRecord/time.Second) * TelephonyRate
+				r.max = int64(defaultMaxRecord/time.Second) * media.TelephonyRate
 			}
 			t0 := time.Now()
 			for _, p := range tt.in {
@@ -582,8 +584,8 @@ func FuzzReceive(f *testing.F) {
 		if st.Received+st.Ignored != 4 {
 			t.Fatalf("received %d + ignored %d, want 4", st.Received, st.Ignored)
 		}
-		if len(st.Recorded) > TelephonyRate {
-			t.Fatalf("recorded %d samples, cap is %d", len(st.Recorded), TelephonyRate)
+		if len(st.Recorded) > media.TelephonyRate {
+			t.Fatalf("recorded %d samples, cap is %d", len(st.Recorded), media.TelephonyRate)
 		}
 		if len(st.DTMFReceived) > 4 {
 			t.Fatalf("DTMFReceived %q from 4 packets", st.DTMFReceived)

@@ -1,9 +1,11 @@
-package media
+package callmedia
 
 import (
 	"fmt"
 
 	"github.com/zaf/g711"
+
+	"github.com/cusax/cusax/pkg/media"
 )
 
 // Static RTP payload types for G.711 (RFC 3551 §6, table 4).
@@ -15,7 +17,7 @@ const (
 // FrameSamples is the number of samples in one 20 ms frame at 8 kHz.
 // RFC 3551 §4.2: audio packets default to 20 ms. For G.711 it is also the
 // payload size in bytes and the RTP timestamp increment per packet.
-const FrameSamples = TelephonyRate * 20 / 1000
+const FrameSamples = media.TelephonyRate * 20 / 1000
 
 // Frames splits 8 kHz mono audio into 20 ms frames. The last frame is
 // padded with silence so every frame is exactly FrameSamples long, which
