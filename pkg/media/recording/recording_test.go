@@ -107,10 +107,10 @@ func hostiles(t *testing.T) []hostile {
 	}
 }
 
-// noTemp fails if a .NAME.*.tmp file was left in dir.
+// noTemp fails if a temporary file of pkg/atomicfile was left in dir.
 func noTemp(t *testing.T, dir string) {
 	t.Helper()
-	left, _ := filepath.Glob(filepath.Join(dir, ".*.tmp"))
+	left, _ := tempFiles(dir)
 	if len(left) > 0 {
 		t.Errorf("temporary files left: %v", left)
 	}
@@ -206,4 +206,12 @@ func TestWrittenPrivate(t *testing.T) {
 		}
 		syscall.Umask(old)
 	}
+}
+
+// tempFiles lists pkg/atomicfile's temporary files in dir: .NAME.tmp-N
+// (locked, being written) and .NAME.new-N (just created).
+func tempFiles(dir string) ([]string, error) {
+	tmp, err := filepath.Glob(filepath.Join(dir, ".*.tmp-*"))
+	fresh, _ := filepath.Glob(filepath.Join(dir, ".*.new-*"))
+	return append(tmp, fresh...), err
 }

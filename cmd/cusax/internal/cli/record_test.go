@@ -70,7 +70,7 @@ func TestCallRecordRefusesNonRegular(t *testing.T) {
 	if b, err := os.ReadFile(victim); err != nil || string(b) != "keep" {
 		t.Errorf("the symlink's target was written: %q %v", b, err)
 	}
-	if left, _ := filepath.Glob(filepath.Join(dir, ".*.tmp")); len(left) > 0 {
+	if left, _ := tempFiles(dir); len(left) > 0 {
 		t.Errorf("temporary files left: %v", left)
 	}
 }
@@ -95,9 +95,9 @@ func TestCallRecordPathChangedDuringCall(t *testing.T) {
 	go func() {
 		done <- c.call(t, "sip:"+callee+"@"+bed.Domain, "--record", out, "--duration", "3s", "--json")
 	}()
-	// The plugin opens .heard.wav.*.tmp before it dials.
+	// The plugin opens .heard.wav.tmp-N (pkg/atomicfile) before it dials.
 	waitFor(t, "the recording's temporary file", 20*time.Second, func() bool {
-		m, _ := filepath.Glob(filepath.Join(dir, ".heard.wav.*.tmp"))
+		m, _ := filepath.Glob(filepath.Join(dir, ".heard.wav.tmp-*"))
 		return len(m) > 0
 	})
 	if err := os.Symlink(victim, out); err != nil {
@@ -122,7 +122,15 @@ func TestCallRecordPathChangedDuringCall(t *testing.T) {
 	if b, err := os.ReadFile(victim); err != nil || string(b) != "keep" {
 		t.Errorf("the symlink's target was written: %q %v", b, err)
 	}
-	if left, _ := filepath.Glob(filepath.Join(dir, ".*.tmp")); len(left) > 0 {
+	if left, _ := tempFiles(dir); len(left) > 0 {
 		t.Errorf("temporary files left: %v", left)
 	}
+}
+
+// tempFiles lists pkg/atomicfile's temporary files in dir: .NAME.tmp-N
+// (locked, being written) and .NAME.new-N (just created).
+func tempFiles(dir string) ([]string, error) {
+	tmp, err := filepath.Glob(filepath.Join(dir, ".*.tmp-*"))
+	fresh, _ := filepath.Glob(filepath.Join(dir, ".*.new-*"))
+	return append(tmp, fresh...), err
 }
