@@ -50,11 +50,12 @@ func Dir() (string, error) {
 	return filepath.Join(base, "cusax", "vcards"), nil
 }
 
-// Open returns the cache of account under root (see Dir). ttl <= 0 means
-// DefaultTTL.
+// Open returns the cache of account under root (see Dir). Entries older
+// than ttl are not used; ttl <= 0 uses none (`--ttl 0`: fetch them all, as
+// --refresh) while still storing what is fetched.
 func Open(root, account string, ttl time.Duration) *Cache {
-	if ttl <= 0 {
-		ttl = DefaultTTL
+	if ttl < 0 {
+		ttl = 0
 	}
 	return &Cache{dir: filepath.Join(root, safe(account)), ttl: ttl, now: time.Now}
 }
@@ -97,7 +98,7 @@ func (c *Cache) Get(jid string) (Result, bool) {
 		return Result{}, false
 	}
 	age := c.now().Sub(e.Fetched)
-	if age < 0 || age > c.ttl {
+	if age < 0 || age > c.ttl || c.ttl == 0 {
 		return Result{}, false
 	}
 	return Result{VCard: protocol.VCard{JID: e.JID, Text: e.Text, Source: e.Source, Fetched: e.Fetched}, None: e.None,

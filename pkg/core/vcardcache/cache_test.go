@@ -57,3 +57,19 @@ func TestSafeAccountName(t *testing.T) {
 		}
 	}
 }
+
+// --ttl 0 uses nothing cached (it used to mean the 24 h default), and still
+// stores what is fetched for the next run with a real TTL.
+func TestZeroTTLUsesNothing(t *testing.T) {
+	root := t.TempDir()
+	v := protocol.VCard{JID: "bob@example.test", Text: "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Bob\r\nEND:VCARD\r\n", Source: "xep-0292"}
+	if err := Open(root, "work", 0).Put(v.JID, Result{VCard: v}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := Open(root, "work", 0).Get(v.JID); ok {
+		t.Error("ttl 0 returned a cached entry")
+	}
+	if _, ok := Open(root, "work", time.Hour).Get(v.JID); !ok {
+		t.Error("what ttl 0 stored is not there for a real TTL")
+	}
+}

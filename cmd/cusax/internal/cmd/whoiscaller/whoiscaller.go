@@ -108,7 +108,7 @@ When the registration stays lost for --give-up-after it exits 7.`,
 	fl.StringVar(&o.Account, "account", "", "account whose roster and SIP aspect to use (default: the default account)")
 	fl.StringVar(&o.OnCall, "on-call", "ignore", "with --listen: ignore, busy (486) or decline (603) each call")
 	fl.StringVar(&o.Chat, "chat", "", "with --listen: send this message over XMPP to a verified caller")
-	fl.DurationVar(&o.TTL, "ttl", vcardcache.DefaultTTL, "how long cached vCards are used")
+	fl.DurationVar(&o.TTL, "ttl", vcardcache.DefaultTTL, "how long cached vCards are used (0: fetch them all, as --refresh)")
 	fl.BoolVar(&o.Refresh, "refresh", false, "fetch vCards even when cached")
 	fl.DurationVar(&o.Timeout, "timeout", 10*time.Second, "network timeout for each server")
 	fl.StringVar(&o.Region, "region", "", "country of national numbers, e.g. DE (default: [calls] region in the config)")
