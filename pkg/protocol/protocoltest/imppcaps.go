@@ -20,7 +20,13 @@ const (
 // connectIMPP logs req in and logs out when t ends.
 func connectIMPP(t *testing.T, b protocol.IMPP, req protocol.ConnectRequest, who string) protocol.IMPPSession {
 	t.Helper()
-	sess, err := b.Connect(ctxT(t), req)
+	return connected(t, who, func(ctx context.Context) (protocol.IMPPSession, error) { return b.Connect(ctx, req) })
+}
+
+// connected runs connect and closes the session it gives when t ends.
+func connected[S interface{ Close(context.Context) error }](t *testing.T, who string, connect func(context.Context) (S, error)) S {
+	t.Helper()
+	sess, err := connect(ctxT(t))
 	if err != nil {
 		t.Fatalf("Connect %s: %v", who, err)
 	}

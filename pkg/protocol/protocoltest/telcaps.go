@@ -21,16 +21,7 @@ const callWait = 15 * time.Second
 // connectTelephony prepares a user agent for req and closes it when t ends.
 func connectTelephony(t *testing.T, b protocol.Telephony, req protocol.ConnectRequest, who string) protocol.TelephonySession {
 	t.Helper()
-	sess, err := b.Connect(ctxT(t), req)
-	if err != nil {
-		t.Fatalf("Connect %s: %v", who, err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), closeWait)
-		defer cancel()
-		_ = sess.Close(ctx)
-	})
-	return sess
+	return connected(t, who, func(ctx context.Context) (protocol.TelephonySession, error) { return b.Connect(ctx, req) })
 }
 
 // dialToEnd places req and returns its final event.
