@@ -94,6 +94,14 @@ func (s *session) keep(stop <-chan struct{}) {
 			return
 		case <-tick.C:
 		}
+		// The last listener may have gone while we waited: nobody to
+		// refresh for (and Register may have replaced the binding).
+		if b = s.current(); b == nil {
+			return
+		}
+		if (fw == nil) != (b.conn == nil) || fw != nil && fw.conn != b.conn {
+			continue // a new flow: watch it first
+		}
 		lost := fw.check(time.Now())
 		if lost == "" {
 			if time.Since(b.at) < b.refreshAfter() {

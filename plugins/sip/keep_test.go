@@ -75,8 +75,17 @@ func TestKeepOnlyWhileListened(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	_ = st.Close()
-	time.Sleep(100 * time.Millisecond) // a refresh already under way may finish
+	// A refresh already under way may finish: wait until none came for
+	// 300 ms (bounded), then none may follow.
 	n := count()
+	for settle := time.Now().Add(3 * time.Second); time.Now().Before(settle); {
+		time.Sleep(300 * time.Millisecond)
+		if m := count(); m == n {
+			break
+		} else {
+			n = m
+		}
+	}
 	time.Sleep(2500 * time.Millisecond)
 	if m := count(); m != n {
 		t.Errorf("%d more REGISTERs after the last stream closed", m-n)
