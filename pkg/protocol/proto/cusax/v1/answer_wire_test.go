@@ -224,9 +224,16 @@ func (*oldTelephonyPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c
 	return NewTelephonyHost(cc), nil
 }
 
-// Cancelling the host's ctx cancels the backend's: the call ends (the
-// backend sends BYE); and the host's Recv does not hang.
+// Cancelling the host's ctx, or closing the stream, cancels the backend's
+// ctx: the call ends (the backend sends BYE); and the host's Recv does
+// not hang.
 func TestAnswerCancelReachesBackend(t *testing.T) {
+	for _, how := range []string{"cancel", "close"} {
+		t.Run(how, func(t *testing.T) { testAnswerCancel(t, how) })
+	}
+}
+
+func testAnswerCancel(t *testing.T, how string) {
 	impl := &answerSession{block: true, ended: make(chan error, 1),
 		events: []protocol.AnswerEvent{{CallID: "c", Kind: protocol.AnswerAnswered}}}
 	sess := dispenseTelephony(t, &TelephonyPlugin{Impl: &fakeTelephony{sess: impl}})
@@ -239,7 +246,11 @@ func TestAnswerCancelReachesBackend(t *testing.T) {
 	if e, err := st.Recv(); err != nil || e.Kind != protocol.AnswerAnswered {
 		t.Fatalf("first event %+v, %v", e, err)
 	}
-	cancel()
+	if how == "close" {
+		_ = st.Close()
+	} else {
+		cancel()
+	}
 	select {
 	case err := <-impl.ended:
 		if !errors.Is(err, context.Canceled) {
