@@ -341,6 +341,9 @@ func TestAnswerRecordPathTakenDuringCall(t *testing.T) {
 	if err := os.Symlink(target, rec); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := s.WaitFinal(ctx(t), id); err != nil { // answered
+		t.Fatal(err)
+	}
 	s.CallerHangsUp(id)
 	evs := events(t, st)
 	end := evs[len(evs)-1]

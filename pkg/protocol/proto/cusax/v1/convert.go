@@ -1,6 +1,7 @@
 package cusaxv1
 
 import (
+	"math"
 	"time"
 
 	"github.com/cusax/cusax/pkg/protocol"
@@ -234,7 +235,7 @@ func callEventFromWire(w *CallEvent) protocol.CallEvent {
 
 func answerToWire(sessionID string, r protocol.AnswerRequest) *AnswerRequest {
 	return &AnswerRequest{SessionId: sessionID, CallId: r.CallID, RingNs: int64(r.Ring), PlayFile: r.PlayFile, RecordFile: r.RecordFile,
-		SendDtmf: r.SendDTMF, Digits: int32(r.Digits), Until: r.Until, DigitTimeoutNs: int64(r.DigitTimeout),
+		SendDtmf: r.SendDTMF, Digits: int32(min(r.Digits, math.MaxInt32)), Until: r.Until, DigitTimeoutNs: int64(r.DigitTimeout),
 		DurationNs: int64(r.Duration), SilenceHangupNs: int64(r.SilenceHangup)}
 }
 
