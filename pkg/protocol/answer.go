@@ -19,7 +19,9 @@ type Answerer interface {
 	// SDP answer built from the caller's offer after req.Ring, then media
 	// as req says, until the caller hangs up (BYE), the call ends as req
 	// says (Duration, the file played, the digits read) or ctx ends (BYE
-	// from us). It streams AnswerEvents; the last has Final set.
+	// from us). It streams AnswerEvents; the last has Final set, except
+	// after ctx ended, where the stream may end with ctx's error instead
+	// (over the wire it does: the RPC itself is cancelled).
 	//
 	// Errors before the stream: ErrNotFound (no such call waiting, or it
 	// was cancelled), ErrInvalid (bad request: a path or digit set it

@@ -11,6 +11,7 @@
 //
 // A Service holds the accounts; IMPP and Telephony make backends bound to
 // it. What the code under test did is read back from the Service (Sent,
-// Responses, Dialled, Presences), and what it should receive is injected
-// (Deliver, Ring, PublishPresence).
+// Responses, Dialled, Presences, CallerEnd), and what it should receive is
+// injected (Deliver, Ring, PublishPresence; for a call taken with Answer,
+// CallerSends and CallerHangsUp script its caller).
 package fake

@@ -76,6 +76,7 @@ func TestConformance(t *testing.T) {
 				}
 				return err
 			},
+			CallGoodWithMedia: callerWithMedia(s, "sip:alice@example.com"),
 		})
 	})
 	t.Run("telephony-register-only", func(t *testing.T) {
@@ -215,5 +216,32 @@ func TestWrongPasswordAndUnknownAccountLookAlike(t *testing.T) {
 	s.FailConnect("alice@example.com", protocol.ErrUnreachable)
 	if _, err := s.IMPP().Connect(ctx(t), protocol.ConnectRequest{Address: "alice@example.com", Password: "pa"}); !errors.Is(err, protocol.ErrUnreachable) {
 		t.Errorf("FailConnect: %v", err)
+	}
+}
+
+// callerWithMedia is the fake's Env.CallGoodWithMedia: a caller of aor
+// scripted through the Service (CallerSends, CallerHangsUp, CallerEnd).
+func callerWithMedia(s *fake.Service, aor string) func(context.Context, protocoltest.MediaCall) (protocoltest.MediaCallResult, error) {
+	return func(ctx context.Context, call protocoltest.MediaCall) (protocoltest.MediaCallResult, error) {
+		s.Ring(aor, protocol.IncomingCall{CallID: call.CallID})
+		if call.DTMF != "" {
+			s.CallerSends(call.CallID, call.DTMF)
+		}
+		if call.HangUpAfter > 0 {
+			go func() {
+				if _, err := s.WaitFinal(ctx, call.CallID); err != nil { // the 200
+					return
+				}
+				t := time.NewTimer(call.HangUpAfter)
+				defer t.Stop()
+				select {
+				case <-t.C:
+					s.CallerHangsUp(call.CallID)
+				case <-ctx.Done():
+				}
+			}()
+		}
+		e, err := s.CallerEnd(ctx, call.CallID)
+		return protocoltest.MediaCallResult{Status: e.Status, RTPReceived: e.RTPReceived, GotBye: e.GotBye, SentBye: e.SentBye}, err
 	}
 }

@@ -51,7 +51,8 @@ type Service struct {
 	callHub    map[string][]*telSession
 	closed     int
 	seq        int
-	answered   chan struct{} // closed and replaced on every response (waitFinal)
+	answered   chan struct{}      // closed and replaced on every response (waitFinal)
+	callers    map[string]*caller // the far ends of incoming calls (Answer)
 }
 
 // NewService returns a service with the accounts given.

@@ -17,6 +17,7 @@ import (
 // default.
 var TelephonyCapabilities = []protocol.Capability{
 	protocol.CapRegister, protocol.CapDial, protocol.CapIncomingCalls, protocol.CapMedia, protocol.CapDTMF,
+	protocol.CapAnswer,
 }
 
 // TelephonyBackend is a telephony backend bound to a Service.
@@ -304,11 +305,7 @@ func (s *telSession) Respond(_ context.Context, callID string, status int, reaso
 		delete(s.rung, callID)
 		s.mu.Unlock()
 	}
-	s.b.svc.mu.Lock()
-	s.b.svc.responses = append(s.b.svc.responses, Response{Account: s.req.Address, CallID: callID, Status: status, Reason: reason})
-	close(s.b.svc.answered)
-	s.b.svc.answered = make(chan struct{})
-	s.b.svc.mu.Unlock()
+	s.respondAs(callID, status, reason)
 	return nil
 }
 

@@ -66,6 +66,13 @@ type Env struct {
 	// what came instead. It must return when ctx ends. Needed by
 	// incoming-calls.
 	CallGood func(ctx context.Context, callID string, wantStatus int) error
+	// CallGoodWithMedia places one call to Good's address from another
+	// account, as the caller MediaCall describes (audio, RFC 4733 digits,
+	// its own BYE or none), and returns once the call is over with what
+	// the caller saw: the final response, the RTP packets it received
+	// from Good, who sent the BYE. It must return when ctx ends. Needed
+	// by answer.
+	CallGoodWithMedia func(ctx context.Context, call MediaCall) (MediaCallResult, error)
 }
 
 // Callee is a running answering endpoint (Env.Callee).

@@ -178,6 +178,10 @@ func TestHelperRun(t *testing.T) {
 		env.Callee = func(testing.TB) Callee { return Callee{URI: "sip:echo@example.test"} }
 		// incoming-calls is not declared; dial is, and carries no RTP.
 		RunTelephony(t, fakeTelephony{caps: []protocol.Capability{protocol.CapRegister, protocol.CapDial}}, env)
+	case "answer":
+		// answer is declared, the sessions are no Answerer and have no
+		// incoming calls, and Env.CallGoodWithMedia is empty.
+		RunTelephony(t, fakeTelephony{caps: []protocol.Capability{protocol.CapRegister, protocol.CapAnswer}}, baseEnv("sip:a@example.test"))
 	case "video":
 		// video is declared; the suite has no test that could prove it.
 		RunTelephony(t, fakeTelephony{caps: []protocol.Capability{protocol.CapRegister, protocol.CapVideo}}, baseEnv("sip:a@example.test"))
@@ -231,6 +235,8 @@ func TestSuiteFailsBrokenCapability(t *testing.T) {
 			pass: []string{"cap=vcard/MissingIsNotFound", "cap=login/ConnectAndClose"}},
 		{kind: "impp", ci: "true", fail: []string{"cap=roster/ListsSeededContacts", "cap=vcard/ReadsSeededVCard"}},
 		{kind: "telephony", ci: "true", fail: []string{"cap=dial/AnsweredRTPBothWays"}, pass: []string{"cap=register/RegisterUnregisterClose"}},
+		{kind: "answer", ci: "", fail: []string{"cap=answer/UnknownCallNotFound"}, skip: []string{"cap=answer/AnswerPlaysAndRecords", "Env.CallGoodWithMedia"}},
+		{kind: "answer", ci: "true", fail: []string{"cap=answer/AnswerPlaysAndRecords", "cap=answer/AnswerReadsDigits", "cap=answer/AnswerCallerHangsUp", "cap=answer/UnknownCallNotFound"}},
 	} {
 		t.Run(c.kind+"/CI="+c.ci, func(t *testing.T) {
 			out, ok := runHelper(t, c.kind, c.ci)

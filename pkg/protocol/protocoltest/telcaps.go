@@ -265,6 +265,7 @@ func runTelephonyCapabilities(t *testing.T, b protocol.Telephony, env Env, info 
 			t.Errorf("Peer's final event %+v, want 603 not answered", ev)
 		}
 	})
+	runAnswerTests(t, b, env, info)
 }
 
 // incomingFromEnv has the environment call Good, checks the call arrives on

@@ -67,6 +67,10 @@ func RunTelephony(t *testing.T, b protocol.Telephony, env Env) {
 			err = sess.Respond(ctx, "no-such-call@protocoltest", 486, "Busy Here")
 			wantIs(t, "respond to an unknown call", err, protocol.ErrNotFound)
 		}
+		if a, ok := sess.(protocol.Answerer); ok && !info.Has(protocol.CapAnswer) {
+			_, err := a.Answer(ctx, protocol.AnswerRequest{CallID: "no-such-call@protocoltest"})
+			wantIs(t, "undeclared answer", err, protocol.ErrUnsupported)
+		}
 		if err := sess.Unregister(ctx); err != nil {
 			t.Errorf("Unregister: %v", err)
 		}

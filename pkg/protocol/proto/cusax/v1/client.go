@@ -263,6 +263,18 @@ func (s *telephonySession) Respond(ctx context.Context, callID string, code int,
 	return fromStatus(err)
 }
 
+var _ protocol.Answerer = (*telephonySession)(nil)
+
+// Answer takes an incoming call over the wire. A plugin built before the
+// RPC (or whose backend is no Answerer) answers Unimplemented, seen as
+// ErrUnsupported at the call. Cancelling ctx (or closing the stream)
+// cancels the RPC, which cancels the plugin side's ctx: the call ends.
+func (s *telephonySession) Answer(ctx context.Context, req protocol.AnswerRequest) (protocol.Stream[protocol.AnswerEvent], error) {
+	return openStream(ctx, func(ctx context.Context) (grpc.ServerStreamingClient[AnswerEvent], error) {
+		return s.rpc.Answer(ctx, answerToWire(s.id, req))
+	}, answerEventFromWire)
+}
+
 func (s *telephonySession) Close(ctx context.Context) error {
 	_, err := s.rpc.Close(ctx, s.sr())
 	return fromStatus(err)

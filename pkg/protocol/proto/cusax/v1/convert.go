@@ -1,6 +1,7 @@
 package cusaxv1
 
 import (
+	"math"
 	"time"
 
 	"github.com/cusax/cusax/pkg/protocol"
@@ -229,6 +230,31 @@ func callEventToWire(e protocol.CallEvent) *CallEvent {
 func callEventFromWire(w *CallEvent) protocol.CallEvent {
 	return protocol.CallEvent{CallID: w.GetCallId(), StatusCode: int(w.GetStatusCode()), Reason: w.GetReason(), Answered: w.GetAnswered(), Final: w.GetFinal(),
 		SetupTime: time.Duration(w.GetSetupNs()), Duration: time.Duration(w.GetDurationNs()), RTPSent: w.GetRtpSent(), RTPRecv: w.GetRtpReceived(), DTMFSent: w.GetDtmfSent(),
+		Codec: w.GetCodec(), MediaPeer: w.GetMediaPeer(), RecordedSamples: w.GetRecordedSamples(), Note: w.GetNote()}
+}
+
+func answerToWire(sessionID string, r protocol.AnswerRequest) *AnswerRequest {
+	return &AnswerRequest{SessionId: sessionID, CallId: r.CallID, RingNs: int64(r.Ring), PlayFile: r.PlayFile, RecordFile: r.RecordFile,
+		SendDtmf: r.SendDTMF, Digits: int32(min(r.Digits, math.MaxInt32)), Until: r.Until, DigitTimeoutNs: int64(r.DigitTimeout),
+		DurationNs: int64(r.Duration), SilenceHangupNs: int64(r.SilenceHangup)}
+}
+
+func answerFromWire(w *AnswerRequest) protocol.AnswerRequest {
+	return protocol.AnswerRequest{CallID: w.GetCallId(), Ring: time.Duration(w.GetRingNs()), PlayFile: w.GetPlayFile(), RecordFile: w.GetRecordFile(),
+		SendDTMF: w.GetSendDtmf(), Digits: int(w.GetDigits()), Until: w.GetUntil(), DigitTimeout: time.Duration(w.GetDigitTimeoutNs()),
+		Duration: time.Duration(w.GetDurationNs()), SilenceHangup: time.Duration(w.GetSilenceHangupNs())}
+}
+
+func answerEventToWire(e protocol.AnswerEvent) *AnswerEvent {
+	return &AnswerEvent{CallId: e.CallID, Kind: e.Kind, Digit: e.Digit, Via: e.Via, Final: e.Final, StatusCode: int32(e.StatusCode),
+		Reason: e.Reason, Answered: e.Answered, HungUpBy: e.HungUpBy, DurationNs: int64(e.Duration), Digits: e.Digits,
+		RtpSent: e.RTPSent, RtpReceived: e.RTPRecv, Codec: e.Codec, MediaPeer: e.MediaPeer, RecordedSamples: e.RecordedSamples, Note: e.Note}
+}
+
+func answerEventFromWire(w *AnswerEvent) protocol.AnswerEvent {
+	return protocol.AnswerEvent{CallID: w.GetCallId(), Kind: w.GetKind(), Digit: w.GetDigit(), Via: w.GetVia(), Final: w.GetFinal(),
+		StatusCode: int(w.GetStatusCode()), Reason: w.GetReason(), Answered: w.GetAnswered(), HungUpBy: w.GetHungUpBy(),
+		Duration: time.Duration(w.GetDurationNs()), Digits: w.GetDigits(), RTPSent: w.GetRtpSent(), RTPRecv: w.GetRtpReceived(),
 		Codec: w.GetCodec(), MediaPeer: w.GetMediaPeer(), RecordedSamples: w.GetRecordedSamples(), Note: w.GetNote()}
 }
 

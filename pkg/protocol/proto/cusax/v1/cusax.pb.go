@@ -2727,6 +2727,306 @@ func (x *RespondRequest) GetReason() string {
 	return ""
 }
 
+// AnswerRequest is protocol.AnswerRequest: take an incoming call with media
+// (protocol.Answerer, capability "answer"). Durations in nanoseconds.
+type AnswerRequest struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	SessionId       string                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	CallId          string                 `protobuf:"bytes,2,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	RingNs          int64                  `protobuf:"varint,3,opt,name=ring_ns,json=ringNs,proto3" json:"ring_ns,omitempty"`
+	PlayFile        string                 `protobuf:"bytes,4,opt,name=play_file,json=playFile,proto3" json:"play_file,omitempty"`
+	RecordFile      string                 `protobuf:"bytes,5,opt,name=record_file,json=recordFile,proto3" json:"record_file,omitempty"`
+	SendDtmf        string                 `protobuf:"bytes,6,opt,name=send_dtmf,json=sendDtmf,proto3" json:"send_dtmf,omitempty"`
+	Digits          int32                  `protobuf:"varint,7,opt,name=digits,proto3" json:"digits,omitempty"`
+	Until           string                 `protobuf:"bytes,8,opt,name=until,proto3" json:"until,omitempty"`
+	DigitTimeoutNs  int64                  `protobuf:"varint,9,opt,name=digit_timeout_ns,json=digitTimeoutNs,proto3" json:"digit_timeout_ns,omitempty"`
+	DurationNs      int64                  `protobuf:"varint,10,opt,name=duration_ns,json=durationNs,proto3" json:"duration_ns,omitempty"`
+	SilenceHangupNs int64                  `protobuf:"varint,11,opt,name=silence_hangup_ns,json=silenceHangupNs,proto3" json:"silence_hangup_ns,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *AnswerRequest) Reset() {
+	*x = AnswerRequest{}
+	mi := &file_cusax_v1_cusax_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AnswerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AnswerRequest) ProtoMessage() {}
+
+func (x *AnswerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cusax_v1_cusax_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AnswerRequest.ProtoReflect.Descriptor instead.
+func (*AnswerRequest) Descriptor() ([]byte, []int) {
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *AnswerRequest) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *AnswerRequest) GetCallId() string {
+	if x != nil {
+		return x.CallId
+	}
+	return ""
+}
+
+func (x *AnswerRequest) GetRingNs() int64 {
+	if x != nil {
+		return x.RingNs
+	}
+	return 0
+}
+
+func (x *AnswerRequest) GetPlayFile() string {
+	if x != nil {
+		return x.PlayFile
+	}
+	return ""
+}
+
+func (x *AnswerRequest) GetRecordFile() string {
+	if x != nil {
+		return x.RecordFile
+	}
+	return ""
+}
+
+func (x *AnswerRequest) GetSendDtmf() string {
+	if x != nil {
+		return x.SendDtmf
+	}
+	return ""
+}
+
+func (x *AnswerRequest) GetDigits() int32 {
+	if x != nil {
+		return x.Digits
+	}
+	return 0
+}
+
+func (x *AnswerRequest) GetUntil() string {
+	if x != nil {
+		return x.Until
+	}
+	return ""
+}
+
+func (x *AnswerRequest) GetDigitTimeoutNs() int64 {
+	if x != nil {
+		return x.DigitTimeoutNs
+	}
+	return 0
+}
+
+func (x *AnswerRequest) GetDurationNs() int64 {
+	if x != nil {
+		return x.DurationNs
+	}
+	return 0
+}
+
+func (x *AnswerRequest) GetSilenceHangupNs() int64 {
+	if x != nil {
+		return x.SilenceHangupNs
+	}
+	return 0
+}
+
+// AnswerEvent is protocol.AnswerEvent: one step of an answered call; the
+// last has final set.
+type AnswerEvent struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	CallId          string                 `protobuf:"bytes,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	Kind            string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	Digit           string                 `protobuf:"bytes,3,opt,name=digit,proto3" json:"digit,omitempty"`
+	Via             string                 `protobuf:"bytes,4,opt,name=via,proto3" json:"via,omitempty"`
+	Final           bool                   `protobuf:"varint,5,opt,name=final,proto3" json:"final,omitempty"`
+	StatusCode      int32                  `protobuf:"varint,6,opt,name=status_code,json=statusCode,proto3" json:"status_code,omitempty"`
+	Reason          string                 `protobuf:"bytes,7,opt,name=reason,proto3" json:"reason,omitempty"`
+	Answered        bool                   `protobuf:"varint,8,opt,name=answered,proto3" json:"answered,omitempty"`
+	HungUpBy        string                 `protobuf:"bytes,9,opt,name=hung_up_by,json=hungUpBy,proto3" json:"hung_up_by,omitempty"`
+	DurationNs      int64                  `protobuf:"varint,10,opt,name=duration_ns,json=durationNs,proto3" json:"duration_ns,omitempty"`
+	Digits          string                 `protobuf:"bytes,11,opt,name=digits,proto3" json:"digits,omitempty"`
+	RtpSent         int64                  `protobuf:"varint,12,opt,name=rtp_sent,json=rtpSent,proto3" json:"rtp_sent,omitempty"`
+	RtpReceived     int64                  `protobuf:"varint,13,opt,name=rtp_received,json=rtpReceived,proto3" json:"rtp_received,omitempty"`
+	Codec           string                 `protobuf:"bytes,14,opt,name=codec,proto3" json:"codec,omitempty"`
+	MediaPeer       string                 `protobuf:"bytes,15,opt,name=media_peer,json=mediaPeer,proto3" json:"media_peer,omitempty"`
+	RecordedSamples int64                  `protobuf:"varint,16,opt,name=recorded_samples,json=recordedSamples,proto3" json:"recorded_samples,omitempty"`
+	Note            string                 `protobuf:"bytes,17,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *AnswerEvent) Reset() {
+	*x = AnswerEvent{}
+	mi := &file_cusax_v1_cusax_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AnswerEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AnswerEvent) ProtoMessage() {}
+
+func (x *AnswerEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_cusax_v1_cusax_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AnswerEvent.ProtoReflect.Descriptor instead.
+func (*AnswerEvent) Descriptor() ([]byte, []int) {
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *AnswerEvent) GetCallId() string {
+	if x != nil {
+		return x.CallId
+	}
+	return ""
+}
+
+func (x *AnswerEvent) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *AnswerEvent) GetDigit() string {
+	if x != nil {
+		return x.Digit
+	}
+	return ""
+}
+
+func (x *AnswerEvent) GetVia() string {
+	if x != nil {
+		return x.Via
+	}
+	return ""
+}
+
+func (x *AnswerEvent) GetFinal() bool {
+	if x != nil {
+		return x.Final
+	}
+	return false
+}
+
+func (x *AnswerEvent) GetStatusCode() int32 {
+	if x != nil {
+		return x.StatusCode
+	}
+	return 0
+}
+
+func (x *AnswerEvent) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *AnswerEvent) GetAnswered() bool {
+	if x != nil {
+		return x.Answered
+	}
+	return false
+}
+
+func (x *AnswerEvent) GetHungUpBy() string {
+	if x != nil {
+		return x.HungUpBy
+	}
+	return ""
+}
+
+func (x *AnswerEvent) GetDurationNs() int64 {
+	if x != nil {
+		return x.DurationNs
+	}
+	return 0
+}
+
+func (x *AnswerEvent) GetDigits() string {
+	if x != nil {
+		return x.Digits
+	}
+	return ""
+}
+
+func (x *AnswerEvent) GetRtpSent() int64 {
+	if x != nil {
+		return x.RtpSent
+	}
+	return 0
+}
+
+func (x *AnswerEvent) GetRtpReceived() int64 {
+	if x != nil {
+		return x.RtpReceived
+	}
+	return 0
+}
+
+func (x *AnswerEvent) GetCodec() string {
+	if x != nil {
+		return x.Codec
+	}
+	return ""
+}
+
+func (x *AnswerEvent) GetMediaPeer() string {
+	if x != nil {
+		return x.MediaPeer
+	}
+	return ""
+}
+
+func (x *AnswerEvent) GetRecordedSamples() int64 {
+	if x != nil {
+		return x.RecordedSamples
+	}
+	return 0
+}
+
+func (x *AnswerEvent) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
 type Decision struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Verdict       string                 `protobuf:"bytes,1,opt,name=verdict,proto3" json:"verdict,omitempty"`
@@ -2739,7 +3039,7 @@ type Decision struct {
 
 func (x *Decision) Reset() {
 	*x = Decision{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[37]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2751,7 +3051,7 @@ func (x *Decision) String() string {
 func (*Decision) ProtoMessage() {}
 
 func (x *Decision) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[37]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2764,7 +3064,7 @@ func (x *Decision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Decision.ProtoReflect.Descriptor instead.
 func (*Decision) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{37}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *Decision) GetVerdict() string {
@@ -2809,7 +3109,7 @@ type PriorDecision struct {
 
 func (x *PriorDecision) Reset() {
 	*x = PriorDecision{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[38]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2821,7 +3121,7 @@ func (x *PriorDecision) String() string {
 func (*PriorDecision) ProtoMessage() {}
 
 func (x *PriorDecision) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[38]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2834,7 +3134,7 @@ func (x *PriorDecision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PriorDecision.ProtoReflect.Descriptor instead.
 func (*PriorDecision) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{38}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *PriorDecision) GetVerdict() string {
@@ -2879,7 +3179,7 @@ type AccountCandidate struct {
 
 func (x *AccountCandidate) Reset() {
 	*x = AccountCandidate{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[39]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2891,7 +3191,7 @@ func (x *AccountCandidate) String() string {
 func (*AccountCandidate) ProtoMessage() {}
 
 func (x *AccountCandidate) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[39]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2904,7 +3204,7 @@ func (x *AccountCandidate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccountCandidate.ProtoReflect.Descriptor instead.
 func (*AccountCandidate) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{39}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *AccountCandidate) GetName() string {
@@ -2963,7 +3263,7 @@ type ChooseAccountRequest struct {
 
 func (x *ChooseAccountRequest) Reset() {
 	*x = ChooseAccountRequest{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[40]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2975,7 +3275,7 @@ func (x *ChooseAccountRequest) String() string {
 func (*ChooseAccountRequest) ProtoMessage() {}
 
 func (x *ChooseAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[40]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2988,7 +3288,7 @@ func (x *ChooseAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChooseAccountRequest.ProtoReflect.Descriptor instead.
 func (*ChooseAccountRequest) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{40}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ChooseAccountRequest) GetTarget() string {
@@ -3052,7 +3352,7 @@ type CostRequest struct {
 
 func (x *CostRequest) Reset() {
 	*x = CostRequest{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[41]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3064,7 +3364,7 @@ func (x *CostRequest) String() string {
 func (*CostRequest) ProtoMessage() {}
 
 func (x *CostRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[41]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3077,7 +3377,7 @@ func (x *CostRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CostRequest.ProtoReflect.Descriptor instead.
 func (*CostRequest) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{41}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *CostRequest) GetTarget() string {
@@ -3163,7 +3463,7 @@ type BindingRequest struct {
 
 func (x *BindingRequest) Reset() {
 	*x = BindingRequest{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[42]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3175,7 +3475,7 @@ func (x *BindingRequest) String() string {
 func (*BindingRequest) ProtoMessage() {}
 
 func (x *BindingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[42]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3188,7 +3488,7 @@ func (x *BindingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BindingRequest.ProtoReflect.Descriptor instead.
 func (*BindingRequest) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{42}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *BindingRequest) GetCaller() string {
@@ -3238,7 +3538,7 @@ type ParityFinding struct {
 
 func (x *ParityFinding) Reset() {
 	*x = ParityFinding{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[43]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3250,7 +3550,7 @@ func (x *ParityFinding) String() string {
 func (*ParityFinding) ProtoMessage() {}
 
 func (x *ParityFinding) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[43]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3263,7 +3563,7 @@ func (x *ParityFinding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParityFinding.ProtoReflect.Descriptor instead.
 func (*ParityFinding) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{43}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ParityFinding) GetId() string {
@@ -3307,7 +3607,7 @@ type ParityRequest struct {
 
 func (x *ParityRequest) Reset() {
 	*x = ParityRequest{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[44]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3319,7 +3619,7 @@ func (x *ParityRequest) String() string {
 func (*ParityRequest) ProtoMessage() {}
 
 func (x *ParityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[44]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3332,7 +3632,7 @@ func (x *ParityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParityRequest.ProtoReflect.Descriptor instead.
 func (*ParityRequest) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{44}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ParityRequest) GetAccount() string {
@@ -3380,7 +3680,7 @@ type ParityDecision struct {
 
 func (x *ParityDecision) Reset() {
 	*x = ParityDecision{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[45]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3392,7 +3692,7 @@ func (x *ParityDecision) String() string {
 func (*ParityDecision) ProtoMessage() {}
 
 func (x *ParityDecision) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[45]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3405,7 +3705,7 @@ func (x *ParityDecision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParityDecision.ProtoReflect.Descriptor instead.
 func (*ParityDecision) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{45}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ParityDecision) GetDecision() *Decision {
@@ -3439,7 +3739,7 @@ type AuditFinding struct {
 
 func (x *AuditFinding) Reset() {
 	*x = AuditFinding{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[46]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3451,7 +3751,7 @@ func (x *AuditFinding) String() string {
 func (*AuditFinding) ProtoMessage() {}
 
 func (x *AuditFinding) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[46]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3464,7 +3764,7 @@ func (x *AuditFinding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditFinding.ProtoReflect.Descriptor instead.
 func (*AuditFinding) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{46}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *AuditFinding) GetId() string {
@@ -3528,7 +3828,7 @@ type AuditFindingsRequest struct {
 
 func (x *AuditFindingsRequest) Reset() {
 	*x = AuditFindingsRequest{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[47]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3540,7 +3840,7 @@ func (x *AuditFindingsRequest) String() string {
 func (*AuditFindingsRequest) ProtoMessage() {}
 
 func (x *AuditFindingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[47]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3553,7 +3853,7 @@ func (x *AuditFindingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditFindingsRequest.ProtoReflect.Descriptor instead.
 func (*AuditFindingsRequest) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{47}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *AuditFindingsRequest) GetAccount() string {
@@ -3599,7 +3899,7 @@ type AuditSeverityChange struct {
 
 func (x *AuditSeverityChange) Reset() {
 	*x = AuditSeverityChange{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[48]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3611,7 +3911,7 @@ func (x *AuditSeverityChange) String() string {
 func (*AuditSeverityChange) ProtoMessage() {}
 
 func (x *AuditSeverityChange) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[48]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3624,7 +3924,7 @@ func (x *AuditSeverityChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditSeverityChange.ProtoReflect.Descriptor instead.
 func (*AuditSeverityChange) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{48}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *AuditSeverityChange) GetId() string {
@@ -3672,7 +3972,7 @@ type AuditFindingsDecision struct {
 
 func (x *AuditFindingsDecision) Reset() {
 	*x = AuditFindingsDecision{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[49]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3684,7 +3984,7 @@ func (x *AuditFindingsDecision) String() string {
 func (*AuditFindingsDecision) ProtoMessage() {}
 
 func (x *AuditFindingsDecision) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[49]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3697,7 +3997,7 @@ func (x *AuditFindingsDecision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditFindingsDecision.ProtoReflect.Descriptor instead.
 func (*AuditFindingsDecision) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{49}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *AuditFindingsDecision) GetDecision() *Decision {
@@ -3973,7 +4273,46 @@ const file_cusax_v1_cusax_proto_rawDesc = "" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x17\n" +
 	"\acall_id\x18\x02 \x01(\tR\x06callId\x12\x16\n" +
 	"\x06status\x18\x03 \x01(\x05R\x06status\x12\x16\n" +
-	"\x06reason\x18\x04 \x01(\tR\x06reason\"l\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"\xe0\x02\n" +
+	"\rAnswerRequest\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x17\n" +
+	"\acall_id\x18\x02 \x01(\tR\x06callId\x12\x17\n" +
+	"\aring_ns\x18\x03 \x01(\x03R\x06ringNs\x12\x1b\n" +
+	"\tplay_file\x18\x04 \x01(\tR\bplayFile\x12\x1f\n" +
+	"\vrecord_file\x18\x05 \x01(\tR\n" +
+	"recordFile\x12\x1b\n" +
+	"\tsend_dtmf\x18\x06 \x01(\tR\bsendDtmf\x12\x16\n" +
+	"\x06digits\x18\a \x01(\x05R\x06digits\x12\x14\n" +
+	"\x05until\x18\b \x01(\tR\x05until\x12(\n" +
+	"\x10digit_timeout_ns\x18\t \x01(\x03R\x0edigitTimeoutNs\x12\x1f\n" +
+	"\vduration_ns\x18\n" +
+	" \x01(\x03R\n" +
+	"durationNs\x12*\n" +
+	"\x11silence_hangup_ns\x18\v \x01(\x03R\x0fsilenceHangupNs\"\xd6\x03\n" +
+	"\vAnswerEvent\x12\x17\n" +
+	"\acall_id\x18\x01 \x01(\tR\x06callId\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x14\n" +
+	"\x05digit\x18\x03 \x01(\tR\x05digit\x12\x10\n" +
+	"\x03via\x18\x04 \x01(\tR\x03via\x12\x14\n" +
+	"\x05final\x18\x05 \x01(\bR\x05final\x12\x1f\n" +
+	"\vstatus_code\x18\x06 \x01(\x05R\n" +
+	"statusCode\x12\x16\n" +
+	"\x06reason\x18\a \x01(\tR\x06reason\x12\x1a\n" +
+	"\banswered\x18\b \x01(\bR\banswered\x12\x1c\n" +
+	"\n" +
+	"hung_up_by\x18\t \x01(\tR\bhungUpBy\x12\x1f\n" +
+	"\vduration_ns\x18\n" +
+	" \x01(\x03R\n" +
+	"durationNs\x12\x16\n" +
+	"\x06digits\x18\v \x01(\tR\x06digits\x12\x19\n" +
+	"\brtp_sent\x18\f \x01(\x03R\artpSent\x12!\n" +
+	"\frtp_received\x18\r \x01(\x03R\vrtpReceived\x12\x14\n" +
+	"\x05codec\x18\x0e \x01(\tR\x05codec\x12\x1d\n" +
+	"\n" +
+	"media_peer\x18\x0f \x01(\tR\tmediaPeer\x12)\n" +
+	"\x10recorded_samples\x18\x10 \x01(\x03R\x0frecordedSamples\x12\x12\n" +
+	"\x04note\x18\x11 \x01(\tR\x04note\"l\n" +
 	"\bDecision\x12\x18\n" +
 	"\averdict\x18\x01 \x01(\tR\averdict\x12\x16\n" +
 	"\x06choice\x18\x02 \x01(\tR\x06choice\x12\x16\n" +
@@ -4072,7 +4411,7 @@ const file_cusax_v1_cusax_proto_rawDesc = "" +
 	"\x05Close\x12\x18.cusax.v1.SessionRequest\x1a\x0f.cusax.v1.Empty\x12>\n" +
 	"\rAckedMessages\x12\x18.cusax.v1.SessionRequest\x1a\x11.cusax.v1.Message0\x01\x123\n" +
 	"\n" +
-	"AckMessage\x12\x14.cusax.v1.AckRequest\x1a\x0f.cusax.v1.Empty2\x93\x04\n" +
+	"AckMessage\x12\x14.cusax.v1.AckRequest\x1a\x0f.cusax.v1.Empty2\xcf\x04\n" +
 	"\tTelephony\x123\n" +
 	"\x04Info\x12\x15.cusax.v1.InfoRequest\x1a\x14.cusax.v1.PluginInfo\x12>\n" +
 	"\aConnect\x12\x18.cusax.v1.ConnectRequest\x1a\x19.cusax.v1.ConnectResponse\x12A\n" +
@@ -4083,7 +4422,8 @@ const file_cusax_v1_cusax_proto_rawDesc = "" +
 	"\x06Hangup\x12\x15.cusax.v1.CallRequest\x1a\x0f.cusax.v1.Empty\x12C\n" +
 	"\rIncomingCalls\x12\x18.cusax.v1.SessionRequest\x1a\x16.cusax.v1.IncomingCall0\x01\x124\n" +
 	"\aRespond\x12\x18.cusax.v1.RespondRequest\x1a\x0f.cusax.v1.Empty\x122\n" +
-	"\x05Close\x12\x18.cusax.v1.SessionRequest\x1a\x0f.cusax.v1.Empty2\xa1\x03\n" +
+	"\x05Close\x12\x18.cusax.v1.SessionRequest\x1a\x0f.cusax.v1.Empty\x12:\n" +
+	"\x06Answer\x12\x17.cusax.v1.AnswerRequest\x1a\x15.cusax.v1.AnswerEvent0\x012\xa1\x03\n" +
 	"\x06Policy\x123\n" +
 	"\x04Info\x12\x15.cusax.v1.InfoRequest\x1a\x14.cusax.v1.PluginInfo\x12C\n" +
 	"\rChooseAccount\x12\x1e.cusax.v1.ChooseAccountRequest\x1a\x12.cusax.v1.Decision\x128\n" +
@@ -4104,7 +4444,7 @@ func file_cusax_v1_cusax_proto_rawDescGZIP() []byte {
 	return file_cusax_v1_cusax_proto_rawDescData
 }
 
-var file_cusax_v1_cusax_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
+var file_cusax_v1_cusax_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
 var file_cusax_v1_cusax_proto_goTypes = []any{
 	(*Empty)(nil),                 // 0: cusax.v1.Empty
 	(*InfoRequest)(nil),           // 1: cusax.v1.InfoRequest
@@ -4143,24 +4483,26 @@ var file_cusax_v1_cusax_proto_goTypes = []any{
 	(*IncomingCall)(nil),          // 34: cusax.v1.IncomingCall
 	(*RegistrationEvent)(nil),     // 35: cusax.v1.RegistrationEvent
 	(*RespondRequest)(nil),        // 36: cusax.v1.RespondRequest
-	(*Decision)(nil),              // 37: cusax.v1.Decision
-	(*PriorDecision)(nil),         // 38: cusax.v1.PriorDecision
-	(*AccountCandidate)(nil),      // 39: cusax.v1.AccountCandidate
-	(*ChooseAccountRequest)(nil),  // 40: cusax.v1.ChooseAccountRequest
-	(*CostRequest)(nil),           // 41: cusax.v1.CostRequest
-	(*BindingRequest)(nil),        // 42: cusax.v1.BindingRequest
-	(*ParityFinding)(nil),         // 43: cusax.v1.ParityFinding
-	(*ParityRequest)(nil),         // 44: cusax.v1.ParityRequest
-	(*ParityDecision)(nil),        // 45: cusax.v1.ParityDecision
-	(*AuditFinding)(nil),          // 46: cusax.v1.AuditFinding
-	(*AuditFindingsRequest)(nil),  // 47: cusax.v1.AuditFindingsRequest
-	(*AuditSeverityChange)(nil),   // 48: cusax.v1.AuditSeverityChange
-	(*AuditFindingsDecision)(nil), // 49: cusax.v1.AuditFindingsDecision
-	nil,                           // 50: cusax.v1.ConnectRequest.OptionsEntry
-	nil,                           // 51: cusax.v1.DataForm.FieldsEntry
+	(*AnswerRequest)(nil),         // 37: cusax.v1.AnswerRequest
+	(*AnswerEvent)(nil),           // 38: cusax.v1.AnswerEvent
+	(*Decision)(nil),              // 39: cusax.v1.Decision
+	(*PriorDecision)(nil),         // 40: cusax.v1.PriorDecision
+	(*AccountCandidate)(nil),      // 41: cusax.v1.AccountCandidate
+	(*ChooseAccountRequest)(nil),  // 42: cusax.v1.ChooseAccountRequest
+	(*CostRequest)(nil),           // 43: cusax.v1.CostRequest
+	(*BindingRequest)(nil),        // 44: cusax.v1.BindingRequest
+	(*ParityFinding)(nil),         // 45: cusax.v1.ParityFinding
+	(*ParityRequest)(nil),         // 46: cusax.v1.ParityRequest
+	(*ParityDecision)(nil),        // 47: cusax.v1.ParityDecision
+	(*AuditFinding)(nil),          // 48: cusax.v1.AuditFinding
+	(*AuditFindingsRequest)(nil),  // 49: cusax.v1.AuditFindingsRequest
+	(*AuditSeverityChange)(nil),   // 50: cusax.v1.AuditSeverityChange
+	(*AuditFindingsDecision)(nil), // 51: cusax.v1.AuditFindingsDecision
+	nil,                           // 52: cusax.v1.ConnectRequest.OptionsEntry
+	nil,                           // 53: cusax.v1.DataForm.FieldsEntry
 }
 var file_cusax_v1_cusax_proto_depIdxs = []int32{
-	50, // 0: cusax.v1.ConnectRequest.options:type_name -> cusax.v1.ConnectRequest.OptionsEntry
+	52, // 0: cusax.v1.ConnectRequest.options:type_name -> cusax.v1.ConnectRequest.OptionsEntry
 	4,  // 1: cusax.v1.TLSInfo.chain:type_name -> cusax.v1.CertInfo
 	5,  // 2: cusax.v1.ConnectionReport.tls:type_name -> cusax.v1.TLSInfo
 	6,  // 3: cusax.v1.ConnectResponse.report:type_name -> cusax.v1.ConnectionReport
@@ -4168,7 +4510,7 @@ var file_cusax_v1_cusax_proto_depIdxs = []int32{
 	13, // 5: cusax.v1.Presence.reach:type_name -> cusax.v1.ReachAddress
 	14, // 6: cusax.v1.SetPresenceRequest.presence:type_name -> cusax.v1.Presence
 	16, // 7: cusax.v1.SendRequest.message:type_name -> cusax.v1.Message
-	51, // 8: cusax.v1.DataForm.fields:type_name -> cusax.v1.DataForm.FieldsEntry
+	53, // 8: cusax.v1.DataForm.fields:type_name -> cusax.v1.DataForm.FieldsEntry
 	22, // 9: cusax.v1.DiscoInfo.identities:type_name -> cusax.v1.DiscoIdentity
 	24, // 10: cusax.v1.DiscoInfo.forms:type_name -> cusax.v1.DataForm
 	13, // 11: cusax.v1.ReachResponse.addresses:type_name -> cusax.v1.ReachAddress
@@ -4176,20 +4518,20 @@ var file_cusax_v1_cusax_proto_depIdxs = []int32{
 	29, // 13: cusax.v1.DialRequest.headers:type_name -> cusax.v1.Header
 	30, // 14: cusax.v1.DialRequest.media:type_name -> cusax.v1.MediaOptions
 	35, // 15: cusax.v1.IncomingCall.registration:type_name -> cusax.v1.RegistrationEvent
-	39, // 16: cusax.v1.ChooseAccountRequest.candidates:type_name -> cusax.v1.AccountCandidate
-	38, // 17: cusax.v1.ChooseAccountRequest.prior:type_name -> cusax.v1.PriorDecision
-	38, // 18: cusax.v1.CostRequest.prior:type_name -> cusax.v1.PriorDecision
-	38, // 19: cusax.v1.BindingRequest.prior:type_name -> cusax.v1.PriorDecision
+	41, // 16: cusax.v1.ChooseAccountRequest.candidates:type_name -> cusax.v1.AccountCandidate
+	40, // 17: cusax.v1.ChooseAccountRequest.prior:type_name -> cusax.v1.PriorDecision
+	40, // 18: cusax.v1.CostRequest.prior:type_name -> cusax.v1.PriorDecision
+	40, // 19: cusax.v1.BindingRequest.prior:type_name -> cusax.v1.PriorDecision
 	6,  // 20: cusax.v1.ParityRequest.chat:type_name -> cusax.v1.ConnectionReport
 	6,  // 21: cusax.v1.ParityRequest.telephony:type_name -> cusax.v1.ConnectionReport
-	43, // 22: cusax.v1.ParityRequest.findings:type_name -> cusax.v1.ParityFinding
-	38, // 23: cusax.v1.ParityRequest.prior:type_name -> cusax.v1.PriorDecision
-	37, // 24: cusax.v1.ParityDecision.decision:type_name -> cusax.v1.Decision
-	43, // 25: cusax.v1.ParityDecision.findings:type_name -> cusax.v1.ParityFinding
-	46, // 26: cusax.v1.AuditFindingsRequest.findings:type_name -> cusax.v1.AuditFinding
-	38, // 27: cusax.v1.AuditFindingsRequest.prior:type_name -> cusax.v1.PriorDecision
-	37, // 28: cusax.v1.AuditFindingsDecision.decision:type_name -> cusax.v1.Decision
-	48, // 29: cusax.v1.AuditFindingsDecision.changes:type_name -> cusax.v1.AuditSeverityChange
+	45, // 22: cusax.v1.ParityRequest.findings:type_name -> cusax.v1.ParityFinding
+	40, // 23: cusax.v1.ParityRequest.prior:type_name -> cusax.v1.PriorDecision
+	39, // 24: cusax.v1.ParityDecision.decision:type_name -> cusax.v1.Decision
+	45, // 25: cusax.v1.ParityDecision.findings:type_name -> cusax.v1.ParityFinding
+	48, // 26: cusax.v1.AuditFindingsRequest.findings:type_name -> cusax.v1.AuditFinding
+	40, // 27: cusax.v1.AuditFindingsRequest.prior:type_name -> cusax.v1.PriorDecision
+	39, // 28: cusax.v1.AuditFindingsDecision.decision:type_name -> cusax.v1.Decision
+	50, // 29: cusax.v1.AuditFindingsDecision.changes:type_name -> cusax.v1.AuditSeverityChange
 	23, // 30: cusax.v1.DataForm.FieldsEntry.value:type_name -> cusax.v1.FieldValues
 	1,  // 31: cusax.v1.IMPP.Info:input_type -> cusax.v1.InfoRequest
 	3,  // 32: cusax.v1.IMPP.Connect:input_type -> cusax.v1.ConnectRequest
@@ -4216,45 +4558,47 @@ var file_cusax_v1_cusax_proto_depIdxs = []int32{
 	8,  // 53: cusax.v1.Telephony.IncomingCalls:input_type -> cusax.v1.SessionRequest
 	36, // 54: cusax.v1.Telephony.Respond:input_type -> cusax.v1.RespondRequest
 	8,  // 55: cusax.v1.Telephony.Close:input_type -> cusax.v1.SessionRequest
-	1,  // 56: cusax.v1.Policy.Info:input_type -> cusax.v1.InfoRequest
-	40, // 57: cusax.v1.Policy.ChooseAccount:input_type -> cusax.v1.ChooseAccountRequest
-	41, // 58: cusax.v1.Policy.ApproveCost:input_type -> cusax.v1.CostRequest
-	42, // 59: cusax.v1.Policy.JudgeCallerBinding:input_type -> cusax.v1.BindingRequest
-	44, // 60: cusax.v1.Policy.JudgeSecurityParity:input_type -> cusax.v1.ParityRequest
-	47, // 61: cusax.v1.Policy.JudgeAuditFindings:input_type -> cusax.v1.AuditFindingsRequest
-	2,  // 62: cusax.v1.IMPP.Info:output_type -> cusax.v1.PluginInfo
-	7,  // 63: cusax.v1.IMPP.Connect:output_type -> cusax.v1.ConnectResponse
-	10, // 64: cusax.v1.IMPP.Roster:output_type -> cusax.v1.RosterResponse
-	12, // 65: cusax.v1.IMPP.GetVCard:output_type -> cusax.v1.VCard
-	0,  // 66: cusax.v1.IMPP.SetPresence:output_type -> cusax.v1.Empty
-	14, // 67: cusax.v1.IMPP.Presences:output_type -> cusax.v1.Presence
-	0,  // 68: cusax.v1.IMPP.Send:output_type -> cusax.v1.Empty
-	16, // 69: cusax.v1.IMPP.Messages:output_type -> cusax.v1.Message
-	20, // 70: cusax.v1.IMPP.JoinRoom:output_type -> cusax.v1.Room
-	0,  // 71: cusax.v1.IMPP.LeaveRoom:output_type -> cusax.v1.Empty
-	25, // 72: cusax.v1.IMPP.GetDiscoInfo:output_type -> cusax.v1.DiscoInfo
-	26, // 73: cusax.v1.IMPP.Reach:output_type -> cusax.v1.ReachResponse
-	0,  // 74: cusax.v1.IMPP.PublishReach:output_type -> cusax.v1.Empty
-	0,  // 75: cusax.v1.IMPP.Close:output_type -> cusax.v1.Empty
-	16, // 76: cusax.v1.IMPP.AckedMessages:output_type -> cusax.v1.Message
-	0,  // 77: cusax.v1.IMPP.AckMessage:output_type -> cusax.v1.Empty
-	2,  // 78: cusax.v1.Telephony.Info:output_type -> cusax.v1.PluginInfo
-	7,  // 79: cusax.v1.Telephony.Connect:output_type -> cusax.v1.ConnectResponse
-	6,  // 80: cusax.v1.Telephony.Register:output_type -> cusax.v1.ConnectionReport
-	0,  // 81: cusax.v1.Telephony.Unregister:output_type -> cusax.v1.Empty
-	32, // 82: cusax.v1.Telephony.Dial:output_type -> cusax.v1.CallEvent
-	0,  // 83: cusax.v1.Telephony.Hangup:output_type -> cusax.v1.Empty
-	34, // 84: cusax.v1.Telephony.IncomingCalls:output_type -> cusax.v1.IncomingCall
-	0,  // 85: cusax.v1.Telephony.Respond:output_type -> cusax.v1.Empty
-	0,  // 86: cusax.v1.Telephony.Close:output_type -> cusax.v1.Empty
-	2,  // 87: cusax.v1.Policy.Info:output_type -> cusax.v1.PluginInfo
-	37, // 88: cusax.v1.Policy.ChooseAccount:output_type -> cusax.v1.Decision
-	37, // 89: cusax.v1.Policy.ApproveCost:output_type -> cusax.v1.Decision
-	37, // 90: cusax.v1.Policy.JudgeCallerBinding:output_type -> cusax.v1.Decision
-	45, // 91: cusax.v1.Policy.JudgeSecurityParity:output_type -> cusax.v1.ParityDecision
-	49, // 92: cusax.v1.Policy.JudgeAuditFindings:output_type -> cusax.v1.AuditFindingsDecision
-	62, // [62:93] is the sub-list for method output_type
-	31, // [31:62] is the sub-list for method input_type
+	37, // 56: cusax.v1.Telephony.Answer:input_type -> cusax.v1.AnswerRequest
+	1,  // 57: cusax.v1.Policy.Info:input_type -> cusax.v1.InfoRequest
+	42, // 58: cusax.v1.Policy.ChooseAccount:input_type -> cusax.v1.ChooseAccountRequest
+	43, // 59: cusax.v1.Policy.ApproveCost:input_type -> cusax.v1.CostRequest
+	44, // 60: cusax.v1.Policy.JudgeCallerBinding:input_type -> cusax.v1.BindingRequest
+	46, // 61: cusax.v1.Policy.JudgeSecurityParity:input_type -> cusax.v1.ParityRequest
+	49, // 62: cusax.v1.Policy.JudgeAuditFindings:input_type -> cusax.v1.AuditFindingsRequest
+	2,  // 63: cusax.v1.IMPP.Info:output_type -> cusax.v1.PluginInfo
+	7,  // 64: cusax.v1.IMPP.Connect:output_type -> cusax.v1.ConnectResponse
+	10, // 65: cusax.v1.IMPP.Roster:output_type -> cusax.v1.RosterResponse
+	12, // 66: cusax.v1.IMPP.GetVCard:output_type -> cusax.v1.VCard
+	0,  // 67: cusax.v1.IMPP.SetPresence:output_type -> cusax.v1.Empty
+	14, // 68: cusax.v1.IMPP.Presences:output_type -> cusax.v1.Presence
+	0,  // 69: cusax.v1.IMPP.Send:output_type -> cusax.v1.Empty
+	16, // 70: cusax.v1.IMPP.Messages:output_type -> cusax.v1.Message
+	20, // 71: cusax.v1.IMPP.JoinRoom:output_type -> cusax.v1.Room
+	0,  // 72: cusax.v1.IMPP.LeaveRoom:output_type -> cusax.v1.Empty
+	25, // 73: cusax.v1.IMPP.GetDiscoInfo:output_type -> cusax.v1.DiscoInfo
+	26, // 74: cusax.v1.IMPP.Reach:output_type -> cusax.v1.ReachResponse
+	0,  // 75: cusax.v1.IMPP.PublishReach:output_type -> cusax.v1.Empty
+	0,  // 76: cusax.v1.IMPP.Close:output_type -> cusax.v1.Empty
+	16, // 77: cusax.v1.IMPP.AckedMessages:output_type -> cusax.v1.Message
+	0,  // 78: cusax.v1.IMPP.AckMessage:output_type -> cusax.v1.Empty
+	2,  // 79: cusax.v1.Telephony.Info:output_type -> cusax.v1.PluginInfo
+	7,  // 80: cusax.v1.Telephony.Connect:output_type -> cusax.v1.ConnectResponse
+	6,  // 81: cusax.v1.Telephony.Register:output_type -> cusax.v1.ConnectionReport
+	0,  // 82: cusax.v1.Telephony.Unregister:output_type -> cusax.v1.Empty
+	32, // 83: cusax.v1.Telephony.Dial:output_type -> cusax.v1.CallEvent
+	0,  // 84: cusax.v1.Telephony.Hangup:output_type -> cusax.v1.Empty
+	34, // 85: cusax.v1.Telephony.IncomingCalls:output_type -> cusax.v1.IncomingCall
+	0,  // 86: cusax.v1.Telephony.Respond:output_type -> cusax.v1.Empty
+	0,  // 87: cusax.v1.Telephony.Close:output_type -> cusax.v1.Empty
+	38, // 88: cusax.v1.Telephony.Answer:output_type -> cusax.v1.AnswerEvent
+	2,  // 89: cusax.v1.Policy.Info:output_type -> cusax.v1.PluginInfo
+	39, // 90: cusax.v1.Policy.ChooseAccount:output_type -> cusax.v1.Decision
+	39, // 91: cusax.v1.Policy.ApproveCost:output_type -> cusax.v1.Decision
+	39, // 92: cusax.v1.Policy.JudgeCallerBinding:output_type -> cusax.v1.Decision
+	47, // 93: cusax.v1.Policy.JudgeSecurityParity:output_type -> cusax.v1.ParityDecision
+	51, // 94: cusax.v1.Policy.JudgeAuditFindings:output_type -> cusax.v1.AuditFindingsDecision
+	63, // [63:95] is the sub-list for method output_type
+	31, // [31:63] is the sub-list for method input_type
 	31, // [31:31] is the sub-list for extension type_name
 	31, // [31:31] is the sub-list for extension extendee
 	0,  // [0:31] is the sub-list for field type_name
@@ -4271,7 +4615,7 @@ func file_cusax_v1_cusax_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cusax_v1_cusax_proto_rawDesc), len(file_cusax_v1_cusax_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   52,
+			NumMessages:   54,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

@@ -725,6 +725,7 @@ const (
 	Telephony_IncomingCalls_FullMethodName = "/cusax.v1.Telephony/IncomingCalls"
 	Telephony_Respond_FullMethodName       = "/cusax.v1.Telephony/Respond"
 	Telephony_Close_FullMethodName         = "/cusax.v1.Telephony/Close"
+	Telephony_Answer_FullMethodName        = "/cusax.v1.Telephony/Answer"
 )
 
 // TelephonyClient is the client API for Telephony service.
@@ -740,6 +741,10 @@ type TelephonyClient interface {
 	IncomingCalls(ctx context.Context, in *SessionRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[IncomingCall], error)
 	Respond(ctx context.Context, in *RespondRequest, opts ...grpc.CallOption) (*Empty, error)
 	Close(ctx context.Context, in *SessionRequest, opts ...grpc.CallOption) (*Empty, error)
+	// Answer picks up an incoming call with media (protocol.Answerer). Added
+	// within v1: an older plugin answers Unimplemented (ErrUnsupported).
+	// Cancelling the stream hangs the call up (BYE from us).
+	Answer(ctx context.Context, in *AnswerRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[AnswerEvent], error)
 }
 
 type telephonyClient struct {
@@ -858,6 +863,25 @@ func (c *telephonyClient) Close(ctx context.Context, in *SessionRequest, opts ..
 	return out, nil
 }
 
+func (c *telephonyClient) Answer(ctx context.Context, in *AnswerRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[AnswerEvent], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Telephony_ServiceDesc.Streams[2], Telephony_Answer_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[AnswerRequest, AnswerEvent]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Telephony_AnswerClient = grpc.ServerStreamingClient[AnswerEvent]
+
 // TelephonyServer is the server API for Telephony service.
 // All implementations must embed UnimplementedTelephonyServer
 // for forward compatibility.
@@ -871,6 +895,10 @@ type TelephonyServer interface {
 	IncomingCalls(*SessionRequest, grpc.ServerStreamingServer[IncomingCall]) error
 	Respond(context.Context, *RespondRequest) (*Empty, error)
 	Close(context.Context, *SessionRequest) (*Empty, error)
+	// Answer picks up an incoming call with media (protocol.Answerer). Added
+	// within v1: an older plugin answers Unimplemented (ErrUnsupported).
+	// Cancelling the stream hangs the call up (BYE from us).
+	Answer(*AnswerRequest, grpc.ServerStreamingServer[AnswerEvent]) error
 	mustEmbedUnimplementedTelephonyServer()
 }
 
@@ -907,6 +935,9 @@ func (UnimplementedTelephonyServer) Respond(context.Context, *RespondRequest) (*
 }
 func (UnimplementedTelephonyServer) Close(context.Context, *SessionRequest) (*Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method Close not implemented")
+}
+func (UnimplementedTelephonyServer) Answer(*AnswerRequest, grpc.ServerStreamingServer[AnswerEvent]) error {
+	return status.Error(codes.Unimplemented, "method Answer not implemented")
 }
 func (UnimplementedTelephonyServer) mustEmbedUnimplementedTelephonyServer() {}
 func (UnimplementedTelephonyServer) testEmbeddedByValue()                   {}
@@ -1077,6 +1108,17 @@ func _Telephony_Close_Handler(srv interface{}, ctx context.Context, dec func(int
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Telephony_Answer_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(AnswerRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(TelephonyServer).Answer(m, &grpc.GenericServerStream[AnswerRequest, AnswerEvent]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Telephony_AnswerServer = grpc.ServerStreamingServer[AnswerEvent]
+
 // Telephony_ServiceDesc is the grpc.ServiceDesc for Telephony service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1122,6 +1164,11 @@ var Telephony_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "IncomingCalls",
 			Handler:       _Telephony_IncomingCalls_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "Answer",
+			Handler:       _Telephony_Answer_Handler,
 			ServerStreams: true,
 		},
 	},

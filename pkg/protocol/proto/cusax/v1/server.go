@@ -313,6 +313,22 @@ func (g *telephonyServer) Respond(ctx context.Context, req *RespondRequest) (*Em
 	return &Empty{}, toStatus(sess.Respond(ctx, req.GetCallId(), int(req.GetStatus()), req.GetReason()))
 }
 
+// Answer serves the optional Answerer; a session that is none answers
+// Unimplemented, as a plugin built before the RPC does. The backend's ctx
+// is the stream's: the host cancelling it ends the call.
+func (g *telephonyServer) Answer(req *AnswerRequest, out grpc.ServerStreamingServer[AnswerEvent]) error {
+	sess, err := g.s.get(req.GetSessionId())
+	if err != nil {
+		return err
+	}
+	a, ok := sess.(protocol.Answerer)
+	if !ok {
+		return toStatus(fmt.Errorf("answer: %w", protocol.ErrUnsupported))
+	}
+	st, err := a.Answer(out.Context(), answerFromWire(req))
+	return serveStream(out, st, err, answerEventToWire)
+}
+
 func (g *telephonyServer) Close(ctx context.Context, req *SessionRequest) (*Empty, error) {
 	sess, ok := g.s.remove(req.GetSessionId())
 	if !ok {
