@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/emiago/diago"
 	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
 	"github.com/hashicorp/go-hclog"
@@ -214,11 +213,6 @@ func (b *Backend) Connect(ctx context.Context, req protocol.ConnectRequest) (pro
 	srv.OnInvite(s.handleInvite)
 	srv.OnOptions(s.handleOptions)
 	srv.OnAck(func(*gosip.Request, gosip.ServerTransaction) {})
-	s.diago = func() any {
-		dg := diagoOnUA(s.ua, srv, true)
-		dg.HandleFunc(func(d *diago.DialogServerSession) { _, _ = diagoAnswer(context.Background(), d, "", nil) })
-		return dg
-	}
 	names := make([]string, len(targets))
 	for i, t := range targets {
 		names[i] = t.String()

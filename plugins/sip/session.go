@@ -50,8 +50,6 @@ type session struct {
 	calls   map[string]*call // outgoing calls by Call-ID
 
 	in incoming // incoming calls (incoming.go)
-
-	diago func() any // evaluation only (diago_link.go); never called
 }
 
 // binding is what Register left at the registrar.
