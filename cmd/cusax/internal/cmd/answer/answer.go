@@ -228,4 +228,3 @@ func (o *Options) region() string {
 }
 
 func execArgv(o *Options) []string { return append([]string{o.execPath}, o.ExecArgs...) }
-
