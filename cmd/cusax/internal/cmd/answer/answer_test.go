@@ -14,6 +14,7 @@ import (
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil/cmdtest"
+	"github.com/cusax/cusax/pkg/core/secrets"
 	"github.com/cusax/cusax/pkg/media"
 	"github.com/cusax/cusax/pkg/protocol"
 	"github.com/cusax/cusax/pkg/protocol/fake"
@@ -445,7 +446,7 @@ func TestAnswerFailures(t *testing.T) {
 		{name: "backend cannot answer", setup: func(e *cmdtest.Env) { e.Source.Telephony["sip"] = e.Service.Telephony() },
 			code: cmdutil.ExitPlugin, want: `telephony backend "sip" cannot answer calls`},
 		{name: "wrong SIP password", setup: func(e *cmdtest.Env) {
-			_ = e.Store.Set(context.Background(), secretsRef("home", "sip"), "wrong-pw")
+			_ = e.Store.Set(context.Background(), secrets.Ref{Account: "home", Aspect: "sip"}, "wrong-pw")
 		}, code: cmdutil.ExitAuth},
 		{name: "unreachable", setup: func(e *cmdtest.Env) { e.Service.FailConnect(cmdtest.AliceAOR, protocol.ErrUnreachable) }, code: cmdutil.ExitNetwork},
 		{name: "telephony plugin missing", setup: func(e *cmdtest.Env) { delete(e.Source.Telephony, "sip") }, code: cmdutil.ExitPlugin},
@@ -463,4 +464,3 @@ func TestAnswerFailures(t *testing.T) {
 		})
 	}
 }
-
