@@ -130,4 +130,3 @@ func TestAnswerExecOnAnswer(t *testing.T) {
 		t.Errorf("exit %d, report %+v, env %s", r.Code, got, env)
 	}
 }
-
