@@ -441,6 +441,7 @@ func TestAnswerFailures(t *testing.T) {
 		{name: "exec-on without exec", args: []string{"--exec-on", "answer"}, code: 2, want: "--exec-on"},
 		{name: "bad exec-on", args: []string{"--exec", "true", "--exec-on", "ring"}, code: 2, want: "--exec-on"},
 		{name: "arguments without exec", args: []string{"extra"}, code: 2, want: "no arguments"},
+		{name: "exec arguments without --", args: []string{"--exec", "true", "extra"}, code: 2, want: "no arguments"},
 		{name: "bad notify", args: []string{"--notify", "not a jid"}, code: 2, want: "--notify"},
 		{name: "unknown flag", args: []string{"--answer-all"}, code: 2, want: "unknown flag"},
 		{name: "backend cannot answer", setup: func(e *cmdtest.Env) { e.Source.Telephony["sip"] = e.Service.Telephony() },
@@ -460,6 +461,45 @@ func TestAnswerFailures(t *testing.T) {
 			if r.Code != tc.code || r.Stdout != "" || r.Err == nil || !strings.Contains(r.Err.Error(), tc.want) ||
 				strings.Contains(r.Err.Error(), "\n") || strings.Contains(r.Err.Error(), "wrong-pw") {
 				t.Errorf("exit %d, want %d: %v", r.Code, tc.code, r.Err)
+			}
+		})
+	}
+}
+
+// TestAnswerAsk: a policy answering "ask" is asked on the terminal; with
+// no terminal the call is rejected.
+func TestAnswerAsk(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		tty    bool
+		input  string
+		action string
+		policy string
+	}{
+		{"terminal, yes", true, "y\n", "answered", "user"},
+		{"terminal, no", true, "n\n", "rejected", "user"},
+		{"no terminal", false, "y\n", "rejected", "asker"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := cmdtest.Standard()
+			cfg.Accounts[0].Policy = []string{"asker"}
+			e := cmdtest.New(t, cfg, cmdtest.StandardPasswords(), nil)
+			b := newAnsweringBackend(e.Service)
+			e.Source.Telephony["sip"] = b
+			e.Source.Policies["asker"] = &fake.Policy{Name: "asker", OnCallerBinding: func(protocol.BindingRequest) protocol.Decision {
+				return protocol.Decision{Verdict: protocol.Ask, Reason: "a stranger"}
+			}}
+			e.IO.SetTTY(tc.tty, false, tc.tty)
+			e.In.WriteString(tc.input)
+			s := start(t, e, "--json", "--max-calls", "1")
+			s.ring(invite("stranger-1", "<sip:stranger@example.com>"))
+			r := s.wait()
+			got := reports(t, r.Stdout)["stranger-1"]
+			if r.Code != 0 || got.Action != tc.action || got.Decision.Policy != tc.policy {
+				t.Errorf("exit %d, report %+v", r.Code, got)
+			}
+			if asked := strings.Contains(r.Stderr, "Answer the call from sip:stranger@example.com, judged unknown? (asker: a stranger) [y/N]"); asked != tc.tty {
+				t.Errorf("prompted %v, stderr %q", asked, r.Stderr)
 			}
 		})
 	}
