@@ -62,6 +62,9 @@ var Rejections = map[string]Rejection{
 	"unavailable": {480, "Temporarily Unavailable"},
 }
 
+// respondTimeout bounds sending a final response.
+const respondTimeout = 5 * time.Second
+
 // Busy is what a call beyond the concurrency limit gets.
 var Busy = Rejection{486, "Busy Here"}
 
@@ -235,7 +238,11 @@ func (h *Handler) reject(ctx context.Context, r *Report, rej Rejection) {
 	if r.Decision.Policy == "--concurrency" {
 		r.Action = ActionBusy
 	}
-	if err := h.Tel.Respond(ctx, r.CallID, rej.Status, rej.Reason); err != nil {
+	// A call still ringing gets its final response even after Ctrl-C,
+	// rather than ringing on until the caller gives up.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), respondTimeout)
+	defer cancel()
+	if err := h.Tel.Respond(rctx, r.CallID, rej.Status, rej.Reason); err != nil {
 		if errors.Is(err, protocol.ErrNotFound) {
 			r.Action, r.Note = ActionMissed, "the caller hung up first"
 		} else if r.Error == "" {

@@ -165,7 +165,7 @@ func listen(ctx context.Context, o *Options, aor string, calls protocol.Stream[p
 			}
 		}
 	}()
-	out := &printer{o: o}
+	out := newPrinter(o)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	inProgress := 0
@@ -198,6 +198,9 @@ func listen(ctx context.Context, o *Options, aor string, calls protocol.Stream[p
 		case <-ctx.Done():
 			// Interrupted, as the exit-code table says (130).
 			return interrupted()
+		case <-out.failed:
+			wait()
+			return out.err()
 		}
 		in, err := it.in, it.err
 		if err != nil {

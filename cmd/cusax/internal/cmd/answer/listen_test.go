@@ -2,7 +2,9 @@ package answer
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -75,5 +77,23 @@ func TestAnswerListenReports(t *testing.T) {
 		if !strings.Contains(r.Stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.Stderr)
 		}
+	}
+}
+
+type closedPipe struct{}
+
+func (closedPipe) Write([]byte) (int, error) { return 0, syscall.EPIPE }
+
+// TestAnswerStdoutClosed: when stdout's reader is gone (piped into head),
+// the listener stops after the call in hand instead of taking calls
+// nobody sees; the error is the EPIPE the binary maps to 141.
+func TestAnswerStdoutClosed(t *testing.T) {
+	e, b := env(t)
+	e.IO.Out = closedPipe{}
+	s := start(t, e, "--json")
+	s.ring(bob("bob-1"))
+	r := s.wait()
+	if !errors.Is(r.Err, syscall.EPIPE) || len(b.Requests()) != 1 {
+		t.Errorf("exit %d: %v", r.Code, r.Err)
 	}
 }

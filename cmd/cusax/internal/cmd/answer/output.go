@@ -15,7 +15,12 @@ type printer struct {
 	o     *Options
 	mu    sync.Mutex
 	first error
+	// failed is closed at the first write error (stdout closed by its
+	// reader): the listener stops rather than take calls nobody sees.
+	failed chan struct{}
 }
+
+func newPrinter(o *Options) *printer { return &printer{o: o, failed: make(chan struct{})} }
 
 func (p *printer) err() error {
 	p.mu.Lock()
@@ -49,6 +54,7 @@ func (p *printer) print(r answering.Report) {
 	}
 	if err != nil && p.first == nil {
 		p.first = err
+		close(p.failed)
 	}
 }
 
