@@ -387,6 +387,16 @@ func TestAnswerNotify(t *testing.T) {
 		}
 		bodies = append(bodies, m.Body)
 	}
+	// One XMPP session for the run: the judge's roster and both messages.
+	n := 0
+	for _, st := range e.Source.Started() {
+		if st == "impp/xmpp" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("XMPP backend started %d times: %q", n, e.Source.Started())
+	}
 	slices.Sort(bodies)
 	want := []string{
 		"missed call from Bob <bob@example.com> (mismatch): rejected with 603 (default: the caller's Call-Info hint is not confirmed by that contact's vCard: possible spoof)",
