@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/cusax/cusax/cmd/cusax/internal/cmd/answer"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/audittls"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/call"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/chat"
@@ -50,6 +51,7 @@ takes --json. See 'cusax help exit-codes'.`,
 		chat.NewCmdChat(f, nil),
 		call.NewCmdCall(f, nil),
 		whoiscaller.NewCmdWhoisCaller(f, nil),
+		answer.NewCmdAnswer(f, nil),
 		audittls.NewCmdAuditTLS(f, nil),
 		status.NewCmdStatus(f, nil),
 		plugins.NewCmdPlugins(f, nil),

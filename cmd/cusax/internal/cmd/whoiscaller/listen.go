@@ -10,6 +10,7 @@ import (
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/pkg/core/callerid"
+	"github.com/cusax/cusax/pkg/core/callerjudge"
 	"github.com/cusax/cusax/pkg/core/config"
 	"github.com/cusax/cusax/pkg/core/secrets"
 	"github.com/cusax/cusax/pkg/core/session"
@@ -81,7 +82,7 @@ func listen(o *Options) error {
 
 	o.trustPAI = acct.SIP.TrustAssertedIdentity
 	j := newJudge(o, acct, o.region())
-	defer j.close()
+	defer j.Close()
 	type item struct {
 		in  protocol.IncomingCall
 		err error
@@ -183,7 +184,7 @@ func registrationLine(aor string, ev *protocol.RegistrationEvent) string {
 }
 
 // handle judges one incoming call and acts on it.
-func (o *Options) handle(ctx context.Context, sess protocol.TelephonySession, j *judge, in protocol.IncomingCall) (output, error) {
+func (o *Options) handle(ctx context.Context, sess protocol.TelephonySession, j *callerjudge.Judge, in protocol.IncomingCall) (output, error) {
 	start := time.Now()
 	out := output{CallID: in.CallID, Remote: in.Source}
 	norm, err := callerid.Normalize(in.Raw)
@@ -197,12 +198,13 @@ func (o *Options) handle(ctx context.Context, sess protocol.TelephonySession, j 
 	if err != nil {
 		return out, err
 	}
-	res, err := j.judge(call)
+	jo, err := j.Judge(ctx, call)
 	if err != nil {
 		return out, err
 	}
+	res := jo.Result
 	out.Result = res
-	out.NumbersUnresolved = j.unresolved
+	out.NumbersUnresolved = jo.NumbersUnresolved
 	out.ElapsedMS = msSince(start)
 	switch o.OnCall {
 	case "busy":
@@ -217,7 +219,7 @@ func (o *Options) handle(ctx context.Context, sess protocol.TelephonySession, j 
 	if o.Chat != "" && (res.Verdict == "verified" || res.Verdict == "verified-by-scan") && res.JID != "" {
 		// RFC 7081 §3.5: revert to chatting, only with a caller the
 		// roster's vCard vouches for.
-		if s, err := j.chat(); err == nil {
+		if s, err := j.Chat(); err == nil {
 			if err := s.Send(ctx, protocol.Message{To: res.JID, Type: "chat", Body: o.Chat}); err == nil {
 				out.Chatted = true
 			}

@@ -195,12 +195,12 @@ func judgeMessage(o *Options) error {
 		}
 	}
 	j := newJudge(o, acct, o.region())
-	defer j.close()
-	res, err := j.judge(call)
+	defer j.Close()
+	res, err := j.Judge(o.F.Context, call)
 	if err != nil {
 		return err
 	}
-	return printResult(o, output{Result: res, ElapsedMS: msSince(start), NumbersUnresolved: j.unresolved})
+	return printResult(o, output{Result: res.Result, ElapsedMS: msSince(start), NumbersUnresolved: res.NumbersUnresolved})
 }
 
 func msSince(t time.Time) float64 {

@@ -1,4 +1,4 @@
-package whoiscaller
+package callerjudge
 
 import (
 	"testing"
@@ -10,7 +10,7 @@ import (
 // finds its roster entry whatever case or IDN form either side spells the
 // domain in (issue 14), and no look-alike.
 func TestHintLookupDomainForms(t *testing.T) {
-	lookup := hintLookup([]callerid.Entry{
+	lookup := HintLookup([]callerid.Entry{
 		{JID: "bob@xn--bcher-kva.example", Name: "Bob"},
 		{JID: "carol@Example.Test", Name: "Carol"},
 	})

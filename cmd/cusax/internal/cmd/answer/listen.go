@@ -1,0 +1,324 @@
+package answer
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
+	"github.com/cusax/cusax/pkg/core/answering"
+	"github.com/cusax/cusax/pkg/core/callerjudge"
+	"github.com/cusax/cusax/pkg/core/config"
+	"github.com/cusax/cusax/pkg/core/pluginhost"
+	"github.com/cusax/cusax/pkg/core/secrets"
+	"github.com/cusax/cusax/pkg/core/session"
+	"github.com/cusax/cusax/pkg/protocol"
+)
+
+// answerer is the session as the handler uses it.
+type answerer struct {
+	protocol.TelephonySession
+	protocol.Answerer
+}
+
+// drainWait bounds the wait for calls in progress after Ctrl-C: a taken
+// call is hung up at once (ctx), its handler is bounded by --exec-timeout.
+const drainWait = 10 * time.Second
+
+// run registers the account's SIP aspect and handles incoming calls until
+// Ctrl-C or --max-calls.
+func run(o *Options) error {
+	f := o.F
+	f.IO.SerializeErrOut() // calls, handlers and the listener write at once
+	ctx := f.Context
+	acct, err := f.Account(o.Account)
+	if err != nil {
+		return err
+	}
+	if acct.SIP == nil {
+		return fmt.Errorf("account %s has no SIP aspect to receive calls on: %w", acct.Name, protocol.ErrUnsupported)
+	}
+	if o.Notify != "" && acct.XMPP == nil {
+		return cmdutil.Usagef("--notify: account %s has no XMPP aspect to send the message from", acct.Name)
+	}
+	store, _, err := f.Secrets()
+	if err != nil {
+		return err
+	}
+	pw, err := secrets.Resolve(ctx, store, secrets.Ref{Account: acct.Name, Aspect: config.AspectSIP}, acct.SIP.PasswordCommand)
+	if err != nil {
+		return fmt.Errorf("telephony password: %w", err)
+	}
+	ca, err := session.ReadCA(acct)
+	if err != nil {
+		return err
+	}
+	src, err := f.Backends()
+	if err != nil {
+		return err
+	}
+	plugins, err := session.Open(ctx, src, acct, session.Only(protocol.KindTelephony))
+	if err != nil {
+		return err
+	}
+	defer plugins.Close()
+	_, backend := session.BackendNames(acct)
+	// Bounded like every wait on a plugin: a hung one is a plugin failure.
+	cctx, cancel := context.WithTimeout(ctx, o.Timeout+2*time.Second)
+	sess, err := plugins.Telephony.Connect(cctx, protocol.ConnectRequest{
+		Address: acct.SIP.AOR, Username: acct.SIP.Username, Password: pw, Server: acct.SIP.Proxy,
+		CAPEM: ca, AllowPlaintext: acct.SIP.AllowPlaintext, MinTLS: acct.MinTLS(), Timeout: o.Timeout,
+	})
+	if err != nil {
+		err = session.NoAnswer(ctx, cctx, err, protocol.KindTelephony, backend, "Connect", o.Timeout+2*time.Second)
+	}
+	cancel()
+	if err != nil {
+		return fmt.Errorf("telephony: %w", err)
+	}
+	defer func() {
+		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = sess.Close(c)
+	}()
+	ans, ok := sess.(protocol.Answerer)
+	if info := plugins.Info(protocol.KindTelephony); !ok || (len(info.Capabilities) > 0 && !slices.Contains(info.Capabilities, protocol.CapAnswer)) {
+		return cmdutil.WithHint(fmt.Errorf("telephony backend %q cannot answer calls with media (no %s capability): %w", backend, protocol.CapAnswer, pluginhost.ErrIncompatible),
+			"use a backend that declares it (the built-in sip), or whois-caller --listen --on-call to only reject calls")
+	}
+	calls, err := sess.IncomingCalls(ctx)
+	if err != nil {
+		return fmt.Errorf("telephony: incoming calls: %w", err)
+	}
+	defer calls.Close()
+	rep, err := sess.Register(ctx, protocol.RegisterRequest{})
+	if err != nil {
+		return fmt.Errorf("telephony: %w", err)
+	}
+	fmt.Fprintf(f.IO.ErrOut, "cusax: answering calls to %s (registered %s over %s); Ctrl-C stops\n", acct.SIP.AOR, rep.Address, rep.Transport)
+
+	jid := ""
+	if acct.XMPP != nil {
+		jid = acct.XMPP.JID
+	}
+	judge := callerjudge.New(callerjudge.Options{
+		Account: acct.Name, JID: jid, Region: o.region(), TTL: o.TTL, Refresh: o.Refresh, Warn: f.IO.ErrOut,
+		Chat: func() (*session.ChatSession, error) {
+			if acct.XMPP == nil {
+				return nil, cmdutil.Usagef("account %s has no XMPP roster to judge callers against", acct.Name)
+			}
+			return f.OpenChat(acct, o.Timeout)
+		},
+	})
+	defer judge.Close()
+	h := &answering.Handler{
+		Tel: answerer{sess, ans}, Judge: judge, Policies: plugins, Account: acct.Name,
+		Accept: o.Accept, Reject: answering.Rejections[o.RejectWith], TrustPAI: acct.SIP.TrustAssertedIdentity,
+		Request: protocol.AnswerRequest{Ring: o.Ring, PlayFile: o.Play, Digits: o.Digits, Until: o.Until,
+			DigitTimeout: o.DigitTimeout, Duration: o.Duration, SilenceHangup: o.SilenceHangup},
+		Record: o.record, ExecOn: o.ExecOn, AfterTimeout: o.Timeout,
+	}
+	if f.IO.CanPrompt() {
+		h.Prompter = &prompter{io: f.IO.ErrOut, in: f.IO.In}
+	}
+	if o.Exec != "" {
+		h.Exec = answering.Command{Argv: execArgv(o), Timeout: o.ExecTimeout, Output: f.IO.ErrOut, On: o.ExecOn}
+	}
+	if o.Notify != "" {
+		h.Notify = answering.ChatNotifier{To: o.Notify, Session: func() (protocol.IMPPSession, error) {
+			s, err := judge.Chat()
+			if err != nil {
+				return nil, err
+			}
+			return s, nil
+		}}
+	}
+	return listen(ctx, o, acct.SIP.AOR, calls, h)
+}
+
+// listen hands incoming calls to h, at most --concurrency at once.
+func listen(ctx context.Context, o *Options, aor string, calls protocol.Stream[protocol.IncomingCall], h *answering.Handler) error {
+	f := o.F
+	type item struct {
+		in  protocol.IncomingCall
+		err error
+	}
+	items := make(chan item)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for {
+			in, err := calls.Recv()
+			select {
+			case items <- item{in, err}:
+			case <-done:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	out := newPrinter(o)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	inProgress := 0
+	// wait lets the calls in progress finish (after Ctrl-C they are hung
+	// up at once), bounded.
+	wait := func() {
+		ended := make(chan struct{})
+		go func() { wg.Wait(); close(ended) }()
+		select {
+		case <-ended:
+		case <-time.After(drainWait + o.ExecTimeout):
+			fmt.Fprintln(f.IO.ErrOut, "cusax: answer: calls still in progress were abandoned")
+		}
+	}
+	interrupted := func() error {
+		wait()
+		return cmdutil.WithExit(cmdutil.ExitInterrupted, cmdutil.ErrInterrupted)
+	}
+	var giveUp <-chan time.Time
+	var lostSince time.Time
+	seen := 0
+	for o.MaxCalls == 0 || seen < o.MaxCalls {
+		var it item
+		select {
+		case it = <-items:
+		case <-giveUp:
+			wait()
+			return fmt.Errorf("answer: registration of %s lost %s ago and not restored; giving up (--give-up-after %s): %w",
+				aor, time.Since(lostSince).Round(100*time.Millisecond), o.GiveUpAfter, protocol.ErrUnreachable)
+		case <-ctx.Done():
+			// Interrupted, as the exit-code table says (130).
+			return interrupted()
+		case <-out.failed:
+			wait()
+			return out.err()
+		}
+		in, err := it.in, it.err
+		if err != nil {
+			if ctx.Err() != nil {
+				return interrupted()
+			}
+			wait()
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return fmt.Errorf("telephony: incoming calls: %w", err)
+		}
+		if in.Missed > 0 {
+			// The backend could not hand these over: say so rather than
+			// let them pass unseen.
+			ids := strings.Join(in.MissedCallIDs, ", ")
+			if uint64(len(in.MissedCallIDs)) < in.Missed {
+				ids += ", …"
+			}
+			fmt.Fprintf(f.IO.ErrOut, "cusax: answer: %d incoming call(s) arrived while the listener was behind and were not handled (Call-ID %s)\n", in.Missed, ids)
+			continue
+		}
+		if ev := in.Registration; ev != nil {
+			switch ev.State {
+			case protocol.RegistrationLost:
+				if lostSince.IsZero() {
+					lostSince = time.Now()
+					if o.GiveUpAfter > 0 {
+						giveUp = time.After(o.GiveUpAfter)
+					}
+				}
+			case protocol.RegistrationRestored:
+				lostSince, giveUp = time.Time{}, nil
+			}
+			fmt.Fprintln(f.IO.ErrOut, registrationLine(aor, ev))
+			continue
+		}
+		seen++
+		mu.Lock()
+		busy := inProgress >= o.Concurrency
+		n := inProgress
+		if !busy {
+			inProgress++
+		}
+		mu.Unlock()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var r answering.Report
+			if busy {
+				r = h.Refuse(ctx, in, n)
+			} else {
+				r = h.Handle(ctx, in)
+				mu.Lock()
+				inProgress--
+				mu.Unlock()
+			}
+			out.print(r)
+		}()
+	}
+	wait()
+	return out.err()
+}
+
+// registrationLine is the one stderr line for a registration change.
+func registrationLine(aor string, ev *protocol.RegistrationEvent) string {
+	switch ev.State {
+	case protocol.RegistrationLost:
+		return fmt.Sprintf("cusax: answer: registration of %s with %s over %s lost (%s); registering again", aor, ev.Server, ev.Transport, ev.Reason)
+	case protocol.RegistrationRetrying:
+		return fmt.Sprintf("cusax: answer: registering %s again failed (%s); next attempt in %.1f s", aor, ev.Reason, ev.Retry.Seconds())
+	case protocol.RegistrationRestored:
+		return fmt.Sprintf("cusax: answer: registered %s again (%s over %s) after %.1f s", aor, ev.Address, ev.Transport, ev.Down.Seconds())
+	}
+	return fmt.Sprintf("cusax: answer: registration of %s: %s %s", aor, ev.State, ev.Reason)
+}
+
+// prompter asks on the terminal, one question at a time; an answer not
+// given within promptWait rejects the call (the caller is still ringing).
+type prompter struct {
+	io    io.Writer
+	in    io.Reader
+	mu    sync.Mutex
+	once  sync.Once
+	lines chan string
+}
+
+const promptWait = 30 * time.Second
+
+func (p *prompter) CanPrompt() bool { return true }
+
+func (p *prompter) Confirm(ctx context.Context, q string) (bool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.once.Do(func() {
+		// One reader for the run, so a timed-out question leaves no
+		// stray reader to swallow the next answer.
+		p.lines = make(chan string)
+		go func() {
+			sc := bufio.NewScanner(p.in)
+			for sc.Scan() {
+				p.lines <- sc.Text()
+			}
+			close(p.lines)
+		}()
+	})
+	fmt.Fprintf(p.io, "%s [y/N] ", cmdutil.TermSafe(q))
+	select {
+	case line, ok := <-p.lines:
+		if !ok {
+			return false, errors.New("the terminal closed")
+		}
+		a := strings.ToLower(strings.TrimSpace(line))
+		return a == "y" || a == "yes", nil
+	case <-time.After(promptWait):
+		fmt.Fprintln(p.io)
+		return false, fmt.Errorf("no answer within %s", promptWait)
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+}
