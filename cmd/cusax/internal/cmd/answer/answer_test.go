@@ -454,7 +454,10 @@ func TestAnswerFailures(t *testing.T) {
 		{name: "exec arguments without --", args: []string{"--exec", "true", "extra"}, code: 2, want: "no arguments"},
 		{name: "bad notify", args: []string{"--notify", "not a jid"}, code: 2, want: "--notify"},
 		{name: "unknown flag", args: []string{"--answer-all"}, code: 2, want: "unknown flag"},
-		{name: "backend cannot answer", setup: func(e *cmdtest.Env) { e.Source.Telephony["sip"] = e.Service.Telephony() },
+		{name: "backend cannot answer", setup: func(e *cmdtest.Env) {
+			// A backend that does not declare the capability (the fake does by default).
+			e.Source.Telephony["sip"] = e.Service.Telephony(protocol.CapRegister, protocol.CapIncomingCalls)
+		},
 			code: cmdutil.ExitPlugin, want: `telephony backend "sip" cannot answer calls`},
 		{name: "wrong SIP password", setup: func(e *cmdtest.Env) {
 			_ = e.Store.Set(context.Background(), secrets.Ref{Account: "home", Aspect: "sip"}, "wrong-pw")
