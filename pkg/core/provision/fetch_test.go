@@ -100,6 +100,10 @@ func provServer(t *testing.T, ca *testCA) *httptest.Server {
 	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
+			// Abort: an empty 200 could still reach a client that
+			// gave up (HTTP/2 under load), and the test would see that
+			// instead of its own cancellation.
+			panic(http.ErrAbortHandler)
 		case <-time.After(5 * time.Second):
 		}
 	})
