@@ -62,7 +62,25 @@ Content-Length: 0
 {{- else}}
   <recv response="180" optional="true"/>
   <recv response="183" optional="true"/>
-{{- if eq .Expect 200}}
+{{- if and (eq .Expect 200) .NoAck}}
+  <!-- A caller that never ACKs (sippcall.go): the callee's retransmitted 200s are ignored
+       as retransmissions; its BYE (RFC 3261 §13.3.1.4, Timer H) gets 200. -->
+  <recv response="200" rtd="setup" rrs="true"/>
+  <recv request="BYE"/>
+  <send>
+    <![CDATA[
+
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+    ]]>
+  </send>
+{{- else if eq .Expect 200}}
   <recv response="200" rtd="setup" rrs="true"/>
   <send>
     <![CDATA[
@@ -82,9 +100,35 @@ Content-Length: 0
 {{- if .Pcap}}
   <nop><action><exec play_pcap_audio="{{attr .Pcap}}"/></action></nop>
 {{- end}}
+{{- range .DTMFPcaps}}
+  <pause milliseconds="300"/>
+  <nop><action><exec play_pcap_audio="{{attr .}}"/></action></nop>
+{{- end}}
 {{- if .HoldMS}}
   <pause milliseconds="{{.HoldMS}}"/>
 {{- end}}
+{{- if .Echo}}
+  <!-- SIGUSR2 makes sipp write its screens to the -trace_screen file, with the echo count
+       (the final screen at exit leaves that line out); give the main loop time to do it. -->
+  <nop><action><exec command="kill -USR2 [pid]"/></action></nop>
+  <pause milliseconds="300"/>
+{{- end}}
+{{- if .AwaitBye}}
+  <recv request="BYE"/>
+  <send>
+    <![CDATA[
+
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+    ]]>
+  </send>
+{{- else}}
   <send retrans="500">
     <![CDATA[
 
@@ -101,6 +145,7 @@ Content-Length: 0
     ]]>
   </send>
   <recv response="200"/>
+{{- end}}
 {{- else}}
   <recv response="{{.Expect}}"/>
   {{template "ack" .Invite 2}}
@@ -124,7 +169,7 @@ Max-Forwards: 70
 {{.Extra}}Content-Type: application/sdp
 Content-Length: [len]
 
-{{template "sdp"}}
+{{if .SDP}}{{.SDP}}{{else}}{{template "sdp"}}{{end}}
     ]]>
 {{- end}}
 {{- define "ack"}}<send>
@@ -176,6 +221,12 @@ type sippUACScenario struct {
 	Expect int
 	Cancel bool
 	HoldMS int64
+	// NoAck, DTMFPcaps and SDP are SippCall's (sippcall.go).
+	NoAck     bool
+	AwaitBye  bool
+	Echo      bool
+	DTMFPcaps []string
+	SDP       string
 }
 
 // sippINVITE is one INVITE of a scenario, for the "invite" and "ack" sub-templates.

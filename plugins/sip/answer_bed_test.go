@@ -1,0 +1,244 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/cusax/cusax/internal/testbed"
+	"github.com/cusax/cusax/pkg/media"
+	"github.com/cusax/cusax/pkg/protocol"
+)
+
+// TestAnswerThroughKamailio: sipp calls a session registered at the bed's
+// Kamailio over UDP and the session answers with Answer (RFC 3261 UAS,
+// RFC 3264 answer): the greeting reaches sipp (its echo count), sipp's
+// audio is recorded, sipp's BYE ends the call; sipp's RFC 4733 digits
+// 1234# end it at '#'; an offer with only G.722 gets 488; a caller that
+// never ACKs is hung up when Timer H fires.
+func TestAnswerThroughKamailio(t *testing.T) {
+	bed := testbed.Shared(t)
+	user := "ans" + randomToken(4)
+	users, err := bed.AddUsers(context.Background(), bed.Domain, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess := connect(t, protocol.ConnectRequest{
+		Address: "sip:" + user + "@" + bed.Domain, Password: users[user].Password,
+		Server: bedServer(bed, "udp"), CAPEM: readFile(t, bed.CAFile), Timeout: 5 * time.Second,
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	if _, err := sess.Register(ctx, protocol.RegisterRequest{Expires: 120 * time.Second}); err != nil {
+		t.Fatalf("Register: %v", err)
+	}
+	st, err := sess.IncomingCalls(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ans, ok := sess.(protocol.Answerer)
+	if !ok {
+		t.Fatal("the SIP session does not implement protocol.Answerer")
+	}
+	target := "sip:" + user + "@" + bed.Domain
+	dir := t.TempDir()
+
+	type sippOutcome struct {
+		res testbed.SippCallResult
+		err error
+	}
+	place := func(opts testbed.SippCallOptions) <-chan sippOutcome {
+		ch := make(chan sippOutcome, 1)
+		go func() {
+			res, err := bed.SippCall(ctx, opts)
+			ch <- sippOutcome{res, err}
+		}()
+		return ch
+	}
+	// answer takes the next call and collects its events up to the final one.
+	answer := func(t *testing.T, id string, req protocol.AnswerRequest) ([]protocol.AnswerEvent, time.Duration) {
+		t.Helper()
+		ic := recvWithin(t, st, 10*time.Second)
+		if ic.CallID != id {
+			t.Fatalf("call %q delivered, want %q", ic.CallID, id)
+		}
+		req.CallID = id
+		events, err := ans.Answer(ctx, req)
+		if err != nil {
+			t.Fatalf("Answer: %v", err)
+		}
+		defer events.Close()
+		var evs []protocol.AnswerEvent
+		var setup time.Duration
+		for {
+			ev, err := events.Recv()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatalf("Recv: %v", err)
+			}
+			if ev.Kind == protocol.AnswerAnswered {
+				setup = time.Since(ic.Time)
+			}
+			evs = append(evs, ev)
+		}
+		if len(evs) == 0 || !evs[len(evs)-1].Final {
+			t.Fatalf("no final event: %+v", evs)
+		}
+		if err := sess.Respond(ctx, id, 486, ""); !errors.Is(err, protocol.ErrNotFound) {
+			t.Errorf("Respond after Answer: %v, want ErrNotFound", err)
+		}
+		return evs, setup
+	}
+	kinds := func(evs []protocol.AnswerEvent) []string {
+		var out []string
+		for _, ev := range evs {
+			out = append(out, ev.Kind+ev.Digit)
+		}
+		return out
+	}
+
+	t.Run("greeting, recording, caller's BYE", func(t *testing.T) {
+		greeting := filepath.Join(dir, "greeting.wav")
+		writeTone(t, greeting, time.Second)
+		record := filepath.Join(dir, "message.wav")
+		id := "ans" + randomToken(6) + "@sipp"
+		done := place(testbed.SippCallOptions{From: "alice", To: target, CallID: id, Audio: true, Hold: 3 * time.Second})
+		evs, setup := answer(t, id, protocol.AnswerRequest{PlayFile: greeting, RecordFile: record, Duration: 30 * time.Second})
+		o := <-done
+		if o.err != nil {
+			t.Fatalf("sipp: %v", o.err)
+		}
+		fin := evs[len(evs)-1]
+		t.Logf("events %v; final %+v", kinds(evs), fin)
+		if fin.HungUpBy != protocol.HungUpByCaller || !fin.Answered || fin.StatusCode != 200 || fin.Codec != "PCMA" {
+			t.Errorf("final event %+v, want answered 200 PCMA hung up by the caller", fin)
+		}
+		// 1 s of greeting is 50 packets of 20 ms, then silence until the BYE.
+		if o.res.RTPEchoed < 50 {
+			t.Errorf("sipp received %d RTP packets, want at least the greeting's 50", o.res.RTPEchoed)
+		}
+		if fin.RTPSent < 50 || fin.RTPRecv == 0 {
+			t.Errorf("RTP sent %d, received %d", fin.RTPSent, fin.RTPRecv)
+		}
+		f, err := os.Open(record)
+		if err != nil {
+			t.Fatalf("recording: %v", err)
+		}
+		defer f.Close()
+		pcm, err := media.ReadWAV(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		samples := pcm.Mono8k()
+		level := rmsOf(samples)
+		if fin.RecordedSamples == 0 || int64(len(samples)) != fin.RecordedSamples || level < 300 {
+			t.Errorf("recorded %d samples (event says %d), RMS %.0f: want sipp's audio", len(samples), fin.RecordedSamples, level)
+		}
+		t.Logf("INVITE to 200: sipp %s (its first INVITE, 407 round trip included), ours (INVITE delivered to ACK) %s; RTP sent %d, received %d, sipp received %d; recorded %d samples, RMS %.0f",
+			o.res.Setup, setup.Round(time.Millisecond), fin.RTPSent, fin.RTPRecv, o.res.RTPEchoed, fin.RecordedSamples, level)
+		// A recording never replaces a file: the same path is refused
+		// before the call is taken.
+		id2 := "ans" + randomToken(6) + "@sipp"
+		done2 := place(testbed.SippCallOptions{From: "alice", To: target, CallID: id2, ExpectStatus: 486})
+		recvWithin(t, st, 10*time.Second)
+		if _, err := ans.Answer(ctx, protocol.AnswerRequest{CallID: id2, RecordFile: record}); !errors.Is(err, protocol.ErrInvalid) {
+			t.Errorf("Answer recording over an existing file: %v, want ErrInvalid", err)
+		}
+		if err := sess.Respond(ctx, id2, 486, ""); err != nil {
+			t.Errorf("the refused Answer took the call: %v", err)
+		}
+		if o := <-done2; o.err != nil {
+			t.Errorf("sipp: %v", o.err)
+		}
+	})
+
+	t.Run("RFC 4733 digits until #", func(t *testing.T) {
+		id := "dtm" + randomToken(6) + "@sipp"
+		done := place(testbed.SippCallOptions{From: "alice", To: target, CallID: id, DTMF: "1234#", AwaitBye: true})
+		evs, _ := answer(t, id, protocol.AnswerRequest{Until: "#", Duration: 30 * time.Second})
+		if o := <-done; o.err != nil {
+			t.Fatalf("sipp: %v", o.err)
+		}
+		fin := evs[len(evs)-1]
+		var digits string
+		for _, ev := range evs {
+			if ev.Kind == protocol.AnswerDigit {
+				digits += ev.Digit
+				if ev.Via != "rfc4733" {
+					t.Errorf("digit %s via %q", ev.Digit, ev.Via)
+				}
+			}
+		}
+		t.Logf("events %v; final %+v", kinds(evs), fin)
+		if digits != "1234#" || fin.Digits != "1234" || fin.HungUpBy != protocol.HungUpByUs {
+			t.Errorf("digit events %q, final digits %q hung up by %q; want 1234#, 1234, us", digits, fin.Digits, fin.HungUpBy)
+		}
+	})
+
+	t.Run("no common codec: 488", func(t *testing.T) {
+		id := "488" + randomToken(6) + "@sipp"
+		sdp := "v=0\no=- 1 1 IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\nt=0 0\nm=audio 40000 RTP/AVP 9\na=rtpmap:9 G722/8000\n"
+		done := place(testbed.SippCallOptions{From: "alice", To: target, CallID: id, SDP: sdp, ExpectStatus: 488})
+		evs, _ := answer(t, id, protocol.AnswerRequest{})
+		if o := <-done; o.err != nil {
+			t.Fatalf("sipp: %v", o.err)
+		}
+		fin := evs[len(evs)-1]
+		if fin.StatusCode != 488 || fin.Answered || fin.HungUpBy != protocol.HungUpByError || fin.Note == "" {
+			t.Errorf("final event %+v, want 488 not answered, with a note", fin)
+		}
+	})
+
+	t.Run("no ACK: Timer H", func(t *testing.T) {
+		saved := answerT1
+		answerT1 = 50 * time.Millisecond // Timer H = 3.2 s
+		t.Cleanup(func() { answerT1 = saved })
+		id := "nak" + randomToken(6) + "@sipp"
+		done := place(testbed.SippCallOptions{From: "alice", To: target, CallID: id, NoAck: true})
+		evs, _ := answer(t, id, protocol.AnswerRequest{Duration: 30 * time.Second})
+		if o := <-done; o.err != nil {
+			t.Fatalf("sipp (waits for our BYE): %v", o.err)
+		}
+		fin := evs[len(evs)-1]
+		t.Logf("events %v; final %+v", kinds(evs), fin)
+		if fin.HungUpBy != protocol.HungUpByError || fin.Answered {
+			t.Errorf("final event %+v, want hung up by error, never answered (no ACK)", fin)
+		}
+	})
+}
+
+// writeTone writes a 440 Hz tone at about -12 dBFS as a 16-bit 8 kHz WAV.
+func writeTone(t *testing.T, path string, d time.Duration) {
+	t.Helper()
+	n := int(d.Seconds() * media.TelephonyRate)
+	s := make([]int16, n)
+	for i := range s {
+		s[i] = int16(8000 * math.Sin(2*math.Pi*440*float64(i)/media.TelephonyRate))
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := media.WriteWAV(f, media.TelephonyRate, s); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func rmsOf(s []int16) float64 {
+	if len(s) == 0 {
+		return 0
+	}
+	var sum float64
+	for _, v := range s {
+		sum += float64(v) * float64(v)
+	}
+	return math.Sqrt(sum / float64(len(s)))
+}
