@@ -242,3 +242,63 @@ func rmsOf(s []int16) float64 {
 	}
 	return math.Sqrt(sum / float64(len(s)))
 }
+
+// TestAnswerBaresipDTMF: baresip (a real softphone) calls through
+// Kamailio (an MD5 bed: baresip 1.0 computes no SHA-256 digest) and sends
+// the keys 1234#: the session reports the digits 1, 2, 3, 4 as they come
+// and '#' ends the call with our BYE.
+func TestAnswerBaresipDTMF(t *testing.T) {
+	bed := testbed.Start(t, testbed.Options{SIPDigestAlgorithm: "MD5"})
+	sess := connect(t, bedRequest(t, bed, "alice", bedServer(bed, "udp")))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := sess.Register(ctx, protocol.RegisterRequest{Expires: 120 * time.Second}); err != nil {
+		t.Fatalf("Register: %v", err)
+	}
+	st, err := sess.IncomingCalls(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caller := bed.StartBaresipCaller(t, "bob")
+	if err := caller.Command("dial", "sip:alice@"+bed.Domain); err != nil {
+		t.Fatal(err)
+	}
+	ic := recvWithin(t, st, 10*time.Second)
+	events, err := sess.(protocol.Answerer).Answer(ctx, protocol.AnswerRequest{CallID: ic.CallID, Until: "#", Duration: 30 * time.Second})
+	if err != nil {
+		t.Fatalf("Answer: %v", err)
+	}
+	defer events.Close()
+	if err := caller.WaitEstablished(10 * time.Second); err != nil {
+		t.Fatalf("baresip: %v\n%s", err, caller.Output())
+	}
+	// Key presses as a person makes them, one after another.
+	for _, d := range "1234#" {
+		if err := caller.Command("sndcode", string(d)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	var digits, vias string
+	var fin protocol.AnswerEvent
+	for {
+		ev, err := events.Recv()
+		if err != nil {
+			break
+		}
+		if ev.Kind == protocol.AnswerDigit {
+			digits += ev.Digit
+			vias += ev.Via + " "
+		}
+		if ev.Final {
+			fin = ev
+		}
+	}
+	t.Logf("digits %q via %s; final %+v", digits, vias, fin)
+	if digits != "1234#" || fin.Digits != "1234" || fin.HungUpBy != protocol.HungUpByUs || !fin.Answered {
+		t.Errorf("digit events %q, final %+v; want 1234#, digits 1234, hung up by us\n%s", digits, fin, caller.Output())
+	}
+	if fin.RTPRecv == 0 || fin.RTPSent == 0 {
+		t.Errorf("RTP sent %d, received %d: want media both ways", fin.RTPSent, fin.RTPRecv)
+	}
+}
