@@ -24,6 +24,11 @@ type SippCallOptions struct {
 	DTMF string
 	// Hold is the pause before sipp's BYE, after the audio and digits started.
 	Hold time.Duration
+	// ReInvite sends a re-INVITE with the same offer after the ACK (it must get 200).
+	ReInvite bool
+	// InfoDTMF sends each digit in an INFO with application/dtmf-relay ("Signal=5"), 200 ms
+	// apart, after the RFC 4733 ones; each must get 200.
+	InfoDTMF string
 	// AwaitBye: after Hold, sipp waits for the callee's BYE (and answers it) instead of
 	// sending its own.
 	AwaitBye bool
@@ -83,6 +88,16 @@ func (b *Bed) SippCall(ctx context.Context, opts SippCallOptions) (SippCallResul
 			return res, fmt.Errorf("testbed: SippCall: digit %q: %w", d, err)
 		}
 		s.DTMFPcaps = append(s.DTMFPcaps, f)
+	}
+	s.ReInvite = opts.ReInvite
+	for i, d := range opts.InfoDTMF {
+		if !strings.ContainsRune("0123456789*#ABCD", d) {
+			return res, fmt.Errorf("testbed: SippCall: InfoDTMF digit %q", d)
+		}
+		s.Infos = append(s.Infos, sippInfo{CSeq: 10 + i, Signal: string(d)})
+	}
+	for i := range s.Infos {
+		s.Infos[i].sippUACScenario = s
 	}
 	if opts.SDP != "" {
 		if !sippSafe(strings.ReplaceAll(strings.ReplaceAll(opts.SDP, "\r\n", ""), "\n", "")) {

@@ -100,9 +100,69 @@ Content-Length: 0
 {{- if .Pcap}}
   <nop><action><exec play_pcap_audio="{{attr .Pcap}}"/></action></nop>
 {{- end}}
+{{- if .ReInvite}}
+  <!-- A re-INVITE in the dialog with the same offer (RFC 3261 §14), answered 200 and ACKed. -->
+  <send retrans="500">
+    <![CDATA[
+
+INVITE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+[routes]
+From: {{.From}};tag={{.Tag}}
+To: <{{.To}}>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 5 INVITE
+Contact: <sip:{{.User}}@[local_ip]:[local_port]>
+Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: [len]
+
+{{template "sdp"}}
+    ]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="200"/>
+  <send>
+    <![CDATA[
+
+ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+[routes]
+From: {{.From}};tag={{.Tag}}
+To: <{{.To}}>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 5 ACK
+Max-Forwards: 70
+Content-Length: 0
+
+    ]]>
+  </send>
+{{- end}}
 {{- range .DTMFPcaps}}
   <pause milliseconds="300"/>
   <nop><action><exec play_pcap_audio="{{attr .}}"/></action></nop>
+{{- end}}
+{{- range .Infos}}
+  <pause milliseconds="200"/>
+  <send retrans="500">
+    <![CDATA[
+
+INFO [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+[routes]
+From: {{.From}};tag={{.Tag}}
+To: <{{.To}}>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: {{.CSeq}} INFO
+Max-Forwards: 70
+Content-Type: application/dtmf-relay
+Content-Length: [len]
+
+Signal={{.Signal}}
+Duration=160
+    ]]>
+  </send>
+  <recv response="200"/>
 {{- end}}
 {{- if .HoldMS}}
   <pause milliseconds="{{.HoldMS}}"/>
@@ -138,7 +198,7 @@ Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
 From: {{.From}};tag={{.Tag}}
 To: <{{.To}}>[peer_tag_param]
 Call-ID: [call_id]
-CSeq: 3 BYE
+CSeq: {{if .Infos}}50{{else}}3{{end}} BYE
 Max-Forwards: 70
 Content-Length: 0
 
@@ -225,8 +285,17 @@ type sippUACScenario struct {
 	NoAck     bool
 	AwaitBye  bool
 	Echo      bool
+	ReInvite  bool
+	Infos     []sippInfo
 	DTMFPcaps []string
 	SDP       string
+}
+
+// sippInfo is one INFO with an application/dtmf-relay digit, in a SippCall's dialog.
+type sippInfo struct {
+	sippUACScenario
+	CSeq   int
+	Signal string
 }
 
 // sippINVITE is one INVITE of a scenario, for the "invite" and "ack" sub-templates.

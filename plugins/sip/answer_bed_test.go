@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -196,6 +197,89 @@ func TestAnswerThroughKamailio(t *testing.T) {
 		}
 	})
 
+	t.Run("re-INVITE, then SIP INFO digits", func(t *testing.T) {
+		id := "inf" + randomToken(6) + "@sipp"
+		done := place(testbed.SippCallOptions{From: "alice", To: target, CallID: id, ReInvite: true, InfoDTMF: "12#", AwaitBye: true})
+		evs, _ := answer(t, id, protocol.AnswerRequest{Until: "#", Duration: 30 * time.Second})
+		if o := <-done; o.err != nil {
+			t.Fatalf("sipp (re-INVITE and INFO must get 200): %v", o.err)
+		}
+		fin := evs[len(evs)-1]
+		var via []string
+		for _, ev := range evs {
+			if ev.Kind == protocol.AnswerDigit {
+				via = append(via, ev.Digit+":"+ev.Via)
+			}
+		}
+		t.Logf("digits %v; final %+v", via, fin)
+		if fin.Digits != "12" || fin.HungUpBy != protocol.HungUpByUs || len(via) != 3 || via[0] != "1:sip-info" {
+			t.Errorf("digits %v, final %+v; want 1 2 # by sip-info, ended by '#'", via, fin)
+		}
+	})
+
+	t.Run("CANCEL while ringing", func(t *testing.T) {
+		id := "cxl" + randomToken(6) + "@sipp"
+		ch := make(chan error, 1)
+		go func() {
+			_, err := bed.SippInvite(ctx, testbed.SippInviteOptions{From: "alice", To: target, CallID: id, Cancel: true})
+			ch <- err
+		}()
+		evs, _ := answer(t, id, protocol.AnswerRequest{Ring: 20 * time.Second})
+		if err := <-ch; err != nil {
+			t.Fatalf("sipp: %v", err)
+		}
+		fin := evs[len(evs)-1]
+		if fin.Answered || fin.HungUpBy != protocol.HungUpByCaller || fin.StatusCode != 487 {
+			t.Errorf("final %+v, want not answered, 487, hung up by the caller", fin)
+		}
+	})
+
+	// The rules that end a call from our side, each against a sipp that
+	// waits for our BYE (and sends no audio: silence).
+	for _, c := range []struct {
+		name string
+		req  protocol.AnswerRequest
+		note string
+	}{
+		{"greeting played", protocol.AnswerRequest{PlayFile: filepath.Join(dir, "short.wav")}, "played"},
+		{"duration", protocol.AnswerRequest{Duration: 700 * time.Millisecond}, "duration reached"},
+		{"digit timeout", protocol.AnswerRequest{DigitTimeout: 700 * time.Millisecond}, "no digit within"},
+		{"silence", protocol.AnswerRequest{SilenceHangup: 700 * time.Millisecond}, "silence for"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			writeTone(t, filepath.Join(dir, "short.wav"), 500*time.Millisecond)
+			id := "end" + randomToken(6) + "@sipp"
+			done := place(testbed.SippCallOptions{From: "alice", To: target, CallID: id, AwaitBye: true})
+			evs, _ := answer(t, id, c.req)
+			if o := <-done; o.err != nil {
+				t.Fatalf("sipp (waits for our BYE): %v", o.err)
+			}
+			fin := evs[len(evs)-1]
+			if fin.HungUpBy != protocol.HungUpByUs || !fin.Answered || !strings.Contains(fin.Note, c.note) {
+				t.Errorf("final %+v, want hung up by us: %s", fin, c.note)
+			}
+		})
+	}
+
+	t.Run("host cancels", func(t *testing.T) {
+		id := "hst" + randomToken(6) + "@sipp"
+		done := place(testbed.SippCallOptions{From: "alice", To: target, CallID: id, AwaitBye: true})
+		recvWithin(t, st, 10*time.Second)
+		actx, acancel := context.WithCancel(ctx)
+		defer acancel()
+		events, err := ans.Answer(actx, protocol.AnswerRequest{CallID: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fin := untilAnsweredThen(t, events, acancel)
+		if o := <-done; o.err != nil {
+			t.Fatalf("sipp (waits for our BYE): %v", o.err)
+		}
+		if fin.HungUpBy != protocol.HungUpByHost || !fin.Answered {
+			t.Errorf("final %+v, want hung up by the host", fin)
+		}
+	})
+
 	t.Run("no ACK: Timer H", func(t *testing.T) {
 		saved := answerT1
 		answerT1 = 50 * time.Millisecond // Timer H = 3.2 s
@@ -212,6 +296,78 @@ func TestAnswerThroughKamailio(t *testing.T) {
 			t.Errorf("final event %+v, want hung up by error, never answered (no ACK)", fin)
 		}
 	})
+}
+
+// untilAnsweredThen reads events up to "answered", calls f, and returns
+// the final event.
+func untilAnsweredThen(t *testing.T, events protocol.Stream[protocol.AnswerEvent], f func()) protocol.AnswerEvent {
+	t.Helper()
+	var fin protocol.AnswerEvent
+	for {
+		ev, err := events.Recv()
+		if err != nil {
+			break
+		}
+		if ev.Kind == protocol.AnswerAnswered {
+			f()
+		}
+		if ev.Final {
+			fin = ev
+		}
+	}
+	if !fin.Final {
+		t.Fatal("no final event")
+	}
+	return fin
+}
+
+// TestAnswerClose: closing the session hangs up an answered call (BYE;
+// sipp, waiting for it, completes) and ends its stream as the host's.
+func TestAnswerClose(t *testing.T) {
+	bed := testbed.Shared(t)
+	user := "cls" + randomToken(4)
+	users, err := bed.AddUsers(context.Background(), bed.Domain, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := New(testLogger(t)).Connect(context.Background(), protocol.ConnectRequest{
+		Address: "sip:" + user + "@" + bed.Domain, Password: users[user].Password,
+		Server: bedServer(bed, "udp"), CAPEM: readFile(t, bed.CAFile), Timeout: 5 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := sess.Register(ctx, protocol.RegisterRequest{Expires: 120 * time.Second}); err != nil {
+		t.Fatalf("Register: %v", err)
+	}
+	st, err := sess.IncomingCalls(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := "cls" + randomToken(6) + "@sipp"
+	done := make(chan error, 1)
+	go func() {
+		_, err := bed.SippCall(ctx, testbed.SippCallOptions{From: "alice", To: "sip:" + user + "@" + bed.Domain, CallID: id, AwaitBye: true})
+		done <- err
+	}()
+	recvWithin(t, st, 10*time.Second)
+	events, err := sess.(protocol.Answerer).Answer(ctx, protocol.AnswerRequest{CallID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan error, 1)
+	fin := untilAnsweredThen(t, events, func() { go func() { closed <- sess.Close(ctx) }() })
+	if err := <-closed; err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("sipp (waits for our BYE): %v", err)
+	}
+	if fin.HungUpBy != protocol.HungUpByHost || !fin.Answered {
+		t.Errorf("final %+v, want hung up by the host", fin)
+	}
 }
 
 // writeTone writes a 440 Hz tone at about -12 dBFS as a 16-bit 8 kHz WAV.
