@@ -17,6 +17,9 @@ type SippCallOptions struct {
 	From, To string
 	// CallID is the INVITE's Call-ID; empty: a random one.
 	CallID string
+	// Echo runs sipp with -rtp_echo: it sends every RTP packet it gets back to its source
+	// and counts them (RTPEchoed). Not with AwaitBye.
+	Echo bool
 	// Audio plays sipp's 7 s PCMA recording (g711a.pcap) to the callee after the ACK.
 	Audio bool
 	// DTMF is sent after the ACK as RFC 4733 events (sipp's dtmf_2833_*.pcap captures,
@@ -46,15 +49,14 @@ type SippCallResult struct {
 	// Setup is sipp's first INVITE to the 200 (including Kamailio's 407 round trip).
 	Setup time.Duration
 	// RTPEchoed counts the RTP packets sipp received from the callee (it runs with
-	// -rtp_echo and sends each back): "Total echo RTP pckts 1st stream", read just before
-	// sipp's BYE (0 with AwaitBye or NoAck).
+	// Echo): "Total echo RTP pckts 1st stream", read just before sipp's BYE.
 	RTPEchoed int64
 	Elapsed   time.Duration
 }
 
 // SippCall has sipp place one call through the bed's Kamailio over UDP (authenticated as in
 // SippUAC) that the callee answers, or refuses with ExpectStatus. sipp echoes the RTP it
-// gets (so its count is known) and plays audio and digits as asked, then hangs up with BYE
+// gets (Echo, so its count is known) and plays audio and digits as asked, then hangs up with BYE
 // after Hold; with NoAck it waits for the callee's BYE instead. It returns when sipp exits or
 // ctx ends; the error carries sipp's logs.
 func (b *Bed) SippCall(ctx context.Context, opts SippCallOptions) (SippCallResult, error) {
@@ -71,7 +73,11 @@ func (b *Bed) SippCall(ctx context.Context, opts SippCallOptions) (SippCallResul
 	if opts.ExpectStatus != 0 {
 		s.Expect = opts.ExpectStatus
 	}
-	s.Echo = !opts.AwaitBye // our BYE may come while sipp dumps its screen
+	if opts.Echo && opts.AwaitBye {
+		// Our BYE could come while sipp dumps its screen.
+		return res, fmt.Errorf("testbed: SippCall: Echo and AwaitBye do not go together")
+	}
+	s.Echo = opts.Echo
 	if opts.Audio {
 		s.Pcap = sippPCMA
 	}
@@ -114,12 +120,16 @@ func (b *Bed) SippCall(ctx context.Context, opts SippCallOptions) (SippCallResul
 	}
 	defer os.RemoveAll(dir)
 	start := time.Now()
-	proc, err := b.startSippCaller(ctx, "CALL", dir, s, 120*time.Second, "-m", "1", "-l", "1",
+	args := []string{"-m", "1", "-l", "1",
 		"-cid_str", strings.ReplaceAll(res.CallID, "%", "%%"),
-		"-rtp_echo", "-trace_screen", "-trace_rtt", "-rtt_freq", "1",
+		"-trace_screen", "-trace_rtt", "-rtt_freq", "1",
 		// No periodic screen refresh: one in the same millisecond as the SIGUSR2 dump would
 		// hide the echo counter (see sipp.go).
-		"-f", "3600")
+		"-f", "3600"}
+	if opts.Echo {
+		args = append(args, "-rtp_echo")
+	}
+	proc, err := b.startSippCaller(ctx, "CALL", dir, s, 120*time.Second, args...)
 	if err != nil {
 		return res, fmt.Errorf("testbed: SippCall: %w", err)
 	}
