@@ -126,3 +126,12 @@ func (p *BaresipCaller) WaitEstablished(d time.Duration) error {
 		return baresipEstablished.MatchString(p.Output()), nil
 	})
 }
+
+// DTMF returns the RFC 4733 digits baresip reported receiving so far, in order.
+func (p *BaresipCaller) DTMF() string {
+	var b strings.Builder
+	for _, m := range baresipDTMF.FindAllStringSubmatch(p.Output(), -1) {
+		b.WriteString(m[1])
+	}
+	return b.String()
+}

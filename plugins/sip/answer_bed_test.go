@@ -418,7 +418,8 @@ func rmsOf(s []int16) float64 {
 // TestAnswerBaresipDTMF: baresip (a real softphone) calls through
 // Kamailio (an MD5 bed: baresip 1.0 computes no SHA-256 digest) and sends
 // the keys 1234#: the session reports the digits 1, 2, 3, 4 as they come
-// and '#' ends the call with our BYE.
+// and '#' ends the call with our BYE. Our own digits 59 (RFC 4733) reach
+// baresip.
 func TestAnswerBaresipDTMF(t *testing.T) {
 	bed := testbed.Start(t, testbed.Options{SIPDigestAlgorithm: "MD5"})
 	sess := connect(t, bedRequest(t, bed, "alice", bedServer(bed, "udp")))
@@ -436,7 +437,7 @@ func TestAnswerBaresipDTMF(t *testing.T) {
 		t.Fatal(err)
 	}
 	ic := recvWithin(t, st, 10*time.Second)
-	events, err := sess.(protocol.Answerer).Answer(ctx, protocol.AnswerRequest{CallID: ic.CallID, Until: "#", Duration: 30 * time.Second})
+	events, err := sess.(protocol.Answerer).Answer(ctx, protocol.AnswerRequest{CallID: ic.CallID, Until: "#", SendDTMF: "59", Duration: 30 * time.Second})
 	if err != nil {
 		t.Fatalf("Answer: %v", err)
 	}
@@ -469,6 +470,10 @@ func TestAnswerBaresipDTMF(t *testing.T) {
 	t.Logf("digits %q via %s; final %+v", digits, vias, fin)
 	if digits != "1234#" || fin.Digits != "1234" || fin.HungUpBy != protocol.HungUpByUs || !fin.Answered {
 		t.Errorf("digit events %q, final %+v; want 1234#, digits 1234, hung up by us\n%s", digits, fin, caller.Output())
+	}
+	// Ours, sent 200 ms after the answer, reached baresip (its log).
+	if got := caller.DTMF(); got != "59" {
+		t.Errorf("baresip received the digits %q, want 59", got)
 	}
 	if fin.RTPRecv == 0 || fin.RTPSent == 0 {
 		t.Errorf("RTP sent %d, received %d: want media both ways", fin.RTPSent, fin.RTPRecv)

@@ -335,8 +335,12 @@ func reasonPhrase(status int) string {
 		return "Loop Detected"
 	case 486:
 		return "Busy Here"
+	case 487:
+		return "Request Terminated"
 	case 488:
 		return "Not Acceptable Here"
+	case 500:
+		return "Server Internal Error"
 	case 600:
 		return "Busy Everywhere"
 	case 603:
