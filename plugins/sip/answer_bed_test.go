@@ -199,6 +199,20 @@ func TestAnswerThroughKamailio(t *testing.T) {
 		}
 	})
 
+	t.Run("RFC 4733 digits, count reached", func(t *testing.T) {
+		id := "cnt" + randomToken(6) + "@sipp"
+		done := place(testbed.SippCallOptions{From: "alice", To: target, CallID: id, DTMF: "1234#", AwaitBye: true})
+		evs, _ := answer(t, id, protocol.AnswerRequest{Digits: 2, Until: "#", Duration: 30 * time.Second})
+		// Our BYE comes while sipp's scenario still plays digits: sipp
+		// reports it as unexpected, which shows it arrived.
+		if o := <-done; o.err == nil || !strings.Contains(o.err.Error(), "unexpected BYE") {
+			t.Fatalf("sipp: %v, want our BYE before its scenario ended", o.err)
+		}
+		if fin := evs[len(evs)-1]; fin.Digits != "12" || fin.HungUpBy != protocol.HungUpByUs {
+			t.Errorf("final %+v, want digits 12, hung up by us", fin)
+		}
+	})
+
 	t.Run("no common codec: 488", func(t *testing.T) {
 		id := "488" + randomToken(6) + "@sipp"
 		sdp := "v=0\no=- 1 1 IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\nt=0 0\nm=audio 40000 RTP/AVP 9\na=rtpmap:9 G722/8000\n"
