@@ -493,3 +493,88 @@ func TestAnswerBaresipDTMF(t *testing.T) {
 		t.Errorf("RTP sent %d, received %d: want media both ways", fin.RTPSent, fin.RTPRecv)
 	}
 }
+
+// TestAnswerOverStreams: a session registered over TCP or TLS answers
+// through the same connection (Kamailio reuses it): the greeting reaches
+// sipp, the caller's BYE ends one call, our BYE (duration) the next. The
+// first call's events are read only after sipp is done: a reader that
+// falls behind does not hold the call up.
+func TestAnswerOverStreams(t *testing.T) {
+	bed := testbed.Shared(t)
+	for _, tr := range []string{"tcp", "tls"} {
+		t.Run(tr, func(t *testing.T) {
+			user := "str" + randomToken(4)
+			users, err := bed.AddUsers(context.Background(), bed.Domain, user)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sess := connect(t, protocol.ConnectRequest{
+				Address: "sip:" + user + "@" + bed.Domain, Password: users[user].Password,
+				Server: bedServer(bed, tr), CAPEM: readFile(t, bed.CAFile), Timeout: 5 * time.Second,
+			})
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			if _, err := sess.Register(ctx, protocol.RegisterRequest{Expires: 120 * time.Second}); err != nil {
+				t.Fatalf("Register: %v", err)
+			}
+			st, err := sess.IncomingCalls(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			target := "sip:" + user + "@" + bed.Domain
+			greeting := filepath.Join(t.TempDir(), "greeting.wav")
+			writeTone(t, greeting, time.Second)
+			readAll := func(events protocol.Stream[protocol.AnswerEvent]) protocol.AnswerEvent {
+				var fin protocol.AnswerEvent
+				for {
+					ev, err := events.Recv()
+					if err != nil {
+						return fin
+					}
+					if ev.Final {
+						fin = ev
+					}
+				}
+			}
+
+			id := "s1" + randomToken(6) + "@sipp"
+			done := make(chan error, 1)
+			var res testbed.SippCallResult
+			go func() {
+				var err error
+				res, err = bed.SippCall(ctx, testbed.SippCallOptions{From: "alice", To: target, CallID: id, Echo: true, Hold: 2 * time.Second})
+				done <- err
+			}()
+			recvWithin(t, st, 10*time.Second)
+			events, err := sess.(protocol.Answerer).Answer(ctx, protocol.AnswerRequest{CallID: id, PlayFile: greeting, Duration: 30 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := <-done; err != nil {
+				t.Fatalf("sipp: %v", err)
+			}
+			fin := readAll(events)
+			if fin.HungUpBy != protocol.HungUpByCaller || res.RTPEchoed < 50 {
+				t.Errorf("final %+v, sipp received %d RTP packets; want hung up by the caller after the greeting's 50", fin, res.RTPEchoed)
+			}
+
+			id = "s2" + randomToken(6) + "@sipp"
+			go func() {
+				_, err := bed.SippCall(ctx, testbed.SippCallOptions{From: "alice", To: target, CallID: id, AwaitBye: true})
+				done <- err
+			}()
+			recvWithin(t, st, 10*time.Second)
+			events, err = sess.(protocol.Answerer).Answer(ctx, protocol.AnswerRequest{CallID: id, Duration: 500 * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fin = readAll(events)
+			if err := <-done; err != nil {
+				t.Fatalf("sipp (waits for our BYE over %s): %v", tr, err)
+			}
+			if fin.HungUpBy != protocol.HungUpByUs || !fin.Answered {
+				t.Errorf("final %+v, want hung up by us", fin)
+			}
+		})
+	}
+}
