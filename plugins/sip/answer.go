@@ -96,6 +96,12 @@ func (s *session) Answer(ctx context.Context, req protocol.AnswerRequest) (proto
 	// The dialog's requests (BYE) go over the flow the registration uses,
 	// the one the INVITE came over (RFC 5626 would say the same).
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		discard()
+		_ = p.final(gosip.StatusTemporarilyUnavailable, "")
+		return fail(fmt.Errorf("session closed: %w", protocol.ErrNotConnected))
+	}
 	t := s.targets[0]
 	if s.bound != nil {
 		t = s.bound.target
@@ -121,9 +127,12 @@ func (s *session) Answer(ctx context.Context, req protocol.AnswerRequest) (proto
 	c := s.newAnswerCall(p, fl)
 	cctx, cancel := context.WithCancel(ctx)
 	c.cancel = cancel
+	// Registered while it rings already, so that Close ends it too.
+	s.addCall(c)
 	st := &answerStream{ch: make(chan protocol.AnswerEvent, 64), cancel: cancel}
 	go func() {
 		defer cancel()
+		defer s.removeCall(c)
 		defer st.finish()
 		defer fl.release()
 		defer conn.Close()
@@ -291,8 +300,6 @@ func (a *answering) run(ctx context.Context) {
 	res.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
 	res.AppendHeader(a.s.contactFor(a.c.flow.t, a.c.flow.local))
 	res.AppendHeader(gosip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO"))
-	a.s.addCall(a.c)
-	defer a.s.removeCall(a.c)
 	select {
 	case <-a.p.cancelled:
 		a.settle()
@@ -319,7 +326,13 @@ func (a *answering) run(ctx context.Context) {
 		case <-a.c.acked:
 			acked = true
 		case <-retrans.C:
-			_ = a.p.tx.Respond(res)
+			if err := a.p.tx.Respond(res); err != nil {
+				// The transaction is gone (over TCP/TLS sipgo ends it
+				// at once): the core retransmits all the same.
+				if tc, ok := a.p.tx.(interface{ Connection() gosip.Connection }); ok && tc.Connection() != nil {
+					_ = tc.Connection().WriteMsg(res)
+				}
+			}
 			interval = min(2*interval, answerT2)
 			retrans.Reset(interval)
 		case <-timerH.C:

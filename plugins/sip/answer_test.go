@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,7 +70,7 @@ func TestAnswerOffline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev, err := events.Recv()
+	ev, err := recvEventWithin(t, events, 5*time.Second)
 	if err != nil || !ev.Final || ev.StatusCode != 488 || ev.Answered || ev.HungUpBy != protocol.HungUpByError {
 		t.Errorf("event %+v, %v; want a final 488", ev, err)
 	}
@@ -80,4 +81,64 @@ func TestAnswerOffline(t *testing.T) {
 	if err := s.Respond(ctx, "nosdp@x", 486, ""); !errors.Is(err, protocol.ErrNotFound) {
 		t.Errorf("Respond after Answer: %v, want ErrNotFound", err)
 	}
+}
+
+// TestAnswerCloseWhileRinging: Close ends a call Answer took and is still
+// ringing (480, a final event from the host), as it does answered ones.
+func TestAnswerCloseWhileRinging(t *testing.T) {
+	s := offlineSession(t)
+	ctx := context.Background()
+	st, err := s.IncomingCalls(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	sdp := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n"
+	raw := strings.Replace(fmt.Sprintf(fakeInvite, "r1", "ring@x"), "Content-Length: 0\r\n\r\n",
+		fmt.Sprintf("Content-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s", len(sdp), sdp), 1)
+	tx, done := incomingCall(s, parseInvite(t, raw))
+	recvWithin(t, st, time.Second)
+	events, err := s.Answer(ctx, protocol.AnswerRequest{CallID: "ring@x", Ring: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev, err := recvEventWithin(t, events, 5*time.Second); err != nil || ev.Kind != protocol.AnswerRinging {
+		t.Fatalf("first event %+v, %v; want ringing", ev, err)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close(ctx) }()
+	ev, err := recvEventWithin(t, events, 15*time.Second)
+	if err != nil || !ev.Final || ev.HungUpBy != protocol.HungUpByHost || ev.Answered {
+		t.Errorf("event %+v, %v; want a final one from the host", ev, err)
+	}
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Logf("Close: %v (no registrar here)", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("Close did not return")
+	}
+	waitClosed(t, done, "handler")
+	if got := tx.statuses(); len(got) != 3 || got[1] != 180 || got[2] != 480 {
+		t.Errorf("sent %v, want [100 180 480]", got)
+	}
+}
+
+// recvEventWithin is events.Recv bounded by d (the test fails after).
+func recvEventWithin(t *testing.T, events protocol.Stream[protocol.AnswerEvent], d time.Duration) (protocol.AnswerEvent, error) {
+	t.Helper()
+	type r struct {
+		ev  protocol.AnswerEvent
+		err error
+	}
+	ch := make(chan r, 1)
+	go func() { ev, err := events.Recv(); ch <- r{ev, err} }()
+	select {
+	case x := <-ch:
+		return x.ev, x.err
+	case <-time.After(d):
+		t.Fatalf("no answer event within %s", d)
+	}
+	return protocol.AnswerEvent{}, nil
 }
