@@ -77,7 +77,9 @@ func TestAnswerThroughKamailio(t *testing.T) {
 		var evs []protocol.AnswerEvent
 		var setup time.Duration
 		for {
-			ev, err := events.Recv()
+			// Bounded per call, so that a call that does not end names
+			// its subtest.
+			ev, err := recvEventWithin(t, events, 45*time.Second)
 			if errors.Is(err, io.EOF) {
 				break
 			}
