@@ -150,8 +150,10 @@ func (s *session) handleIncoming(req *gosip.Request, tx gosip.ServerTransaction)
 // Register) until ctx ends (Recv: ctx.Err()), the stream is closed or the
 // session is (Recv: io.EOF). With several streams open each gets every
 // call. A reader that falls more than 16 calls behind loses the newest
-// (counted, logged). Calls delivered must be answered with Respond within
-// 30 s; when the last stream closes, the calls still pending get 480.
+// (counted, logged). Calls delivered must be answered with Respond, or
+// taken with Answer (answer.go), within 30 s; when the last stream closes,
+// the calls still pending get 480 (a call Answer took is no longer
+// pending).
 //
 // Raw is the request exactly as received: over UDP the datagram (taken in
 // the connected socket's ReadFrom), over TCP and TLS the bytes cut from
