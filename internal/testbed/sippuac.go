@@ -62,7 +62,25 @@ Content-Length: 0
 {{- else}}
   <recv response="180" optional="true"/>
   <recv response="183" optional="true"/>
-{{- if eq .Expect 200}}
+{{- if and (eq .Expect 200) .NoAck}}
+  <!-- A caller that never ACKs (sippcall.go): the callee's retransmitted 200s are ignored
+       as retransmissions; its BYE (RFC 3261 §13.3.1.4, Timer H) gets 200. -->
+  <recv response="200" rtd="setup" rrs="true"/>
+  <recv request="BYE"/>
+  <send>
+    <![CDATA[
+
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+    ]]>
+  </send>
+{{- else if eq .Expect 200}}
   <recv response="200" rtd="setup" rrs="true"/>
   <send>
     <![CDATA[
@@ -82,9 +100,95 @@ Content-Length: 0
 {{- if .Pcap}}
   <nop><action><exec play_pcap_audio="{{attr .Pcap}}"/></action></nop>
 {{- end}}
+{{- if .ReInvite}}
+  <!-- A re-INVITE in the dialog with the same offer (RFC 3261 §14), answered 200 and ACKed. -->
+  <send retrans="500">
+    <![CDATA[
+
+INVITE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+[routes]
+From: {{.From}};tag={{.Tag}}
+To: <{{.To}}>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 5 INVITE
+Contact: <sip:{{.User}}@[local_ip]:[local_port]>
+Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: [len]
+
+{{template "sdp"}}
+    ]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="200"/>
+  <send>
+    <![CDATA[
+
+ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+[routes]
+From: {{.From}};tag={{.Tag}}
+To: <{{.To}}>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 5 ACK
+Max-Forwards: 70
+Content-Length: 0
+
+    ]]>
+  </send>
+{{- end}}
+{{- range .DTMFPcaps}}
+  <pause milliseconds="300"/>
+  <nop><action><exec play_pcap_audio="{{attr .}}"/></action></nop>
+{{- end}}
+{{- range .Infos}}
+  <pause milliseconds="200"/>
+  <send retrans="500">
+    <![CDATA[
+
+INFO [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+[routes]
+From: {{.From}};tag={{.Tag}}
+To: <{{.To}}>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: {{.CSeq}} INFO
+Max-Forwards: 70
+Content-Type: application/dtmf-relay
+Content-Length: [len]
+
+Signal={{.Signal}}
+Duration=160
+    ]]>
+  </send>
+  <recv response="200"/>
+{{- end}}
 {{- if .HoldMS}}
   <pause milliseconds="{{.HoldMS}}"/>
 {{- end}}
+{{- if .Echo}}
+  <!-- SIGUSR2 makes sipp write its screens to the -trace_screen file, with the echo count
+       (the final screen at exit leaves that line out); give the main loop time to do it. -->
+  <nop><action><exec command="kill -USR2 [pid]"/></action></nop>
+  <pause milliseconds="300"/>
+{{- end}}
+{{- if .AwaitBye}}
+  <recv request="BYE"/>
+  <send>
+    <![CDATA[
+
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+    ]]>
+  </send>
+{{- else}}
   <send retrans="500">
     <![CDATA[
 
@@ -94,13 +198,14 @@ Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
 From: {{.From}};tag={{.Tag}}
 To: <{{.To}}>[peer_tag_param]
 Call-ID: [call_id]
-CSeq: 3 BYE
+CSeq: {{if .Infos}}50{{else}}3{{end}} BYE
 Max-Forwards: 70
 Content-Length: 0
 
     ]]>
   </send>
   <recv response="200"/>
+{{- end}}
 {{- else}}
   <recv response="{{.Expect}}"/>
   {{template "ack" .Invite 2}}
@@ -124,7 +229,7 @@ Max-Forwards: 70
 {{.Extra}}Content-Type: application/sdp
 Content-Length: [len]
 
-{{template "sdp"}}
+{{if .SDP}}{{.SDP}}{{else}}{{template "sdp"}}{{end}}
     ]]>
 {{- end}}
 {{- define "ack"}}<send>
@@ -176,6 +281,21 @@ type sippUACScenario struct {
 	Expect int
 	Cancel bool
 	HoldMS int64
+	// NoAck, DTMFPcaps and SDP are SippCall's (sippcall.go).
+	NoAck     bool
+	AwaitBye  bool
+	Echo      bool
+	ReInvite  bool
+	Infos     []sippInfo
+	DTMFPcaps []string
+	SDP       string
+}
+
+// sippInfo is one INFO with an application/dtmf-relay digit, in a SippCall's dialog.
+type sippInfo struct {
+	sippUACScenario
+	CSeq   int
+	Signal string
 }
 
 // sippINVITE is one INVITE of a scenario, for the "invite" and "ack" sub-templates.

@@ -83,3 +83,29 @@ func (f *File) Discard() {
 // Name is the temporary file's path (os.File.Name would give the name it
 // was created under, before it was locked and renamed).
 func (f *File) Name() string { return f.tmp }
+
+// CommitNew is Commit for a target that must not exist: the file is
+// linked into place with link(2), which fails with EEXIST when anything
+// (a file, a symbolic link, a device) got there meanwhile, so nothing is
+// ever replaced; then the temporary name is removed. On failure the
+// temporary file is removed and the target left as it was.
+func (f *File) CommitNew() error {
+	if f.done {
+		return fmt.Errorf("write %s: already committed or discarded", f.target)
+	}
+	f.done = true
+	defer f.release()
+	err := syncFile(f.File)
+	if cerr := closeFile(f.File); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Link(f.tmp, f.target)
+	}
+	_ = os.Remove(f.tmp)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", f.target, err)
+	}
+	syncDir(filepath.Dir(f.target))
+	return nil
+}

@@ -64,7 +64,7 @@ func (b *Backend) Info(context.Context) (protocol.Info, error) {
 		Name:         "sip",
 		Version:      Version,
 		APIVersion:   protocol.APIVersion,
-		Capabilities: []protocol.Capability{protocol.CapRegister, protocol.CapDial, protocol.CapIncomingCalls, protocol.CapMedia, protocol.CapDTMF},
+		Capabilities: []protocol.Capability{protocol.CapRegister, protocol.CapDial, protocol.CapIncomingCalls, protocol.CapMedia, protocol.CapDTMF, protocol.CapAnswer},
 		Description:  "SIP (RFC 3261) registration and calls over UDP, TCP and TLS with RFC 8760 digest; G.711 RTP media and RFC 4733 DTMF; incoming INVITEs streamed and refused or left ringing (no answering)",
 	}, nil
 }
@@ -212,7 +212,8 @@ func (b *Backend) Connect(ctx context.Context, req protocol.ConnectRequest) (pro
 	srv.OnBye(s.handleBye)
 	srv.OnInvite(s.handleInvite)
 	srv.OnOptions(s.handleOptions)
-	srv.OnAck(func(*gosip.Request, gosip.ServerTransaction) {})
+	srv.OnAck(s.handleAck)
+	srv.OnInfo(s.handleInfo)
 	names := make([]string, len(targets))
 	for i, t := range targets {
 		names[i] = t.String()

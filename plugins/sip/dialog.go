@@ -38,6 +38,12 @@ type call struct {
 	mu        sync.Mutex
 	remoteBye chan struct{} // closed when the callee sends BYE
 	byeSeen   bool
+
+	// An answered incoming call (answer.go): acked is closed by the ACK
+	// of our 2xx; infoDigit takes digits from SIP INFO while media runs.
+	acked     chan struct{}
+	ackSeen   bool
+	infoDigit func(rune)
 }
 
 func (s *session) newCall(t Target, p *dialPlan) *call {

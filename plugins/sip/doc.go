@@ -27,6 +27,13 @@
 //     REGISTER at once instead of after the timeout; every wait is bounded
 //     by the context and ConnectRequest.Timeout (default 10 s), never by
 //     UDP's 32 s Timer B.
+//   - The UAS side of a call (answer.go, protocol.Answerer): an incoming
+//     INVITE taken by Answer gets 180, an SDP answer built from the offer
+//     (RFC 3264; 488 without PCMU/PCMA) in a 200 that is retransmitted
+//     until the ACK or Timer H (RFC 3261 §13.3.1.4), then the media loop
+//     of plugins/sip/callmedia with digits from RFC 4733 or SIP INFO
+//     application/dtmf-relay. sipgo leaves the 2xx retransmission, the
+//     ACK and the dialog to the application.
 //
 // Signalling over UDP or TCP is allowed, since digest never reveals the
 // password, but the report says Encrypted=false and carries a note so that

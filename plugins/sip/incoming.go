@@ -57,6 +57,9 @@ type pendingCall struct {
 	tx    gosip.ServerTransaction
 	toTag string        // RFC 3261 §8.2.6.2: one tag for all our responses
 	over  chan struct{} // closed once the final answer is sent (or sipgo sent it)
+	// cancelled is closed when the caller's CANCEL arrives (sipgo then
+	// answers the INVITE 487), whoever owns the call.
+	cancelled chan struct{}
 }
 
 // handleIncoming takes a new INVITE (not in a dialog of ours): 100 Trying
@@ -70,7 +73,7 @@ func (s *session) handleIncoming(req *gosip.Request, tx gosip.ServerTransaction)
 	if h := req.CallID(); h != nil {
 		id = h.Value()
 	}
-	p := &pendingCall{id: id, req: req, tx: tx, toTag: randomToken(8), over: make(chan struct{})}
+	p := &pendingCall{id: id, req: req, tx: tx, toTag: randomToken(8), over: make(chan struct{}), cancelled: make(chan struct{})}
 	in.mu.Lock()
 	switch {
 	case in.closed || len(in.streams) == 0:
@@ -99,8 +102,13 @@ func (s *session) handleIncoming(req *gosip.Request, tx gosip.ServerTransaction)
 	_ = tx.Respond(gosip.NewResponseFromRequest(req, gosip.StatusTrying, "Trying", nil))
 	// A CANCEL (RFC 3261 §9.2): sipgo answers it 200 and the INVITE 487;
 	// the call is only forgotten here.
-	if !tx.OnCancel(func(*gosip.Request) { in.forget(p) }) {
+	var cancelOnce sync.Once
+	onCancel := func() {
+		cancelOnce.Do(func() { close(p.cancelled) })
 		in.forget(p)
+	}
+	if !tx.OnCancel(func(*gosip.Request) { onCancel() }) {
+		onCancel()
 		return
 	}
 
@@ -126,6 +134,13 @@ func (s *session) handleIncoming(req *gosip.Request, tx gosip.ServerTransaction)
 		if in.take(p) {
 			s.log.Debug("incoming call not answered in time", "call_id", id, "after", answerTimeout)
 			p.final(gosip.StatusTemporarilyUnavailable, "")
+			return
+		}
+		// Answer owns it (it may ring longer): returning would end the
+		// transaction under it.
+		select {
+		case <-p.over:
+		case <-tx.Done():
 		}
 	}
 }
@@ -135,8 +150,10 @@ func (s *session) handleIncoming(req *gosip.Request, tx gosip.ServerTransaction)
 // Register) until ctx ends (Recv: ctx.Err()), the stream is closed or the
 // session is (Recv: io.EOF). With several streams open each gets every
 // call. A reader that falls more than 16 calls behind loses the newest
-// (counted, logged). Calls delivered must be answered with Respond within
-// 30 s; when the last stream closes, the calls still pending get 480.
+// (counted, logged). Calls delivered must be answered with Respond, or
+// taken with Answer (answer.go), within 30 s; when the last stream closes,
+// the calls still pending get 480 (a call Answer took is no longer
+// pending).
 //
 // Raw is the request exactly as received: over UDP the datagram (taken in
 // the connected socket's ReadFrom), over TCP and TLS the bytes cut from
@@ -183,15 +200,15 @@ func (s *session) IncomingCalls(ctx context.Context) (protocol.Stream[protocol.I
 // Respond implements protocol.TelephonySession: it answers a pending
 // incoming call. A provisional status (101–199, e.g. 180) leaves it
 // pending; a final one (300–699, e.g. 486, 603, 480) ends it. reason ""
-// means the RFC 3261 §21 phrase. Errors: ErrUnsupported for 2xx (there is
-// no media answer here), ErrInvalid for a status outside 101–699 or a
+// means the RFC 3261 §21 phrase. Errors: ErrUnsupported for 2xx (a call is
+// taken with Answer, answer.go, which owns the media), ErrInvalid for a status outside 101–699 or a
 // reason with CR, LF or NUL, ErrNotFound for a call that is not pending
 // (unknown, answered, cancelled or timed out), ErrUnreachable when the
 // response cannot be sent.
 func (s *session) Respond(_ context.Context, callID string, status int, reason string) error {
 	switch {
 	case status >= 200 && status < 300:
-		return fmt.Errorf("sip respond %s: %d: accepting a call is not supported: %w", callID, status, protocol.ErrUnsupported)
+		return fmt.Errorf("sip respond %s: %d: a call is accepted with Answer (media), not Respond: %w", callID, status, protocol.ErrUnsupported)
 	case status <= 100 || status > 699:
 		return fmt.Errorf("sip respond %s: status %d: want 101-199 or 300-699: %w", callID, status, protocol.ErrInvalid)
 	}
@@ -320,8 +337,12 @@ func reasonPhrase(status int) string {
 		return "Loop Detected"
 	case 486:
 		return "Busy Here"
+	case 487:
+		return "Request Terminated"
 	case 488:
 		return "Not Acceptable Here"
+	case 500:
+		return "Server Internal Error"
 	case 600:
 		return "Busy Everywhere"
 	case 603:

@@ -91,3 +91,21 @@ func Commit(f *atomicfile.File, path string) error {
 
 // Discard closes and removes a temporary file from Create.
 func Discard(f *atomicfile.File) { f.Discard() }
+
+// CreateNew is Create for a path that must not exist at all (cusax
+// answer: a recording never replaces a file). CommitNew puts it in place.
+func CreateNew(path string) (*atomicfile.File, error) {
+	if _, err := os.Lstat(path); err == nil {
+		return nil, fmt.Errorf("%s exists (a recording never replaces a file): %w", path, fs.ErrExist)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	return atomicfile.Create(path, Perm)
+}
+
+// CommitNew syncs and closes f (from CreateNew) and links it to path,
+// which fails if anything appeared there during the call; the recording
+// is then discarded and what is at path left alone.
+func CommitNew(f *atomicfile.File, path string) error {
+	return f.CommitNew()
+}

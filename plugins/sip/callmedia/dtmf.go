@@ -2,7 +2,10 @@ package callmedia
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cusax/cusax/pkg/media"
@@ -108,4 +111,31 @@ func ParseDTMF(payload []byte) (digit rune, end bool, duration uint16, err error
 		return 0, false, 0, fmt.Errorf("dtmf: event code %d is not a DTMF digit", payload[0])
 	}
 	return rune(dtmfDigits[payload[0]]), payload[1]&0x80 != 0, binary.BigEndian.Uint16(payload[2:4]), nil
+}
+
+// ParseDTMFRelay reads the body of a SIP INFO with Content-Type
+// application/dtmf-relay (the de-facto format of Cisco and most PBXes,
+// no RFC): "Signal=5\r\nDuration=160\r\n". It returns the digit (0-9 * #
+// A-D, upper case); a body without a valid Signal line is an error.
+// Lines are bounded so a hostile body costs nothing.
+func ParseDTMFRelay(body []byte) (rune, error) {
+	if len(body) > 1024 {
+		return 0, fmt.Errorf("dtmf-relay: body of %d bytes is too long", len(body))
+	}
+	for _, line := range strings.FieldsFunc(string(body), func(r rune) bool { return r == '\r' || r == '\n' }) {
+		k, v, ok := strings.Cut(line, "=")
+		if !ok || !strings.EqualFold(strings.TrimSpace(k), "signal") {
+			continue
+		}
+		v = strings.ToUpper(strings.TrimSpace(v))
+		if len(v) == 1 && strings.Contains(dtmfDigits, v) {
+			return rune(v[0]), nil
+		}
+		// Some senders use the event code (RFC 4733 §3.2) instead.
+		if n, err := strconv.Atoi(v); err == nil && n >= 10 && n < len(dtmfDigits) {
+			return rune(dtmfDigits[n]), nil
+		}
+		return 0, fmt.Errorf("dtmf-relay: signal %q is not a DTMF digit", v)
+	}
+	return 0, errors.New("dtmf-relay: no Signal line")
 }

@@ -236,3 +236,81 @@ func direction(s *sdp.SessionDescription, m *sdp.MediaDescription) string {
 	}
 	return "sendrecv"
 }
+
+// ParseOffer extracts from a caller's SDP offer what an answerer needs:
+// where to send RTP, the first G.711 format in the offer's m-line order
+// (RFC 3264 §6.1: the answerer should keep the offerer's preference when
+// it supports it) and the telephone-event payload type. Errors as
+// ParseAnswer; ErrNoCommonCodec means the call must be refused with 488
+// (RFC 3264 §6).
+func ParseOffer(b []byte) (Answer, error) {
+	a, err := ParseAnswer(b)
+	if err != nil {
+		return a, fmt.Errorf("sdp offer: %w", err)
+	}
+	return a, nil
+}
+
+// AnswerSDP builds the SDP answer (RFC 3264 §6) to an offer parsed by
+// ParseOffer: one audio m-line at addr:port with the chosen G.711 format
+// and, when offered, telephone-event with the offerer's payload type
+// (RFC 4733 §2.1: the answer keeps the offer's dynamic type). The
+// direction mirrors the offer's (§6.1: sendonly answers recvonly and so
+// on). It fails for an invalid address or port.
+func AnswerSDP(o Answer, sessID uint64, addr netip.Addr, port int) ([]byte, error) {
+	if !addr.IsValid() {
+		return nil, errors.New("sdp answer: invalid address")
+	}
+	if port < 1 || port > 65535 {
+		return nil, fmt.Errorf("sdp answer: port %d out of range", port)
+	}
+	if o.Codec != "PCMU" && o.Codec != "PCMA" {
+		return nil, fmt.Errorf("sdp answer: codec %q: %w", o.Codec, ErrNoCommonCodec)
+	}
+	addr = addr.Unmap()
+	addrType := "IP4"
+	if addr.Is6() {
+		addrType = "IP6"
+	}
+	pt := strconv.Itoa(int(o.PayloadType))
+	formats := []string{pt}
+	attrs := []sdp.Attribute{sdp.NewAttribute("rtpmap", pt+" "+o.Codec+"/8000")}
+	if o.HasEvents {
+		ev := strconv.Itoa(int(o.EventPayloadType))
+		formats = append(formats, ev)
+		attrs = append(attrs, sdp.NewAttribute("rtpmap", ev+" telephone-event/8000"), sdp.NewAttribute("fmtp", ev+" 0-16"))
+	}
+	dir := "sendrecv"
+	switch o.Direction {
+	case "sendonly":
+		dir = "recvonly"
+	case "recvonly":
+		dir = "sendonly"
+	case "inactive":
+		dir = "inactive"
+	}
+	attrs = append(attrs, sdp.NewAttribute("ptime", "20"), sdp.NewPropertyAttribute(dir))
+	s := &sdp.SessionDescription{
+		Origin: sdp.Origin{
+			Username: "-", SessionID: sessID, SessionVersion: sessID,
+			NetworkType: "IN", AddressType: addrType, UnicastAddress: addr.String(),
+		},
+		SessionName: "cusax",
+		ConnectionInformation: &sdp.ConnectionInformation{
+			NetworkType: "IN", AddressType: addrType, Address: &sdp.Address{Address: addr.String()},
+		},
+		TimeDescriptions: []sdp.TimeDescription{{Timing: sdp.Timing{}}},
+		MediaDescriptions: []*sdp.MediaDescription{{
+			MediaName: sdp.MediaName{
+				Media: "audio", Port: sdp.RangedPort{Value: port},
+				Protos: []string{"RTP", "AVP"}, Formats: formats,
+			},
+			Attributes: attrs,
+		}},
+	}
+	b, err := s.Marshal()
+	if err != nil {
+		return nil, fmt.Errorf("sdp answer: %w", err)
+	}
+	return b, nil
+}

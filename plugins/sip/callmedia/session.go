@@ -50,6 +50,12 @@ type SessionConfig struct {
 	// MaxRecord caps Record; beyond it samples are discarded. 0 means
 	// one hour.
 	MaxRecord time.Duration
+	// OnAudio, if set, gets each received audio packet's decoded
+	// samples, and OnDigit each RFC 4733 digit once, as it arrives (the
+	// answerer streams them). Both run on the receive goroutine and must
+	// not block; the slice is not kept.
+	OnAudio func(samples []int16)
+	OnDigit func(digit rune)
 }
 
 // Stats is what Run observed.
@@ -318,6 +324,8 @@ type receiver struct {
 	eventPT uint8
 	record  bool
 	rec     recorder
+	onAudio func([]int16)
+	onDigit func(rune)
 
 	received, ignored int64
 	peer              netip.AddrPort
@@ -337,6 +345,8 @@ func newReceiver(cfg SessionConfig) *receiver {
 		pt:      cfg.PayloadType,
 		eventPT: cfg.EventPT,
 		record:  cfg.Record,
+		onAudio: cfg.OnAudio,
+		onDigit: cfg.OnDigit,
 		rec:     recorder{max: int64(maxRec/time.Millisecond) * media.TelephonyRate / 1000},
 	}
 }
@@ -381,9 +391,14 @@ func (r *receiver) handle(from netip.AddrPort, b []byte, at time.Time) {
 	}
 	switch {
 	case p.PayloadType == r.pt:
-		if r.record {
+		if r.record || r.onAudio != nil {
 			s, _ := Decode(r.pt, p.Payload) // pt is 0 or 8
-			r.rec.put(p.SSRC, p.Timestamp, s, at)
+			if r.record {
+				r.rec.put(p.SSRC, p.Timestamp, s, at)
+			}
+			if r.onAudio != nil {
+				r.onAudio(s)
+			}
 		}
 	case r.eventPT != 0 && p.PayloadType == r.eventPT:
 		r.event(&p)
@@ -412,6 +427,9 @@ func (r *receiver) event(p *rtp.Packet) {
 	r.haveEvent, r.eventSSRC, r.eventTS = true, p.SSRC, p.Timestamp
 	if len(r.dtmf) < maxDTMFReceived {
 		r.dtmf = append(r.dtmf, byte(digit))
+	}
+	if r.onDigit != nil {
+		r.onDigit(digit)
 	}
 }
 
