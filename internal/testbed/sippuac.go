@@ -138,9 +138,15 @@ Content-Length: 0
     ]]>
   </send>
 {{- end}}
-{{- range .DTMFPcaps}}
+{{- range $i, $f := .DTMFPcaps}}
+{{- if $.AwaitBye}}
+  <!-- A pause the callee's BYE may cut short (it may hang up at a digit). -->
+  <recv request="BYE" timeout="300" ontimeout="d{{$i}}" next="9"/>
+  <label id="d{{$i}}"/>
+{{- else}}
   <pause milliseconds="300"/>
-  <nop><action><exec play_pcap_audio="{{attr .}}"/></action></nop>
+{{- end}}
+  <nop><action><exec play_pcap_audio="{{attr $f}}"/></action></nop>
 {{- end}}
 {{- range .Infos}}
   <pause milliseconds="200"/>
@@ -175,6 +181,7 @@ Duration=160
 {{- end}}
 {{- if .AwaitBye}}
   <recv request="BYE"/>
+  <label id="9"/>
   <send>
     <![CDATA[
 

@@ -47,7 +47,8 @@ type AnswerRequest struct {
 	SendDTMF string
 	// Digits ends the call once this many digits were received; 0 = no
 	// limit. Until ends it at any of these digits (e.g. "#"), which is
-	// not counted among the digits. DigitTimeout ends it when no digit
+	// not counted among the digits (no digit event; the final Note names
+	// it). DigitTimeout ends it when no digit
 	// came for that long after the first (or after the greeting).
 	Digits       int
 	Until        string

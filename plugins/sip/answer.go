@@ -482,14 +482,16 @@ loop:
 			firstMedia = nil
 			a.st.send(a.event(protocol.AnswerMedia))
 		case d := <-digits:
-			ev := a.event(protocol.AnswerDigit)
-			ev.Digit, ev.Via = string(d.d), d.via
-			a.st.send(ev)
+			// An Until digit ends the call and is not one of the digits
+			// (no digit event; the final note names it).
 			if strings.ContainsRune(strings.ToUpper(req.Until), d.d) {
 				by = protocol.HungUpByUs
 				notes = append(notes, "digit "+string(d.d)+" ends the call")
 				break loop
 			}
+			ev := a.event(protocol.AnswerDigit)
+			ev.Digit, ev.Via = string(d.d), d.via
+			a.st.send(ev)
 			got = append(got, byte(d.d))
 			if req.Digits > 0 && len(got) >= req.Digits {
 				by = protocol.HungUpByUs
