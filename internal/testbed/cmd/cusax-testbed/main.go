@@ -6,6 +6,7 @@
 //	cusax-testbed down --dir DIR      stop a bed started in the background
 //	cusax-testbed callee --dir DIR    what the --callee baresip has answered and received
 //	cusax-testbed tone --out FILE     write a test tone as a 16-bit PCM WAV (for cusax call --play)
+//	cusax-testbed wav FILE...         samples, length, RMS and tone of WAV recordings
 //	cusax-testbed invite --dir DIR --from USER --to URI [--header 'Name: value']... [--expect 486]
 //	    place one call with sipp through the bed's Kamailio as USER; fail unless the final
 //	    response is the expected one
@@ -40,6 +41,7 @@ const usage = `usage:
   cusax-testbed down --dir DIR
   cusax-testbed callee --dir DIR
   cusax-testbed tone --out FILE [--freq HZ] [--duration D]
+  cusax-testbed wav FILE...
   cusax-testbed invite --dir DIR --from USER --to URI [--header 'Name: value']... [--expect STATUS] [--timeout D]
 `
 
@@ -71,6 +73,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fs.Var(&inv.Headers, "header", "extra INVITE header `'Name: value'` (repeatable, kept in order)")
 		fs.IntVar(&inv.Expect, "expect", 486, "final `STATUS` expected from the callee (300-699)")
 		fs.DurationVar(&inv.Timeout, "timeout", 30*time.Second, "give up after this long")
+	case "wav":
 	default:
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -83,7 +86,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
-	if fs.NArg() != 0 || (dir != nil && *dir == "") || (out != nil && *out == "") ||
+	if (args[0] == "wav") != (fs.NArg() != 0) || (dir != nil && *dir == "") || (out != nil && *out == "") ||
 		(args[0] == "invite" && (inv.From == "" || inv.To == "")) {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -98,6 +101,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = calleeReport(*dir, stdout)
 	case "tone":
 		err = writeTone(*out, *freq, *dur)
+	case "wav":
+		err = wavReport(fs.Args(), stdout)
 	case "invite":
 		inv.Dir = *dir
 		err = invite(inv, stdout)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -106,5 +107,35 @@ func TestCalleeReport(t *testing.T) {
 	}
 	if err := calleeReport(t.TempDir(), io.Discard); err == nil {
 		t.Error("calleeReport without a bed succeeded")
+	}
+}
+
+// TestWAVStats measures tones written by writeTone: the demo tells bob's
+// message from alice's greeting by these figures.
+func TestWAVStats(t *testing.T) {
+	dir := t.TempDir()
+	for _, freq := range []float64{330, 660} {
+		path := filepath.Join(dir, "tone.wav")
+		if err := writeTone(path, freq, 2*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		st, err := readWAVStats(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A sine at a quarter of full scale: RMS 0.25/√2.
+		if st.Samples != 2*toneRate || st.Loud < toneRate || math.Abs(st.RMS-0.25/math.Sqrt2) > 0.01 || math.Abs(st.Hz-freq) > freq/20 {
+			t.Errorf("%g Hz tone: %+v", freq, st)
+		}
+	}
+	if _, err := readWAVStats(filepath.Join(dir, "missing.wav")); err == nil {
+		t.Error("a missing file measured")
+	}
+	var out strings.Builder
+	if code := run([]string{"wav", filepath.Join(dir, "tone.wav")}, &out, io.Discard); code != 0 || !strings.Contains(out.String(), "samples=16000\t") {
+		t.Errorf("wav: exit %d, %q", code, out.String())
+	}
+	if code := run([]string{"wav"}, io.Discard, io.Discard); code != 2 {
+		t.Errorf("wav without files: exit %d, want 2", code)
 	}
 }
