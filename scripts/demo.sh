@@ -25,9 +25,10 @@ bold "Starting the test bed: Prosody and Kamailio on free loopback ports, with a
    and baresip answering every call to frank"
 "$BIN/cusax-testbed" up --seed-demo --callee frank --dir "$demo/bed" &
 bed_pid=$!
-whois_pid=
+whois_pid= answer_pid= phone_pid=
 cleanup() {
-	[[ -z $whois_pid ]] || kill "$whois_pid" 2>/dev/null || true
+	local p
+	for p in $whois_pid $answer_pid $phone_pid; do kill "$p" 2>/dev/null || true; done
 	kill "$bed_pid" 2>/dev/null || true
 	wait "$bed_pid" 2>/dev/null || true
 	rm -rf "$demo"
@@ -89,9 +90,12 @@ bold "8. cusax roster show bob: his full vCard"
 run "${cusax[@]}" roster --account demo show bob
 
 bold "9. cusax chat: bob listens with cusax, alice sends him a message from a one-liner"
+# bob's own cusax (both aspects over TLS): he chats here and calls alice's voicemail in step 15.
 export CUSAX_CONFIG_BOB=$demo/bob/config.toml
 printf '%s\n' "$CUSAX_BED_BOB_PASSWORD" | CUSAX_CONFIG=$CUSAX_CONFIG_BOB "${cusax[@]}" login --name bob \
-	--jid "$CUSAX_BED_BOB_JID" --xmpp-server "$CUSAX_BED_XMPP_ADDR" --ca-file "$CUSAX_BED_CA" --password-stdin >/dev/null 2>&1
+	--jid "$CUSAX_BED_BOB_JID" --xmpp-server "$CUSAX_BED_XMPP_ADDR" \
+	--aor "sip:bob@$CUSAX_BED_SIP_DOMAIN" --sip-proxy "sip:$CUSAX_BED_SIP_TLS_ADDR;transport=tls" \
+	--ca-file "$CUSAX_BED_CA" --password-stdin >/dev/null 2>&1
 CUSAX_CONFIG=$CUSAX_CONFIG_BOB "${cusax[@]}" chat --listen --count 1 --timeout 20s &
 listener=$!
 sleep 1.5
@@ -139,15 +143,17 @@ bold "14. cusax whois-caller --listen: who is calling, proven by alice's roster,
 printf '$ %s whois-caller --listen --account demo --on-call busy >%s &\n' "${cusax[*]}" "$demo/whois.out" >&2
 "${cusax[@]}" whois-caller --listen --account demo --on-call busy >"$demo/whois.out" 2>"$demo/whois.err" &
 whois_pid=$!
-# wait_for PATTERN FILE: until the listener has written a line matching PATTERN to FILE.
+# wait_for PATTERN FILE [PID ERRFILE]: until the listener (default whois-caller) has written
+# a line matching PATTERN to FILE; 15 s at most, and no longer than the listener lives.
 wait_for() {
+	local pid=${3:-$whois_pid} err=${4:-$demo/whois.err}
 	for _ in $(seq 1 150); do
 		grep -q "$1" "$2" && return 0
-		kill -0 "$whois_pid" 2>/dev/null || break
+		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	echo "demo: whois-caller did not write '$1'" >&2
-	cat "$demo/whois.err" >&2
+	echo "demo: $2 has no line matching '$1'" >&2
+	cat "$err" >&2
 	exit 1
 }
 wait_for 'listening for calls' "$demo/whois.err"
@@ -174,7 +180,47 @@ run cat "$demo/whois.err" >&2
 # 130: interrupted, as the exit-code table says (cusax help exit-codes).
 [[ $rc == 130 ]] || { echo "demo: whois-caller exited $rc after Ctrl-C, want 130" >&2; exit 1; }
 
-bold "15. cusax audit-tls: the TLS and authentication posture of both aspects of the demo account, for
+bold "15. cusax answer: alice's voicemail. alice picks up calls from verified callers (the same judging as
+   whois-caller, then her policy chain), plays a 1 s greeting (660 Hz), records the caller for up to
+   8 s and, after the call, tells her own address by chat (RFC 7081 §3.5: chat is the call's side
+   channel), so her other devices see it. bob calls with his own cusax, leaves a 3 s message (330 Hz)
+   and records what he hears"
+run "$BIN/cusax-testbed" tone --out "$demo/greeting.wav" --freq 660 --duration 1s
+run "$BIN/cusax-testbed" tone --out "$demo/message.wav" --freq 330 --duration 3s
+mkdir -p "$demo/vm"
+# alice's phone: another session of hers (its own resource) waits for the notification.
+printf '$ %s chat --account demo --listen --count 1 --timeout 60s >%s &\n' "${cusax[*]}" "$demo/phone.out" >&2
+"${cusax[@]}" chat --account demo --listen --count 1 --timeout 60s >"$demo/phone.out" 2>"$demo/phone.err" &
+phone_pid=$!
+printf '$ %s answer --account demo --max-calls 1 --play %s --duration 8s --record %s --notify %s --json >%s &\n' \
+	"${cusax[*]}" "$demo/greeting.wav" "'$demo/vm/{time}-{caller}.wav'" "$CUSAX_BED_ALICE_JID" "$demo/answer.out" >&2
+"${cusax[@]}" answer --account demo --max-calls 1 --play "$demo/greeting.wav" --duration 8s \
+	--record "$demo/vm/{time}-{caller}.wav" --notify "$CUSAX_BED_ALICE_JID" --json \
+	>"$demo/answer.out" 2>"$demo/answer.err" &
+answer_pid=$!
+wait_for 'answering calls' "$demo/answer.err" "$answer_pid" "$demo/answer.err"
+CUSAX_CONFIG=$CUSAX_CONFIG_BOB run "${cusax[@]}" call --account bob "sip:alice@$CUSAX_BED_SIP_DOMAIN" \
+	--play "$demo/message.wav" --record "$demo/bob-heard.wav" --ring-timeout 20s
+# --max-calls 1: alice's answer exits once the call is reported (and notified).
+wait_for '"call_id"' "$demo/answer.out" "$answer_pid" "$demo/answer.err"
+rc=0
+for _ in $(seq 1 150); do kill -0 "$answer_pid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$answer_pid" 2>/dev/null && { cat "$demo/answer.err" >&2; echo "demo: cusax answer still runs 15 s after the call" >&2; exit 1; }
+wait "$answer_pid" || rc=$?
+answer_pid=
+[[ $rc == 0 ]] || { cat "$demo/answer.err" >&2; echo "demo: cusax answer exited $rc, want 0" >&2; exit 1; }
+run cat "$demo/answer.err" >&2
+run cat "$demo/answer.out"
+bold "15a. the voicemail alice kept (bob's 330 Hz) and what bob heard (alice's 660 Hz greeting)"
+run "$BIN/cusax-testbed" wav "$demo"/vm/*.wav "$demo/bob-heard.wav"
+bold "15b. alice's phone got the notification"
+rc=0
+wait "$phone_pid" || rc=$?
+phone_pid=
+run cat "$demo/phone.out"
+[[ $rc == 0 ]] || { cat "$demo/phone.err" >&2; echo "demo: alice's chat listener exited $rc, want 0" >&2; exit 1; }
+
+bold "16. cusax audit-tls: the TLS and authentication posture of both aspects of the demo account, for
    operators (RFC 7590 §3, BCP 195, RFC 7081 §7). Exit codes follow the monitoring-plugin convention:
    0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. The bed's throwaway certificates expire within a day,
    so expect a WARNING for that"
