@@ -91,15 +91,25 @@ func (r Report) Summary() string {
 		}
 		return s
 	case ActionRejected, ActionBusy:
-		s := fmt.Sprintf("missed call from %s: %s with %d", who, r.Action, r.Status)
+		s := fmt.Sprintf("missed call from %s: %s", who, r.Action)
+		// Status 0: the final response could not be sent; Error says why.
+		if r.Status != 0 {
+			s += fmt.Sprintf(" with %d", r.Status)
+		}
 		if r.Decision.Reason != "" {
 			s += " (" + r.Decision.Policy + ": " + r.Decision.Reason + ")"
+		}
+		if r.Error != "" {
+			s += ": " + r.Error
 		}
 		return s
 	}
 	s := "missed call from " + who
-	if r.Error != "" {
+	switch {
+	case r.Error != "":
 		s += ": " + r.Error
+	case r.Note != "":
+		s += ": " + r.Note
 	}
 	return s
 }
