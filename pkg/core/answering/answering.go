@@ -138,13 +138,27 @@ func (h *Handler) Refuse(ctx context.Context, in protocol.IncomingCall, inProgre
 // Handle judges one call, decides, and takes or rejects it; it returns
 // when the call and its handler are over. ctx ending hangs a taken call up.
 func (h *Handler) Handle(ctx context.Context, in protocol.IncomingCall) Report {
+	return h.HandleThen(ctx, in, nil)
+}
+
+// HandleThen is Handle; ended, if not nil, is called once the call itself
+// is over, before the handler (--exec-on end) and the notification run:
+// --concurrency counts calls, and a slow or hung handler (bounded by
+// --exec-timeout) must not have the next callers refused busy.
+func (h *Handler) HandleThen(ctx context.Context, in protocol.IncomingCall, ended func()) Report {
 	r := Report{CallID: in.CallID, Remote: in.Source}
+	after := func() {
+		if ended != nil {
+			ended()
+		}
+		h.after(ctx, &r)
+	}
 	call, err := h.parse(in)
 	if err != nil {
 		r.Error = "unreadable INVITE: " + err.Error()
 		r.Decision = protocol.Decision{Verdict: protocol.Deny, Policy: "cusax", Reason: "the caller cannot be judged"}
 		h.reject(ctx, &r, h.Reject)
-		h.after(ctx, &r)
+		after()
 		return r
 	}
 	r.Caller = call.Caller
@@ -154,7 +168,7 @@ func (h *Handler) Handle(ctx context.Context, in protocol.IncomingCall) Report {
 		r.Error = "judge: " + err.Error()
 		r.Decision = protocol.Decision{Verdict: protocol.Deny, Policy: "cusax", Reason: "the caller cannot be judged"}
 		h.reject(ctx, &r, h.Reject)
-		h.after(ctx, &r)
+		after()
 		return r
 	}
 	r.Caller, r.Verdict, r.Hint, r.Contact, r.Name = out.Caller, out.Verdict, out.Hint, out.JID, out.Name
@@ -164,16 +178,16 @@ func (h *Handler) Handle(ctx context.Context, in protocol.IncomingCall) Report {
 	if err != nil {
 		r.Error = "policy: " + err.Error()
 		h.reject(ctx, &r, h.Reject)
-		h.after(ctx, &r)
+		after()
 		return r
 	}
 	if d.Verdict != protocol.Allow {
 		h.reject(ctx, &r, h.Reject)
-		h.after(ctx, &r)
+		after()
 		return r
 	}
 	h.take(ctx, &r)
-	h.after(ctx, &r)
+	after()
 	return r
 }
 

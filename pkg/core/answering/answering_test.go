@@ -242,3 +242,27 @@ func TestRefuse(t *testing.T) {
 		t.Errorf("report %+v, responses %q", r, tl.responses)
 	}
 }
+
+// orderRunner records whether the call had ended when the handler ran.
+type orderRunner struct{ ended *int }
+
+func (r orderRunner) Run(context.Context, []string) ExecResult {
+	n := *r.ended
+	return ExecResult{On: ExecOnEnd, ExitStatus: &n}
+}
+
+// TestHandleThenEndsBeforeHandler: HandleThen reports the call over once,
+// before the --exec handler runs, taken or rejected, so a slow handler
+// holds no --concurrency slot (cusax answer releases it there).
+func TestHandleThenEndsBeforeHandler(t *testing.T) {
+	for _, verdict := range []string{"verified", "unknown"} {
+		ended := 0
+		tl := &tel{final: protocol.AnswerEvent{StatusCode: 200, Answered: true, HungUpBy: protocol.HungUpByCaller}}
+		h := &Handler{Tel: tl, Judge: judge{res: callerid.Result{Verdict: verdict}}, Policies: policies(&fake.Policy{Name: "default"}),
+			Accept: []string{"verified"}, Reject: Rejections["decline"], Exec: orderRunner{&ended}}
+		r := h.HandleThen(context.Background(), invite("<sip:bob@example.com>"), func() { ended++ })
+		if ended != 1 || r.Exec == nil || *r.Exec.ExitStatus != 1 {
+			t.Errorf("%s: ended called %d times, the handler saw %v: want once, before it", verdict, ended, r.Exec)
+		}
+	}
+}
