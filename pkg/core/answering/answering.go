@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"time"
 
@@ -297,6 +298,13 @@ func (h *Handler) take(ctx context.Context, r *Report) {
 	for {
 		ev, err := st.Recv()
 		if err != nil {
+			if ctx.Err() != nil && r.AnsweredAt != nil {
+				// Ctrl-C: the backend hangs up (BYE from us), but over
+				// the wire the cancelled RPC ends the stream before its
+				// final event (protocol.Answerer): report what is known.
+				interrupted(r, req.RecordFile, h.now())
+				break
+			}
 			r.Error = "answer: the call's events ended without a final one: " + err.Error()
 			break
 		}
@@ -330,6 +338,18 @@ func (h *Handler) take(ctx context.Context, r *Report) {
 	if during != nil {
 		res := <-during // the Runner bounds it (--exec-timeout)
 		r.Exec = &res
+	}
+}
+
+// interrupted fills in a taken call the host hung up (Ctrl-C) whose final
+// event never came: the backend's counts are unknown.
+func interrupted(r *Report, record string, now time.Time) {
+	r.Status, r.HungUpBy = 200, protocol.HungUpByHost
+	r.DurationMS = now.Sub(*r.AnsweredAt).Milliseconds()
+	r.Note = "interrupted: the backend's final counts were not received"
+	// More than a WAV header (44 bytes): the backend wrote samples.
+	if fi, err := os.Lstat(record); record != "" && err == nil && fi.Mode().IsRegular() && fi.Size() > 44 {
+		r.Recorded = record
 	}
 }
 

@@ -483,3 +483,39 @@ func TestAnswerExec(t *testing.T) {
 		}
 	})
 }
+
+// TestAnswerInterruptedWithExecOnAnswer: `--exec-on answer` runs the
+// handler while the call is up (CUSAX_EVENT=answer); Ctrl-C then hangs the
+// call up with our BYE (sipp waits for it), reports it first
+// ("hung_up_by": "host") and exits 130.
+func TestAnswerInterruptedWithExecOnAnswer(t *testing.T) {
+	bed := testbed.Shared(t)
+	c := newCaller(t, bed, "ansint", "")
+	out := t.TempDir()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(handlerOutEnv, out)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	p := startAnswer(t, c.home, nil, "--duration", "30s", "--exec-on", "answer", "--exec-timeout", "5s",
+		"--exec", self, "--", "-test.run=^TestAnswerHandlerProcess$")
+	id := callID("int")
+	done := sippCall(ctx, bed, testbed.SippCallOptions{From: "bob", To: "sip:" + c.name + "@" + bed.Domain, CallID: id, AwaitBye: true})
+	env := readEnvFile(t, filepath.Join(out, id+".env"))
+	if env["CUSAX_EVENT"] != "answer" || env["CUSAX_ANSWERED"] != "1" || env["CUSAX_CALL_ID"] != id || env["CUSAX_HUNG_UP_BY"] != "" {
+		t.Errorf("the handler saw %v while the call was up", env)
+	}
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	(<-done).must(t) // sipp got our BYE
+	if code := p.wait(t, 15*time.Second); code != 130 {
+		t.Errorf("exit %d after Ctrl-C, want 130", code)
+	}
+	r := p.reportFor(t, id, time.Second)
+	if r.Action != "answered" || r.HungUpBy != "host" || r.Status != 200 || r.DurationMS <= 0 || r.Error != "" || r.Exec == nil || r.Exec.On != "answer" || r.Exec.ExitStatus == nil || *r.Exec.ExitStatus != 0 {
+		t.Errorf("report %+v, want answered, hung up by the host, its handler run on answer", r)
+	}
+}
