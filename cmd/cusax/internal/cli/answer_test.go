@@ -519,3 +519,41 @@ func TestAnswerInterruptedWithExecOnAnswer(t *testing.T) {
 		t.Errorf("report %+v, want answered, hung up by the host, its handler run on answer", r)
 	}
 }
+
+// TestAnswerRingCancelAndPlayed: with --ring the caller hears 180 and may
+// give up (CANCEL, RFC 3261 §9): the call is reported missed, never taken;
+// with --play and no other end rule the call ends when the greeting has
+// played, with our BYE (sipp waits for it).
+func TestAnswerRingCancelAndPlayed(t *testing.T) {
+	bed := testbed.Shared(t)
+	c := newCaller(t, bed, "ansring", "")
+	me := "sip:" + c.name + "@" + bed.Domain
+	greeting := filepath.Join(t.TempDir(), "greeting.wav")
+	writeGreeting(t, greeting, time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	p := startAnswer(t, c.home, nil, "--max-calls", "1", "--ring", "10s", "--play", greeting)
+	id := callID("cnl")
+	if _, err := bed.SippInvite(ctx, testbed.SippInviteOptions{From: "bob", To: me, CallID: id, Cancel: true}); err != nil {
+		t.Errorf("caller's CANCEL while ringing: %v", err)
+	}
+	r := p.report(t, 1, 10*time.Second)
+	if r.CallID != id || r.Action != "missed" || r.AnsweredAt != nil || r.RTPSent != 0 || r.Error != "" {
+		t.Errorf("cancelled call: %+v, want missed, never answered", r)
+	}
+	if code := p.wait(t, 10*time.Second); code != 0 {
+		t.Errorf("exit %d, want 0", code)
+	}
+
+	p = startAnswer(t, c.home, nil, "--max-calls", "1", "--play", greeting)
+	id = callID("ply")
+	(<-sippCall(ctx, bed, testbed.SippCallOptions{From: "bob", To: me, CallID: id, AwaitBye: true})).must(t)
+	r = p.report(t, 1, 10*time.Second)
+	if r.Action != "answered" || r.HungUpBy != "us" || r.DurationMS < 1000 || r.RTPSent < 50 {
+		t.Errorf("played call: %+v, want the 1 s greeting (50 packets) sent, then our BYE", r)
+	}
+	if code := p.wait(t, 10*time.Second); code != 0 {
+		t.Errorf("exit %d, want 0", code)
+	}
+}
