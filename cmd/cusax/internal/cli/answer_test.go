@@ -557,3 +557,40 @@ func TestAnswerRingCancelAndPlayed(t *testing.T) {
 		t.Errorf("exit %d, want 0", code)
 	}
 }
+
+// TestAnswerSilenceAndDigitTimeout: a caller that sends nothing is hung
+// up by --silence-hangup, and one that presses no key by --digit-timeout,
+// each with our BYE (sipp waits for it); a caller who talks (sipp's
+// recording) is not hung up for silence.
+func TestAnswerSilenceAndDigitTimeout(t *testing.T) {
+	bed := testbed.Shared(t)
+	c := newCaller(t, bed, "anssil", "")
+	me := "sip:" + c.name + "@" + bed.Domain
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for _, flags := range [][]string{{"--silence-hangup", "1s"}, {"--digits", "2", "--digit-timeout", "1s"}} {
+		t.Run(flags[len(flags)-2], func(t *testing.T) {
+			p := startAnswer(t, c.home, nil, append([]string{"--max-calls", "1", "--duration", "20s"}, flags...)...)
+			id := callID("sil")
+			(<-sippCall(ctx, bed, testbed.SippCallOptions{From: "bob", To: me, CallID: id, AwaitBye: true})).must(t)
+			r := p.report(t, 1, 10*time.Second)
+			if r.Action != "answered" || r.HungUpBy != "us" || r.DurationMS < 1000 || r.DurationMS > 15000 {
+				t.Errorf("%+v: want our BYE after about 1 s", r)
+			}
+			if code := p.wait(t, 10*time.Second); code != 0 {
+				t.Errorf("exit %d, want 0", code)
+			}
+		})
+	}
+	t.Run("a talking caller is not silence", func(t *testing.T) {
+		p := startAnswer(t, c.home, nil, "--max-calls", "1", "--duration", "20s", "--silence-hangup", "1s")
+		(<-sippCall(ctx, bed, testbed.SippCallOptions{From: "bob", To: me, CallID: callID("tlk"), Audio: true, Hold: 3 * time.Second})).must(t)
+		r := p.report(t, 1, 10*time.Second)
+		if r.Action != "answered" || r.HungUpBy != "caller" || r.RTPReceived < 100 {
+			t.Errorf("%+v: want the caller's BYE after 3 s of audio", r)
+		}
+		if code := p.wait(t, 10*time.Second); code != 0 {
+			t.Errorf("exit %d, want 0", code)
+		}
+	})
+}
