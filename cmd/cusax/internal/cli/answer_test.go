@@ -272,7 +272,8 @@ func TestAnswerBaresipDigits(t *testing.T) {
 // confirmed by the vCard) is answered; a caller whose Call-Info names
 // someone else (a spoof) gets 603 and no media; an anonymous caller,
 // whom --accept would take, is refused by a third-party policy plugin,
-// named in the JSON decision chain.
+// named in the JSON decision chain; --reject-with busy and unavailable
+// reach the caller as 486 and 480.
 func TestAnswerVerdictRouting(t *testing.T) {
 	bed := testbed.Shared(t)
 	c := newCaller(t, bed, "ansroute", "")
@@ -318,6 +319,21 @@ func TestAnswerVerdictRouting(t *testing.T) {
 	}
 	if code := p.wait(t, 10*time.Second); code != 0 {
 		t.Errorf("exit %d after 3 calls, want 0", code)
+	}
+
+	// A caller outside the roster, refused as --reject-with says.
+	for flag, status := range map[string]int{"busy": 486, "unavailable": 480} {
+		p := startAnswer(t, c.home, []string{"--plugin-dir", plugins}, "--max-calls", "1", "--reject-with", flag)
+		id := callID("rej")
+		if _, err := bed.SippInvite(ctx, testbed.SippInviteOptions{From: "alice", To: me, CallID: id, ExpectStatus: status}); err != nil {
+			t.Errorf("--reject-with %s: %v", flag, err)
+		}
+		if r := p.report(t, 1, 10*time.Second); r.Verdict != "unknown" || r.Action != "rejected" || r.Status != status || r.Decision.Policy != "--accept" {
+			t.Errorf("--reject-with %s: %+v", flag, r)
+		}
+		if code := p.wait(t, 10*time.Second); code != 0 {
+			t.Errorf("exit %d, want 0", code)
+		}
 	}
 }
 
