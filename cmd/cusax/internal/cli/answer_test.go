@@ -1,3 +1,5 @@
+//go:build linux
+
 package cli
 
 import (
@@ -12,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -609,4 +612,43 @@ func TestAnswerSilenceAndDigitTimeout(t *testing.T) {
 			t.Errorf("exit %d, want 0", code)
 		}
 	})
+}
+
+// TestAnswerHostKilledMidCall: kill -9 of the host alone (not its process
+// group) while a call is up: the SIP plugin it started does not outlive
+// it, and the caller is not left in a dead call: it gets a BYE.
+func TestAnswerHostKilledMidCall(t *testing.T) {
+	bed := testbed.Shared(t)
+	c := newCaller(t, bed, "anskill", "")
+	out := t.TempDir()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(handlerOutEnv, out)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	p := startAnswer(t, c.home, nil, "--duration", "60s", "--exec-on", "answer", "--exec-timeout", "5s",
+		"--exec", self, "--", "-test.run=^TestAnswerHandlerProcess$")
+	id := callID("kil")
+	// sipp gives up after 30 s: a BYE must come well before.
+	sctx, scancel := context.WithTimeout(ctx, 30*time.Second)
+	defer scancel()
+	done := sippCall(sctx, bed, testbed.SippCallOptions{From: "bob", To: "sip:" + c.name + "@" + bed.Domain, CallID: id, AwaitBye: true})
+	readEnvFile(t, filepath.Join(out, id+".env")) // the call is up
+	plugins := testbed.Children(p.cmd.Process.Pid)
+	if len(plugins) == 0 {
+		t.Fatal("no plugin processes found")
+	}
+	if err := syscall.Kill(p.cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for _, pid := range plugins {
+		waitGone(t, "plugin", pid, 15*time.Second)
+	}
+	if o := <-done; o.err != nil {
+		t.Errorf("the caller got no BYE after the host was killed: %v", o.err)
+	}
+	t.Logf("plugins gone and the caller released %s after kill -9", time.Since(start).Round(time.Millisecond))
 }
