@@ -298,10 +298,11 @@ func (h *Handler) take(ctx context.Context, r *Report) {
 	for {
 		ev, err := st.Recv()
 		if err != nil {
-			if ctx.Err() != nil && r.AnsweredAt != nil {
-				// Ctrl-C: the backend hangs up (BYE from us), but over
-				// the wire the cancelled RPC ends the stream before its
-				// final event (protocol.Answerer): report what is known.
+			if ctx.Err() != nil {
+				// Ctrl-C: the backend hangs up (BYE from us, or a final
+				// response to a call still ringing), but over the wire
+				// the cancelled RPC ends the stream before its final
+				// event (protocol.Answerer): report what is known.
 				interrupted(r, req.RecordFile, h.now())
 				break
 			}
@@ -341,10 +342,16 @@ func (h *Handler) take(ctx context.Context, r *Report) {
 	}
 }
 
-// interrupted fills in a taken call the host hung up (Ctrl-C) whose final
-// event never came: the backend's counts are unknown.
+// interrupted fills in a call the host ended (Ctrl-C) whose final event
+// never came: missed if it was still ringing; else answered, the
+// backend's counts unknown.
 func interrupted(r *Report, record string, now time.Time) {
-	r.Status, r.HungUpBy = 200, protocol.HungUpByHost
+	r.HungUpBy = protocol.HungUpByHost
+	if r.AnsweredAt == nil {
+		r.Action, r.Note = ActionMissed, "interrupted before the answer"
+		return
+	}
+	r.Status = 200
 	r.DurationMS = now.Sub(*r.AnsweredAt).Milliseconds()
 	r.Note = "interrupted: the backend's final counts were not received"
 	// More than a WAV header (44 bytes): the backend wrote samples.

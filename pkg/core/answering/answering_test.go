@@ -272,15 +272,22 @@ func TestHandleThenEndsBeforeHandler(t *testing.T) {
 // without a final event: a backend over the wire after Ctrl-C.
 type cutTel struct {
 	tel
-	interrupt func() // Ctrl-C, once the call is answered
+	interrupt func() // Ctrl-C, once the call is answered (or ringing)
+	ringing   bool   // cut while ringing: no answered event
 }
 
 func (t *cutTel) Answer(ctx context.Context, req protocol.AnswerRequest) (protocol.Stream[protocol.AnswerEvent], error) {
 	// The backend writes a header and some samples before the RPC is cut.
-	if err := os.WriteFile(req.RecordFile, make([]byte, 44+320), 0o600); err != nil {
-		return nil, err
+	if req.RecordFile != "" {
+		if err := os.WriteFile(req.RecordFile, make([]byte, 44+320), 0o600); err != nil {
+			return nil, err
+		}
 	}
-	return &cutStream{ctx: ctx, id: req.CallID, interrupt: t.interrupt}, nil
+	kind := protocol.AnswerAnswered
+	if t.ringing {
+		kind = protocol.AnswerRinging
+	}
+	return &cutStream{ctx: ctx, id: req.CallID, interrupt: t.interrupt, kind: kind}, nil
 }
 
 type cutStream struct {
@@ -288,12 +295,13 @@ type cutStream struct {
 	id        string
 	sent      bool
 	interrupt func()
+	kind      string
 }
 
 func (s *cutStream) Recv() (protocol.AnswerEvent, error) {
 	if !s.sent {
 		s.sent = true
-		return protocol.AnswerEvent{CallID: s.id, Kind: protocol.AnswerAnswered}, nil
+		return protocol.AnswerEvent{CallID: s.id, Kind: s.kind}, nil
 	}
 	s.interrupt()
 	<-s.ctx.Done()
@@ -318,6 +326,19 @@ func TestHandleInterrupted(t *testing.T) {
 	r := h.Handle(ctx, invite("<sip:bob@example.com>"))
 	if r.Action != ActionAnswered || r.HungUpBy != protocol.HungUpByHost || r.Status != 200 || r.DurationMS != 1500 ||
 		r.Error != "" || r.Recorded != dir+"/c1.wav" {
+		t.Errorf("report %+v", r)
+	}
+}
+
+// TestHandleInterruptedRinging: Ctrl-C while the call still rings (--ring)
+// and the stream cut before its final event: the call was never taken, so
+// it is reported missed, not answered.
+func TestHandleInterruptedRinging(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &Handler{Tel: &cutTel{interrupt: cancel, ringing: true}, Judge: judge{res: callerid.Result{Verdict: "verified"}},
+		Policies: policies(&fake.Policy{Name: "default"}), Accept: []string{"verified"}, Reject: Rejections["decline"]}
+	r := h.Handle(ctx, invite("<sip:bob@example.com>"))
+	if r.Action != ActionMissed || r.HungUpBy != protocol.HungUpByHost || r.AnsweredAt != nil || r.Error != "" {
 		t.Errorf("report %+v", r)
 	}
 }
