@@ -167,7 +167,7 @@ func (o sippOutcome) must(t *testing.T) testbed.SippCallResult {
 // (its RTP echo count), and in a second call its audio, sent to the
 // address our SDP answer gives, is recorded (sample count and RMS). sipp's
 // BYE ends each call ("hung_up_by": "caller"), --max-calls 1 exits 0, and
-// a recording never replaces a file already at its name.
+// a recording never replaces, nor writes through, a symlink at its name.
 func TestAnswerSippGreetingAndRecording(t *testing.T) {
 	bed := testbed.Shared(t)
 	c := newCaller(t, bed, "ansgreet", "")
@@ -201,9 +201,13 @@ func TestAnswerSippGreetingAndRecording(t *testing.T) {
 
 	t.Run("sipp's audio recorded", func(t *testing.T) {
 		id := callID("rec")
-		// Already taken: the recording goes beside it, never over it.
-		taken := filepath.Join(dir, id+".wav")
-		if err := os.WriteFile(taken, []byte("keep"), 0o644); err != nil {
+		// Already taken, by a symlink to another file: the recording
+		// goes beside it, never through it.
+		taken, victim := filepath.Join(dir, id+".wav"), filepath.Join(t.TempDir(), "victim")
+		if err := os.WriteFile(victim, []byte("keep"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(victim, taken); err != nil {
 			t.Fatal(err)
 		}
 		p := startAnswer(t, c.home, nil, common...)
@@ -215,8 +219,11 @@ func TestAnswerSippGreetingAndRecording(t *testing.T) {
 		if r.Action != "answered" || r.HungUpBy != "caller" || r.RTPReceived == 0 {
 			t.Errorf("report %+v: want answered, RTP received, hung up by the caller", r)
 		}
-		if b, _ := os.ReadFile(taken); string(b) != "keep" {
-			t.Errorf("the file already at %s was replaced", taken)
+		if b, _ := os.ReadFile(victim); string(b) != "keep" {
+			t.Errorf("the recording was written through the symlink at %s", taken)
+		}
+		if fi, err := os.Lstat(taken); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			t.Errorf("the symlink at %s was replaced: %v", taken, err)
 		}
 		if want := filepath.Join(dir, id+"-2.wav"); r.Recorded != want {
 			t.Fatalf("recorded to %q, want %q", r.Recorded, want)
