@@ -17,6 +17,9 @@ type SippCallOptions struct {
 	From, To string
 	// CallID is the INVITE's Call-ID; empty: a random one.
 	CallID string
+	// Headers are extra header lines for the INVITE, "Name: value" each (a Call-Info
+	// naming the caller's JID, RFC 7081 §3.5), as in SippInviteOptions.
+	Headers []string
 	// Echo runs sipp with -rtp_echo: it sends every RTP packet it gets back to its source
 	// and counts them (RTPEchoed). Not with AwaitBye.
 	Echo bool
@@ -64,7 +67,7 @@ func (b *Bed) SippCall(ctx context.Context, opts SippCallOptions) (SippCallResul
 	if res.CallID == "" {
 		res.CallID = randomHex(10) + "@sipp.testbed"
 	}
-	a, s, err := b.sippCaller(opts.From, opts.To, nil)
+	a, s, err := b.sippCaller(opts.From, opts.To, opts.Headers)
 	if err != nil {
 		return res, fmt.Errorf("testbed: SippCall: %w", err)
 	}

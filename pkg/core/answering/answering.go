@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"time"
 
@@ -138,13 +139,27 @@ func (h *Handler) Refuse(ctx context.Context, in protocol.IncomingCall, inProgre
 // Handle judges one call, decides, and takes or rejects it; it returns
 // when the call and its handler are over. ctx ending hangs a taken call up.
 func (h *Handler) Handle(ctx context.Context, in protocol.IncomingCall) Report {
+	return h.HandleThen(ctx, in, nil)
+}
+
+// HandleThen is Handle; ended, if not nil, is called once the call itself
+// is over, before the handler (--exec-on end) and the notification run:
+// --concurrency counts calls, and a slow or hung handler (bounded by
+// --exec-timeout) must not have the next callers refused busy.
+func (h *Handler) HandleThen(ctx context.Context, in protocol.IncomingCall, ended func()) Report {
 	r := Report{CallID: in.CallID, Remote: in.Source}
+	after := func() {
+		if ended != nil {
+			ended()
+		}
+		h.after(ctx, &r)
+	}
 	call, err := h.parse(in)
 	if err != nil {
 		r.Error = "unreadable INVITE: " + err.Error()
 		r.Decision = protocol.Decision{Verdict: protocol.Deny, Policy: "cusax", Reason: "the caller cannot be judged"}
 		h.reject(ctx, &r, h.Reject)
-		h.after(ctx, &r)
+		after()
 		return r
 	}
 	r.Caller = call.Caller
@@ -154,7 +169,7 @@ func (h *Handler) Handle(ctx context.Context, in protocol.IncomingCall) Report {
 		r.Error = "judge: " + err.Error()
 		r.Decision = protocol.Decision{Verdict: protocol.Deny, Policy: "cusax", Reason: "the caller cannot be judged"}
 		h.reject(ctx, &r, h.Reject)
-		h.after(ctx, &r)
+		after()
 		return r
 	}
 	r.Caller, r.Verdict, r.Hint, r.Contact, r.Name = out.Caller, out.Verdict, out.Hint, out.JID, out.Name
@@ -164,16 +179,16 @@ func (h *Handler) Handle(ctx context.Context, in protocol.IncomingCall) Report {
 	if err != nil {
 		r.Error = "policy: " + err.Error()
 		h.reject(ctx, &r, h.Reject)
-		h.after(ctx, &r)
+		after()
 		return r
 	}
 	if d.Verdict != protocol.Allow {
 		h.reject(ctx, &r, h.Reject)
-		h.after(ctx, &r)
+		after()
 		return r
 	}
 	h.take(ctx, &r)
-	h.after(ctx, &r)
+	after()
 	return r
 }
 
@@ -283,6 +298,14 @@ func (h *Handler) take(ctx context.Context, r *Report) {
 	for {
 		ev, err := st.Recv()
 		if err != nil {
+			if ctx.Err() != nil {
+				// Ctrl-C: the backend hangs up (BYE from us, or a final
+				// response to a call still ringing), but over the wire
+				// the cancelled RPC ends the stream before its final
+				// event (protocol.Answerer): report what is known.
+				interrupted(r, req.RecordFile, h.now())
+				break
+			}
 			r.Error = "answer: the call's events ended without a final one: " + err.Error()
 			break
 		}
@@ -316,6 +339,24 @@ func (h *Handler) take(ctx context.Context, r *Report) {
 	if during != nil {
 		res := <-during // the Runner bounds it (--exec-timeout)
 		r.Exec = &res
+	}
+}
+
+// interrupted fills in a call the host ended (Ctrl-C) whose final event
+// never came: missed if it was still ringing; else answered, the
+// backend's counts unknown.
+func interrupted(r *Report, record string, now time.Time) {
+	r.HungUpBy = protocol.HungUpByHost
+	if r.AnsweredAt == nil {
+		r.Action, r.Note = ActionMissed, "interrupted before the answer"
+		return
+	}
+	r.Status = 200
+	r.DurationMS = now.Sub(*r.AnsweredAt).Milliseconds()
+	r.Note = "interrupted: the backend's final counts were not received"
+	// More than a WAV header (44 bytes): the backend wrote samples.
+	if fi, err := os.Lstat(record); record != "" && err == nil && fi.Mode().IsRegular() && fi.Size() > 44 {
+		r.Recorded = record
 	}
 }
 

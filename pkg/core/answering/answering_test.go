@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -240,5 +241,104 @@ func TestRefuse(t *testing.T) {
 	if r.Action != ActionBusy || r.Status != 486 || r.Caller != "sip:carol@example.com" || r.Decision.Policy != "--concurrency" ||
 		!slices.Equal(tl.responses, []string{"c1 486 Busy Here"}) {
 		t.Errorf("report %+v, responses %q", r, tl.responses)
+	}
+}
+
+// orderRunner records whether the call had ended when the handler ran.
+type orderRunner struct{ ended *int }
+
+func (r orderRunner) Run(context.Context, []string) ExecResult {
+	n := *r.ended
+	return ExecResult{On: ExecOnEnd, ExitStatus: &n}
+}
+
+// TestHandleThenEndsBeforeHandler: HandleThen reports the call over once,
+// before the --exec handler runs, taken or rejected, so a slow handler
+// holds no --concurrency slot (cusax answer releases it there).
+func TestHandleThenEndsBeforeHandler(t *testing.T) {
+	for _, verdict := range []string{"verified", "unknown"} {
+		ended := 0
+		tl := &tel{final: protocol.AnswerEvent{StatusCode: 200, Answered: true, HungUpBy: protocol.HungUpByCaller}}
+		h := &Handler{Tel: tl, Judge: judge{res: callerid.Result{Verdict: verdict}}, Policies: policies(&fake.Policy{Name: "default"}),
+			Accept: []string{"verified"}, Reject: Rejections["decline"], Exec: orderRunner{&ended}}
+		r := h.HandleThen(context.Background(), invite("<sip:bob@example.com>"), func() { ended++ })
+		if ended != 1 || r.Exec == nil || *r.Exec.ExitStatus != 1 {
+			t.Errorf("%s: ended called %d times, the handler saw %v: want once, before it", verdict, ended, r.Exec)
+		}
+	}
+}
+
+// cutTel answers, then ends the events with ctx's error once ctx ends,
+// without a final event: a backend over the wire after Ctrl-C.
+type cutTel struct {
+	tel
+	interrupt func() // Ctrl-C, once the call is answered (or ringing)
+	ringing   bool   // cut while ringing: no answered event
+}
+
+func (t *cutTel) Answer(ctx context.Context, req protocol.AnswerRequest) (protocol.Stream[protocol.AnswerEvent], error) {
+	// The backend writes a header and some samples before the RPC is cut.
+	if req.RecordFile != "" {
+		if err := os.WriteFile(req.RecordFile, make([]byte, 44+320), 0o600); err != nil {
+			return nil, err
+		}
+	}
+	kind := protocol.AnswerAnswered
+	if t.ringing {
+		kind = protocol.AnswerRinging
+	}
+	return &cutStream{ctx: ctx, id: req.CallID, interrupt: t.interrupt, kind: kind}, nil
+}
+
+type cutStream struct {
+	ctx       context.Context
+	id        string
+	sent      bool
+	interrupt func()
+	kind      string
+}
+
+func (s *cutStream) Recv() (protocol.AnswerEvent, error) {
+	if !s.sent {
+		s.sent = true
+		return protocol.AnswerEvent{CallID: s.id, Kind: s.kind}, nil
+	}
+	s.interrupt()
+	<-s.ctx.Done()
+	return protocol.AnswerEvent{}, s.ctx.Err()
+}
+func (s *cutStream) Close() error { return nil }
+
+// TestHandleInterrupted: a taken call hung up by Ctrl-C whose stream ends
+// with the cancelled RPC's error (protocol.Answerer allows it) is reported
+// hung up by the host, with its duration and recording, not as an error.
+func TestHandleInterrupted(t *testing.T) {
+	dir := t.TempDir()
+	tmpl, err := ParseTemplate(dir + "/{call_id}.wav")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &Handler{Tel: &cutTel{interrupt: cancel}, Judge: judge{res: callerid.Result{Verdict: "verified"}}, Policies: policies(&fake.Policy{Name: "default"}),
+		Accept: []string{"verified"}, Reject: Rejections["decline"], Record: tmpl,
+		Now: func() time.Time { clock = clock.Add(1500 * time.Millisecond); return clock }}
+	r := h.Handle(ctx, invite("<sip:bob@example.com>"))
+	if r.Action != ActionAnswered || r.HungUpBy != protocol.HungUpByHost || r.Status != 200 || r.DurationMS != 1500 ||
+		r.Error != "" || r.Recorded != dir+"/c1.wav" {
+		t.Errorf("report %+v", r)
+	}
+}
+
+// TestHandleInterruptedRinging: Ctrl-C while the call still rings (--ring)
+// and the stream cut before its final event: the call was never taken, so
+// it is reported missed, not answered.
+func TestHandleInterruptedRinging(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &Handler{Tel: &cutTel{interrupt: cancel, ringing: true}, Judge: judge{res: callerid.Result{Verdict: "verified"}},
+		Policies: policies(&fake.Policy{Name: "default"}), Accept: []string{"verified"}, Reject: Rejections["decline"]}
+	r := h.Handle(ctx, invite("<sip:bob@example.com>"))
+	if r.Action != ActionMissed || r.HungUpBy != protocol.HungUpByHost || r.AnsweredAt != nil || r.Error != "" {
+		t.Errorf("report %+v", r)
 	}
 }

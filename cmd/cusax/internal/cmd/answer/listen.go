@@ -253,10 +253,13 @@ func listen(ctx context.Context, o *Options, aor string, calls protocol.Stream[p
 			if busy {
 				r = h.Refuse(ctx, in, n)
 			} else {
-				r = h.Handle(ctx, in)
-				mu.Lock()
-				inProgress--
-				mu.Unlock()
+				// The slot is free once the call is over, before its
+				// handler runs: --concurrency counts calls.
+				r = h.HandleThen(ctx, in, func() {
+					mu.Lock()
+					inProgress--
+					mu.Unlock()
+				})
 			}
 			out.print(r)
 		}()
