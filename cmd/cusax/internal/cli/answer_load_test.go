@@ -178,14 +178,28 @@ func percentile(sorted []time.Duration, q float64) time.Duration {
 // cusax sent, measured by a UDP receiver of the test's own that every
 // offer names as its media address. `make bench-answer` prints them.
 func TestAnswerLoad(t *testing.T) {
+	answerLoad(t, "answer-load", "loadans", loadCalls, loadRate, loadGreeting)
+}
+
+// TestAnswerLoadBurst: the hostile case of the same promise, 20 calls
+// arriving within half a second (40 calls/s) to --concurrency 4 with a 1 s
+// greeting: the listener must hand every one over at once, answered or
+// 486, none lost, none answered beyond the limit.
+func TestAnswerLoadBurst(t *testing.T) {
+	answerLoad(t, "answer-burst", "burstans", 20, 40, time.Second)
+}
+
+// answerLoad runs the load test for calls at rate with a greeting of that
+// length, as user name, and logs its figures as "BENCH tag …".
+func answerLoad(t *testing.T, tag, name string, calls int, rate float64, greetingLen time.Duration) {
 	bed := testbed.Shared(t)
-	c := newCaller(t, bed, "loadans", "")
+	c := newCaller(t, bed, name, "")
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 
-	// A 3 s 440 Hz greeting: with --play and no --duration the call ends
+	// A 440 Hz greeting: with --play and no --duration the call ends
 	// when it has played (docs/answer.md), with our BYE.
-	samples := make([]int16, int(loadGreeting.Seconds()*media.TelephonyRate))
+	samples := make([]int16, int(greetingLen.Seconds()*media.TelephonyRate))
 	for i := range samples {
 		samples[i] = int16(8000 * math.Sin(2*math.Pi*440*float64(i)/media.TelephonyRate))
 	}
@@ -200,7 +214,7 @@ func TestAnswerLoad(t *testing.T) {
 
 	peer := startRTPPeer(t)
 	cmd := exec.CommandContext(ctx, cusaxBinary(t), "--config", c.home+"/cusax/config.toml", "answer", "--json",
-		"--concurrency", fmt.Sprint(loadConcurrency), "--max-calls", fmt.Sprint(loadCalls), "--ring", "0", "--play", greeting)
+		"--concurrency", fmt.Sprint(loadConcurrency), "--max-calls", fmt.Sprint(calls), "--ring", "0", "--play", greeting)
 	cmd.Env = append(os.Environ(), "CUSAX_SECRETS=file", "XDG_CONFIG_HOME="+c.home, "XDG_DATA_HOME="+c.home+"/data", "XDG_CACHE_HOME="+c.home+"/cache", "CUSAX_PLUGIN_PATH=")
 	var stdout, stderr lockedBuffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -223,8 +237,8 @@ func TestAnswerLoad(t *testing.T) {
 		"a=rtpmap:8 PCMA/8000", "a=rtpmap:101 telephone-event/8000", "a=fmtp:101 0-15", "a=sendrecv",
 	}, "\n")
 	res, err := bed.SippLoad(ctx, testbed.SippLoadOptions{
-		From: "bob", To: "sip:loadans@" + bed.Domain, Calls: loadCalls, Rate: loadRate, SDP: sdp,
-		ByeWithin: loadGreeting + 20*time.Second,
+		From: "bob", To: "sip:" + name + "@" + bed.Domain, Calls: calls, Rate: rate, SDP: sdp,
+		ByeWithin: greetingLen + 20*time.Second,
 	})
 	if err != nil {
 		t.Fatalf("%v\ncusax stderr:\n%s", err, stderr.String())
@@ -233,15 +247,15 @@ func TestAnswerLoad(t *testing.T) {
 	case err := <-exited:
 		exited <- err
 		if err != nil {
-			t.Fatalf("cusax answer after %d calls: %v\nstderr:\n%s", loadCalls, err, stderr.String())
+			t.Fatalf("cusax answer after %d calls: %v\nstderr:\n%s", calls, err, stderr.String())
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatalf("cusax answer still running 30 s after sipp's last call\nstderr:\n%s", stderr.String())
 	}
 
 	// sipp's side: every call placed ended as the scenario allows.
-	if res.Failed != 0 || res.Successful != loadCalls || len(res.Calls) != loadCalls {
-		t.Fatalf("sipp: %d successful, %d failed, %d calls logged; want %d, 0, %d\n%s", res.Successful, res.Failed, len(res.Calls), loadCalls, loadCalls, res.Log)
+	if res.Failed != 0 || res.Successful != calls || len(res.Calls) != calls {
+		t.Fatalf("sipp: %d successful, %d failed, %d calls logged; want %d, 0, %d\n%s", res.Successful, res.Failed, len(res.Calls), calls, calls, res.Log)
 	}
 	sippStatus := map[string]int{}
 	perStatus := map[int]int{}
@@ -262,8 +276,8 @@ func TestAnswerLoad(t *testing.T) {
 		}
 		reports = append(reports, r)
 	}
-	if len(reports) != loadCalls {
-		t.Errorf("%d JSON lines, want %d", len(reports), loadCalls)
+	if len(reports) != calls {
+		t.Errorf("%d JSON lines, want %d", len(reports), calls)
 	}
 	seen := map[string]bool{}
 	var answered []loadReport
@@ -294,8 +308,9 @@ func TestAnswerLoad(t *testing.T) {
 			t.Errorf("Call-ID %s placed by sipp is missing from the JSON lines", id)
 		}
 	}
-	// Calls arrive every 500 ms and last over 3 s: more than 4 would be in
-	// progress at once, so the limit must have refused some.
+	// Calls arrive faster than --concurrency calls of this length can end
+	// (6 at once at 2/s with 3 s; 20 within 0.5 s with 1 s), so the limit
+	// must have refused some.
 	if perStatus[486] == 0 || perStatus[200] < loadConcurrency {
 		t.Errorf("outcomes %v: want some 486 beyond --concurrency %d and at least %d answered", perStatus, loadConcurrency, loadConcurrency)
 	}
@@ -349,11 +364,11 @@ func TestAnswerLoad(t *testing.T) {
 	if len(jitters) > 0 {
 		jmax = jitters[len(jitters)-1]
 	}
-	t.Logf("BENCH answer-load calls=%d rate=%g/s concurrency=%d answered=%d busy486=%d elapsed=%s",
-		loadCalls, loadRate, loadConcurrency, perStatus[200], perStatus[486], res.Elapsed.Round(100*time.Millisecond))
-	t.Logf("BENCH answer-load invite_to_200 n=%d median=%s p99=%s max=%s first=%s (sipp -trace_rtt, ms resolution, authenticated INVITE to 200)",
+	t.Logf("BENCH "+tag+" calls=%d rate=%g/s concurrency=%d answered=%d busy486=%d elapsed=%s",
+		calls, rate, loadConcurrency, perStatus[200], perStatus[486], res.Elapsed.Round(100*time.Millisecond))
+	t.Logf("BENCH "+tag+" invite_to_200 n=%d median=%s p99=%s max=%s first=%s (sipp -trace_rtt, ms resolution, authenticated INVITE to 200)",
 		len(setup), percentile(setup, 0.5), percentile(setup, 0.99), percentile(setup, 1), first)
-	t.Logf("BENCH answer-load rtp_jitter streams=%d packets=%d median=%.3fms max=%.3fms reordered=%d (RFC 3550 §6.4.1, final J per stream)",
+	t.Logf("BENCH "+tag+" rtp_jitter streams=%d packets=%d median=%.3fms max=%.3fms reordered=%d (RFC 3550 §6.4.1, final J per stream)",
 		len(streams), got, median64(jitters), jmax, reordered)
 }
 
