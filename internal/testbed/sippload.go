@@ -26,7 +26,11 @@ var sippLoadTemplate = template.Must(template.Must(sippUACTemplate.Clone()).New(
     {{- template "invite" .Invite 1}}
   </send>
   <recv response="100" optional="true"/>
-  <recv response="407" auth="true"/>
+  <!-- The ACK and the authenticated INVITE go out at once after the 407: its time is theirs
+       (an action on a <nop> after the INVITE would make sipp miss the 100). -->
+  <recv response="407" auth="true">
+    <action><log message="INVITE [call_id] [clock_tick]"/></action>
+  </recv>
   {{template "ack" .Invite 1}}
   <send retrans="500" start_rtd="setup">
     {{- template "invite" .Invite 2}}
@@ -34,9 +38,11 @@ var sippLoadTemplate = template.Must(template.Must(sippUACTemplate.Clone()).New(
   <recv response="100" optional="true"/>
   <recv response="180" optional="true"/>
   <recv response="183" optional="true"/>
-  <recv response="486" optional="true" next="busy"/>
+  <recv response="486" optional="true" next="busy">
+    <action><log message="486 [call_id] [clock_tick]"/></action>
+  </recv>
   <recv response="200" rtd="setup" rrs="true">
-    <action><log message="200 [call_id]"/></action>
+    <action><log message="200 [call_id] [clock_tick]"/></action>
   </recv>
   <send>
     <![CDATA[
@@ -69,7 +75,6 @@ Content-Length: 0
   </send>
   <nop next="end"/>
   <label id="busy"/>
-  <nop><action><log message="486 [call_id]"/></action></nop>
   {{template "ack" .Invite 2}}
   <label id="end"/>
 </scenario>
@@ -94,6 +99,9 @@ type SippLoadOptions struct {
 type SippLoadCall struct {
 	CallID string
 	Status int // 200 or 486
+	// Final is the 407 (after which sipp sends the authenticated INVITE at once) to the
+	// final response, in sipp's clock ticks (ms).
+	Final time.Duration
 }
 
 // SippLoadResult is what SippLoad saw.
@@ -110,7 +118,7 @@ type SippLoadResult struct {
 	Log string
 }
 
-var sippLoadLine = regexp.MustCompile(`(?m)^(200|486) (\S+)\s*$`)
+var sippLoadLine = regexp.MustCompile(`(?m)^(INVITE|200|486) (\S+) (\d+)\s*$`)
 
 // SippLoad has one sipp caller place opts.Calls calls at opts.Rate calls per second through
 // the bed's Kamailio over UDP (authenticated as in SippUAC), each answered by the callee
@@ -194,9 +202,19 @@ func (b *Bed) SippLoad(ctx context.Context, opts SippLoadOptions) (SippLoadResul
 	stdout := readOr(filepath.Join(dir, "stdout.log"))
 	res.Successful, res.Failed = lastInt(sippSuccessful, stdout), lastInt(sippFailed, stdout)
 	for _, f := range globAll(dir, "*_logs.log") {
+		sent := map[string]int64{}
 		for _, m := range sippLoadLine.FindAllStringSubmatch(readOr(f), -1) {
+			tick, _ := strconv.ParseInt(m[3], 10, 64)
+			if m[1] == "INVITE" {
+				sent[m[2]] = tick
+				continue
+			}
 			st, _ := strconv.Atoi(m[1])
-			res.Calls = append(res.Calls, SippLoadCall{CallID: m[2], Status: st})
+			c := SippLoadCall{CallID: m[2], Status: st}
+			if t0, ok := sent[m[2]]; ok {
+				c.Final = time.Duration(tick-t0) * time.Millisecond
+			}
+			res.Calls = append(res.Calls, c)
 		}
 	}
 	if rtt, rerr := readSippRTT(dir); rerr == nil {
