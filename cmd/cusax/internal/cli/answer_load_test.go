@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"os"
@@ -18,6 +19,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/cusax/cusax/internal/testbed"
 	"github.com/cusax/cusax/pkg/media"
@@ -178,7 +181,7 @@ func percentile(sorted []time.Duration, q float64) time.Duration {
 // cusax sent, measured by a UDP receiver of the test's own that every
 // offer names as its media address. `make bench-answer` prints them.
 func TestAnswerLoad(t *testing.T) {
-	answerLoad(t, "answer-load", "loadans", loadCalls, loadRate, loadGreeting)
+	answerLoad(t, "answer-load", "loadans", loadCalls, loadRate, loadGreeting, false)
 }
 
 // TestAnswerLoadBurst: the hostile case of the same promise, 20 calls
@@ -186,12 +189,23 @@ func TestAnswerLoad(t *testing.T) {
 // greeting: the listener must hand every one over at once, answered or
 // 486, none lost, none answered beyond the limit.
 func TestAnswerLoadBurst(t *testing.T) {
-	answerLoad(t, "answer-burst", "burstans", 20, 40, time.Second)
+	answerLoad(t, "answer-burst", "burstans", 20, 40, time.Second, false)
+}
+
+// TestAnswerLoadSlowReader: a slow reader of the call reports. cusax's
+// stdout is a 4 KiB pipe nobody reads until sipp has finished all its
+// calls: 50 calls at 25 calls/s, --concurrency 4, must all be answered or
+// refused meanwhile (sipp finishing is the proof: it waits for every final
+// response and BYE), and every JSON line must come out once the reader
+// catches up, none lost.
+func TestAnswerLoadSlowReader(t *testing.T) {
+	answerLoad(t, "answer-slow-reader", "slowans", 50, 25, 500*time.Millisecond, true)
 }
 
 // answerLoad runs the load test for calls at rate with a greeting of that
-// length, as user name, and logs its figures as "BENCH tag …".
-func answerLoad(t *testing.T, tag, name string, calls int, rate float64, greetingLen time.Duration) {
+// length, as user name, and logs its figures as "BENCH tag …". With
+// slowReader, stdout is read only once sipp is done.
+func answerLoad(t *testing.T, tag, name string, calls int, rate float64, greetingLen time.Duration, slowReader bool) {
 	bed := testbed.Shared(t)
 	c := newCaller(t, bed, name, "")
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
@@ -218,8 +232,25 @@ func answerLoad(t *testing.T, tag, name string, calls int, rate float64, greetin
 	cmd.Env = append(os.Environ(), "CUSAX_SECRETS=file", "XDG_CONFIG_HOME="+c.home, "XDG_DATA_HOME="+c.home+"/data", "XDG_CACHE_HOME="+c.home+"/cache", "CUSAX_PLUGIN_PATH=")
 	var stdout, stderr lockedBuffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	var unread *os.File // slowReader: stdout's pipe, not read yet
+	if slowReader {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The smallest pipe (one page): 50 JSON lines are several times more.
+		if _, err := unix.FcntlInt(w.Fd(), unix.F_SETPIPE_SZ, 4096); err != nil {
+			t.Fatalf("F_SETPIPE_SZ: %v", err)
+		}
+		defer r.Close()
+		defer w.Close()
+		unread, cmd.Stdout = r, w
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
+	}
+	if w, ok := cmd.Stdout.(*os.File); ok {
+		w.Close() // the child has its copy: EOF for the reader when it exits
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
@@ -243,6 +274,20 @@ func answerLoad(t *testing.T, tag, name string, calls int, rate float64, greetin
 	if err != nil {
 		t.Fatalf("%v\ncusax stderr:\n%s", err, stderr.String())
 	}
+	copied := make(chan error, 1)
+	if unread != nil {
+		select {
+		case <-exited:
+			t.Fatal("cusax exited before its stdout was read: the pipe never filled, the test shows nothing")
+		default:
+		}
+		go func() {
+			_, err := io.Copy(&stdout, unread)
+			copied <- err
+		}()
+	} else {
+		copied <- nil
+	}
 	select {
 	case err := <-exited:
 		exited <- err
@@ -251,6 +296,14 @@ func answerLoad(t *testing.T, tag, name string, calls int, rate float64, greetin
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatalf("cusax answer still running 30 s after sipp's last call\nstderr:\n%s", stderr.String())
+	}
+	select {
+	case err := <-copied:
+		if err != nil {
+			t.Fatalf("reading cusax's stdout: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("cusax's stdout not at EOF 10 s after it exited")
 	}
 
 	// sipp's side: every call placed ended as the scenario allows.
