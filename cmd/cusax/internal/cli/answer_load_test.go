@@ -38,9 +38,9 @@ const (
 	loadGreeting    = 3 * time.Second
 )
 
-// rtpStream is what the media peer saw of one SSRC: RFC 3550 §6.4.1
+// loadRTPStream is what the media peer saw of one SSRC: RFC 3550 §6.4.1
 // interarrival jitter as a receiver computes it (A.8), in timestamp units.
-type rtpStream struct {
+type loadRTPStream struct {
 	packets     int
 	jitter      float64
 	transit     int64
@@ -52,17 +52,17 @@ type rtpStream struct {
 	lastArrival time.Time
 }
 
-// rtpPeer is the callee's media peer: every call's offer sends cusax's RTP
+// loadRTPPeer is the callee's media peer: every call's offer sends cusax's RTP
 // here (sipp -rtp_echo cannot timestamp what it receives), and each stream
 // is told apart by its SSRC.
-type rtpPeer struct {
+type loadRTPPeer struct {
 	conn    *net.UDPConn
 	mu      sync.Mutex
-	streams map[uint32]*rtpStream
+	streams map[uint32]*loadRTPStream
 	done    chan struct{}
 }
 
-func startRTPPeer(t *testing.T) *rtpPeer {
+func startLoadRTPPeer(t *testing.T) *loadRTPPeer {
 	t.Helper()
 	var conn *net.UDPConn
 	// An even port (RFC 3550 §11), as an offer would name.
@@ -81,15 +81,15 @@ func startRTPPeer(t *testing.T) *rtpPeer {
 		t.Fatal("no even UDP port for the RTP peer")
 	}
 	_ = conn.SetReadBuffer(4 << 20)
-	p := &rtpPeer{conn: conn, streams: map[uint32]*rtpStream{}, done: make(chan struct{})}
+	p := &loadRTPPeer{conn: conn, streams: map[uint32]*loadRTPStream{}, done: make(chan struct{})}
 	go p.serve()
 	t.Cleanup(func() { conn.Close(); <-p.done })
 	return p
 }
 
-func (p *rtpPeer) port() int { return p.conn.LocalAddr().(*net.UDPAddr).Port }
+func (p *loadRTPPeer) port() int { return p.conn.LocalAddr().(*net.UDPAddr).Port }
 
-func (p *rtpPeer) serve() {
+func (p *loadRTPPeer) serve() {
 	defer close(p.done)
 	buf := make([]byte, 1500)
 	for {
@@ -115,7 +115,7 @@ func (p *rtpPeer) serve() {
 		p.mu.Lock()
 		s := p.streams[ssrc]
 		if s == nil {
-			s = &rtpStream{firstLocal: arrival}
+			s = &loadRTPStream{firstLocal: arrival}
 			p.streams[ssrc] = s
 		}
 		// RFC 3550 §6.4.1 / A.8: transit = arrival (in timestamp units,
@@ -137,10 +137,10 @@ func (p *rtpPeer) serve() {
 	}
 }
 
-func (p *rtpPeer) snapshot() map[uint32]rtpStream {
+func (p *loadRTPPeer) snapshot() map[uint32]loadRTPStream {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out := make(map[uint32]rtpStream, len(p.streams))
+	out := make(map[uint32]loadRTPStream, len(p.streams))
 	for k, v := range p.streams {
 		out[k] = *v
 	}
@@ -162,8 +162,8 @@ type loadReport struct {
 	Error       string     `json:"error"`
 }
 
-// percentile is the nearest-rank percentile q (0..1) of sorted d.
-func percentile(sorted []time.Duration, q float64) time.Duration {
+// loadPercentile is the nearest-rank percentile q (0..1) of sorted d.
+func loadPercentile(sorted []time.Duration, q float64) time.Duration {
 	if len(sorted) == 0 {
 		return 0
 	}
@@ -226,7 +226,7 @@ func answerLoad(t *testing.T, tag, name string, calls int, rate float64, greetin
 		t.Fatal(err)
 	}
 
-	peer := startRTPPeer(t)
+	peer := startLoadRTPPeer(t)
 	cmd := exec.CommandContext(ctx, cusaxBinary(t), "--config", c.home+"/cusax/config.toml", "answer", "--json",
 		"--concurrency", fmt.Sprint(loadConcurrency), "--max-calls", fmt.Sprint(calls), "--ring", "0", "--play", greeting)
 	cmd.Env = append(os.Environ(), "CUSAX_SECRETS=file", "XDG_CONFIG_HOME="+c.home, "XDG_DATA_HOME="+c.home+"/data", "XDG_CACHE_HOME="+c.home+"/cache", "CUSAX_PLUGIN_PATH=")
@@ -428,15 +428,15 @@ func answerLoad(t *testing.T, tag, name string, calls int, rate float64, greetin
 	t.Logf("BENCH "+tag+" calls=%d rate=%g/s concurrency=%d answered=%d busy486=%d elapsed=%s",
 		calls, rate, loadConcurrency, perStatus[200], perStatus[486], res.Elapsed.Round(100*time.Millisecond))
 	t.Logf("BENCH "+tag+" invite_to_200 n=%d median=%s p99=%s max=%s first=%s; without the first: p99=%s max=%s (sipp -trace_rtt, ms resolution, authenticated INVITE to 200)",
-		len(setup), percentile(setup, 0.5), percentile(setup, 0.99), percentile(setup, 1), first, percentile(warm, 0.99), percentile(warm, 1))
+		len(setup), loadPercentile(setup, 0.5), loadPercentile(setup, 0.99), loadPercentile(setup, 1), first, loadPercentile(warm, 0.99), loadPercentile(warm, 1))
 	slices.Sort(refused)
 	t.Logf("BENCH "+tag+" invite_to_486 n=%d median=%s p99=%s max=%s (sipp clock ticks, ms: the 407, after which the authenticated INVITE goes out at once, to the 486)",
-		len(refused), percentile(refused, 0.5), percentile(refused, 0.99), percentile(refused, 1))
+		len(refused), loadPercentile(refused, 0.5), loadPercentile(refused, 0.99), loadPercentile(refused, 1))
 	t.Logf("BENCH "+tag+" rtp_jitter streams=%d packets=%d median=%.3fms max=%.3fms reordered=%d (RFC 3550 §6.4.1, final J per stream)",
-		len(streams), got, median64(jitters), jmax, reordered)
+		len(streams), got, loadMedian(jitters), jmax, reordered)
 }
 
-func median64(v []float64) float64 {
+func loadMedian(v []float64) float64 {
 	if len(v) == 0 {
 		return 0
 	}
