@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/cusax/cusax/cmd/cusax/internal/cli.Version=$(VERSION)
 PKGS    := ./...
 
-.PHONY: all build plugins deps test test-short vet fmt-check demo generate fuzz bench bench-startup compare-testssl docs clean soak
+.PHONY: all build plugins deps test test-short vet fmt-check demo generate fuzz bench bench-answer bench-startup compare-testssl docs clean soak
 
 all: build
 
@@ -68,6 +68,11 @@ docs:
 
 bench:
 	scripts/bench.sh
+
+# `cusax answer` under load (issue 15): 50 sipp calls at 2/s, --concurrency
+# 4; outcomes, INVITE→200 median/p99, RTP jitter (docs/benchmarks.md).
+bench-answer:
+	scripts/bench-answer.sh
 
 # Start-up cost of this tree against BASE (default: b48cd5f): wall time of
 # `cusax version` and `cusax chat bob hi`, and binary size (issue 14).
