@@ -14,9 +14,7 @@ import (
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/pkg/core/answering"
 	"github.com/cusax/cusax/pkg/core/callerjudge"
-	"github.com/cusax/cusax/pkg/core/config"
 	"github.com/cusax/cusax/pkg/core/pluginhost"
-	"github.com/cusax/cusax/pkg/core/secrets"
 	"github.com/cusax/cusax/pkg/core/session"
 	"github.com/cusax/cusax/pkg/protocol"
 )
@@ -41,9 +39,6 @@ func run(o *Options) error {
 	if err != nil {
 		return err
 	}
-	if acct.SIP == nil {
-		return fmt.Errorf("account %s has no SIP aspect to receive calls on: %w", acct.Name, protocol.ErrUnsupported)
-	}
 	if o.Notify != "" && acct.XMPP == nil {
 		return cmdutil.Usagef("--notify: account %s has no XMPP aspect to send the message from", acct.Name)
 	}
@@ -51,42 +46,16 @@ func run(o *Options) error {
 	if err != nil {
 		return err
 	}
-	pw, err := secrets.Resolve(ctx, store, secrets.Ref{Account: acct.Name, Aspect: config.AspectSIP}, acct.SIP.PasswordCommand)
-	if err != nil {
-		return fmt.Errorf("telephony password: %w", err)
-	}
-	ca, err := session.ReadCA(acct)
-	if err != nil {
-		return err
-	}
 	src, err := f.Backends()
 	if err != nil {
 		return err
 	}
-	plugins, err := session.Open(ctx, src, acct, session.Only(protocol.KindTelephony))
+	ts, err := session.OpenTelephony(ctx, src, store, acct, o.Timeout)
 	if err != nil {
 		return err
 	}
-	defer plugins.Close()
-	_, backend := session.BackendNames(acct)
-	// Bounded like every wait on a plugin: a hung one is a plugin failure.
-	cctx, cancel := context.WithTimeout(ctx, o.Timeout+2*time.Second)
-	sess, err := plugins.Telephony.Connect(cctx, protocol.ConnectRequest{
-		Address: acct.SIP.AOR, Username: acct.SIP.Username, Password: pw, Server: acct.SIP.Proxy,
-		CAPEM: ca, AllowPlaintext: acct.SIP.AllowPlaintext, MinTLS: acct.MinTLS(), Timeout: o.Timeout,
-	})
-	if err != nil {
-		err = session.NoAnswer(ctx, cctx, err, protocol.KindTelephony, backend, "Connect", o.Timeout+2*time.Second)
-	}
-	cancel()
-	if err != nil {
-		return fmt.Errorf("telephony: %w", err)
-	}
-	defer func() {
-		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = sess.Close(c)
-	}()
+	defer ts.Shutdown()
+	sess, plugins, backend := ts.TelephonySession, ts.Plugins, ts.Backend
 	ans, ok := sess.(protocol.Answerer)
 	if info := plugins.Info(protocol.KindTelephony); !ok || (len(info.Capabilities) > 0 && !slices.Contains(info.Capabilities, protocol.CapAnswer)) {
 		return cmdutil.WithHint(fmt.Errorf("telephony backend %q cannot answer calls with media (no %s capability): %w", backend, protocol.CapAnswer, pluginhost.ErrIncompatible),

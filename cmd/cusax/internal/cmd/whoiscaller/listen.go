@@ -11,8 +11,6 @@ import (
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/pkg/core/callerid"
 	"github.com/cusax/cusax/pkg/core/callerjudge"
-	"github.com/cusax/cusax/pkg/core/config"
-	"github.com/cusax/cusax/pkg/core/secrets"
 	"github.com/cusax/cusax/pkg/core/session"
 	"github.com/cusax/cusax/pkg/protocol"
 )
@@ -26,18 +24,7 @@ func listen(o *Options) error {
 	if err != nil {
 		return err
 	}
-	if acct.SIP == nil {
-		return fmt.Errorf("account %s has no SIP aspect to receive calls on: %w", acct.Name, protocol.ErrUnsupported)
-	}
 	store, _, err := f.Secrets()
-	if err != nil {
-		return err
-	}
-	pw, err := secrets.Resolve(ctx, store, secrets.Ref{Account: acct.Name, Aspect: config.AspectSIP}, acct.SIP.PasswordCommand)
-	if err != nil {
-		return fmt.Errorf("telephony password: %w", err)
-	}
-	ca, err := session.ReadCA(acct)
 	if err != nil {
 		return err
 	}
@@ -45,30 +32,12 @@ func listen(o *Options) error {
 	if err != nil {
 		return err
 	}
-	plugins, err := session.Open(ctx, src, acct, session.Only(protocol.KindTelephony))
+	ts, err := session.OpenTelephony(ctx, src, store, acct, o.Timeout)
 	if err != nil {
 		return err
 	}
-	defer plugins.Close()
-	// Bounded like every wait on a plugin: a hung one is a plugin failure.
-	cctx, cancel := context.WithTimeout(ctx, o.Timeout+2*time.Second)
-	sess, err := plugins.Telephony.Connect(cctx, protocol.ConnectRequest{
-		Address: acct.SIP.AOR, Username: acct.SIP.Username, Password: pw, Server: acct.SIP.Proxy,
-		CAPEM: ca, AllowPlaintext: acct.SIP.AllowPlaintext, MinTLS: acct.MinTLS(), Timeout: o.Timeout,
-	})
-	if err != nil {
-		_, name := session.BackendNames(acct)
-		err = session.NoAnswer(ctx, cctx, err, protocol.KindTelephony, name, "Connect", o.Timeout+2*time.Second)
-	}
-	cancel()
-	if err != nil {
-		return fmt.Errorf("telephony: %w", err)
-	}
-	defer func() {
-		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = sess.Close(c)
-	}()
+	defer ts.Shutdown()
+	sess := ts.TelephonySession
 	calls, err := sess.IncomingCalls(ctx)
 	if err != nil {
 		return fmt.Errorf("telephony: incoming calls: %w", err)
