@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+	"github.com/pion/srtp/v3"
 
 	"github.com/cusax/cusax/pkg/media"
 )
@@ -56,6 +57,46 @@ type SessionConfig struct {
 	// not block; the slice is not kept.
 	OnAudio func(samples []int16)
 	OnDigit func(digit rune)
+	// SRTP, if set, protects the session (RFC 3711): every packet sent
+	// is encrypted and authenticated with LocalKey, every packet
+	// received must authenticate with RemoteKey or is dropped and
+	// counted in Stats.AuthFailures. nil means plain RTP.
+	SRTP *SRTPKeys
+}
+
+// SRTPKeys are the SDES keys of one call (RFC 4568 §6.1: each side's
+// a=crypto carries the key it sends with): LocalKey from our a=crypto,
+// RemoteKey from the peer's. Keys are master key||salt (Crypto.Key).
+type SRTPKeys struct {
+	Suite               string
+	LocalKey, RemoteKey []byte
+}
+
+// String is redacted: keys never reach a log.
+func (k *SRTPKeys) String() string { return "srtp " + k.Suite + " (keys redacted)" }
+
+// srtpReplayWindow is the replay window (RFC 3711 §3.3.2: at least 64).
+const srtpReplayWindow = 64
+
+// contexts makes the send and receive contexts, one per direction (RFC
+// 3711 §3.2.3: each direction has its own master key and SSRC state).
+func (k *SRTPKeys) contexts() (enc, dec *srtp.Context, err error) {
+	p, err := suiteProfile(k.Suite)
+	if err != nil {
+		return nil, nil, fmt.Errorf("rtp session: %w", err)
+	}
+	n, _ := keyLen(k.Suite)
+	kl, _ := p.KeyLen()
+	if len(k.LocalKey) != n || len(k.RemoteKey) != n {
+		return nil, nil, fmt.Errorf("rtp session: %s needs %d-byte keys", k.Suite, n)
+	}
+	if enc, err = srtp.CreateContext(k.LocalKey[:kl], k.LocalKey[kl:], p); err != nil {
+		return nil, nil, fmt.Errorf("rtp session: srtp: %w", err)
+	}
+	if dec, err = srtp.CreateContext(k.RemoteKey[:kl], k.RemoteKey[kl:], p, srtp.SRTPReplayProtection(srtpReplayWindow)); err != nil {
+		return nil, nil, fmt.Errorf("rtp session: srtp: %w", err)
+	}
+	return enc, dec, nil
 }
 
 // Stats is what Run observed.
@@ -64,8 +105,12 @@ type Stats struct {
 	// only those from the peer with the negotiated payload types.
 	Sent, Received int64
 	// Ignored counts datagrams dropped: from another IP, malformed,
-	// RTCP, or with a payload type that was not negotiated.
+	// RTCP (or SRTCP), or with a payload type that was not negotiated.
 	Ignored int64
+	// AuthFailures counts, with SRTP, packets from the peer's IP dropped
+	// because they failed authentication (RFC 3711 §3.3 step 5) or the
+	// replay check (§3.3.2); they are never played or recorded.
+	AuthFailures int64
 	// WriteErrors counts sends that failed with a transient error, such
 	// as ECONNREFUSED from an ICMP port unreachable, and were skipped.
 	WriteErrors int64
@@ -125,6 +170,11 @@ func Run(ctx context.Context, cfg SessionConfig) (Stats, error) {
 		return Stats{}, err
 	}
 	rcv := newReceiver(cfg)
+	if cfg.SRTP != nil {
+		if snd.enc, rcv.dec, err = cfg.SRTP.contexts(); err != nil {
+			return Stats{}, err
+		}
+	}
 	conn := cfg.Conn
 	if err := conn.SetReadDeadline(time.Time{}); err != nil {
 		return Stats{}, fmt.Errorf("rtp session: %w", err)
@@ -192,6 +242,7 @@ type sender struct {
 
 	sent, writeErrors int64
 	dtmfSent          string
+	enc               *srtp.Context // nil: plain RTP
 }
 
 func newSender(cfg SessionConfig) (*sender, error) {
@@ -283,6 +334,7 @@ func (s *sender) run(ctx context.Context, conn *net.UDPConn, remote netip.AddrPo
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	buf := make([]byte, 1500)
+	var sbuf []byte // SRTP output, reused
 	for {
 		select {
 		case <-ctx.Done():
@@ -303,7 +355,14 @@ func (s *sender) run(ctx context.Context, conn *net.UDPConn, remote netip.AddrPo
 			if err != nil {
 				return fmt.Errorf("rtp session: marshal: %w", err)
 			}
-			if _, err := conn.WriteToUDPAddrPort(buf[:n], remote); err != nil {
+			out := buf[:n]
+			if s.enc != nil {
+				if sbuf, err = s.enc.EncryptRTP(sbuf[:0], out, nil); err != nil {
+					return fmt.Errorf("rtp session: srtp: %w", err)
+				}
+				out = sbuf
+			}
+			if _, err := conn.WriteToUDPAddrPort(out, remote); err != nil {
 				if !transient(err) {
 					return fmt.Errorf("rtp session: send to %v: %w", remote, err)
 				}
@@ -326,13 +385,15 @@ type receiver struct {
 	rec     recorder
 	onAudio func([]int16)
 	onDigit func(rune)
+	dec     *srtp.Context // nil: plain RTP
+	plain   []byte        // decrypted packet, reused
 
-	received, ignored int64
-	peer              netip.AddrPort
-	dtmf              []byte
-	haveEvent         bool
-	eventSSRC         uint32
-	eventTS           uint32
+	received, ignored, authFailures int64
+	peer                            netip.AddrPort
+	dtmf                            []byte
+	haveEvent                       bool
+	eventSSRC                       uint32
+	eventTS                         uint32
 }
 
 func newReceiver(cfg SessionConfig) *receiver {
@@ -384,6 +445,16 @@ func (r *receiver) handle(from netip.AddrPort, b []byte, at time.Time) {
 		r.ignored++
 		return
 	}
+	if r.dec != nil {
+		// RFC 3711 §3.3: authenticate (and check for replay) before
+		// anything else looks at the payload.
+		out, err := r.dec.DecryptRTP(r.plain[:0], b, nil)
+		if err != nil {
+			r.authFailures++
+			return
+		}
+		r.plain, b = out, out
+	}
 	var p rtp.Packet
 	if err := p.Unmarshal(b); err != nil {
 		r.ignored++
@@ -434,7 +505,7 @@ func (r *receiver) event(p *rtp.Packet) {
 }
 
 func (r *receiver) stats(record bool) Stats {
-	st := Stats{Received: r.received, Ignored: r.ignored, DTMFReceived: string(r.dtmf)}
+	st := Stats{Received: r.received, Ignored: r.ignored, AuthFailures: r.authFailures, DTMFReceived: string(r.dtmf)}
 	if r.peer.IsValid() {
 		st.Peer = r.peer.String()
 	}
