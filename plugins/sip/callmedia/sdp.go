@@ -137,9 +137,16 @@ type Answer struct {
 // supported), ErrStreamRejected, ErrNoConnection, a connection address
 // that is not an IP literal, and ErrNoCommonCodec.
 func ParseAnswer(b []byte) (Answer, error) {
+	a, _, err := parseAudio(b, "RTP/AVP")
+	return a, err
+}
+
+// parseAudio is ParseAnswer for transport wantProto; it also returns
+// the audio m-line.
+func parseAudio(b []byte, wantProto string) (Answer, *sdp.MediaDescription, error) {
 	var s sdp.SessionDescription
 	if err := s.Unmarshal(b); err != nil {
-		return Answer{}, fmt.Errorf("parse sdp answer: %w", err)
+		return Answer{}, nil, fmt.Errorf("parse sdp answer: %w", err)
 	}
 	var m *sdp.MediaDescription
 	for _, md := range s.MediaDescriptions {
@@ -149,28 +156,28 @@ func ParseAnswer(b []byte) (Answer, error) {
 		}
 	}
 	if m == nil {
-		return Answer{}, errors.New("parse sdp answer: no audio stream")
+		return Answer{}, nil, errors.New("parse sdp answer: no audio stream")
 	}
-	if proto := strings.Join(m.MediaName.Protos, "/"); proto != "RTP/AVP" {
-		return Answer{}, fmt.Errorf("parse sdp answer: transport %s is not supported (want RTP/AVP)", proto)
+	if proto := strings.Join(m.MediaName.Protos, "/"); proto != wantProto {
+		return Answer{}, nil, fmt.Errorf("parse sdp answer: transport %s is not supported (want %s)", proto, wantProto)
 	}
 	port := m.MediaName.Port.Value
 	if port == 0 {
-		return Answer{}, fmt.Errorf("parse sdp answer: %w", ErrStreamRejected)
+		return Answer{}, nil, fmt.Errorf("parse sdp answer: %w", ErrStreamRejected)
 	}
 	if port < 0 || port > 65535 {
-		return Answer{}, fmt.Errorf("parse sdp answer: port %d out of range", port)
+		return Answer{}, nil, fmt.Errorf("parse sdp answer: port %d out of range", port)
 	}
 	conn := m.ConnectionInformation
 	if conn == nil {
 		conn = s.ConnectionInformation
 	}
 	if conn == nil || conn.Address == nil {
-		return Answer{}, fmt.Errorf("parse sdp answer: %w", ErrNoConnection)
+		return Answer{}, nil, fmt.Errorf("parse sdp answer: %w", ErrNoConnection)
 	}
 	ip, err := netip.ParseAddr(conn.Address.Address)
 	if err != nil {
-		return Answer{}, fmt.Errorf("parse sdp answer: connection address %q is not an IP address: %w", conn.Address.Address, err)
+		return Answer{}, nil, fmt.Errorf("parse sdp answer: connection address %q is not an IP address: %w", conn.Address.Address, err)
 	}
 	a := Answer{Remote: netip.AddrPortFrom(ip, uint16(port)), Direction: direction(&s, m)}
 	if ip.IsUnspecified() {
@@ -220,9 +227,9 @@ func ParseAnswer(b []byte) (Answer, error) {
 		}
 	}
 	if !found {
-		return Answer{}, fmt.Errorf("parse sdp answer: %w", ErrNoCommonCodec)
+		return Answer{}, nil, fmt.Errorf("parse sdp answer: %w", ErrNoCommonCodec)
 	}
-	return a, nil
+	return a, m, nil
 }
 
 func direction(s *sdp.SessionDescription, m *sdp.MediaDescription) string {
