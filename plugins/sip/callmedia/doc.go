@@ -14,6 +14,11 @@
 // goroutine of its own, with the 20 ms pacing (RFC 3551 §4.2: 20 ms
 // default packetization for G.711); the rest is pure logic. Types are not safe for concurrent use unless stated.
 //
-// SRTP is out of scope: ParseAnswer refuses RTP/SAVP rather than sending
-// media in the clear to a peer that expects it encrypted.
+// SRTP (issue 16, first step): sdes.go parses and makes RFC 4568
+// a=crypto lines, SessionConfig.SRTP encrypts and authenticates a
+// session's RTP with pion/srtp, and sdp_srtp.go builds and parses
+// RTP/SAVP offers and answers. Calls do not use them yet (keys may only
+// travel in SDP over TLS), so ParseAnswer and ParseOffer still refuse
+// RTP/SAVP rather than send media in the clear to a peer that expects it
+// encrypted.
 package callmedia
