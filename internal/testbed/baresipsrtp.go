@@ -22,7 +22,8 @@ type BaresipSRTPOptions struct {
 	User string
 	// MediaEnc is baresip's account parameter mediaenc: "srtp-mand" (the default: SDES,
 	// RTP/SAVP, calls without crypto are refused), "srtp" (SDES offered, RTP/AVP, plain RTP
-	// accepted) or "dtls_srtp" (RFC 5763/5764).
+	// accepted), "dtls_srtp" (RFC 5763/5764) or "none" (plain RTP/AVP: a control for
+	// tests of the wire).
 	MediaEnc string
 	// AudioCodecs is the account's audio_codecs; empty: "PCMU".
 	AudioCodecs string
@@ -38,7 +39,8 @@ type BaresipSRTP struct {
 	User     string
 	URI      string // "sip:USER@example.test"
 	MediaEnc string
-	Dir      string // config, log (baresip.log), speaker.wav
+	Dir      string // config, log (baresip.log), sndfile's WAV dumps
+	RTPPorts [2]int // the range its RTP and RTCP use, first and last port
 	ctrl     string // ctrl_tcp address
 	proc     *process
 }
@@ -93,9 +95,13 @@ func (b *Bed) startBaresipSRTP(t testing.TB, bin string, opts BaresipSRTPOptions
 	switch enc {
 	case "":
 		enc = "srtp-mand"
-	case "srtp-mand", "srtp", "srtp-mandf", "dtls_srtp":
+	case "srtp-mand", "srtp", "srtp-mandf", "dtls_srtp", "none":
 	default:
-		return nil, fmt.Errorf("MediaEnc %q: want srtp-mand, srtp or dtls_srtp", enc)
+		return nil, fmt.Errorf("MediaEnc %q: want srtp-mand, srtp, dtls_srtp or none", enc)
+	}
+	mediaenc := ";mediaenc=" + enc
+	if enc == "none" {
+		mediaenc = ""
 	}
 	codecs := opts.AudioCodecs
 	if codecs == "" {
@@ -129,8 +135,8 @@ func (b *Bed) startBaresipSRTP(t testing.TB, bin string, opts BaresipSRTPOptions
 	}
 	// The outbound proxy is Kamailio's TLS listener: REGISTER and INVITE go over TLS, and
 	// the SDES key in the SDP with them (RFC 4568 §8.3: a=crypto only over a secure channel).
-	acct := fmt.Sprintf("<sip:%s@%s;transport=tls>;auth_user=%s;auth_pass=%s;outbound=\"sip:%s;transport=tls\";regint=600;answermode=auto;mediaenc=%s;audio_codecs=%s\n",
-		a.Name, b.Domain, a.Name, a.Password, b.SIPTLSAddr, enc, codecs)
+	acct := fmt.Sprintf("<sip:%s@%s;transport=tls>;auth_user=%s;auth_pass=%s;outbound=\"sip:%s;transport=tls\";regint=600;answermode=auto%s;audio_codecs=%s\n",
+		a.Name, b.Domain, a.Name, a.Password, b.SIPTLSAddr, mediaenc, codecs)
 	if err := os.WriteFile(filepath.Join(dir, "accounts"), []byte(acct), 0o600); err != nil {
 		return nil, err
 	}
@@ -138,7 +144,7 @@ func (b *Bed) startBaresipSRTP(t testing.TB, bin string, opts BaresipSRTPOptions
 	if cmd.Stdin, err = os.Open(os.DevNull); err != nil {
 		return nil, err
 	}
-	p := &BaresipSRTP{User: a.Name, URI: "sip:" + a.Name + "@" + b.Domain, MediaEnc: enc, Dir: dir,
+	p := &BaresipSRTP{User: a.Name, URI: "sip:" + a.Name + "@" + b.Domain, MediaEnc: enc, Dir: dir, RTPPorts: [2]int{rtp, rtp + 3},
 		ctrl: net.JoinHostPort("127.0.0.1", strconv.Itoa(ctrl))}
 	if p.proc, err = startProcess("baresip SRTP", cmd, filepath.Join(dir, "baresip.log")); err != nil {
 		return nil, err
