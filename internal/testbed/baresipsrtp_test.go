@@ -55,3 +55,93 @@ func TestBaresipSRTPCall(t *testing.T) {
 		}
 	}
 }
+
+// TestBaresipSRTPWire captures the media of two baresip-to-baresip calls through Kamailio
+// over TLS: one with plain RTP (mediaenc none), one with srtp-mand. Both ends play the same
+// 440 Hz sine, so the PCMU frames the caller sent in the plain call must be found in the
+// callee's plain stream (the capture can see plain audio) and in none of the datagrams of the
+// SRTP call (its audio was not plain RTP on the wire).
+func TestBaresipSRTPWire(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs the test bed")
+	}
+	b := Start(t, Options{SIPDigestAlgorithm: "MD5"})
+	type call struct {
+		fromCaller, fromCallee []Datagram
+		setup                  time.Duration
+		suites                 []string
+	}
+	run := func(enc string) call {
+		callerUser, calleeUser := sipUser(t, b, "caller"), sipUser(t, b, "callee")
+		callee := b.StartBaresipSRTP(t, BaresipSRTPOptions{User: calleeUser, MediaEnc: enc})
+		caller := b.StartBaresipSRTP(t, BaresipSRTPOptions{User: callerUser, MediaEnc: enc})
+		in := func(p *BaresipSRTP, port int) bool { return port >= p.RTPPorts[0] && port <= p.RTPPorts[1] }
+		capt := StartUDPCapture(t, func(src, dst int) bool {
+			return (in(caller, src) && in(callee, dst)) || (in(callee, src) && in(caller, dst))
+		})
+		logs := func() string { return "\ncaller:\n" + caller.Output() + "\ncallee:\n" + callee.Output() }
+		start := time.Now()
+		if err := caller.Dial(callee.URI); err != nil {
+			t.Fatal(err)
+		}
+		if err := caller.WaitEstablished(1, 15*time.Second); err != nil {
+			t.Fatalf("%s: %v%s", enc, err, logs())
+		}
+		var c call
+		c.setup = time.Since(start)
+		split := func() {
+			grams, _ := capt.Datagrams()
+			c.fromCaller, c.fromCallee = nil, nil
+			for _, d := range grams {
+				if _, _, ok := RTPPayload(d.Payload); !ok {
+					continue // RTCP (SRTCP) is not looked at
+				}
+				if in(caller, int(d.Src.Port())) {
+					c.fromCaller = append(c.fromCaller, d)
+				} else {
+					c.fromCallee = append(c.fromCallee, d)
+				}
+			}
+		}
+		// Two seconds of audio (100 packets) each way.
+		if err := waitFor(15*time.Second, func() bool {
+			split()
+			return len(c.fromCaller) >= 100 && len(c.fromCallee) >= 100
+		}); err != nil {
+			t.Fatalf("%s: captured %d/%d RTP packets: %v%s", enc, len(c.fromCaller), len(c.fromCallee), err, logs())
+		}
+		_ = caller.Hangup()
+		if err := caller.WaitClosed(1, 10*time.Second); err != nil {
+			t.Fatalf("%s: %v%s", enc, err, logs())
+		}
+		capt.Stop()
+		split()
+		c.suites = caller.Media().Suites
+		return c
+	}
+	plain := run("none")
+	srtp := run("srtp-mand")
+	// The caller's steady-state frames (after 10 frames of start-up).
+	var frames [][]byte
+	for _, d := range plain.fromCaller[10:] {
+		if pt, p, _ := RTPPayload(d.Payload); pt == 0 && len(p) == 160 {
+			frames = append(frames, p)
+		}
+	}
+	if len(frames) < 50 {
+		t.Fatalf("plain call: %d PCMU frames from the caller, want ≥ 50", len(frames))
+	}
+	if got := PlainAudio(plain.fromCallee, frames); got < len(plain.fromCallee)/2 {
+		t.Errorf("plain call: the caller's PCMU frames found in %d of the callee's %d packets; the capture should see plain audio", got, len(plain.fromCallee))
+	}
+	all := append(append([]Datagram(nil), srtp.fromCaller...), srtp.fromCallee...)
+	if got := PlainAudio(all, frames); got != 0 {
+		t.Errorf("SRTP call: %d of %d packets carry plain PCMU frames", got, len(all))
+	}
+	if len(plain.suites) != 0 || len(srtp.suites) != 1 {
+		t.Errorf("suites: plain %q, SRTP %q", plain.suites, srtp.suites)
+	}
+	t.Logf("plain: set-up %s, %d/%d RTP packets, tone frames in %d of the callee's; SRTP (%v): set-up %s, %d/%d packets, tone frames in %d",
+		plain.setup, len(plain.fromCaller), len(plain.fromCallee), PlainAudio(plain.fromCallee, frames),
+		srtp.suites, srtp.setup, len(srtp.fromCaller), len(srtp.fromCallee), PlainAudio(all, frames))
+}
