@@ -208,7 +208,7 @@ func (p *BaresipSRTP) WaitSecure(n int, d time.Duration) error {
 	})
 }
 
-// WaitClosed waits (at most d) until baresip has reported n calls closed.
+// WaitClosed waits (at most d) until baresip has reported n established calls ended.
 func (p *BaresipSRTP) WaitClosed(n int, d time.Duration) error {
 	return waitStarted(p.proc, "closed", d, func() (bool, error) {
 		return len(p.Media().Closed) >= n, nil
@@ -218,27 +218,33 @@ func (p *BaresipSRTP) WaitClosed(n int, d time.Duration) error {
 // BaresipMedia is what baresip's log says about the media of its calls so far.
 type BaresipMedia struct {
 	// Secure lists, per secured stream, what baresip said when the stream's encryption came
-	// up, e.g. "srtp: audio: SRTP is Enabled (cryptosuite=AES_CM_128_HMAC_SHA1_80)".
+	// up: "srtp: audio: SRTP is Enabled (cryptosuite=AES_CM_128_HMAC_SHA1_80)" for SDES,
+	// "dtls_srtp: ---> DTLS-SRTP complete (audio/RTP) Profile=AES_CM_128_HMAC_SHA1_80" for
+	// DTLS-SRTP (its RTCP line is left out).
 	Secure []string
-	// Suites are the crypto suites named in those lines, in order (empty for a DTLS-SRTP
-	// line that names none).
+	// Suites are the crypto suites (SRTP protection profiles) named in those lines, in order.
 	Suites []string
-	// Failures are baresip's mediaenc errors (e.g. a peer that answered without crypto).
+	// Failures are baresip's mediaenc errors.
 	Failures []string
-	// Closed are baresip's lines for the calls that ended ("Call with URI terminated
-	// (duration: N secs)", and "session closed: reason" when the peer ended it).
+	// Closed are baresip's lines for the established calls that ended ("Call with URI
+	// terminated (duration: N secs)").
 	Closed []string
+	// SessionClosed are the reasons baresip gave when the peer ended or refused a call:
+	// "488 Not Acceptable Here" (an srtp-mand callee refusing an offer without crypto),
+	// "Connection reset by peer" (a BYE), …
+	SessionClosed []string
 }
 
 var (
 	baresipRegOK   = regexp.MustCompile(`\{[^}]*\} 200 OK`)
 	baresipRegFail = regexp.MustCompile(`\{[^}]*\} (?:[3-6][0-9][0-9] .*|reg: .*)`)
-	// srtp (SDES) logs "srtp: audio: SRTP is Enabled (cryptosuite=X)"; dtls_srtp logs its own
-	// "dtls_srtp: ... SRTP is Enabled ..." line once the DTLS handshake is done.
-	baresipSecure   = regexp.MustCompile(`(?m)^.*SRTP is Enabled.*$`)
-	baresipSuite    = regexp.MustCompile(`(?:cryptosuite|profile)=([A-Za-z0-9_]+)`)
-	baresipMediaErr = regexp.MustCompile(`(?m)^.*mediaenc.*(?:fail|error|no match).*$`)
-	baresipClosed   = regexp.MustCompile(`Call with \S+ terminated \(duration: \d+ secs?\)`)
+	baresipSecure  = regexp.MustCompile(`(?m)^.*(?:SRTP is Enabled|DTLS-SRTP complete \(audio/RTP\)).*$`)
+	baresipSuite   = regexp.MustCompile(`(?:cryptosuite|Profile)=([A-Za-z0-9_]+)`)
+	// baresip's own mediaenc error lines ("call: mediaenc '%s' error: %m", "stream: start
+	// mediaenc error: %m", "mediaenc failed").
+	baresipMediaErr      = regexp.MustCompile(`(?m)^.*mediaenc.*(?:fail|error|no match).*$`)
+	baresipClosed        = regexp.MustCompile(`Call with \S+ terminated \(duration: \d+ secs?\)`)
+	baresipSessionClosed = regexp.MustCompile(`session closed: ([^\r\n]*)`)
 )
 
 // Media parses baresip's log.
@@ -259,6 +265,9 @@ func parseBaresipMedia(out string) BaresipMedia {
 		m.Failures = append(m.Failures, strings.TrimSpace(l))
 	}
 	m.Closed = baresipClosed.FindAllString(out, -1)
+	for _, c := range baresipSessionClosed.FindAllStringSubmatch(out, -1) {
+		m.SessionClosed = append(m.SessionClosed, strings.TrimSpace(c[1]))
+	}
 	return m
 }
 

@@ -145,3 +145,77 @@ func TestBaresipSRTPWire(t *testing.T) {
 		plain.setup, len(plain.fromCaller), len(plain.fromCallee), PlainAudio(plain.fromCallee, frames),
 		srtp.suites, srtp.setup, len(srtp.fromCaller), len(srtp.fromCallee), PlainAudio(all, frames))
 }
+
+// TestBaresipSRTPModes calls one baresip from another through Kamailio over TLS for each
+// pairing of media encryption the bed offers, and checks what each log reports: the suite
+// when both encrypt, plain RTP when the callee does not, and a 488 from an srtp-mand callee
+// offered no crypto (RFC 4568 §7.1.3 leaves refusing to the answerer's policy).
+func TestBaresipSRTPModes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs the test bed")
+	}
+	b := Start(t, Options{SIPDigestAlgorithm: "MD5"})
+	tests := []struct {
+		caller, callee string
+		suite          string // both logs name it; "" = no SRTP
+		refused        string // the caller's "session closed" reason; "" = established
+	}{
+		{caller: "srtp-mand", callee: "srtp-mand", suite: "AES_CM_128_HMAC_SHA1_80"},
+		{caller: "srtp", callee: "srtp", suite: "AES_CM_128_HMAC_SHA1_80"},
+		{caller: "dtls_srtp", callee: "dtls_srtp", suite: "AES_CM_128_HMAC_SHA1_80"},
+		{caller: "srtp", callee: "none"},
+		{caller: "none", callee: "srtp-mand", refused: "488 Not Acceptable Here"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.caller+"→"+tt.callee, func(t *testing.T) {
+			callee := b.StartBaresipSRTP(t, BaresipSRTPOptions{User: sipUser(t, b, "callee"), MediaEnc: tt.callee})
+			caller := b.StartBaresipSRTP(t, BaresipSRTPOptions{User: sipUser(t, b, "caller"), MediaEnc: tt.caller})
+			logs := func() string { return "\ncaller:\n" + caller.Output() + "\ncallee:\n" + callee.Output() }
+			start := time.Now()
+			if err := caller.Dial(callee.URI); err != nil {
+				t.Fatal(err)
+			}
+			if tt.refused != "" {
+				if err := waitFor(10*time.Second, func() bool { return len(caller.Media().SessionClosed) > 0 }); err != nil {
+					t.Fatalf("no refusal: %v%s", err, logs())
+				}
+				if got := caller.Media().SessionClosed; got[0] != tt.refused || caller.Media().Closed != nil {
+					t.Errorf("caller: session closed %q, established calls ended %q; want %q and none%s", got, caller.Media().Closed, tt.refused, logs())
+				}
+				return
+			}
+			if err := caller.WaitEstablished(1, 10*time.Second); err != nil {
+				t.Fatalf("%v%s", err, logs())
+			}
+			setup := time.Since(start)
+			for _, p := range []*BaresipSRTP{caller, callee} {
+				if err := waitFor(10*time.Second, func() bool { s, _ := p.Speaker(); return s >= 1 }); err != nil {
+					t.Fatalf("%s played no second of audio: %v%s", p.User, err, logs())
+				}
+			}
+			if err := caller.Hangup(); err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range []*BaresipSRTP{caller, callee} {
+				if err := p.WaitClosed(1, 10*time.Second); err != nil {
+					t.Fatalf("%s: %v%s", p.User, err, logs())
+				}
+				m := p.Media()
+				want := []string(nil)
+				if tt.suite != "" {
+					want = []string{tt.suite}
+				}
+				if !slices.Equal(m.Suites, want) {
+					t.Errorf("%s: suites %q, want %q%s", p.User, m.Suites, want, logs())
+				}
+				if len(m.Failures) > 0 {
+					t.Errorf("%s: mediaenc failures %q", p.User, m.Failures)
+				}
+				if _, rms := p.Speaker(); rms < 0.1 {
+					t.Errorf("%s: played audio RMS %.3f, want the peer's tone", p.User, rms)
+				}
+			}
+			t.Logf("set-up %s; suites %q", setup, caller.Media().Suites)
+		})
+	}
+}
