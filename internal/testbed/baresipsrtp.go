@@ -27,10 +27,13 @@ type BaresipSRTPOptions struct {
 	MediaEnc string
 	// AudioCodecs is the account's audio_codecs; empty: "PCMU".
 	AudioCodecs string
+	// CAFile is baresip's sip_cafile; empty: the bed's CA.
+	CAFile string
 }
 
 // BaresipSRTP is a running baresip 1.0.0 whose SIP goes over TLS to the bed's Kamailio
-// (checked against the bed's CA, sip_cafile) and whose media is encrypted (srtp or
+// (sip_cafile is the bed's CA, but baresip 1.0 does not verify the server's certificate with
+// it: TestBaresipSRTPUnknownCA) and whose media is encrypted (srtp or
 // dtls_srtp module). It registers its own user over that TLS connection (MD5 digest, so the
 // bed must be started with SIPDigestAlgorithm "MD5"), so that Kamailio delivers INVITEs for
 // the user over the same connection; it auto-answers them, and places calls when told to
@@ -114,6 +117,10 @@ func (b *Bed) startBaresipSRTP(t testing.TB, bin string, opts BaresipSRTPOptions
 	if b.SIPTLSAddr == "" {
 		return nil, fmt.Errorf("the bed's Kamailio has no TLS listener")
 	}
+	ca := opts.CAFile
+	if ca == "" {
+		ca = b.CAFile
+	}
 	dir := t.TempDir()
 	// baresip listens on PORT for UDP and TCP and on PORT+1 for TLS.
 	port, err := freeSIPPortsFrom()
@@ -129,7 +136,7 @@ func (b *Bed) startBaresipSRTP(t testing.TB, bin string, opts BaresipSRTPOptions
 		return nil, err
 	}
 	cfg := strings.NewReplacer("{{PORT}}", strconv.Itoa(port), "{{DIR}}", dir, "{{CTRL}}", strconv.Itoa(ctrl),
-		"{{CA}}", b.CAFile, "{{RTP}}", strconv.Itoa(rtp), "{{RTPEND}}", strconv.Itoa(rtp+3)).Replace(baresipSRTPConfig)
+		"{{CA}}", ca, "{{RTP}}", strconv.Itoa(rtp), "{{RTPEND}}", strconv.Itoa(rtp+3)).Replace(baresipSRTPConfig)
 	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(cfg), 0o600); err != nil {
 		return nil, err
 	}

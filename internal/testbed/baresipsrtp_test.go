@@ -3,6 +3,7 @@ package testbed
 import (
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -217,5 +218,26 @@ func TestBaresipSRTPModes(t *testing.T) {
 			}
 			t.Logf("set-up %s; suites %q", setup, caller.Media().Suites)
 		})
+	}
+}
+
+// TestBaresipSRTPUnknownCA pins a fact of the bed: baresip 1.0 on libre 1.1 loads sip_cafile
+// but does not verify Kamailio's certificate with it (no SSL_VERIFY_PEER on its SIP/TLS
+// client), so it registers over TLS even trusting a CA that signed nothing. The bed's SRTP
+// peer therefore proves SRTP, not an authenticated TLS hop on baresip's side; cusax's own
+// TLS checks are shown by its own tests. If a newer baresip verifies, this test fails and the
+// doc of BaresipSRTP should say so.
+func TestBaresipSRTPUnknownCA(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs the test bed")
+	}
+	b := Start(t, Options{SIPDigestAlgorithm: "MD5"})
+	bin := requireTool(t, "baresip", "baresip-core")
+	p, err := b.startBaresipSRTP(t, bin, BaresipSRTPOptions{User: "bob", CAFile: b.OtherCAFile})
+	if err != nil {
+		t.Fatalf("baresip refused Kamailio's certificate with an unrelated CA: it now verifies; update BaresipSRTP's doc and this test: %v", err)
+	}
+	if !strings.Contains(p.Output(), "{0/TLS/v4} 200 OK") {
+		t.Fatalf("not registered over TLS:\n%s", p.Output())
 	}
 }
