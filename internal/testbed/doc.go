@@ -27,8 +27,7 @@
 //
 // StartBaresipSRTP runs baresip 1.0 as an SRTP peer: it registers its own user through
 // Kamailio's TLS listener (sip_cafile: the bed's CA, loaded but not enforced by baresip 1.0;
-// MD5 digest, so a bed started with
-// SIPDigestAlgorithm "MD5"), auto-answers and can dial (ctrl_tcp), with mediaenc srtp-mand,
+// MD5 digest, so a bed started with SIPDigestAlgorithm "MD5"), auto-answers and can dial (ctrl_tcp), with mediaenc srtp-mand,
 // srtp, dtls_srtp or none. Its Media reads the log: the suite ("SRTP is Enabled
 // (cryptosuite=…)" for SDES, "DTLS-SRTP complete … Profile=…" for DTLS), the end of each call,
 // a refusal (488 from srtp-mand offered no crypto); Speaker measures the decrypted audio it
