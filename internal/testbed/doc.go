@@ -23,6 +23,19 @@
 // Proxy sits between a client and a server to play an RFC 7457 STARTTLS-stripping attacker and
 // to record what the client sent in the clear.
 //
+// # Encrypted media (issue 16)
+//
+// StartBaresipSRTP runs baresip 1.0 as an SRTP peer: it registers its own user through
+// Kamailio's TLS listener (sip_cafile: the bed's CA, loaded but not enforced by baresip 1.0;
+// MD5 digest, so a bed started with SIPDigestAlgorithm "MD5"), auto-answers and can dial (ctrl_tcp), with mediaenc srtp-mand,
+// srtp, dtls_srtp or none. Its Media reads the log: the suite ("SRTP is Enabled
+// (cryptosuite=…)" for SDES, "DTLS-SRTP complete … Profile=…" for DTLS), the end of each call,
+// a refusal (488 from srtp-mand offered no crypto); Speaker measures the decrypted audio it
+// received (sndfile's dump). StartUDPCapture records the loopback UDP datagrams between given
+// ports with a packet socket (root), and PlainAudio says whether any of them carries G.711
+// frames that were played, i.e. whether the audio was plain RTP on the wire. SippUAS.Invites
+// returns the INVITEs a sipp callee received, so a test can read the SDP offer (SDPBody).
+//
 // StartWithDir and (*Bed).Stop are the same machinery without testing.TB, for the
 // cusax-testbed command (make demo).
 //
