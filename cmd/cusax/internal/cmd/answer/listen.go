@@ -114,26 +114,11 @@ func run(o *Options) error {
 // listen hands incoming calls to h, at most --concurrency at once.
 func listen(ctx context.Context, o *Options, aor string, calls protocol.Stream[protocol.IncomingCall], h *answering.Handler) error {
 	f := o.F
-	type item struct {
-		in  protocol.IncomingCall
-		err error
-	}
-	items := make(chan item)
 	done := make(chan struct{})
 	defer close(done)
-	go func() {
-		for {
-			in, err := calls.Recv()
-			select {
-			case items <- item{in, err}:
-			case <-done:
-				return
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
+	items := cmdutil.PumpCalls(calls, done)
+	l := &cmdutil.CallListener{Command: "answer", AOR: aor, GiveUpAfter: o.GiveUpAfter,
+		Missed: "the listener was behind and were not handled", ErrOut: f.IO.ErrOut}
 	out := newPrinter(o)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -153,17 +138,14 @@ func listen(ctx context.Context, o *Options, aor string, calls protocol.Stream[p
 		wait()
 		return cmdutil.WithExit(cmdutil.ExitInterrupted, cmdutil.ErrInterrupted)
 	}
-	var giveUp <-chan time.Time
-	var lostSince time.Time
 	seen := 0
 	for o.MaxCalls == 0 || seen < o.MaxCalls {
-		var it item
+		var it cmdutil.IncomingItem
 		select {
 		case it = <-items:
-		case <-giveUp:
+		case <-l.GiveUp():
 			wait()
-			return fmt.Errorf("answer: registration of %s lost %s ago and not restored; giving up (--give-up-after %s): %w",
-				aor, time.Since(lostSince).Round(100*time.Millisecond), o.GiveUpAfter, protocol.ErrUnreachable)
+			return l.GiveUpErr()
 		case <-ctx.Done():
 			// Interrupted, as the exit-code table says (130).
 			return interrupted()
@@ -171,7 +153,7 @@ func listen(ctx context.Context, o *Options, aor string, calls protocol.Stream[p
 			wait()
 			return out.err()
 		}
-		in, err := it.in, it.err
+		in, err := it.Call, it.Err
 		if err != nil {
 			if ctx.Err() != nil {
 				return interrupted()
@@ -182,29 +164,7 @@ func listen(ctx context.Context, o *Options, aor string, calls protocol.Stream[p
 			}
 			return fmt.Errorf("telephony: incoming calls: %w", err)
 		}
-		if in.Missed > 0 {
-			// The backend could not hand these over: say so rather than
-			// let them pass unseen.
-			ids := strings.Join(in.MissedCallIDs, ", ")
-			if uint64(len(in.MissedCallIDs)) < in.Missed {
-				ids += ", …"
-			}
-			fmt.Fprintf(f.IO.ErrOut, "cusax: answer: %d incoming call(s) arrived while the listener was behind and were not handled (Call-ID %s)\n", in.Missed, ids)
-			continue
-		}
-		if ev := in.Registration; ev != nil {
-			switch ev.State {
-			case protocol.RegistrationLost:
-				if lostSince.IsZero() {
-					lostSince = time.Now()
-					if o.GiveUpAfter > 0 {
-						giveUp = time.After(o.GiveUpAfter)
-					}
-				}
-			case protocol.RegistrationRestored:
-				lostSince, giveUp = time.Time{}, nil
-			}
-			fmt.Fprintln(f.IO.ErrOut, registrationLine(aor, ev))
+		if l.Report(in) {
 			continue
 		}
 		seen++
@@ -235,19 +195,6 @@ func listen(ctx context.Context, o *Options, aor string, calls protocol.Stream[p
 	}
 	wait()
 	return out.err()
-}
-
-// registrationLine is the one stderr line for a registration change.
-func registrationLine(aor string, ev *protocol.RegistrationEvent) string {
-	switch ev.State {
-	case protocol.RegistrationLost:
-		return fmt.Sprintf("cusax: answer: registration of %s with %s over %s lost (%s); registering again", aor, ev.Server, ev.Transport, ev.Reason)
-	case protocol.RegistrationRetrying:
-		return fmt.Sprintf("cusax: answer: registering %s again failed (%s); next attempt in %.1f s", aor, ev.Reason, ev.Retry.Seconds())
-	case protocol.RegistrationRestored:
-		return fmt.Sprintf("cusax: answer: registered %s again (%s over %s) after %.1f s", aor, ev.Address, ev.Transport, ev.Down.Seconds())
-	}
-	return fmt.Sprintf("cusax: answer: registration of %s: %s %s", aor, ev.State, ev.Reason)
 }
 
 // prompter asks on the terminal, one question at a time; an answer not

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
@@ -52,43 +51,25 @@ func listen(o *Options) error {
 	o.trustPAI = acct.SIP.TrustAssertedIdentity
 	j := newJudge(o, acct, o.region())
 	defer j.Close()
-	type item struct {
-		in  protocol.IncomingCall
-		err error
-	}
-	items := make(chan item)
 	done := make(chan struct{})
 	defer close(done)
-	go func() {
-		for {
-			in, err := calls.Recv()
-			select {
-			case items <- item{in, err}:
-			case <-done:
-				return
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	// giveUp runs while the registration is lost: --give-up-after bounds
-	// how long a listener stays deaf before it says so with exit 7.
-	var giveUp <-chan time.Time
-	var lostSince time.Time
+	items := cmdutil.PumpCalls(calls, done)
+	// The listener says on stderr what is not a call; --give-up-after
+	// bounds how long it stays deaf before it says so with exit 7.
+	l := &cmdutil.CallListener{Command: "whois-caller", AOR: acct.SIP.AOR, GiveUpAfter: o.GiveUpAfter,
+		Missed: "earlier ones were being judged and were not judged", ErrOut: f.IO.ErrOut}
 	for {
-		var it item
+		var it cmdutil.IncomingItem
 		select {
 		case it = <-items:
-		case <-giveUp:
-			return fmt.Errorf("whois-caller: registration of %s lost %s ago and not restored; giving up (--give-up-after %s): %w",
-				acct.SIP.AOR, time.Since(lostSince).Round(100*time.Millisecond), o.GiveUpAfter, protocol.ErrUnreachable)
+		case <-l.GiveUp():
+			return l.GiveUpErr()
 		case <-ctx.Done():
 			// Interrupted, as the exit-code table says (130), like chat
 			// --listen: a script can tell "stopped" from "done".
 			return cmdutil.WithExit(cmdutil.ExitInterrupted, cmdutil.ErrInterrupted)
 		}
-		in, err := it.in, it.err
+		in, err := it.Call, it.Err
 		if err != nil {
 			if ctx.Err() != nil {
 				return cmdutil.WithExit(cmdutil.ExitInterrupted, cmdutil.ErrInterrupted)
@@ -98,25 +79,7 @@ func listen(o *Options) error {
 			}
 			return fmt.Errorf("telephony: incoming calls: %w", err)
 		}
-		if in.Missed > 0 {
-			// The backend could not hand these over while we were judging
-			// earlier calls: say so rather than let them pass unseen.
-			fmt.Fprintln(f.IO.ErrOut, missedLine(in))
-			continue
-		}
-		if ev := in.Registration; ev != nil {
-			switch ev.State {
-			case protocol.RegistrationLost:
-				if lostSince.IsZero() {
-					lostSince = time.Now()
-					if o.GiveUpAfter > 0 {
-						giveUp = time.After(o.GiveUpAfter)
-					}
-				}
-			case protocol.RegistrationRestored:
-				lostSince, giveUp = time.Time{}, nil
-			}
-			fmt.Fprintln(f.IO.ErrOut, registrationLine(acct.SIP.AOR, ev))
+		if l.Report(in) {
 			continue
 		}
 		out, err := o.handle(ctx, sess, j, in)
@@ -128,28 +91,6 @@ func listen(o *Options) error {
 			return err
 		}
 	}
-}
-
-// missedLine is the one stderr line for calls the listener never saw.
-func missedLine(in protocol.IncomingCall) string {
-	ids := strings.Join(in.MissedCallIDs, ", ")
-	if uint64(len(in.MissedCallIDs)) < in.Missed {
-		ids += ", …"
-	}
-	return fmt.Sprintf("cusax: whois-caller: %d incoming call(s) arrived while earlier ones were being judged and were not judged (Call-ID %s)", in.Missed, ids)
-}
-
-// registrationLine is the one stderr line for a registration change.
-func registrationLine(aor string, ev *protocol.RegistrationEvent) string {
-	switch ev.State {
-	case protocol.RegistrationLost:
-		return fmt.Sprintf("cusax: whois-caller: registration of %s with %s over %s lost (%s); registering again", aor, ev.Server, ev.Transport, ev.Reason)
-	case protocol.RegistrationRetrying:
-		return fmt.Sprintf("cusax: whois-caller: registering %s again failed (%s); next attempt in %.1f s", aor, ev.Reason, ev.Retry.Seconds())
-	case protocol.RegistrationRestored:
-		return fmt.Sprintf("cusax: whois-caller: registered %s again (%s over %s) after %.1f s", aor, ev.Address, ev.Transport, ev.Down.Seconds())
-	}
-	return fmt.Sprintf("cusax: whois-caller: registration of %s: %s %s", aor, ev.State, ev.Reason)
 }
 
 // handle judges one incoming call and acts on it.
