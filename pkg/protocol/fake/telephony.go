@@ -1,8 +1,8 @@
 package fake
 
 import (
+	"bytes"
 	"context"
-	"encoding/binary"
 	"fmt"
 	"os"
 	"slices"
@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cusax/cusax/pkg/media"
 	"github.com/cusax/cusax/pkg/protocol"
 )
 
@@ -233,33 +234,18 @@ func (s *telSession) ended(callID string, req protocol.DialRequest, d time.Durat
 	}
 	if req.Media.RecordFile != "" {
 		samples := packets * 160
-		if err := os.WriteFile(req.Media.RecordFile, silenceWAV(samples), 0o600); err != nil {
+		var wav bytes.Buffer
+		err := media.WriteWAV(&wav, media.TelephonyRate, make([]int16, samples))
+		if err == nil {
+			err = os.WriteFile(req.Media.RecordFile, wav.Bytes(), 0o600)
+		}
+		if err != nil {
 			ev.Note = "record: " + err.Error()
 		} else {
 			ev.RecordedSamples = samples
 		}
 	}
 	return ev
-}
-
-// silenceWAV is a 16-bit mono 8 kHz WAV of n silent samples.
-func silenceWAV(n int64) []byte {
-	data := int(n * 2)
-	b := make([]byte, 44+data)
-	le := binary.LittleEndian
-	copy(b[0:], "RIFF")
-	le.PutUint32(b[4:], uint32(36+data))
-	copy(b[8:], "WAVEfmt ")
-	le.PutUint32(b[16:], 16)
-	le.PutUint16(b[20:], 1) // PCM
-	le.PutUint16(b[22:], 1) // mono
-	le.PutUint32(b[24:], 8000)
-	le.PutUint32(b[28:], 16000)
-	le.PutUint16(b[32:], 2)
-	le.PutUint16(b[34:], 16)
-	copy(b[36:], "data")
-	le.PutUint32(b[40:], uint32(data))
-	return b
 }
 
 func (s *telSession) Hangup(_ context.Context, callID string) error {
