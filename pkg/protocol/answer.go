@@ -60,6 +60,11 @@ type AnswerRequest struct {
 	// SilenceHangup hangs up after this much silence from the caller
 	// (0 = off).
 	SilenceHangup time.Duration
+	// Encryption is the account's media_encryption (MediaEncryptionSRTP,
+	// …; see there). With "srtp", a caller that offers no SRTP (or offers
+	// SDES keys over UDP or TCP signalling) gets 488 Not Acceptable Here
+	// and the call ends with a final event saying so (HungUpBy error).
+	Encryption string
 }
 
 // Answer event kinds (AnswerEvent.Kind).
@@ -102,4 +107,8 @@ type AnswerEvent struct {
 	// RecordedSamples is how many 8 kHz samples went to RecordFile.
 	RecordedSamples int64  `json:"recorded_samples,omitempty"`
 	Note            string `json:"note,omitempty"`
+	// MediaProtection, MediaKeying and SRTPAuthFailures: as in CallEvent.
+	MediaProtection  string `json:"media_protection,omitempty"`
+	MediaKeying      string `json:"media_keying,omitempty"`
+	SRTPAuthFailures int64  `json:"srtp_auth_failures,omitempty"`
 }

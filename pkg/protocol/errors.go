@@ -46,6 +46,8 @@ var Sentinels = map[string]error{
 	"PROTOCOL":      ErrProtocol,
 	"INVALID":       ErrInvalid,
 	"NOT_CONNECTED": ErrNotConnected,
+	// Added within v1: an older host sees the message without a sentinel.
+	"MEDIA_INSECURE": ErrMediaInsecure,
 }
 
 // SentinelName returns the wire name of the first sentinel err wraps, or "".
@@ -60,6 +62,6 @@ func SentinelName(err error) string {
 }
 
 var sentinelOrder = []string{
-	"CERTIFICATE", "INSECURE", "AUTH", "DENIED", "UNSUPPORTED", "NOT_FOUND",
+	"MEDIA_INSECURE", "CERTIFICATE", "INSECURE", "AUTH", "DENIED", "UNSUPPORTED", "NOT_FOUND",
 	"TIMEOUT", "UNREACHABLE", "PROTOCOL", "INVALID", "NOT_CONNECTED",
 }

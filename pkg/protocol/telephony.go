@@ -73,6 +73,10 @@ type MediaOptions struct {
 	Duration    time.Duration // hang up this long after answer (0 = when play ends)
 	RingTimeout time.Duration // give up when not answered by then
 	Video       bool
+	// Encryption is the account's media_encryption: MediaEncryptionSRTP,
+	// MediaEncryptionOptional, MediaEncryptionNone or
+	// MediaEncryptionDefault (see there). Backends with CapSRTP honour it.
+	Encryption string
 }
 
 // CallEvent is one step of an outgoing call.
@@ -95,6 +99,16 @@ type CallEvent struct {
 	RecordedSamples int64 `json:"recorded_samples,omitempty"`
 	// Note is a human-readable remark (e.g. why media ended early).
 	Note string `json:"note,omitempty"`
+	// MediaProtection says how the media was protected once the call was
+	// answered: the SRTP crypto suite (e.g. "AES_CM_128_HMAC_SHA1_80",
+	// RFC 4568 §6.2) or MediaInClear; "" when the backend does not say
+	// (no CapSRTP). RFC 7590 §3.6: the user is told, not left to guess.
+	MediaProtection string `json:"media_protection,omitempty"`
+	// MediaKeying is how SRTP was keyed (KeyingSDES, KeyingDTLS).
+	MediaKeying string `json:"media_keying,omitempty"`
+	// SRTPAuthFailures counts received packets dropped because their
+	// authentication tag or replay check failed (RFC 3711 §3.3).
+	SRTPAuthFailures int64 `json:"srtp_auth_failures,omitempty"`
 }
 
 // IncomingCall is one INVITE received or, when Registration is set, a

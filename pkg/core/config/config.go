@@ -208,6 +208,12 @@ type SIPAspect struct {
 	// header from requests of untrusted sources; off, the header is shown
 	// but never judged.
 	TrustAssertedIdentity bool `toml:"trust_asserted_identity,omitempty" json:"trust_asserted_identity,omitempty"`
+	// MediaEncryption is how call media is protected: "srtp" (SRTP or no
+	// call), "optional" (SRTP when the peer does it, else RTP with a
+	// warning) or "none". "" means srtp when the SIP flow uses TLS, plain
+	// RTP otherwise (RFC 7081 §7: both aspects protected alike). See
+	// protocol.MediaEncryptionSRTP.
+	MediaEncryption string `toml:"media_encryption,omitempty" json:"media_encryption,omitempty"`
 }
 
 // Features holds per-account overrides; nil means "use the default".

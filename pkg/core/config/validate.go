@@ -247,6 +247,11 @@ func (a *Account) Validate() error {
 		if s.Backend != "" {
 			check("sip.backend", validatePluginName(s.Backend))
 		}
+		switch s.MediaEncryption {
+		case "", "srtp", "optional", "none":
+		default:
+			check("sip.media_encryption", fmt.Errorf("%q is not one of srtp, optional, none", s.MediaEncryption))
+		}
 		if s.TrustAssertedIdentity && s.Proxy == "" {
 			// RFC 3325 §9.1: trust is placed in a known entity, not in
 			// whatever server DNS names for the domain.

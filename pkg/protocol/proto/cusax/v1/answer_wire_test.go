@@ -143,11 +143,12 @@ func drain(t *testing.T, st protocol.Stream[protocol.AnswerEvent]) []protocol.An
 func TestAnswerFieldsCrossTheWire(t *testing.T) {
 	req := protocol.AnswerRequest{CallID: "c1@host", Ring: 1500 * time.Millisecond, PlayFile: "/tmp/greeting.wav",
 		RecordFile: "/tmp/rec.wav", SendDTMF: "12#", Digits: 4, Until: "#*", DigitTimeout: 3 * time.Second,
-		Duration: 20 * time.Second, SilenceHangup: 5 * time.Second}
+		Duration: 20 * time.Second, SilenceHangup: 5 * time.Second, Encryption: protocol.MediaEncryptionSRTP}
 	final := protocol.AnswerEvent{CallID: "c1@host", Kind: protocol.AnswerEnded, Digit: "5", Via: "sip-info", Final: true,
 		StatusCode: 200, Reason: "OK", Answered: true, HungUpBy: protocol.HungUpByCaller, Duration: 12345 * time.Millisecond,
 		Digits: "1234", RTPSent: 600, RTPRecv: 598, Codec: "PCMU/8000", MediaPeer: "127.0.0.1:40000",
-		RecordedSamples: 95680, Note: "BYE from the caller"}
+		RecordedSamples: 95680, Note: "BYE from the caller", MediaProtection: "AES_CM_128_HMAC_SHA1_80",
+		MediaKeying: protocol.KeyingSDES, SRTPAuthFailures: 3}
 	zero := reflect.ValueOf(req)
 	for i := 0; i < zero.NumField(); i++ {
 		if zero.Field(i).IsZero() {

@@ -203,7 +203,8 @@ func discoFromWire(w *DiscoInfo) protocol.DiscoInfo {
 func dialToWire(sessionID string, r protocol.DialRequest) *DialRequest {
 	w := &DialRequest{SessionId: sessionID, Target: r.Target, DisplayName: r.DisplayName, Anonymous: r.Anonymous,
 		Media: &MediaOptions{PlayFile: r.Media.PlayFile, RecordFile: r.Media.RecordFile, Dtmf: r.Media.DTMF,
-			DurationNs: int64(r.Media.Duration), RingTimeoutNs: int64(r.Media.RingTimeout), Video: r.Media.Video}}
+			DurationNs: int64(r.Media.Duration), RingTimeoutNs: int64(r.Media.RingTimeout), Video: r.Media.Video,
+			Encryption: r.Media.Encryption}}
 	for _, h := range r.Headers {
 		w.Headers = append(w.Headers, &Header{Name: h.Name, Value: h.Value})
 	}
@@ -214,7 +215,8 @@ func dialFromWire(w *DialRequest) protocol.DialRequest {
 	m := w.GetMedia()
 	r := protocol.DialRequest{Target: w.GetTarget(), DisplayName: w.GetDisplayName(), Anonymous: w.GetAnonymous(),
 		Media: protocol.MediaOptions{PlayFile: m.GetPlayFile(), RecordFile: m.GetRecordFile(), DTMF: m.GetDtmf(),
-			Duration: time.Duration(m.GetDurationNs()), RingTimeout: time.Duration(m.GetRingTimeoutNs()), Video: m.GetVideo()}}
+			Duration: time.Duration(m.GetDurationNs()), RingTimeout: time.Duration(m.GetRingTimeoutNs()), Video: m.GetVideo(),
+			Encryption: m.GetEncryption()}}
 	for _, h := range w.GetHeaders() {
 		r.Headers = append(r.Headers, protocol.Header{Name: h.GetName(), Value: h.GetValue()})
 	}
@@ -224,38 +226,42 @@ func dialFromWire(w *DialRequest) protocol.DialRequest {
 func callEventToWire(e protocol.CallEvent) *CallEvent {
 	return &CallEvent{CallId: e.CallID, StatusCode: int32(e.StatusCode), Reason: e.Reason, Answered: e.Answered, Final: e.Final,
 		SetupNs: int64(e.SetupTime), DurationNs: int64(e.Duration), RtpSent: e.RTPSent, RtpReceived: e.RTPRecv, DtmfSent: e.DTMFSent,
-		Codec: e.Codec, MediaPeer: e.MediaPeer, RecordedSamples: e.RecordedSamples, Note: e.Note}
+		Codec: e.Codec, MediaPeer: e.MediaPeer, RecordedSamples: e.RecordedSamples, Note: e.Note,
+		MediaProtection: e.MediaProtection, MediaKeying: e.MediaKeying, SrtpAuthFailures: e.SRTPAuthFailures}
 }
 
 func callEventFromWire(w *CallEvent) protocol.CallEvent {
 	return protocol.CallEvent{CallID: w.GetCallId(), StatusCode: int(w.GetStatusCode()), Reason: w.GetReason(), Answered: w.GetAnswered(), Final: w.GetFinal(),
 		SetupTime: time.Duration(w.GetSetupNs()), Duration: time.Duration(w.GetDurationNs()), RTPSent: w.GetRtpSent(), RTPRecv: w.GetRtpReceived(), DTMFSent: w.GetDtmfSent(),
-		Codec: w.GetCodec(), MediaPeer: w.GetMediaPeer(), RecordedSamples: w.GetRecordedSamples(), Note: w.GetNote()}
+		Codec: w.GetCodec(), MediaPeer: w.GetMediaPeer(), RecordedSamples: w.GetRecordedSamples(), Note: w.GetNote(),
+		MediaProtection: w.GetMediaProtection(), MediaKeying: w.GetMediaKeying(), SRTPAuthFailures: w.GetSrtpAuthFailures()}
 }
 
 func answerToWire(sessionID string, r protocol.AnswerRequest) *AnswerRequest {
 	return &AnswerRequest{SessionId: sessionID, CallId: r.CallID, RingNs: int64(r.Ring), PlayFile: r.PlayFile, RecordFile: r.RecordFile,
 		SendDtmf: r.SendDTMF, Digits: int32(min(r.Digits, math.MaxInt32)), Until: r.Until, DigitTimeoutNs: int64(r.DigitTimeout),
-		DurationNs: int64(r.Duration), SilenceHangupNs: int64(r.SilenceHangup)}
+		DurationNs: int64(r.Duration), SilenceHangupNs: int64(r.SilenceHangup), Encryption: r.Encryption}
 }
 
 func answerFromWire(w *AnswerRequest) protocol.AnswerRequest {
 	return protocol.AnswerRequest{CallID: w.GetCallId(), Ring: time.Duration(w.GetRingNs()), PlayFile: w.GetPlayFile(), RecordFile: w.GetRecordFile(),
 		SendDTMF: w.GetSendDtmf(), Digits: int(w.GetDigits()), Until: w.GetUntil(), DigitTimeout: time.Duration(w.GetDigitTimeoutNs()),
-		Duration: time.Duration(w.GetDurationNs()), SilenceHangup: time.Duration(w.GetSilenceHangupNs())}
+		Duration: time.Duration(w.GetDurationNs()), SilenceHangup: time.Duration(w.GetSilenceHangupNs()), Encryption: w.GetEncryption()}
 }
 
 func answerEventToWire(e protocol.AnswerEvent) *AnswerEvent {
 	return &AnswerEvent{CallId: e.CallID, Kind: e.Kind, Digit: e.Digit, Via: e.Via, Final: e.Final, StatusCode: int32(e.StatusCode),
 		Reason: e.Reason, Answered: e.Answered, HungUpBy: e.HungUpBy, DurationNs: int64(e.Duration), Digits: e.Digits,
-		RtpSent: e.RTPSent, RtpReceived: e.RTPRecv, Codec: e.Codec, MediaPeer: e.MediaPeer, RecordedSamples: e.RecordedSamples, Note: e.Note}
+		RtpSent: e.RTPSent, RtpReceived: e.RTPRecv, Codec: e.Codec, MediaPeer: e.MediaPeer, RecordedSamples: e.RecordedSamples, Note: e.Note,
+		MediaProtection: e.MediaProtection, MediaKeying: e.MediaKeying, SrtpAuthFailures: e.SRTPAuthFailures}
 }
 
 func answerEventFromWire(w *AnswerEvent) protocol.AnswerEvent {
 	return protocol.AnswerEvent{CallID: w.GetCallId(), Kind: w.GetKind(), Digit: w.GetDigit(), Via: w.GetVia(), Final: w.GetFinal(),
 		StatusCode: int(w.GetStatusCode()), Reason: w.GetReason(), Answered: w.GetAnswered(), HungUpBy: w.GetHungUpBy(),
 		Duration: time.Duration(w.GetDurationNs()), Digits: w.GetDigits(), RTPSent: w.GetRtpSent(), RTPRecv: w.GetRtpReceived(),
-		Codec: w.GetCodec(), MediaPeer: w.GetMediaPeer(), RecordedSamples: w.GetRecordedSamples(), Note: w.GetNote()}
+		Codec: w.GetCodec(), MediaPeer: w.GetMediaPeer(), RecordedSamples: w.GetRecordedSamples(), Note: w.GetNote(),
+		MediaProtection: w.GetMediaProtection(), MediaKeying: w.GetMediaKeying(), SRTPAuthFailures: w.GetSrtpAuthFailures()}
 }
 
 func incomingToWire(c protocol.IncomingCall) *IncomingCall {

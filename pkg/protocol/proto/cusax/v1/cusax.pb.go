@@ -2104,6 +2104,8 @@ type MediaOptions struct {
 	DurationNs    int64                  `protobuf:"varint,4,opt,name=duration_ns,json=durationNs,proto3" json:"duration_ns,omitempty"`
 	RingTimeoutNs int64                  `protobuf:"varint,5,opt,name=ring_timeout_ns,json=ringTimeoutNs,proto3" json:"ring_timeout_ns,omitempty"`
 	Video         bool                   `protobuf:"varint,6,opt,name=video,proto3" json:"video,omitempty"`
+	// protocol.MediaOptions.Encryption ("", "srtp", "optional", "none").
+	Encryption    string `protobuf:"bytes,7,opt,name=encryption,proto3" json:"encryption,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2178,6 +2180,13 @@ func (x *MediaOptions) GetVideo() bool {
 		return x.Video
 	}
 	return false
+}
+
+func (x *MediaOptions) GetEncryption() string {
+	if x != nil {
+		return x.Encryption
+	}
+	return ""
 }
 
 type DialRequest struct {
@@ -2265,23 +2274,26 @@ func (x *DialRequest) GetMedia() *MediaOptions {
 }
 
 type CallEvent struct {
-	state           protoimpl.MessageState `protogen:"open.v1"`
-	CallId          string                 `protobuf:"bytes,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
-	StatusCode      int32                  `protobuf:"varint,2,opt,name=status_code,json=statusCode,proto3" json:"status_code,omitempty"`
-	Reason          string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
-	Answered        bool                   `protobuf:"varint,4,opt,name=answered,proto3" json:"answered,omitempty"`
-	Final           bool                   `protobuf:"varint,5,opt,name=final,proto3" json:"final,omitempty"`
-	SetupNs         int64                  `protobuf:"varint,6,opt,name=setup_ns,json=setupNs,proto3" json:"setup_ns,omitempty"`
-	DurationNs      int64                  `protobuf:"varint,7,opt,name=duration_ns,json=durationNs,proto3" json:"duration_ns,omitempty"`
-	RtpSent         int64                  `protobuf:"varint,8,opt,name=rtp_sent,json=rtpSent,proto3" json:"rtp_sent,omitempty"`
-	RtpReceived     int64                  `protobuf:"varint,9,opt,name=rtp_received,json=rtpReceived,proto3" json:"rtp_received,omitempty"`
-	DtmfSent        string                 `protobuf:"bytes,10,opt,name=dtmf_sent,json=dtmfSent,proto3" json:"dtmf_sent,omitempty"`
-	Codec           string                 `protobuf:"bytes,11,opt,name=codec,proto3" json:"codec,omitempty"`
-	MediaPeer       string                 `protobuf:"bytes,12,opt,name=media_peer,json=mediaPeer,proto3" json:"media_peer,omitempty"`
-	RecordedSamples int64                  `protobuf:"varint,13,opt,name=recorded_samples,json=recordedSamples,proto3" json:"recorded_samples,omitempty"`
-	Note            string                 `protobuf:"bytes,14,opt,name=note,proto3" json:"note,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	CallId           string                 `protobuf:"bytes,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	StatusCode       int32                  `protobuf:"varint,2,opt,name=status_code,json=statusCode,proto3" json:"status_code,omitempty"`
+	Reason           string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	Answered         bool                   `protobuf:"varint,4,opt,name=answered,proto3" json:"answered,omitempty"`
+	Final            bool                   `protobuf:"varint,5,opt,name=final,proto3" json:"final,omitempty"`
+	SetupNs          int64                  `protobuf:"varint,6,opt,name=setup_ns,json=setupNs,proto3" json:"setup_ns,omitempty"`
+	DurationNs       int64                  `protobuf:"varint,7,opt,name=duration_ns,json=durationNs,proto3" json:"duration_ns,omitempty"`
+	RtpSent          int64                  `protobuf:"varint,8,opt,name=rtp_sent,json=rtpSent,proto3" json:"rtp_sent,omitempty"`
+	RtpReceived      int64                  `protobuf:"varint,9,opt,name=rtp_received,json=rtpReceived,proto3" json:"rtp_received,omitempty"`
+	DtmfSent         string                 `protobuf:"bytes,10,opt,name=dtmf_sent,json=dtmfSent,proto3" json:"dtmf_sent,omitempty"`
+	Codec            string                 `protobuf:"bytes,11,opt,name=codec,proto3" json:"codec,omitempty"`
+	MediaPeer        string                 `protobuf:"bytes,12,opt,name=media_peer,json=mediaPeer,proto3" json:"media_peer,omitempty"`
+	RecordedSamples  int64                  `protobuf:"varint,13,opt,name=recorded_samples,json=recordedSamples,proto3" json:"recorded_samples,omitempty"`
+	Note             string                 `protobuf:"bytes,14,opt,name=note,proto3" json:"note,omitempty"`
+	MediaProtection  string                 `protobuf:"bytes,15,opt,name=media_protection,json=mediaProtection,proto3" json:"media_protection,omitempty"`
+	MediaKeying      string                 `protobuf:"bytes,16,opt,name=media_keying,json=mediaKeying,proto3" json:"media_keying,omitempty"`
+	SrtpAuthFailures int64                  `protobuf:"varint,17,opt,name=srtp_auth_failures,json=srtpAuthFailures,proto3" json:"srtp_auth_failures,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *CallEvent) Reset() {
@@ -2410,6 +2422,27 @@ func (x *CallEvent) GetNote() string {
 		return x.Note
 	}
 	return ""
+}
+
+func (x *CallEvent) GetMediaProtection() string {
+	if x != nil {
+		return x.MediaProtection
+	}
+	return ""
+}
+
+func (x *CallEvent) GetMediaKeying() string {
+	if x != nil {
+		return x.MediaKeying
+	}
+	return ""
+}
+
+func (x *CallEvent) GetSrtpAuthFailures() int64 {
+	if x != nil {
+		return x.SrtpAuthFailures
+	}
+	return 0
 }
 
 type CallRequest struct {
@@ -2742,6 +2775,7 @@ type AnswerRequest struct {
 	DigitTimeoutNs  int64                  `protobuf:"varint,9,opt,name=digit_timeout_ns,json=digitTimeoutNs,proto3" json:"digit_timeout_ns,omitempty"`
 	DurationNs      int64                  `protobuf:"varint,10,opt,name=duration_ns,json=durationNs,proto3" json:"duration_ns,omitempty"`
 	SilenceHangupNs int64                  `protobuf:"varint,11,opt,name=silence_hangup_ns,json=silenceHangupNs,proto3" json:"silence_hangup_ns,omitempty"`
+	Encryption      string                 `protobuf:"bytes,12,opt,name=encryption,proto3" json:"encryption,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -2853,29 +2887,39 @@ func (x *AnswerRequest) GetSilenceHangupNs() int64 {
 	return 0
 }
 
+func (x *AnswerRequest) GetEncryption() string {
+	if x != nil {
+		return x.Encryption
+	}
+	return ""
+}
+
 // AnswerEvent is protocol.AnswerEvent: one step of an answered call; the
 // last has final set.
 type AnswerEvent struct {
-	state           protoimpl.MessageState `protogen:"open.v1"`
-	CallId          string                 `protobuf:"bytes,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
-	Kind            string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
-	Digit           string                 `protobuf:"bytes,3,opt,name=digit,proto3" json:"digit,omitempty"`
-	Via             string                 `protobuf:"bytes,4,opt,name=via,proto3" json:"via,omitempty"`
-	Final           bool                   `protobuf:"varint,5,opt,name=final,proto3" json:"final,omitempty"`
-	StatusCode      int32                  `protobuf:"varint,6,opt,name=status_code,json=statusCode,proto3" json:"status_code,omitempty"`
-	Reason          string                 `protobuf:"bytes,7,opt,name=reason,proto3" json:"reason,omitempty"`
-	Answered        bool                   `protobuf:"varint,8,opt,name=answered,proto3" json:"answered,omitempty"`
-	HungUpBy        string                 `protobuf:"bytes,9,opt,name=hung_up_by,json=hungUpBy,proto3" json:"hung_up_by,omitempty"`
-	DurationNs      int64                  `protobuf:"varint,10,opt,name=duration_ns,json=durationNs,proto3" json:"duration_ns,omitempty"`
-	Digits          string                 `protobuf:"bytes,11,opt,name=digits,proto3" json:"digits,omitempty"`
-	RtpSent         int64                  `protobuf:"varint,12,opt,name=rtp_sent,json=rtpSent,proto3" json:"rtp_sent,omitempty"`
-	RtpReceived     int64                  `protobuf:"varint,13,opt,name=rtp_received,json=rtpReceived,proto3" json:"rtp_received,omitempty"`
-	Codec           string                 `protobuf:"bytes,14,opt,name=codec,proto3" json:"codec,omitempty"`
-	MediaPeer       string                 `protobuf:"bytes,15,opt,name=media_peer,json=mediaPeer,proto3" json:"media_peer,omitempty"`
-	RecordedSamples int64                  `protobuf:"varint,16,opt,name=recorded_samples,json=recordedSamples,proto3" json:"recorded_samples,omitempty"`
-	Note            string                 `protobuf:"bytes,17,opt,name=note,proto3" json:"note,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	CallId           string                 `protobuf:"bytes,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	Kind             string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	Digit            string                 `protobuf:"bytes,3,opt,name=digit,proto3" json:"digit,omitempty"`
+	Via              string                 `protobuf:"bytes,4,opt,name=via,proto3" json:"via,omitempty"`
+	Final            bool                   `protobuf:"varint,5,opt,name=final,proto3" json:"final,omitempty"`
+	StatusCode       int32                  `protobuf:"varint,6,opt,name=status_code,json=statusCode,proto3" json:"status_code,omitempty"`
+	Reason           string                 `protobuf:"bytes,7,opt,name=reason,proto3" json:"reason,omitempty"`
+	Answered         bool                   `protobuf:"varint,8,opt,name=answered,proto3" json:"answered,omitempty"`
+	HungUpBy         string                 `protobuf:"bytes,9,opt,name=hung_up_by,json=hungUpBy,proto3" json:"hung_up_by,omitempty"`
+	DurationNs       int64                  `protobuf:"varint,10,opt,name=duration_ns,json=durationNs,proto3" json:"duration_ns,omitempty"`
+	Digits           string                 `protobuf:"bytes,11,opt,name=digits,proto3" json:"digits,omitempty"`
+	RtpSent          int64                  `protobuf:"varint,12,opt,name=rtp_sent,json=rtpSent,proto3" json:"rtp_sent,omitempty"`
+	RtpReceived      int64                  `protobuf:"varint,13,opt,name=rtp_received,json=rtpReceived,proto3" json:"rtp_received,omitempty"`
+	Codec            string                 `protobuf:"bytes,14,opt,name=codec,proto3" json:"codec,omitempty"`
+	MediaPeer        string                 `protobuf:"bytes,15,opt,name=media_peer,json=mediaPeer,proto3" json:"media_peer,omitempty"`
+	RecordedSamples  int64                  `protobuf:"varint,16,opt,name=recorded_samples,json=recordedSamples,proto3" json:"recorded_samples,omitempty"`
+	Note             string                 `protobuf:"bytes,17,opt,name=note,proto3" json:"note,omitempty"`
+	MediaProtection  string                 `protobuf:"bytes,18,opt,name=media_protection,json=mediaProtection,proto3" json:"media_protection,omitempty"`
+	MediaKeying      string                 `protobuf:"bytes,19,opt,name=media_keying,json=mediaKeying,proto3" json:"media_keying,omitempty"`
+	SrtpAuthFailures int64                  `protobuf:"varint,20,opt,name=srtp_auth_failures,json=srtpAuthFailures,proto3" json:"srtp_auth_failures,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *AnswerEvent) Reset() {
@@ -3025,6 +3069,27 @@ func (x *AnswerEvent) GetNote() string {
 		return x.Note
 	}
 	return ""
+}
+
+func (x *AnswerEvent) GetMediaProtection() string {
+	if x != nil {
+		return x.MediaProtection
+	}
+	return ""
+}
+
+func (x *AnswerEvent) GetMediaKeying() string {
+	if x != nil {
+		return x.MediaKeying
+	}
+	return ""
+}
+
+func (x *AnswerEvent) GetSrtpAuthFailures() int64 {
+	if x != nil {
+		return x.SrtpAuthFailures
+	}
+	return 0
 }
 
 type Decision struct {
@@ -4209,7 +4274,7 @@ const file_cusax_v1_cusax_proto_rawDesc = "" +
 	"expires_ns\x18\x02 \x01(\x03R\texpiresNs\"2\n" +
 	"\x06Header\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value\"\xbf\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\"\xdf\x01\n" +
 	"\fMediaOptions\x12\x1b\n" +
 	"\tplay_file\x18\x01 \x01(\tR\bplayFile\x12\x1f\n" +
 	"\vrecord_file\x18\x02 \x01(\tR\n" +
@@ -4218,7 +4283,10 @@ const file_cusax_v1_cusax_proto_rawDesc = "" +
 	"\vduration_ns\x18\x04 \x01(\x03R\n" +
 	"durationNs\x12&\n" +
 	"\x0fring_timeout_ns\x18\x05 \x01(\x03R\rringTimeoutNs\x12\x14\n" +
-	"\x05video\x18\x06 \x01(\bR\x05video\"\xdf\x01\n" +
+	"\x05video\x18\x06 \x01(\bR\x05video\x12\x1e\n" +
+	"\n" +
+	"encryption\x18\a \x01(\tR\n" +
+	"encryption\"\xdf\x01\n" +
 	"\vDialRequest\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x16\n" +
@@ -4226,7 +4294,7 @@ const file_cusax_v1_cusax_proto_rawDesc = "" +
 	"\fdisplay_name\x18\x03 \x01(\tR\vdisplayName\x12*\n" +
 	"\aheaders\x18\x04 \x03(\v2\x10.cusax.v1.HeaderR\aheaders\x12\x1c\n" +
 	"\tanonymous\x18\x05 \x01(\bR\tanonymous\x12,\n" +
-	"\x05media\x18\x06 \x01(\v2\x16.cusax.v1.MediaOptionsR\x05media\"\x9a\x03\n" +
+	"\x05media\x18\x06 \x01(\v2\x16.cusax.v1.MediaOptionsR\x05media\"\x96\x04\n" +
 	"\tCallEvent\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\tR\x06callId\x12\x1f\n" +
 	"\vstatus_code\x18\x02 \x01(\x05R\n" +
@@ -4245,7 +4313,10 @@ const file_cusax_v1_cusax_proto_rawDesc = "" +
 	"\n" +
 	"media_peer\x18\f \x01(\tR\tmediaPeer\x12)\n" +
 	"\x10recorded_samples\x18\r \x01(\x03R\x0frecordedSamples\x12\x12\n" +
-	"\x04note\x18\x0e \x01(\tR\x04note\"E\n" +
+	"\x04note\x18\x0e \x01(\tR\x04note\x12)\n" +
+	"\x10media_protection\x18\x0f \x01(\tR\x0fmediaProtection\x12!\n" +
+	"\fmedia_keying\x18\x10 \x01(\tR\vmediaKeying\x12,\n" +
+	"\x12srtp_auth_failures\x18\x11 \x01(\x03R\x10srtpAuthFailures\"E\n" +
 	"\vCallRequest\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x17\n" +
@@ -4273,7 +4344,7 @@ const file_cusax_v1_cusax_proto_rawDesc = "" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x17\n" +
 	"\acall_id\x18\x02 \x01(\tR\x06callId\x12\x16\n" +
 	"\x06status\x18\x03 \x01(\x05R\x06status\x12\x16\n" +
-	"\x06reason\x18\x04 \x01(\tR\x06reason\"\xe0\x02\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"\x80\x03\n" +
 	"\rAnswerRequest\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x17\n" +
@@ -4289,7 +4360,10 @@ const file_cusax_v1_cusax_proto_rawDesc = "" +
 	"\vduration_ns\x18\n" +
 	" \x01(\x03R\n" +
 	"durationNs\x12*\n" +
-	"\x11silence_hangup_ns\x18\v \x01(\x03R\x0fsilenceHangupNs\"\xd6\x03\n" +
+	"\x11silence_hangup_ns\x18\v \x01(\x03R\x0fsilenceHangupNs\x12\x1e\n" +
+	"\n" +
+	"encryption\x18\f \x01(\tR\n" +
+	"encryption\"\xd2\x04\n" +
 	"\vAnswerEvent\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\tR\x06callId\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x14\n" +
@@ -4312,7 +4386,10 @@ const file_cusax_v1_cusax_proto_rawDesc = "" +
 	"\n" +
 	"media_peer\x18\x0f \x01(\tR\tmediaPeer\x12)\n" +
 	"\x10recorded_samples\x18\x10 \x01(\x03R\x0frecordedSamples\x12\x12\n" +
-	"\x04note\x18\x11 \x01(\tR\x04note\"l\n" +
+	"\x04note\x18\x11 \x01(\tR\x04note\x12)\n" +
+	"\x10media_protection\x18\x12 \x01(\tR\x0fmediaProtection\x12!\n" +
+	"\fmedia_keying\x18\x13 \x01(\tR\vmediaKeying\x12,\n" +
+	"\x12srtp_auth_failures\x18\x14 \x01(\x03R\x10srtpAuthFailures\"l\n" +
 	"\bDecision\x12\x18\n" +
 	"\averdict\x18\x01 \x01(\tR\averdict\x12\x16\n" +
 	"\x06choice\x18\x02 \x01(\tR\x06choice\x12\x16\n" +

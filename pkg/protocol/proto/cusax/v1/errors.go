@@ -14,17 +14,18 @@ import (
 const errorDomain = "cusax.v1"
 
 var sentinelCodes = map[string]codes.Code{
-	"UNSUPPORTED":   codes.Unimplemented,
-	"NOT_FOUND":     codes.NotFound,
-	"AUTH":          codes.Unauthenticated,
-	"DENIED":        codes.PermissionDenied,
-	"UNREACHABLE":   codes.Unavailable,
-	"TIMEOUT":       codes.DeadlineExceeded,
-	"CERTIFICATE":   codes.FailedPrecondition,
-	"INSECURE":      codes.FailedPrecondition,
-	"PROTOCOL":      codes.Internal,
-	"INVALID":       codes.InvalidArgument,
-	"NOT_CONNECTED": codes.FailedPrecondition,
+	"UNSUPPORTED":    codes.Unimplemented,
+	"NOT_FOUND":      codes.NotFound,
+	"AUTH":           codes.Unauthenticated,
+	"DENIED":         codes.PermissionDenied,
+	"UNREACHABLE":    codes.Unavailable,
+	"TIMEOUT":        codes.DeadlineExceeded,
+	"CERTIFICATE":    codes.FailedPrecondition,
+	"INSECURE":       codes.FailedPrecondition,
+	"PROTOCOL":       codes.Internal,
+	"INVALID":        codes.InvalidArgument,
+	"NOT_CONNECTED":  codes.FailedPrecondition,
+	"MEDIA_INSECURE": codes.FailedPrecondition,
 }
 
 // toStatus turns a backend error into a gRPC status carrying the sentinel's
