@@ -160,6 +160,7 @@ func Prove(ctx context.Context, env Env, j Job) (*Outcome, error) {
 	res := session.Prove(ctx, plugins.Backends, session.Request{
 		Account: acct, XMPPPassword: j.XMPPPassword, SIPPassword: j.SIPPassword, CAPEM: ca,
 		Parallel: j.Parallel, MinTLS: minTLS, Timeout: j.Timeout, PublishReach: reach,
+		TelephonyInfo: plugins.TelephonyInfo(),
 	})
 	out := &Outcome{Account: acct, Result: res, Decision: protocol.ParityDecision{Findings: res.Findings}}
 	if err := ctx.Err(); err != nil {

@@ -44,6 +44,10 @@ type Request struct {
 	// PublishReach publishes these XEP-0152 reachability addresses from the
 	// XMPP session (RFC 7081 §3.3, strategy 12), e.g. the related SIP AOR.
 	PublishReach []protocol.ReachAddress
+	// TelephonyInfo is the telephony backend's self-description, for the
+	// media parity finding (does it declare protocol.CapSRTP?); nil when
+	// not known, and then only the account's media_encryption is judged.
+	TelephonyInfo *protocol.Info
 }
 
 // AspectResult is what happened to one aspect.
@@ -133,9 +137,27 @@ func Prove(ctx context.Context, b Backends, req Request) Result {
 			proxy, domain = acct.SIP.Proxy, domainOf(acct.SIP.AOR)
 		}
 		res.Findings = parity.Compare(*res.Chat.Report, *res.Telephony.Report, parity.Fixes{Account: acct.Name, SIPProxy: proxy, SIPDomain: domain})
+		if f, ok := parity.CompareMedia(mediaOf(req, *res.Telephony.Report)); ok {
+			res.Findings = append(res.Findings, f)
+		}
 	}
 	res.Elapsed = time.Since(start)
 	return res
+}
+
+// mediaOf is what decides the protection of the account's call media: its
+// setting, the registration's transport and the backend's capability.
+func mediaOf(req Request, tel protocol.ConnectionReport) parity.Media {
+	_, backend := BackendNames(req.Account)
+	m := parity.Media{Account: req.Account.Name, Backend: backend, SignallingTLS: tel.Encrypted}
+	if s := req.Account.SIP; s != nil {
+		m.Setting = s.MediaEncryption
+	}
+	if i := req.TelephonyInfo; i != nil {
+		has := i.Has(protocol.CapSRTP)
+		m.BackendSRTP = &has
+	}
+	return m
 }
 
 func (r Request) timeout() time.Duration {

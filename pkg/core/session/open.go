@@ -70,6 +70,18 @@ func (p *Plugins) Info(kind protocol.Kind) protocol.Info {
 	return protocol.Info{}
 }
 
+// TelephonyInfo is the running telephony backend's self-description (for
+// Request.TelephonyInfo), nil when none runs.
+func (p *Plugins) TelephonyInfo() *protocol.Info {
+	for _, st := range p.Started() {
+		if st.Kind == protocol.KindTelephony {
+			i := st.Info
+			return &i
+		}
+	}
+	return nil
+}
+
 // Close stops every plugin.
 func (p *Plugins) Close() {
 	p.mu.Lock()

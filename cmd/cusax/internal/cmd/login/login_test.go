@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -32,7 +33,19 @@ func newEnv(t *testing.T) *cmdtest.Env {
 	svc := cmdtest.StandardService()
 	svc.Add(fake.Account{Address: cmdtest.AliceJID, Password: sharedPassword})
 	svc.Add(fake.Account{Address: cmdtest.AliceAOR, Password: sharedPassword})
-	return cmdtest.New(t, nil, nil, svc)
+	e := cmdtest.New(t, nil, nil, svc)
+	withSRTP(e.Source.Telephony["sip"].(*fake.TelephonyBackend))
+	return e
+}
+
+// withSRTP makes the fake telephony backend declare protocol.CapSRTP, as
+// a backend that protects call media does: over TLS such a backend with
+// the default media_encryption is no parity gap (parity.CheckMedia), so
+// the tests of other findings see only theirs.
+func withSRTP(b *fake.TelephonyBackend) {
+	if !slices.Contains(b.Capabilities, protocol.CapSRTP) {
+		b.Capabilities = append(slices.Clone(b.Capabilities), protocol.CapSRTP)
+	}
 }
 
 var newAccount = []string{"--name", "work", "--jid", cmdtest.AliceJID, "--aor", cmdtest.AliceAOR, "--password-stdin"}

@@ -159,7 +159,7 @@ func check(o *Options, a config.Account, row *AccountJSON) error {
 		return fail(err)
 	}
 	defer plugins.Close()
-	res := session.Prove(ctx, plugins.Backends, session.Request{Account: a, XMPPPassword: xpw, SIPPassword: spw, CAPEM: ca})
+	res := session.Prove(ctx, plugins.Backends, session.Request{Account: a, XMPPPassword: xpw, SIPPassword: spw, CAPEM: ca, TelephonyInfo: plugins.TelephonyInfo()})
 	tel, chat := render.JSONAspect(res.Telephony), render.JSONAspect(res.Chat)
 	ok := res.OK()
 	row.OK, row.Telephony, row.Chat, row.Parity, row.ElapsedMS = &ok, &tel, &chat, res.Findings, res.Elapsed.Milliseconds()
