@@ -71,6 +71,7 @@ const (
 	CheckCUSAXSuites   = "cusax.suites"
 	CheckCUSAXSrvAuth  = "cusax.server-auth"
 	CheckCUSAXCliAuth  = "cusax.client-auth"
+	CheckCUSAXMedia    = "cusax.media-encryption"
 )
 
 var catalogue = []Check{
@@ -185,6 +186,11 @@ var catalogue = []Check{
 		"serve certificates from the same trusted CA naming the domain on both aspects"},
 	{CheckCUSAXCliAuth, CUSAX, "Client authentication of similar strength on both aspects", "RFC 7081 §7; RFC 8760",
 		"offer SIP digest with SHA-256 (RFC 8760) or mutual TLS to match SCRAM on XMPP"},
+	// The client's side of RFC 7081 §7: an account whose SIP runs over TLS
+	// protects its calls' media too (SDES keys travel only over TLS, RFC
+	// 4568 §8.3). The finding's fix names the account (parity.CheckMedia).
+	{CheckCUSAXMedia, CUSAX, "Call media protected like its signalling (SRTP when SIP runs over TLS)", "RFC 7081 §7; RFC 4568 §8.3",
+		`set media_encryption = "srtp" in the account's [account.sip] table (or remove the line), with a telephony backend that declares "srtp"`},
 }
 
 var catalogueIndex = func() map[string]int {

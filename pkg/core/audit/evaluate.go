@@ -10,12 +10,15 @@ import (
 type result struct {
 	status   Status
 	evidence string
+	// fix replaces the catalogue's fix for a failure that knows the exact
+	// setting (cusax.media-encryption names the account).
+	fix string
 }
 
-func pass(format string, a ...any) result    { return result{Pass, fmt.Sprintf(format, a...)} }
-func fail(format string, a ...any) result    { return result{Fail, fmt.Sprintf(format, a...)} }
-func skip(format string, a ...any) result    { return result{Skipped, fmt.Sprintf(format, a...)} }
-func errored(format string, a ...any) result { return result{Error, fmt.Sprintf(format, a...)} }
+func pass(format string, a ...any) result    { return result{Pass, fmt.Sprintf(format, a...), ""} }
+func fail(format string, a ...any) result    { return result{Fail, fmt.Sprintf(format, a...), ""} }
+func skip(format string, a ...any) result    { return result{Skipped, fmt.Sprintf(format, a...), ""} }
+func errored(format string, a ...any) result { return result{Error, fmt.Sprintf(format, a...), ""} }
 
 // target is what an endpoint rule looks at.
 type target struct {
@@ -53,6 +56,9 @@ func Evaluate(facts AccountFacts, p Profile) []Finding {
 			Status: r.status, Title: c.Title, Evidence: r.evidence, Ref: c.Ref}
 		if r.status == Fail {
 			f.Fix = c.Fix
+			if r.fix != "" {
+				f.Fix = r.fix
+			}
 		}
 		out = append(out, f)
 	}
@@ -79,6 +85,7 @@ func Evaluate(facts AccountFacts, p Profile) []Finding {
 	for _, id := range crossChecks {
 		emit(id, CUSAX, "", crossRules[id](facts))
 	}
+	emit(CheckCUSAXMedia, CUSAX, "", cusaxMedia(facts))
 	return out
 }
 

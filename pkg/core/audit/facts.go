@@ -57,6 +57,28 @@ type AccountFacts struct {
 	ObservedAt time.Time
 	Chat       AspectFacts
 	Telephony  AspectFacts
+	// Media is how the account protects call media; nil for targets that
+	// are not accounts (domains) and accounts without a SIP aspect.
+	Media *MediaFacts
+}
+
+// MediaFacts is what decides how an account's call media is protected
+// (cusax.media-encryption): the client's setting, the transport of its SIP
+// flow and what its telephony backend declares. It is the client's side
+// of RFC 7081 §7; no server is asked.
+type MediaFacts struct {
+	// Setting is the account's [account.sip] media_encryption ("" is the
+	// default: SRTP over TLS).
+	Setting string
+	// SIPTransport is how the account's SIP flow is carried: "tls", or
+	// "udp"/"tcp" (a proxy with that transport).
+	SIPTransport string
+	// Backend names the telephony plugin.
+	Backend string
+	// BackendSRTP: the backend declares protocol.CapSRTP; Unknown when it
+	// was not asked, or could not be (BackendError says why).
+	BackendSRTP  Tri
+	BackendError string
 }
 
 // AspectFacts covers one aspect of the account.

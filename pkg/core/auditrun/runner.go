@@ -13,6 +13,7 @@ import (
 
 	"github.com/cusax/cusax/pkg/core/audit"
 	"github.com/cusax/cusax/pkg/core/config"
+	"github.com/cusax/cusax/pkg/core/session"
 	"github.com/cusax/cusax/pkg/core/tlsprobe"
 	"github.com/cusax/cusax/pkg/discover"
 	"github.com/miekg/dns"
@@ -53,6 +54,13 @@ type Runner struct {
 	Roots *x509.CertPool
 	// Progress, if set, is called after each endpoint probed.
 	Progress func(done, total int)
+	// Backends, if set, starts each account's telephony plugin once to
+	// read what it declares (protocol.CapSRTP, for cusax.media-encryption);
+	// nil leaves that Unknown.
+	Backends session.Source
+
+	capsMu sync.Mutex
+	caps   map[string]*backendCaps // per telephony plugin name
 
 	rootsMu sync.Mutex
 	roots   map[string]*x509.CertPool // per CA file, so accounts sharing one share jobs
@@ -215,6 +223,7 @@ func (r *Runner) plan(ctx context.Context, p *prepared) error {
 			}
 			p.facts.Telephony.Domain, p.facts.Telephony.Discovery = pl.domain, pl.disc
 			p.jobs = append(p.jobs, &job{p: pl, roots: roots})
+			p.facts.Media = r.mediaFacts(ctx, *a, pl)
 		}
 		return nil
 	}

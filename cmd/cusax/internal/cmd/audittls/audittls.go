@@ -289,8 +289,15 @@ func run(o *Options) error {
 			return unknown(cmdutil.WithHint(err, "remove it, or run with --no-state"))
 		}
 	}
+	// The plugin host: each account's telephony backend is asked what it
+	// declares (cusax.media-encryption), and policies re-weigh findings.
+	src, err := f.Backends()
+	if err != nil {
+		return unknown(err)
+	}
 	started := time.Now()
 	runner := &auditrun.Runner{
+		Backends: src,
 		Options:  auditrun.Options{Probe: tlsprobe.Options{DialTimeout: o.Timeout}},
 		Parallel: o.Parallel,
 		DNS:      &discover.Resolver{Server: o.Resolver, Timeout: min(o.Timeout, 2*time.Second)},
@@ -323,10 +330,7 @@ func run(o *Options) error {
 	report := audit.NewReport(audit.Tool{Name: "cusax", Version: f.Version}, started, time.Now(), s.profile, s.warnOn, s.failOn, findings)
 	// Policy plugins may re-weigh the profile's severities (never a
 	// status or the evidence); the exit code follows the result.
-	src, err := f.Backends()
-	if err == nil {
-		report, err = session.ReweighAudit(f.Context, src, s.accounts, report)
-	}
+	report, err = session.ReweighAudit(f.Context, src, s.accounts, report)
 	if err != nil {
 		if f.Context.Err() != nil {
 			return err
