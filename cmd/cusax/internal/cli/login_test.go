@@ -15,6 +15,7 @@ import (
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/internal/testbed"
 	"github.com/cusax/cusax/pkg/core/config"
+	"github.com/cusax/cusax/pkg/core/parity"
 )
 
 func loginArgs(bed *testbed.Bed, user, sipProxy string, extra ...string) []string {
@@ -71,6 +72,9 @@ func TestLoginBothAspectsOverTLS(t *testing.T) {
 		t.Errorf("chat login started %v before telephony registered %v", res.Chat.Started, res.Telephony.Finished)
 	}
 	for _, f := range res.Parity {
+		if f.ID == parity.MediaID && !builtinSIPDeclaresSRTP(t) {
+			continue // true until the built-in declares SRTP: TestLoginMediaParity
+		}
 		if f.Severity != "info" {
 			t.Errorf("unexpected parity finding: %+v", f)
 		}

@@ -26,6 +26,8 @@ func TestMain(m *testing.M) {
 			os.Exit(builtin.Serve(os.Args[2:]))
 		case "__future_plugin":
 			os.Exit(serveFuturePlugin())
+		case "__srtpclaim_plugin":
+			os.Exit(serveSRTPClaimPlugin())
 		case "__template_host":
 			os.Exit(templateHost(os.Args[2:]))
 		}
