@@ -78,7 +78,10 @@ after that (RFC 7081 §2; --parallel does both at once). Both are then logged
 out again. For each aspect cusax shows whether it is encrypted, the TLS
 version and cipher, how the server was authenticated, the certificate and the
 authentication mechanism (RFC 7590 §3.6). If the two aspects are not
-protected alike, it warns and shows the flag that fixes it (RFC 7081 §7).
+protected alike, it warns and shows the flag or setting that fixes it (RFC
+7081 §7); so does call media that is, or may be, sent in clear while SIP
+runs over TLS (media_encryption "none" or "optional", or a telephony
+backend without SRTP).
 
 Passwords never go in argv: use --password-stdin (one line, used for both
 aspects), --password-command, the stored password of an existing account, or
