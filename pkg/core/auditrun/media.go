@@ -2,6 +2,7 @@ package auditrun
 
 import (
 	"context"
+	"sync"
 
 	"github.com/cusax/cusax/pkg/core/audit"
 	"github.com/cusax/cusax/pkg/core/config"
@@ -20,8 +21,9 @@ type backendCaps struct {
 // transport of its SIP flow as planned (a proxy with transport=udp/tcp, or
 // TLS), and whether its telephony backend declares SRTP. The backend is
 // asked only when the SIP flow is TLS (otherwise the check does not
-// apply) and Backends is set.
-func (r *Runner) mediaFacts(ctx context.Context, a config.Account, pl plan) *audit.MediaFacts {
+// apply) and Backends is set; it is asked on wg, while the endpoints are
+// probed, and the answer is in the facts once wg is done.
+func (r *Runner) mediaFacts(ctx context.Context, a config.Account, pl plan, wg *sync.WaitGroup) *audit.MediaFacts {
 	_, backend := session.BackendNames(a)
 	m := &audit.MediaFacts{Setting: a.SIP.MediaEncryption, SIPTransport: "tls", Backend: backend}
 	if pl.plaintext != "" {
@@ -31,8 +33,10 @@ func (r *Runner) mediaFacts(ctx context.Context, a config.Account, pl plan) *aud
 	if r.Backends == nil {
 		return m
 	}
-	c := r.backendCaps(ctx, backend)
-	m.BackendSRTP, m.BackendError = c.srtp, c.err
+	wg.Go(func() {
+		c := r.backendCaps(ctx, backend)
+		m.BackendSRTP, m.BackendError = c.srtp, c.err
+	})
 	return m
 }
 

@@ -85,6 +85,8 @@ type prepared struct {
 	// SIP fallback that does not answer is dropped, not reported.
 	fallback map[*job]bool
 	err      error
+	// media is the question to the telephony backend (mediaFacts).
+	media sync.WaitGroup
 }
 
 // Run audits targets and returns their facts in order. The error contract
@@ -117,6 +119,13 @@ func (r *Runner) run(ctx context.Context, targets []Target) ([]*prepared, error)
 		wg.Go(func() { preps[i].err = r.plan(ctx, preps[i]) })
 	}
 	wg.Wait()
+	// Backends asked for media facts answer while the endpoints are
+	// probed; the facts are complete when run returns.
+	defer func() {
+		for _, p := range preps {
+			p.media.Wait()
+		}
+	}()
 	for _, p := range preps {
 		if p.err != nil {
 			return nil, fmt.Errorf("%s: %w", p.t.Name, p.err)
@@ -223,7 +232,7 @@ func (r *Runner) plan(ctx context.Context, p *prepared) error {
 			}
 			p.facts.Telephony.Domain, p.facts.Telephony.Discovery = pl.domain, pl.disc
 			p.jobs = append(p.jobs, &job{p: pl, roots: roots})
-			p.facts.Media = r.mediaFacts(ctx, *a, pl)
+			p.facts.Media = r.mediaFacts(ctx, *a, pl, &p.media)
 		}
 		return nil
 	}
