@@ -175,7 +175,8 @@ func (s *telSession) Answer(ctx context.Context, req protocol.AnswerRequest) (pr
 	if err := checkAnswer(req); err != nil {
 		return nil, err
 	}
-	if err := checkEncryption(req.Encryption, true); err != nil {
+	srtp := s.has(protocol.CapSRTP) == nil // without it, Encryption is not read: media in clear
+	if err := checkEncryption(req.Encryption, true); srtp && err != nil {
 		return nil, err // an unknown setting (the flow is judged per call)
 	}
 	var play time.Duration
@@ -206,7 +207,10 @@ func (s *telSession) Answer(ctx context.Context, req protocol.AnswerRequest) (pr
 	c.mu.Lock()
 	mode := c.media
 	c.mu.Unlock()
-	ms := answerMedia(req.Encryption, s.b.svc.overTLS(s.req.Address), mode)
+	var ms mediaSec
+	if srtp {
+		ms = answerMedia(req.Encryption, s.b.svc.overTLS(s.req.Address), mode)
+	}
 	out := newStream[protocol.AnswerEvent](context.Background())
 	go s.runAnswer(ctx, out, c, req, play, ms)
 	return out, nil

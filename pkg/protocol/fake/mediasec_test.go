@@ -160,3 +160,36 @@ func TestPlainSignallingReport(t *testing.T) {
 		t.Errorf("report %+v, %v: want udp, not encrypted", rep, err)
 	}
 }
+
+// A fake told not to declare CapSRTP behaves as a backend without it: it
+// does not read Encryption (not even "srtp") and reports no protection.
+func TestDialWithoutSRTPCapability(t *testing.T) {
+	s := service()
+	s.Answer("sip:bob@example.com")
+	s.CalleeMedia("sip:bob@example.com", fake.MediaPlain)
+	sess, err := s.Telephony(protocol.CapDial).Connect(ctx(t), protocol.ConnectRequest{Address: alice, Password: "sa"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close(ctx(t))
+	st, err := sess.Dial(ctx(t), protocol.DialRequest{Target: "sip:bob@example.com", Media: protocol.MediaOptions{Encryption: protocol.MediaEncryptionSRTP, Duration: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for {
+		ev, err := st.Recv()
+		if err != nil {
+			t.Fatalf("stream: %v", err)
+		}
+		if ev.MediaProtection != "" {
+			t.Errorf("event %+v: a backend without srtp reports no protection", ev)
+		}
+		if ev.Final {
+			if !ev.Answered {
+				t.Errorf("final %+v: want answered", ev)
+			}
+			return
+		}
+	}
+}

@@ -150,7 +150,8 @@ func (s *telSession) Dial(ctx context.Context, req protocol.DialRequest) (protoc
 	}
 	svc := s.b.svc
 	tls := svc.overTLS(s.req.Address)
-	if err := checkEncryption(req.Media.Encryption, tls); err != nil {
+	srtp := s.has(protocol.CapSRTP) == nil // without it, Encryption is not read: media in clear
+	if err := checkEncryption(req.Media.Encryption, tls); srtp && err != nil {
 		return nil, err
 	}
 	svc.mu.Lock()
@@ -158,7 +159,10 @@ func (s *telSession) Dial(ctx context.Context, req protocol.DialRequest) (protoc
 	events, scripted := svc.dials[req.Target]
 	events = slices.Clone(events)
 	registered := len(svc.callHub[key(req.Target)]) > 0
-	ms := dialMedia(req.Media.Encryption, tls, svc.calleeMedia[req.Target])
+	var ms mediaSec
+	if srtp {
+		ms = dialMedia(req.Media.Encryption, tls, svc.calleeMedia[req.Target])
+	}
 	svc.seq++
 	callID := fmt.Sprintf("fake-dial-%d", svc.seq)
 	svc.mu.Unlock()
