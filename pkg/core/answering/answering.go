@@ -309,6 +309,9 @@ func (h *Handler) take(ctx context.Context, r *Report) {
 			r.Error = "answer: the call's events ended without a final one: " + err.Error()
 			break
 		}
+		if ev.MediaProtection != "" {
+			r.MediaProtection, r.MediaKeying = ev.MediaProtection, ev.MediaKeying
+		}
 		if ev.Kind == protocol.AnswerAnswered && r.AnsweredAt == nil {
 			t := h.now().UTC()
 			r.AnsweredAt = &t
@@ -326,6 +329,12 @@ func (h *Handler) take(ctx context.Context, r *Report) {
 			r.RecordedSamples, r.Note = ev.RecordedSamples, ev.Note
 			if ev.RecordedSamples > 0 {
 				r.Recorded = req.RecordFile
+			}
+			r.SRTPAuthFailures = ev.SRTPAuthFailures
+			if ev.Answered {
+				media(r)
+			} else {
+				r.MediaProtection, r.MediaKeying = "", ""
 			}
 			if !ev.Answered {
 				r.Action = ActionMissed
@@ -352,11 +361,21 @@ func interrupted(r *Report, record string, now time.Time) {
 		return
 	}
 	r.Status = 200
+	media(r)
 	r.DurationMS = now.Sub(*r.AnsweredAt).Milliseconds()
 	r.Note = "interrupted: the backend's final counts were not received"
 	// More than a WAV header (44 bytes): the backend wrote samples.
 	if fi, err := os.Lstat(record); record != "" && err == nil && fi.Mode().IsRegular() && fi.Size() > 44 {
 		r.Recorded = record
+	}
+}
+
+// media settles how an answered call's media was protected. RFC 7590
+// §3.6 applied to media: the user is told; a backend that did not say (no
+// srtp capability) sent it in clear.
+func media(r *Report) {
+	if r.MediaProtection == "" || r.MediaProtection == protocol.MediaInClear {
+		r.MediaProtection, r.MediaKeying = protocol.MediaInClear, ""
 	}
 }
 
