@@ -84,15 +84,15 @@ func MediaProtection(p string) string {
 }
 
 // MediaText is the human form: "SRTP AES_CM_128_HMAC_SHA1_80 (SDES)" or
-// "none (plain RTP)".
+// "none (plain RTP)". The names come from a plugin: made terminal-safe.
 func MediaText(protection, keying string) string {
 	if protection == "" || protection == protocol.MediaInClear {
 		return "none (plain RTP)"
 	}
 	if keying == "" {
-		return "SRTP " + protection
+		return "SRTP " + TermSafe(protection)
 	}
-	return fmt.Sprintf("SRTP %s (%s)", protection, strings.ToUpper(keying))
+	return fmt.Sprintf("SRTP %s (%s)", TermSafe(protection), TermSafe(strings.ToUpper(keying)))
 }
 
 // ReportMedia writes, on stderr, how a call's media was protected

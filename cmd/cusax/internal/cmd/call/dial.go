@@ -179,7 +179,12 @@ func (o *Options) dial(p *callplan.Plan) error {
 		return err
 	}
 	if out.ExitCode != cmdutil.ExitOK {
-		return cmdutil.WithExit(out.ExitCode, errors.New(out.summary()))
+		err := cmdutil.WithExit(out.ExitCode, errors.New(out.summary()))
+		if out.StatusCode == 488 && enc != protocol.MediaEncryptionSRTP {
+			// RFC 4568 §7.1.2: an SRTP-only callee answers a plain offer 488.
+			err = cmdutil.WithHint(err, fmt.Sprintf("if the callee takes SRTP only: set media_encryption = \"optional\" under [accounts.%s.sip], or --media-encryption optional, with SIP over TLS (a sips: or ;transport=tls proxy)", a.Name))
+		}
+		return err
 	}
 	return nil
 }

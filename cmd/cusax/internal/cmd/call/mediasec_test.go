@@ -240,3 +240,18 @@ func TestCallMediaEncryptionBadConfig(t *testing.T) {
 		t.Errorf("exit %d: %v; want 2 naming media_encryption, nothing dialled", r.Code, r.Err)
 	}
 }
+
+// A plain offer to a callee that takes SRTP only is answered 488: the call
+// fails (exit 1) and the hint says how to offer SRTP.
+func TestCallPlainOfferToSRTPOnlyCallee(t *testing.T) {
+	e := mediaEnv(t, "none", false)
+	e.Service.Answer(cmdtest.BobAOR)
+	e.Service.CalleeMedia(cmdtest.BobAOR, fake.MediaSRTPOnly)
+	r := e.Run(newCmd, "bob", "--duration", "1ms")
+	if r.Code != cmdutil.ExitFailure || !strings.Contains(r.Err.Error(), "488 Not Acceptable Here") {
+		t.Fatalf("exit %d: %v; want 1 with the 488", r.Code, r.Err)
+	}
+	if h := strings.Join(cmdutil.Hints(r.Err), "\n"); !strings.Contains(h, "--media-encryption optional") || !strings.Contains(h, "transport=tls") {
+		t.Errorf("hints %q", h)
+	}
+}
