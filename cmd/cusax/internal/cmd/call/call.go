@@ -171,7 +171,7 @@ type Outcome struct {
 	CallID     string `json:"call_id,omitempty"`
 	StatusCode int    `json:"status_code"`
 	Reason     string `json:"reason"`
-	Result     string `json:"result"` // answered, busy, declined, no-answer, not-found, failed, interrupted
+	Result     string `json:"result"` // answered, busy, declined, no-answer, not-found, failed, interrupted, media-insecure
 	Answered   bool   `json:"answered"`
 	SetupMS    int64  `json:"setup_ms"`
 	DurationMS int64  `json:"duration_ms"`

@@ -127,7 +127,7 @@ func (o *Options) dial(p *callplan.Plan) error {
 		}
 	}()
 	var final *protocol.CallEvent
-	mediaShown := false
+	mediaShown, clearSeen := false, false
 	stop := ctx.Done()
 	var giveUp <-chan time.Time
 	for final == nil {
@@ -146,6 +146,16 @@ func (o *Options) dial(p *callplan.Plan) error {
 			if ev.Answered && ev.MediaProtection != "" && ev.MediaProtection != protocol.MediaInClear && !mediaShown {
 				mediaShown = true
 				cmdutil.ReportMedia(f.IO, "", ev.MediaProtection, ev.MediaKeying, cmdutil.ClearWhy(ev.Note, enc, info, backend))
+			}
+			if ev.Answered && ev.MediaProtection == protocol.MediaInClear && enc == protocol.MediaEncryptionSRTP {
+				// A backend that declared srtp yet reports media in clear
+				// breaks "SRTP or no call": hang up at once, do not trust it.
+				clearSeen = true
+				hctx, cancel := context.WithTimeout(context.Background(), hangupWait)
+				if err := sess.Hangup(hctx, out.CallID); err != nil {
+					f.Logger().Debug("hangup", "error", err)
+				}
+				cancel()
 			}
 		case err := <-errc:
 			if errors.Is(err, io.EOF) {
@@ -175,8 +185,17 @@ func (o *Options) dial(p *callplan.Plan) error {
 	if final.Answered && !mediaShown {
 		cmdutil.ReportMedia(f.IO, "", out.MediaProtection, out.MediaKeying, cmdutil.ClearWhy(final.Note, enc, info, backend))
 	}
+	breach := clearSeen || final.Answered && enc == protocol.MediaEncryptionSRTP && out.MediaProtection == protocol.MediaInClear
+	if breach {
+		out.Result, out.ExitCode = "media-insecure", cmdutil.ExitMediaInsecure
+		out.MediaProtection, out.MediaKeying = protocol.MediaInClear, ""
+	}
 	if err := printOutcome(o, &out); err != nil {
 		return err
+	}
+	if breach {
+		return cmdutil.WithHint(fmt.Errorf("call %s: the telephony backend %q reported the media in clear although media_encryption = srtp (hung up): %w",
+			p.URI, backend, protocol.ErrMediaInsecure), cmdutil.HintOptional(a.Name))
 	}
 	if out.ExitCode != cmdutil.ExitOK {
 		err := cmdutil.WithExit(out.ExitCode, errors.New(out.summary()))

@@ -255,3 +255,19 @@ func TestCallPlainOfferToSRTPOnlyCallee(t *testing.T) {
 		t.Errorf("hints %q", h)
 	}
 }
+
+// A hostile backend: it declares srtp but answers with media in clear
+// although media_encryption = srtp. The host does not trust it: it hangs
+// up at once, says so, and exits 14 (the outcome says media-insecure).
+func TestCallSRTPBackendReportsClear(t *testing.T) {
+	e := mediaEnv(t, "srtp", false)
+	clearAnswer := protocol.CallEvent{StatusCode: 200, Reason: "OK", Answered: true, MediaProtection: protocol.MediaInClear}
+	e.Service.OnDial(cmdtest.BobAOR, ringing, clearAnswer)
+	r := e.Run(newCmd, "bob", "--json") // no --duration: only our hang-up ends it
+	if r.Code != cmdutil.ExitMediaInsecure || !strings.Contains(r.Err.Error(), "reported the media in clear") {
+		t.Fatalf("exit %d: %v; want 14", r.Code, r.Err)
+	}
+	if m := jsonOut(t, r); m["result"] != "media-insecure" || m["exit_code"] != float64(14) || m["media_protection"] != "none" {
+		t.Errorf("outcome %v", m)
+	}
+}
