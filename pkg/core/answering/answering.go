@@ -282,7 +282,11 @@ func (h *Handler) take(ctx context.Context, r *Report) {
 		}
 		req.RecordFile = path
 	}
-	st, err := h.Tel.Answer(ctx, req)
+	// Ending actx hangs the call up (protocol.Answerer), as Ctrl-C does.
+	actx, hangup := context.WithCancel(ctx)
+	defer hangup()
+	breach := false
+	st, err := h.Tel.Answer(actx, req)
 	if err != nil {
 		r.Action = ActionMissed
 		if errors.Is(err, protocol.ErrNotFound) {
@@ -298,8 +302,8 @@ func (h *Handler) take(ctx context.Context, r *Report) {
 	for {
 		ev, err := st.Recv()
 		if err != nil {
-			if ctx.Err() != nil {
-				// Ctrl-C: the backend hangs up (BYE from us, or a final
+			if ctx.Err() != nil || breach {
+				// Ctrl-C (or our hang-up below): the backend hangs up (BYE from us, or a final
 				// response to a call still ringing), but over the wire
 				// the cancelled RPC ends the stream before its final
 				// event (protocol.Answerer): report what is known.
@@ -311,6 +315,12 @@ func (h *Handler) take(ctx context.Context, r *Report) {
 		}
 		if ev.MediaProtection != "" {
 			r.MediaProtection, r.MediaKeying = ev.MediaProtection, ev.MediaKeying
+		}
+		if ev.MediaProtection == protocol.MediaInClear && req.Encryption == protocol.MediaEncryptionSRTP && !breach {
+			// The backend broke "SRTP or no call": hang up at once.
+			breach = true
+			r.Error = "the backend reported the media in clear although media_encryption = srtp: hung up"
+			hangup()
 		}
 		if ev.Kind == protocol.AnswerAnswered && r.AnsweredAt == nil {
 			t := h.now().UTC()
@@ -344,6 +354,9 @@ func (h *Handler) take(ctx context.Context, r *Report) {
 			}
 			break
 		}
+	}
+	if breach {
+		r.MediaProtection, r.MediaKeying = protocol.MediaInClear, ""
 	}
 	if during != nil {
 		res := <-during // the Runner bounds it (--exec-timeout)
