@@ -282,7 +282,11 @@ func (h *Handler) take(ctx context.Context, r *Report) {
 		}
 		req.RecordFile = path
 	}
-	st, err := h.Tel.Answer(ctx, req)
+	// Ending actx hangs the call up (protocol.Answerer), as Ctrl-C does.
+	actx, hangup := context.WithCancel(ctx)
+	defer hangup()
+	breach := false
+	st, err := h.Tel.Answer(actx, req)
 	if err != nil {
 		r.Action = ActionMissed
 		if errors.Is(err, protocol.ErrNotFound) {
@@ -298,8 +302,8 @@ func (h *Handler) take(ctx context.Context, r *Report) {
 	for {
 		ev, err := st.Recv()
 		if err != nil {
-			if ctx.Err() != nil {
-				// Ctrl-C: the backend hangs up (BYE from us, or a final
+			if ctx.Err() != nil || breach {
+				// Ctrl-C (or our hang-up below): the backend hangs up (BYE from us, or a final
 				// response to a call still ringing), but over the wire
 				// the cancelled RPC ends the stream before its final
 				// event (protocol.Answerer): report what is known.
@@ -308,6 +312,15 @@ func (h *Handler) take(ctx context.Context, r *Report) {
 			}
 			r.Error = "answer: the call's events ended without a final one: " + err.Error()
 			break
+		}
+		if ev.MediaProtection != "" {
+			r.MediaProtection, r.MediaKeying = ev.MediaProtection, ev.MediaKeying
+		}
+		if ev.MediaProtection == protocol.MediaInClear && req.Encryption == protocol.MediaEncryptionSRTP && !breach {
+			// The backend broke "SRTP or no call": hang up at once.
+			breach = true
+			r.Error = "the backend reported the media in clear although media_encryption = srtp: hung up"
+			hangup()
 		}
 		if ev.Kind == protocol.AnswerAnswered && r.AnsweredAt == nil {
 			t := h.now().UTC()
@@ -327,6 +340,12 @@ func (h *Handler) take(ctx context.Context, r *Report) {
 			if ev.RecordedSamples > 0 {
 				r.Recorded = req.RecordFile
 			}
+			r.SRTPAuthFailures = ev.SRTPAuthFailures
+			if ev.Answered {
+				media(r)
+			} else {
+				r.MediaProtection, r.MediaKeying = "", ""
+			}
 			if !ev.Answered {
 				r.Action = ActionMissed
 				if ev.Reason != "" && r.Note == "" {
@@ -335,6 +354,9 @@ func (h *Handler) take(ctx context.Context, r *Report) {
 			}
 			break
 		}
+	}
+	if breach {
+		r.MediaProtection, r.MediaKeying = protocol.MediaInClear, ""
 	}
 	if during != nil {
 		res := <-during // the Runner bounds it (--exec-timeout)
@@ -352,11 +374,21 @@ func interrupted(r *Report, record string, now time.Time) {
 		return
 	}
 	r.Status = 200
+	media(r)
 	r.DurationMS = now.Sub(*r.AnsweredAt).Milliseconds()
 	r.Note = "interrupted: the backend's final counts were not received"
 	// More than a WAV header (44 bytes): the backend wrote samples.
 	if fi, err := os.Lstat(record); record != "" && err == nil && fi.Mode().IsRegular() && fi.Size() > 44 {
 		r.Recorded = record
+	}
+}
+
+// media settles how an answered call's media was protected. RFC 7590
+// §3.6 applied to media: the user is told; a backend that did not say (no
+// srtp capability) sent it in clear.
+func media(r *Report) {
+	if r.MediaProtection == "" || r.MediaProtection == protocol.MediaInClear {
+		r.MediaProtection, r.MediaKeying = protocol.MediaInClear, ""
 	}
 }
 

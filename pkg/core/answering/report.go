@@ -44,7 +44,15 @@ type Report struct {
 	RTPSent         int64  `json:"rtp_sent"`
 	RTPReceived     int64  `json:"rtp_received"`
 	Codec           string `json:"codec,omitempty"`
-	Note            string `json:"note,omitempty"`
+	// MediaProtection (answered calls): the SRTP suite, or "none" for
+	// plain RTP (also when the backend cannot say: no srtp capability);
+	// MediaKeying how SRTP was keyed (sdes, dtls); SRTPAuthFailures the
+	// packets dropped for a bad authentication tag (RFC 3711 §3.3). As in
+	// `cusax call --json`.
+	MediaProtection  string `json:"media_protection,omitempty"`
+	MediaKeying      string `json:"media_keying,omitempty"`
+	SRTPAuthFailures int64  `json:"srtp_auth_failures,omitempty"`
+	Note             string `json:"note,omitempty"`
 	// Exec is the handler's run (nil without --exec).
 	Exec *ExecResult `json:"exec,omitempty"`
 	// Notified: the --notify message was sent; NotifyError why not.

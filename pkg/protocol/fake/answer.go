@@ -34,6 +34,7 @@ type caller struct {
 	done    chan struct{} // closed when end is set
 	end     CallerEnd
 	settled bool
+	media   MediaMode // what it offers (CallerMedia)
 }
 
 // CallerEnd is what the caller of a call taken with Answer saw.
@@ -161,12 +162,22 @@ var _ protocol.Answerer = (*telSession)(nil)
 // the host (ctx). SilenceHangup never fires: the fake caller is never
 // silent. RecordFile gets a WAV of the caller's audio (a 440 Hz tone);
 // it must not exist when the call is answered nor when it ends.
+//
+// Media encryption (CapSRTP) follows the contract with the caller's
+// CallerMedia and the account's PlainSignalling: an offer the setting
+// refuses gets 488 at once, with a final event (HungUpBy "error") whose
+// Note says why; a taken call's media and final events carry
+// MediaProtection (SRTPSuite or "none").
 func (s *telSession) Answer(ctx context.Context, req protocol.AnswerRequest) (protocol.Stream[protocol.AnswerEvent], error) {
 	if err := s.has(protocol.CapAnswer); err != nil {
 		return nil, err
 	}
 	if err := checkAnswer(req); err != nil {
 		return nil, err
+	}
+	srtp := s.has(protocol.CapSRTP) == nil // without it, Encryption is not read: media in clear
+	if err := checkEncryption(req.Encryption, true); srtp && err != nil {
+		return nil, err // an unknown setting (the flow is judged per call)
 	}
 	var play time.Duration
 	if req.PlayFile != "" {
@@ -193,8 +204,15 @@ func (s *telSession) Answer(ctx context.Context, req protocol.AnswerRequest) (pr
 	if !known || cancelled {
 		return nil, fmt.Errorf("call %s: %w", req.CallID, protocol.ErrNotFound)
 	}
+	c.mu.Lock()
+	mode := c.media
+	c.mu.Unlock()
+	var ms mediaSec
+	if srtp {
+		ms = answerMedia(req.Encryption, s.b.svc.overTLS(s.req.Address), mode)
+	}
 	out := newStream[protocol.AnswerEvent](context.Background())
-	go s.runAnswer(ctx, out, c, req, play)
+	go s.runAnswer(ctx, out, c, req, play, ms)
 	return out, nil
 }
 
@@ -225,13 +243,18 @@ func checkAnswer(req protocol.AnswerRequest) error {
 }
 
 // runAnswer plays the call out and ends out.
-func (s *telSession) runAnswer(ctx context.Context, out *stream[protocol.AnswerEvent], c *caller, req protocol.AnswerRequest, play time.Duration) {
+func (s *telSession) runAnswer(ctx context.Context, out *stream[protocol.AnswerEvent], c *caller, req protocol.AnswerRequest, play time.Duration, ms mediaSec) {
 	defer out.end(nil)
 	id := req.CallID
-	notAnswered := func(status int, reason, by string) {
+	notAnswered := func(status int, reason, by, note string) {
 		s.respondAs(id, status, reason)
 		c.settle(CallerEnd{CallID: id, Status: status, SentBye: false})
-		out.push(protocol.AnswerEvent{CallID: id, Kind: protocol.AnswerEnded, Final: true, StatusCode: status, Reason: reason, HungUpBy: by})
+		out.push(protocol.AnswerEvent{CallID: id, Kind: protocol.AnswerEnded, Final: true, StatusCode: status, Reason: reason, HungUpBy: by, Note: note})
+	}
+	if ms.reject != "" {
+		// RFC 3264 §6, RFC 4568 §7.1.2: 488 to an offer the setting refuses.
+		notAnswered(488, "Not Acceptable Here", protocol.HungUpByError, ms.reject)
+		return
 	}
 	s.respondAs(id, 180, "Ringing")
 	out.push(protocol.AnswerEvent{CallID: id, Kind: protocol.AnswerRinging})
@@ -240,17 +263,19 @@ func (s *telSession) runAnswer(ctx context.Context, out *stream[protocol.AnswerE
 	case <-ring.C:
 	case <-c.hangup: // CANCEL: 487 to the INVITE (RFC 3261 §9.2)
 		ring.Stop()
-		notAnswered(487, "Request Terminated", protocol.HungUpByCaller)
+		notAnswered(487, "Request Terminated", protocol.HungUpByCaller, "")
 		return
 	case <-ctx.Done():
 		ring.Stop()
-		notAnswered(480, "Temporarily Unavailable", protocol.HungUpByHost)
+		notAnswered(480, "Temporarily Unavailable", protocol.HungUpByHost, "")
 		return
 	}
 	s.respondAs(id, 200, "OK")
 	start := time.Now()
 	out.push(protocol.AnswerEvent{CallID: id, Kind: protocol.AnswerAnswered})
-	out.push(protocol.AnswerEvent{CallID: id, Kind: protocol.AnswerMedia})
+	mev := protocol.AnswerEvent{CallID: id, Kind: protocol.AnswerMedia}
+	ms.fill(&mev.MediaProtection, &mev.MediaKeying, nil)
+	out.push(mev)
 
 	var duration, played, digitTimeout <-chan time.Time
 	if req.Duration > 0 {
@@ -329,6 +354,7 @@ func (s *telSession) runAnswer(ctx context.Context, out *stream[protocol.AnswerE
 			ev.RecordedSamples = packets * 160
 		}
 	}
+	ms.fill(&ev.MediaProtection, &ev.MediaKeying, &ev.Note)
 	c.settle(CallerEnd{CallID: id, Status: 200, RTPReceived: packets, RTPSent: packets, DTMFReceived: req.SendDTMF,
 		GotBye: by != protocol.HungUpByCaller, SentBye: by == protocol.HungUpByCaller})
 	out.push(ev)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"testing"
 	"time"
 
@@ -58,7 +59,12 @@ func TestConformance(t *testing.T) {
 		})
 	})
 	t.Run("telephony", func(t *testing.T) {
-		protocoltest.RunTelephony(t, s.Telephony(), protocoltest.Env{
+		// Without CapSRTP for now: the suite's cap=srtp tests and their Env
+		// fields come on another branch (the lead wires them here, e.g.
+		// an SRTP-only callee with CalleeMedia(uri, fake.MediaSRTPOnly));
+		// until then a declared srtp fails the suite under CI=true.
+		protocoltest.RunTelephony(t, s.Telephony(slices.DeleteFunc(slices.Clone(fake.TelephonyCapabilities),
+			func(c protocol.Capability) bool { return c == protocol.CapSRTP })...), protocoltest.Env{
 			Good:          protocol.ConnectRequest{Address: "sip:alice@example.com", Password: "sa"},
 			WrongPassword: "nope", BadAddress: "mailto:alice@example.com",
 			Peer:   protocol.ConnectRequest{Address: "sip:bob@example.com", Password: "sb"},

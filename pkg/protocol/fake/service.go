@@ -21,6 +21,11 @@ type Account struct {
 	VCard string
 	// Reach is the account's XEP-0152 addresses (IMPP).
 	Reach []protocol.ReachAddress
+	// PlainSignalling: the account's SIP flow is UDP or TCP, not TLS (the
+	// default is TLS). SDES keys are then never sent nor accepted (RFC
+	// 4568 §8.3): Encryption "" means plain RTP and "srtp" is refused
+	// (protocol.ErrMediaInsecure), as the contract says.
+	PlainSignalling bool
 }
 
 // Response is how the code under test answered an incoming call.
@@ -53,6 +58,8 @@ type Service struct {
 	seq        int
 	answered   chan struct{}      // closed and replaced on every response (waitFinal)
 	callers    map[string]*caller // the far ends of incoming calls (Answer)
+	// calleeMedia: how dialled targets treat media encryption (CalleeMedia).
+	calleeMedia map[string]MediaMode
 }
 
 // NewService returns a service with the accounts given.

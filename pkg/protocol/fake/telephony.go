@@ -18,7 +18,7 @@ import (
 // default.
 var TelephonyCapabilities = []protocol.Capability{
 	protocol.CapRegister, protocol.CapDial, protocol.CapIncomingCalls, protocol.CapMedia, protocol.CapDTMF,
-	protocol.CapAnswer,
+	protocol.CapAnswer, protocol.CapSRTP,
 }
 
 // TelephonyBackend is a telephony backend bound to a Service.
@@ -87,6 +87,10 @@ func (s *telSession) Register(ctx context.Context, req protocol.RegisterRequest)
 	}
 	rep := report(protocol.AspectTelephony, s.b.Name, "registered", strings.SplitN(key(s.req.Address), "@", 2)[0]+"@127.0.0.1:5061;transport=tls", time.Since(t0)+time.Microsecond)
 	rep.AuthMechanism, rep.AuthOffered, rep.Expires = "digest SHA-256", []string{"SHA-256", "MD5"}, exp
+	if !s.b.svc.overTLS(s.req.Address) {
+		rep.Address = strings.Replace(rep.Address, "5061;transport=tls", "5060", 1)
+		rep.Transport, rep.Encrypted, rep.TLS = "udp", false, nil
+	}
 	if s.b.Report != nil {
 		s.b.Report(&rep)
 	}
@@ -123,6 +127,13 @@ func (s *telSession) Unregister(context.Context) error {
 // answered with; any other target is answered 404 Not Found. An answered
 // call without a final event in the script lasts until ctx ends, Hangup,
 // the Duration passes, or (Duration 0) its file or digits are sent.
+//
+// Media encryption (CapSRTP) follows the contract with the target's
+// CalleeMedia: "srtp" off TLS (Account.PlainSignalling) fails here with
+// ErrMediaInsecure and nothing is dialled; "srtp" to a plain callee ends
+// the stream with ErrMediaInsecure where it would have answered; a plain
+// offer to an SRTP-only callee is answered 488. Answered events carry
+// MediaProtection (SRTPSuite or "none") unless the script set it.
 func (s *telSession) Dial(ctx context.Context, req protocol.DialRequest) (protocol.Stream[protocol.CallEvent], error) {
 	if err := s.has(protocol.CapDial); err != nil {
 		return nil, err
@@ -138,30 +149,44 @@ func (s *telSession) Dial(ctx context.Context, req protocol.DialRequest) (protoc
 		return nil, fmt.Errorf("target %q: %w", req.Target, protocol.ErrInvalid)
 	}
 	svc := s.b.svc
+	tls := svc.overTLS(s.req.Address)
+	srtp := s.has(protocol.CapSRTP) == nil // without it, Encryption is not read: media in clear
+	if err := checkEncryption(req.Media.Encryption, tls); srtp && err != nil {
+		return nil, err
+	}
 	svc.mu.Lock()
 	svc.dialled = append(svc.dialled, req)
 	events, scripted := svc.dials[req.Target]
 	events = slices.Clone(events)
 	registered := len(svc.callHub[key(req.Target)]) > 0
+	var ms mediaSec
+	if srtp {
+		ms = dialMedia(req.Media.Encryption, tls, svc.calleeMedia[req.Target])
+	}
 	svc.seq++
 	callID := fmt.Sprintf("fake-dial-%d", svc.seq)
 	svc.mu.Unlock()
 	out := newStream[protocol.CallEvent](context.Background())
+	if ms.reject != "" {
+		// RFC 3264 §6, RFC 4568 §7.1.2: an offer the callee cannot take.
+		events, scripted = []protocol.CallEvent{{StatusCode: 488, Reason: "Not Acceptable Here", Final: true, Note: ms.reject}}, true
+	}
 	if !scripted && registered {
-		go s.ringAccount(ctx, out, callID, req)
+		go s.ringAccount(ctx, out, callID, req, ms)
 		return out, nil
 	}
 	if !scripted {
 		events = []protocol.CallEvent{{StatusCode: 404, Reason: "Not Found", Final: true}}
 	}
-	go s.play(ctx, out, callID, req, events)
+	go s.play(ctx, out, callID, req, events, ms)
 	return out, nil
 }
 
 // ringAccount places a call to another account of the service and ends
 // with the final response it gets there.
-func (s *telSession) ringAccount(ctx context.Context, out *stream[protocol.CallEvent], callID string, req protocol.DialRequest) {
-	defer out.end(nil)
+func (s *telSession) ringAccount(ctx context.Context, out *stream[protocol.CallEvent], callID string, req protocol.DialRequest, ms mediaSec) {
+	var fail error
+	defer func() { out.end(fail) }()
 	svc := s.b.svc
 	svc.Ring(req.Target, protocol.IncomingCall{CallID: callID, Raw: invite(req.Target, s.req.Address, callID), Source: "127.0.0.1:5060"})
 	wait := ctx
@@ -175,16 +200,36 @@ func (s *telSession) ringAccount(ctx context.Context, out *stream[protocol.CallE
 		out.push(protocol.CallEvent{CallID: callID, StatusCode: 487, Reason: "Request Terminated", Final: true})
 		return
 	}
-	out.push(protocol.CallEvent{CallID: callID, StatusCode: r.Status, Reason: r.Reason, Answered: r.Status < 300, Final: true})
+	ev := protocol.CallEvent{CallID: callID, StatusCode: r.Status, Reason: r.Reason, Answered: r.Status < 300, Final: true}
+	if ev.Answered {
+		if ms.refuse != nil { // ACK, then BYE at once
+			fail = ms.refuse
+			return
+		}
+		ms.fill(&ev.MediaProtection, &ev.MediaKeying, &ev.Note)
+	}
+	out.push(ev)
 }
 
 // play streams a scripted call; an answered one without a final event is
 // kept up as Dial says, then ended with its media figures.
-func (s *telSession) play(ctx context.Context, out *stream[protocol.CallEvent], callID string, req protocol.DialRequest, events []protocol.CallEvent) {
-	defer out.end(nil)
+func (s *telSession) play(ctx context.Context, out *stream[protocol.CallEvent], callID string, req protocol.DialRequest, events []protocol.CallEvent, ms mediaSec) {
+	var fail error
+	defer func() { out.end(fail) }()
 	answered := false
 	for _, ev := range events {
 		ev.CallID = callID
+		if ev.Answered {
+			if ms.refuse != nil { // ACK, then BYE at once: no media
+				fail = ms.refuse
+				return
+			}
+			var note *string // the remark goes on the final event
+			if ev.Final {
+				note = &ev.Note
+			}
+			ms.fill(&ev.MediaProtection, &ev.MediaKeying, note)
+		}
 		answered = answered || ev.Answered
 		out.push(ev)
 		if ev.Final {
@@ -217,7 +262,9 @@ func (s *telSession) play(ctx context.Context, out *stream[protocol.CallEvent], 
 	case <-hung:
 	case <-ends:
 	}
-	out.push(s.ended(callID, req, time.Since(start)))
+	ev := s.ended(callID, req, time.Since(start))
+	ms.fill(&ev.MediaProtection, &ev.MediaKeying, &ev.Note)
+	out.push(ev)
 }
 
 // ended is the final event of an answered call that lasted d: 50 RTP

@@ -28,6 +28,12 @@ const (
 	ExitBrokenPipe  = 141 // stdout closed by its reader (128 + SIGPIPE)
 )
 
+// ExitMediaInsecure (14): media encryption was required (media_encryption
+// = srtp) and the peer, the signalling or the telephony backend could not
+// provide it (protocol.ErrMediaInsecure). Its own block keeps the table
+// above aligned as it was.
+const ExitMediaInsecure = 14
+
 // ExitCodesHelp documents the table for `cusax help exit-codes`.
 const ExitCodesHelp = `cusax exit codes (stable; scripts may rely on them):
 
@@ -55,6 +61,11 @@ const ExitCodesHelp = `cusax exit codes (stable; scripts may rely on them):
   11   call: declined (603 Decline)
   12   call: no answer (--ring-timeout passed, 408, 480, 487)
   13   call: not found (404, 604, 484, 410)
+  14   call: media encryption required (media_encryption = srtp) and the
+       peer or the signalling could not provide it (the callee answered
+       plain RTP or refused SRTP, SIP is not over TLS, or the telephony
+       backend cannot encrypt media); answer: the backend cannot encrypt
+       media
   130  interrupted (Ctrl-C, SIGTERM, SIGHUP); plugins log out first
   141  stdout closed by its reader (e.g. piped into head): the command
        stops, its plugins log out, nothing more is printed (128 + SIGPIPE,

@@ -34,6 +34,9 @@ func ExitCode(err error) int {
 	case errors.Is(err, safepath.ErrUnsafe), errors.Is(err, secrets.ErrInsecureFile):
 		// A config, secrets or state file others could have written.
 		return ExitUsage
+	case errors.Is(err, protocol.ErrMediaInsecure):
+		// Before ErrInsecure: a refused call is about its media, not TLS.
+		return ExitMediaInsecure
 	case errors.Is(err, protocol.ErrCertificate), errors.Is(err, protocol.ErrInsecure):
 		return ExitTLS
 	case errors.Is(err, protocol.ErrUnreachable), errors.Is(err, protocol.ErrTimeout),

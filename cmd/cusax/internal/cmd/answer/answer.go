@@ -19,6 +19,7 @@ import (
 	"github.com/cusax/cusax/pkg/core/callerid"
 	"github.com/cusax/cusax/pkg/core/vcardcache"
 	"github.com/cusax/cusax/pkg/media"
+	"github.com/cusax/cusax/pkg/protocol"
 )
 
 // Verdicts --accept may name (pkg/core/callerid).
@@ -55,9 +56,20 @@ type Options struct {
 	Refresh       bool
 	Region        string
 	GiveUpAfter   time.Duration
+	// MediaEncryption is --media-encryption ("": the account's setting).
+	MediaEncryption string
 
 	execPath string
 	record   answering.Template
+	media    mediaContext
+}
+
+// mediaContext is what the printer needs to say why media went in clear
+// when the backend's note does not.
+type mediaContext struct {
+	setting string
+	info    protocol.Info
+	backend string
 }
 
 // NewCmdAnswer builds the command.
@@ -102,7 +114,15 @@ group is killed; a failure is reported and the listener goes on.
 --notify JID sends a chat message after each call over the account's XMPP
 aspect (RFC 7081 §3.5: chat as the side channel).
 
-One line per call on stdout (tab-separated); --json: one object per call.`,
+Media is SRTP (RFC 3711, keys in SDP: RFC 4568, only ever over TLS) as
+--media-encryption or the account's media_encryption says: srtp (a caller
+that offers no SRTP gets 488), optional (plain RTP with a warning when the
+caller offers no SRTP) or none; by default srtp when the call came over
+TLS, plain otherwise. "srtp" with a backend that cannot encrypt media
+exits 14 before registering.
+
+One line per call on stdout (tab-separated); --json: one object per call,
+with media_protection (the SRTP suite, or "none") for an answered call.`,
 		Example: `  $ cusax answer --play greeting.wav --record ~/vm/{time}-{caller}.wav --notify alice@example.com
   $ cusax answer --accept verified --digits 1 --play menu.wav --exec ./on-digit -- --log /tmp/menu.log
   $ cusax answer --max-calls 1 --duration 30s --json`,
@@ -147,6 +167,7 @@ One line per call on stdout (tab-separated); --json: one object per call.`,
 	fl.BoolVar(&o.Refresh, "refresh", false, "fetch vCards even when cached")
 	fl.StringVar(&o.Region, "region", "", "country of national numbers, e.g. DE (default: [calls] region in the config)")
 	fl.DurationVar(&o.GiveUpAfter, "give-up-after", 5*time.Minute, "exit 7 when the registration stays lost this long (0: never)")
+	cmdutil.MediaEncryptionFlag(cmd, &o.MediaEncryption)
 	return cmd
 }
 
@@ -154,6 +175,9 @@ One line per call on stdout (tab-separated); --json: one object per call.`,
 const dtmfDigits = "0123456789*#ABCD"
 
 func (o *Options) validate(cmd *cobra.Command) error {
+	if err := cmdutil.CheckMediaEncryption(cmd, o.MediaEncryption); err != nil {
+		return err
+	}
 	for _, v := range o.Accept {
 		if !slices.Contains(verdicts, v) {
 			return cmdutil.Usagef("--accept %q: want verdicts among %s", v, strings.Join(verdicts, ","))

@@ -417,7 +417,7 @@ func TestAnswerHuman(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(r.Stdout), "\n")
 	slices.Sort(lines)
 	want := []string{
-		"answered\tbob-1\tBob <bob@example.com>\tverified\t12.0 s\thung up by caller",
+		"answered\tbob-1\tBob <bob@example.com>\tverified\t12.0 s\thung up by caller\tmedia none (plain RTP)",
 		"rejected\tstranger-2\tsip:stranger@example.com\tunknown\t603\t--accept: verdict unknown is not in --accept",
 	}
 	if r.Code != 0 || !slices.Equal(lines, want) {

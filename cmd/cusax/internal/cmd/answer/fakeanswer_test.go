@@ -51,7 +51,10 @@ func (b *answeringBackend) Hold(callID string) (release func()) {
 
 func (b *answeringBackend) Info(ctx context.Context) (protocol.Info, error) {
 	info, err := b.TelephonyBackend.Info(ctx)
-	info.Capabilities = append(info.Capabilities, protocol.CapAnswer)
+	// Its Answer does not read Encryption: it declares no srtp, as a
+	// backend that sends media in clear (mediasec_test.go uses the fake's
+	// own Answer for SRTP).
+	info.Capabilities = append(slices.DeleteFunc(info.Capabilities, func(c protocol.Capability) bool { return c == protocol.CapSRTP }), protocol.CapAnswer)
 	return info, err
 }
 

@@ -61,6 +61,12 @@ func run(o *Options) error {
 		return cmdutil.WithHint(fmt.Errorf("telephony backend %q cannot answer calls with media (no %s capability): %w", backend, protocol.CapAnswer, pluginhost.ErrIncompatible),
 			"use a backend that declares it (the built-in sip), or whois-caller --listen --on-call to only reject calls")
 	}
+	// Before registering: "srtp" with a backend that would take calls in
+	// clear is refused (exit 14), not discovered at the first call.
+	enc := cmdutil.MediaEncryption(o.MediaEncryption, acct)
+	if err := cmdutil.RequireSRTP(enc, plugins.Info(protocol.KindTelephony), backend, acct.Name); err != nil {
+		return fmt.Errorf("answer: %w", err)
+	}
 	calls, err := sess.IncomingCalls(ctx)
 	if err != nil {
 		return fmt.Errorf("telephony: incoming calls: %w", err)
@@ -90,7 +96,7 @@ func run(o *Options) error {
 		Tel: answerer{sess, ans}, Judge: judge, Policies: plugins, Account: acct.Name,
 		Accept: o.Accept, Reject: answering.Rejections[o.RejectWith], TrustPAI: acct.SIP.TrustAssertedIdentity,
 		Request: protocol.AnswerRequest{Ring: o.Ring, PlayFile: o.Play, Digits: o.Digits, Until: o.Until,
-			DigitTimeout: o.DigitTimeout, Duration: o.Duration, SilenceHangup: o.SilenceHangup},
+			DigitTimeout: o.DigitTimeout, Duration: o.Duration, SilenceHangup: o.SilenceHangup, Encryption: enc},
 		Record: o.record, ExecOn: o.ExecOn, AfterTimeout: o.Timeout,
 	}
 	if f.IO.CanPrompt() {
@@ -108,6 +114,7 @@ func run(o *Options) error {
 			return s, nil
 		}}
 	}
+	o.media = mediaContext{setting: enc, info: plugins.Info(protocol.KindTelephony), backend: backend}
 	return listen(ctx, o, acct.SIP.AOR, calls, h)
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/pkg/core/answering"
+	"github.com/cusax/cusax/pkg/protocol"
 )
 
 // printer writes one line (or JSON object) per call, whole, whatever the
@@ -43,6 +44,12 @@ func (p *printer) print(r answering.Report) {
 	if r.Error != "" {
 		fmt.Fprintf(io.ErrOut, "cusax: answer: call %s: %s\n", cmdutil.TermSafe(r.CallID), cmdutil.TermSafe(r.Error))
 	}
+	if r.Action == answering.ActionAnswered && r.MediaProtection == protocol.MediaInClear {
+		// RFC 7590 §3.6 applied to media: on stderr, even with --json.
+		m := p.o.media
+		cmdutil.ReportMedia(io, "answer: call "+cmdutil.TermSafe(r.CallID)+": ", r.MediaProtection, r.MediaKeying,
+			cmdutil.ClearWhy(r.Note, m.setting, m.info, m.backend))
+	}
 	if r.NotifyError != "" {
 		fmt.Fprintf(io.ErrOut, "cusax: answer: call %s: --notify: %s\n", cmdutil.TermSafe(r.CallID), cmdutil.TermSafe(r.NotifyError))
 	}
@@ -71,11 +78,19 @@ func line(r answering.Report) string {
 		if r.Recorded != "" {
 			f = append(f, "saved to "+r.Recorded)
 		}
+		f = append(f, "media "+cmdutil.MediaText(r.MediaProtection, r.MediaKeying))
+		if r.SRTPAuthFailures > 0 {
+			f = append(f, fmt.Sprintf("%d SRTP packets failed authentication", r.SRTPAuthFailures))
+		}
 	default:
 		if r.Status != 0 {
 			f = append(f, fmt.Sprintf("%d", r.Status))
 		}
 		f = append(f, r.Decision.Policy+": "+r.Decision.Reason)
+		if r.Status == 488 && r.Note != "" {
+			// Refused for its media (RFC 3264 §6): say why.
+			f = append(f, r.Note)
+		}
 	}
 	if r.Exec != nil {
 		if r.Exec.ExitStatus != nil {

@@ -42,6 +42,8 @@ type Options struct {
 	RingTimeout time.Duration
 	Timeout     time.Duration
 	JSON        bool
+	// MediaEncryption is --media-encryption ("": the account's setting).
+	MediaEncryption string
 
 	early    *earlyStart
 	stopping []*callplan.Plan // policy plugins to stop while the call goes on
@@ -82,13 +84,21 @@ and digits are sent, after --duration, when the callee hangs up, or on
 Ctrl-C (CANCEL or BYE is always sent). Without any of these it stays up
 until one side hangs up.
 
+Media is SRTP (RFC 3711, keys in SDP: RFC 4568, only ever over TLS) as
+--media-encryption or the account's media_encryption says: srtp (SRTP or
+no call), optional (SRTP when the callee does it, else plain RTP with a
+warning) or none; by default srtp when SIP is over TLS, plain otherwise.
+The outcome says how the media was protected (media_protection).
+
 Exit codes: 0 answered, 10 busy, 11 declined, 12 no answer, 13 not found,
-4 authentication failed, 5 denied by policy, 6 a policy plugin failed or
-did not decide in time, 7 network failure (see 'cusax help exit-codes').`,
+14 media encryption required and not possible, 4 authentication failed,
+5 denied by policy, 6 a policy plugin failed or did not decide in time,
+7 network failure (see 'cusax help exit-codes').`,
 		Example: `  $ cusax call bob
   $ cusax call bob --play greeting.wav --record reply.wav
   $ cusax call sip:support@example.com --dtmf 1234# --duration 10s
   $ cusax call +4930123456 --yes --via work
+  $ cusax call bob --media-encryption optional
   $ cusax call bob --dry-run --json`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
@@ -100,6 +110,9 @@ did not decide in time, 7 network failure (see 'cusax help exit-codes').`,
 			o.Target = args[0]
 			o.HasDuration = cmd.Flags().Changed("duration")
 			if err := o.validate(); err != nil {
+				return err
+			}
+			if err := cmdutil.CheckMediaEncryption(cmd, o.MediaEncryption); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -124,6 +137,7 @@ did not decide in time, 7 network failure (see 'cusax help exit-codes').`,
 	fl.DurationVar(&o.RingTimeout, "ring-timeout", 60*time.Second, "give up when not answered by then")
 	fl.DurationVar(&o.Timeout, "timeout", 10*time.Second, "network timeout for each server")
 	fl.BoolVar(&o.JSON, "json", false, "print the outcome (or the plan with --dry-run) as JSON")
+	cmdutil.MediaEncryptionFlag(cmd, &o.MediaEncryption)
 	return cmd
 }
 
@@ -157,7 +171,7 @@ type Outcome struct {
 	CallID     string `json:"call_id,omitempty"`
 	StatusCode int    `json:"status_code"`
 	Reason     string `json:"reason"`
-	Result     string `json:"result"` // answered, busy, declined, no-answer, not-found, failed, interrupted
+	Result     string `json:"result"` // answered, busy, declined, no-answer, not-found, failed, interrupted, media-insecure
 	Answered   bool   `json:"answered"`
 	SetupMS    int64  `json:"setup_ms"`
 	DurationMS int64  `json:"duration_ms"`
@@ -166,10 +180,17 @@ type Outcome struct {
 	DTMFSent   string `json:"dtmf_sent,omitempty"`
 	Codec      string `json:"codec,omitempty"`
 	MediaPeer  string `json:"media_peer,omitempty"`
-	Recorded   string `json:"recorded,omitempty"`
-	RecordedMS int64  `json:"recorded_ms,omitempty"`
-	Note       string `json:"note,omitempty"`
-	ExitCode   int    `json:"exit_code"`
+	// MediaProtection (answered calls): the SRTP suite, or "none" for
+	// plain RTP (also when the backend cannot say: no srtp capability);
+	// MediaKeying how SRTP was keyed (sdes, dtls); SRTPAuthFailures the
+	// packets dropped for a bad authentication tag (RFC 3711 §3.3).
+	MediaProtection  string `json:"media_protection,omitempty"`
+	MediaKeying      string `json:"media_keying,omitempty"`
+	SRTPAuthFailures int64  `json:"srtp_auth_failures,omitempty"`
+	Recorded         string `json:"recorded,omitempty"`
+	RecordedMS       int64  `json:"recorded_ms,omitempty"`
+	Note             string `json:"note,omitempty"`
+	ExitCode         int    `json:"exit_code"`
 }
 
 func run(o *Options) error {

@@ -136,7 +136,7 @@ func TestCallAnsweredHuman(t *testing.T) {
 		t.Fatalf("exit %d: %v", r.Code, r.Err)
 	}
 	wantOut := "answered, DTMF not sent\tbob via home (sip:bob@example.com): 200 OK\nsetup\t120 ms\nduration\t2000 ms\n" +
-		"rtp\t100 sent, 98 received (PCMU from 192.0.2.9:4000)\n"
+		"rtp\t100 sent, 98 received (PCMU from 192.0.2.9:4000)\nmedia\tSRTP AES_CM_128_HMAC_SHA1_80 (SDES)\n"
 	if r.Stdout != wantOut {
 		t.Errorf("stdout\n%q, want\n%q", r.Stdout, wantOut)
 	}

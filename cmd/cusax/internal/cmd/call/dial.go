@@ -61,6 +61,14 @@ func (o *Options) dial(p *callplan.Plan) error {
 	if plugins.Telephony == nil {
 		return fmt.Errorf("account %s has no telephony backend: %w", a.Name, protocol.ErrUnsupported)
 	}
+	// Before the INVITE: "srtp" with a backend that would send media in
+	// clear is refused here (exit 14), not discovered after the call.
+	info := plugins.Info(protocol.KindTelephony)
+	_, backend := session.BackendNames(a)
+	enc := cmdutil.MediaEncryption(o.MediaEncryption, a)
+	if err := cmdutil.RequireSRTP(enc, info, backend, a.Name); err != nil {
+		return fmt.Errorf("call %s: %w", p.URI, err)
+	}
 	cctx, cancel := context.WithTimeout(ctx, o.Timeout+2*time.Second)
 	sess, err := plugins.Telephony.Connect(cctx, protocol.ConnectRequest{
 		Address: a.SIP.AOR, Username: a.SIP.Username, Password: sipPW, Server: a.SIP.Proxy,
@@ -83,7 +91,7 @@ func (o *Options) dial(p *callplan.Plan) error {
 
 	mo := protocol.MediaOptions{
 		PlayFile: o.Play, RecordFile: o.Record, DTMF: strings.ToUpper(o.DTMF),
-		Duration: o.Duration, RingTimeout: o.RingTimeout, Video: o.Video,
+		Duration: o.Duration, RingTimeout: o.RingTimeout, Video: o.Video, Encryption: enc,
 	}
 	if !o.HasDuration && o.Play == "" && o.DTMF == "" {
 		mo.Duration = -1 // nothing to send and no limit: until one side hangs up
@@ -95,6 +103,10 @@ func (o *Options) dial(p *callplan.Plan) error {
 	})
 	if errors.Is(err, protocol.ErrInvalid) {
 		return cmdutil.Usagef("call %s: %v", p.URI, err)
+	}
+	if errors.Is(err, protocol.ErrMediaInsecure) {
+		// Refused before the INVITE: no key may go over this signalling.
+		return cmdutil.MediaInsecureHints(fmt.Errorf("call %s: %w", p.URI, err), a.Name, true)
 	}
 	if err != nil {
 		return fmt.Errorf("call %s: %w", p.URI, err)
@@ -115,6 +127,7 @@ func (o *Options) dial(p *callplan.Plan) error {
 		}
 	}()
 	var final *protocol.CallEvent
+	mediaShown, clearSeen := false, false
 	stop := ctx.Done()
 	var giveUp <-chan time.Time
 	for final == nil {
@@ -128,9 +141,30 @@ func (o *Options) dial(p *callplan.Plan) error {
 				continue
 			}
 			o.progress(ev)
+			// Protected media is said at once; media in clear waits for
+			// the final event, whose Note says why.
+			if ev.Answered && ev.MediaProtection != "" && ev.MediaProtection != protocol.MediaInClear && !mediaShown {
+				mediaShown = true
+				cmdutil.ReportMedia(f.IO, "", ev.MediaProtection, ev.MediaKeying, cmdutil.ClearWhy(ev.Note, enc, info, backend))
+			}
+			if ev.Answered && ev.MediaProtection == protocol.MediaInClear && enc == protocol.MediaEncryptionSRTP {
+				// A backend that declared srtp yet reports media in clear
+				// breaks "SRTP or no call": hang up at once, do not trust it.
+				clearSeen = true
+				hctx, cancel := context.WithTimeout(context.Background(), hangupWait)
+				if err := sess.Hangup(hctx, out.CallID); err != nil {
+					f.Logger().Debug("hangup", "error", err)
+				}
+				cancel()
+			}
 		case err := <-errc:
 			if errors.Is(err, io.EOF) {
 				err = errors.New("the call ended without a final report")
+			}
+			if errors.Is(err, protocol.ErrMediaInsecure) {
+				// The callee answered without SRTP (or refused it): the
+				// backend hung up before any media (exit 14).
+				return cmdutil.MediaInsecureHints(fmt.Errorf("call %s: %w", p.URI, err), a.Name, false)
 			}
 			return fmt.Errorf("call %s: %w", p.URI, err)
 		case <-stop:
@@ -148,11 +182,28 @@ func (o *Options) dial(p *callplan.Plan) error {
 	}
 	fill(&out, final, o.Record)
 	out.ExitCode = classify(&out, final, interrupted, o.DTMF)
+	if final.Answered && !mediaShown {
+		cmdutil.ReportMedia(f.IO, "", out.MediaProtection, out.MediaKeying, cmdutil.ClearWhy(final.Note, enc, info, backend))
+	}
+	breach := clearSeen || final.Answered && enc == protocol.MediaEncryptionSRTP && out.MediaProtection == protocol.MediaInClear
+	if breach {
+		out.Result, out.ExitCode = "media-insecure", cmdutil.ExitMediaInsecure
+		out.MediaProtection, out.MediaKeying = protocol.MediaInClear, ""
+	}
 	if err := printOutcome(o, &out); err != nil {
 		return err
 	}
+	if breach {
+		return cmdutil.WithHint(fmt.Errorf("call %s: the telephony backend %q reported the media in clear although media_encryption = srtp (hung up): %w",
+			p.URI, backend, protocol.ErrMediaInsecure), cmdutil.HintOptional(a.Name))
+	}
 	if out.ExitCode != cmdutil.ExitOK {
-		return cmdutil.WithExit(out.ExitCode, errors.New(out.summary()))
+		err := cmdutil.WithExit(out.ExitCode, errors.New(out.summary()))
+		if out.StatusCode == 488 && enc != protocol.MediaEncryptionSRTP {
+			// RFC 4568 §7.1.2: an SRTP-only callee answers a plain offer 488.
+			err = cmdutil.WithHint(err, fmt.Sprintf("if the callee takes SRTP only: set media_encryption = \"optional\" under [accounts.%s.sip], or --media-encryption optional, with SIP over TLS (a sips: or ;transport=tls proxy)", a.Name))
+		}
+		return err
 	}
 	return nil
 }
@@ -163,6 +214,15 @@ func fill(out *Outcome, ev *protocol.CallEvent, record string) {
 	out.DurationMS = ev.Duration.Milliseconds()
 	out.RTPSent, out.RTPRecv, out.DTMFSent = ev.RTPSent, ev.RTPRecv, ev.DTMFSent
 	out.Codec, out.MediaPeer, out.Note = ev.Codec, ev.MediaPeer, ev.Note
+	if ev.Answered {
+		// RFC 7590 §3.6: say how the media was protected; a backend that
+		// cannot say (no srtp capability) sent it in clear.
+		out.MediaProtection = cmdutil.MediaProtection(ev.MediaProtection)
+		out.MediaKeying, out.SRTPAuthFailures = ev.MediaKeying, ev.SRTPAuthFailures
+		if out.MediaProtection == protocol.MediaInClear {
+			out.MediaKeying = ""
+		}
+	}
 	if record != "" && ev.RecordedSamples > 0 {
 		out.Recorded = record
 		out.RecordedMS = ev.RecordedSamples * 1000 / media.TelephonyRate
@@ -257,6 +317,10 @@ func printOutcome(o *Options, out *Outcome) error {
 	if out.Answered {
 		fmt.Fprintf(w, "setup\t%d ms\nduration\t%d ms\nrtp\t%d sent, %d received (%s from %s)\n",
 			out.SetupMS, out.DurationMS, out.RTPSent, out.RTPRecv, out.Codec, out.MediaPeer)
+		fmt.Fprintf(w, "media\t%s\n", cmdutil.MediaText(out.MediaProtection, out.MediaKeying))
+		if out.SRTPAuthFailures > 0 {
+			fmt.Fprintf(w, "srtp-auth-failures\t%d\n", out.SRTPAuthFailures)
+		}
 		if out.DTMFSent != "" {
 			fmt.Fprintf(w, "dtmf\t%s\n", out.DTMFSent)
 		}
