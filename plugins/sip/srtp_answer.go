@@ -106,7 +106,13 @@ func planAnswer(body []byte, setting string, tls bool) (answerMedia, *refusal, e
 		// setting.
 		return answerMedia{}, &refusal{"the caller offered SRTP keys (a=crypto) over signalling that is not TLS: anyone on the path saw them (RFC 4568 §8.3), so the offer is refused with 488"}, nil
 	case proto != "RTP/SAVP":
-		return answerMedia{}, &refusal{"the caller offered " + trunc(proto, 32) + " (only SDES-keyed RTP/SAVP is supported, RFC 4568): refused with 488"}, nil
+		// The caller's text goes into the note only when it is a plain
+		// profile name (e.g. UDP/TLS/RTP/SAVP, DTLS-SRTP).
+		name := "an SRTP profile"
+		if profileName.MatchString(proto) {
+			name = proto
+		}
+		return answerMedia{}, &refusal{"the caller offered " + name + " (only SDES-keyed RTP/SAVP is supported, RFC 4568): refused with 488"}, nil
 	case !tls:
 		return answerMedia{}, &refusal{"the caller offered SRTP (RTP/SAVP) over signalling that is not TLS, where no key may be sent (RFC 4568 §8.3): refused with 488"}, nil
 	case eff == protocol.MediaEncryptionNone:
@@ -144,6 +150,10 @@ func offerProfile(body []byte) (proto string, sdes bool) {
 	}
 	return "", false
 }
+
+// profileName is what an SDP transport protocol name looks like (RFC 4566
+// §5.14 proto: tokens separated by "/").
+var profileName = regexp.MustCompile(`^[A-Z0-9]{1,8}(/[A-Z0-9]{1,8}){1,4}$`)
 
 // inlineKey matches the key-params of an a=crypto line (RFC 4568 §9.1
 // "inline:" key||salt ["|" lifetime] ["|" MKI]).

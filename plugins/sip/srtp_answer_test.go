@@ -117,3 +117,32 @@ func TestRedactKeys(t *testing.T) {
 		t.Fatalf("redactKeys: %q", out)
 	}
 }
+
+// FuzzPlanAnswer: whatever the offer, planAnswer never panics, never
+// answers SRTP unless the INVITE came over TLS, and no refusal note holds
+// key material or a control character.
+func FuzzPlanAnswer(f *testing.F) {
+	ip := netip.MustParseAddr("192.0.2.10")
+	plain, _ := callmedia.Offer(1, ip, 40000, false)
+	c, _ := callmedia.NewCrypto(1, callmedia.SuiteAESCM128SHA1_80)
+	savp, _ := callmedia.OfferSRTP(1, ip, 40000, []callmedia.Crypto{c})
+	f.Add(plain, "", true)
+	f.Add(savp, "optional", false)
+	f.Add(savp, "", true)
+	f.Add([]byte(strings.Replace(string(savp), "RTP/SAVP", "RTP/SAVP/inline:QUJD", 1)), "srtp", true)
+	f.Add([]byte("v=0\r\nm=audio 1 \x01 0\r\n"), "none", true)
+	f.Fuzz(func(t *testing.T, body []byte, setting string, tls bool) {
+		if checkEncryption(setting) != nil {
+			return
+		}
+		m, ref, err := planAnswer(body, setting, tls)
+		if err == nil && ref == nil && m.keys != nil && !tls {
+			t.Fatalf("SRTP accepted over non-TLS signalling")
+		}
+		if ref != nil {
+			if strings.Contains(strings.ToLower(ref.note), "inline:") || strings.ContainsFunc(ref.note, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+				t.Fatalf("note %q", ref.note)
+			}
+		}
+	})
+}
