@@ -373,33 +373,37 @@ func TestAnswerSRTP(t *testing.T) {
 		})
 	})
 
-	t.Run("SDES offer over UDP refused", func(t *testing.T) {
-		overUDP := newSRTPAnswerer(t, bed, "udp")
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
-		c, err := callmedia.NewCrypto(1, callmedia.SuiteAESCM128SHA1_80)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, setting := range []string{"", "optional", "srtp"} {
-			id := "ud" + randomToken(6) + "@sipp"
-			done := make(chan error, 1)
-			go func() {
-				_, err := bed.SippCall(ctx, testbed.SippCallOptions{From: caller, To: overUDP.target, CallID: id, SDP: sippSDP(40000, "RTP/SAVP", c), ExpectStatus: 488})
-				done <- err
-			}()
-			evs := overUDP.take(t, ctx, id, protocol.AnswerRequest{Encryption: setting, Duration: 10 * time.Second}, nil)
-			fin := evs[len(evs)-1]
-			if err := <-done; err != nil {
-				t.Errorf("setting %q: sipp did not see 488 (were we answering with a key?): %v", setting, err)
+	// RFC 4568 §8.3: the key of an SDES offer that reached us over UDP or
+	// TCP was readable on the path; it is refused whatever the setting.
+	for _, tr := range []string{"udp", "tcp"} {
+		t.Run("SDES offer over "+tr+" refused", func(t *testing.T) {
+			insecure := newSRTPAnswerer(t, bed, tr)
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			c, err := callmedia.NewCrypto(1, callmedia.SuiteAESCM128SHA1_80)
+			if err != nil {
+				t.Fatal(err)
 			}
-			if fin.StatusCode != 488 || fin.Answered || !strings.Contains(fin.Note, "RFC 4568 §8.3") {
-				t.Errorf("setting %q: final %+v: want 488 with a note on RFC 4568 §8.3", setting, fin)
+			for _, setting := range []string{"", "optional", "srtp"} {
+				id := "ud" + randomToken(6) + "@sipp"
+				done := make(chan error, 1)
+				go func() {
+					_, err := bed.SippCall(ctx, testbed.SippCallOptions{From: caller, To: insecure.target, CallID: id, SDP: sippSDP(40000, "RTP/SAVP", c), ExpectStatus: 488})
+					done <- err
+				}()
+				evs := insecure.take(t, ctx, id, protocol.AnswerRequest{Encryption: setting, Duration: 10 * time.Second}, nil)
+				fin := evs[len(evs)-1]
+				if err := <-done; err != nil {
+					t.Errorf("setting %q: sipp did not see 488 (were we answering with a key?): %v", setting, err)
+				}
+				if fin.StatusCode != 488 || fin.Answered || !strings.Contains(fin.Note, "RFC 4568 §8.3") {
+					t.Errorf("setting %q: final %+v: want 488 with a note on RFC 4568 §8.3", setting, fin)
+				}
+				t.Logf("setting %q: final %+v", setting, fin)
 			}
-			t.Logf("setting %q: final %+v", setting, fin)
-		}
-		noKeys(t, "the session's log", overUDP.log.String(), c.Key)
-	})
+			noKeys(t, "the session's log", insecure.log.String(), c.Key)
+		})
+	}
 
 	t.Run("tampered SRTP stream", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
