@@ -206,8 +206,9 @@ func readRecording(t *testing.T, path string) []int16 {
 // the refusals around it (issue 16), against real peers through the bed's
 // Kamailio: baresip with mediaenc srtp-mand calls a session registered
 // over TLS; plain sipp callers over TLS are refused (srtp) or answered in
-// clear with a note (optional); an SDES offer over UDP is refused; a
-// stream with the wrong key is counted and never recorded. Every session
+// clear with a note (optional); an SRTP-only caller is refused under
+// none; an SDES offer over UDP or TCP is refused; a stream with the wrong
+// key is counted and never recorded. Every session
 // logs at Trace, and no log line or Note holds a key.
 func TestAnswerSRTP(t *testing.T) {
 	// MD5: baresip 1.0 computes no SHA-256 digest.
@@ -371,6 +372,30 @@ func TestAnswerSRTP(t *testing.T) {
 				t.Errorf("only %d captured packets carry plain greeting frames; the capture should see them", plain)
 			}
 		})
+	})
+
+	t.Run("SRTP-only caller over TLS, setting none", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		c, err := callmedia.NewCrypto(1, callmedia.SuiteAESCM128SHA1_32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := "no" + randomToken(6) + "@sipp"
+		done := make(chan error, 1)
+		go func() {
+			_, err := bed.SippCall(ctx, testbed.SippCallOptions{From: caller, To: overTLS.target, CallID: id, SDP: sippSDP(40000, "RTP/SAVP", c), ExpectStatus: 488})
+			done <- err
+		}()
+		evs := overTLS.take(t, ctx, id, protocol.AnswerRequest{Encryption: protocol.MediaEncryptionNone, Duration: 10 * time.Second}, nil)
+		fin := evs[len(evs)-1]
+		if err := <-done; err != nil {
+			t.Errorf("sipp did not see 488: %v", err)
+		}
+		if fin.StatusCode != 488 || fin.Answered || !strings.Contains(fin.Note, "media encryption is none") {
+			t.Errorf("final %+v: want 488 with a note on the setting", fin)
+		}
+		noKeys(t, "the session's log", overTLS.log.String(), c.Key)
 	})
 
 	// RFC 4568 §8.3: the key of an SDES offer that reached us over UDP or
