@@ -149,6 +149,9 @@ func checkAnswerRequest(req protocol.AnswerRequest) error {
 	case req.Ring < 0 || req.Duration < 0 || req.DigitTimeout < 0 || req.SilenceHangup < 0 || req.Digits < 0:
 		return fmt.Errorf("negative duration or digit count: %w", protocol.ErrInvalid)
 	}
+	if err := checkEncryption(req.Encryption); err != nil {
+		return err
+	}
 	for _, set := range []struct{ name, v string }{{"DTMF to send", req.SendDTMF}, {"until digits", req.Until}} {
 		for _, d := range strings.ToUpper(set.v) {
 			if !strings.ContainsRune(dtmfDigitSet, d) {
@@ -246,20 +249,28 @@ func (a *answering) run(ctx context.Context) {
 	if a.rec != nil {
 		defer recording.Discard(a.rec) // a no-op after CommitNew
 	}
-	offer, err := callmedia.ParseOffer(a.p.req.Body())
-	if err != nil {
+	// How the media is protected (srtp_answer.go): SRTP, plain, or 488.
+	plan, refused, err := planAnswer(a.p.req.Body(), a.req.Encryption, requestOverTLS(a.p.req))
+	if err != nil || refused != nil {
 		status := gosip.StatusNotAcceptableHere
-		note := "no usable SDP offer: " + err.Error()
-		if errors.Is(err, callmedia.ErrNoCommonCodec) {
+		var note string
+		switch {
+		case refused != nil:
+			note = refused.note
+		case errors.Is(err, callmedia.ErrNoCommonCodec):
 			note = "no codec in common with the caller's offer (we take PCMU or PCMA)"
+		default:
+			note = "no usable SDP offer: " + redactKeys(err.Error())
 		}
-		// RFC 3264 §6: an offer we cannot answer is refused with 488.
+		// RFC 3264 §6 (and RFC 4568 §7.1.2 for SRTP): an offer we
+		// cannot or will not answer is refused with 488.
 		log.Warn("answer: refusing the call with 488 Not Acceptable Here", "reason", note)
 		_ = a.p.final(status, "")
 		a.overOnce.Do(func() {})
 		a.end(status, protocol.HungUpByError, note)
 		return
 	}
+	offer := plan.offer
 
 	// RFC 3261 §13.3.1.1: 180 while the user is alerted.
 	if err := a.p.tx.Respond(a.p.response(gosip.StatusRinging, "")); err != nil {
@@ -287,11 +298,18 @@ func (a *answering) run(ctx context.Context) {
 	var sess [8]byte
 	_, _ = rand.Read(sess[:])
 	port := a.conn.LocalAddr().(*net.UDPAddr).Port
-	body, err := callmedia.AnswerSDP(offer, binary.BigEndian.Uint64(sess[:])>>1, a.c.flow.local.Addr(), port)
+	var body []byte
+	if plan.keys != nil {
+		// RFC 4568 §7.1.2: one a=crypto line, the offered tag and
+		// suite, our own fresh key (we send with it, §6.1).
+		body, err = callmedia.AnswerSRTP(offer, plan.local, binary.BigEndian.Uint64(sess[:])>>1, a.c.flow.local.Addr(), port)
+	} else {
+		body, err = callmedia.AnswerSDP(offer, binary.BigEndian.Uint64(sess[:])>>1, a.c.flow.local.Addr(), port)
+	}
 	if err != nil {
 		_ = a.p.final(gosip.StatusInternalServerError, "")
 		a.overOnce.Do(func() {})
-		a.end(gosip.StatusInternalServerError, protocol.HungUpByError, err.Error())
+		a.end(gosip.StatusInternalServerError, protocol.HungUpByError, redactKeys(err.Error()))
 		return
 	}
 	a.c.offer = body // a re-INVITE gets the same SDP (handleInvite)
@@ -356,20 +374,23 @@ func (a *answering) run(ctx context.Context) {
 	}
 	retrans.Stop()
 	timerH.Stop()
-	log.Debug("answered", "setup", time.Since(okAt), "codec", offer.Codec, "remote", offer.Remote)
+	log.Debug("answered", "setup", time.Since(okAt), "codec", offer.Codec, "remote", offer.Remote, "media_protection", plan.protection)
 	ev := a.event(protocol.AnswerAnswered)
 	ev.StatusCode, ev.Reason, ev.Answered, ev.Codec, ev.MediaPeer = gosip.StatusOK, "OK", true, offer.Codec, offer.Remote.String()
+	plan.protect(&ev)
 	a.st.send(ev)
-	a.talk(ctx, offer)
+	a.talk(ctx, plan)
 }
 
 // talk runs the media of an answered call and ends it as req says.
-func (a *answering) talk(ctx context.Context, offer callmedia.Answer) {
+func (a *answering) talk(ctx context.Context, plan answerMedia) {
+	offer := plan.offer
 	req := a.req
 	answeredAt := time.Now()
 	final := a.event(protocol.AnswerEnded)
 	final.Final, final.StatusCode, final.Reason, final.Answered = true, gosip.StatusOK, "OK", true
 	final.Codec, final.MediaPeer = offer.Codec, offer.Remote.String()
+	plan.protect(&final)
 
 	type digitIn struct {
 		d   rune
@@ -392,6 +413,9 @@ func (a *answering) talk(ctx context.Context, offer callmedia.Answer) {
 
 	dtmf := req.SendDTMF
 	var notes []string
+	if plan.note != "" {
+		notes = append(notes, plan.note)
+	}
 	if dtmf != "" && !offer.HasEvents {
 		notes = append(notes, "the caller did not offer telephone-event (RFC 4733): DTMF not sent")
 		dtmf = ""
@@ -400,6 +424,7 @@ func (a *answering) talk(ctx context.Context, offer callmedia.Answer) {
 	cfg := callmedia.SessionConfig{
 		Conn: a.conn, Remote: offer.Remote, PayloadType: offer.PayloadType,
 		Play: a.play, DTMF: dtmf, StopWhenDone: playOnly, Record: a.rec != nil,
+		SRTP: plan.keys, // nil: plain RTP
 		OnAudio: func(s []int16) {
 			firstOnce.Do(func() { close(firstMedia) })
 			if rms(s) >= silenceLevel {
@@ -473,7 +498,7 @@ loop:
 			by = protocol.HungUpByUs
 			if r.err != nil && !errors.Is(r.err, context.Canceled) {
 				by = protocol.HungUpByError
-				notes = append(notes, "media: "+r.err.Error())
+				notes = append(notes, "media: "+redactKeys(r.err.Error()))
 			} else {
 				notes = append(notes, "played")
 			}
@@ -528,6 +553,9 @@ loop:
 	final.Duration = time.Since(answeredAt)
 	final.Digits = string(got)
 	final.RTPSent, final.RTPRecv = res.st.Sent, res.st.Received
+	if plan.keys != nil {
+		final.SRTPAuthFailures = res.st.AuthFailures
+	}
 	if res.st.Peer != "" {
 		final.MediaPeer = res.st.Peer
 	}

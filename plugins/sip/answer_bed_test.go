@@ -499,10 +499,11 @@ func TestAnswerBaresipDTMF(t *testing.T) {
 }
 
 // TestAnswerOverStreams: a session registered over TCP or TLS answers
-// through the same connection (Kamailio reuses it): the greeting reaches
-// sipp, the caller's BYE ends one call, our BYE (duration) the next. The
-// first call's events are read only after sipp is done: a reader that
-// falls behind does not hold the call up.
+// through the same connection (Kamailio reuses it), in plain RTP
+// (Encryption none: sipp offers no SRTP; TestAnswerSRTP has the SRTP
+// calls): the greeting reaches sipp, the caller's BYE ends one call, our
+// BYE (duration) the next. The first call's events are read only after
+// sipp is done: a reader that falls behind does not hold the call up.
 func TestAnswerOverStreams(t *testing.T) {
 	bed := testbed.Shared(t)
 	for _, tr := range []string{"tcp", "tls"} {
@@ -550,7 +551,7 @@ func TestAnswerOverStreams(t *testing.T) {
 				done <- err
 			}()
 			recvWithin(t, st, 10*time.Second)
-			events, err := sess.(protocol.Answerer).Answer(ctx, protocol.AnswerRequest{CallID: id, PlayFile: greeting, Duration: 30 * time.Second})
+			events, err := sess.(protocol.Answerer).Answer(ctx, protocol.AnswerRequest{CallID: id, PlayFile: greeting, Duration: 30 * time.Second, Encryption: protocol.MediaEncryptionNone})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -568,7 +569,7 @@ func TestAnswerOverStreams(t *testing.T) {
 				done <- err
 			}()
 			recvWithin(t, st, 10*time.Second)
-			events, err = sess.(protocol.Answerer).Answer(ctx, protocol.AnswerRequest{CallID: id, Duration: 500 * time.Millisecond})
+			events, err = sess.(protocol.Answerer).Answer(ctx, protocol.AnswerRequest{CallID: id, Duration: 500 * time.Millisecond, Encryption: protocol.MediaEncryptionNone})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -34,6 +34,20 @@
 //     of plugins/sip/callmedia with digits from RFC 4733 or SIP INFO
 //     application/dtmf-relay. sipgo leaves the 2xx retransmission, the
 //     ACK and the dialog to the application.
+//   - Encrypted media on the answered side (srtp_answer.go): an RTP/SAVP
+//     offer with a=crypto (RFC 4568) that came over TLS is answered with
+//     the caller's tag and suite and a fresh key of ours (§7.1.2), and
+//     the media runs as SRTP (RFC 3711; AES_CM_128_HMAC_SHA1_80/_32,
+//     AEAD_AES_128_GCM per RFC 7714). AnswerRequest.Encryption "" means
+//     srtp when the INVITE came over TLS, none otherwise. 488 Not
+//     Acceptable Here (RFC 3264 §6), with a final event that says why,
+//     answers: a plain offer under srtp; an SDES offer over UDP or TCP,
+//     whatever the setting (RFC 4568 §8.3: the key was visible on the
+//     path); an SRTP-only offer under none. optional answers a plain
+//     offer in clear with a Note. Events carry MediaProtection (the suite
+//     or "none"), MediaKeying "sdes" and, at the end, SRTPAuthFailures;
+//     packets that fail authentication are never played or recorded. No
+//     key reaches a log line or a Note.
 //
 // Signalling over UDP or TCP is allowed, since digest never reveals the
 // password, but the report says Encrypted=false and carries a note so that

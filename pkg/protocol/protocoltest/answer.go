@@ -23,6 +23,10 @@ type MediaCall struct {
 	// HangUpAfter: the caller sends BYE this long after the answer; 0:
 	// it waits for Good's BYE.
 	HangUpAfter time.Duration
+	// WantStatus is the final response the caller expects: 0 means 200
+	// (answered); 488 a call Good refuses (the caller then returns nil
+	// when it got 488, an error otherwise).
+	WantStatus int
 }
 
 // MediaCallResult is what the caller of Env.CallGoodWithMedia saw.
@@ -53,6 +57,12 @@ type answered struct {
 func answerCall(t *testing.T, b protocol.Telephony, env Env, call MediaCall, req protocol.AnswerRequest) answered {
 	t.Helper()
 	need(t, protocol.CapAnswer, "CallGoodWithMedia", env.CallGoodWithMedia == nil)
+	return answerCallFrom(t, b, env, env.CallGoodWithMedia, call, req)
+}
+
+// answerCallFrom is answerCall with the caller placeCall.
+func answerCallFrom(t *testing.T, b protocol.Telephony, env Env, placeCall func(context.Context, MediaCall) (MediaCallResult, error), call MediaCall, req protocol.AnswerRequest) answered {
+	t.Helper()
 	good, calls := registered(t, b, env.Good, "Good")
 	a, ok := good.(protocol.Answerer)
 	if !ok {
@@ -68,7 +78,7 @@ func answerCall(t *testing.T, b protocol.Telephony, env Env, call MediaCall, req
 	}
 	done := make(chan placed, 1)
 	go func() {
-		r, err := env.CallGoodWithMedia(ctx, call)
+		r, err := placeCall(ctx, call)
 		done <- placed{r, err}
 	}()
 	recvMatch(t, calls, deliveryWait, "the call "+id+" at Good", func(ic protocol.IncomingCall) bool { return isCall(ic) && ic.CallID == id })
@@ -91,7 +101,7 @@ func answerCall(t *testing.T, b protocol.Telephony, env Env, call MediaCall, req
 	if r.err != nil {
 		t.Fatalf("the caller: %v", r.err)
 	}
-	if evs[0].Kind != protocol.AnswerRinging {
+	if call.WantStatus == 0 && evs[0].Kind != protocol.AnswerRinging {
 		t.Errorf("first event %+v, want %q", evs[0], protocol.AnswerRinging)
 	}
 	up := false
@@ -141,6 +151,11 @@ func checkAnsweredCall(t *testing.T, c answered, hungUpBy string) {
 	}
 }
 
+// plainCaller is the Encryption of the answer tests whose caller
+// (CallGoodWithMedia) may offer plain RTP: over TLS the default would
+// refuse it (protocol.MediaEncryptionDefault).
+const plainCaller = protocol.MediaEncryptionOptional
+
 // runAnswerTests: the positive tests of CapAnswer, and its contract checks.
 func runAnswerTests(t *testing.T, b protocol.Telephony, env Env, info protocol.Info) {
 	capTest(t, info, protocol.CapAnswer, "AnswerPlaysAndRecords", func(t *testing.T) {
@@ -150,7 +165,7 @@ func runAnswerTests(t *testing.T, b protocol.Telephony, env Env, info protocol.I
 			t.Fatal(err)
 		}
 		// Duration 0 with a PlayFile: we hang up once it has played.
-		c := answerCall(t, b, env, MediaCall{}, protocol.AnswerRequest{Ring: 300 * time.Millisecond, PlayFile: play, RecordFile: rec})
+		c := answerCall(t, b, env, MediaCall{}, protocol.AnswerRequest{Ring: 300 * time.Millisecond, PlayFile: play, RecordFile: rec, Encryption: plainCaller})
 		checkAnsweredCall(t, c, protocol.HungUpByUs)
 		// A second of greeting is 50 packets of 20 ms; half of them
 		// arriving is a generous floor on loopback.
@@ -184,7 +199,7 @@ func runAnswerTests(t *testing.T, b protocol.Telephony, env Env, info protocol.I
 	capTest(t, info, protocol.CapAnswer, "AnswerReadsDigits", func(t *testing.T) {
 		// Until "#" ends the call and is not counted; the 9 after it is
 		// never read. Duration only bounds a broken backend.
-		c := answerCall(t, b, env, MediaCall{DTMF: "1234#9"}, protocol.AnswerRequest{Until: "#", Duration: 20 * time.Second})
+		c := answerCall(t, b, env, MediaCall{DTMF: "1234#9"}, protocol.AnswerRequest{Until: "#", Duration: 20 * time.Second, Encryption: plainCaller})
 		checkAnsweredCall(t, c, protocol.HungUpByUs)
 		var got strings.Builder
 		for _, ev := range c.events {
@@ -203,7 +218,7 @@ func runAnswerTests(t *testing.T, b protocol.Telephony, env Env, info protocol.I
 	capTest(t, info, protocol.CapAnswer, "AnswerCallerHangsUp", func(t *testing.T) {
 		// Only the caller's BYE can end it: the Duration is longer than
 		// the test waits.
-		c := answerCall(t, b, env, MediaCall{HangUpAfter: time.Second}, protocol.AnswerRequest{Duration: time.Minute})
+		c := answerCall(t, b, env, MediaCall{HangUpAfter: time.Second}, protocol.AnswerRequest{Duration: time.Minute, Encryption: plainCaller})
 		checkAnsweredCall(t, c, protocol.HungUpByCaller)
 	})
 
@@ -259,6 +274,50 @@ func runAnswerTests(t *testing.T, b protocol.Telephony, env Env, info protocol.I
 			}
 		case <-ctx.Done():
 			t.Fatalf("the caller did not finish: %v", ctx.Err())
+		}
+	})
+	runAnswerSRTPTests(t, b, env, info)
+}
+
+// runAnswerSRTPTests: the answered side of CapSRTP, for a backend that
+// also answers calls (CapAnswer). RFC 4568 §7.1.2 and RFC 3264 §6: an SRTP
+// offer over TLS is answered with a suite; with Encryption "srtp" a plain
+// offer gets 488.
+func runAnswerSRTPTests(t *testing.T, b protocol.Telephony, env Env, info protocol.Info) {
+	if !info.Has(protocol.CapAnswer) {
+		return
+	}
+	capTest(t, info, protocol.CapSRTP, "AnswerSRTP", func(t *testing.T) {
+		need(t, protocol.CapSRTP, "CallGoodWithSRTP", env.CallGoodWithSRTP == nil)
+		need(t, protocol.CapSRTP, "SIPOverTLS", !env.SIPOverTLS)
+		// An SRTP-only caller: only SRTP can carry its call.
+		c := answerCallFrom(t, b, env, env.CallGoodWithSRTP, MediaCall{HangUpAfter: 2 * time.Second},
+			protocol.AnswerRequest{Duration: time.Minute, Encryption: protocol.MediaEncryptionSRTP})
+		checkAnsweredCall(t, c, protocol.HungUpByCaller)
+		f := c.final
+		if f.MediaProtection == "" || f.MediaProtection == protocol.MediaInClear ||
+			(f.MediaKeying != protocol.KeyingSDES && f.MediaKeying != protocol.KeyingDTLS) {
+			t.Errorf("final event %+v: want a suite in MediaProtection and the keying (sdes or dtls)", f)
+		}
+		if f.SRTPAuthFailures != 0 {
+			t.Errorf("%d SRTP packets of an honest caller failed authentication", f.SRTPAuthFailures)
+		}
+		for _, ev := range c.events {
+			if ev.Kind == protocol.AnswerAnswered && ev.MediaProtection != f.MediaProtection {
+				t.Errorf("answered event says %q, the final one %q", ev.MediaProtection, f.MediaProtection)
+			}
+		}
+	})
+
+	capTest(t, info, protocol.CapSRTP, "AnswerPlainCallerRefused", func(t *testing.T) {
+		need(t, protocol.CapSRTP, "CallGoodWithMedia", env.CallGoodWithMedia == nil)
+		c := answerCall(t, b, env, MediaCall{WantStatus: 488}, protocol.AnswerRequest{Duration: 10 * time.Second, Encryption: protocol.MediaEncryptionSRTP})
+		f := c.final
+		if f.Answered || f.StatusCode != 488 || f.HungUpBy != protocol.HungUpByError || f.Note == "" {
+			t.Errorf("final event %+v: want 488, hung up by error, with a note", f)
+		}
+		if c.caller.Status != 488 {
+			t.Errorf("the caller got %d, want 488", c.caller.Status)
 		}
 	})
 }

@@ -73,6 +73,14 @@ type Env struct {
 	// from Good, who sent the BYE. It must return when ctx ends. Needed
 	// by answer.
 	CallGoodWithMedia func(ctx context.Context, call MediaCall) (MediaCallResult, error)
+	// CallGoodWithSRTP is CallGoodWithMedia with a caller that offers
+	// SRTP only (RTP/SAVP, SDES keys per RFC 4568) and sends and receives
+	// SRTP. Needed by srtp's answer tests (with answer).
+	CallGoodWithSRTP func(ctx context.Context, call MediaCall) (MediaCallResult, error)
+	// SIPOverTLS: Good's SIP flow is TLS, the only signalling over which
+	// SDES keys may be sent or accepted (RFC 4568 §8.3). Needed by srtp's
+	// answer tests.
+	SIPOverTLS bool
 }
 
 // Callee is a running answering endpoint (Env.Callee).

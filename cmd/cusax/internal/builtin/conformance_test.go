@@ -162,6 +162,10 @@ func sipEnv(t *testing.T, bed *testbed.Bed) protocoltest.Env {
 		CallGoodWithMedia: func(ctx context.Context, call protocoltest.MediaCall) (protocoltest.MediaCallResult, error) {
 			return sippMediaCall(ctx, bed, peer, goodAOR, call)
 		},
+		CallGoodWithSRTP: func(ctx context.Context, call protocoltest.MediaCall) (protocoltest.MediaCallResult, error) {
+			return sippSRTPCall(ctx, bed, peer, goodAOR, call)
+		},
+		SIPOverTLS: true, // server is Kamailio's TLS listener
 	}
 }
 
@@ -172,6 +176,14 @@ func sipEnv(t *testing.T, bed *testbed.Bed) protocoltest.Env {
 func sippMediaCall(ctx context.Context, bed *testbed.Bed, from, to string, call protocoltest.MediaCall) (protocoltest.MediaCallResult, error) {
 	opts := testbed.SippCallOptions{From: from, To: to, CallID: call.CallID, DTMF: call.DTMF}
 	res := protocoltest.MediaCallResult{RTPReceived: -1}
+	if call.WantStatus != 0 {
+		opts.ExpectStatus = call.WantStatus
+		if _, err := bed.SippCall(ctx, opts); err != nil {
+			return res, err
+		}
+		res.Status = call.WantStatus
+		return res, nil
+	}
 	if call.HangUpAfter > 0 {
 		opts.Hold, opts.Echo = call.HangUpAfter, true
 		res.SentBye = true
