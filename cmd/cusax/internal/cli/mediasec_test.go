@@ -40,11 +40,11 @@ func TestMediaEncryptionFlagErrors(t *testing.T) {
 	}
 }
 
-// mediaAccount sets the SIP aspect of the account "lab" under home (made
+// setMediaAccount sets the SIP aspect of the account "lab" under home (made
 // by `cusax login`, e.g. newCaller) to signal through proxy (tlsProxy(bed)
 // for TLS) with media_encryption = value ("" removes the key). For the
 // real-peer SRTP tests of issue 16, which need the SIP backend's SRTP.
-func mediaAccount(t *testing.T, home, proxy, value string) {
+func setMediaAccount(t *testing.T, home, proxy, value string) {
 	t.Helper()
 	path := home + "/cusax/config.toml"
 	cfg, err := config.Load(path)
@@ -73,7 +73,7 @@ func TestMediaAccountHelper(t *testing.T) {
 		t.Fatal(err)
 	}
 	bed := &testbed.Bed{SIPTLSAddr: "127.0.0.1:5061"}
-	mediaAccount(t, home, tlsProxy(bed), "optional")
+	setMediaAccount(t, home, tlsProxy(bed), "optional")
 	got, err := config.Load(home + "/cusax/config.toml")
 	if err != nil {
 		t.Fatal(err)
