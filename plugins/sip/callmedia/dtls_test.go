@@ -9,6 +9,7 @@ import (
 	"math"
 	"net"
 	"net/netip"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -496,5 +497,113 @@ func TestDTLSCertificate(t *testing.T) {
 	}
 	if _, ok := a.cert.PrivateKey.(crypto.Signer); !ok {
 		t.Fatal("no private key")
+	}
+}
+
+// dropTap relays between a and b like udpTap, but drops the first
+// datagram from b for which drop is true.
+type dropTap struct {
+	conn    *net.UDPConn
+	dropped atomic.Int64
+}
+
+func startDropTap(t *testing.T, a, b netip.AddrPort, drop func([]byte) bool) *dropTap {
+	tap := &dropTap{conn: listenUDP(t, "127.0.0.1")}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 1<<16)
+		for {
+			n, from, err := tap.conn.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				return // closed at cleanup
+			}
+			to := b
+			if from == b {
+				to = a
+				if tap.dropped.Load() == 0 && drop(buf[:n]) {
+					tap.dropped.Add(1)
+					continue
+				}
+			}
+			_, _ = tap.conn.WriteToUDPAddrPort(buf[:n], to)
+		}
+	}()
+	t.Cleanup(func() { tap.conn.Close(); <-done })
+	return tap
+}
+
+// TestDTLSLostLastFlight: the last flight of the handshake is lost, so
+// its sender has its keys and starts the call while the other end still
+// waits. DTLS 1.2 (the passive end's ChangeCipherSpec+Finished): only
+// the waiting end retransmits (RFC 6347 §4.2.4), so the end in the call
+// must answer from inside it: with SessionConfig.OnDTLS feeding the
+// DTLS session the waiting end completes, and the control without
+// OnDTLS times out. DTLS 1.3 (the active end's first encrypted
+// datagram): the final flight is retransmitted by its sender until
+// ACKed (RFC 9147 §5.8.1, §7), so it completes either way; OnDTLS
+// delivers the peer's ACKs and retransmissions.
+func TestDTLSLostLastFlight(t *testing.T) {
+	for _, tc := range []struct {
+		version protocol.Version
+		lost    Setup // whose last flight is dropped
+		drop    func([]byte) bool
+	}{
+		{protocol.Version1_2, SetupPassive, func(b []byte) bool { return len(b) > 0 && b[0] == 20 }},
+		{protocol.Version1_3, SetupActive, func(b []byte) bool { return len(b) > 0 && b[0] >= 32 && b[0] <= 63 }},
+	} {
+		for _, feed := range []bool{true, false} {
+			wantTimeout := !feed && tc.version == protocol.Version1_2
+			name := "dtls1.2"
+			if tc.version == protocol.Version1_3 {
+				name = "dtls1.3"
+			}
+			t.Run(name+"/feed="+strconv.FormatBool(feed), func(t *testing.T) {
+				cDone, cWait := listenUDP(t, "127.0.0.1"), listenUDP(t, "127.0.0.1")
+				tap := startDropTap(t, addrOf(cWait), addrOf(cDone), tc.drop)
+				waiting := SetupActive
+				if tc.lost == SetupActive {
+					waiting = SetupPassive
+				}
+				certD, certW := mustCert(t), mustCert(t)
+				rw := handshakeAsync(t, DTLSConfig{Conn: cWait, Remote: addrOf(tap.conn), Setup: waiting, Certificate: certW,
+					PeerFingerprints: []Fingerprint{certD.Fingerprint()}, Timeout: 6 * time.Second, maxVersion: tc.version})
+				rd := handshakeAsync(t, DTLSConfig{Conn: cDone, Remote: addrOf(tap.conn), Setup: tc.lost, Certificate: certD,
+					PeerFingerprints: []Fingerprint{certW.Fingerprint()}, Timeout: 6 * time.Second, maxVersion: tc.version})
+				resD := wait(t, rd)
+				if resD.err != nil {
+					t.Fatalf("%s end: %v", tc.lost, resD.err)
+				}
+				var fed atomic.Int64
+				cfg := SessionConfig{Conn: cDone, Remote: addrOf(tap.conn), PayloadType: PayloadTypePCMU, SRTP: resD.s.Keys()}
+				if feed {
+					cfg.OnDTLS = func(b []byte) { fed.Add(1); resD.s.HandlePacket(b) }
+				}
+				ctx, cancel := context.WithCancel(t.Context())
+				defer cancel()
+				run := runAsync(ctx, cfg)
+				resW := wait(t, rw)
+				cancel()
+				if r := <-run; r.err != nil {
+					t.Fatalf("Run: %v", r.err)
+				}
+				if tap.dropped.Load() != 1 {
+					t.Fatalf("the tap dropped %d datagrams, want the last flight", tap.dropped.Load())
+				}
+				t.Logf("%s feed=%v: %s end: %v; %d DTLS datagrams fed to the %s end during its call", name, feed, waiting, resW.err, fed.Load(), tc.lost)
+				if wantTimeout {
+					if !errors.Is(resW.err, context.DeadlineExceeded) {
+						t.Fatalf("control: %s end got %v, want a timeout", waiting, resW.err)
+					}
+					return
+				}
+				if resW.err != nil {
+					t.Fatalf("%s end: %v", waiting, resW.err)
+				}
+				if !bytes.Equal(resW.s.Keys().LocalKey, resD.s.Keys().RemoteKey) {
+					t.Fatal("keys do not pair up")
+				}
+			})
+		}
 	}
 }
