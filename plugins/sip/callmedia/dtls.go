@@ -14,6 +14,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"net/netip"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/pion/dtls/v4"
 	"github.com/pion/dtls/v4/pkg/protocol"
+	"github.com/pion/logging"
 	"github.com/pion/transport/v5/deadline"
 )
 
@@ -297,6 +299,9 @@ func DTLSHandshake(ctx context.Context, cfg DTLSConfig) (*DTLSSession, error) {
 		dtls.WithInsecureSkipVerify(true),
 		dtls.WithVerifyPeerCertificate(verify),
 		dtls.WithExtendedMasterSecret(dtls.RequireExtendedMasterSecret),
+		// Errors are returned; pion's own log (which PION_LOG_TRACE
+		// would open to handshake internals) never reaches stderr.
+		dtls.WithLoggerFactory(&logging.DefaultLoggerFactory{DefaultLogLevel: logging.LogLevelDisabled, Writer: io.Discard}),
 	}
 	if cfg.maxVersion != 0 {
 		opts = append(opts, dtls.WithMaxVersion(cfg.maxVersion))

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -605,5 +606,44 @@ func TestDTLSLostLastFlight(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestDTLSForgedAlertIsBounded: someone on the peer's IP injects
+// plaintext fatal alerts during the handshake. DTLS cannot tell them
+// from the peer's before keys exist (RFC 6347 §4.1.2.7 drops only
+// invalid records), so the handshake may fail: the promise is that both
+// ends return within their timeout with a one-line error or with keys
+// that pair up, and nothing panics.
+func TestDTLSForgedAlertIsBounded(t *testing.T) {
+	ca, cb, spoof := listenUDP(t, "127.0.0.1"), listenUDP(t, "127.0.0.1"), listenUDP(t, "127.0.0.1")
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		alert := []byte{21, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 5, 0, 2, 2, 40} // fatal handshake_failure, epoch 0
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+			}
+			_, _ = spoof.WriteToUDPAddrPort(alert, addrOf(ca))
+			_, _ = spoof.WriteToUDPAddrPort(alert, addrOf(cb))
+		}
+	}()
+	certA, certB := mustCert(t), mustCert(t)
+	ra := handshakeAsync(t, DTLSConfig{Conn: ca, Remote: addrOf(cb), Setup: SetupActive, Certificate: certA,
+		PeerFingerprints: []Fingerprint{certB.Fingerprint()}, Timeout: 3 * time.Second})
+	rb := handshakeAsync(t, DTLSConfig{Conn: cb, Remote: addrOf(ca), Setup: SetupPassive, Certificate: certB,
+		PeerFingerprints: []Fingerprint{certA.Fingerprint()}, Timeout: 3 * time.Second})
+	resA, resB := wait(t, ra), wait(t, rb)
+	t.Logf("active: %v; passive: %v", resA.err, resB.err)
+	for _, r := range []hsResult{resA, resB} {
+		if r.err != nil && strings.Contains(r.err.Error(), "\n") {
+			t.Errorf("multi-line error %q", r.err)
+		}
+	}
+	if resA.err == nil && resB.err == nil && !bytes.Equal(resA.s.Keys().LocalKey, resB.s.Keys().RemoteKey) {
+		t.Fatal("keys do not pair up")
 	}
 }
