@@ -354,8 +354,10 @@ func (s *DTLSSession) handshake(ctx context.Context, fps []Fingerprint) (*SRTPKe
 		switch {
 		case errors.Is(err, ErrFingerprintMismatch):
 			return nil, fmt.Errorf("dtls handshake: %w", ErrFingerprintMismatch)
-		case ctx.Err() != nil:
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
 			return nil, fmt.Errorf("dtls handshake: no answer from the peer in time: %w", ctx.Err())
+		case ctx.Err() != nil:
+			return nil, fmt.Errorf("dtls handshake: %w", ctx.Err())
 		}
 		return nil, fmt.Errorf("dtls handshake: %w", err)
 	}
@@ -427,9 +429,11 @@ func checkFingerprint(raw [][]byte, fps []Fingerprint) error {
 // after it, HandlePacket feeds it. Closing it never closes the socket.
 type dtlsPacketConn struct {
 	conn   *net.UDPConn
-	remote netip.Addr
+	remote netip.AddrPort
+	ip     netip.Addr // remote's, unmapped, without zone
 	in     chan []byte
 	closed chan struct{}
+	dead   chan struct{} // closed when the socket failed during the handshake
 	once   sync.Once
 	rd     *deadline.Deadline
 
@@ -443,8 +447,8 @@ const dtlsQueue = 64
 
 func newDTLSPacketConn(conn *net.UDPConn, remote netip.AddrPort) *dtlsPacketConn {
 	c := &dtlsPacketConn{
-		conn: conn, remote: remote.Addr().Unmap().WithZone(""),
-		in: make(chan []byte, dtlsQueue), closed: make(chan struct{}),
+		conn: conn, remote: remote, ip: remote.Addr().Unmap().WithZone(""),
+		in: make(chan []byte, dtlsQueue), closed: make(chan struct{}), dead: make(chan struct{}),
 		rd: deadline.New(), pumpDone: make(chan struct{}),
 	}
 	_ = conn.SetReadDeadline(time.Time{})
@@ -464,9 +468,12 @@ func (c *dtlsPacketConn) pump() {
 			if transient(err) {
 				continue
 			}
+			// The socket is gone (the caller closed it): fail the
+			// handshake now rather than at its timeout.
+			close(c.dead)
 			return
 		}
-		if from.Addr().Unmap().WithZone("") == c.remote {
+		if from.Addr().Unmap().WithZone("") == c.ip {
 			c.deliver(buf[:n])
 		}
 	}
@@ -499,8 +506,12 @@ func (c *dtlsPacketConn) deliver(b []byte) {
 func (c *dtlsPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
 	select {
 	case b := <-c.in:
-		return copy(p, b), net.UDPAddrFromAddrPort(netip.AddrPortFrom(c.remote, 0)), nil
+		// Records are accepted from the peer's IP on any port, but
+		// they belong to the one association with Remote.
+		return copy(p, b), net.UDPAddrFromAddrPort(c.remote), nil
 	case <-c.closed:
+		return 0, nil, net.ErrClosed
+	case <-c.dead:
 		return 0, nil, net.ErrClosed
 	case <-c.rd.Done():
 		return 0, nil, timeoutError{}

@@ -647,3 +647,51 @@ func TestDTLSForgedAlertIsBounded(t *testing.T) {
 		t.Fatal("keys do not pair up")
 	}
 }
+
+// TestDTLSHandshakeAborted: hanging up during the handshake (ctx
+// cancelled) or the socket closed under it ends DTLSHandshake promptly
+// with an error, well before its 20 s timeout, in either role (a
+// passive end writes nothing that could fail; it must notice the dead
+// socket itself).
+func TestDTLSHandshakeAborted(t *testing.T) {
+	for _, setup := range []Setup{SetupActive, SetupPassive} {
+		for _, how := range []string{"cancel", "close"} {
+			t.Run(string(setup)+"-"+how, func(t *testing.T) {
+				c, silent := listenUDP(t, "127.0.0.1"), listenUDP(t, "127.0.0.1")
+				ctx, cancel := context.WithCancel(t.Context())
+				defer cancel()
+				ch := make(chan hsResult, 1)
+				go func() {
+					s, err := DTLSHandshake(ctx, DTLSConfig{Conn: c, Remote: addrOf(silent), Setup: setup, Certificate: mustCert(t),
+						PeerFingerprints: []Fingerprint{mustCert(t).Fingerprint()}, Timeout: 20 * time.Second})
+					ch <- hsResult{s, err}
+				}()
+				if setup == SetupActive {
+					// The ClientHello is out: the handshake is under way.
+					_ = silent.SetReadDeadline(time.Now().Add(10 * time.Second))
+					if _, _, err := silent.ReadFromUDPAddrPort(make([]byte, 2048)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				start := time.Now()
+				if how == "cancel" {
+					cancel()
+				} else {
+					c.Close()
+				}
+				select {
+				case r := <-ch:
+					t.Logf("%s %s: returned after %v: %v", setup, how, time.Since(start).Round(time.Millisecond), r.err)
+					if r.err == nil || r.s != nil {
+						t.Fatal("no error")
+					}
+					if how == "cancel" && !errors.Is(r.err, context.Canceled) {
+						t.Fatalf("got %v, want context.Canceled", r.err)
+					}
+				case <-time.After(15 * time.Second):
+					t.Fatal("DTLSHandshake did not return after the abort")
+				}
+			})
+		}
+	}
+}
