@@ -298,7 +298,10 @@ func DTLSHandshake(ctx context.Context, cfg DTLSConfig) (*DTLSSession, error) {
 		// RFC 5763 §5: no CA chain; the fingerprint is the trust anchor.
 		dtls.WithInsecureSkipVerify(true),
 		dtls.WithVerifyPeerCertificate(verify),
-		dtls.WithExtendedMasterSecret(dtls.RequireExtendedMasterSecret),
+		// RFC 7627 is asked for, not required: it guards resumption and
+		// renegotiation, which DTLS-SRTP here never uses, and older
+		// phones' OpenSSL lacks it.
+		dtls.WithExtendedMasterSecret(dtls.RequestExtendedMasterSecret),
 		// Errors are returned; pion's own log (which PION_LOG_TRACE
 		// would open to handshake internals) never reaches stderr.
 		dtls.WithLoggerFactory(&logging.DefaultLoggerFactory{DefaultLogLevel: logging.LogLevelDisabled, Writer: io.Discard}),
