@@ -21,4 +21,20 @@
 // travel in SDP over TLS), so ParseAnswer and ParseOffer still refuse
 // RTP/SAVP rather than send media in the clear to a peer that expects it
 // encrypted.
+//
+// DTLS-SRTP (RFC 5763, RFC 5764), the second keying method: dtls.go
+// runs the DTLS handshake (pion/dtls/v4, DTLS 1.2 or 1.3) on the call's
+// own RTP socket before Run, with a per-call self-signed ECDSA P-256
+// certificate (NewDTLSCertificate); the peer's certificate must match
+// the a=fingerprint of its SDP (RFC 5763 §5: no CA is involved, and a
+// mismatch, ErrFingerprintMismatch, ends the call), and the SRTP keys
+// are exported with the "EXTRACTOR-dtls_srtp" label (RFC 5764 §4.2)
+// into SRTPKeys for SessionConfig.SRTP. The handshake is bounded by
+// DTLSConfig.Timeout. During the call SessionConfig.OnDTLS hands late
+// DTLS records (RFC 7983 §7: first byte 20-63) to DTLSSession.HandlePacket,
+// so a peer that lost our last flight gets it again. sdp_dtls.go builds
+// and parses UDP/TLS/RTP/SAVP offers and answers (a=fingerprint with
+// sha-256/384/512, a=setup: actpass in offers, active in answers to
+// them); they never carry a=crypto, so no key travels in the
+// signalling. Calls do not use DTLS-SRTP yet.
 package callmedia

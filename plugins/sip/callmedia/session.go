@@ -62,6 +62,12 @@ type SessionConfig struct {
 	// received must authenticate with RemoteKey or is dropped and
 	// counted in Stats.AuthFailures. nil means plain RTP.
 	SRTP *SRTPKeys
+	// OnDTLS, if set, gets each datagram from the peer's IP that is DTLS
+	// (RFC 7983 §7: first byte 20-63), such as a handshake flight the
+	// peer retransmits after DTLS-SRTP keying (DTLSSession.HandlePacket).
+	// It runs on the receive goroutine and must not block; the slice is
+	// not kept. Such datagrams count as Ignored either way.
+	OnDTLS func(b []byte)
 }
 
 // SRTPKeys are the SDES keys of one call (RFC 4568 §6.1: each side's
@@ -385,6 +391,7 @@ type receiver struct {
 	rec     recorder
 	onAudio func([]int16)
 	onDigit func(rune)
+	onDTLS  func([]byte)
 	dec     *srtp.Context // nil: plain RTP
 	plain   []byte        // decrypted packet, reused
 
@@ -408,6 +415,7 @@ func newReceiver(cfg SessionConfig) *receiver {
 		record:  cfg.Record,
 		onAudio: cfg.OnAudio,
 		onDigit: cfg.OnDigit,
+		onDTLS:  cfg.OnDTLS,
 		rec:     recorder{max: int64(maxRec/time.Millisecond) * media.TelephonyRate / 1000},
 	}
 }
@@ -442,6 +450,9 @@ func (r *receiver) handle(from netip.AddrPort, b []byte, at time.Time) {
 	// cusax sends no RTCP and ignores it. The version check also drops
 	// STUN and other non-RTP traffic (RFC 7983 §7).
 	if len(b) < 12 || b[0]>>6 != 2 || (b[1] >= 192 && b[1] <= 223) {
+		if r.onDTLS != nil && len(b) > 0 && b[0] >= 20 && b[0] <= 63 {
+			r.onDTLS(b)
+		}
 		r.ignored++
 		return
 	}
