@@ -10,6 +10,7 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/cusax/cusax/pkg/protocol"
+	"github.com/cusax/cusax/plugins/sip/callmedia"
 )
 
 // call is one outgoing call and, once answered, its dialog (RFC 3261 §12).
@@ -21,8 +22,19 @@ type call struct {
 	to     *gosip.ToHeader
 	cseq   uint32
 	flow   *flow
-	offer  []byte
+	offer  []byte // our SDP (the offer, then what a re-INVITE gets); c.mu once the call runs
 	rtp    *rtpSocket
+
+	// Media encryption of a placed call (srtp.go): the effective setting,
+	// whether SDES is offered, the a=crypto lines offered (nil: a plain
+	// offer), what the answer gave, and remarks for the final Note.
+	enc     string
+	sdes    bool
+	suites  []string
+	cryptos []callmedia.Crypto
+	sessID  uint64
+	neg     *negotiated
+	notes   []string
 
 	start     time.Time
 	setupTime time.Duration
@@ -226,11 +238,15 @@ func (c *call) talk(ctx context.Context, res *gosip.Response, st *eventStream) {
 	answeredAt := time.Now()
 	ev := c.answeredEvent(res)
 	ev.Final = true
-	stats, note := c.runMedia(ctx, res.Body())
+	stats, note := c.runMedia(ctx, c.neg)
 	c.bye()
 	ev.Duration = time.Since(answeredAt)
 	ev.RTPSent, ev.RTPRecv, ev.DTMFSent = stats.sent, stats.received, stats.dtmfSent
 	ev.Codec, ev.MediaPeer, ev.RecordedSamples = stats.codec, stats.peer, stats.recorded
+	ev.SRTPAuthFailures = stats.authFailures
+	for _, n := range c.notes {
+		note = joinNote(note, n)
+	}
 	if c.remoteHungUp() {
 		note = joinNote("the callee hung up", note)
 	}
@@ -293,7 +309,7 @@ func (s *session) handleBye(req *gosip.Request, tx gosip.ServerTransaction) {
 // new calls to handleIncoming (incoming.go).
 func (s *session) handleInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	if c := s.callFor(req); c != nil && req.To() != nil && req.To().Params.Has("tag") {
-		res := gosip.NewResponseFromRequest(req, gosip.StatusOK, "OK", c.offer)
+		res := gosip.NewResponseFromRequest(req, gosip.StatusOK, "OK", c.sdp())
 		res.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
 		res.AppendHeader(s.contactFor(c.flow.t, c.flow.local))
 		_ = tx.Respond(res)
