@@ -31,6 +31,7 @@ type call struct {
 	enc     string
 	sdes    bool
 	suites  []string
+	keyHook func([]callmedia.Crypto, *callmedia.SRTPKeys) // tests only
 	cryptos []callmedia.Crypto
 	sessID  uint64
 	neg     *negotiated

@@ -160,7 +160,7 @@ func (s *session) Dial(ctx context.Context, req protocol.DialRequest) (protocol.
 			p.target.String(), strings.ToUpper(t.Transport), protocol.ErrMediaInsecure)
 	}
 	c := s.newCall(t, p)
-	c.enc, c.suites = enc, suitesFrom(ctx)
+	c.enc, c.suites, c.keyHook = enc, suitesFrom(ctx), keysHookFrom(ctx)
 	switch {
 	case enc == protocol.MediaEncryptionNone:
 	case flowIsTLS(t):

@@ -151,6 +151,9 @@ func (c *call) negotiate(body []byte) (*negotiated, error) {
 		return &negotiated{ans: a, err: err}, nil
 	}
 	a, keys, err := callmedia.ParseSRTPAnswer(body, c.cryptos)
+	if c.keyHook != nil {
+		c.keyHook(c.cryptos, keys)
+	}
 	if err == nil {
 		// A re-INVITE gets what was agreed: the one line the callee
 		// chose, with our key for it (RFC 4568 §7.1.4 keeps the keys).

@@ -57,6 +57,16 @@ func suitesFrom(ctx context.Context) []string {
 	return offerSuites
 }
 
+// keysKey is a context key for a func(offered []callmedia.Crypto, used
+// *callmedia.SRTPKeys) that Dial calls once the answer is read: the
+// backend's own tests use it to check that no log line holds a key.
+type keysKey struct{}
+
+func keysHookFrom(ctx context.Context) func([]callmedia.Crypto, *callmedia.SRTPKeys) {
+	f, _ := ctx.Value(keysKey{}).(func([]callmedia.Crypto, *callmedia.SRTPKeys))
+	return f
+}
+
 // newOfferCryptos makes one a=crypto line per suite, tags 1..n, each with
 // its own fresh key (RFC 4568 §6.1: a key is never reused across lines,
 // since the answerer's choice decides which one protects our stream).
