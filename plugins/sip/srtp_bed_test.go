@@ -234,8 +234,8 @@ func checkNoKeys(t *testing.T, c srtpCall) {
 	if c.used == nil || len(c.offered) == 0 {
 		t.Fatalf("the keys used were not reported")
 	}
-	if !strings.Contains(c.log, "a=crypto:") || !strings.Contains(c.log, "inline:<redacted>") {
-		t.Fatalf("the trace log shows no redacted a=crypto line: the check below would prove nothing\n%s", c.log)
+	if !strings.Contains(c.log, "a=crypto:") {
+		t.Fatalf("the trace log shows no a=crypto line: the check below would prove nothing\n%s", c.log)
 	}
 	keys := [][]byte{c.used.LocalKey, c.used.RemoteKey}
 	for _, o := range c.offered {
