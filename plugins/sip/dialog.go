@@ -15,15 +15,16 @@ import (
 
 // call is one outgoing call and, once answered, its dialog (RFC 3261 §12).
 type call struct {
-	s      *session
-	plan   *dialPlan
-	callID string
-	from   *gosip.FromHeader
-	to     *gosip.ToHeader
-	cseq   uint32
-	flow   *flow
-	offer  []byte // our SDP (the offer, then what a re-INVITE gets); c.mu once the call runs
-	rtp    *rtpSocket
+	s       *session
+	plan    *dialPlan
+	callID  string
+	aliases []string // earlier Call-IDs of the call (restart)
+	from    *gosip.FromHeader
+	to      *gosip.ToHeader
+	cseq    uint32
+	flow    *flow
+	offer   []byte // our SDP (the offer, then what a re-INVITE gets); c.mu once the call runs
+	rtp     *rtpSocket
 
 	// Media encryption of a placed call (srtp.go): the effective setting,
 	// whether SDES is offered, the a=crypto lines offered (nil: a plain
@@ -280,6 +281,26 @@ func (s *session) removeCall(c *call) {
 	s.callsMu.Lock()
 	defer s.callsMu.Unlock()
 	delete(s.calls, c.callID)
+	for _, id := range c.aliases {
+		delete(s.calls, id)
+	}
+}
+
+// restart gives a placed call a new Call-ID and From tag for an INVITE
+// that starts it over (the plain offer after a 488 to SRTP, RFC 3264 §6).
+// The old Call-ID stays valid for Hangup: the caller learnt it from the
+// first event. Only the call's own goroutine calls it.
+func (c *call) restart() {
+	c.s.callsMu.Lock()
+	defer c.s.callsMu.Unlock()
+	c.aliases = append(c.aliases, c.callID)
+	c.callID = randomToken(16) + "@cusax"
+	c.s.calls[c.callID] = c
+	from := gosip.HeaderClone(c.from).(*gosip.FromHeader)
+	from.Params = gosip.NewParams()
+	from.Params.Add("tag", randomToken(8))
+	c.from = from
+	c.cseq = 1
 }
 
 func (s *session) callFor(req *gosip.Request) *call {

@@ -387,6 +387,12 @@ func (c *call) invite(ctx context.Context, ringCtx context.Context, st *eventStr
 				return nil, nil, err
 			}
 			c.notes = append(c.notes, fmt.Sprintf("the callee refused SRTP (%d %s); called again with plain RTP, media in clear", res.StatusCode, res.Reason))
+			// A new call, not a retry of the old transaction: a callee
+			// may take an INVITE with the refused call's Call-ID for a
+			// stray retransmission (sipp does). A new challenge may come
+			// with it, answered afresh.
+			c.restart()
+			answered = map[string]bool{}
 			continue
 		}
 		c.final(st, res, "")
@@ -570,6 +576,9 @@ func (c *call) final(st *eventStream, res *gosip.Response, note string) {
 		if errors.Is(c.cancelled, context.Canceled) {
 			ev.Note = "hung up before the answer"
 		}
+	}
+	for _, n := range c.notes {
+		ev.Note = joinNote(ev.Note, n)
 	}
 	st.send(ev)
 }
