@@ -35,13 +35,27 @@
 //     application/dtmf-relay. sipgo leaves the 2xx retransmission, the
 //     ACK and the dialog to the application.
 //
+//   - SDES-SRTP on calls placed (srtp.go, media.go; RFC 4568, RFC 3711,
+//     RFC 7714 for AEAD_AES_128_GCM) as MediaOptions.Encryption asks:
+//     over TLS the offer is RTP/SAVP with one a=crypto line and fresh key
+//     per suite (GCM, then AES_CM_128_HMAC_SHA1_80, then _32); the
+//     answer's line picks the keys for callmedia's SRTP session. A key
+//     is never sent over UDP or TCP (RFC 4568 §8.3): "srtp" there fails
+//     with protocol.ErrMediaInsecure before anything is sent. A callee
+//     that answers "srtp" in clear gets ACK and BYE at once, no media; a
+//     488 to the SAVP offer is ErrMediaInsecure, or with "optional" one
+//     new INVITE (new Call-ID) with a plain offer. The final CallEvent
+//     says MediaProtection, MediaKeying and SRTPAuthFailures.
+//
 // Signalling over UDP or TCP is allowed, since digest never reveals the
 // password, but the report says Encrypted=false and carries a note so that
 // the core can weigh security parity with the chat aspect (RFC 7081 §7).
 //
 // Logging goes to the hclog logger given to New: Debug for what happens,
-// Trace for every SIP message with Authorization values redacted. The
-// password never appears in logs or errors.
+// Trace for every SIP message with Authorization values and SDES keys
+// (a=crypto inline: key material) redacted, in our trace and in what
+// sipgo logs. Neither the password nor a media key appears in logs or
+// errors.
 //
 // ConnectRequest.Options keys: "dns-server" (host:port of a DNS server for
 // RFC 3263 instead of /etc/resolv.conf) and "display-name" (the From
