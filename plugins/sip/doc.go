@@ -10,29 +10,23 @@
 //     for _sip._tls and uses one address. The result is pinned on every
 //     request (SetDestination, SetTransport): a sips: Request-URI alone
 //     would make sipgo send over UDP.
-//
 //   - RFC 8760 digest (challenge.go): the strongest of all challenges
 //     (SHA-512-256, SHA-256, MD5); sipgo's helper reads only the first.
-//
 //   - RFC 5922 server identity (via pkg/protocol/certid): the certificate must
 //     name the AOR's SIP domain, also when the proxy is an IP address; a
 //     proxy configured by host name may present that name. The check runs
 //     inside the handshake, so no request, and no digest, is ever written
 //     on a connection that failed it.
-//
 //   - Input hygiene (validate.go): sipgo writes header values verbatim, so
 //     CR, LF and NUL in any user-supplied string are refused with
 //     protocol.ErrInvalid before anything is sent.
-//
 //   - Explicit From (AOR plus a random tag), Contact (the local address of
 //     the flow with its transport) and a User-Agent header, which sipgo
 //     does not add.
-//
 //   - A connected UDP socket (udp.go), so that ICMP port unreachable ends a
 //     REGISTER at once instead of after the timeout; every wait is bounded
 //     by the context and ConnectRequest.Timeout (default 10 s), never by
 //     UDP's 32 s Timer B.
-//
 //   - The UAS side of a call (answer.go, protocol.Answerer): an incoming
 //     INVITE taken by Answer gets 180, an SDP answer built from the offer
 //     (RFC 3264; 488 without PCMU/PCMA) in a 200 that is retransmitted
@@ -40,7 +34,6 @@
 //     of plugins/sip/callmedia with digits from RFC 4733 or SIP INFO
 //     application/dtmf-relay. sipgo leaves the 2xx retransmission, the
 //     ACK and the dialog to the application.
-//
 //   - SDES-SRTP on calls placed (srtp.go, media.go; RFC 4568, RFC 3711,
 //     RFC 7714 for AEAD_AES_128_GCM) as MediaOptions.Encryption asks:
 //     over TLS the offer is RTP/SAVP with one a=crypto line and fresh key
