@@ -4,11 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
+	"errors"
 	"math"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,7 +31,8 @@ import (
 // with the announced key and a flipped ciphertext byte ("tampered").
 type srtpPeer struct {
 	addr string
-	sent chan int // packets sent, once done
+	sent chan int      // packets sent, once done
+	bye  chan struct{} // our BYE arrived
 }
 
 // peerPackets is how many packets the peer sends: a second of audio.
@@ -37,7 +40,7 @@ const peerPackets = 50
 
 func startSRTPPeer(t *testing.T, cert *tls.Certificate, mode string) *srtpPeer {
 	t.Helper()
-	p := &srtpPeer{sent: make(chan int, 1)}
+	p := &srtpPeer{sent: make(chan int, 1), bye: make(chan struct{}, 1)}
 	ua, err := sipgo.NewUA()
 	if err != nil {
 		t.Fatal(err)
@@ -62,6 +65,9 @@ func startSRTPPeer(t *testing.T, cert *tls.Certificate, mode string) *srtpPeer {
 	acked := make(chan struct{}, 1)
 	srv.OnInvite(func(req *gosip.Request, tx gosip.ServerTransaction) {
 		offer, _, answerLine, err := callmedia.ParseSRTPOffer(req.Body())
+		if mode == "wrong-tag" {
+			answerLine.Tag = 99 // RFC 4568 §7.1.3: no offered line has it
+		}
 		if err != nil {
 			_ = tx.Respond(gosip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil))
 			return
@@ -96,6 +102,10 @@ func startSRTPPeer(t *testing.T, cert *tls.Certificate, mode string) *srtpPeer {
 	})
 	srv.OnBye(func(req *gosip.Request, tx gosip.ServerTransaction) {
 		_ = tx.Respond(gosip.NewResponseFromRequest(req, 200, "OK", nil))
+		select {
+		case p.bye <- struct{}{}:
+		default:
+		}
 	})
 	l, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{*cert}})
 	if err != nil {
@@ -162,11 +172,12 @@ func sendSRTP(conn *net.UDPConn, to netip.AddrPort, suite string, pt uint8, key 
 // way, is never played: each packet is dropped and counted in
 // SRTPAuthFailures (RFC 3711 §3.3 step 5), none reaches RTPRecv or the
 // recording. The same peer sending with the key it announced is heard,
-// so the failures are the packets' fault, not the peer's.
+// so the failures are the packets' fault, not the peer's. An answer whose
+// a=crypto tag matches no offered line ends the call before any media.
 func TestDialSRTPBadPeer(t *testing.T) {
 	ca := newTestCA(t)
 	cert := ca.issue(t, []string{"example.test"}, nil, time.Now().Add(time.Hour))
-	for _, mode := range []string{"good", "wrong-key", "tampered"} {
+	for _, mode := range []string{"good", "wrong-key", "tampered", "wrong-tag"} {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
 			peer := startSRTPPeer(t, cert, mode)
@@ -183,6 +194,24 @@ func TestDialSRTPBadPeer(t *testing.T) {
 			defer cancel()
 			evs, err := dialAll(t, sess, ctx, protocol.DialRequest{Target: "sip:peer@example.test",
 				Media: protocol.MediaOptions{Duration: 1500 * time.Millisecond, RecordFile: rec, Encryption: protocol.MediaEncryptionSRTP}})
+			if mode == "wrong-tag" {
+				// An answer whose a=crypto matches no offered line is no
+				// SRTP: ACK, BYE at once, no media, ErrMediaInsecure.
+				if !errors.Is(err, protocol.ErrMediaInsecure) || !strings.Contains(err.Error(), "matches no offered line") {
+					t.Fatalf("dial: %v (%+v); want ErrMediaInsecure naming the answer's line", err, evs)
+				}
+				select {
+				case <-peer.bye:
+				case <-time.After(5 * time.Second):
+					t.Error("the peer got no BYE")
+				}
+				for _, ev := range evs {
+					if ev.RTPSent > 0 {
+						t.Errorf("media sent: %+v", ev)
+					}
+				}
+				return
+			}
 			if err != nil {
 				t.Fatalf("dial: %v", err)
 			}
