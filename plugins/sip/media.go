@@ -9,6 +9,8 @@ import (
 	"net"
 	"os"
 
+	"github.com/pion/sdp/v3"
+
 	"github.com/cusax/cusax/pkg/atomicfile"
 	"github.com/cusax/cusax/pkg/media"
 	"github.com/cusax/cusax/pkg/media/recording"
@@ -160,7 +162,7 @@ func (c *call) negotiate(body []byte) (*negotiated, error) {
 		for _, o := range c.cryptos {
 			if o.Suite == keys.Suite && string(o.Key) == string(keys.LocalKey) {
 				if b, err := callmedia.OfferSRTP(c.sessID, c.flow.local.Addr(), c.rtp.conn.LocalAddr().(*net.UDPAddr).Port, []callmedia.Crypto{o}); err == nil {
-					c.setSDP(b)
+					c.setSDP(nextVersion(b))
 				}
 			}
 		}
@@ -172,6 +174,21 @@ func (c *call) negotiate(body []byte) (*negotiated, error) {
 	c.notes = append(c.notes, fmt.Sprintf("the callee did not accept SRTP (%v): media in clear", err))
 	a, perr := callmedia.ParseAnswer(body)
 	return &negotiated{ans: a, err: perr}, nil
+}
+
+// nextVersion raises the o= session version of our SDP by one: it
+// describes the session differently from the offer (RFC 3264 §8).
+func nextVersion(b []byte) []byte {
+	var d sdp.SessionDescription
+	if err := d.Unmarshal(b); err != nil {
+		return b
+	}
+	d.Origin.SessionVersion++
+	out, err := d.Marshal()
+	if err != nil {
+		return b
+	}
+	return out
 }
 
 // closeMedia releases the socket and removes a recording never finished.
