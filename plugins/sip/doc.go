@@ -44,7 +44,9 @@
 //     that answers "srtp" in clear gets ACK and BYE at once, no media; a
 //     488 to the SAVP offer is ErrMediaInsecure, or with "optional" one
 //     new INVITE (new Call-ID) with a plain offer. The final CallEvent
-//     says MediaProtection, MediaKeying and SRTPAuthFailures.
+//     says MediaProtection, MediaKeying and SRTPAuthFailures. A re-INVITE
+//     gets the agreed line back; new keys in a re-offer (RFC 4568 §7.1.4)
+//     are not taken up.
 //
 // Signalling over UDP or TCP is allowed, since digest never reveals the
 // password, but the report says Encrypted=false and carries a note so that
