@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/cusax/cusax/cmd/cusax/internal/cli.Version=$(VERSION)
 PKGS    := ./...
 
-.PHONY: all build plugins deps test test-short vet fmt-check demo generate fuzz bench bench-answer bench-startup compare-testssl docs clean soak
+.PHONY: all build plugins deps test test-short vet fmt-check demo generate fuzz bench bench-answer bench-srtp bench-startup compare-testssl docs clean soak
 
 all: build
 
@@ -73,6 +73,11 @@ bench:
 # 4; outcomes, INVITE→200 median/p99, RTP jitter (docs/benchmarks.md).
 bench-answer:
 	scripts/bench-answer.sh
+
+# Call set-up with SDES-SRTP vs plain RTP, 20 calls each, alternating, to
+# one baresip through Kamailio over TLS (issue 16; docs/benchmarks.md).
+bench-srtp:
+	$(GO) test -run '^$$' -bench DialSetupSRTP -benchtime 1x -timeout 10m ./plugins/sip
 
 # Start-up cost of this tree against BASE (default: b48cd5f): wall time of
 # `cusax version` and `cusax chat bob hi`, and binary size (issue 14).

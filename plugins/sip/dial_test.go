@@ -148,7 +148,9 @@ func TestDialAnsweredOverStreams(t *testing.T) {
 			evs, err := dialAll(t, sess, context.Background(), protocol.DialRequest{
 				Target:  uas.URI,
 				Headers: []protocol.Header{{Name: "Call-Info", Value: "<xmpp:alice@example.test>;purpose=impp"}},
-				Media:   protocol.MediaOptions{Duration: 500 * time.Millisecond},
+				// sipp answers plain RTP: over TLS the default would be
+				// SRTP or no call (srtp_sipp_test.go).
+				Media: protocol.MediaOptions{Duration: 500 * time.Millisecond, Encryption: protocol.MediaEncryptionNone},
 			})
 			if err != nil {
 				t.Fatalf("dial: %v", err)

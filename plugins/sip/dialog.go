@@ -10,19 +10,33 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 
 	"github.com/cusax/cusax/pkg/protocol"
+	"github.com/cusax/cusax/plugins/sip/callmedia"
 )
 
 // call is one outgoing call and, once answered, its dialog (RFC 3261 §12).
 type call struct {
-	s      *session
-	plan   *dialPlan
-	callID string
-	from   *gosip.FromHeader
-	to     *gosip.ToHeader
-	cseq   uint32
-	flow   *flow
-	offer  []byte
-	rtp    *rtpSocket
+	s       *session
+	plan    *dialPlan
+	callID  string
+	aliases []string // earlier Call-IDs of the call (restart)
+	from    *gosip.FromHeader
+	to      *gosip.ToHeader
+	cseq    uint32
+	flow    *flow
+	offer   []byte // our SDP (the offer, then what a re-INVITE gets); c.mu once the call runs
+	rtp     *rtpSocket
+
+	// Media encryption of a placed call (srtp.go): the effective setting,
+	// whether SDES is offered, the a=crypto lines offered (nil: a plain
+	// offer), what the answer gave, and remarks for the final Note.
+	enc     string
+	sdes    bool
+	suites  []string
+	keyHook func([]callmedia.Crypto, *callmedia.SRTPKeys) // tests only
+	cryptos []callmedia.Crypto
+	sessID  uint64
+	neg     *negotiated
+	notes   []string
 
 	start     time.Time
 	setupTime time.Duration
@@ -226,11 +240,15 @@ func (c *call) talk(ctx context.Context, res *gosip.Response, st *eventStream) {
 	answeredAt := time.Now()
 	ev := c.answeredEvent(res)
 	ev.Final = true
-	stats, note := c.runMedia(ctx, res.Body())
+	stats, note := c.runMedia(ctx, c.neg)
 	c.bye()
 	ev.Duration = time.Since(answeredAt)
 	ev.RTPSent, ev.RTPRecv, ev.DTMFSent = stats.sent, stats.received, stats.dtmfSent
 	ev.Codec, ev.MediaPeer, ev.RecordedSamples = stats.codec, stats.peer, stats.recorded
+	ev.SRTPAuthFailures = stats.authFailures
+	for _, n := range c.notes {
+		note = joinNote(note, n)
+	}
 	if c.remoteHungUp() {
 		note = joinNote("the callee hung up", note)
 	}
@@ -263,6 +281,26 @@ func (s *session) removeCall(c *call) {
 	s.callsMu.Lock()
 	defer s.callsMu.Unlock()
 	delete(s.calls, c.callID)
+	for _, id := range c.aliases {
+		delete(s.calls, id)
+	}
+}
+
+// restart gives a placed call a new Call-ID and From tag for an INVITE
+// that starts it over (the plain offer after a 488 to SRTP, RFC 3264 §6).
+// The old Call-ID stays valid for Hangup: the caller learnt it from the
+// first event. Only the call's own goroutine calls it.
+func (c *call) restart() {
+	c.s.callsMu.Lock()
+	defer c.s.callsMu.Unlock()
+	c.aliases = append(c.aliases, c.callID)
+	c.callID = randomToken(16) + "@cusax"
+	c.s.calls[c.callID] = c
+	from := gosip.HeaderClone(c.from).(*gosip.FromHeader)
+	from.Params = gosip.NewParams()
+	from.Params.Add("tag", randomToken(8))
+	c.from = from
+	c.cseq = 1
 }
 
 func (s *session) callFor(req *gosip.Request) *call {
@@ -293,7 +331,7 @@ func (s *session) handleBye(req *gosip.Request, tx gosip.ServerTransaction) {
 // new calls to handleIncoming (incoming.go).
 func (s *session) handleInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	if c := s.callFor(req); c != nil && req.To() != nil && req.To().Params.Has("tag") {
-		res := gosip.NewResponseFromRequest(req, gosip.StatusOK, "OK", c.offer)
+		res := gosip.NewResponseFromRequest(req, gosip.StatusOK, "OK", c.sdp())
 		res.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
 		res.AppendHeader(s.contactFor(c.flow.t, c.flow.local))
 		_ = tx.Respond(res)

@@ -34,6 +34,19 @@
 //     of plugins/sip/callmedia with digits from RFC 4733 or SIP INFO
 //     application/dtmf-relay. sipgo leaves the 2xx retransmission, the
 //     ACK and the dialog to the application.
+//   - SDES-SRTP on calls placed (srtp.go, media.go; RFC 4568, RFC 3711,
+//     RFC 7714 for AEAD_AES_128_GCM) as MediaOptions.Encryption asks:
+//     over TLS the offer is RTP/SAVP with one a=crypto line and fresh key
+//     per suite (GCM, then AES_CM_128_HMAC_SHA1_80, then _32); the
+//     answer's line picks the keys for callmedia's SRTP session. A key
+//     is never sent over UDP or TCP (RFC 4568 §8.3): "srtp" there fails
+//     with protocol.ErrMediaInsecure before anything is sent. A callee
+//     that answers "srtp" in clear gets ACK and BYE at once, no media; a
+//     488 to the SAVP offer is ErrMediaInsecure, or with "optional" one
+//     new INVITE (new Call-ID) with a plain offer. The final CallEvent
+//     says MediaProtection, MediaKeying and SRTPAuthFailures. A re-INVITE
+//     gets the agreed line back; new keys in a re-offer (RFC 4568 §7.1.4)
+//     are not taken up.
 //   - Encrypted media on the answered side (srtp_answer.go): an RTP/SAVP
 //     offer with a=crypto (RFC 4568) that came over TLS is answered with
 //     the caller's tag and suite and a fresh key of ours (§7.1.2), and
@@ -54,8 +67,10 @@
 // the core can weigh security parity with the chat aspect (RFC 7081 §7).
 //
 // Logging goes to the hclog logger given to New: Debug for what happens,
-// Trace for every SIP message with Authorization values redacted. The
-// password never appears in logs or errors.
+// Trace for every SIP message with Authorization values and SDES keys
+// (a=crypto inline: key material) redacted, in our trace and in what
+// sipgo logs. Neither the password nor a media key appears in logs or
+// errors.
 //
 // ConnectRequest.Options keys: "dns-server" (host:port of a DNS server for
 // RFC 3263 instead of /etc/resolv.conf) and "display-name" (the From

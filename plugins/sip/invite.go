@@ -83,6 +83,9 @@ func (s *session) planDial(req protocol.DialRequest) (*dialPlan, error) {
 			return nil, fmt.Errorf("DTMF digit %q: want 0-9, *, #, A-D (RFC 4733 §3.2): %w", d, protocol.ErrInvalid)
 		}
 	}
+	if _, err := effectiveEncryption(req.Media.Encryption, false); err != nil {
+		return nil, err
+	}
 	if req.Media.RingTimeout < 0 {
 		return nil, fmt.Errorf("negative ring timeout %s: %w", req.Media.RingTimeout, protocol.ErrInvalid)
 	}
@@ -148,7 +151,23 @@ func (s *session) Dial(ctx context.Context, req protocol.DialRequest) (protocol.
 		return nil, fmt.Errorf("sip dial %s: a sips: target needs a TLS connection to the proxy (use a sips: address or ;transport=tls): %w",
 			p.target.String(), protocol.ErrInsecure)
 	}
+	enc, _ := effectiveEncryption(p.media.Encryption, flowIsTLS(t))
+	if enc == protocol.MediaEncryptionSRTP && !flowIsTLS(t) {
+		s.mu.Unlock()
+		// RFC 4568 §8.3: the SDES key is in clear in the SDP, so it is
+		// only sent over TLS. Refused before anything is sent.
+		return nil, fmt.Errorf("sip dial %s: media_encryption = srtp needs SIP over TLS (the SDES key would cross %s in clear, RFC 4568 §8.3): use a ;transport=tls server or media_encryption = optional: %w",
+			p.target.String(), strings.ToUpper(t.Transport), protocol.ErrMediaInsecure)
+	}
 	c := s.newCall(t, p)
+	c.enc, c.suites, c.keyHook = enc, suitesFrom(ctx), keysHookFrom(ctx)
+	switch {
+	case enc == protocol.MediaEncryptionNone:
+	case flowIsTLS(t):
+		c.sdes = true
+	default: // optional over UDP/TCP
+		c.notes = append(c.notes, fmt.Sprintf("SRTP not offered: SIP goes over %s and an SDES key is only sent over TLS (RFC 4568 §8.3); media in clear", strings.ToUpper(t.Transport)))
+	}
 	fl, err := s.openFlow(ctx, t, c.probeRequest(t))
 	s.mu.Unlock()
 	if err != nil {
@@ -278,7 +297,7 @@ func (c *call) sendInvite(ctx context.Context, creds map[string]string) (*invite
 		}
 	}
 	req.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
-	req.SetBody(c.offer)
+	req.SetBody(c.sdp())
 	tx, err := c.s.ua.TransactionLayer().Request(ctx, req)
 	if err != nil {
 		return nil, c.s.transportError(c.flow.t, "", err)
@@ -357,6 +376,25 @@ func (c *call) invite(ctx context.Context, ringCtx context.Context, st *eventStr
 			continue
 		}
 		at.tx.Terminate()
+		if res.StatusCode == gosip.StatusNotAcceptableHere && c.cryptos != nil && c.cancelled == nil {
+			// RFC 3264 §6, RFC 4568 §7.1.2: the callee refused the
+			// RTP/SAVP offer (it cannot or will not do SRTP).
+			if c.enc != protocol.MediaEncryptionOptional {
+				return nil, nil, fmt.Errorf("the callee refused the SRTP offer with %d %s (RFC 4568 §7.1.2): %w", res.StatusCode, res.Reason, protocol.ErrMediaInsecure)
+			}
+			// optional: one new INVITE with a plain RTP/AVP offer.
+			if err := c.plainOffer(); err != nil {
+				return nil, nil, err
+			}
+			c.notes = append(c.notes, fmt.Sprintf("the callee refused SRTP (%d %s); called again with plain RTP, media in clear", res.StatusCode, res.Reason))
+			// A new call, not a retry of the old transaction: a callee
+			// may take an INVITE with the refused call's Call-ID for a
+			// stray retransmission (sipp does). A new challenge may come
+			// with it, answered afresh.
+			c.restart()
+			answered = map[string]bool{}
+			continue
+		}
 		c.final(st, res, "")
 		return nil, nil, nil
 	}
@@ -506,12 +544,28 @@ func (c *call) run(ctx context.Context, st *eventStream) {
 		st.send(ev)
 		return
 	}
+	neg, err := c.negotiate(res.Body())
+	if err != nil {
+		// RFC 4568 §7.1.3 leaves refusing to policy: "srtp" means no
+		// call without SRTP, so hang up before any media is sent.
+		c.bye()
+		st.finish(fmt.Errorf("sip dial %s: %w", c.plan.target.String(), err))
+		return
+	}
+	c.neg = neg
 	st.send(c.answeredEvent(res))
 	c.talk(ctx, res, st)
 }
 
 func (c *call) answeredEvent(res *gosip.Response) protocol.CallEvent {
-	return protocol.CallEvent{CallID: c.callID, StatusCode: res.StatusCode, Reason: res.Reason, Answered: true, SetupTime: c.setupTime}
+	ev := protocol.CallEvent{CallID: c.callID, StatusCode: res.StatusCode, Reason: res.Reason, Answered: true, SetupTime: c.setupTime}
+	if c.neg != nil {
+		ev.MediaProtection = protocol.MediaInClear
+		if k := c.neg.keys; k != nil {
+			ev.MediaProtection, ev.MediaKeying = k.Suite, protocol.KeyingSDES
+		}
+	}
+	return ev
 }
 
 // final reports a non-2xx final response.
@@ -522,6 +576,9 @@ func (c *call) final(st *eventStream, res *gosip.Response, note string) {
 		if errors.Is(c.cancelled, context.Canceled) {
 			ev.Note = "hung up before the answer"
 		}
+	}
+	for _, n := range c.notes {
+		ev.Note = joinNote(ev.Note, n)
 	}
 	st.send(ev)
 }

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"regexp"
 
@@ -41,19 +42,36 @@ func (h *slogToHCLog) Enabled(_ context.Context, l slog.Level) bool {
 func (h *slogToHCLog) Handle(_ context.Context, r slog.Record) error {
 	args := append([]any(nil), h.attrs...)
 	r.Attrs(func(a slog.Attr) bool {
-		args = append(args, a.Key, a.Value.Resolve().Any())
+		args = append(args, a.Key, redactValue(a.Value.Resolve().Any()))
 		return true
 	})
-	h.log.Log(h.level(r.Level), "sipgo: "+r.Message, args...)
+	h.log.Log(h.level(r.Level), "sipgo: "+redact(r.Message), args...)
 	return nil
 }
 
 func (h *slogToHCLog) WithAttrs(as []slog.Attr) slog.Handler {
 	n := &slogToHCLog{log: h.log, attrs: append([]any(nil), h.attrs...)}
 	for _, a := range as {
-		n.attrs = append(n.attrs, a.Key, a.Value.Resolve().Any())
+		n.attrs = append(n.attrs, a.Key, redactValue(a.Value.Resolve().Any()))
 	}
 	return n
+}
+
+// redactValue is v as logged, with credentials and SDES keys removed:
+// sipgo logs whole messages (a datagram it could not parse, a request)
+// as strings, errors or Stringers.
+func redactValue(v any) any {
+	switch x := v.(type) {
+	case string:
+		return redact(x)
+	case []byte:
+		return redact(string(x))
+	case error:
+		return redact(x.Error())
+	case fmt.Stringer:
+		return redact(x.String())
+	}
+	return v
 }
 
 func (h *slogToHCLog) WithGroup(string) slog.Handler { return h }
@@ -65,6 +83,8 @@ var credentialHeader = regexp.MustCompile(`(?im)^((?:proxy-)?authorization[ \t]*
 
 // redact removes credentials from a SIP message for tracing. The digest
 // response is not the password, but it allows an offline guess of it.
+// SDP a=crypto keys (RFC 4568 §6.1) are secrets too: whoever holds one
+// decrypts the call's media.
 func redact(msg string) string {
-	return credentialHeader.ReplaceAllString(msg, "$1 <redacted>")
+	return redactKeys(credentialHeader.ReplaceAllString(msg, "$1 <redacted>"))
 }

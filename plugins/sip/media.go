@@ -9,6 +9,8 @@ import (
 	"net"
 	"os"
 
+	"github.com/pion/sdp/v3"
+
 	"github.com/cusax/cusax/pkg/atomicfile"
 	"github.com/cusax/cusax/pkg/media"
 	"github.com/cusax/cusax/pkg/media/recording"
@@ -63,13 +65,19 @@ func (c *call) openMedia() error {
 	}
 	var sess [8]byte
 	_, _ = rand.Read(sess[:])
-	offer, err := callmedia.Offer(binary.BigEndian.Uint64(sess[:])>>1, ip, conn.LocalAddr().(*net.UDPAddr).Port, c.plan.media.Video)
+	c.sessID = binary.BigEndian.Uint64(sess[:]) >> 1
+	c.rtp = &rtpSocket{conn: conn}
+	var err error
+	if c.sdes {
+		err = c.srtpOffer()
+	} else {
+		err = c.plainOffer()
+	}
 	if err != nil {
 		_ = conn.Close()
-		return newError(protocol.ErrProtocol, err, "%v", err)
+		c.rtp = nil
+		return err
 	}
-	c.offer = offer
-	c.rtp = &rtpSocket{conn: conn}
 	if path := c.plan.media.RecordFile; path != "" {
 		tmp, err := recording.Create(path)
 		if err != nil {
@@ -79,6 +87,108 @@ func (c *call) openMedia() error {
 		c.rtp.recordTmp = tmp
 	}
 	return nil
+}
+
+// plainOffer makes the RTP/AVP offer: PCMU, PCMA, telephone-event (and
+// video when asked), no keys.
+func (c *call) plainOffer() error {
+	offer, err := callmedia.Offer(c.sessID, c.flow.local.Addr(), c.rtp.conn.LocalAddr().(*net.UDPAddr).Port, c.plan.media.Video)
+	if err != nil {
+		return newError(protocol.ErrProtocol, err, "%v", err)
+	}
+	c.cryptos = nil
+	c.setSDP(offer)
+	return nil
+}
+
+// srtpOffer makes the RTP/SAVP offer (RFC 3711 §1, RFC 4568 §5): one
+// a=crypto line per suite we offer (offerSuites), each with a fresh key.
+// Only ever called for a TLS flow (RFC 4568 §8.3).
+func (c *call) srtpOffer() error {
+	cryptos, err := newOfferCryptos(c.suites)
+	if err != nil {
+		return newError(protocol.ErrProtocol, err, "%v", err)
+	}
+	offer, err := callmedia.OfferSRTP(c.sessID, c.flow.local.Addr(), c.rtp.conn.LocalAddr().(*net.UDPAddr).Port, cryptos)
+	if err != nil {
+		return newError(protocol.ErrProtocol, err, "%v", err)
+	}
+	if c.plan.media.Video {
+		c.notes = append(c.notes, "video is not offered with SRTP: audio only")
+	}
+	c.cryptos = cryptos
+	c.setSDP(offer)
+	return nil
+}
+
+// sdp is our current session description: the offer, then, once
+// answered with SRTP, the description of what was agreed.
+func (c *call) sdp() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.offer
+}
+
+func (c *call) setSDP(b []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offer = b
+}
+
+// negotiated is what the answer gave the media of a placed call.
+type negotiated struct {
+	ans  callmedia.Answer
+	err  error               // the answer's SDP is unusable: no media, said in the Note
+	keys *callmedia.SRTPKeys // nil: plain RTP
+}
+
+// negotiate reads the callee's SDP answer (RFC 3264 §6) to our offer. To
+// an SRTP offer (RFC 4568 §7.1.3) an answer without an acceptable
+// a=crypto ends the call when SRTP is required (an error wrapping
+// ErrMediaInsecure that names what the callee answered); with "optional"
+// the media go in clear with a note.
+func (c *call) negotiate(body []byte) (*negotiated, error) {
+	if c.cryptos == nil {
+		a, err := callmedia.ParseAnswer(body)
+		return &negotiated{ans: a, err: err}, nil
+	}
+	a, keys, err := callmedia.ParseSRTPAnswer(body, c.cryptos)
+	if c.keyHook != nil {
+		c.keyHook(c.cryptos, keys)
+	}
+	if err == nil {
+		// A re-INVITE gets what was agreed: the one line the callee
+		// chose, with our key for it (RFC 4568 §7.1.4 keeps the keys).
+		for _, o := range c.cryptos {
+			if o.Suite == keys.Suite && string(o.Key) == string(keys.LocalKey) {
+				if b, err := callmedia.OfferSRTP(c.sessID, c.flow.local.Addr(), c.rtp.conn.LocalAddr().(*net.UDPAddr).Port, []callmedia.Crypto{o}); err == nil {
+					c.setSDP(nextVersion(b))
+				}
+			}
+		}
+		return &negotiated{ans: a, keys: keys}, nil
+	}
+	if c.enc == protocol.MediaEncryptionSRTP {
+		return nil, fmt.Errorf("SRTP required and the callee answered without it (%v); hung up, no media sent: %w", err, protocol.ErrMediaInsecure)
+	}
+	c.notes = append(c.notes, fmt.Sprintf("the callee did not accept SRTP (%v): media in clear", err))
+	a, perr := callmedia.ParseAnswer(body)
+	return &negotiated{ans: a, err: perr}, nil
+}
+
+// nextVersion raises the o= session version of our SDP by one: it
+// describes the session differently from the offer (RFC 3264 §8).
+func nextVersion(b []byte) []byte {
+	var d sdp.SessionDescription
+	if err := d.Unmarshal(b); err != nil {
+		return b
+	}
+	d.Origin.SessionVersion++
+	out, err := d.Marshal()
+	if err != nil {
+		return b
+	}
+	return out
 }
 
 // closeMedia releases the socket and removes a recording never finished.
@@ -95,6 +205,7 @@ func (c *call) closeMedia() {
 // mediaStats is what the final event reports of the media.
 type mediaStats struct {
 	sent, received int64
+	authFailures   int64
 	dtmfSent       string
 	codec, peer    string
 	recorded       int64
@@ -104,12 +215,12 @@ type mediaStats struct {
 // end: the callee hangs up, ctx ends (the user hangs up), --duration
 // passes, or, with Duration 0, the file and digits have been sent. A
 // negative Duration keeps the call up until one side hangs up.
-func (c *call) runMedia(ctx context.Context, sdpAnswer []byte) (mediaStats, string) {
+func (c *call) runMedia(ctx context.Context, neg *negotiated) (mediaStats, string) {
 	var ms mediaStats
-	ans, err := callmedia.ParseAnswer(sdpAnswer)
-	if err != nil {
-		return ms, "no media: " + err.Error()
+	if neg.err != nil {
+		return ms, "no media: " + neg.err.Error()
 	}
+	ans := neg.ans
 	ms.codec = ans.Codec
 	ms.peer = ans.Remote.String()
 	opts := c.plan.media
@@ -142,6 +253,7 @@ func (c *call) runMedia(ctx context.Context, sdpAnswer []byte) (mediaStats, stri
 		DTMF:         dtmf,
 		StopWhenDone: opts.Duration == 0,
 		Record:       opts.RecordFile != "",
+		SRTP:         neg.keys,
 	}
 	if ans.HasEvents {
 		cfg.EventPT = ans.EventPayloadType
@@ -153,6 +265,7 @@ func (c *call) runMedia(ctx context.Context, sdpAnswer []byte) (mediaStats, stri
 	}
 	stats, err := callmedia.Run(mctx, cfg)
 	ms.sent, ms.received, ms.dtmfSent = stats.Sent, stats.Received, stats.DTMFSent
+	ms.authFailures = stats.AuthFailures
 	if stats.Peer != "" {
 		ms.peer = stats.Peer
 	}

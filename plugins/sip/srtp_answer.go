@@ -2,7 +2,6 @@ package sip
 
 import (
 	"errors"
-	"fmt"
 	"regexp"
 	"strings"
 
@@ -26,26 +25,10 @@ func requestOverTLS(req *gosip.Request) bool {
 	return strings.EqualFold(req.MessageData.Transport(), "TLS")
 }
 
-// effectiveEncryption is AnswerRequest.Encryption with the default
-// resolved (protocol.MediaEncryptionDefault): SRTP when the INVITE came
-// over TLS (RFC 7081 §7: both aspects protected alike), plain otherwise.
-func effectiveEncryption(setting string, tls bool) string {
-	if setting != protocol.MediaEncryptionDefault {
-		return setting
-	}
-	if tls {
-		return protocol.MediaEncryptionSRTP
-	}
-	return protocol.MediaEncryptionNone
-}
-
 // checkEncryption validates AnswerRequest.Encryption.
 func checkEncryption(setting string) error {
-	switch setting {
-	case protocol.MediaEncryptionDefault, protocol.MediaEncryptionSRTP, protocol.MediaEncryptionOptional, protocol.MediaEncryptionNone:
-		return nil
-	}
-	return fmt.Errorf("media encryption %q: want %s: %w", trunc(setting, 32), strings.Join(protocol.MediaEncryptions, ", "), protocol.ErrInvalid)
+	_, err := effectiveEncryption(setting, false)
+	return err
 }
 
 func trunc(s string, n int) string {
@@ -78,7 +61,10 @@ type refusal struct{ note string }
 // refuses it. Errors of a plain offer itself (no SDP, no common codec)
 // are returned as err, for the caller's existing 488.
 func planAnswer(body []byte, setting string, tls bool) (answerMedia, *refusal, error) {
-	eff := effectiveEncryption(setting, tls)
+	eff, err := effectiveEncryption(setting, tls)
+	if err != nil {
+		return answerMedia{}, nil, err
+	}
 	proto, sdes := offerProfile(body)
 	if !strings.Contains(proto, "SAVP") {
 		plain, err := callmedia.ParseOffer(body)
@@ -154,16 +140,6 @@ func offerProfile(body []byte) (proto string, sdes bool) {
 // profileName is what an SDP transport protocol name looks like (RFC 4566
 // §5.14 proto: tokens separated by "/").
 var profileName = regexp.MustCompile(`^[A-Z0-9]{1,8}(/[A-Z0-9]{1,8}){1,4}$`)
-
-// inlineKey matches the key-params of an a=crypto line (RFC 4568 §9.1
-// "inline:" key||salt ["|" lifetime] ["|" MKI]).
-var inlineKey = regexp.MustCompile(`(?i)inline:[^\s|"']*`)
-
-// redactKeys removes SDES keys from text bound for a log or a Note: keys
-// are secrets (RFC 4568 §8.1) and never leave the process otherwise.
-func redactKeys(s string) string {
-	return inlineKey.ReplaceAllString(s, "inline:<redacted>")
-}
 
 // protect fills an event's MediaProtection and MediaKeying.
 func (m answerMedia) protect(ev *protocol.AnswerEvent) {

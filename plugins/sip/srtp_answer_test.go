@@ -110,10 +110,10 @@ func TestCheckEncryption(t *testing.T) {
 	}
 }
 
-func TestRedactKeys(t *testing.T) {
+func TestRedactKeysWithMKI(t *testing.T) {
 	in := "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^20|1:4\r\na=crypto:2 AES_CM_128_HMAC_SHA1_32 INLINE:abc\r\n"
 	out := redactKeys(in)
-	if strings.Contains(out, "WVNf") || strings.Contains(out, "abc") || strings.Count(out, "inline:<redacted>") != 2 {
+	if strings.Contains(out, "WVNf") || strings.Contains(out, "abc") || strings.Count(strings.ToLower(out), "inline:<redacted>") != 2 {
 		t.Fatalf("redactKeys: %q", out)
 	}
 }

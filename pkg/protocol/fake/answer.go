@@ -272,7 +272,9 @@ func (s *telSession) runAnswer(ctx context.Context, out *stream[protocol.AnswerE
 	}
 	s.respondAs(id, 200, "OK")
 	start := time.Now()
-	out.push(protocol.AnswerEvent{CallID: id, Kind: protocol.AnswerAnswered})
+	aev := protocol.AnswerEvent{CallID: id, Kind: protocol.AnswerAnswered}
+	ms.fill(&aev.MediaProtection, &aev.MediaKeying, nil) // as the SIP backend: known once answered
+	out.push(aev)
 	mev := protocol.AnswerEvent{CallID: id, Kind: protocol.AnswerMedia}
 	ms.fill(&mev.MediaProtection, &mev.MediaKeying, nil)
 	out.push(mev)

@@ -3,9 +3,7 @@ package fake_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"slices"
 	"testing"
 	"time"
 
@@ -25,18 +23,6 @@ func service() *fake.Service {
 		fake.Account{Address: "sip:alice@example.com", Password: "sa"},
 		fake.Account{Address: "sip:bob@example.com", Password: "sb"},
 	)
-}
-
-var calleeN int
-
-// callee is an answering endpoint of the fake, a fresh URI per test.
-func callee(s *fake.Service) func(testing.TB) protocoltest.Callee {
-	return func(testing.TB) protocoltest.Callee {
-		calleeN++
-		uri := fmt.Sprintf("sip:echo-%d@example.com", calleeN)
-		s.Answer(uri)
-		return protocoltest.Callee{URI: uri}
-	}
 }
 
 // The fakes keep the contract a real backend keeps (the conformance
@@ -59,31 +45,9 @@ func TestConformance(t *testing.T) {
 		})
 	})
 	t.Run("telephony", func(t *testing.T) {
-		// Without CapSRTP for now: the suite's cap=srtp tests and their Env
-		// fields come on another branch (the lead wires them here, e.g.
-		// an SRTP-only callee with CalleeMedia(uri, fake.MediaSRTPOnly));
-		// until then a declared srtp fails the suite under CI=true.
-		protocoltest.RunTelephony(t, s.Telephony(slices.DeleteFunc(slices.Clone(fake.TelephonyCapabilities),
-			func(c protocol.Capability) bool { return c == protocol.CapSRTP })...), protocoltest.Env{
-			Good:          protocol.ConnectRequest{Address: "sip:alice@example.com", Password: "sa"},
-			WrongPassword: "nope", BadAddress: "mailto:alice@example.com",
-			Peer:   protocol.ConnectRequest{Address: "sip:bob@example.com", Password: "sb"},
-			Callee: callee(s),
-			DTMFCallee: func(t testing.TB) protocoltest.Callee {
-				c := callee(s)(t)
-				c.DTMF = func() string { return s.DTMFReceived(c.URI) }
-				return c
-			},
-			CallGood: func(ctx context.Context, callID string, want int) error {
-				s.Ring("sip:alice@example.com", protocol.IncomingCall{CallID: callID})
-				r, err := s.WaitFinal(ctx, callID)
-				if err == nil && r.Status != want {
-					err = fmt.Errorf("final response %d, want %d", r.Status, want)
-				}
-				return err
-			},
-			CallGoodWithMedia: callerWithMedia(s, "sip:alice@example.com"),
-		})
+		protocoltest.RunTelephony(t, s.Telephony(), fake.TelephonyEnv(s,
+			protocol.ConnectRequest{Address: "sip:alice@example.com", Password: "sa"},
+			protocol.ConnectRequest{Address: "sip:bob@example.com", Password: "sb"}))
 	})
 	t.Run("telephony-register-only", func(t *testing.T) {
 		protocoltest.RunTelephony(t, s.Telephony(protocol.CapRegister), protocoltest.Env{
@@ -227,27 +191,3 @@ func TestWrongPasswordAndUnknownAccountLookAlike(t *testing.T) {
 
 // callerWithMedia is the fake's Env.CallGoodWithMedia: a caller of aor
 // scripted through the Service (CallerSends, CallerHangsUp, CallerEnd).
-func callerWithMedia(s *fake.Service, aor string) func(context.Context, protocoltest.MediaCall) (protocoltest.MediaCallResult, error) {
-	return func(ctx context.Context, call protocoltest.MediaCall) (protocoltest.MediaCallResult, error) {
-		s.Ring(aor, protocol.IncomingCall{CallID: call.CallID})
-		if call.DTMF != "" {
-			s.CallerSends(call.CallID, call.DTMF)
-		}
-		if call.HangUpAfter > 0 {
-			go func() {
-				if _, err := s.WaitFinal(ctx, call.CallID); err != nil { // the 200
-					return
-				}
-				t := time.NewTimer(call.HangUpAfter)
-				defer t.Stop()
-				select {
-				case <-t.C:
-					s.CallerHangsUp(call.CallID)
-				case <-ctx.Done():
-				}
-			}()
-		}
-		e, err := s.CallerEnd(ctx, call.CallID)
-		return protocoltest.MediaCallResult{Status: e.Status, RTPReceived: e.RTPReceived, GotBye: e.GotBye, SentBye: e.SentBye}, err
-	}
-}

@@ -289,7 +289,7 @@ func runAnswerSRTPTests(t *testing.T, b protocol.Telephony, env Env, info protoc
 	}
 	capTest(t, info, protocol.CapSRTP, "AnswerSRTP", func(t *testing.T) {
 		need(t, protocol.CapSRTP, "CallGoodWithSRTP", env.CallGoodWithSRTP == nil)
-		need(t, protocol.CapSRTP, "SIPOverTLS", !env.SIPOverTLS)
+		need(t, protocol.CapSRTP, "GoodOverTLS", !env.GoodOverTLS)
 		// An SRTP-only caller: only SRTP can carry its call.
 		c := answerCallFrom(t, b, env, env.CallGoodWithSRTP, MediaCall{HangUpAfter: 2 * time.Second},
 			protocol.AnswerRequest{Duration: time.Minute, Encryption: protocol.MediaEncryptionSRTP})

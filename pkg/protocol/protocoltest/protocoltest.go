@@ -52,9 +52,20 @@ type Env struct {
 
 	// Callee starts an endpoint that answers ONE call with 200, accepts
 	// PCMU or PCMA and telephone-event (RFC 4733), and sends RTP back (an
-	// echo will do), for the test t; it is stopped when t ends. Needed by
-	// dial, media and dtmf.
+	// echo will do), for the test t; it is stopped when t ends. It does
+	// plain RTP only: the suite dials it with Encryption "none" (and, for
+	// srtp, "srtp" and "optional"). Needed by dial, media, dtmf and srtp.
 	Callee func(t testing.TB) Callee
+	// SRTPCallee is like Callee but takes only SRTP (RFC 3711): it
+	// refuses or hangs up on a call whose media would be plain RTP, and
+	// sends (S)RTP back. Needed by srtp when GoodOverTLS is set.
+	SRTPCallee func(t testing.TB) Callee
+	// GoodOverTLS says that Good's SIP signalling goes over TLS, so that
+	// SDES keys may be sent (RFC 4568 §8.3): the srtp tests then place
+	// SRTP calls. When false they check instead that Encryption "srtp" is
+	// refused with ErrMediaInsecure before anything is sent. srtp's
+	// answer tests need it set (keys are only accepted over TLS).
+	GoodOverTLS bool
 	// DTMFCallee is like Callee but another endpoint, one that reports
 	// the RFC 4733 digits it received (Callee.DTMF set), so that the
 	// digits are checked where they arrive, not only as the backend
@@ -77,10 +88,6 @@ type Env struct {
 	// SRTP only (RTP/SAVP, SDES keys per RFC 4568) and sends and receives
 	// SRTP. Needed by srtp's answer tests (with answer).
 	CallGoodWithSRTP func(ctx context.Context, call MediaCall) (MediaCallResult, error)
-	// SIPOverTLS: Good's SIP flow is TLS, the only signalling over which
-	// SDES keys may be sent or accepted (RFC 4568 §8.3). Needed by srtp's
-	// answer tests.
-	SIPOverTLS bool
 }
 
 // Callee is a running answering endpoint (Env.Callee).

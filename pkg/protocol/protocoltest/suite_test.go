@@ -182,6 +182,19 @@ func TestHelperRun(t *testing.T) {
 		// answer is declared, the sessions are no Answerer and have no
 		// incoming calls, and Env.CallGoodWithMedia is empty.
 		RunTelephony(t, fakeTelephony{caps: []protocol.Capability{protocol.CapRegister, protocol.CapAnswer}}, baseEnv("sip:a@example.test"))
+	case "srtp":
+		// srtp is declared over UDP/TCP signalling (GoodOverTLS unset),
+		// and Dial ignores Encryption: "srtp" is not refused.
+		env := baseEnv("sip:a@example.test")
+		env.Callee = func(testing.TB) Callee { return Callee{URI: "sip:echo@example.test"} }
+		RunTelephony(t, fakeTelephony{caps: []protocol.Capability{protocol.CapRegister, protocol.CapDial, protocol.CapSRTP}}, env)
+	case "srtp-tls":
+		// Over TLS, with Env.SRTPCallee left empty; Dial "answers" a
+		// plain callee whatever Encryption says.
+		env := baseEnv("sip:a@example.test")
+		env.GoodOverTLS = true
+		env.Callee = func(testing.TB) Callee { return Callee{URI: "sip:echo@example.test"} }
+		RunTelephony(t, fakeTelephony{caps: []protocol.Capability{protocol.CapRegister, protocol.CapDial, protocol.CapSRTP}}, env)
 	case "video":
 		// video is declared; the suite has no test that could prove it.
 		RunTelephony(t, fakeTelephony{caps: []protocol.Capability{protocol.CapRegister, protocol.CapVideo}}, baseEnv("sip:a@example.test"))
@@ -235,6 +248,8 @@ func TestSuiteFailsBrokenCapability(t *testing.T) {
 			pass: []string{"cap=vcard/MissingIsNotFound", "cap=login/ConnectAndClose"}},
 		{kind: "impp", ci: "true", fail: []string{"cap=roster/ListsSeededContacts", "cap=vcard/ReadsSeededVCard"}},
 		{kind: "telephony", ci: "true", fail: []string{"cap=dial/AnsweredRTPBothWays"}, pass: []string{"cap=register/RegisterUnregisterClose"}},
+		{kind: "srtp", ci: "", fail: []string{"cap=srtp/DialSRTP", "cap=srtp/PlainCalleeRefused", "cap=srtp/PlainCalleeOptional"}},
+		{kind: "srtp-tls", ci: "", fail: []string{"cap=srtp/PlainCalleeRefused", "cap=srtp/PlainCalleeOptional"}, skip: []string{"cap=srtp/DialSRTP", "Env.SRTPCallee"}},
 		{kind: "answer", ci: "", fail: []string{"cap=answer/UnknownCallNotFound"}, skip: []string{"cap=answer/AnswerPlaysAndRecords", "Env.CallGoodWithMedia"}},
 		{kind: "answer", ci: "true", fail: []string{"cap=answer/AnswerPlaysAndRecords", "cap=answer/AnswerReadsDigits", "cap=answer/AnswerCallerHangsUp", "cap=answer/UnknownCallNotFound"}},
 	} {

@@ -18,6 +18,10 @@ import (
 // second of media, hang-up) on loopback.
 const callWait = 15 * time.Second
 
+// plain is the Encryption of the calls to Env.Callee and Env.DTMFCallee,
+// which do plain RTP only: over TLS the default would be SRTP or no call.
+const plain = protocol.MediaEncryptionNone
+
 // connectTelephony prepares a user agent for req and closes it when t ends.
 func connectTelephony(t *testing.T, b protocol.Telephony, req protocol.ConnectRequest, who string) protocol.TelephonySession {
 	t.Helper()
@@ -106,7 +110,7 @@ func runTelephonyCapabilities(t *testing.T, b protocol.Telephony, env Env, info 
 		callee := env.Callee(t)
 		sess := connectTelephony(t, b, env.Good, "Good")
 		// Hung up by the backend once Duration passes after the answer.
-		ev := dialToEnd(t, sess, protocol.DialRequest{Target: callee.URI, Media: protocol.MediaOptions{Duration: time.Second}})
+		ev := dialToEnd(t, sess, protocol.DialRequest{Target: callee.URI, Media: protocol.MediaOptions{Duration: time.Second, Encryption: plain}})
 		checkAnsweredWithMedia(t, ev)
 		checkCalleeRTP(t, callee)
 	})
@@ -120,7 +124,7 @@ func runTelephonyCapabilities(t *testing.T, b protocol.Telephony, env Env, info 
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		// Longer than the test waits: only the hang-up ends the call.
-		st, err := sess.Dial(ctx, protocol.DialRequest{Target: callee.URI, Media: protocol.MediaOptions{Duration: time.Minute}})
+		st, err := sess.Dial(ctx, protocol.DialRequest{Target: callee.URI, Media: protocol.MediaOptions{Duration: time.Minute, Encryption: plain}})
 		if err != nil {
 			t.Fatalf("Dial: %v", err)
 		}
@@ -179,7 +183,7 @@ func runTelephonyCapabilities(t *testing.T, b protocol.Telephony, env Env, info 
 		}
 		sess := connectTelephony(t, b, env.Good, "Good")
 		// Duration 0: hang up once the file is played.
-		ev := dialToEnd(t, sess, protocol.DialRequest{Target: callee.URI, Media: protocol.MediaOptions{PlayFile: play, RecordFile: rec}})
+		ev := dialToEnd(t, sess, protocol.DialRequest{Target: callee.URI, Media: protocol.MediaOptions{PlayFile: play, RecordFile: rec, Encryption: plain}})
 		checkAnsweredWithMedia(t, ev)
 		if ev.Codec != "PCMU" && ev.Codec != "PCMA" {
 			t.Errorf("codec %q, want PCMU or PCMA", ev.Codec)
@@ -199,7 +203,7 @@ func runTelephonyCapabilities(t *testing.T, b protocol.Telephony, env Env, info 
 		sess := connectTelephony(t, b, env.Good, "Good")
 		const digits = "19*#"
 		// Duration 0: hang up once the digits are sent (RFC 4733 events).
-		ev := dialToEnd(t, sess, protocol.DialRequest{Target: callee.URI, Media: protocol.MediaOptions{DTMF: digits}})
+		ev := dialToEnd(t, sess, protocol.DialRequest{Target: callee.URI, Media: protocol.MediaOptions{DTMF: digits, Encryption: plain}})
 		checkAnsweredWithMedia(t, ev)
 		if ev.DTMFSent != digits {
 			t.Errorf("DTMF sent %q, want %q (%+v)", ev.DTMFSent, digits, ev)
@@ -217,7 +221,7 @@ func runTelephonyCapabilities(t *testing.T, b protocol.Telephony, env Env, info 
 		const digits = "42#"
 		// Half a second of media after the digits, so that the last
 		// event's end packets (RFC 4733 §2.5.1.4) arrive before the BYE.
-		ev := dialToEnd(t, sess, protocol.DialRequest{Target: callee.URI, Media: protocol.MediaOptions{DTMF: digits, Duration: 1500 * time.Millisecond}})
+		ev := dialToEnd(t, sess, protocol.DialRequest{Target: callee.URI, Media: protocol.MediaOptions{DTMF: digits, Duration: 1500 * time.Millisecond, Encryption: plain}})
 		checkAnsweredWithMedia(t, ev)
 		if ev.DTMFSent != digits {
 			t.Errorf("DTMF sent %q, want %q", ev.DTMFSent, digits)
@@ -265,6 +269,7 @@ func runTelephonyCapabilities(t *testing.T, b protocol.Telephony, env Env, info 
 			t.Errorf("Peer's final event %+v, want 603 not answered", ev)
 		}
 	})
+	runSRTPTests(t, b, env, info)
 	runAnswerTests(t, b, env, info)
 }
 
