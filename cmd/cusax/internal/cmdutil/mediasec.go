@@ -29,7 +29,7 @@ func CheckMediaEncryption(cmd *cobra.Command, v string) error {
 }
 
 // MediaEncryption is the effective setting for account a: the flag wins
-// over [accounts.NAME.sip] media_encryption; "" (neither set) lets the
+// over the account's media_encryption ([account.sip] table); "" (neither set) lets the
 // backend choose (SRTP over TLS, plain otherwise: protocol.MediaEncryptionDefault).
 func MediaEncryption(flag string, a config.Account) string {
 	if flag != "" || a.SIP == nil {
@@ -41,13 +41,13 @@ func MediaEncryption(flag string, a config.Account) string {
 // HintOptional is the fix for a call refused for its media: allow plain
 // RTP with this peer.
 func HintOptional(account string) string {
-	return fmt.Sprintf("set media_encryption = \"optional\" under [accounts.%s.sip], or --media-encryption optional, to allow plain RTP with this peer", account)
+	return fmt.Sprintf("set media_encryption = \"optional\" in the [account.sip] table of account %q, or --media-encryption optional, to allow plain RTP with this peer", account)
 }
 
 // HintTLS is the fix for SRTP asked over signalling that is not TLS: SDES
 // keys only travel over TLS (RFC 4568 §8.3).
 func HintTLS(account string) string {
-	return fmt.Sprintf("use a sips: or ;transport=tls proxy for [accounts.%s.sip] (proxy = \"sips:…\"): SRTP keys are only sent over TLS", account)
+	return fmt.Sprintf("use a sips: or ;transport=tls proxy in the [account.sip] table of account %q (proxy = \"sips:…\"): SRTP keys are only sent over TLS", account)
 }
 
 // RequireSRTP refuses, before any call is placed or answered, the setting

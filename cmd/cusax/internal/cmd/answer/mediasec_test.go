@@ -169,7 +169,7 @@ func TestAnswerBackendWithoutSRTP(t *testing.T) {
 	if e.Service.Open() != 0 || strings.Contains(r.Stderr, "answering calls") {
 		t.Errorf("registered anyway (open %d, stderr %q)", e.Service.Open(), r.Stderr)
 	}
-	if h := strings.Join(cmdutil.Hints(r.Err), "\n"); !strings.Contains(h, `media_encryption = "optional" under [accounts.home.sip]`) {
+	if h := strings.Join(cmdutil.Hints(r.Err), "\n"); !strings.Contains(h, `media_encryption = "optional" in the [account.sip] table of account "home"`) {
 		t.Errorf("hints %q", h)
 	}
 }

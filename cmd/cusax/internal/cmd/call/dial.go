@@ -201,7 +201,7 @@ func (o *Options) dial(p *callplan.Plan) error {
 		err := cmdutil.WithExit(out.ExitCode, errors.New(out.summary()))
 		if out.StatusCode == 488 && enc != protocol.MediaEncryptionSRTP {
 			// RFC 4568 §7.1.2: an SRTP-only callee answers a plain offer 488.
-			err = cmdutil.WithHint(err, fmt.Sprintf("if the callee takes SRTP only: set media_encryption = \"optional\" under [accounts.%s.sip], or --media-encryption optional, with SIP over TLS (a sips: or ;transport=tls proxy)", a.Name))
+			err = cmdutil.WithHint(err, fmt.Sprintf("if the callee takes SRTP only: set media_encryption = \"optional\" in the [account.sip] table of account %q, or --media-encryption optional, with SIP over TLS (a sips: or ;transport=tls proxy)", a.Name))
 		}
 		return err
 	}

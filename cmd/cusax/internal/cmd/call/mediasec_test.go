@@ -124,7 +124,7 @@ func TestCallSRTPPlainCalleeRefused(t *testing.T) {
 	if r.Stdout != "" {
 		t.Errorf("stdout %q: want nothing for a refused call", r.Stdout)
 	}
-	want := `set media_encryption = "optional" under [accounts.home.sip], or --media-encryption optional, to allow plain RTP with this peer`
+	want := `set media_encryption = "optional" in the [account.sip] table of account "home", or --media-encryption optional, to allow plain RTP with this peer`
 	obj := errorObject(t, r)
 	if obj["exit_code"] != float64(14) || !slices.Contains(cmdutil.Hints(r.Err), want) ||
 		!strings.Contains(obj["error"].(string), "plain RTP") || strings.Contains(obj["error"].(string), "\n") {
