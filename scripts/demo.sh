@@ -119,9 +119,13 @@ bold "11. cusax call --dry-run: what calling Frank would do: the account the pol
 run "${cusax[@]}" call --account demo "$CUSAX_BED_CALLEE_NAME" --dry-run
 
 bold "12. A real call through Kamailio over TLS: baresip answers; alice sends a 1 s 440 Hz tone and the
-   digits 42 (RFC 4733) and records baresip's own tone; then baresip's side: the digits it received"
+   digits 42 (RFC 4733) and records baresip's own tone; then baresip's side: the digits it received.
+   Over TLS cusax calls with SRTP or not at all; this baresip does plain RTP only (it answers the SRTP
+   offer 488), so the call says --media-encryption optional: cusax calls again with plain RTP and warns
+   that the media went in clear (step 15 is SRTP)"
 run "$BIN/cusax-testbed" tone --out "$demo/tone.wav" --freq 440 --duration 1s
-run "${cusax[@]}" call --account demo "$CUSAX_BED_CALLEE_NAME" --play "$demo/tone.wav" --dtmf 42 --record "$demo/heard.wav"
+run "${cusax[@]}" call --account demo "$CUSAX_BED_CALLEE_NAME" --play "$demo/tone.wav" --dtmf 42 --record "$demo/heard.wav" \
+	--media-encryption optional
 run "$BIN/cusax-testbed" callee --dir "$demo/bed"
 
 bold "13. A call to a user Kamailio does not know: 404 Not Found is exit code 13 (10 busy, 11 declined,
@@ -184,7 +188,8 @@ bold "15. cusax answer: alice's voicemail. alice picks up calls from verified ca
    whois-caller, then her policy chain), plays a 1 s greeting (660 Hz), records the caller for up to
    8 s and, after the call, tells her own address by chat (RFC 7081 §3.5: chat is the call's side
    channel), so her other devices see it. bob calls with his own cusax, leaves a 3 s message (330 Hz)
-   and records what he hears"
+   and records what he hears. Both are over TLS: the media is SRTP, keyed by SDES in the TLS-protected
+   SDP (RFC 4568), as bob's 'media:' line and alice's media_protection say"
 run "$BIN/cusax-testbed" tone --out "$demo/greeting.wav" --freq 660 --duration 1s
 run "$BIN/cusax-testbed" tone --out "$demo/message.wav" --freq 330 --duration 3s
 mkdir -p "$demo/vm"
@@ -211,6 +216,7 @@ answer_pid=
 [[ $rc == 0 ]] || { cat "$demo/answer.err" >&2; echo "demo: cusax answer exited $rc, want 0" >&2; exit 1; }
 run cat "$demo/answer.err" >&2
 run cat "$demo/answer.out"
+grep -q '"media_keying":"sdes"' "$demo/answer.out" || { echo "demo: the voicemail call over TLS was not SRTP" >&2; exit 1; }
 bold "15a. the voicemail alice kept (bob's 330 Hz) and what bob heard (alice's 660 Hz greeting)"
 run "$BIN/cusax-testbed" wav "$demo"/vm/*.wav "$demo/bob-heard.wav"
 bold "15b. alice's phone got the notification"
