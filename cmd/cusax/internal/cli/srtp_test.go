@@ -417,7 +417,7 @@ func TestCallSRTPPlainCallee(t *testing.T) {
 			if len(errs) != 1 || !strings.Contains(errs[0], "call "+uri(uas)) || !strings.Contains(errs[0], "RTP/AVP") {
 				t.Errorf("%s: error lines %q: want one naming the call and the plain answer", tc.name, errs)
 			}
-			if len(hints) != 1 || !strings.Contains(hints[0], `set media_encryption = "optional" under [accounts.lab.sip], or --media-encryption optional`) {
+			if len(hints) != 1 || !strings.Contains(hints[0], `set media_encryption = "optional" in the [account.sip] table of account "lab", or --media-encryption optional`) {
 				t.Errorf("%s: hint lines %q", tc.name, hints)
 			}
 		}
