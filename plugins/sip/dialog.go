@@ -34,7 +34,11 @@ type call struct {
 	suites  []string
 	keyHook func([]callmedia.Crypto, *callmedia.SRTPKeys) // tests only
 	cryptos []callmedia.Crypto
-	sessID  uint64
+	// DTLS-SRTP (dtls.go): whether it is offered, and the per-call
+	// certificate whose fingerprint the offer carries (nil: no DTLS offer).
+	dtls     bool
+	dtlsCert *callmedia.DTLSCertificate
+	sessID   uint64
 	neg     *negotiated
 	notes   []string
 
