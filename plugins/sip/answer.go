@@ -409,6 +409,9 @@ func (a *answering) run(ctx context.Context) {
 			return
 		}
 		plan.dtls, plan.keys, plan.protection = hs.ds, hs.ds.Keys(), hs.ds.Keys().Suite
+		if f := keysHookFrom(ctx); f != nil {
+			f(nil, plan.keys) // tests: no key in any log
+		}
 	}
 	log.Debug("answered", "setup", time.Since(okAt), "codec", offer.Codec, "remote", offer.Remote, "media_protection", plan.protection)
 	ev := a.event(protocol.AnswerAnswered)

@@ -39,8 +39,8 @@ type call struct {
 	dtls     bool
 	dtlsCert *callmedia.DTLSCertificate
 	sessID   uint64
-	neg     *negotiated
-	notes   []string
+	neg      *negotiated
+	notes    []string
 
 	start     time.Time
 	setupTime time.Duration

@@ -98,6 +98,9 @@ func (c *call) handshakeDTLS(ctx context.Context) error {
 		return dtlsFailure(err)
 	}
 	n.dtls, n.keys = ds, ds.Keys()
+	if c.keyHook != nil {
+		c.keyHook(nil, n.keys)
+	}
 	c.s.log.Debug("dtls-srtp keyed", "call_id", c.callID, "suite", n.keys.Suite, "role", string(n.peer.Setup))
 	return nil
 }
