@@ -90,7 +90,7 @@ func planAnswer(body []byte, setting string, tls bool) (answerMedia, *refusal, e
 			return answerMedia{offer: plain, protection: protocol.MediaInClear}, nil, nil
 		}
 	}
-	if proto == "UDP/TLS/RTP/SAVP" {
+	if proto == "UDP/TLS/RTP/SAVP" || proto == "UDP/TLS/RTP/SAVPF" { // RFC 5764 §8
 		return planDTLSAnswer(body, eff, tls)
 	}
 	switch {
