@@ -43,6 +43,19 @@ func checkKeying(k string) error {
 	return fmt.Errorf("media keying %q: want %s: %w", trunc(k, 32), strings.Join(protocol.Keyings, ", "), protocol.ErrInvalid)
 }
 
+// handshakeCertKey is a context key for a *callmedia.DTLSCertificate
+// used in the DTLS handshake instead of the one whose fingerprint our SDP
+// carries: the backend's own tests use it to play a hostile peer whose
+// certificate does not match its fingerprint (RFC 5763 §5).
+type handshakeCertKey struct{}
+
+func handshakeCert(ctx context.Context, sdpCert *callmedia.DTLSCertificate) *callmedia.DTLSCertificate {
+	if c, ok := ctx.Value(handshakeCertKey{}).(*callmedia.DTLSCertificate); ok && c != nil {
+		return c
+	}
+	return sdpCert
+}
+
 // srtpOffered reports whether our current offer asks for SRTP (SDES or
 // DTLS), so that a 488 to it falls under the Encryption policy.
 func (c *call) srtpOffered() bool { return c.cryptos != nil || c.dtlsCert != nil }
@@ -92,7 +105,7 @@ func (c *call) handshakeDTLS(ctx context.Context) error {
 	}
 	ds, err := callmedia.DTLSHandshake(ctx, callmedia.DTLSConfig{
 		Conn: c.rtp.conn, Remote: n.ans.Remote, Setup: n.peer.Setup,
-		Certificate: c.dtlsCert, PeerFingerprints: n.peer.Fingerprints,
+		Certificate: handshakeCert(ctx, c.dtlsCert), PeerFingerprints: n.peer.Fingerprints,
 	})
 	if err != nil {
 		return dtlsFailure(err)
@@ -169,7 +182,7 @@ func startAnswerDTLS(ctx context.Context, conn *net.UDPConn, m answerMedia, cert
 		defer close(h.done)
 		h.ds, h.err = callmedia.DTLSHandshake(ctx, callmedia.DTLSConfig{
 			Conn: conn, Remote: m.offer.Remote, Setup: m.dtlsPeer.Setup,
-			Certificate: cert, PeerFingerprints: m.dtlsPeer.Fingerprints,
+			Certificate: handshakeCert(ctx, cert), PeerFingerprints: m.dtlsPeer.Fingerprints,
 		})
 	}()
 	return h
