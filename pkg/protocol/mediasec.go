@@ -40,11 +40,28 @@ var MediaEncryptions = []string{MediaEncryptionSRTP, MediaEncryptionOptional, Me
 // without CapSRTP): the host treats it as in clear.
 const MediaInClear = "none"
 
-// Media keying methods (CallEvent.MediaKeying, AnswerEvent.MediaKeying).
+// Media keying methods (MediaOptions.Keying, the account's media_keying;
+// CallEvent.MediaKeying, AnswerEvent.MediaKeying).
 const (
-	KeyingSDES = "sdes" // RFC 4568 a=crypto, over TLS signalling only
-	KeyingDTLS = "dtls" // RFC 5763/5764 DTLS-SRTP
+	// KeyingSDES (also MediaOptions.Keying ""): the SRTP keys travel in
+	// the SDP (RFC 4568 a=crypto), so only over TLS signalling.
+	KeyingSDES = "sdes"
+	// KeyingDTLS: DTLS-SRTP (RFC 5763/5764). The offer carries
+	// UDP/TLS/RTP/SAVP with the fingerprint of a per-call certificate
+	// and a=setup:actpass; the keys come from a DTLS handshake on the
+	// RTP socket, never from the SDP. The fingerprint itself is only as
+	// trustworthy as the signalling that carried it (RFC 5763 §8), so
+	// Encryption "srtp" (or the default over TLS) with DTLS still needs
+	// TLS signalling; "optional" offers DTLS over UDP or TCP too, with a
+	// Note that the fingerprint was not integrity-protected. A handshake
+	// that fails, or a certificate that does not match the fingerprint,
+	// ends the call with ErrMediaInsecure: there is no plain fallback
+	// once DTLS-SRTP was agreed. Answering follows the caller's offer.
+	KeyingDTLS = "dtls"
 )
+
+// Keyings lists the valid MediaOptions.Keying settings.
+var Keyings = []string{KeyingSDES, KeyingDTLS}
 
 // ErrMediaInsecure: media encryption was required (Encryption "srtp") and
 // the peer would not, or could not, protect the media, so the call was

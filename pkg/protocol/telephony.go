@@ -77,6 +77,10 @@ type MediaOptions struct {
 	// MediaEncryptionOptional, MediaEncryptionNone or
 	// MediaEncryptionDefault (see there). Backends with CapSRTP honour it.
 	Encryption string
+	// Keying is the account's media_keying: how SRTP is keyed when it is
+	// offered, KeyingSDES (or "") or KeyingDTLS (see there). Answering
+	// needs no setting: it follows the caller's offer.
+	Keying string
 }
 
 // CallEvent is one step of an outgoing call.

@@ -299,11 +299,19 @@ func (a *answering) run(ctx context.Context) {
 	_, _ = rand.Read(sess[:])
 	port := a.conn.LocalAddr().(*net.UDPAddr).Port
 	var body []byte
-	if plan.keys != nil {
+	var cert *callmedia.DTLSCertificate
+	switch {
+	case plan.dtlsPeer != nil:
+		// RFC 5763 §5: our answer has a fresh certificate's fingerprint
+		// and a=setup:active to an actpass offer.
+		if cert, err = callmedia.NewDTLSCertificate(); err == nil {
+			body, err = callmedia.AnswerDTLS(offer, *plan.dtlsPeer, binary.BigEndian.Uint64(sess[:])>>1, a.c.flow.local.Addr(), port, cert.Fingerprint())
+		}
+	case plan.keys != nil:
 		// RFC 4568 §7.1.2: one a=crypto line, the offered tag and
 		// suite, our own fresh key (we send with it, §6.1).
 		body, err = callmedia.AnswerSRTP(offer, plan.local, binary.BigEndian.Uint64(sess[:])>>1, a.c.flow.local.Addr(), port)
-	} else {
+	default:
 		body, err = callmedia.AnswerSDP(offer, binary.BigEndian.Uint64(sess[:])>>1, a.c.flow.local.Addr(), port)
 	}
 	if err != nil {
@@ -332,6 +340,11 @@ func (a *answering) run(ctx context.Context) {
 	}
 	a.settle()
 	okAt := time.Now()
+	var hs *answerDTLS
+	if plan.dtlsPeer != nil {
+		hs = startAnswerDTLS(ctx, a.conn, plan, cert)
+		defer hs.stop() // before the socket is closed (Answer)
+	}
 
 	// RFC 3261 §13.3.1.4: the 2xx is retransmitted by us until the ACK;
 	// none within 64·T1 ends the dialog with a BYE.
@@ -374,6 +387,32 @@ func (a *answering) run(ctx context.Context) {
 	}
 	retrans.Stop()
 	timerH.Stop()
+	if hs != nil {
+		select {
+		case <-hs.done:
+		case <-a.c.remoteBye:
+			a.end(gosip.StatusOK, protocol.HungUpByCaller, "the caller hung up during the DTLS-SRTP handshake")
+			return
+		case <-ctx.Done():
+			a.c.bye()
+			a.end(gosip.StatusOK, protocol.HungUpByHost, "hung up during the DTLS-SRTP handshake")
+			return
+		}
+		if hs.err != nil {
+			// RFC 5763 §5: a failed handshake or a certificate that
+			// does not match the offer's fingerprint ends the call
+			// before any media (dtls.go: no plain fallback).
+			note := dtlsFailure(hs.err).Error()
+			log.Warn("answer: DTLS-SRTP failed; hanging up", "reason", note)
+			a.c.bye()
+			a.end(gosip.StatusOK, protocol.HungUpByError, note)
+			return
+		}
+		plan.dtls, plan.keys, plan.protection = hs.ds, hs.ds.Keys(), hs.ds.Keys().Suite
+		if f := keysHookFrom(ctx); f != nil {
+			f(nil, plan.keys) // tests: no key in any log
+		}
+	}
 	log.Debug("answered", "setup", time.Since(okAt), "codec", offer.Codec, "remote", offer.Remote, "media_protection", plan.protection)
 	ev := a.event(protocol.AnswerAnswered)
 	ev.StatusCode, ev.Reason, ev.Answered, ev.Codec, ev.MediaPeer = gosip.StatusOK, "OK", true, offer.Codec, offer.Remote.String()
@@ -425,6 +464,12 @@ func (a *answering) talk(ctx context.Context, plan answerMedia) {
 		Conn: a.conn, Remote: offer.Remote, PayloadType: offer.PayloadType,
 		Play: a.play, DTMF: dtmf, StopWhenDone: playOnly, Record: a.rec != nil,
 		SRTP: plan.keys, // nil: plain RTP
+		// RFC 7983 §7: late DTLS records go to the association.
+		OnDTLS: func(b []byte) {
+			if plan.dtls != nil {
+				plan.dtls.HandlePacket(b)
+			}
+		},
 		OnAudio: func(s []int16) {
 			firstOnce.Do(func() { close(firstMedia) })
 			if rms(s) >= silenceLevel {

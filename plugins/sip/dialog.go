@@ -34,9 +34,13 @@ type call struct {
 	suites  []string
 	keyHook func([]callmedia.Crypto, *callmedia.SRTPKeys) // tests only
 	cryptos []callmedia.Crypto
-	sessID  uint64
-	neg     *negotiated
-	notes   []string
+	// DTLS-SRTP (dtls.go): whether it is offered, and the per-call
+	// certificate whose fingerprint the offer carries (nil: no DTLS offer).
+	dtls     bool
+	dtlsCert *callmedia.DTLSCertificate
+	sessID   uint64
+	neg      *negotiated
+	notes    []string
 
 	start     time.Time
 	setupTime time.Duration

@@ -61,6 +61,17 @@
 //     or "none"), MediaKeying "sdes" and, at the end, SRTPAuthFailures;
 //     packets that fail authentication are never played or recorded. No
 //     key reaches a log line or a Note.
+//   - DTLS-SRTP (dtls.go; RFC 5763, RFC 5764), the second keying method:
+//     MediaOptions.Keying "dtls" offers UDP/TLS/RTP/SAVP with the
+//     fingerprint of a per-call certificate and a=setup:actpass, and an
+//     incoming UDP/TLS/RTP/SAVP(F) offer is answered with a=setup:active;
+//     the handshake runs on the RTP socket (after the 2xx for a placed
+//     call, from our 200 for an answered one) and its exported keys drive
+//     callmedia's SRTP session; MediaKeying is "dtls". A failed handshake
+//     or a certificate that matches no fingerprint ends the call with BYE
+//     (ErrMediaInsecure for Dial), also under "optional". The fingerprint
+//     rests on the signalling (RFC 5763 §8): "srtp" with DTLS needs TLS,
+//     like SDES; "optional" over UDP/TCP offers and accepts it with a Note.
 //
 // Signalling over UDP or TCP is allowed, since digest never reveals the
 // password, but the report says Encrypted=false and carries a note so that

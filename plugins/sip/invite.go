@@ -86,6 +86,9 @@ func (s *session) planDial(req protocol.DialRequest) (*dialPlan, error) {
 	if _, err := effectiveEncryption(req.Media.Encryption, false); err != nil {
 		return nil, err
 	}
+	if err := checkKeying(req.Media.Keying); err != nil {
+		return nil, err
+	}
 	if req.Media.RingTimeout < 0 {
 		return nil, fmt.Errorf("negative ring timeout %s: %w", req.Media.RingTimeout, protocol.ErrInvalid)
 	}
@@ -152,8 +155,17 @@ func (s *session) Dial(ctx context.Context, req protocol.DialRequest) (protocol.
 			p.target.String(), protocol.ErrInsecure)
 	}
 	enc, _ := effectiveEncryption(p.media.Encryption, flowIsTLS(t))
+	dtls := p.media.Keying == protocol.KeyingDTLS
 	if enc == protocol.MediaEncryptionSRTP && !flowIsTLS(t) {
 		s.mu.Unlock()
+		if dtls {
+			// RFC 5763 §8: the fingerprint is what binds the DTLS
+			// handshake to the callee; over UDP or TCP anyone on the
+			// path may replace it (and answer the handshake), so "SRTP
+			// or no call" could not mean what it says.
+			return nil, fmt.Errorf("sip dial %s: media_encryption = srtp needs SIP over TLS, also with DTLS-SRTP (the fingerprint would cross %s unprotected, RFC 5763 §8): use a ;transport=tls server or media_encryption = optional: %w",
+				p.target.String(), strings.ToUpper(t.Transport), protocol.ErrMediaInsecure)
+		}
 		// RFC 4568 §8.3: the SDES key is in clear in the SDP, so it is
 		// only sent over TLS. Refused before anything is sent.
 		return nil, fmt.Errorf("sip dial %s: media_encryption = srtp needs SIP over TLS (the SDES key would cross %s in clear, RFC 4568 §8.3): use a ;transport=tls server or media_encryption = optional: %w",
@@ -163,6 +175,14 @@ func (s *session) Dial(ctx context.Context, req protocol.DialRequest) (protocol.
 	c.enc, c.suites, c.keyHook = enc, suitesFrom(ctx), keysHookFrom(ctx)
 	switch {
 	case enc == protocol.MediaEncryptionNone:
+	case dtls:
+		c.dtls = true
+		if !flowIsTLS(t) {
+			// "optional" over UDP/TCP: DTLS-SRTP puts no key in the SDP,
+			// so it may be offered, but the fingerprint was not
+			// integrity-protected (RFC 5763 §8): say so.
+			c.notes = append(c.notes, fmt.Sprintf("DTLS-SRTP fingerprint sent over %s, not integrity-protected (RFC 5763 §8): the media is encrypted but an attacker on the signalling path could have answered the handshake", strings.ToUpper(t.Transport)))
+		}
 	case flowIsTLS(t):
 		c.sdes = true
 	default: // optional over UDP/TCP
@@ -376,9 +396,10 @@ func (c *call) invite(ctx context.Context, ringCtx context.Context, st *eventStr
 			continue
 		}
 		at.tx.Terminate()
-		if res.StatusCode == gosip.StatusNotAcceptableHere && c.cryptos != nil && c.cancelled == nil {
+		if res.StatusCode == gosip.StatusNotAcceptableHere && c.srtpOffered() && c.cancelled == nil {
 			// RFC 3264 §6, RFC 4568 §7.1.2: the callee refused the
-			// RTP/SAVP offer (it cannot or will not do SRTP).
+			// RTP/SAVP (or UDP/TLS/RTP/SAVP) offer (it cannot or will
+			// not do SRTP, or not this keying).
 			if c.enc != protocol.MediaEncryptionOptional {
 				return nil, nil, fmt.Errorf("the callee refused the SRTP offer with %d %s (RFC 4568 §7.1.2): %w", res.StatusCode, res.Reason, protocol.ErrMediaInsecure)
 			}
@@ -553,6 +574,16 @@ func (c *call) run(ctx context.Context, st *eventStream) {
 		return
 	}
 	c.neg = neg
+	if neg.peer != nil {
+		// RFC 5764 §4: the keys come from the DTLS handshake on the RTP
+		// socket, after the SDP exchange and before any media.
+		defer neg.closeDTLS()
+		if err := c.handshakeDTLS(ctx); err != nil {
+			c.bye()
+			st.finish(fmt.Errorf("sip dial %s: %w", c.plan.target.String(), err))
+			return
+		}
+	}
 	st.send(c.answeredEvent(res))
 	c.talk(ctx, res, st)
 }
@@ -563,6 +594,9 @@ func (c *call) answeredEvent(res *gosip.Response) protocol.CallEvent {
 		ev.MediaProtection = protocol.MediaInClear
 		if k := c.neg.keys; k != nil {
 			ev.MediaProtection, ev.MediaKeying = k.Suite, protocol.KeyingSDES
+			if c.neg.dtls != nil {
+				ev.MediaKeying = protocol.KeyingDTLS
+			}
 		}
 	}
 	return ev

@@ -68,9 +68,12 @@ func (c *call) openMedia() error {
 	c.sessID = binary.BigEndian.Uint64(sess[:]) >> 1
 	c.rtp = &rtpSocket{conn: conn}
 	var err error
-	if c.sdes {
+	switch {
+	case c.dtls:
+		err = c.dtlsOffer()
+	case c.sdes:
 		err = c.srtpOffer()
-	} else {
+	default:
 		err = c.plainOffer()
 	}
 	if err != nil {
@@ -96,7 +99,7 @@ func (c *call) plainOffer() error {
 	if err != nil {
 		return newError(protocol.ErrProtocol, err, "%v", err)
 	}
-	c.cryptos = nil
+	c.cryptos, c.dtlsCert = nil, nil
 	c.setSDP(offer)
 	return nil
 }
@@ -140,6 +143,10 @@ type negotiated struct {
 	ans  callmedia.Answer
 	err  error               // the answer's SDP is unusable: no media, said in the Note
 	keys *callmedia.SRTPKeys // nil: plain RTP
+	// DTLS-SRTP: what the answer said (peer), then the finished
+	// handshake whose keys are keys (dtls.go); nil for SDES and plain.
+	peer *callmedia.DTLSPeer
+	dtls *callmedia.DTLSSession
 }
 
 // negotiate reads the callee's SDP answer (RFC 3264 §6) to our offer. To
@@ -148,6 +155,9 @@ type negotiated struct {
 // ErrMediaInsecure that names what the callee answered); with "optional"
 // the media go in clear with a note.
 func (c *call) negotiate(body []byte) (*negotiated, error) {
+	if c.dtlsCert != nil {
+		return c.negotiateDTLS(body)
+	}
 	if c.cryptos == nil {
 		a, err := callmedia.ParseAnswer(body)
 		return &negotiated{ans: a, err: err}, nil
@@ -254,6 +264,11 @@ func (c *call) runMedia(ctx context.Context, neg *negotiated) (mediaStats, strin
 		StopWhenDone: opts.Duration == 0,
 		Record:       opts.RecordFile != "",
 		SRTP:         neg.keys,
+	}
+	if neg.dtls != nil {
+		// RFC 7983 §7: DTLS records on the RTP port during the call
+		// (a retransmitted last flight) go to the DTLS association.
+		cfg.OnDTLS = neg.dtls.HandlePacket
 	}
 	if ans.HasEvents {
 		cfg.EventPT = ans.EventPayloadType

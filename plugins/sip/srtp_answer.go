@@ -47,8 +47,14 @@ type answerMedia struct {
 	local callmedia.Crypto
 	keys  *callmedia.SRTPKeys
 	// protection is the suite or protocol.MediaInClear; note, if set,
-	// says why the media is in clear.
+	// says why the media is in clear (or, for DTLS over UDP/TCP, that
+	// the fingerprint was not integrity-protected).
 	protection, note string
+	// dtlsPeer is set for a DTLS-SRTP offer (dtls.go): the caller's
+	// fingerprints and our role; keys and protection are filled in once
+	// the handshake (dtls, kept open for the call) has run.
+	dtlsPeer *callmedia.DTLSPeer
+	dtls     *callmedia.DTLSSession
 }
 
 // refusal is a call we refuse with 488 Not Acceptable Here (RFC 3264 §6:
@@ -84,6 +90,9 @@ func planAnswer(body []byte, setting string, tls bool) (answerMedia, *refusal, e
 			return answerMedia{offer: plain, protection: protocol.MediaInClear}, nil, nil
 		}
 	}
+	if proto == "UDP/TLS/RTP/SAVP" || proto == "UDP/TLS/RTP/SAVPF" { // RFC 5764 §8
+		return planDTLSAnswer(body, eff, tls)
+	}
 	switch {
 	case sdes && !tls:
 		// RFC 4568 §8.3: SDES keys are only safe over a secure
@@ -98,7 +107,7 @@ func planAnswer(body []byte, setting string, tls bool) (answerMedia, *refusal, e
 		if profileName.MatchString(proto) {
 			name = proto
 		}
-		return answerMedia{}, &refusal{"the caller offered " + name + " (only SDES-keyed RTP/SAVP is supported, RFC 4568): refused with 488"}, nil
+		return answerMedia{}, &refusal{"the caller offered " + name + " (SDES-keyed RTP/SAVP, RFC 4568, and DTLS-SRTP UDP/TLS/RTP/SAVP, RFC 5764, are supported): refused with 488"}, nil
 	case !tls:
 		return answerMedia{}, &refusal{"the caller offered SRTP (RTP/SAVP) over signalling that is not TLS, where no key may be sent (RFC 4568 §8.3): refused with 488"}, nil
 	case eff == protocol.MediaEncryptionNone:
@@ -144,7 +153,10 @@ var profileName = regexp.MustCompile(`^[A-Z0-9]{1,8}(/[A-Z0-9]{1,8}){1,4}$`)
 // protect fills an event's MediaProtection and MediaKeying.
 func (m answerMedia) protect(ev *protocol.AnswerEvent) {
 	ev.MediaProtection = m.protection
-	if m.keys != nil {
+	switch {
+	case m.dtls != nil:
+		ev.MediaKeying = protocol.KeyingDTLS
+	case m.keys != nil:
 		ev.MediaKeying = protocol.KeyingSDES
 	}
 }

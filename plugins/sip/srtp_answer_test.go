@@ -31,6 +31,15 @@ func TestPlanAnswer(t *testing.T) {
 	badSuite := strings.Replace(string(savp), "AES_CM_128_HMAC_SHA1_80", "F8_128_HMAC_SHA1_80", 1)
 	dtls := strings.Replace(strings.Replace(string(plain), "RTP/AVP", "UDP/TLS/RTP/SAVP", 1), "a=sendrecv", "a=fingerprint:sha-256 00:11\r\na=sendrecv", 1)
 	key := base64.StdEncoding.EncodeToString(offered.Key)
+	cert, err := callmedia.NewDTLSCertificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	goodDTLS, err := callmedia.OfferDTLS(1, ip, 40000, cert.Fingerprint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	holdconn := strings.Replace(string(goodDTLS), "a=setup:actpass", "a=setup:holdconn", 1)
 
 	for _, tc := range []struct {
 		name    string
@@ -58,7 +67,15 @@ func TestPlanAnswer(t *testing.T) {
 		{"optional over UDP, SRTP offer", string(savp), "optional", false, "488", "RFC 4568 §8.3", ""},
 		{"none over UDP, SRTP offer", string(savp), "none", false, "488", "RFC 4568 §8.3", ""},
 		{"srtp over TLS, unknown suite", badSuite, "srtp", true, "488", "no acceptable a=crypto", ""},
-		{"srtp over TLS, DTLS-SRTP offer", dtls, "srtp", true, "488", "UDP/TLS/RTP/SAVP", ""},
+		{"srtp over TLS, bad DTLS-SRTP fingerprint", dtls, "srtp", true, "488", "unusable DTLS-SRTP offer", ""},
+		{"srtp over TLS, DTLS-SRTP offer", string(goodDTLS), "srtp", true, "dtls", "", ""},
+		{"default over TLS, DTLS-SRTP offer", string(goodDTLS), "", true, "dtls", "", ""},
+		{"optional over TLS, DTLS-SRTP offer", string(goodDTLS), "optional", true, "dtls", "", ""},
+		{"optional over UDP, DTLS-SRTP offer", string(goodDTLS), "optional", false, "dtls+note", "RFC 5763 §8", ""},
+		{"srtp over UDP, DTLS-SRTP offer", string(goodDTLS), "srtp", false, "488", "RFC 5763 §8", ""},
+		{"default over UDP, DTLS-SRTP offer", string(goodDTLS), "", false, "488", "media encryption is none", ""},
+		{"none over TLS, DTLS-SRTP offer", string(goodDTLS), "none", true, "488", "media encryption is none", ""},
+		{"srtp over TLS, DTLS-SRTP holdconn", holdconn, "srtp", true, "488", "unusable DTLS-SRTP offer", ""},
 		{"not SDP", "hello", "optional", true, "err", "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -70,12 +87,23 @@ func TestPlanAnswer(t *testing.T) {
 				got = "err"
 			case ref != nil:
 				got, note = "488", ref.note
+			case m.dtlsPeer != nil && m.note != "":
+				got = "dtls+note"
+			case m.dtlsPeer != nil:
+				got = "dtls"
 			case m.keys != nil:
 				got = "srtp"
 			case m.note != "":
 				got = "plain+note"
 			default:
 				got = "plain"
+			}
+			if got == "dtls" || got == "dtls+note" {
+				// RFC 5763 §5: to actpass we answer active; the suite is
+				// only known after the handshake.
+				if m.dtlsPeer.Setup != callmedia.SetupActive || len(m.dtlsPeer.Fingerprints) != 1 || m.dtlsPeer.Fingerprints[0].String() != cert.Fingerprint().String() || m.keys != nil {
+					t.Errorf("dtls plan %+v", m.dtlsPeer)
+				}
 			}
 			if got != tc.want || !strings.Contains(note, tc.noteHas) || (got != "488" && got != "err" && m.protection != tc.wantProt) {
 				t.Fatalf("got %s (protection %q, note %q, err %v), want %s with a note containing %q", got, m.protection, note, err, tc.want, tc.noteHas)

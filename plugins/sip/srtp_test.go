@@ -55,6 +55,17 @@ func TestDialRefusesBadEncryption(t *testing.T) {
 	if !errors.Is(err, protocol.ErrMediaInsecure) || !strings.Contains(err.Error(), "media_encryption = srtp needs SIP over TLS") {
 		t.Errorf("Encryption \"srtp\" over UDP: %v, want ErrMediaInsecure", err)
 	}
+	// RFC 5763 §8: with DTLS-SRTP no key is in the SDP, but the
+	// fingerprint's integrity rests on the signalling, so "srtp" still
+	// needs TLS.
+	_, err = s.Dial(context.Background(), protocol.DialRequest{Target: "sip:bob@example.test", Media: protocol.MediaOptions{Encryption: "srtp", Keying: protocol.KeyingDTLS}})
+	if !errors.Is(err, protocol.ErrMediaInsecure) || !strings.Contains(err.Error(), "RFC 5763 §8") {
+		t.Errorf("Encryption \"srtp\", Keying dtls over UDP: %v, want ErrMediaInsecure", err)
+	}
+	_, err = s.Dial(context.Background(), protocol.DialRequest{Target: "sip:bob@example.test", Media: protocol.MediaOptions{Encryption: "optional", Keying: "zrtp"}})
+	if !errors.Is(err, protocol.ErrInvalid) {
+		t.Errorf("Keying \"zrtp\": %v, want ErrInvalid", err)
+	}
 }
 
 // TestRedactKeys: SDES key material is removed from anything logged, in

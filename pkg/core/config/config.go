@@ -214,6 +214,10 @@ type SIPAspect struct {
 	// RTP otherwise (RFC 7081 §7: both aspects protected alike). See
 	// protocol.MediaEncryptionSRTP.
 	MediaEncryption string `toml:"media_encryption,omitempty" json:"media_encryption,omitempty"`
+	// MediaKeying is how SRTP is keyed on calls placed: "sdes" (keys in
+	// the SDP, over TLS only; the default) or "dtls" (DTLS-SRTP, RFC
+	// 5763/5764). See protocol.KeyingDTLS.
+	MediaKeying string `toml:"media_keying,omitempty" json:"media_keying,omitempty"`
 }
 
 // Features holds per-account overrides; nil means "use the default".

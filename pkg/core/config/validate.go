@@ -252,6 +252,11 @@ func (a *Account) Validate() error {
 		default:
 			check("sip.media_encryption", fmt.Errorf("%q is not one of srtp, optional, none", s.MediaEncryption))
 		}
+		switch s.MediaKeying {
+		case "", "sdes", "dtls":
+		default:
+			check("sip.media_keying", fmt.Errorf("%q is not one of sdes, dtls", s.MediaKeying))
+		}
 		if s.TrustAssertedIdentity && s.Proxy == "" {
 			// RFC 3325 §9.1: trust is placed in a known entity, not in
 			// whatever server DNS names for the domain.

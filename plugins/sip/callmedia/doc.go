@@ -36,5 +36,5 @@
 // and parses UDP/TLS/RTP/SAVP offers and answers (a=fingerprint with
 // sha-256/384/512, a=setup: actpass in offers, active in answers to
 // them); they never carry a=crypto, so no key travels in the
-// signalling. Calls do not use DTLS-SRTP yet.
+// signalling. The SIP backend's calls use it (plugins/sip/dtls.go).
 package callmedia

@@ -19,6 +19,13 @@ import (
 // protoDTLS is the DTLS-SRTP transport (RFC 5764 §8).
 const protoDTLS = "UDP/TLS/RTP/SAVP"
 
+// protoDTLSF is DTLS-SRTP with the RTCP feedback profile (RFC 5764 §8,
+// RFC 5124), what WebRTC-minded phones (baresip among them) offer. An
+// offer of it is answered with it (RFC 3264 §6: the answer's transport
+// is the offer's); we send no RTCP at all, so AVPF's RTCP timing rules
+// (RFC 4585 §3) constrain nothing we do, and we add no a=rtcp-fb.
+const protoDTLSF = "UDP/TLS/RTP/SAVPF"
+
 // ErrNoDTLS: a DTLS-SRTP offer was answered without DTLS-SRTP (another
 // transport, no usable a=fingerprint, or an impossible a=setup), or an
 // offer is not DTLS-SRTP. The call must end, or fall back if allowed.
@@ -56,6 +63,9 @@ type DTLSPeer struct {
 	// (we are the DTLS client) or SetupPassive (DTLSConfig.Setup; for an
 	// answerer also its a=setup line, AnswerDTLS).
 	Setup Setup
+	// Proto is the peer's transport, UDP/TLS/RTP/SAVP or
+	// UDP/TLS/RTP/SAVPF; AnswerDTLS answers with it ("" is the former).
+	Proto string
 }
 
 // OfferDTLS is Offer for one audio stream with UDP/TLS/RTP/SAVP, our
@@ -69,17 +79,17 @@ func OfferDTLS(sessID uint64, addr netip.Addr, port int, fp Fingerprint) ([]byte
 	if err != nil {
 		return nil, err
 	}
-	return toDTLS(b, fp, SetupActPass)
+	return toDTLS(b, protoDTLS, fp, SetupActPass)
 }
 
 // toDTLS turns the audio m-line of our own SDP b into DTLS-SRTP.
-func toDTLS(b []byte, fp Fingerprint, setup Setup) ([]byte, error) {
+func toDTLS(b []byte, proto string, fp Fingerprint, setup Setup) ([]byte, error) {
 	var s sdp.SessionDescription
 	if err := s.Unmarshal(b); err != nil {
 		return nil, fmt.Errorf("sdp: %w", err)
 	}
 	m := s.MediaDescriptions[0]
-	m.MediaName.Protos = strings.Split(protoDTLS, "/")
+	m.MediaName.Protos = strings.Split(proto, "/")
 	m.Attributes = append([]sdp.Attribute{
 		sdp.NewAttribute("fingerprint", fp.Attribute()),
 		sdp.NewAttribute("setup", string(setup)),
@@ -148,14 +158,24 @@ func AnswerDTLS(o Answer, peer DTLSPeer, sessID uint64, addr netip.Addr, port in
 	if err != nil {
 		return nil, err
 	}
-	return toDTLS(b, fp, peer.Setup)
+	proto := protoDTLS
+	if peer.Proto == protoDTLSF {
+		proto = protoDTLSF
+	}
+	return toDTLS(b, proto, fp, peer.Setup)
 }
 
 // parseDTLS is the part the offer and answer share: the audio stream
 // with UDP/TLS/RTP/SAVP, its fingerprints, and the peer's a=setup ("" if
 // absent).
 func parseDTLS(b []byte, what string) (Answer, DTLSPeer, Setup, error) {
+	proto := protoDTLS
 	a, m, err := parseAudio(b, protoDTLS)
+	if err != nil {
+		if af, mf, errf := parseAudio(b, protoDTLSF); errf == nil {
+			a, m, err, proto = af, mf, nil, protoDTLSF
+		}
+	}
 	if err != nil {
 		if _, _, other := parseAudio(b, "RTP/AVP"); other == nil {
 			return Answer{}, DTLSPeer{}, "", fmt.Errorf("%s: RTP/AVP: %w", what, ErrNoDTLS)
@@ -173,7 +193,7 @@ func parseDTLS(b []byte, what string) (Answer, DTLSPeer, Setup, error) {
 	if err != nil {
 		return Answer{}, DTLSPeer{}, "", fmt.Errorf("%s: %w: %w", what, err, ErrNoDTLS)
 	}
-	return a, DTLSPeer{Fingerprints: fps}, setup, nil
+	return a, DTLSPeer{Fingerprints: fps, Proto: proto}, setup, nil
 }
 
 // dtlsAttributes reads a=fingerprint and a=setup, media level first,

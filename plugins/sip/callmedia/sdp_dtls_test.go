@@ -220,3 +220,31 @@ func FuzzParseDTLSAnswer(f *testing.F) {
 		}
 	})
 }
+
+// TestDTLSOfferSAVPF: an offer of UDP/TLS/RTP/SAVPF (RFC 5124, as baresip
+// makes) is a DTLS-SRTP offer, and its answer keeps that transport (RFC
+// 3264 §6); a SAVP offer is still answered with SAVP.
+func TestDTLSOfferSAVPF(t *testing.T) {
+	certO, certA := mustCert(t), mustCert(t)
+	offer, err := OfferDTLS(7, netip.MustParseAddr("192.0.2.10"), 40000, certO.Fingerprint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ proto, want string }{{"UDP/TLS/RTP/SAVP", "UDP/TLS/RTP/SAVP 0"}, {"UDP/TLS/RTP/SAVPF", "UDP/TLS/RTP/SAVPF 0"}} {
+		b := bytes.Replace(offer, []byte("UDP/TLS/RTP/SAVP "), []byte(tc.proto+" "), 1)
+		a, peer, err := ParseDTLSOffer(b)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.proto, err)
+		}
+		if peer.Proto != tc.proto || peer.Setup != SetupActive {
+			t.Errorf("%s: peer %+v", tc.proto, peer)
+		}
+		ans, err := AnswerDTLS(a, peer, 8, netip.MustParseAddr("192.0.2.20"), 50000, certA.Fingerprint())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(ans), "m=audio 50000 "+tc.want) || strings.Contains(string(ans), "a=crypto") {
+			t.Errorf("%s: answer\n%s", tc.proto, ans)
+		}
+	}
+}

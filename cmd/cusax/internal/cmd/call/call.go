@@ -44,6 +44,8 @@ type Options struct {
 	JSON        bool
 	// MediaEncryption is --media-encryption ("": the account's setting).
 	MediaEncryption string
+	// MediaKeying is --media-keying ("": the account's setting, else sdes).
+	MediaKeying string
 
 	early    *earlyStart
 	stopping []*callplan.Plan // policy plugins to stop while the call goes on
@@ -88,7 +90,10 @@ Media is SRTP (RFC 3711, keys in SDP: RFC 4568, only ever over TLS) as
 --media-encryption or the account's media_encryption says: srtp (SRTP or
 no call), optional (SRTP when the callee does it, else plain RTP with a
 warning) or none; by default srtp when SIP is over TLS, plain otherwise.
-The outcome says how the media was protected (media_protection).
+--media-keying dtls (or media_keying = "dtls") keys SRTP with DTLS-SRTP
+(RFC 5763/5764) instead: no key in the SDP, but srtp still needs SIP over
+TLS, since the certificate fingerprint in the SDP must arrive unaltered.
+The outcome says how the media was protected (media_protection, media_keying).
 
 Exit codes: 0 answered, 10 busy, 11 declined, 12 no answer, 13 not found,
 14 media encryption required and not possible, 4 authentication failed,
@@ -99,6 +104,7 @@ Exit codes: 0 answered, 10 busy, 11 declined, 12 no answer, 13 not found,
   $ cusax call sip:support@example.com --dtmf 1234# --duration 10s
   $ cusax call +4930123456 --yes --via work
   $ cusax call bob --media-encryption optional
+  $ cusax call bob --media-keying dtls
   $ cusax call bob --dry-run --json`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
@@ -113,6 +119,9 @@ Exit codes: 0 answered, 10 busy, 11 declined, 12 no answer, 13 not found,
 				return err
 			}
 			if err := cmdutil.CheckMediaEncryption(cmd, o.MediaEncryption); err != nil {
+				return err
+			}
+			if err := checkMediaKeying(cmd, o.MediaKeying); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -138,6 +147,7 @@ Exit codes: 0 answered, 10 busy, 11 declined, 12 no answer, 13 not found,
 	fl.DurationVar(&o.Timeout, "timeout", 10*time.Second, "network timeout for each server")
 	fl.BoolVar(&o.JSON, "json", false, "print the outcome (or the plan with --dry-run) as JSON")
 	cmdutil.MediaEncryptionFlag(cmd, &o.MediaEncryption)
+	mediaKeyingFlag(cmd, &o.MediaKeying)
 	return cmd
 }
 

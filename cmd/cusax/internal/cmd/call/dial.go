@@ -91,7 +91,7 @@ func (o *Options) dial(p *callplan.Plan) error {
 
 	mo := protocol.MediaOptions{
 		PlayFile: o.Play, RecordFile: o.Record, DTMF: strings.ToUpper(o.DTMF),
-		Duration: o.Duration, RingTimeout: o.RingTimeout, Video: o.Video, Encryption: enc,
+		Duration: o.Duration, RingTimeout: o.RingTimeout, Video: o.Video, Encryption: enc, Keying: mediaKeying(o.MediaKeying, a),
 	}
 	if !o.HasDuration && o.Play == "" && o.DTMF == "" {
 		mo.Duration = -1 // nothing to send and no limit: until one side hangs up

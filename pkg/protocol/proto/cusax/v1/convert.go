@@ -204,7 +204,7 @@ func dialToWire(sessionID string, r protocol.DialRequest) *DialRequest {
 	w := &DialRequest{SessionId: sessionID, Target: r.Target, DisplayName: r.DisplayName, Anonymous: r.Anonymous,
 		Media: &MediaOptions{PlayFile: r.Media.PlayFile, RecordFile: r.Media.RecordFile, Dtmf: r.Media.DTMF,
 			DurationNs: int64(r.Media.Duration), RingTimeoutNs: int64(r.Media.RingTimeout), Video: r.Media.Video,
-			Encryption: r.Media.Encryption}}
+			Encryption: r.Media.Encryption, Keying: r.Media.Keying}}
 	for _, h := range r.Headers {
 		w.Headers = append(w.Headers, &Header{Name: h.Name, Value: h.Value})
 	}
@@ -216,7 +216,7 @@ func dialFromWire(w *DialRequest) protocol.DialRequest {
 	r := protocol.DialRequest{Target: w.GetTarget(), DisplayName: w.GetDisplayName(), Anonymous: w.GetAnonymous(),
 		Media: protocol.MediaOptions{PlayFile: m.GetPlayFile(), RecordFile: m.GetRecordFile(), DTMF: m.GetDtmf(),
 			Duration: time.Duration(m.GetDurationNs()), RingTimeout: time.Duration(m.GetRingTimeoutNs()), Video: m.GetVideo(),
-			Encryption: m.GetEncryption()}}
+			Encryption: m.GetEncryption(), Keying: m.GetKeying()}}
 	for _, h := range w.GetHeaders() {
 		r.Headers = append(r.Headers, protocol.Header{Name: h.GetName(), Value: h.GetValue()})
 	}

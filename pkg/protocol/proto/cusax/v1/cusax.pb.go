@@ -2105,7 +2105,9 @@ type MediaOptions struct {
 	RingTimeoutNs int64                  `protobuf:"varint,5,opt,name=ring_timeout_ns,json=ringTimeoutNs,proto3" json:"ring_timeout_ns,omitempty"`
 	Video         bool                   `protobuf:"varint,6,opt,name=video,proto3" json:"video,omitempty"`
 	// protocol.MediaOptions.Encryption ("", "srtp", "optional", "none").
-	Encryption    string `protobuf:"bytes,7,opt,name=encryption,proto3" json:"encryption,omitempty"`
+	Encryption string `protobuf:"bytes,7,opt,name=encryption,proto3" json:"encryption,omitempty"`
+	// protocol.MediaOptions.Keying ("", "sdes", "dtls").
+	Keying        string `protobuf:"bytes,8,opt,name=keying,proto3" json:"keying,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2185,6 +2187,13 @@ func (x *MediaOptions) GetVideo() bool {
 func (x *MediaOptions) GetEncryption() string {
 	if x != nil {
 		return x.Encryption
+	}
+	return ""
+}
+
+func (x *MediaOptions) GetKeying() string {
+	if x != nil {
+		return x.Keying
 	}
 	return ""
 }
@@ -4274,7 +4283,7 @@ const file_cusax_v1_cusax_proto_rawDesc = "" +
 	"expires_ns\x18\x02 \x01(\x03R\texpiresNs\"2\n" +
 	"\x06Header\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value\"\xdf\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\"\xf7\x01\n" +
 	"\fMediaOptions\x12\x1b\n" +
 	"\tplay_file\x18\x01 \x01(\tR\bplayFile\x12\x1f\n" +
 	"\vrecord_file\x18\x02 \x01(\tR\n" +
@@ -4286,7 +4295,8 @@ const file_cusax_v1_cusax_proto_rawDesc = "" +
 	"\x05video\x18\x06 \x01(\bR\x05video\x12\x1e\n" +
 	"\n" +
 	"encryption\x18\a \x01(\tR\n" +
-	"encryption\"\xdf\x01\n" +
+	"encryption\x12\x16\n" +
+	"\x06keying\x18\b \x01(\tR\x06keying\"\xdf\x01\n" +
 	"\vDialRequest\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x16\n" +

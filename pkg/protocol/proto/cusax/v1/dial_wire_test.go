@@ -26,7 +26,7 @@ func nonZero(t *testing.T, v any) {
 // (conversion and protobuf encoding), unchanged.
 func TestDialFieldsCrossTheWire(t *testing.T) {
 	media := protocol.MediaOptions{PlayFile: "/tmp/p.wav", RecordFile: "/tmp/r.wav", DTMF: "12#", Duration: 3 * time.Second,
-		RingTimeout: 20 * time.Second, Video: true, Encryption: protocol.MediaEncryptionOptional}
+		RingTimeout: 20 * time.Second, Video: true, Encryption: protocol.MediaEncryptionOptional, Keying: protocol.KeyingDTLS}
 	nonZero(t, media)
 	req := protocol.DialRequest{Target: "sip:bob@example.test", DisplayName: "Alice", Headers: []protocol.Header{{Name: "Call-Info", Value: "<x>"}},
 		Anonymous: true, Media: media}
