@@ -28,7 +28,11 @@ type listenJSON struct {
 	// Delay is when the sender's server says it was sent (XEP-0203), for a
 	// message that was delayed (offline storage, room history).
 	Delay *time.Time `json:"delay,omitempty"`
-	Error string     `json:"error,omitempty"`
+	// Delayed is true when Delay is set: the message was stored by the
+	// server (offline storage during an outage, room history) and is
+	// delivered late (issue 17: a field a script can test).
+	Delayed bool   `json:"delayed,omitempty"`
+	Error   string `json:"error,omitempty"`
 }
 
 // openMessages opens the message stream, acknowledged by us when the
@@ -72,61 +76,205 @@ func streamError(err error) error {
 	return err
 }
 
+// listening is what a --listen listener holds across reconnects.
+type listening struct {
+	o      *Options
+	rc     *reconnector
+	stream protocol.Stream[protocol.Message]
+	acker  protocol.AckedMessages
+	keep   func(protocol.Message) bool
+	// setup announces the listener on a new session (initial presence,
+	// RFC 6121 §4.2, which is also what makes the server deliver what it
+	// stored offline, §8.5.2.1.1); nil for a room (joined again instead).
+	setup func(context.Context, *session.ChatSession) error
+	seen  seenWindow
+}
+
+// received is a message (or the stream's end, err) with the generation of
+// the stream it came from: after a reconnect, a message of the old session
+// is still printed, but never acknowledged on the new one.
+type received struct {
+	m   protocol.Message
+	err error
+	gen int
+}
+
 // listen prints messages until --count, --timeout or an interrupt. Each
 // message is acknowledged after it was written; after the --count-th
 // nothing more is taken, so what arrived after it stays with the server.
-func listen(o *Options, stream protocol.Stream[protocol.Message], acker protocol.AckedMessages, keep func(protocol.Message) bool) error {
+// When the connection is lost it logs in again (l.rc, until
+// --give-up-after); --count and --timeout count over the whole run.
+func listen(l *listening) error {
+	o := l.o
 	ctx := o.F.Context
-	var deadline <-chan time.Time
+	// lctx ends at --timeout: it also bounds the waits of a reconnect.
+	lctx, cancel := context.WithCancel(ctx)
 	if o.Timeout > 0 {
-		t := time.NewTimer(o.Timeout)
-		defer t.Stop()
-		deadline = t.C
+		lctx, cancel = context.WithTimeout(ctx, o.Timeout)
 	}
-	msgs := make(chan protocol.Message)
-	errc := make(chan error, 1)
-	go func() {
+	defer cancel()
+	// ended maps the end of lctx: an interrupt, or --timeout ("no
+	// results" is not a failure).
+	ended := func() error {
+		if ctx.Err() != nil {
+			return cmdutil.WithExit(cmdutil.ExitInterrupted, cmdutil.ErrInterrupted)
+		}
+		return nil
+	}
+	msgs := make(chan received)
+	gen := 0
+	recv := func(st protocol.Stream[protocol.Message], g int) {
 		for {
-			m, err := stream.Recv()
-			if err != nil {
-				errc <- err
+			m, err := st.Recv()
+			select {
+			case msgs <- received{m: m, err: err, gen: g}:
+			case <-lctx.Done():
 				return
 			}
-			select {
-			case msgs <- m:
-			case <-ctx.Done():
+			if err != nil {
 				return
 			}
 		}
-	}()
+	}
+	go recv(l.stream, gen)
 	n := 0
 	enc := json.NewEncoder(o.F.IO.Out)
 	for {
+		var r received
 		select {
-		case <-deadline:
-			return nil // "no results" is not a failure
-		case <-ctx.Done():
-			return cmdutil.WithExit(cmdutil.ExitInterrupted, cmdutil.ErrInterrupted)
-		case err := <-errc:
-			if errors.Is(err, io.EOF) || ctx.Err() != nil {
-				return nil
+		case <-lctx.Done():
+			return ended()
+		case r = <-msgs:
+		}
+		lostErr := r.err
+		switch {
+		case r.err != nil && r.gen != gen:
+			continue // the old stream of a session already replaced
+		case r.err != nil:
+			if errors.Is(r.err, io.EOF) || lctx.Err() != nil {
+				return ended()
 			}
-			return streamError(err)
-		case m := <-msgs:
-			if keep(m) && (m.Body != "" || m.Type == "error") {
+		default:
+			m := r.m
+			keep := l.keep(m) && (m.Body != "" || m.Type == "error")
+			switch {
+			case keep && l.seen.again(m):
+				fmt.Fprintf(o.F.IO.ErrOut, "cusax: chat: message %s from %s was delivered again after the reconnect; it was printed before, not again\n",
+					cmdutil.TermSafe(m.ID), cmdutil.TermSafe(m.From))
+			case keep:
 				if err := printMessage(o, enc, m); err != nil {
 					return err // not acknowledged: the server keeps it
 				}
+				l.seen.add(m)
 				n++
 			}
-			if err := ack(ctx, acker, m); err != nil {
-				return err
+			if r.gen == gen {
+				lostErr = ack(ctx, l.acker, m)
 			}
 			if o.Count > 0 && n >= o.Count {
 				return nil
 			}
 		}
+		if lostErr == nil {
+			continue
+		}
+		if lctx.Err() != nil {
+			return ended()
+		}
+		if !lost(lostErr) || l.rc == nil {
+			return streamError(lostErr)
+		}
+		took, err := l.rc.reconnect(lctx, lostErr, l.open, l.announce)
+		if err != nil {
+			if lctx.Err() != nil {
+				return ended()
+			}
+			return streamError(err)
+		}
+		gen++
+		go recv(l.stream, gen)
+		fmt.Fprintf(o.F.IO.ErrOut, "cusax: chat: connection of %s restored; listening again after %.1fs\n", l.rc.account, took.Seconds())
 	}
+}
+
+// open opens the message stream on a new session, before the room is
+// joined again or presence announced, as at the start.
+func (l *listening) open(sess *session.ChatSession) error {
+	st, acker, err := openMessages(l.o.F.Context, sess.IMPPSession, io.Discard)
+	if err != nil {
+		return err
+	}
+	if l.stream != nil {
+		l.stream.Close()
+	}
+	l.stream, l.acker = st, acker
+	return nil
+}
+
+// announce runs setup on a new session (a room was joined again already).
+func (l *listening) announce(sess *session.ChatSession) error {
+	if l.setup == nil {
+		return nil
+	}
+	return l.setup(l.o.F.Context, sess)
+}
+
+// seenWindow remembers the last seenMax messages printed, by sender and
+// stanza id, so that one delivered again after a reconnect is not printed
+// twice. Why it happens: cusax acknowledges a message (XEP-0198 <a/>) only
+// after printing it; when the connection dies between the print and the
+// server reading that <a/>, the server counts it undelivered and stores it
+// offline (Prosody: mod_smacks → mod_offline), and the next session gets it
+// again, with a XEP-0203 delay stamp. Only delayed messages are checked:
+// a redelivery always comes from storage, and a live message that reuses
+// an id is the sender's business. The key is the sender's bare JID, the
+// 'id' attribute (kept by the server in storage; RFC 6120 §8.1.3) and the
+// body, so a sender that reuses ids for different texts loses nothing. A
+// message without id cannot be told from a new one and is printed: a rare
+// duplicate rather than a loss. The window is bounded; a redelivery comes
+// right after the reconnect, long before seenMax newer messages.
+type seenWindow struct {
+	keys  map[string]struct{}
+	order []string
+}
+
+const seenMax = 4096
+
+func seenKey(m protocol.Message) string {
+	if m.ID == "" {
+		return ""
+	}
+	return strings.ToLower(bare(m.From)) + "\x00" + m.ID + "\x00" + m.Body
+}
+
+// again reports whether m is a delayed copy of a message printed before.
+func (w *seenWindow) again(m protocol.Message) bool {
+	k := seenKey(m)
+	if k == "" || m.Delay.IsZero() {
+		return false
+	}
+	_, ok := w.keys[k]
+	return ok
+}
+
+// add remembers a printed message, forgetting the oldest beyond seenMax.
+func (w *seenWindow) add(m protocol.Message) {
+	k := seenKey(m)
+	if k == "" {
+		return
+	}
+	if w.keys == nil {
+		w.keys = map[string]struct{}{}
+	}
+	if _, ok := w.keys[k]; ok {
+		return
+	}
+	if len(w.order) >= seenMax {
+		delete(w.keys, w.order[0])
+		w.order = w.order[1:]
+	}
+	w.keys[k] = struct{}{}
+	w.order = append(w.order, k)
 }
 
 func printMessage(o *Options, enc *json.Encoder, m protocol.Message) error {
@@ -139,7 +287,7 @@ func printMessage(o *Options, enc *json.Encoder, m protocol.Message) error {
 		j := listenJSON{From: m.From, To: m.To, Type: m.Type, Body: m.Body, Time: m.Time.UTC(), Error: m.Error}
 		if !m.Delay.IsZero() {
 			d := m.Delay.UTC()
-			j.Delay = &d
+			j.Delay, j.Delayed = &d, true
 		}
 		return enc.Encode(j)
 	case io.IsStdoutTTY():

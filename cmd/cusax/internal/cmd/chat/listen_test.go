@@ -9,10 +9,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil/cmdtest"
 	"github.com/cusax/cusax/pkg/protocol"
+	"github.com/cusax/cusax/pkg/protocol/fake"
 )
 
 // ackedIMPP wraps a backend so that its sessions acknowledge delivery as
@@ -138,24 +140,136 @@ func TestChatListenWarnsWithoutAcks(t *testing.T) {
 	}
 }
 
-// A connection that drops while listening exits 7 (network), after
-// printing what came before.
-func TestChatListenDropped(t *testing.T) {
+// waitPresences waits until n presences were announced (the listener is
+// logged in again after a drop).
+func waitPresences(t *testing.T, svc *fake.Service, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(svc.Presences()) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d presences announced, want %d", len(svc.Presences()), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// A connection that drops while listening is restored (issue 17): the
+// listener logs in again, announces presence again, says both on stderr,
+// and goes on counting toward --count. A message printed before the drop
+// and delivered again (delayed, same sender, id and body) is not printed
+// twice; a delayed message is marked "delayed" in --json.
+func TestChatListenReconnects(t *testing.T) {
 	e := newEnv(t)
 	e.Source.IMPP["xmpp"] = &ackedIMPP{IMPP: e.Service.IMPP(), end: fmt.Errorf("stream closed: %w", protocol.ErrNotConnected)}
-	wait := runAsync(e, "--listen", "--json")
+	wait := runAsync(e, "--listen", "--json", "--count", "3")
 	waitListening(t, e.Service)
-	deliver(t, e.Service, cmdtest.BobJID, "before", "DROP")
+	from := cmdtest.BobJID + "/phone"
+	e.Service.Deliver(protocol.Message{ID: "m1", From: from, To: cmdtest.AliceJID, Body: "before"})
+	deliver(t, e.Service, cmdtest.BobJID, "DROP")
+	waitPresences(t, e.Service, 2)
+	sent := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	for _, m := range []protocol.Message{
+		{ID: "m1", Body: "before", Delay: sent}, // the server's copy: printed already
+		{ID: "m1", Body: "before"},              // live, not delayed: a new message
+		{ID: "m2", Body: "stored", Delay: sent},
+	} {
+		m.From, m.To = from, cmdtest.AliceJID
+		if n := e.Service.Deliver(m); n != 1 {
+			t.Fatalf("delivered to %d sessions, want 1 (the old one is closed)", n)
+		}
+	}
 	r := wait()
-	if r.Code != cmdutil.ExitNetwork {
-		t.Fatalf("exit %d (%v), want %d", r.Code, r.Err, cmdutil.ExitNetwork)
+	mustOK(t, r)
+	var got []string
+	for _, line := range strings.Split(strings.TrimSpace(r.Stdout), "\n") {
+		var m listenJSON
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("%v: %q", err, line)
+		}
+		got = append(got, fmt.Sprintf("%s delayed=%v delay=%v", m.Body, m.Delayed, m.Delay != nil && m.Delay.Equal(sent)))
 	}
-	var m listenJSON
-	if err := json.Unmarshal([]byte(r.Stdout), &m); err != nil || m.Body != "before" {
-		t.Errorf("%v: %q", err, r.Stdout)
+	want := []string{"before delayed=false delay=false", "before delayed=false delay=false", "stored delayed=true delay=true"}
+	if !slices.Equal(got, want) {
+		t.Errorf("printed %q, want %q", got, want)
 	}
-	if !strings.HasPrefix(r.Err.Error(), "listen: ") || strings.Contains(r.Err.Error(), "\n") {
-		t.Errorf("error %q", r.Err)
+	for _, w := range []string{
+		"cusax: chat: connection of alice@example.com lost (",
+		"; logging in again",
+		"cusax: chat: connection of alice@example.com restored; listening again after ",
+		"cusax: chat: message m1 from bob@example.com/phone was delivered again after the reconnect",
+	} {
+		if !strings.Contains(r.Stderr, w) {
+			t.Errorf("stderr lacks %q:\n%s", w, r.Stderr)
+		}
+	}
+	if n := e.Service.Open(); n != 0 {
+		t.Errorf("%d sessions left open", n)
+	}
+}
+
+// When the server stays away, --give-up-after bounds the reconnecting:
+// exit 7 (network) with one line that says so; --timeout still ends the
+// run while reconnecting, as "no results" (exit 0).
+func TestChatListenGivesUp(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"give-up-after", []string{"--give-up-after", "1s"}, cmdutil.ExitNetwork, "giving up (--give-up-after 1s)"},
+		{"timeout", []string{"--give-up-after", "0", "--timeout", "1500ms"}, 0, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.Source.IMPP["xmpp"] = &ackedIMPP{IMPP: e.Service.IMPP(), end: fmt.Errorf("stream closed: %w", protocol.ErrNotConnected)}
+			wait := runAsync(e, append([]string{"--listen", "--json"}, tc.args...)...)
+			waitListening(t, e.Service)
+			e.Service.FailConnect(cmdtest.AliceJID, fmt.Errorf("connection refused: %w", protocol.ErrUnreachable))
+			deliver(t, e.Service, cmdtest.BobJID, "before", "DROP")
+			r := wait()
+			if r.Code != tc.code {
+				t.Fatalf("exit %d (%v), want %d\n%s", r.Code, r.Err, tc.code, r.Stderr)
+			}
+			if tc.want != "" && (!strings.Contains(r.Err.Error(), tc.want) || !strings.HasPrefix(r.Err.Error(), "listen: ") || strings.Contains(r.Err.Error(), "\n")) {
+				t.Errorf("error %q, want one line with %q", r.Err, tc.want)
+			}
+			if !strings.Contains(r.Stderr, "logging in again failed (") || !strings.Contains(r.Stdout, `"body":"before"`) {
+				t.Errorf("stdout %q\nstderr %s", r.Stdout, r.Stderr)
+			}
+		})
+	}
+}
+
+// The window of printed messages is bounded and keyed by sender, id and
+// body; a message without id is never taken for a copy.
+func TestSeenWindow(t *testing.T) {
+	var w seenWindow
+	d := time.Now()
+	m := func(id, from, body string) protocol.Message {
+		return protocol.Message{ID: id, From: from, Body: body, Delay: d}
+	}
+	w.add(m("a", "bob@x/1", "hi"))
+	w.add(m("", "bob@x/1", "no id"))
+	for _, tc := range []struct {
+		m    protocol.Message
+		want bool
+	}{
+		{m("a", "BOB@x/2", "hi"), true},
+		{m("a", "carol@x/1", "hi"), false},
+		{m("a", "bob@x/1", "other text"), false},
+		{m("", "bob@x/1", "no id"), false},
+		{protocol.Message{ID: "a", From: "bob@x/1", Body: "hi"}, false}, // not delayed
+	} {
+		if got := w.again(tc.m); got != tc.want {
+			t.Errorf("again(%+v) = %v, want %v", tc.m, got, tc.want)
+		}
+	}
+	for i := range seenMax {
+		w.add(m(fmt.Sprint(i), "bob@x", "x"))
+	}
+	if w.again(m("a", "bob@x/1", "hi")) || len(w.keys) != seenMax || len(w.order) != seenMax {
+		t.Errorf("the window holds %d keys, %d in order; the oldest is still there: %v", len(w.keys), len(w.order), w.again(m("a", "bob@x/1", "hi")))
 	}
 }
 
