@@ -362,3 +362,70 @@ func TestListenersSurviveRestarts(t *testing.T) {
 		t.Logf("chat stderr:\n%s\nanswer stderr:\n%s", chat.stderr.String(), ans.stderr.String())
 	}
 }
+
+// (item 2) The network to Kamailio drops under `whois-caller --listen` and
+// `answer` (each registered over TCP through a relay of its own): each
+// says its registration was lost, registers again once the network is
+// back (said on stderr), and the next call reaches it.
+func TestCallListenersSurviveNetworkDrop(t *testing.T) {
+	bed := testbed.Shared(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	names := []string{"ndwho" + randSuffix(), "ndans" + randSuffix()}
+	users, err := bed.AddUsers(ctx, bed.Domain, names...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	links := map[string]*netCut{}
+	homes := map[string]string{}
+	for _, n := range names {
+		links[n] = newNetCut(t, bed.SIPTCPAddr)
+		homes[n] = t.TempDir()
+		if r := runCLI(t, homes[n], users[n].Password+"\n", loginArgs(bed, n, "sip:"+links[n].addr()+";transport=tcp")...); r.code != 0 {
+			t.Fatalf("login %s: %d\n%s", n, r.code, r.stderr)
+		}
+	}
+	whoName, ansName := names[0], names[1]
+	who := startListener(t, ctx, homes[whoName], "--on-call", "busy", "--give-up-after", "0")
+	// answer refuses bob (not in the roster) with 486: the relay is a NAT
+	// the bed's Kamailio does not fix up dialogs for (the ACK of a 200
+	// would go to the Contact behind it), and a refusal shows as well that
+	// the call reached answer and was judged.
+	ans := startAnswer(t, homes[ansName], nil, "--give-up-after", "0", "--reject-with", "busy")
+
+	for _, l := range links {
+		l.down()
+	}
+	waitFor(t, "both to notice the drop", 15*time.Second, func() bool {
+		return strings.Contains(who.stderr.String(), "lost (") && strings.Contains(ans.stderr.String(), "lost (")
+	})
+	// Attempts fail while the network is down (the relay refuses).
+	time.Sleep(2 * time.Second)
+	up := time.Now()
+	for _, l := range links {
+		l.up()
+	}
+	waitFor(t, "both to register again", 20*time.Second, func() bool {
+		return strings.Contains(who.stderr.String(), "registered sip:"+whoName+"@"+bed.Domain+" again") &&
+			strings.Contains(ans.stderr.String(), "registered sip:"+ansName+"@"+bed.Domain+" again")
+	})
+	t.Logf("both registered again %.1f s after the network came back", time.Since(up).Seconds())
+
+	res, err := bed.SippInvite(ctx, testbed.SippInviteOptions{From: "bob", To: "sip:" + whoName + "@" + bed.Domain, ExpectStatus: 486})
+	if err != nil {
+		t.Fatalf("whois-caller: sipp: %v\n%s", err, who.stderr.String())
+	}
+	if v := who.judged(t, 1); v["call_id"] != res.CallID || v["answered"] != "486 Busy Here" {
+		t.Errorf("whois-caller judged %v, want call %s answered 486", v, res.CallID)
+	}
+	res, err = bed.SippInvite(ctx, testbed.SippInviteOptions{From: "bob", To: "sip:" + ansName + "@" + bed.Domain, ExpectStatus: 486})
+	if err != nil {
+		t.Fatalf("answer: sipp: %v\n%s", err, ans.stderr.String())
+	}
+	if r := ans.report(t, 1, 15*time.Second); r.CallID != res.CallID || r.Status != 486 || r.Verdict == "" || r.Error != "" {
+		t.Errorf("answer reported %+v, want call %s judged and refused 486", r, res.CallID)
+	}
+}
+
+// randSuffix makes bed user names unique across -count runs on the shared bed.
+func randSuffix() string { return fmt.Sprint(deliveryUsers.Add(1)) }
