@@ -23,8 +23,9 @@ import (
 // netCut is a TCP relay in front of Prosody that plays the network: cut
 // closes every connection (both ends see it at once, as when a link
 // drops and the kernel resets it), refuse makes new connections close at
-// once, and swallow drops what clients send while still passing what the
-// server sends (the client's last words never arrive).
+// once, swallow drops what clients send while still passing what the
+// server sends (the client's last words never arrive), and blackhole makes
+// the open connections silent both ways without closing them.
 type netCut struct {
 	ln      net.Listener
 	target  string
@@ -32,6 +33,7 @@ type netCut struct {
 	swallow atomic.Bool
 	mu      sync.Mutex
 	conns   []net.Conn
+	dead    []*atomic.Bool // per connection: blackholed
 }
 
 func newNetCut(t *testing.T, target string) *netCut {
@@ -63,25 +65,38 @@ func (c *netCut) serve() {
 			in.Close()
 			continue
 		}
+		dead := &atomic.Bool{}
 		c.mu.Lock()
 		c.conns = append(c.conns, in, out)
+		c.dead = append(c.dead, dead)
 		c.mu.Unlock()
-		go func() { _, _ = io.Copy(swallower{out, &c.swallow}, in); out.Close() }()
-		go func() { _, _ = io.Copy(in, out); in.Close() }()
+		go func() { _, _ = io.Copy(swallower{out, &c.swallow, dead}, in); out.Close() }()
+		go func() { _, _ = io.Copy(swallower{in, dead, dead}, out); in.Close() }()
 	}
 }
 
-// swallower writes to w unless on is set; then it drops the bytes.
+// swallower writes to w unless one of its flags is set; then it drops
+// the bytes.
 type swallower struct {
-	w  io.Writer
-	on *atomic.Bool
+	w       io.Writer
+	on, on2 *atomic.Bool
 }
 
 func (s swallower) Write(p []byte) (int, error) {
-	if s.on.Load() {
+	if s.on.Load() || s.on2.Load() {
 		return len(p), nil
 	}
 	return s.w.Write(p)
+}
+
+// blackhole makes the open connections silent both ways without closing
+// them (a link that died without a FIN); new connections pass.
+func (c *netCut) blackhole() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, d := range c.dead {
+		d.Store(true)
+	}
 }
 
 func (c *netCut) cut() {
@@ -90,7 +105,7 @@ func (c *netCut) cut() {
 	for _, cn := range c.conns {
 		cn.Close()
 	}
-	c.conns = nil
+	c.conns, c.dead = nil, nil
 }
 
 // down cuts the network: open connections die, new ones are refused.
@@ -229,6 +244,29 @@ func TestChatListenSurvivesNetworkDrop(t *testing.T) {
 	}
 	if strings.Contains(p.stderr.String(), "cusax: error:") {
 		t.Errorf("stderr:\n%s", p.stderr.String())
+	}
+}
+
+// A connection that dies without a FIN (the link goes silent both ways)
+// is noticed by the idle listener's probe (20 s idle, then 10 s for an
+// answer), which logs in again over a new connection and prints a message
+// sent after. (Before: deaf until TCP gave up, many minutes.)
+func TestChatListenNoticesSilentDrop(t *testing.T) {
+	bed := testbed.Shared(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	link := newNetCut(t, bed.XMPPAddr)
+	home, jid := deliveryUser(t, bed, "silent", link.addr())
+	p := startCusax(t, home, false, "chat", "--listen", "--json", "--timeout", "110s")
+	waitPresence(t, bed, jid)
+	link.blackhole()
+	silent := time.Now()
+	waitStderr(t, p, "(no answer from the server for 10s: timed out); logging in again", 45*time.Second)
+	waitStderr(t, p, "listening again after ", 20*time.Second)
+	t.Logf("noticed and listening again %.1f s after the link went silent", time.Since(silent).Seconds())
+	sendFromBob(t, ctx, bed, jid, "after-silence")
+	if got := waitBody(t, p, "after-silence"); len(got) != 1 {
+		t.Errorf("printed %d lines, want 1: %v", len(got), p.output())
 	}
 }
 

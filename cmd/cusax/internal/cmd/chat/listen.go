@@ -137,6 +137,14 @@ func listen(l *listening) error {
 		}
 	}
 	go recv(l.stream, gen)
+	// An idle listener asks the server something now and then: a
+	// connection that died silently (a link down, a NAT that forgot it)
+	// sends no FIN, and without traffic TCP never notices (RFC 6120 §4.6.1:
+	// whitespace or XEP-0199-style checks are the client's job).
+	tick := time.NewTicker(probeEvery)
+	defer tick.Stop()
+	lastHeard, probing := time.Now(), false
+	probes := make(chan received, 1)
 	n := 0
 	enc := json.NewEncoder(o.F.IO.Out)
 	for {
@@ -145,6 +153,21 @@ func listen(l *listening) error {
 		case <-lctx.Done():
 			return ended()
 		case r = <-msgs:
+			if r.gen == gen {
+				lastHeard = time.Now()
+			}
+		case <-tick.C:
+			if !probing && l.rc != nil && time.Since(lastHeard) >= probeEvery {
+				probing = true
+				go probe(lctx, l.rc.sess, gen, probes)
+			}
+			continue
+		case r = <-probes:
+			probing = false
+			if r.err == nil || r.gen != gen {
+				lastHeard = time.Now()
+				continue
+			}
 		}
 		lostErr := r.err
 		switch {
@@ -192,9 +215,45 @@ func listen(l *listening) error {
 			return streamError(err)
 		}
 		gen++
+		lastHeard = time.Now()
 		go recv(l.stream, gen)
 		fmt.Fprintf(o.F.IO.ErrOut, "cusax: chat: connection of %s restored; listening again after %.1fs\n", l.rc.account, took.Seconds())
 	}
+}
+
+// probeEvery is how long a listener stays idle before it checks the
+// connection; probeTimeout how long the server has to answer. Variables
+// for tests.
+var (
+	probeEvery   = 20 * time.Second
+	probeTimeout = 10 * time.Second
+)
+
+// probe checks that the server still answers on sess (a disco#info of the
+// account's domain, XEP-0030; any answer, an error stanza too, will do)
+// and sends the outcome to out: nil, or an error meaning the connection
+// is lost.
+func probe(ctx context.Context, sess *session.ChatSession, gen int, out chan<- received) {
+	if sess.Account.XMPP == nil {
+		out <- received{gen: gen}
+		return
+	}
+	pctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	domain := sess.Account.XMPP.JID
+	if i := strings.IndexByte(domain, '@'); i >= 0 {
+		domain = domain[i+1:]
+	}
+	_, err := sess.DiscoInfo(pctx, bare(domain), "")
+	switch {
+	case ctx.Err() != nil:
+		err = nil // the run ends anyway
+	case pctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
+		err = fmt.Errorf("no answer from the server for %s: %w", probeTimeout, protocol.ErrTimeout)
+	case err != nil && !lost(err):
+		err = nil // the server answered, if only with an error
+	}
+	out <- received{err: err, gen: gen}
 }
 
 // open opens the message stream on a new session, before the room is

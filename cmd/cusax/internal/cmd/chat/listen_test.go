@@ -241,6 +241,59 @@ func TestChatListenGivesUp(t *testing.T) {
 	}
 }
 
+// deafIMPP's first session has a connection that died silently: its
+// DiscoInfo never gets an answer (the stream never ends either).
+type deafIMPP struct {
+	protocol.IMPP
+	mu sync.Mutex
+	n  int
+}
+
+func (d *deafIMPP) Connect(ctx context.Context, req protocol.ConnectRequest) (protocol.IMPPSession, error) {
+	s, err := d.IMPP.Connect(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.n++; d.n == 1 {
+		return deafSession{s}, nil
+	}
+	return s, nil
+}
+
+type deafSession struct{ protocol.IMPPSession }
+
+func (deafSession) DiscoInfo(ctx context.Context, _, _ string) (protocol.DiscoInfo, error) {
+	<-ctx.Done()
+	return protocol.DiscoInfo{}, ctx.Err()
+}
+
+// A connection that died without a word (no FIN: a link down) is noticed
+// by the idle probe: no answer within probeTimeout means lost, and the
+// listener logs in again and prints what comes next.
+func TestChatListenProbeNoticesSilentDrop(t *testing.T) {
+	oldEvery, oldTimeout := probeEvery, probeTimeout
+	probeEvery, probeTimeout = 50*time.Millisecond, 100*time.Millisecond
+	t.Cleanup(func() { probeEvery, probeTimeout = oldEvery, oldTimeout })
+	e := newEnv(t)
+	e.Source.IMPP["xmpp"] = &deafIMPP{IMPP: e.Service.IMPP()}
+	wait := runAsync(e, "--listen", "--json", "--count", "1")
+	waitListening(t, e.Service)
+	waitPresences(t, e.Service, 2)
+	deliver(t, e.Service, cmdtest.BobJID, "after")
+	r := wait()
+	mustOK(t, r)
+	if !strings.Contains(r.Stdout, `"body":"after"`) {
+		t.Errorf("stdout %q", r.Stdout)
+	}
+	for _, w := range []string{"lost (no answer from the server for 100ms: timed out); logging in again", "listening again after "} {
+		if !strings.Contains(r.Stderr, w) {
+			t.Errorf("stderr lacks %q:\n%s", w, r.Stderr)
+		}
+	}
+}
+
 // The window of printed messages is bounded and keyed by sender, id and
 // body; a message without id is never taken for a copy.
 func TestSeenWindow(t *testing.T) {
