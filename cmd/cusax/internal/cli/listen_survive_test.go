@@ -250,7 +250,7 @@ func TestChatListenSurvivesNetworkDrop(t *testing.T) {
 // A connection that dies without a FIN (the link goes silent both ways)
 // is noticed by the idle listener's probe (20 s idle, then 10 s for an
 // answer), which logs in again over a new connection and prints a message
-// sent after. (Before: deaf until TCP gave up, many minutes.)
+// sent after, once. (Before: deaf until TCP gave up, many minutes.)
 func TestChatListenNoticesSilentDrop(t *testing.T) {
 	bed := testbed.Shared(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
@@ -261,12 +261,23 @@ func TestChatListenNoticesSilentDrop(t *testing.T) {
 	waitPresence(t, bed, jid)
 	link.blackhole()
 	silent := time.Now()
+	sendFromBob(t, ctx, bed, jid, "during-silence")
 	waitStderr(t, p, "(no answer from the server for 10s: timed out); logging in again", 45*time.Second)
 	waitStderr(t, p, "listening again after ", 20*time.Second)
 	t.Logf("noticed and listening again %.1f s after the link went silent", time.Since(silent).Seconds())
 	sendFromBob(t, ctx, bed, jid, "after-silence")
-	if got := waitBody(t, p, "after-silence"); len(got) != 1 {
-		t.Errorf("printed %d lines, want 1: %v", len(got), p.output())
+	got := waitBody(t, p, "after-silence")
+	// What bob sent into the silence went to the dead session; Prosody
+	// stores it offline when it ends that session while it is the
+	// account's last one (mod_smacks → mod_offline), which races with the
+	// new login: seen here delivered, delayed, but not promised.
+	seen := map[string]int{}
+	for _, m := range got {
+		seen[m.Body]++
+	}
+	t.Logf("the message sent into the silence was printed %d time(s)", seen["during-silence"])
+	if seen["during-silence"] > 1 || seen["after-silence"] != 1 || len(got) > 2 {
+		t.Errorf("printed %v", p.output())
 	}
 }
 

@@ -248,7 +248,7 @@ func probe(ctx context.Context, sess *session.ChatSession, gen int, out chan<- r
 	switch {
 	case ctx.Err() != nil:
 		err = nil // the run ends anyway
-	case pctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
+	case pctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, protocol.ErrTimeout):
 		err = fmt.Errorf("no answer from the server for %s: %w", probeTimeout, protocol.ErrTimeout)
 	case err != nil && !lost(err):
 		err = nil // the server answered, if only with an error
