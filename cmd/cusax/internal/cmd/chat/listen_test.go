@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,10 +29,11 @@ type ackedIMPP struct {
 	// out, when set, is the command's stdout: each acknowledgement notes
 	// how many lines it held then (AckMessage runs on the goroutine that
 	// prints, so reading it there is not a race).
-	out     *bytes.Buffer
-	mu      sync.Mutex
-	acked   []uint64
-	printed []int
+	out      *bytes.Buffer
+	mu       sync.Mutex
+	acked    []uint64
+	printed  []int
+	connects atomic.Int32
 }
 
 func (a *ackedIMPP) Connect(ctx context.Context, req protocol.ConnectRequest) (protocol.IMPPSession, error) {
@@ -39,6 +41,7 @@ func (a *ackedIMPP) Connect(ctx context.Context, req protocol.ConnectRequest) (p
 	if err != nil {
 		return nil, err
 	}
+	a.connects.Add(1)
 	return &ackedSession{IMPPSession: s, a: a}, nil
 }
 
@@ -204,6 +207,53 @@ func TestChatListenReconnects(t *testing.T) {
 	}
 	if n := e.Service.Open(); n != 0 {
 		t.Errorf("%d sessions left open", n)
+	}
+}
+
+// A room listener joins the room again on the new session (its stream
+// open before the join, so the room's history is not missed) and prints
+// the room's messages from then on; it announces no presence of its own.
+func TestChatListenRoomRejoins(t *testing.T) {
+	e := newEnv(t)
+	acked := &ackedIMPP{IMPP: e.Service.IMPP(), end: fmt.Errorf("stream closed: %w", protocol.ErrNotConnected)}
+	e.Source.IMPP["xmpp"] = acked
+	const room = "dev@conference.example.com"
+	wait := runAsync(e, "--room", room, "--listen", "--json", "--count", "2")
+	msg := func(body string) protocol.Message {
+		return protocol.Message{From: room + "/bob", To: cmdtest.AliceJID, Type: "groupchat", Body: body}
+	}
+	// The listener is in the room once a delivery reaches a session.
+	waitDelivered := func(m protocol.Message) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for e.Service.Deliver(m) == 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("%q reached no session", m.Body)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	waitDelivered(msg("first"))
+	e.Service.Deliver(protocol.Message{From: cmdtest.BobJID, To: cmdtest.AliceJID, Body: "DROP"})
+	// Logged in again: the old session is closed before the new one opens.
+	deadline := time.Now().Add(10 * time.Second)
+	for acked.connects.Load() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("not logged in again")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	waitDelivered(msg("second"))
+	r := wait()
+	mustOK(t, r)
+	if !strings.Contains(r.Stdout, `"body":"first"`) || !strings.Contains(r.Stdout, `"body":"second"`) {
+		t.Errorf("stdout %q", r.Stdout)
+	}
+	if n := len(e.Service.Presences()); n != 0 {
+		t.Errorf("%d presences announced by a room listener", n)
+	}
+	if !strings.Contains(r.Stderr, "restored; listening again after") {
+		t.Errorf("stderr %q", r.Stderr)
 	}
 }
 
