@@ -172,8 +172,8 @@ func run(o *Options) error {
 	if err != nil {
 		return err
 	}
-	// rc.sess is the session from here on: a --lines sender replaces it
-	// when the connection drops (resend.go).
+	// rc.sess is the session from here on: a --lines sender or a --listen
+	// listener replaces it when the connection drops (resend.go, listen.go).
 	rc := &reconnector{sess: sess, giveUp: o.GiveUpAfter, errOut: f.IO.ErrOut, sleep: sleepCtx, account: acct.XMPP.JID}
 	defer func() { rc.sess.Shutdown() }()
 
