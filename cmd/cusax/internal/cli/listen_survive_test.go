@@ -348,7 +348,10 @@ func TestListenersSurviveRestarts(t *testing.T) {
 	waitPresence(t, bed, jid)
 	who := startListener(t, ctx, whoHome, "--on-call", "busy", "--give-up-after", "0")
 	// Every verdict is taken: only a caller that cannot be judged is refused.
-	ans := startAnswer(t, ansHome, nil, "--give-up-after", "0", "--duration", "1s", "--accept", "verified,verified-by-scan,ambiguous,mismatch,not-in-roster,unknown")
+	// --notify sends a chat message after each call over the same chat
+	// session as the judge's.
+	ans := startAnswer(t, ansHome, nil, "--give-up-after", "0", "--duration", "1s", "--accept", "verified,verified-by-scan,ambiguous,mismatch,not-in-roster,unknown",
+		"--notify", "carol@"+bed.Domain)
 	hint := []string{"Call-Info: <xmpp:bob@" + bed.Domain + ">;purpose=impp"}
 	whoCalls, ansCalls := 0, 0
 	callBoth := func(what string) {
@@ -383,6 +386,15 @@ func TestListenersSurviveRestarts(t *testing.T) {
 		t.Errorf("chat --listen printed %d lines, want 1", len(got))
 	}
 	callBoth("after Prosody's restart")
+	for i, line := range ans.output() {
+		var v struct {
+			Notified    bool   `json:"notified"`
+			NotifyError string `json:"notify_error"`
+		}
+		if err := json.Unmarshal([]byte(line), &v); err != nil || !v.Notified {
+			t.Errorf("answer: call %d not notified (%v): %s", i+1, err, line)
+		}
+	}
 	for _, p := range []struct {
 		name   string
 		stderr string
