@@ -100,6 +100,12 @@ type Message struct {
 	// Seq identifies a received message for AckedMessages.AckMessage; 0
 	// when the backend cannot acknowledge messages.
 	Seq uint64 `json:"-"`
+	// StableID is a received message's unique and stable id (XEP-0359):
+	// the stanza-id the account's own server gave it (by = the account's
+	// bare JID), else the sender's origin-id; empty when it has neither.
+	// Unlike ID it survives the servers in between, so it tells a message
+	// delivered again (from offline storage) from a new one.
+	StableID string `json:"stable_id,omitempty"`
 }
 
 // RoomJoin asks to join a MUC room.

@@ -371,3 +371,30 @@ func TestInfoCapabilities(t *testing.T) {
 		}
 	}
 }
+
+// The XEP-0359 id of a received message: the stanza-id by the account's
+// own bare JID (its server's), else the sender's origin-id; a stanza-id
+// by anyone else is not trusted (§3).
+func TestFakeStableID(t *testing.T) {
+	s, c := newFakeSession(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st, err := s.Messages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const sid = "urn:xmpp:sid:0"
+	c.send(`<message from='bob@example.test/x' type='chat' id='a'><body>1</body><stanza-id xmlns='` + sid + `' by='alice@example.test' id='S1'/><origin-id xmlns='` + sid + `' id='O1'/></message>` +
+		`<message from='bob@example.test/x' type='chat' id='b'><body>2</body><stanza-id xmlns='` + sid + `' by='mallory@example.test' id='S2'/><origin-id xmlns='` + sid + `' id='O2'/></message>` +
+		`<message from='bob@example.test/x' type='chat' id='c'><body>3</body><stanza-id xmlns='` + sid + `' by='mallory@example.test' id='S3'/></message>` +
+		`<message from='bob@example.test/x' type='chat' id='d'><body>4</body></message>`)
+	for _, want := range []string{"S1", "origin:O2", "", ""} {
+		m, err := st.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.StableID != want {
+			t.Errorf("message %s: StableID %q, want %q", m.Body, m.StableID, want)
+		}
+	}
+}

@@ -287,8 +287,10 @@ func (l *listening) announce(sess *session.ChatSession) error {
 // again, with a XEP-0203 delay stamp. Only delayed messages are checked:
 // a redelivery always comes from storage, and a live message that reuses
 // an id is the sender's business. The key is the sender's bare JID, the
-// 'id' attribute (kept by the server in storage; RFC 6120 §8.1.3) and the
-// body, so a sender that reuses ids for different texts loses nothing. A
+// message's XEP-0359 id (the server's stanza-id or the sender's
+// origin-id) or else its 'id' attribute (kept by the server in storage;
+// RFC 6120 §8.1.3), and the body, so a sender that reuses ids for
+// different texts loses nothing. A
 // message without id cannot be told from a new one and is printed: a rare
 // duplicate rather than a loss. The window is bounded; a redelivery comes
 // right after the reconnect, long before seenMax newer messages.
@@ -300,10 +302,14 @@ type seenWindow struct {
 const seenMax = 4096
 
 func seenKey(m protocol.Message) string {
-	if m.ID == "" {
+	id := m.StableID // XEP-0359: kept by every server in between
+	if id == "" {
+		id = m.ID
+	}
+	if id == "" {
 		return ""
 	}
-	return strings.ToLower(bare(m.From)) + "\x00" + m.ID + "\x00" + m.Body
+	return strings.ToLower(bare(m.From)) + "\x00" + id + "\x00" + m.Body
 }
 
 // again reports whether m is a delayed copy of a message printed before.

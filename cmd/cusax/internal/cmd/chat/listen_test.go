@@ -344,8 +344,9 @@ func TestChatListenProbeNoticesSilentDrop(t *testing.T) {
 	}
 }
 
-// The window of printed messages is bounded and keyed by sender, id and
-// body; a message without id is never taken for a copy.
+// The window of printed messages is bounded and keyed by sender, id (the
+// XEP-0359 one when there is one) and body; a message without id is never
+// taken for a copy.
 func TestSeenWindow(t *testing.T) {
 	var w seenWindow
 	d := time.Now()
@@ -354,6 +355,7 @@ func TestSeenWindow(t *testing.T) {
 	}
 	w.add(m("a", "bob@x/1", "hi"))
 	w.add(m("", "bob@x/1", "no id"))
+	w.add(protocol.Message{ID: "live-id", StableID: "S1", From: "bob@x/1", Body: "sid"})
 	for _, tc := range []struct {
 		m    protocol.Message
 		want bool
@@ -363,6 +365,9 @@ func TestSeenWindow(t *testing.T) {
 		{m("a", "bob@x/1", "other text"), false},
 		{m("", "bob@x/1", "no id"), false},
 		{protocol.Message{ID: "a", From: "bob@x/1", Body: "hi"}, false}, // not delayed
+		// XEP-0359: the stable id decides, whatever the 'id' attribute.
+		{protocol.Message{ID: "stored-id", StableID: "S1", From: "bob@x/2", Body: "sid", Delay: d}, true},
+		{protocol.Message{ID: "live-id", StableID: "S2", From: "bob@x/2", Body: "sid", Delay: d}, false},
 	} {
 		if got := w.again(tc.m); got != tc.want {
 			t.Errorf("again(%+v) = %v, want %v", tc.m, got, tc.want)

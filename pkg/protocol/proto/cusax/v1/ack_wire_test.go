@@ -28,7 +28,7 @@ type ackSession struct {
 
 func (s *ackSession) AckedMessages(context.Context) (protocol.Stream[protocol.Message], error) {
 	return &sliceStream{msgs: []protocol.Message{
-		{From: "a@b/c", Type: "chat", Body: "late", Time: time.Unix(100, 0).UTC(), Delay: time.Unix(40, 0).UTC(), Seq: 7},
+		{From: "a@b/c", Type: "chat", Body: "late", Time: time.Unix(100, 0).UTC(), Delay: time.Unix(40, 0).UTC(), Seq: 7, StableID: "sid-1"},
 	}}, nil
 }
 
@@ -39,7 +39,7 @@ func (s *ackSession) AckMessage(_ context.Context, seq uint64) error {
 	return nil
 }
 
-// Seq and the delay stamp cross the wire, and the host's acknowledgement
+// Seq, the delay stamp and the XEP-0359 id cross the wire, and the host's acknowledgement
 // reaches the plugin's session.
 func TestAckedMessagesCrossTheWire(t *testing.T) {
 	impl := &ackIMPP{sess: &ackSession{}}
@@ -61,7 +61,7 @@ func TestAckedMessagesCrossTheWire(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Seq != 7 || !m.Delay.Equal(time.Unix(40, 0)) || !m.Time.Equal(time.Unix(100, 0)) || m.Body != "late" {
+	if m.Seq != 7 || !m.Delay.Equal(time.Unix(40, 0)) || !m.Time.Equal(time.Unix(100, 0)) || m.Body != "late" || m.StableID != "sid-1" {
 		t.Errorf("message changed on the wire: %+v", m)
 	}
 	if err := am.AckMessage(ctx, m.Seq); err != nil {

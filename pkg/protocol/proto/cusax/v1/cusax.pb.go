@@ -1258,7 +1258,10 @@ type Message struct {
 	// otherwise.
 	Seq uint64 `protobuf:"varint,9,opt,name=seq,proto3" json:"seq,omitempty"`
 	// delay_unix_ns is the sender's XEP-0203 delay stamp; 0 when none.
-	DelayUnixNs   int64 `protobuf:"varint,10,opt,name=delay_unix_ns,json=delayUnixNs,proto3" json:"delay_unix_ns,omitempty"`
+	DelayUnixNs int64 `protobuf:"varint,10,opt,name=delay_unix_ns,json=delayUnixNs,proto3" json:"delay_unix_ns,omitempty"`
+	// stable_id is the XEP-0359 stanza-id (by the account) or origin-id of a
+	// received message; empty when none.
+	StableId      string `protobuf:"bytes,11,opt,name=stable_id,json=stableId,proto3" json:"stable_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1361,6 +1364,13 @@ func (x *Message) GetDelayUnixNs() int64 {
 		return x.DelayUnixNs
 	}
 	return 0
+}
+
+func (x *Message) GetStableId() string {
+	if x != nil {
+		return x.StableId
+	}
+	return ""
 }
 
 // AckRequest acknowledges one message of an AckedMessages stream.
@@ -4211,7 +4221,7 @@ const file_cusax_v1_cusax_proto_rawDesc = "" +
 	"\x12SetPresenceRequest\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12.\n" +
-	"\bpresence\x18\x02 \x01(\v2\x12.cusax.v1.PresenceR\bpresence\"\xeb\x01\n" +
+	"\bpresence\x18\x02 \x01(\v2\x12.cusax.v1.PresenceR\bpresence\"\x88\x02\n" +
 	"\aMessage\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04from\x18\x02 \x01(\tR\x04from\x12\x0e\n" +
@@ -4224,7 +4234,8 @@ const file_cusax_v1_cusax_proto_rawDesc = "" +
 	"\x05error\x18\b \x01(\tR\x05error\x12\x10\n" +
 	"\x03seq\x18\t \x01(\x04R\x03seq\x12\"\n" +
 	"\rdelay_unix_ns\x18\n" +
-	" \x01(\x03R\vdelayUnixNs\"=\n" +
+	" \x01(\x03R\vdelayUnixNs\x12\x1b\n" +
+	"\tstable_id\x18\v \x01(\tR\bstableId\"=\n" +
 	"\n" +
 	"AckRequest\x12\x1d\n" +
 	"\n" +
