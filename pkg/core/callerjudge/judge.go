@@ -166,28 +166,51 @@ func lostConn(err error) bool {
 // keeps that session for hours: when f finds its connection lost, the
 // session is dropped, logged in again once (said on Warn) and f runs
 // again; an error then is returned as is, and the next call tries again.
+// f runs without the Judge's lock (a slow send does not hold up judging
+// the next call); logging in again takes it.
 func (j *Judge) WithChat(f func(*session.ChatSession) error) error {
 	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.withChat(f)
+	sess, err := j.chat()
+	j.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if err = f(sess); err == nil || !lostConn(err) {
+		return err
+	}
+	j.mu.Lock()
+	sess, err = j.again(sess, err)
+	j.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return f(sess)
 }
 
+// withChat is WithChat with j.mu held throughout (judging).
 func (j *Judge) withChat(f func(*session.ChatSession) error) error {
 	sess, err := j.chat()
 	if err != nil {
 		return err
 	}
-	err = f(sess)
-	if err == nil || !lostConn(err) {
+	if err = f(sess); err == nil || !lostConn(err) {
 		return err
 	}
-	fmt.Fprintf(j.o.Warn, "cusax: chat connection of %s lost (%v); logging in again\n", j.o.JID, err)
-	sess.Shutdown()
-	j.sess = nil
-	if sess, err = j.chat(); err != nil {
+	if sess, err = j.again(sess, err); err != nil {
 		return err
 	}
 	return f(sess)
+}
+
+// again drops sess, whose connection was lost (why), and logs in again,
+// unless another caller did already. j.mu is held.
+func (j *Judge) again(sess *session.ChatSession, why error) (*session.ChatSession, error) {
+	if j.sess == sess {
+		fmt.Fprintf(j.o.Warn, "cusax: chat connection of %s lost (%v); logging in again\n", j.o.JID, why)
+		sess.Shutdown()
+		j.sess = nil
+	}
+	return j.chat()
 }
 
 // contacts fetches roster entries with their vCards: only the given JIDs,

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/cusax/cusax/pkg/core/callerid"
@@ -76,5 +77,48 @@ func TestWithChatLogsInAgain(t *testing.T) {
 	denied := fmt.Errorf("forbidden: %w", protocol.ErrDenied)
 	if err := j.WithChat(func(*session.ChatSession) error { return denied }); !errors.Is(err, protocol.ErrDenied) || len(sessions) != 2 {
 		t.Errorf("refusal: %v after %d logins, want ErrDenied and no new login", err, len(sessions))
+	}
+}
+
+// Two users of the session find it lost at once (a --notify and a judge):
+// it is logged in again once, not twice.
+func TestWithChatLogsInAgainOnce(t *testing.T) {
+	var mu sync.Mutex
+	var sessions []*closeCounter
+	j := New(Options{JID: "alice@example.test", Chat: func() (*session.ChatSession, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		c := &closeCounter{}
+		sessions = append(sessions, c)
+		return &session.ChatSession{IMPPSession: c, Plugins: &session.Plugins{}}, nil
+	}})
+	if _, err := j.Chat(); err != nil {
+		t.Fatal(err)
+	}
+	first := sessions[0]
+	var failed sync.WaitGroup
+	failed.Add(2)
+	var done sync.WaitGroup
+	for range 2 {
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			calls := 0
+			err := j.WithChat(func(s *session.ChatSession) error {
+				if calls++; s.IMPPSession == first {
+					failed.Done()
+					failed.Wait() // both saw the old session fail
+					return protocol.ErrNotConnected
+				}
+				return nil
+			})
+			if err != nil || calls != 2 {
+				t.Errorf("err %v after %d calls", err, calls)
+			}
+		}()
+	}
+	done.Wait()
+	if len(sessions) != 2 || first.closed != 1 {
+		t.Errorf("%d logins, the old session closed %d times; want 2 and 1", len(sessions), first.closed)
 	}
 }
