@@ -114,6 +114,10 @@ type RoomJoin struct {
 	Nick     string
 	Password string // secret; never logged
 	History  int    // messages of history to request; 0 = none
+	// HistorySince, when set, asks instead for the messages sent since
+	// then (XEP-0045 §7.2.13 'since'): what a listener missed while its
+	// connection was down.
+	HistorySince time.Time
 }
 
 // Room is a joined MUC room.

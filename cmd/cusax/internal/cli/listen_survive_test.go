@@ -490,3 +490,61 @@ func TestCallListenersSurviveNetworkDrop(t *testing.T) {
 
 // randSuffix makes bed user names unique across -count runs on the shared bed.
 func randSuffix() string { return fmt.Sprint(deliveryUsers.Add(1)) }
+
+// A room listener (`chat --room R --listen`) whose network drops joins the
+// room again and asks for what was said meanwhile (XEP-0045 'since'
+// history): a message posted during the outage is printed once, delayed;
+// what it printed before the drop, which the history repeats, is not
+// printed again. (Rooms keep no offline messages: before, what was said
+// in the outage was lost.)
+func TestChatRoomListenSurvivesNetworkDrop(t *testing.T) {
+	bed := testbed.Shared(t)
+	link := newNetCut(t, bed.XMPPAddr)
+	room := "survive" + randSuffix() + "@" + bed.MUCDomain
+	keeper, _ := deliveryUser(t, bed, "roomkeep", "")
+	listener, _ := deliveryUser(t, bed, "roomlisten", link.addr())
+	poster, _ := deliveryUser(t, bed, "roompost", "")
+	post := func(body string) {
+		t.Helper()
+		if r := runCLI(t, poster, "", "chat", "--room", room, body); r.code != 0 {
+			t.Fatalf("post %q: exit %d: %s", body, r.code, r.stderr)
+		}
+	}
+	// The keeper holds the room open while the listener is away (Prosody
+	// destroys a temporary room when its last occupant leaves).
+	startCusax(t, keeper, false, "chat", "--room", room, "--listen", "--json", "--timeout", "100s")
+	waitFor(t, "the room to exist", 20*time.Second, func() bool {
+		return runCLI(t, poster, "", "chat", "--room", room, "--info").code == 0
+	})
+	p := startCusax(t, listener, false, "chat", "--room", room, "--listen", "--json", "--give-up-after", "0", "--timeout", "100s")
+	// Post until the listener is in the room and prints one.
+	warm := 0
+	waitFor(t, "the listener to be in the room", 30*time.Second, func() bool {
+		warm++
+		post(fmt.Sprintf("warmup-%d", warm))
+		return len(p.output()) > 0
+	})
+	link.down()
+	waitStderr(t, p, "lost (", 15*time.Second)
+	post("during-outage")
+	link.up()
+	waitStderr(t, p, "listening again after ", 20*time.Second)
+	post("after-outage")
+	got := waitBody(t, p, "after-outage")
+	seen := map[string]int{}
+	for _, m := range got {
+		seen[m.Body]++
+		if m.Body == "during-outage" && !m.Delayed {
+			t.Errorf("the message of the outage is not marked delayed: %+v", m)
+		}
+	}
+	for b, n := range seen {
+		if n != 1 {
+			t.Errorf("%s printed %d times", b, n)
+		}
+	}
+	if seen["during-outage"] != 1 {
+		t.Errorf("the message posted during the outage was not printed:\n%s", strings.Join(p.output(), "\n"))
+	}
+	t.Logf("printed %d lines; stderr:\n%s", len(got), p.stderr.String())
+}

@@ -207,6 +207,15 @@ func listen(l *listening) error {
 		if !lost(lostErr) || l.rc == nil {
 			return streamError(lostErr)
 		}
+		if l.rc.rejoin != nil {
+			// Rooms keep no offline messages: ask the room for what was
+			// said since shortly before the connection was last known
+			// good (XEP-0045 §7.2.13 'since'); what was printed already
+			// comes again delayed and is recognised (seenWindow).
+			j := *l.rc.rejoin
+			j.HistorySince = lastHeard.Add(-historyMargin)
+			l.rc.rejoin = &j
+		}
 		took, err := l.rc.reconnect(lctx, lostErr, l.open, l.announce)
 		if err != nil {
 			if lctx.Err() != nil {
@@ -255,6 +264,10 @@ func probe(ctx context.Context, sess *session.ChatSession, gen int, out chan<- r
 	}
 	out <- received{err: err, gen: gen}
 }
+
+// historyMargin is how far before the last sign of life a room listener
+// asks the room's history from, for clocks that differ a little.
+const historyMargin = 10 * time.Second
 
 // open opens the message stream on a new session, before the room is
 // joined again or presence announced, as at the start.

@@ -1479,14 +1479,17 @@ func (x *SendRequest) GetMessage() *Message {
 }
 
 type JoinRoomRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	SessionId     string                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
-	Room          string                 `protobuf:"bytes,2,opt,name=room,proto3" json:"room,omitempty"`
-	Nick          string                 `protobuf:"bytes,3,opt,name=nick,proto3" json:"nick,omitempty"`
-	Password      string                 `protobuf:"bytes,4,opt,name=password,proto3" json:"password,omitempty"`
-	History       int32                  `protobuf:"varint,5,opt,name=history,proto3" json:"history,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	SessionId string                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	Room      string                 `protobuf:"bytes,2,opt,name=room,proto3" json:"room,omitempty"`
+	Nick      string                 `protobuf:"bytes,3,opt,name=nick,proto3" json:"nick,omitempty"`
+	Password  string                 `protobuf:"bytes,4,opt,name=password,proto3" json:"password,omitempty"`
+	History   int32                  `protobuf:"varint,5,opt,name=history,proto3" json:"history,omitempty"`
+	// history_since_unix_ns asks for the history since then (XEP-0045
+	// §7.2.13 'since'); 0: history as above.
+	HistorySinceUnixNs int64 `protobuf:"varint,6,opt,name=history_since_unix_ns,json=historySinceUnixNs,proto3" json:"history_since_unix_ns,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *JoinRoomRequest) Reset() {
@@ -1550,6 +1553,13 @@ func (x *JoinRoomRequest) GetPassword() string {
 func (x *JoinRoomRequest) GetHistory() int32 {
 	if x != nil {
 		return x.History
+	}
+	return 0
+}
+
+func (x *JoinRoomRequest) GetHistorySinceUnixNs() int64 {
+	if x != nil {
+		return x.HistorySinceUnixNs
 	}
 	return 0
 }
@@ -4244,14 +4254,15 @@ const file_cusax_v1_cusax_proto_rawDesc = "" +
 	"\vSendRequest\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12+\n" +
-	"\amessage\x18\x02 \x01(\v2\x11.cusax.v1.MessageR\amessage\"\x8e\x01\n" +
+	"\amessage\x18\x02 \x01(\v2\x11.cusax.v1.MessageR\amessage\"\xc1\x01\n" +
 	"\x0fJoinRoomRequest\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x12\n" +
 	"\x04room\x18\x02 \x01(\tR\x04room\x12\x12\n" +
 	"\x04nick\x18\x03 \x01(\tR\x04nick\x12\x1a\n" +
 	"\bpassword\x18\x04 \x01(\tR\bpassword\x12\x18\n" +
-	"\ahistory\x18\x05 \x01(\x05R\ahistory\"P\n" +
+	"\ahistory\x18\x05 \x01(\x05R\ahistory\x121\n" +
+	"\x15history_since_unix_ns\x18\x06 \x01(\x03R\x12historySinceUnixNs\"P\n" +
 	"\x04Room\x12\x10\n" +
 	"\x03jid\x18\x01 \x01(\tR\x03jid\x12\x18\n" +
 	"\asubject\x18\x02 \x01(\tR\asubject\x12\x1c\n" +
