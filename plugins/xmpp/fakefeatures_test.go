@@ -398,3 +398,23 @@ func TestFakeStableID(t *testing.T) {
 		}
 	}
 }
+
+// HistorySince asks for the history since then (XEP-0045 §7.2.13), in
+// whole UTC seconds, instead of a count.
+func TestFakeJoinRoomHistorySince(t *testing.T) {
+	s, c := newFakeSession(t)
+	const room = "room@conference.example.test"
+	since := time.Date(2026, 12, 7, 13, 4, 5, 900e6, time.FixedZone("CET", 3600))
+	ch := make(chan error, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	go func() {
+		_, err := s.JoinRoom(ctx, protocol.RoomJoin{Room: room, Nick: "Al", History: 5, HistorySince: since})
+		ch <- err
+	}()
+	m := c.expectRe(regexp.MustCompile(`<presence[^>]*to=["']` + room + `/Al["'][^>]*>.*?</presence>`))
+	if m == nil || !regexp.MustCompile(`<history since=["']2026-12-07T12:04:05Z["']`).MatchString(m[0]) || strings.Contains(m[0], "maxstanzas") {
+		t.Errorf("join presence %q", m)
+	}
+	<-ch // no answer: it times out
+}
