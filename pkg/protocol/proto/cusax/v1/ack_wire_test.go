@@ -89,3 +89,47 @@ func TestAckedMessagesUnsupported(t *testing.T) {
 		t.Errorf("AckMessage: %v, want ErrUnsupported", err)
 	}
 }
+
+// joinIMPP records the RoomJoin its session was asked for.
+type joinIMPP struct {
+	fakeIMPP
+	got chan protocol.RoomJoin
+}
+
+func (f *joinIMPP) Connect(context.Context, protocol.ConnectRequest) (protocol.IMPPSession, error) {
+	return &joinSession{got: f.got}, nil
+}
+
+type joinSession struct {
+	fakeSession
+	got chan protocol.RoomJoin
+}
+
+func (s *joinSession) JoinRoom(_ context.Context, j protocol.RoomJoin) (protocol.Room, error) {
+	s.got <- j
+	return protocol.Room{JID: j.Room + "/" + j.Nick}, nil
+}
+
+// HistorySince (XEP-0045 'since') crosses the wire; zero stays zero.
+func TestJoinRoomHistorySinceCrossesTheWire(t *testing.T) {
+	impl := &joinIMPP{got: make(chan protocol.RoomJoin, 2)}
+	host := dispenseIMPP(t, impl)
+	ctx := context.Background()
+	sess, err := host.Connect(ctx, protocol.ConnectRequest{Address: "a@b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	since := time.Unix(1700000000, 0)
+	for _, want := range []protocol.RoomJoin{
+		{Room: "r@muc.b", Nick: "a", History: 3},
+		{Room: "r@muc.b", Nick: "a", HistorySince: since},
+	} {
+		if _, err := sess.JoinRoom(ctx, want); err != nil {
+			t.Fatal(err)
+		}
+		got := <-impl.got
+		if got.History != want.History || !got.HistorySince.Equal(want.HistorySince) || got.HistorySince.IsZero() != want.HistorySince.IsZero() {
+			t.Errorf("plugin got %+v, want %+v", got, want)
+		}
+	}
+}
