@@ -106,16 +106,24 @@ func run(o *Options) error {
 		h.Exec = answering.Command{Argv: execArgv(o), Timeout: o.ExecTimeout, Output: f.IO.ErrOut, On: o.ExecOn}
 	}
 	if o.Notify != "" {
-		h.Notify = answering.ChatNotifier{To: o.Notify, Session: func() (protocol.IMPPSession, error) {
-			s, err := judge.Chat()
-			if err != nil {
-				return nil, err
-			}
-			return s, nil
-		}}
+		h.Notify = judgeNotifier{to: o.Notify, judge: judge}
 	}
 	o.media = mediaContext{setting: enc, info: plugins.Info(protocol.KindTelephony), backend: backend}
 	return listen(ctx, o, acct.SIP.AOR, calls, h)
+}
+
+// judgeNotifier sends the --notify message over the judge's chat session
+// (RFC 7081 §3.5), logging in again when its connection was lost since
+// the last call (an XMPP server restart).
+type judgeNotifier struct {
+	to    string
+	judge *callerjudge.Judge
+}
+
+func (n judgeNotifier) Notify(ctx context.Context, text string) error {
+	return n.judge.WithChat(func(s *session.ChatSession) error {
+		return s.Send(ctx, protocol.Message{To: n.to, Type: "chat", Body: text})
+	})
 }
 
 // listen hands incoming calls to h, at most --concurrency at once.

@@ -57,7 +57,12 @@ that is not UTF-8, is refused before anything of it is sent (exit 2).
 With --listen, incoming messages are printed until interrupted, --timeout or
 --count. The server counts a message delivered only once cusax printed it
 (XEP-0198 stream management): what cusax never printed (killed, --count
-reached) goes to the next listener. A dropped connection exits 7.
+reached) goes to the next listener. A dropped connection or a server
+restart is survived: cusax logs in again (said on stderr), joins the room
+again, and prints what the server stored meanwhile, each message once and
+marked delayed ("delayed": true with the server's "delay" time in --json),
+until --give-up-after; then it exits 7. --count and --timeout count over
+the whole run.
 
 With --lines, a dropped connection is restored: cusax logs in again and
 sends the line that failed again (said on stderr), until --give-up-after;
@@ -96,7 +101,7 @@ the roster is allowed, with a note.`,
 	fl.BoolVar(&o.Listen, "listen", false, "print incoming messages")
 	fl.DurationVar(&o.Timeout, "timeout", 0, "with --listen: stop after this long (e.g. 30s)")
 	fl.IntVar(&o.Count, "count", 0, "with --listen: stop after this many messages")
-	fl.DurationVar(&o.GiveUpAfter, "give-up-after", 5*time.Minute, "with --lines: when the connection drops, keep logging in again this long, then exit 7 (0: never)")
+	fl.DurationVar(&o.GiveUpAfter, "give-up-after", 5*time.Minute, "with --lines or --listen: when the connection drops, keep logging in again this long, then exit 7 (0: never)")
 	fl.BoolVar(&o.Info, "info", false, "with --room: print the room's disco#info (RFC 7081 §4: audio-video-uri)")
 	fl.BoolVar(&o.JSON, "json", false, "print JSON (one object per line with --listen)")
 	return cmd
@@ -167,8 +172,8 @@ func run(o *Options) error {
 	if err != nil {
 		return err
 	}
-	// rc.sess is the session from here on: a --lines sender replaces it
-	// when the connection drops (resend.go).
+	// rc.sess is the session from here on: a --lines sender or a --listen
+	// listener replaces it when the connection drops (resend.go, listen.go).
 	rc := &reconnector{sess: sess, giveUp: o.GiveUpAfter, errOut: f.IO.ErrOut, sleep: sleepCtx, account: acct.XMPP.JID}
 	defer func() { rc.sess.Shutdown() }()
 
@@ -205,10 +210,8 @@ func run(o *Options) error {
 			_ = rc.sess.LeaveRoom(lctx, o.Room)
 		}()
 	} else if stream != nil {
-		// RFC 6121 §8.5.2.1: messages to the bare JID reach only available
-		// resources, so a listener must announce presence.
-		if err := sess.SetPresence(ctx, protocol.Presence{}); err != nil {
-			return fmt.Errorf("presence: %w", err)
+		if err := announcePresence(ctx, sess); err != nil {
+			return err
 		}
 	}
 
@@ -251,7 +254,21 @@ func run(o *Options) error {
 		}
 	}
 	if o.Listen {
-		return listen(o, stream, acker, filterFor(to, o.Room != ""))
+		l := &listening{o: o, rc: rc, stream: stream, acker: acker, keep: filterFor(to, o.Room != "")}
+		if o.Room == "" {
+			l.setup = announcePresence
+		}
+		return listen(l)
+	}
+	return nil
+}
+
+// announcePresence makes a listener available. RFC 6121 §8.5.2.1: messages
+// to the bare JID reach only available resources, and the server delivers
+// what it stored offline on initial presence (§8.5.2.1.1, XEP-0160).
+func announcePresence(ctx context.Context, sess *session.ChatSession) error {
+	if err := sess.SetPresence(ctx, protocol.Presence{}); err != nil {
+		return fmt.Errorf("presence: %w", err)
 	}
 	return nil
 }

@@ -155,7 +155,8 @@ func (s *imppSession) AckMessage(ctx context.Context, seq uint64) error {
 }
 
 func (s *imppSession) JoinRoom(ctx context.Context, j protocol.RoomJoin) (protocol.Room, error) {
-	w, err := s.rpc.JoinRoom(ctx, &JoinRoomRequest{SessionId: s.id, Room: j.Room, Nick: j.Nick, Password: j.Password, History: int32(j.History)})
+	w, err := s.rpc.JoinRoom(ctx, &JoinRoomRequest{SessionId: s.id, Room: j.Room, Nick: j.Nick, Password: j.Password, History: int32(j.History),
+		HistorySinceUnixNs: unixNS(j.HistorySince)})
 	if err != nil {
 		return protocol.Room{}, fromStatus(err)
 	}

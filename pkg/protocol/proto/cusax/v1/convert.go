@@ -146,12 +146,12 @@ func presenceFromWire(w *Presence) protocol.Presence {
 
 func messageToWire(m protocol.Message) *Message {
 	return &Message{Id: m.ID, From: m.From, To: m.To, Type: m.Type, Body: m.Body, Thread: m.Thread, TimeUnixNs: unixNS(m.Time), Error: m.Error,
-		Seq: m.Seq, DelayUnixNs: unixNS(m.Delay)}
+		Seq: m.Seq, DelayUnixNs: unixNS(m.Delay), StableId: m.StableID}
 }
 
 func messageFromWire(w *Message) protocol.Message {
 	return protocol.Message{ID: w.GetId(), From: w.GetFrom(), To: w.GetTo(), Type: w.GetType(), Body: w.GetBody(), Thread: w.GetThread(), Time: fromUnixNS(w.GetTimeUnixNs()), Error: w.GetError(),
-		Seq: w.GetSeq(), Delay: fromUnixNS(w.GetDelayUnixNs())}
+		Seq: w.GetSeq(), Delay: fromUnixNS(w.GetDelayUnixNs()), StableID: w.GetStableId()}
 }
 
 func vcardToWire(v protocol.VCard) *VCard {

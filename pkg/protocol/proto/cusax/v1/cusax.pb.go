@@ -1258,7 +1258,10 @@ type Message struct {
 	// otherwise.
 	Seq uint64 `protobuf:"varint,9,opt,name=seq,proto3" json:"seq,omitempty"`
 	// delay_unix_ns is the sender's XEP-0203 delay stamp; 0 when none.
-	DelayUnixNs   int64 `protobuf:"varint,10,opt,name=delay_unix_ns,json=delayUnixNs,proto3" json:"delay_unix_ns,omitempty"`
+	DelayUnixNs int64 `protobuf:"varint,10,opt,name=delay_unix_ns,json=delayUnixNs,proto3" json:"delay_unix_ns,omitempty"`
+	// stable_id is the XEP-0359 stanza-id (by the account) or origin-id of a
+	// received message; empty when none.
+	StableId      string `protobuf:"bytes,11,opt,name=stable_id,json=stableId,proto3" json:"stable_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1361,6 +1364,13 @@ func (x *Message) GetDelayUnixNs() int64 {
 		return x.DelayUnixNs
 	}
 	return 0
+}
+
+func (x *Message) GetStableId() string {
+	if x != nil {
+		return x.StableId
+	}
+	return ""
 }
 
 // AckRequest acknowledges one message of an AckedMessages stream.
@@ -1469,14 +1479,17 @@ func (x *SendRequest) GetMessage() *Message {
 }
 
 type JoinRoomRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	SessionId     string                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
-	Room          string                 `protobuf:"bytes,2,opt,name=room,proto3" json:"room,omitempty"`
-	Nick          string                 `protobuf:"bytes,3,opt,name=nick,proto3" json:"nick,omitempty"`
-	Password      string                 `protobuf:"bytes,4,opt,name=password,proto3" json:"password,omitempty"`
-	History       int32                  `protobuf:"varint,5,opt,name=history,proto3" json:"history,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	SessionId string                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	Room      string                 `protobuf:"bytes,2,opt,name=room,proto3" json:"room,omitempty"`
+	Nick      string                 `protobuf:"bytes,3,opt,name=nick,proto3" json:"nick,omitempty"`
+	Password  string                 `protobuf:"bytes,4,opt,name=password,proto3" json:"password,omitempty"`
+	History   int32                  `protobuf:"varint,5,opt,name=history,proto3" json:"history,omitempty"`
+	// history_since_unix_ns asks for the history since then (XEP-0045
+	// §7.2.13 'since'); 0: history as above.
+	HistorySinceUnixNs int64 `protobuf:"varint,6,opt,name=history_since_unix_ns,json=historySinceUnixNs,proto3" json:"history_since_unix_ns,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *JoinRoomRequest) Reset() {
@@ -1540,6 +1553,13 @@ func (x *JoinRoomRequest) GetPassword() string {
 func (x *JoinRoomRequest) GetHistory() int32 {
 	if x != nil {
 		return x.History
+	}
+	return 0
+}
+
+func (x *JoinRoomRequest) GetHistorySinceUnixNs() int64 {
+	if x != nil {
+		return x.HistorySinceUnixNs
 	}
 	return 0
 }
@@ -4211,7 +4231,7 @@ const file_cusax_v1_cusax_proto_rawDesc = "" +
 	"\x12SetPresenceRequest\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12.\n" +
-	"\bpresence\x18\x02 \x01(\v2\x12.cusax.v1.PresenceR\bpresence\"\xeb\x01\n" +
+	"\bpresence\x18\x02 \x01(\v2\x12.cusax.v1.PresenceR\bpresence\"\x88\x02\n" +
 	"\aMessage\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04from\x18\x02 \x01(\tR\x04from\x12\x0e\n" +
@@ -4224,7 +4244,8 @@ const file_cusax_v1_cusax_proto_rawDesc = "" +
 	"\x05error\x18\b \x01(\tR\x05error\x12\x10\n" +
 	"\x03seq\x18\t \x01(\x04R\x03seq\x12\"\n" +
 	"\rdelay_unix_ns\x18\n" +
-	" \x01(\x03R\vdelayUnixNs\"=\n" +
+	" \x01(\x03R\vdelayUnixNs\x12\x1b\n" +
+	"\tstable_id\x18\v \x01(\tR\bstableId\"=\n" +
 	"\n" +
 	"AckRequest\x12\x1d\n" +
 	"\n" +
@@ -4233,14 +4254,15 @@ const file_cusax_v1_cusax_proto_rawDesc = "" +
 	"\vSendRequest\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12+\n" +
-	"\amessage\x18\x02 \x01(\v2\x11.cusax.v1.MessageR\amessage\"\x8e\x01\n" +
+	"\amessage\x18\x02 \x01(\v2\x11.cusax.v1.MessageR\amessage\"\xc1\x01\n" +
 	"\x0fJoinRoomRequest\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x12\n" +
 	"\x04room\x18\x02 \x01(\tR\x04room\x12\x12\n" +
 	"\x04nick\x18\x03 \x01(\tR\x04nick\x12\x1a\n" +
 	"\bpassword\x18\x04 \x01(\tR\bpassword\x12\x18\n" +
-	"\ahistory\x18\x05 \x01(\x05R\ahistory\"P\n" +
+	"\ahistory\x18\x05 \x01(\x05R\ahistory\x121\n" +
+	"\x15history_since_unix_ns\x18\x06 \x01(\x03R\x12historySinceUnixNs\"P\n" +
 	"\x04Room\x12\x10\n" +
 	"\x03jid\x18\x01 \x01(\tR\x03jid\x12\x18\n" +
 	"\asubject\x18\x02 \x01(\tR\asubject\x12\x1c\n" +

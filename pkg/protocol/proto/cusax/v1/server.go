@@ -192,7 +192,8 @@ func (g *imppServer) JoinRoom(ctx context.Context, req *JoinRoomRequest) (*Room,
 	if err != nil {
 		return nil, err
 	}
-	r, err := sess.JoinRoom(ctx, protocol.RoomJoin{Room: req.GetRoom(), Nick: req.GetNick(), Password: req.GetPassword(), History: int(req.GetHistory())})
+	r, err := sess.JoinRoom(ctx, protocol.RoomJoin{Room: req.GetRoom(), Nick: req.GetNick(), Password: req.GetPassword(), History: int(req.GetHistory()),
+		HistorySince: fromUnixNS(req.GetHistorySinceUnixNs())})
 	return roomToWire(r), toStatus(err)
 }
 
