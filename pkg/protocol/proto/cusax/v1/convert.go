@@ -399,3 +399,11 @@ func auditDecisionFromWire(w *AuditFindingsDecision) protocol.AuditFindingsDecis
 	}
 	return d
 }
+
+func activityToWire(a protocol.Activity) *Activity {
+	return &Activity{General: a.General, Specific: a.Specific, Text: a.Text}
+}
+
+func activityFromWire(w *Activity) protocol.Activity {
+	return protocol.Activity{General: w.GetGeneral(), Specific: w.GetSpecific(), Text: w.GetText()}
+}
