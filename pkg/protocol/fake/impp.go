@@ -15,7 +15,7 @@ import (
 var IMPPCapabilities = []protocol.Capability{
 	protocol.CapLogin, protocol.CapRoster, protocol.CapVCard, protocol.CapPresence,
 	protocol.CapMessage, protocol.CapMessageRecv, protocol.CapMUC, protocol.CapDisco,
-	protocol.CapReach, protocol.CapPublishReach,
+	protocol.CapReach, protocol.CapPublishReach, protocol.CapSubscribe, protocol.CapActivity,
 }
 
 // IMPPBackend is an IMPP backend bound to a Service.

@@ -60,6 +60,9 @@ type Service struct {
 	callers    map[string]*caller // the far ends of incoming calls (Answer)
 	// calleeMedia: how dialled targets treat media encryption (CalleeMedia).
 	calleeMedia map[string]MediaMode
+	// subscriptions and activities: see subscribe.go.
+	subscriptions []SubscriptionEvent
+	activities    []ActivityEvent
 }
 
 // NewService returns a service with the accounts given.
