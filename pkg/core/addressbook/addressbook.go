@@ -42,6 +42,12 @@ type Contact struct {
 
 // PresenceSummary is the contact's presence as last seen.
 type PresenceSummary struct {
+	// State is "available" (a presence came: see Show), "offline" (we are
+	// subscribed to the contact's presence, subscription "to" or "both",
+	// and none came, or an unavailable one) or "unknown" (no subscription
+	// gives us their presence, subscription "none" or "from", RFC 6121
+	// §2.1.2.1: the server would not tell us, so offline would be a guess).
+	State     string `json:"state"`
 	Available bool   `json:"available"`
 	Show      string `json:"show,omitempty"`
 	Status    string `json:"status,omitempty"`
@@ -122,6 +128,7 @@ func Build(ctx context.Context, sess protocol.IMPPSession, caps protocol.Info, o
 	for i := range out {
 		if pres != nil {
 			p := pres[strings.ToLower(out[i].JID)]
+			p.State = presenceState(p, out[i].Subscription)
 			out[i].Presence = &p
 		}
 	}
@@ -207,6 +214,20 @@ func fetchVCard(ctx context.Context, sess protocol.IMPPSession, caps protocol.In
 		v.JID = jid
 	}
 	return v, false, nil
+}
+
+// presenceState is PresenceSummary.State: a presence received counts
+// whatever the subscription (a server may send it, e.g. after a directed
+// presence); without one, only a subscription to the contact's presence
+// (RFC 6121 §2.1.2.1 "to" or "both") makes their silence mean offline.
+func presenceState(p PresenceSummary, subscription string) string {
+	switch {
+	case p.Available:
+		return "available"
+	case subscription == "to" || subscription == "both":
+		return "offline"
+	}
+	return "unknown"
 }
 
 func collectPresence(ctx context.Context, st protocol.Stream[protocol.Presence], wait time.Duration) map[string]PresenceSummary {
