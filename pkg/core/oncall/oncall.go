@@ -1,0 +1,193 @@
+// Package oncall shows the user as on the phone while a call is up: RFC
+// 7081 §3 describes one combined service, so a contact who watches the
+// user's XMPP presence should see the SIP call. While the call is up the
+// presence is dnd with the status "on the phone", and where the backend
+// can publish an XEP-0108 activity, talking/on_the_phone; afterwards the
+// presence returns to what it was and the activity is retracted (XEP-0108
+// §5).
+//
+// Everything here is a side show of the call: every wait is bounded, and
+// a failure is a note, never an error of the call.
+package oncall
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/cusax/cusax/pkg/protocol"
+)
+
+// Status is the presence status text during a call.
+const Status = "on the phone"
+
+// OnThePhone is the XEP-0108 activity during a call (§2.1: talking /
+// on_the_phone).
+var OnThePhone = protocol.Activity{General: "talking", Specific: "on_the_phone", Text: Status}
+
+// DefaultTimeout bounds one presence or activity update.
+const DefaultTimeout = 5 * time.Second
+
+// Session is the Chat session the tracker uses, with its backend's
+// capabilities. Close ends what Open started (for a session of its own:
+// log out, which tells contacts "unavailable"; for a borrowed one, e.g.
+// the agent's, only the loan).
+type Session struct {
+	IMPP  protocol.IMPPSession
+	Info  protocol.Info
+	Close func()
+}
+
+// Options shape a Tracker.
+type Options struct {
+	// Restore is the presence to send after the call; nil sends none (the
+	// session is the call's own and its Close says "unavailable").
+	Restore *protocol.Presence
+	// Own: the session was opened for this call. Its on-the-phone presence
+	// then has priority -1, so that the server neither routes messages for
+	// the bare JID to it nor hands it stored offline messages (RFC 6121
+	// §4.7.2.3, §8.5.2.1.1): a call must not swallow the user's chat.
+	Own bool
+	// Timeout bounds each update (DefaultTimeout when 0).
+	Timeout time.Duration
+	// Note receives one line per thing that went wrong or was left out
+	// (nil: dropped).
+	Note func(string)
+}
+
+type event int
+
+const (
+	evUp event = iota
+	evDown
+)
+
+// Tracker follows one call. Its methods never block for longer than the
+// bounds above and are safe to call from any goroutine.
+type Tracker struct {
+	opts   Options
+	events chan event
+	done   chan struct{}
+	once   sync.Once
+	// Applied reports, for tests and --debug, what was sent.
+	mu      sync.Mutex
+	applied []string
+}
+
+// Start opens the Chat session with open in the background (concurrently
+// with the call's set-up: it never delays the INVITE) and returns at once.
+// ctx bounds the opening only; updates after it was cancelled (Ctrl-C
+// hung the call up) still run, each within the timeout.
+func Start(ctx context.Context, open func(context.Context) (Session, error), opts Options) *Tracker {
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.Note == nil {
+		opts.Note = func(string) {}
+	}
+	t := &Tracker{opts: opts, events: make(chan event, 8), done: make(chan struct{})}
+	go t.run(ctx, open)
+	return t
+}
+
+// Up says the call is answered: show the user as on the phone.
+func (t *Tracker) Up() { t.send(evUp) }
+
+// Down says the call ended: restore what was.
+func (t *Tracker) Down() { t.send(evDown) }
+
+func (t *Tracker) send(e event) {
+	select {
+	case t.events <- e:
+	default:
+		// 8 events queued for one call: the caller is confused; drop.
+	}
+}
+
+// Close ends the tracker: a call still up is taken as ended (restored),
+// then the session is closed. It waits at most wait for that.
+func (t *Tracker) Close(wait time.Duration) {
+	t.once.Do(func() { close(t.events) })
+	select {
+	case <-t.done:
+	case <-time.After(wait):
+		t.opts.Note(fmt.Sprintf("presence: not restored within %s; the chat session ends with the command", wait))
+	}
+}
+
+// Applied lists what the tracker sent, in order ("presence dnd", …).
+func (t *Tracker) Applied() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]string(nil), t.applied...)
+}
+
+func (t *Tracker) record(s string) {
+	t.mu.Lock()
+	t.applied = append(t.applied, s)
+	t.mu.Unlock()
+}
+
+func (t *Tracker) run(ctx context.Context, open func(context.Context) (Session, error)) {
+	defer close(t.done)
+	octx, cancel := context.WithTimeout(ctx, 3*t.opts.Timeout)
+	s, err := open(octx)
+	cancel()
+	if err != nil {
+		t.opts.Note(fmt.Sprintf("presence: the chat aspect did not open, contacts will not see the call: %v", err))
+		for range t.events {
+		}
+		return
+	}
+	if s.Close != nil {
+		defer s.Close()
+	}
+	ap, canActivity := s.IMPP.(protocol.ActivityPublisher)
+	canActivity = canActivity && s.Info.Has(protocol.CapActivity)
+	canPresence := s.Info.Has(protocol.CapPresence)
+	if !canPresence {
+		t.opts.Note(fmt.Sprintf("presence: the chat backend %q cannot set presence", s.Info.Name))
+	}
+	up, activity := false, false
+	bg := context.WithoutCancel(ctx)
+	do := func(what string, f func(context.Context) error) bool {
+		c, cancel := context.WithTimeout(bg, t.opts.Timeout)
+		defer cancel()
+		if err := f(c); err != nil {
+			t.opts.Note(fmt.Sprintf("presence: %s: %v", what, err))
+			return false
+		}
+		t.record(what)
+		return true
+	}
+	down := func() {
+		if activity {
+			// XEP-0108 §5: an empty <activity/> ends it.
+			do("activity retracted", func(c context.Context) error { return ap.PublishActivity(c, protocol.Activity{}) })
+			activity = false
+		}
+		if r := t.opts.Restore; r != nil && canPresence {
+			do("presence restored", func(c context.Context) error { return s.IMPP.SetPresence(c, *r) })
+		}
+		up = false
+	}
+	for e := range t.events {
+		switch {
+		case e == evUp && !up && canPresence:
+			p := protocol.Presence{Show: "dnd", Status: Status}
+			if t.opts.Own {
+				p.Priority = -1
+			}
+			up = do("presence dnd", func(c context.Context) error { return s.IMPP.SetPresence(c, p) })
+			if up && canActivity {
+				activity = do("activity talking/on_the_phone", func(c context.Context) error { return ap.PublishActivity(c, OnThePhone) })
+			}
+		case e == evDown && up:
+			down()
+		}
+	}
+	if up {
+		down()
+	}
+}
