@@ -30,25 +30,27 @@ var OnThePhone = protocol.Activity{General: "talking", Specific: "on_the_phone",
 const DefaultTimeout = 5 * time.Second
 
 // Session is the Chat session the tracker uses, with its backend's
-// capabilities. Close ends what Open started (for a session of its own:
-// log out, which tells contacts "unavailable"; for a borrowed one, e.g.
-// the agent's, only the loan).
+// capabilities and what to do after the call.
 type Session struct {
-	IMPP  protocol.IMPPSession
-	Info  protocol.Info
+	IMPP protocol.IMPPSession
+	Info protocol.Info
+	// Close ends what the opener started (for a session of its own: log
+	// out, which tells contacts "unavailable"; for a borrowed one, e.g.
+	// the agent's, only the loan). Nil: nothing to do.
 	Close func()
+	// Own: the session was opened for this call. Its on-the-phone
+	// presence then has priority -1, so that the server neither routes
+	// messages for the bare JID to it nor hands it stored offline messages
+	// (RFC 6121 §4.7.2.3, §8.5.2.1.1): a call must not swallow the user's
+	// chat.
+	Own bool
+	// Restore is the presence to send after the call; nil sends none (an
+	// own session: its Close says "unavailable").
+	Restore *protocol.Presence
 }
 
 // Options shape a Tracker.
 type Options struct {
-	// Restore is the presence to send after the call; nil sends none (the
-	// session is the call's own and its Close says "unavailable").
-	Restore *protocol.Presence
-	// Own: the session was opened for this call. Its on-the-phone presence
-	// then has priority -1, so that the server neither routes messages for
-	// the bare JID to it nor hands it stored offline messages (RFC 6121
-	// §4.7.2.3, §8.5.2.1.1): a call must not swallow the user's chat.
-	Own bool
 	// Timeout bounds each update (DefaultTimeout when 0).
 	Timeout time.Duration
 	// Note receives one line per thing that went wrong or was left out
@@ -66,13 +68,12 @@ const (
 // Tracker follows one call. Its methods never block for longer than the
 // bounds above and are safe to call from any goroutine.
 type Tracker struct {
-	opts   Options
-	events chan event
-	done   chan struct{}
-	once   sync.Once
-	// Applied reports, for tests and --debug, what was sent.
+	opts    Options
+	events  chan event
+	done    chan struct{}
 	mu      sync.Mutex
-	applied []string
+	closed  bool
+	applied []string // what was sent (Applied)
 }
 
 // Start opens the Chat session with open in the background (concurrently
@@ -91,13 +92,22 @@ func Start(ctx context.Context, open func(context.Context) (Session, error), opt
 	return t
 }
 
-// Up says the call is answered: show the user as on the phone.
+// Up says the call is answered: show the user as on the phone. A nil
+// Tracker (the feature is off) does nothing, as do its other methods.
 func (t *Tracker) Up() { t.send(evUp) }
 
 // Down says the call ended: restore what was.
 func (t *Tracker) Down() { t.send(evDown) }
 
 func (t *Tracker) send(e event) {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return // after Close: nothing to do
+	}
 	select {
 	case t.events <- e:
 	default:
@@ -108,7 +118,15 @@ func (t *Tracker) send(e event) {
 // Close ends the tracker: a call still up is taken as ended (restored),
 // then the session is closed. It waits at most wait for that.
 func (t *Tracker) Close(wait time.Duration) {
-	t.once.Do(func() { close(t.events) })
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	if !t.closed {
+		t.closed = true
+		close(t.events)
+	}
+	t.mu.Unlock()
 	select {
 	case <-t.done:
 	case <-time.After(wait):
@@ -118,6 +136,9 @@ func (t *Tracker) Close(wait time.Duration) {
 
 // Applied lists what the tracker sent, in order ("presence dnd", …).
 func (t *Tracker) Applied() []string {
+	if t == nil {
+		return nil
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return append([]string(nil), t.applied...)
@@ -167,7 +188,7 @@ func (t *Tracker) run(ctx context.Context, open func(context.Context) (Session, 
 			do("activity retracted", func(c context.Context) error { return ap.PublishActivity(c, protocol.Activity{}) })
 			activity = false
 		}
-		if r := t.opts.Restore; r != nil && canPresence {
+		if r := s.Restore; r != nil && canPresence {
 			do("presence restored", func(c context.Context) error { return s.IMPP.SetPresence(c, *r) })
 		}
 		up = false
@@ -176,7 +197,7 @@ func (t *Tracker) run(ctx context.Context, open func(context.Context) (Session, 
 		switch {
 		case e == evUp && !up && canPresence:
 			p := protocol.Presence{Show: "dnd", Status: Status}
-			if t.opts.Own {
+			if s.Own {
 				p.Priority = -1
 			}
 			up = do("presence dnd", func(c context.Context) error { return s.IMPP.SetPresence(c, p) })

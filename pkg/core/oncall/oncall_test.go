@@ -24,14 +24,14 @@ func service() *fake.Service {
 }
 
 // opener logs alice in through b, counting the closes.
-func opener(b protocol.IMPP, closed *int, mu *sync.Mutex) func(context.Context) (oncall.Session, error) {
+func opener(b protocol.IMPP, closed *int, mu *sync.Mutex, own bool, restore *protocol.Presence) func(context.Context) (oncall.Session, error) {
 	return func(ctx context.Context) (oncall.Session, error) {
 		s, err := b.Connect(ctx, protocol.ConnectRequest{Address: "alice@example.com", Password: "pa"})
 		if err != nil {
 			return oncall.Session{}, err
 		}
 		info, _ := b.Info(ctx)
-		return oncall.Session{IMPP: s, Info: info, Close: func() {
+		return oncall.Session{IMPP: s, Info: info, Own: own, Restore: restore, Close: func() {
 			_ = s.Close(context.Background())
 			mu.Lock()
 			*closed++
@@ -53,7 +53,7 @@ func TestUpDownOwnSession(t *testing.T) {
 	var mu sync.Mutex
 	closed := 0
 	var n notes
-	tr := oncall.Start(context.Background(), opener(svc.IMPP(), &closed, &mu), oncall.Options{Own: true, Note: n.add})
+	tr := oncall.Start(context.Background(), opener(svc.IMPP(), &closed, &mu, true, nil), oncall.Options{Note: n.add})
 	tr.Up()
 	tr.Down()
 	tr.Close(10 * time.Second)
@@ -81,7 +81,7 @@ func TestRestoreBorrowedSession(t *testing.T) {
 	var mu sync.Mutex
 	closed := 0
 	restore := protocol.Presence{Show: "away", Status: "lunch"}
-	tr := oncall.Start(context.Background(), opener(svc.IMPP(), &closed, &mu), oncall.Options{Restore: &restore})
+	tr := oncall.Start(context.Background(), opener(svc.IMPP(), &closed, &mu, false, &restore), oncall.Options{})
 	tr.Up()
 	tr.Close(10 * time.Second) // still up: Close ends it
 	ps := svc.Presences()
@@ -95,7 +95,7 @@ func TestNotAnswered(t *testing.T) {
 	svc := service()
 	var mu sync.Mutex
 	closed := 0
-	tr := oncall.Start(context.Background(), opener(svc.IMPP(), &closed, &mu), oncall.Options{})
+	tr := oncall.Start(context.Background(), opener(svc.IMPP(), &closed, &mu, false, nil), oncall.Options{})
 	tr.Down()
 	tr.Close(10 * time.Second)
 	if len(svc.Presences()) != 0 || len(svc.Activities()) != 0 || closed != 1 {
@@ -109,7 +109,7 @@ func TestNoActivityCapability(t *testing.T) {
 	var mu sync.Mutex
 	closed := 0
 	b := svc.IMPP(protocol.CapLogin, protocol.CapPresence)
-	tr := oncall.Start(context.Background(), opener(b, &closed, &mu), oncall.Options{Own: true})
+	tr := oncall.Start(context.Background(), opener(b, &closed, &mu, true, nil), oncall.Options{})
 	tr.Up()
 	tr.Down()
 	tr.Close(10 * time.Second)

@@ -1,0 +1,49 @@
+package cmdutil
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/cusax/cusax/pkg/core/config"
+	"github.com/cusax/cusax/pkg/core/oncall"
+	"github.com/cusax/cusax/pkg/core/ownpresence"
+	"github.com/cusax/cusax/pkg/core/session"
+	"github.com/cusax/cusax/pkg/protocol"
+)
+
+// StartOnCall begins showing account a as on the phone for a call about
+// to be placed or taken (RFC 7081 §3; see pkg/core/oncall). It returns nil
+// (a Tracker that does nothing) when off is set (--no-presence) or the
+// account's presence_on_call is off. The Chat aspect is opened in the
+// background: this never delays the call. Notes go to stderr.
+func (f *Factory) StartOnCall(a config.Account, off bool) *oncall.Tracker {
+	if off || !a.Features.PresenceOnCallEnabled(a) {
+		return nil
+	}
+	note := func(s string) { fmt.Fprintf(f.IO.ErrOut, "cusax: note: %s\n", s) }
+	return oncall.Start(f.Context, func(context.Context) (oncall.Session, error) {
+		sess, err := f.OpenChat(a, 0)
+		if err != nil {
+			return oncall.Session{}, err
+		}
+		s := oncall.Session{IMPP: sess.IMPPSession, Info: sess.Info, Close: sess.Shutdown, Own: !Borrowed(sess)}
+		if !s.Own {
+			// A live session kept by someone else (the agent): give it back
+			// the presence the user chose, else available.
+			r := protocol.Presence{}
+			if saved, ok, err := ownpresence.Load(a.Name); err != nil {
+				note(err.Error())
+			} else if ok {
+				r = saved.Presence()
+			}
+			s.Restore = &r
+		}
+		return s, nil
+	}, oncall.Options{Note: note})
+}
+
+// Borrowed reports whether sess is a live session kept by the agent (its
+// presence outlives the command) rather than one opened for this command.
+// TODO(merge fix-agentcli): the agent's leased sessions are marked by
+// pkg/core/session; until then every session is the command's own.
+func Borrowed(sess *session.ChatSession) bool { return false }
