@@ -25,15 +25,13 @@ import (
 type Options struct {
 	F *cmdutil.Factory
 
-	Target  string
-	Account string
-	Via     string
-	Number  string
-	Yes     bool
-	DryRun  bool
-	NoIMPP  bool
-	// NoPresence is --no-presence: no on-the-phone presence (oncall).
-	NoPresence  bool
+	Target      string
+	Account     string
+	Via         string
+	Number      string
+	Yes         bool
+	DryRun      bool
+	NoIMPP      bool
 	Anonymous   bool
 	Video       bool
 	Play        string
@@ -48,6 +46,9 @@ type Options struct {
 	MediaEncryption string
 	// MediaKeying is --media-keying ("": the account's setting, else sdes).
 	MediaKeying string
+
+	// NoPresence is --no-presence: no on-the-phone presence (oncall).
+	NoPresence bool
 
 	early    *earlyStart
 	stopping []*callplan.Plan // policy plugins to stop while the call goes on
