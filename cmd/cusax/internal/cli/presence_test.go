@@ -1,0 +1,263 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cusax/cusax/internal/testbed"
+	"github.com/cusax/cusax/pkg/core/oncall"
+	"github.com/cusax/cusax/pkg/protocol"
+	xmppbackend "github.com/cusax/cusax/plugins/xmpp"
+)
+
+// presenceUser is a bed user logged in with cusax (account "lab", SIP over
+// UDP) in a home of its own.
+type presenceUser struct {
+	name, jid, home, password string
+}
+
+func newPresenceUser(t *testing.T, bed *testbed.Bed, name string) presenceUser {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	users, err := bed.AddUsers(ctx, bed.Domain, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := presenceUser{name: name, jid: bed.JID(name), home: t.TempDir(), password: users[name].Password}
+	if r := runCLI(t, u.home, u.password+"\n", loginArgs(bed, name, "sip:"+bed.SIPUDPAddr+";transport=udp")...); r.code != 0 {
+		t.Fatalf("login %s: %d\n%s", name, r.code, r.stderr)
+	}
+	return u
+}
+
+func (u presenceUser) run(t *testing.T, args ...string) cliResult {
+	t.Helper()
+	t.Setenv("XDG_STATE_HOME", u.home+"/state")
+	t.Setenv("XDG_CACHE_HOME", u.home+"/cache")
+	return runCLI(t, u.home, "", args...)
+}
+
+// rosterPresence is `cusax roster --presence --json` of u, by JID.
+func (u presenceUser) rosterPresence(t *testing.T) map[string][2]string {
+	t.Helper()
+	r := u.run(t, "roster", "--presence", "--presence-wait", "500ms", "--json")
+	if r.code != 0 {
+		t.Fatalf("roster --presence: exit %d", r.code)
+	}
+	var got []struct {
+		JID          string `json:"jid"`
+		Subscription string `json:"subscription"`
+		Presence     struct {
+			State string `json:"state"`
+		} `json:"presence"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+		t.Fatalf("%v: %s", err, r.stdout)
+	}
+	out := map[string][2]string{}
+	for _, c := range got {
+		out[c.JID] = [2]string{c.Subscription, c.Presence.State}
+	}
+	return out
+}
+
+// TestPresenceSubscribeAndUnknown: `roster subscribe` and `roster approve`
+// against the real Prosody (RFC 6121 §3.1), and what `roster --presence`
+// says of a contact before and after: unknown without a subscription to
+// their presence (§2.1.2.1), offline with one and no presence.
+func TestPresenceSubscribeAndUnknown(t *testing.T) {
+	bed := testbed.Shared(t)
+	al := newPresenceUser(t, bed, "psubal")
+	bo := newPresenceUser(t, bed, "psubbo")
+
+	// bob asks; before alice answers, bob's roster has her with
+	// subscription none: her presence is unknown to him, not offline.
+	r := bo.run(t, "roster", "subscribe", al.jid, "--json")
+	if r.code != 0 || !strings.Contains(r.stdout, `"sent": "subscribe"`) {
+		t.Fatalf("roster subscribe: exit %d: %s", r.code, r.stdout)
+	}
+	if got := bo.rosterPresence(t)[al.jid]; got != [2]string{"none", "unknown"} {
+		t.Errorf("bob's view of alice before approval = %v, want [none unknown]", got)
+	}
+	if r := al.run(t, "roster", "approve", bo.jid); r.code != 0 || r.stdout != "subscribed\t"+bo.jid+"\n" {
+		t.Fatalf("roster approve: exit %d: %q", r.code, r.stdout)
+	}
+	// Alice is offline: bob, now subscribed ("to"), may say so.
+	if got := bo.rosterPresence(t)[al.jid]; got != [2]string{"to", "offline"} {
+		t.Errorf("bob's view of alice after approval = %v, want [to offline]", got)
+	}
+	// Alice's side: bob sees her ("from"), she does not see him: unknown.
+	if got := al.rosterPresence(t)[bo.jid]; got != [2]string{"from", "unknown"} {
+		t.Errorf("alice's view of bob = %v, want [from unknown]", got)
+	}
+	for _, bad := range []string{"not-a-jid", "a@b@c", "@" + bed.Domain} {
+		if r := bo.run(t, "roster", "subscribe", bad); r.code != 2 || strings.Count(strings.TrimSpace(r.stderr), "\n") > 1 {
+			t.Errorf("roster subscribe %q: exit %d, stderr %q; want exit 2 and one line", bad, r.code, r.stderr)
+		}
+	}
+}
+
+// watcher is bob's client: our xmpp backend in the test, with its
+// presence stream.
+type watcher struct {
+	sess protocol.IMPPSession
+	ps   protocol.Stream[protocol.Presence]
+	got  chan protocol.Presence
+}
+
+func newWatcher(t *testing.T, bed *testbed.Bed, u presenceUser) *watcher {
+	t.Helper()
+	ca, err := os.ReadFile(bed.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sess, err := xmppbackend.New(nil).Connect(ctx, protocol.ConnectRequest{
+		Address: u.jid, Password: u.password, Server: bed.XMPPAddr, CAPEM: ca, Resource: "watch", Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sess.Close(context.Background()) })
+	// The stream lives as long as the test (not ctx, the log-in's bound).
+	ps, err := sess.Presences(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ps.Close() })
+	w := &watcher{sess: sess, ps: ps, got: make(chan protocol.Presence, 256)}
+	go func() {
+		defer close(w.got)
+		for {
+			p, err := ps.Recv()
+			if err != nil {
+				return
+			}
+			w.got <- p
+		}
+	}()
+	// Initial presence: only then does the server send us contacts' presence.
+	if err := sess.SetPresence(ctx, protocol.Presence{}); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// next waits up to d for a presence from bare that match accepts.
+func (w *watcher) next(t *testing.T, bare string, d time.Duration, what string, match func(protocol.Presence) bool) protocol.Presence {
+	t.Helper()
+	deadline := time.After(d)
+	for {
+		select {
+		case p, ok := <-w.got:
+			if !ok {
+				t.Fatalf("%s: the presence stream ended", what)
+			}
+			if !strings.HasPrefix(p.From, bare+"/") && p.From != bare {
+				continue
+			}
+			t.Logf("watcher: %+v", p)
+			if match(p) {
+				return p
+			}
+		case <-deadline:
+			t.Fatalf("%s: not seen within %s", what, d)
+		}
+	}
+}
+
+func (w *watcher) activity(t *testing.T, jid string) protocol.Activity {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	a, err := w.sess.(interface {
+		Activity(context.Context, string) (protocol.Activity, error)
+	}).Activity(ctx, jid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// TestPresenceOnThePhone (issue 17, must show): bob is subscribed to
+// alice's presence (through `roster subscribe` / `approve`). While alice's
+// `cusax call` to a sipp callee is up, bob's client sees her presence go
+// to dnd "on the phone", and reads her XEP-0108 activity
+// talking/on_the_phone from PEP (the bed's Prosody has mod_pep); after the
+// hang-up the activity is retracted and her presence goes back. Without an
+// agent "back" is unavailable: the call's own Chat session was the only
+// one alice had, and it logs out with the command (with `cusax agent`
+// running, the agent's session gets the presence it had before).
+func TestPresenceOnThePhone(t *testing.T) {
+	bed := testbed.Shared(t)
+	bin := cusaxBinary(t) // built first: the build must not eat the call's time
+	al := newPresenceUser(t, bed, "pcallal")
+	bo := newPresenceUser(t, bed, "pcallbo")
+	callee := calleeUser(t, bed, "pcallee")
+	if r := bo.run(t, "roster", "subscribe", al.jid); r.code != 0 {
+		t.Fatalf("subscribe: exit %d", r.code)
+	}
+	if r := al.run(t, "roster", "approve", bo.jid); r.code != 0 {
+		t.Fatalf("approve: exit %d", r.code)
+	}
+	w := newWatcher(t, bed, bo)
+
+	uas := bed.StartSippUAS(t, testbed.SippUASOptions{User: callee, Answer: 200, HoldTimeout: 20 * time.Second})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "--config", al.home+"/cusax/config.toml", "call", uas.URI, "--duration", "4s", "--json")
+	cmd.Env = append(os.Environ(), "CUSAX_SECRETS=file", "XDG_CONFIG_HOME="+al.home, "XDG_DATA_HOME="+al.home+"/data",
+		"XDG_CACHE_HOME="+al.home+"/cache", "XDG_STATE_HOME="+al.home+"/state", "CUSAX_PLUGIN_PATH=")
+	stdout, stderr := &lockedBuffer{}, &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	t0 := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+
+	p := w.next(t, al.jid, 20*time.Second, "alice on the phone", func(p protocol.Presence) bool { return p.Type == "" && p.Show == "dnd" })
+	seenAt := time.Since(t0)
+	if p.Status != oncall.Status {
+		t.Errorf("status %q, want %q", p.Status, oncall.Status)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("the call ended before its --duration while dnd was checked: %v\n%s", err, stderr.String())
+	default:
+	}
+	if a := w.activity(t, al.jid); a != oncall.OnThePhone {
+		t.Errorf("alice's activity during the call = %+v, want %+v", a, oncall.OnThePhone)
+	}
+	back := w.next(t, al.jid, 30*time.Second, "alice after the hang-up", func(q protocol.Presence) bool { return q.From == p.From && q.Type == "unavailable" })
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("call: %v\n%s", err, stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the call did not end")
+	}
+	t.Logf("call stderr:\n%s", stderr.String())
+	var out struct {
+		Answered   bool  `json:"answered"`
+		DurationMS int64 `json:"duration_ms"`
+	}
+	if err := json.Unmarshal([]byte(stdout.String()), &out); err != nil || !out.Answered {
+		t.Fatalf("outcome %v: %s", err, stdout.String())
+	}
+	if a := w.activity(t, al.jid); a != (protocol.Activity{}) {
+		t.Errorf("alice's activity after the call = %+v, want none (XEP-0108 §5)", a)
+	}
+	if res, err := uas.Wait(15 * time.Second); err != nil || res.Successful != 1 {
+		t.Errorf("callee: %+v, %v", res, err)
+	}
+	t.Logf("dnd seen %d ms after the start; back to %q; call %d ms", seenAt.Milliseconds(), back.Type, out.DurationMS)
+}
