@@ -58,21 +58,20 @@ type Options struct {
 	Note func(string)
 }
 
-type event int
-
-const (
-	evUp event = iota
-	evDown
-)
-
-// Tracker follows one call. Its methods never block for longer than the
-// bounds above and are safe to call from any goroutine.
+// Tracker follows the calls of one command. It is level-triggered: the
+// user is on the phone while more Up calls than Down calls were made, so
+// several calls at once (answer --concurrency) are one on-the-phone span,
+// and a call that ended before the session opened changes nothing. Its
+// methods never block for longer than the bounds above and are safe to
+// call from any goroutine.
 type Tracker struct {
-	opts    Options
-	events  chan event
-	done    chan struct{}
+	opts Options
+	poke chan struct{} // cap 1: the worker has something to look at
+	done chan struct{}
+
 	mu      sync.Mutex
-	closed  bool
+	calls   int      // Up minus Down, never below 0
+	closed  bool     // Close was called
 	applied []string // what was sent (Applied)
 }
 
@@ -87,32 +86,42 @@ func Start(ctx context.Context, open func(context.Context) (Session, error), opt
 	if opts.Note == nil {
 		opts.Note = func(string) {}
 	}
-	t := &Tracker{opts: opts, events: make(chan event, 8), done: make(chan struct{})}
+	t := &Tracker{opts: opts, poke: make(chan struct{}, 1), done: make(chan struct{})}
 	go t.run(ctx, open)
 	return t
 }
 
-// Up says the call is answered: show the user as on the phone. A nil
+// Up says a call is answered: show the user as on the phone. A nil
 // Tracker (the feature is off) does nothing, as do its other methods.
-func (t *Tracker) Up() { t.send(evUp) }
+func (t *Tracker) Up() { t.change(+1) }
 
-// Down says the call ended: restore what was.
-func (t *Tracker) Down() { t.send(evDown) }
+// Down says a call ended (answered or not): once no call is up, restore
+// what was.
+func (t *Tracker) Down() { t.change(-1) }
 
-func (t *Tracker) send(e event) {
+func (t *Tracker) change(d int) {
 	if t == nil {
 		return
 	}
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.closed {
-		return // after Close: nothing to do
-	}
+	t.calls = max(0, t.calls+d)
+	t.mu.Unlock()
+	t.wake()
+}
+
+func (t *Tracker) wake() {
 	select {
-	case t.events <- e:
-	default:
-		// 8 events queued for one call: the caller is confused; drop.
+	case t.poke <- struct{}{}:
+	default: // a poke is pending already
 	}
+}
+
+// want reports whether the user should be shown on the phone, and
+// whether the tracker is closing.
+func (t *Tracker) want() (up, closing bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.calls > 0 && !t.closed, t.closed
 }
 
 // Close ends the tracker: a call still up is taken as ended (restored),
@@ -122,11 +131,9 @@ func (t *Tracker) Close(wait time.Duration) {
 		return
 	}
 	t.mu.Lock()
-	if !t.closed {
-		t.closed = true
-		close(t.events)
-	}
+	t.closed = true
 	t.mu.Unlock()
+	t.wake()
 	select {
 	case <-t.done:
 	case <-time.After(wait):
@@ -157,8 +164,6 @@ func (t *Tracker) run(ctx context.Context, open func(context.Context) (Session, 
 	cancel()
 	if err != nil {
 		t.opts.Note(fmt.Sprintf("presence: the chat aspect did not open, contacts will not see the call: %v", err))
-		for range t.events {
-		}
 		return
 	}
 	if s.Close != nil {
@@ -193,9 +198,10 @@ func (t *Tracker) run(ctx context.Context, open func(context.Context) (Session, 
 		}
 		up = false
 	}
-	for e := range t.events {
+	for {
+		want, closing := t.want()
 		switch {
-		case e == evUp && !up && canPresence:
+		case want && !up && canPresence:
 			p := protocol.Presence{Show: "dnd", Status: Status}
 			if s.Own {
 				p.Priority = -1
@@ -204,11 +210,17 @@ func (t *Tracker) run(ctx context.Context, open func(context.Context) (Session, 
 			if up && canActivity {
 				activity = do("activity talking/on_the_phone", func(c context.Context) error { return ap.PublishActivity(c, OnThePhone) })
 			}
-		case e == evDown && up:
+			if !up {
+				// Not retried: a server that refused once would refuse
+				// again, and each try would be another note.
+				canPresence = false
+			}
+		case !want && up:
 			down()
 		}
-	}
-	if up {
-		down()
+		if closing {
+			return
+		}
+		<-t.poke
 	}
 }

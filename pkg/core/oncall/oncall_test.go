@@ -40,6 +40,18 @@ func opener(b protocol.IMPP, closed *int, mu *sync.Mutex, own bool, restore *pro
 	}
 }
 
+// settled waits (bounded) until the tracker applied n things.
+func settled(t *testing.T, tr *oncall.Tracker, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(tr.Applied()) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("applied %v, want %d things", tr.Applied(), n)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
 type notes struct {
 	mu sync.Mutex
 	l  []string
@@ -55,6 +67,7 @@ func TestUpDownOwnSession(t *testing.T) {
 	var n notes
 	tr := oncall.Start(context.Background(), opener(svc.IMPP(), &closed, &mu, true, nil), oncall.Options{Note: n.add})
 	tr.Up()
+	settled(t, tr, 2)
 	tr.Down()
 	tr.Close(10 * time.Second)
 	want := "[presence dnd activity talking/on_the_phone activity retracted]"
@@ -83,9 +96,43 @@ func TestRestoreBorrowedSession(t *testing.T) {
 	restore := protocol.Presence{Show: "away", Status: "lunch"}
 	tr := oncall.Start(context.Background(), opener(svc.IMPP(), &closed, &mu, false, &restore), oncall.Options{})
 	tr.Up()
+	settled(t, tr, 2)
 	tr.Close(10 * time.Second) // still up: Close ends it
 	ps := svc.Presences()
 	if len(ps) != 2 || ps[0].Show != "dnd" || ps[0].Priority != 0 || ps[1].Show != "away" || ps[1].Status != "lunch" {
+		t.Errorf("presences %+v", ps)
+	}
+}
+
+// Two calls at once (answer --concurrency) are one span: dnd once, back
+// only when both ended; a call that ended before the session opened
+// changes nothing.
+func TestOverlappingCalls(t *testing.T) {
+	svc := service()
+	var mu sync.Mutex
+	closed := 0
+	restore := protocol.Presence{Type: "unavailable"}
+	tr := oncall.Start(context.Background(), opener(svc.IMPP(), &closed, &mu, true, &restore), oncall.Options{})
+	tr.Up()
+	settled(t, tr, 2)
+	tr.Up()
+	tr.Down()
+	time.Sleep(20 * time.Millisecond) // nothing must happen: one call is still up
+	if got := len(tr.Applied()); got != 2 {
+		t.Fatalf("after one of two calls ended: applied %v", tr.Applied())
+	}
+	tr.Down()
+	settled(t, tr, 4)
+	tr.Up()
+	settled(t, tr, 6)
+	tr.Down()
+	tr.Close(10 * time.Second)
+	want := "[presence dnd activity talking/on_the_phone activity retracted presence restored presence dnd activity talking/on_the_phone activity retracted presence restored]"
+	if got := fmt.Sprint(tr.Applied()); got != want {
+		t.Errorf("applied\n%s, want\n%s", got, want)
+	}
+	ps := svc.Presences()
+	if len(ps) != 4 || ps[1].Type != "unavailable" || ps[2].Show != "dnd" {
 		t.Errorf("presences %+v", ps)
 	}
 }
@@ -111,6 +158,7 @@ func TestNoActivityCapability(t *testing.T) {
 	b := svc.IMPP(protocol.CapLogin, protocol.CapPresence)
 	tr := oncall.Start(context.Background(), opener(b, &closed, &mu, true, nil), oncall.Options{})
 	tr.Up()
+	settled(t, tr, 1)
 	tr.Down()
 	tr.Close(10 * time.Second)
 	if got := fmt.Sprint(tr.Applied()); got != "[presence dnd]" {
@@ -152,6 +200,10 @@ func TestHungServerIsBounded(t *testing.T) {
 		return oncall.Session{IMPP: hangSession{}, Info: protocol.Info{Capabilities: []protocol.Capability{protocol.CapPresence}}}, nil
 	}, oncall.Options{Timeout: 50 * time.Millisecond, Note: n.add})
 	tr.Up()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(n.all(), "presence dnd") && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
 	tr.Down()
 	tr.Close(5 * time.Second)
 	if !strings.Contains(n.all(), "presence: presence dnd") || len(tr.Applied()) != 0 {

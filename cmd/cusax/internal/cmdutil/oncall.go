@@ -16,17 +16,34 @@ import (
 // (a Tracker that does nothing) when off is set (--no-presence) or the
 // account's presence_on_call is off. The Chat aspect is opened in the
 // background: this never delays the call. Notes go to stderr.
-func (f *Factory) StartOnCall(a config.Account, off bool) *oncall.Tracker {
+//
+// listener: the command outlives its calls (answer). Its own session
+// then goes back to unavailable after each call, as it was before.
+//
+// chat, when set, gives the command's own Chat session (answer's caller
+// judge keeps one), which the tracker uses and leaves open; nil opens one
+// for the tracker alone, closed at the end.
+func (f *Factory) StartOnCall(a config.Account, off, listener bool, chat func() (*session.ChatSession, error)) *oncall.Tracker {
 	if off || !a.Features.PresenceOnCallEnabled(a) {
 		return nil
 	}
 	note := func(s string) { fmt.Fprintf(f.IO.ErrOut, "cusax: note: %s\n", s) }
 	return oncall.Start(f.Context, func(context.Context) (oncall.Session, error) {
-		sess, err := f.OpenChat(a, 0)
+		open, closeIt := chat, false
+		if open == nil {
+			open, closeIt = func() (*session.ChatSession, error) { return f.OpenChat(a, 0) }, true
+		}
+		sess, err := open()
 		if err != nil {
 			return oncall.Session{}, err
 		}
-		s := oncall.Session{IMPP: sess.IMPPSession, Info: sess.Info, Close: sess.Shutdown, Own: !Borrowed(sess)}
+		s := oncall.Session{IMPP: sess.IMPPSession, Info: sess.Info, Own: !Borrowed(sess)}
+		if closeIt {
+			s.Close = sess.Shutdown
+		}
+		if s.Own && listener {
+			s.Restore = &protocol.Presence{Type: "unavailable"}
+		}
 		if !s.Own {
 			// A live session kept by someone else (the agent): give it back
 			// the presence the user chose, else available.

@@ -47,7 +47,7 @@ func (o *Options) dial(p *callplan.Plan) error {
 	}
 	// RFC 7081 §3: contacts see the call as dnd "on the phone". The Chat
 	// aspect opens in the background; it never delays the INVITE.
-	onCall := f.StartOnCall(a, o.NoPresence)
+	onCall := f.StartOnCall(a, o.NoPresence, false, nil)
 	defer onCall.Close(hangupWait)
 	var stopped sync.WaitGroup
 	for _, p := range o.stopping {

@@ -1,8 +1,10 @@
 package call
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil/cmdtest"
@@ -12,12 +14,58 @@ import (
 	"github.com/cusax/cusax/plugins/policy"
 )
 
+// presenceHeldDial holds the final event of a call until the on-the-phone
+// presence was set (bounded), as a real call is up for longer than the
+// Chat aspect takes to open.
+type presenceHeldDial struct {
+	digestDial
+	svc interface{ Presences() []protocol.Presence }
+}
+
+func (b presenceHeldDial) Connect(ctx context.Context, req protocol.ConnectRequest) (protocol.TelephonySession, error) {
+	s, err := b.digestDial.Connect(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return presenceHeldSession{s, b.svc}, nil
+}
+
+type presenceHeldSession struct {
+	protocol.TelephonySession
+	svc interface{ Presences() []protocol.Presence }
+}
+
+func (s presenceHeldSession) Dial(ctx context.Context, req protocol.DialRequest) (protocol.Stream[protocol.CallEvent], error) {
+	st, err := s.TelephonySession.Dial(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return presenceHeldStream{st, s.svc}, nil
+}
+
+type presenceHeldStream struct {
+	protocol.Stream[protocol.CallEvent]
+	svc interface{ Presences() []protocol.Presence }
+}
+
+func (h presenceHeldStream) Recv() (protocol.CallEvent, error) {
+	ev, err := h.Stream.Recv()
+	if err == nil && ev.Final && ev.Answered {
+		deadline := time.Now().Add(5 * time.Second)
+		for len(h.svc.Presences()) == 0 && time.Now().Before(deadline) {
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+	return ev, err
+}
+
 // RFC 7081 §3: while the call is up, contacts see dnd "on the phone" and
 // the XEP-0108 activity; afterwards the activity is retracted. The call's
 // own Chat session has priority -1 (no offline messages swallowed) and
 // logs out after the call.
 func TestCallSetsOnThePhone(t *testing.T) {
 	e := newEnv(t, nil)
+	e.Source.Telephony["sip"] = presenceHeldDial{digestDial{e.Service.Telephony()}, e.Service}
 	e.Service.OnDial(cmdtest.BobAOR, ringing, answered, ended)
 	r := e.Run(newCmd, "bob", "--json")
 	if r.Code != cmdutil.ExitOK {
