@@ -261,3 +261,47 @@ func TestPresenceOnThePhone(t *testing.T) {
 	}
 	t.Logf("dnd seen %d ms after the start; back to %q; call %d ms", seenAt.Milliseconds(), back.Type, out.DurationMS)
 }
+
+// TestPresenceOnThePhoneAnswer: the same for a call taken by `cusax
+// answer` (a sipp caller through Kamailio, holding 3 s): bob sees alice
+// dnd "on the phone" with the activity while the call is up, then
+// unavailable again, as the listener's own Chat session was before the
+// call (it takes no presence otherwise: it only judges callers).
+func TestPresenceOnThePhoneAnswer(t *testing.T) {
+	bed := testbed.Shared(t)
+	cusaxBinary(t)
+	al := newPresenceUser(t, bed, "pansal")
+	bo := newPresenceUser(t, bed, "pansbo")
+	if r := bo.run(t, "roster", "subscribe", al.jid); r.code != 0 {
+		t.Fatalf("subscribe: exit %d", r.code)
+	}
+	if r := al.run(t, "roster", "approve", bo.jid); r.code != 0 {
+		t.Fatalf("approve: exit %d", r.code)
+	}
+	w := newWatcher(t, bed, bo)
+	p := startAnswer(t, al.home, nil, "--max-calls", "1", "--duration", "30s",
+		"--accept", "verified,verified-by-scan,ambiguous,mismatch,not-in-roster,unknown,anonymous")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	id := callID("pres")
+	call := sippCall(ctx, bed, testbed.SippCallOptions{From: "bob", To: "sip:" + al.name + "@" + bed.Domain, CallID: id, Hold: 3 * time.Second})
+	dnd := w.next(t, al.jid, 20*time.Second, "alice on the phone", func(p protocol.Presence) bool { return p.Type == "" && p.Show == "dnd" })
+	if dnd.Status != oncall.Status {
+		t.Errorf("status %q", dnd.Status)
+	}
+	if a := w.activity(t, al.jid); a != oncall.OnThePhone {
+		t.Errorf("activity during the call = %+v", a)
+	}
+	w.next(t, al.jid, 20*time.Second, "alice after the call", func(q protocol.Presence) bool { return q.From == dnd.From && q.Type == "unavailable" })
+	(<-call).must(t)
+	r := p.report(t, 1, 10*time.Second)
+	if r.CallID != id || r.Action != "answered" {
+		t.Errorf("report %+v", r)
+	}
+	if a := w.activity(t, al.jid); a != (protocol.Activity{}) {
+		t.Errorf("activity after the call = %+v, want none", a)
+	}
+	if code := p.wait(t, 15*time.Second); code != 0 {
+		t.Errorf("answer exit %d: %s", code, p.stderr.String())
+	}
+}
