@@ -305,3 +305,93 @@ func TestPresenceOnThePhoneAnswer(t *testing.T) {
 		t.Errorf("answer exit %d: %s", code, p.stderr.String())
 	}
 }
+
+// TestPresenceCommand: `cusax presence away` without an agent: bob sees
+// alice away, then unavailable when the command's session ends (it says
+// so); with --hold she stays away until Ctrl-C. The hostile case: a
+// message stored for alice while she was offline is not swallowed by
+// these sessions nobody reads (priority -1, RFC 6121 §8.5.2.1.1): her
+// next real session gets it.
+func TestPresenceCommand(t *testing.T) {
+	bed := testbed.Shared(t)
+	cusaxBinary(t)
+	al := newPresenceUser(t, bed, "pcmdal")
+	bo := newPresenceUser(t, bed, "pcmdbo")
+	if r := bo.run(t, "roster", "subscribe", al.jid); r.code != 0 {
+		t.Fatalf("subscribe: exit %d", r.code)
+	}
+	if r := al.run(t, "roster", "approve", bo.jid); r.code != 0 {
+		t.Fatalf("approve: exit %d", r.code)
+	}
+	w := newWatcher(t, bed, bo)
+	// Stored offline for alice (RFC 6121 §8.5.2.2.1), before anything.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := w.sess.Send(ctx, protocol.Message{To: al.jid, Type: "chat", Body: "while you were out"}); err != nil {
+		t.Fatal(err)
+	}
+
+	r := al.run(t, "presence", "away", "--status", "lunch", "--json")
+	if r.code != 0 || !strings.Contains(r.stdout, `"lasts": "command"`) || !strings.Contains(r.stderr, "the presence ends with this command") {
+		t.Fatalf("presence away: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	p := w.next(t, al.jid, 10*time.Second, "alice away", func(p protocol.Presence) bool { return p.Type == "" })
+	if p.Show != "away" || p.Status != "lunch" {
+		t.Errorf("alice's presence %+v, want away: lunch", p)
+	}
+	w.next(t, al.jid, 10*time.Second, "alice unavailable after the command", func(q protocol.Presence) bool { return q.From == p.From && q.Type == "unavailable" })
+	if r := al.run(t, "presence"); r.code != 0 || r.stdout != "away\tlunch\n" {
+		t.Errorf("presence (show): exit %d, %q", r.code, r.stdout)
+	}
+
+	// --hold: up until Ctrl-C.
+	proc := startCusax(t, al.home, false, "presence", "dnd", "--hold")
+	held := w.next(t, al.jid, 20*time.Second, "alice dnd held", func(p protocol.Presence) bool { return p.Type == "" && p.Show == "dnd" })
+	select {
+	case <-proc.exited:
+		t.Fatalf("presence --hold exited %d: %s", proc.code, proc.stderr.String())
+	case <-time.After(time.Second):
+	}
+	_ = proc.cmd.Process.Signal(os.Interrupt)
+	w.next(t, al.jid, 10*time.Second, "alice unavailable after Ctrl-C", func(q protocol.Presence) bool { return q.From == held.From && q.Type == "unavailable" })
+	if code := proc.wait(t, 10*time.Second); code != 130 {
+		t.Errorf("presence --hold after Ctrl-C: exit %d, want 130", code)
+	}
+
+	// The offline message is still there for alice's next real session.
+	ca, _ := os.ReadFile(bed.CAFile)
+	s, err := xmppbackend.New(nil).Connect(ctx, protocol.ConnectRequest{Address: al.jid, Password: al.password, Server: bed.XMPPAddr, CAPEM: ca, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	ms, err := s.Messages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ms.Close()
+	if err := s.SetPresence(ctx, protocol.Presence{}); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan protocol.Message, 1)
+	go func() {
+		for {
+			m, err := ms.Recv()
+			if err != nil {
+				return
+			}
+			if m.Body == "while you were out" {
+				got <- m
+				return
+			}
+		}
+	}()
+	select {
+	case m := <-got:
+		if m.Delay.IsZero() {
+			t.Errorf("the stored message has no XEP-0203 delay: %+v", m)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the message stored offline was swallowed: not delivered to alice's next session")
+	}
+}
