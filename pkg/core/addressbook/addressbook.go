@@ -82,7 +82,12 @@ func Build(ctx context.Context, sess protocol.IMPPSession, caps protocol.Info, o
 		}
 		presences = st
 		defer st.Close()
-		if err := sess.SetPresence(ctx, protocol.Presence{}); err != nil {
+		// Priority -1: this session only looks, so the server must neither
+		// hand it the messages stored offline nor route new ones to it
+		// (RFC 6121 §8.5.2.1.1); contacts' presence still comes (§4.2.2).
+		// (With XEP-0198 a message it never read would be stored again at
+		// its end; without, it would be lost.)
+		if err := sess.SetPresence(ctx, protocol.Presence{Priority: -1}); err != nil {
 			return nil, fmt.Errorf("presence: %w", err)
 		}
 	}

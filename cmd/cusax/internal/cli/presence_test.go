@@ -310,8 +310,8 @@ func TestPresenceOnThePhoneAnswer(t *testing.T) {
 // alice away, then unavailable when the command's session ends (it says
 // so); with --hold she stays away until Ctrl-C. The hostile case: a
 // message stored for alice while she was offline is not swallowed by
-// these sessions nobody reads (priority -1, RFC 6121 §8.5.2.1.1): her
-// next real session gets it.
+// these sessions nobody reads, nor by `roster --presence` (priority -1,
+// RFC 6121 §8.5.2.1.1): her next real session gets it.
 func TestPresenceCommand(t *testing.T) {
 	bed := testbed.Shared(t)
 	cusaxBinary(t)
@@ -356,6 +356,11 @@ func TestPresenceCommand(t *testing.T) {
 	w.next(t, al.jid, 10*time.Second, "alice unavailable after Ctrl-C", func(q protocol.Presence) bool { return q.From == held.From && q.Type == "unavailable" })
 	if code := proc.wait(t, 10*time.Second); code != 130 {
 		t.Errorf("presence --hold after Ctrl-C: exit %d, want 130", code)
+	}
+
+	// roster --presence only looks either.
+	if r := al.run(t, "roster", "--presence", "--presence-wait", "500ms"); r.code != 0 {
+		t.Fatalf("roster --presence: exit %d", r.code)
 	}
 
 	// The offline message is still there for alice's next real session.
