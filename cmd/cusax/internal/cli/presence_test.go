@@ -310,8 +310,11 @@ func TestPresenceOnThePhoneAnswer(t *testing.T) {
 // alice away, then unavailable when the command's session ends (it says
 // so); with --hold she stays away until Ctrl-C. The hostile case: a
 // message stored for alice while she was offline is not swallowed by
-// these sessions nobody reads, nor by `roster --presence` (priority -1,
-// RFC 6121 §8.5.2.1.1): her next real session gets it.
+// these sessions nobody reads, nor by `roster --presence`: her next real
+// session gets it. (Two guards hold here: the priority -1 of those
+// sessions, RFC 6121 §8.5.2.1.1, and, on this Prosody, XEP-0198, which
+// stores again what a session never acknowledged; this test alone does
+// not tell them apart.)
 func TestPresenceCommand(t *testing.T) {
 	bed := testbed.Shared(t)
 	cusaxBinary(t)
