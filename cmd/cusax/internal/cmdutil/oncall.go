@@ -61,6 +61,13 @@ func (f *Factory) StartOnCall(a config.Account, off, listener bool, chat func() 
 
 // Borrowed reports whether sess is a live session kept by the agent (its
 // presence outlives the command) rather than one opened for this command.
-// TODO(merge fix-agentcli): the agent's leased sessions are marked by
-// pkg/core/session; until then every session is the command's own.
-func Borrowed(sess *session.ChatSession) bool { return false }
+// The agent's leases are marked by pkg/core/session's Plugins.Lent (branch
+// fix-agentcli); asked through an interface so that this compiles before
+// and after that merge.
+func Borrowed(sess *session.ChatSession) bool {
+	if sess == nil || sess.Plugins == nil {
+		return false
+	}
+	l, ok := any(sess.Plugins).(interface{ Lent(protocol.Kind) bool })
+	return ok && l.Lent(protocol.KindIMPP)
+}
