@@ -202,18 +202,25 @@ func (t *Tracker) run(ctx context.Context, open func(context.Context) (Session, 
 		want, closing := t.want()
 		switch {
 		case want && !up && canPresence:
+			// The activity first: a contact who sees the dnd presence
+			// finds the activity already there (and on the way back it is
+			// retracted before the presence changes).
+			if canActivity {
+				activity = do("activity talking/on_the_phone", func(c context.Context) error { return ap.PublishActivity(c, OnThePhone) })
+				canActivity = activity // not retried: see below
+			}
 			p := protocol.Presence{Show: "dnd", Status: Status}
 			if s.Own {
 				p.Priority = -1
 			}
 			up = do("presence dnd", func(c context.Context) error { return s.IMPP.SetPresence(c, p) })
-			if up && canActivity {
-				activity = do("activity talking/on_the_phone", func(c context.Context) error { return ap.PublishActivity(c, OnThePhone) })
-			}
 			if !up {
 				// Not retried: a server that refused once would refuse
 				// again, and each try would be another note.
 				canPresence = false
+				if activity {
+					down()
+				}
 			}
 		case !want && up:
 			down()

@@ -70,7 +70,7 @@ func TestUpDownOwnSession(t *testing.T) {
 	settled(t, tr, 2)
 	tr.Down()
 	tr.Close(10 * time.Second)
-	want := "[presence dnd activity talking/on_the_phone activity retracted]"
+	want := "[activity talking/on_the_phone presence dnd activity retracted]"
 	if got := fmt.Sprint(tr.Applied()); got != want {
 		t.Errorf("applied %s, want %s (notes: %s)", got, want, n.all())
 	}
@@ -127,7 +127,7 @@ func TestOverlappingCalls(t *testing.T) {
 	settled(t, tr, 6)
 	tr.Down()
 	tr.Close(10 * time.Second)
-	want := "[presence dnd activity talking/on_the_phone activity retracted presence restored presence dnd activity talking/on_the_phone activity retracted presence restored]"
+	want := "[activity talking/on_the_phone presence dnd activity retracted presence restored activity talking/on_the_phone presence dnd activity retracted presence restored]"
 	if got := fmt.Sprint(tr.Applied()); got != want {
 		t.Errorf("applied\n%s, want\n%s", got, want)
 	}

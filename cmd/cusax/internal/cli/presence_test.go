@@ -403,3 +403,109 @@ func TestPresenceCommand(t *testing.T) {
 		t.Fatal("the message stored offline was swallowed: not delivered to alice's next session")
 	}
 }
+
+// binRun runs the cusax binary with env and waits (bounded).
+func binRun(t *testing.T, env []string, home string, args ...string) cliResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, cusaxBinary(t), append([]string{"--config", home + "/cusax/config.toml"}, args...)...)
+	cmd.Env = env
+	var out, errOut lockedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	r := cliResult{stdout: out.String(), stderr: errOut.String(), code: code}
+	t.Logf("cusax %s → exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, r.stdout, r.stderr)
+	return r
+}
+
+// TestPresenceOnThePhoneWithAgent: with `cusax agent` keeping alice
+// connected, `cusax presence away` changes the agent's presence (it
+// lasts), a `cusax call` shows dnd "on the phone" on the agent's session
+// and, after the hang-up, bob sees her back to away: the presence she had
+// set, not unavailable. It needs the agent (branches fix-agentd and
+// fix-agentcli): a build without the agent command skips it.
+func TestPresenceOnThePhoneWithAgent(t *testing.T) {
+	bed := testbed.Shared(t)
+	bin := cusaxBinary(t)
+	if out, err := exec.Command(bin, "agent", "--help").CombinedOutput(); err != nil || !strings.Contains(string(out), "cusax agent ") {
+		t.Skip("this build has no `cusax agent` (fix-agentd not merged)")
+	}
+	al := newPresenceUser(t, bed, "pagtal")
+	bo := newPresenceUser(t, bed, "pagtbo")
+	callee := calleeUser(t, bed, "pagtcallee")
+	if r := bo.run(t, "roster", "subscribe", al.jid); r.code != 0 {
+		t.Fatalf("subscribe: exit %d", r.code)
+	}
+	if r := al.run(t, "roster", "approve", bo.jid); r.code != 0 {
+		t.Fatalf("approve: exit %d", r.code)
+	}
+	rt, err := os.MkdirTemp("", "rt-") // short: sun_path holds 107 bytes
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(rt) })
+	env := append(os.Environ(), "CUSAX_SECRETS=file", "XDG_CONFIG_HOME="+al.home, "XDG_DATA_HOME="+al.home+"/data",
+		"XDG_CACHE_HOME="+al.home+"/cache", "XDG_STATE_HOME="+al.home+"/state", "XDG_RUNTIME_DIR="+rt, "CUSAX_PLUGIN_PATH=")
+	w := newWatcher(t, bed, bo)
+
+	agent := exec.Command(bin, "--config", al.home+"/cusax/config.toml", "agent", "run")
+	agent.Env = env
+	agentErr := &lockedBuffer{}
+	agent.Stderr = agentErr
+	if err := agent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	agentDone := make(chan struct{})
+	go func() { _ = agent.Wait(); close(agentDone) }()
+	t.Cleanup(func() {
+		_ = agent.Process.Signal(os.Interrupt)
+		select {
+		case <-agentDone:
+		case <-time.After(15 * time.Second):
+			_ = agent.Process.Kill()
+			<-agentDone
+		}
+		t.Logf("agent stderr:\n%s", agentErr.String())
+	})
+	waitFor(t, "the agent's chat connected", 30*time.Second, func() bool { return strings.Contains(agentErr.String(), "chat: connected") })
+	w.next(t, al.jid, 20*time.Second, "the agent online", func(p protocol.Presence) bool { return p.Type == "" })
+
+	r := binRun(t, env, al.home, "presence", "away", "--status", "lunch", "--json")
+	if r.code != 0 || !strings.Contains(r.stdout, `"lasts": "agent"`) || strings.Contains(r.stderr, "ends with this command") {
+		t.Fatalf("presence away through the agent: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	away := w.next(t, al.jid, 10*time.Second, "alice away", func(p protocol.Presence) bool { return p.Type == "" && p.Show == "away" })
+
+	uas := bed.StartSippUAS(t, testbed.SippUASOptions{User: callee, Answer: 200, HoldTimeout: 20 * time.Second})
+	call := make(chan cliResult, 1)
+	go func() { call <- binRun(t, env, al.home, "call", uas.URI, "--duration", "4s", "--json") }()
+	dnd := w.next(t, al.jid, 20*time.Second, "alice on the phone", func(p protocol.Presence) bool { return p.Type == "" && p.Show == "dnd" })
+	if dnd.From != away.From || dnd.Status != oncall.Status {
+		t.Errorf("on the phone: %+v, want status %q on the agent's resource %s", dnd, oncall.Status, away.From)
+	}
+	if a := w.activity(t, al.jid); a != oncall.OnThePhone {
+		t.Errorf("activity during the call = %+v", a)
+	}
+	back := w.next(t, al.jid, 30*time.Second, "alice after the call", func(p protocol.Presence) bool { return p.From == dnd.From && p.Show != "dnd" })
+	if back.Type != "" || back.Show != "away" || back.Status != "lunch" {
+		t.Errorf("after the call: %+v, want away: lunch again (the agent's session stays)", back)
+	}
+	select {
+	case r := <-call:
+		if r.code != 0 {
+			t.Errorf("call: exit %d", r.code)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the call did not end")
+	}
+	if a := w.activity(t, al.jid); a != (protocol.Activity{}) {
+		t.Errorf("activity after the call = %+v, want none", a)
+	}
+}
