@@ -45,3 +45,25 @@ type ActivityPublisher interface {
 	// the server has no PEP, ErrDenied, ErrNotConnected, ErrTimeout.
 	PublishActivity(ctx context.Context, a Activity) error
 }
+
+// CapPresenceView: the session is a PresenceView.
+const CapPresenceView Capability = "presence-view"
+
+// PresenceView is an optional IMPPSession feature: the presence the
+// session has received so far, so that a session online for a while (the
+// one `cusax agent` keeps) tells who is online at once, without a
+// presence of its own (which would change the user's) and without waiting.
+type PresenceView interface {
+	// KnownPresences returns the last available presence of every full
+	// JID that has not gone unavailable since (RFC 6121 §4.4.2; room
+	// occupants included). Online is false until the session's own
+	// available presence went out: before it the server sends none
+	// (RFC 6121 §4.2.2), so an empty list would mean nothing.
+	KnownPresences(ctx context.Context) (PresenceSnapshot, error)
+}
+
+// PresenceSnapshot is what a PresenceView knows.
+type PresenceSnapshot struct {
+	Online    bool       `json:"online"`
+	Presences []Presence `json:"presences"`
+}

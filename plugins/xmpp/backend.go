@@ -58,6 +58,7 @@ var capabilities = []protocol.Capability{
 	protocol.CapLogin, protocol.CapRoster, protocol.CapVCard, protocol.CapPresence,
 	protocol.CapMessage, protocol.CapMessageRecv, protocol.CapMUC, protocol.CapDisco,
 	protocol.CapReach, protocol.CapPublishReach, protocol.CapSubscribe, protocol.CapActivity,
+	protocol.CapPresenceView,
 }
 
 // Info describes the backend. It does no network IO.

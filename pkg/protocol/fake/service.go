@@ -187,6 +187,11 @@ func (s *Service) PublishPresence(to string, p protocol.Presence) int {
 	targets := append([]*imppSession(nil), s.hub[key(to)]...)
 	s.mu.Unlock()
 	n := 0
+	s.mu.Lock()
+	for _, t := range targets {
+		t.remember(p)
+	}
+	s.mu.Unlock()
 	for _, t := range targets {
 		if t.presences.push(p) {
 			n++

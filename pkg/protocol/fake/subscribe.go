@@ -3,6 +3,7 @@ package fake
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/cusax/cusax/pkg/protocol"
@@ -117,4 +118,35 @@ func (s *imppSession) PublishActivity(_ context.Context, a protocol.Activity) er
 	s.b.svc.activities = append(s.b.svc.activities, ActivityEvent{Account: key(s.acct.Address), Activity: a})
 	s.b.svc.mu.Unlock()
 	return nil
+}
+
+var _ protocol.PresenceView = (*imppSession)(nil)
+
+// remember keeps p for KnownPresences; s.b.svc.mu is held.
+func (s *imppSession) remember(p protocol.Presence) {
+	switch p.Type {
+	case "", "available":
+		if s.known == nil {
+			s.known = map[string]protocol.Presence{}
+		}
+		s.known[p.From] = p
+	case "unavailable", "error":
+		delete(s.known, p.From)
+	}
+}
+
+// KnownPresences returns the available presences handed to this session
+// (PublishPresence) and not withdrawn, sorted by From.
+func (s *imppSession) KnownPresences(context.Context) (protocol.PresenceSnapshot, error) {
+	if err := s.has(protocol.CapPresenceView); err != nil {
+		return protocol.PresenceSnapshot{}, err
+	}
+	s.b.svc.mu.Lock()
+	defer s.b.svc.mu.Unlock()
+	out := protocol.PresenceSnapshot{Online: s.online, Presences: []protocol.Presence{}}
+	for _, p := range s.known {
+		out.Presences = append(out.Presences, p)
+	}
+	slices.SortFunc(out.Presences, func(a, b protocol.Presence) int { return strings.Compare(a.From, b.From) })
+	return out, nil
 }

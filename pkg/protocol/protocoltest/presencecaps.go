@@ -73,4 +73,61 @@ func runPresenceExtras(t *testing.T, b protocol.IMPP, env Env, info protocol.Inf
 			t.Fatalf("PublishActivity (retract): %v", err)
 		}
 	})
+
+	capTest(t, info, protocol.CapPresenceView, "SeesPeerWithoutWaiting", func(t *testing.T) {
+		need(t, protocol.CapPresenceView, "Peer", noPeer)
+		ctx := ctxT(t)
+		good := connectIMPP(t, b, env.Good, "Good")
+		peer := connectIMPP(t, b, env.Peer, "Peer")
+		pv, ok := good.(protocol.PresenceView)
+		if !ok {
+			t.Fatal("presence-view declared but the session is not a protocol.PresenceView")
+		}
+		snap, err := pv.KnownPresences(ctx)
+		if err != nil {
+			t.Fatalf("KnownPresences: %v", err)
+		}
+		if snap.Online {
+			t.Errorf("Online before any presence of Good's own")
+		}
+		st, err := good.Presences(ctx)
+		if err != nil {
+			t.Fatalf("Presences: %v", err)
+		}
+		defer st.Close()
+		if err := good.SetPresence(ctx, protocol.Presence{}); err != nil {
+			t.Fatalf("SetPresence Good: %v", err)
+		}
+		status := "view " + token()
+		if err := peer.SetPresence(ctx, protocol.Presence{Show: "xa", Status: status}); err != nil {
+			t.Fatalf("SetPresence Peer: %v", err)
+		}
+		// Once the stream has it, the view has it too.
+		p := recvMatch(t, st, deliveryWait, "Peer's presence at Good", func(p protocol.Presence) bool {
+			return strings.EqualFold(bare(p.From), env.Peer.Address) && p.Status == status
+		})
+		snap, err = pv.KnownPresences(ctx)
+		if err != nil || !snap.Online {
+			t.Fatalf("KnownPresences after Good's presence: %+v, %v", snap, err)
+		}
+		found := false
+		for _, q := range snap.Presences {
+			if q.From == p.From {
+				found = q.Show == "xa" && q.Status == status
+			}
+		}
+		if !found {
+			t.Errorf("the view lacks Peer's presence %+v: %+v", p, snap.Presences)
+		}
+		if err := peer.SetPresence(ctx, protocol.Presence{Type: "unavailable"}); err != nil {
+			t.Fatalf("SetPresence Peer unavailable: %v", err)
+		}
+		recvMatch(t, st, deliveryWait, "Peer's unavailable at Good", func(q protocol.Presence) bool { return q.From == p.From && q.Type == "unavailable" })
+		snap, _ = pv.KnownPresences(ctx)
+		for _, q := range snap.Presences {
+			if q.From == p.From {
+				t.Errorf("the view keeps Peer after unavailable: %+v", q)
+			}
+		}
+	})
 }

@@ -176,6 +176,17 @@ func (s *imppSession) PublishActivity(ctx context.Context, a protocol.Activity) 
 	return fromStatus(err)
 }
 
+var _ protocol.PresenceView = (*imppSession)(nil)
+
+// KnownPresences: an older plugin answers UNIMPLEMENTED (ErrUnsupported).
+func (s *imppSession) KnownPresences(ctx context.Context) (protocol.PresenceSnapshot, error) {
+	w, err := s.rpc.KnownPresences(ctx, s.sr())
+	if err != nil {
+		return protocol.PresenceSnapshot{}, fromStatus(err)
+	}
+	return snapshotFromWire(w), nil
+}
+
 func (s *imppSession) JoinRoom(ctx context.Context, j protocol.RoomJoin) (protocol.Room, error) {
 	w, err := s.rpc.JoinRoom(ctx, &JoinRoomRequest{SessionId: s.id, Room: j.Room, Nick: j.Nick, Password: j.Password, History: int32(j.History)})
 	if err != nil {

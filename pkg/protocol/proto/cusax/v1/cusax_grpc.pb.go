@@ -45,6 +45,7 @@ const (
 	IMPP_Subscribe_FullMethodName           = "/cusax.v1.IMPP/Subscribe"
 	IMPP_ApproveSubscription_FullMethodName = "/cusax.v1.IMPP/ApproveSubscription"
 	IMPP_PublishActivity_FullMethodName     = "/cusax.v1.IMPP/PublishActivity"
+	IMPP_KnownPresences_FullMethodName      = "/cusax.v1.IMPP/KnownPresences"
 )
 
 // IMPPClient is the client API for IMPP service.
@@ -77,6 +78,8 @@ type IMPPClient interface {
 	ApproveSubscription(ctx context.Context, in *JIDRequest, opts ...grpc.CallOption) (*Empty, error)
 	// PublishActivity: XEP-0108 over PEP (a protocol.ActivityPublisher).
 	PublishActivity(ctx context.Context, in *PublishActivityRequest, opts ...grpc.CallOption) (*Empty, error)
+	// KnownPresences: the presence received so far (a protocol.PresenceView).
+	KnownPresences(ctx context.Context, in *SessionRequest, opts ...grpc.CallOption) (*PresenceSnapshot, error)
 }
 
 type iMPPClient struct {
@@ -304,6 +307,16 @@ func (c *iMPPClient) PublishActivity(ctx context.Context, in *PublishActivityReq
 	return out, nil
 }
 
+func (c *iMPPClient) KnownPresences(ctx context.Context, in *SessionRequest, opts ...grpc.CallOption) (*PresenceSnapshot, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PresenceSnapshot)
+	err := c.cc.Invoke(ctx, IMPP_KnownPresences_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IMPPServer is the server API for IMPP service.
 // All implementations must embed UnimplementedIMPPServer
 // for forward compatibility.
@@ -334,6 +347,8 @@ type IMPPServer interface {
 	ApproveSubscription(context.Context, *JIDRequest) (*Empty, error)
 	// PublishActivity: XEP-0108 over PEP (a protocol.ActivityPublisher).
 	PublishActivity(context.Context, *PublishActivityRequest) (*Empty, error)
+	// KnownPresences: the presence received so far (a protocol.PresenceView).
+	KnownPresences(context.Context, *SessionRequest) (*PresenceSnapshot, error)
 	mustEmbedUnimplementedIMPPServer()
 }
 
@@ -400,6 +415,9 @@ func (UnimplementedIMPPServer) ApproveSubscription(context.Context, *JIDRequest)
 }
 func (UnimplementedIMPPServer) PublishActivity(context.Context, *PublishActivityRequest) (*Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method PublishActivity not implemented")
+}
+func (UnimplementedIMPPServer) KnownPresences(context.Context, *SessionRequest) (*PresenceSnapshot, error) {
+	return nil, status.Error(codes.Unimplemented, "method KnownPresences not implemented")
 }
 func (UnimplementedIMPPServer) mustEmbedUnimplementedIMPPServer() {}
 func (UnimplementedIMPPServer) testEmbeddedByValue()              {}
@@ -743,6 +761,24 @@ func _IMPP_PublishActivity_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IMPP_KnownPresences_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SessionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IMPPServer).KnownPresences(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IMPP_KnownPresences_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IMPPServer).KnownPresences(ctx, req.(*SessionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IMPP_ServiceDesc is the grpc.ServiceDesc for IMPP service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -813,6 +849,10 @@ var IMPP_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "PublishActivity",
 			Handler:    _IMPP_PublishActivity_Handler,
+		},
+		{
+			MethodName: "KnownPresences",
+			Handler:    _IMPP_KnownPresences_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

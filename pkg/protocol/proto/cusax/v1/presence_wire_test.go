@@ -46,6 +46,10 @@ func (s *subSession) ApproveSubscription(_ context.Context, jid string) error {
 	return nil
 }
 
+func (s *subSession) KnownPresences(context.Context) (protocol.PresenceSnapshot, error) {
+	return protocol.PresenceSnapshot{Online: true, Presences: []protocol.Presence{{From: "bob@b/x", Show: "dnd", Status: "on the phone", Priority: -1}}}, nil
+}
+
 func (s *subSession) PublishActivity(_ context.Context, a protocol.Activity) error {
 	s.note(fmt.Sprintf("activity %s/%s %q", a.General, a.Specific, a.Text))
 	return nil
@@ -81,6 +85,11 @@ func TestPresenceExtrasCrossTheWire(t *testing.T) {
 	if err := ap.PublishActivity(ctx, protocol.Activity{}); err != nil {
 		t.Fatal(err)
 	}
+	snap, err := sess.(protocol.PresenceView).KnownPresences(ctx)
+	if err != nil || !snap.Online || len(snap.Presences) != 1 || snap.Presences[0].From != "bob@b/x" ||
+		snap.Presences[0].Show != "dnd" || snap.Presences[0].Status != "on the phone" || snap.Presences[0].Priority != -1 {
+		t.Errorf("KnownPresences = %+v, %v", snap, err)
+	}
 	if err := ps.Subscribe(ctx, "bad"); !errors.Is(err, protocol.ErrInvalid) {
 		t.Errorf("Subscribe(bad): %v, want ErrInvalid", err)
 	}
@@ -106,6 +115,9 @@ func TestPresenceExtrasUnsupported(t *testing.T) {
 	}
 	if err := sess.(protocol.PresenceSubscriber).ApproveSubscription(ctx, "bob@b"); !errors.Is(err, protocol.ErrUnsupported) {
 		t.Errorf("ApproveSubscription: %v, want ErrUnsupported", err)
+	}
+	if _, err := sess.(protocol.PresenceView).KnownPresences(ctx); !errors.Is(err, protocol.ErrUnsupported) {
+		t.Errorf("KnownPresences: %v, want ErrUnsupported", err)
 	}
 	if err := sess.(protocol.ActivityPublisher).PublishActivity(ctx, protocol.Activity{General: "talking"}); !errors.Is(err, protocol.ErrUnsupported) {
 		t.Errorf("PublishActivity: %v, want ErrUnsupported", err)

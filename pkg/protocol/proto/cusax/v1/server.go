@@ -274,6 +274,22 @@ func (g *imppServer) PublishActivity(ctx context.Context, req *PublishActivityRe
 	return &Empty{}, toStatus(ap.PublishActivity(ctx, activityFromWire(req.GetActivity())))
 }
 
+func (g *imppServer) KnownPresences(ctx context.Context, req *SessionRequest) (*PresenceSnapshot, error) {
+	sess, err := g.s.get(req.GetSessionId())
+	if err != nil {
+		return nil, err
+	}
+	pv, ok := sess.(protocol.PresenceView)
+	if !ok {
+		return nil, toStatus(fmt.Errorf("presence view: %w", protocol.ErrUnsupported))
+	}
+	snap, err := pv.KnownPresences(ctx)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return snapshotToWire(snap), nil
+}
+
 // ---- telephony ----
 
 type telephonyServer struct {
