@@ -75,7 +75,11 @@ type Options struct {
 // never fatal: one hostile vCard must not hide the rest of the roster.
 func Build(ctx context.Context, sess protocol.IMPPSession, caps protocol.Info, opts Options) ([]Contact, error) {
 	var presences protocol.Stream[protocol.Presence]
+	var live map[string]PresenceSummary
 	if opts.PresenceWait > 0 {
+		live = liveView(ctx, sess, caps)
+	}
+	if opts.PresenceWait > 0 && live == nil {
 		st, err := sess.Presences(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("presence: %w", err)
@@ -125,7 +129,7 @@ func Build(ctx context.Context, sess protocol.IMPPSession, caps protocol.Info, o
 			enrich(ctx, sess, caps, opts, &out[i])
 		}()
 	}
-	var pres map[string]PresenceSummary
+	pres := live
 	if presences != nil {
 		pres = collectPresence(ctx, presences, opts.PresenceWait)
 	}
@@ -219,6 +223,34 @@ func fetchVCard(ctx context.Context, sess protocol.IMPPSession, caps protocol.In
 		v.JID = jid
 	}
 	return v, false, nil
+}
+
+// liveView is the presence a session online for a while already knows
+// (protocol.PresenceView: the session `cusax agent` keeps), by bare JID;
+// nil when the session cannot tell, or is not online (its own available
+// presence has not gone out, so the server sent it nothing). Using it
+// sends no presence of ours: the user's presence stays as it is.
+func liveView(ctx context.Context, sess protocol.IMPPSession, caps protocol.Info) map[string]PresenceSummary {
+	pv, ok := sess.(protocol.PresenceView)
+	if !ok || !caps.Has(protocol.CapPresenceView) {
+		return nil
+	}
+	snap, err := pv.KnownPresences(ctx)
+	if err != nil || !snap.Online {
+		return nil
+	}
+	out := map[string]PresenceSummary{}
+	for _, p := range snap.Presences {
+		b := strings.ToLower(p.From)
+		if i := strings.IndexByte(b, '/'); i >= 0 {
+			b = b[:i]
+		}
+		if prev, seen := out[b]; !seen || prev.Show != "" && p.Show == "" {
+			// Several resources: prefer one that is plainly available.
+			out[b] = PresenceSummary{Available: true, Show: p.Show, Status: p.Status}
+		}
+	}
+	return out
 }
 
 // presenceState is PresenceSummary.State: a presence received counts

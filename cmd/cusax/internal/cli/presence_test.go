@@ -446,6 +446,13 @@ func TestPresenceOnThePhoneWithAgent(t *testing.T) {
 	if r := al.run(t, "roster", "approve", bo.jid); r.code != 0 {
 		t.Fatalf("approve: exit %d", r.code)
 	}
+	// And the other way round: alice sees bob's presence too.
+	if r := al.run(t, "roster", "subscribe", bo.jid); r.code != 0 {
+		t.Fatalf("subscribe: exit %d", r.code)
+	}
+	if r := bo.run(t, "roster", "approve", al.jid); r.code != 0 {
+		t.Fatalf("approve: exit %d", r.code)
+	}
 	rt, err := os.MkdirTemp("", "rt-") // short: sun_path holds 107 bytes
 	if err != nil {
 		t.Fatal(err)
@@ -483,11 +490,30 @@ func TestPresenceOnThePhoneWithAgent(t *testing.T) {
 	}
 	away := w.next(t, al.jid, 10*time.Second, "alice away", func(p protocol.Presence) bool { return p.Type == "" && p.Show == "away" })
 
+	// roster --presence reads the agent's live view: bob (online, the
+	// watcher) is available at once, and alice's own presence is left
+	// alone (the next one bob sees from her is the call's dnd).
+	r = binRun(t, env, al.home, "roster", "--presence", "--json")
+	var view []struct {
+		JID      string `json:"jid"`
+		Presence struct {
+			State string `json:"state"`
+		} `json:"presence"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &view); err != nil || r.code != 0 {
+		t.Fatalf("roster --presence through the agent: exit %d, %v", r.code, err)
+	}
+	for _, c := range view {
+		if c.JID == bo.jid && c.Presence.State != "available" {
+			t.Errorf("bob through the agent's live view: %q, want available", c.Presence.State)
+		}
+	}
+
 	uas := bed.StartSippUAS(t, testbed.SippUASOptions{User: callee, Answer: 200, HoldTimeout: 20 * time.Second})
 	call := make(chan cliResult, 1)
 	go func() { call <- binRun(t, env, al.home, "call", uas.URI, "--duration", "4s", "--json") }()
-	dnd := w.next(t, al.jid, 20*time.Second, "alice on the phone", func(p protocol.Presence) bool { return p.Type == "" && p.Show == "dnd" })
-	if dnd.From != away.From || dnd.Status != oncall.Status {
+	dnd := w.next(t, al.jid, 20*time.Second, "alice's next presence", func(protocol.Presence) bool { return true })
+	if dnd.From != away.From || dnd.Show != "dnd" || dnd.Status != oncall.Status {
 		t.Errorf("on the phone: %+v, want status %q on the agent's resource %s", dnd, oncall.Status, away.From)
 	}
 	if a := w.activity(t, al.jid); a != oncall.OnThePhone {

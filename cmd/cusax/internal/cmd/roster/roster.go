@@ -120,7 +120,7 @@ func (o *Options) build(only []string, resolve func(*session.ChatSession) ([]str
 	if o.Presence {
 		wait = o.PresenceWait
 	}
-	list, err := addressbook.Build(f.Context, sess, sess.Info, addressbook.Options{
+	list, err := addressbook.Build(f.Context, sess.IMPPSession, sess.Info, addressbook.Options{
 		AccountDomain: domainOf(acct.XMPP.JID), Cache: vcardcache.Open(root, acct.Name, o.TTL),
 		Refresh: refresh, Concurrency: o.Concurrency, PresenceWait: wait, Only: only,
 	})

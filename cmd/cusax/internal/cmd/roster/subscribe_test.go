@@ -1,6 +1,7 @@
 package roster
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -132,5 +133,58 @@ func TestRosterPresenceUnknown(t *testing.T) {
 	}
 	if s := strings.Join(states, ","); s != "unknown,unknown,offline,offline,available" {
 		t.Errorf("json states %s", s)
+	}
+}
+
+// liveIMPP hands out sessions that are online already (as the agent's
+// is) and know their contacts' presence (protocol.PresenceView).
+type liveIMPP struct {
+	protocol.IMPP
+	view protocol.PresenceSnapshot
+}
+
+func (l *liveIMPP) Connect(ctx context.Context, req protocol.ConnectRequest) (protocol.IMPPSession, error) {
+	s, err := l.IMPP.Connect(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return &liveSession{IMPPSession: s, view: l.view}, nil
+}
+
+type liveSession struct {
+	protocol.IMPPSession
+	view protocol.PresenceSnapshot
+}
+
+func (s *liveSession) KnownPresences(context.Context) (protocol.PresenceSnapshot, error) { return s.view, nil }
+
+// With a session that already knows (the agent's live view), roster
+// --presence reads it and sends no presence of its own: the user's
+// presence (say dnd) is left as it is.
+func TestRosterPresenceLiveView(t *testing.T) {
+	svc := cmdtest.StandardService()
+	svc.Add(fake.Account{Address: cmdtest.AliceJID, Password: cmdtest.AlicePassword, Roster: []protocol.RosterItem{
+		{JID: "a-both@example.com", Subscription: "both"},
+		{JID: "b-both@example.com", Subscription: "both"},
+		{JID: "c-none@example.com", Subscription: "none"},
+	}})
+	e := cmdtest.New(t, cmdtest.Standard(), cmdtest.StandardPasswords(), svc)
+	e.Source.IMPP["xmpp"] = &liveIMPP{IMPP: svc.IMPP(), view: protocol.PresenceSnapshot{Online: true, Presences: []protocol.Presence{
+		{From: "a-both@example.com/phone", Show: "away", Status: "lunch"},
+		{From: "a-both@example.com/desk"},
+	}}}
+	r := e.Run(usageCmd, "--presence", "--presence-wait", "1h")
+	ok(t, r)
+	var col []string
+	for _, l := range strings.Split(strings.TrimSuffix(r.Stdout, "\n"), "\n") {
+		f := strings.Split(l, "\t")
+		col = append(col, f[0]+"="+f[len(f)-1])
+	}
+	want := "a-both@example.com=available|b-both@example.com=offline|c-none@example.com=unknown"
+	if got := strings.Join(col, "|"); got != want {
+		t.Errorf("presence column\n%s\nwant\n%s", got, want)
+	}
+	if ps := svc.Presences(); len(ps) != 0 {
+		t.Errorf("presence sent with a live view: %+v", ps)
 	}
 }
