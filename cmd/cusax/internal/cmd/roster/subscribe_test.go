@@ -156,7 +156,9 @@ type liveSession struct {
 	view protocol.PresenceSnapshot
 }
 
-func (s *liveSession) KnownPresences(context.Context) (protocol.PresenceSnapshot, error) { return s.view, nil }
+func (s *liveSession) KnownPresences(context.Context) (protocol.PresenceSnapshot, error) {
+	return s.view, nil
+}
 
 // With a session that already knows (the agent's live view), roster
 // --presence reads it and sends no presence of its own: the user's
