@@ -41,6 +41,7 @@ type session struct {
 	presences *hub[protocol.Presence]
 	sm        *smAcks // XEP-0198 acknowledgement of what we received
 	reach     reachCache
+	known     knownPresences // PresenceView
 	rooms     rooms
 
 	mu           sync.Mutex

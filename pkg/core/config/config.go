@@ -230,6 +230,20 @@ type Features struct {
 	// header with purpose=impp (RFC 6993), a hint for the peer's CUSAX
 	// client; RFC 7081 §3.3 warns it is only a hint.
 	AdvertiseIMPP *bool `toml:"advertise_impp,omitempty" json:"advertise_impp,omitempty"`
+	// PresenceOnCall shows the account as on the phone over XMPP while a
+	// call of `cusax call` or `cusax answer` is up (RFC 7081 §3).
+	PresenceOnCall *bool `toml:"presence_on_call,omitempty" json:"presence_on_call,omitempty"`
+}
+
+// PresenceOnCallEnabled reports whether calls set the on-the-phone
+// presence. Default: on for a CUSAX account (related aspects, RFC 7081
+// §3: one service) whose XMPP password needs no password command (a call
+// must not prompt for a password it does not need to ring).
+func (f Features) PresenceOnCallEnabled(a Account) bool {
+	if f.PresenceOnCall != nil {
+		return *f.PresenceOnCall && a.XMPP != nil
+	}
+	return a.Related && a.XMPP != nil && a.XMPP.PasswordCommand == ""
 }
 
 // CallsOverXMPPEnabled reports whether audio/video calls may use XMPP.

@@ -45,6 +45,10 @@ func (o *Options) dial(p *callplan.Plan) error {
 	if err != nil {
 		return err
 	}
+	// RFC 7081 §3: contacts see the call as dnd "on the phone". The Chat
+	// aspect opens in the background; it never delays the INVITE.
+	onCall := f.StartOnCall(a, o.NoPresence, false, nil)
+	defer onCall.Close(hangupWait)
 	var stopped sync.WaitGroup
 	for _, p := range o.stopping {
 		stopped.Go(p.Release)
@@ -138,9 +142,13 @@ func (o *Options) dial(p *callplan.Plan) error {
 			}
 			if ev.Final {
 				final = &ev
+				onCall.Down()
 				continue
 			}
 			o.progress(ev)
+			if ev.Answered {
+				onCall.Up()
+			}
 			// Protected media is said at once; media in clear waits for
 			// the final event, whose Note says why.
 			if ev.Answered && ev.MediaProtection != "" && ev.MediaProtection != protocol.MediaInClear && !mediaShown {
