@@ -108,6 +108,7 @@ type globals struct {
 	pluginDirs     []string
 	debug          bool
 	allowPlaintext bool
+	noAgent        bool
 }
 
 func newFactory(ctx context.Context, io *iostreams.IOStreams) (*cmdutil.Factory, *globals) {
@@ -161,12 +162,19 @@ func newFactory(ctx context.Context, io *iostreams.IOStreams) (*cmdutil.Factory,
 		warnRefused(io, host)
 		return host, nil
 	})
-	f.Backends = cmdutil.Lazy(func() (session.Source, error) {
+	fromHost := cmdutil.Lazy(func() (session.Source, error) {
 		host, err := f.Plugins()
 		if err != nil {
 			return nil, err
 		}
 		return session.FromHost(host), nil
+	})
+	f.Backends = cmdutil.Lazy(func() (session.Source, error) {
+		if g.noAgent || noAgentEnv() {
+			f.Logger().Debug("agent not asked (--no-agent or CUSAX_NO_AGENT)")
+			return fromHost()
+		}
+		return agentSource(io, f.Logger(), fromHost), nil
 	})
 	return f, g
 }

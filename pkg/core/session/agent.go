@@ -1,0 +1,211 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/cusax/cusax/pkg/core/agent/agentapi"
+	"github.com/cusax/cusax/pkg/protocol"
+	cusaxv1 "github.com/cusax/cusax/pkg/protocol/proto/cusax/v1"
+	"github.com/hashicorp/go-hclog"
+	"google.golang.org/grpc"
+)
+
+// agentAsk bounds the agent's answer to Status and Info: it is a local
+// process, and a wedged one must not stall a one-liner (it logs in itself
+// instead).
+const agentAsk = 2 * time.Second
+
+// AgentSource is the Source of the cusax binary when an agent may run: it
+// lends the live sessions `cusax agent` keeps for the account (Lender), and
+// starts plugins through Inner for everything else. Only an agent proven
+// to be the user's own is used (agentapi.Dial: a private directory, a
+// socket of the user's, a listener running as the user, SO_PEERCRED); one
+// that cannot be used is reported to Ignored, never trusted.
+type AgentSource struct {
+	// Inner starts plugins; called on first need, so a one-liner served by
+	// the agent never scans plugin directories.
+	Inner func() (Source, error)
+	// Dial connects to the agent (agentapi.Dial; tests use DialPath).
+	Dial func(ctx context.Context) (*grpc.ClientConn, error)
+	// Socket is the socket path Dial uses (for Ignored and --debug).
+	Socket string
+	// Ignored hears why an agent socket that is there was not used (a
+	// dead agent's leftover, a socket or directory others can reach, a
+	// listener of another user, an agent that does not answer). It is not
+	// called when there is no agent socket at all, nor when the agent
+	// does not serve the account. nil: nothing is said.
+	Ignored func(socket string, err error)
+	// Log hears whether the agent was used (--debug).
+	Log hclog.Logger
+
+	once   sync.Once
+	conn   *grpc.ClientConn
+	served map[protocol.Kind]map[string]string // address → backend name
+	infos  map[protocol.Kind]*protocol.Info
+	mu     sync.Mutex
+}
+
+var _ Lender = (*AgentSource)(nil)
+
+// Start starts a plugin through Inner.
+func (s *AgentSource) Start(ctx context.Context, kind protocol.Kind, name string) (*Started, error) {
+	in, err := s.Inner()
+	if err != nil {
+		return nil, err
+	}
+	return in.Start(ctx, kind, name)
+}
+
+// Lookup asks Inner.
+func (s *AgentSource) Lookup(kind protocol.Kind, name string) error {
+	in, err := s.Inner()
+	if err != nil {
+		return err
+	}
+	return in.Lookup(kind, name)
+}
+
+// DecisionTimeout is Inner's (0 when Inner cannot be had: Policies then
+// fails on Start with Inner's error).
+func (s *AgentSource) DecisionTimeout() time.Duration {
+	in, err := s.Inner()
+	if err != nil {
+		return 0
+	}
+	return in.DecisionTimeout()
+}
+
+// Lend implements Lender: on first use it dials the agent and asks which
+// accounts it keeps (one Status call); an aspect it lists is lent, in
+// whatever state (a lease waits for a reconnecting aspect up to the
+// caller's deadline).
+func (s *AgentSource) Lend(ctx context.Context, kind protocol.Kind, address string) *Started {
+	s.once.Do(func() { s.connect(ctx) })
+	if s.conn == nil {
+		return nil
+	}
+	backend, ok := s.served[kind][address]
+	if !ok {
+		s.log().Debug("agent does not serve this address; logging in directly", "kind", kind, "address", address)
+		return nil
+	}
+	var plugin interface {
+		Info(context.Context) (protocol.Info, error)
+	}
+	switch kind {
+	case protocol.KindIMPP:
+		plugin = cusaxv1.NewIMPPHost(s.conn)
+	case protocol.KindTelephony:
+		plugin = cusaxv1.NewTelephonyHost(s.conn)
+	default:
+		return nil
+	}
+	info, err := s.info(ctx, kind, plugin.Info)
+	if err != nil {
+		s.ignore(fmt.Errorf("info: %w", err))
+		return nil
+	}
+	s.log().Debug("using the agent's live session", "kind", kind, "address", address, "socket", s.Socket)
+	return &Started{Kind: kind, Name: backend, Info: info, Plugin: plugin, Lease: true}
+}
+
+// info asks the agent for the backend's self-description once per kind.
+func (s *AgentSource) info(ctx context.Context, kind protocol.Kind, ask func(context.Context) (protocol.Info, error)) (protocol.Info, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i, ok := s.infos[kind]; ok {
+		return *i, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, agentAsk)
+	defer cancel()
+	i, err := ask(ctx)
+	if err != nil {
+		return protocol.Info{}, err
+	}
+	if s.infos == nil {
+		s.infos = map[protocol.Kind]*protocol.Info{}
+	}
+	s.infos[kind] = &i
+	return i, nil
+}
+
+// connect dials the agent and reads what it serves; on any failure conn
+// stays nil and the one-liner logs in itself.
+func (s *AgentSource) connect(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, agentAsk)
+	defer cancel()
+	conn, err := s.Dial(ctx)
+	if err != nil {
+		if IgnoredAgent(err, s.Socket) {
+			s.ignore(err)
+		} else {
+			s.log().Debug("no agent; logging in directly", "socket", s.Socket)
+		}
+		return
+	}
+	st, err := agentapi.NewAgentClient(conn).Status(ctx, &agentapi.StatusRequest{})
+	if err != nil {
+		_ = conn.Close()
+		s.ignore(fmt.Errorf("status: %w", err))
+		return
+	}
+	s.served = map[protocol.Kind]map[string]string{protocol.KindIMPP: {}, protocol.KindTelephony: {}}
+	for _, a := range st.GetAccounts() {
+		if c := a.GetChat(); c != nil && c.GetAddress() != "" {
+			s.served[protocol.KindIMPP][c.GetAddress()] = c.GetBackend()
+		}
+		if t := a.GetTelephony(); t != nil && t.GetAddress() != "" {
+			s.served[protocol.KindTelephony][t.GetAddress()] = t.GetBackend()
+		}
+	}
+	s.conn = conn
+	s.log().Debug("agent found", "socket", s.Socket, "pid", st.GetPid(), "version", st.GetVersion(), "accounts", len(st.GetAccounts()))
+}
+
+// IgnoredAgent reports whether err, from dialling the agent at socket,
+// deserves the note that an agent socket was ignored: anything but "there
+// is no agent socket at all" (no agent was ever started: nothing to say).
+// A dead agent's leftover socket (connection refused) and a refused one
+// (ErrRefused: not private, another user's) are noted.
+func IgnoredAgent(err error, socket string) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, agentapi.ErrNoAgent) {
+		// No socket at all is silence; a socket nobody listens on is a
+		// dead agent's leftover.
+		if _, serr := os.Lstat(socket); errors.Is(serr, fs.ErrNotExist) {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *AgentSource) ignore(err error) {
+	s.log().Debug("agent not used", "socket", s.Socket, "error", err)
+	if s.Ignored != nil {
+		s.Ignored(s.Socket, err)
+	}
+}
+
+func (s *AgentSource) log() hclog.Logger {
+	if s.Log == nil {
+		return hclog.NewNullLogger()
+	}
+	return s.Log
+}
+
+// Close closes the connection to the agent (the leases' streams end; the
+// agent's sessions stay).
+func (s *AgentSource) Close() error {
+	if s.conn != nil {
+		return s.conn.Close()
+	}
+	return nil
+}
