@@ -5,9 +5,9 @@ import (
 	"errors"
 	"io"
 	"strings"
-	"unicode"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/cusax/cusax/pkg/core/callerid"
 	"github.com/cusax/cusax/pkg/protocol"
