@@ -43,11 +43,16 @@ type AgentSource struct {
 	Ignored func(socket string, err error)
 	// Log hears whether the agent was used (--debug).
 	Log hclog.Logger
+	// Self is this process's pid (nil: os.Getpid): an agent with this pid
+	// is this process, which must not lease from itself. Tests that run
+	// the agent in process set another.
+	Self func() int
 
 	once   sync.Once
 	conn   *grpc.ClientConn
 	served map[protocol.Kind]map[string]string // address → backend name
-	infos  map[protocol.Kind]*protocol.Info
+	infos  map[protocol.Kind]*infoCall
+	spec   *speculation
 	mu     sync.Mutex
 }
 
@@ -84,9 +89,13 @@ func (s *AgentSource) DecisionTimeout() time.Duration {
 // Lend implements Lender: on first use it dials the agent and asks which
 // accounts it keeps (one Status call); an aspect it lists is lent, in
 // whatever state (a lease waits for a reconnecting aspect up to the
-// caller's deadline).
+// caller's deadline). A one-liner's whole budget is a few milliseconds, so
+// the first Lend asks Status, the backend's Info and Connect for address
+// at once (one round trip instead of three): the Connect is only a
+// speculation, dropped (and its lease closed) when Status says the
+// address is not served or the caller never asks for it.
 func (s *AgentSource) Lend(ctx context.Context, kind protocol.Kind, address string) *Started {
-	s.once.Do(func() { s.connect(ctx) })
+	s.once.Do(func() { s.connect(ctx, kind, address) })
 	if s.conn == nil {
 		return nil
 	}
@@ -95,18 +104,16 @@ func (s *AgentSource) Lend(ctx context.Context, kind protocol.Kind, address stri
 		s.log().Debug("agent does not serve this address; logging in directly", "kind", kind, "address", address)
 		return nil
 	}
-	var plugin interface {
-		Info(context.Context) (protocol.Info, error)
-	}
+	var plugin any
 	switch kind {
 	case protocol.KindIMPP:
-		plugin = cusaxv1.NewIMPPHost(s.conn)
+		plugin = &lentIMPP{IMPP: cusaxv1.NewIMPPHost(s.conn), spec: s.spec}
 	case protocol.KindTelephony:
-		plugin = cusaxv1.NewTelephonyHost(s.conn)
+		plugin = &lentTelephony{Telephony: cusaxv1.NewTelephonyHost(s.conn), spec: s.spec}
 	default:
 		return nil
 	}
-	info, err := s.info(ctx, kind, plugin.Info)
+	info, err := s.info(ctx, kind).wait(ctx)
 	if err != nil {
 		s.ignore(fmt.Errorf("info: %w", err))
 		return nil
@@ -115,29 +122,54 @@ func (s *AgentSource) Lend(ctx context.Context, kind protocol.Kind, address stri
 	return &Started{Kind: kind, Name: backend, Info: info, Plugin: plugin, Lease: true}
 }
 
-// info asks the agent for the backend's self-description once per kind.
-func (s *AgentSource) info(ctx context.Context, kind protocol.Kind, ask func(context.Context) (protocol.Info, error)) (protocol.Info, error) {
+// infoCall is one Info call to the agent, asked once per kind.
+type infoCall struct {
+	done chan struct{}
+	info protocol.Info
+	err  error
+}
+
+func (c *infoCall) wait(ctx context.Context) (protocol.Info, error) {
+	select {
+	case <-c.done:
+		return c.info, c.err
+	case <-ctx.Done():
+		return protocol.Info{}, ctx.Err()
+	}
+}
+
+// info starts (once per kind) the Info call for kind's backend.
+func (s *AgentSource) info(ctx context.Context, kind protocol.Kind) *infoCall {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if i, ok := s.infos[kind]; ok {
-		return *i, nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, agentAsk)
-	defer cancel()
-	i, err := ask(ctx)
-	if err != nil {
-		return protocol.Info{}, err
+	if c, ok := s.infos[kind]; ok {
+		return c
 	}
 	if s.infos == nil {
-		s.infos = map[protocol.Kind]*protocol.Info{}
+		s.infos = map[protocol.Kind]*infoCall{}
 	}
-	s.infos[kind] = &i
-	return i, nil
+	c := &infoCall{done: make(chan struct{})}
+	s.infos[kind] = c
+	var ask func(context.Context) (protocol.Info, error)
+	switch kind {
+	case protocol.KindIMPP:
+		ask = cusaxv1.NewIMPPHost(s.conn).Info
+	default:
+		ask = cusaxv1.NewTelephonyHost(s.conn).Info
+	}
+	go func() {
+		defer close(c.done)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), agentAsk)
+		defer cancel()
+		c.info, c.err = ask(ctx)
+	}()
+	return c
 }
 
 // connect dials the agent and reads what it serves; on any failure conn
-// stays nil and the one-liner logs in itself.
-func (s *AgentSource) connect(ctx context.Context) {
+// stays nil and the one-liner logs in itself. With Status go, at once,
+// Info and a speculative Connect for the first address asked.
+func (s *AgentSource) connect(ctx context.Context, kind protocol.Kind, address string) {
 	ctx, cancel := context.WithTimeout(ctx, agentAsk)
 	defer cancel()
 	conn, err := s.Dial(ctx)
@@ -149,10 +181,24 @@ func (s *AgentSource) connect(ctx context.Context) {
 		}
 		return
 	}
+	s.conn = conn
+	s.info(ctx, kind)
+	s.spec = speculate(conn, kind, address)
 	st, err := agentapi.NewAgentClient(conn).Status(ctx, &agentapi.StatusRequest{})
 	if err != nil {
+		s.spec.drop()
+		s.conn = nil
 		_ = conn.Close()
 		s.ignore(fmt.Errorf("status: %w", err))
+		return
+	}
+	if self := s.Self; (self == nil && int(st.GetPid()) == os.Getpid()) || (self != nil && int(st.GetPid()) == self()) {
+		// The agent's own sessions are opened through this Source too:
+		// it must log in, never lease from itself.
+		s.spec.drop()
+		s.conn = nil
+		_ = conn.Close()
+		s.log().Debug("this process is the agent; logging in directly", "socket", s.Socket)
 		return
 	}
 	s.served = map[protocol.Kind]map[string]string{protocol.KindIMPP: {}, protocol.KindTelephony: {}}
@@ -164,7 +210,9 @@ func (s *AgentSource) connect(ctx context.Context) {
 			s.served[protocol.KindTelephony][t.GetAddress()] = t.GetBackend()
 		}
 	}
-	s.conn = conn
+	if _, ok := s.served[kind][address]; !ok {
+		s.spec.drop()
+	}
 	s.log().Debug("agent found", "socket", s.Socket, "pid", st.GetPid(), "version", st.GetVersion(), "accounts", len(st.GetAccounts()))
 }
 
@@ -204,6 +252,7 @@ func (s *AgentSource) log() hclog.Logger {
 // Close closes the connection to the agent (the leases' streams end; the
 // agent's sessions stay).
 func (s *AgentSource) Close() error {
+	s.spec.drop()
 	if s.conn != nil {
 		return s.conn.Close()
 	}

@@ -88,6 +88,7 @@ func agentSource(dir, sock string, plugins *sessiontest.Source, ig *ignored) *se
 		Dial:    func(ctx context.Context) (*grpc.ClientConn, error) { return agentapi.DialPath(ctx, dir, sock) },
 		Socket:  sock,
 		Ignored: ig.note,
+		Self:    func() int { return -1 }, // the agent runs in this process
 	}
 }
 
@@ -191,6 +192,26 @@ func TestAgentLendsTheLiveSessionWithoutPasswordOrPlugin(t *testing.T) {
 	again.Shutdown()
 	if errs := ig.all(); len(errs) != 0 {
 		t.Errorf("notes %v; want none for a working agent", errs)
+	}
+}
+
+// The agent opens its own sessions through the same Source: it must log
+// in, not lease from itself.
+func TestAgentNeverLeasesFromItself(t *testing.T) {
+	svc := service()
+	dir, sock := runAgent(t, svc)
+	plugins := sessiontest.New(svc)
+	ig := &ignored{}
+	src := agentSource(dir, sock, plugins, ig)
+	src.Self = os.Getpid // as in the agent's process: the agent is this process
+	store := &countingStore{pw: map[string]string{"alice": alicePW}}
+	sess, err := session.OpenChat(context.Background(), src, store, account("alice", aliceJID), 5*time.Second, nil)
+	if err != nil {
+		t.Fatalf("OpenChat in the agent's own process: %v", err)
+	}
+	defer sess.Shutdown()
+	if sess.Plugins.Lent(protocol.KindIMPP) || len(plugins.Started()) != 1 || len(ig.all()) != 0 {
+		t.Errorf("lent %v, started %v, notes %v; want a login of its own, silently", sess.Plugins.Lent(protocol.KindIMPP), plugins.Started(), ig.all())
 	}
 }
 
