@@ -144,7 +144,7 @@ func (t *telAspect) hold(ctx context.Context) error {
 	}
 	defer st.Close()
 	for {
-		ic, err := st.Recv()
+		ic, err := recvCtx(ctx, st)
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				err = errors.New("the incoming-calls stream ended")
