@@ -169,4 +169,4 @@ func sameAddress(a, b string) bool {
 	return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b))
 }
 
-func since(t time.Time) string { return time.Since(t).Round(100 * time.Millisecond).String() }
+func since(t time.Time) string { return fmt.Sprintf("%.1fs", time.Since(t).Seconds()) }

@@ -249,7 +249,7 @@ func (r *relay[T]) Recv() (T, error) {
 			}
 			continue
 		}
-		v, err := st.Recv()
+		v, err := recvCtx(r.ctx, st)
 		if err == nil {
 			return v, nil
 		}

@@ -134,3 +134,25 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 func lost(err error) bool {
 	return errorsIs(err, protocol.ErrNotConnected) || errorsIs(err, protocol.ErrUnreachable) || errorsIs(err, protocol.ErrTimeout)
 }
+
+// recvCtx is st.Recv that also returns when ctx ends (closing st), for
+// backends whose streams do not watch the ctx they were opened with.
+func recvCtx[T any](ctx context.Context, st protocol.Stream[T]) (T, error) {
+	type res struct {
+		v   T
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		v, err := st.Recv()
+		ch <- res{v, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.v, r.err
+	case <-ctx.Done():
+		_ = st.Close()
+		var zero T
+		return zero, ctx.Err()
+	}
+}

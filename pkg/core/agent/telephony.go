@@ -144,7 +144,7 @@ func (t *telAspect) hold(ctx context.Context) error {
 	}
 	defer st.Close()
 	for {
-		ic, err := st.Recv()
+		ic, err := recvCtx(ctx, st)
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				err = errors.New("the incoming-calls stream ended")
@@ -172,8 +172,13 @@ func (t *telAspect) registration(e protocol.RegistrationEvent) {
 		t.st.set(StateConnecting, e.Reason)
 		t.acc.logf(protocol.AspectTelephony, "registering again failed (%s); next attempt in %s", e.Reason, e.Retry.Round(100*time.Millisecond))
 	case protocol.RegistrationRestored:
+		t.st.mu.Lock()
+		lostAt := t.st.lostAt
+		t.st.mu.Unlock()
 		t.st.set(StateConnected, "")
-		t.acc.logf(protocol.AspectTelephony, "registered again after %s", e.Down.Round(100*time.Millisecond))
+		// Down is the backend's measure; the agent's own is from when it
+		// heard of the loss, which the log shows.
+		t.acc.logf(protocol.AspectTelephony, "registered again after %s", since(lostAt))
 	}
 }
 

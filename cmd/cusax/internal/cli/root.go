@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"github.com/cusax/cusax/cmd/cusax/internal/cmd/agent"
 	"strings"
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/answer"
@@ -57,6 +58,7 @@ takes --json. See 'cusax help exit-codes'.`,
 		status.NewCmdStatus(f, nil),
 		plugins.NewCmdPlugins(f, nil),
 		version.NewCmdVersion(f, nil),
+		agent.NewCmdAgent(f, nil),
 		&cobra.Command{Use: "exit-codes", Short: "The exit codes cusax returns", Long: cmdutil.ExitCodesHelp},
 	)
 	// Unknown commands and bad arguments are usage errors (exit 2).
