@@ -87,10 +87,12 @@ func (c *chatAspect) run(ctx context.Context) {
 			state := StateConnecting
 			if !lost(err) {
 				state = StateDown // refused: credentials, TLS; retried slowly
-				b.wait = backoffMax
 			}
 			prev := c.st.set(state, err.Error())
 			d := b.next()
+			if state == StateDown {
+				d = b.slow()
+			}
 			if prev != state || !c.st.everUp {
 				c.acc.logf(protocol.AspectChat, "connecting failed (%v); trying again in %s", err, d.Round(100*time.Millisecond))
 			}
