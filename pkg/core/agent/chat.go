@@ -207,7 +207,12 @@ func (c *chatAspect) listen(delta int) {
 	defer cancel()
 	if err := s.SetPresence(ctx, c.effectivePresence()); err != nil {
 		c.broken(s)
+		return
 	}
+	// A round trip: the server handles a client's stanzas in order, so
+	// once it answers, the new priority is in force (RFC 6120 §10.1) and
+	// the lease's stream opens only then.
+	_, _ = s.DiscoInfo(ctx, domainOf(c.req.Address), "")
 }
 
 // shutdown: presence unavailable, then log out.
