@@ -87,6 +87,7 @@ func New(opts Options) (*Agent, error) {
 		}
 		opts.Dir, opts.Sock = dir, sock
 	}
+	opts.Source = newSharedSource(opts.Source)
 	a := &Agent{opts: opts, stop: make(chan struct{})}
 	for _, acc := range opts.Accounts {
 		a.accounts = append(a.accounts, newAccount(a, acc))

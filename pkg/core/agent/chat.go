@@ -87,10 +87,12 @@ func (c *chatAspect) run(ctx context.Context) {
 			state := StateConnecting
 			if !lost(err) {
 				state = StateDown // refused: credentials, TLS; retried slowly
-				b.wait = backoffMax
 			}
 			prev := c.st.set(state, err.Error())
 			d := b.next()
+			if state == StateDown {
+				d = b.slow()
+			}
 			if prev != state || !c.st.everUp {
 				c.acc.logf(protocol.AspectChat, "connecting failed (%v); trying again in %s", err, d.Round(100*time.Millisecond))
 			}
@@ -205,7 +207,12 @@ func (c *chatAspect) listen(delta int) {
 	defer cancel()
 	if err := s.SetPresence(ctx, c.effectivePresence()); err != nil {
 		c.broken(s)
+		return
 	}
+	// A round trip: the server handles a client's stanzas in order, so
+	// once it answers, the new priority is in force (RFC 6120 §10.1) and
+	// the lease's stream opens only then.
+	_, _ = s.DiscoInfo(ctx, domainOf(c.req.Address), "")
 }
 
 // shutdown: presence unavailable, then log out.

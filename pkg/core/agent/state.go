@@ -96,14 +96,16 @@ func (s *aspectState) status() *agentapi.AspectStatus {
 }
 
 // backoff is the wait between attempts to connect again: 0.5–1 s at
-// first, doubling up to 15–30 s; the jitter spreads the agents of many
+// first, doubling up to 4–8 s; the jitter spreads the agents of many
 // users of one restarted server (the shape of RFC 5626 §4.5, as
-// cmd/cusax/internal/cmd/chat/resend.go and plugins/sip use).
+// cmd/cusax/internal/cmd/chat/resend.go uses). The cap is lower than
+// resend.go's 15–30 s so that the agent is back within 10 s of a server
+// that returns, however long it was away.
 type backoff struct{ wait time.Duration }
 
 const (
 	backoffFirst = time.Second
-	backoffMax   = 30 * time.Second
+	backoffMax   = 8 * time.Second
 )
 
 func (b *backoff) next() time.Duration {
@@ -116,6 +118,11 @@ func (b *backoff) next() time.Duration {
 }
 
 func (b *backoff) reset() { b.wait = 0 }
+
+// slow is the wait after a refusal (credentials, certificate): no retry
+// cures it soon, and a server must not see a wrong password every few
+// seconds; 30–60 s.
+func (b *backoff) slow() time.Duration { return 30*time.Second + rand.N(30*time.Second) }
 
 // sleepCtx waits d or until ctx ends.
 func sleepCtx(ctx context.Context, d time.Duration) error {

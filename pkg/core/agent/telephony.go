@@ -84,11 +84,13 @@ func (t *telAspect) run(ctx context.Context, first chan struct{}) {
 		}
 		state := StateConnecting
 		if !lost(err) {
-			state = StateDown
-			b.wait = backoffMax
+			state = StateDown // refused: credentials, TLS; retried slowly
 		}
 		prev := t.st.set(state, err.Error())
 		d := b.next()
+		if state == StateDown {
+			d = b.slow()
+		}
 		if prev != state || !t.st.everUp {
 			t.acc.logf(protocol.AspectTelephony, "registering failed (%v); trying again in %s", err, d.Round(100*time.Millisecond))
 		}

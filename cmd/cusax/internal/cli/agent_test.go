@@ -273,7 +273,12 @@ func TestAgentKill9(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the agent gone", 10*time.Second, func() bool { return gone(pid) })
+	// The leader shows as a zombie while its other threads still exit
+	// (and hold the socket): wait for them all.
+	waitFor(t, "the agent gone", 10*time.Second, func() bool {
+		tasks, _ := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
+		return gone(pid) && len(tasks) <= 1
+	})
 	if _, err := os.Lstat(h.sock()); err != nil {
 		t.Fatalf("after kill -9 the socket should be left behind: %v", err)
 	}
@@ -389,5 +394,108 @@ loop:
 	}
 	if d := got[0].Delay.Sub(handed).Abs(); got[0].Delay.IsZero() || d > time.Second {
 		t.Errorf("delay stamp %v, want the hand-over time %v (XEP-0203)", got[0].Delay, handed)
+	}
+}
+
+// TestAgentNegativePriority (RFC 6121 §4.7.2.3): with the agent the only
+// online resource of the account and no lease listening, a message to the
+// bare JID is not handed to the agent (which would show it to nobody):
+// Prosody stores it offline and the user's next client gets it, once.
+// With a lease listening, a message reaches the lease.
+func TestAgentNegativePriority(t *testing.T) {
+	bed := testbed.Shared(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	users, err := bed.AddUsers(ctx, bed.Domain, "agentprio", "agentprio2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newAgentHome(t, bed, "agentprio", users["agentprio"].Password)
+	p := h.run(t)
+	p.waitLog(t, "lab: chat: connected as", 30*time.Second)
+	ca, err := os.ReadFile(bed.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	login := func(user string) protocol.IMPPSession {
+		t.Helper()
+		s, err := xmpp.New(hclog.NewNullLogger()).Connect(ctx, protocol.ConnectRequest{
+			Address: user + "@" + bed.Domain, Password: users[user].Password, Server: bed.XMPPAddr, CAPEM: ca, Timeout: 10 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close(context.Background()) })
+		return s
+	}
+	me := "agentprio@" + bed.Domain
+	sender := login("agentprio2")
+	if err := sender.Send(ctx, protocol.Message{ID: "to-bare-1", To: me, Body: "while only the agent is online"}); err != nil {
+		t.Fatal(err)
+	}
+
+	// A lease listening: the agent's priority turns non-negative, and a
+	// message to the bare JID reaches it.
+	t.Setenv("XDG_RUNTIME_DIR", h.rt)
+	cc, err := agentapi.Dial(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	lease, err := cusaxv1.NewIMPPHost(cc).Connect(ctx, protocol.ConnectRequest{Address: me})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lctx, lcancel := context.WithCancel(ctx)
+	msgs, err := lease.Messages(lctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sender.Send(ctx, protocol.Message{ID: "to-bare-2", To: me, Body: "while a lease listens"}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := msgs.Recv()
+	if err != nil || m.ID != "to-bare-2" {
+		t.Fatalf("lease got %+v, %v; want to-bare-2 (and never to-bare-1)", m, err)
+	}
+	lcancel()
+	_ = lease.Close(ctx)
+
+	// The user's own client comes online: the first message waits in
+	// offline storage for it, once.
+	reader := login("agentprio")
+	rm, err := reader.Messages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := reader.SetPresence(ctx, protocol.Presence{}); err != nil {
+		t.Fatal(err)
+	}
+	got := 0
+	recv := make(chan protocol.Message, 8)
+	go func() {
+		for {
+			m, err := rm.Recv()
+			if err != nil {
+				return
+			}
+			recv <- m
+		}
+	}()
+	timeout := time.After(4 * time.Second)
+	for done := false; !done; {
+		select {
+		case m := <-recv:
+			if m.ID == "to-bare-1" {
+				got++
+				if m.Delay.IsZero() {
+					t.Errorf("offline message without a delay stamp: %+v", m)
+				}
+			}
+		case <-timeout:
+			done = true
+		}
+	}
+	if got != 1 {
+		t.Fatalf("the message sent while only the agent was online arrived %d times at the user's client, want 1", got)
 	}
 }

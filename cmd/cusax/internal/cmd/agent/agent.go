@@ -26,6 +26,8 @@ type Options struct {
 	ProbeEvery time.Duration
 	// Wait bounds start and stop.
 	Wait time.Duration
+	// Foreground makes start behave as run (start --foreground).
+	Foreground bool
 }
 
 // NewCmdAgent builds `cusax agent` and its subcommands.
@@ -86,11 +88,13 @@ a socket directory others can reach is refused (exit 2).`
 		accounts(c, o)
 		c.Flags().BoolVar(&o.JSON, "json", false, "print JSON")
 		c.Flags().DurationVar(&o.Wait, "wait", 30*time.Second, "how long to wait for the agent to answer")
+		c.Flags().BoolVar(&o.Foreground, "foreground", false, "stay in the foreground, as 'agent run' (for systemd)")
 	})
 	start.Long = `Start 'cusax agent run' detached (its own session, stdin from /dev/null,
 stdout and stderr appended to $XDG_STATE_HOME/cusax/agent.log, mode 0600),
 wait until it answers on its socket, and print its pid. When an agent is
-already running it says so and exits 0: there is never a second one.`
+already running it says so and exits 0: there is never a second one.
+With --foreground it is 'agent run'.`
 	stop := sub("stop", "Stop the running agent and wait until it is gone", func(c *cobra.Command, o *Options) {
 		c.Flags().DurationVar(&o.Wait, "wait", 30*time.Second, "how long to wait for the agent to end")
 	})
@@ -112,6 +116,9 @@ func dispatch(o *Options) error {
 	case "run":
 		return runAgent(o)
 	case "start":
+		if o.Foreground {
+			return runAgent(o)
+		}
 		return startAgent(o)
 	case "stop":
 		return stopAgent(o)

@@ -42,6 +42,11 @@ func TestNoAgent(t *testing.T) {
 	if r.Code != cmdutil.ExitUsage {
 		t.Errorf("run --account nosuch: exit %d, %v", r.Code, r.Err)
 	}
+	// start --foreground is run: the same refusal, no process started.
+	r = e.Run(newCmd, "start", "--foreground", "--account", "nosuch")
+	if r.Code != cmdutil.ExitUsage || r.Stdout != "" {
+		t.Errorf("start --foreground --account nosuch: exit %d, %v", r.Code, r.Err)
+	}
 }
 
 // A socket directory others can reach, or another user's, is refused at
