@@ -186,7 +186,7 @@ func (s *AgentSource) connect(ctx context.Context, kind protocol.Kind, address s
 	s.spec = speculate(conn, kind, address)
 	st, err := agentapi.NewAgentClient(conn).Status(ctx, &agentapi.StatusRequest{})
 	if err != nil {
-		s.spec.drop()
+		s.spec.drop(false)
 		s.conn = nil
 		_ = conn.Close()
 		s.ignore(fmt.Errorf("status: %w", err))
@@ -195,7 +195,7 @@ func (s *AgentSource) connect(ctx context.Context, kind protocol.Kind, address s
 	if self := s.Self; (self == nil && int(st.GetPid()) == os.Getpid()) || (self != nil && int(st.GetPid()) == self()) {
 		// The agent's own sessions are opened through this Source too:
 		// it must log in, never lease from itself.
-		s.spec.drop()
+		s.spec.drop(false)
 		s.conn = nil
 		_ = conn.Close()
 		s.log().Debug("this process is the agent; logging in directly", "socket", s.Socket)
@@ -211,7 +211,7 @@ func (s *AgentSource) connect(ctx context.Context, kind protocol.Kind, address s
 		}
 	}
 	if _, ok := s.served[kind][address]; !ok {
-		s.spec.drop()
+		s.spec.drop(false)
 	}
 	s.log().Debug("agent found", "socket", s.Socket, "pid", st.GetPid(), "version", st.GetVersion(), "accounts", len(st.GetAccounts()))
 }
@@ -249,10 +249,11 @@ func (s *AgentSource) log() hclog.Logger {
 	return s.Log
 }
 
-// Close closes the connection to the agent (the leases' streams end; the
-// agent's sessions stay).
+// Close closes a speculative lease nobody took and the connection to the
+// agent (the leases' streams end; the agent's sessions stay). The CLI
+// calls it before exiting.
 func (s *AgentSource) Close() error {
-	s.spec.drop()
+	s.spec.drop(true)
 	if s.conn != nil {
 		return s.conn.Close()
 	}

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/cusax/cusax/pkg/protocol"
 	cusaxv1 "github.com/cusax/cusax/pkg/protocol/proto/cusax/v1"
@@ -78,8 +79,10 @@ func (sp *speculation) wait(ctx context.Context) (any, error) {
 	}
 }
 
-// drop gives up an untaken speculation.
-func (sp *speculation) drop() {
+// drop gives up an untaken speculation. With wait, it returns only once
+// the lease, if one came, is closed (bounded by agentAsk): a process about
+// to exit must not leave it open in the agent.
+func (sp *speculation) drop(wait bool) {
 	if sp == nil {
 		return
 	}
@@ -87,8 +90,24 @@ func (sp *speculation) drop() {
 	taken := sp.taken
 	sp.taken = true
 	sp.mu.Unlock()
-	if !taken {
+	if taken {
+		return
+	}
+	if !wait {
 		sp.abandon()
+		return
+	}
+	select {
+	case <-sp.done:
+	case <-time.After(agentAsk):
+		sp.cancel()
+		<-sp.done
+	}
+	sp.cancel()
+	if sp.closer != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), agentAsk)
+		defer cancel()
+		_ = sp.closer(ctx)
 	}
 }
 

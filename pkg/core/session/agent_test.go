@@ -18,6 +18,7 @@ import (
 	"github.com/cusax/cusax/pkg/core/session/sessiontest"
 	"github.com/cusax/cusax/pkg/protocol"
 	"github.com/cusax/cusax/pkg/protocol/fake"
+	cusaxv1 "github.com/cusax/cusax/pkg/protocol/proto/cusax/v1"
 	"google.golang.org/grpc"
 )
 
@@ -380,4 +381,84 @@ func staleSocket(t *testing.T, sock string) {
 	}
 	ln.SetUnlinkOnClose(false)
 	ln.Close()
+}
+
+// stubAgent serves Status (alice's chat) and the IMPP service of a fake
+// service on a private socket, as the agent does, so that the leases the
+// client opens and closes can be counted (svc.Open).
+type stubAgent struct {
+	agentapi.UnimplementedAgentServer
+}
+
+func (stubAgent) Status(context.Context, *agentapi.StatusRequest) (*agentapi.StatusResponse, error) {
+	return &agentapi.StatusResponse{Pid: 1, Accounts: []*agentapi.AccountStatus{{
+		Name: "alice", Chat: &agentapi.AspectStatus{Address: aliceJID, Backend: "xmpp", State: "connected"},
+	}}}, nil
+}
+
+// leaseIMPP logs into the fake service without the password, as a lease
+// needs none.
+type leaseIMPP struct{ protocol.IMPP }
+
+func (l leaseIMPP) Connect(ctx context.Context, req protocol.ConnectRequest) (protocol.IMPPSession, error) {
+	req.Password = alicePW
+	return l.IMPP.Connect(ctx, req)
+}
+
+func runStubAgent(t *testing.T, svc *fake.Service) (dir, sock string) {
+	t.Helper()
+	dir = filepath.Join(t.TempDir(), "agent")
+	sock = filepath.Join(dir, agentapi.SocketName)
+	if err := agentapi.EnsureDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	ln := listen(t, sock)
+	srv := grpc.NewServer()
+	agentapi.RegisterAgentServer(srv, stubAgent{})
+	_ = (&cusaxv1.IMPPPlugin{Impl: leaseIMPP{svc.IMPP()}}).GRPCServer(nil, srv)
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(srv.Stop)
+	return dir, sock
+}
+
+// TestAgentLeasesAreClosed: the Connect sent ahead (with Status) is taken
+// by the command's Connect and closed by its Shutdown; one nobody took is
+// closed by the Source's Close, which the CLI calls before exiting.
+func TestAgentLeasesAreClosed(t *testing.T) {
+	svc := service()
+	dir, sock := runStubAgent(t, svc)
+	ctx := context.Background()
+	openLeases := func() int { return svc.Open() }
+
+	src := agentSource(dir, sock, sessiontest.New(svc), &ignored{})
+	sess, err := session.OpenChat(ctx, src, &countingStore{}, account("alice", aliceJID), 5*time.Second, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := openLeases(); n != 1 {
+		t.Errorf("%d leases open during the command; want 1 (the speculative Connect, taken)", n)
+	}
+	sess.Shutdown()
+	if err := src.Close(); err != nil {
+		t.Error(err)
+	}
+	if n := openLeases(); n != 0 {
+		t.Errorf("%d leases open after Shutdown; want 0", n)
+	}
+
+	// Lent but never connected (the command failed before Connect).
+	src = agentSource(dir, sock, sessiontest.New(svc), &ignored{})
+	if !session.Lends(ctx, src, protocol.KindIMPP, aliceJID) {
+		t.Fatal("the stub agent's account is not lent")
+	}
+	waitLeases := time.Now().Add(5 * time.Second)
+	for openLeases() != 1 && time.Now().Before(waitLeases) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := src.Close(); err != nil {
+		t.Error(err)
+	}
+	if n := openLeases(); n != 0 {
+		t.Errorf("%d leases open after Close of a Source whose lease nobody took; want 0", n)
+	}
 }

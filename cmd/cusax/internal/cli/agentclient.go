@@ -21,7 +21,7 @@ func noAgentEnv() bool {
 // OpenChat/OpenTelephony take a lease where the agent serves the account
 // and start plugins (plugins, lazily) where it does not. An agent socket
 // that is there but cannot be trusted or reached is ignored with one note.
-func agentSource(io *iostreams.IOStreams, log hclog.Logger, plugins func() (session.Source, error)) session.Source {
+func agentSource(io *iostreams.IOStreams, log hclog.Logger, plugins func() (session.Source, error)) *session.AgentSource {
 	_, sock, _ := agentapi.Paths()
 	return &session.AgentSource{
 		Inner:  plugins,

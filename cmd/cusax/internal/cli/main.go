@@ -83,6 +83,10 @@ func Run(ctx context.Context, io *iostreams.IOStreams, args []string) int {
 	root.SetOut(io.Out)
 	root.SetErr(io.ErrOut)
 	cmd, err := root.ExecuteC()
+	if g.agent != nil {
+		// A lease asked for but never used is closed, not left in the agent.
+		_ = g.agent.Close()
+	}
 	if errors.Is(context.Cause(ctx), errStdoutClosed) {
 		// Nobody reads any more: no message, and the status a shell shows
 		// for a command killed by SIGPIPE.
@@ -109,6 +113,8 @@ type globals struct {
 	debug          bool
 	allowPlaintext bool
 	noAgent        bool
+	// agent is the agent-aware Source once a command asked for backends.
+	agent *session.AgentSource
 }
 
 func newFactory(ctx context.Context, io *iostreams.IOStreams) (*cmdutil.Factory, *globals) {
@@ -174,7 +180,8 @@ func newFactory(ctx context.Context, io *iostreams.IOStreams) (*cmdutil.Factory,
 			f.Logger().Debug("agent not asked (--no-agent or CUSAX_NO_AGENT)")
 			return fromHost()
 		}
-		return agentSource(io, f.Logger(), fromHost), nil
+		g.agent = agentSource(io, f.Logger(), fromHost)
+		return g.agent, nil
 	})
 	return f, g
 }
