@@ -5,6 +5,7 @@
 # by run, N runs each:
 #   cusax chat bob hi              (through the agent's live session)
 #   cusax --no-agent chat bob hi   (plugin start, login, send, logout)
+#   cusax version                  (the start-up floor: a process that does nothing)
 #   go-sendxmpp                    (the same message, the bed's CA)
 # and prints median, p90, min and max (ms), then the agent's RSS (agent +
 # plugin processes) with the three accounts logged in. Figures, not

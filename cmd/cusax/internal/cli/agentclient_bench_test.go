@@ -92,7 +92,7 @@ func BenchmarkChatViaAgent(b *testing.B) {
 	// go test runs a benchmark once with b.N = 1 before the b.N asked
 	// for: that pass only checks that everything works, quietly.
 	n := b.N
-	var viaAgent, noAgent, sendxmpp []time.Duration
+	var viaAgent, noAgent, sendxmpp, version []time.Duration
 	b.ResetTimer()
 	for range n {
 		c := exec.Command(bin, "chat", "bob", "hi")
@@ -104,6 +104,10 @@ func BenchmarkChatViaAgent(b *testing.B) {
 		g := exec.Command("go-sendxmpp", "-f", rc, "-j", bed.XMPPAddr, "bob@"+bed.Domain)
 		g.Env, g.Stdin = append(os.Environ(), "SSL_CERT_FILE="+bed.CAFile), strings.NewReader("hi\n")
 		sendxmpp = append(sendxmpp, timeRun(b, g))
+		// The floor: a process of this binary that does nothing.
+		c = exec.Command(bin, "version")
+		c.Env = env
+		version = append(version, timeRun(b, c))
 	}
 	b.StopTimer()
 	if strings.Count(agentErr.String(), "lost") > 0 {
@@ -118,9 +122,12 @@ func BenchmarkChatViaAgent(b *testing.B) {
 	for _, row := range []struct {
 		name string
 		d    []time.Duration
-	}{{"cusax chat bob hi (agent)", viaAgent}, {"cusax --no-agent chat bob hi", noAgent}, {"go-sendxmpp", sendxmpp}} {
+	}{{"cusax chat bob hi (agent)", viaAgent}, {"cusax --no-agent chat bob hi", noAgent}, {"go-sendxmpp", sendxmpp}, {"cusax version (start-up floor)", version}} {
 		s := summarize(row.d)
 		fmt.Printf("%-34s %8.1f %8.1f %8.1f %8.1f\n", row.name, s[0], s[1], s[2], s[3])
+	}
+	if l, err := os.ReadFile("/proc/loadavg"); err == nil {
+		fmt.Printf("== load average during the run: %s\n", strings.Join(strings.Fields(string(l))[:3], " "))
 	}
 	fmt.Printf("== agent RSS with %d accounts logged in: %.1f MiB in %d processes (the agent and its plugins)\n", len(names), float64(rss)/1024, procs)
 	b.ReportMetric(median(viaAgent), "agent-median-ms")
