@@ -332,73 +332,83 @@ func TestAgentForeignListenerNotTrusted(t *testing.T) {
 	fallbackChat(t, bed, h, "agentclinobody", "runs as uid 65534")
 }
 
-// TestAgentWhoisCallerListenSameAsFreshLogin: `whois-caller --listen`
-// through the agent judges a sipp caller (bob, in the roster) and
-// declines the call (603) exactly as a listener that registered itself
-// does, with no REGISTER of its own. The agent is stopped before the
-// --no-agent run: Kamailio would fork the call to both bindings.
-func TestAgentWhoisCallerListenSameAsFreshLogin(t *testing.T) {
+// TestAgentListenersSameAsFreshLogin: `whois-caller --listen` and
+// `answer` through the agent judge a sipp caller (bob, in the roster, with
+// no proof) and decline the call (603) exactly as a listener that
+// registered itself does, with no REGISTER of their own. The agent is
+// stopped before each --no-agent run: Kamailio would fork the call to
+// both bindings.
+func TestAgentListenersSameAsFreshLogin(t *testing.T) {
 	bed := testbed.Shared(t)
-	h := agentUser(t, bed, "agentcliwho")
-	me := "sip:agentcliwho@" + bed.Domain
-	judge := func(args ...string) (map[string]any, serverCounts) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-		defer cancel()
-		before := countsFor(t, bed, "agentcliwho")
-		cmd := exec.CommandContext(ctx, cusaxBinary(t), append([]string{"--config", h.home + "/cusax/config.toml"},
-			append(args, "whois-caller", "--listen", "--json", "--on-call", "decline")...)...)
-		cmd.Env = h.env
-		out, errOut := &lockedBuffer{}, &lockedBuffer{}
-		cmd.Stdout, cmd.Stderr = out, errOut
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		defer func() {
-			_ = cmd.Process.Signal(os.Interrupt)
-			select {
-			case <-done:
-			case <-time.After(10 * time.Second):
-				_ = cmd.Process.Kill()
-				<-done
-				t.Errorf("whois-caller ignored Ctrl-C for 10 s")
+	for _, c := range []struct {
+		name, user, ready string
+		args              []string
+	}{
+		{"whois-caller", "agentcliwho", "listening for calls", []string{"whois-caller", "--listen", "--json", "--on-call", "decline"}},
+		{"answer", "agentclians", "answering calls", []string{"answer", "--json", "--max-calls", "1"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := agentUser(t, bed, c.user)
+			me := "sip:" + c.user + "@" + bed.Domain
+			judge := func(global ...string) (map[string]any, serverCounts) {
+				t.Helper()
+				ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+				defer cancel()
+				before := countsFor(t, bed, c.user)
+				cmd := exec.CommandContext(ctx, cusaxBinary(t), append(append([]string{"--config", h.home + "/cusax/config.toml"}, global...), c.args...)...)
+				cmd.Env = h.env
+				out, errOut := &lockedBuffer{}, &lockedBuffer{}
+				cmd.Stdout, cmd.Stderr = out, errOut
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				done := make(chan struct{})
+				go func() { _ = cmd.Wait(); close(done) }()
+				defer func() {
+					_ = cmd.Process.Signal(os.Interrupt)
+					select {
+					case <-done:
+					case <-time.After(10 * time.Second):
+						_ = cmd.Process.Kill()
+						<-done
+						t.Errorf("%s ignored Ctrl-C for 10 s", c.name)
+					}
+					t.Logf("%s %v stderr:\n%s", c.name, global, errOut.String())
+				}()
+				waitFor(t, c.ready, 20*time.Second, func() bool { return strings.Contains(errOut.String(), c.ready) })
+				res, err := bed.SippInvite(ctx, testbed.SippInviteOptions{From: "bob", To: me, ExpectStatus: 603})
+				if err != nil {
+					t.Fatalf("sipp caller: %v (status %d)", err, res.Status)
+				}
+				waitFor(t, "the call judged", 15*time.Second, func() bool { return strings.Contains(out.String(), "\n") })
+				var v map[string]any
+				line, _, _ := strings.Cut(out.String(), "\n")
+				if err := json.Unmarshal([]byte(line), &v); err != nil {
+					t.Fatalf("%v: %s", err, line)
+				}
+				after := countsFor(t, bed, c.user)
+				return v, serverCounts{after.logins - before.logins, after.registers - before.registers}
 			}
-			t.Logf("whois-caller %v stderr:\n%s", args, errOut.String())
-		}()
-		waitFor(t, "listening", 20*time.Second, func() bool { return strings.Contains(errOut.String(), "listening for calls") })
-		res, err := bed.SippInvite(ctx, testbed.SippInviteOptions{From: "bob", To: me, ExpectStatus: 603})
-		if err != nil {
-			t.Fatalf("sipp caller: %v (status %d)", err, res.Status)
-		}
-		waitFor(t, "the call judged", 15*time.Second, func() bool { return strings.Contains(out.String(), "\n") })
-		var v map[string]any
-		line, _, _ := strings.Cut(out.String(), "\n")
-		if err := json.Unmarshal([]byte(line), &v); err != nil {
-			t.Fatalf("%v: %s", err, line)
-		}
-		after := countsFor(t, bed, "agentcliwho")
-		return v, serverCounts{after.logins - before.logins, after.registers - before.registers}
-	}
-	p := startAgent(t, h)
-	viaAgent, agentUse := judge()
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(15 * time.Second):
-		t.Fatal("the agent did not stop on SIGTERM within 15 s")
-	}
-	fresh, freshUse := judge("--no-agent")
-	a, _ := json.Marshal(viaAgent)
-	f, _ := json.Marshal(fresh)
-	if normalized(string(a)) != normalized(string(f)) {
-		t.Errorf("judged differently\nvia the agent: %s\n--no-agent:    %s", a, f)
-	}
-	if agentUse.registers != 0 {
-		t.Errorf("the listener through the agent caused %d REGISTERs; want none", agentUse.registers)
-	}
-	if freshUse.registers == 0 {
-		t.Errorf("the --no-agent listener left no REGISTER in Kamailio's log")
+			p := startAgent(t, h)
+			viaAgent, agentUse := judge()
+			_ = p.cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-p.done:
+			case <-time.After(15 * time.Second):
+				t.Fatal("the agent did not stop on SIGTERM within 15 s")
+			}
+			fresh, freshUse := judge("--no-agent")
+			a, _ := json.Marshal(viaAgent)
+			f, _ := json.Marshal(fresh)
+			if normalized(string(a)) != normalized(string(f)) {
+				t.Errorf("judged differently\nvia the agent: %s\n--no-agent:    %s", a, f)
+			}
+			if agentUse.registers != 0 {
+				t.Errorf("%s through the agent caused %d REGISTERs; want none", c.name, agentUse.registers)
+			}
+			if freshUse.registers == 0 {
+				t.Errorf("%s with --no-agent left no REGISTER in Kamailio's log", c.name)
+			}
+		})
 	}
 }
