@@ -161,6 +161,30 @@ func TestAgentOneLinersSameAsFreshLogin(t *testing.T) {
 	}
 }
 
+// TestAgentDebugAndOptOut: --debug says whether the agent was used;
+// --no-agent and CUSAX_NO_AGENT=1 log in afresh beside a running agent.
+func TestAgentDebugAndOptOut(t *testing.T) {
+	bed := testbed.Shared(t)
+	h := agentUser(t, bed, "agentclidebug")
+	startAgent(t, h)
+	r := h.cusax(t, "--debug", "chat", "bob", "hi")
+	if r.code != 0 || !strings.Contains(r.stderr, "using the agent's live session") {
+		t.Errorf("--debug through the agent: exit %d; want a line saying the agent's session was used", r.code)
+	}
+	r = h.cusax(t, "--debug", "--no-agent", "chat", "bob", "hi")
+	if r.code != 0 || !strings.Contains(r.stderr, "agent not asked") {
+		t.Errorf("--debug --no-agent: exit %d; want a line saying the agent was not asked", r.code)
+	}
+	before := countsFor(t, bed, "agentclidebug")
+	env := h.env
+	h.env = append(append([]string(nil), env...), "CUSAX_NO_AGENT=1")
+	r = h.cusax(t, "chat", "bob", "hi")
+	h.env = env
+	if after := countsFor(t, bed, "agentclidebug"); r.code != 0 || after.logins != before.logins+1 {
+		t.Errorf("CUSAX_NO_AGENT=1: exit %d, %d logins; want a fresh login", r.code, after.logins-before.logins)
+	}
+}
+
 var agentNote = regexp.MustCompile(`(?m)^cusax: note: ignoring the agent socket at [^\n]*: [^\n]*; logging in directly$`)
 
 // fallbackChat runs `cusax chat bob hi` and checks that it was sent by a
