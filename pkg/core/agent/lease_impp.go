@@ -21,8 +21,13 @@ var _ protocol.IMPP = (*leaseIMPP)(nil)
 // commands see the same capabilities as without the agent.
 func (l *leaseIMPP) Info(context.Context) (protocol.Info, error) {
 	for _, acc := range l.a.accounts {
-		if acc.chat != nil && acc.chat.info.Name != "" {
-			return acc.chat.info, nil
+		if acc.chat != nil {
+			acc.chat.mu.Lock()
+			i := acc.chat.info
+			acc.chat.mu.Unlock()
+			if i.Name != "" {
+				return i, nil
+			}
 		}
 	}
 	return protocol.Info{}, fmt.Errorf("agent: no chat backend running: %w", protocol.ErrNotConnected)

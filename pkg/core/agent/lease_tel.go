@@ -16,8 +16,13 @@ var _ protocol.Telephony = (*leaseTelephony)(nil)
 
 func (l *leaseTelephony) Info(context.Context) (protocol.Info, error) {
 	for _, acc := range l.a.accounts {
-		if acc.tel != nil && acc.tel.info.Name != "" {
-			return acc.tel.info, nil
+		if acc.tel != nil {
+			acc.tel.mu.Lock()
+			i := acc.tel.info
+			acc.tel.mu.Unlock()
+			if i.Name != "" {
+				return i, nil
+			}
 		}
 	}
 	return protocol.Info{}, fmt.Errorf("agent: no telephony backend running: %w", protocol.ErrNotConnected)

@@ -499,3 +499,47 @@ func TestAgentNegativePriority(t *testing.T) {
 		t.Fatalf("the message sent while only the agent was online arrived %d times at the user's client, want 1", got)
 	}
 }
+
+// TestAgentPluginCrash: kill -9 of the agent's XMPP and then its SIP
+// plugin process: the agent says so, starts the plugin again and both
+// aspects come back (Kamailio holds the binding again).
+func TestAgentPluginCrash(t *testing.T) {
+	bed := testbed.Shared(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	users, err := bed.AddUsers(ctx, bed.Domain, "agentcrash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newAgentHome(t, bed, "agentcrash", users["agentcrash"].Password)
+	p := h.run(t, "--probe-every", "1s")
+	p.waitLog(t, "lab: chat: connected as", 30*time.Second)
+	plugin := func(kind string) int {
+		t.Helper()
+		for _, pid := range descendants(p.cmd.Process.Pid) {
+			b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+			if strings.Contains(string(b), "__plugin\x00"+kind+"\x00") {
+				return pid
+			}
+		}
+		t.Fatalf("no %s plugin below the agent", kind)
+		return 0
+	}
+	if err := syscall.Kill(plugin("impp"), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	p.waitLog(t, "lab: chat: connection lost", 15*time.Second)
+	p.waitLog(t, "lab: chat: connected again after", 20*time.Second)
+	if err := syscall.Kill(plugin("telephony"), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	p.waitLog(t, "lab: telephony: registration lost", 15*time.Second)
+	p.waitLog(t, "lab: telephony: registered again after", 20*time.Second)
+	if b := bindings(t, bed, "agentcrash"); len(b) == 0 {
+		t.Fatal("no binding after the SIP plugin was started again")
+	}
+	st := h.status(t)
+	if st.Accounts[0].Chat.State != "connected" || st.Accounts[0].Telephony.State != "connected" {
+		t.Fatalf("status %+v", st)
+	}
+}
