@@ -543,3 +543,78 @@ func TestAgentPluginCrash(t *testing.T) {
 		t.Fatalf("status %+v", st)
 	}
 }
+
+// TestAgentLeaseIncomingCall: a Telephony lease on the agent's binding.
+// Register answers with the live registration (no second binding at
+// Kamailio); a call to the AOR reaches the lease's IncomingCalls stream and
+// gets the lease's answer (486); after the lease closed, the agent answers
+// the next call 480 itself and logs it.
+func TestAgentLeaseIncomingCall(t *testing.T) {
+	bed := testbed.Shared(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	users, err := bed.AddUsers(ctx, bed.Domain, "agentcallee")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newAgentHome(t, bed, "agentcallee", users["agentcallee"].Password)
+	p := h.run(t)
+	aor := "sip:agentcallee@" + bed.Domain
+	p.waitLog(t, "lab: telephony: registered "+aor, 30*time.Second)
+	t.Setenv("XDG_RUNTIME_DIR", h.rt)
+	cc, err := agentapi.Dial(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	lease, err := cusaxv1.NewTelephonyHost(cc).Connect(ctx, protocol.ConnectRequest{Address: aor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := lease.Register(ctx, protocol.RegisterRequest{})
+	if err != nil || rep.Transport != "tls" {
+		t.Fatalf("lease Register: %+v %v", rep, err)
+	}
+	if b := bindings(t, bed, "agentcallee"); len(b) != 1 {
+		t.Fatalf("bindings after a lease's Register: %v, want the agent's one", b)
+	}
+	lctx, lcancel := context.WithCancel(ctx)
+	calls, err := lease.IncomingCalls(lctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answered := make(chan error, 1)
+	go func() {
+		for {
+			ic, err := calls.Recv()
+			if err != nil {
+				answered <- err
+				return
+			}
+			if ic.CallID != "" {
+				answered <- lease.Respond(ctx, ic.CallID, 486, "")
+				return
+			}
+		}
+	}()
+	if _, err := bed.SippInvite(ctx, testbed.SippInviteOptions{From: "bob", To: aor, ExpectStatus: 486}); err != nil {
+		t.Fatalf("call while a lease listens: %v\n%s", err, p.stderr.String())
+	}
+	if err := <-answered; err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(p.stderr.String(), "nobody is answering") {
+		t.Error("the agent answered a call a lease was listening for")
+	}
+	lcancel()
+	if err := lease.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if b := bindings(t, bed, "agentcallee"); len(b) != 1 {
+		t.Fatalf("bindings after the lease closed: %v, want the agent's one", b)
+	}
+	if _, err := bed.SippInvite(ctx, testbed.SippInviteOptions{From: "bob", To: aor, ExpectStatus: 480}); err != nil {
+		t.Fatalf("call after the lease closed: %v", err)
+	}
+	p.waitLog(t, "lab: telephony: incoming call from sip:bob@"+bed.Domain+": nobody is answering (480)", 10*time.Second)
+}
