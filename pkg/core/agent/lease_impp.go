@@ -59,6 +59,9 @@ type imppLease struct {
 	report protocol.ConnectionReport
 	ctx    context.Context // ended by Close: ends the lease's streams
 	cancel context.CancelFunc
+	// streams are the open relays: Close waits for them, so that once it
+	// returns the agent's priority is negative again.
+	streams sync.WaitGroup
 }
 
 var _ protocol.IMPPSession = (*imppLease)(nil)
@@ -181,9 +184,17 @@ func (l *imppLease) AckMessage(ctx context.Context, seq uint64) error {
 	return am.AckMessage(ctx, seq)
 }
 
-// Close ends the lease's streams; the live session stays.
-func (l *imppLease) Close(context.Context) error {
+// Close ends the lease's streams and waits (up to ctx, at most 2 s) for
+// them to be gone; the live session stays.
+func (l *imppLease) Close(ctx context.Context) error {
 	l.cancel()
+	done := make(chan struct{})
+	go func() { l.streams.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	case <-time.After(2 * time.Second):
+	}
 	return nil
 }
 
@@ -214,6 +225,7 @@ func openRelay[T any](ctx context.Context, l *imppLease, open func(context.Conte
 	if count != nil {
 		count(1)
 	}
+	l.streams.Add(1)
 	return r, nil
 }
 
@@ -285,6 +297,7 @@ func (r *relay[T]) Close() error {
 		if r.count != nil {
 			r.count(-1)
 		}
+		r.l.streams.Done()
 	})
 	return nil
 }
