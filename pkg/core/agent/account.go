@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -19,20 +20,18 @@ type account struct {
 	conf config.Account
 	chat *chatAspect // nil without an XMPP aspect
 	tel  *telAspect  // nil without a SIP aspect
-
-	mu      sync.Mutex
-	plugins *session.Plugins
 }
 
 func newAccount(a *Agent, conf config.Account) *account {
 	acc := &account{a: a, conf: conf}
 	impp, tel := session.BackendNames(conf)
 	if conf.SIP != nil {
-		acc.tel = &telAspect{acc: acc, st: newAspectState(conf.SIP.AOR, tel)}
+		acc.tel = &telAspect{acc: acc, st: newAspectState(conf.SIP.AOR, tel),
+			plugin: &aspectPlugin{acc: acc, kind: protocol.KindTelephony}}
 	}
 	if conf.XMPP != nil {
 		acc.chat = &chatAspect{acc: acc, st: newAspectState(conf.XMPP.JID, impp), kick: make(chan struct{}, 1),
-			presence: protocol.Presence{}}
+			plugin: &aspectPlugin{acc: acc, kind: protocol.KindIMPP}}
 	}
 	return acc
 }
@@ -52,27 +51,9 @@ func (acc *account) status() *agentapi.AccountStatus {
 	return s
 }
 
-// run starts the backends (retrying: a plugin that cannot start now may
-// later), then keeps SIP up first and XMPP after it (RFC 7081 §2).
+// run keeps SIP up first and XMPP after it (RFC 7081 §2); each aspect
+// starts its backend plugin itself (and again if it exits).
 func (acc *account) run(ctx context.Context) {
-	var b backoff
-	for {
-		p, err := session.Open(ctx, acc.a.opts.Source, acc.conf)
-		if err == nil {
-			acc.mu.Lock()
-			acc.plugins = p
-			acc.mu.Unlock()
-			break
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		acc.a.logf("%s: starting its backends failed (%v); trying again", acc.conf.Name, err)
-		acc.each(func(st *aspectState) { st.set(StateDown, err.Error()) })
-		if sleepCtx(ctx, b.next()) != nil {
-			return
-		}
-	}
 	xpw, spw, err := session.Passwords(ctx, acc.a.opts.Store, acc.conf)
 	if err == nil {
 		var ca []byte
@@ -127,18 +108,14 @@ func (acc *account) connectRequests(xpw, spw string, ca []byte) {
 		acc.chat.req = protocol.ConnectRequest{
 			Address: c.XMPP.JID, Password: xpw, Server: c.XMPP.Server, DirectTLS: c.XMPP.DirectTLS,
 			CAPEM: ca, AllowPlaintext: c.XMPP.AllowPlaintext, Mechanisms: c.XMPP.Mechanisms, MinTLS: c.MinTLS(),
-			Timeout: t, Resource: "cusax-agent",
+			Timeout: t, Resource: agentResource(),
 		}
-		acc.chat.impp = acc.plugins.IMPP
-		acc.chat.info = acc.plugins.Info(protocol.KindIMPP)
 	}
 	if acc.tel != nil {
 		acc.tel.req = protocol.ConnectRequest{
 			Address: c.SIP.AOR, Username: c.SIP.Username, Password: spw, Server: c.SIP.Proxy,
 			CAPEM: ca, AllowPlaintext: c.SIP.AllowPlaintext, MinTLS: c.MinTLS(), Timeout: t,
 		}
-		acc.tel.impl = acc.plugins.Telephony
-		acc.tel.info = acc.plugins.Info(protocol.KindTelephony)
 	}
 }
 
@@ -155,11 +132,11 @@ func (acc *account) shutdown(ctx context.Context) {
 		go func() { defer wg.Done(); acc.chat.shutdown(ctx) }()
 	}
 	wg.Wait()
-	acc.mu.Lock()
-	p := acc.plugins
-	acc.mu.Unlock()
-	if p != nil {
-		p.Close()
+	if acc.tel != nil {
+		acc.tel.plugin.close()
+	}
+	if acc.chat != nil {
+		acc.chat.plugin.close()
 	}
 }
 
@@ -170,3 +147,24 @@ func sameAddress(a, b string) bool {
 }
 
 func since(t time.Time) string { return fmt.Sprintf("%.1fs", time.Since(t).Seconds()) }
+
+// agentResource is the agent's XMPP resource: "cusax-agent-HOST", so that
+// a new agent on this machine replaces the session a killed one left
+// (RFC 6120 §7.7.2.2: the server ends the old one), while agents on two
+// machines do not throw each other out in turn.
+func agentResource() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "cusax-agent"
+	}
+	h = strings.Map(func(r rune) rune {
+		if r <= ' ' || r == '/' || r == '@' || r > 0x7e {
+			return -1
+		}
+		return r
+	}, h)
+	if len(h) > 64 {
+		h = h[:64]
+	}
+	return "cusax-agent-" + h
+}

@@ -11,15 +11,15 @@ import (
 
 // chatAspect keeps the account's XMPP session up.
 type chatAspect struct {
-	acc  *account
-	st   *aspectState
-	impp protocol.IMPP
-	info protocol.Info
-	req  protocol.ConnectRequest
+	acc    *account
+	st     *aspectState
+	plugin *aspectPlugin
+	req    protocol.ConnectRequest
 	// kick asks the supervisor to probe now (a lease saw ErrNotConnected).
 	kick chan struct{}
 
 	mu        sync.Mutex
+	info      protocol.Info        // the backend's, once started
 	sess      protocol.IMPPSession // nil while not connected
 	presence  protocol.Presence    // the last set through the agent
 	listeners int                  // lease message streams open
@@ -125,6 +125,7 @@ func (c *chatAspect) run(ctx context.Context) {
 			c.mu.Unlock()
 			return
 		}
+		c.plugin.failed(err)
 		c.st.set(StateConnecting, err.Error())
 		c.acc.logf(protocol.AspectChat, "connection lost (%v); reconnecting", err)
 		cctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -137,8 +138,16 @@ func (c *chatAspect) run(ctx context.Context) {
 func (c *chatAspect) connect(ctx context.Context) (protocol.IMPPSession, error) {
 	cctx, cancel := context.WithTimeout(ctx, c.req.Timeout+2*time.Second)
 	defer cancel()
-	s, err := c.impp.Connect(cctx, c.req)
+	p, _, err := c.plugin.get(cctx)
 	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.info = p.Info(protocol.KindIMPP)
+	c.mu.Unlock()
+	s, err := p.IMPP.Connect(cctx, c.req)
+	if err != nil {
+		c.plugin.failed(err)
 		return nil, err
 	}
 	if err := s.SetPresence(cctx, c.effectivePresence()); err != nil {

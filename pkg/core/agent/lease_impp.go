@@ -21,8 +21,13 @@ var _ protocol.IMPP = (*leaseIMPP)(nil)
 // commands see the same capabilities as without the agent.
 func (l *leaseIMPP) Info(context.Context) (protocol.Info, error) {
 	for _, acc := range l.a.accounts {
-		if acc.chat != nil && acc.chat.info.Name != "" {
-			return acc.chat.info, nil
+		if acc.chat != nil {
+			acc.chat.mu.Lock()
+			i := acc.chat.info
+			acc.chat.mu.Unlock()
+			if i.Name != "" {
+				return i, nil
+			}
 		}
 	}
 	return protocol.Info{}, fmt.Errorf("agent: no chat backend running: %w", protocol.ErrNotConnected)
@@ -54,6 +59,9 @@ type imppLease struct {
 	report protocol.ConnectionReport
 	ctx    context.Context // ended by Close: ends the lease's streams
 	cancel context.CancelFunc
+	// streams are the open relays: Close waits for them, so that once it
+	// returns the agent's priority is negative again.
+	streams sync.WaitGroup
 }
 
 var _ protocol.IMPPSession = (*imppLease)(nil)
@@ -176,9 +184,17 @@ func (l *imppLease) AckMessage(ctx context.Context, seq uint64) error {
 	return am.AckMessage(ctx, seq)
 }
 
-// Close ends the lease's streams; the live session stays.
-func (l *imppLease) Close(context.Context) error {
+// Close ends the lease's streams and waits (up to ctx, at most 2 s) for
+// them to be gone; the live session stays.
+func (l *imppLease) Close(ctx context.Context) error {
 	l.cancel()
+	done := make(chan struct{})
+	go func() { l.streams.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	case <-time.After(2 * time.Second):
+	}
 	return nil
 }
 
@@ -209,6 +225,7 @@ func openRelay[T any](ctx context.Context, l *imppLease, open func(context.Conte
 	if count != nil {
 		count(1)
 	}
+	l.streams.Add(1)
 	return r, nil
 }
 
@@ -280,6 +297,7 @@ func (r *relay[T]) Close() error {
 		if r.count != nil {
 			r.count(-1)
 		}
+		r.l.streams.Done()
 	})
 	return nil
 }

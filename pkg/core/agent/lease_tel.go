@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/cusax/cusax/pkg/protocol"
 )
@@ -16,8 +17,13 @@ var _ protocol.Telephony = (*leaseTelephony)(nil)
 
 func (l *leaseTelephony) Info(context.Context) (protocol.Info, error) {
 	for _, acc := range l.a.accounts {
-		if acc.tel != nil && acc.tel.info.Name != "" {
-			return acc.tel.info, nil
+		if acc.tel != nil {
+			acc.tel.mu.Lock()
+			i := acc.tel.info
+			acc.tel.mu.Unlock()
+			if i.Name != "" {
+				return i, nil
+			}
 		}
 	}
 	return protocol.Info{}, fmt.Errorf("agent: no telephony backend running: %w", protocol.ErrNotConnected)
@@ -43,6 +49,9 @@ type telLease struct {
 	t      *telAspect
 	ctx    context.Context // ended by Close
 	cancel context.CancelFunc
+	// streams are the lease's open streams: Close waits for them, so that
+	// once it returns the agent answers calls again (listen count).
+	streams sync.WaitGroup
 }
 
 var _ protocol.TelephonySession = (*telLease)(nil)
@@ -106,7 +115,8 @@ func (l *telLease) IncomingCalls(ctx context.Context) (protocol.Stream[protocol.
 		cancel()
 		return nil, err
 	}
-	return &scopedStream[protocol.IncomingCall]{Stream: st, done: func() { cancel(); l.t.listen(-1) }}, nil
+	l.streams.Add(1)
+	return &scopedStream[protocol.IncomingCall]{Stream: st, done: func() { cancel(); l.t.listen(-1); l.streams.Done() }}, nil
 }
 
 func (l *telLease) Respond(ctx context.Context, callID string, status int, reason string) error {
@@ -135,9 +145,17 @@ func (l *telLease) Answer(ctx context.Context, req protocol.AnswerRequest) (prot
 	return &scopedStream[protocol.AnswerEvent]{Stream: st, done: cancel}, nil
 }
 
-// Close ends the lease's streams (and its calls); the registration stays.
-func (l *telLease) Close(context.Context) error {
+// Close ends the lease's streams (and its calls) and waits, up to ctx, for
+// its incoming-calls streams to be gone; the registration stays.
+func (l *telLease) Close(ctx context.Context) error {
 	l.cancel()
+	done := make(chan struct{})
+	go func() { l.streams.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	case <-time.After(2 * time.Second):
+	}
 	return nil
 }
 

@@ -37,6 +37,12 @@ func (s *sharedSource) Start(ctx context.Context, kind protocol.Kind, name strin
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.m[key]
+	if p != nil && p.st.Exited != nil && p.st.Exited() != "" {
+		// Crashed: a new process for whoever asks now; the old one is
+		// stopped when its last holder lets go.
+		delete(s.m, key)
+		p = nil
+	}
 	if p == nil {
 		// Under the lock: two accounts must not start two processes.
 		st, err := s.Source.Start(ctx, kind, name)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cusax/cusax/pkg/core/agent/agentapi"
 	"github.com/cusax/cusax/pkg/protocol"
+	cusaxv1 "github.com/cusax/cusax/pkg/protocol/proto/cusax/v1"
 )
 
 // Aspect states (agentapi.AspectStatus.State).
@@ -139,7 +140,8 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 // lost reports whether err means the connection is gone or the server is
 // not there (worth connecting again), as opposed to a refusal.
 func lost(err error) bool {
-	return errorsIs(err, protocol.ErrNotConnected) || errorsIs(err, protocol.ErrUnreachable) || errorsIs(err, protocol.ErrTimeout)
+	return errorsIs(err, protocol.ErrNotConnected) || errorsIs(err, protocol.ErrUnreachable) || errorsIs(err, protocol.ErrTimeout) ||
+		errorsIs(err, cusaxv1.ErrPluginGone)
 }
 
 // recvCtx is st.Recv that also returns when ctx ends (closing st), for

@@ -11,17 +11,18 @@ import (
 
 	"github.com/cusax/cusax/pkg/core/callerid"
 	"github.com/cusax/cusax/pkg/protocol"
+	cusaxv1 "github.com/cusax/cusax/pkg/protocol/proto/cusax/v1"
 )
 
 // telAspect keeps the account's SIP binding up.
 type telAspect struct {
-	acc  *account
-	st   *aspectState
-	impl protocol.Telephony
-	info protocol.Info
-	req  protocol.ConnectRequest
+	acc    *account
+	st     *aspectState
+	plugin *aspectPlugin
+	req    protocol.ConnectRequest
 
 	mu        sync.Mutex
+	info      protocol.Info             // the backend's, once started
 	sess      protocol.TelephonySession // nil until Connect worked
 	report    protocol.ConnectionReport // the last registration's
 	listeners int                       // lease IncomingCalls streams open
@@ -75,6 +76,7 @@ func (t *telAspect) run(ctx context.Context, first chan struct{}) {
 			if ctx.Err() != nil {
 				return
 			}
+			t.plugin.failed(err)
 			t.st.set(StateConnecting, err.Error())
 			t.acc.logf(protocol.AspectTelephony, "registration lost (%v); registering again", err)
 			continue
@@ -102,23 +104,44 @@ func (t *telAspect) run(ctx context.Context, first chan struct{}) {
 
 // registerOnce connects the user agent if needed and registers.
 func (t *telAspect) registerOnce(ctx context.Context) error {
+	cctx, cancel := context.WithTimeout(ctx, t.req.Timeout+2*time.Second)
+	p, fresh, err := t.plugin.get(cctx)
+	cancel()
+	if err != nil {
+		return err
+	}
+	t.mu.Lock()
+	t.info = p.Info(protocol.KindTelephony)
+	if fresh {
+		t.sess = nil // the old process's user agent is gone with it
+	}
+	t.mu.Unlock()
 	s := t.current()
 	if s == nil {
 		cctx, cancel := context.WithTimeout(ctx, t.req.Timeout+2*time.Second)
-		var err error
-		s, err = t.impl.Connect(cctx, t.req)
+		s, err = p.Telephony.Connect(cctx, t.req)
 		cancel()
 		if err != nil {
+			t.plugin.failed(err)
 			return err
 		}
 		t.mu.Lock()
 		t.sess = s
 		t.mu.Unlock()
 	}
-	cctx, cancel := context.WithTimeout(ctx, t.req.Timeout+2*time.Second)
-	defer cancel()
-	r, err := s.Register(cctx, protocol.RegisterRequest{})
+	rctx, rcancel := context.WithTimeout(ctx, t.req.Timeout+2*time.Second)
+	defer rcancel()
+	r, err := s.Register(rctx, protocol.RegisterRequest{})
 	if err != nil {
+		t.plugin.failed(err)
+		if errors.Is(err, protocol.ErrNotConnected) || errors.Is(err, cusaxv1.ErrPluginGone) {
+			// The user agent itself is gone (closed, its plugin gone):
+			// the next attempt prepares a new one.
+			t.mu.Lock()
+			t.sess = nil
+			t.mu.Unlock()
+			_ = s.Close(rctx)
+		}
 		return err
 	}
 	t.mu.Lock()

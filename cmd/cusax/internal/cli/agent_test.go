@@ -499,3 +499,122 @@ func TestAgentNegativePriority(t *testing.T) {
 		t.Fatalf("the message sent while only the agent was online arrived %d times at the user's client, want 1", got)
 	}
 }
+
+// TestAgentPluginCrash: kill -9 of the agent's XMPP and then its SIP
+// plugin process: the agent says so, starts the plugin again and both
+// aspects come back (Kamailio holds the binding again).
+func TestAgentPluginCrash(t *testing.T) {
+	bed := testbed.Shared(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	users, err := bed.AddUsers(ctx, bed.Domain, "agentcrash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newAgentHome(t, bed, "agentcrash", users["agentcrash"].Password)
+	p := h.run(t, "--probe-every", "1s")
+	p.waitLog(t, "lab: chat: connected as", 30*time.Second)
+	plugin := func(kind string) int {
+		t.Helper()
+		for _, pid := range descendants(p.cmd.Process.Pid) {
+			b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+			if strings.Contains(string(b), "__plugin\x00"+kind+"\x00") {
+				return pid
+			}
+		}
+		t.Fatalf("no %s plugin below the agent", kind)
+		return 0
+	}
+	if err := syscall.Kill(plugin("impp"), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	p.waitLog(t, "lab: chat: connection lost", 15*time.Second)
+	p.waitLog(t, "lab: chat: connected again after", 20*time.Second)
+	if err := syscall.Kill(plugin("telephony"), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	p.waitLog(t, "lab: telephony: registration lost", 15*time.Second)
+	p.waitLog(t, "lab: telephony: registered again after", 20*time.Second)
+	if b := bindings(t, bed, "agentcrash"); len(b) == 0 {
+		t.Fatal("no binding after the SIP plugin was started again")
+	}
+	st := h.status(t)
+	if st.Accounts[0].Chat.State != "connected" || st.Accounts[0].Telephony.State != "connected" {
+		t.Fatalf("status %+v", st)
+	}
+}
+
+// TestAgentLeaseIncomingCall: a Telephony lease on the agent's binding.
+// Register answers with the live registration (no second binding at
+// Kamailio); a call to the AOR reaches the lease's IncomingCalls stream and
+// gets the lease's answer (486); after the lease closed, the agent answers
+// the next call 480 itself and logs it.
+func TestAgentLeaseIncomingCall(t *testing.T) {
+	bed := testbed.Shared(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	users, err := bed.AddUsers(ctx, bed.Domain, "agentcallee")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newAgentHome(t, bed, "agentcallee", users["agentcallee"].Password)
+	p := h.run(t)
+	aor := "sip:agentcallee@" + bed.Domain
+	p.waitLog(t, "lab: telephony: registered "+aor, 30*time.Second)
+	t.Setenv("XDG_RUNTIME_DIR", h.rt)
+	cc, err := agentapi.Dial(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	lease, err := cusaxv1.NewTelephonyHost(cc).Connect(ctx, protocol.ConnectRequest{Address: aor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := lease.Register(ctx, protocol.RegisterRequest{})
+	if err != nil || rep.Transport != "tls" {
+		t.Fatalf("lease Register: %+v %v", rep, err)
+	}
+	if b := bindings(t, bed, "agentcallee"); len(b) != 1 {
+		t.Fatalf("bindings after a lease's Register: %v, want the agent's one", b)
+	}
+	lctx, lcancel := context.WithCancel(ctx)
+	calls, err := lease.IncomingCalls(lctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answered := make(chan error, 1)
+	go func() {
+		for {
+			ic, err := calls.Recv()
+			if err != nil {
+				answered <- err
+				return
+			}
+			if ic.CallID != "" {
+				answered <- lease.Respond(ctx, ic.CallID, 486, "")
+				return
+			}
+		}
+	}()
+	if _, err := bed.SippInvite(ctx, testbed.SippInviteOptions{From: "bob", To: aor, ExpectStatus: 486}); err != nil {
+		t.Fatalf("call while a lease listens: %v\n%s", err, p.stderr.String())
+	}
+	if err := <-answered; err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(p.stderr.String(), "nobody is answering") {
+		t.Error("the agent answered a call a lease was listening for")
+	}
+	lcancel()
+	if err := lease.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if b := bindings(t, bed, "agentcallee"); len(b) != 1 {
+		t.Fatalf("bindings after the lease closed: %v, want the agent's one", b)
+	}
+	if _, err := bed.SippInvite(ctx, testbed.SippInviteOptions{From: "bob", To: aor, ExpectStatus: 480}); err != nil {
+		t.Fatalf("call after the lease closed: %v", err)
+	}
+	p.waitLog(t, "lab: telephony: incoming call from sip:bob@"+bed.Domain+": nobody is answering (480)", 10*time.Second)
+}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -70,6 +71,12 @@ func TestRunRefusesSharedSocketDir(t *testing.T) {
 			}
 			return os.Symlink(other, dir)
 		}, "symbolic link"},
+		{"a regular file at the socket", false, func(dir string) error {
+			return os.WriteFile(filepath.Join(dir, "agent.sock"), nil, 0o600)
+		}, "is not a socket"},
+		{"a device node at the socket", true, func(dir string) error {
+			return syscall.Mknod(filepath.Join(dir, "agent.sock"), syscall.S_IFCHR|0o600, 1<<8|3)
+		}, "is not a socket"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -91,8 +98,8 @@ func TestRunRefusesSharedSocketDir(t *testing.T) {
 			if r.Code != cmdutil.ExitUsage || !strings.Contains(r.Err.Error(), c.want) || strings.Contains(r.Err.Error(), "\n") {
 				t.Fatalf("run: exit %d, %q; want exit 2 and one line with %q", r.Code, r.Err, c.want)
 			}
-			if _, err := os.Lstat(filepath.Join(dir, "agent.sock")); err == nil {
-				t.Fatal("a socket was made in the refused directory")
+			if fi, err := os.Lstat(filepath.Join(dir, "agent.sock")); err == nil && fi.Mode().Type() == os.ModeSocket {
+				t.Fatal("a socket was made where it was refused")
 			}
 			if len(e.Source.Started()) != 0 {
 				t.Fatalf("refused, yet started %v", e.Source.Started())
