@@ -53,6 +53,7 @@ type AgentSource struct {
 	served map[protocol.Kind]map[string]string // address → backend name
 	infos  map[protocol.Kind]*infoCall
 	spec   *speculation
+	noted  sync.Once
 	mu     sync.Mutex
 }
 
@@ -235,11 +236,14 @@ func IgnoredAgent(err error, socket string) bool {
 	return true
 }
 
+// ignore reports, once per process, why the agent is not used.
 func (s *AgentSource) ignore(err error) {
 	s.log().Debug("agent not used", "socket", s.Socket, "error", err)
-	if s.Ignored != nil {
-		s.Ignored(s.Socket, err)
-	}
+	s.noted.Do(func() {
+		if s.Ignored != nil {
+			s.Ignored(s.Socket, err)
+		}
+	})
 }
 
 func (s *AgentSource) log() hclog.Logger {

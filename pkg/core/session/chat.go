@@ -60,7 +60,7 @@ func OpenChat(ctx context.Context, src Source, store secrets.Store, a config.Acc
 	if err != nil {
 		return nil, err
 	}
-	lent := plugins.lent(protocol.KindIMPP)
+	lent := plugins.Lent(protocol.KindIMPP)
 	if lent {
 		log.Debug("chat session lent by the agent", "jid", a.XMPP.JID)
 	} else {

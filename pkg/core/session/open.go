@@ -70,8 +70,10 @@ func (p *Plugins) Info(kind protocol.Kind) protocol.Info {
 	return protocol.Info{}
 }
 
-// lent reports whether the backend of kind is lent (Started.Lease).
-func (p *Plugins) lent(kind protocol.Kind) bool {
+// Lent reports whether the backend of kind is a lease on a live session
+// the agent keeps (Lender; Started.Lease), for --debug and for callers
+// that skip what only a fresh login needs.
+func (p *Plugins) Lent(kind protocol.Kind) bool {
 	for _, st := range p.Started() {
 		if st.Kind == kind {
 			return st.Lease
@@ -79,11 +81,6 @@ func (p *Plugins) lent(kind protocol.Kind) bool {
 	}
 	return false
 }
-
-// Lent reports whether the backend of kind is a lease on a live session
-// the agent keeps (Lender), for --debug and for callers that skip what
-// only a fresh login needs.
-func (p *Plugins) Lent(kind protocol.Kind) bool { return p.lent(kind) }
 
 // TelephonyInfo is the running telephony backend's self-description (for
 // Request.TelephonyInfo), nil when none runs.
