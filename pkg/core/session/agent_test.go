@@ -462,3 +462,46 @@ func TestAgentLeasesAreClosed(t *testing.T) {
 		t.Errorf("%d leases open after Close of a Source whose lease nobody took; want 0", n)
 	}
 }
+
+// TestAgentGoneMidCommand: a long-running command that logs in again
+// (chat --lines after a drop) while the agent was stopped under it gets a
+// fresh login with the note, not the dead socket forever.
+func TestAgentGoneMidCommand(t *testing.T) {
+	svc := service()
+	dir := filepath.Join(t.TempDir(), "agent")
+	sock := filepath.Join(dir, agentapi.SocketName)
+	if err := agentapi.EnsureDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	ln := listen(t, sock)
+	srv := grpc.NewServer()
+	agentapi.RegisterAgentServer(srv, stubAgent{})
+	_ = (&cusaxv1.IMPPPlugin{Impl: leaseIMPP{svc.IMPP()}}).GRPCServer(nil, srv)
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Stop()
+
+	ig := &ignored{}
+	plugins := sessiontest.New(svc)
+	src := agentSource(dir, sock, plugins, ig)
+	src.Recheck = time.Nanosecond
+	ctx := context.Background()
+	store := &countingStore{pw: map[string]string{"alice": alicePW}}
+	first, err := session.OpenChat(ctx, src, store, account("alice", aliceJID), 5*time.Second, nil)
+	if err != nil || !first.Plugins.Lent(protocol.KindIMPP) {
+		t.Fatalf("first OpenChat: lent %v, %v", err == nil && first.Plugins.Lent(protocol.KindIMPP), err)
+	}
+	first.Shutdown()
+	srv.Stop() // the agent goes away under the running command
+	again, err := session.OpenChat(ctx, src, store, account("alice", aliceJID), 5*time.Second, nil)
+	if err != nil {
+		t.Fatalf("OpenChat after the agent went away: %v; want a fresh login", err)
+	}
+	defer again.Shutdown()
+	if again.Plugins.Lent(protocol.KindIMPP) || len(plugins.Started()) != 1 || store.lookups() != 1 {
+		t.Errorf("lent %v, started %v, lookups %d; want a fresh login", again.Plugins.Lent(protocol.KindIMPP), plugins.Started(), store.lookups())
+	}
+	if errs := ig.all(); len(errs) != 1 {
+		t.Errorf("notes %v; want one", errs)
+	}
+	_ = src.Close()
+}
