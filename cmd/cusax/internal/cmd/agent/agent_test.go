@@ -160,3 +160,11 @@ func TestRunStatusSecondRun(t *testing.T) {
 		t.Fatal("run did not end after its context")
 	}
 }
+
+func TestExitCodesDocumented(t *testing.T) {
+	for _, want := range []string{"\n  15   agent: no agent is running", "\n  16   agent: another agent already runs"} {
+		if !strings.Contains(cmdutil.ExitCodesHelp, want) {
+			t.Errorf("help exit-codes lacks %q", want)
+		}
+	}
+}
