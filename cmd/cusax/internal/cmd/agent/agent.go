@@ -183,8 +183,10 @@ func agentErr(err error) error {
 // except --config, as arguments.
 func globalFlags(c *cobra.Command) []string {
 	var out []string
-	c.Root().PersistentFlags().Visit(func(f *pflag.Flag) {
-		if f.Name == "config" {
+	// VisitAll and Changed: parsing happened on the subcommand's merged
+	// flag set, which shares these flags but not the root's record of them.
+	c.Root().PersistentFlags().VisitAll(func(f *pflag.Flag) {
+		if f.Name == "config" || !f.Changed {
 			return
 		}
 		if sv, ok := f.Value.(pflag.SliceValue); ok {
