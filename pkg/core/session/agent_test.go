@@ -13,6 +13,7 @@ import (
 	"github.com/cusax/cusax/pkg/core/agent"
 	"github.com/cusax/cusax/pkg/core/agent/agentapi"
 	"github.com/cusax/cusax/pkg/core/config"
+	"github.com/cusax/cusax/pkg/core/pluginhost"
 	"github.com/cusax/cusax/pkg/core/secrets"
 	"github.com/cusax/cusax/pkg/core/session"
 	"github.com/cusax/cusax/pkg/core/session/sessiontest"
@@ -502,6 +503,39 @@ func TestAgentGoneMidCommand(t *testing.T) {
 	}
 	if errs := ig.all(); len(errs) != 1 {
 		t.Errorf("notes %v; want one", errs)
+	}
+	_ = src.Close()
+}
+
+// stallIMPP is a lease server whose Connect waits for a session that does
+// not come back (the agent reconnecting through an outage).
+type stallIMPP struct{ protocol.IMPP }
+
+func (stallIMPP) Connect(ctx context.Context, _ protocol.ConnectRequest) (protocol.IMPPSession, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// TestAgentLeaseTimeoutIsNetwork: a lease that waits past the command's
+// deadline for the agent's session to come back fails as a fresh login
+// that times out does (ErrTimeout), not as a hung plugin.
+func TestAgentLeaseTimeoutIsNetwork(t *testing.T) {
+	svc := service()
+	dir := filepath.Join(t.TempDir(), "agent")
+	sock := filepath.Join(dir, agentapi.SocketName)
+	if err := agentapi.EnsureDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	ln := listen(t, sock)
+	srv := grpc.NewServer()
+	agentapi.RegisterAgentServer(srv, stubAgent{})
+	_ = (&cusaxv1.IMPPPlugin{Impl: stallIMPP{svc.IMPP()}}).GRPCServer(nil, srv)
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Stop()
+	src := agentSource(dir, sock, sessiontest.New(svc), &ignored{})
+	_, err := session.OpenChat(context.Background(), src, &countingStore{}, account("alice", aliceJID), 100*time.Millisecond, nil)
+	if !errors.Is(err, protocol.ErrTimeout) || errors.Is(err, pluginhost.ErrFailed) {
+		t.Fatalf("OpenChat through a stalled lease: %v; want ErrTimeout, not a plugin failure", err)
 	}
 	_ = src.Close()
 }
