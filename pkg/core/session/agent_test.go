@@ -270,6 +270,22 @@ func TestAgentFallback(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
+		{name: "socket owned by nobody", noted: true, wantErr: agentapi.ErrRefused, setup: func(t *testing.T, dir, sock string) {
+			if testing.Short() {
+				t.Skip("needs root (-short)")
+			}
+			if os.Geteuid() != 0 {
+				if os.Getenv("CI") == "true" {
+					t.Fatal("needs root to give the socket to nobody; CI runs tests as root")
+				}
+				t.Skip("needs root to give the socket to nobody")
+			}
+			mkdir(t, dir, 0o700)
+			listen(t, sock)
+			if err := os.Lchown(sock, 65534, 65534); err != nil {
+				t.Fatal(err)
+			}
+		}},
 		{name: "regular file as socket", noted: true, wantErr: agentapi.ErrRefused, setup: func(t *testing.T, dir, sock string) {
 			mkdir(t, dir, 0o700)
 			if err := os.WriteFile(sock, nil, 0o600); err != nil {
