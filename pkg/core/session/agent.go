@@ -129,7 +129,7 @@ func (s *AgentSource) Lend(ctx context.Context, kind protocol.Kind, address stri
 	default:
 		return nil
 	}
-	info, err := s.info(ctx, kind).wait(ctx)
+	info, err := s.info(ctx, conn, kind).wait(ctx)
 	if err != nil {
 		s.ignore(fmt.Errorf("info: %w", err))
 		return nil
@@ -155,7 +155,7 @@ func (c *infoCall) wait(ctx context.Context) (protocol.Info, error) {
 }
 
 // info starts (once per kind) the Info call for kind's backend.
-func (s *AgentSource) info(ctx context.Context, kind protocol.Kind) *infoCall {
+func (s *AgentSource) info(ctx context.Context, conn *grpc.ClientConn, kind protocol.Kind) *infoCall {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if c, ok := s.infos[kind]; ok {
@@ -169,9 +169,9 @@ func (s *AgentSource) info(ctx context.Context, kind protocol.Kind) *infoCall {
 	var ask func(context.Context) (protocol.Info, error)
 	switch kind {
 	case protocol.KindIMPP:
-		ask = cusaxv1.NewIMPPHost(s.conn).Info
+		ask = cusaxv1.NewIMPPHost(conn).Info
 	default:
-		ask = cusaxv1.NewTelephonyHost(s.conn).Info
+		ask = cusaxv1.NewTelephonyHost(conn).Info
 	}
 	go func() {
 		defer close(c.done)
@@ -198,7 +198,7 @@ func (s *AgentSource) connect(ctx context.Context, kind protocol.Kind, address s
 		return
 	}
 	s.conn = conn
-	s.info(ctx, kind)
+	s.info(ctx, conn, kind)
 	s.spec = speculate(conn, kind, address)
 	st, err := agentapi.NewAgentClient(conn).Status(ctx, &agentapi.StatusRequest{})
 	if err != nil {
