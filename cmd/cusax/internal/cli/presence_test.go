@@ -429,14 +429,10 @@ func binRun(t *testing.T, env []string, home string, args ...string) cliResult {
 // connected, `cusax presence away` changes the agent's presence (it
 // lasts), a `cusax call` shows dnd "on the phone" on the agent's session
 // and, after the hang-up, bob sees her back to away: the presence she had
-// set, not unavailable. It needs the agent (branches fix-agentd and
-// fix-agentcli): a build without the agent command skips it.
+// set, not unavailable.
 func TestPresenceOnThePhoneWithAgent(t *testing.T) {
 	bed := testbed.Shared(t)
 	bin := cusaxBinary(t)
-	if out, err := exec.Command(bin, "agent", "--help").CombinedOutput(); err != nil || !strings.Contains(string(out), "cusax agent ") {
-		t.Skip("this build has no `cusax agent` (fix-agentd not merged)")
-	}
 	al := newPresenceUser(t, bed, "pagtal")
 	bo := newPresenceUser(t, bed, "pagtbo")
 	callee := calleeUser(t, bed, "pagtcallee")
