@@ -113,6 +113,13 @@ type Option func(*openOptions)
 
 type openOptions struct {
 	impp, telephony bool
+	imppName        string // overrides BackendNames' IMPP plugin (IMPPNamed)
+}
+
+// IMPPNamed starts the IMPP plugin name instead of the XMPP aspect's (chat
+// over SIP: Serve(a).Chat).
+func IMPPNamed(name string) Option {
+	return func(o *openOptions) { o.imppName = name }
 }
 
 // Only starts just the backends of the kinds named (chat and roster need
@@ -149,6 +156,9 @@ func Open(ctx context.Context, src Source, a config.Account, opts ...Option) (*P
 		name string
 	}
 	impp, tel := BackendNames(a)
+	if o.imppName != "" {
+		impp = o.imppName
+	}
 	if !o.impp {
 		impp = ""
 	}

@@ -34,6 +34,12 @@ const (
 // above aligned as it was.
 const ExitMediaInsecure = 14
 
+// ExitUnsupported (17): the account's backend cannot do what the command
+// needs: "not supported by this account's IM backend (sipmessage): …"
+// (roster, vCards, presence, rooms over SIP MESSAGE), or calls_over_xmpp =
+// true with no backend that calls over XMPP (RFC 7081 §2).
+const ExitUnsupported = 17
+
 // ExitCodesHelp documents the table for `cusax help exit-codes`.
 const ExitCodesHelp = `cusax exit codes (stable; scripts may rely on them):
 
@@ -66,6 +72,10 @@ const ExitCodesHelp = `cusax exit codes (stable; scripts may rely on them):
        plain RTP or refused SRTP, SIP is not over TLS, or the telephony
        backend cannot encrypt media); answer: the backend cannot encrypt
        media
+  17   not supported by the account's backend: "not supported by this
+       account's IM backend (sipmessage): …" (an account whose chat goes
+       over SIP MESSAGE has no roster, vCards, presence or rooms), or
+       calls_over_xmpp = true and no backend can call over XMPP
   130  interrupted (Ctrl-C, SIGTERM, SIGHUP); plugins log out first
   141  stdout closed by its reader (e.g. piped into head): the command
        stops, its plugins log out, nothing more is printed (128 + SIGPIPE,

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/pkg/contacts"
+	"github.com/cusax/cusax/pkg/core/config"
 	"github.com/cusax/cusax/pkg/core/secrets"
 	"github.com/cusax/cusax/pkg/core/session"
 	"github.com/cusax/cusax/pkg/protocol"
@@ -163,13 +164,19 @@ func run(o *Options) error {
 		}
 	}
 
-	sess, err := f.OpenChat(acct, 0)
+	// RFC 7081 §2: chat goes over XMPP, or over SIP MESSAGE when the
+	// account says im_over_sip = true or has no XMPP aspect.
+	sess, err := f.OpenIM(acct, 0)
 	if err != nil {
+		return err
+	}
+	if err := needCapabilities(o, sess); err != nil {
+		sess.Shutdown()
 		return err
 	}
 	// rc.sess is the session from here on: a --lines sender replaces it
 	// when the connection drops (resend.go).
-	rc := &reconnector{sess: sess, giveUp: o.GiveUpAfter, errOut: f.IO.ErrOut, sleep: sleepCtx, account: acct.XMPP.JID}
+	rc := &reconnector{sess: sess, giveUp: o.GiveUpAfter, errOut: f.IO.ErrOut, sleep: sleepCtx, account: imAddress(acct)}
 	defer func() { rc.sess.Shutdown() }()
 
 	if o.Info {
@@ -204,7 +211,7 @@ func run(o *Options) error {
 			defer cancel()
 			_ = rc.sess.LeaveRoom(lctx, o.Room)
 		}()
-	} else if stream != nil {
+	} else if stream != nil && sess.Info.Has(protocol.CapPresence) {
 		// RFC 6121 §8.5.2.1: messages to the bare JID reach only available
 		// resources, so a listener must announce presence.
 		if err := sess.SetPresence(ctx, protocol.Presence{}); err != nil {
@@ -212,7 +219,7 @@ func run(o *Options) error {
 		}
 	}
 
-	rc.open = func() (*session.ChatSession, error) { return f.OpenChat(acct, 0) }
+	rc.open = func() (*session.ChatSession, error) { return f.OpenIM(acct, 0) }
 	sent := 0
 	sendOn := func(s *session.ChatSession, body string) error {
 		// The backend's error names the recipient and the condition.
@@ -264,6 +271,18 @@ func (o *Options) target(ctx context.Context, sess *session.ChatSession) (string
 	if o.Contact == "" {
 		return "", "chat", nil
 	}
+	if !sess.Info.Has(protocol.CapRoster) && session.Serve(sess.Account).ChatOverSIP {
+		// No roster over SIP MESSAGE: the contact is a SIP address
+		// (sip:bob@example.com, or bob@example.com).
+		to := strings.TrimSpace(o.Contact)
+		if l := strings.ToLower(to); !strings.HasPrefix(l, "sip:") && !strings.HasPrefix(l, "sips:") {
+			if !strings.Contains(to, "@") {
+				return "", "", cmdutil.Usagef("contact %q: this account's chat goes over SIP MESSAGE, which has no roster: give a SIP address such as sip:bob@example.com", o.Contact)
+			}
+			to = "sip:" + to
+		}
+		return to, "chat", nil
+	}
 	items, err := sess.Roster(ctx)
 	if err != nil && !errors.Is(err, protocol.ErrUnsupported) {
 		return "", "", fmt.Errorf("roster: %w", err)
@@ -282,6 +301,27 @@ func (o *Options) target(ctx context.Context, sess *session.ChatSession) (string
 		fmt.Fprintf(o.F.IO.ErrOut, "cusax: note: %s is not in your roster\n", e.JID)
 	}
 	return e.JID, "chat", nil
+}
+
+// needCapabilities refuses, before anything is sent, what the account's
+// IM backend cannot do (rooms, disco over SIP MESSAGE), naming it.
+func needCapabilities(o *Options, sess *session.ChatSession) error {
+	name := sess.Info.Name
+	switch {
+	case o.Room != "" && !sess.Info.Has(protocol.CapMUC):
+		return &session.IMBackendError{Backend: name, What: "rooms (XEP-0045 multi-user chat) need an XMPP aspect"}
+	case o.Info && !sess.Info.Has(protocol.CapDisco):
+		return &session.IMBackendError{Backend: name, What: "--info (XEP-0030 disco) needs an XMPP aspect"}
+	}
+	return nil
+}
+
+// imAddress is the account's address on the aspect its chat goes over.
+func imAddress(a config.Account) string {
+	if session.Serve(a).ChatOverSIP {
+		return a.SIP.AOR
+	}
+	return a.XMPP.JID
 }
 
 func filterFor(to string, room bool) func(protocol.Message) bool {
