@@ -78,7 +78,18 @@ var ErrCallsOverXMPP = fmt.Errorf("calls_over_xmpp = true, but no installed back
 // else nil.
 func CallsOverXMPPError(a config.Account) error {
 	if Serve(a).CallsOverXMPPSet {
-		return fmt.Errorf("account %s: %w", a.Name, ErrCallsOverXMPP)
+		return &switchError{err: fmt.Errorf("account %s: %w", a.Name, ErrCallsOverXMPP),
+			hint: "remove calls_over_xmpp from [account.features] of account " + a.Name + " (or set it to false): calls then go over SIP"}
 	}
 	return nil
 }
+
+// switchError carries the fix, shown as "cusax: hint: …".
+type switchError struct {
+	err  error
+	hint string
+}
+
+func (e *switchError) Error() string   { return e.err.Error() }
+func (e *switchError) Unwrap() error   { return e.err }
+func (e *switchError) Hints() []string { return []string{e.hint} }

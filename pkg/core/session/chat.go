@@ -35,7 +35,7 @@ func OpenChat(ctx context.Context, src Source, store secrets.Store, a config.Acc
 	if a.XMPP == nil {
 		if sv := Serve(a); sv.ChatOverSIP {
 			// RFC 7081 §2: IM over SIP carries messages only.
-			return nil, &IMBackendError{Backend: sv.Chat, What: "the roster, vCards, presence and rooms need an XMPP aspect"}
+			return nil, &IMBackendError{Backend: sv.Chat, Account: a.Name, What: "the roster, vCards, presence and rooms need an XMPP aspect"}
 		}
 		return nil, fmt.Errorf("account %s has no Chat (XMPP) aspect: %w", a.Name, protocol.ErrUnsupported)
 	}
@@ -61,6 +61,16 @@ func OpenIM(ctx context.Context, src Source, store secrets.Store, a config.Accou
 type IMBackendError struct {
 	Backend string // the IMPP plugin, e.g. "sipmessage"
 	What    string // what is missing, e.g. "the roster (RFC 6121) needs XMPP"
+	Account string // the account's name, for the hint; may be ""
+}
+
+// Hints names the fix: an XMPP aspect for the account.
+func (e *IMBackendError) Hints() []string {
+	name := e.Account
+	if name == "" {
+		name = "NAME"
+	}
+	return []string{"add an XMPP aspect: cusax login --name " + name + " --jid USER@DOMAIN --password-stdin (docs/sipmessage-backend.md)"}
 }
 
 func (e *IMBackendError) Error() string {

@@ -309,9 +309,9 @@ func needCapabilities(o *Options, sess *session.ChatSession) error {
 	name := sess.Info.Name
 	switch {
 	case o.Room != "" && !sess.Info.Has(protocol.CapMUC):
-		return &session.IMBackendError{Backend: name, What: "rooms (XEP-0045 multi-user chat) need an XMPP aspect"}
+		return &session.IMBackendError{Backend: name, Account: sess.Account.Name, What: "rooms (XEP-0045 multi-user chat) need an XMPP aspect"}
 	case o.Info && !sess.Info.Has(protocol.CapDisco):
-		return &session.IMBackendError{Backend: name, What: "--info (XEP-0030 disco) needs an XMPP aspect"}
+		return &session.IMBackendError{Backend: name, Account: sess.Account.Name, What: "--info (XEP-0030 disco) needs an XMPP aspect"}
 	}
 	return nil
 }
