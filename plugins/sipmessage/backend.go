@@ -26,7 +26,7 @@ import (
 const Name = "sipmessage"
 
 // Version is set at release time (-ldflags -X).
-var Version = "0.1.0"
+var Version = "dev"
 
 // defaultTimeout bounds a Connect whose request sets no Timeout.
 const defaultTimeout = 15 * time.Second
