@@ -486,8 +486,11 @@ func (o *Options) account(cfg *config.Config) (config.Account, bool, error) {
 		if o.set("password-command") {
 			acct.SIP.PasswordCommand = o.PasswordCommand
 		}
-	} else if o.set("sip-proxy") || o.set("sip-username") || o.set("sip-im-backend") || (o.set("im-over-sip") && o.IMOverSIP) {
-		return acct, existing, cmdutil.Usagef("--sip-proxy, --sip-username, --sip-im-backend and --im-over-sip need --aor")
+	} else if o.set("sip-proxy") || o.set("sip-username") {
+		return acct, existing, cmdutil.Usagef("--sip-proxy and --sip-username need --aor")
+	} else if o.set("sip-im-backend") || (o.set("im-over-sip") && o.IMOverSIP) {
+		// RFC 7081 §2: IM over SIP goes over the SIP aspect.
+		return acct, existing, cmdutil.Usagef("--im-over-sip and --sip-im-backend need --aor")
 	}
 	if o.set("im-over-sip") {
 		v := o.IMOverSIP
