@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -34,6 +36,24 @@ func setFeature(t *testing.T, home, line string) {
 	if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// sipMessagePluginDir builds cusax-plugin-impp-sipmessage into a private
+// plugin directory (its parent is private too: safepath.CheckDir).
+func sipMessagePluginDir(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "plugins")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+string(filepath.Separator), "github.com/cusax/cusax/plugins/sipmessage/cmd/cusax-plugin-impp-sipmessage")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build the sipmessage plugin: %v\n%s", err, out)
+	}
+	return dir
 }
 
 // statusOf runs status --json in home and returns its one account.
@@ -94,7 +114,8 @@ func TestSIPMessageBetweenAccounts(t *testing.T) {
 		t.Errorf("im_over_sip account: status %+v %+v, want chat sipmessage, roster xmpp, telephony sip", st.Backends, st.Features)
 	}
 
-	listener := startCusax(t, rcvHome, false, "chat", "--listen", "--json", "--count", "1", "--timeout", "45s")
+	plugDir := sipMessagePluginDir(t)
+	listener := startCusax(t, rcvHome, false, "chat", "--listen", "--json", "--count", "2", "--timeout", "45s")
 	// Until the listener has registered, Kamailio answers 480 (exit 7:
 	// nothing was delivered, so sending again cannot duplicate).
 	body := "hello over SIP MESSAGE " + tok + " ✓"
@@ -110,19 +131,38 @@ func TestSIPMessageBetweenAccounts(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	// The same through the standalone plugin binary, which overrides the
+	// built-in when found in a plugin directory.
+	r = runCLI(t, sndHome, "", "--plugin-dir", plugDir, "plugins", "--json")
+	if !strings.Contains(r.stdout, `"overrides_built_in": true`) || !strings.Contains(r.stdout, "cusax-plugin-impp-sipmessage") {
+		t.Errorf("plugins --json does not list the standalone sipmessage plugin:\n%s", r.stdout)
+	}
+	body2 := "through the standalone plugin " + tok
+	if r = runCLI(t, sndHome, "", "--plugin-dir", plugDir, "chat", to, body2); r.code != 0 {
+		t.Fatalf("chat through the standalone plugin: exit %d: %s", r.code, r.stderr)
+	}
 	if code := listener.wait(t, 30*time.Second); code != 0 {
 		t.Fatalf("chat --listen: exit %d: %s", code, listener.stderr.String())
 	}
 	lines := listener.output()
-	if len(lines) != 1 {
-		t.Fatalf("chat --listen printed %d lines, want 1: %q", len(lines), lines)
+	if len(lines) != 2 {
+		t.Fatalf("chat --listen printed %d lines, want 2: %q", len(lines), lines)
 	}
-	var m struct{ From, Type, Body string }
-	if err := json.Unmarshal([]byte(lines[0]), &m); err != nil {
-		t.Fatalf("listen output %q: %v", lines[0], err)
+	for i, want := range []string{body, body2} {
+		var m struct{ From, Type, Body string }
+		if err := json.Unmarshal([]byte(lines[i]), &m); err != nil {
+			t.Fatalf("listen output %q: %v", lines[i], err)
+		}
+		if m.From != "sip:"+snd+"@"+bed.Domain || m.Body != want || m.Type != "chat" {
+			t.Errorf("received %+v, want %q from sip:%s@%s", m, want, snd, bed.Domain)
+		}
 	}
-	if m.From != "sip:"+snd+"@"+bed.Domain || m.Body != body || m.Type != "chat" {
-		t.Errorf("received %+v, want %q from sip:%s@%s", m, body, snd, bed.Domain)
+
+	// RFC 3428 §7: a MESSAGE over 1300 bytes is refused before sending,
+	// as input to fix (exit 2).
+	r = runCLI(t, sndHome, "", "chat", to, strings.Repeat("long ", 300))
+	if r.code != cmdutil.ExitUsage || !strings.Contains(r.stderr, "RFC 3428 §7") || !strings.Contains(r.stderr, "nothing was sent") {
+		t.Errorf("oversized message: exit %d, stderr %q", r.code, r.stderr)
 	}
 
 	// The roster does not exist over SIP MESSAGE: a documented exit code

@@ -223,7 +223,7 @@ func run(o *Options) error {
 	sent := 0
 	sendOn := func(s *session.ChatSession, body string) error {
 		// The backend's error names the recipient and the condition.
-		return s.Send(ctx, protocol.Message{To: to, Type: msgType, Body: body})
+		return refusedInput(s.Send(ctx, protocol.Message{To: to, Type: msgType, Body: body}))
 	}
 	send := func(body string) error {
 		var err error
@@ -314,6 +314,16 @@ func needCapabilities(o *Options, sess *session.ChatSession) error {
 		return &session.IMBackendError{Backend: name, Account: sess.Account.Name, What: "--info (XEP-0030 disco) needs an XMPP aspect"}
 	}
 	return nil
+}
+
+// refusedInput makes a message the backend refused before sending it
+// (protocol.ErrInvalid: e.g. over SIP MESSAGE's 1300 bytes, RFC 3428 §7)
+// the user's input to fix: exit 2, nothing was sent.
+func refusedInput(err error) error {
+	if errors.Is(err, protocol.ErrInvalid) {
+		return inputError("%v: nothing was sent", err)
+	}
+	return err
 }
 
 // imAddress is the account's address on the aspect its chat goes over.
