@@ -65,13 +65,21 @@ sends the line that failed again (said on stderr), until --give-up-after;
 then it exits 7 naming the line that was not sent.
 
 On a terminal with no message, cusax chats interactively. A recipient outside
-the roster is allowed, with a note.`,
+the roster is allowed, with a note.
+
+IM over SIP (RFC 7081 §2): for an account with im_over_sip = true, or with
+SIP and no XMPP, chat goes over SIP MESSAGE (RFC 3428, the sipmessage
+backend) with the SIP address and password: CONTACT is a SIP address
+(sip:bob@example.com or bob@example.com), a message is at most 1300 bytes
+on the wire, and a listener that is not running makes the sender's chat fail
+with 480 (exit 7); rooms and --info exit 17 (docs/sipmessage-backend.md).`,
 		Example: `  $ cusax chat bob "the build is green"
   $ echo done | cusax chat bob
   $ tail -f app.log | cusax chat ops --lines
   $ cusax chat --room dev@conference.example.com "deploying"
   $ cusax chat --listen --json --count 1
-  $ cusax chat --room dev@conference.example.com --info`,
+  $ cusax chat --room dev@conference.example.com --info
+  $ cusax chat --account sipper sip:bob@example.com "over SIP MESSAGE"`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.Room == "" && len(args) > 0 {
 				o.Contact, args = args[0], args[1:]
