@@ -74,6 +74,10 @@ func Serve(a config.Account) Serving {
 // cannot be honoured, and saying so beats ignoring it.
 var ErrCallsOverXMPP = fmt.Errorf("calls_over_xmpp = true, but no installed backend can place calls over XMPP (Jingle, XEP-0166/0167): %w", protocol.ErrUnsupported)
 
+// ErrNoChat: no backend can carry the account's chat as its aspects and
+// switches stand (Serving.ChatUnavailable says why).
+var ErrNoChat = fmt.Errorf("no chat backend for this account: %w", protocol.ErrUnsupported)
+
 // CallsOverXMPPError is ErrCallsOverXMPP for a when it sets the switch,
 // else nil.
 func CallsOverXMPPError(a config.Account) error {

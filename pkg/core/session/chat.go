@@ -50,7 +50,11 @@ func OpenIM(ctx context.Context, src Source, store secrets.Store, a config.Accou
 	sv := Serve(a)
 	switch {
 	case sv.Chat == "":
-		return nil, fmt.Errorf("account %s cannot chat: %s: %w", a.Name, sv.ChatUnavailable, protocol.ErrUnsupported)
+		hint := "add a SIP aspect: cusax login --name " + a.Name + " --aor sip:USER@DOMAIN --password-stdin, or remove im_over_sip"
+		if a.SIP != nil {
+			hint = "set im_over_sip = true in [account.features] of account " + a.Name + ", or add an XMPP aspect with cusax login --jid"
+		}
+		return nil, &switchError{err: fmt.Errorf("account %s cannot chat: %s: %w", a.Name, sv.ChatUnavailable, ErrNoChat), hint: hint}
 	case !sv.ChatOverSIP:
 		return openIMPP(ctx, src, store, a, timeout, log, "")
 	}

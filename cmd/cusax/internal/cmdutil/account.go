@@ -59,7 +59,7 @@ func (f *Factory) OpenChat(a config.Account, timeout time.Duration) (*session.Ch
 // MESSAGE when IM goes over SIP (session.Serve; RFC 7081 §2). `chat` uses
 // it.
 func (f *Factory) OpenIM(a config.Account, timeout time.Duration) (*session.ChatSession, error) {
-	if !session.Serve(a).ChatOverSIP {
+	if sv := session.Serve(a); sv.Chat != "" && !sv.ChatOverSIP {
 		return f.OpenChat(a, timeout)
 	}
 	store, _, err := f.Secrets()
@@ -71,9 +71,11 @@ func (f *Factory) OpenIM(a config.Account, timeout time.Duration) (*session.Chat
 		return nil, err
 	}
 	// This invocation decides, whatever built a (see applyPlaintext).
-	s := *a.SIP
-	s.AllowPlaintext = f.allowPlaintext()
-	a.SIP = &s
+	if a.SIP != nil {
+		s := *a.SIP
+		s.AllowPlaintext = f.allowPlaintext()
+		a.SIP = &s
+	}
 	sess, err := session.OpenIM(f.Context, src, store, a, timeout, f.Logger())
 	if err != nil {
 		if errors.Is(err, protocol.ErrInsecure) {

@@ -75,7 +75,9 @@ const ExitCodesHelp = `cusax exit codes (stable; scripts may rely on them):
   17   not supported by the account's backend: "not supported by this
        account's IM backend (sipmessage): …" (an account whose chat goes
        over SIP MESSAGE has no roster, vCards, presence or rooms), or
-       calls_over_xmpp = true and no backend can call over XMPP
+       calls_over_xmpp = true and no backend can call over XMPP, or chat
+       on an account left without a chat backend (im_over_sip = true
+       without SIP, or = false without XMPP)
   130  interrupted (Ctrl-C, SIGTERM, SIGHUP); plugins log out first
   141  stdout closed by its reader (e.g. piped into head): the command
        stops, its plugins log out, nothing more is printed (128 + SIGPIPE,

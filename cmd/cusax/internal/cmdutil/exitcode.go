@@ -25,7 +25,8 @@ func ExitCode(err error) int {
 		return ExitInterrupted
 	case IsUsage(err), IsConfigError(err):
 		return ExitUsage
-	case errors.As(err, new(*session.IMBackendError)), errors.Is(err, session.ErrCallsOverXMPP):
+	case errors.As(err, new(*session.IMBackendError)), errors.Is(err, session.ErrCallsOverXMPP),
+		errors.Is(err, session.ErrNoChat):
 		return ExitUnsupported
 	case errors.Is(err, protocol.ErrAuth):
 		return ExitAuth

@@ -72,3 +72,24 @@ func TestChatOverSIPMessage(t *testing.T) {
 		})
 	}
 }
+
+// An account the switches leave without a chat backend: one line, exit
+// 17, the fix as a hint, no plugin started.
+func TestChatWithoutChatBackend(t *testing.T) {
+	on, off := true, false
+	for name, a := range map[string]config.Account{
+		"im_over_sip = true without SIP":   {Name: "x", XMPP: &config.XMPPAspect{JID: cmdtest.AliceJID}, Features: config.Features{IMOverSIP: &on}},
+		"im_over_sip = false without XMPP": {Name: "x", SIP: &config.SIPAspect{AOR: cmdtest.AliceAOR}, Features: config.Features{IMOverSIP: &off}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := cmdtest.New(t, &config.Config{Accounts: []config.Account{a}}, map[string]string{"x/sip": "p", "x/xmpp": "p"}, nil)
+			r := e.Run(newCmd, "sip:bob@example.com", "hi")
+			if r.Code != cmdutil.ExitUnsupported || !strings.Contains(r.Err.Error(), "account x cannot chat") || len(cmdutil.Hints(r.Err)) != 1 {
+				t.Errorf("exit %d: %v (hints %q)", r.Code, r.Err, cmdutil.Hints(r.Err))
+			}
+			if got := e.Source.Started(); len(got) != 0 {
+				t.Errorf("started %v", got)
+			}
+		})
+	}
+}
