@@ -182,3 +182,47 @@ func TestSIPMessageBetweenAccounts(t *testing.T) {
 		}
 	}
 }
+
+// A server restart under `chat --listen` on a SIP-only account (its own
+// bed): the sipmessage plugin notices the closed flow and the listener
+// says so on stderr; if it ends there, it exits 7 (network), never 0 and
+// never silently.
+func TestSIPMessageListenerNoticesKamailioRestart(t *testing.T) {
+	bed := testbed.Start(t, testbed.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	users, err := bed.AddUsers(ctx, bed.Domain, "smrestart")
+	if err != nil {
+		t.Fatal(err)
+	}
+	home := t.TempDir()
+	r := runCLI(t, home, users["smrestart"].Password+"\n", "login", "--name", "sipper", "--json",
+		"--aor", "sip:smrestart@"+bed.Domain, "--sip-proxy", tlsProxy(bed), "--ca-file", bed.CAFile, "--password-stdin")
+	if r.code != 0 {
+		t.Fatalf("login: exit %d: %s", r.code, r.stderr)
+	}
+	registers := func() int {
+		b, _ := os.ReadFile(filepath.Join(bed.Dir, "kamailio", "kamailio.log"))
+		return strings.Count(string(b), "cusax-testbed: REGISTER sip:smrestart@"+bed.Domain)
+	}
+	before := registers() // login's REGISTER and its removal
+	listener := startCusax(t, home, false, "chat", "--listen", "--json", "--timeout", "60s", "--give-up-after", "5s")
+	// Registered once Kamailio logged one more REGISTER of the user.
+	waitFor(t, "the listener's REGISTER", 20*time.Second, func() bool { return registers() > before })
+	if err := bed.RestartKamailio(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the listener to say the flow was closed", 20*time.Second, func() bool {
+		return strings.Contains(listener.stderr.String(), "closed by the server")
+	})
+	select {
+	case <-listener.exited:
+		if listener.code != cmdutil.ExitNetwork {
+			t.Errorf("listener exit %d, want %d; stderr %s", listener.code, cmdutil.ExitNetwork, listener.stderr.String())
+		}
+		t.Logf("listener exit %d; stderr: %s", listener.code, listener.stderr.String())
+	case <-time.After(30 * time.Second):
+		// A listener that recovers keeps running: that is fine too.
+		t.Logf("listener still running; stderr: %s", listener.stderr.String())
+	}
+}
