@@ -229,3 +229,28 @@ func TestKamailioRestartEndsTheSession(t *testing.T) {
 		t.Fatalf("received %+v, %v", m, err)
 	}
 }
+
+// The binding is refreshed before it expires (RFC 3261 §10.2.4): with a
+// registrar that grants 12 s, a message 20 s after Connect still arrives,
+// and the report shows the lifetime granted, not the one asked for.
+func TestRegistrationIsRefreshed(t *testing.T) {
+	bed := testbed.Start(t, testbed.Options{SIPMaxExpires: 12})
+	ra, rb := pair(t, bed)
+	a, b := connect(t, ra), connect(t, rb)
+	if got := b.Report().Expires; got != 12*time.Second {
+		t.Errorf("report expires %s, want the 12s granted", got)
+	}
+	st, err := b.Messages(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Bounded wait past the granted lifetime: the point is that the
+	// binding outlives it, which only a refresh can make true.
+	time.Sleep(20 * time.Second)
+	if err := send(a, rb.Address, "still registered"); err != nil {
+		t.Fatalf("send after the first lifetime: %v", err)
+	}
+	if m, err := recv(t, st, 10*time.Second); err != nil || m.Body != "still registered" {
+		t.Fatalf("received %+v, %v", m, err)
+	}
+}

@@ -115,12 +115,7 @@ func (s *session) register(ctx context.Context, expires time.Duration) error {
 	if rc, ok := conn.(interface{ RemoteAddr() net.Addr }); ok {
 		s.remote = rc.RemoteAddr().String()
 	}
-	s.granted = expires
-	if h := res.GetHeader("Expires"); h != nil {
-		if n, err := strconv.Atoi(strings.TrimSpace(h.Value())); err == nil && n > 0 {
-			s.granted = time.Duration(n) * time.Second
-		}
-	}
+	s.granted = grantedFor(res, contact, expires)
 	s.report.Address = contact.Address.String()
 	s.report.Expires = s.granted
 	s.report.Encrypted = s.flow.transport == "tls"
@@ -132,6 +127,34 @@ func (s *session) register(ctx context.Context, expires time.Duration) error {
 		}
 	}
 	return nil
+}
+
+// grantedFor is the lifetime the registrar gave our binding (RFC 3261
+// §10.2.4): the expires parameter of our Contact in the 200 (registrars
+// such as Kamailio send only that), else the Expires header, else what was
+// asked for.
+func grantedFor(res *gosip.Response, ours *gosip.ContactHeader, asked time.Duration) time.Duration {
+	secs := func(v string) (time.Duration, bool) {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		return time.Duration(n) * time.Second, err == nil && n > 0
+	}
+	for _, h := range res.GetHeaders("Contact") {
+		c, ok := h.(*gosip.ContactHeader)
+		if !ok || c.Address.User != ours.Address.User || !strings.EqualFold(c.Address.Host, ours.Address.Host) || c.Address.Port != ours.Address.Port {
+			continue
+		}
+		if v, ok := c.Params.Get("expires"); ok {
+			if d, ok := secs(v); ok {
+				return d
+			}
+		}
+	}
+	if h := res.GetHeader("Expires"); h != nil {
+		if d, ok := secs(h.Value()); ok {
+			return d
+		}
+	}
+	return asked
 }
 
 // dialLocked returns the flow to the proxy, dialling it (and, for TLS,
