@@ -254,3 +254,43 @@ func TestRegistrationIsRefreshed(t *testing.T) {
 		t.Fatalf("received %+v, %v", m, err)
 	}
 }
+
+// A message to one's own AOR comes back over the same flow while Send
+// waits for its answer: it must be taken, not wait for Send to finish.
+func TestMessageToSelf(t *testing.T) {
+	bed := testbed.Shared(t)
+	ra, _ := pair(t, bed)
+	a := connect(t, ra)
+	st, err := a.Messages(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := send(a, ra.Address, "note to self"); err != nil {
+		t.Fatalf("send to self: %v", err)
+	}
+	if m, err := recv(t, st, 10*time.Second); err != nil || m.Body != "note to self" || m.From != ra.Address {
+		t.Fatalf("received %+v, %v", m, err)
+	}
+}
+
+// Over TCP (RFC 3261 §18) the same works; the report says the flow is not
+// encrypted, so that the host can warn.
+func TestOverTCP(t *testing.T) {
+	bed := testbed.Shared(t)
+	ra, rb := pair(t, bed)
+	ra.Server, rb.Server = "sip:"+bed.SIPTCPAddr+";transport=tcp", "sip:"+bed.SIPTCPAddr+";transport=tcp"
+	a, b := connect(t, ra), connect(t, rb)
+	if rep := a.Report(); rep.Encrypted || rep.TLS != nil || rep.Transport != "tcp" || len(rep.Notes) == 0 {
+		t.Errorf("report %+v, want tcp, not encrypted, with a note", rep)
+	}
+	st, err := b.Messages(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := send(a, rb.Address, "over tcp"); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := recv(t, st, 10*time.Second); err != nil || m.Body != "over tcp" {
+		t.Fatalf("received %+v, %v", m, err)
+	}
+}

@@ -22,7 +22,9 @@ func (r *recTx) Respond(res *gosip.Response) error { r.res = res; return nil }
 // a stream is open; a non-text body gets 415 with Accept; with no stream
 // 480; with one, 200 and the message on the stream.
 func TestHandleMessage(t *testing.T) {
-	s := &session{log: hclog.NewNullLogger(), flow: flow{transport: "tls", addr: "proxy.example.test:5061"}, remote: "127.0.0.1:5061"}
+	s := &session{log: hclog.NewNullLogger(), flow: flow{transport: "tls", addr: "proxy.example.test:5061"}}
+	remote := "127.0.0.1:5061"
+	s.remote.Store(&remote)
 	s.in.init()
 	answer := func(source, ct, body string) *gosip.Response {
 		req := parseRaw(t, rawMessage(ct, body))

@@ -171,9 +171,7 @@ func (s *session) handleMessage(req *gosip.Request, tx gosip.ServerTransaction) 
 	// Requests reach us only over the flow we dialled to the proxy (we
 	// listen on no port); check anyway, so that nothing but the
 	// registrar's relay can inject messages.
-	s.mu.Lock()
-	remote := s.remote
-	s.mu.Unlock()
+	remote := s.remoteAddr()
 	if !strings.EqualFold(req.Transport(), s.flow.transport) || !sameHostPort(req.Source(), remote) {
 		respond(403, "Not From My Proxy")
 		return

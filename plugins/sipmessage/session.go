@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -48,8 +49,8 @@ type session struct {
 	fromTag   string
 	cseq      uint32
 	contact   *gosip.ContactHeader
-	conn      gosip.Connection // the registered flow
-	remote    string           // its remote address: requests come only from there
+	conn      gosip.Connection       // the registered flow
+	remote    atomic.Pointer[string] // its remote address: requests come only from there
 	granted   time.Duration
 	report    protocol.ConnectionReport
 	closed    bool
@@ -63,6 +64,15 @@ type session struct {
 }
 
 var _ protocol.IMPPSession = (*session)(nil)
+
+// remoteAddr is the registered flow's remote address ("" before one).
+// Not under mu: a MESSAGE to ourselves arrives while Send holds mu.
+func (s *session) remoteAddr() string {
+	if r := s.remote.Load(); r != nil {
+		return *r
+	}
+	return ""
+}
 
 // Report describes the registration as it was made.
 func (s *session) Report() protocol.ConnectionReport {
@@ -113,7 +123,8 @@ func (s *session) register(ctx context.Context, expires time.Duration) error {
 	}
 	s.contact, s.conn = contact, conn
 	if rc, ok := conn.(interface{ RemoteAddr() net.Addr }); ok {
-		s.remote = rc.RemoteAddr().String()
+		r := rc.RemoteAddr().String()
+		s.remote.Store(&r)
 	}
 	s.granted = grantedFor(res, contact, expires)
 	s.report.Address = contact.Address.String()
@@ -378,10 +389,7 @@ func (s *session) keep() {
 			return
 		case <-tick.C:
 		}
-		s.mu.Lock()
-		remote := s.remote
-		s.mu.Unlock()
-		if _, err := s.ua.TransportLayer().GetConnection(s.flow.transport, remote); err != nil {
+		if _, err := s.ua.TransportLayer().GetConnection(s.flow.transport, s.remoteAddr()); err != nil {
 			s.endFlow(fmt.Errorf("%s flow to %s closed by the server: %w", s.flow.transport, s.flow.addr, protocol.ErrNotConnected))
 			return
 		}
