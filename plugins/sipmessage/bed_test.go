@@ -25,6 +25,11 @@ func TestMain(m *testing.M) {
 // Kamailio, the bed's CA).
 func pair(t *testing.T, bed *testbed.Bed) (a, b protocol.ConnectRequest) {
 	t.Helper()
+	return pairTB(t, bed)
+}
+
+func pairTB(t testing.TB, bed *testbed.Bed) (a, b protocol.ConnectRequest) {
+	t.Helper()
 	var r [4]byte
 	_, _ = rand.Read(r[:])
 	tok := hex.EncodeToString(r[:])
