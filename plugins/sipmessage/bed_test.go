@@ -299,3 +299,23 @@ func TestOverTCP(t *testing.T) {
 		t.Fatalf("received %+v, %v", m, err)
 	}
 }
+
+// Close removes the binding (RFC 3261 §10.2.2): Kamailio then answers for
+// the user itself, 480 Temporarily Unavailable, instead of relaying to a
+// flow that is gone.
+func TestCloseUnregisters(t *testing.T) {
+	bed := testbed.Shared(t)
+	ra, rb := pair(t, bed)
+	a := connect(t, ra)
+	b, err := New(nil).Connect(t.Context(), rb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	err = send(a, rb.Address, "after close")
+	if !errors.Is(err, protocol.ErrUnreachable) || !strings.Contains(err.Error(), "480 Temporarily Unavailable") {
+		t.Fatalf("send to a closed session: %v, want the registrar's 480 Temporarily Unavailable", err)
+	}
+}
