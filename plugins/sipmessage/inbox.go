@@ -7,7 +7,6 @@ import (
 	"mime"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -99,8 +98,7 @@ func (in *inbox) deliver(m protocol.Message) bool {
 		select {
 		case st.ch <- m:
 			took = true
-		default:
-			st.full.Add(1)
+		default: // this reader is behind; another may have room
 		}
 	}
 	return took
@@ -112,8 +110,7 @@ type msgStream struct {
 	ch   chan protocol.Message // the queue
 	done chan struct{}
 	once sync.Once
-	err  error        // why it ended; read after done is closed
-	full atomic.Int64 // MESSAGEs this stream had no room for
+	err  error // why it ended; read after done is closed
 }
 
 // Recv returns the next MESSAGE, those queued first; then io.EOF after

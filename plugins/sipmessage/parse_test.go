@@ -2,6 +2,7 @@ package sipmessage
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,19 +23,8 @@ func rawMessage(ct, body string) string {
 	if ct != "" {
 		b.WriteString("Content-Type: " + ct + "\r\n")
 	}
-	b.WriteString("Content-Length: " + itoa(len(body)) + "\r\n\r\n" + body)
+	b.WriteString("Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body)
 	return b.String()
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var d []byte
-	for ; n > 0; n /= 10 {
-		d = append([]byte{byte('0' + n%10)}, d...)
-	}
-	return string(d)
 }
 
 func parseRaw(t testing.TB, raw string) *gosip.Request {
