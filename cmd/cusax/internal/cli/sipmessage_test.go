@@ -109,6 +109,15 @@ func TestSIPMessageBetweenAccounts(t *testing.T) {
 		st.Backends.Roster != "" || !st.Features.IMOverSIP || st.Features.CallsOverXMPP {
 		t.Errorf("SIP-only account: status %+v %+v, want chat sipmessage over SIP, telephony sip, no roster, im_over_sip", st.Backends, st.Features)
 	}
+	// status --check logs the SIP-only account's chat in over SIP MESSAGE.
+	r = runCLI(t, sndHome, "", "status", "--check", "--json")
+	var checked []status.AccountJSON
+	if err := json.Unmarshal([]byte(r.stdout), &checked); r.code != 0 || err != nil || len(checked) != 1 {
+		t.Fatalf("status --check --json: exit %d, %v\n%s", r.code, err, r.stdout)
+	}
+	if c := checked[0].Chat; c == nil || c.State != "connected" || c.Report == nil || c.Report.Backend != "sipmessage" || c.Report.TLS == nil || !c.Report.TLS.Verified {
+		t.Errorf("status --check Chat row: %+v", c)
+	}
 	if st := statusOf(t, rcvHome); st.Backends.Chat != "sipmessage" || !st.Backends.ChatOverSIP || st.Backends.Roster != "xmpp" ||
 		st.Backends.Telephony != "sip" || !st.Features.IMOverSIP {
 		t.Errorf("im_over_sip account: status %+v %+v, want chat sipmessage, roster xmpp, telephony sip", st.Backends, st.Features)

@@ -205,11 +205,38 @@ func check(o *Options, a config.Account, row *AccountJSON) error {
 	res := session.Prove(ctx, plugins.Backends, session.Request{Account: a, XMPPPassword: xpw, SIPPassword: spw, CAPEM: ca, TelephonyInfo: plugins.TelephonyInfo()})
 	tel, chat := render.JSONAspect(res.Telephony), render.JSONAspect(res.Chat)
 	ok := res.OK()
+	var imErr error
+	if session.Serve(a).ChatOverSIP && a.XMPP == nil {
+		// The account chats over SIP (RFC 7081 §2): its Chat row is that
+		// backend's login, not "not configured".
+		chat, imErr = checkIMOverSIP(o, a)
+		ok = ok && imErr == nil
+	}
 	row.OK, row.Telephony, row.Chat, row.Parity, row.ElapsedMS = &ok, &tel, &chat, res.Findings, res.Elapsed.Milliseconds()
 	if !ok {
+		if imErr != nil && res.OK() {
+			return fmt.Errorf("account %s: %w", a.Name, imErr)
+		}
 		return fmt.Errorf("account %s: %w", a.Name, res.Err())
 	}
 	return nil
+}
+
+// checkIMOverSIP logs in with the account's chat-over-SIP backend and
+// out again, as the Chat row of status --check.
+func checkIMOverSIP(o *Options, a config.Account) (render.AspectJSON, error) {
+	f := o.F
+	r := session.AspectResult{Aspect: protocol.AspectChat, Configured: true, Started: time.Now()}
+	sess, err := f.OpenIM(a, 0)
+	r.Finished = time.Now()
+	if err != nil {
+		r.Err = err
+		return render.JSONAspect(r), err
+	}
+	rep := sess.Report()
+	r.Report = &rep
+	sess.Shutdown()
+	return render.JSONAspect(r), nil
 }
 
 func printHuman(o *Options, rows []AccountJSON) {

@@ -8,6 +8,7 @@ import (
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil/cmdtest"
 	"github.com/cusax/cusax/pkg/core/config"
+	"github.com/cusax/cusax/pkg/protocol"
 )
 
 // status shows the backend of each aspect and the effective RFC 7081 §2
@@ -60,5 +61,26 @@ func TestStatusBackendsAndSwitches(t *testing.T) {
 	}
 	if !strings.Contains(r.Stdout, `"calls_over_xmpp": true`) {
 		t.Errorf("JSON does not show the switch: %s", r.Stdout)
+	}
+}
+
+// status --check: an account that chats over SIP shows that login as its
+// Chat row, not "not configured".
+func TestStatusCheckChatOverSIP(t *testing.T) {
+	cfg := &config.Config{Accounts: []config.Account{{Name: "siponly", SIP: &config.SIPAspect{AOR: cmdtest.AliceAOR}}}}
+	e := cmdtest.New(t, cfg, map[string]string{"siponly/sip": cmdtest.AliceSIPPass}, nil)
+	im := e.Service.IMPP(protocol.CapLogin, protocol.CapMessage, protocol.CapMessageRecv)
+	im.Name = "sipmessage"
+	e.Source.IMPP["sipmessage"] = im
+	r := e.Run(newCmd, "--check", "--json")
+	if r.Err != nil {
+		t.Fatalf("exit %d: %v", r.Code, r.Err)
+	}
+	var rows []AccountJSON
+	if err := json.Unmarshal([]byte(r.Stdout), &rows); err != nil || len(rows) != 1 {
+		t.Fatalf("%v\n%s", err, r.Stdout)
+	}
+	if c := rows[0].Chat; c == nil || c.State != "connected" || c.Report == nil || c.Report.Backend != "sipmessage" {
+		t.Errorf("Chat row %+v", c)
 	}
 }
