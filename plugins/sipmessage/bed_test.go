@@ -319,3 +319,31 @@ func TestCloseUnregisters(t *testing.T) {
 		t.Fatalf("send to a closed session: %v, want the registrar's 480 Temporarily Unavailable", err)
 	}
 }
+
+// The proxy's MESSAGE challenge is answered ahead on the next MESSAGE
+// (nonce-count up by one); credentials the proxy no longer takes (here: a
+// nonce it never issued) cost one more challenge, not a failure.
+func TestMessageCredentialsAnsweredAhead(t *testing.T) {
+	bed := testbed.Shared(t)
+	ra, rb := pair(t, bed)
+	a, b := connect(t, ra), connect(t, rb)
+	st, err := b.Messages(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, body := range []string{"first", "ahead", "stale"} {
+		s := a.(*session)
+		if i == 1 && s.msgAuth == nil {
+			t.Fatal("no challenge kept after the first MESSAGE")
+		}
+		if i == 2 {
+			s.msgAuth.ch.Nonce = "not-issued-by-the-proxy"
+		}
+		if err := send(a, rb.Address, body); err != nil {
+			t.Fatalf("send %q: %v", body, err)
+		}
+		if m, err := recv(t, st, 10*time.Second); err != nil || m.Body != body {
+			t.Fatalf("received %+v, %v", m, err)
+		}
+	}
+}

@@ -22,6 +22,7 @@ type offer struct {
 	ch        *digest.Challenge
 	algorithm string // normalised; "MD5" when the challenge names none (RFC 2617 §3.2.1)
 	proxy     bool   // from Proxy-Authenticate (407): answered in Proxy-Authorization
+	count     int    // nonce-count of the last answer (RFC 7616 §3.4: nc goes up per use of a nonce)
 }
 
 // strongestOffer reads every WWW-Authenticate and Proxy-Authenticate of res
@@ -82,7 +83,8 @@ func strongestOffer(res *gosip.Response) (*offer, []string, error) {
 // answer computes the credentials for req (RFC 3261 §22.2, §22.3; qop=auth
 // per RFC 7616) and the header they go in.
 func (o *offer) answer(req *gosip.Request, user, password string) (header, value string, err error) {
-	opts := digest.Options{Method: string(req.Method), URI: req.Recipient.String(), Username: user, Password: password}
+	o.count++
+	opts := digest.Options{Method: string(req.Method), URI: req.Recipient.String(), Username: user, Password: password, Count: o.count}
 	cred, err := digest.Digest(o.ch, opts)
 	if err != nil {
 		// icholy/digest's errors never contain the password.

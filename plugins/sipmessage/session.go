@@ -54,7 +54,9 @@ type session struct {
 	granted   time.Duration
 	report    protocol.ConnectionReport
 	closed    bool
-	lost      error // why the flow ended; nil while it stands
+	lost      error  // why the flow ended; nil while it stands
+	answered  *offer // the challenge roundTripAuth answered last
+	msgAuth   *offer // the proxy's challenge to MESSAGEs, answered ahead (Send)
 
 	stop      chan struct{} // closed by Close
 	done      chan struct{} // closed when keep returns
@@ -107,7 +109,7 @@ func (s *session) register(ctx context.Context, expires time.Duration) error {
 		req.AppendHeader(&exp)
 		return req
 	}
-	res, used, offered, err := s.roundTripAuth(ctx, build)
+	res, used, offered, err := s.roundTripAuth(ctx, build, nil)
 	s.report.AuthOffered = offered
 	if used != "" {
 		s.report.AuthMechanism = "digest " + used
@@ -228,14 +230,27 @@ func (s *session) newRequest(method gosip.RequestMethod, ruri, to gosip.Uri, cal
 // per challenge header; challenged again means the password is wrong
 // (ErrAuth). It returns the final response and the algorithm used.
 // Callers hold mu (cseq).
-func (s *session) roundTripAuth(ctx context.Context, build func() *gosip.Request) (*gosip.Response, string, []string, error) {
+//
+// pre, when set, is a challenge answered before (a MESSAGE's proxy
+// challenge): the first request carries credentials for it with the next
+// nonce-count, which saves the 407 round trip while the nonce is valid; a
+// new challenge is answered as usual. s.answered is the challenge last
+// answered.
+func (s *session) roundTripAuth(ctx context.Context, build func() *gosip.Request, pre *offer) (*gosip.Response, string, []string, error) {
 	creds := map[string]string{}
 	var used string
 	var offered []string
-	for range 3 {
+	s.answered = nil
+	for i := range 3 {
 		req := build()
 		for h, v := range creds {
 			req.AppendHeader(gosip.NewHeader(h, v))
+		}
+		if i == 0 && pre != nil {
+			if h, v, err := pre.answer(req, s.authUser, s.password); err == nil {
+				req.AppendHeader(gosip.NewHeader(h, v))
+				used = pre.algorithm
+			}
 		}
 		res, err := s.roundTrip(ctx, req)
 		if err != nil {
@@ -259,6 +274,7 @@ func (s *session) roundTripAuth(ctx context.Context, build func() *gosip.Request
 		}
 		creds[h] = v
 		used = o.algorithm
+		s.answered = o
 	}
 	return nil, used, offered, fmt.Errorf("still challenged after answering: %w", protocol.ErrAuth)
 }
@@ -362,9 +378,13 @@ func (s *session) Send(ctx context.Context, m protocol.Message) error {
 	if n := len(build().String()); n > maxRequest {
 		return fmt.Errorf("send to %s: the MESSAGE would be %d bytes, more than the %d RFC 3428 §7 allows (shorten the message): %w", to.Addr(), n, maxRequest, protocol.ErrInvalid)
 	}
-	res, _, _, err := s.roundTripAuth(ctx, build)
+	res, _, _, err := s.roundTripAuth(ctx, build, s.msgAuth)
 	if err != nil {
+		s.msgAuth = nil
 		return fmt.Errorf("send to %s: %w", to.Addr(), err)
+	}
+	if s.answered != nil {
+		s.msgAuth = s.answered // the proxy's current challenge, for the next MESSAGE
 	}
 	if err := statusError(res); err != nil {
 		return fmt.Errorf("send to %s: %w", to.Addr(), err)
