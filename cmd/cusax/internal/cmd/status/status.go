@@ -29,8 +29,13 @@ func NewCmdStatus(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command 
 		Use:   "status [ACCOUNT...]",
 		Short: "Show the configured accounts; --check proves them live",
 		Long: `Show the configured accounts: each one's Chat (XMPP) and Telephony (SIP)
-aspects and whether they are related (RFC 7081 §3.4). With --check, log into
-each aspect as 'cusax login' does (SIP first) and show its live state.`,
+aspects and whether they are related (RFC 7081 §3.4), and which backend
+serves each (BACKENDS; --json: "backends" and the effective RFC 7081 §2
+switches in "features"): chat goes over SIP MESSAGE (sipmessage) with
+im_over_sip = true or for an account without XMPP. calls_over_xmpp = true,
+which no backend can honour, makes status exit 17 after listing. With
+--check, log into each aspect as 'cusax login' does (SIP first) and show its
+live state.`,
 		Example: `  $ cusax status
   $ cusax status --check --json work`,
 		RunE: func(_ *cobra.Command, args []string) error {
