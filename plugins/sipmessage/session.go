@@ -403,21 +403,30 @@ func (s *session) keep() {
 	s.mu.Lock()
 	next := time.Now().Add(s.granted / 2)
 	s.mu.Unlock()
+	ping := time.Now().Add(keepaliveEvery)
 	for {
 		select {
 		case <-s.stop:
 			return
 		case <-tick.C:
 		}
-		if _, err := s.ua.TransportLayer().GetConnection(s.flow.transport, s.remoteAddr()); err != nil {
+		conn, err := s.ua.TransportLayer().GetConnection(s.flow.transport, s.remoteAddr())
+		if err != nil {
 			s.endFlow(fmt.Errorf("%s flow to %s closed by the server: %w", s.flow.transport, s.flow.addr, protocol.ErrNotConnected))
 			return
+		}
+		if time.Now().After(ping) {
+			ping = time.Now().Add(keepaliveEvery)
+			if err := crlfPing(conn); err != nil {
+				s.endFlow(fmt.Errorf("%s flow to %s: keep-alive: %v: %w", s.flow.transport, s.flow.addr, shortErr(err), protocol.ErrNotConnected))
+				return
+			}
 		}
 		if time.Now().Before(next) {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
-		err := s.register(ctx, registerExpiry)
+		err = s.register(ctx, registerExpiry)
 		cancel()
 		if err != nil {
 			s.endFlow(fmt.Errorf("refreshing the registration: %w", err))
@@ -427,6 +436,24 @@ func (s *session) keep() {
 		next = time.Now().Add(s.granted / 2)
 		s.mu.Unlock()
 	}
+}
+
+// keepaliveEvery is how often an idle flow gets an RFC 5626 §4.4.1
+// double-CRLF ping. Proxies close idle TCP connections (Kamailio's
+// tcp_connection_lifetime is 120 s by default), and the registration
+// refresh comes only at half its lifetime; a closed flow would lose
+// MESSAGEs until the next login. A variable for tests.
+var keepaliveEvery = 30 * time.Second
+
+// crlfPing writes CRLFCRLF on the flow in one write (sipgo writes each
+// message in one write too, and net.Conn and tls.Conn serialise writes).
+func crlfPing(c gosip.Connection) error {
+	w, ok := c.(interface{ Write([]byte) (int, error) })
+	if !ok {
+		return nil
+	}
+	_, err := w.Write([]byte("\r\n\r\n"))
+	return err
 }
 
 func (s *session) endFlow(err error) {
