@@ -137,6 +137,12 @@ func (b *Backend) Connect(ctx context.Context, req protocol.ConnectRequest) (pro
 	}
 	srv.OnMessage(s.handleMessage)
 	srv.OnOptions(s.handleOptions)
+	// The registrar forks every request for the AOR to every binding: a
+	// call reaches this one too. 480 leaves the other branches (a
+	// telephony backend's binding) free to answer; 405 answers the rest
+	// with the Allow header RFC 3261 §21.4.6 asks for.
+	srv.OnInvite(s.refuseInvite)
+	srv.OnNoRoute(s.notAllowed)
 	s.report = protocol.ConnectionReport{Aspect: protocol.AspectChat, Backend: Name, State: "failed", Server: fl.addr, Transport: fl.transport}
 	if err := s.register(ctx, registerExpiry); err != nil {
 		_ = s.ua.Close()

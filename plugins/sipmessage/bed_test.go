@@ -347,3 +347,26 @@ func TestMessageCredentialsAnsweredAhead(t *testing.T) {
 		}
 	}
 }
+
+// A call forked to this messages-only binding (Kamailio forks to every
+// binding of the AOR) is answered 480, which leaves a telephony binding
+// free to answer and tells a caller with none "not available" (sipp
+// places the call, as another user of the bed).
+func TestInviteIsRefusedWith480(t *testing.T) {
+	bed := testbed.Shared(t)
+	ra, rb := pair(t, bed)
+	connect(t, ra)
+	caller := strings.TrimPrefix(strings.SplitN(rb.Address, "@", 2)[0], "sip:")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := bed.SippInvite(ctx, testbed.SippInviteOptions{From: caller, To: ra.Address, ExpectStatus: 480}); err != nil {
+		t.Fatalf("call to a messages-only binding: %v", err)
+	}
+	// The 480 is ours, not the registrar's for a user without binding:
+	// Kamailio logged the INVITE as relayed to our contact.
+	callee := strings.TrimPrefix(strings.SplitN(ra.Address, "@", 2)[0], "sip:")
+	b, err := os.ReadFile(bed.Dir + "/kamailio/kamailio.log")
+	if err != nil || !strings.Contains(string(b), "cusax-testbed: INVITE sip:"+callee+"@127.0.0.1") {
+		t.Errorf("Kamailio did not relay the INVITE to the binding (%v)", err)
+	}
+}

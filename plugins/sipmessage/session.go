@@ -496,6 +496,24 @@ func (s *session) handleOptions(req *gosip.Request, tx gosip.ServerTransaction) 
 	_ = tx.Respond(res)
 }
 
+// refuseInvite answers a call forked to this messages-only binding.
+func (s *session) refuseInvite(req *gosip.Request, tx gosip.ServerTransaction) {
+	res := gosip.NewResponseFromRequest(req, 480, "Messages Only", nil)
+	res.AppendHeader(gosip.NewHeader("Allow", "MESSAGE, OPTIONS"))
+	_ = tx.Respond(res)
+}
+
+// notAllowed answers a method this backend does not take (RFC 3261
+// §21.4.6: with Allow). ACKs have no response.
+func (s *session) notAllowed(req *gosip.Request, tx gosip.ServerTransaction) {
+	if req.IsAck() {
+		return
+	}
+	res := gosip.NewResponseFromRequest(req, 405, "Method Not Allowed", nil)
+	res.AppendHeader(gosip.NewHeader("Allow", "MESSAGE, OPTIONS"))
+	_ = tx.Respond(res)
+}
+
 func tlsState(c gosip.Connection) (tls.ConnectionState, bool) {
 	// sipgo keeps TLS flows as TCPConnection around a *tls.Conn.
 	if tc, ok := c.(*gosip.TCPConnection); ok {
