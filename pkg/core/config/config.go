@@ -196,6 +196,10 @@ type SIPAspect struct {
 	Proxy string `toml:"proxy,omitempty" json:"proxy,omitempty"`
 	// Backend is the telephony plugin name; "" means "sip".
 	Backend string `toml:"backend,omitempty" json:"backend,omitempty"`
+	// IMBackend is the IMPP plugin that carries chat over SIP when IM goes
+	// over SIP (im_over_sip = true, or no XMPP aspect; RFC 7081 §2);
+	// "" means "sipmessage" (RFC 3428).
+	IMBackend string `toml:"im_backend,omitempty" json:"im_backend,omitempty"`
 	// PasswordCommand, if set, is run with sh -c to obtain the password.
 	PasswordCommand string `toml:"password_command,omitempty" json:"password_command,omitempty"`
 	// AllowPlaintext permits sending credentials without TLS. It is the

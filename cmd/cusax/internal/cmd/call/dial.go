@@ -27,6 +27,11 @@ func (o *Options) dial(p *callplan.Plan) error {
 	f := o.F
 	ctx := f.Context
 	a := p.Account
+	// RFC 7081 §2: the account asks for calls over XMPP, which no backend
+	// places; refuse rather than silently calling over SIP.
+	if err := session.CallsOverXMPPError(a); err != nil {
+		return err
+	}
 	src, err := f.Backends()
 	if err != nil {
 		return err
