@@ -231,7 +231,18 @@ func (s *session) udpSocket(ctx context.Context, t Target) (*connectedUDP, error
 func (s *session) streamConn(ctx context.Context, t Target, req *gosip.Request) (gosip.Connection, error) {
 	prev := s.verif
 	s.verif = certid.Verification{}
-	conn, err := s.ua.TransportLayer().ClientRequestConnection(ctx, req)
+	tl := s.ua.TransportLayer()
+	conn, err := tl.ClientRequestConnection(ctx, req)
+	if tc, ok := conn.(*gosip.TCPConnection); ok && err == nil && flowClosed(tc) {
+		// sipgo's pool can still hold a connection that was closed (a
+		// failed write closes it; its read loop removes it only later):
+		// every attempt would fail with "use of closed network connection".
+		// Drop it and dial afresh.
+		if p := tl.Pool(t.Transport); p != nil {
+			p.Delete(tc.Conn.RemoteAddr().String())
+		}
+		conn, err = tl.ClientRequestConnection(ctx, req)
+	}
 	handshook := s.verif.Verified || s.verif.Chain != nil || s.verif.Err != nil
 	if !handshook {
 		s.verif = prev // a pooled connection: its handshake's result stands

@@ -70,7 +70,9 @@ type AccountJSON struct {
 	Chat       *render.AspectJSON       `json:"chat,omitempty"`
 	Parity     []protocol.ParityFinding `json:"parity,omitempty"`
 	Error      string                   `json:"error,omitempty"`
-	ElapsedMS  int64                    `json:"elapsed_ms,omitempty"`
+	// ElapsedMS is set by --check (a pointer: a check lent by the agent
+	// can take under 1 ms, and 0 is a time, not "not checked").
+	ElapsedMS *int64 `json:"elapsed_ms,omitempty"`
 	// Features are the RFC 7081 §2 switches as they take effect, and
 	// Backends the plugin that serves each aspect (session.Serve).
 	Features FeaturesJSON `json:"features"`
@@ -219,7 +221,8 @@ func check(o *Options, a config.Account, row *AccountJSON) error {
 		chat, imErr = checkIMOverSIP(o, a)
 		ok = ok && imErr == nil
 	}
-	row.OK, row.Telephony, row.Chat, row.Parity, row.ElapsedMS = &ok, &tel, &chat, res.Findings, res.Elapsed.Milliseconds()
+	ms := res.Elapsed.Milliseconds()
+	row.OK, row.Telephony, row.Chat, row.Parity, row.ElapsedMS = &ok, &tel, &chat, res.Findings, &ms
 	if !ok {
 		if imErr != nil && res.OK() {
 			return fmt.Errorf("account %s: %w", a.Name, imErr)
