@@ -137,7 +137,9 @@ func TestAgentLeaseKill9(t *testing.T) {
 // TestAgentRosterLease: the built-in backends run in the agent's process
 // (no plugin process below it); a lease's Roster is served from the
 // agent's copy, and a contact the server admin adds (pushed to the agent's
-// session, RFC 6121 §2.1.6) is in the roster a lease gets right after.
+// session, RFC 6121 §2.1.6) is in the roster a lease gets right after; one
+// added without a push is there once the agent reconnected (Prosody
+// restart).
 func TestAgentRosterLease(t *testing.T) {
 	bed := testbed.Shared(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -179,9 +181,25 @@ func TestAgentRosterLease(t *testing.T) {
 		t.Fatal("contact in the roster before it was added")
 	}
 	for i, who := range []string{friend, "otherfriend@" + bed.Domain} {
-		if err := bed.AddRosterContact(ctx, "agentroster", who, "Friend "+strconv.Itoa(i)); err != nil {
+		if err := bed.AddRosterContact(ctx, "agentroster", who, "Friend "+strconv.Itoa(i), true); err != nil {
 			t.Fatal(err)
 		}
 		waitFor(t, who+" in the lease's roster", 10*time.Second, func() bool { return has(who) })
 	}
+	// A change nobody was told of (as one made while the agent was
+	// away) is in the roster fetched after the agent's reconnect.
+	missed := "missedfriend@" + bed.Domain
+	if err := bed.AddRosterContact(ctx, "agentroster", missed, "Missed", false); err != nil {
+		t.Fatal(err)
+	}
+	if has(missed) {
+		// Served from the copy: without a push it cannot be there yet,
+		// else this test would not show the fetch after the reconnect.
+		t.Fatal("a contact added without a push was served before the reconnect")
+	}
+	if err := bed.RestartProsody(); err != nil {
+		t.Fatal(err)
+	}
+	p.waitLog(t, "lab: chat: connected again after", 40*time.Second)
+	waitFor(t, missed+" in the lease's roster after the reconnect", 10*time.Second, func() bool { return has(missed) })
 }
