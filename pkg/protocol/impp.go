@@ -102,6 +102,12 @@ type Message struct {
 	// Seq identifies a received message for AckedMessages.AckMessage; 0
 	// when the backend cannot acknowledge messages.
 	Seq uint64 `json:"-"`
+	// StableID is a received message's unique and stable id (XEP-0359):
+	// the stanza-id the account's own server gave it (by = the account's
+	// bare JID), else the sender's origin-id; empty when it has neither.
+	// Unlike ID it survives the servers in between, so it tells a message
+	// delivered again (from offline storage) from a new one.
+	StableID string `json:"stable_id,omitempty"`
 }
 
 // RoomJoin asks to join a MUC room.
@@ -110,6 +116,10 @@ type RoomJoin struct {
 	Nick     string
 	Password string // secret; never logged
 	History  int    // messages of history to request; 0 = none
+	// HistorySince, when set, asks instead for the messages sent since
+	// then (XEP-0045 §7.2.13 'since'): what a listener missed while its
+	// connection was down.
+	HistorySince time.Time
 }
 
 // Room is a joined MUC room.

@@ -223,83 +223,20 @@ func TestAnswerSRTP(t *testing.T) {
 	t.Run("baresip srtp-mand calls over TLS", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 		defer cancel()
-		bsUser := "bs" + randomToken(4)
-		if _, err := bed.AddUsers(ctx, bed.Domain, bsUser); err != nil {
-			t.Fatal(err)
-		}
-		bs := bed.StartBaresipSRTP(t, testbed.BaresipSRTPOptions{User: bsUser, MediaEnc: "srtp-mand"})
-		in := func(port int) bool { return port >= bs.RTPPorts[0] && port <= bs.RTPPorts[1] }
-		capt := testbed.StartUDPCapture(t, func(src, dst int) bool { return in(src) || in(dst) })
-		if err := bs.Dial(overTLS.target); err != nil {
-			t.Fatal(err)
-		}
-		record := filepath.Join(dir, "baresip.wav")
-		// baresip hangs up once it has played our 3 s greeting. (Our
-		// own BYE cannot reach it in this bed: Kamailio opens a new TLS
-		// connection to baresip's Contact, and baresip 1.0's TLS
-		// listener fails the handshake; see kamailio.log.)
-		hungUp := make(chan error, 1)
-		go func() {
-			err := waitUntil(20*time.Second, func() bool { s, _ := bs.Speaker(); return s >= 3.2 })
-			if err == nil {
-				err = bs.Hangup()
-			}
-			hungUp <- err
-		}()
-		// Encryption "" over TLS is srtp.
-		evs := overTLS.take(t, ctx, "", protocol.AnswerRequest{PlayFile: greeting, RecordFile: record, Duration: 30 * time.Second}, nil)
-		fin := evs[len(evs)-1]
-		if err := <-hungUp; err != nil {
-			t.Fatalf("baresip did not play 3 s of our greeting and hang up: %v\n%s", err, bs.Output())
-		}
-		if err := bs.WaitClosed(1, 10*time.Second); err != nil {
-			t.Fatalf("baresip: %v\n%s", err, bs.Output())
-		}
-		capt.Stop()
-		m := bs.Media()
-		secs, speaker := bs.Speaker()
-		rec := readRecording(t, record)
-		t.Logf("final %+v; baresip: %q, played %.1f s of ours at RMS %.3f; our recording %d samples RMS %.0f", fin, m.Secure, secs, speaker, len(rec), rmsOf(rec))
+		in := takeBaresipCall(t, ctx, bed, overTLS, "srtp-mand", greeting, dir)
+		fin, m := in.fin, in.bs.Media()
 		if !fin.Answered || fin.HungUpBy != protocol.HungUpByCaller || fin.MediaKeying != protocol.KeyingSDES {
 			t.Errorf("final %+v: want answered with SDES-SRTP, hung up by baresip", fin)
 		}
 		if len(m.Suites) != 1 || m.Suites[0] != fin.MediaProtection || len(m.Failures) > 0 {
 			t.Errorf("baresip's suites %q (failures %q), ours %q: want the one suite we report", m.Suites, m.Failures, fin.MediaProtection)
 		}
-		for _, ev := range evs {
+		for _, ev := range in.evs {
 			if ev.Kind == protocol.AnswerAnswered && ev.MediaProtection != fin.MediaProtection {
 				t.Errorf("answered event protection %q, final %q", ev.MediaProtection, fin.MediaProtection)
 			}
 		}
-		// Audio both ways, decrypted: ours at baresip's speaker, its
-		// 440 Hz sine in our recording.
-		if fin.RTPSent < 100 || fin.RTPRecv < 100 || fin.SRTPAuthFailures != 0 {
-			t.Errorf("RTP sent %d, received %d, auth failures %d", fin.RTPSent, fin.RTPRecv, fin.SRTPAuthFailures)
-		}
-		if speaker < 0.1 {
-			t.Errorf("baresip played our greeting at RMS %.3f: it did not come through SRTP", speaker)
-		}
-		if len(rec) == 0 || rmsOf(rec) < 300 {
-			t.Errorf("our recording: %d samples, RMS %.0f: want baresip's tone", len(rec), rmsOf(rec))
-		}
-		// On the wire: none of the PCMU frames we played is in a
-		// datagram (RFC 3711: the payload is encrypted).
-		grams, _ := capt.Datagrams()
-		var fromUs []testbed.Datagram
-		for _, d := range grams {
-			if in(int(d.Dst.Port())) && !in(int(d.Src.Port())) {
-				if _, _, ok := testbed.RTPPayload(d.Payload); ok {
-					fromUs = append(fromUs, d)
-				}
-			}
-		}
-		if len(fromUs) < 100 {
-			t.Errorf("captured %d of our packets to baresip, want >= 100 (3 s greeting)", len(fromUs))
-		}
-		if n := testbed.PlainAudio(fromUs, played); n != 0 {
-			t.Errorf("%d of our %d packets carry a plain PCMU frame of the greeting", n, len(fromUs))
-		}
-		t.Logf("wire: %d of our packets captured, plain greeting frames in %d", len(fromUs), testbed.PlainAudio(fromUs, played))
+		in.checkAudio(t, played)
 		noKeys(t, "the session's log", overTLS.log.String())
 	})
 
@@ -590,4 +527,88 @@ func decryptable(key []byte, pkts [][]byte) int {
 		}
 	}
 	return n
+}
+
+// baresipCallIn is one call a baresip placed to an answering session of
+// ours through Kamailio over TLS, with baresip's media ports captured.
+type baresipCallIn struct {
+	bs     *testbed.BaresipSRTP
+	evs    []protocol.AnswerEvent
+	fin    protocol.AnswerEvent
+	rec    []int16            // what we recorded of baresip's sine
+	fromUs []testbed.Datagram // RTP-shaped datagrams we sent to baresip
+}
+
+// takeBaresipCall starts a baresip with mediaenc, has it call a, answers
+// with greeting (Encryption "": over TLS, srtp) and records into dir.
+// baresip hangs up once it has played the 3 s greeting: our own BYE
+// cannot reach it in this bed (Kamailio opens a new TLS connection to
+// baresip's Contact, and baresip 1.0's TLS listener fails the handshake;
+// see kamailio.log).
+func takeBaresipCall(t *testing.T, ctx context.Context, bed *testbed.Bed, a *srtpAnswerer, mediaEnc, greeting, dir string) baresipCallIn {
+	t.Helper()
+	bsUser := "bs" + randomToken(4)
+	if _, err := bed.AddUsers(ctx, bed.Domain, bsUser); err != nil {
+		t.Fatal(err)
+	}
+	bs := bed.StartBaresipSRTP(t, testbed.BaresipSRTPOptions{User: bsUser, MediaEnc: mediaEnc})
+	in := func(port int) bool { return port >= bs.RTPPorts[0] && port <= bs.RTPPorts[1] }
+	capt := testbed.StartUDPCapture(t, func(src, dst int) bool { return in(src) || in(dst) })
+	if err := bs.Dial(a.target); err != nil {
+		t.Fatal(err)
+	}
+	record := filepath.Join(dir, "baresip-"+mediaEnc+".wav")
+	hungUp := make(chan error, 1)
+	go func() {
+		err := waitUntil(25*time.Second, func() bool { s, _ := bs.Speaker(); return s >= 3.2 })
+		if err == nil {
+			err = bs.Hangup()
+		}
+		hungUp <- err
+	}()
+	evs := a.take(t, ctx, "", protocol.AnswerRequest{PlayFile: greeting, RecordFile: record, Duration: 30 * time.Second}, nil)
+	fin := evs[len(evs)-1]
+	if err := <-hungUp; err != nil {
+		t.Fatalf("baresip did not play 3 s of our greeting and hang up: %v (final %+v)\n%s", err, fin, bs.Output())
+	}
+	if err := bs.WaitClosed(1, 10*time.Second); err != nil {
+		t.Fatalf("baresip: %v\n%s", err, bs.Output())
+	}
+	capt.Stop()
+	c := baresipCallIn{bs: bs, evs: evs, fin: fin, rec: readRecording(t, record)}
+	grams, _ := capt.Datagrams()
+	for _, d := range grams {
+		if in(int(d.Dst.Port())) && !in(int(d.Src.Port())) {
+			if _, _, ok := testbed.RTPPayload(d.Payload); ok {
+				c.fromUs = append(c.fromUs, d)
+			}
+		}
+	}
+	secs, speaker := bs.Speaker()
+	t.Logf("final %+v; baresip: %q, played %.1f s of ours at RMS %.3f; our recording %d samples RMS %.0f; wire: %d of our packets captured",
+		fin, bs.Media().Secure, secs, speaker, len(c.rec), rmsOf(c.rec), len(c.fromUs))
+	return c
+}
+
+// checkAudio: audio went both ways, decrypted (our greeting at baresip's
+// speaker, its 440 Hz sine in our recording), and none of the PCMU
+// frames we played is in a datagram on the wire (RFC 3711: the payload
+// is encrypted).
+func (c baresipCallIn) checkAudio(t *testing.T, played [][]byte) {
+	t.Helper()
+	if c.fin.RTPSent < 100 || c.fin.RTPRecv < 100 || c.fin.SRTPAuthFailures != 0 {
+		t.Errorf("RTP sent %d, received %d, auth failures %d", c.fin.RTPSent, c.fin.RTPRecv, c.fin.SRTPAuthFailures)
+	}
+	if _, speaker := c.bs.Speaker(); speaker < 0.1 {
+		t.Errorf("baresip played our greeting at RMS %.3f: it did not come through SRTP", speaker)
+	}
+	if len(c.rec) == 0 || rmsOf(c.rec) < 300 {
+		t.Errorf("our recording: %d samples, RMS %.0f: want baresip's tone", len(c.rec), rmsOf(c.rec))
+	}
+	if len(c.fromUs) < 100 {
+		t.Errorf("captured %d of our packets to baresip, want >= 100 (3 s greeting)", len(c.fromUs))
+	}
+	if n := testbed.PlainAudio(c.fromUs, played); n != 0 {
+		t.Errorf("%d of our %d packets carry a plain PCMU frame of the greeting", n, len(c.fromUs))
+	}
 }

@@ -1,64 +1,19 @@
 package sip
 
 import (
-	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-
 	"github.com/cusax/cusax/internal/testbed"
-	"github.com/cusax/cusax/pkg/media"
 	"github.com/cusax/cusax/pkg/protocol"
 	"github.com/cusax/cusax/plugins/sip/callmedia"
 )
 
-// placeDTLSCall is placeSRTPCall with MediaOptions.Keying dtls: one call
-// from a session of ours (logging at Trace) to bs through Kamailio over
-// TLS, playing a 2 s tone and recording for 3 s, baresip's media ports
-// captured; used gets the keys the DTLS handshake exported.
+// placeDTLSCall is placeSRTPCall with MediaOptions.Keying dtls.
 func placeDTLSCall(t *testing.T, bed *testbed.Bed, bs *testbed.BaresipSRTP, enc string) srtpCall {
 	t.Helper()
-	var logs syncBuffer
-	logger := hclog.New(&hclog.LoggerOptions{Name: "sip", Level: hclog.Trace, Output: &logs})
-	caller := bedUser(t, bed, "dtlscaller")
-	sess, err := New(logger).Connect(context.Background(), userRequest(t, bed, caller, "tls"))
-	if err != nil {
-		t.Fatalf("Connect: %v", err)
-	}
-	t.Cleanup(func() { _ = sess.Close(context.Background()) })
-	dir := t.TempDir()
-	play, rec := filepath.Join(dir, "tone.wav"), filepath.Join(dir, "rec.wav")
-	writeTone(t, play, 2*time.Second)
-	tone, err := readPlayFile(play)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := func(p int) bool { return p >= bs.RTPPorts[0] && p <= bs.RTPPorts[1] }
-	capt := testbed.StartUDPCapture(t, func(src, dst int) bool { return in(src) || in(dst) })
-	var out srtpCall
-	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
-	defer cancel()
-	ctx = context.WithValue(ctx, keysKey{}, func(_ []callmedia.Crypto, k *callmedia.SRTPKeys) { out.used = k })
-	out.events, out.err = dialAll(t, sess, ctx, protocol.DialRequest{Target: bs.URI,
-		Media: protocol.MediaOptions{PlayFile: play, RecordFile: rec, Duration: 3 * time.Second, Encryption: enc, Keying: protocol.KeyingDTLS}})
-	capt.Stop()
-	out.grams, _ = capt.Datagrams()
-	out.frames = pcmuFrames(t, tone)[5:]
-	if out.err == nil && len(out.events) > 0 {
-		out.final = out.events[len(out.events)-1]
-	}
-	if f, err := os.Open(rec); err == nil {
-		if pcm, err := media.ReadWAV(f); err == nil {
-			out.recorded = pcm.Mono8k()
-		}
-		f.Close()
-	}
-	out.log = logs.String()
-	return out
+	return placeCall(t, bed, bs, enc, protocol.KeyingDTLS, nil)
 }
 
 // TestDialDTLSBaresip: cusax calls baresip 1.0 with mediaenc dtls_srtp

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"math"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -13,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
 	"github.com/hashicorp/go-hclog"
 
@@ -42,21 +40,7 @@ type dtlsPeerResult struct {
 
 func startDTLSPeer(t *testing.T, cert *tls.Certificate, mode string) *dtlsPeer {
 	t.Helper()
-	p := &dtlsPeer{done: make(chan dtlsPeerResult, 1), bye: make(chan struct{}, 1)}
-	ua, err := sipgo.NewUA()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ua.Close() })
-	srv, err := sipgo.NewServer(ua)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
+	p := &dtlsPeer{done: make(chan dtlsPeerResult, 1)}
 	announced, err := callmedia.NewDTLSCertificate()
 	if err != nil {
 		t.Fatal(err)
@@ -72,50 +56,23 @@ func startDTLSPeer(t *testing.T, cert *tls.Certificate, mode string) *dtlsPeer {
 		peer  callmedia.DTLSPeer
 	}
 	planned := make(chan plan, 1)
-	acked := make(chan struct{}, 1)
-	srv.OnInvite(func(req *gosip.Request, tx gosip.ServerTransaction) {
+	u := startTLSUAS(t, cert, func(req *gosip.Request, rtpPort int) ([]byte, int) {
 		offer, peer, err := callmedia.ParseDTLSOffer(req.Body())
 		if err != nil {
-			_ = tx.Respond(gosip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil))
-			return
+			return nil, 488
 		}
-		body, err := callmedia.AnswerDTLS(offer, peer, 1, netip.MustParseAddr("127.0.0.1"), conn.LocalAddr().(*net.UDPAddr).Port, announced.Fingerprint())
+		body, err := callmedia.AnswerDTLS(offer, peer, 1, netip.MustParseAddr("127.0.0.1"), rtpPort, announced.Fingerprint())
 		if err != nil {
-			_ = tx.Respond(gosip.NewResponseFromRequest(req, 500, "Server Error", nil))
-			return
+			return nil, 500
 		}
 		select {
 		case planned <- plan{offer, peer}:
 		default:
 		}
-		res := gosip.NewResponseFromRequest(req, 200, "OK", body)
-		if !res.To().Params.Has("tag") {
-			res.To().Params.Add("tag", randomToken(8))
-		}
-		res.AppendHeader(&gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: "peer", Host: "127.0.0.1"}})
-		res.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
-		_ = tx.Respond(res)
+		return body, 200
 	})
-	srv.OnAck(func(req *gosip.Request, tx gosip.ServerTransaction) {
-		select {
-		case acked <- struct{}{}:
-		default:
-		}
-	})
-	srv.OnBye(func(req *gosip.Request, tx gosip.ServerTransaction) {
-		_ = tx.Respond(gosip.NewResponseFromRequest(req, 200, "OK", nil))
-		select {
-		case p.bye <- struct{}{}:
-		default:
-		}
-	})
-	l, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{*cert}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	p.addr = l.Addr().String()
-	go func() { _ = srv.ServeTLS(l) }()
+	p.addr, p.bye = u.addr, u.bye
+	conn := u.rtp
 	go func() {
 		var r dtlsPeerResult
 		defer func() { p.done <- r }()

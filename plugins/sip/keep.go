@@ -24,9 +24,11 @@ var (
 	// or a read fails), whether a refresh or keep-alive is due.
 	flowCheck = time.Second
 	// retryBase and retryMax bound the wait between attempts to restore a
-	// lost binding (see backoff).
+	// lost binding (see backoff). A ceiling of 8 s (4–8 s with jitter)
+	// keeps a listener back within 10 s of the registrar however long it
+	// was away (issue 17).
 	retryBase = time.Second
-	retryMax  = 30 * time.Second
+	retryMax  = 8 * time.Second
 	// udpRefreshMax bounds the time between refreshes over UDP. There is
 	// no connection whose end tells of a registrar that restarted and
 	// forgot us: only the next refresh puts the binding back, so this is

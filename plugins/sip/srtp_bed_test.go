@@ -86,10 +86,18 @@ type srtpCall struct {
 
 func placeSRTPCall(t *testing.T, bed *testbed.Bed, bs *testbed.BaresipSRTP, enc string, suites []string) srtpCall {
 	t.Helper()
+	return placeCall(t, bed, bs, enc, protocol.KeyingSDES, suites)
+}
+
+// placeCall places srtpCall with keying (SDES, or DTLS: then used gets
+// the keys the handshake exported) and, for SDES, only the suites given
+// (nil: all we offer).
+func placeCall(t *testing.T, bed *testbed.Bed, bs *testbed.BaresipSRTP, enc, keying string, suites []string) srtpCall {
+	t.Helper()
 	var logs syncBuffer
 	// The most verbose logging the backend has: every SIP message traced.
 	logger := hclog.New(&hclog.LoggerOptions{Name: "sip", Level: hclog.Trace, Output: &logs})
-	caller := bedUser(t, bed, "srtpcaller")
+	caller := bedUser(t, bed, keying+"caller")
 	req := userRequest(t, bed, caller, "tls")
 	sess, err := New(logger).Connect(context.Background(), req)
 	if err != nil {
@@ -106,7 +114,7 @@ func placeSRTPCall(t *testing.T, bed *testbed.Bed, bs *testbed.BaresipSRTP, enc 
 	in := func(p int) bool { return p >= bs.RTPPorts[0] && p <= bs.RTPPorts[1] }
 	capt := testbed.StartUDPCapture(t, func(src, dst int) bool { return in(src) || in(dst) })
 	var out srtpCall
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
 	ctx = context.WithValue(ctx, keysKey{}, func(o []callmedia.Crypto, k *callmedia.SRTPKeys) { out.offered, out.used = o, k })
 	if suites != nil {
@@ -114,7 +122,7 @@ func placeSRTPCall(t *testing.T, bed *testbed.Bed, bs *testbed.BaresipSRTP, enc 
 	}
 	// Duration 3 s: the 2 s tone, then silence, so both sides get audio.
 	out.events, out.err = dialAll(t, sess, ctx, protocol.DialRequest{Target: bs.URI,
-		Media: protocol.MediaOptions{PlayFile: play, RecordFile: rec, Duration: 3 * time.Second, Encryption: enc}})
+		Media: protocol.MediaOptions{PlayFile: play, RecordFile: rec, Duration: 3 * time.Second, Encryption: enc, Keying: keying}})
 	capt.Stop()
 	out.grams, _ = capt.Datagrams()
 	out.frames = pcmuFrames(t, tone)[5:] // steady state

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
@@ -40,21 +39,7 @@ const peerPackets = 50
 
 func startSRTPPeer(t *testing.T, cert *tls.Certificate, mode string) *srtpPeer {
 	t.Helper()
-	p := &srtpPeer{sent: make(chan int, 1), bye: make(chan struct{}, 1)}
-	ua, err := sipgo.NewUA()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ua.Close() })
-	srv, err := sipgo.NewServer(ua)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
+	p := &srtpPeer{sent: make(chan int, 1)}
 	type plan struct {
 		remote  netip.AddrPort
 		suite   string
@@ -62,20 +47,17 @@ func startSRTPPeer(t *testing.T, cert *tls.Certificate, mode string) *srtpPeer {
 		sendKey []byte
 	}
 	planned := make(chan plan, 1)
-	acked := make(chan struct{}, 1)
-	srv.OnInvite(func(req *gosip.Request, tx gosip.ServerTransaction) {
+	u := startTLSUAS(t, cert, func(req *gosip.Request, rtpPort int) ([]byte, int) {
 		offer, _, answerLine, err := callmedia.ParseSRTPOffer(req.Body())
 		if mode == "wrong-tag" {
 			answerLine.Tag = 99 // RFC 4568 §7.1.3: no offered line has it
 		}
 		if err != nil {
-			_ = tx.Respond(gosip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil))
-			return
+			return nil, 488
 		}
-		body, err := callmedia.AnswerSRTP(offer, answerLine, 1, netip.MustParseAddr("127.0.0.1"), conn.LocalAddr().(*net.UDPAddr).Port)
+		body, err := callmedia.AnswerSRTP(offer, answerLine, 1, netip.MustParseAddr("127.0.0.1"), rtpPort)
 		if err != nil {
-			_ = tx.Respond(gosip.NewResponseFromRequest(req, 500, "Server Error", nil))
-			return
+			return nil, 500
 		}
 		pl := plan{remote: offer.Remote, suite: answerLine.Suite, pt: offer.PayloadType, sendKey: answerLine.Key}
 		if mode == "wrong-key" {
@@ -86,43 +68,18 @@ func startSRTPPeer(t *testing.T, cert *tls.Certificate, mode string) *srtpPeer {
 		case planned <- pl:
 		default:
 		}
-		res := gosip.NewResponseFromRequest(req, 200, "OK", body)
-		if !res.To().Params.Has("tag") {
-			res.To().Params.Add("tag", randomToken(8))
-		}
-		res.AppendHeader(&gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: "peer", Host: "127.0.0.1"}})
-		res.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
-		_ = tx.Respond(res)
+		return body, 200
 	})
-	srv.OnAck(func(req *gosip.Request, tx gosip.ServerTransaction) {
-		select {
-		case acked <- struct{}{}:
-		default:
-		}
-	})
-	srv.OnBye(func(req *gosip.Request, tx gosip.ServerTransaction) {
-		_ = tx.Respond(gosip.NewResponseFromRequest(req, 200, "OK", nil))
-		select {
-		case p.bye <- struct{}{}:
-		default:
-		}
-	})
-	l, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{*cert}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	p.addr = l.Addr().String()
-	go func() { _ = srv.ServeTLS(l) }()
+	p.addr, p.bye = u.addr, u.bye
 	go func() {
 		select {
-		case <-acked:
+		case <-u.acked:
 		case <-time.After(20 * time.Second):
 			p.sent <- 0
 			return
 		}
 		pl := <-planned
-		p.sent <- sendSRTP(conn, pl.remote, pl.suite, pl.pt, pl.sendKey, mode == "tampered")
+		p.sent <- sendSRTP(u.rtp, pl.remote, pl.suite, pl.pt, pl.sendKey, mode == "tampered")
 	}()
 	return p
 }

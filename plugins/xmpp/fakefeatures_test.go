@@ -371,3 +371,50 @@ func TestInfoCapabilities(t *testing.T) {
 		}
 	}
 }
+
+// The XEP-0359 id of a received message: the stanza-id by the account's
+// own bare JID (its server's), else the sender's origin-id; a stanza-id
+// by anyone else is not trusted (§3).
+func TestFakeStableID(t *testing.T) {
+	s, c := newFakeSession(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st, err := s.Messages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const sid = "urn:xmpp:sid:0"
+	c.send(`<message from='bob@example.test/x' type='chat' id='a'><body>1</body><stanza-id xmlns='` + sid + `' by='alice@example.test' id='S1'/><origin-id xmlns='` + sid + `' id='O1'/></message>` +
+		`<message from='bob@example.test/x' type='chat' id='b'><body>2</body><stanza-id xmlns='` + sid + `' by='mallory@example.test' id='S2'/><origin-id xmlns='` + sid + `' id='O2'/></message>` +
+		`<message from='bob@example.test/x' type='chat' id='c'><body>3</body><stanza-id xmlns='` + sid + `' by='mallory@example.test' id='S3'/></message>` +
+		`<message from='bob@example.test/x' type='chat' id='d'><body>4</body></message>`)
+	for _, want := range []string{"S1", "origin:O2", "", ""} {
+		m, err := st.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.StableID != want {
+			t.Errorf("message %s: StableID %q, want %q", m.Body, m.StableID, want)
+		}
+	}
+}
+
+// HistorySince asks for the history since then (XEP-0045 §7.2.13), in
+// whole UTC seconds, instead of a count.
+func TestFakeJoinRoomHistorySince(t *testing.T) {
+	s, c := newFakeSession(t)
+	const room = "room@conference.example.test"
+	since := time.Date(2026, 12, 7, 13, 4, 5, 900e6, time.FixedZone("CET", 3600))
+	ch := make(chan error, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	go func() {
+		_, err := s.JoinRoom(ctx, protocol.RoomJoin{Room: room, Nick: "Al", History: 5, HistorySince: since})
+		ch <- err
+	}()
+	m := c.expectRe(regexp.MustCompile(`<presence[^>]*to=["']` + room + `/Al["'][^>]*>.*?</presence>`))
+	if m == nil || !regexp.MustCompile(`<history since=["']2026-12-07T12:04:05Z["']`).MatchString(m[0]) || strings.Contains(m[0], "maxstanzas") {
+		t.Errorf("join presence %q", m)
+	}
+	<-ch // no answer: it times out
+}

@@ -21,7 +21,10 @@ const maxBodySize = maxStanzaSize
 // truncatedMarker ends a body that was cut.
 const truncatedMarker = " […truncated]"
 
-const nsDelay = "urn:xmpp:delay" // XEP-0203
+const (
+	nsDelay = "urn:xmpp:delay" // XEP-0203
+	nsSID   = "urn:xmpp:sid:0" // XEP-0359
+)
 
 // Messages streams the message stanzas received from now on (RFC 6121 §5):
 // chat, normal, groupchat and headline messages that carry a <body>, and
@@ -79,6 +82,7 @@ func (ss *session) handleMessage(e *elem, truncated bool, pos uint64) (wait bool
 		Time:   time.Now(),
 		Delay:  delayStamp(e),
 	}
+	m.StableID = ss.stableID(e)
 	if ss.sm.enabled {
 		m.Seq = pos
 	}
@@ -186,6 +190,24 @@ func delayStamp(e *elem) time.Time {
 		}
 	}
 	return time.Time{}
+}
+
+// stableID is the message's XEP-0359 id: the <stanza-id/> our own server
+// gave it (by = the account's bare JID; §3: an entity must only trust one
+// by itself or its server), else the sender's <origin-id/>; "" when none.
+// It only ever keeps a copy from being shown twice: a forged one can at
+// worst hide a sender's own repeated message.
+func (ss *session) stableID(e *elem) string {
+	me := ss.s.LocalAddr().Bare().String()
+	for _, sid := range e.all(nsSID, "stanza-id") {
+		if strings.EqualFold(sid.attr("by"), me) && sid.attr("id") != "" {
+			return truncateText(sid.attr("id"), 256)
+		}
+	}
+	if o := e.child(nsSID, "origin-id"); o != nil && o.attr("id") != "" {
+		return "origin:" + truncateText(o.attr("id"), 256)
+	}
+	return ""
 }
 
 // bounced hands an error message to the Send waiting for it.

@@ -40,7 +40,8 @@ const maxOccupants = 10000
 
 // JoinRoom enters a MUC room (XEP-0045 §7.2) as j.Nick, with j.Password
 // for a password-protected room and j.History messages of history
-// (maxstanzas, §7.2.13; 0 = none). It returns once the room sent our own
+// (maxstanzas, §7.2.13; 0 = none), or those since j.HistorySince when set
+// (whole seconds, rounded down). It returns once the room sent our own
 // presence (status 110, §7.2.2) — Room.JID is room@service/nick as the
 // room assigned it, which can differ from the requested nick (status
 // 210) — and the subject (§7.2.15; waited for at most subjectWait).
@@ -87,9 +88,14 @@ func (ss *session) JoinRoom(ctx context.Context, j protocol.RoomJoin) (protocol.
 
 	// XEP-0045 §7.2.1: directed presence with the MUC extension; §7.2.13
 	// history; §7.2.5 password (never logged).
+	hist := []xml.Attr{{Name: xml.Name{Local: "maxstanzas"}, Value: strconv.Itoa(j.History)}}
+	if !j.HistorySince.IsZero() {
+		// The messages since then, however many (XEP-0082 date-time).
+		hist = []xml.Attr{{Name: xml.Name{Local: "since"}, Value: j.HistorySince.UTC().Format("2006-01-02T15:04:05Z")}}
+	}
 	x := []xml.TokenReader{xmlstream.Wrap(nil, xml.StartElement{
 		Name: xml.Name{Local: "history"},
-		Attr: []xml.Attr{{Name: xml.Name{Local: "maxstanzas"}, Value: strconv.Itoa(j.History)}},
+		Attr: hist,
 	})}
 	if j.Password != "" {
 		x = append(x, textElem("", "password", j.Password))

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real servers and tools the integration test bed (internal/testbed) runs on loopback:
-# Prosody (XMPP), Kamailio with TLS (SIP), sipp, go-sendxmpp and baresip, all from Debian packages.
+# Prosody (XMPP), Kamailio with TLS (SIP), sipp, go-sendxmpp and baresip, all from Debian packages
+# (and openssl, the DTLS peer of plugins/sip/callmedia's interop test).
 #
 # Idempotent and non-interactive: it does nothing when everything is there, runs `apt-get update`
 # at most once, and leaves the distro's own prosody/kamailio services stopped and disabled, because
@@ -11,9 +12,9 @@ set -euo pipefail
 log() { echo "testbed-install: $*"; }
 die() { echo "testbed-install: error: $*" >&2; exit 1; }
 
-PACKAGES=(prosody kamailio kamailio-tls-modules sip-tester go-sendxmpp baresip-core lua-unbound ca-certificates dnsmasq-base)
+PACKAGES=(prosody kamailio kamailio-tls-modules sip-tester go-sendxmpp baresip-core lua-unbound ca-certificates dnsmasq-base openssl)
 # Binaries the test bed calls; a package can be "installed" with a binary missing (e.g. half-removed).
-BINARIES=(prosody prosodyctl kamailio sipp go-sendxmpp baresip)
+BINARIES=(prosody prosodyctl kamailio sipp go-sendxmpp baresip openssl)
 
 if [[ $(id -u) -ne 0 ]]; then
 	SUDO=sudo

@@ -241,6 +241,47 @@ func (s *guardedIMPPSession) RosterChanges() (uint64, bool) {
 	return v.n, v.ok && err == nil
 }
 
+// The optional IMPP interfaces the leases use: forwarded, ErrUnsupported
+// when the backend lacks them (as the leases would say). A new optional
+// interface needs its forwarder here, or the guard hides it.
+var (
+	_ protocol.PresenceSubscriber = (*guardedIMPPSession)(nil)
+	_ protocol.ActivityPublisher  = (*guardedIMPPSession)(nil)
+	_ protocol.PresenceView       = (*guardedIMPPSession)(nil)
+)
+
+func (s *guardedIMPPSession) Subscribe(ctx context.Context, jid string) error {
+	ps, ok := s.s.(protocol.PresenceSubscriber)
+	if !ok {
+		return fmt.Errorf("presence subscription: %w", protocol.ErrUnsupported)
+	}
+	return guardErr(s.g, func() error { return ps.Subscribe(ctx, jid) })
+}
+
+func (s *guardedIMPPSession) ApproveSubscription(ctx context.Context, jid string) error {
+	ps, ok := s.s.(protocol.PresenceSubscriber)
+	if !ok {
+		return fmt.Errorf("presence subscription: %w", protocol.ErrUnsupported)
+	}
+	return guardErr(s.g, func() error { return ps.ApproveSubscription(ctx, jid) })
+}
+
+func (s *guardedIMPPSession) PublishActivity(ctx context.Context, a protocol.Activity) error {
+	ap, ok := s.s.(protocol.ActivityPublisher)
+	if !ok {
+		return fmt.Errorf("activity: %w", protocol.ErrUnsupported)
+	}
+	return guardErr(s.g, func() error { return ap.PublishActivity(ctx, a) })
+}
+
+func (s *guardedIMPPSession) KnownPresences(ctx context.Context) (protocol.PresenceSnapshot, error) {
+	pv, ok := s.s.(protocol.PresenceView)
+	if !ok {
+		return protocol.PresenceSnapshot{}, fmt.Errorf("presence view: %w", protocol.ErrUnsupported)
+	}
+	return guardCall(s.g, func() (protocol.PresenceSnapshot, error) { return pv.KnownPresences(ctx) })
+}
+
 type guardedTelephony struct {
 	g *guard
 	p protocol.Telephony

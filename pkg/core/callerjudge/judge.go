@@ -6,6 +6,7 @@ package callerjudge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"github.com/cusax/cusax/pkg/core/callerid/numbers"
 	"github.com/cusax/cusax/pkg/core/session"
 	"github.com/cusax/cusax/pkg/core/vcardcache"
+	"github.com/cusax/cusax/pkg/protocol"
 )
 
 // Options configure a Judge.
@@ -30,8 +32,9 @@ type Options struct {
 	// TTL and Refresh govern the vCard cache (vcardcache.Open).
 	TTL     time.Duration
 	Refresh bool
-	// Chat logs into the account's XMPP aspect; called at most once, and
-	// only when a call needs the roster. Its error is returned as is.
+	// Chat logs into the account's XMPP aspect; called once, when a call
+	// first needs the roster, and again when that session's connection
+	// was lost (WithChat). Its error is returned as is.
 	Chat func() (*session.ChatSession, error)
 	// Warn receives one-line warnings (stderr); nil discards them.
 	Warn io.Writer
@@ -152,16 +155,75 @@ func (j *Judge) prepare(ctx context.Context, call callerid.Call, entries []calle
 	return true
 }
 
+// lostConn reports an error that says the chat connection is gone (the
+// XMPP server restarted, the network dropped), which logging in again may
+// cure, unlike a refusal.
+func lostConn(err error) bool {
+	return errors.Is(err, protocol.ErrNotConnected) || errors.Is(err, protocol.ErrUnreachable) || errors.Is(err, protocol.ErrTimeout)
+}
+
+// WithChat runs f on the account's chat session. A long-running listener
+// keeps that session for hours: when f finds its connection lost, the
+// session is dropped, logged in again once (said on Warn) and f runs
+// again; an error then is returned as is, and the next call tries again.
+// f runs without the Judge's lock (a slow send does not hold up judging
+// the next call); logging in again takes it.
+func (j *Judge) WithChat(f func(*session.ChatSession) error) error {
+	j.mu.Lock()
+	sess, err := j.chat()
+	j.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if err = f(sess); err == nil || !lostConn(err) {
+		return err
+	}
+	j.mu.Lock()
+	sess, err = j.again(sess, err)
+	j.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return f(sess)
+}
+
+// withChat is WithChat with j.mu held throughout (judging).
+func (j *Judge) withChat(f func(*session.ChatSession) error) error {
+	sess, err := j.chat()
+	if err != nil {
+		return err
+	}
+	if err = f(sess); err == nil || !lostConn(err) {
+		return err
+	}
+	if sess, err = j.again(sess, err); err != nil {
+		return err
+	}
+	return f(sess)
+}
+
+// again drops sess, whose connection was lost (why), and logs in again,
+// unless another caller did already. j.mu is held.
+func (j *Judge) again(sess *session.ChatSession, why error) (*session.ChatSession, error) {
+	if j.sess == sess {
+		fmt.Fprintf(j.o.Warn, "cusax: chat connection of %s lost (%v); logging in again\n", j.o.JID, why)
+		sess.Shutdown()
+		j.sess = nil
+	}
+	return j.chat()
+}
+
 // contacts fetches roster entries with their vCards: only the given JIDs,
 // or all of them when only is nil.
 func (j *Judge) contacts(ctx context.Context, only []string) ([]callerid.Entry, error) {
-	sess, err := j.chat()
-	if err != nil {
-		return nil, err
-	}
 	d, _ := address.DomainOf(j.o.JID)
-	list, err := addressbook.Build(ctx, sess, sess.Info, addressbook.Options{
-		AccountDomain: d, Cache: j.cache, Refresh: j.o.Refresh, Only: only,
+	var list []addressbook.Contact
+	err := j.withChat(func(sess *session.ChatSession) error {
+		var err error
+		list, err = addressbook.Build(ctx, sess, sess.Info, addressbook.Options{
+			AccountDomain: d, Cache: j.cache, Refresh: j.o.Refresh, Only: only,
+		})
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("roster: %w", err)

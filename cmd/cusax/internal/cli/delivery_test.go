@@ -470,24 +470,31 @@ func (c *tcpCutter) cut() {
 	c.conns = nil
 }
 
-// The connection dropping under `chat --listen` is a network failure:
-// exit 7 and one line on stderr. (Before: exit 1.)
+// The connection dropping under `chat --listen` is survived (issue 17,
+// listen_survive_test.go) until --give-up-after: when the server stays
+// away that long, exit 7 (network) with one error line that says so.
+// (Before issue 17: exit 7 at once.)
 func TestChatListenConnectionDropped(t *testing.T) {
 	bed := testbed.Shared(t)
 	relay := newTCPCutter(t, bed.XMPPAddr)
 	recv, jid := deliveryUser(t, bed, "droprecv", relay.ln.Addr().String())
 	sender, _ := deliveryUser(t, bed, "dropsend", "")
 
-	p := startCusax(t, recv, false, "chat", "--listen", "--timeout", "60s")
+	p := startCusax(t, recv, false, "chat", "--listen", "--timeout", "60s", "--give-up-after", "2s")
 	sendChat(t, sender, jid, "hello")
 	waitLines(t, p, 1)
+	relay.pause()
 	relay.cut()
 	code := p.wait(t, 20*time.Second)
 	stderr := strings.TrimSpace(p.stderr.String())
 	if code != 7 {
 		t.Errorf("exit %d, want 7 (network); stderr %q", code, stderr)
 	}
-	if lines := strings.Split(stderr, "\n"); len(lines) != 1 || !strings.HasPrefix(lines[0], "cusax: error: listen:") {
+	lines := strings.Split(stderr, "\n")
+	if last := lines[len(lines)-1]; !strings.HasPrefix(last, "cusax: error: listen: connection lost ") || !strings.Contains(last, "giving up (--give-up-after 2s)") {
+		t.Errorf("stderr %q, want it to end with one error line naming --give-up-after", stderr)
+	}
+	if strings.Count(stderr, "cusax: error:") != 1 {
 		t.Errorf("stderr %q, want one error line", stderr)
 	}
 }

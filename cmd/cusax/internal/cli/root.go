@@ -11,6 +11,7 @@ import (
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/chat"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/login"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/plugins"
+	"github.com/cusax/cusax/cmd/cusax/internal/cmd/presence"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/roster"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/status"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/version"
@@ -44,11 +45,13 @@ takes --json. See 'cusax help exit-codes'.`,
 	// Per invocation only, never stored (issue 13 item 9): a setting in the
 	// config would later authenticate in the clear without a word.
 	pf.BoolVar(&g.allowPlaintext, "allow-plaintext", false, "this once, when an XMPP server refuses TLS, log in without it (the credentials and the session cross the network unprotected)")
+	pf.BoolVar(&g.noAgent, "no-agent", false, "log in afresh even when the agent (cusax agent) keeps the account connected (also CUSAX_NO_AGENT=1)")
 	root.SetFlagErrorFunc(cmdutil.FlagError)
 
 	root.AddCommand(
 		login.NewCmdLogin(f, nil),
 		roster.NewCmdRoster(f),
+		presence.NewCmdPresence(f, nil),
 		chat.NewCmdChat(f, nil),
 		call.NewCmdCall(f, nil),
 		whoiscaller.NewCmdWhoisCaller(f, nil),

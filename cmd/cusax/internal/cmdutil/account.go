@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/cusax/cusax/pkg/core/config"
+	"github.com/cusax/cusax/pkg/core/secrets"
 	"github.com/cusax/cusax/pkg/core/session"
 	"github.com/cusax/cusax/pkg/protocol"
 )
@@ -28,13 +29,17 @@ func (f *Factory) Account(name string) (config.Account, error) {
 
 // OpenChat logs into the account's Chat aspect.
 func (f *Factory) OpenChat(a config.Account, timeout time.Duration) (*session.ChatSession, error) {
-	store, _, err := f.Secrets()
-	if err != nil {
-		return nil, err
-	}
 	src, err := f.Backends()
 	if err != nil {
 		return nil, err
+	}
+	// A session the agent lends needs no password: the secret store is
+	// not even opened (its keyring probe is a D-Bus round trip).
+	var store secrets.Store
+	if a.XMPP == nil || !session.Lends(f.Context, src, protocol.KindIMPP, a.XMPP.JID) {
+		if store, _, err = f.Secrets(); err != nil {
+			return nil, err
+		}
 	}
 	if a.XMPP != nil {
 		// This invocation decides, whatever built a (see applyPlaintext).
@@ -51,6 +56,38 @@ func (f *Factory) OpenChat(a config.Account, timeout time.Duration) (*session.Ch
 		return nil, err
 	}
 	f.Logger().Debug("chat session open", "ms", time.Since(start).Milliseconds())
+	f.WarnPlaintext("chat", sess.Report())
+	return sess, nil
+}
+
+// OpenIM logs into the account's instant-messaging backend: XMPP, or SIP
+// MESSAGE when IM goes over SIP (session.Serve; RFC 7081 §2). `chat` uses
+// it.
+func (f *Factory) OpenIM(a config.Account, timeout time.Duration) (*session.ChatSession, error) {
+	if sv := session.Serve(a); sv.Chat != "" && !sv.ChatOverSIP {
+		return f.OpenChat(a, timeout)
+	}
+	store, _, err := f.Secrets()
+	if err != nil {
+		return nil, err
+	}
+	src, err := f.Backends()
+	if err != nil {
+		return nil, err
+	}
+	// This invocation decides, whatever built a (see applyPlaintext).
+	if a.SIP != nil {
+		s := *a.SIP
+		s.AllowPlaintext = f.allowPlaintext()
+		a.SIP = &s
+	}
+	sess, err := session.OpenIM(f.Context, src, store, a, timeout, f.Logger())
+	if err != nil {
+		if errors.Is(err, protocol.ErrInsecure) {
+			return nil, f.plaintextHint(err)
+		}
+		return nil, err
+	}
 	f.WarnPlaintext("chat", sess.Report())
 	return sess, nil
 }

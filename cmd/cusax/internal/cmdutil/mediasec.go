@@ -12,20 +12,33 @@ import (
 	"github.com/cusax/cusax/pkg/protocol"
 )
 
+// EnumFlag adds a string flag whose value is one of values, with shell
+// completion of them; CheckEnum validates it.
+func EnumFlag(cmd *cobra.Command, v *string, name, usage string, values []string) {
+	cmd.Flags().StringVar(v, name, "", usage)
+	_ = cmd.RegisterFlagCompletionFunc(name, cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp))
+}
+
+// CheckEnum validates the EnumFlag name when it was given: a usage error
+// (exit 2) naming the values it takes.
+func CheckEnum(cmd *cobra.Command, name, v string, values []string) error {
+	if !cmd.Flags().Changed(name) || slices.Contains(values, v) {
+		return nil
+	}
+	return Usagef("--%s %q: want %s", name, v, strings.Join(values, ", "))
+}
+
 // MediaEncryptionFlag adds --media-encryption to cmd (call, answer), with
 // shell completion of its three values.
 func MediaEncryptionFlag(cmd *cobra.Command, v *string) {
-	cmd.Flags().StringVar(v, "media-encryption", "",
-		"srtp (SRTP or no call), optional (SRTP when the peer does it) or none; default: the account's media_encryption, else srtp when SIP is over TLS")
-	_ = cmd.RegisterFlagCompletionFunc("media-encryption", cobra.FixedCompletions(protocol.MediaEncryptions, cobra.ShellCompDirectiveNoFileComp))
+	EnumFlag(cmd, v, "media-encryption",
+		"srtp (SRTP or no call), optional (SRTP when the peer does it) or none; default: the account's media_encryption, else srtp when SIP is over TLS",
+		protocol.MediaEncryptions)
 }
 
 // CheckMediaEncryption validates --media-encryption when it was given.
 func CheckMediaEncryption(cmd *cobra.Command, v string) error {
-	if !cmd.Flags().Changed("media-encryption") || slices.Contains(protocol.MediaEncryptions, v) {
-		return nil
-	}
-	return Usagef("--media-encryption %q: want %s", v, strings.Join(protocol.MediaEncryptions, ", "))
+	return CheckEnum(cmd, "media-encryption", v, protocol.MediaEncryptions)
 }
 
 // MediaEncryption is the effective setting for account a: the flag wins

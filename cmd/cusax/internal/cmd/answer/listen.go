@@ -92,12 +92,17 @@ func run(o *Options) error {
 		},
 	})
 	defer judge.Close()
+	// RFC 7081 §3: contacts see taken calls as dnd "on the phone", through
+	// the judge's Chat session (opened now, in the background).
+	onCall := f.StartOnCall(acct, o.NoPresence, true, judge.Chat)
+	defer onCall.Close(drainWait)
 	h := &answering.Handler{
 		Tel: answerer{sess, ans}, Judge: judge, Policies: plugins, Account: acct.Name,
 		Accept: o.Accept, Reject: answering.Rejections[o.RejectWith], TrustPAI: acct.SIP.TrustAssertedIdentity,
 		Request: protocol.AnswerRequest{Ring: o.Ring, PlayFile: o.Play, Digits: o.Digits, Until: o.Until,
 			DigitTimeout: o.DigitTimeout, Duration: o.Duration, SilenceHangup: o.SilenceHangup, Encryption: enc},
 		Record: o.record, ExecOn: o.ExecOn, AfterTimeout: o.Timeout,
+		CallUp: onCall.Up, CallDown: onCall.Down,
 	}
 	if f.IO.CanPrompt() {
 		h.Prompter = &prompter{io: f.IO.ErrOut, in: f.IO.In}
@@ -106,16 +111,24 @@ func run(o *Options) error {
 		h.Exec = answering.Command{Argv: execArgv(o), Timeout: o.ExecTimeout, Output: f.IO.ErrOut, On: o.ExecOn}
 	}
 	if o.Notify != "" {
-		h.Notify = answering.ChatNotifier{To: o.Notify, Session: func() (protocol.IMPPSession, error) {
-			s, err := judge.Chat()
-			if err != nil {
-				return nil, err
-			}
-			return s, nil
-		}}
+		h.Notify = judgeNotifier{to: o.Notify, judge: judge}
 	}
 	o.media = mediaContext{setting: enc, info: plugins.Info(protocol.KindTelephony), backend: backend}
 	return listen(ctx, o, acct.SIP.AOR, calls, h)
+}
+
+// judgeNotifier sends the --notify message over the judge's chat session
+// (RFC 7081 §3.5), logging in again when its connection was lost since
+// the last call (an XMPP server restart).
+type judgeNotifier struct {
+	to    string
+	judge *callerjudge.Judge
+}
+
+func (n judgeNotifier) Notify(ctx context.Context, text string) error {
+	return n.judge.WithChat(func(s *session.ChatSession) error {
+		return s.Send(ctx, protocol.Message{To: n.to, Type: "chat", Body: text})
+	})
 }
 
 // listen hands incoming calls to h, at most --concurrency at once.

@@ -27,8 +27,9 @@ func (o *Options) dial(p *callplan.Plan) error {
 	f := o.F
 	ctx := f.Context
 	a := p.Account
-	store, _, err := f.Secrets()
-	if err != nil {
+	// RFC 7081 §2: the account asks for calls over XMPP, which no backend
+	// places; refuse rather than silently calling over SIP.
+	if err := session.CallsOverXMPPError(a); err != nil {
 		return err
 	}
 	src, err := f.Backends()
@@ -36,15 +37,26 @@ func (o *Options) dial(p *callplan.Plan) error {
 		return err
 	}
 	// Only the SIP password: a call does not need the XMPP one (whose
-	// password_command might prompt).
-	sipPW, err := secrets.Resolve(ctx, store, secrets.Ref{Account: a.Name, Aspect: config.AspectSIP}, a.SIP.PasswordCommand)
-	if err != nil {
-		return fmt.Errorf("telephony password: %w", err)
+	// password_command might prompt); none, and no secret store, when the
+	// agent lends the registered session.
+	var sipPW string
+	if !session.Lends(ctx, src, protocol.KindTelephony, a.SIP.AOR) {
+		store, _, err := f.Secrets()
+		if err != nil {
+			return err
+		}
+		if sipPW, err = secrets.Resolve(ctx, store, secrets.Ref{Account: a.Name, Aspect: config.AspectSIP}, a.SIP.PasswordCommand); err != nil {
+			return fmt.Errorf("telephony password: %w", err)
+		}
 	}
 	ca, err := session.ReadCA(a)
 	if err != nil {
 		return err
 	}
+	// RFC 7081 §3: contacts see the call as dnd "on the phone". The Chat
+	// aspect opens in the background; it never delays the INVITE.
+	onCall := f.StartOnCall(a, o.NoPresence, false, nil)
+	defer onCall.Close(hangupWait)
 	var stopped sync.WaitGroup
 	for _, p := range o.stopping {
 		stopped.Go(p.Release)
@@ -138,9 +150,13 @@ func (o *Options) dial(p *callplan.Plan) error {
 			}
 			if ev.Final {
 				final = &ev
+				onCall.Down()
 				continue
 			}
 			o.progress(ev)
+			if ev.Answered {
+				onCall.Up()
+			}
 			// Protected media is said at once; media in clear waits for
 			// the final event, whose Note says why.
 			if ev.Answered && ev.MediaProtection != "" && ev.MediaProtection != protocol.MediaInClear && !mediaShown {

@@ -1,9 +1,6 @@
 package call
 
 import (
-	"slices"
-	"strings"
-
 	"github.com/spf13/cobra"
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
@@ -14,21 +11,18 @@ import (
 // mediaKeyingFlag adds --media-keying (how SRTP is keyed when offered)
 // with completion of its values.
 func mediaKeyingFlag(cmd *cobra.Command, v *string) {
-	cmd.Flags().StringVar(v, "media-keying", "",
-		"sdes (SRTP keys in the SDP, over TLS only) or dtls (DTLS-SRTP, RFC 5763); default: the account's media_keying, else sdes")
-	_ = cmd.RegisterFlagCompletionFunc("media-keying", cobra.FixedCompletions(protocol.Keyings, cobra.ShellCompDirectiveNoFileComp))
+	cmdutil.EnumFlag(cmd, v, "media-keying",
+		"sdes (SRTP keys in the SDP, over TLS only) or dtls (DTLS-SRTP, RFC 5763); default: the account's media_keying, else sdes",
+		protocol.Keyings)
 }
 
 // checkMediaKeying validates --media-keying when it was given (exit 2).
 func checkMediaKeying(cmd *cobra.Command, v string) error {
-	if !cmd.Flags().Changed("media-keying") || slices.Contains(protocol.Keyings, v) {
-		return nil
-	}
-	return cmdutil.Usagef("--media-keying %q: want %s", v, strings.Join(protocol.Keyings, ", "))
+	return cmdutil.CheckEnum(cmd, "media-keying", v, protocol.Keyings)
 }
 
 // mediaKeying is the effective keying for account a: the flag wins over
-// [accounts.NAME.sip] media_keying; "" is SDES.
+// the media_keying of the account's [account.sip] table; "" is SDES.
 func mediaKeying(flag string, a config.Account) string {
 	if flag != "" || a.SIP == nil {
 		return flag

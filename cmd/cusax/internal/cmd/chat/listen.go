@@ -28,7 +28,11 @@ type listenJSON struct {
 	// Delay is when the sender's server says it was sent (XEP-0203), for a
 	// message that was delayed (offline storage, room history).
 	Delay *time.Time `json:"delay,omitempty"`
-	Error string     `json:"error,omitempty"`
+	// Delayed is true when Delay is set: the message was stored by the
+	// server (offline storage during an outage, room history) and is
+	// delivered late (issue 17: a field a script can test).
+	Delayed bool   `json:"delayed,omitempty"`
+	Error   string `json:"error,omitempty"`
 }
 
 // openMessages opens the message stream, acknowledged by us when the
@@ -45,7 +49,7 @@ func openMessages(ctx context.Context, sess protocol.IMPPSession, errOut io.Writ
 			return nil, nil, err
 		}
 	}
-	fmt.Fprintln(errOut, "cusax: warning: no delivery acknowledgement (the server offers no XEP-0198 stream management, or the plugin predates it): messages received but not yet printed are lost if cusax dies")
+	fmt.Fprintln(errOut, "cusax: warning: no delivery acknowledgement (XMPP: the server offers no XEP-0198 stream management, or the plugin predates it; SIP MESSAGE has none): messages received but not yet printed are lost if cusax dies")
 	st, err := sess.Messages(ctx)
 	return st, nil, err
 }
@@ -72,60 +76,157 @@ func streamError(err error) error {
 	return err
 }
 
+// listening is what a --listen listener holds across reconnects.
+type listening struct {
+	o      *Options
+	rc     *reconnector
+	stream protocol.Stream[protocol.Message]
+	acker  protocol.AckedMessages
+	keep   func(protocol.Message) bool
+	// setup announces the listener on a new session (initial presence,
+	// RFC 6121 §4.2, which is also what makes the server deliver what it
+	// stored offline, §8.5.2.1.1); nil for a room (joined again instead).
+	setup func(context.Context, *session.ChatSession) error
+	seen  seenWindow
+}
+
+// received is a message (or the stream's end, err) with the generation of
+// the stream it came from: after a reconnect, a message of the old session
+// is still printed, but never acknowledged on the new one.
+type received struct {
+	m   protocol.Message
+	err error
+	gen int
+}
+
 // listen prints messages until --count, --timeout or an interrupt. Each
 // message is acknowledged after it was written; after the --count-th
 // nothing more is taken, so what arrived after it stays with the server.
-func listen(o *Options, stream protocol.Stream[protocol.Message], acker protocol.AckedMessages, keep func(protocol.Message) bool) error {
+// When the connection is lost it logs in again (l.rc, until
+// --give-up-after); --count and --timeout count over the whole run.
+func listen(l *listening) error {
+	o := l.o
 	ctx := o.F.Context
-	var deadline <-chan time.Time
+	// lctx ends at --timeout: it also bounds the waits of a reconnect.
+	lctx, cancel := context.WithCancel(ctx)
 	if o.Timeout > 0 {
-		t := time.NewTimer(o.Timeout)
-		defer t.Stop()
-		deadline = t.C
+		lctx, cancel = context.WithTimeout(ctx, o.Timeout)
 	}
-	msgs := make(chan protocol.Message)
-	errc := make(chan error, 1)
-	go func() {
+	defer cancel()
+	// ended maps the end of lctx: an interrupt, or --timeout ("no
+	// results" is not a failure).
+	ended := func() error {
+		if ctx.Err() != nil {
+			return cmdutil.WithExit(cmdutil.ExitInterrupted, cmdutil.ErrInterrupted)
+		}
+		return nil
+	}
+	msgs := make(chan received)
+	gen := 0
+	recv := func(st protocol.Stream[protocol.Message], g int) {
 		for {
-			m, err := stream.Recv()
-			if err != nil {
-				errc <- err
+			m, err := st.Recv()
+			select {
+			case msgs <- received{m: m, err: err, gen: g}:
+			case <-lctx.Done():
 				return
 			}
-			select {
-			case msgs <- m:
-			case <-ctx.Done():
+			if err != nil {
 				return
 			}
 		}
-	}()
+	}
+	go recv(l.stream, gen)
+	// An idle listener asks the server something now and then: a
+	// connection that died silently (a link down, a NAT that forgot it)
+	// sends no FIN, and without traffic TCP never notices (RFC 6120 §4.6.1:
+	// whitespace or XEP-0199-style checks are the client's job).
+	tick := time.NewTicker(probeEvery)
+	defer tick.Stop()
+	lastHeard, probing := time.Now(), false
+	probes := make(chan received, 1)
 	n := 0
 	enc := json.NewEncoder(o.F.IO.Out)
 	for {
+		var r received
 		select {
-		case <-deadline:
-			return nil // "no results" is not a failure
-		case <-ctx.Done():
-			return cmdutil.WithExit(cmdutil.ExitInterrupted, cmdutil.ErrInterrupted)
-		case err := <-errc:
-			if errors.Is(err, io.EOF) || ctx.Err() != nil {
-				return nil
+		case <-lctx.Done():
+			return ended()
+		case r = <-msgs:
+			if r.gen == gen {
+				lastHeard = time.Now()
 			}
-			return streamError(err)
-		case m := <-msgs:
-			if keep(m) && (m.Body != "" || m.Type == "error") {
+		case <-tick.C:
+			if !probing && l.rc != nil && time.Since(lastHeard) >= probeEvery {
+				probing = true
+				go probe(lctx, l.rc.sess, gen, probes)
+			}
+			continue
+		case r = <-probes:
+			probing = false
+			if r.err == nil || r.gen != gen {
+				lastHeard = time.Now()
+				continue
+			}
+		}
+		lostErr := r.err
+		switch {
+		case r.err != nil && r.gen != gen:
+			continue // the old stream of a session already replaced
+		case r.err != nil:
+			if errors.Is(r.err, io.EOF) || lctx.Err() != nil {
+				return ended()
+			}
+		default:
+			m := r.m
+			keep := l.keep(m) && (m.Body != "" || m.Type == "error")
+			switch {
+			case keep && l.seen.again(m):
+				fmt.Fprintf(o.F.IO.ErrOut, "cusax: chat: message %s from %s was delivered again after the reconnect; it was printed before, not again\n",
+					cmdutil.TermSafe(m.ID), cmdutil.TermSafe(m.From))
+			case keep:
 				if err := printMessage(o, enc, m); err != nil {
 					return err // not acknowledged: the server keeps it
 				}
+				l.seen.add(m)
 				n++
 			}
-			if err := ack(ctx, acker, m); err != nil {
-				return err
+			if r.gen == gen {
+				lostErr = ack(ctx, l.acker, m)
 			}
 			if o.Count > 0 && n >= o.Count {
 				return nil
 			}
 		}
+		if lostErr == nil {
+			continue
+		}
+		if lctx.Err() != nil {
+			return ended()
+		}
+		if !lost(lostErr) || l.rc == nil {
+			return streamError(lostErr)
+		}
+		if l.rc.rejoin != nil {
+			// Rooms keep no offline messages: ask the room for what was
+			// said since shortly before the connection was last known
+			// good (XEP-0045 §7.2.13 'since'); what was printed already
+			// comes again delayed and is recognised (seenWindow).
+			j := *l.rc.rejoin
+			j.HistorySince = lastHeard.Add(-historyMargin)
+			l.rc.rejoin = &j
+		}
+		took, err := l.rc.reconnect(lctx, lostErr, l.open, l.announce)
+		if err != nil {
+			if lctx.Err() != nil {
+				return ended()
+			}
+			return streamError(err)
+		}
+		gen++
+		lastHeard = time.Now()
+		go recv(l.stream, gen)
+		fmt.Fprintf(o.F.IO.ErrOut, "cusax: chat: connection of %s restored; listening again after %.1fs\n", l.rc.account, took.Seconds())
 	}
 }
 
@@ -139,7 +240,7 @@ func printMessage(o *Options, enc *json.Encoder, m protocol.Message) error {
 		j := listenJSON{From: m.From, To: m.To, Type: m.Type, Body: m.Body, Time: m.Time.UTC(), Error: m.Error}
 		if !m.Delay.IsZero() {
 			d := m.Delay.UTC()
-			j.Delay = &d
+			j.Delay, j.Delayed = &d, true
 		}
 		return enc.Encode(j)
 	case io.IsStdoutTTY():

@@ -20,15 +20,16 @@ import (
 // failed may or may not have reached the server: sending it again is
 // at-least-once (a rare duplicate), never a silent loss.
 
-// Backoff between attempts to log in again: 0.5–1 s, doubling up to 15–30 s
-// (the shape of RFC 5626 §4.5, as the SIP listener uses).
+// Backoff between attempts to log in again: 0.25–0.5 s, doubling (the
+// shape of RFC 5626 §4.5, as the SIP listener uses) up to 4–8 s, so that
+// a client is back within 10 s of the server however long it was away.
 const (
 	reconnectFirst = 500 * time.Millisecond
-	reconnectMax   = 15 * time.Second
+	reconnectMax   = 8 * time.Second
 )
 
-// reconnector holds the chat session of a --lines sender and replaces it
-// when the connection is lost.
+// reconnector holds the chat session of a --lines sender or a --listen
+// listener and replaces it when the connection is lost.
 type reconnector struct {
 	sess    *session.ChatSession
 	open    func() (*session.ChatSession, error) // logs in again
@@ -53,46 +54,68 @@ func (r *reconnector) send(ctx context.Context, body string, send func(*session.
 	if err == nil || !lost(err) || ctx.Err() != nil {
 		return err
 	}
+	took, err := r.reconnect(ctx, err, nil, func(s *session.ChatSession) error { return send(s, body) })
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(r.errOut, "cusax: chat: logged in again after %.1f s; the line that failed was sent again\n", took.Seconds())
+	return nil
+}
+
+// reconnect is what a long-running mode (a --lines sender, a --listen
+// listener) does once err said the connection is lost: it says so, then
+// logs in again with backoff and jitter until a new session works, giveUp
+// passed, or ctx ended. On the new session, before runs first (a listener
+// opens its message stream there, so nothing the server sends on join or
+// initial presence is missed), then the room is joined again, then use
+// runs (send the line again; announce presence). A lost connection in
+// before or use counts as one more failed attempt. It returns how long the
+// connection was gone; r.sess is the new session.
+func (r *reconnector) reconnect(ctx context.Context, err error, before, use func(*session.ChatSession) error) (time.Duration, error) {
 	since := time.Now()
 	fmt.Fprintf(r.errOut, "cusax: chat: connection of %s lost (%v); logging in again\n", r.account, err)
 	wait := reconnectFirst
 	for attempt := 1; ; attempt++ {
 		if r.giveUp > 0 && time.Since(since) >= r.giveUp {
-			return fmt.Errorf("connection lost %s ago and not restored; giving up (--give-up-after %s): %w",
+			return 0, fmt.Errorf("connection lost %s ago and not restored; giving up (--give-up-after %s): %w",
 				time.Since(since).Round(100*time.Millisecond), r.giveUp, err)
 		}
-		// Jitter spreads many senders of one restarted server.
+		// Jitter spreads many clients of one restarted server.
 		d := wait/2 + rand.N(wait/2+1)
 		if r.giveUp > 0 {
 			d = min(d, r.giveUp-time.Since(since))
 		}
 		if serr := r.sleep(ctx, d); serr != nil {
-			return serr
+			return 0, serr
 		}
 		wait = min(2*wait, reconnectMax)
 		r.sess.Shutdown()
 		sess, oerr := r.open()
+		if oerr == nil && before != nil {
+			if oerr = before(sess); oerr != nil {
+				sess.Shutdown()
+			}
+		}
 		if oerr == nil && r.rejoin != nil {
 			if _, jerr := sess.JoinRoom(ctx, *r.rejoin); jerr != nil {
 				sess.Shutdown()
-				sess, oerr = nil, fmt.Errorf("join %s: %w", r.rejoin.Room, jerr)
+				oerr = fmt.Errorf("join %s: %w", r.rejoin.Room, jerr)
 			}
 		}
 		if oerr != nil {
-			if !lost(oerr) {
-				return oerr // refused credentials or TLS: no retry cures that
+			if !lost(oerr) || ctx.Err() != nil {
+				return 0, oerr // refused credentials or TLS: no retry cures that
 			}
 			err = oerr
 			fmt.Fprintf(r.errOut, "cusax: chat: logging in again failed (%v); attempt %d\n", oerr, attempt)
 			continue
 		}
 		r.sess = sess
-		if err = send(sess, body); err == nil {
-			fmt.Fprintf(r.errOut, "cusax: chat: logged in again after %.1f s; the line that failed was sent again\n", time.Since(since).Seconds())
-			return nil
+		if err = use(sess); err == nil {
+			return time.Since(since), nil
 		}
-		if !lost(err) {
-			return err
+		if !lost(err) || ctx.Err() != nil {
+			return 0, err
 		}
 		fmt.Fprintf(r.errOut, "cusax: chat: connection lost again (%v); attempt %d\n", err, attempt)
 	}

@@ -173,3 +173,32 @@ func TestReconnectNoRetry(t *testing.T) {
 		}
 	})
 }
+
+// However long the server stays away, no wait between attempts exceeds
+// reconnectMax (8 s): a client is back within 10 s of the server (issue
+// 17), and the jitter keeps each wait in its upper half.
+func TestReconnectBackoffCeiling(t *testing.T) {
+	var x *reconnectFixture
+	x = newReconnect(t, 0, func(n int) {
+		if n == 12 { // the server is back after a long outage
+			x.e.Service.FailConnect(cmdtest.AliceJID, nil)
+		}
+	})
+	x.e.Service.FailConnect(cmdtest.AliceJID, protocol.ErrUnreachable)
+	send, _ := failOnce(protocol.ErrNotConnected)
+	if err := x.rc.send(context.Background(), "late line", send); err != nil {
+		t.Fatal(err)
+	}
+	if len(x.sleeps) != 12 {
+		t.Fatalf("%d waits, want 12: %v", len(x.sleeps), x.sleeps)
+	}
+	for i, d := range x.sleeps {
+		ceiling := min(reconnectMax, reconnectFirst<<i)
+		if d < ceiling/2 || d > ceiling {
+			t.Errorf("wait %d = %s, want %s..%s", i+1, d, ceiling/2, ceiling)
+		}
+	}
+	if reconnectMax > 8*time.Second {
+		t.Errorf("reconnectMax %s: a client could come back more than 10 s after the server", reconnectMax)
+	}
+}

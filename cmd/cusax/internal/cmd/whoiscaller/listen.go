@@ -129,11 +129,10 @@ func (o *Options) handle(ctx context.Context, sess protocol.TelephonySession, j 
 	if o.Chat != "" && (res.Verdict == "verified" || res.Verdict == "verified-by-scan") && res.JID != "" {
 		// RFC 7081 §3.5: revert to chatting, only with a caller the
 		// roster's vCard vouches for.
-		if s, err := j.Chat(); err == nil {
-			if err := s.Send(ctx, protocol.Message{To: res.JID, Type: "chat", Body: o.Chat}); err == nil {
-				out.Chatted = true
-			}
-		}
+		err := j.WithChat(func(s *session.ChatSession) error {
+			return s.Send(ctx, protocol.Message{To: res.JID, Type: "chat", Body: o.Chat})
+		})
+		out.Chatted = err == nil
 	}
 	return out, nil
 }

@@ -146,12 +146,12 @@ func presenceFromWire(w *Presence) protocol.Presence {
 
 func messageToWire(m protocol.Message) *Message {
 	return &Message{Id: m.ID, From: m.From, To: m.To, Type: m.Type, Body: m.Body, Thread: m.Thread, TimeUnixNs: unixNS(m.Time), Error: m.Error,
-		Seq: m.Seq, DelayUnixNs: unixNS(m.Delay)}
+		Seq: m.Seq, DelayUnixNs: unixNS(m.Delay), StableId: m.StableID}
 }
 
 func messageFromWire(w *Message) protocol.Message {
 	return protocol.Message{ID: w.GetId(), From: w.GetFrom(), To: w.GetTo(), Type: w.GetType(), Body: w.GetBody(), Thread: w.GetThread(), Time: fromUnixNS(w.GetTimeUnixNs()), Error: w.GetError(),
-		Seq: w.GetSeq(), Delay: fromUnixNS(w.GetDelayUnixNs())}
+		Seq: w.GetSeq(), Delay: fromUnixNS(w.GetDelayUnixNs()), StableID: w.GetStableId()}
 }
 
 func vcardToWire(v protocol.VCard) *VCard {
@@ -398,4 +398,28 @@ func auditDecisionFromWire(w *AuditFindingsDecision) protocol.AuditFindingsDecis
 			Severity: c.GetSeverity(), Reason: c.GetReason()})
 	}
 	return d
+}
+
+func activityToWire(a protocol.Activity) *Activity {
+	return &Activity{General: a.General, Specific: a.Specific, Text: a.Text}
+}
+
+func activityFromWire(w *Activity) protocol.Activity {
+	return protocol.Activity{General: w.GetGeneral(), Specific: w.GetSpecific(), Text: w.GetText()}
+}
+
+func snapshotToWire(s protocol.PresenceSnapshot) *PresenceSnapshot {
+	w := &PresenceSnapshot{Online: s.Online}
+	for _, p := range s.Presences {
+		w.Presences = append(w.Presences, presenceToWire(p))
+	}
+	return w
+}
+
+func snapshotFromWire(w *PresenceSnapshot) protocol.PresenceSnapshot {
+	s := protocol.PresenceSnapshot{Online: w.GetOnline(), Presences: []protocol.Presence{}}
+	for _, p := range w.GetPresences() {
+		s.Presences = append(s.Presences, presenceFromWire(p))
+	}
+	return s
 }
