@@ -28,7 +28,8 @@ type guard struct {
 	why string // the panic, once it happened
 }
 
-// errPanic is what a call that panicked, or any call after it, returns.
+// err is what a call that panicked, or any call after it, returns (nil
+// before a panic).
 func (g *guard) err() error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -47,7 +48,8 @@ func (g *guard) exited() string {
 	return "panicked: " + g.why
 }
 
-// call runs f, recovering a panic into the guard's error.
+// guardCall runs f, recovering a panic into the guard's error; once the
+// backend panicked, f no longer runs.
 func guardCall[T any](g *guard, f func() (T, error)) (v T, err error) {
 	if err := g.err(); err != nil {
 		return v, err
