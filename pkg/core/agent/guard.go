@@ -7,6 +7,10 @@ import (
 	"strings"
 	"sync"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"github.com/cusax/cusax/pkg/core/session"
 	"github.com/cusax/cusax/pkg/protocol"
 	cusaxv1 "github.com/cusax/cusax/pkg/protocol/proto/cusax/v1"
@@ -346,4 +350,25 @@ func (s *guardedTelSession) Answer(ctx context.Context, req protocol.AnswerReque
 func (s *guardedTelSession) Close(ctx context.Context) error {
 	g := &guard{log: s.g.log, who: s.g.who}
 	return guardErr(g, func() error { return s.s.Close(ctx) })
+}
+
+// recoverUnary and recoverStream are the socket server's last line: a
+// panic in a handler (the lease code itself, not a backend: those are
+// guarded above) fails that call with codes.Internal and is logged with
+// its stack, instead of ending the agent and every account with it.
+func (a *Agent) recoverUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (resp any, err error) {
+	defer a.recovered(info.FullMethod, &err)
+	return h(ctx, req)
+}
+
+func (a *Agent) recoverStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) (err error) {
+	defer a.recovered(info.FullMethod, &err)
+	return h(srv, ss)
+}
+
+func (a *Agent) recovered(method string, err *error) {
+	if r := recover(); r != nil {
+		a.logf("panic in %s: %v\n%s", method, r, firstLines(string(debug.Stack()), 24))
+		*err = status.Errorf(codes.Internal, "agent: internal error in %s", method)
+	}
 }

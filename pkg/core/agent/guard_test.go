@@ -7,6 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"github.com/cusax/cusax/pkg/core/session/sessiontest"
 	"github.com/cusax/cusax/pkg/protocol"
 	cusaxv1 "github.com/cusax/cusax/pkg/protocol/proto/cusax/v1"
@@ -126,5 +130,25 @@ func TestTelephonyBackendPanicRecovered(t *testing.T) {
 	waitFor(t, "registered again", func() bool { return strings.Contains(f.log.String(), "telephony: registered again after") })
 	if _, err := lease.Register(ctx, protocol.RegisterRequest{}); err != nil {
 		t.Fatalf("Register after the restart: %v", err)
+	}
+}
+
+// A panic in a socket handler itself fails that call (Internal) and is
+// logged; the agent goes on.
+func TestHandlerPanicRecovered(t *testing.T) {
+	log := &logBuf{}
+	a := &Agent{opts: Options{Log: log.add}}
+	_, err := a.recoverUnary(context.Background(), nil, &grpc.UnaryServerInfo{FullMethod: "/x/Y"},
+		func(context.Context, any) (any, error) { panic("test: handler bug") })
+	if status.Code(err) != codes.Internal {
+		t.Fatalf("err = %v, want Internal", err)
+	}
+	err = a.recoverStream(nil, nil, &grpc.StreamServerInfo{FullMethod: "/x/Z"},
+		func(any, grpc.ServerStream) error { panic("test: stream bug") })
+	if status.Code(err) != codes.Internal {
+		t.Fatalf("stream err = %v, want Internal", err)
+	}
+	if s := log.String(); !strings.Contains(s, "panic in /x/Y: test: handler bug") || !strings.Contains(s, "panic in /x/Z: test: stream bug") {
+		t.Fatalf("log:\n%s", s)
 	}
 }
