@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cusax/cusax/pkg/protocol"
+	cusaxv1 "github.com/cusax/cusax/pkg/protocol/proto/cusax/v1"
 )
 
 // leaseIMPP is the IMPP "backend" the socket serves: Connect hands out
@@ -45,7 +46,9 @@ func (l *leaseIMPP) Connect(ctx context.Context, req protocol.ConnectRequest) (p
 				return nil, err
 			}
 			lctx, cancel := context.WithCancel(context.Background())
-			return &imppLease{c: acc.chat, report: s.Report(), ctx: lctx, cancel: cancel}, nil
+			lease := &imppLease{c: acc.chat, report: s.Report(), ctx: lctx, cancel: cancel}
+			lease.leaseEnd = l.a.conns.track(ctx, lease.Close)
+			return lease, nil
 		}
 	}
 	return nil, fmt.Errorf("agent: no chat account %s: %w", req.Address, protocol.ErrNotFound)
@@ -55,6 +58,7 @@ func (l *leaseIMPP) Connect(ctx context.Context, req protocol.ConnectRequest) (p
 // for it while it reconnects (up to the call's ctx) and trying again
 // when the session it used was lost under it.
 type imppLease struct {
+	*leaseEnd
 	c      *chatAspect
 	report protocol.ConnectionReport
 	ctx    context.Context // ended by Close: ends the lease's streams
@@ -77,6 +81,11 @@ func do[T any](ctx context.Context, c *chatAspect, f func(protocol.IMPPSession) 
 			return zero, err
 		}
 		v, err := f(s)
+		if errors.Is(err, cusaxv1.ErrPluginGone) {
+			// Its backend is gone (or panicked): the supervisor starts
+			// it again; this call fails as with a plugin process.
+			c.broken(s)
+		}
 		if err == nil || !errors.Is(err, protocol.ErrNotConnected) || ctx.Err() != nil {
 			return v, err
 		}
@@ -91,7 +100,7 @@ func do[T any](ctx context.Context, c *chatAspect, f func(protocol.IMPPSession) 
 func (l *imppLease) Report() protocol.ConnectionReport { return l.report }
 
 func (l *imppLease) Roster(ctx context.Context) ([]protocol.RosterItem, error) {
-	return do(ctx, l.c, func(s protocol.IMPPSession) ([]protocol.RosterItem, error) { return s.Roster(ctx) })
+	return do(ctx, l.c, func(s protocol.IMPPSession) ([]protocol.RosterItem, error) { return l.c.rosterOn(ctx, s) })
 }
 
 func (l *imppLease) VCard(ctx context.Context, jid string) (protocol.VCard, error) {
@@ -187,6 +196,7 @@ func (l *imppLease) AckMessage(ctx context.Context, seq uint64) error {
 // Close ends the lease's streams and waits (up to ctx, at most 2 s) for
 // them to be gone; the live session stays.
 func (l *imppLease) Close(ctx context.Context) error {
+	defer l.finish()
 	l.cancel()
 	done := make(chan struct{})
 	go func() { l.streams.Wait(); close(done) }()

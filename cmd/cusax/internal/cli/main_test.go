@@ -30,6 +30,8 @@ func TestMain(m *testing.M) {
 			os.Exit(serveSRTPClaimPlugin())
 		case "__template_host":
 			os.Exit(templateHost(os.Args[2:]))
+		case "__lease_holder":
+			os.Exit(leaseHolder(os.Args[2:]))
 		}
 	}
 	code := m.Run()
@@ -77,7 +79,7 @@ type cliResult struct {
 }
 
 // runCLI runs cusax in process with a private config dir.
-func runCLI(t *testing.T, home, stdin string, args ...string) cliResult {
+func runCLI(t testing.TB, home, stdin string, args ...string) cliResult {
 	t.Helper()
 	io, in, out, errOut := iostreams.Test()
 	in.WriteString(stdin)
