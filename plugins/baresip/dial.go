@@ -191,15 +191,15 @@ func (c *call) run(ctx context.Context, m protocol.MediaOptions, dumps int) {
 	ringT := time.NewTimer(ring)
 	defer ringT.Stop()
 	var (
-		answered         time.Time
-		ev               protocol.CallEvent
-		durC, dtmfC      <-chan time.Time
-		tick             *time.Ticker
-		tickC            <-chan time.Time
-		hungUp           bool
-		note             string
-		ctxDone          = ctx.Done()
-		closeWait        <-chan time.Time
+		answered    time.Time
+		ev          protocol.CallEvent
+		durC, dtmfC <-chan time.Time
+		tick        *time.Ticker
+		tickC       <-chan time.Time
+		hungUp      bool
+		note        string
+		ctxDone     = ctx.Done()
+		closeWait   <-chan time.Time
 	)
 	hangup := func(why string) {
 		if hungUp || c.id == "" {

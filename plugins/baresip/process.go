@@ -52,11 +52,11 @@ type proc struct {
 	ctrl string // its ctrl_tcp address on loopback
 	done chan struct{}
 
-	mu      sync.Mutex
-	tail    []string          // the last log lines (no SIP trace), for error messages
-	invites map[string][]byte // Call-ID → the INVITE as received (SIP trace)
-	dumps   []string          // sndfile's decode dumps, in the order opened
-	waiters []func()
+	mu        sync.Mutex
+	tail      []string          // the last log lines (no SIP trace), for error messages
+	invites   map[string][]byte // Call-ID → the INVITE as received (SIP trace)
+	dumps     []string          // sndfile's decode dumps, in the order opened
+	waiters   []func()
 	challenge []string // digest algorithms of the last 401/407
 }
 
