@@ -89,7 +89,9 @@ func Env(t *testing.T, bed *testbed.Bed) protocoltest.Env {
 func TestMain(m *testing.M) {
 	// CI has no sound card: baresip's file modules only.
 	os.Setenv(AudioEnv, "none")
-	os.Exit(m.Run())
+	code := m.Run()
+	testbed.StopShared()
+	os.Exit(code)
 }
 
 // The backend passes the conformance suite in process against the real
