@@ -85,7 +85,7 @@ func (s *session) Dial(ctx context.Context, req protocol.DialRequest) (protocol.
 		return nil, fmt.Errorf("dial %q: want a sip: URI (baresip 1.0 here: no sips:, no tel:): %w", req.Target, protocol.ErrInvalid)
 	}
 	if len(req.Headers) > 0 {
-		return nil, fmt.Errorf("dial: extra headers (%s): baresip 1.0's control interface cannot add headers to an INVITE: %w", req.Headers[0].Name, protocol.ErrUnsupported)
+		return nil, fmt.Errorf("dial: extra headers (%s): baresip 1.0's control interface cannot add headers to an INVITE (cusax call --no-impp leaves Call-Info out): %w", req.Headers[0].Name, protocol.ErrUnsupported)
 	}
 	if req.Anonymous {
 		return nil, fmt.Errorf("dial: anonymous calls (RFC 3325 Privacy): not possible through baresip 1.0's control interface: %w", protocol.ErrUnsupported)
@@ -161,7 +161,7 @@ func (s *session) source(m protocol.MediaOptions) (string, error) {
 	// Silence for longer than the call can last; aufile ends the call at
 	// the end of its file.
 	d := m.Duration + 10*time.Second
-	if m.Duration == 0 {
+	if m.Duration <= 0 { // 0 or -1: until a side hangs up
 		d = 5 * time.Minute
 	}
 	p := filepath.Join(s.p.dir, "silence.wav")

@@ -1,0 +1,192 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cusax/cusax/cmd/cusax/internal/cmd/plugins"
+	"github.com/cusax/cusax/internal/testbed"
+)
+
+// The baresip telephony backend (plugins/baresip, issue 18) as a third
+// party ships it: its own executable in a plugin directory, launched by
+// the real cusax through go-plugin, driving a real baresip 1.0.
+
+var (
+	baresipOnce sync.Once
+	baresipDir  string
+	baresipErr  error
+)
+
+// baresipPluginDir builds cusax-plugin-telephony-baresip once per test
+// binary into a private plugin directory.
+func baresipPluginDir(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("baresip"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("baresip missing (apt-get install baresip-core)")
+		}
+		t.Skip("baresip missing (apt-get install baresip-core)")
+	}
+	baresipOnce.Do(func() {
+		if baresipDir, baresipErr = os.MkdirTemp("", "cusax-baresip-plugin-"); baresipErr != nil {
+			return
+		}
+		dir := filepath.Join(baresipDir, "plugins")
+		if baresipErr = os.Mkdir(dir, 0o700); baresipErr != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+string(filepath.Separator),
+			"github.com/cusax/cusax/plugins/baresip/cmd/cusax-plugin-telephony-baresip")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			baresipErr = fmt.Errorf("build the baresip plugin: %v\n%s", err, out)
+		}
+	})
+	if baresipErr != nil {
+		t.Fatal(baresipErr)
+	}
+	return filepath.Join(baresipDir, "plugins")
+}
+
+// setSIPBackend switches the account's telephony backend: one line in
+// [account.sip] (backend = "…"; none means the built-in sip).
+func setSIPBackend(t *testing.T, home, backend string) {
+	t.Helper()
+	path := filepath.Join(home, "cusax", "config.toml")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, l := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "backend") && len(lines) > 0 && strings.TrimSpace(lines[len(lines)-1]) == "[account.sip]" {
+			continue // the line this function wrote before
+		}
+		lines = append(lines, l)
+		if strings.TrimSpace(l) == "[account.sip]" && backend != "sip" {
+			lines = append(lines, fmt.Sprintf("backend = %q", backend))
+		}
+	}
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func jsonKeys(t *testing.T, s string) []string {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		t.Fatalf("not JSON: %v: %s", err, s)
+	}
+	var keys []string
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// TestBaresipBackendParity is issue 18's first must-show. The same
+// account calls through the built-in sip backend and then, after one
+// config line (backend = "baresip"), through baresip:
+//   - a sipp callee that echoes and counts the RTP it got; we hang up
+//     after --duration;
+//   - a bed baresip that reports the RFC 4733 digits it received;
+//   - a cusax `answer` listener (built-in backend, another account) that
+//     hangs up itself (the callee's BYE);
+//
+// and `cusax call --json` prints the same fields from both. `cusax
+// plugins` lists both backends.
+func TestBaresipBackendParity(t *testing.T) {
+	dir := baresipPluginDir(t)
+	t.Setenv("CUSAX_BARESIP_AUDIO", "none") // CI: file modules only
+	// baresip 1.0 computes MD5 digests only (RFC 8760 SHA-256 is not in it).
+	bed := testbed.Start(t, testbed.Options{SIPDigestAlgorithm: "MD5"})
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	tok := hex.EncodeToString(b[:])
+	c := newCaller(t, bed, "bpar"+tok, "")
+	if r := runCLI(t, c.home, c.password+"\n", loginArgs(bed, c.name, "sip:"+bed.SIPUDPAddr+";transport=udp", "--plugin-dir", dir)...); r.code != 0 {
+		t.Fatalf("login with the plugin dir: %d\n%s", r.code, r.stderr)
+	}
+	// The answer listener: another account, the built-in backend.
+	lis := newCaller(t, bed, "bplis"+tok, "")
+
+	r := runCLI(t, c.home, "", "plugins", "--json")
+	var rows []plugins.Row
+	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
+		t.Fatalf("plugins --json: %v\n%s", err, r.stdout)
+	}
+	listed := map[string]plugins.Row{}
+	for _, row := range rows {
+		if row.Kind == "telephony" {
+			listed[row.Name] = row
+		}
+	}
+	if _, ok := listed["sip"]; !ok {
+		t.Errorf("cusax plugins does not list sip: %s", r.stdout)
+	}
+	if row, ok := listed["baresip"]; !ok || row.Source != "external" || row.Error != "" || !slices.Contains(row.Capabilities, "dtmf") {
+		t.Errorf("cusax plugins, baresip: %+v (%s)", row, r.stdout)
+	}
+
+	keys := map[string][]string{}
+	for _, backend := range []string{"sip", "baresip"} {
+		setSIPBackend(t, c.home, backend)
+		t.Run(backend, func(t *testing.T) {
+			// 1. A sipp callee: answered, RTP counted by sipp, our BYE.
+			callee := calleeUser(t, bed, "bpsipp"+backend+tok)
+			uas := bed.StartSippUAS(t, testbed.SippUASOptions{User: callee, Answer: 200, Media: "echo"})
+			r := c.call(t, uas.URI, "--duration", "2s", "--no-impp", "--json")
+			o := decodeOutcome(t, r)
+			res, err := uas.Wait(15 * time.Second)
+			if err != nil {
+				t.Errorf("sipp callee: %v", err)
+			}
+			if r.code != 0 || !o.Answered || o.StatusCode != 200 || o.RTPSent == 0 || o.RTPRecv == 0 || res.RTPReceived == 0 {
+				t.Errorf("%s → sipp: outcome %+v, sipp counted %d RTP packets", backend, o, res.RTPReceived)
+			}
+			keys[backend] = jsonKeys(t, r.stdout)
+			t.Logf("%s → sipp: setup %d ms, rtp sent %d (sipp counted %d), received %d", backend, o.SetupMS, o.RTPSent, res.RTPReceived, o.RTPRecv)
+
+			// 2. DTMF received by the bed's baresip.
+			bs := bed.StartBaresip(t, testbed.BaresipOptions{User: calleeUser(t, bed, "bpdtmf"+backend+tok)})
+			r = c.call(t, bs.URI, "--dtmf", "123#", "--duration", "2s", "--no-impp", "--json")
+			o = decodeOutcome(t, r)
+			if r.code != 0 || !o.Answered || o.DTMFSent != "123#" {
+				t.Errorf("%s → baresip: outcome %+v", backend, o)
+			}
+			waitFor(t, "the bed's baresip to report the digits", 10*time.Second, func() bool { return bs.DTMF() == "123#" })
+
+			// 3. A cusax answer listener that hangs up after 1 s (its BYE).
+			p := startAnswer(t, lis.home, nil, "--max-calls", "1", "--duration", "1s", "--accept", "not-in-roster,unknown,anonymous")
+			r = c.call(t, "sip:"+lis.name+"@"+bed.Domain, "--no-impp", "--json")
+			o = decodeOutcome(t, r)
+			rep := p.report(t, 1, 20*time.Second)
+			if r.code != 0 || !o.Answered || o.DurationMS < 500 {
+				t.Errorf("%s → cusax answer: outcome %+v", backend, o)
+			}
+			if rep.Action != "answered" || rep.HungUpBy != "us" || rep.RTPReceived == 0 {
+				t.Errorf("%s → cusax answer: the listener reports %+v", backend, rep)
+			}
+			_ = p.wait(t, 10*time.Second)
+		})
+	}
+	if !slices.Equal(keys["sip"], keys["baresip"]) {
+		t.Errorf("cusax call --json fields differ:\nsip:     %v\nbaresip: %v", keys["sip"], keys["baresip"])
+	}
+}
