@@ -43,13 +43,13 @@ func New(log hclog.Logger) *Backend {
 }
 
 // Info declares what the backend does. Not declared: srtp (SDES keys
-// need TLS signalling, and TLS accounts are refused, see Connect), answer
-// (Respond 200 picks up with the session's sound instead), video.
+// need TLS signalling, and TLS accounts are refused, see Connect),
+// respond-any (baresip 1.0 rejects with 486 only), video.
 func (b *Backend) Info(context.Context) (protocol.Info, error) {
 	return protocol.Info{
 		Kind: protocol.KindTelephony, Name: Name, Version: Version, APIVersion: protocol.APIVersion,
 		Capabilities: []protocol.Capability{protocol.CapRegister, protocol.CapDial, protocol.CapIncomingCalls,
-			protocol.CapMedia, protocol.CapDTMF},
+			protocol.CapMedia, protocol.CapDTMF, protocol.CapAnswer},
 		Description: "baresip 1.0 (" + Package + ") driven over ctrl_tcp: sound card calls, SIP over UDP/TCP, MD5 digest; " +
 			"no TLS (baresip 1.0 does not check the server certificate), no extra headers, rejects with 486 only",
 	}, nil
@@ -128,7 +128,7 @@ func (b *Backend) Connect(ctx context.Context, req protocol.ConnectRequest) (pro
 	}
 	s := &session{log: b.log.With("aor", req.Address), p: p, audio: audio, timeout: timeout,
 		aor: "sip:" + aor.User + "@" + aor.Host, server: serverAddr, transport: transport,
-		calls: map[string]*call{}, incoming: map[string]*inCall{}, streams: map[*callStream]struct{}{}}
+		calls: map[string]sink{}, incoming: map[string]*inCall{}, streams: map[*callStream]struct{}{}}
 	outbound := ""
 	if req.Server != "" {
 		outbound = fmt.Sprintf(";outbound=\"sip:%s;transport=%s\"", serverAddr, transport)

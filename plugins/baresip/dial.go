@@ -142,7 +142,8 @@ func (s *session) Dial(ctx context.Context, req protocol.DialRequest) (protocol.
 
 // source is the ausrc for a call: the file to play (copied into the
 // private directory, so its path need not survive baresip's parser),
-// else the sound device, else (AudioEnv none) silence.
+// else the session's default (the sound device, or silence with
+// AudioEnv none).
 func (s *session) source(m protocol.MediaOptions) (string, error) {
 	if m.PlayFile != "" {
 		data, err := os.ReadFile(m.PlayFile)
@@ -155,20 +156,7 @@ func (s *session) source(m protocol.MediaOptions) (string, error) {
 		}
 		return "aufile," + p, nil
 	}
-	if s.audio == "device" {
-		return "alsa,default", nil
-	}
-	// Silence for longer than the call can last; aufile ends the call at
-	// the end of its file.
-	d := m.Duration + 10*time.Second
-	if m.Duration <= 0 { // 0 or -1: until a side hangs up
-		d = 5 * time.Minute
-	}
-	p := filepath.Join(s.p.dir, "silence.wav")
-	if err := os.WriteFile(p, silenceWAV(d), 0o600); err != nil {
-		return "", err
-	}
-	return "aufile," + p, nil
+	return s.p.source, nil
 }
 
 var (
@@ -286,6 +274,7 @@ func (c *call) run(ctx context.Context, m protocol.MediaOptions, dumps int) {
 				if !answered.IsZero() {
 					c.record(&ev, m, dumps)
 				}
+				s.restoreSource()
 				c.emit(ev)
 				return
 			}
@@ -392,4 +381,13 @@ func (s *session) Hangup(ctx context.Context, callID string) error {
 	}
 	_, err := s.onCall(callID, "hangup", "")
 	return err
+}
+
+// restoreSource makes the default source current again after a call that
+// set its own: "ausrc" changes it for the calls that follow too, and an
+// incoming call starts with whatever is current when it arrives.
+func (s *session) restoreSource() {
+	s.cmdMu.Lock()
+	defer s.cmdMu.Unlock()
+	_, _ = s.command("ausrc", s.p.source)
 }

@@ -33,12 +33,18 @@ type session struct {
 	regWait    chan event // Register waits for REGISTER_OK / REGISTER_FAIL
 	registered bool
 	regLost    time.Time
-	dialing    *call // placed, its Call-ID not yet known
-	calls      map[string]*call
+	dialing    *call           // placed, its Call-ID not yet known
+	calls      map[string]sink // outgoing calls and answered incoming ones
 	incoming   map[string]*inCall
 	streams    map[*callStream]struct{}
 	dead       error // set when baresip or its control connection is gone
 	closing    sync.Once
+}
+
+// sink takes the events of one call.
+type sink interface {
+	event(event)
+	fail(error)
 }
 
 // inCall is an incoming call waiting for Respond.
@@ -87,6 +93,11 @@ func (s *session) newUA(regint int) error {
 	if _, err := s.command("uanew", s.line(regint)); err != nil {
 		return fmt.Errorf("sip account %s: %w", s.aor, err)
 	}
+	// uadel leaves baresip 1.0's current UA pointing at the deleted one
+	// (menu commands act on it): make the new one current.
+	if _, err := s.command("uafind", s.aor); err != nil {
+		return fmt.Errorf("sip account %s: %w", s.aor, err)
+	}
 	return nil
 }
 
@@ -107,7 +118,7 @@ func (s *session) watch() {
 	if s.dead == nil {
 		s.dead = fmt.Errorf("%s: %w", why, protocol.ErrNotConnected)
 	}
-	calls := make([]*call, 0, len(s.calls)+1)
+	calls := make([]sink, 0, len(s.calls)+1)
 	for _, c := range s.calls {
 		calls = append(calls, c)
 	}
@@ -139,6 +150,7 @@ func (s *session) deadErr() error {
 // onEvent dispatches a baresip event; it runs on the control reader and
 // never blocks for long.
 func (s *session) onEvent(ev event) {
+	s.log.Debug("baresip event", "type", ev.Type, "call", ev.ID, "param", ev.Param)
 	switch ev.Type {
 	case "REGISTER_OK", "REGISTER_FAIL":
 		s.mu.Lock()
@@ -166,9 +178,11 @@ func (s *session) onEvent(ev event) {
 	s.mu.Lock()
 	c := s.calls[ev.ID]
 	if c == nil && ev.ID != "" && ev.Direction == "outgoing" && s.dialing != nil {
-		c, s.dialing = s.dialing, nil
-		c.id = ev.ID
-		s.calls[ev.ID] = c
+		d := s.dialing
+		s.dialing = nil
+		d.id = ev.ID
+		s.calls[ev.ID] = d
+		c = d
 	}
 	if ev.Type == "CALL_CLOSED" {
 		delete(s.calls, ev.ID)

@@ -113,15 +113,25 @@ func jsonKeys(t *testing.T, s string) []string {
 // plugins` lists both backends.
 func TestBaresipBackendParity(t *testing.T) {
 	dir := baresipPluginDir(t)
-	t.Setenv("CUSAX_BARESIP_AUDIO", "none") // CI: file modules only
+	t.Setenv("CUSAX_AUDIO", "none") // CI: file modules only
 	// baresip 1.0 computes MD5 digests only (RFC 8760 SHA-256 is not in it).
 	bed := testbed.Start(t, testbed.Options{SIPDigestAlgorithm: "MD5"})
 	var b [3]byte
 	_, _ = rand.Read(b[:])
 	tok := hex.EncodeToString(b[:])
 	c := newCaller(t, bed, "bpar"+tok, "")
-	if r := runCLI(t, c.home, c.password+"\n", loginArgs(bed, c.name, "sip:"+bed.SIPUDPAddr+";transport=udp", "--plugin-dir", dir)...); r.code != 0 {
-		t.Fatalf("login with the plugin dir: %d\n%s", r.code, r.stderr)
+	// The plugin directory, as a user names it: [plugins] dirs.
+	cfg := filepath.Join(c.home, "cusax", "config.toml")
+	f, err := os.OpenFile(cfg, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = fmt.Fprintf(f, "\n[plugins]\ndirs = [%q]\n", dir)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
 	}
 	// The answer listener: another account, the built-in backend.
 	lis := newCaller(t, bed, "bplis"+tok, "")
