@@ -220,13 +220,13 @@ func (a *answered) run(ctx context.Context, req protocol.AnswerRequest, src stri
 					continue
 				}
 				if strings.Contains(req.Until, d) {
-					hangup(protocol.HungUpByUs, "ended at digit "+d)
+					hangup(protocol.HungUpByUs, "digit "+d+" ends the call")
 					continue
 				}
 				digits.WriteString(d)
 				a.emit(protocol.AnswerEvent{CallID: a.id, Kind: protocol.AnswerDigit, Digit: d, Via: "rfc4733", Answered: true})
 				if req.Digits > 0 && digits.Len() >= req.Digits {
-					hangup(protocol.HungUpByUs, "")
+					hangup(protocol.HungUpByUs, fmt.Sprintf("%d digits read", digits.Len()))
 				}
 				if digitTimer != nil {
 					digitTimer.Reset(req.DigitTimeout)
@@ -237,11 +237,10 @@ func (a *answered) run(ctx context.Context, req protocol.AnswerRequest, src stri
 				case by != "":
 				case e.Param == "end of file" && req.PlayFile != "":
 					by = protocol.HungUpByUs // baresip hung up when the file ended
-					final.Note = strings.TrimPrefix(final.Note+"; the greeting was played", "; ")
-				case answeredAt.IsZero():
-					by = protocol.HungUpByCaller
+					final.Note = strings.TrimPrefix(final.Note+"; played", "; ")
 				default:
 					by = protocol.HungUpByCaller
+					final.Note = strings.TrimPrefix(final.Note+"; the caller hung up", "; ")
 				}
 				if !answeredAt.IsZero() {
 					final.Duration = time.Since(answeredAt)
@@ -264,7 +263,7 @@ func (a *answered) run(ctx context.Context, req protocol.AnswerRequest, src stri
 			stats()
 		case <-durC:
 			stats()
-			hangup(protocol.HungUpByUs, "")
+			hangup(protocol.HungUpByUs, "duration reached")
 		case <-digitC:
 			stats()
 			hangup(protocol.HungUpByUs, "no digit within "+req.DigitTimeout.String())

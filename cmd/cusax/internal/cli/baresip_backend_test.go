@@ -154,7 +154,7 @@ func TestBaresipBackendParity(t *testing.T) {
 		t.Errorf("cusax plugins, baresip: %+v (%s)", row, r.stdout)
 	}
 
-	keys := map[string][]string{}
+	keys, answerKeys := map[string][]string{}, map[string][]string{}
 	for _, backend := range []string{"sip", "baresip"} {
 		setSIPBackend(t, c.home, backend)
 		t.Run(backend, func(t *testing.T) {
@@ -194,9 +194,27 @@ func TestBaresipBackendParity(t *testing.T) {
 				t.Errorf("%s → cusax answer: the listener reports %+v", backend, rep)
 			}
 			_ = p.wait(t, 10*time.Second)
+
+			// 4. An incoming call to this account, answered by `cusax
+			// answer` through this backend; the listener account calls.
+			p = startAnswer(t, c.home, nil, "--max-calls", "1", "--duration", "1s", "--accept", "not-in-roster,unknown,anonymous")
+			r = lis.call(t, "sip:"+c.name+"@"+bed.Domain, "--no-impp", "--duration", "5s", "--json")
+			o = decodeOutcome(t, r)
+			rep = p.report(t, 1, 20*time.Second)
+			if r.code != 0 || !o.Answered || o.RTPRecv == 0 {
+				t.Errorf("→ %s answer: the caller's outcome %+v", backend, o)
+			}
+			if rep.Action != "answered" || rep.HungUpBy != "us" || rep.RTPReceived == 0 || rep.RTPSent == 0 || rep.Codec == "" {
+				t.Errorf("→ %s answer: report %+v", backend, rep)
+			}
+			answerKeys[backend] = jsonKeys(t, p.output()[0])
+			_ = p.wait(t, 10*time.Second)
 		})
 	}
 	if !slices.Equal(keys["sip"], keys["baresip"]) {
 		t.Errorf("cusax call --json fields differ:\nsip:     %v\nbaresip: %v", keys["sip"], keys["baresip"])
+	}
+	if !slices.Equal(answerKeys["sip"], answerKeys["baresip"]) {
+		t.Errorf("cusax answer --json fields differ:\nsip:     %v\nbaresip: %v", answerKeys["sip"], answerKeys["baresip"])
 	}
 }
