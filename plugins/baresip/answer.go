@@ -147,6 +147,7 @@ func (a *answered) run(ctx context.Context, req protocol.AnswerRequest, src stri
 		ctxDone      = ctx.Done()
 		closeWait    <-chan time.Time
 		media        bool
+		earlyMedia   bool
 		digits       strings.Builder
 		digitTimer   *time.Timer
 		setupTimeout = time.After(64 * 500 * time.Millisecond) // RFC 3261 Timer H
@@ -189,6 +190,10 @@ func (a *answered) run(ctx context.Context, req protocol.AnswerRequest, src stri
 				setupTimeout = nil
 				final.StatusCode, final.Reason, final.Answered = 200, "OK", true
 				a.emit(protocol.AnswerEvent{CallID: a.id, Kind: protocol.AnswerAnswered, Answered: true})
+				if earlyMedia && !media {
+					media = true
+					a.emit(protocol.AnswerEvent{CallID: a.id, Kind: protocol.AnswerMedia, Answered: true})
+				}
 				if src != "" {
 					// "ausrc" switches the current call's source too.
 					if _, err := s.onCall(a.id, "ausrc", src); err != nil {
@@ -210,10 +215,13 @@ func (a *answered) run(ctx context.Context, req protocol.AnswerRequest, src stri
 					digitC = digitTimer.C
 				}
 			case "CALL_RTPESTAB":
-				if !media {
+				// RTP may come before baresip reports the ACK: the media
+				// event then follows the answered one.
+				if !media && !answeredAt.IsZero() {
 					media = true
 					a.emit(protocol.AnswerEvent{CallID: a.id, Kind: protocol.AnswerMedia, Answered: true})
 				}
+				earlyMedia = answeredAt.IsZero()
 			case "CALL_DTMF_START":
 				d := e.Param
 				if hungUp != "" || len(d) != 1 {
