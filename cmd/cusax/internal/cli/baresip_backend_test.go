@@ -209,6 +209,25 @@ func TestBaresipBackendParity(t *testing.T) {
 			}
 			answerKeys[backend] = jsonKeys(t, p.output()[0])
 			_ = p.wait(t, 10*time.Second)
+
+			// 5. A caller `cusax answer` does not take: the built-in
+			// backend declines (603); baresip 1.0 can send 486 only
+			// (no respond-any), and the report says so.
+			want := 603
+			if backend == "baresip" {
+				want = 486
+			}
+			p = startAnswer(t, c.home, nil, "--max-calls", "1")
+			r = lis.call(t, "sip:"+c.name+"@"+bed.Domain, "--no-impp", "--json")
+			o = decodeOutcome(t, r)
+			rep = p.report(t, 1, 20*time.Second)
+			if o.StatusCode != want || o.Answered || rep.Action != "rejected" || rep.Status != want {
+				t.Errorf("→ %s answer, rejected: the caller got %d (want %d), report %+v", backend, o.StatusCode, want, rep)
+			}
+			if backend == "baresip" && !strings.Contains(p.output()[0], "cannot send 603") {
+				t.Errorf("the report does not say 603 could not be sent: %s", p.output()[0])
+			}
+			_ = p.wait(t, 10*time.Second)
 		})
 	}
 	if !slices.Equal(keys["sip"], keys["baresip"]) {
