@@ -15,8 +15,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cusax/cusax/cmd/cusax/internal/builtin"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/plugins"
 	"github.com/cusax/cusax/internal/testbed"
+	"github.com/cusax/cusax/pkg/core/pluginhost"
+	"github.com/cusax/cusax/pkg/protocol"
+	"github.com/cusax/cusax/pkg/protocol/protocoltest"
 )
 
 // The baresip telephony backend (plugins/baresip, issue 18) as a third
@@ -276,5 +280,115 @@ func TestBaresipLoginMD5Parity(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no parity.client-auth finding naming RFC 8760: %+v", res.Parity)
+	}
+}
+
+// TestBaresipConformanceOverGoPlugin: the same conformance suite as in
+// process (plugins/baresip TestConformanceBaresip), against the plugin as
+// shipped: discovered in a plugin directory, launched as its own process
+// through go-plugin, against the real Kamailio (MD5 bed, UDP).
+func TestBaresipConformanceOverGoPlugin(t *testing.T) {
+	dir := baresipPluginDir(t)
+	bed := testbed.Start(t, testbed.Options{SIPDigestAlgorithm: "MD5"})
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cands, warnings, err := pluginhost.Discover(self, builtin.Plugins, []string{dir})
+	if err != nil || len(warnings) > 0 {
+		t.Fatalf("Discover: %v %v", err, warnings)
+	}
+	c, err := pluginhost.Find(cands, protocol.KindTelephony, "baresip")
+	if err != nil || c.BuiltIn {
+		t.Fatalf("find baresip: %+v %v", c, err)
+	}
+	// CI has no sound card: the plugin gets CUSAX_AUDIO=none as the CLI
+	// passes it on.
+	l := pluginhost.Launcher{Env: []string{"PATH=" + os.Getenv("PATH"), "CUSAX_AUDIO=none"}}
+	inst, err := l.Launch(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(inst.Close)
+	b, err := inst.Telephony()
+	if err != nil {
+		t.Fatal(err)
+	}
+	protocoltest.RunTelephony(t, b, baresipEnv(t, bed))
+}
+
+// baresipEnv is plugins/baresip's conformance Env (UDP, MD5 bed): sipp
+// callees and callers, a bed baresip for DTMF.
+func baresipEnv(t *testing.T, bed *testbed.Bed) protocoltest.Env {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	tok := hex.EncodeToString(b[:])
+	good, peer := "bgg"+tok, "bgp"+tok
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	users, err := bed.AddUsers(ctx, bed.Domain, good, peer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := "sip:" + bed.SIPUDPAddr + ";transport=udp"
+	goodAOR := "sip:" + good + "@" + bed.Domain
+	var n int
+	var mu sync.Mutex
+	callee := func(t testing.TB) string {
+		mu.Lock()
+		n++
+		user := fmt.Sprintf("%sc%d", good, n)
+		mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := bed.AddUsers(ctx, bed.Domain, user); err != nil {
+			t.Fatal(err)
+		}
+		return user
+	}
+	return protocoltest.Env{
+		Good:          protocol.ConnectRequest{Address: goodAOR, Password: users[good].Password, Server: server},
+		WrongPassword: "wrong-" + users[good].Password,
+		BadAddress:    "mailto:" + good + "@" + bed.Domain,
+		Peer:          protocol.ConnectRequest{Address: "sip:" + peer + "@" + bed.Domain, Password: users[peer].Password, Server: server},
+		Callee: func(t testing.TB) protocoltest.Callee {
+			uas := bed.StartSippUAS(t, testbed.SippUASOptions{User: callee(t), Answer: 200, Media: "echo"})
+			return protocoltest.Callee{URI: uas.URI, Wait: func(d time.Duration) (int64, error) {
+				res, err := uas.Wait(d)
+				return int64(res.RTPReceived), err
+			}}
+		},
+		DTMFCallee: func(t testing.TB) protocoltest.Callee {
+			bs := bed.StartBaresip(t, testbed.BaresipOptions{User: callee(t)})
+			return protocoltest.Callee{URI: bs.URI, DTMF: bs.DTMF}
+		},
+		CallGood: func(ctx context.Context, callID string, want int) error {
+			_, err := bed.SippInvite(ctx, testbed.SippInviteOptions{From: peer, To: goodAOR, ExpectStatus: want, CallID: callID})
+			return err
+		},
+		CallGoodWithMedia: func(ctx context.Context, call protocoltest.MediaCall) (protocoltest.MediaCallResult, error) {
+			opts := testbed.SippCallOptions{From: peer, To: goodAOR, CallID: call.CallID, DTMF: call.DTMF}
+			res := protocoltest.MediaCallResult{RTPReceived: -1}
+			if call.WantStatus != 0 {
+				opts.ExpectStatus = call.WantStatus
+				_, err := bed.SippCall(ctx, opts)
+				res.Status = call.WantStatus
+				return res, err
+			}
+			if call.HangUpAfter > 0 {
+				opts.Hold, opts.Echo, res.SentBye = call.HangUpAfter, true, true
+			} else {
+				opts.AwaitBye, opts.Audio, res.GotBye = true, call.DTMF == "", true
+			}
+			got, err := bed.SippCall(ctx, opts)
+			if err != nil {
+				return protocoltest.MediaCallResult{RTPReceived: -1}, err
+			}
+			res.Status = 200
+			if opts.Echo {
+				res.RTPReceived = got.RTPEchoed
+			}
+			return res, nil
+		},
 	}
 }
