@@ -259,6 +259,10 @@ func (c *call) run(ctx context.Context, m protocol.MediaOptions, dumps int) {
 					ev.Reason = e.Param
 					if n := leadCode.FindStringSubmatch(e.Param); n != nil {
 						ev.StatusCode, _ = strconv.Atoi(n[1])
+					} else if !hungUp {
+						// No SIP status: baresip gave up itself, most often
+						// because the audio source would not start.
+						note = "baresip ended the call itself (" + e.Param + "): is the sound device (" + s.p.source + ") usable? " + AudioEnv + "=none uses none"
 					}
 				} else {
 					ev.Duration = time.Since(answered)

@@ -259,3 +259,27 @@ func TestSHA256RegistrarUnsupported(t *testing.T) {
 		t.Errorf("report offered %v, want SHA-256", rep.AuthOffered)
 	}
 }
+
+// A registrar that is not there: Register ends within its timeout with
+// ErrUnreachable (ICMP port unreachable) or ErrTimeout, never hangs, and
+// the session stays usable for Close.
+func TestRegisterNobodyThere(t *testing.T) {
+	needBaresip(t)
+	s, err := New(nil).Connect(ctx(t), protocol.ConnectRequest{Address: "sip:bob@127.0.0.1", Password: "pw",
+		Server: "sip:127.0.0.1:9;transport=udp", Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	done := make(chan error, 1)
+	go func() { _, err := s.Register(context.Background(), protocol.RegisterRequest{}); done <- err }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, protocol.ErrUnreachable) && !errors.Is(err, protocol.ErrTimeout) {
+			t.Errorf("got %v, want ErrUnreachable or ErrTimeout", err)
+		}
+		t.Logf("Register: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("Register still hangs after 30 s with a 2 s timeout")
+	}
+}
