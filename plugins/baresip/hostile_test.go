@@ -283,3 +283,67 @@ func TestRegisterNobodyThere(t *testing.T) {
 		t.Fatal("Register still hangs after 30 s with a 2 s timeout")
 	}
 }
+
+// Kamailio stops and comes back (a server restart): baresip's own refresh
+// of the binding (at the lifetime Kamailio granted, 10 s here) fails, the
+// open incoming-call stream says "lost", and once Kamailio is back and a
+// refresh succeeds it says "registered" with how long it was down.
+func TestRegistrationLostAndRestored(t *testing.T) {
+	needBaresip(t)
+	bed := testbed.Start(t, testbed.Options{SIPDigestAlgorithm: "MD5", SIPMaxExpires: 10})
+	names, users := freshUsers(t, bed, "brest", 1)
+	s, err := New(nil).Connect(ctx(t), protocol.ConnectRequest{Address: "sip:" + names[0] + "@" + bed.Domain,
+		Password: users[names[0]].Password, Server: "sip:" + bed.SIPUDPAddr + ";transport=udp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	if _, err := s.Register(ctx(t), protocol.RegisterRequest{Expires: 10 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.IncomingCalls(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := bed.StopKamailio(); err != nil {
+		t.Fatal(err)
+	}
+	next := func(what string, d time.Duration) protocol.RegistrationEvent {
+		t.Helper()
+		got := make(chan protocol.IncomingCall, 1)
+		go func() {
+			for {
+				ic, err := st.Recv()
+				if err != nil {
+					return
+				}
+				if ic.Registration != nil && ic.Registration.State != protocol.RegistrationRetrying {
+					got <- ic
+					return
+				}
+			}
+		}()
+		select {
+		case ic := <-got:
+			return *ic.Registration
+		case <-time.After(d):
+			t.Fatalf("no %s report within %s", what, d)
+		}
+		return protocol.RegistrationEvent{}
+	}
+	lost := next("lost", 60*time.Second)
+	if lost.State != protocol.RegistrationLost {
+		t.Fatalf("first report %+v, want lost", lost)
+	}
+	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := bed.StartKamailio(c); err != nil {
+		t.Fatal(err)
+	}
+	back := next("restored", 90*time.Second)
+	if back.State != protocol.RegistrationRestored || back.Down <= 0 {
+		t.Fatalf("report %+v, want registered with the time down", back)
+	}
+	t.Logf("lost: %q; restored after %s", lost.Reason, back.Down)
+}

@@ -32,6 +32,7 @@ type session struct {
 	mu         sync.Mutex
 	regWait    chan event // Register waits for REGISTER_OK / REGISTER_FAIL
 	registered bool
+	regint     int // the lifetime asked for, seconds
 	regLost    time.Time
 	dialing    *call           // placed, its Call-ID not yet known
 	calls      map[string]sink // outgoing calls and answered incoming ones
@@ -203,6 +204,7 @@ func (s *session) reportRegistration(ev event) {
 	case ev.Type == "REGISTER_FAIL" && s.regLost.IsZero():
 		s.regLost = time.Now()
 		re.State = protocol.RegistrationLost
+		go s.reregister()
 	case ev.Type == "REGISTER_FAIL":
 		re.State = protocol.RegistrationRetrying
 	case !s.regLost.IsZero():
@@ -216,6 +218,36 @@ func (s *session) reportRegistration(ev event) {
 	s.mu.Unlock()
 	for _, st := range streams {
 		st.send(protocol.IncomingCall{Time: time.Now(), Registration: re})
+	}
+}
+
+// reregister registers again while the binding is lost: baresip 1.0's
+// own retry waits longer after each failure (libre: 30 s, doubling), so
+// the plugin recreates the user agent every few seconds instead (RFC 3261
+// §10.2.4 leaves the client to refresh). Not while a call is up:
+// recreating the user agent would end it.
+func (s *session) reregister() {
+	wait := 2 * time.Second
+	for {
+		select {
+		case <-s.c.done:
+			return
+		case <-time.After(wait):
+		}
+		s.mu.Lock()
+		lost, busy, reg := !s.regLost.IsZero(), len(s.calls) > 0 || len(s.incoming) > 0, s.registered
+		s.mu.Unlock()
+		if !lost || !reg {
+			return
+		}
+		if !busy {
+			s.regMu.Lock()
+			_ = s.newUA(s.regint)
+			s.regMu.Unlock()
+		}
+		if wait < 16*time.Second {
+			wait *= 2
+		}
 	}
 }
 
@@ -251,7 +283,8 @@ func (s *session) Register(ctx context.Context, rr protocol.RegisterRequest) (pr
 		s.regWait = nil
 		s.mu.Unlock()
 	}()
-	if err := s.newUA(int(expires / time.Second)); err != nil {
+	s.regint = int(expires / time.Second)
+	if err := s.newUA(s.regint); err != nil {
 		return rep, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
