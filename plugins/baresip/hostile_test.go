@@ -347,3 +347,49 @@ func TestRegistrationLostAndRestored(t *testing.T) {
 	}
 	t.Logf("lost: %q; restored after %s", lost.Reason, back.Down)
 }
+
+// A private directory left by a plugin killed with -9 (call audio dumps
+// in it) is removed by the next session; one of another user, and one
+// whose plugin still runs, are left alone.
+func TestStaleDirectorySwept(t *testing.T) {
+	needBaresip(t)
+	if os.Getuid() != 0 {
+		t.Skip("needs root to make another user's directory")
+	}
+	parent := t.TempDir()
+	t.Setenv("XDG_RUNTIME_DIR", parent)
+	dead := exec.Command("/bin/true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	mk := func(name, pid string, uid int) string {
+		d := filepath.Join(parent, name)
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		for f, data := range map[string]string{"owner.pid": pid, "dump-x-dec.wav": "RIFF audio"} {
+			if err := os.WriteFile(filepath.Join(d, f), []byte(data), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.Chown(d, uid, uid); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	stale := mk("cusax-baresip-stale", strconv.Itoa(dead.Process.Pid), 0)
+	other := mk("cusax-baresip-other", strconv.Itoa(dead.Process.Pid), 65534)
+	live := mk("cusax-baresip-live", strconv.Itoa(os.Getpid()), 0)
+	s := connectLocal(t, "pw")
+	if !strings.HasPrefix(s.p.dir, parent) {
+		t.Fatalf("private dir %s not under XDG_RUNTIME_DIR %s", s.p.dir, parent)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("stale dir of a dead plugin still there: %v", err)
+	}
+	for _, d := range []string{other, live} {
+		if _, err := os.Stat(filepath.Join(d, "dump-x-dec.wav")); err != nil {
+			t.Errorf("%s was touched: %v", d, err)
+		}
+	}
+}

@@ -109,6 +109,7 @@ func config(sipAddr, ctrlAddr, dir, audio, source string) string {
 // start runs baresip with a fresh private directory. localIP is the
 // address SIP listens on (the one that reaches the server).
 func start(bin, localIP, audio string) (*proc, error) {
+	sweep(runtimeDir())
 	dir, err := os.MkdirTemp(runtimeDir(), "cusax-baresip-")
 	if err != nil {
 		return nil, fmt.Errorf("baresip: private directory: %v: %w", err, protocol.ErrUnsupported)
@@ -127,6 +128,11 @@ func start(bin, localIP, audio string) (*proc, error) {
 	}
 	p := &proc{dir: dir, sip: net.JoinHostPort(localIP, strconv.Itoa(sipPort)),
 		ctrl: net.JoinHostPort("127.0.0.1", strconv.Itoa(ctrlPort)), done: make(chan struct{}), invites: map[string][]byte{}}
+	// Whose directory this is: a later session removes it if this plugin
+	// died without Close (kill -9), with the call audio dumps in it.
+	if err := os.WriteFile(filepath.Join(dir, "owner.pid"), []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
+		return fail(err)
+	}
 	p.source = "alsa,default"
 	if audio == "none" {
 		// Silence, for longer than a test call lasts: aufile ends the
@@ -401,4 +407,26 @@ func (p *proc) offered() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]string(nil), p.challenge...)
+}
+
+// sweep removes private directories left by plugins that died without
+// Close: ours (same uid, a real directory, not a link), with an owner.pid
+// naming a process that is gone. Anything else is left alone.
+func sweep(parent string) {
+	dirs, _ := filepath.Glob(filepath.Join(parent, "cusax-baresip-*"))
+	for _, d := range dirs {
+		fi, err := os.Lstat(d)
+		if err != nil || !fi.IsDir() {
+			continue
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); !ok || int(st.Uid) != os.Getuid() {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(d, "owner.pid"))
+		pid, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+		if err != nil || pid <= 0 || syscall.Kill(pid, 0) == nil {
+			continue // being created, or its plugin still runs
+		}
+		_ = os.RemoveAll(d)
+	}
 }
