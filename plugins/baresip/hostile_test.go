@@ -393,3 +393,24 @@ func TestStaleDirectorySwept(t *testing.T) {
 		}
 	}
 }
+
+// The report's lifetime is what the registrar granted (Kamailio caps it
+// at 10 s here), not what was asked.
+func TestRegisterReportsGrantedExpiry(t *testing.T) {
+	needBaresip(t)
+	bed := testbed.Start(t, testbed.Options{SIPDigestAlgorithm: "MD5", SIPMaxExpires: 10})
+	names, users := freshUsers(t, bed, "bexp", 1)
+	s, err := New(nil).Connect(ctx(t), protocol.ConnectRequest{Address: "sip:" + names[0] + "@" + bed.Domain,
+		Password: users[names[0]].Password, Server: "sip:" + bed.SIPUDPAddr + ";transport=udp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	rep, err := s.Register(ctx(t), protocol.RegisterRequest{Expires: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Expires != 10*time.Second || rep.AuthMechanism != "digest MD5" || len(rep.AuthOffered) == 0 || rep.AuthOffered[0] != "MD5" {
+		t.Errorf("report %+v: want 10 s granted, digest MD5", rep)
+	}
+}

@@ -60,6 +60,7 @@ type proc struct {
 	dumps     []string          // sndfile's decode dumps, in the order opened
 	waiters   []func()
 	challenge []string // digest algorithms of the last 401/407
+	regOK     []byte   // the last 2xx to a REGISTER
 }
 
 // runtimeDir is the parent of the private directories: the user's
@@ -279,6 +280,12 @@ func (p *proc) readTrace(r *bufio.Reader) {
 		p.noteChallenge(raw)
 		return
 	}
+	if m != nil && m[2] != p.sip && bytes.HasPrefix(raw, []byte("SIP/2.0 2")) && strings.HasSuffix(headerValue(raw, "CSeq", ""), "REGISTER") {
+		p.mu.Lock()
+		p.regOK = raw
+		p.mu.Unlock()
+		return
+	}
 	if m == nil || m[2] == p.sip || !bytes.HasPrefix(raw, []byte("INVITE ")) {
 		return // sent by baresip, or not an INVITE
 	}
@@ -429,4 +436,30 @@ func sweep(parent string) {
 		}
 		_ = os.RemoveAll(d)
 	}
+}
+
+var expiresParam = regexp.MustCompile(`(?i);\s*expires\s*=\s*(\d+)`)
+
+// granted is the lifetime the registrar granted baresip's contact in the
+// last 2xx to a REGISTER (RFC 3261 §10.2.4: the contact's expires
+// parameter, else the Expires header); 0 when unknown.
+func (p *proc) granted() time.Duration {
+	p.mu.Lock()
+	raw := p.regOK
+	p.mu.Unlock()
+	for _, line := range strings.Split(string(raw), "\r\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || !(strings.EqualFold(strings.TrimSpace(k), "Contact") || strings.TrimSpace(k) == "m") || !strings.Contains(v, "@"+p.sip) {
+			continue
+		}
+		if m := expiresParam.FindStringSubmatch(v); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			return time.Duration(n) * time.Second
+		}
+	}
+	if v := headerValue(raw, "Expires", ""); v != "" {
+		n, _ := strconv.Atoi(v)
+		return time.Duration(n) * time.Second
+	}
+	return 0
 }

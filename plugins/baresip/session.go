@@ -315,7 +315,10 @@ func (s *session) Register(ctx context.Context, rr protocol.RegisterRequest) (pr
 	s.mu.Unlock()
 	rep.State = "registered"
 	rep.Address = "sip:" + strings.TrimPrefix(s.aor, "sip:")[:strings.Index(strings.TrimPrefix(s.aor, "sip:"), "@")] + "@" + s.p.sip
-	rep.Expires = expires // baresip does not report the granted lifetime
+	rep.Expires = s.p.granted()
+	if rep.Expires <= 0 {
+		rep.Expires = expires // not in the trace: what was asked
+	}
 	rep.Elapsed = time.Since(start)
 	rep.Notes = append(rep.Notes, "baresip 1.0: signalling over "+s.transport+" (no TLS), MD5 digest only")
 	return rep, nil
