@@ -143,6 +143,12 @@ func (b *Backend) Connect(ctx context.Context, req protocol.ConnectRequest) (pro
 		return fmt.Sprintf("<sip:%s@%s;transport=%s>;auth_user=%s;auth_pass=%s%s;regint=%d;answermode=manual;audio_codecs=PCMU,PCMA",
 			aor.User, aorHost, transport, user, req.Password, outbound, regint)
 	}
+	_, portStr, _ := net.SplitHostPort(p.ctrl)
+	ctrlPort, _ := strconv.Atoi(portStr)
+	if ok, err := ownsListener(p.cmd.Process.Pid, ctrlPort); !ok {
+		p.stop()
+		return nil, fmt.Errorf("baresip ctrl_tcp %s: the port is not baresip's (taken by another process?) %v: %w", p.ctrl, err, protocol.ErrUnreachable)
+	}
 	conn, err := net.DialTimeout("tcp", p.ctrl, cmdWait)
 	if err != nil {
 		p.stop()

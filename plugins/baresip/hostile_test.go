@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -412,5 +413,28 @@ func TestRegisterReportsGrantedExpiry(t *testing.T) {
 	}
 	if rep.Expires != 10*time.Second || rep.AuthMechanism != "digest MD5" || len(rep.AuthOffered) == 0 || rep.AuthOffered[0] != "MD5" {
 		t.Errorf("report %+v: want 10 s granted, digest MD5", rep)
+	}
+}
+
+// A listener of another process on the control port: ownsListener says
+// it is not baresip's, so the password is never sent to it (Connect
+// checks before uanew). Our own listener is recognised.
+func TestControlPortImpostorRefused(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	port := l.Addr().(*net.TCPAddr).Port
+	if ok, err := ownsListener(os.Getpid(), port); !ok || err != nil {
+		t.Fatalf("our own listener not recognised: %v %v", ok, err)
+	}
+	child := exec.Command("/bin/sleep", "5")
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = child.Process.Kill(); _ = child.Wait() }()
+	if ok, _ := ownsListener(child.Process.Pid, port); ok {
+		t.Fatal("another process's listener taken for the child's")
 	}
 }

@@ -3,6 +3,7 @@ package baresip
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -107,9 +108,23 @@ func config(sipAddr, ctrlAddr, dir, audio, source string) string {
 	return b.String()
 }
 
+var errPortTaken = errors.New("baresip: a port was taken before it could listen")
+
 // start runs baresip with a fresh private directory. localIP is the
-// address SIP listens on (the one that reaches the server).
+// address SIP listens on (the one that reaches the server). Ports are
+// picked free and then bound by baresip, so another process may take one
+// in between: then it tries again with others.
 func start(bin, localIP, audio string) (*proc, error) {
+	for range 3 {
+		p, err := start1(bin, localIP, audio)
+		if !errors.Is(err, errPortTaken) {
+			return p, err
+		}
+	}
+	return nil, fmt.Errorf("%w, three times: %w", errPortTaken, protocol.ErrUnreachable)
+}
+
+func start1(bin, localIP, audio string) (*proc, error) {
 	sweep(runtimeDir())
 	dir, err := os.MkdirTemp(runtimeDir(), "cusax-baresip-")
 	if err != nil {
@@ -178,6 +193,9 @@ func start(bin, localIP, audio string) (*proc, error) {
 		return p, nil
 	case <-p.done:
 		p.stop()
+		if strings.Contains(p.lastLines(), "Address already in use") {
+			return nil, errPortTaken // another process took a port meanwhile
+		}
 		return nil, fmt.Errorf("baresip exited at start: %s: %w", p.lastLines(), protocol.ErrUnsupported)
 	case <-time.After(10 * time.Second):
 		p.stop()
@@ -368,8 +386,10 @@ func headerValue(raw []byte, name, compact string) string {
 	return ""
 }
 
-// freePort returns a port free for UDP and TCP on ip (baresip listens on
-// both for SIP).
+// freePort returns a port free for UDP and TCP on ip, with the next one
+// free for TCP: baresip listens on PORT for SIP over UDP and TCP and, with
+// TLS built in (Debian's is), on PORT+1 for SIP over TLS, which cannot be
+// turned off in 1.0 (src/ua.c). The plugin never uses that listener.
 func freePort(ip string) (int, error) {
 	for range 50 {
 		c, err := net.ListenPacket("udp", net.JoinHostPort(ip, "0"))
@@ -379,8 +399,13 @@ func freePort(ip string) (int, error) {
 		port := c.LocalAddr().(*net.UDPAddr).Port
 		l, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
 		_ = c.Close()
+		if err != nil {
+			continue
+		}
+		l2, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port+1)))
+		_ = l.Close()
 		if err == nil {
-			_ = l.Close()
+			_ = l2.Close()
 			return port, nil
 		}
 	}
@@ -462,4 +487,38 @@ func (p *proc) granted() time.Duration {
 		return time.Duration(n) * time.Second
 	}
 	return 0
+}
+
+// ownsListener reports whether process pid holds the TCP socket listening
+// on 127.0.0.1:port. Before the password goes over the control connection,
+// this proves that the listener is our baresip and not a local process
+// that bound the port first (baresip 1.0 goes on without ctrl_tcp when it
+// cannot listen). Linux: /proc/PID/net/tcp and /proc/PID/fd.
+func ownsListener(pid, port int) (bool, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/net/tcp", pid))
+	if err != nil {
+		return false, err
+	}
+	want := fmt.Sprintf("0100007F:%04X", port)
+	inode := ""
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		// sl local rem st tx:rx tr:when retrnsmt uid timeout inode
+		if len(f) >= 10 && f[1] == want && f[3] == "0A" {
+			inode = f[9]
+		}
+	}
+	if inode == "" {
+		return false, nil
+	}
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		return false, err
+	}
+	for _, fd := range fds {
+		if l, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); err == nil && l == "socket:["+inode+"]" {
+			return true, nil
+		}
+	}
+	return false, nil
 }
