@@ -130,6 +130,7 @@ func (b *Backend) Connect(ctx context.Context, req protocol.ConnectRequest) (pro
 		aor: "sip:" + aor.User + "@" + aor.Host, server: serverAddr, transport: transport,
 		calls: map[string]sink{}, incoming: map[string]*inCall{}, streams: map[*callStream]struct{}{}}
 	outbound := ""
+	s.proxied = req.Server != ""
 	if req.Server != "" {
 		outbound = fmt.Sprintf(";outbound=\"sip:%s;transport=%s\"", serverAddr, transport)
 	}

@@ -438,3 +438,53 @@ func TestControlPortImpostorRefused(t *testing.T) {
 		t.Fatal("another process's listener taken for the child's")
 	}
 }
+
+// An INVITE sent straight to baresip's port by someone else, with a
+// P-Asserted-Identity it made up, is not "via the proxy" (RFC 3325 §9.1:
+// the identity is trusted from the proxy only); its source is the sender.
+func TestDirectInviteNotViaProxy(t *testing.T) {
+	needBaresip(t)
+	s := connectLocal(t, "pw")
+	st, err := s.IncomingCalls(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	c, err := net.Dial("udp", s.p.sip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	local := c.LocalAddr().String()
+	sdp := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+	inv := "INVITE sip:bob@" + s.p.sip + " SIP/2.0\r\n" +
+		"Via: SIP/2.0/UDP " + local + ";branch=z9hG4bK-direct1;rport\r\n" +
+		"Max-Forwards: 70\r\nFrom: <sip:mallory@evil.test>;tag=m1\r\nTo: <sip:bob@127.0.0.1>\r\n" +
+		"Call-ID: direct-1@evil.test\r\nCSeq: 1 INVITE\r\nContact: <sip:mallory@" + local + ">\r\n" +
+		"P-Asserted-Identity: <sip:boss@example.test>\r\nContent-Type: application/sdp\r\n" +
+		"Content-Length: " + strconv.Itoa(len(sdp)) + "\r\n\r\n" + sdp
+	if _, err := c.Write([]byte(inv)); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan protocol.IncomingCall, 1)
+	go func() {
+		for {
+			ic, err := st.Recv()
+			if err != nil {
+				return
+			}
+			if ic.CallID == "direct-1@evil.test" {
+				got <- ic
+				return
+			}
+		}
+	}()
+	select {
+	case ic := <-got:
+		if ic.ViaProxy || ic.Source != local || !strings.Contains(string(ic.Raw), "P-Asserted-Identity") {
+			t.Errorf("direct INVITE: via proxy %v, source %q (want %s), raw %d bytes", ic.ViaProxy, ic.Source, local, len(ic.Raw))
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the direct INVITE was not reported")
+	}
+}

@@ -57,7 +57,7 @@ type proc struct {
 
 	mu        sync.Mutex
 	tail      []string          // the last log lines (no SIP trace), for error messages
-	invites   map[string][]byte // Call-ID → the INVITE as received (SIP trace)
+	invites   map[string]traced // Call-ID → the INVITE as received (SIP trace)
 	dumps     []string          // sndfile's decode dumps, in the order opened
 	waiters   []func()
 	challenge []string // digest algorithms of the last 401/407
@@ -143,7 +143,7 @@ func start1(bin, localIP, audio string) (*proc, error) {
 		return fail(err)
 	}
 	p := &proc{dir: dir, sip: net.JoinHostPort(localIP, strconv.Itoa(sipPort)),
-		ctrl: net.JoinHostPort("127.0.0.1", strconv.Itoa(ctrlPort)), done: make(chan struct{}), invites: map[string][]byte{}}
+		ctrl: net.JoinHostPort("127.0.0.1", strconv.Itoa(ctrlPort)), done: make(chan struct{}), invites: map[string]traced{}}
 	// Whose directory this is: a later session removes it if this plugin
 	// died without Close (kill -9), with the call audio dumps in it.
 	if err := os.WriteFile(filepath.Join(dir, "owner.pid"), []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
@@ -315,7 +315,7 @@ func (p *proc) readTrace(r *bufio.Reader) {
 	if len(p.invites) > 256 { // bounded: forget the oldest calls' INVITEs
 		clear(p.invites)
 	}
-	p.invites[id] = raw
+	p.invites[id] = traced{raw: raw, src: m[2]}
 	ws := p.waiters
 	p.waiters = nil
 	p.mu.Unlock()
@@ -324,9 +324,15 @@ func (p *proc) readTrace(r *bufio.Reader) {
 	}
 }
 
+// traced is a SIP message from the trace and the address it came from.
+type traced struct {
+	raw []byte
+	src string // host:port
+}
+
 // invite returns the INVITE of call id, waiting at most d for the trace
 // (it comes on another pipe than the event).
-func (p *proc) invite(id string, d time.Duration) []byte {
+func (p *proc) invite(id string, d time.Duration) traced {
 	deadline := time.Now().Add(d)
 	for {
 		p.mu.Lock()

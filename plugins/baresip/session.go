@@ -24,6 +24,7 @@ type session struct {
 	aor       string // sip:user@domain, as baresip names the UA
 	server    string // host:port of the registrar / outbound proxy
 	transport string
+	proxied   bool                    // ConnectRequest.Server named the outbound proxy
 	line      func(regint int) string // the account line: holds the password
 
 	cmdMu sync.Mutex // "callfind ID" + a command on that call, as one step
@@ -419,14 +420,20 @@ func (s *session) incomingCall(ev event) {
 	s.incoming[ev.ID] = &inCall{id: ev.ID, peer: ev.PeerURI}
 	streams := s.streamList()
 	s.mu.Unlock()
-	raw := s.p.invite(ev.ID, time.Second)
-	ic := protocol.IncomingCall{CallID: ev.ID, Raw: raw, Time: time.Now(), ViaProxy: true, Source: s.server}
-	if len(raw) == 0 {
-		ic.Source = ev.PeerURI
-	}
-	for _, st := range streams {
-		st.send(ic)
-	}
+	now := time.Now()
+	// The INVITE comes through baresip's output, not the control socket:
+	// waited for off the control reader, so that it is never held up.
+	go func() {
+		tr := s.p.invite(ev.ID, time.Second)
+		// Via the proxy only when it came from the proxy's address (RFC
+		// 3325 §9.1: a P-Asserted-Identity is trusted from there only);
+		// baresip takes INVITEs from anyone who reaches its port.
+		ic := protocol.IncomingCall{CallID: ev.ID, Raw: tr.raw, Time: now, Source: tr.src,
+			ViaProxy: s.proxied && tr.src != "" && tr.src == s.server}
+		for _, st := range streams {
+			st.send(ic)
+		}
+	}()
 }
 
 // Respond answers an incoming call. 180: baresip sent Ringing on its own
