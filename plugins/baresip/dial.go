@@ -126,6 +126,7 @@ func (s *session) Dial(ctx context.Context, req protocol.DialRequest) (protocol.
 	}
 	s.dialing = c
 	s.mu.Unlock()
+	start := time.Now() // set-up time counts from the INVITE
 	_, err = s.command("dial", req.Target)
 	s.cmdMu.Unlock()
 	if err != nil {
@@ -136,7 +137,7 @@ func (s *session) Dial(ctx context.Context, req protocol.DialRequest) (protocol.
 		s.mu.Unlock()
 		return nil, fmt.Errorf("dial %s: %w", req.Target, err)
 	}
-	go c.run(ctx, m, dumps)
+	go c.run(ctx, m, dumps, start)
 	return c, nil
 }
 
@@ -168,10 +169,9 @@ var (
 )
 
 // run follows the call from baresip's events to its final CallEvent.
-func (c *call) run(ctx context.Context, m protocol.MediaOptions, dumps int) {
+func (c *call) run(ctx context.Context, m protocol.MediaOptions, dumps int, start time.Time) {
 	defer close(c.out)
 	s := c.s
-	start := time.Now()
 	ring := m.RingTimeout
 	if ring <= 0 {
 		ring = 2 * time.Minute
