@@ -505,9 +505,24 @@ func (st *callStream) send(ic protocol.IncomingCall) {
 	}
 }
 
+// flushMissed queues the report on calls missed, once there is room.
+func (st *callStream) flushMissed() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.nmiss == 0 || st.err != nil {
+		return
+	}
+	select {
+	case st.ch <- protocol.IncomingCall{Time: time.Now(), Missed: st.nmiss, MissedCallIDs: st.missed}:
+		st.nmiss, st.missed = 0, nil
+	default:
+	}
+}
+
 func (st *callStream) Recv() (protocol.IncomingCall, error) {
 	select {
 	case ic := <-st.ch:
+		st.flushMissed()
 		return ic, nil
 	case <-st.done:
 		select {
