@@ -103,6 +103,7 @@ func (s *session) Answer(ctx context.Context, req protocol.AnswerRequest) (proto
 func (a *answered) run(ctx context.Context, req protocol.AnswerRequest, src string) {
 	defer close(a.out)
 	s := a.s
+	defer s.forget(a, a.id)
 	final := protocol.AnswerEvent{CallID: a.id, Kind: protocol.AnswerEnded, Final: true, MediaProtection: protocol.MediaInClear}
 	end := func(by, note string) {
 		final.HungUpBy = by

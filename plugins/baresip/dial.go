@@ -172,6 +172,7 @@ var (
 func (c *call) run(ctx context.Context, m protocol.MediaOptions, dumps int, start time.Time) {
 	defer close(c.out)
 	s := c.s
+	defer func() { s.forget(c, c.id) }()
 	ring := m.RingTimeout
 	if ring <= 0 {
 		ring = 2 * time.Minute
@@ -190,14 +191,22 @@ func (c *call) run(ctx context.Context, m protocol.MediaOptions, dumps int, star
 		closeWait   <-chan time.Time
 	)
 	hangup := func(why string) {
-		if hungUp || c.id == "" {
+		if hungUp {
 			return
 		}
 		hungUp = true
 		if note == "" {
 			note = why
 		}
-		_, _ = s.onCall(c.id, "hangup", "")
+		if c.id == "" {
+			// No event yet, so no Call-ID: the call just dialled is
+			// baresip's current one.
+			s.cmdMu.Lock()
+			_, _ = s.command("hangup", "")
+			s.cmdMu.Unlock()
+		} else {
+			_, _ = s.onCall(c.id, "hangup", "")
+		}
 		closeWait = time.After(5 * time.Second) // bounded wait for CALL_CLOSED
 	}
 	stats := func() {
@@ -224,6 +233,9 @@ func (c *call) run(ctx context.Context, m protocol.MediaOptions, dumps int, star
 	for {
 		select {
 		case e := <-c.evs:
+			if c.id == "" {
+				c.id = e.ID // c.id is run's alone
+			}
 			ev.CallID = c.id
 			switch e.Type {
 			case "CALL_RINGING":
@@ -394,4 +406,17 @@ func (s *session) restoreSource() {
 	s.cmdMu.Lock()
 	defer s.cmdMu.Unlock()
 	_, _ = s.command("ausrc", s.p.source)
+}
+
+// forget drops a call that is over from the session's tables, also when
+// baresip never reported its end.
+func (s *session) forget(c sink, id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if d, ok := c.(*call); ok && s.dialing == d {
+		s.dialing = nil
+	}
+	if id != "" && s.calls[id] == c {
+		delete(s.calls, id)
+	}
 }

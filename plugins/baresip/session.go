@@ -182,8 +182,7 @@ func (s *session) onEvent(ev event) {
 	if c == nil && ev.ID != "" && ev.Direction == "outgoing" && s.dialing != nil {
 		d := s.dialing
 		s.dialing = nil
-		d.id = ev.ID
-		s.calls[ev.ID] = d
+		s.calls[ev.ID] = d // run learns the ID from the event itself
 		c = d
 	}
 	if ev.Type == "CALL_CLOSED" {
