@@ -4,7 +4,7 @@
 //
 // One baresip process runs per session (Connect), with a configuration
 // generated in a private directory (os.MkdirTemp: 0700, removed by Close;
-// HOME points there too, so the user's ~/.baresip is never read). The
+// baresip -f DIR reads nothing from the user's ~/.baresip). The
 // plugin drives it over ctrl_tcp on loopback (JSON in netstrings): the
 // account line, password included, reaches baresip as a "uanew" command,
 // never in argv or in a file. baresip runs in its own process group with

@@ -92,7 +92,12 @@ func connectLocal(t *testing.T, pw string) *session {
 func TestPasswordNotInArgvOrFiles(t *testing.T) {
 	needBaresip(t)
 	const pw = "pw-d41d8cd98f00b204"
+	home := t.TempDir()
+	t.Setenv("HOME", home)
 	s := connectLocal(t, pw)
+	if _, err := os.Lstat(filepath.Join(home, ".baresip")); !os.IsNotExist(err) {
+		t.Errorf("baresip touched the user's ~/.baresip: %v", err)
+	}
 	fi, err := os.Stat(s.p.dir)
 	if err != nil || fi.Mode().Perm() != 0o700 {
 		t.Fatalf("private dir %s: %v %v, want 0700", s.p.dir, fi.Mode(), err)

@@ -166,14 +166,9 @@ func start1(bin, localIP, audio string) (*proc, error) {
 	// -s: the SIP trace, from which incoming INVITEs are taken (Raw).
 	p.cmd = exec.Command(bin, "-f", dir, "-s")
 	p.cmd.Dir = dir
-	// HOME is the private directory too: never the user's ~/.baresip.
-	// The rest of the environment stays (ALSA and PulseAudio read it).
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "HOME=") {
-			p.cmd.Env = append(p.cmd.Env, kv)
-		}
-	}
-	p.cmd.Env = append(p.cmd.Env, "HOME="+dir)
+	// -f: baresip reads its configuration (and would read accounts,
+	// contacts) from DIR only, never ~/.baresip. HOME stays the user's:
+	// ALSA reads ~/.asoundrc, where a headset is often chosen.
 	// Its own process group (stopped as a whole) and killed with us: the
 	// kernel sends SIGKILL when the plugin's thread that started it dies.
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
