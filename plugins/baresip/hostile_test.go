@@ -493,3 +493,27 @@ func TestDirectInviteNotViaProxy(t *testing.T) {
 		t.Fatal("the direct INVITE was not reported")
 	}
 }
+
+// SIP over TCP: the account registers through the bed's Kamailio on TCP,
+// and the report says so.
+func TestRegisterOverTCP(t *testing.T) {
+	needBaresip(t)
+	bed := testbed.Start(t, testbed.Options{SIPDigestAlgorithm: "MD5"})
+	names, users := freshUsers(t, bed, "btcp", 1)
+	s, err := New(nil).Connect(ctx(t), protocol.ConnectRequest{Address: "sip:" + names[0] + "@" + bed.Domain,
+		Password: users[names[0]].Password, Server: "sip:" + bed.SIPTCPAddr + ";transport=tcp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	rep, err := s.Register(ctx(t), protocol.RegisterRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Transport != "tcp" || rep.State != "registered" || rep.Encrypted {
+		t.Errorf("report %+v", rep)
+	}
+	if err := s.Unregister(ctx(t)); err != nil {
+		t.Errorf("Unregister: %v", err)
+	}
+}
