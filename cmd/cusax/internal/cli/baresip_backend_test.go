@@ -162,6 +162,14 @@ func TestBaresipBackendParity(t *testing.T) {
 	for _, backend := range []string{"sip", "baresip"} {
 		setSIPBackend(t, c.home, backend)
 		t.Run(backend, func(t *testing.T) {
+			if backend == "baresip" {
+				// baresip 1.0 cannot add Call-Info: said before any INVITE,
+				// naming the way out, rather than dropped silently.
+				r := c.call(t, "sip:nobody@"+bed.Domain, "--json")
+				if r.code == 0 || !strings.Contains(r.stderr, "--no-impp") || !strings.Contains(r.stderr, "Call-Info") {
+					t.Errorf("a call with Call-Info through baresip: exit %d, stderr %s", r.code, r.stderr)
+				}
+			}
 			// 1. A sipp callee: answered, RTP counted by sipp, our BYE.
 			callee := calleeUser(t, bed, "bpsipp"+backend+tok)
 			uas := bed.StartSippUAS(t, testbed.SippUASOptions{User: callee, Answer: 200, Media: "echo"})
