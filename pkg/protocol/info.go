@@ -92,3 +92,11 @@ type Describer interface {
 	// Info returns the plugin's self-description. It must not do network IO.
 	Info(ctx context.Context) (Info, error)
 }
+
+// CapRespondAny: Respond sends whatever final status it is given (3xx to
+// 6xx, e.g. 603 Decline). A backend with incoming-calls but without it can
+// reject with 486 Busy Here only: it answers another final status with
+// ErrUnsupported and leaves the call waiting, so the host may Respond 486.
+// Added within v1 for baresip 1.0, which rejects with 486 whatever it is
+// asked (issue 18); an older host sees an unknown capability and ignores it.
+const CapRespondAny Capability = "respond-any"

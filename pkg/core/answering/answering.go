@@ -261,7 +261,16 @@ func (h *Handler) reject(ctx context.Context, r *Report, rej Rejection) {
 	// rather than ringing on until the caller gives up.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), respondTimeout)
 	defer cancel()
-	if err := h.Tel.Respond(rctx, r.CallID, rej.Status, rej.Reason); err != nil {
+	err := h.Tel.Respond(rctx, r.CallID, rej.Status, rej.Reason)
+	if errors.Is(err, protocol.ErrUnsupported) && rej.Status != 486 {
+		// A backend without respond-any (baresip 1.0) rejects with 486
+		// only; the call is still waiting, so it gets that.
+		if err = h.Tel.Respond(rctx, r.CallID, 486, "Busy Here"); err == nil {
+			r.Note = fmt.Sprintf("the telephony backend cannot send %d: rejected with 486", rej.Status)
+			rej.Status = 486
+		}
+	}
+	if err != nil {
 		if errors.Is(err, protocol.ErrNotFound) {
 			r.Action, r.Note = ActionMissed, "the caller hung up first"
 		} else if r.Error == "" {

@@ -242,6 +242,11 @@ func runTelephonyCapabilities(t *testing.T, b protocol.Telephony, env Env, info 
 	})
 	capTest(t, info, protocol.CapIncomingCalls, "StreamedAndRespond603", func(t *testing.T) {
 		need(t, protocol.CapIncomingCalls, "CallGood", env.CallGood == nil)
+		if !info.Has(protocol.CapRespondAny) {
+			// 603 is refused (ErrUnsupported), the call stays, 486 ends it.
+			incomingOnly486(t, b, env)
+			return
+		}
 		incomingFromEnv(t, b, env, 603, "Decline")
 	})
 
@@ -261,12 +266,16 @@ func runTelephonyCapabilities(t *testing.T, b protocol.Telephony, env Env, info 
 		ic := recvMatch(t, calls, deliveryWait, "Peer's call at Good", func(ic protocol.IncomingCall) bool {
 			return isCall(ic) && bytes.Contains(ic.Raw, []byte(peerUser))
 		})
-		if err := good.Respond(ctxT(t), ic.CallID, 603, "Decline"); err != nil {
-			t.Fatalf("Respond 603: %v", err)
+		status, reason := 603, "Decline"
+		if !info.Has(protocol.CapRespondAny) {
+			status, reason = 486, "Busy Here"
+		}
+		if err := good.Respond(ctxT(t), ic.CallID, status, reason); err != nil {
+			t.Fatalf("Respond %d: %v", status, err)
 		}
 		ev := recvMatch(t, st, deliveryWait, "the final event at Peer", func(ev protocol.CallEvent) bool { return ev.Final })
-		if ev.StatusCode != 603 || ev.Answered {
-			t.Errorf("Peer's final event %+v, want 603 not answered", ev)
+		if ev.StatusCode != status || ev.Answered {
+			t.Errorf("Peer's final event %+v, want %d not answered", ev, status)
 		}
 	})
 	runSRTPTests(t, b, env, info)
@@ -306,6 +315,31 @@ func incomingFromEnv(t *testing.T, b protocol.Telephony, env Env, status int, re
 	}
 	// The call is over: answering it again is ErrNotFound.
 	wantIs(t, "a second answer", good.Respond(ctxT(t), id, status, reason), protocol.ErrNotFound)
+}
+
+// incomingOnly486 checks a backend without CapRespondAny: Respond 603
+// answers ErrUnsupported and leaves the call waiting, and Respond 486 then
+// ends it with 486 at the caller.
+func incomingOnly486(t *testing.T, b protocol.Telephony, env Env) {
+	good, calls := registered(t, b, env.Good, "Good")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	id := "conf-" + token() + "@protocoltest"
+	placed := make(chan error, 1)
+	go func() { placed <- env.CallGood(ctx, id, 486) }()
+	recvMatch(t, calls, deliveryWait, "the call "+id+" at Good", func(ic protocol.IncomingCall) bool { return isCall(ic) && ic.CallID == id })
+	wantIs(t, "Respond 603 without "+string(protocol.CapRespondAny), good.Respond(ctx, id, 603, "Decline"), protocol.ErrUnsupported)
+	if err := good.Respond(ctx, id, 486, "Busy Here"); err != nil {
+		t.Fatalf("Respond 486 after the refused 603 (the call must still be waiting): %v", err)
+	}
+	select {
+	case err := <-placed:
+		if err != nil {
+			t.Errorf("the caller: %v", err)
+		}
+	case <-ctx.Done():
+		t.Fatalf("the caller did not finish: %v", ctx.Err())
+	}
 }
 
 // userOf is the user part of a SIP URI (sip:alice@example.com → alice).

@@ -205,7 +205,10 @@ func warnRefused(io *iostreams.IOStreams, host *pluginhost.Host) {
 // hold tokens (go-plugin SkipHostEnv), but they need a temp dir and HOME.
 func pluginEnv() []string {
 	var env []string
-	for _, k := range []string{"HOME", "TMPDIR", "PATH", "SSL_CERT_FILE", "SSL_CERT_DIR", "GODEBUG"} {
+	// XDG_RUNTIME_DIR: a telephony plugin's sound server (PulseAudio,
+	// PipeWire) and private runtime files; CUSAX_AUDIO=none: no sound
+	// device (docs/baresip-backend.md).
+	for _, k := range []string{"HOME", "TMPDIR", "PATH", "SSL_CERT_FILE", "SSL_CERT_DIR", "GODEBUG", "XDG_RUNTIME_DIR", "CUSAX_AUDIO"} {
 		if v, ok := os.LookupEnv(k); ok {
 			env = append(env, k+"="+v)
 		}
