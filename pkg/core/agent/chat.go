@@ -213,12 +213,32 @@ func (c *chatAspect) watch(ctx context.Context, s protocol.IMPPSession) error {
 	t := time.NewTicker(c.acc.a.opts.ProbeEvery)
 	defer t.Stop()
 	domain := domainOf(c.req.Address)
+	// The end of the session (the server closed the stream: a restart
+	// sends <system-shutdown/>, RFC 6120 §4.9.3.22) ends every stream it
+	// serves. A presence stream held here tells at once, not at the next
+	// probe; the probe below then confirms it. Presences are broadcast, so
+	// reading them takes nothing from a lease.
+	var ended chan struct{}
+	if ps, err := s.Presences(ctx); err == nil {
+		ended = make(chan struct{})
+		go func() {
+			defer close(ended)
+			for {
+				if _, err := ps.Recv(); err != nil {
+					return
+				}
+			}
+		}()
+		defer ps.Close()
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-t.C:
 		case <-c.kick:
+		case <-ended:
+			ended = nil // probe once; a stream that ended for another reason is not asked again
 		}
 		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		_, err := s.DiscoInfo(pctx, domain, "")

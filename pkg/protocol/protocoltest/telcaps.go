@@ -240,15 +240,18 @@ func runTelephonyCapabilities(t *testing.T, b protocol.Telephony, env Env, info 
 		need(t, protocol.CapIncomingCalls, "CallGood", env.CallGood == nil)
 		incomingFromEnv(t, b, env, 486, "Busy Here")
 	})
-	capTest(t, info, protocol.CapIncomingCalls, "StreamedAndRespond603", func(t *testing.T) {
-		need(t, protocol.CapIncomingCalls, "CallGood", env.CallGood == nil)
-		if !info.Has(protocol.CapRespondAny) {
+	if info.Has(protocol.CapRespondAny) {
+		capTest(t, info, protocol.CapRespondAny, "Respond603", func(t *testing.T) {
+			need(t, protocol.CapRespondAny, "CallGood", env.CallGood == nil)
+			incomingFromEnv(t, b, env, 603, "Decline")
+		})
+	} else {
+		capTest(t, info, protocol.CapIncomingCalls, "Respond603Refused", func(t *testing.T) {
+			need(t, protocol.CapIncomingCalls, "CallGood", env.CallGood == nil)
 			// 603 is refused (ErrUnsupported), the call stays, 486 ends it.
 			incomingOnly486(t, b, env)
-			return
-		}
-		incomingFromEnv(t, b, env, 603, "Decline")
-	})
+		})
+	}
 
 	capTest(t, info, protocol.CapIncomingCalls, "FromPeerBackend", func(t *testing.T) {
 		need(t, protocol.CapIncomingCalls, "Peer", env.Peer.Address == "")

@@ -357,7 +357,7 @@ func TestAgentForeignListenerNotTrusted(t *testing.T) {
 }
 
 // TestAgentListenersSameAsFreshLogin: `whois-caller --listen` and
-// `answer` through the agent judge a sipp caller (bob, in the roster, with
+// `answer` through the agent judge a sipp caller (a user of its own in the roster, with
 // no proof) and decline the call (603) exactly as a listener that
 // registered itself does, with no REGISTER of their own. The agent is
 // stopped before each --no-agent run: Kamailio would fork the call to
@@ -374,6 +374,18 @@ func TestAgentListenersSameAsFreshLogin(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			h := agentUser(t, bed, c.user)
 			me := "sip:" + c.user + "@" + bed.Domain
+			// A caller of this test's own, in the roster with no vCard: the
+			// shared bed's bob may have one (other tests seed it), which
+			// proves him and makes answer take the call instead.
+			caller := c.user + "bob"
+			sctx, scancel := context.WithTimeout(context.Background(), 60*time.Second)
+			if _, err := bed.AddUsers(sctx, bed.Domain, caller); err != nil {
+				t.Fatal(err)
+			}
+			if err := bed.Seed(sctx, testbed.Seed{Rosters: map[string][]testbed.Contact{c.user: {{JID: caller + "@" + bed.Domain, Name: "Bob"}}}}); err != nil {
+				t.Fatalf("seed: %v", err)
+			}
+			scancel()
 			judge := func(global ...string) (map[string]any, serverCounts) {
 				t.Helper()
 				ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -400,7 +412,7 @@ func TestAgentListenersSameAsFreshLogin(t *testing.T) {
 					t.Logf("%s %v stderr:\n%s", c.name, global, errOut.String())
 				}()
 				waitFor(t, c.ready, 20*time.Second, func() bool { return strings.Contains(errOut.String(), c.ready) })
-				res, err := bed.SippInvite(ctx, testbed.SippInviteOptions{From: "bob", To: me, ExpectStatus: 603})
+				res, err := bed.SippInvite(ctx, testbed.SippInviteOptions{From: caller, To: me, ExpectStatus: 603})
 				if err != nil {
 					t.Fatalf("sipp caller: %v (status %d)", err, res.Status)
 				}

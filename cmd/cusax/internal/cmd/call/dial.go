@@ -113,6 +113,16 @@ func (o *Options) dial(p *callplan.Plan) error {
 	st, err := sess.Dial(context.WithoutCancel(ctx), protocol.DialRequest{
 		Target: p.URI, Headers: p.Headers, Anonymous: p.Anonymous, Media: mo,
 	})
+	if errors.Is(err, protocol.ErrUnsupported) && len(p.Headers) > 0 {
+		// A backend that cannot add headers to the INVITE (baresip 1.0)
+		// refuses before sending anything: call without them rather than
+		// not at all, and say what the callee will not see (RFC 6993).
+		fmt.Fprintf(f.IO.ErrOut, "cusax: note: the telephony backend %s cannot send %s: the callee will not see your XMPP address\n", backend, p.Headers[0].Name)
+		p.Headers, p.NoCallInfo = nil, "the telephony backend "+backend+" cannot send it"
+		st, err = sess.Dial(context.WithoutCancel(ctx), protocol.DialRequest{
+			Target: p.URI, Anonymous: p.Anonymous, Media: mo,
+		})
+	}
 	if errors.Is(err, protocol.ErrInvalid) {
 		return cmdutil.Usagef("call %s: %v", p.URI, err)
 	}
