@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/cusax/cusax/cmd/cusax/internal/cli.Version=$(VERSION)
 PKGS    := ./...
 
-.PHONY: all build plugins deps test test-short vet fmt-check demo generate fuzz bench bench-answer bench-srtp bench-startup compare-testssl docs clean soak
+.PHONY: all build plugins deps test test-short vet fmt-check demo generate fuzz bench bench-answer bench-srtp bench-startup bench-agent compare-testssl docs clean soak
 
 all: build
 
@@ -83,6 +83,12 @@ bench-srtp:
 # `cusax version` and `cusax chat bob hi`, and binary size (issue 14).
 bench-startup:
 	scripts/bench-startup.sh
+
+# Issue 17's must-show: `cusax chat bob hi` through the agent vs --no-agent
+# vs go-sendxmpp, N runs each, alternating; the agent's RSS with three
+# accounts (docs/benchmarks.md).
+bench-agent:
+	scripts/bench-agent.sh
 
 # `cusax audit-tls` and testssl.sh side by side on the same endpoints
 # (docs/audit-tls-vs-testssl.md). Installs the Debian package testssl.sh

@@ -93,7 +93,9 @@ type Message struct {
 	Time time.Time `json:"time"`
 	// Delay is when the sender says it was sent, when the message was
 	// delayed (XEP-0203: offline storage, room history); zero otherwise.
-	// It is the sender's claim, not the receive time.
+	// It is the sender's claim, not the receive time. For Send: when set,
+	// the message went out late (e.g. held by cusax agent during an
+	// outage) and backends stamp it with this time (XEP-0203 §4).
 	Delay time.Time `json:"delay,omitzero"`
 	// Error is the stanza error condition for type "error".
 	Error string `json:"error,omitempty"`

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"sync"
 
 	"github.com/hashicorp/go-hclog"
 )
@@ -79,12 +80,12 @@ func (h *slogToHCLog) WithGroup(string) slog.Handler { return h }
 // credentialHeader matches the value of an Authorization or
 // Proxy-Authorization header (long or compact form has none) up to the end
 // of the line.
-var credentialHeader = regexp.MustCompile(`(?im)^((?:proxy-)?authorization[ \t]*:)[^\r\n]*`)
+var credentialHeader = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?im)^((?:proxy-)?authorization[ \t]*:)[^\r\n]*`) })
 
 // redact removes credentials from a SIP message for tracing. The digest
 // response is not the password, but it allows an offline guess of it.
 // SDP a=crypto keys (RFC 4568 §6.1) are secrets too: whoever holds one
 // decrypts the call's media.
 func redact(msg string) string {
-	return redactKeys(credentialHeader.ReplaceAllString(msg, "$1 <redacted>"))
+	return redactKeys(credentialHeader().ReplaceAllString(msg, "$1 <redacted>"))
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/cusax/cusax/pkg/protocol"
 	"github.com/cusax/cusax/plugins/sip/callmedia"
@@ -87,10 +88,10 @@ func newOfferCryptos(suites []string) ([]callmedia.Crypto, error) {
 // "inline:" key||salt ["|" lifetime] ["|" MKI ":" length]), wherever it
 // appears: an a=crypto line of SDP in a traced message, a sipgo parse
 // error quoting a datagram, an error naming a line.
-var inlineKey = regexp.MustCompile(`(?i)(inline:)[^\s|;"']*`)
+var inlineKey = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)(inline:)[^\s|;"']*`) })
 
 // redactKeys removes SDES keys from text that may be logged. The
 // lifetime and MKI stay: they are not secret and help debugging.
 func redactKeys(s string) string {
-	return inlineKey.ReplaceAllString(s, "${1}<redacted>")
+	return inlineKey().ReplaceAllString(s, "${1}<redacted>")
 }

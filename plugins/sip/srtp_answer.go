@@ -4,6 +4,7 @@ import (
 	"errors"
 	"regexp"
 	"strings"
+	"sync"
 
 	gosip "github.com/emiago/sipgo/sip"
 	"github.com/pion/sdp/v3"
@@ -104,7 +105,7 @@ func planAnswer(body []byte, setting string, tls bool) (answerMedia, *refusal, e
 		// The caller's text goes into the note only when it is a plain
 		// profile name (e.g. UDP/TLS/RTP/SAVP, DTLS-SRTP).
 		name := "an SRTP profile"
-		if profileName.MatchString(proto) {
+		if profileName().MatchString(proto) {
 			name = proto
 		}
 		return answerMedia{}, &refusal{"the caller offered " + name + " (SDES-keyed RTP/SAVP, RFC 4568, and DTLS-SRTP UDP/TLS/RTP/SAVP, RFC 5764, are supported): refused with 488"}, nil
@@ -146,9 +147,11 @@ func offerProfile(body []byte) (proto string, sdes bool) {
 	return "", false
 }
 
+// Compiled on first use, not at every cusax start (these regexps are
+// linked into every invocation).
 // profileName is what an SDP transport protocol name looks like (RFC 4566
 // §5.14 proto: tokens separated by "/").
-var profileName = regexp.MustCompile(`^[A-Z0-9]{1,8}(/[A-Z0-9]{1,8}){1,4}$`)
+var profileName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Z0-9]{1,8}(/[A-Z0-9]{1,8}){1,4}$`) })
 
 // protect fills an event's MediaProtection and MediaKeying.
 func (m answerMedia) protect(ev *protocol.AnswerEvent) {

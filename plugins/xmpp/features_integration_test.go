@@ -440,3 +440,32 @@ func TestReachProsody(t *testing.T) {
 		t.Errorf("PublishReach(bad URI): %v, want ErrInvalid", err)
 	}
 }
+
+// TestSendDelayStamp: a message sent with Delay set carries an XEP-0203 §4
+// <delay/> through the real Prosody, and the receiver reads its stamp.
+func TestSendDelayStamp(t *testing.T) {
+	f := newFixture(t)
+	ctx := testCtx(t, 10*time.Second)
+	alice := f.connect(t, f.req("alice"))
+	bobReq := f.req("bob")
+	bobReq.Resource = "delay"
+	bob := f.connect(t, bobReq)
+	bm, err := bob.Messages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	written := time.Now().Add(-42 * time.Second).Truncate(time.Millisecond)
+	if err := alice.Send(ctx, protocol.Message{ID: "late1", To: bob.Report().Address, Body: "written earlier", Delay: written}); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.Send(ctx, protocol.Message{ID: "now1", To: bob.Report().Address, Body: "on time"}); err != nil {
+		t.Fatal(err)
+	}
+	m := recv(t, bm)
+	if m.ID != "late1" || !m.Delay.Equal(written) {
+		t.Errorf("delayed message: got %+v, want Delay %v", m, written)
+	}
+	if m := recv(t, bm); m.ID != "now1" || !m.Delay.IsZero() {
+		t.Errorf("message on time: got %+v, want no Delay", m)
+	}
+}

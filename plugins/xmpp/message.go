@@ -20,6 +20,17 @@ type chatMessage struct {
 	stanza.Message
 	Body   string `xml:"body"`
 	Thread string `xml:"thread,omitempty"`
+	// Delay is set when the message is sent late (protocol.Message.Delay).
+	Delay *delayElem `xml:"urn:xmpp:delay delay,omitempty"`
+}
+
+// delayElem is XEP-0203 §4's <delay xmlns='urn:xmpp:delay' from stamp/>:
+// stamp is the time the message was first meant to go out (UTC, XEP-0082
+// DateTime), from the entity that delayed it (here: the sender's own
+// client, so from is the sender's JID).
+type delayElem struct {
+	From  string `xml:"from,attr,omitempty"`
+	Stamp string `xml:"stamp,attr"`
 }
 
 // Send sends one message (RFC 6121 §5). Type is "chat" (default),
@@ -69,6 +80,12 @@ func (ss *session) Send(ctx context.Context, m protocol.Message) error {
 		Message: stanza.Message{ID: id, To: to, Type: typ},
 		Body:    m.Body,
 		Thread:  m.Thread,
+	}
+	if !m.Delay.IsZero() {
+		// XEP-0203 §4: a message held back (e.g. by cusax agent while the
+		// server was away) says when it was written, so the receiver can
+		// show it as delayed.
+		msg.Delay = &delayElem{From: ss.s.LocalAddr().String(), Stamp: m.Delay.UTC().Format("2006-01-02T15:04:05.000Z")}
 	}
 	if err := ss.s.Encode(writeCtx(ctx), msg); err != nil {
 		return fmt.Errorf("xmpp send to %s: %w", to, ss.ioError(err))

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/pelletier/go-toml/v2"
 
@@ -134,7 +135,7 @@ func tomlError(path string, err error) error {
 	if errors.As(err, &de) {
 		line, col := de.Position()
 		msg := strings.TrimPrefix(de.Error(), "toml: ")
-		if m := typeMismatchRE.FindStringSubmatch(msg); m != nil {
+		if m := typeMismatchRE().FindStringSubmatch(msg); m != nil {
 			msg = fmt.Sprintf("want %s, got %s", goTypeName(m[2]), m[1])
 		}
 		if k := de.Key(); len(k) > 0 {
@@ -146,8 +147,11 @@ func tomlError(path string, err error) error {
 }
 
 // typeMismatchRE matches go-toml's wording, which names Go types, so the
-// message can speak of TOML types instead.
-var typeMismatchRE = regexp.MustCompile(`^cannot decode TOML (\w+) into .* of type (\S+)$`)
+// message can speak of TOML types instead. Compiled on first use (only a
+// malformed config needs it), not at every start.
+var typeMismatchRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^cannot decode TOML (\w+) into .* of type (\S+)$`)
+})
 
 func goTypeName(t string) string {
 	switch strings.TrimPrefix(t, "*") {

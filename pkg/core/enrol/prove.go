@@ -144,7 +144,7 @@ func Prove(ctx context.Context, env Env, j Job) (*Outcome, error) {
 
 	env.progress("starting plugins")
 	t0 := time.Now()
-	plugins, err := session.Open(ctx, env.Source, acct)
+	plugins, err := session.Open(ctx, env.Source, acct, session.Fresh())
 	if err != nil {
 		return nil, err
 	}

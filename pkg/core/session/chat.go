@@ -29,8 +29,11 @@ func (c *ChatSession) Shutdown() {
 	c.Plugins.Close()
 }
 
-// OpenChat starts the account's IMPP backend and logs into the Chat aspect.
-// RFC 7081 strategy 2: chat, presence, the roster and vCards go over XMPP.
+// OpenChat starts the account's IMPP backend and logs into the Chat aspect,
+// or, when src lends it (Lender: `cusax agent` keeps it connected), takes
+// a lease on the live session: no plugin, no password, no login, and
+// Shutdown ends only the lease. RFC 7081 strategy 2: chat, presence, the
+// roster and vCards go over XMPP.
 func OpenChat(ctx context.Context, src Source, store secrets.Store, a config.Account, timeout time.Duration, log hclog.Logger) (*ChatSession, error) {
 	if a.XMPP == nil {
 		return nil, fmt.Errorf("account %s has no Chat (XMPP) aspect: %w", a.Name, protocol.ErrUnsupported)
@@ -42,9 +45,12 @@ func OpenChat(ctx context.Context, src Source, store secrets.Store, a config.Acc
 	if err != nil {
 		return nil, err
 	}
-	pw, err := secrets.Resolve(ctx, store, secrets.Ref{Account: a.Name, Aspect: config.AspectXMPP}, a.XMPP.PasswordCommand)
-	if err != nil {
-		return nil, fmt.Errorf("chat password: %w", err)
+	// A session the agent lends needs no password: nothing logs in.
+	var pw string
+	if !Lends(ctx, src, protocol.KindIMPP, a.XMPP.JID) {
+		if pw, err = secrets.Resolve(ctx, store, secrets.Ref{Account: a.Name, Aspect: config.AspectXMPP}, a.XMPP.PasswordCommand); err != nil {
+			return nil, fmt.Errorf("chat password: %w", err)
+		}
 	}
 	if log == nil {
 		log = hclog.NewNullLogger()
@@ -54,7 +60,12 @@ func OpenChat(ctx context.Context, src Source, store secrets.Store, a config.Acc
 	if err != nil {
 		return nil, err
 	}
-	log.Debug("plugin started", "ms", time.Since(t0).Milliseconds())
+	lent := plugins.Lent(protocol.KindIMPP)
+	if lent {
+		log.Debug("chat session lent by the agent", "jid", a.XMPP.JID)
+	} else {
+		log.Debug("plugin started", "ms", time.Since(t0).Milliseconds())
+	}
 	t1 := time.Now()
 	cctx, cancel := context.WithTimeout(ctx, timeout+2*time.Second)
 	defer cancel()
@@ -68,6 +79,10 @@ func OpenChat(ctx context.Context, src Source, store secrets.Store, a config.Acc
 		plugins.Close()
 		return nil, aspectErr(protocol.AspectChat, err)
 	}
-	log.Debug("xmpp connected", "ms", time.Since(t1).Milliseconds(), "login_ms", sess.Report().Elapsed.Milliseconds())
+	if lent {
+		log.Debug("agent lease taken", "ms", time.Since(t1).Milliseconds())
+	} else {
+		log.Debug("xmpp connected", "ms", time.Since(t1).Milliseconds(), "login_ms", sess.Report().Elapsed.Milliseconds())
+	}
 	return &ChatSession{IMPPSession: sess, Account: a, Plugins: plugins, Info: plugins.Info(protocol.KindIMPP)}, nil
 }

@@ -70,6 +70,18 @@ func (p *Plugins) Info(kind protocol.Kind) protocol.Info {
 	return protocol.Info{}
 }
 
+// Lent reports whether the backend of kind is a lease on a live session
+// the agent keeps (Lender; Started.Lease), for --debug and for callers
+// that skip what only a fresh login needs.
+func (p *Plugins) Lent(kind protocol.Kind) bool {
+	for _, st := range p.Started() {
+		if st.Kind == kind {
+			return st.Lease
+		}
+	}
+	return false
+}
+
 // TelephonyInfo is the running telephony backend's self-description (for
 // Request.TelephonyInfo), nil when none runs.
 func (p *Plugins) TelephonyInfo() *protocol.Info {
@@ -113,7 +125,13 @@ type Option func(*openOptions)
 
 type openOptions struct {
 	impp, telephony bool
+	fresh           bool
 }
+
+// Fresh starts the backends even when the source lends live sessions
+// (Lender): `cusax login` proves that the account's credentials work,
+// which only a login of its own shows.
+func Fresh() Option { return func(o *openOptions) { o.fresh = true } }
 
 // Only starts just the backends of the kinds named (chat and roster need
 // only the IMPP backend, a call only the telephony one), so no process is
@@ -165,7 +183,21 @@ func Open(ctx context.Context, src Source, a config.Account, opts ...Option) (*P
 	started := make([]*Started, len(jobs))
 	errs := make([]error, len(jobs))
 	var wg sync.WaitGroup
+	addrs := map[protocol.Kind]string{}
+	if a.XMPP != nil {
+		addrs[protocol.KindIMPP] = a.XMPP.JID
+	}
+	if a.SIP != nil {
+		addrs[protocol.KindTelephony] = a.SIP.AOR
+	}
 	for i, j := range jobs {
+		// An aspect the agent keeps connected is lent, not started.
+		if !o.fresh {
+			if st := lend(ctx, src, j.kind, addrs[j.kind]); st != nil {
+				started[i] = st
+				continue
+			}
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -202,13 +234,24 @@ func Open(ctx context.Context, src Source, a config.Account, opts ...Option) (*P
 // Passwords resolves the account's passwords from its password commands or
 // the secret store.
 func Passwords(ctx context.Context, store secrets.Store, a config.Account) (xmpp, sip string, err error) {
-	if a.XMPP != nil {
+	return passwords(ctx, nil, store, a)
+}
+
+// PasswordsFor is Passwords for the aspects src does not lend (Lender):
+// a lent aspect logs nobody in, so its password is not looked up at all
+// (no keyring round trip, no password command) and comes back "".
+func PasswordsFor(ctx context.Context, src Source, store secrets.Store, a config.Account) (xmpp, sip string, err error) {
+	return passwords(ctx, src, store, a)
+}
+
+func passwords(ctx context.Context, src Source, store secrets.Store, a config.Account) (xmpp, sip string, err error) {
+	if a.XMPP != nil && !Lends(ctx, src, protocol.KindIMPP, a.XMPP.JID) {
 		xmpp, err = secrets.Resolve(ctx, store, secrets.Ref{Account: a.Name, Aspect: config.AspectXMPP}, a.XMPP.PasswordCommand)
 		if err != nil {
 			return "", "", fmt.Errorf("chat password: %w", err)
 		}
 	}
-	if a.SIP != nil {
+	if a.SIP != nil && !Lends(ctx, src, protocol.KindTelephony, a.SIP.AOR) {
 		sip, err = secrets.Resolve(ctx, store, secrets.Ref{Account: a.Name, Aspect: config.AspectSIP}, a.SIP.PasswordCommand)
 		if err != nil {
 			return "", "", fmt.Errorf("telephony password: %w", err)

@@ -41,6 +41,9 @@ type Started struct {
 	Exited func() string
 	// Stop stops it; nil when there is nothing to stop.
 	Stop func()
+	// Lease says that Plugin lends live sessions another process keeps
+	// (Lender): its Connect logs nobody in and needs no password.
+	Lease bool
 }
 
 func (s *Started) close() {

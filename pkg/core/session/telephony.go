@@ -36,14 +36,20 @@ func (t *TelephonySession) Shutdown() {
 // user agent (Connect; Register is the caller's, once it listens). RFC
 // 7081 strategy 1: calls go over SIP. Connect is bounded by timeout plus
 // the plugin's grace: a plugin that does not answer is a plugin failure
-// (NoAnswer).
+// (NoAnswer). When src lends the aspect (the agent keeps it registered),
+// the session is a lease: Register reports the live registration and
+// Shutdown ends only the lease.
 func OpenTelephony(ctx context.Context, src Source, store secrets.Store, a config.Account, timeout time.Duration) (*TelephonySession, error) {
 	if a.SIP == nil {
 		return nil, fmt.Errorf("account %s has no SIP aspect to receive calls on: %w", a.Name, protocol.ErrUnsupported)
 	}
-	pw, err := secrets.Resolve(ctx, store, secrets.Ref{Account: a.Name, Aspect: config.AspectSIP}, a.SIP.PasswordCommand)
-	if err != nil {
-		return nil, fmt.Errorf("telephony password: %w", err)
+	// A session the agent lends needs no password: nothing registers.
+	var pw string
+	if !Lends(ctx, src, protocol.KindTelephony, a.SIP.AOR) {
+		var err error
+		if pw, err = secrets.Resolve(ctx, store, secrets.Ref{Account: a.Name, Aspect: config.AspectSIP}, a.SIP.PasswordCommand); err != nil {
+			return nil, fmt.Errorf("telephony password: %w", err)
+		}
 	}
 	ca, err := ReadCA(a)
 	if err != nil {

@@ -83,6 +83,10 @@ func Run(ctx context.Context, io *iostreams.IOStreams, args []string) int {
 	root.SetOut(io.Out)
 	root.SetErr(io.ErrOut)
 	cmd, err := root.ExecuteC()
+	if g.agent != nil {
+		// A lease asked for but never used is closed, not left in the agent.
+		_ = g.agent.Close()
+	}
 	if errors.Is(context.Cause(ctx), errStdoutClosed) {
 		// Nobody reads any more: no message, and the status a shell shows
 		// for a command killed by SIGPIPE.
@@ -108,6 +112,9 @@ type globals struct {
 	pluginDirs     []string
 	debug          bool
 	allowPlaintext bool
+	noAgent        bool
+	// agent is the agent-aware Source once a command asked for backends.
+	agent *session.AgentSource
 }
 
 func newFactory(ctx context.Context, io *iostreams.IOStreams) (*cmdutil.Factory, *globals) {
@@ -161,12 +168,20 @@ func newFactory(ctx context.Context, io *iostreams.IOStreams) (*cmdutil.Factory,
 		warnRefused(io, host)
 		return host, nil
 	})
-	f.Backends = cmdutil.Lazy(func() (session.Source, error) {
+	fromHost := cmdutil.Lazy(func() (session.Source, error) {
 		host, err := f.Plugins()
 		if err != nil {
 			return nil, err
 		}
 		return session.FromHost(host), nil
+	})
+	f.Backends = cmdutil.Lazy(func() (session.Source, error) {
+		if g.noAgent || noAgentEnv() {
+			f.Logger().Debug("agent not asked (--no-agent or CUSAX_NO_AGENT)")
+			return fromHost()
+		}
+		g.agent = agentSource(io, f.Logger(), fromHost)
+		return g.agent, nil
 	})
 	return f, g
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"github.com/cusax/cusax/cmd/cusax/internal/cmd/agent"
 	"strings"
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/answer"
@@ -43,6 +44,7 @@ takes --json. See 'cusax help exit-codes'.`,
 	// Per invocation only, never stored (issue 13 item 9): a setting in the
 	// config would later authenticate in the clear without a word.
 	pf.BoolVar(&g.allowPlaintext, "allow-plaintext", false, "this once, when an XMPP server refuses TLS, log in without it (the credentials and the session cross the network unprotected)")
+	pf.BoolVar(&g.noAgent, "no-agent", false, "log in afresh even when the agent (cusax agent) keeps the account connected (also CUSAX_NO_AGENT=1)")
 	root.SetFlagErrorFunc(cmdutil.FlagError)
 
 	root.AddCommand(
@@ -56,6 +58,7 @@ takes --json. See 'cusax help exit-codes'.`,
 		status.NewCmdStatus(f, nil),
 		plugins.NewCmdPlugins(f, nil),
 		version.NewCmdVersion(f, nil),
+		agent.NewCmdAgent(f, nil),
 		&cobra.Command{Use: "exit-codes", Short: "The exit codes cusax returns", Long: cmdutil.ExitCodesHelp},
 	)
 	// Unknown commands and bad arguments are usage errors (exit 2).

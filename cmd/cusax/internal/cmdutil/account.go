@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/cusax/cusax/pkg/core/config"
+	"github.com/cusax/cusax/pkg/core/secrets"
 	"github.com/cusax/cusax/pkg/core/session"
 	"github.com/cusax/cusax/pkg/protocol"
 )
@@ -28,13 +29,17 @@ func (f *Factory) Account(name string) (config.Account, error) {
 
 // OpenChat logs into the account's Chat aspect.
 func (f *Factory) OpenChat(a config.Account, timeout time.Duration) (*session.ChatSession, error) {
-	store, _, err := f.Secrets()
-	if err != nil {
-		return nil, err
-	}
 	src, err := f.Backends()
 	if err != nil {
 		return nil, err
+	}
+	// A session the agent lends needs no password: the secret store is
+	// not even opened (its keyring probe is a D-Bus round trip).
+	var store secrets.Store
+	if a.XMPP == nil || !session.Lends(f.Context, src, protocol.KindIMPP, a.XMPP.JID) {
+		if store, _, err = f.Secrets(); err != nil {
+			return nil, err
+		}
 	}
 	if a.XMPP != nil {
 		// This invocation decides, whatever built a (see applyPlaintext).

@@ -34,6 +34,14 @@ const (
 // above aligned as it was.
 const ExitMediaInsecure = 14
 
+// cusax agent (docs/agent.md): ExitNoAgent (15) no agent is running
+// (agent status); ExitAgentRunning (16) agent run/start refused because
+// one already runs for this user.
+const (
+	ExitNoAgent      = 15
+	ExitAgentRunning = 16
+)
+
 // ExitCodesHelp documents the table for `cusax help exit-codes`.
 const ExitCodesHelp = `cusax exit codes (stable; scripts may rely on them):
 
@@ -41,7 +49,8 @@ const ExitCodesHelp = `cusax exit codes (stable; scripts may rely on them):
   1    error not covered below
   2    usage: bad flag, argument or config value; also a config, secrets
        or audit state file that another user owns or others can write
-       (or a directory above it): it is refused, never read; input cusax
+       (or a directory above it): it is refused, never read; the agent's
+       socket directory or socket not private to the user; input cusax
        cannot send as it is (chat: a message over the server's size limit,
        text that is not UTF-8): nothing of it was sent
   3    reserved: audit findings (cusax audit-tls uses 0/1/2/3 as monitoring
@@ -66,6 +75,8 @@ const ExitCodesHelp = `cusax exit codes (stable; scripts may rely on them):
        plain RTP or refused SRTP, SIP is not over TLS, or the telephony
        backend cannot encrypt media); answer: the backend cannot encrypt
        media
+  15   agent: no agent is running (cusax agent status)
+  16   agent: another agent already runs for this user (cusax agent run)
   130  interrupted (Ctrl-C, SIGTERM, SIGHUP); plugins log out first
   141  stdout closed by its reader (e.g. piped into head): the command
        stops, its plugins log out, nothing more is printed (128 + SIGPIPE,

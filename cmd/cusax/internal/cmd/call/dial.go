@@ -27,19 +27,22 @@ func (o *Options) dial(p *callplan.Plan) error {
 	f := o.F
 	ctx := f.Context
 	a := p.Account
-	store, _, err := f.Secrets()
-	if err != nil {
-		return err
-	}
 	src, err := f.Backends()
 	if err != nil {
 		return err
 	}
 	// Only the SIP password: a call does not need the XMPP one (whose
-	// password_command might prompt).
-	sipPW, err := secrets.Resolve(ctx, store, secrets.Ref{Account: a.Name, Aspect: config.AspectSIP}, a.SIP.PasswordCommand)
-	if err != nil {
-		return fmt.Errorf("telephony password: %w", err)
+	// password_command might prompt); none, and no secret store, when the
+	// agent lends the registered session.
+	var sipPW string
+	if !session.Lends(ctx, src, protocol.KindTelephony, a.SIP.AOR) {
+		store, _, err := f.Secrets()
+		if err != nil {
+			return err
+		}
+		if sipPW, err = secrets.Resolve(ctx, store, secrets.Ref{Account: a.Name, Aspect: config.AspectSIP}, a.SIP.PasswordCommand); err != nil {
+			return fmt.Errorf("telephony password: %w", err)
+		}
 	}
 	ca, err := session.ReadCA(a)
 	if err != nil {

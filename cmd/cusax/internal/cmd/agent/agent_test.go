@@ -1,0 +1,162 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
+	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil/cmdtest"
+	"github.com/spf13/cobra"
+)
+
+func newCmd(f *cmdutil.Factory) *cobra.Command { return NewCmdAgent(f, nil) }
+
+// runtimeDir gives the test a private XDG_RUNTIME_DIR: the agent's socket
+// goes to RUNTIME/cusax-agent.
+func runtimeDir(t *testing.T) string {
+	rt := t.TempDir()
+	if err := os.Chmod(rt, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("XDG_RUNTIME_DIR", rt)
+	return rt
+}
+
+func TestNoAgent(t *testing.T) {
+	e := cmdtest.New(t, cmdtest.Standard(), cmdtest.StandardPasswords(), nil)
+	runtimeDir(t)
+	r := e.Run(newCmd, "status")
+	if r.Code != cmdutil.ExitNoAgent || !strings.Contains(r.Err.Error(), "no agent running") || r.Stdout != "" {
+		t.Errorf("status without agent: exit %d, %v, stdout %q", r.Code, r.Err, r.Stdout)
+	}
+	r = e.Run(newCmd, "stop")
+	if r.Code != 0 || !strings.Contains(r.Stderr, "cusax: note: no agent is running") {
+		t.Errorf("stop without agent: exit %d, %v, stderr %q", r.Code, r.Err, r.Stderr)
+	}
+	r = e.Run(newCmd, "run", "--account", "nosuch")
+	if r.Code != cmdutil.ExitUsage {
+		t.Errorf("run --account nosuch: exit %d, %v", r.Code, r.Err)
+	}
+	// start --foreground is run: the same refusal, no process started.
+	r = e.Run(newCmd, "start", "--foreground", "--account", "nosuch")
+	if r.Code != cmdutil.ExitUsage || r.Stdout != "" {
+		t.Errorf("start --foreground --account nosuch: exit %d, %v", r.Code, r.Err)
+	}
+}
+
+// A socket directory others can reach, or another user's, is refused at
+// start with one line and exit 2; nothing listens.
+func TestRunRefusesSharedSocketDir(t *testing.T) {
+	cases := []struct {
+		name  string
+		root  bool
+		setup func(dir string) error
+		want  string
+	}{
+		{"mode 0777", false, func(dir string) error { return os.Chmod(dir, 0o777) }, "has mode 0777"},
+		{"owned by nobody", true, func(dir string) error { return os.Chown(dir, 65534, 65534) }, "owned by uid 65534"},
+		{"a symlink", false, func(dir string) error {
+			other := dir + ".real"
+			if err := os.Mkdir(other, 0o700); err != nil {
+				return err
+			}
+			if err := os.Remove(dir); err != nil {
+				return err
+			}
+			return os.Symlink(other, dir)
+		}, "symbolic link"},
+		{"a regular file at the socket", false, func(dir string) error {
+			return os.WriteFile(filepath.Join(dir, "agent.sock"), nil, 0o600)
+		}, "is not a socket"},
+		{"a device node at the socket", true, func(dir string) error {
+			return syscall.Mknod(filepath.Join(dir, "agent.sock"), syscall.S_IFCHR|0o600, 1<<8|3)
+		}, "is not a socket"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if c.root && os.Geteuid() != 0 {
+				if os.Getenv("CI") == "true" {
+					t.Fatal("needs root (chown); CI runs tests as root")
+				}
+				t.Skip("needs root (chown)")
+			}
+			e := cmdtest.New(t, cmdtest.Standard(), cmdtest.StandardPasswords(), nil)
+			dir := filepath.Join(runtimeDir(t), "cusax-agent")
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.setup(dir); err != nil {
+				t.Fatal(err)
+			}
+			r := e.Run(newCmd, "run")
+			if r.Code != cmdutil.ExitUsage || !strings.Contains(r.Err.Error(), c.want) || strings.Contains(r.Err.Error(), "\n") {
+				t.Fatalf("run: exit %d, %q; want exit 2 and one line with %q", r.Code, r.Err, c.want)
+			}
+			if fi, err := os.Lstat(filepath.Join(dir, "agent.sock")); err == nil && fi.Mode().Type() == os.ModeSocket {
+				t.Fatal("a socket was made where it was refused")
+			}
+			if len(e.Source.Started()) != 0 {
+				t.Fatalf("refused, yet started %v", e.Source.Started())
+			}
+		})
+	}
+}
+
+// In process with fake backends: run serves, status --json shows both
+// aspects connected, a second run refuses (16), and the first ends 0 when
+// its context ends (SIGTERM in the binary).
+func TestRunStatusSecondRun(t *testing.T) {
+	runner := cmdtest.New(t, cmdtest.Standard(), cmdtest.StandardPasswords(), nil)
+	other := cmdtest.New(t, cmdtest.Standard(), cmdtest.StandardPasswords(), nil)
+	runtimeDir(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	runner.Factory.Context = ctx
+	done := make(chan cmdtest.Result, 1)
+	go func() { done <- runner.Run(newCmd, "run") }()
+	var st StatusJSON
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r := other.Run(newCmd, "status", "--json")
+		if r.Code == 0 {
+			if err := json.Unmarshal([]byte(r.Stdout), &st); err != nil {
+				t.Fatal(err)
+			}
+			if len(st.Accounts) == 1 && st.Accounts[0].Chat.State == "connected" && st.Accounts[0].Telephony.State == "connected" {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("agent not up: %+v %v", st, r.Err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if st.PID != os.Getpid() || st.Accounts[0].Name != "home" || st.Accounts[0].Chat.Address != cmdtest.AliceJID {
+		t.Errorf("status %+v", st)
+	}
+	r := other.Run(newCmd, "run")
+	if r.Code != cmdutil.ExitAgentRunning || !strings.Contains(r.Err.Error(), "already running") {
+		t.Errorf("second run: exit %d, %v", r.Code, r.Err)
+	}
+	r = other.Run(newCmd, "status")
+	if r.Code != 0 || !strings.Contains(r.Stdout, "home\ttelephony\t"+cmdtest.AliceAOR+"\tconnected") {
+		t.Errorf("status: %d %q", r.Code, r.Stdout)
+	}
+	cancel()
+	select {
+	case r := <-done:
+		if r.Code != 0 {
+			t.Fatalf("run ended %d: %v\n%s", r.Code, r.Err, r.Stderr)
+		}
+		if !strings.Contains(r.Stderr, "cusax agent: home: telephony: unregistered") || !strings.Contains(r.Stderr, "cusax agent: stopped") {
+			t.Errorf("stderr:\n%s", r.Stderr)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("run did not end after its context")
+	}
+}
