@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cusax/cusax/pkg/protocol"
@@ -38,18 +39,25 @@ func (l *leaseIMPP) Info(context.Context) (protocol.Info, error) {
 // socket). It waits for a reconnecting session up to ctx. ErrNotFound:
 // the agent keeps no such account.
 func (l *leaseIMPP) Connect(ctx context.Context, req protocol.ConnectRequest) (protocol.IMPPSession, error) {
+	asked := time.Now()
 	for _, acc := range l.a.accounts {
 		if acc.chat != nil && sameAddress(acc.chat.req.Address, req.Address) {
+			first := acc.chat.current() // nil while reconnecting
 			s, err := acc.chat.session(ctx)
 			if err != nil {
 				return nil, err
 			}
 			lctx, cancel := context.WithCancel(context.Background())
-			return &imppLease{c: acc.chat, report: s.Report(), ctx: lctx, cancel: cancel}, nil
+			return &imppLease{c: acc.chat, report: s.Report(), ctx: lctx, cancel: cancel, asked: asked, first: first}, nil
 		}
 	}
 	return nil, fmt.Errorf("agent: no chat account %s: %w", req.Address, protocol.ErrNotFound)
 }
+
+// heldFor bounds how long after its lease was asked for a lease's first
+// message still counts as handed over then (Send): about a one-liner's
+// whole deadline (the account's timeout, 15 s by default, plus 2 s).
+const heldFor = 20 * time.Second
 
 // imppLease is one lease: every call goes to the live session, waiting
 // for it while it reconnects (up to the call's ctx) and trying again
@@ -62,6 +70,11 @@ type imppLease struct {
 	// streams are the open relays: Close waits for them, so that once it
 	// returns the agent's priority is negative again.
 	streams sync.WaitGroup
+	// asked is when the lease was asked for, first the session live then
+	// (nil while reconnecting), sent whether Send was called: see Send.
+	asked time.Time
+	first protocol.IMPPSession
+	sent  atomic.Bool
 }
 
 var _ protocol.IMPPSession = (*imppLease)(nil)
@@ -107,11 +120,26 @@ func (l *imppLease) SetPresence(ctx context.Context, p protocol.Presence) error 
 // Send sends m once the session is there. A message that waited more than
 // a second for it (an outage) goes out stamped with the time it was handed
 // over (XEP-0203 §4 delay), so the receiver sees it was delayed.
+//
+// A one-liner started during an outage asks for its lease then and sends
+// its message at once: when the lease's first message goes out on a
+// session newer than the one live when the lease was asked for (it waited
+// across a reconnect, in Connect or in a call before Send), soon enough
+// to be that one-liner's (within heldFor), it is stamped with the time
+// the lease was asked for. Likewise a Send that itself waited across a
+// reconnect, however briefly, is stamped with the time it was called.
 func (l *imppLease) Send(ctx context.Context, m protocol.Message) error {
 	t0 := time.Now()
+	s0 := l.c.current()
+	first := !l.sent.Swap(true)
 	_, err := do(ctx, l.c, func(s protocol.IMPPSession) (struct{}, error) {
-		if m.Delay.IsZero() && time.Since(t0) > time.Second {
-			m.Delay = t0
+		if m.Delay.IsZero() {
+			switch {
+			case first && s != l.first && t0.Sub(l.asked) < heldFor:
+				m.Delay = l.asked
+			case s != s0 || time.Since(t0) > time.Second:
+				m.Delay = t0
+			}
 		}
 		return struct{}{}, s.Send(ctx, m)
 	})
