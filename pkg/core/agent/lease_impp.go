@@ -42,22 +42,21 @@ func (l *leaseIMPP) Connect(ctx context.Context, req protocol.ConnectRequest) (p
 	asked := time.Now()
 	for _, acc := range l.a.accounts {
 		if acc.chat != nil && sameAddress(acc.chat.req.Address, req.Address) {
-			first := acc.chat.current() // nil while reconnecting
+			reconnecting := acc.chat.current() == nil
 			s, err := acc.chat.session(ctx)
 			if err != nil {
 				return nil, err
 			}
 			lctx, cancel := context.WithCancel(context.Background())
-			return &imppLease{c: acc.chat, report: s.Report(), ctx: lctx, cancel: cancel, asked: asked, first: first}, nil
+			lease := &imppLease{c: acc.chat, report: s.Report(), ctx: lctx, cancel: cancel}
+			if reconnecting {
+				lease.hold(asked)
+			}
+			return lease, nil
 		}
 	}
 	return nil, fmt.Errorf("agent: no chat account %s: %w", req.Address, protocol.ErrNotFound)
 }
-
-// heldFor bounds how long after its lease was asked for a lease's first
-// message still counts as handed over then (Send): about a one-liner's
-// whole deadline (the account's timeout, 15 s by default, plus 2 s).
-const heldFor = 20 * time.Second
 
 // imppLease is one lease: every call goes to the live session, waiting
 // for it while it reconnects (up to the call's ctx) and trying again
@@ -70,11 +69,30 @@ type imppLease struct {
 	// streams are the open relays: Close waits for them, so that once it
 	// returns the agent's priority is negative again.
 	streams sync.WaitGroup
-	// asked is when the lease was asked for, first the session live then
-	// (nil while reconnecting), sent whether Send was called: see Send.
-	asked time.Time
-	first protocol.IMPPSession
-	sent  atomic.Bool
+	// held is when the lease's first call that had to wait across a
+	// reconnect began (UnixNano; 0: none), sent whether Send was called.
+	held atomic.Int64
+	sent atomic.Bool
+}
+
+// heldFor bounds how long after a lease's call waited across a reconnect
+// its first message still counts as handed over then (Send): about a
+// one-liner's whole deadline (the account's timeout, 15 s by default,
+// plus 2 s).
+const heldFor = 20 * time.Second
+
+func (l *imppLease) hold(t time.Time) { l.held.CompareAndSwap(0, t.UnixNano()) }
+
+// waiting is do for a lease's call: it notes when a call that had to wait
+// across a reconnect began (see Send).
+func waiting[T any](ctx context.Context, l *imppLease, f func(protocol.IMPPSession) (T, error)) (T, error) {
+	start, s0 := time.Now(), l.c.current()
+	var used protocol.IMPPSession
+	v, err := do(ctx, l.c, func(s protocol.IMPPSession) (T, error) { used = s; return f(s) })
+	if used != nil && used != s0 {
+		l.hold(start)
+	}
+	return v, err
 }
 
 var _ protocol.IMPPSession = (*imppLease)(nil)
@@ -104,11 +122,11 @@ func do[T any](ctx context.Context, c *chatAspect, f func(protocol.IMPPSession) 
 func (l *imppLease) Report() protocol.ConnectionReport { return l.report }
 
 func (l *imppLease) Roster(ctx context.Context) ([]protocol.RosterItem, error) {
-	return do(ctx, l.c, func(s protocol.IMPPSession) ([]protocol.RosterItem, error) { return s.Roster(ctx) })
+	return waiting(ctx, l, func(s protocol.IMPPSession) ([]protocol.RosterItem, error) { return s.Roster(ctx) })
 }
 
 func (l *imppLease) VCard(ctx context.Context, jid string) (protocol.VCard, error) {
-	return do(ctx, l.c, func(s protocol.IMPPSession) (protocol.VCard, error) { return s.VCard(ctx, jid) })
+	return waiting(ctx, l, func(s protocol.IMPPSession) (protocol.VCard, error) { return s.VCard(ctx, jid) })
 }
 
 // SetPresence sets the account's presence: the agent keeps it and sends it
@@ -121,25 +139,20 @@ func (l *imppLease) SetPresence(ctx context.Context, p protocol.Presence) error 
 // a second for it (an outage) goes out stamped with the time it was handed
 // over (XEP-0203 §4 delay), so the receiver sees it was delayed.
 //
-// A one-liner started during an outage asks for its lease then and sends
-// its message at once: when the lease's first message goes out on a
-// session newer than the one live when the lease was asked for (it waited
-// across a reconnect, in Connect or in a call before Send), soon enough
-// to be that one-liner's (within heldFor), it is stamped with the time
-// the lease was asked for. Likewise a Send that itself waited across a
-// reconnect, however briefly, is stamped with the time it was called.
+// "Waited" means across a reconnect, however briefly, or more than a
+// second. A one-liner started during an outage asks for its lease and
+// looks up its roster before it sends: when the lease's Connect or an
+// earlier call waited, its first message (within heldFor) is stamped
+// with the time that wait began, when the one-liner handed it over.
 func (l *imppLease) Send(ctx context.Context, m protocol.Message) error {
-	t0 := time.Now()
-	s0 := l.c.current()
+	t0, s0 := time.Now(), l.c.current()
 	first := !l.sent.Swap(true)
 	_, err := do(ctx, l.c, func(s protocol.IMPPSession) (struct{}, error) {
-		if m.Delay.IsZero() {
-			switch {
-			case first && s != l.first && t0.Sub(l.asked) < heldFor:
-				m.Delay = l.asked
-			case s != s0 || time.Since(t0) > time.Second:
-				m.Delay = t0
-			}
+		if h := l.held.Load(); m.Delay.IsZero() && first && h != 0 && t0.Sub(time.Unix(0, h)) < heldFor {
+			m.Delay = time.Unix(0, h)
+		}
+		if m.Delay.IsZero() && (s != s0 || time.Since(t0) > time.Second) {
+			m.Delay = t0
 		}
 		return struct{}{}, s.Send(ctx, m)
 	})
@@ -156,11 +169,11 @@ func (l *imppLease) LeaveRoom(ctx context.Context, room string) error {
 }
 
 func (l *imppLease) DiscoInfo(ctx context.Context, jid, node string) (protocol.DiscoInfo, error) {
-	return do(ctx, l.c, func(s protocol.IMPPSession) (protocol.DiscoInfo, error) { return s.DiscoInfo(ctx, jid, node) })
+	return waiting(ctx, l, func(s protocol.IMPPSession) (protocol.DiscoInfo, error) { return s.DiscoInfo(ctx, jid, node) })
 }
 
 func (l *imppLease) Reach(ctx context.Context, jid string) ([]protocol.ReachAddress, error) {
-	return do(ctx, l.c, func(s protocol.IMPPSession) ([]protocol.ReachAddress, error) { return s.Reach(ctx, jid) })
+	return waiting(ctx, l, func(s protocol.IMPPSession) ([]protocol.ReachAddress, error) { return s.Reach(ctx, jid) })
 }
 
 func (l *imppLease) PublishReach(ctx context.Context, addrs []protocol.ReachAddress) error {
