@@ -38,7 +38,8 @@ type Options struct {
 	// Version is reported by Status.
 	Version string
 	// Log receives one line per state change, without a trailing newline
-	// and without the "cusax agent: " prefix. Never a secret.
+	// and without the "cusax agent: " prefix, one call at a time. Never a
+	// secret.
 	Log func(line string)
 	// ProbeEvery is the XMPP liveness probe interval; 0 means 30 s.
 	ProbeEvery time.Duration
@@ -58,6 +59,7 @@ type Agent struct {
 	accounts []*account
 	stop     chan struct{}
 	stopOnce sync.Once
+	logMu    sync.Mutex
 }
 
 // New checks the options; Run does the work.
@@ -95,7 +97,14 @@ func New(opts Options) (*Agent, error) {
 	return a, nil
 }
 
-func (a *Agent) logf(format string, args ...any) { a.opts.Log(fmt.Sprintf(format, args...)) }
+// logf hands one line to Options.Log; calls are serialised (the aspects
+// log from their own goroutines).
+func (a *Agent) logf(format string, args ...any) {
+	line := fmt.Sprintf(format, args...)
+	a.logMu.Lock()
+	defer a.logMu.Unlock()
+	a.opts.Log(line)
+}
 
 // Stop asks Run to stop cleanly, as when its ctx ends.
 func (a *Agent) Stop() { a.stopOnce.Do(func() { close(a.stop) }) }

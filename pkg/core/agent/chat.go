@@ -93,7 +93,7 @@ func (c *chatAspect) run(ctx context.Context) {
 			if state == StateDown {
 				d = b.slow()
 			}
-			if prev != state || !c.st.everUp {
+			if c.st.newFailure(prev, state, err.Error()) {
 				c.acc.logf(protocol.AspectChat, "connecting failed (%v); trying again in %s", err, d.Round(100*time.Millisecond))
 			}
 			if sleepCtx(ctx, d) != nil {

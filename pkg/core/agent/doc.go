@@ -20,12 +20,14 @@
 //     JID then go to the user's other clients or offline storage, never to
 //     an agent that would not show them).
 //
-// Every state change is reported through Options.Log as one line.
+// Each backend plugin runs once for all accounts (sharedSource) and is
+// started again when its process dies (aspectPlugin). Every state change
+// is reported through Options.Log as one line.
 //
 // On the socket it serves the Agent control service and the cusax.v1 IMPP
 // and Telephony services with lease semantics (see lease_*.go): Connect
 // with an account's address returns a lease on its live session, calls wait
 // for a reconnecting aspect up to their deadline, and a lease's Close ends
-// only its own streams. Every connection's peer uid is checked
+// only its own streams (and waits for them to end). Every connection's peer uid is checked
 // (SO_PEERCRED); other users are refused and logged.
 package agent

@@ -31,6 +31,9 @@ type aspectState struct {
 	lostAt time.Time
 	// everUp is true once it was connected once.
 	everUp bool
+	// logged is the last failure logged, so that an outage is one line,
+	// not one per attempt, unless the reason changes.
+	logged string
 
 	address, backend string
 }
@@ -53,12 +56,25 @@ func (s *aspectState) set(state, lastErr string) (prev string) {
 	s.state, s.since = state, time.Now()
 	if state == StateConnected {
 		s.everUp = true
+		s.logged = ""
 	} else if prev == StateConnected {
 		s.lostAt = time.Now()
 	}
 	close(s.changed)
 	s.changed = make(chan struct{})
 	return prev
+}
+
+// newFailure reports whether a failed attempt with this reason is news
+// (a changed state or reason) worth a line in the log.
+func (s *aspectState) newFailure(prev, state, reason string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if prev == state && s.logged == reason {
+		return false
+	}
+	s.logged = reason
+	return true
 }
 
 // waitConnected waits until the aspect is connected or ctx ends.

@@ -93,7 +93,7 @@ func (t *telAspect) run(ctx context.Context, first chan struct{}) {
 		if state == StateDown {
 			d = b.slow()
 		}
-		if prev != state || !t.st.everUp {
+		if t.st.newFailure(prev, state, err.Error()) {
 			t.acc.logf(protocol.AspectTelephony, "registering failed (%v); trying again in %s", err, d.Round(100*time.Millisecond))
 		}
 		if sleepCtx(ctx, d) != nil {

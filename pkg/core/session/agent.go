@@ -1,6 +1,7 @@
 package session
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -47,14 +48,21 @@ type AgentSource struct {
 	// is this process, which must not lease from itself. Tests that run
 	// the agent in process set another.
 	Self func() int
+	// Recheck is how old the agent's last answer may be before a Lend asks
+	// again (0: one second). A long-running command that logs in again
+	// after a drop thus notices an agent that went away, and logs in
+	// itself, instead of asking a dead socket forever.
+	Recheck time.Duration
 
 	once   sync.Once
 	conn   *grpc.ClientConn
 	served map[protocol.Kind]map[string]string // address → backend name
 	infos  map[protocol.Kind]*infoCall
 	spec   *speculation
+	asked  time.Time // when Status last answered
 	noted  sync.Once
-	mu     sync.Mutex
+	mu     sync.Mutex // infos
+	lmu    sync.Mutex // conn, served, asked after connect
 }
 
 var _ Lender = (*AgentSource)(nil)
@@ -96,11 +104,18 @@ func (s *AgentSource) DecisionTimeout() time.Duration {
 // speculation, dropped (and its lease closed) when Status says the
 // address is not served or the caller never asks for it.
 func (s *AgentSource) Lend(ctx context.Context, kind protocol.Kind, address string) *Started {
-	s.once.Do(func() { s.connect(ctx, kind, address) })
-	if s.conn == nil {
+	first := false
+	s.once.Do(func() { first = true; s.connect(ctx, kind, address) })
+	s.lmu.Lock()
+	if !first && s.conn != nil && time.Since(s.asked) > cmp.Or(s.Recheck, time.Second) {
+		s.recheck(ctx)
+	}
+	conn, spec := s.conn, s.spec
+	backend, ok := s.served[kind][address]
+	s.lmu.Unlock()
+	if conn == nil {
 		return nil
 	}
-	backend, ok := s.served[kind][address]
 	if !ok {
 		s.log().Debug("agent does not serve this address; logging in directly", "kind", kind, "address", address)
 		return nil
@@ -108,13 +123,13 @@ func (s *AgentSource) Lend(ctx context.Context, kind protocol.Kind, address stri
 	var plugin any
 	switch kind {
 	case protocol.KindIMPP:
-		plugin = &lentIMPP{IMPP: cusaxv1.NewIMPPHost(s.conn), spec: s.spec}
+		plugin = &lentIMPP{IMPP: cusaxv1.NewIMPPHost(conn), spec: spec}
 	case protocol.KindTelephony:
-		plugin = &lentTelephony{Telephony: cusaxv1.NewTelephonyHost(s.conn), spec: s.spec}
+		plugin = &lentTelephony{Telephony: cusaxv1.NewTelephonyHost(conn), spec: spec}
 	default:
 		return nil
 	}
-	info, err := s.info(ctx, kind).wait(ctx)
+	info, err := s.info(ctx, conn, kind).wait(ctx)
 	if err != nil {
 		s.ignore(fmt.Errorf("info: %w", err))
 		return nil
@@ -140,7 +155,7 @@ func (c *infoCall) wait(ctx context.Context) (protocol.Info, error) {
 }
 
 // info starts (once per kind) the Info call for kind's backend.
-func (s *AgentSource) info(ctx context.Context, kind protocol.Kind) *infoCall {
+func (s *AgentSource) info(ctx context.Context, conn *grpc.ClientConn, kind protocol.Kind) *infoCall {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if c, ok := s.infos[kind]; ok {
@@ -154,9 +169,9 @@ func (s *AgentSource) info(ctx context.Context, kind protocol.Kind) *infoCall {
 	var ask func(context.Context) (protocol.Info, error)
 	switch kind {
 	case protocol.KindIMPP:
-		ask = cusaxv1.NewIMPPHost(s.conn).Info
+		ask = cusaxv1.NewIMPPHost(conn).Info
 	default:
-		ask = cusaxv1.NewTelephonyHost(s.conn).Info
+		ask = cusaxv1.NewTelephonyHost(conn).Info
 	}
 	go func() {
 		defer close(c.done)
@@ -183,7 +198,7 @@ func (s *AgentSource) connect(ctx context.Context, kind protocol.Kind, address s
 		return
 	}
 	s.conn = conn
-	s.info(ctx, kind)
+	s.info(ctx, conn, kind)
 	s.spec = speculate(conn, kind, address)
 	st, err := agentapi.NewAgentClient(conn).Status(ctx, &agentapi.StatusRequest{})
 	if err != nil {
@@ -202,6 +217,32 @@ func (s *AgentSource) connect(ctx context.Context, kind protocol.Kind, address s
 		s.log().Debug("this process is the agent; logging in directly", "socket", s.Socket)
 		return
 	}
+	s.setServed(st)
+	if _, ok := s.served[kind][address]; !ok {
+		s.spec.drop(false)
+	}
+	s.log().Debug("agent found", "socket", s.Socket, "pid", st.GetPid(), "version", st.GetVersion(), "accounts", len(st.GetAccounts()))
+}
+
+// recheck asks Status again; an agent that does not answer any more (it
+// was stopped or killed while this command ran) is given up for the rest
+// of the process, with the note.
+func (s *AgentSource) recheck(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, agentAsk)
+	defer cancel()
+	st, err := agentapi.NewAgentClient(s.conn).Status(ctx, &agentapi.StatusRequest{})
+	if err != nil {
+		_ = s.conn.Close()
+		s.conn = nil
+		s.ignore(fmt.Errorf("the agent stopped answering: %w", err))
+		return
+	}
+	s.setServed(st)
+}
+
+// setServed records which addresses the agent keeps, and when it said so.
+func (s *AgentSource) setServed(st *agentapi.StatusResponse) {
+	s.asked = time.Now()
 	s.served = map[protocol.Kind]map[string]string{protocol.KindIMPP: {}, protocol.KindTelephony: {}}
 	for _, a := range st.GetAccounts() {
 		if c := a.GetChat(); c != nil && c.GetAddress() != "" {
@@ -211,10 +252,6 @@ func (s *AgentSource) connect(ctx context.Context, kind protocol.Kind, address s
 			s.served[protocol.KindTelephony][t.GetAddress()] = t.GetBackend()
 		}
 	}
-	if _, ok := s.served[kind][address]; !ok {
-		s.spec.drop(false)
-	}
-	s.log().Debug("agent found", "socket", s.Socket, "pid", st.GetPid(), "version", st.GetVersion(), "accounts", len(st.GetAccounts()))
 }
 
 // IgnoredAgent reports whether err, from dialling the agent at socket,
@@ -257,6 +294,8 @@ func (s *AgentSource) log() hclog.Logger {
 // agent (the leases' streams end; the agent's sessions stay). The CLI
 // calls it before exiting.
 func (s *AgentSource) Close() error {
+	s.lmu.Lock()
+	defer s.lmu.Unlock()
 	s.spec.drop(true)
 	if s.conn != nil {
 		return s.conn.Close()

@@ -13,6 +13,7 @@ import (
 	"github.com/cusax/cusax/pkg/core/agent"
 	"github.com/cusax/cusax/pkg/core/agent/agentapi"
 	"github.com/cusax/cusax/pkg/core/config"
+	"github.com/cusax/cusax/pkg/core/pluginhost"
 	"github.com/cusax/cusax/pkg/core/secrets"
 	"github.com/cusax/cusax/pkg/core/session"
 	"github.com/cusax/cusax/pkg/core/session/sessiontest"
@@ -269,6 +270,22 @@ func TestAgentFallback(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
+		{name: "socket owned by nobody", noted: true, wantErr: agentapi.ErrRefused, setup: func(t *testing.T, dir, sock string) {
+			if testing.Short() {
+				t.Skip("needs root (-short)")
+			}
+			if os.Geteuid() != 0 {
+				if os.Getenv("CI") == "true" {
+					t.Fatal("needs root to give the socket to nobody; CI runs tests as root")
+				}
+				t.Skip("needs root to give the socket to nobody")
+			}
+			mkdir(t, dir, 0o700)
+			listen(t, sock)
+			if err := os.Lchown(sock, 65534, 65534); err != nil {
+				t.Fatal(err)
+			}
+		}},
 		{name: "regular file as socket", noted: true, wantErr: agentapi.ErrRefused, setup: func(t *testing.T, dir, sock string) {
 			mkdir(t, dir, 0o700)
 			if err := os.WriteFile(sock, nil, 0o600); err != nil {
@@ -461,4 +478,80 @@ func TestAgentLeasesAreClosed(t *testing.T) {
 	if n := openLeases(); n != 0 {
 		t.Errorf("%d leases open after Close of a Source whose lease nobody took; want 0", n)
 	}
+}
+
+// TestAgentGoneMidCommand: a long-running command that logs in again
+// (chat --lines after a drop) while the agent was stopped under it gets a
+// fresh login with the note, not the dead socket forever.
+func TestAgentGoneMidCommand(t *testing.T) {
+	svc := service()
+	dir := filepath.Join(t.TempDir(), "agent")
+	sock := filepath.Join(dir, agentapi.SocketName)
+	if err := agentapi.EnsureDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	ln := listen(t, sock)
+	srv := grpc.NewServer()
+	agentapi.RegisterAgentServer(srv, stubAgent{})
+	_ = (&cusaxv1.IMPPPlugin{Impl: leaseIMPP{svc.IMPP()}}).GRPCServer(nil, srv)
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Stop()
+
+	ig := &ignored{}
+	plugins := sessiontest.New(svc)
+	src := agentSource(dir, sock, plugins, ig)
+	src.Recheck = time.Nanosecond
+	ctx := context.Background()
+	store := &countingStore{pw: map[string]string{"alice": alicePW}}
+	first, err := session.OpenChat(ctx, src, store, account("alice", aliceJID), 5*time.Second, nil)
+	if err != nil || !first.Plugins.Lent(protocol.KindIMPP) {
+		t.Fatalf("first OpenChat: lent %v, %v", err == nil && first.Plugins.Lent(protocol.KindIMPP), err)
+	}
+	first.Shutdown()
+	srv.Stop() // the agent goes away under the running command
+	again, err := session.OpenChat(ctx, src, store, account("alice", aliceJID), 5*time.Second, nil)
+	if err != nil {
+		t.Fatalf("OpenChat after the agent went away: %v; want a fresh login", err)
+	}
+	defer again.Shutdown()
+	if again.Plugins.Lent(protocol.KindIMPP) || len(plugins.Started()) != 1 || store.lookups() != 1 {
+		t.Errorf("lent %v, started %v, lookups %d; want a fresh login", again.Plugins.Lent(protocol.KindIMPP), plugins.Started(), store.lookups())
+	}
+	if errs := ig.all(); len(errs) != 1 {
+		t.Errorf("notes %v; want one", errs)
+	}
+	_ = src.Close()
+}
+
+// stallIMPP is a lease server whose Connect waits for a session that does
+// not come back (the agent reconnecting through an outage).
+type stallIMPP struct{ protocol.IMPP }
+
+func (stallIMPP) Connect(ctx context.Context, _ protocol.ConnectRequest) (protocol.IMPPSession, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// TestAgentLeaseTimeoutIsNetwork: a lease that waits past the command's
+// deadline for the agent's session to come back fails as a fresh login
+// that times out does (ErrTimeout), not as a hung plugin.
+func TestAgentLeaseTimeoutIsNetwork(t *testing.T) {
+	svc := service()
+	dir := filepath.Join(t.TempDir(), "agent")
+	sock := filepath.Join(dir, agentapi.SocketName)
+	if err := agentapi.EnsureDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	ln := listen(t, sock)
+	srv := grpc.NewServer()
+	agentapi.RegisterAgentServer(srv, stubAgent{})
+	_ = (&cusaxv1.IMPPPlugin{Impl: stallIMPP{svc.IMPP()}}).GRPCServer(nil, srv)
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Stop()
+	src := agentSource(dir, sock, sessiontest.New(svc), &ignored{})
+	_, err := session.OpenChat(context.Background(), src, &countingStore{}, account("alice", aliceJID), 100*time.Millisecond, nil)
+	if !errors.Is(err, protocol.ErrTimeout) || errors.Is(err, pluginhost.ErrFailed) {
+		t.Fatalf("OpenChat through a stalled lease: %v; want ErrTimeout, not a plugin failure", err)
+	}
+	_ = src.Close()
 }

@@ -75,7 +75,11 @@ func OpenChat(ctx context.Context, src Source, store secrets.Store, a config.Acc
 	})
 	if err != nil {
 		name, _ := BackendNames(a)
-		err = NoAnswer(ctx, cctx, err, protocol.KindIMPP, name, "Connect", timeout+2*time.Second)
+		if lent {
+			err = leaseTimeout(ctx, cctx, err, a.XMPP.JID, timeout+2*time.Second)
+		} else {
+			err = NoAnswer(ctx, cctx, err, protocol.KindIMPP, name, "Connect", timeout+2*time.Second)
+		}
 		plugins.Close()
 		return nil, aspectErr(protocol.AspectChat, err)
 	}

@@ -2,6 +2,9 @@ package session
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"time"
 
 	"github.com/cusax/cusax/pkg/protocol"
 )
@@ -35,4 +38,15 @@ func lend(ctx context.Context, src Source, kind protocol.Kind, address string) *
 		return nil
 	}
 	return l.Lend(ctx, kind, address)
+}
+
+// leaseTimeout names what a lease's deadline means: the agent keeps the
+// session but it did not come back (the agent waits for a reconnecting
+// aspect up to the caller's deadline) — the network's failure, as a fresh
+// login's timeout would be (ErrTimeout), not a hung plugin (NoAnswer).
+func leaseTimeout(ctx, dctx context.Context, err error, address string, d time.Duration) error {
+	if err == nil || ctx.Err() != nil || !errors.Is(dctx.Err(), context.DeadlineExceeded) {
+		return err
+	}
+	return fmt.Errorf("the agent's session of %s did not come back within %s (the agent is reconnecting): %w", address, d, protocol.ErrTimeout)
 }

@@ -67,7 +67,11 @@ func OpenTelephony(ctx context.Context, src Source, store secrets.Store, a confi
 		CAPEM: ca, AllowPlaintext: a.SIP.AllowPlaintext, MinTLS: a.MinTLS(), Timeout: timeout,
 	})
 	if err != nil {
-		err = NoAnswer(ctx, cctx, err, protocol.KindTelephony, backend, "Connect", timeout+2*time.Second)
+		if plugins.Lent(protocol.KindTelephony) {
+			err = leaseTimeout(ctx, cctx, err, a.SIP.AOR, timeout+2*time.Second)
+		} else {
+			err = NoAnswer(ctx, cctx, err, protocol.KindTelephony, backend, "Connect", timeout+2*time.Second)
+		}
 		plugins.Close()
 		return nil, fmt.Errorf("telephony: %w", err)
 	}

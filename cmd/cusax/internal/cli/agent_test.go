@@ -618,3 +618,52 @@ func TestAgentLeaseIncomingCall(t *testing.T) {
 	}
 	p.waitLog(t, "lab: telephony: incoming call from sip:bob@"+bed.Domain+": nobody is answering (480)", 10*time.Second)
 }
+
+// TestAgentLeaseDial: a call placed through a Telephony lease goes out on
+// the agent's registered user agent and is answered by a sipp callee.
+func TestAgentLeaseDial(t *testing.T) {
+	bed := testbed.Shared(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	users, err := bed.AddUsers(ctx, bed.Domain, "agentdialer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	callee := calleeUser(t, bed, "agentdialee")
+	h := newAgentHome(t, bed, "agentdialer", users["agentdialer"].Password)
+	p := h.run(t)
+	aor := "sip:agentdialer@" + bed.Domain
+	p.waitLog(t, "lab: telephony: registered "+aor, 30*time.Second)
+	uas := bed.StartSippUAS(t, testbed.SippUASOptions{User: callee, Answer: 200})
+	t.Setenv("XDG_RUNTIME_DIR", h.rt)
+	cc, err := agentapi.Dial(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	lease, err := cusaxv1.NewTelephonyHost(cc).Connect(ctx, protocol.ConnectRequest{Address: aor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lease.Close(context.Background())
+	if _, err := lease.Register(ctx, protocol.RegisterRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := lease.Dial(ctx, protocol.DialRequest{Target: uas.URI,
+		Media: protocol.MediaOptions{Duration: 500 * time.Millisecond, Encryption: protocol.MediaEncryptionNone}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last protocol.CallEvent
+	for !last.Final {
+		if last, err = st.Recv(); err != nil {
+			t.Fatalf("call through the lease: %v", err)
+		}
+	}
+	if !last.Answered || last.StatusCode != 200 {
+		t.Fatalf("final event %+v, want answered 200", last)
+	}
+	if res, err := uas.Wait(15 * time.Second); err != nil || res.Successful != 1 {
+		t.Fatalf("callee: %+v %v", res, err)
+	}
+}

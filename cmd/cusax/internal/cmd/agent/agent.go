@@ -13,6 +13,7 @@ import (
 	"github.com/cusax/cusax/pkg/core/agent/agentapi"
 	"github.com/cusax/cusax/pkg/core/config"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // Options are the parsed flags of every subcommand.
@@ -28,6 +29,10 @@ type Options struct {
 	Wait time.Duration
 	// Foreground makes start behave as run (start --foreground).
 	Foreground bool
+	// Globals are the global flags given (--plugin-dir, --debug,
+	// --allow-plaintext), which start hands on to the agent it runs;
+	// --config travels as CUSAX_CONFIG.
+	Globals []string
 }
 
 // NewCmdAgent builds `cusax agent` and its subcommands.
@@ -60,7 +65,8 @@ See docs/agent.md.`,
 			Use:   name,
 			Short: short,
 			Args:  cobra.NoArgs,
-			RunE: func(*cobra.Command, []string) error {
+			RunE: func(c *cobra.Command, _ []string) error {
+				opts.Globals = globalFlags(c)
 				if runF != nil {
 					return runF(opts)
 				}
@@ -171,6 +177,27 @@ func agentErr(err error) error {
 		return cmdutil.WithExit(cmdutil.ExitNoAgent, cmdutil.WithHint(err, "start one: cusax agent start"))
 	}
 	return err
+}
+
+// globalFlags lists the root's persistent flags set on this invocation,
+// except --config, as arguments.
+func globalFlags(c *cobra.Command) []string {
+	var out []string
+	// VisitAll and Changed: parsing happened on the subcommand's merged
+	// flag set, which shares these flags but not the root's record of them.
+	c.Root().PersistentFlags().VisitAll(func(f *pflag.Flag) {
+		if f.Name == "config" || !f.Changed {
+			return
+		}
+		if sv, ok := f.Value.(pflag.SliceValue); ok {
+			for _, v := range sv.GetSlice() {
+				out = append(out, "--"+f.Name+"="+v)
+			}
+			return
+		}
+		out = append(out, "--"+f.Name+"="+f.Value.String())
+	})
+	return out
 }
 
 // pick keeps the accounts named (all when none is).

@@ -160,3 +160,31 @@ func TestRunStatusSecondRun(t *testing.T) {
 		t.Fatal("run did not end after its context")
 	}
 }
+
+func TestExitCodesDocumented(t *testing.T) {
+	for _, want := range []string{"\n  15   agent: no agent is running", "\n  16   agent: another agent already runs"} {
+		if !strings.Contains(cmdutil.ExitCodesHelp, want) {
+			t.Errorf("help exit-codes lacks %q", want)
+		}
+	}
+}
+
+// start hands the global flags given to the agent it runs (not --config,
+// which travels as CUSAX_CONFIG).
+func TestStartForwardsGlobalFlags(t *testing.T) {
+	e := cmdtest.New(t, cmdtest.Standard(), cmdtest.StandardPasswords(), nil)
+	var got *Options
+	root := &cobra.Command{Use: "cusax", SilenceUsage: true, SilenceErrors: true}
+	root.PersistentFlags().String("config", "", "")
+	root.PersistentFlags().StringArray("plugin-dir", nil, "")
+	root.PersistentFlags().Bool("debug", false, "")
+	root.AddCommand(NewCmdAgent(e.Factory, func(o *Options) error { got = o; return nil }))
+	root.SetArgs([]string{"--config", "/x.toml", "--plugin-dir", "/a", "--plugin-dir", "/b c", "--debug", "agent", "start"})
+	if err := root.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"--debug=true", "--plugin-dir=/a", "--plugin-dir=/b c"}
+	if strings.Join(got.Globals, "|") != strings.Join(want, "|") {
+		t.Fatalf("globals %q, want %q", got.Globals, want)
+	}
+}

@@ -78,7 +78,7 @@ func startAgent(o *Options) error {
 	if err != nil {
 		return fmt.Errorf("agent start: %w", err)
 	}
-	args := []string{"agent", "run"}
+	args := append(append([]string(nil), o.Globals...), "agent", "run")
 	for _, a := range o.Accounts {
 		args = append(args, "--account", a)
 	}
