@@ -128,6 +128,9 @@ func (ss *session) handleRosterPush(iq stanza.IQ, t xmlstream.TokenReadEncoder, 
 		return err
 	}
 	ss.log.Debug("roster push", "jid", items[0].attr("jid"), "subscription", items[0].attr("subscription"))
+	// Counted before the result goes out: a roster fetched after this
+	// is newer than the counter says, never older.
+	ss.rosterPushes.Add(1)
 	_, err = xmlstream.Copy(t, iq.Result(nil))
 	return err
 }

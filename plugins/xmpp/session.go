@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -42,6 +43,9 @@ type session struct {
 	sm        *smAcks // XEP-0198 acknowledgement of what we received
 	reach     reachCache
 	rooms     rooms
+	// rosterPushes counts the roster pushes accepted (RFC 6121 §2.1.6), so
+	// that a caller holding a fetched roster knows when it changed.
+	rosterPushes atomic.Uint64
 
 	mu           sync.Mutex
 	presenceSent bool // an available presence went out: say goodbye on Close
@@ -53,6 +57,10 @@ type session struct {
 }
 
 var _ protocol.IMPPSession = (*session)(nil)
+var _ protocol.RosterWatcher = (*session)(nil)
+
+// RosterChanges implements protocol.RosterWatcher.
+func (ss *session) RosterChanges() (uint64, bool) { return ss.rosterPushes.Load(), true }
 
 func newSession(s *xmpp.Session, conn net.Conn, rep protocol.ConnectionReport, log hclog.Logger, extra []mux.Option, sm *smAcks) *session {
 	ss := &session{

@@ -60,6 +60,7 @@ type Agent struct {
 	stop     chan struct{}
 	stopOnce sync.Once
 	logMu    sync.Mutex
+	conns    conns
 }
 
 // New checks the options; Run does the work.
@@ -89,8 +90,8 @@ func New(opts Options) (*Agent, error) {
 		}
 		opts.Dir, opts.Sock = dir, sock
 	}
-	opts.Source = newSharedSource(opts.Source)
 	a := &Agent{opts: opts, stop: make(chan struct{})}
+	a.opts.Source = newSharedSource(opts.Source, a.logf)
 	for _, acc := range opts.Accounts {
 		a.accounts = append(a.accounts, newAccount(a, acc))
 	}
@@ -123,7 +124,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	defer release()
 	a.started = time.Now()
 
-	srv := grpc.NewServer()
+	srv := grpc.NewServer(grpc.StatsHandler(&a.conns))
 	agentapi.RegisterAgentServer(srv, &control{a: a})
 	_ = (&cusaxv1.IMPPPlugin{Impl: &leaseIMPP{a: a}}).GRPCServer(nil, srv)
 	_ = (&cusaxv1.TelephonyPlugin{Impl: &leaseTelephony{a: a}}).GRPCServer(nil, srv)
@@ -264,7 +265,7 @@ type control struct {
 
 func (c *control) Status(context.Context, *agentapi.StatusRequest) (*agentapi.StatusResponse, error) {
 	r := &agentapi.StatusResponse{Pid: int32(os.Getpid()), Uid: int32(os.Geteuid()), Version: c.a.opts.Version,
-		StartedAtNs: c.a.started.UnixNano()}
+		StartedAtNs: c.a.started.UnixNano(), OpenLeases: int32(c.a.conns.open.Load())}
 	for _, acc := range c.a.accounts {
 		r.Accounts = append(r.Accounts, acc.status())
 	}

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -23,6 +24,46 @@ type chatAspect struct {
 	sess      protocol.IMPPSession // nil while not connected
 	presence  protocol.Presence    // the last set through the agent
 	listeners int                  // lease message streams open
+
+	// The roster as last fetched on rosterOf, when rosterOf had accepted
+	// rosterGen pushes: current while both still hold (roster).
+	roster    []protocol.RosterItem
+	rosterOf  protocol.IMPPSession
+	rosterGen uint64
+}
+
+// roster serves the roster from the copy fetched on s, fetching it again
+// only when s accepted a roster push since (RFC 6121 §2.1.6: the server
+// pushes every change to each connected resource) or when s is a new
+// session (after a reconnect the pushes missed meanwhile are unknown).
+// A session that does not follow pushes (a backend over the plugin wire)
+// is asked every time: nothing stale is ever served.
+func (c *chatAspect) rosterOn(ctx context.Context, s protocol.IMPPSession) ([]protocol.RosterItem, error) {
+	rw, ok := s.(protocol.RosterWatcher)
+	if !ok {
+		return s.Roster(ctx)
+	}
+	gen, follows := rw.RosterChanges()
+	if !follows {
+		return s.Roster(ctx)
+	}
+	c.mu.Lock()
+	if c.rosterOf == s && c.rosterGen == gen && c.roster != nil {
+		r := slices.Clone(c.roster)
+		c.mu.Unlock()
+		return r, nil
+	}
+	c.mu.Unlock()
+	// gen was read before the fetch: a push that crosses it makes the
+	// next call fetch again.
+	items, err := s.Roster(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.roster, c.rosterOf, c.rosterGen = append(make([]protocol.RosterItem, 0, len(items)), items...), s, gen
+	c.mu.Unlock()
+	return items, nil
 }
 
 // current returns the live session, or nil.
@@ -114,6 +155,13 @@ func (c *chatAspect) run(ctx context.Context) {
 		} else {
 			c.acc.logf(protocol.AspectChat, "connected as %s", s.Report().Address)
 		}
+		go func() {
+			// The roster, fetched now, so the first lease to ask for it
+			// does not wait for the server.
+			rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			_, _ = c.rosterOn(rctx, s)
+		}()
 		err = c.watch(ctx, s)
 		c.mu.Lock()
 		c.sess = nil

@@ -12,6 +12,10 @@ import (
 type droppable struct {
 	protocol.IMPP
 	last atomic.Pointer[dropSession]
+	// panicky makes the next Roster panic, as a backend bug would.
+	panicky atomic.Bool
+	// rosterCalls counts the Roster calls that reached the backend.
+	rosterCalls atomic.Int64
 }
 
 func (d *droppable) Connect(ctx context.Context, req protocol.ConnectRequest) (protocol.IMPPSession, error) {
@@ -19,7 +23,7 @@ func (d *droppable) Connect(ctx context.Context, req protocol.ConnectRequest) (p
 	if err != nil {
 		return nil, err
 	}
-	ds := &dropSession{IMPPSession: s}
+	ds := &dropSession{IMPPSession: s, d: d}
 	d.last.Store(ds)
 	return ds, nil
 }
@@ -29,8 +33,21 @@ func (d *droppable) drop() { d.last.Load().dropped.Store(true) }
 
 type dropSession struct {
 	protocol.IMPPSession
+	d       *droppable
 	dropped atomic.Bool
+	pushes  atomic.Uint64
 }
+
+func (s *dropSession) Roster(ctx context.Context) ([]protocol.RosterItem, error) {
+	s.d.rosterCalls.Add(1)
+	if s.d.panicky.CompareAndSwap(true, false) {
+		panic("test: roster handler bug")
+	}
+	return s.IMPPSession.Roster(ctx)
+}
+
+// RosterChanges: the test pushes by hand (push).
+func (s *dropSession) RosterChanges() (uint64, bool) { return s.pushes.Load(), true }
 
 func (s *dropSession) gone() error {
 	if s.dropped.Load() {

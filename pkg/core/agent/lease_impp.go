@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cusax/cusax/pkg/protocol"
+	cusaxv1 "github.com/cusax/cusax/pkg/protocol/proto/cusax/v1"
 )
 
 // leaseIMPP is the IMPP "backend" the socket serves: Connect hands out
@@ -52,6 +53,7 @@ func (l *leaseIMPP) Connect(ctx context.Context, req protocol.ConnectRequest) (p
 			if reconnecting {
 				lease.hold(asked)
 			}
+			lease.leaseEnd = l.a.conns.track(ctx, lease.Close)
 			return lease, nil
 		}
 	}
@@ -62,6 +64,7 @@ func (l *leaseIMPP) Connect(ctx context.Context, req protocol.ConnectRequest) (p
 // for it while it reconnects (up to the call's ctx) and trying again
 // when the session it used was lost under it.
 type imppLease struct {
+	*leaseEnd
 	c      *chatAspect
 	report protocol.ConnectionReport
 	ctx    context.Context // ended by Close: ends the lease's streams
@@ -108,6 +111,11 @@ func do[T any](ctx context.Context, c *chatAspect, f func(protocol.IMPPSession) 
 			return zero, err
 		}
 		v, err := f(s)
+		if errors.Is(err, cusaxv1.ErrPluginGone) {
+			// Its backend is gone (or panicked): the supervisor starts
+			// it again; this call fails as with a plugin process.
+			c.broken(s)
+		}
 		if err == nil || !errors.Is(err, protocol.ErrNotConnected) || ctx.Err() != nil {
 			return v, err
 		}
@@ -122,7 +130,7 @@ func do[T any](ctx context.Context, c *chatAspect, f func(protocol.IMPPSession) 
 func (l *imppLease) Report() protocol.ConnectionReport { return l.report }
 
 func (l *imppLease) Roster(ctx context.Context) ([]protocol.RosterItem, error) {
-	return waiting(ctx, l, func(s protocol.IMPPSession) ([]protocol.RosterItem, error) { return s.Roster(ctx) })
+	return waiting(ctx, l, func(s protocol.IMPPSession) ([]protocol.RosterItem, error) { return l.c.rosterOn(ctx, s) })
 }
 
 func (l *imppLease) VCard(ctx context.Context, jid string) (protocol.VCard, error) {
@@ -228,6 +236,7 @@ func (l *imppLease) AckMessage(ctx context.Context, seq uint64) error {
 // Close ends the lease's streams and waits (up to ctx, at most 2 s) for
 // them to be gone; the live session stays.
 func (l *imppLease) Close(ctx context.Context) error {
+	defer l.finish()
 	l.cancel()
 	done := make(chan struct{})
 	go func() { l.streams.Wait(); close(done) }()

@@ -32,11 +32,13 @@ func (l *leaseTelephony) Info(context.Context) (protocol.Info, error) {
 // Connect returns a lease for the account whose AOR is req.Address (the
 // password is ignored). It does not wait: Register does. ErrNotFound: the
 // agent keeps no such account.
-func (l *leaseTelephony) Connect(_ context.Context, req protocol.ConnectRequest) (protocol.TelephonySession, error) {
+func (l *leaseTelephony) Connect(ctx context.Context, req protocol.ConnectRequest) (protocol.TelephonySession, error) {
 	for _, acc := range l.a.accounts {
 		if acc.tel != nil && sameAddress(acc.tel.req.Address, req.Address) {
-			ctx, cancel := context.WithCancel(context.Background())
-			return &telLease{t: acc.tel, ctx: ctx, cancel: cancel}, nil
+			lctx, cancel := context.WithCancel(context.Background())
+			tl := &telLease{t: acc.tel, ctx: lctx, cancel: cancel}
+			tl.leaseEnd = l.a.conns.track(ctx, tl.Close)
+			return tl, nil
 		}
 	}
 	return nil, fmt.Errorf("agent: no telephony account %s: %w", req.Address, protocol.ErrNotFound)
@@ -46,6 +48,7 @@ func (l *leaseTelephony) Connect(_ context.Context, req protocol.ConnectRequest)
 // binding itself (re-registering after a lost flow), so the session stays
 // the same; calls wait while it is not registered, up to their ctx.
 type telLease struct {
+	*leaseEnd
 	t      *telAspect
 	ctx    context.Context // ended by Close
 	cancel context.CancelFunc
@@ -86,10 +89,11 @@ func (l *telLease) Dial(ctx context.Context, req protocol.DialRequest) (protocol
 	c, cancel := l.scoped(ctx)
 	st, err := s.Dial(c, req)
 	if err != nil {
+		l.t.check(err)
 		cancel()
 		return nil, err
 	}
-	return &scopedStream[protocol.CallEvent]{Stream: st, done: cancel}, nil
+	return scope(l, st, cancel), nil
 }
 
 func (l *telLease) Hangup(ctx context.Context, callID string) error {
@@ -97,7 +101,9 @@ func (l *telLease) Hangup(ctx context.Context, callID string) error {
 	if err != nil {
 		return err
 	}
-	return s.Hangup(ctx, callID)
+	err = s.Hangup(ctx, callID)
+	l.t.check(err)
+	return err
 }
 
 // IncomingCalls opens a stream of the live user agent's calls; while any
@@ -111,12 +117,13 @@ func (l *telLease) IncomingCalls(ctx context.Context) (protocol.Stream[protocol.
 	l.t.listen(1)
 	st, err := s.IncomingCalls(c)
 	if err != nil {
+		l.t.check(err)
 		l.t.listen(-1)
 		cancel()
 		return nil, err
 	}
 	l.streams.Add(1)
-	return &scopedStream[protocol.IncomingCall]{Stream: st, done: func() { cancel(); l.t.listen(-1); l.streams.Done() }}, nil
+	return scope(l, st, func() { cancel(); l.t.listen(-1); l.streams.Done() }), nil
 }
 
 func (l *telLease) Respond(ctx context.Context, callID string, status int, reason string) error {
@@ -124,7 +131,9 @@ func (l *telLease) Respond(ctx context.Context, callID string, status int, reaso
 	if err != nil {
 		return err
 	}
-	return s.Respond(ctx, callID, status, reason)
+	err = s.Respond(ctx, callID, status, reason)
+	l.t.check(err)
+	return err
 }
 
 func (l *telLease) Answer(ctx context.Context, req protocol.AnswerRequest) (protocol.Stream[protocol.AnswerEvent], error) {
@@ -139,15 +148,17 @@ func (l *telLease) Answer(ctx context.Context, req protocol.AnswerRequest) (prot
 	c, cancel := l.scoped(ctx)
 	st, err := a.Answer(c, req)
 	if err != nil {
+		l.t.check(err)
 		cancel()
 		return nil, err
 	}
-	return &scopedStream[protocol.AnswerEvent]{Stream: st, done: cancel}, nil
+	return scope(l, st, cancel), nil
 }
 
 // Close ends the lease's streams (and its calls) and waits, up to ctx, for
 // its incoming-calls streams to be gone; the registration stays.
 func (l *telLease) Close(ctx context.Context) error {
+	defer l.finish()
 	l.cancel()
 	done := make(chan struct{})
 	go func() { l.streams.Wait(); close(done) }()
@@ -157,6 +168,15 @@ func (l *telLease) Close(ctx context.Context) error {
 	case <-time.After(2 * time.Second):
 	}
 	return nil
+}
+
+// scope makes st end with the lease: its Close (by the client, or when
+// the client's connection closed) closes st, so that a Recv blocked in a
+// backend that does not watch its ctx returns too. done runs once, when
+// st is closed.
+func scope[T any](l *telLease, st protocol.Stream[T], done func()) protocol.Stream[T] {
+	stop := context.AfterFunc(l.ctx, func() { _ = st.Close() })
+	return &scopedStream[T]{Stream: st, done: func() { stop(); done() }}
 }
 
 // scopedStream runs done once when closed.

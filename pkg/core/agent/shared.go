@@ -14,8 +14,9 @@ import (
 // when the last account using it stops it.
 type sharedSource struct {
 	session.Source
-	mu sync.Mutex
-	m  map[string]*sharedPlugin
+	log func(string, ...any)
+	mu  sync.Mutex
+	m   map[string]*sharedPlugin
 }
 
 type sharedPlugin struct {
@@ -23,8 +24,8 @@ type sharedPlugin struct {
 	refs int
 }
 
-func newSharedSource(src session.Source) *sharedSource {
-	return &sharedSource{Source: src, m: map[string]*sharedPlugin{}}
+func newSharedSource(src session.Source, log func(string, ...any)) *sharedSource {
+	return &sharedSource{Source: src, log: log, m: map[string]*sharedPlugin{}}
 }
 
 // Start returns the running plugin of kind and name, starting it on first
@@ -49,6 +50,9 @@ func (s *sharedSource) Start(ctx context.Context, kind protocol.Kind, name strin
 		if err != nil {
 			return nil, err
 		}
+		// A built-in backend may run in this process: a panic in it
+		// must not end the agent.
+		guardStarted(st, s.log)
 		p = &sharedPlugin{st: st}
 		s.m[key] = p
 	}

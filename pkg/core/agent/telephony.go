@@ -26,6 +26,23 @@ type telAspect struct {
 	sess      protocol.TelephonySession // nil until Connect worked
 	report    protocol.ConnectionReport // the last registration's
 	listeners int                       // lease IncomingCalls streams open
+	// endHold ends the current hold with a reason (its backend is gone).
+	endHold context.CancelCauseFunc
+}
+
+// check tells the supervisor when err says the backend is gone (its
+// process died, or it panicked in this process): hold ends and the
+// aspect starts a new backend and registers again.
+func (t *telAspect) check(err error) {
+	if !errors.Is(err, cusaxv1.ErrPluginGone) {
+		return
+	}
+	t.mu.Lock()
+	end := t.endHold
+	t.mu.Unlock()
+	if end != nil {
+		end(err)
+	}
 }
 
 func (t *telAspect) current() protocol.TelephonySession {
@@ -112,10 +129,19 @@ func (t *telAspect) registerOnce(ctx context.Context) error {
 	}
 	t.mu.Lock()
 	t.info = p.Info(protocol.KindTelephony)
+	old := t.sess
 	if fresh {
 		t.sess = nil // the old process's user agent is gone with it
 	}
 	t.mu.Unlock()
+	if fresh && old != nil {
+		// In this process an old user agent may still hold its sockets.
+		go func() {
+			cctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			_ = old.Close(cctx)
+		}()
+	}
 	s := t.current()
 	if s == nil {
 		cctx, cancel := context.WithTimeout(ctx, t.req.Timeout+2*time.Second)
@@ -163,6 +189,17 @@ func (t *telAspect) registerOnce(ctx context.Context) error {
 // it ends (the session closed) or ctx ends.
 func (t *telAspect) hold(ctx context.Context) error {
 	s := t.current()
+	hctx, end := context.WithCancelCause(ctx)
+	defer end(nil)
+	t.mu.Lock()
+	t.endHold = end
+	t.mu.Unlock()
+	ctx = hctx
+	defer func() {
+		t.mu.Lock()
+		t.endHold = nil
+		t.mu.Unlock()
+	}()
 	st, err := s.IncomingCalls(ctx)
 	if err != nil {
 		return err
@@ -171,6 +208,9 @@ func (t *telAspect) hold(ctx context.Context) error {
 	for {
 		ic, err := recvCtx(ctx, st)
 		if err != nil {
+			if c := context.Cause(ctx); ctx.Err() != nil && c != nil && !errors.Is(c, context.Canceled) {
+				return c
+			}
 			if errors.Is(err, io.EOF) {
 				err = errors.New("the incoming-calls stream ended")
 			}

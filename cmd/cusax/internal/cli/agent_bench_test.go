@@ -18,8 +18,8 @@ import (
 
 // BenchmarkAgentRSS (issue 17): the resident memory of an agent keeping
 // three accounts (SIP over TLS + XMPP each) connected: the agent process
-// and its plugin processes (two per account), summed from /proc VmRSS
-// once all six aspects are up. One measurement per run; b.N is unused.
+// (the built-in backends run in it) and any plugin process below it,
+// summed from /proc VmRSS once all six aspects are up. One measurement per run; b.N is unused.
 func BenchmarkAgentRSS(b *testing.B) {
 	bed := testbed.Shared(b)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)

@@ -500,9 +500,12 @@ func TestAgentNegativePriority(t *testing.T) {
 	}
 }
 
-// TestAgentPluginCrash: kill -9 of the agent's XMPP and then its SIP
-// plugin process: the agent says so, starts the plugin again and both
-// aspects come back (Kamailio holds the binding again).
+// TestAgentPluginCrash: the built-in xmpp and sip backends run in the
+// agent's own process, but plugins in a plugin directory (here the
+// standalone builds of the same backends, replacing the built-ins) run as
+// go-plugin processes. kill -9 of the agent's XMPP and then its SIP plugin
+// process: the agent says so, starts the plugin again and both aspects
+// come back (Kamailio holds the binding again).
 func TestAgentPluginCrash(t *testing.T) {
 	bed := testbed.Shared(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -511,14 +514,25 @@ func TestAgentPluginCrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	dir := t.TempDir()
+	for name, pkg := range map[string]string{
+		"cusax-plugin-impp-xmpp":     "github.com/cusax/cusax/plugins/xmpp/cmd/cusax-plugin-impp-xmpp",
+		"cusax-plugin-telephony-sip": "github.com/cusax/cusax/plugins/sip/cmd/cusax-plugin-telephony-sip",
+	} {
+		build := exec.Command("go", "build", "-o", filepath.Join(dir, name), pkg)
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if b, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("build %s: %v\n%s", name, err, b)
+		}
+	}
 	h := newAgentHome(t, bed, "agentcrash", users["agentcrash"].Password)
-	p := h.run(t, "--probe-every", "1s")
+	p := h.run(t, "--plugin-dir", dir, "--probe-every", "1s")
 	p.waitLog(t, "lab: chat: connected as", 30*time.Second)
 	plugin := func(kind string) int {
 		t.Helper()
 		for _, pid := range descendants(p.cmd.Process.Pid) {
 			b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-			if strings.Contains(string(b), "__plugin\x00"+kind+"\x00") {
+			if strings.Contains(string(b), "cusax-plugin-"+kind+"-") {
 				return pid
 			}
 		}

@@ -30,6 +30,8 @@ func TestMain(m *testing.M) {
 			os.Exit(serveSRTPClaimPlugin())
 		case "__template_host":
 			os.Exit(templateHost(os.Args[2:]))
+		case "__lease_holder":
+			os.Exit(leaseHolder(os.Args[2:]))
 		}
 	}
 	code := m.Run()

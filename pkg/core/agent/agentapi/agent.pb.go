@@ -205,12 +205,15 @@ func (x *AccountStatus) GetTelephony() *AspectStatus {
 }
 
 type StatusResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Pid           int32                  `protobuf:"varint,1,opt,name=pid,proto3" json:"pid,omitempty"`
-	Uid           int32                  `protobuf:"varint,2,opt,name=uid,proto3" json:"uid,omitempty"`
-	Version       string                 `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
-	StartedAtNs   int64                  `protobuf:"varint,4,opt,name=started_at_ns,json=startedAtNs,proto3" json:"started_at_ns,omitempty"`
-	Accounts      []*AccountStatus       `protobuf:"bytes,5,rep,name=accounts,proto3" json:"accounts,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Pid         int32                  `protobuf:"varint,1,opt,name=pid,proto3" json:"pid,omitempty"`
+	Uid         int32                  `protobuf:"varint,2,opt,name=uid,proto3" json:"uid,omitempty"`
+	Version     string                 `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
+	StartedAtNs int64                  `protobuf:"varint,4,opt,name=started_at_ns,json=startedAtNs,proto3" json:"started_at_ns,omitempty"`
+	Accounts    []*AccountStatus       `protobuf:"bytes,5,rep,name=accounts,proto3" json:"accounts,omitempty"`
+	// The leases open on the socket (IMPP and Telephony): each ends with
+	// its Close or when the client's connection closes.
+	OpenLeases    int32 `protobuf:"varint,6,opt,name=open_leases,json=openLeases,proto3" json:"open_leases,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -278,6 +281,13 @@ func (x *StatusResponse) GetAccounts() []*AccountStatus {
 		return x.Accounts
 	}
 	return nil
+}
+
+func (x *StatusResponse) GetOpenLeases() int32 {
+	if x != nil {
+		return x.OpenLeases
+	}
+	return 0
 }
 
 type StopRequest struct {
@@ -368,13 +378,15 @@ const file_agent_proto_rawDesc = "" +
 	"\rAccountStatus\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x120\n" +
 	"\x04chat\x18\x02 \x01(\v2\x1c.cusax.agent.v1.AspectStatusR\x04chat\x12:\n" +
-	"\ttelephony\x18\x03 \x01(\v2\x1c.cusax.agent.v1.AspectStatusR\ttelephony\"\xad\x01\n" +
+	"\ttelephony\x18\x03 \x01(\v2\x1c.cusax.agent.v1.AspectStatusR\ttelephony\"\xce\x01\n" +
 	"\x0eStatusResponse\x12\x10\n" +
 	"\x03pid\x18\x01 \x01(\x05R\x03pid\x12\x10\n" +
 	"\x03uid\x18\x02 \x01(\x05R\x03uid\x12\x18\n" +
 	"\aversion\x18\x03 \x01(\tR\aversion\x12\"\n" +
 	"\rstarted_at_ns\x18\x04 \x01(\x03R\vstartedAtNs\x129\n" +
-	"\baccounts\x18\x05 \x03(\v2\x1d.cusax.agent.v1.AccountStatusR\baccounts\"\r\n" +
+	"\baccounts\x18\x05 \x03(\v2\x1d.cusax.agent.v1.AccountStatusR\baccounts\x12\x1f\n" +
+	"\vopen_leases\x18\x06 \x01(\x05R\n" +
+	"openLeases\"\r\n" +
 	"\vStopRequest\"\x0e\n" +
 	"\fStopResponse2\x93\x01\n" +
 	"\x05Agent\x12G\n" +

@@ -145,7 +145,9 @@ func runAgent(o *Options) error {
 	if err != nil {
 		return err
 	}
-	src, err := f.Backends()
+	// Not f.Backends: in one-liners that lends from the running agent;
+	// the agent starts its own backends.
+	src, err := agentSource(f)
 	if err != nil {
 		return err
 	}

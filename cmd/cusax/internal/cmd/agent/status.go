@@ -17,6 +17,8 @@ type StatusJSON struct {
 	StartedAt time.Time     `json:"started_at"`
 	Socket    string        `json:"socket"`
 	Accounts  []AccountJSON `json:"accounts"`
+	// OpenLeases counts the leases one-liners hold on the socket now.
+	OpenLeases int `json:"open_leases"`
 }
 
 // AccountJSON is one account of StatusJSON.
@@ -59,7 +61,8 @@ func showStatus(o *Options) error {
 	}
 	_, sock, _ := agentapi.Paths()
 	v := StatusJSON{PID: int(st.GetPid()), UID: int(st.GetUid()), Version: st.GetVersion(),
-		StartedAt: time.Unix(0, st.GetStartedAtNs()).UTC(), Socket: sock, Accounts: []AccountJSON{}}
+		StartedAt: time.Unix(0, st.GetStartedAtNs()).UTC(), Socket: sock, Accounts: []AccountJSON{},
+		OpenLeases: int(st.GetOpenLeases())}
 	for _, a := range st.GetAccounts() {
 		v.Accounts = append(v.Accounts, AccountJSON{Name: a.GetName(), Chat: aspectJSON(a.GetChat()), Telephony: aspectJSON(a.GetTelephony())})
 	}

@@ -32,7 +32,18 @@ func (s *sessions[S]) add(v S) string {
 	}
 	s.m[id] = v
 	live.add(id, v)
+	if f, ok := any(v).(Forgettable); ok {
+		f.SetForget(func() { s.remove(id) })
+	}
 	return id
+}
+
+// Forgettable is implemented by sessions that can end without a Close
+// from the client (the agent's leases end when the client's connection
+// closes): SetForget hands them the function that drops them from the
+// server's registry (it runs under the registry's lock: keep f only).
+type Forgettable interface {
+	SetForget(forget func())
 }
 
 func (s *sessions[S]) get(id string) (S, error) {
