@@ -111,7 +111,9 @@ func TestAgentCombinedOutage(t *testing.T) {
 		}
 		return true
 	})
-	agent.waitLog(t, "lab: chat: connection lost", 15*time.Second)
+	reached := time.Now()
+	noticed := agent.waitLog(t, "lab: chat: connection lost", 15*time.Second)
+	t.Logf("the 20 one-liners at the agent %.2f s after Prosody stopped; the agent said lost by %.2f s", reached.Sub(stopped).Seconds(), noticed.Sub(stopped).Seconds())
 	if err := bed.RestartProsody(); err != nil {
 		t.Fatal(err)
 	}
