@@ -17,7 +17,7 @@ build:
 
 # The built-in backends also build as standalone plugin binaries.
 plugins:
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ ./plugins/xmpp/cmd/... ./plugins/sip/cmd/... ./plugins/policy/cmd/... ./plugins/example-policy/cmd/... ./plugins/tollguard/cmd/...
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ ./plugins/xmpp/cmd/... ./plugins/sip/cmd/... ./plugins/sipmessage/cmd/... ./plugins/policy/cmd/... ./plugins/example-policy/cmd/... ./plugins/tollguard/cmd/...
 
 # Everything the tests need that is not in the repo: Debian packages for
 # the test bed (Prosody, Kamailio + TLS modules, sipp, …) and Go modules.

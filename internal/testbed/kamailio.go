@@ -258,6 +258,12 @@ request_route {
 		}
 		exit;
 	}
+	if (is_method("MESSAGE")) {
+		# RFC 3428 §6: MESSAGE is relayed like any non-INVITE request, to
+		# every registered contact of the user (a local sender proved who
+		# it is above, with proxy digest). Logged for the run log.
+		xlog("L_NOTICE", "cusax-testbed: MESSAGE $ru to $du$ru over $pr\n");
+	}
 	if (is_method("INVITE")) {
 		# Counted by the run log (runlog.go) to show real calls went through.
 		xlog("L_NOTICE", "cusax-testbed: INVITE $ru to $du$ru over $pr\n");

@@ -57,7 +57,8 @@ func New(logger hclog.Logger) *Backend {
 var capabilities = []protocol.Capability{
 	protocol.CapLogin, protocol.CapRoster, protocol.CapVCard, protocol.CapPresence,
 	protocol.CapMessage, protocol.CapMessageRecv, protocol.CapMUC, protocol.CapDisco,
-	protocol.CapReach, protocol.CapPublishReach,
+	protocol.CapReach, protocol.CapPublishReach, protocol.CapSubscribe, protocol.CapActivity,
+	protocol.CapPresenceView,
 }
 
 // Info describes the backend. It does no network IO.

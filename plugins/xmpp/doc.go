@@ -42,7 +42,13 @@
 //     groupchat message has From = Room.JID (room@service/our-nick);
 //   - DiscoInfo (XEP-0030, XEP-0128 forms as field var → values);
 //   - Reach and PublishReach (XEP-0152: PEP node urn:xmpp:reach:0, access
-//     model "presence", and the last presence of each resource).
+//     model "presence", and the last presence of each resource);
+//   - Subscribe and ApproveSubscription (RFC 6121 §3.1.1, §3.1.4:
+//     presence of type subscribe / subscribed to the bare JID);
+//   - PublishActivity (XEP-0108 over PEP, node
+//     http://jabber.org/protocol/activity, access model "presence"; the
+//     zero Activity publishes an empty <activity/>, §5);
+//   - KnownPresences: the last available presence of each full JID.
 //
 // mellium's Serve loop reads the stream for the whole session. Every
 // stanza goes to one handler of ours (inbound), which reads it whole into

@@ -135,8 +135,10 @@ func (ss *session) handlePresence(e *elem, _ bool) {
 	switch stanza.PresenceType(typ) {
 	case "":
 		ss.reach.set(from, p.Reach)
+		ss.known.set(from, &p)
 	case stanza.UnavailablePresence, stanza.ErrorPresence:
 		ss.reach.set(from, nil)
+		ss.known.set(from, nil)
 	}
 	ss.rooms.presence(from, typ, e)
 	ss.presences.publish(p)

@@ -42,6 +42,7 @@ type session struct {
 	presences *hub[protocol.Presence]
 	sm        *smAcks // XEP-0198 acknowledgement of what we received
 	reach     reachCache
+	known     knownPresences // PresenceView
 	rooms     rooms
 	// rosterPushes counts the roster pushes accepted (RFC 6121 §2.1.6), so
 	// that a caller holding a fetched roster knows when it changed.

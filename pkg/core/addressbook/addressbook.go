@@ -42,6 +42,12 @@ type Contact struct {
 
 // PresenceSummary is the contact's presence as last seen.
 type PresenceSummary struct {
+	// State is "available" (a presence came: see Show), "offline" (we are
+	// subscribed to the contact's presence, subscription "to" or "both",
+	// and none came, or an unavailable one) or "unknown" (no subscription
+	// gives us their presence, subscription "none" or "from", RFC 6121
+	// §2.1.2.1: the server would not tell us, so offline would be a guess).
+	State     string `json:"state"`
 	Available bool   `json:"available"`
 	Show      string `json:"show,omitempty"`
 	Status    string `json:"status,omitempty"`
@@ -69,14 +75,23 @@ type Options struct {
 // never fatal: one hostile vCard must not hide the rest of the roster.
 func Build(ctx context.Context, sess protocol.IMPPSession, caps protocol.Info, opts Options) ([]Contact, error) {
 	var presences protocol.Stream[protocol.Presence]
+	var live map[string]PresenceSummary
 	if opts.PresenceWait > 0 {
+		live = liveView(ctx, sess, caps)
+	}
+	if opts.PresenceWait > 0 && live == nil {
 		st, err := sess.Presences(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("presence: %w", err)
 		}
 		presences = st
 		defer st.Close()
-		if err := sess.SetPresence(ctx, protocol.Presence{}); err != nil {
+		// Priority -1: this session only looks, so the server must neither
+		// hand it the messages stored offline nor route new ones to it
+		// (RFC 6121 §8.5.2.1.1); contacts' presence still comes (§4.2.2).
+		// (With XEP-0198 a message it never read would be stored again at
+		// its end; without, it would be lost.)
+		if err := sess.SetPresence(ctx, protocol.Presence{Priority: -1}); err != nil {
 			return nil, fmt.Errorf("presence: %w", err)
 		}
 	}
@@ -114,7 +129,7 @@ func Build(ctx context.Context, sess protocol.IMPPSession, caps protocol.Info, o
 			enrich(ctx, sess, caps, opts, &out[i])
 		}()
 	}
-	var pres map[string]PresenceSummary
+	pres := live
 	if presences != nil {
 		pres = collectPresence(ctx, presences, opts.PresenceWait)
 	}
@@ -122,6 +137,7 @@ func Build(ctx context.Context, sess protocol.IMPPSession, caps protocol.Info, o
 	for i := range out {
 		if pres != nil {
 			p := pres[strings.ToLower(out[i].JID)]
+			p.State = presenceState(p, out[i].Subscription)
 			out[i].Presence = &p
 		}
 	}
@@ -207,6 +223,48 @@ func fetchVCard(ctx context.Context, sess protocol.IMPPSession, caps protocol.In
 		v.JID = jid
 	}
 	return v, false, nil
+}
+
+// liveView is the presence a session online for a while already knows
+// (protocol.PresenceView: the session `cusax agent` keeps), by bare JID;
+// nil when the session cannot tell, or is not online (its own available
+// presence has not gone out, so the server sent it nothing). Using it
+// sends no presence of ours: the user's presence stays as it is.
+func liveView(ctx context.Context, sess protocol.IMPPSession, caps protocol.Info) map[string]PresenceSummary {
+	pv, ok := sess.(protocol.PresenceView)
+	if !ok || !caps.Has(protocol.CapPresenceView) {
+		return nil
+	}
+	snap, err := pv.KnownPresences(ctx)
+	if err != nil || !snap.Online {
+		return nil
+	}
+	out := map[string]PresenceSummary{}
+	for _, p := range snap.Presences {
+		b := strings.ToLower(p.From)
+		if i := strings.IndexByte(b, '/'); i >= 0 {
+			b = b[:i]
+		}
+		if prev, seen := out[b]; !seen || prev.Show != "" && p.Show == "" {
+			// Several resources: prefer one that is plainly available.
+			out[b] = PresenceSummary{Available: true, Show: p.Show, Status: p.Status}
+		}
+	}
+	return out
+}
+
+// presenceState is PresenceSummary.State: a presence received counts
+// whatever the subscription (a server may send it, e.g. after a directed
+// presence); without one, only a subscription to the contact's presence
+// (RFC 6121 §2.1.2.1 "to" or "both") makes their silence mean offline.
+func presenceState(p PresenceSummary, subscription string) string {
+	switch {
+	case p.Available:
+		return "available"
+	case subscription == "to" || subscription == "both":
+		return "offline"
+	}
+	return "unknown"
 }
 
 func collectPresence(ctx context.Context, st protocol.Stream[protocol.Presence], wait time.Duration) map[string]PresenceSummary {

@@ -124,7 +124,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	defer release()
 	a.started = time.Now()
 
-	srv := grpc.NewServer(grpc.StatsHandler(&a.conns))
+	srv := grpc.NewServer(grpc.StatsHandler(&a.conns),
+		grpc.ChainUnaryInterceptor(a.recoverUnary), grpc.ChainStreamInterceptor(a.recoverStream))
 	agentapi.RegisterAgentServer(srv, &control{a: a})
 	_ = (&cusaxv1.IMPPPlugin{Impl: &leaseIMPP{a: a}}).GRPCServer(nil, srv)
 	_ = (&cusaxv1.TelephonyPlugin{Impl: &leaseTelephony{a: a}}).GRPCServer(nil, srv)

@@ -84,7 +84,10 @@ type fixture struct {
 	done      chan error
 }
 
-func start(t *testing.T, dir string) *fixture {
+func start(t *testing.T, dir string) *fixture { t.Helper(); return startWith(t, dir, nil) }
+
+// startWith is start with a chance to change the backends first.
+func startWith(t *testing.T, dir string, change func(*sessiontest.Source)) *fixture {
 	t.Helper()
 	svc := fake.NewService(fake.Account{Address: jidAlice, Password: "pw"}, fake.Account{Address: aorAlice, Password: "pw"})
 	store := memStore{m: map[string]string{}}
@@ -95,6 +98,9 @@ func start(t *testing.T, dir string) *fixture {
 	src := sessiontest.New(svc)
 	f.impp = &droppable{IMPP: src.IMPP["xmpp"]}
 	src.IMPP["xmpp"] = f.impp
+	if change != nil {
+		change(src)
+	}
 	a, err := New(Options{Source: src, Store: store, Accounts: []config.Account{acct}, Version: "test",
 		Log: f.log.add, ProbeEvery: 100 * time.Millisecond, Dir: f.dir, Sock: f.sock})
 	if err != nil {

@@ -42,19 +42,27 @@ type leaseEnd struct {
 }
 
 // SetForget implements cusaxv1.Forgettable: f drops the lease from the
-// server's session registry.
+// server's session registry. A lease that already ended (its connection
+// closed as Connect answered) is dropped at once — from another
+// goroutine: SetForget runs under the registry's lock.
 func (e *leaseEnd) SetForget(f func()) {
 	e.mu.Lock()
 	e.forget = f
 	e.mu.Unlock()
+	if e.done.Load() {
+		go f()
+	}
 }
 
 // finish runs once, from the lease's Close: the lease is no longer the
 // connection's, nor counted, nor in the registry.
 func (e *leaseEnd) finish() {
+	e.mu.Lock()
 	if e.done.Swap(true) {
+		e.mu.Unlock()
 		return
 	}
+	e.mu.Unlock()
 	if e.cl != nil {
 		e.cl.mu.Lock()
 		delete(e.cl.leases, e)

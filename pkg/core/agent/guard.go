@@ -7,6 +7,10 @@ import (
 	"strings"
 	"sync"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"github.com/cusax/cusax/pkg/core/session"
 	"github.com/cusax/cusax/pkg/protocol"
 	cusaxv1 "github.com/cusax/cusax/pkg/protocol/proto/cusax/v1"
@@ -28,7 +32,8 @@ type guard struct {
 	why string // the panic, once it happened
 }
 
-// errPanic is what a call that panicked, or any call after it, returns.
+// err is what a call that panicked, or any call after it, returns (nil
+// before a panic).
 func (g *guard) err() error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -47,7 +52,8 @@ func (g *guard) exited() string {
 	return "panicked: " + g.why
 }
 
-// call runs f, recovering a panic into the guard's error.
+// guardCall runs f, recovering a panic into the guard's error; once the
+// backend panicked, f no longer runs.
 func guardCall[T any](g *guard, f func() (T, error)) (v T, err error) {
 	if err := g.err(); err != nil {
 		return v, err
@@ -241,6 +247,47 @@ func (s *guardedIMPPSession) RosterChanges() (uint64, bool) {
 	return v.n, v.ok && err == nil
 }
 
+// The optional IMPP interfaces the leases use: forwarded, ErrUnsupported
+// when the backend lacks them (as the leases would say). A new optional
+// interface needs its forwarder here, or the guard hides it.
+var (
+	_ protocol.PresenceSubscriber = (*guardedIMPPSession)(nil)
+	_ protocol.ActivityPublisher  = (*guardedIMPPSession)(nil)
+	_ protocol.PresenceView       = (*guardedIMPPSession)(nil)
+)
+
+func (s *guardedIMPPSession) Subscribe(ctx context.Context, jid string) error {
+	ps, ok := s.s.(protocol.PresenceSubscriber)
+	if !ok {
+		return fmt.Errorf("presence subscription: %w", protocol.ErrUnsupported)
+	}
+	return guardErr(s.g, func() error { return ps.Subscribe(ctx, jid) })
+}
+
+func (s *guardedIMPPSession) ApproveSubscription(ctx context.Context, jid string) error {
+	ps, ok := s.s.(protocol.PresenceSubscriber)
+	if !ok {
+		return fmt.Errorf("presence subscription: %w", protocol.ErrUnsupported)
+	}
+	return guardErr(s.g, func() error { return ps.ApproveSubscription(ctx, jid) })
+}
+
+func (s *guardedIMPPSession) PublishActivity(ctx context.Context, a protocol.Activity) error {
+	ap, ok := s.s.(protocol.ActivityPublisher)
+	if !ok {
+		return fmt.Errorf("activity: %w", protocol.ErrUnsupported)
+	}
+	return guardErr(s.g, func() error { return ap.PublishActivity(ctx, a) })
+}
+
+func (s *guardedIMPPSession) KnownPresences(ctx context.Context) (protocol.PresenceSnapshot, error) {
+	pv, ok := s.s.(protocol.PresenceView)
+	if !ok {
+		return protocol.PresenceSnapshot{}, fmt.Errorf("presence view: %w", protocol.ErrUnsupported)
+	}
+	return guardCall(s.g, func() (protocol.PresenceSnapshot, error) { return pv.KnownPresences(ctx) })
+}
+
 type guardedTelephony struct {
 	g *guard
 	p protocol.Telephony
@@ -303,4 +350,25 @@ func (s *guardedTelSession) Answer(ctx context.Context, req protocol.AnswerReque
 func (s *guardedTelSession) Close(ctx context.Context) error {
 	g := &guard{log: s.g.log, who: s.g.who}
 	return guardErr(g, func() error { return s.s.Close(ctx) })
+}
+
+// recoverUnary and recoverStream are the socket server's last line: a
+// panic in a handler (the lease code itself, not a backend: those are
+// guarded above) fails that call with codes.Internal and is logged with
+// its stack, instead of ending the agent and every account with it.
+func (a *Agent) recoverUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (resp any, err error) {
+	defer a.recovered(info.FullMethod, &err)
+	return h(ctx, req)
+}
+
+func (a *Agent) recoverStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) (err error) {
+	defer a.recovered(info.FullMethod, &err)
+	return h(srv, ss)
+}
+
+func (a *Agent) recovered(method string, err *error) {
+	if r := recover(); r != nil {
+		a.logf("panic in %s: %v\n%s", method, r, firstLines(string(debug.Stack()), 24))
+		*err = status.Errorf(codes.Internal, "agent: internal error in %s", method)
+	}
 }

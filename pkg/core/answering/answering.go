@@ -102,6 +102,10 @@ type Handler struct {
 	Now func() time.Time
 	// AfterTimeout bounds the notification once the call is over.
 	AfterTimeout time.Duration
+	// CallUp and CallDown, when set, are called when a taken call is
+	// answered and when that call is over (the on-the-phone presence,
+	// RFC 7081 §3). They must not block.
+	CallUp, CallDown func()
 }
 
 func (h *Handler) now() time.Time {
@@ -299,6 +303,7 @@ func (h *Handler) take(ctx context.Context, r *Report) {
 	defer st.Close()
 	r.Action = ActionAnswered
 	var during chan ExecResult
+	up := false // CallUp was called
 	for {
 		ev, err := st.Recv()
 		if err != nil {
@@ -325,6 +330,10 @@ func (h *Handler) take(ctx context.Context, r *Report) {
 		if ev.Kind == protocol.AnswerAnswered && r.AnsweredAt == nil {
 			t := h.now().UTC()
 			r.AnsweredAt = &t
+			if h.CallUp != nil {
+				h.CallUp()
+				up = true
+			}
 			if h.Exec != nil && h.ExecOn == ExecOnAnswer {
 				during = make(chan ExecResult, 1)
 				env := h.env(*r, ExecOnAnswer)
@@ -354,6 +363,9 @@ func (h *Handler) take(ctx context.Context, r *Report) {
 			}
 			break
 		}
+	}
+	if up && h.CallDown != nil {
+		h.CallDown()
 	}
 	if breach {
 		r.MediaProtection, r.MediaKeying = protocol.MediaInClear, ""

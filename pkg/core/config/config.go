@@ -196,6 +196,10 @@ type SIPAspect struct {
 	Proxy string `toml:"proxy,omitempty" json:"proxy,omitempty"`
 	// Backend is the telephony plugin name; "" means "sip".
 	Backend string `toml:"backend,omitempty" json:"backend,omitempty"`
+	// IMBackend is the IMPP plugin that carries chat over SIP when IM goes
+	// over SIP (im_over_sip = true, or no XMPP aspect; RFC 7081 §2);
+	// "" means "sipmessage" (RFC 3428).
+	IMBackend string `toml:"im_backend,omitempty" json:"im_backend,omitempty"`
 	// PasswordCommand, if set, is run with sh -c to obtain the password.
 	PasswordCommand string `toml:"password_command,omitempty" json:"password_command,omitempty"`
 	// AllowPlaintext permits sending credentials without TLS. It is the
@@ -230,6 +234,20 @@ type Features struct {
 	// header with purpose=impp (RFC 6993), a hint for the peer's CUSAX
 	// client; RFC 7081 §3.3 warns it is only a hint.
 	AdvertiseIMPP *bool `toml:"advertise_impp,omitempty" json:"advertise_impp,omitempty"`
+	// PresenceOnCall shows the account as on the phone over XMPP while a
+	// call of `cusax call` or `cusax answer` is up (RFC 7081 §3).
+	PresenceOnCall *bool `toml:"presence_on_call,omitempty" json:"presence_on_call,omitempty"`
+}
+
+// PresenceOnCallEnabled reports whether calls set the on-the-phone
+// presence. Default: on for a CUSAX account (related aspects, RFC 7081
+// §3: one service) whose XMPP password needs no password command (a call
+// must not prompt for a password it does not need to ring).
+func (f Features) PresenceOnCallEnabled(a Account) bool {
+	if f.PresenceOnCall != nil {
+		return *f.PresenceOnCall && a.XMPP != nil
+	}
+	return a.Related && a.XMPP != nil && a.XMPP.PasswordCommand == ""
 }
 
 // CallsOverXMPPEnabled reports whether audio/video calls may use XMPP.

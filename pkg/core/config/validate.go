@@ -283,6 +283,9 @@ func (a *Account) Validate() error {
 		if s.Backend != "" {
 			check("sip.backend", validatePluginName(s.Backend))
 		}
+		if s.IMBackend != "" {
+			check("sip.im_backend", validatePluginName(s.IMBackend))
+		}
 		switch s.MediaEncryption {
 		case "", "srtp", "optional", "none":
 		default:

@@ -126,6 +126,13 @@ type Option func(*openOptions)
 type openOptions struct {
 	impp, telephony bool
 	fresh           bool
+	imppName        string // overrides BackendNames' IMPP plugin (IMPPNamed)
+}
+
+// IMPPNamed starts the IMPP plugin name instead of the XMPP aspect's (chat
+// over SIP: Serve(a).Chat).
+func IMPPNamed(name string) Option {
+	return func(o *openOptions) { o.imppName = name }
 }
 
 // Fresh starts the backends even when the source lends live sessions
@@ -167,6 +174,9 @@ func Open(ctx context.Context, src Source, a config.Account, opts ...Option) (*P
 		name string
 	}
 	impp, tel := BackendNames(a)
+	if o.imppName != "" {
+		impp = o.imppName
+	}
 	if !o.impp {
 		impp = ""
 	}
@@ -184,7 +194,9 @@ func Open(ctx context.Context, src Source, a config.Account, opts ...Option) (*P
 	errs := make([]error, len(jobs))
 	var wg sync.WaitGroup
 	addrs := map[protocol.Kind]string{}
-	if a.XMPP != nil {
+	if a.XMPP != nil && o.imppName == "" {
+		// The agent keeps the XMPP aspect only: chat over SIP
+		// (IMPPNamed) starts its own plugin.
 		addrs[protocol.KindIMPP] = a.XMPP.JID
 	}
 	if a.SIP != nil {

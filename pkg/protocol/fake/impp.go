@@ -15,7 +15,8 @@ import (
 var IMPPCapabilities = []protocol.Capability{
 	protocol.CapLogin, protocol.CapRoster, protocol.CapVCard, protocol.CapPresence,
 	protocol.CapMessage, protocol.CapMessageRecv, protocol.CapMUC, protocol.CapDisco,
-	protocol.CapReach, protocol.CapPublishReach,
+	protocol.CapReach, protocol.CapPublishReach, protocol.CapSubscribe, protocol.CapActivity,
+	protocol.CapPresenceView,
 }
 
 // IMPPBackend is an IMPP backend bound to a Service.
@@ -86,6 +87,9 @@ type imppSession struct {
 	messages  *stream[protocol.Message]
 	presences *stream[protocol.Presence]
 	closeOnce sync.Once
+	// online and known: see KnownPresences (guarded by the service's mu).
+	online bool
+	known  map[string]protocol.Presence
 }
 
 func (s *imppSession) has(c protocol.Capability) error {
@@ -132,6 +136,7 @@ func (s *imppSession) SetPresence(_ context.Context, p protocol.Presence) error 
 	}
 	p.From = s.full
 	s.b.svc.mu.Lock()
+	s.online = p.Type == "" || p.Type == "available"
 	s.b.svc.presences = append(s.b.svc.presences, p)
 	var to []string
 	for _, it := range s.acct.Roster {

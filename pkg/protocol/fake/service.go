@@ -60,6 +60,9 @@ type Service struct {
 	callers    map[string]*caller // the far ends of incoming calls (Answer)
 	// calleeMedia: how dialled targets treat media encryption (CalleeMedia).
 	calleeMedia map[string]MediaMode
+	// subscriptions and activities: see subscribe.go.
+	subscriptions []SubscriptionEvent
+	activities    []ActivityEvent
 }
 
 // NewService returns a service with the accounts given.
@@ -184,6 +187,11 @@ func (s *Service) PublishPresence(to string, p protocol.Presence) int {
 	targets := append([]*imppSession(nil), s.hub[key(to)]...)
 	s.mu.Unlock()
 	n := 0
+	s.mu.Lock()
+	for _, t := range targets {
+		t.remember(p)
+	}
+	s.mu.Unlock()
 	for _, t := range targets {
 		if t.presences.push(p) {
 			n++

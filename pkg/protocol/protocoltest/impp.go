@@ -100,6 +100,7 @@ func RunIMPP(t *testing.T, b protocol.IMPP, env Env) {
 		wantIs(t, "invalid address", err, protocol.ErrInvalid)
 	})
 	runIMPPCapabilities(t, b, env, info)
+	runPresenceExtras(t, b, env, info)
 	logCapabilities(t, info)
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/cusax/cusax/pkg/protocol/plugin"
 	"github.com/cusax/cusax/plugins/policy"
 	sipbackend "github.com/cusax/cusax/plugins/sip"
+	"github.com/cusax/cusax/plugins/sipmessage"
 	xmppbackend "github.com/cusax/cusax/plugins/xmpp"
 	"github.com/hashicorp/go-hclog"
 )
@@ -19,6 +20,7 @@ import (
 var Plugins = []pluginhost.BuiltIn{
 	{Kind: protocol.KindIMPP, Name: "xmpp"},
 	{Kind: protocol.KindTelephony, Name: "sip"},
+	{Kind: protocol.KindIMPP, Name: sipmessage.Name},
 	{Kind: protocol.KindPolicy, Name: policy.Name},
 }
 
@@ -28,6 +30,8 @@ func Config(kind protocol.Kind, name string, logger hclog.Logger) (plugin.ServeC
 	switch {
 	case kind == protocol.KindIMPP && name == "xmpp":
 		cfg.IMPP = xmppbackend.New(logger)
+	case kind == protocol.KindIMPP && name == sipmessage.Name:
+		cfg.IMPP = sipmessage.New(logger)
 	case kind == protocol.KindTelephony && name == "sip":
 		cfg.Telephony = sipbackend.New(logger)
 	case kind == protocol.KindPolicy && name == policy.Name:

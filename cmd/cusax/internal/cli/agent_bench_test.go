@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,6 +15,9 @@ import (
 
 	agentcmd "github.com/cusax/cusax/cmd/cusax/internal/cmd/agent"
 	"github.com/cusax/cusax/internal/testbed"
+	"github.com/cusax/cusax/pkg/core/agent/agentapi"
+	"github.com/cusax/cusax/pkg/protocol"
+	cusaxv1 "github.com/cusax/cusax/pkg/protocol/proto/cusax/v1"
 )
 
 // BenchmarkAgentRSS (issue 17): the resident memory of an agent keeping
@@ -139,4 +143,70 @@ func descendants(pid int) []int {
 		}
 	}
 	return out
+}
+
+// BenchmarkAgentLeaseChat: what `cusax chat JID hi` asks of the agent,
+// without the process start: dial the socket, Status, Connect a lease,
+// Roster, Send (which waits for the server's answer), Close. Reports the
+// median in ms, with the built-in backends in the agent's process and,
+// for comparison, with the same backends as go-plugin processes (the
+// standalone builds in a plugin directory, as before issue 17's second
+// round).
+//
+//	CI=true go test -run '^$' -bench BenchmarkAgentLeaseChat -benchtime 40x ./cmd/cusax/internal/cli/
+func BenchmarkAgentLeaseChat(b *testing.B) {
+	bed := testbed.Shared(b)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	users, err := bed.AddUsers(ctx, bed.Domain, "leasebench", "leasebenchpeer")
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := b.TempDir()
+	build := exec.Command("go", "build", "-o", filepath.Join(dir, "cusax-plugin-impp-xmpp"), "github.com/cusax/cusax/plugins/xmpp/cmd/cusax-plugin-impp-xmpp")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		b.Fatalf("build: %v\n%s", err, out)
+	}
+	for _, mode := range []struct {
+		name string
+		args []string
+	}{{"in-process", nil}, {"plugin-process", []string{"--plugin-dir", dir}}} {
+		b.Run(mode.name, func(b *testing.B) {
+			h := newAgentHome(b, bed, "leasebench", users["leasebench"].Password)
+			p := h.run(b, mode.args...)
+			p.waitLog(b, "lab: chat: connected as", 30*time.Second)
+			b.Setenv("XDG_RUNTIME_DIR", h.rt)
+			jid, peer := bed.JID("leasebench"), bed.JID("leasebenchpeer")
+			var samples []time.Duration
+			for b.Loop() {
+				start := time.Now()
+				cc, err := agentapi.Dial(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := agentapi.NewAgentClient(cc).Status(ctx, &agentapi.StatusRequest{}); err != nil {
+					b.Fatal(err)
+				}
+				lease, err := cusaxv1.NewIMPPHost(cc).Connect(ctx, protocol.ConnectRequest{Address: jid})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := lease.Roster(ctx); err != nil {
+					b.Fatal(err)
+				}
+				if err := lease.Send(ctx, protocol.Message{To: peer, Body: "hi"}); err != nil {
+					b.Fatal(err)
+				}
+				_ = lease.Close(ctx)
+				cc.Close()
+				samples = append(samples, time.Since(start))
+			}
+			slices.Sort(samples)
+			med := samples[len(samples)/2]
+			b.ReportMetric(float64(med.Microseconds())/1000, "median-ms")
+			fmt.Printf("%s: lease chat round (dial, Status, Connect, Roster, Send, Close): median %.2f ms over %d\n",
+				mode.name, float64(med.Microseconds())/1000, len(samples))
+		})
+	}
 }

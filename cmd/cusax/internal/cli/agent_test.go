@@ -33,7 +33,7 @@ type agentHome struct {
 	env      []string
 }
 
-func newAgentHome(t *testing.T, bed *testbed.Bed, user, password string) agentHome {
+func newAgentHome(t testing.TB, bed *testbed.Bed, user, password string) agentHome {
 	t.Helper()
 	home := t.TempDir()
 	if r := runCLI(t, home, password+"\n", loginArgs(bed, user, tlsProxy(bed))...); r.code != 0 {
@@ -82,7 +82,7 @@ type agentProc struct {
 	done   chan struct{}
 }
 
-func (h agentHome) run(t *testing.T, args ...string) *agentProc {
+func (h agentHome) run(t testing.TB, args ...string) *agentProc {
 	t.Helper()
 	cmd := exec.Command(cusaxBinary(t), append([]string{"--config", h.home + "/cusax/config.toml", "agent", "run"}, args...)...)
 	cmd.Env = h.env
@@ -109,7 +109,7 @@ func (h agentHome) run(t *testing.T, args ...string) *agentProc {
 	return p
 }
 
-func (p *agentProc) waitLog(t *testing.T, what string, d time.Duration) time.Time {
+func (p *agentProc) waitLog(t testing.TB, what string, d time.Duration) time.Time {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !strings.Contains(p.stderr.String(), what) {

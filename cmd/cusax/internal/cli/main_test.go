@@ -79,7 +79,7 @@ type cliResult struct {
 }
 
 // runCLI runs cusax in process with a private config dir.
-func runCLI(t *testing.T, home, stdin string, args ...string) cliResult {
+func runCLI(t testing.TB, home, stdin string, args ...string) cliResult {
 	t.Helper()
 	io, in, out, errOut := iostreams.Test()
 	in.WriteString(stdin)

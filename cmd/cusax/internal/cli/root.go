@@ -11,6 +11,7 @@ import (
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/chat"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/login"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/plugins"
+	"github.com/cusax/cusax/cmd/cusax/internal/cmd/presence"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/roster"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/status"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/version"
@@ -50,6 +51,7 @@ takes --json. See 'cusax help exit-codes'.`,
 	root.AddCommand(
 		login.NewCmdLogin(f, nil),
 		roster.NewCmdRoster(f),
+		presence.NewCmdPresence(f, nil),
 		chat.NewCmdChat(f, nil),
 		call.NewCmdCall(f, nil),
 		whoiscaller.NewCmdWhoisCaller(f, nil),

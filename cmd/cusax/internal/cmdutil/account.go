@@ -59,3 +59,35 @@ func (f *Factory) OpenChat(a config.Account, timeout time.Duration) (*session.Ch
 	f.WarnPlaintext("chat", sess.Report())
 	return sess, nil
 }
+
+// OpenIM logs into the account's instant-messaging backend: XMPP, or SIP
+// MESSAGE when IM goes over SIP (session.Serve; RFC 7081 §2). `chat` uses
+// it.
+func (f *Factory) OpenIM(a config.Account, timeout time.Duration) (*session.ChatSession, error) {
+	if sv := session.Serve(a); sv.Chat != "" && !sv.ChatOverSIP {
+		return f.OpenChat(a, timeout)
+	}
+	store, _, err := f.Secrets()
+	if err != nil {
+		return nil, err
+	}
+	src, err := f.Backends()
+	if err != nil {
+		return nil, err
+	}
+	// This invocation decides, whatever built a (see applyPlaintext).
+	if a.SIP != nil {
+		s := *a.SIP
+		s.AllowPlaintext = f.allowPlaintext()
+		a.SIP = &s
+	}
+	sess, err := session.OpenIM(f.Context, src, store, a, timeout, f.Logger())
+	if err != nil {
+		if errors.Is(err, protocol.ErrInsecure) {
+			return nil, f.plaintextHint(err)
+		}
+		return nil, err
+	}
+	f.WarnPlaintext("chat", sess.Report())
+	return sess, nil
+}

@@ -42,6 +42,12 @@ const (
 	ExitAgentRunning = 16
 )
 
+// ExitUnsupported (17): the account's backend cannot do what the command
+// needs: "not supported by this account's IM backend (sipmessage): …"
+// (roster, vCards, presence, rooms over SIP MESSAGE), or calls_over_xmpp =
+// true with no backend that calls over XMPP (RFC 7081 §2).
+const ExitUnsupported = 17
+
 // ExitCodesHelp documents the table for `cusax help exit-codes`.
 const ExitCodesHelp = `cusax exit codes (stable; scripts may rely on them):
 
@@ -77,6 +83,12 @@ const ExitCodesHelp = `cusax exit codes (stable; scripts may rely on them):
        media
   15   agent: no agent is running (cusax agent status)
   16   agent: another agent already runs for this user (cusax agent run)
+  17   not supported by the account's backend: "not supported by this
+       account's IM backend (sipmessage): …" (an account whose chat goes
+       over SIP MESSAGE has no roster, vCards, presence or rooms), or
+       calls_over_xmpp = true and no backend can call over XMPP, or chat
+       on an account left without a chat backend (im_over_sip = true
+       without SIP, or = false without XMPP)
   130  interrupted (Ctrl-C, SIGTERM, SIGHUP); plugins log out first
   141  stdout closed by its reader (e.g. piped into head): the command
        stops, its plugins log out, nothing more is printed (128 + SIGPIPE,

@@ -8,6 +8,7 @@ import (
 	"github.com/cusax/cusax/pkg/core/pluginhost"
 	"github.com/cusax/cusax/pkg/core/safepath"
 	"github.com/cusax/cusax/pkg/core/secrets"
+	"github.com/cusax/cusax/pkg/core/session"
 	"github.com/cusax/cusax/pkg/protocol"
 )
 
@@ -24,6 +25,9 @@ func ExitCode(err error) int {
 		return ExitInterrupted
 	case IsUsage(err), IsConfigError(err):
 		return ExitUsage
+	case errors.As(err, new(*session.IMBackendError)), errors.Is(err, session.ErrCallsOverXMPP),
+		errors.Is(err, session.ErrNoChat):
+		return ExitUnsupported
 	case errors.Is(err, protocol.ErrAuth):
 		return ExitAuth
 	case errors.Is(err, protocol.ErrDenied):

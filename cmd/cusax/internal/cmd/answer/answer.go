@@ -58,6 +58,8 @@ type Options struct {
 	GiveUpAfter   time.Duration
 	// MediaEncryption is --media-encryption ("": the account's setting).
 	MediaEncryption string
+	// NoPresence is --no-presence: no on-the-phone presence during calls.
+	NoPresence bool
 
 	execPath string
 	record   answering.Template
@@ -121,6 +123,12 @@ caller offers no SRTP) or none; by default srtp when the call came over
 TLS, plain otherwise. "srtp" with a backend that cannot encrypt media
 exits 14 before registering.
 
+While a taken call is up, the account's XMPP presence is dnd "on the
+phone" (and the XEP-0108 activity talking/on_the_phone where the server has
+PEP), RFC 7081 §3; afterwards it returns to what it was (without 'cusax
+agent': unavailable, as the listener's own Chat session was before). Off
+with --no-presence or presence_on_call = false in [account.features].
+
 One line per call on stdout (tab-separated); --json: one object per call,
 with media_protection (the SRTP suite, or "none") for an answered call.`,
 		Example: `  $ cusax answer --play greeting.wav --record ~/vm/{time}-{caller}.wav --notify alice@example.com
@@ -167,6 +175,7 @@ with media_protection (the SRTP suite, or "none") for an answered call.`,
 	fl.BoolVar(&o.Refresh, "refresh", false, "fetch vCards even when cached")
 	fl.StringVar(&o.Region, "region", "", "country of national numbers, e.g. DE (default: [calls] region in the config)")
 	fl.DurationVar(&o.GiveUpAfter, "give-up-after", 5*time.Minute, "exit 7 when the registration stays lost this long (0: never)")
+	fl.BoolVar(&o.NoPresence, "no-presence", false, "do not show the account as on the phone (dnd) over XMPP while a call is up")
 	cmdutil.MediaEncryptionFlag(cmd, &o.MediaEncryption)
 	return cmd
 }

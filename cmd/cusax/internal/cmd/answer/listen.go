@@ -92,12 +92,17 @@ func run(o *Options) error {
 		},
 	})
 	defer judge.Close()
+	// RFC 7081 §3: contacts see taken calls as dnd "on the phone", through
+	// the judge's Chat session (opened now, in the background).
+	onCall := f.StartOnCall(acct, o.NoPresence, true, judge.Chat)
+	defer onCall.Close(drainWait)
 	h := &answering.Handler{
 		Tel: answerer{sess, ans}, Judge: judge, Policies: plugins, Account: acct.Name,
 		Accept: o.Accept, Reject: answering.Rejections[o.RejectWith], TrustPAI: acct.SIP.TrustAssertedIdentity,
 		Request: protocol.AnswerRequest{Ring: o.Ring, PlayFile: o.Play, Digits: o.Digits, Until: o.Until,
 			DigitTimeout: o.DigitTimeout, Duration: o.Duration, SilenceHangup: o.SilenceHangup, Encryption: enc},
 		Record: o.record, ExecOn: o.ExecOn, AfterTimeout: o.Timeout,
+		CallUp: onCall.Up, CallDown: onCall.Down,
 	}
 	if f.IO.CanPrompt() {
 		h.Prompter = &prompter{io: f.IO.ErrOut, in: f.IO.In}

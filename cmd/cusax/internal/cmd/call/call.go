@@ -47,6 +47,9 @@ type Options struct {
 	// MediaKeying is --media-keying ("": the account's setting, else sdes).
 	MediaKeying string
 
+	// NoPresence is --no-presence: no on-the-phone presence (oncall).
+	NoPresence bool
+
 	early    *earlyStart
 	stopping []*callplan.Plan // policy plugins to stop while the call goes on
 }
@@ -78,6 +81,13 @@ shows every policy's answer and --debug prints one line per policy.
 The INVITE carries Call-Info: <xmpp:YOU>;purpose=impp (RFC 6993) so the
 callee can find you for chat, unless --no-impp, advertise_impp = false or
 --anonymous (which also sends Privacy: id, RFC 3325).
+
+While the call is up, the account's XMPP presence says so (RFC 7081 §3):
+dnd with the status "on the phone", and the XEP-0108 activity
+talking/on_the_phone where the server has PEP; afterwards it returns to
+what it was. Without 'cusax agent' the Chat aspect is opened for the call
+alone (in parallel with the INVITE) and logs out with it. Off with
+--no-presence or presence_on_call = false in [account.features].
 
 There is no sound card: --play sends a 16-bit PCM WAV (any rate, mono or
 stereo: converted to 8 kHz), --record writes what the callee sends, and
@@ -137,6 +147,7 @@ Exit codes: 0 answered, 10 busy, 11 declined, 12 no answer, 13 not found,
 	fl.BoolVarP(&o.Yes, "yes", "y", false, "allow a call that may cost money (RFC 7081 §5)")
 	fl.BoolVar(&o.DryRun, "dry-run", false, "print what would be dialled, through which account and with which headers; do not call")
 	fl.BoolVar(&o.NoIMPP, "no-impp", false, "do not send Call-Info with your XMPP address (RFC 6993)")
+	fl.BoolVar(&o.NoPresence, "no-presence", false, "do not show the account as on the phone (dnd) over XMPP during the call")
 	fl.BoolVar(&o.Anonymous, "anonymous", false, "hide your identity: anonymous From, Privacy: id (RFC 3325), no Call-Info")
 	fl.BoolVar(&o.Video, "video", false, "offer video (only to a number the contact's vCard marks TYPE=video)")
 	fl.StringVar(&o.Play, "play", "", "WAV file (16-bit PCM) to send once answered")

@@ -27,6 +27,11 @@ func (o *Options) dial(p *callplan.Plan) error {
 	f := o.F
 	ctx := f.Context
 	a := p.Account
+	// RFC 7081 §2: the account asks for calls over XMPP, which no backend
+	// places; refuse rather than silently calling over SIP.
+	if err := session.CallsOverXMPPError(a); err != nil {
+		return err
+	}
 	src, err := f.Backends()
 	if err != nil {
 		return err
@@ -48,6 +53,10 @@ func (o *Options) dial(p *callplan.Plan) error {
 	if err != nil {
 		return err
 	}
+	// RFC 7081 §3: contacts see the call as dnd "on the phone". The Chat
+	// aspect opens in the background; it never delays the INVITE.
+	onCall := f.StartOnCall(a, o.NoPresence, false, nil)
+	defer onCall.Close(hangupWait)
 	var stopped sync.WaitGroup
 	for _, p := range o.stopping {
 		stopped.Go(p.Release)
@@ -141,9 +150,13 @@ func (o *Options) dial(p *callplan.Plan) error {
 			}
 			if ev.Final {
 				final = &ev
+				onCall.Down()
 				continue
 			}
 			o.progress(ev)
+			if ev.Answered {
+				onCall.Up()
+			}
 			// Protected media is said at once; media in clear waits for
 			// the final event, whose Note says why.
 			if ev.Answered && ev.MediaProtection != "" && ev.MediaProtection != protocol.MediaInClear && !mediaShown {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/pkg/contacts"
+	"github.com/cusax/cusax/pkg/core/config"
 	"github.com/cusax/cusax/pkg/core/secrets"
 	"github.com/cusax/cusax/pkg/core/session"
 	"github.com/cusax/cusax/pkg/protocol"
@@ -69,13 +70,21 @@ sends the line that failed again (said on stderr), until --give-up-after;
 then it exits 7 naming the line that was not sent.
 
 On a terminal with no message, cusax chats interactively. A recipient outside
-the roster is allowed, with a note.`,
+the roster is allowed, with a note.
+
+IM over SIP (RFC 7081 §2): for an account with im_over_sip = true, or with
+SIP and no XMPP, chat goes over SIP MESSAGE (RFC 3428, the sipmessage
+backend) with the SIP address and password: CONTACT is a SIP address
+(sip:bob@example.com or bob@example.com), a message is at most 1300 bytes
+on the wire, and a listener that is not running makes the sender's chat fail
+with 480 (exit 7); rooms and --info exit 17 (docs/sipmessage-backend.md).`,
 		Example: `  $ cusax chat bob "the build is green"
   $ echo done | cusax chat bob
   $ tail -f app.log | cusax chat ops --lines
   $ cusax chat --room dev@conference.example.com "deploying"
   $ cusax chat --listen --json --count 1
-  $ cusax chat --room dev@conference.example.com --info`,
+  $ cusax chat --room dev@conference.example.com --info
+  $ cusax chat --account sipper sip:bob@example.com "over SIP MESSAGE"`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.Room == "" && len(args) > 0 {
 				o.Contact, args = args[0], args[1:]
@@ -168,13 +177,19 @@ func run(o *Options) error {
 		}
 	}
 
-	sess, err := f.OpenChat(acct, 0)
+	// RFC 7081 §2: chat goes over XMPP, or over SIP MESSAGE when the
+	// account says im_over_sip = true or has no XMPP aspect.
+	sess, err := f.OpenIM(acct, 0)
 	if err != nil {
+		return err
+	}
+	if err := needCapabilities(o, sess); err != nil {
+		sess.Shutdown()
 		return err
 	}
 	// rc.sess is the session from here on: a --lines sender or a --listen
 	// listener replaces it when the connection drops (resend.go, listen.go).
-	rc := &reconnector{sess: sess, giveUp: o.GiveUpAfter, errOut: f.IO.ErrOut, sleep: sleepCtx, account: acct.XMPP.JID}
+	rc := &reconnector{sess: sess, giveUp: o.GiveUpAfter, errOut: f.IO.ErrOut, sleep: sleepCtx, account: imAddress(acct)}
 	defer func() { rc.sess.Shutdown() }()
 
 	if o.Info {
@@ -215,11 +230,11 @@ func run(o *Options) error {
 		}
 	}
 
-	rc.open = func() (*session.ChatSession, error) { return f.OpenChat(acct, 0) }
+	rc.open = func() (*session.ChatSession, error) { return f.OpenIM(acct, 0) }
 	sent := 0
 	sendOn := func(s *session.ChatSession, body string) error {
 		// The backend's error names the recipient and the condition.
-		return s.Send(ctx, protocol.Message{To: to, Type: msgType, Body: body})
+		return refusedInput(s.Send(ctx, protocol.Message{To: to, Type: msgType, Body: body}))
 	}
 	send := func(body string) error {
 		var err error
@@ -267,6 +282,9 @@ func run(o *Options) error {
 // to the bare JID reach only available resources, and the server delivers
 // what it stored offline on initial presence (§8.5.2.1.1, XEP-0160).
 func announcePresence(ctx context.Context, sess *session.ChatSession) error {
+	if !sess.Info.Has(protocol.CapPresence) {
+		return nil // SIP MESSAGE has no presence: messages reach the binding
+	}
 	if err := sess.SetPresence(ctx, protocol.Presence{}); err != nil {
 		return fmt.Errorf("presence: %w", err)
 	}
@@ -280,6 +298,18 @@ func (o *Options) target(ctx context.Context, sess *session.ChatSession) (string
 	}
 	if o.Contact == "" {
 		return "", "chat", nil
+	}
+	if !sess.Info.Has(protocol.CapRoster) && session.Serve(sess.Account).ChatOverSIP {
+		// No roster over SIP MESSAGE: the contact is a SIP address
+		// (sip:bob@example.com, or bob@example.com).
+		to := strings.TrimSpace(o.Contact)
+		if l := strings.ToLower(to); !strings.HasPrefix(l, "sip:") && !strings.HasPrefix(l, "sips:") {
+			if !strings.Contains(to, "@") {
+				return "", "", cmdutil.Usagef("contact %q: this account's chat goes over SIP MESSAGE, which has no roster: give a SIP address such as sip:bob@example.com", o.Contact)
+			}
+			to = "sip:" + to
+		}
+		return to, "chat", nil
 	}
 	items, err := sess.Roster(ctx)
 	if err != nil && !errors.Is(err, protocol.ErrUnsupported) {
@@ -299,6 +329,37 @@ func (o *Options) target(ctx context.Context, sess *session.ChatSession) (string
 		fmt.Fprintf(o.F.IO.ErrOut, "cusax: note: %s is not in your roster\n", e.JID)
 	}
 	return e.JID, "chat", nil
+}
+
+// needCapabilities refuses, before anything is sent, what the account's
+// IM backend cannot do (rooms, disco over SIP MESSAGE), naming it.
+func needCapabilities(o *Options, sess *session.ChatSession) error {
+	name := sess.Info.Name
+	switch {
+	case o.Room != "" && !sess.Info.Has(protocol.CapMUC):
+		return &session.IMBackendError{Backend: name, Account: sess.Account.Name, What: "rooms (XEP-0045 multi-user chat) need an XMPP aspect"}
+	case o.Info && !sess.Info.Has(protocol.CapDisco):
+		return &session.IMBackendError{Backend: name, Account: sess.Account.Name, What: "--info (XEP-0030 disco) needs an XMPP aspect"}
+	}
+	return nil
+}
+
+// refusedInput makes a message the backend refused before sending it
+// (protocol.ErrInvalid: e.g. over SIP MESSAGE's 1300 bytes, RFC 3428 §7)
+// the user's input to fix: exit 2, nothing was sent.
+func refusedInput(err error) error {
+	if errors.Is(err, protocol.ErrInvalid) {
+		return inputError("%v: nothing was sent", err)
+	}
+	return err
+}
+
+// imAddress is the account's address on the aspect its chat goes over.
+func imAddress(a config.Account) string {
+	if session.Serve(a).ChatOverSIP {
+		return a.SIP.AOR
+	}
+	return a.XMPP.JID
 }
 
 func filterFor(to string, room bool) func(protocol.Message) bool {

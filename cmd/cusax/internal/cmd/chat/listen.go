@@ -49,7 +49,7 @@ func openMessages(ctx context.Context, sess protocol.IMPPSession, errOut io.Writ
 			return nil, nil, err
 		}
 	}
-	fmt.Fprintln(errOut, "cusax: warning: no delivery acknowledgement (the server offers no XEP-0198 stream management, or the plugin predates it): messages received but not yet printed are lost if cusax dies")
+	fmt.Fprintln(errOut, "cusax: warning: no delivery acknowledgement (XMPP: the server offers no XEP-0198 stream management, or the plugin predates it; SIP MESSAGE has none): messages received but not yet printed are lost if cusax dies")
 	st, err := sess.Messages(ctx)
 	return st, nil, err
 }

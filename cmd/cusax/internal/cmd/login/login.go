@@ -42,6 +42,8 @@ type Options struct {
 	Timeout         time.Duration
 	XMPPBackend     string
 	SIPBackend      string
+	SIPIMBackend    string
+	IMOverSIP       bool
 	PublishReach    bool
 	JSON            bool
 	Policies        []string
@@ -148,6 +150,8 @@ fetches it again and reports what changed. A bad document changes nothing.`,
 	fl.DurationVar(&opts.Timeout, "timeout", 15*time.Second, "time limit for each aspect's login")
 	fl.StringVar(&opts.XMPPBackend, "xmpp-backend", "", "IMPP plugin to use (default xmpp)")
 	fl.StringVar(&opts.SIPBackend, "sip-backend", "", "telephony plugin to use (default sip)")
+	fl.BoolVar(&opts.IMOverSIP, "im-over-sip", false, "chat over SIP MESSAGE instead of XMPP (RFC 7081 §2 im_over_sip; --im-over-sip=false turns it off); needs --aor")
+	fl.StringVar(&opts.SIPIMBackend, "sip-im-backend", "", "IMPP plugin that carries chat over SIP (default sipmessage)")
 	fl.BoolVar(&opts.PublishReach, "publish-reach", false, "publish the SIP address as an XEP-0152 reachability address over XMPP (needs --aor and --jid)")
 	fl.BoolVar(&opts.JSON, "json", false, "print the result as JSON")
 	fl.StringArrayVar(&opts.Policies, "policy", nil, "policy plugin consulted after the default for this account's decisions (repeatable, in order; replaces the account's list; --policy default alone clears it)")
@@ -476,11 +480,21 @@ func (o *Options) account(cfg *config.Config) (config.Account, bool, error) {
 		if o.set("sip-backend") {
 			acct.SIP.Backend = o.SIPBackend
 		}
+		if o.set("sip-im-backend") {
+			acct.SIP.IMBackend = o.SIPIMBackend
+		}
 		if o.set("password-command") {
 			acct.SIP.PasswordCommand = o.PasswordCommand
 		}
 	} else if o.set("sip-proxy") || o.set("sip-username") {
 		return acct, existing, cmdutil.Usagef("--sip-proxy and --sip-username need --aor")
+	} else if o.set("sip-im-backend") || (o.set("im-over-sip") && o.IMOverSIP) {
+		// RFC 7081 §2: IM over SIP goes over the SIP aspect.
+		return acct, existing, cmdutil.Usagef("--im-over-sip and --sip-im-backend need --aor")
+	}
+	if o.set("im-over-sip") {
+		v := o.IMOverSIP
+		acct.Features.IMOverSIP = &v
 	}
 	if acct.XMPP == nil || acct.SIP == nil {
 		// RFC 7081 §3.4: a relationship needs both aspects.

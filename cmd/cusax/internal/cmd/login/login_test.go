@@ -361,3 +361,30 @@ func (s *scripted) next(q string) (string, error) {
 	s.answers = s.answers[1:]
 	return a, nil
 }
+
+// --im-over-sip and --sip-im-backend are the login form of the chat
+// backend line (docs/accounts.md); --sip-backend the telephony one.
+func TestLoginBackendSwitches(t *testing.T) {
+	e := newEnv(t)
+	e.In.WriteString(sharedPassword + "\n")
+	r := e.Run(newCmd, append(args(), "--im-over-sip", "--sip-im-backend", "sipmessage", "--sip-backend", "sip")...)
+	if r.Err != nil {
+		t.Fatalf("exit %d: %v\nstderr: %s", r.Code, r.Err, r.Stderr)
+	}
+	a, err := e.LoadConfig().Account("work")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Features.IMOverSIP == nil || !*a.Features.IMOverSIP || a.SIP.IMBackend != "sipmessage" || a.SIP.Backend != "sip" {
+		t.Errorf("saved features %+v, sip %+v", a.Features, a.SIP)
+	}
+	if !strings.Contains(string(fileBytes(t, e.ConfigPath)), "im_over_sip = true") {
+		t.Errorf("config:\n%s", fileBytes(t, e.ConfigPath))
+	}
+	e = newEnv(t)
+	e.In.WriteString(sharedPassword + "\n")
+	r = e.Run(newCmd, "--name", "chatonly", "--jid", cmdtest.AliceJID, "--password-stdin", "--im-over-sip")
+	if r.Code != cmdutil.ExitUsage || !strings.Contains(r.Err.Error(), "need --aor") {
+		t.Errorf("--im-over-sip without --aor: exit %d: %v", r.Code, r.Err)
+	}
+}

@@ -45,6 +45,12 @@ func NewCmdRoster(f *cmdutil.Factory) *cobra.Command {
   reach         XEP-0152 reachability addresses: hints, verified only when
                 the contact's vCard lists the same address
 
+With --presence, a contact's presence is what arrived within --presence-wait:
+"available" (or the show: away, dnd, xa, chat, with the status), "offline"
+when we are subscribed to their presence (subscription to or both) and none
+came, and "unknown" when no subscription gives us their presence (none or
+from, RFC 6121 §2.1.2.1): 'cusax roster subscribe JID' asks for one.
+
 vCards are cached under $XDG_CACHE_HOME/cusax/vcards for --ttl (default 24h);
 --refresh fetches them again. Piped output is tab-separated, one contact per
 line, columns: jid name subscription groups callable call_uri video
@@ -52,7 +58,8 @@ inter_domain pstn reach [presence].`,
 		Example: `  $ cusax roster
   $ cusax roster --json --presence
   $ cusax roster show bob
-  $ cusax roster export > contacts.vcf`,
+  $ cusax roster export > contacts.vcf
+  $ cusax roster subscribe bob@example.com`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error { return runList(o) },
 	}
@@ -64,7 +71,7 @@ inter_domain pstn reach [presence].`,
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print JSON")
 	cmd.Flags().BoolVar(&o.Presence, "presence", false, "also collect presence for --presence-wait after login")
 	cmd.Flags().DurationVar(&o.PresenceWait, "presence-wait", 2*time.Second, "how long to collect presence")
-	cmd.AddCommand(newCmdShow(o), newCmdExport(o))
+	cmd.AddCommand(newCmdShow(o), newCmdExport(o), newCmdSubscribe(o), newCmdApprove(o))
 	return cmd
 }
 
@@ -113,7 +120,7 @@ func (o *Options) build(only []string, resolve func(*session.ChatSession) ([]str
 	if o.Presence {
 		wait = o.PresenceWait
 	}
-	list, err := addressbook.Build(f.Context, sess, sess.Info, addressbook.Options{
+	list, err := addressbook.Build(f.Context, sess.IMPPSession, sess.Info, addressbook.Options{
 		AccountDomain: domainOf(acct.XMPP.JID), Cache: vcardcache.Open(root, acct.Name, o.TTL),
 		Refresh: refresh, Concurrency: o.Concurrency, PresenceWait: wait, Only: only,
 	})
@@ -198,8 +205,16 @@ func reachText(rs []contacts.Reach) string {
 }
 
 func presenceText(p *addressbook.PresenceSummary) string {
-	if p == nil || !p.Available {
-		return "offline"
+	if p == nil {
+		return "unknown"
+	}
+	if !p.Available {
+		// "unknown" when no subscription gives us their presence (RFC 6121
+		// §2.1.2.1); see addressbook.PresenceSummary.State.
+		if p.State == "" {
+			return "offline"
+		}
+		return p.State
 	}
 	s := "available"
 	if p.Show != "" {

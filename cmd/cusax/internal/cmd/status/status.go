@@ -29,8 +29,13 @@ func NewCmdStatus(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command 
 		Use:   "status [ACCOUNT...]",
 		Short: "Show the configured accounts; --check proves them live",
 		Long: `Show the configured accounts: each one's Chat (XMPP) and Telephony (SIP)
-aspects and whether they are related (RFC 7081 §3.4). With --check, log into
-each aspect as 'cusax login' does (SIP first) and show its live state.`,
+aspects and whether they are related (RFC 7081 §3.4), and which backend
+serves each (BACKENDS; --json: "backends" and the effective RFC 7081 §2
+switches in "features"): chat goes over SIP MESSAGE (sipmessage) with
+im_over_sip = true or for an account without XMPP. calls_over_xmpp = true,
+which no backend can honour, makes status exit 17 after listing. With
+--check, log into each aspect as 'cusax login' does (SIP first) and show its
+live state.`,
 		Example: `  $ cusax status
   $ cusax status --check --json work`,
 		RunE: func(_ *cobra.Command, args []string) error {
@@ -66,6 +71,43 @@ type AccountJSON struct {
 	Parity     []protocol.ParityFinding `json:"parity,omitempty"`
 	Error      string                   `json:"error,omitempty"`
 	ElapsedMS  int64                    `json:"elapsed_ms,omitempty"`
+	// Features are the RFC 7081 §2 switches as they take effect, and
+	// Backends the plugin that serves each aspect (session.Serve).
+	Features FeaturesJSON `json:"features"`
+	Backends BackendsJSON `json:"backends"`
+}
+
+// FeaturesJSON is an account's effective RFC 7081 §2 switches.
+type FeaturesJSON struct {
+	// IMOverSIP: IM may go over SIP (set, or the default: on unless the
+	// aspects are related).
+	IMOverSIP bool `json:"im_over_sip"`
+	// CallsOverXMPP: true only when set, and then an error: no backend
+	// places calls over XMPP.
+	CallsOverXMPP bool `json:"calls_over_xmpp"`
+	// AdvertiseIMPP: SIP requests carry the XMPP address (RFC 6993).
+	AdvertiseIMPP bool `json:"advertise_impp"`
+}
+
+// BackendsJSON names the plugin serving each aspect; "" for none.
+type BackendsJSON struct {
+	// Chat carries messages (`chat`): "xmpp", or "sipmessage" when IM
+	// goes over SIP.
+	Chat string `json:"chat,omitempty"`
+	// ChatOverSIP: Chat logs in with the SIP aspect.
+	ChatOverSIP bool `json:"chat_over_sip"`
+	// ChatUnavailable says why the account cannot chat.
+	ChatUnavailable string `json:"chat_unavailable,omitempty"`
+	// Roster serves the roster, vCards, presence and rooms (XMPP only).
+	Roster string `json:"roster,omitempty"`
+	// Telephony places and takes calls: "sip", "baresip", ….
+	Telephony string `json:"telephony,omitempty"`
+}
+
+func servingOf(a config.Account) (FeaturesJSON, BackendsJSON) {
+	sv := session.Serve(a)
+	return FeaturesJSON{IMOverSIP: sv.IMOverSIP, CallsOverXMPP: sv.CallsOverXMPP, AdvertiseIMPP: a.Features.AdvertiseIMPPEnabled()},
+		BackendsJSON{Chat: sv.Chat, ChatOverSIP: sv.ChatOverSIP, ChatUnavailable: sv.ChatUnavailable, Roster: sv.Roster, Telephony: sv.Telephony}
 }
 
 func run(o *Options) error {
@@ -90,6 +132,12 @@ func run(o *Options) error {
 	for _, a := range accts {
 		row := AccountJSON{Name: a.Name, Default: a.Name == cfg.Default, Related: a.Related, XMPP: a.XMPP, SIP: a.SIP, Provisioning: a.Provisioning,
 			RefreshDue: refreshDue(a.Provisioning, time.Now())}
+		row.Features, row.Backends = servingOf(a)
+		// RFC 7081 §2: a switch no backend can honour is an error, not
+		// something status leaves for `call` to find.
+		if err := session.CallsOverXMPPError(a); err != nil && firstErr == nil {
+			firstErr = err
+		}
 		if o.Check {
 			if err := check(o, a, &row); err != nil {
 				row.Error = err.Error()
@@ -164,17 +212,44 @@ func check(o *Options, a config.Account, row *AccountJSON) error {
 	res := session.Prove(ctx, plugins.Backends, session.Request{Account: a, XMPPPassword: xpw, SIPPassword: spw, CAPEM: ca, TelephonyInfo: plugins.TelephonyInfo()})
 	tel, chat := render.JSONAspect(res.Telephony), render.JSONAspect(res.Chat)
 	ok := res.OK()
+	var imErr error
+	if session.Serve(a).ChatOverSIP && a.XMPP == nil {
+		// The account chats over SIP (RFC 7081 §2): its Chat row is that
+		// backend's login, not "not configured".
+		chat, imErr = checkIMOverSIP(o, a)
+		ok = ok && imErr == nil
+	}
 	row.OK, row.Telephony, row.Chat, row.Parity, row.ElapsedMS = &ok, &tel, &chat, res.Findings, res.Elapsed.Milliseconds()
 	if !ok {
+		if imErr != nil && res.OK() {
+			return fmt.Errorf("account %s: %w", a.Name, imErr)
+		}
 		return fmt.Errorf("account %s: %w", a.Name, res.Err())
 	}
 	return nil
 }
 
+// checkIMOverSIP logs in with the account's chat-over-SIP backend and
+// out again, as the Chat row of status --check.
+func checkIMOverSIP(o *Options, a config.Account) (render.AspectJSON, error) {
+	f := o.F
+	r := session.AspectResult{Aspect: protocol.AspectChat, Configured: true, Started: time.Now()}
+	sess, err := f.OpenIM(a, 0)
+	r.Finished = time.Now()
+	if err != nil {
+		r.Err = err
+		return render.JSONAspect(r), err
+	}
+	rep := sess.Report()
+	r.Report = &rep
+	sess.Shutdown()
+	return render.JSONAspect(r), nil
+}
+
 func printHuman(o *Options, rows []AccountJSON) {
 	io := o.F.IO
 	if !o.Check {
-		t := cmdutil.NewTable(io.Out, io.IsStdoutTTY(), "ACCOUNT", "DEFAULT", "RELATED", "CHAT (XMPP)", "TELEPHONY (SIP)")
+		t := cmdutil.NewTable(io.Out, io.IsStdoutTTY(), "ACCOUNT", "DEFAULT", "RELATED", "CHAT (XMPP)", "TELEPHONY (SIP)", "BACKENDS")
 		for _, r := range rows {
 			chat, tel := "-", "-"
 			if r.XMPP != nil {
@@ -189,7 +264,7 @@ func printHuman(o *Options, rows []AccountJSON) {
 					tel += " via " + r.SIP.Proxy
 				}
 			}
-			t.Row(r.Name, yesNo(r.Default), yesNo(r.Related), chat, tel)
+			t.Row(r.Name, yesNo(r.Default), yesNo(r.Related), chat, tel, backendsCell(r))
 		}
 		_ = t.Flush()
 		return
@@ -212,6 +287,19 @@ func printHuman(o *Options, rows []AccountJSON) {
 		}
 	}
 	_ = t.Flush()
+}
+
+// backendsCell is "chat=xmpp telephony=sip", naming what serves each
+// aspect ("chat=sipmessage" when IM goes over SIP, "chat=-" for none).
+func backendsCell(r AccountJSON) string {
+	chat, tel := r.Backends.Chat, r.Backends.Telephony
+	if chat == "" {
+		chat = "-"
+	}
+	if tel == "" {
+		tel = "-"
+	}
+	return "chat=" + chat + " telephony=" + tel
 }
 
 func yesNo(b bool) string {

@@ -44,8 +44,8 @@ func TestStatusHuman(t *testing.T) {
 		if r.Err != nil {
 			t.Fatalf("exit %d: %v", r.Code, r.Err)
 		}
-		want := "home\tyes\tyes\talice@example.com via xmpp.example.com:5222\tsip:alice@example.com\n" +
-			"work\tno\tno\tbob@example.com\t-\n"
+		want := "home\tyes\tyes\talice@example.com via xmpp.example.com:5222\tsip:alice@example.com\tchat=xmpp telephony=sip\n" +
+			"work\tno\tno\tbob@example.com\t-\tchat=xmpp telephony=-\n"
 		if r.Stdout != want {
 			t.Errorf("stdout\n%q\nwant\n%q", r.Stdout, want)
 		}

@@ -154,6 +154,39 @@ func (s *imppSession) AckMessage(ctx context.Context, seq uint64) error {
 	return fromStatus(err)
 }
 
+var (
+	_ protocol.PresenceSubscriber = (*imppSession)(nil)
+	_ protocol.ActivityPublisher  = (*imppSession)(nil)
+)
+
+// Subscribe, ApproveSubscription and PublishActivity: an older plugin
+// answers UNIMPLEMENTED, which comes back as ErrUnsupported.
+func (s *imppSession) Subscribe(ctx context.Context, jid string) error {
+	_, err := s.rpc.Subscribe(ctx, &JIDRequest{SessionId: s.id, Jid: jid})
+	return fromStatus(err)
+}
+
+func (s *imppSession) ApproveSubscription(ctx context.Context, jid string) error {
+	_, err := s.rpc.ApproveSubscription(ctx, &JIDRequest{SessionId: s.id, Jid: jid})
+	return fromStatus(err)
+}
+
+func (s *imppSession) PublishActivity(ctx context.Context, a protocol.Activity) error {
+	_, err := s.rpc.PublishActivity(ctx, &PublishActivityRequest{SessionId: s.id, Activity: activityToWire(a)})
+	return fromStatus(err)
+}
+
+var _ protocol.PresenceView = (*imppSession)(nil)
+
+// KnownPresences: an older plugin answers UNIMPLEMENTED (ErrUnsupported).
+func (s *imppSession) KnownPresences(ctx context.Context) (protocol.PresenceSnapshot, error) {
+	w, err := s.rpc.KnownPresences(ctx, s.sr())
+	if err != nil {
+		return protocol.PresenceSnapshot{}, fromStatus(err)
+	}
+	return snapshotFromWire(w), nil
+}
+
 func (s *imppSession) JoinRoom(ctx context.Context, j protocol.RoomJoin) (protocol.Room, error) {
 	w, err := s.rpc.JoinRoom(ctx, &JoinRoomRequest{SessionId: s.id, Room: j.Room, Nick: j.Nick, Password: j.Password, History: int32(j.History),
 		HistorySinceUnixNs: unixNS(j.HistorySince)})

@@ -399,3 +399,27 @@ func auditDecisionFromWire(w *AuditFindingsDecision) protocol.AuditFindingsDecis
 	}
 	return d
 }
+
+func activityToWire(a protocol.Activity) *Activity {
+	return &Activity{General: a.General, Specific: a.Specific, Text: a.Text}
+}
+
+func activityFromWire(w *Activity) protocol.Activity {
+	return protocol.Activity{General: w.GetGeneral(), Specific: w.GetSpecific(), Text: w.GetText()}
+}
+
+func snapshotToWire(s protocol.PresenceSnapshot) *PresenceSnapshot {
+	w := &PresenceSnapshot{Online: s.Online}
+	for _, p := range s.Presences {
+		w.Presences = append(w.Presences, presenceToWire(p))
+	}
+	return w
+}
+
+func snapshotFromWire(w *PresenceSnapshot) protocol.PresenceSnapshot {
+	s := protocol.PresenceSnapshot{Online: w.GetOnline(), Presences: []protocol.Presence{}}
+	for _, p := range w.GetPresences() {
+		s.Presences = append(s.Presences, presenceFromWire(p))
+	}
+	return s
+}

@@ -4108,6 +4108,170 @@ func (x *AuditFindingsDecision) GetChanges() []*AuditSeverityChange {
 	return nil
 }
 
+type Activity struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	General       string                 `protobuf:"bytes,1,opt,name=general,proto3" json:"general,omitempty"`
+	Specific      string                 `protobuf:"bytes,2,opt,name=specific,proto3" json:"specific,omitempty"`
+	Text          string                 `protobuf:"bytes,3,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Activity) Reset() {
+	*x = Activity{}
+	mi := &file_cusax_v1_cusax_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Activity) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Activity) ProtoMessage() {}
+
+func (x *Activity) ProtoReflect() protoreflect.Message {
+	mi := &file_cusax_v1_cusax_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Activity.ProtoReflect.Descriptor instead.
+func (*Activity) Descriptor() ([]byte, []int) {
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *Activity) GetGeneral() string {
+	if x != nil {
+		return x.General
+	}
+	return ""
+}
+
+func (x *Activity) GetSpecific() string {
+	if x != nil {
+		return x.Specific
+	}
+	return ""
+}
+
+func (x *Activity) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+type PublishActivityRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SessionId     string                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	Activity      *Activity              `protobuf:"bytes,2,opt,name=activity,proto3" json:"activity,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PublishActivityRequest) Reset() {
+	*x = PublishActivityRequest{}
+	mi := &file_cusax_v1_cusax_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PublishActivityRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PublishActivityRequest) ProtoMessage() {}
+
+func (x *PublishActivityRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cusax_v1_cusax_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PublishActivityRequest.ProtoReflect.Descriptor instead.
+func (*PublishActivityRequest) Descriptor() ([]byte, []int) {
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *PublishActivityRequest) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *PublishActivityRequest) GetActivity() *Activity {
+	if x != nil {
+		return x.Activity
+	}
+	return nil
+}
+
+type PresenceSnapshot struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Online        bool                   `protobuf:"varint,1,opt,name=online,proto3" json:"online,omitempty"`
+	Presences     []*Presence            `protobuf:"bytes,2,rep,name=presences,proto3" json:"presences,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PresenceSnapshot) Reset() {
+	*x = PresenceSnapshot{}
+	mi := &file_cusax_v1_cusax_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PresenceSnapshot) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PresenceSnapshot) ProtoMessage() {}
+
+func (x *PresenceSnapshot) ProtoReflect() protoreflect.Message {
+	mi := &file_cusax_v1_cusax_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PresenceSnapshot.ProtoReflect.Descriptor instead.
+func (*PresenceSnapshot) Descriptor() ([]byte, []int) {
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *PresenceSnapshot) GetOnline() bool {
+	if x != nil {
+		return x.Online
+	}
+	return false
+}
+
+func (x *PresenceSnapshot) GetPresences() []*Presence {
+	if x != nil {
+		return x.Presences
+	}
+	return nil
+}
+
 var File_cusax_v1_cusax_proto protoreflect.FileDescriptor
 
 const file_cusax_v1_cusax_proto_rawDesc = "" +
@@ -4502,7 +4666,18 @@ const file_cusax_v1_cusax_proto_rawDesc = "" +
 	"\x06reason\x18\x05 \x01(\tR\x06reason\"\x80\x01\n" +
 	"\x15AuditFindingsDecision\x12.\n" +
 	"\bdecision\x18\x01 \x01(\v2\x12.cusax.v1.DecisionR\bdecision\x127\n" +
-	"\achanges\x18\x02 \x03(\v2\x1d.cusax.v1.AuditSeverityChangeR\achanges2\x9f\a\n" +
+	"\achanges\x18\x02 \x03(\v2\x1d.cusax.v1.AuditSeverityChangeR\achanges\"T\n" +
+	"\bActivity\x12\x18\n" +
+	"\ageneral\x18\x01 \x01(\tR\ageneral\x12\x1a\n" +
+	"\bspecific\x18\x02 \x01(\tR\bspecific\x12\x12\n" +
+	"\x04text\x18\x03 \x01(\tR\x04text\"g\n" +
+	"\x16PublishActivityRequest\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId\x12.\n" +
+	"\bactivity\x18\x02 \x01(\v2\x12.cusax.v1.ActivityR\bactivity\"\\\n" +
+	"\x10PresenceSnapshot\x12\x16\n" +
+	"\x06online\x18\x01 \x01(\bR\x06online\x120\n" +
+	"\tpresences\x18\x02 \x03(\v2\x12.cusax.v1.PresenceR\tpresences2\x9f\t\n" +
 	"\x04IMPP\x123\n" +
 	"\x04Info\x12\x15.cusax.v1.InfoRequest\x1a\x14.cusax.v1.PluginInfo\x12>\n" +
 	"\aConnect\x12\x18.cusax.v1.ConnectRequest\x1a\x19.cusax.v1.ConnectResponse\x12<\n" +
@@ -4520,7 +4695,11 @@ const file_cusax_v1_cusax_proto_rawDesc = "" +
 	"\x05Close\x12\x18.cusax.v1.SessionRequest\x1a\x0f.cusax.v1.Empty\x12>\n" +
 	"\rAckedMessages\x12\x18.cusax.v1.SessionRequest\x1a\x11.cusax.v1.Message0\x01\x123\n" +
 	"\n" +
-	"AckMessage\x12\x14.cusax.v1.AckRequest\x1a\x0f.cusax.v1.Empty2\xcf\x04\n" +
+	"AckMessage\x12\x14.cusax.v1.AckRequest\x1a\x0f.cusax.v1.Empty\x122\n" +
+	"\tSubscribe\x12\x14.cusax.v1.JIDRequest\x1a\x0f.cusax.v1.Empty\x12<\n" +
+	"\x13ApproveSubscription\x12\x14.cusax.v1.JIDRequest\x1a\x0f.cusax.v1.Empty\x12D\n" +
+	"\x0fPublishActivity\x12 .cusax.v1.PublishActivityRequest\x1a\x0f.cusax.v1.Empty\x12F\n" +
+	"\x0eKnownPresences\x12\x18.cusax.v1.SessionRequest\x1a\x1a.cusax.v1.PresenceSnapshot2\xcf\x04\n" +
 	"\tTelephony\x123\n" +
 	"\x04Info\x12\x15.cusax.v1.InfoRequest\x1a\x14.cusax.v1.PluginInfo\x12>\n" +
 	"\aConnect\x12\x18.cusax.v1.ConnectRequest\x1a\x19.cusax.v1.ConnectResponse\x12A\n" +
@@ -4553,65 +4732,68 @@ func file_cusax_v1_cusax_proto_rawDescGZIP() []byte {
 	return file_cusax_v1_cusax_proto_rawDescData
 }
 
-var file_cusax_v1_cusax_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
+var file_cusax_v1_cusax_proto_msgTypes = make([]protoimpl.MessageInfo, 57)
 var file_cusax_v1_cusax_proto_goTypes = []any{
-	(*Empty)(nil),                 // 0: cusax.v1.Empty
-	(*InfoRequest)(nil),           // 1: cusax.v1.InfoRequest
-	(*PluginInfo)(nil),            // 2: cusax.v1.PluginInfo
-	(*ConnectRequest)(nil),        // 3: cusax.v1.ConnectRequest
-	(*CertInfo)(nil),              // 4: cusax.v1.CertInfo
-	(*TLSInfo)(nil),               // 5: cusax.v1.TLSInfo
-	(*ConnectionReport)(nil),      // 6: cusax.v1.ConnectionReport
-	(*ConnectResponse)(nil),       // 7: cusax.v1.ConnectResponse
-	(*SessionRequest)(nil),        // 8: cusax.v1.SessionRequest
-	(*RosterItem)(nil),            // 9: cusax.v1.RosterItem
-	(*RosterResponse)(nil),        // 10: cusax.v1.RosterResponse
-	(*JIDRequest)(nil),            // 11: cusax.v1.JIDRequest
-	(*VCard)(nil),                 // 12: cusax.v1.VCard
-	(*ReachAddress)(nil),          // 13: cusax.v1.ReachAddress
-	(*Presence)(nil),              // 14: cusax.v1.Presence
-	(*SetPresenceRequest)(nil),    // 15: cusax.v1.SetPresenceRequest
-	(*Message)(nil),               // 16: cusax.v1.Message
-	(*AckRequest)(nil),            // 17: cusax.v1.AckRequest
-	(*SendRequest)(nil),           // 18: cusax.v1.SendRequest
-	(*JoinRoomRequest)(nil),       // 19: cusax.v1.JoinRoomRequest
-	(*Room)(nil),                  // 20: cusax.v1.Room
-	(*DiscoInfoRequest)(nil),      // 21: cusax.v1.DiscoInfoRequest
-	(*DiscoIdentity)(nil),         // 22: cusax.v1.DiscoIdentity
-	(*FieldValues)(nil),           // 23: cusax.v1.FieldValues
-	(*DataForm)(nil),              // 24: cusax.v1.DataForm
-	(*DiscoInfo)(nil),             // 25: cusax.v1.DiscoInfo
-	(*ReachResponse)(nil),         // 26: cusax.v1.ReachResponse
-	(*PublishReachRequest)(nil),   // 27: cusax.v1.PublishReachRequest
-	(*RegisterRequest)(nil),       // 28: cusax.v1.RegisterRequest
-	(*Header)(nil),                // 29: cusax.v1.Header
-	(*MediaOptions)(nil),          // 30: cusax.v1.MediaOptions
-	(*DialRequest)(nil),           // 31: cusax.v1.DialRequest
-	(*CallEvent)(nil),             // 32: cusax.v1.CallEvent
-	(*CallRequest)(nil),           // 33: cusax.v1.CallRequest
-	(*IncomingCall)(nil),          // 34: cusax.v1.IncomingCall
-	(*RegistrationEvent)(nil),     // 35: cusax.v1.RegistrationEvent
-	(*RespondRequest)(nil),        // 36: cusax.v1.RespondRequest
-	(*AnswerRequest)(nil),         // 37: cusax.v1.AnswerRequest
-	(*AnswerEvent)(nil),           // 38: cusax.v1.AnswerEvent
-	(*Decision)(nil),              // 39: cusax.v1.Decision
-	(*PriorDecision)(nil),         // 40: cusax.v1.PriorDecision
-	(*AccountCandidate)(nil),      // 41: cusax.v1.AccountCandidate
-	(*ChooseAccountRequest)(nil),  // 42: cusax.v1.ChooseAccountRequest
-	(*CostRequest)(nil),           // 43: cusax.v1.CostRequest
-	(*BindingRequest)(nil),        // 44: cusax.v1.BindingRequest
-	(*ParityFinding)(nil),         // 45: cusax.v1.ParityFinding
-	(*ParityRequest)(nil),         // 46: cusax.v1.ParityRequest
-	(*ParityDecision)(nil),        // 47: cusax.v1.ParityDecision
-	(*AuditFinding)(nil),          // 48: cusax.v1.AuditFinding
-	(*AuditFindingsRequest)(nil),  // 49: cusax.v1.AuditFindingsRequest
-	(*AuditSeverityChange)(nil),   // 50: cusax.v1.AuditSeverityChange
-	(*AuditFindingsDecision)(nil), // 51: cusax.v1.AuditFindingsDecision
-	nil,                           // 52: cusax.v1.ConnectRequest.OptionsEntry
-	nil,                           // 53: cusax.v1.DataForm.FieldsEntry
+	(*Empty)(nil),                  // 0: cusax.v1.Empty
+	(*InfoRequest)(nil),            // 1: cusax.v1.InfoRequest
+	(*PluginInfo)(nil),             // 2: cusax.v1.PluginInfo
+	(*ConnectRequest)(nil),         // 3: cusax.v1.ConnectRequest
+	(*CertInfo)(nil),               // 4: cusax.v1.CertInfo
+	(*TLSInfo)(nil),                // 5: cusax.v1.TLSInfo
+	(*ConnectionReport)(nil),       // 6: cusax.v1.ConnectionReport
+	(*ConnectResponse)(nil),        // 7: cusax.v1.ConnectResponse
+	(*SessionRequest)(nil),         // 8: cusax.v1.SessionRequest
+	(*RosterItem)(nil),             // 9: cusax.v1.RosterItem
+	(*RosterResponse)(nil),         // 10: cusax.v1.RosterResponse
+	(*JIDRequest)(nil),             // 11: cusax.v1.JIDRequest
+	(*VCard)(nil),                  // 12: cusax.v1.VCard
+	(*ReachAddress)(nil),           // 13: cusax.v1.ReachAddress
+	(*Presence)(nil),               // 14: cusax.v1.Presence
+	(*SetPresenceRequest)(nil),     // 15: cusax.v1.SetPresenceRequest
+	(*Message)(nil),                // 16: cusax.v1.Message
+	(*AckRequest)(nil),             // 17: cusax.v1.AckRequest
+	(*SendRequest)(nil),            // 18: cusax.v1.SendRequest
+	(*JoinRoomRequest)(nil),        // 19: cusax.v1.JoinRoomRequest
+	(*Room)(nil),                   // 20: cusax.v1.Room
+	(*DiscoInfoRequest)(nil),       // 21: cusax.v1.DiscoInfoRequest
+	(*DiscoIdentity)(nil),          // 22: cusax.v1.DiscoIdentity
+	(*FieldValues)(nil),            // 23: cusax.v1.FieldValues
+	(*DataForm)(nil),               // 24: cusax.v1.DataForm
+	(*DiscoInfo)(nil),              // 25: cusax.v1.DiscoInfo
+	(*ReachResponse)(nil),          // 26: cusax.v1.ReachResponse
+	(*PublishReachRequest)(nil),    // 27: cusax.v1.PublishReachRequest
+	(*RegisterRequest)(nil),        // 28: cusax.v1.RegisterRequest
+	(*Header)(nil),                 // 29: cusax.v1.Header
+	(*MediaOptions)(nil),           // 30: cusax.v1.MediaOptions
+	(*DialRequest)(nil),            // 31: cusax.v1.DialRequest
+	(*CallEvent)(nil),              // 32: cusax.v1.CallEvent
+	(*CallRequest)(nil),            // 33: cusax.v1.CallRequest
+	(*IncomingCall)(nil),           // 34: cusax.v1.IncomingCall
+	(*RegistrationEvent)(nil),      // 35: cusax.v1.RegistrationEvent
+	(*RespondRequest)(nil),         // 36: cusax.v1.RespondRequest
+	(*AnswerRequest)(nil),          // 37: cusax.v1.AnswerRequest
+	(*AnswerEvent)(nil),            // 38: cusax.v1.AnswerEvent
+	(*Decision)(nil),               // 39: cusax.v1.Decision
+	(*PriorDecision)(nil),          // 40: cusax.v1.PriorDecision
+	(*AccountCandidate)(nil),       // 41: cusax.v1.AccountCandidate
+	(*ChooseAccountRequest)(nil),   // 42: cusax.v1.ChooseAccountRequest
+	(*CostRequest)(nil),            // 43: cusax.v1.CostRequest
+	(*BindingRequest)(nil),         // 44: cusax.v1.BindingRequest
+	(*ParityFinding)(nil),          // 45: cusax.v1.ParityFinding
+	(*ParityRequest)(nil),          // 46: cusax.v1.ParityRequest
+	(*ParityDecision)(nil),         // 47: cusax.v1.ParityDecision
+	(*AuditFinding)(nil),           // 48: cusax.v1.AuditFinding
+	(*AuditFindingsRequest)(nil),   // 49: cusax.v1.AuditFindingsRequest
+	(*AuditSeverityChange)(nil),    // 50: cusax.v1.AuditSeverityChange
+	(*AuditFindingsDecision)(nil),  // 51: cusax.v1.AuditFindingsDecision
+	(*Activity)(nil),               // 52: cusax.v1.Activity
+	(*PublishActivityRequest)(nil), // 53: cusax.v1.PublishActivityRequest
+	(*PresenceSnapshot)(nil),       // 54: cusax.v1.PresenceSnapshot
+	nil,                            // 55: cusax.v1.ConnectRequest.OptionsEntry
+	nil,                            // 56: cusax.v1.DataForm.FieldsEntry
 }
 var file_cusax_v1_cusax_proto_depIdxs = []int32{
-	52, // 0: cusax.v1.ConnectRequest.options:type_name -> cusax.v1.ConnectRequest.OptionsEntry
+	55, // 0: cusax.v1.ConnectRequest.options:type_name -> cusax.v1.ConnectRequest.OptionsEntry
 	4,  // 1: cusax.v1.TLSInfo.chain:type_name -> cusax.v1.CertInfo
 	5,  // 2: cusax.v1.ConnectionReport.tls:type_name -> cusax.v1.TLSInfo
 	6,  // 3: cusax.v1.ConnectResponse.report:type_name -> cusax.v1.ConnectionReport
@@ -4619,7 +4801,7 @@ var file_cusax_v1_cusax_proto_depIdxs = []int32{
 	13, // 5: cusax.v1.Presence.reach:type_name -> cusax.v1.ReachAddress
 	14, // 6: cusax.v1.SetPresenceRequest.presence:type_name -> cusax.v1.Presence
 	16, // 7: cusax.v1.SendRequest.message:type_name -> cusax.v1.Message
-	53, // 8: cusax.v1.DataForm.fields:type_name -> cusax.v1.DataForm.FieldsEntry
+	56, // 8: cusax.v1.DataForm.fields:type_name -> cusax.v1.DataForm.FieldsEntry
 	22, // 9: cusax.v1.DiscoInfo.identities:type_name -> cusax.v1.DiscoIdentity
 	24, // 10: cusax.v1.DiscoInfo.forms:type_name -> cusax.v1.DataForm
 	13, // 11: cusax.v1.ReachResponse.addresses:type_name -> cusax.v1.ReachAddress
@@ -4641,76 +4823,86 @@ var file_cusax_v1_cusax_proto_depIdxs = []int32{
 	40, // 27: cusax.v1.AuditFindingsRequest.prior:type_name -> cusax.v1.PriorDecision
 	39, // 28: cusax.v1.AuditFindingsDecision.decision:type_name -> cusax.v1.Decision
 	50, // 29: cusax.v1.AuditFindingsDecision.changes:type_name -> cusax.v1.AuditSeverityChange
-	23, // 30: cusax.v1.DataForm.FieldsEntry.value:type_name -> cusax.v1.FieldValues
-	1,  // 31: cusax.v1.IMPP.Info:input_type -> cusax.v1.InfoRequest
-	3,  // 32: cusax.v1.IMPP.Connect:input_type -> cusax.v1.ConnectRequest
-	8,  // 33: cusax.v1.IMPP.Roster:input_type -> cusax.v1.SessionRequest
-	11, // 34: cusax.v1.IMPP.GetVCard:input_type -> cusax.v1.JIDRequest
-	15, // 35: cusax.v1.IMPP.SetPresence:input_type -> cusax.v1.SetPresenceRequest
-	8,  // 36: cusax.v1.IMPP.Presences:input_type -> cusax.v1.SessionRequest
-	18, // 37: cusax.v1.IMPP.Send:input_type -> cusax.v1.SendRequest
-	8,  // 38: cusax.v1.IMPP.Messages:input_type -> cusax.v1.SessionRequest
-	19, // 39: cusax.v1.IMPP.JoinRoom:input_type -> cusax.v1.JoinRoomRequest
-	11, // 40: cusax.v1.IMPP.LeaveRoom:input_type -> cusax.v1.JIDRequest
-	21, // 41: cusax.v1.IMPP.GetDiscoInfo:input_type -> cusax.v1.DiscoInfoRequest
-	11, // 42: cusax.v1.IMPP.Reach:input_type -> cusax.v1.JIDRequest
-	27, // 43: cusax.v1.IMPP.PublishReach:input_type -> cusax.v1.PublishReachRequest
-	8,  // 44: cusax.v1.IMPP.Close:input_type -> cusax.v1.SessionRequest
-	8,  // 45: cusax.v1.IMPP.AckedMessages:input_type -> cusax.v1.SessionRequest
-	17, // 46: cusax.v1.IMPP.AckMessage:input_type -> cusax.v1.AckRequest
-	1,  // 47: cusax.v1.Telephony.Info:input_type -> cusax.v1.InfoRequest
-	3,  // 48: cusax.v1.Telephony.Connect:input_type -> cusax.v1.ConnectRequest
-	28, // 49: cusax.v1.Telephony.Register:input_type -> cusax.v1.RegisterRequest
-	8,  // 50: cusax.v1.Telephony.Unregister:input_type -> cusax.v1.SessionRequest
-	31, // 51: cusax.v1.Telephony.Dial:input_type -> cusax.v1.DialRequest
-	33, // 52: cusax.v1.Telephony.Hangup:input_type -> cusax.v1.CallRequest
-	8,  // 53: cusax.v1.Telephony.IncomingCalls:input_type -> cusax.v1.SessionRequest
-	36, // 54: cusax.v1.Telephony.Respond:input_type -> cusax.v1.RespondRequest
-	8,  // 55: cusax.v1.Telephony.Close:input_type -> cusax.v1.SessionRequest
-	37, // 56: cusax.v1.Telephony.Answer:input_type -> cusax.v1.AnswerRequest
-	1,  // 57: cusax.v1.Policy.Info:input_type -> cusax.v1.InfoRequest
-	42, // 58: cusax.v1.Policy.ChooseAccount:input_type -> cusax.v1.ChooseAccountRequest
-	43, // 59: cusax.v1.Policy.ApproveCost:input_type -> cusax.v1.CostRequest
-	44, // 60: cusax.v1.Policy.JudgeCallerBinding:input_type -> cusax.v1.BindingRequest
-	46, // 61: cusax.v1.Policy.JudgeSecurityParity:input_type -> cusax.v1.ParityRequest
-	49, // 62: cusax.v1.Policy.JudgeAuditFindings:input_type -> cusax.v1.AuditFindingsRequest
-	2,  // 63: cusax.v1.IMPP.Info:output_type -> cusax.v1.PluginInfo
-	7,  // 64: cusax.v1.IMPP.Connect:output_type -> cusax.v1.ConnectResponse
-	10, // 65: cusax.v1.IMPP.Roster:output_type -> cusax.v1.RosterResponse
-	12, // 66: cusax.v1.IMPP.GetVCard:output_type -> cusax.v1.VCard
-	0,  // 67: cusax.v1.IMPP.SetPresence:output_type -> cusax.v1.Empty
-	14, // 68: cusax.v1.IMPP.Presences:output_type -> cusax.v1.Presence
-	0,  // 69: cusax.v1.IMPP.Send:output_type -> cusax.v1.Empty
-	16, // 70: cusax.v1.IMPP.Messages:output_type -> cusax.v1.Message
-	20, // 71: cusax.v1.IMPP.JoinRoom:output_type -> cusax.v1.Room
-	0,  // 72: cusax.v1.IMPP.LeaveRoom:output_type -> cusax.v1.Empty
-	25, // 73: cusax.v1.IMPP.GetDiscoInfo:output_type -> cusax.v1.DiscoInfo
-	26, // 74: cusax.v1.IMPP.Reach:output_type -> cusax.v1.ReachResponse
-	0,  // 75: cusax.v1.IMPP.PublishReach:output_type -> cusax.v1.Empty
-	0,  // 76: cusax.v1.IMPP.Close:output_type -> cusax.v1.Empty
-	16, // 77: cusax.v1.IMPP.AckedMessages:output_type -> cusax.v1.Message
-	0,  // 78: cusax.v1.IMPP.AckMessage:output_type -> cusax.v1.Empty
-	2,  // 79: cusax.v1.Telephony.Info:output_type -> cusax.v1.PluginInfo
-	7,  // 80: cusax.v1.Telephony.Connect:output_type -> cusax.v1.ConnectResponse
-	6,  // 81: cusax.v1.Telephony.Register:output_type -> cusax.v1.ConnectionReport
-	0,  // 82: cusax.v1.Telephony.Unregister:output_type -> cusax.v1.Empty
-	32, // 83: cusax.v1.Telephony.Dial:output_type -> cusax.v1.CallEvent
-	0,  // 84: cusax.v1.Telephony.Hangup:output_type -> cusax.v1.Empty
-	34, // 85: cusax.v1.Telephony.IncomingCalls:output_type -> cusax.v1.IncomingCall
-	0,  // 86: cusax.v1.Telephony.Respond:output_type -> cusax.v1.Empty
-	0,  // 87: cusax.v1.Telephony.Close:output_type -> cusax.v1.Empty
-	38, // 88: cusax.v1.Telephony.Answer:output_type -> cusax.v1.AnswerEvent
-	2,  // 89: cusax.v1.Policy.Info:output_type -> cusax.v1.PluginInfo
-	39, // 90: cusax.v1.Policy.ChooseAccount:output_type -> cusax.v1.Decision
-	39, // 91: cusax.v1.Policy.ApproveCost:output_type -> cusax.v1.Decision
-	39, // 92: cusax.v1.Policy.JudgeCallerBinding:output_type -> cusax.v1.Decision
-	47, // 93: cusax.v1.Policy.JudgeSecurityParity:output_type -> cusax.v1.ParityDecision
-	51, // 94: cusax.v1.Policy.JudgeAuditFindings:output_type -> cusax.v1.AuditFindingsDecision
-	63, // [63:95] is the sub-list for method output_type
-	31, // [31:63] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	52, // 30: cusax.v1.PublishActivityRequest.activity:type_name -> cusax.v1.Activity
+	14, // 31: cusax.v1.PresenceSnapshot.presences:type_name -> cusax.v1.Presence
+	23, // 32: cusax.v1.DataForm.FieldsEntry.value:type_name -> cusax.v1.FieldValues
+	1,  // 33: cusax.v1.IMPP.Info:input_type -> cusax.v1.InfoRequest
+	3,  // 34: cusax.v1.IMPP.Connect:input_type -> cusax.v1.ConnectRequest
+	8,  // 35: cusax.v1.IMPP.Roster:input_type -> cusax.v1.SessionRequest
+	11, // 36: cusax.v1.IMPP.GetVCard:input_type -> cusax.v1.JIDRequest
+	15, // 37: cusax.v1.IMPP.SetPresence:input_type -> cusax.v1.SetPresenceRequest
+	8,  // 38: cusax.v1.IMPP.Presences:input_type -> cusax.v1.SessionRequest
+	18, // 39: cusax.v1.IMPP.Send:input_type -> cusax.v1.SendRequest
+	8,  // 40: cusax.v1.IMPP.Messages:input_type -> cusax.v1.SessionRequest
+	19, // 41: cusax.v1.IMPP.JoinRoom:input_type -> cusax.v1.JoinRoomRequest
+	11, // 42: cusax.v1.IMPP.LeaveRoom:input_type -> cusax.v1.JIDRequest
+	21, // 43: cusax.v1.IMPP.GetDiscoInfo:input_type -> cusax.v1.DiscoInfoRequest
+	11, // 44: cusax.v1.IMPP.Reach:input_type -> cusax.v1.JIDRequest
+	27, // 45: cusax.v1.IMPP.PublishReach:input_type -> cusax.v1.PublishReachRequest
+	8,  // 46: cusax.v1.IMPP.Close:input_type -> cusax.v1.SessionRequest
+	8,  // 47: cusax.v1.IMPP.AckedMessages:input_type -> cusax.v1.SessionRequest
+	17, // 48: cusax.v1.IMPP.AckMessage:input_type -> cusax.v1.AckRequest
+	11, // 49: cusax.v1.IMPP.Subscribe:input_type -> cusax.v1.JIDRequest
+	11, // 50: cusax.v1.IMPP.ApproveSubscription:input_type -> cusax.v1.JIDRequest
+	53, // 51: cusax.v1.IMPP.PublishActivity:input_type -> cusax.v1.PublishActivityRequest
+	8,  // 52: cusax.v1.IMPP.KnownPresences:input_type -> cusax.v1.SessionRequest
+	1,  // 53: cusax.v1.Telephony.Info:input_type -> cusax.v1.InfoRequest
+	3,  // 54: cusax.v1.Telephony.Connect:input_type -> cusax.v1.ConnectRequest
+	28, // 55: cusax.v1.Telephony.Register:input_type -> cusax.v1.RegisterRequest
+	8,  // 56: cusax.v1.Telephony.Unregister:input_type -> cusax.v1.SessionRequest
+	31, // 57: cusax.v1.Telephony.Dial:input_type -> cusax.v1.DialRequest
+	33, // 58: cusax.v1.Telephony.Hangup:input_type -> cusax.v1.CallRequest
+	8,  // 59: cusax.v1.Telephony.IncomingCalls:input_type -> cusax.v1.SessionRequest
+	36, // 60: cusax.v1.Telephony.Respond:input_type -> cusax.v1.RespondRequest
+	8,  // 61: cusax.v1.Telephony.Close:input_type -> cusax.v1.SessionRequest
+	37, // 62: cusax.v1.Telephony.Answer:input_type -> cusax.v1.AnswerRequest
+	1,  // 63: cusax.v1.Policy.Info:input_type -> cusax.v1.InfoRequest
+	42, // 64: cusax.v1.Policy.ChooseAccount:input_type -> cusax.v1.ChooseAccountRequest
+	43, // 65: cusax.v1.Policy.ApproveCost:input_type -> cusax.v1.CostRequest
+	44, // 66: cusax.v1.Policy.JudgeCallerBinding:input_type -> cusax.v1.BindingRequest
+	46, // 67: cusax.v1.Policy.JudgeSecurityParity:input_type -> cusax.v1.ParityRequest
+	49, // 68: cusax.v1.Policy.JudgeAuditFindings:input_type -> cusax.v1.AuditFindingsRequest
+	2,  // 69: cusax.v1.IMPP.Info:output_type -> cusax.v1.PluginInfo
+	7,  // 70: cusax.v1.IMPP.Connect:output_type -> cusax.v1.ConnectResponse
+	10, // 71: cusax.v1.IMPP.Roster:output_type -> cusax.v1.RosterResponse
+	12, // 72: cusax.v1.IMPP.GetVCard:output_type -> cusax.v1.VCard
+	0,  // 73: cusax.v1.IMPP.SetPresence:output_type -> cusax.v1.Empty
+	14, // 74: cusax.v1.IMPP.Presences:output_type -> cusax.v1.Presence
+	0,  // 75: cusax.v1.IMPP.Send:output_type -> cusax.v1.Empty
+	16, // 76: cusax.v1.IMPP.Messages:output_type -> cusax.v1.Message
+	20, // 77: cusax.v1.IMPP.JoinRoom:output_type -> cusax.v1.Room
+	0,  // 78: cusax.v1.IMPP.LeaveRoom:output_type -> cusax.v1.Empty
+	25, // 79: cusax.v1.IMPP.GetDiscoInfo:output_type -> cusax.v1.DiscoInfo
+	26, // 80: cusax.v1.IMPP.Reach:output_type -> cusax.v1.ReachResponse
+	0,  // 81: cusax.v1.IMPP.PublishReach:output_type -> cusax.v1.Empty
+	0,  // 82: cusax.v1.IMPP.Close:output_type -> cusax.v1.Empty
+	16, // 83: cusax.v1.IMPP.AckedMessages:output_type -> cusax.v1.Message
+	0,  // 84: cusax.v1.IMPP.AckMessage:output_type -> cusax.v1.Empty
+	0,  // 85: cusax.v1.IMPP.Subscribe:output_type -> cusax.v1.Empty
+	0,  // 86: cusax.v1.IMPP.ApproveSubscription:output_type -> cusax.v1.Empty
+	0,  // 87: cusax.v1.IMPP.PublishActivity:output_type -> cusax.v1.Empty
+	54, // 88: cusax.v1.IMPP.KnownPresences:output_type -> cusax.v1.PresenceSnapshot
+	2,  // 89: cusax.v1.Telephony.Info:output_type -> cusax.v1.PluginInfo
+	7,  // 90: cusax.v1.Telephony.Connect:output_type -> cusax.v1.ConnectResponse
+	6,  // 91: cusax.v1.Telephony.Register:output_type -> cusax.v1.ConnectionReport
+	0,  // 92: cusax.v1.Telephony.Unregister:output_type -> cusax.v1.Empty
+	32, // 93: cusax.v1.Telephony.Dial:output_type -> cusax.v1.CallEvent
+	0,  // 94: cusax.v1.Telephony.Hangup:output_type -> cusax.v1.Empty
+	34, // 95: cusax.v1.Telephony.IncomingCalls:output_type -> cusax.v1.IncomingCall
+	0,  // 96: cusax.v1.Telephony.Respond:output_type -> cusax.v1.Empty
+	0,  // 97: cusax.v1.Telephony.Close:output_type -> cusax.v1.Empty
+	38, // 98: cusax.v1.Telephony.Answer:output_type -> cusax.v1.AnswerEvent
+	2,  // 99: cusax.v1.Policy.Info:output_type -> cusax.v1.PluginInfo
+	39, // 100: cusax.v1.Policy.ChooseAccount:output_type -> cusax.v1.Decision
+	39, // 101: cusax.v1.Policy.ApproveCost:output_type -> cusax.v1.Decision
+	39, // 102: cusax.v1.Policy.JudgeCallerBinding:output_type -> cusax.v1.Decision
+	47, // 103: cusax.v1.Policy.JudgeSecurityParity:output_type -> cusax.v1.ParityDecision
+	51, // 104: cusax.v1.Policy.JudgeAuditFindings:output_type -> cusax.v1.AuditFindingsDecision
+	69, // [69:105] is the sub-list for method output_type
+	33, // [33:69] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_cusax_v1_cusax_proto_init() }
@@ -4724,7 +4916,7 @@ func file_cusax_v1_cusax_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cusax_v1_cusax_proto_rawDesc), len(file_cusax_v1_cusax_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   54,
+			NumMessages:   57,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

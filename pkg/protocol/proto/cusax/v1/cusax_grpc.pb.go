@@ -26,22 +26,26 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	IMPP_Info_FullMethodName          = "/cusax.v1.IMPP/Info"
-	IMPP_Connect_FullMethodName       = "/cusax.v1.IMPP/Connect"
-	IMPP_Roster_FullMethodName        = "/cusax.v1.IMPP/Roster"
-	IMPP_GetVCard_FullMethodName      = "/cusax.v1.IMPP/GetVCard"
-	IMPP_SetPresence_FullMethodName   = "/cusax.v1.IMPP/SetPresence"
-	IMPP_Presences_FullMethodName     = "/cusax.v1.IMPP/Presences"
-	IMPP_Send_FullMethodName          = "/cusax.v1.IMPP/Send"
-	IMPP_Messages_FullMethodName      = "/cusax.v1.IMPP/Messages"
-	IMPP_JoinRoom_FullMethodName      = "/cusax.v1.IMPP/JoinRoom"
-	IMPP_LeaveRoom_FullMethodName     = "/cusax.v1.IMPP/LeaveRoom"
-	IMPP_GetDiscoInfo_FullMethodName  = "/cusax.v1.IMPP/GetDiscoInfo"
-	IMPP_Reach_FullMethodName         = "/cusax.v1.IMPP/Reach"
-	IMPP_PublishReach_FullMethodName  = "/cusax.v1.IMPP/PublishReach"
-	IMPP_Close_FullMethodName         = "/cusax.v1.IMPP/Close"
-	IMPP_AckedMessages_FullMethodName = "/cusax.v1.IMPP/AckedMessages"
-	IMPP_AckMessage_FullMethodName    = "/cusax.v1.IMPP/AckMessage"
+	IMPP_Info_FullMethodName                = "/cusax.v1.IMPP/Info"
+	IMPP_Connect_FullMethodName             = "/cusax.v1.IMPP/Connect"
+	IMPP_Roster_FullMethodName              = "/cusax.v1.IMPP/Roster"
+	IMPP_GetVCard_FullMethodName            = "/cusax.v1.IMPP/GetVCard"
+	IMPP_SetPresence_FullMethodName         = "/cusax.v1.IMPP/SetPresence"
+	IMPP_Presences_FullMethodName           = "/cusax.v1.IMPP/Presences"
+	IMPP_Send_FullMethodName                = "/cusax.v1.IMPP/Send"
+	IMPP_Messages_FullMethodName            = "/cusax.v1.IMPP/Messages"
+	IMPP_JoinRoom_FullMethodName            = "/cusax.v1.IMPP/JoinRoom"
+	IMPP_LeaveRoom_FullMethodName           = "/cusax.v1.IMPP/LeaveRoom"
+	IMPP_GetDiscoInfo_FullMethodName        = "/cusax.v1.IMPP/GetDiscoInfo"
+	IMPP_Reach_FullMethodName               = "/cusax.v1.IMPP/Reach"
+	IMPP_PublishReach_FullMethodName        = "/cusax.v1.IMPP/PublishReach"
+	IMPP_Close_FullMethodName               = "/cusax.v1.IMPP/Close"
+	IMPP_AckedMessages_FullMethodName       = "/cusax.v1.IMPP/AckedMessages"
+	IMPP_AckMessage_FullMethodName          = "/cusax.v1.IMPP/AckMessage"
+	IMPP_Subscribe_FullMethodName           = "/cusax.v1.IMPP/Subscribe"
+	IMPP_ApproveSubscription_FullMethodName = "/cusax.v1.IMPP/ApproveSubscription"
+	IMPP_PublishActivity_FullMethodName     = "/cusax.v1.IMPP/PublishActivity"
+	IMPP_KnownPresences_FullMethodName      = "/cusax.v1.IMPP/KnownPresences"
 )
 
 // IMPPClient is the client API for IMPP service.
@@ -68,6 +72,14 @@ type IMPPClient interface {
 	// offers no acknowledgement.
 	AckedMessages(ctx context.Context, in *SessionRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Message], error)
 	AckMessage(ctx context.Context, in *AckRequest, opts ...grpc.CallOption) (*Empty, error)
+	// Subscribe and ApproveSubscription: RFC 6121 §3.1.1 and §3.1.4 (a
+	// protocol.PresenceSubscriber). UNIMPLEMENTED from an older plugin.
+	Subscribe(ctx context.Context, in *JIDRequest, opts ...grpc.CallOption) (*Empty, error)
+	ApproveSubscription(ctx context.Context, in *JIDRequest, opts ...grpc.CallOption) (*Empty, error)
+	// PublishActivity: XEP-0108 over PEP (a protocol.ActivityPublisher).
+	PublishActivity(ctx context.Context, in *PublishActivityRequest, opts ...grpc.CallOption) (*Empty, error)
+	// KnownPresences: the presence received so far (a protocol.PresenceView).
+	KnownPresences(ctx context.Context, in *SessionRequest, opts ...grpc.CallOption) (*PresenceSnapshot, error)
 }
 
 type iMPPClient struct {
@@ -265,6 +277,46 @@ func (c *iMPPClient) AckMessage(ctx context.Context, in *AckRequest, opts ...grp
 	return out, nil
 }
 
+func (c *iMPPClient) Subscribe(ctx context.Context, in *JIDRequest, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, IMPP_Subscribe_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *iMPPClient) ApproveSubscription(ctx context.Context, in *JIDRequest, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, IMPP_ApproveSubscription_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *iMPPClient) PublishActivity(ctx context.Context, in *PublishActivityRequest, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, IMPP_PublishActivity_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *iMPPClient) KnownPresences(ctx context.Context, in *SessionRequest, opts ...grpc.CallOption) (*PresenceSnapshot, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PresenceSnapshot)
+	err := c.cc.Invoke(ctx, IMPP_KnownPresences_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IMPPServer is the server API for IMPP service.
 // All implementations must embed UnimplementedIMPPServer
 // for forward compatibility.
@@ -289,6 +341,14 @@ type IMPPServer interface {
 	// offers no acknowledgement.
 	AckedMessages(*SessionRequest, grpc.ServerStreamingServer[Message]) error
 	AckMessage(context.Context, *AckRequest) (*Empty, error)
+	// Subscribe and ApproveSubscription: RFC 6121 §3.1.1 and §3.1.4 (a
+	// protocol.PresenceSubscriber). UNIMPLEMENTED from an older plugin.
+	Subscribe(context.Context, *JIDRequest) (*Empty, error)
+	ApproveSubscription(context.Context, *JIDRequest) (*Empty, error)
+	// PublishActivity: XEP-0108 over PEP (a protocol.ActivityPublisher).
+	PublishActivity(context.Context, *PublishActivityRequest) (*Empty, error)
+	// KnownPresences: the presence received so far (a protocol.PresenceView).
+	KnownPresences(context.Context, *SessionRequest) (*PresenceSnapshot, error)
 	mustEmbedUnimplementedIMPPServer()
 }
 
@@ -346,6 +406,18 @@ func (UnimplementedIMPPServer) AckedMessages(*SessionRequest, grpc.ServerStreami
 }
 func (UnimplementedIMPPServer) AckMessage(context.Context, *AckRequest) (*Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method AckMessage not implemented")
+}
+func (UnimplementedIMPPServer) Subscribe(context.Context, *JIDRequest) (*Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method Subscribe not implemented")
+}
+func (UnimplementedIMPPServer) ApproveSubscription(context.Context, *JIDRequest) (*Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method ApproveSubscription not implemented")
+}
+func (UnimplementedIMPPServer) PublishActivity(context.Context, *PublishActivityRequest) (*Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method PublishActivity not implemented")
+}
+func (UnimplementedIMPPServer) KnownPresences(context.Context, *SessionRequest) (*PresenceSnapshot, error) {
+	return nil, status.Error(codes.Unimplemented, "method KnownPresences not implemented")
 }
 func (UnimplementedIMPPServer) mustEmbedUnimplementedIMPPServer() {}
 func (UnimplementedIMPPServer) testEmbeddedByValue()              {}
@@ -635,6 +707,78 @@ func _IMPP_AckMessage_Handler(srv interface{}, ctx context.Context, dec func(int
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IMPP_Subscribe_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(JIDRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IMPPServer).Subscribe(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IMPP_Subscribe_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IMPPServer).Subscribe(ctx, req.(*JIDRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IMPP_ApproveSubscription_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(JIDRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IMPPServer).ApproveSubscription(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IMPP_ApproveSubscription_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IMPPServer).ApproveSubscription(ctx, req.(*JIDRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IMPP_PublishActivity_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PublishActivityRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IMPPServer).PublishActivity(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IMPP_PublishActivity_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IMPPServer).PublishActivity(ctx, req.(*PublishActivityRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IMPP_KnownPresences_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SessionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IMPPServer).KnownPresences(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IMPP_KnownPresences_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IMPPServer).KnownPresences(ctx, req.(*SessionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IMPP_ServiceDesc is the grpc.ServiceDesc for IMPP service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -693,6 +837,22 @@ var IMPP_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "AckMessage",
 			Handler:    _IMPP_AckMessage_Handler,
+		},
+		{
+			MethodName: "Subscribe",
+			Handler:    _IMPP_Subscribe_Handler,
+		},
+		{
+			MethodName: "ApproveSubscription",
+			Handler:    _IMPP_ApproveSubscription_Handler,
+		},
+		{
+			MethodName: "PublishActivity",
+			Handler:    _IMPP_PublishActivity_Handler,
+		},
+		{
+			MethodName: "KnownPresences",
+			Handler:    _IMPP_KnownPresences_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

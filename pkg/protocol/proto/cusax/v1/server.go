@@ -250,6 +250,58 @@ func (g *imppServer) Close(ctx context.Context, req *SessionRequest) (*Empty, er
 	return &Empty{}, toStatus(sess.Close(ctx))
 }
 
+func (g *imppServer) Subscribe(ctx context.Context, req *JIDRequest) (*Empty, error) {
+	sess, err := g.s.get(req.GetSessionId())
+	if err != nil {
+		return nil, err
+	}
+	ps, ok := sess.(protocol.PresenceSubscriber)
+	if !ok {
+		return nil, toStatus(fmt.Errorf("presence subscription: %w", protocol.ErrUnsupported))
+	}
+	return &Empty{}, toStatus(ps.Subscribe(ctx, req.GetJid()))
+}
+
+func (g *imppServer) ApproveSubscription(ctx context.Context, req *JIDRequest) (*Empty, error) {
+	sess, err := g.s.get(req.GetSessionId())
+	if err != nil {
+		return nil, err
+	}
+	ps, ok := sess.(protocol.PresenceSubscriber)
+	if !ok {
+		return nil, toStatus(fmt.Errorf("presence subscription: %w", protocol.ErrUnsupported))
+	}
+	return &Empty{}, toStatus(ps.ApproveSubscription(ctx, req.GetJid()))
+}
+
+func (g *imppServer) PublishActivity(ctx context.Context, req *PublishActivityRequest) (*Empty, error) {
+	sess, err := g.s.get(req.GetSessionId())
+	if err != nil {
+		return nil, err
+	}
+	ap, ok := sess.(protocol.ActivityPublisher)
+	if !ok {
+		return nil, toStatus(fmt.Errorf("activity: %w", protocol.ErrUnsupported))
+	}
+	return &Empty{}, toStatus(ap.PublishActivity(ctx, activityFromWire(req.GetActivity())))
+}
+
+func (g *imppServer) KnownPresences(ctx context.Context, req *SessionRequest) (*PresenceSnapshot, error) {
+	sess, err := g.s.get(req.GetSessionId())
+	if err != nil {
+		return nil, err
+	}
+	pv, ok := sess.(protocol.PresenceView)
+	if !ok {
+		return nil, toStatus(fmt.Errorf("presence view: %w", protocol.ErrUnsupported))
+	}
+	snap, err := pv.KnownPresences(ctx)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return snapshotToWire(snap), nil
+}
+
 // ---- telephony ----
 
 type telephonyServer struct {
