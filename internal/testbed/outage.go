@@ -16,3 +16,13 @@ func (b *Bed) RestartProsodyAfter(pause time.Duration) error {
 	time.Sleep(pause)
 	return b.RestartProsody()
 }
+
+// StopProsody stops Prosody until RestartProsody starts it again: an
+// outage whose end the caller decides (when what it queues meanwhile is
+// under way), rather than a fixed pause.
+func (b *Bed) StopProsody() error {
+	if b.prosody == nil {
+		return errors.New("prosody is not running")
+	}
+	return b.prosody.proc.stop()
+}

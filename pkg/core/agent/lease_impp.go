@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cusax/cusax/pkg/protocol"
@@ -39,14 +40,19 @@ func (l *leaseIMPP) Info(context.Context) (protocol.Info, error) {
 // socket). It waits for a reconnecting session up to ctx. ErrNotFound:
 // the agent keeps no such account.
 func (l *leaseIMPP) Connect(ctx context.Context, req protocol.ConnectRequest) (protocol.IMPPSession, error) {
+	asked := time.Now()
 	for _, acc := range l.a.accounts {
 		if acc.chat != nil && sameAddress(acc.chat.req.Address, req.Address) {
+			reconnecting := acc.chat.current() == nil
 			s, err := acc.chat.session(ctx)
 			if err != nil {
 				return nil, err
 			}
 			lctx, cancel := context.WithCancel(context.Background())
 			lease := &imppLease{c: acc.chat, report: s.Report(), ctx: lctx, cancel: cancel}
+			if reconnecting {
+				lease.hold(asked)
+			}
 			lease.leaseEnd = l.a.conns.track(ctx, lease.Close)
 			return lease, nil
 		}
@@ -66,6 +72,30 @@ type imppLease struct {
 	// streams are the open relays: Close waits for them, so that once it
 	// returns the agent's priority is negative again.
 	streams sync.WaitGroup
+	// held is when the lease's first call that had to wait across a
+	// reconnect began (UnixNano; 0: none), sent whether Send was called.
+	held atomic.Int64
+	sent atomic.Bool
+}
+
+// heldFor bounds how long after a lease's call waited across a reconnect
+// its first message still counts as handed over then (Send): about a
+// one-liner's whole deadline (the account's timeout, 15 s by default,
+// plus 2 s).
+const heldFor = 20 * time.Second
+
+func (l *imppLease) hold(t time.Time) { l.held.CompareAndSwap(0, t.UnixNano()) }
+
+// waiting is do for a lease's call: it notes when a call that had to wait
+// across a reconnect began (see Send).
+func waiting[T any](ctx context.Context, l *imppLease, f func(protocol.IMPPSession) (T, error)) (T, error) {
+	start, s0 := time.Now(), l.c.current()
+	var used protocol.IMPPSession
+	v, err := do(ctx, l.c, func(s protocol.IMPPSession) (T, error) { used = s; return f(s) })
+	if used != nil && used != s0 {
+		l.hold(start)
+	}
+	return v, err
 }
 
 var _ protocol.IMPPSession = (*imppLease)(nil)
@@ -100,11 +130,11 @@ func do[T any](ctx context.Context, c *chatAspect, f func(protocol.IMPPSession) 
 func (l *imppLease) Report() protocol.ConnectionReport { return l.report }
 
 func (l *imppLease) Roster(ctx context.Context) ([]protocol.RosterItem, error) {
-	return do(ctx, l.c, func(s protocol.IMPPSession) ([]protocol.RosterItem, error) { return l.c.rosterOn(ctx, s) })
+	return waiting(ctx, l, func(s protocol.IMPPSession) ([]protocol.RosterItem, error) { return l.c.rosterOn(ctx, s) })
 }
 
 func (l *imppLease) VCard(ctx context.Context, jid string) (protocol.VCard, error) {
-	return do(ctx, l.c, func(s protocol.IMPPSession) (protocol.VCard, error) { return s.VCard(ctx, jid) })
+	return waiting(ctx, l, func(s protocol.IMPPSession) (protocol.VCard, error) { return s.VCard(ctx, jid) })
 }
 
 // SetPresence sets the account's presence: the agent keeps it and sends it
@@ -116,10 +146,20 @@ func (l *imppLease) SetPresence(ctx context.Context, p protocol.Presence) error 
 // Send sends m once the session is there. A message that waited more than
 // a second for it (an outage) goes out stamped with the time it was handed
 // over (XEP-0203 §4 delay), so the receiver sees it was delayed.
+//
+// "Waited" means across a reconnect, however briefly, or more than a
+// second. A one-liner started during an outage asks for its lease and
+// looks up its roster before it sends: when the lease's Connect or an
+// earlier call waited, its first message (within heldFor) is stamped
+// with the time that wait began, when the one-liner handed it over.
 func (l *imppLease) Send(ctx context.Context, m protocol.Message) error {
-	t0 := time.Now()
+	t0, s0 := time.Now(), l.c.current()
+	first := !l.sent.Swap(true)
 	_, err := do(ctx, l.c, func(s protocol.IMPPSession) (struct{}, error) {
-		if m.Delay.IsZero() && time.Since(t0) > time.Second {
+		if h := l.held.Load(); m.Delay.IsZero() && first && h != 0 && t0.Sub(time.Unix(0, h)) < heldFor {
+			m.Delay = time.Unix(0, h)
+		}
+		if m.Delay.IsZero() && (s != s0 || time.Since(t0) > time.Second) {
 			m.Delay = t0
 		}
 		return struct{}{}, s.Send(ctx, m)
@@ -137,11 +177,11 @@ func (l *imppLease) LeaveRoom(ctx context.Context, room string) error {
 }
 
 func (l *imppLease) DiscoInfo(ctx context.Context, jid, node string) (protocol.DiscoInfo, error) {
-	return do(ctx, l.c, func(s protocol.IMPPSession) (protocol.DiscoInfo, error) { return s.DiscoInfo(ctx, jid, node) })
+	return waiting(ctx, l, func(s protocol.IMPPSession) (protocol.DiscoInfo, error) { return s.DiscoInfo(ctx, jid, node) })
 }
 
 func (l *imppLease) Reach(ctx context.Context, jid string) ([]protocol.ReachAddress, error) {
-	return do(ctx, l.c, func(s protocol.IMPPSession) ([]protocol.ReachAddress, error) { return s.Reach(ctx, jid) })
+	return waiting(ctx, l, func(s protocol.IMPPSession) ([]protocol.ReachAddress, error) { return s.Reach(ctx, jid) })
 }
 
 func (l *imppLease) PublishReach(ctx context.Context, addrs []protocol.ReachAddress) error {
