@@ -179,45 +179,12 @@ func sipEnv(t *testing.T, bed *testbed.Bed) protocoltest.Env {
 			return err
 		},
 		CallGoodWithMedia: func(ctx context.Context, call protocoltest.MediaCall) (protocoltest.MediaCallResult, error) {
-			return sippMediaCall(ctx, bed, peer, goodAOR, call)
+			return bed.SuiteMediaCall(ctx, peer, goodAOR, call)
 		},
 		CallGoodWithSRTP: func(ctx context.Context, call protocoltest.MediaCall) (protocoltest.MediaCallResult, error) {
 			return sippSRTPCall(ctx, bed, peer, goodAOR, call)
 		},
 	}
-}
-
-// sippMediaCall places the suite's media call to Good with sipp through
-// Kamailio: PCMA audio and RFC 4733 digits after the answer; with
-// HangUpAfter sipp hangs up and counts the RTP it got back (it echoes it),
-// otherwise it waits for Good's BYE (and cannot count).
-func sippMediaCall(ctx context.Context, bed *testbed.Bed, from, to string, call protocoltest.MediaCall) (protocoltest.MediaCallResult, error) {
-	opts := testbed.SippCallOptions{From: from, To: to, CallID: call.CallID, DTMF: call.DTMF}
-	res := protocoltest.MediaCallResult{RTPReceived: -1}
-	if call.WantStatus != 0 {
-		opts.ExpectStatus = call.WantStatus
-		if _, err := bed.SippCall(ctx, opts); err != nil {
-			return res, err
-		}
-		res.Status = call.WantStatus
-		return res, nil
-	}
-	if call.HangUpAfter > 0 {
-		opts.Hold, opts.Echo = call.HangUpAfter, true
-		res.SentBye = true
-	} else {
-		opts.AwaitBye, opts.Audio = true, call.DTMF == ""
-		res.GotBye = true
-	}
-	got, err := bed.SippCall(ctx, opts)
-	if err != nil {
-		return protocoltest.MediaCallResult{RTPReceived: -1}, err
-	}
-	res.Status = 200
-	if opts.Echo {
-		res.RTPReceived = got.RTPEchoed
-	}
-	return res, nil
 }
 
 func mustRead(p string) []byte {

@@ -117,6 +117,9 @@ func New(t testing.TB, cfg *config.Config, passwords map[string]string, svc *fak
 		}
 	}
 	io, in, out, errOut := iostreams.Test()
+	// As cli.Run does: background work (the on-call presence tracker)
+	// writes notes while the command writes its own.
+	io.SerializeErrOut()
 	src := sessiontest.New(svc)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
