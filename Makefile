@@ -38,7 +38,7 @@ vet:
 RUNLOG := $(CURDIR)/bin/testbed-runs.log
 test: deps fmt-check vet
 	@mkdir -p $(BIN); rm -f $(RUNLOG)
-	CI=$${CI:-true} CUSAX_TESTBED_RUNLOG=$(RUNLOG) $(GO) test -race -count=1 -timeout 15m $(PKGS)
+	CI=$${CI:-true} CUSAX_TESTBED_RUNLOG=$(RUNLOG) $(GO) test -race -count=1 -timeout 30m $(PKGS)
 	@echo "== real servers used by this run:"; cat $(RUNLOG) 2>/dev/null || { echo "no test bed ran"; exit 1; }
 
 test-short:

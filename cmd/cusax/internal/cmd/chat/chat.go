@@ -37,8 +37,11 @@ type Options struct {
 	Timeout           time.Duration
 	Count             int
 	GiveUpAfter       time.Duration
-	Info              bool
-	JSON              bool
+	// ProbeEvery (hidden; tests) replaces the idle listener's probe
+	// interval, with half of it for the answer.
+	ProbeEvery time.Duration
+	Info       bool
+	JSON       bool
 }
 
 // NewCmdChat builds the command.
@@ -111,6 +114,8 @@ with 480 (exit 7); rooms and --info exit 17 (docs/sipmessage-backend.md).`,
 	fl.DurationVar(&o.Timeout, "timeout", 0, "with --listen: stop after this long (e.g. 30s)")
 	fl.IntVar(&o.Count, "count", 0, "with --listen: stop after this many messages")
 	fl.DurationVar(&o.GiveUpAfter, "give-up-after", 5*time.Minute, "with --lines or --listen: when the connection drops, keep logging in again this long, then exit 7 (0: never)")
+	fl.DurationVar(&o.ProbeEvery, "probe-every", 0, "with --listen: probe an idle connection this often (tests)")
+	_ = fl.MarkHidden("probe-every")
 	fl.BoolVar(&o.Info, "info", false, "with --room: print the room's disco#info (RFC 7081 §4: audio-video-uri)")
 	fl.BoolVar(&o.JSON, "json", false, "print JSON (one object per line with --listen)")
 	return cmd

@@ -141,7 +141,11 @@ func listen(l *listening) error {
 	// connection that died silently (a link down, a NAT that forgot it)
 	// sends no FIN, and without traffic TCP never notices (RFC 6120 §4.6.1:
 	// whitespace or XEP-0199-style checks are the client's job).
-	tick := time.NewTicker(probeEvery)
+	every, wait := probeEvery, probeTimeout
+	if o.ProbeEvery > 0 {
+		every, wait = o.ProbeEvery, o.ProbeEvery/2
+	}
+	tick := time.NewTicker(every)
 	defer tick.Stop()
 	lastHeard, probing := time.Now(), false
 	probes := make(chan received, 1)
@@ -157,9 +161,9 @@ func listen(l *listening) error {
 				lastHeard = time.Now()
 			}
 		case <-tick.C:
-			if !probing && l.rc != nil && time.Since(lastHeard) >= probeEvery {
+			if !probing && l.rc != nil && time.Since(lastHeard) >= every {
 				probing = true
-				go probe(lctx, l.rc.sess, gen, probes)
+				go probe(lctx, l.rc.sess, gen, wait, probes)
 			}
 			continue
 		case r = <-probes:

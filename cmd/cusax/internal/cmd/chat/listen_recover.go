@@ -28,12 +28,12 @@ var (
 // account's domain, XEP-0030; any answer, an error stanza too, will do)
 // and sends the outcome to out: nil, or an error meaning the connection
 // is lost.
-func probe(ctx context.Context, sess *session.ChatSession, gen int, out chan<- received) {
+func probe(ctx context.Context, sess *session.ChatSession, gen int, timeout time.Duration, out chan<- received) {
 	if sess.Account.XMPP == nil {
 		out <- received{gen: gen}
 		return
 	}
-	pctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	pctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	domain := sess.Account.XMPP.JID
 	if i := strings.IndexByte(domain, '@'); i >= 0 {
@@ -44,7 +44,7 @@ func probe(ctx context.Context, sess *session.ChatSession, gen int, out chan<- r
 	case ctx.Err() != nil:
 		err = nil // the run ends anyway
 	case pctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, protocol.ErrTimeout):
-		err = fmt.Errorf("no answer from the server for %s: %w", probeTimeout, protocol.ErrTimeout)
+		err = fmt.Errorf("no answer from the server for %s: %w", timeout, protocol.ErrTimeout)
 	case err != nil && !lost(err):
 		err = nil // the server answered, if only with an error
 	}
