@@ -42,6 +42,9 @@ func TestMain(m *testing.M) {
 	if templatesDir != "" {
 		os.RemoveAll(templatesDir)
 	}
+	if baresipDir != "" {
+		os.RemoveAll(baresipDir)
+	}
 	os.Exit(code)
 }
 
