@@ -2,6 +2,7 @@ package baresip
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"testing"
 
@@ -15,7 +16,10 @@ import (
 //	go test -run - -bench ConnectClose -benchtime 20x ./plugins/baresip/
 func BenchmarkConnectClose(b *testing.B) {
 	if _, err := exec.LookPath("baresip"); err != nil {
-		b.Skip("baresip missing")
+		if os.Getenv("CI") == "true" {
+			b.Fatal("baresip missing (apt-get install baresip-core)")
+		}
+		b.Skip("baresip missing (apt-get install baresip-core)")
 	}
 	req := protocol.ConnectRequest{Address: "sip:bob@127.0.0.1", Password: "pw", Server: "sip:127.0.0.1:9;transport=udp"}
 	for b.Loop() {
