@@ -2,7 +2,14 @@ package testbed
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
 
+	"github.com/cusax/cusax/pkg/protocol"
 	"github.com/cusax/cusax/pkg/protocol/protocoltest"
 )
 
@@ -39,4 +46,58 @@ func (b *Bed) SuiteMediaCall(ctx context.Context, from, to string, call protocol
 		res.RTPReceived = got.RTPEchoed
 	}
 	return res, nil
+}
+
+// UDPTelephonyEnv is the conformance suite's environment for a telephony
+// backend that registers over UDP (plugins/baresip, in process and over
+// go-plugin): two fresh users whose names start with prefix (Good and
+// Peer), sipp UAS callees that echo and count RTP, a bed baresip as the
+// DTMF callee, and calls to Good placed by sipp from Peer.
+func (b *Bed) UDPTelephonyEnv(t testing.TB, prefix string) protocoltest.Env {
+	t.Helper()
+	var tok [3]byte
+	_, _ = rand.Read(tok[:])
+	good, peer := prefix+"g"+hex.EncodeToString(tok[:]), prefix+"p"+hex.EncodeToString(tok[:])
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	users, err := b.AddUsers(ctx, b.Domain, good, peer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := "sip:" + b.SIPUDPAddr + ";transport=udp"
+	goodAOR := "sip:" + good + "@" + b.Domain
+	var n atomic.Int32
+	callee := func(t testing.TB) string {
+		user := fmt.Sprintf("%sc%d", good, n.Add(1))
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := b.AddUsers(ctx, b.Domain, user); err != nil {
+			t.Fatal(err)
+		}
+		return user
+	}
+	return protocoltest.Env{
+		Good:          protocol.ConnectRequest{Address: goodAOR, Password: users[good].Password, Server: server},
+		WrongPassword: "wrong-" + users[good].Password,
+		BadAddress:    "mailto:" + good + "@" + b.Domain,
+		Peer:          protocol.ConnectRequest{Address: "sip:" + peer + "@" + b.Domain, Password: users[peer].Password, Server: server},
+		Callee: func(t testing.TB) protocoltest.Callee {
+			uas := b.StartSippUAS(t, SippUASOptions{User: callee(t), Answer: 200, Media: "echo"})
+			return protocoltest.Callee{URI: uas.URI, Wait: func(d time.Duration) (int64, error) {
+				res, err := uas.Wait(d)
+				return int64(res.RTPReceived), err
+			}}
+		},
+		DTMFCallee: func(t testing.TB) protocoltest.Callee {
+			bs := b.StartBaresip(t, BaresipOptions{User: callee(t)})
+			return protocoltest.Callee{URI: bs.URI, DTMF: bs.DTMF}
+		},
+		CallGood: func(ctx context.Context, callID string, want int) error {
+			_, err := b.SippInvite(ctx, SippInviteOptions{From: peer, To: goodAOR, ExpectStatus: want, CallID: callID})
+			return err
+		},
+		CallGoodWithMedia: func(ctx context.Context, call protocoltest.MediaCall) (protocoltest.MediaCallResult, error) {
+			return b.SuiteMediaCall(ctx, peer, goodAOR, call)
+		},
+	}
 }
