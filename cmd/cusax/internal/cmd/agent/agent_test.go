@@ -188,3 +188,54 @@ func TestStartForwardsGlobalFlags(t *testing.T) {
 		t.Fatalf("globals %q, want %q", got.Globals, want)
 	}
 }
+
+// The agent's log must be the user's own regular file: a FIFO, a device
+// node, a symlink or another user's file at its path is refused with one
+// line, and a FIFO does not hang start.
+func TestOpenLogRefusesHostilePaths(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo.log")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link.log")
+	if err := os.Symlink(filepath.Join(dir, "target"), link); err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string]string{"fifo": fifo, "device": os.DevNull, "symlink": link}
+	if os.Geteuid() == 0 {
+		theirs := filepath.Join(dir, "theirs.log")
+		if err := os.WriteFile(theirs, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(theirs, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+		cases["another user's"] = theirs
+	} else if os.Getenv("CI") == "true" {
+		t.Fatal("needs root for another user's file (CI runs as root)")
+	}
+	for name, p := range cases {
+		f, err := openLog(p)
+		if err == nil {
+			f.Close()
+			t.Errorf("%s: opened %s", name, p)
+			continue
+		}
+		if strings.Contains(err.Error(), "\n") || !strings.HasPrefix(err.Error(), "agent log: ") {
+			t.Errorf("%s: %q, want one line", name, err)
+		}
+	}
+	old := filepath.Join(dir, "old.log")
+	if err := os.WriteFile(old, []byte("x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := openLog(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if fi, _ := os.Stat(old); fi.Mode().Perm() != 0o600 {
+		t.Errorf("an older log kept mode %v, want 0600", fi.Mode().Perm())
+	}
+}

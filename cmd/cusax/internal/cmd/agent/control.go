@@ -63,12 +63,11 @@ func startAgent(o *Options) error {
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o700); err != nil {
 		return fmt.Errorf("agent log: %w", err)
 	}
-	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND|syscall.O_NOFOLLOW, 0o600)
+	logf, err := openLog(logPath)
 	if err != nil {
-		return fmt.Errorf("agent log: %w", err)
+		return err
 	}
 	defer logf.Close()
-	_ = logf.Chmod(0o600) // an older log of another umask
 	devnull, err := os.Open(os.DevNull)
 	if err != nil {
 		return err
@@ -210,4 +209,31 @@ func reaped(pid int) bool {
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	return i > 0 && i+2 < len(s) && s[i+2] == 'Z'
+}
+
+// openLog opens the agent's log for appending, 0600. The agent writes what
+// happened to the accounts there, so it must be the user's own regular
+// file: not a link (O_NOFOLLOW), not a FIFO or device put there (opened
+// non-blocking, so a FIFO cannot hang start, then refused), not another
+// user's file.
+func openLog(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("agent log: %w", err)
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = fmt.Errorf("%s is a %s, not a regular file", path, fi.Mode().Type())
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); err == nil && ok && int(st.Uid) != os.Geteuid() {
+		err = fmt.Errorf("%s belongs to uid %d, not to you", path, st.Uid)
+	}
+	if err == nil {
+		err = f.Chmod(0o600) // an older log of another umask
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("agent log: %w", err)
+	}
+	return f, nil
 }
