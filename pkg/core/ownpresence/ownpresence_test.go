@@ -74,3 +74,37 @@ func TestCorruptRefused(t *testing.T) {
 		t.Error("a bad state was read")
 	}
 }
+
+// Another user's file is never read as the user's presence, nor a
+// symlink to a file that is no presence. (Only the user can put a link
+// there: a state directory others can write is refused, see above; Save
+// follows the user's own link, as atomicfile does for the config.)
+func TestOtherUsersFileAndSymlink(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("XDG_STATE_HOME", dir)
+	if err := Save(Saved{Account: "home", State: "dnd"}); err != nil {
+		t.Fatal(err)
+	}
+	path, _ := Path("home")
+	if os.Geteuid() == 0 {
+		if err := os.Chown(path, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := Load("home"); !errors.Is(err, safepath.ErrUnsafe) {
+			t.Errorf("Load of nobody's file: %v, want ErrUnsafe", err)
+		}
+	} else if os.Getenv("CI") == "true" {
+		t.Fatal("needs root to give the file to another user (CI runs as root)")
+	}
+	target := filepath.Join(dir, "elsewhere")
+	if err := os.WriteFile(target, []byte("keep\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(path)
+	if err := os.Symlink(target, path); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Load("home"); err == nil {
+		t.Errorf("Load through a symlink to a file that is no presence succeeded")
+	}
+}
