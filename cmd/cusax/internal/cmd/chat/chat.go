@@ -208,11 +208,25 @@ func run(o *Options) error {
 	// nothing that arrives in between is lost.
 	var stream protocol.Stream[protocol.Message]
 	var acker protocol.AckedMessages
+	// setupLost is a connection lost while a listener was still setting up
+	// (after the login, before it listened): it is recovered like a drop
+	// later on, not an exit.
+	var setupLost error
+	lostInSetup := func(err error) bool {
+		if o.Listen && lost(err) && setupLost == nil {
+			setupLost = err
+			return true
+		}
+		return false
+	}
 	if o.Listen || interactive {
 		if stream, acker, err = openMessages(ctx, sess.IMPPSession, o.F.IO.ErrOut); err != nil {
-			return fmt.Errorf("listen: %w", err)
+			if !lostInSetup(err) {
+				return fmt.Errorf("listen: %w", err)
+			}
+		} else {
+			defer stream.Close()
 		}
-		defer stream.Close()
 	}
 	if o.Room != "" {
 		nick := o.Nick
@@ -220,8 +234,10 @@ func run(o *Options) error {
 			nick = localPart(acct.XMPP.JID)
 		}
 		join := protocol.RoomJoin{Room: o.Room, Nick: nick, Password: roomPassword}
-		if _, err := sess.JoinRoom(ctx, join); err != nil {
-			return fmt.Errorf("join %s: %w", o.Room, err)
+		if setupLost == nil {
+			if _, err := sess.JoinRoom(ctx, join); err != nil && !lostInSetup(err) {
+				return fmt.Errorf("join %s: %w", o.Room, err)
+			}
 		}
 		rc.rejoin = &join
 		defer func() {
@@ -229,13 +245,40 @@ func run(o *Options) error {
 			defer cancel()
 			_ = rc.sess.LeaveRoom(lctx, o.Room)
 		}()
-	} else if stream != nil {
-		if err := announcePresence(ctx, sess); err != nil {
+	} else if stream != nil && setupLost == nil {
+		if err := announcePresence(ctx, sess); err != nil && !lostInSetup(err) {
 			return err
 		}
 	}
 
 	rc.open = func() (*session.ChatSession, error) { return f.OpenIM(acct, 0) }
+	l := &listening{o: o, rc: rc, stream: stream, acker: acker, keep: filterFor(to, o.Room != "")}
+	if o.Room == "" {
+		l.setup = announcePresence
+	}
+	if setupLost != nil {
+		// Log in again as the listener does after a drop (open the stream,
+		// join the room again, announce presence), bounded by --timeout.
+		rctx, cancel := context.WithCancel(ctx)
+		if o.Timeout > 0 {
+			rctx, cancel = context.WithTimeout(ctx, o.Timeout)
+		}
+		_, err := rc.reconnect(rctx, setupLost, l.open, l.announce)
+		timedOut := rctx.Err() != nil
+		cancel()
+		switch {
+		case err == nil:
+		case ctx.Err() != nil:
+			return cmdutil.WithExit(cmdutil.ExitInterrupted, cmdutil.ErrInterrupted)
+		case timedOut:
+			return nil // --timeout: no results is not a failure, as in listen
+		default:
+			return streamError(err)
+		}
+		defer func() { l.stream.Close() }()
+		stream, acker = l.stream, l.acker
+		fmt.Fprintf(f.IO.ErrOut, "cusax: chat: connection of %s restored; listening\n", rc.account)
+	}
 	sent := 0
 	sendOn := func(s *session.ChatSession, body string) error {
 		// The backend's error names the recipient and the condition.
@@ -274,10 +317,6 @@ func run(o *Options) error {
 		}
 	}
 	if o.Listen {
-		l := &listening{o: o, rc: rc, stream: stream, acker: acker, keep: filterFor(to, o.Room != "")}
-		if o.Room == "" {
-			l.setup = announcePresence
-		}
 		return listen(l)
 	}
 	return nil
