@@ -109,11 +109,16 @@ func TestAgentOneLinersSameAsFreshLogin(t *testing.T) {
 		// the agent (a call only sends an INVITE); what the agent spares
 		// it is the plugin start.
 		quiet bool
+		// sameStderr: stderr too is the same (notes, the error line and
+		// its hints), not only stdout and the exit code.
+		sameStderr bool
 	}
 	cases := []oneLiner{
-		{name: "chat to a roster name", args: []string{"chat", "--json", "bob", "hi from a one-liner"}},
-		{name: "chat to a JID", args: []string{"chat", "--json", "bob@" + bed.Domain, "hi"}},
-		{name: "chat to nobody", args: []string{"chat", "--json", "nosuchuser@" + bed.Domain, "hi"}, code: -1},
+		{name: "chat to a roster name", args: []string{"chat", "--json", "bob", "hi from a one-liner"}, sameStderr: true},
+		{name: "chat to a JID", args: []string{"chat", "--json", "bob@" + bed.Domain, "hi"}, sameStderr: true},
+		{name: "chat to nobody", args: []string{"chat", "--json", "nosuchuser@" + bed.Domain, "hi"}, code: -1, sameStderr: true},
+		{name: "chat to nobody, text", args: []string{"chat", "nosuchuser@" + bed.Domain, "hi"}, code: -1, sameStderr: true},
+		{name: "chat to a name nobody has", args: []string{"chat", "nosuchname", "hi"}, code: 2, sameStderr: true, quiet: true},
 		{name: "roster", args: []string{"roster", "--json"}},
 		{name: "status --check", args: []string{"status", "--check", "--json"}},
 		// sipp's callee answers plain RTP: the account's SIP over TLS
@@ -146,6 +151,9 @@ func TestAgentOneLinersSameAsFreshLogin(t *testing.T) {
 			}
 			if a, f := normalized(viaAgent.stdout), normalized(fresh.stdout); a != f {
 				t.Errorf("stdout differs\nvia the agent: %s\n--no-agent:    %s", a, f)
+			}
+			if a, f := normalized(viaAgent.stderr), normalized(fresh.stderr); c.sameStderr && a != f {
+				t.Errorf("stderr differs\nvia the agent: %s\n--no-agent:    %s", a, f)
 			}
 			if agentUse != (serverCounts{}) {
 				t.Errorf("the run via the agent caused %d XMPP logins and %d REGISTERs; want none", agentUse.logins, agentUse.registers)

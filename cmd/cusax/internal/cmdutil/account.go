@@ -1,6 +1,7 @@
 package cmdutil
 
 import (
+	"context"
 	"errors"
 	"time"
 
@@ -90,4 +91,32 @@ func (f *Factory) OpenIM(a config.Account, timeout time.Duration) (*session.Chat
 	}
 	f.WarnPlaintext("chat", sess.Report())
 	return sess, nil
+}
+
+// chatViaAgent bounds a one-liner's message through the agent as a lease
+// is bounded: the login timeout and 2 s (session.OpenChat).
+const chatViaAgent = 17 * time.Second
+
+// SendChatViaAgent sends one message to contact through the agent's live
+// session of account a in one round trip (session.AgentSource.SendChat).
+// ok is false when that path does not apply — no agent, --no-agent, IM
+// over SIP, --allow-plaintext on this command (whose warning the usual
+// path gives) — and the caller logs in as usual.
+func (f *Factory) SendChatViaAgent(a config.Account, contact, body string) (session.SentChat, bool, error) {
+	if a.XMPP == nil || session.Serve(a).ChatOverSIP || f.allowPlaintext() || f.Backends == nil {
+		return session.SentChat{}, false, nil
+	}
+	src, err := f.Backends()
+	if err != nil {
+		return session.SentChat{}, false, nil // the usual path reports it
+	}
+	ag, isAgent := src.(interface {
+		SendChat(ctx context.Context, address, contact, body string) (session.SentChat, bool, error)
+	})
+	if !isAgent {
+		return session.SentChat{}, false, nil
+	}
+	ctx, cancel := context.WithTimeout(f.Context, chatViaAgent)
+	defer cancel()
+	return ag.SendChat(ctx, a.XMPP.JID, contact, body)
 }

@@ -362,6 +362,164 @@ func (*StopResponse) Descriptor() ([]byte, []int) {
 	return file_agent_proto_rawDescGZIP(), []int{5}
 }
 
+// SendChatRequest: the agent resolves the contact against its live roster
+// and sends on its live session, as a lease would (Status, Connect,
+// Roster, Send and Close), for a one-liner whose whole budget is a few
+// milliseconds.
+type SendChatRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The account's JID (its chat aspect).
+	Address string `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"`
+	// The contact as the user typed it: a roster name, a JID or a prefix.
+	Contact       string `protobuf:"bytes,2,opt,name=contact,proto3" json:"contact,omitempty"`
+	Body          string `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SendChatRequest) Reset() {
+	*x = SendChatRequest{}
+	mi := &file_agent_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SendChatRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SendChatRequest) ProtoMessage() {}
+
+func (x *SendChatRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SendChatRequest.ProtoReflect.Descriptor instead.
+func (*SendChatRequest) Descriptor() ([]byte, []int) {
+	return file_agent_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *SendChatRequest) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *SendChatRequest) GetContact() string {
+	if x != nil {
+		return x.Contact
+	}
+	return ""
+}
+
+func (x *SendChatRequest) GetBody() string {
+	if x != nil {
+		return x.Body
+	}
+	return ""
+}
+
+type SendChatResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The JID the contact resolved to.
+	To string `protobuf:"bytes,1,opt,name=to,proto3" json:"to,omitempty"`
+	// The JID is not in the roster (the client notes it).
+	NotInRoster bool `protobuf:"varint,2,opt,name=not_in_roster,json=notInRoster,proto3" json:"not_in_roster,omitempty"`
+	// Set when the agent did nothing, saying why (it does not keep the
+	// account's chat, or its session is not over TLS): the client logs in
+	// itself.
+	Fallback string `protobuf:"bytes,3,opt,name=fallback,proto3" json:"fallback,omitempty"`
+	// The contact did not resolve: a usage error; nothing was sent.
+	ContactError string `protobuf:"bytes,4,opt,name=contact_error,json=contactError,proto3" json:"contact_error,omitempty"`
+	// The send failed: its message and the wire name of its sentinel
+	// (pkg/protocol Sentinels), so the client exits as without the agent.
+	Error         string `protobuf:"bytes,5,opt,name=error,proto3" json:"error,omitempty"`
+	ErrorSentinel string `protobuf:"bytes,6,opt,name=error_sentinel,json=errorSentinel,proto3" json:"error_sentinel,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SendChatResponse) Reset() {
+	*x = SendChatResponse{}
+	mi := &file_agent_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SendChatResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SendChatResponse) ProtoMessage() {}
+
+func (x *SendChatResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SendChatResponse.ProtoReflect.Descriptor instead.
+func (*SendChatResponse) Descriptor() ([]byte, []int) {
+	return file_agent_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *SendChatResponse) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+func (x *SendChatResponse) GetNotInRoster() bool {
+	if x != nil {
+		return x.NotInRoster
+	}
+	return false
+}
+
+func (x *SendChatResponse) GetFallback() string {
+	if x != nil {
+		return x.Fallback
+	}
+	return ""
+}
+
+func (x *SendChatResponse) GetContactError() string {
+	if x != nil {
+		return x.ContactError
+	}
+	return ""
+}
+
+func (x *SendChatResponse) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *SendChatResponse) GetErrorSentinel() string {
+	if x != nil {
+		return x.ErrorSentinel
+	}
+	return ""
+}
+
 var File_agent_proto protoreflect.FileDescriptor
 
 const file_agent_proto_rawDesc = "" +
@@ -388,10 +546,22 @@ const file_agent_proto_rawDesc = "" +
 	"\vopen_leases\x18\x06 \x01(\x05R\n" +
 	"openLeases\"\r\n" +
 	"\vStopRequest\"\x0e\n" +
-	"\fStopResponse2\x93\x01\n" +
+	"\fStopResponse\"Y\n" +
+	"\x0fSendChatRequest\x12\x18\n" +
+	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x18\n" +
+	"\acontact\x18\x02 \x01(\tR\acontact\x12\x12\n" +
+	"\x04body\x18\x03 \x01(\tR\x04body\"\xc4\x01\n" +
+	"\x10SendChatResponse\x12\x0e\n" +
+	"\x02to\x18\x01 \x01(\tR\x02to\x12\"\n" +
+	"\rnot_in_roster\x18\x02 \x01(\bR\vnotInRoster\x12\x1a\n" +
+	"\bfallback\x18\x03 \x01(\tR\bfallback\x12#\n" +
+	"\rcontact_error\x18\x04 \x01(\tR\fcontactError\x12\x14\n" +
+	"\x05error\x18\x05 \x01(\tR\x05error\x12%\n" +
+	"\x0eerror_sentinel\x18\x06 \x01(\tR\rerrorSentinel2\xe2\x01\n" +
 	"\x05Agent\x12G\n" +
 	"\x06Status\x12\x1d.cusax.agent.v1.StatusRequest\x1a\x1e.cusax.agent.v1.StatusResponse\x12A\n" +
-	"\x04Stop\x12\x1b.cusax.agent.v1.StopRequest\x1a\x1c.cusax.agent.v1.StopResponseB0Z.github.com/cusax/cusax/pkg/core/agent/agentapib\x06proto3"
+	"\x04Stop\x12\x1b.cusax.agent.v1.StopRequest\x1a\x1c.cusax.agent.v1.StopResponse\x12M\n" +
+	"\bSendChat\x12\x1f.cusax.agent.v1.SendChatRequest\x1a .cusax.agent.v1.SendChatResponseB0Z.github.com/cusax/cusax/pkg/core/agent/agentapib\x06proto3"
 
 var (
 	file_agent_proto_rawDescOnce sync.Once
@@ -405,14 +575,16 @@ func file_agent_proto_rawDescGZIP() []byte {
 	return file_agent_proto_rawDescData
 }
 
-var file_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_agent_proto_goTypes = []any{
-	(*StatusRequest)(nil),  // 0: cusax.agent.v1.StatusRequest
-	(*AspectStatus)(nil),   // 1: cusax.agent.v1.AspectStatus
-	(*AccountStatus)(nil),  // 2: cusax.agent.v1.AccountStatus
-	(*StatusResponse)(nil), // 3: cusax.agent.v1.StatusResponse
-	(*StopRequest)(nil),    // 4: cusax.agent.v1.StopRequest
-	(*StopResponse)(nil),   // 5: cusax.agent.v1.StopResponse
+	(*StatusRequest)(nil),    // 0: cusax.agent.v1.StatusRequest
+	(*AspectStatus)(nil),     // 1: cusax.agent.v1.AspectStatus
+	(*AccountStatus)(nil),    // 2: cusax.agent.v1.AccountStatus
+	(*StatusResponse)(nil),   // 3: cusax.agent.v1.StatusResponse
+	(*StopRequest)(nil),      // 4: cusax.agent.v1.StopRequest
+	(*StopResponse)(nil),     // 5: cusax.agent.v1.StopResponse
+	(*SendChatRequest)(nil),  // 6: cusax.agent.v1.SendChatRequest
+	(*SendChatResponse)(nil), // 7: cusax.agent.v1.SendChatResponse
 }
 var file_agent_proto_depIdxs = []int32{
 	1, // 0: cusax.agent.v1.AccountStatus.chat:type_name -> cusax.agent.v1.AspectStatus
@@ -420,10 +592,12 @@ var file_agent_proto_depIdxs = []int32{
 	2, // 2: cusax.agent.v1.StatusResponse.accounts:type_name -> cusax.agent.v1.AccountStatus
 	0, // 3: cusax.agent.v1.Agent.Status:input_type -> cusax.agent.v1.StatusRequest
 	4, // 4: cusax.agent.v1.Agent.Stop:input_type -> cusax.agent.v1.StopRequest
-	3, // 5: cusax.agent.v1.Agent.Status:output_type -> cusax.agent.v1.StatusResponse
-	5, // 6: cusax.agent.v1.Agent.Stop:output_type -> cusax.agent.v1.StopResponse
-	5, // [5:7] is the sub-list for method output_type
-	3, // [3:5] is the sub-list for method input_type
+	6, // 5: cusax.agent.v1.Agent.SendChat:input_type -> cusax.agent.v1.SendChatRequest
+	3, // 6: cusax.agent.v1.Agent.Status:output_type -> cusax.agent.v1.StatusResponse
+	5, // 7: cusax.agent.v1.Agent.Stop:output_type -> cusax.agent.v1.StopResponse
+	7, // 8: cusax.agent.v1.Agent.SendChat:output_type -> cusax.agent.v1.SendChatResponse
+	6, // [6:9] is the sub-list for method output_type
+	3, // [3:6] is the sub-list for method input_type
 	3, // [3:3] is the sub-list for extension type_name
 	3, // [3:3] is the sub-list for extension extendee
 	0, // [0:3] is the sub-list for field type_name
@@ -440,7 +614,7 @@ func file_agent_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_agent_proto_rawDesc), len(file_agent_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

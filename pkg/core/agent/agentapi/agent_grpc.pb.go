@@ -24,8 +24,9 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Agent_Status_FullMethodName = "/cusax.agent.v1.Agent/Status"
-	Agent_Stop_FullMethodName   = "/cusax.agent.v1.Agent/Stop"
+	Agent_Status_FullMethodName   = "/cusax.agent.v1.Agent/Status"
+	Agent_Stop_FullMethodName     = "/cusax.agent.v1.Agent/Stop"
+	Agent_SendChat_FullMethodName = "/cusax.agent.v1.Agent/SendChat"
 )
 
 // AgentClient is the client API for Agent service.
@@ -37,6 +38,10 @@ type AgentClient interface {
 	// Stop stops the agent as SIGTERM does: SIP unregistered, XMPP presence
 	// unavailable and logged out, the socket removed. It answers first.
 	Stop(ctx context.Context, in *StopRequest, opts ...grpc.CallOption) (*StopResponse, error)
+	// SendChat is `cusax chat CONTACT MESSAGE` in one round trip. Added
+	// within v1: an older agent answers Unimplemented, and the client leases
+	// as before.
+	SendChat(ctx context.Context, in *SendChatRequest, opts ...grpc.CallOption) (*SendChatResponse, error)
 }
 
 type agentClient struct {
@@ -67,6 +72,16 @@ func (c *agentClient) Stop(ctx context.Context, in *StopRequest, opts ...grpc.Ca
 	return out, nil
 }
 
+func (c *agentClient) SendChat(ctx context.Context, in *SendChatRequest, opts ...grpc.CallOption) (*SendChatResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SendChatResponse)
+	err := c.cc.Invoke(ctx, Agent_SendChat_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AgentServer is the server API for Agent service.
 // All implementations must embed UnimplementedAgentServer
 // for forward compatibility.
@@ -76,6 +91,10 @@ type AgentServer interface {
 	// Stop stops the agent as SIGTERM does: SIP unregistered, XMPP presence
 	// unavailable and logged out, the socket removed. It answers first.
 	Stop(context.Context, *StopRequest) (*StopResponse, error)
+	// SendChat is `cusax chat CONTACT MESSAGE` in one round trip. Added
+	// within v1: an older agent answers Unimplemented, and the client leases
+	// as before.
+	SendChat(context.Context, *SendChatRequest) (*SendChatResponse, error)
 	mustEmbedUnimplementedAgentServer()
 }
 
@@ -91,6 +110,9 @@ func (UnimplementedAgentServer) Status(context.Context, *StatusRequest) (*Status
 }
 func (UnimplementedAgentServer) Stop(context.Context, *StopRequest) (*StopResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Stop not implemented")
+}
+func (UnimplementedAgentServer) SendChat(context.Context, *SendChatRequest) (*SendChatResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SendChat not implemented")
 }
 func (UnimplementedAgentServer) mustEmbedUnimplementedAgentServer() {}
 func (UnimplementedAgentServer) testEmbeddedByValue()               {}
@@ -149,6 +171,24 @@ func _Agent_Stop_Handler(srv interface{}, ctx context.Context, dec func(interfac
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Agent_SendChat_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SendChatRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AgentServer).SendChat(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Agent_SendChat_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AgentServer).SendChat(ctx, req.(*SendChatRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Agent_ServiceDesc is the grpc.ServiceDesc for Agent service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -163,6 +203,10 @@ var Agent_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Stop",
 			Handler:    _Agent_Stop_Handler,
+		},
+		{
+			MethodName: "SendChat",
+			Handler:    _Agent_SendChat_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -182,6 +182,12 @@ func run(o *Options) error {
 		}
 	}
 
+	if o.HasMessage && !o.Lines && !o.Listen && !o.Info && !interactive && o.Room == "" && o.Contact != "" {
+		if done, err := sendViaAgent(o, acct); done {
+			return err
+		}
+	}
+
 	// RFC 7081 §2: chat goes over XMPP, or over SIP MESSAGE when the
 	// account says im_over_sip = true or has no XMPP aspect.
 	sess, err := f.OpenIM(acct, 0)
@@ -311,8 +317,8 @@ func run(o *Options) error {
 	case interactive:
 		return interact(o, in, stream, acker, to, send)
 	}
-	if o.JSON && sent > 0 && !o.Listen {
-		if err := cmdutil.WriteJSON(f.IO.Out, map[string]any{"to": to, "type": msgType, "sent": sent}); err != nil {
+	if sent > 0 && !o.Listen {
+		if err := printSent(o, to, msgType, sent); err != nil {
 			return err
 		}
 	}
@@ -370,9 +376,45 @@ func (o *Options) target(ctx context.Context, sess *session.ChatSession) (string
 		return "", "", cmdutil.Usagef("%v", err)
 	}
 	if !inRoster[strings.ToLower(e.JID)] {
-		fmt.Fprintf(o.F.IO.ErrOut, "cusax: note: %s is not in your roster\n", e.JID)
+		noteNotInRoster(o, e.JID)
 	}
 	return e.JID, "chat", nil
+}
+
+func noteNotInRoster(o *Options, jid string) {
+	fmt.Fprintf(o.F.IO.ErrOut, "cusax: note: %s is not in your roster\n", jid)
+}
+
+// printSent is what a sender prints once its messages went: with --json,
+// where they went and how many; nothing otherwise.
+func printSent(o *Options, to, msgType string, sent int) error {
+	if !o.JSON {
+		return nil
+	}
+	return cmdutil.WriteJSON(o.F.IO.Out, map[string]any{"to": to, "type": msgType, "sent": sent})
+}
+
+// sendViaAgent is `cusax chat CONTACT MESSAGE` in one round trip to the
+// agent (issue 17: a one-liner in a few milliseconds): the agent resolves
+// the contact against its live roster as target does and sends on its live
+// session. done is false when the agent did not take it (none runs, it
+// does not keep this account, it predates this call): then the usual path
+// runs, with the same output and exit codes.
+func sendViaAgent(o *Options, acct config.Account) (done bool, err error) {
+	r, ok, err := o.F.SendChatViaAgent(acct, o.Contact, o.Message)
+	switch {
+	case !ok:
+		return false, nil
+	case r.ContactError != "":
+		return true, cmdutil.Usagef("%s", r.ContactError)
+	}
+	if r.NotInRoster {
+		noteNotInRoster(o, r.To)
+	}
+	if err != nil {
+		return true, refusedInput(err)
+	}
+	return true, printSent(o, r.To, "chat", 1)
 }
 
 // needCapabilities refuses, before anything is sent, what the account's
