@@ -160,3 +160,29 @@ func TestFileDeleteThroughLinkToOtherFile(t *testing.T) {
 		t.Errorf("the link was replaced (%v)", err)
 	}
 }
+
+// secrets.toml as a link to a secrets file elsewhere (a dotfile
+// repository): the account's lines go from the target, the others stay,
+// and the link stays a link.
+func TestFileDeleteThroughLinkToSecretsFile(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "dotfiles", FileName)
+	fill(t, File(real), map[Ref]string{{"work", "sip"}: "w", {"home", "sip"}: "h"})
+	link := filepath.Join(dir, "cusax", FileName)
+	if err := os.MkdirAll(filepath.Dir(link), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	if deleted, err := DeleteAccount(context.Background(), File(link), "work"); err != nil || len(deleted) != 1 {
+		t.Fatalf("DeleteAccount = %v, %v", deleted, err)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link was replaced (%v)", err)
+	}
+	b, _ := os.ReadFile(real)
+	if strings.Contains(string(b), "work/") || !strings.Contains(string(b), "home/sip") {
+		t.Errorf("target after delete:\n%s", b)
+	}
+}

@@ -28,8 +28,8 @@ On a terminal cusax asks first; otherwise --yes is required (without it
 the command exits 2 and removes nothing). Declining exits 5.
 
 If a step fails the config entry stays, so the same command can be run
-again to finish. If the account was the default, cusax says which account
-is the default now, if any. A running agent (cusax agent) that keeps the
+again to finish. When the default account changes, cusax says which one
+it is now, if any. A running agent (cusax agent) that keeps the
 account connected goes on doing so until it is restarted: cusax says so.`,
 		Example: `  $ cusax account remove work
   $ cusax account remove work --yes --json
@@ -50,11 +50,13 @@ type RemoveJSON struct {
 	// FilesRemoved are the local files (cache, state) that existed.
 	FilesRemoved []localFile `json:"files_removed"`
 	// WasDefault: the account was the default; DefaultAccount is the
-	// default now ("" none: commands need --account).
+	// default now ("" none: commands need --account), which may also
+	// change when another account is removed (the only one left is the
+	// default).
 	WasDefault     bool   `json:"was_default"`
 	DefaultAccount string `json:"default_account"`
-	// HasAccounts: other accounts remain.
-	HasAccounts bool `json:"-"`
+	defaultBefore  string
+	hasAccounts    bool
 	// AgentRestartNeeded: the running agent keeps the account connected
 	// until it is restarted.
 	AgentRestartNeeded bool `json:"agent_restart_needed"`
@@ -100,7 +102,8 @@ func removeRun(o *Options) error {
 		if _, err := c.Account(name); err != nil {
 			return cmdutil.Usagef("%v", err)
 		}
-		res.WasDefault = c.EffectiveDefault() == name
+		res.defaultBefore = c.EffectiveDefault()
+		res.WasDefault = res.defaultBefore == name
 		if config.ValidateName(name) == nil {
 			for _, s := range stores {
 				deleted, err := secrets.DeleteAccount(f.Context, s.store, name)
@@ -120,7 +123,7 @@ func removeRun(o *Options) error {
 		if err := c.Remove(name); err != nil {
 			return err
 		}
-		res.DefaultAccount, res.HasAccounts = c.EffectiveDefault(), len(c.Accounts) > 0
+		res.DefaultAccount, res.hasAccounts = c.EffectiveDefault(), len(c.Accounts) > 0
 		return nil
 	})
 	if err != nil {
@@ -210,7 +213,7 @@ func (o *Options) reportRemove(res RemoveJSON) {
 		what = append(what, "no stored password, cache or state")
 	}
 	fmt.Fprintf(w, "cusax: removed account %s with %s\n", name, strings.Join(what, ", "))
-	if res.WasDefault && res.HasAccounts {
+	if res.hasAccounts && res.DefaultAccount != res.defaultBefore {
 		if res.DefaultAccount != "" {
 			fmt.Fprintf(w, "cusax: note: the default account is now %s\n", safe(res.DefaultAccount))
 		} else {

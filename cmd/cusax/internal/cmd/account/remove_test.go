@@ -395,3 +395,64 @@ func TestRemoveAgentNote(t *testing.T) {
 		t.Errorf("stderr: %s", r.Stderr)
 	}
 }
+
+// A secrets.toml that others can read is refused, never read (exit 2):
+// the remove stops there and the account stays configured, its files
+// too.
+func TestRemoveRefusedSecretsFileKeepsConfig(t *testing.T) {
+	e := cmdtest.New(t, twoAccounts(), map[string]string{"work/xmpp": "w"}, nil)
+	localFiles(t, "work")
+	p := filepath.Join(e.Dir, secrets.FileName)
+	if err := os.Chmod(p, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := e.Run(newCmd, "remove", "work", "--yes")
+	if r.Code != cmdutil.ExitUsage || !errors.Is(r.Err, secrets.ErrInsecureFile) {
+		t.Fatalf("remove with a secrets.toml others can read: exit %d %v", r.Code, r.Err)
+	}
+	if names := e.LoadConfig().Names(); len(names) != 2 {
+		t.Errorf("config entry went: %v", names)
+	}
+	for _, lf := range filesOf(t, "work") {
+		if !exists(lf.Path) {
+			t.Errorf("%s removed", lf.What)
+		}
+	}
+	// Fixed as the error says: the same command finishes.
+	if err := os.Chmod(p, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.Run(newCmd, "remove", "work", "--yes"); r.Err != nil {
+		t.Fatalf("retry: %v", r.Err)
+	}
+}
+
+// A password_command is never run by show or remove (it is the user's,
+// and may prompt or cost a hardware-token touch).
+func TestPasswordCommandNotRun(t *testing.T) {
+	c := twoAccounts()
+	marker := filepath.Join(t.TempDir(), "ran")
+	c.Accounts[1].XMPP.PasswordCommand = "touch " + marker + "; echo pw"
+	e := cmdtest.New(t, c, nil, nil)
+	for _, args := range [][]string{{"show", "home"}, {"show", "home", "--json"}, {"list"}, {"remove", "home", "--yes"}} {
+		if r := e.Run(newCmd, args...); r.Err != nil {
+			t.Fatalf("%q: %v", args, r.Err)
+		}
+		if exists(marker) {
+			t.Fatalf("%q ran the password command", args)
+		}
+	}
+}
+
+// Removing an account that was not the default can still change which
+// account commands use: with no default_account, the only one left is.
+func TestRemoveSaysTheNewImplicitDefault(t *testing.T) {
+	c := twoAccounts()
+	c.Default = ""
+	e := cmdtest.New(t, c, nil, nil)
+	r := e.Run(newCmd, "remove", "home", "--yes", "--json")
+	if r.Err != nil || !strings.Contains(r.Stderr, "the default account is now work") ||
+		!strings.Contains(r.Stdout, `"was_default": false`) || !strings.Contains(r.Stdout, `"default_account": "work"`) {
+		t.Errorf("%v\n%s\n%s", r.Err, r.Stdout, r.Stderr)
+	}
+}

@@ -171,3 +171,67 @@ func TestRenameAgentNote(t *testing.T) {
 		t.Errorf("%v %s", r.Err, r.Stderr)
 	}
 }
+
+// A step that fails before the config is written leaves the account
+// under its old name with its passwords: here the presence state is a
+// link to a file that is not one (refused to load).
+func TestRenameFailureKeepsOld(t *testing.T) {
+	e := cmdtest.New(t, twoAccounts(), map[string]string{"work/xmpp": "w-xmpp-secret"}, nil)
+	notes := filepath.Join(t.TempDir(), "notes")
+	if err := os.WriteFile(notes, []byte("not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, lf := range filesOf(t, "work") {
+		if lf.What == "presence_state" {
+			if err := os.MkdirAll(filepath.Dir(lf.Path), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(notes, lf.Path); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	r := e.Run(newCmd, "rename", "work", "office")
+	if r.Err == nil || !slices.ContainsFunc(cmdutil.Hints(r.Err), func(h string) bool { return strings.Contains(h, "still called work") }) {
+		t.Fatalf("rename over a bad presence state: %v %v", r.Err, cmdutil.Hints(r.Err))
+	}
+	c := e.LoadConfig()
+	if !slices.Equal(c.Names(), []string{"work", "home"}) || c.Default != "work" {
+		t.Errorf("config: %v %q", c.Names(), c.Default)
+	}
+	if got, err := e.Store.Get(context.Background(), secrets.Ref{Account: "work", Aspect: "xmpp"}); err != nil || got != "w-xmpp-secret" {
+		t.Errorf("work/xmpp after the failed rename: %v", err)
+	}
+	if b, _ := os.ReadFile(notes); string(b) != "not json" {
+		t.Errorf("the linked file changed: %q", b)
+	}
+}
+
+// A stale vCard cache under the new name (no account's) is replaced by
+// the renamed account's, not merged into it.
+func TestRenameReplacesStaleCache(t *testing.T) {
+	e := cmdtest.New(t, twoAccounts(), nil, nil)
+	localFiles(t, "work")
+	var cache string
+	for _, lf := range filesOf(t, "office") {
+		if lf.What == "vcard_cache" {
+			cache = lf.Path
+		}
+	}
+	if err := os.MkdirAll(cache, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(cache, "stale.json")
+	if err := os.WriteFile(stale, []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.Run(newCmd, "rename", "work", "office"); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	if exists(stale) {
+		t.Error("the stale cache entry was adopted")
+	}
+	if entries, _ := os.ReadDir(cache); len(entries) != 1 {
+		t.Errorf("cache after rename: %v", entries)
+	}
+}
