@@ -11,9 +11,11 @@ package account
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/pkg/core/agent/agentapi"
+	"github.com/cusax/cusax/pkg/core/config"
 	"github.com/spf13/cobra"
 )
 
@@ -131,3 +133,24 @@ func maxArgs(n int, what string) cobra.PositionalArgs {
 // safe is s for a message on a terminal: an account name from a
 // hand-edited config may hold control characters.
 func safe(s string) string { return cmdutil.TermSafe(s) }
+
+// completeNames completes the first n arguments with account names from
+// the config (never a network call); no files.
+func completeNames(f *cmdutil.Factory, n int) cobra.CompletionFunc {
+	return func(_ *cobra.Command, args []string, prefix string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if len(args) >= n {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		cfg, _, err := f.Config()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var out []cobra.Completion
+		for _, name := range cfg.Names() {
+			if strings.HasPrefix(name, prefix) && config.ValidateName(name) == nil {
+				out = append(out, name)
+			}
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	}
+}

@@ -247,3 +247,22 @@ func TestAgentNoteNeverBlocks(t *testing.T) {
 		t.Errorf("took %v", d)
 	}
 }
+
+// Account names complete from the config, without files; invalid names
+// (a hand edit) are not offered.
+func TestCompleteNames(t *testing.T) {
+	c := twoAccounts()
+	c.Accounts = append(c.Accounts, config.Account{Name: "wo rk"})
+	e := cmdtest.New(t, c, nil, nil)
+	complete := completeNames(e.Factory, 1)
+	got, dir := complete(nil, nil, "wo")
+	if len(got) != 1 || got[0] != "work" || dir != cobra.ShellCompDirectiveNoFileComp {
+		t.Errorf("complete wo = %v %v", got, dir)
+	}
+	if got, _ := complete(nil, nil, ""); len(got) != 2 {
+		t.Errorf("complete \"\" = %v", got)
+	}
+	if got, _ := complete(nil, []string{"work"}, ""); len(got) != 0 {
+		t.Errorf("second argument completed: %v", got)
+	}
+}

@@ -20,8 +20,9 @@ print the default account: default_account, else the only account; none
 stderr.`,
 		Example: `  $ cusax account default work
   $ cusax account default`,
-		Args: maxArgs(1, "at most one account name"),
-		RunE: func(_ *cobra.Command, args []string) error { o.Args = args; return dispatch(o, runF) },
+		Args:              maxArgs(1, "at most one account name"),
+		RunE:              func(_ *cobra.Command, args []string) error { o.Args = args; return dispatch(o, runF) },
+		ValidArgsFunction: completeNames(f, 1),
 	}
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print JSON")
 	return cmd

@@ -34,8 +34,9 @@ account connected goes on doing so until it is restarted: cusax says so.`,
 		Example: `  $ cusax account remove work
   $ cusax account remove work --yes --json
   $ cusax logout work`,
-		Args: exactArgs(1, "one account name"),
-		RunE: func(_ *cobra.Command, args []string) error { o.Args = args; return dispatch(o, runF) },
+		Args:              exactArgs(1, "one account name"),
+		RunE:              func(_ *cobra.Command, args []string) error { o.Args = args; return dispatch(o, runF) },
+		ValidArgsFunction: completeNames(f, 1),
 	}
 	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "remove without asking")
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print what was removed as JSON")

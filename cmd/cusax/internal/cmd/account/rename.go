@@ -27,8 +27,9 @@ written; the passwords under OLD are deleted only after. If a step fails
 the config still says OLD and the command can be run again.`,
 		Example: `  $ cusax account rename work office
   $ cusax account rename work office --json`,
-		Args: exactArgs(2, "OLD and NEW"),
-		RunE: func(_ *cobra.Command, args []string) error { o.Args = args; return dispatch(o, runF) },
+		Args:              exactArgs(2, "OLD and NEW"),
+		RunE:              func(_ *cobra.Command, args []string) error { o.Args = args; return dispatch(o, runF) },
+		ValidArgsFunction: completeNames(f, 1),
 	}
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print what was moved as JSON")
 	return cmd

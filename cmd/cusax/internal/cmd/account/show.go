@@ -26,8 +26,9 @@ keyring), "file" (secrets.toml beside the config, with its path),
 local files (vCard cache, presence state) and whether they exist.`,
 		Example: `  $ cusax account show work
   $ cusax account show work --json`,
-		Args: exactArgs(1, "one account name"),
-		RunE: func(_ *cobra.Command, args []string) error { o.Args = args; return dispatch(o, runF) },
+		Args:              exactArgs(1, "one account name"),
+		RunE:              func(_ *cobra.Command, args []string) error { o.Args = args; return dispatch(o, runF) },
+		ValidArgsFunction: completeNames(f, 1),
 	}
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print JSON")
 	return cmd
