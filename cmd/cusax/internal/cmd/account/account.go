@@ -130,6 +130,16 @@ func maxArgs(n int, what string) cobra.PositionalArgs {
 	}
 }
 
+// argv is name as an argument in a command line shown in a hint: after
+// "--" when it would otherwise read as a flag.
+func argv(name string) string {
+	name = safe(name)
+	if strings.HasPrefix(name, "-") {
+		return "-- " + name
+	}
+	return name
+}
+
 // safe is s for a message on a terminal: an account name from a
 // hand-edited config may hold control characters.
 func safe(s string) string { return cmdutil.TermSafe(s) }

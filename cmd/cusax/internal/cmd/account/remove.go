@@ -1,6 +1,7 @@
 package account
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -112,7 +113,7 @@ func removeRun(o *Options) error {
 					res.SecretsDeleted = append(res.SecretsDeleted, SecretJSON{Ref: ref.String(), Store: s.store.Name(), Path: s.path})
 				}
 				if err != nil {
-					return fmt.Errorf("delete the passwords of %s: %w", name, err)
+					return fmt.Errorf("delete the passwords: %w", err)
 				}
 			}
 		}
@@ -127,9 +128,12 @@ func removeRun(o *Options) error {
 		res.DefaultAccount, res.hasAccounts = c.EffectiveDefault(), len(c.Accounts) > 0
 		return nil
 	})
-	if err != nil {
-		return cmdutil.WithHint(fmt.Errorf("remove account %s: %w", name, err),
-			fmt.Sprintf("the account is still configured; fix the cause and run 'cusax account remove %s' again", name))
+	switch {
+	case errors.Is(err, config.ErrAccountNotFound):
+		return err // removed meanwhile by another cusax
+	case err != nil:
+		return cmdutil.WithHint(fmt.Errorf("remove account %s: %w", safe(name), err),
+			fmt.Sprintf("the account is still configured; fix the cause and run 'cusax account remove --yes %s' again", argv(name)))
 	}
 	res.AgentRestartNeeded = o.agentKeeps(name)
 	if o.JSON {
@@ -149,7 +153,7 @@ func (o *Options) confirm(a config.Account) error {
 	io := o.F.IO
 	if !io.CanPrompt() {
 		return cmdutil.WithHint(cmdutil.Usagef("remove account %s: not asked (stdin is not a terminal) and --yes not given: nothing removed", safe(a.Name)),
-			fmt.Sprintf("to remove it with its stored passwords, caches and state: cusax account remove %s --yes", a.Name))
+			fmt.Sprintf("to remove it with its stored passwords, caches and state: cusax account remove --yes %s", argv(a.Name)))
 	}
 	answer, err := cmdutil.Prompt(io, fmt.Sprintf("remove account %s (%s) with its stored passwords? [y/N] ", safe(a.Name), safe(addresses(a))))
 	if err != nil {

@@ -127,7 +127,7 @@ func TestRemoveConfirmation(t *testing.T) {
 	}
 	r := e.Run(newCmd, "remove", "work")
 	if r.Code != cmdutil.ExitUsage || !strings.Contains(r.Err.Error(), "--yes") || !slices.ContainsFunc(cmdutil.Hints(r.Err), func(h string) bool {
-		return strings.Contains(h, "cusax account remove work --yes")
+		return strings.Contains(h, "cusax account remove --yes work")
 	}) {
 		t.Errorf("remove without --yes, no terminal: exit %d %v %v", r.Code, r.Err, cmdutil.Hints(r.Err))
 	}
