@@ -103,6 +103,11 @@ func (s *fileStore) Delete(ctx context.Context, ref Ref) error {
 	if err := ref.Validate(); err != nil {
 		return err
 	}
+	if _, err := os.Lstat(s.path); errors.Is(err, fs.ErrNotExist) {
+		// Nothing to delete: do not create the directory or the lock file
+		// for it (`cusax account remove` touches nothing it need not).
+		return fmt.Errorf("%w: %s in %s", ErrNotFound, ref, s.path)
+	}
 	return s.update(ctx, func(d *fileData) error {
 		if _, ok := d.Passwords[ref.user()]; !ok {
 			return fmt.Errorf("%w: %s in %s", ErrNotFound, ref, s.path)

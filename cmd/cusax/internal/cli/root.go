@@ -5,6 +5,7 @@ import (
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/agent"
 	"strings"
 
+	"github.com/cusax/cusax/cmd/cusax/internal/cmd/account"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/answer"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/audittls"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/call"
@@ -50,6 +51,8 @@ takes --json. See 'cusax help exit-codes'.`,
 
 	root.AddCommand(
 		login.NewCmdLogin(f, nil),
+		account.NewCmdAccount(f, nil),
+		account.NewCmdLogout(f, nil),
 		roster.NewCmdRoster(f),
 		presence.NewCmdPresence(f, nil),
 		chat.NewCmdChat(f, nil),
