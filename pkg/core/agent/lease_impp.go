@@ -76,6 +76,12 @@ type imppLease struct {
 	// reconnect began (UnixNano; 0: none), sent whether Send was called.
 	held atomic.Int64
 	sent atomic.Bool
+	// rooms counts the rooms joined through this lease and not left.
+	// Occupancy ends with the XMPP session (XEP-0045 §7.2): after a
+	// reconnect the lease's streams end (ErrNotConnected) instead of
+	// carrying on silently without the room, so that its client joins
+	// again, asking for the history it missed.
+	rooms atomic.Int32
 }
 
 // heldFor bounds how long after a lease's call waited across a reconnect
@@ -168,11 +174,18 @@ func (l *imppLease) Send(ctx context.Context, m protocol.Message) error {
 }
 
 func (l *imppLease) JoinRoom(ctx context.Context, j protocol.RoomJoin) (protocol.Room, error) {
-	return do(ctx, l.c, func(s protocol.IMPPSession) (protocol.Room, error) { return s.JoinRoom(ctx, j) })
+	r, err := do(ctx, l.c, func(s protocol.IMPPSession) (protocol.Room, error) { return s.JoinRoom(ctx, j) })
+	if err == nil {
+		l.rooms.Add(1)
+	}
+	return r, err
 }
 
 func (l *imppLease) LeaveRoom(ctx context.Context, room string) error {
 	_, err := do(ctx, l.c, func(s protocol.IMPPSession) (struct{}, error) { return struct{}{}, s.LeaveRoom(ctx, room) })
+	if err == nil && l.rooms.Add(-1) < 0 {
+		l.rooms.Store(0)
+	}
 	return err
 }
 
@@ -326,12 +339,16 @@ func (r *relay[T]) Recv() (T, error) {
 		if !errors.Is(err, protocol.ErrNotConnected) && !errors.Is(err, io.EOF) {
 			return zero, err
 		}
-		// The session under it ended: carry on with the next one.
+		// The session under it ended: carry on with the next one, unless
+		// the lease was in a room, which the next session is not.
 		_ = st.Close()
 		r.l.c.broken(s)
 		r.mu.Lock()
 		r.cur, r.sess = nil, nil
 		r.mu.Unlock()
+		if r.l.rooms.Load() > 0 {
+			return zero, fmt.Errorf("the agent's chat session was lost, and with it the rooms this lease had joined: %w", protocol.ErrNotConnected)
+		}
 	}
 }
 
