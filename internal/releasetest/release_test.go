@@ -150,8 +150,15 @@ func TestReleaseSnapshot(t *testing.T) {
 			t.Errorf("archive lacks %s: %v", f, err)
 		}
 	}
+	// A link to cusax from a bin directory elsewhere (README: the link is
+	// followed to find plugins/ and cusax-numbers).
+	link := filepath.Join(t.TempDir(), "cusax")
+	if err := os.Symlink(filepath.Join(dir, "cusax"), link); err != nil {
+		t.Fatal(err)
+	}
 	t.Run("archive", func(t *testing.T) { checkInstalled(t, filepath.Join(dir, "cusax"), filepath.Join(dir, "plugins")) })
-	t.Run("whois-caller national number", func(t *testing.T) { checkWhoisCaller(t, filepath.Join(dir, "cusax")) })
+	t.Run("archive through a link", func(t *testing.T) { checkInstalled(t, link, filepath.Join(dir, "plugins")) })
+	t.Run("whois-caller national number", func(t *testing.T) { checkWhoisCaller(t, filepath.Join(dir, "cusax"), link) })
 
 	t.Run("deb extracted", func(t *testing.T) {
 		root := t.TempDir()
@@ -221,8 +228,9 @@ func checkChecksums(t *testing.T, out string) {
 
 // checkWhoisCaller: a caller whose number a contact's vCard holds only in
 // national form (030 1234567, region DE) is judged by the archive's cusax
-// (through the cusax-numbers beside it) exactly as by a dev build.
-func checkWhoisCaller(t *testing.T, release string) {
+// (through the cusax-numbers beside it), run directly and through a link,
+// exactly as by a dev build.
+func checkWhoisCaller(t *testing.T, release, link string) {
 	bed := testbed.Shared(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -274,14 +282,16 @@ func checkWhoisCaller(t *testing.T, release string) {
 		delete(v, "elapsed_ms")
 		return v
 	}
-	got, want := judge(release), judge(filepath.Join(dev, "cusax"))
-	if got["verdict"] != "verified-by-scan" || got["jid"] != "relberlin@"+bed.Domain {
-		t.Errorf("release build: %v, want verified-by-scan relberlin", got)
-	}
-	g, _ := json.Marshal(got)
+	want := judge(filepath.Join(dev, "cusax"))
 	w, _ := json.Marshal(want)
-	if string(g) != string(w) {
-		t.Errorf("release build judged\n%s\ndev build\n%s", g, w)
+	for _, bin := range []string{release, link} {
+		got := judge(bin)
+		if got["verdict"] != "verified-by-scan" || got["jid"] != "relberlin@"+bed.Domain {
+			t.Errorf("%s: %v, want verified-by-scan relberlin", bin, got)
+		}
+		if g, _ := json.Marshal(got); string(g) != string(w) {
+			t.Errorf("%s judged\n%s\ndev build\n%s", bin, g, w)
+		}
 	}
 }
 
