@@ -295,10 +295,14 @@ func checkWhoisCaller(t *testing.T, release, link string) {
 	}
 }
 
-// checkDpkgInstall installs the .deb for real with dpkg -i, runs the
-// installed cusax, and removes it again with dpkg -r. It needs root; under
-// CI=true (root there) not being able to is a failure. A cusax package
-// already installed on this machine is left alone (skip).
+// checkDpkgInstall installs the .deb with dpkg -i into a throwaway root
+// (dpkg --root, with a database of its own), runs the installed cusax, and
+// removes it with dpkg -r, which must leave no file behind. It needs root;
+// under CI=true (root there) not being able to is a failure.
+//
+// CUSAX_RELEASE_SYSTEM_INSTALL=1 installs into / as well. Not by default:
+// during `make test` other packages' tests run at the same time and some
+// assert that cusax-numbers is not on PATH (TestWhoisCallerNationalNumbers).
 func checkDpkgInstall(t *testing.T, deb string) {
 	if os.Geteuid() != 0 {
 		if os.Getenv("CI") == "true" {
@@ -309,8 +313,38 @@ func checkDpkgInstall(t *testing.T, deb string) {
 	if _, err := exec.LookPath("dpkg"); err != nil {
 		t.Fatalf("no dpkg: %v", err)
 	}
-	if out, _ := exec.Command("dpkg-query", "-W", "-f", "${Status}", "cusax").Output(); strings.Contains(string(out), "installed") &&
-		!strings.Contains(string(out), "not-installed") {
+	root := t.TempDir()
+	for _, d := range []string{"info", "updates", "triggers"} {
+		if err := os.MkdirAll(filepath.Join(root, "var/lib/dpkg", d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{"status", "available"} {
+		if err := os.WriteFile(filepath.Join(root, "var/lib/dpkg", f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sh(t, `dpkg --root="$1" -i "$2"`, root, deb)
+	if st := sh(t, `dpkg-query --root="$1" -W -f '${Status} ${Version}' cusax`, root); st != "install ok installed "+strings.Replace(version, "-", "~", 1) {
+		t.Errorf("dpkg-query: %q", st)
+	}
+	checkInstalled(t, filepath.Join(root, "usr/bin/cusax"), filepath.Join(root, "usr/lib/cusax/plugins"))
+	sh(t, `dpkg --root="$1" -r cusax`, root)
+	if _, err := os.Stat(filepath.Join(root, "usr")); err == nil {
+		left := sh(t, `find "$1/usr" -type f`, root)
+		if left != "" {
+			t.Errorf("files left after dpkg -r:\n%s", left)
+		}
+	}
+	if os.Getenv("CUSAX_RELEASE_SYSTEM_INSTALL") == "1" {
+		checkSystemInstall(t, deb)
+	}
+}
+
+// checkSystemInstall: dpkg -i into /, cusax runs from /usr/bin, dpkg -r.
+// A cusax package already installed on this machine is left alone (skip).
+func checkSystemInstall(t *testing.T, deb string) {
+	if out, _ := exec.Command("dpkg-query", "-W", "-f", "${Status}", "cusax").Output(); strings.Contains(string(out), " installed") {
 		t.Skipf("a cusax package is already installed here (%s): not replaced by a test", out)
 	}
 	sh(t, `dpkg -i "$1"`, deb)
