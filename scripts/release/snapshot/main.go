@@ -126,6 +126,7 @@ type snap struct {
 	binaryName                map[string]string // build id → binary (path in archive)
 	artefacts                 []string          // files for checksums.txt
 	log                       io.Writer
+	tmplErr                   error // a template this program cannot fill in
 }
 
 func main() {
@@ -184,6 +185,9 @@ func run(cfgPath, out, version, toolsDir string, log io.Writer) error {
 		if err := st.f(); err != nil {
 			return fmt.Errorf("%s: %w", st.name, err)
 		}
+		if s.tmplErr != nil {
+			return fmt.Errorf("%s: %w", st.name, s.tmplErr)
+		}
 		fmt.Fprintf(log, "snapshot: %s done in %.1fs\n", st.name, time.Since(start).Seconds())
 	}
 	return nil
@@ -210,7 +214,13 @@ func (s *snap) tmpl(t string, extra map[string]string) string {
 	for k, v := range extra {
 		r = append(r, k, v)
 	}
-	return strings.NewReplacer(r...).Replace(t)
+	out := strings.NewReplacer(r...).Replace(t)
+	if strings.Contains(out, "{{") && s.tmplErr == nil {
+		// A new template field in .goreleaser.yaml: say so rather than
+		// build something goreleaser would not.
+		s.tmplErr = fmt.Errorf("template %q: not supported by scripts/release/snapshot", t)
+	}
+	return out
 }
 
 func (s *snap) cmd(dir string, env []string, name string, args ...string) error {
@@ -517,7 +527,7 @@ func (s *snap) sboms() error {
 			if bin == "" || (len(sb.IDs) > 0 && !has(sb.IDs, b.ID)) {
 				continue
 			}
-			extra := map[string]string{"{{ base .Path }}": filepath.Base(bin)}
+			extra := map[string]string{`{{ replace .ArtifactName "plugins/" "" }}`: strings.Replace(b.Binary, "plugins/", "", 1)}
 			var docs []string
 			for _, d := range sb.Documents {
 				docs = append(docs, filepath.Join(s.out, s.tmpl(d, extra)))
