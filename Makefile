@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/cusax/cusax/cmd/cusax/internal/cli.Version=$(VERSION)
 PKGS    := ./...
 
-.PHONY: all build plugins deps test test-short vet fmt-check demo generate fuzz bench bench-answer bench-srtp bench-startup bench-agent compare-testssl docs clean soak release-snapshot release-check licenses
+.PHONY: all build plugins deps test test-short vet fmt-check demo generate fuzz bench bench-answer bench-srtp bench-startup bench-agent compare-testssl docs clean soak release-snapshot release-check release-goreleaser-snapshot licenses
 
 all: build
 
@@ -77,9 +77,14 @@ release-snapshot:
 release-check:
 	goreleaser check
 
+# The full goreleaser snapshot (all platforms) into dist/, where goreleaser,
+# nfpm and cyclonedx-gomod are installed; not part of make test.
+release-goreleaser-snapshot:
+	goreleaser release --snapshot --clean
+
 # docs/licenses.md from the module cache (a test fails when it is stale).
 licenses:
-	$(GO) run ./scripts/release/licenses > docs/licenses.md
+	$(GO) run ./scripts/release/licenses > docs/licenses.md.tmp && mv docs/licenses.md.tmp docs/licenses.md
 
 bench:
 	scripts/bench.sh
