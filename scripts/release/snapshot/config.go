@@ -107,4 +107,3 @@ type nfpmContent struct {
 		Mode uint32 `yaml:"mode"` // nfpm reads a YAML integer (0755 as 493)
 	} `yaml:"file_info"`
 }
-
