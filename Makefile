@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/cusax/cusax/cmd/cusax/internal/cli.Version=$(VERSION)
 PKGS    := ./...
 
-.PHONY: all build plugins deps test test-short vet fmt-check demo generate fuzz bench bench-answer bench-srtp bench-startup bench-agent compare-testssl docs clean soak
+.PHONY: all build plugins deps test test-short vet fmt-check demo generate fuzz bench bench-answer bench-srtp bench-startup bench-agent compare-testssl docs clean soak release-snapshot release-check release-goreleaser-snapshot licenses
 
 all: build
 
@@ -65,6 +65,26 @@ fuzz:
 # Command reference from the cobra tree (docs/commands) and man pages (bin/man).
 docs:
 	$(GO) run ./cmd/cusax/internal/gendocs docs/commands $(BIN)/man
+
+# The linux/amd64 release artefacts of .goreleaser.yaml, built without
+# goreleaser (nfpm for deb/rpm, cyclonedx-gomod for SBOMs) into
+# dist/snapshot; internal/releasetest installs and runs them in make test.
+release-snapshot:
+	scripts/release/snapshot.sh dist/snapshot
+
+# goreleaser's own check of .goreleaser.yaml, where goreleaser is installed
+# (not part of make test: the module proxy serves no approved release of it).
+release-check:
+	goreleaser check
+
+# The full goreleaser snapshot (all platforms) into dist/, where goreleaser,
+# nfpm and cyclonedx-gomod are installed; not part of make test.
+release-goreleaser-snapshot:
+	goreleaser release --snapshot --clean
+
+# docs/licenses.md from the module cache (a test fails when it is stale).
+licenses:
+	$(GO) run ./scripts/release/licenses > docs/licenses.md.tmp && mv docs/licenses.md.tmp docs/licenses.md
 
 bench:
 	scripts/bench.sh

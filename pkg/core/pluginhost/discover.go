@@ -75,7 +75,9 @@ func (c Candidate) ID() string { return string(c.Kind) + "/" + c.Name }
 
 // DefaultDirs returns the plugin directories in search order: the explicit
 // ones (--plugin-dir, then CUSAX_PLUGIN_PATH entries), then
-// $XDG_DATA_HOME/cusax/plugins. An earlier directory wins over a later one.
+// $XDG_DATA_HOME/cusax/plugins, then the directories a release puts beside
+// the running executable (InstallDirs). An earlier directory wins over a
+// later one, so a user's own plugin replaces a packaged one.
 func DefaultDirs(explicit []string) []string {
 	dirs := append([]string(nil), explicit...)
 	if p := os.Getenv("CUSAX_PLUGIN_PATH"); p != "" {
@@ -90,7 +92,27 @@ func DefaultDirs(explicit []string) []string {
 	if data != "" {
 		dirs = append(dirs, filepath.Join(data, "cusax", "plugins"))
 	}
+	if exe, err := os.Executable(); err == nil {
+		if real, err := filepath.EvalSymlinks(exe); err == nil {
+			exe = real
+		}
+		dirs = append(dirs, InstallDirs(exe)...)
+	}
 	return dirs
+}
+
+// InstallDirs are where the release puts the standalone plugins, relative
+// to the cusax executable exe: plugins/ beside it (the tar archive) and
+// ../lib/cusax/plugins (the deb and rpm: /usr/bin/cusax finds
+// /usr/lib/cusax/plugins). They get no trust of their own: Discover checks
+// them as it checks every directory, so a group- or other-writable one is
+// refused.
+func InstallDirs(exe string) []string {
+	bin := filepath.Dir(exe)
+	return []string{
+		filepath.Join(bin, "plugins"),
+		filepath.Join(filepath.Dir(bin), "lib", "cusax", "plugins"),
+	}
 }
 
 // ParseName splits "cusax-plugin-KIND-NAME[.exe]" into kind and name.

@@ -24,6 +24,16 @@ var Plugins = []pluginhost.BuiltIn{
 	{Kind: protocol.KindPolicy, Name: policy.Name},
 }
 
+// SetVersion makes the built-in plugins report version v, the cusax
+// binary's own, so that `cusax plugins` and `cusax version` agree (each
+// plugin package defaults to "dev").
+func SetVersion(v string) {
+	xmppbackend.Version = v
+	sipbackend.Version = v
+	sipmessage.Version = v
+	policy.Version = v
+}
+
 // Config returns the serve configuration of a built-in plugin.
 func Config(kind protocol.Kind, name string, logger hclog.Logger) (plugin.ServeConfig, error) {
 	cfg := plugin.ServeConfig{Logger: logger}

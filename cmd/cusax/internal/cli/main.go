@@ -24,16 +24,22 @@ import (
 	"github.com/cusax/cusax/pkg/core/secrets"
 	"github.com/cusax/cusax/pkg/core/session"
 	"github.com/cusax/cusax/pkg/protocol"
+	"github.com/cusax/cusax/pkg/protocol/plugin"
 	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
 )
 
-// Version is set at build time (-ldflags -X).
+// Version is set at build time (-ldflags -X); Main fills it in from the
+// Go build info when it was not (plugin.BuildVersion).
 var Version = "dev"
 
 // Main runs cusax with args (without the program name) and returns the
 // exit code.
 func Main(args []string) int {
+	// Before plugin mode: built-ins served by this binary (re-executed or
+	// in the agent) report the same version as `cusax version`.
+	Version = plugin.BuildVersion(Version)
+	builtin.SetVersion(Version)
 	// Plugin mode first: cobra must not see (or print) anything.
 	if len(args) > 0 && args[0] == pluginhost.ServeArg {
 		return builtin.Serve(args[1:])

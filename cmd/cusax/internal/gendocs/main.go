@@ -21,17 +21,26 @@ func main() {
 	if err := markdown(os.Args[1]); err != nil {
 		fail(err)
 	}
-	io, _, _, _ := iostreams.Test()
-	root := cli.NewRootCmdForDocs(context.Background(), io)
-	root.DisableAutoGenTag = true
 	if len(os.Args) == 3 {
 		if err := os.MkdirAll(os.Args[2], 0o755); err != nil {
 			fail(err)
 		}
-		if err := doc.GenManTree(root, &doc.GenManHeader{Title: "CUSAX", Section: "1"}, os.Args[2]); err != nil {
+		if err := manPages(os.Args[2]); err != nil {
 			fail(err)
 		}
 	}
+}
+
+// manPages writes one man page per command into dir, with the sections
+// cobra does not write (mansections.go).
+func manPages(dir string) error {
+	io, _, _, _ := iostreams.Test()
+	root := cli.NewRootCmdForDocs(context.Background(), io)
+	root.DisableAutoGenTag = true
+	if err := doc.GenManTree(root, &doc.GenManHeader{Title: "CUSAX", Section: "1"}, dir); err != nil {
+		return err
+	}
+	return addManSections(dir)
 }
 
 // markdown writes the command reference into dir.

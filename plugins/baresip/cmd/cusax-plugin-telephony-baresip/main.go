@@ -13,6 +13,7 @@ import (
 )
 
 func main() {
+	baresip.Version = plugin.BuildVersion(baresip.Version)
 	// Logs go to stderr at the host's level; stdout belongs to the
 	// go-plugin handshake.
 	log := plugin.Logger("telephony-"+baresip.Name, os.Getenv(protocol.LogLevelEnv))

@@ -11,6 +11,7 @@ import (
 )
 
 func main() {
+	policy.Version = plugin.BuildVersion(policy.Version)
 	plugin.Serve(plugin.ServeConfig{
 		Policy: policy.New(),
 		Logger: plugin.Logger(policy.Name, os.Getenv(protocol.LogLevelEnv)),

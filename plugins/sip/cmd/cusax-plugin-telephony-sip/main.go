@@ -11,6 +11,7 @@ import (
 )
 
 func main() {
+	sipbackend.Version = plugin.BuildVersion(sipbackend.Version)
 	logger := plugin.Logger("sip", os.Getenv(protocol.LogLevelEnv))
 	plugin.Serve(plugin.ServeConfig{Telephony: sipbackend.New(logger), Logger: logger})
 }

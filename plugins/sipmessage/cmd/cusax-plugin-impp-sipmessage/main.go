@@ -14,6 +14,7 @@ import (
 )
 
 func main() {
+	sipmessage.Version = plugin.BuildVersion(sipmessage.Version)
 	// Logs go to stderr as JSON at the host's level; stdout belongs to
 	// the go-plugin handshake.
 	log := plugin.Logger("impp-"+sipmessage.Name, os.Getenv(protocol.LogLevelEnv))

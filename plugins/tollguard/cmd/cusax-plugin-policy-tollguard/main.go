@@ -18,6 +18,7 @@ import (
 )
 
 func main() {
+	tollguard.Version = plugin.BuildVersion(tollguard.Version)
 	logger := plugin.Logger(tollguard.Name, os.Getenv(protocol.LogLevelEnv))
 	table, err := plugin.PolicySettings()
 	guard := tollguard.New(table)

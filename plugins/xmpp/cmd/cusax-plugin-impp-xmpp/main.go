@@ -11,6 +11,7 @@ import (
 )
 
 func main() {
+	xmppbackend.Version = plugin.BuildVersion(xmppbackend.Version)
 	logger := plugin.Logger("xmpp", os.Getenv(protocol.LogLevelEnv))
 	plugin.Serve(plugin.ServeConfig{IMPP: xmppbackend.New(logger), Logger: logger})
 }

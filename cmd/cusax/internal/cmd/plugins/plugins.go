@@ -28,9 +28,12 @@ func NewCmdPlugins(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command
 		Use:   "plugins",
 		Short: "List the protocol backends and policy plugins",
 		Long: `List every plugin: the built-in ones served by cusax itself, and external
-cusax-plugin-KIND-NAME executables found in --plugin-dir, $CUSAX_PLUGIN_PATH
-and $XDG_DATA_HOME/cusax/plugins (in that order; an external plugin with the
-name of a built-in replaces it). Each plugin is started once to ask what it is.
+cusax-plugin-KIND-NAME executables found in --plugin-dir, [plugins] dirs,
+$CUSAX_PLUGIN_PATH, $XDG_DATA_HOME/cusax/plugins, then where a release puts
+them: plugins/ beside the cusax executable (the archive) and
+../lib/cusax/plugins from it (the packages: /usr/lib/cusax/plugins). The
+first of a name wins; an external plugin with the name of a built-in
+replaces it. Each plugin is started once to ask what it is.
 
 An external plugin that another user owns, or that others can write (the
 file or any directory above it), is listed as refused with the reason and
