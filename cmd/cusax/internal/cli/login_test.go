@@ -13,6 +13,7 @@ import (
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/login"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/status"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
+	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil/cmdtest"
 	"github.com/cusax/cusax/internal/testbed"
 	"github.com/cusax/cusax/pkg/core/config"
 	"github.com/cusax/cusax/pkg/core/parity"
@@ -68,8 +69,8 @@ func TestLoginBothAspectsOverTLS(t *testing.T) {
 		}
 	}
 	// RFC 7081 §2: XMPP only after SIP registered.
-	if res.Chat.Started.Before(*res.Telephony.Finished) {
-		t.Errorf("chat login started %v before telephony registered %v", res.Chat.Started, res.Telephony.Finished)
+	if res.Chat.StartedAt.Before(*res.Telephony.FinishedAt) {
+		t.Errorf("chat login started %v before telephony registered %v", res.Chat.StartedAt, res.Telephony.FinishedAt)
 	}
 	for _, f := range res.Parity {
 		if f.ID == parity.MediaID && !builtinSIPDeclaresSRTP(t) {
@@ -91,7 +92,7 @@ func TestLoginBothAspectsOverTLS(t *testing.T) {
 		t.Fatalf("status --check failed: %d %s", st.code, st.stderr)
 	}
 	var rows []status.AccountJSON
-	if err := json.Unmarshal([]byte(st.stdout), &rows); err != nil || len(rows) != 1 {
+	if err := cmdtest.UnmarshalList(st.stdout, "accounts", &rows); err != nil || len(rows) != 1 {
 		t.Fatalf("status --json: %v %s", err, st.stdout)
 	}
 	row := rows[0]

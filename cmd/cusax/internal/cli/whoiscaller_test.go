@@ -168,7 +168,7 @@ func TestWhoisCallerListen(t *testing.T) {
 		var v struct {
 			verdictJSON
 			CallID   string `json:"call_id"`
-			Answered string `json:"answered"`
+			Answered string `json:"answered_with"`
 			Chatted  bool   `json:"chatted"`
 		}
 		if err := json.Unmarshal([]byte(line), &v); err != nil {

@@ -137,7 +137,7 @@ type report struct {
 	Contact  string `json:"contact"`
 	Verdict  string `json:"verdict"`
 	Action   string `json:"action"`
-	Status   int    `json:"status"`
+	Status   int    `json:"status_code"`
 	Decision struct {
 		Verdict string `json:"verdict"`
 		Policy  string `json:"policy"`

@@ -269,7 +269,7 @@ func run(o *Options) error {
 		return interact(o, in, stream, acker, to, send)
 	}
 	if o.JSON && sent > 0 && !o.Listen {
-		if err := cmdutil.WriteJSON(f.IO.Out, map[string]any{"to": to, "type": msgType, "sent": sent}); err != nil {
+		if err := cmdutil.WriteJSON(f.IO.Out, cmdutil.Schema("chat"), map[string]any{"to": to, "type": msgType, "sent": sent}); err != nil {
 			return err
 		}
 	}

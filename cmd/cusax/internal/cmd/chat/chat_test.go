@@ -367,7 +367,7 @@ func TestChatListenJSONFiltered(t *testing.T) {
 		if err := json.Unmarshal([]byte(lines[i]), &m); err != nil {
 			t.Fatalf("line %d is not JSON: %v", i+1, err)
 		}
-		if m.Body != want || m.Type != "chat" || m.Time.IsZero() || m.Delay != nil {
+		if m.Body != want || m.Type != "chat" || m.ReceivedAt.IsZero() || m.DelayedAt != nil {
 			t.Errorf("line %d: %+v", i+1, m)
 		}
 	}

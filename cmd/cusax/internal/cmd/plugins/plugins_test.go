@@ -1,7 +1,6 @@
 package plugins
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -120,7 +119,7 @@ func TestPluginsBuiltInsJSON(t *testing.T) {
 		t.Fatalf("%v\n%s", r.Err, r.Stderr)
 	}
 	var rows []Row
-	if err := json.Unmarshal([]byte(r.Stdout), &rows); err != nil {
+	if err := cmdtest.UnmarshalList(r.Stdout, "plugins", &rows); err != nil {
 		t.Fatalf("%v: %s", err, r.Stdout)
 	}
 	var ids []string
@@ -147,7 +146,7 @@ func TestPluginsDirJSON(t *testing.T) {
 		t.Fatalf("%v\n%s", r.Err, r.Stderr)
 	}
 	var rows []Row
-	if err := json.Unmarshal([]byte(r.Stdout), &rows); err != nil {
+	if err := cmdtest.UnmarshalList(r.Stdout, "plugins", &rows); err != nil {
 		t.Fatalf("%v: %s", err, r.Stdout)
 	}
 	byID := map[string]Row{}
@@ -255,7 +254,7 @@ func TestPluginsWritableDir(t *testing.T) {
 		t.Fatalf("%v\n%s", r.Err, r.Stderr)
 	}
 	var rows []Row
-	if err := json.Unmarshal([]byte(r.Stdout), &rows); err != nil {
+	if err := cmdtest.UnmarshalList(r.Stdout, "plugins", &rows); err != nil {
 		t.Fatal(err)
 	}
 	builtIn := 0

@@ -105,7 +105,7 @@ func TestRosterJSONAll(t *testing.T) {
 		Source      string   `json:"vcard_source"`
 		Presence    any      `json:"presence"`
 	}
-	if err := json.Unmarshal([]byte(r.Stdout), &got); err != nil {
+	if err := cmdtest.UnmarshalList(r.Stdout, "contacts", &got); err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 3 {
@@ -192,7 +192,7 @@ func TestRosterPresence(t *testing.T) {
 			Status    string `json:"status"`
 		} `json:"presence"`
 	}
-	if err := json.Unmarshal([]byte(r.Stdout), &got); err != nil {
+	if err := cmdtest.UnmarshalList(r.Stdout, "contacts", &got); err != nil {
 		t.Fatal(err)
 	}
 	if p := got[0].Presence; p == nil || !p.Available || p.Show != "away" || p.Status != "lunch" {

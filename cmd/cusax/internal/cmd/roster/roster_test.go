@@ -1,7 +1,6 @@
 package roster
 
 import (
-	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -21,7 +20,7 @@ func TestRosterJSON(t *testing.T) {
 		t.Fatalf("exit %d: %v\nstderr: %s", r.Code, r.Err, r.Stderr)
 	}
 	var got []map[string]any
-	if err := json.Unmarshal([]byte(r.Stdout), &got); err != nil {
+	if err := cmdtest.UnmarshalList(r.Stdout, "contacts", &got); err != nil {
 		t.Fatalf("stdout is not a JSON array: %v\n%s", err, r.Stdout)
 	}
 	if len(got) != 1 || got[0]["jid"] != cmdtest.BobJID {

@@ -124,7 +124,7 @@ func TestRosterPresenceUnknown(t *testing.T) {
 			State string `json:"state"`
 		} `json:"presence"`
 	}
-	if err := json.Unmarshal([]byte(r.Stdout), &got); err != nil {
+	if err := cmdtest.UnmarshalList(r.Stdout, "contacts", &got); err != nil {
 		t.Fatal(err)
 	}
 	var states []string

@@ -44,7 +44,7 @@ func TestVersionJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.Stdout), &got); err != nil {
 		t.Fatalf("%v: %s", err, r.Stdout)
 	}
-	want := map[string]any{"version": "0.0.0-test", "plugin_api_version": float64(protocol.APIVersion),
+	want := map[string]any{"schema": "cusax.version/v1", "version": "0.0.0-test", "plugin_api_version": float64(protocol.APIVersion),
 		"go": runtime.Version(), "platform": runtime.GOOS + "/" + runtime.GOARCH}
 	if len(got) != len(want) {
 		t.Errorf("keys %v, want %v", got, want)

@@ -54,7 +54,7 @@ type verdict struct {
 	Source       string   `json:"source"`
 	CallID       string   `json:"call_id"`
 	Remote       string   `json:"remote"`
-	Answered     string   `json:"answered"`
+	Answered     string   `json:"answered_with"`
 	Chatted      bool     `json:"chatted"`
 }
 
