@@ -53,16 +53,20 @@ func EnableJQ(root *cobra.Command, f *Factory) {
 	}
 }
 
-// CompileJQ parses and compiles a --jq expression; its error is a usage
-// error on one line.
+// CompileJQ parses and compiles a --jq expression. Its error is a usage
+// error (exit 2) shown on one line: the expression and what is wrong with
+// it say more than a pointer to --help would.
 func CompileJQ(expr string) (*gojq.Code, error) {
+	bad := func(err error) error {
+		return WithExit(ExitUsage, Usagef("--jq %q: %s", expr, strings.Join(strings.Fields(err.Error()), " ")))
+	}
 	q, err := gojq.Parse(expr)
 	if err != nil {
-		return nil, Usagef("--jq %q: %s", expr, strings.Join(strings.Fields(err.Error()), " "))
+		return nil, bad(err)
 	}
 	code, err := gojq.Compile(q)
 	if err != nil {
-		return nil, Usagef("--jq %q: %s", expr, strings.Join(strings.Fields(err.Error()), " "))
+		return nil, bad(err)
 	}
 	return code, nil
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cusax/cusax/cmd/cusax/internal/jsoncheck"
 	"github.com/spf13/cobra"
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
@@ -210,6 +211,7 @@ func TestAnswerVerified(t *testing.T) {
 		"--digits", "4", "--until", "#", "--digit-timeout", "3s", "--duration", "1m", "--silence-hangup", "5s")
 	s.ring(bob("bob-1"))
 	r := s.wait()
+	jsoncheck.Validate(t, r.Stdout)
 	if r.Code != 0 {
 		t.Fatalf("exit %d: %v\n%s", r.Code, r.Err, r.Stderr)
 	}

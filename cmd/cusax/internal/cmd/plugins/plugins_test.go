@@ -9,6 +9,7 @@ import (
 	"github.com/cusax/cusax/cmd/cusax/internal/builtin"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil/cmdtest"
+	"github.com/cusax/cusax/cmd/cusax/internal/jsoncheck"
 	"github.com/cusax/cusax/pkg/core/pluginhost"
 	"github.com/cusax/cusax/pkg/protocol"
 	"github.com/hashicorp/go-hclog"
@@ -115,6 +116,7 @@ func newEnv(t *testing.T, dirs ...string) *cmdtest.Env {
 func TestPluginsBuiltInsJSON(t *testing.T) {
 	e := newEnv(t, filepath.Join(t.TempDir(), "none"))
 	r := e.Run(newCmd, "--json")
+	jsoncheck.Validate(t, r.Stdout)
 	if r.Err != nil {
 		t.Fatalf("%v\n%s", r.Err, r.Stderr)
 	}

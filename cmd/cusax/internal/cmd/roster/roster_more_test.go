@@ -11,6 +11,7 @@ import (
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil/cmdtest"
+	"github.com/cusax/cusax/cmd/cusax/internal/jsoncheck"
 	"github.com/cusax/cusax/pkg/protocol"
 	"github.com/cusax/cusax/pkg/protocol/fake"
 	"github.com/spf13/cobra"
@@ -183,6 +184,7 @@ func TestRosterPresence(t *testing.T) {
 	}
 
 	r = e.Run(usageCmd, "--presence", "--presence-wait", "100ms", "--json")
+	jsoncheck.Validate(t, r.Stdout)
 	ok(t, r)
 	var got []struct {
 		JID      string `json:"jid"`
@@ -214,6 +216,7 @@ func TestRosterShow(t *testing.T) {
 		}
 	}
 	r := e.Run(usageCmd, "show", daveJID, "--json")
+	jsoncheck.Validate(t, r.Stdout)
 	ok(t, r)
 	var got struct {
 		JID   string `json:"jid"`

@@ -7,6 +7,7 @@ import (
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil/cmdtest"
+	"github.com/cusax/cusax/cmd/cusax/internal/jsoncheck"
 	"github.com/cusax/cusax/pkg/protocol"
 	"github.com/spf13/cobra"
 )
@@ -16,6 +17,7 @@ func newCmd(f *cmdutil.Factory) *cobra.Command { return NewCmdRoster(f) }
 func TestRosterJSON(t *testing.T) {
 	e := cmdtest.New(t, cmdtest.Standard(), cmdtest.StandardPasswords(), nil)
 	r := e.Run(newCmd, "--json")
+	jsoncheck.Validate(t, r.Stdout)
 	if r.Err != nil {
 		t.Fatalf("exit %d: %v\nstderr: %s", r.Code, r.Err, r.Stderr)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil/cmdtest"
+	"github.com/cusax/cusax/cmd/cusax/internal/jsoncheck"
 	"github.com/cusax/cusax/pkg/core/config"
 	"github.com/cusax/cusax/pkg/protocol"
 	"github.com/spf13/cobra"
@@ -73,6 +74,7 @@ func TestStatusHuman(t *testing.T) {
 func TestStatusJSON(t *testing.T) {
 	e := cmdtest.New(t, twoAccounts(), passwords(), nil)
 	r := e.Run(newCmd, "--json")
+	jsoncheck.Validate(t, r.Stdout)
 	if r.Err != nil {
 		t.Fatalf("exit %d: %v", r.Code, r.Err)
 	}
@@ -96,6 +98,7 @@ func TestStatusJSON(t *testing.T) {
 func TestStatusCheck(t *testing.T) {
 	e := cmdtest.New(t, twoAccounts(), passwords(), nil)
 	r := e.Run(newCmd, "--check", "--json")
+	jsoncheck.Validate(t, r.Stdout)
 	if r.Err != nil {
 		t.Fatalf("exit %d: %v\nstderr: %s", r.Code, r.Err, r.Stderr)
 	}

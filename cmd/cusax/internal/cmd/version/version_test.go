@@ -8,6 +8,7 @@ import (
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil/cmdtest"
+	"github.com/cusax/cusax/cmd/cusax/internal/jsoncheck"
 	"github.com/cusax/cusax/pkg/protocol"
 	"github.com/spf13/cobra"
 )
@@ -37,6 +38,7 @@ func TestVersion(t *testing.T) {
 func TestVersionJSON(t *testing.T) {
 	e := cmdtest.New(t, nil, nil, nil)
 	r := e.Run(newCmd, "--json")
+	jsoncheck.Validate(t, r.Stdout)
 	if r.Err != nil {
 		t.Fatal(r.Err)
 	}
