@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cusax/cusax/cmd/cusax/internal/jsoncheck"
 	"github.com/cusax/cusax/internal/testbed"
 )
 
@@ -127,6 +128,7 @@ func listenLines(t *testing.T, p *cusaxProc) []listenLine {
 	t.Helper()
 	var out []listenLine
 	for _, l := range p.output() {
+		jsoncheck.Validate(t, l)
 		var m listenLine
 		if err := json.Unmarshal([]byte(l), &m); err != nil {
 			t.Fatalf("not a JSON line: %q", l)
