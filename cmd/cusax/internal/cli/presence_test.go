@@ -80,7 +80,7 @@ func TestPresenceSubscribeAndUnknown(t *testing.T) {
 	// bob asks; before alice answers, bob's roster has her with
 	// subscription none: her presence is unknown to him, not offline.
 	r := bo.run(t, "roster", "subscribe", al.jid, "--json")
-	if r.code != 0 || !strings.Contains(r.stdout, `"sent": "subscribe"`) {
+	if r.code != 0 || !strings.Contains(r.stdout, `"presence_type": "subscribe"`) {
 		t.Fatalf("roster subscribe: exit %d: %s", r.code, r.stdout)
 	}
 	if got := bo.rosterPresence(t)[al.jid]; got != [2]string{"none", "unknown"} {

@@ -16,7 +16,7 @@ type subscriptionResult struct {
 	Account string `json:"account"`
 	JID     string `json:"jid"`
 	// Sent is the presence type sent: "subscribe" or "subscribed".
-	Sent string `json:"sent"`
+	Sent string `json:"presence_type"`
 }
 
 func newCmdSubscribe(o *Options) *cobra.Command {
