@@ -20,7 +20,8 @@ import (
 // --json. A bad expression is a usage error (exit 2) before the command
 // runs; an expression that fails on a document is an error (exit 1).
 //
-// It sets root's PersistentPreRunE, so no subcommand may set its own.
+// It runs in root's PersistentPreRunE (after one already set there), so a
+// subcommand with a PersistentPreRunE of its own must call it.
 func EnableJQ(root *cobra.Command, f *Factory) {
 	var walk func(*cobra.Command)
 	walk = func(c *cobra.Command) {
@@ -32,7 +33,13 @@ func EnableJQ(root *cobra.Command, f *Factory) {
 		}
 	}
 	walk(root)
-	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+	before := root.PersistentPreRunE
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+		if before != nil {
+			if err := before(cmd, args); err != nil {
+				return err
+			}
+		}
 		fl := cmd.Flags().Lookup("jq")
 		if fl == nil || !fl.Changed {
 			return nil

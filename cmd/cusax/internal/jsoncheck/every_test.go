@@ -56,20 +56,12 @@ func TestEveryJSONCommandHasASchema(t *testing.T) {
 	}
 	io, _, _, _ := iostreams.Test()
 	root := cli.NewRootCmdForDocs(context.Background(), io)
-	var withJSON []string
-	var walk func(*cobra.Command)
-	walk = func(c *cobra.Command) {
-		if c.Flags().Lookup("json") != nil {
-			withJSON = append(withJSON, c.CommandPath())
-			if c.Flags().Lookup("jq") == nil {
-				t.Errorf("%s has --json but no --jq", c.CommandPath())
-			}
-		}
-		for _, sub := range c.Commands() {
-			walk(sub)
+	withJSON := jsonCommands(root)
+	for _, path := range withJSON {
+		if c, _, _ := root.Find(strings.Fields(path)[1:]); c.Flags().Lookup("jq") == nil {
+			t.Errorf("%s has --json but no --jq", path)
 		}
 	}
-	walk(root)
 	if len(withJSON) < 10 {
 		t.Fatalf("only %d commands with --json: %v", len(withJSON), withJSON)
 	}
@@ -116,6 +108,49 @@ func TestEveryJSONCommandHasASchema(t *testing.T) {
 		if !strings.Contains(string(doc), "schema/"+s+".json") {
 			t.Errorf("docs/json.md does not mention schema/%s.json", s)
 		}
+	}
+}
+
+// jsonCommands lists the commands under root that have --json.
+func jsonCommands(root *cobra.Command) []string {
+	var paths []string
+	var walk func(*cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.Flags().Lookup("json") != nil {
+			paths = append(paths, c.CommandPath())
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	return paths
+}
+
+// A new command with --json is found, subcommands included, and has no
+// entry: the walk above would fail for it.
+func TestNewJSONCommandIsFound(t *testing.T) {
+	io, _, _, _ := iostreams.Test()
+	root := cli.NewRootCmdForDocs(context.Background(), io)
+	parent := &cobra.Command{Use: "bogus"}
+	child := &cobra.Command{Use: "deeper", Run: func(*cobra.Command, []string) {}}
+	child.Flags().Bool("json", false, "")
+	parent.AddCommand(child)
+	root.AddCommand(parent)
+	var missing []string
+	for _, p := range jsonCommands(root) {
+		if _, ok := covered[p]; !ok {
+			missing = append(missing, p)
+		}
+	}
+	if !slices.Equal(missing, []string{"cusax bogus deeper"}) {
+		t.Errorf("uncovered: %v", missing)
+	}
+	if err := validates("version:TestNoSuchTest"); err == nil {
+		t.Error("a missing test passes")
+	}
+	if err := validates("version:TestVersionBadFlag"); err == nil || !strings.Contains(err.Error(), "does not call") {
+		t.Errorf("a test that does not validate: %v", err)
 	}
 }
 
