@@ -27,7 +27,7 @@ type listenJSON struct {
 	// DelayedAt is when the sender's server says it was sent (XEP-0203),
 	// for a message that was delayed (offline storage, room history).
 	DelayedAt *time.Time `json:"delayed_at,omitempty"`
-	// Delayed is true when Delay is set: the message was stored by the
+	// Delayed is true when DelayedAt is set: the message was stored by the
 	// server (offline storage during an outage, room history) and is
 	// delivered late (issue 17: a field a script can test).
 	Delayed bool   `json:"delayed,omitempty"`

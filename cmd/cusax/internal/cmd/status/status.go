@@ -62,6 +62,7 @@ type AccountJSON struct {
 	SIP  *config.SIPAspect  `json:"-"`
 	// Provisioning says which provider document the account came from
 	// (cusax login --provision/--discover); absent for one set up by hand.
+	// JSON writes it in cusax's vocabulary (provisioningJSON).
 	Provisioning *config.Provisioning `json:"provisioning,omitempty"`
 	// RefreshDue: the provider's refresh_after has passed since the
 	// document was last fetched (cusax login --refresh).
