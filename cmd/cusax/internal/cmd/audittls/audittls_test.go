@@ -240,6 +240,14 @@ func TestAuditTLSJSONLocalListener(t *testing.T) {
 	if r2.Code != audit.ExitCritical || len(lines) == 0 {
 		t.Errorf("ndjson: exit %d, %d lines", r2.Code, len(lines))
 	}
+
+	// --jq on the report (it implies --json) and on each ndjson line; the
+	// exit code is still the verdict.
+	r3 := e.Run(newCmd, "--jq", ".findings[].id", "--timeout", "5s", "--no-state")
+	r4 := e.Run(newCmd, "--format", "ndjson", "--jq", ".id", "--timeout", "5s", "--no-state")
+	if r3.Code != audit.ExitCritical || r4.Code != audit.ExitCritical || r3.Stdout == "" || r3.Stdout != r4.Stdout || strings.Contains(r3.Stdout, "{") {
+		t.Errorf("--jq: exit %d and %d, report ids %q, line ids %q", r3.Code, r4.Code, r3.Stdout, r4.Stdout)
+	}
 }
 
 // An endpoint that refuses connections: the check could not run, so the
