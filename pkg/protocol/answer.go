@@ -98,8 +98,8 @@ type AnswerEvent struct {
 	Reason     string        `json:"reason,omitempty"`
 	Answered   bool          `json:"answered"`
 	HungUpBy   string        `json:"hung_up_by,omitempty"`
-	Duration   time.Duration `json:"duration_ns,omitempty"` // from the answer to the end
-	Digits     string        `json:"digits,omitempty"`      // all received, in order
+	Duration   time.Duration `json:"-"`                // from the answer to the end (JSON: duration_ms)
+	Digits     string        `json:"digits,omitempty"` // all received, in order
 	RTPSent    int64         `json:"rtp_sent,omitempty"`
 	RTPRecv    int64         `json:"rtp_received,omitempty"`
 	Codec      string        `json:"codec,omitempty"`

@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -109,11 +110,39 @@ type ConnectionReport struct {
 	StartTLSAdvertised bool `json:"starttls_advertised,omitempty"`
 	StartTLSAttempted  bool `json:"starttls_attempted,omitempty"`
 	// Expires is the registration lifetime the registrar granted (SIP).
-	Expires time.Duration `json:"expires_ns,omitempty"`
-	// Elapsed is the wall time of the connect.
-	Elapsed time.Duration `json:"elapsed_ns"`
+	// In JSON: expires_ms (see MarshalJSON).
+	Expires time.Duration `json:"-"`
+	// Elapsed is the wall time of the connect. In JSON: elapsed_ms.
+	Elapsed time.Duration `json:"-"`
 	// Notes carries human-readable remarks from the backend.
 	Notes []string `json:"notes,omitempty"`
+}
+
+// MarshalJSON writes the report with its durations as integer
+// milliseconds, expires_ms and elapsed_ms: cusax's JSON has one unit of
+// time (docs/json.md).
+func (r ConnectionReport) MarshalJSON() ([]byte, error) {
+	type plain ConnectionReport // no MarshalJSON: no recursion
+	return marshalNoEscape(struct {
+		plain
+		ExpiresMS int64 `json:"expires_ms,omitempty"`
+		ElapsedMS int64 `json:"elapsed_ms"`
+	}{plain(r), r.Expires.Milliseconds(), r.Elapsed.Milliseconds()})
+}
+
+// UnmarshalJSON reads what MarshalJSON wrote.
+func (r *ConnectionReport) UnmarshalJSON(b []byte) error {
+	type plain ConnectionReport // no UnmarshalJSON: no recursion
+	v := struct {
+		*plain
+		ExpiresMS int64 `json:"expires_ms"`
+		ElapsedMS int64 `json:"elapsed_ms"`
+	}{plain: (*plain)(r)}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	r.Expires, r.Elapsed = time.Duration(v.ExpiresMS)*time.Millisecond, time.Duration(v.ElapsedMS)*time.Millisecond
+	return nil
 }
 
 // TLSInfo describes the TLS layer of a connection.

@@ -1,6 +1,9 @@
 package protocol
 
-import "context"
+import (
+	"context"
+	"math"
+)
 
 // Policy takes decisions for the core. Policies are chained (see
 // docs/plugins.md): the default policy first, then the account's
@@ -67,6 +70,17 @@ type DecisionStep struct {
 	Reason  string  `json:"reason,omitempty"`
 	// ElapsedMS is how long the policy took to answer, in milliseconds.
 	ElapsedMS float64 `json:"elapsed_ms"`
+}
+
+// MarshalJSON writes ElapsedMS as whole milliseconds: cusax's JSON has
+// one unit of time, integer milliseconds (docs/json.md). --debug shows
+// the tenths.
+func (s DecisionStep) MarshalJSON() ([]byte, error) {
+	type plain DecisionStep // no MarshalJSON: no recursion
+	return marshalNoEscape(struct {
+		plain
+		ElapsedMS int64 `json:"elapsed_ms"`
+	}{plain(s), int64(math.Round(s.ElapsedMS))})
 }
 
 // Prior is the decision so far, as the next policy in the chain sees it:

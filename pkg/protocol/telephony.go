@@ -90,8 +90,8 @@ type CallEvent struct {
 	Reason     string        `json:"reason"`
 	Answered   bool          `json:"answered"`
 	Final      bool          `json:"final"`
-	SetupTime  time.Duration `json:"setup_ns,omitempty"`
-	Duration   time.Duration `json:"duration_ns,omitempty"`
+	SetupTime  time.Duration `json:"-"` // JSON: setup_ms (jsonms.go)
+	Duration   time.Duration `json:"-"` // JSON: duration_ms
 	RTPSent    int64         `json:"rtp_sent,omitempty"`
 	RTPRecv    int64         `json:"rtp_received,omitempty"`
 	DTMFSent   string        `json:"dtmf_sent,omitempty"`
@@ -159,6 +159,6 @@ type RegistrationEvent struct {
 	Address   string        `json:"address,omitempty"`   // the contact bound (restored) or lost
 	Server    string        `json:"server,omitempty"`    // the registrar's address
 	Transport string        `json:"transport,omitempty"` // udp, tcp or tls
-	Down      time.Duration `json:"down_ns,omitempty"`   // restored: how long it was lost
-	Retry     time.Duration `json:"retry_ns,omitempty"`  // retrying: the wait before the next attempt
+	Down      time.Duration `json:"-"`                   // restored: how long it was lost (JSON: down_ms)
+	Retry     time.Duration `json:"-"`                   // retrying: the wait before the next attempt (JSON: retry_ms)
 }

@@ -33,7 +33,7 @@ type Report struct {
 	Decision protocol.Decision `json:"decision"`
 	Action   string            `json:"action"`
 	// Status is the final response sent: 200, or 486/603/480, or 488 …
-	Status     int        `json:"status,omitempty"`
+	Status     int        `json:"status_code,omitempty"`
 	AnsweredAt *time.Time `json:"answered_at,omitempty"`
 	DurationMS int64      `json:"duration_ms"`
 	HungUpBy   string     `json:"hung_up_by,omitempty"`

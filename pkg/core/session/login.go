@@ -66,8 +66,8 @@ type AspectResult struct {
 	ReachPublished []protocol.ReachAddress `json:"reach_published,omitempty"`
 	ReachErr       error                   `json:"-"`
 	// Started and Finished bracket the login (not the logout).
-	Started  time.Time `json:"started"`
-	Finished time.Time `json:"finished"`
+	Started  time.Time `json:"started_at"`
+	Finished time.Time `json:"finished_at"`
 }
 
 // OK reports whether the aspect is unconfigured or logged in.
@@ -79,7 +79,7 @@ type Result struct {
 	Telephony AspectResult             `json:"telephony"`
 	Chat      AspectResult             `json:"chat"`
 	Findings  []protocol.ParityFinding `json:"parity"`
-	Elapsed   time.Duration            `json:"elapsed_ns"`
+	Elapsed   time.Duration            `json:"-"` // printed as elapsed_ms (cmd/login)
 }
 
 // OK reports whether every configured aspect logged in.

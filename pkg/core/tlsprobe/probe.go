@@ -67,8 +67,8 @@ type Result struct {
 	Endpoint Endpoint `json:"endpoint"`
 	// Complete is false when the context ended before every probe ran.
 	Complete bool          `json:"complete"`
-	Started  time.Time     `json:"started"`
-	Duration time.Duration `json:"duration_ns"`
+	Started  time.Time     `json:"started_at"`
+	Duration time.Duration `json:"-"` // internal: the audit report times the run (started_at, finished_at)
 	// Connections is how many TCP connections the probe opened.
 	Connections int `json:"connections"`
 	// XMPP is the stream dialog; nil for SIP.

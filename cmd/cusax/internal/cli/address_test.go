@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil/cmdtest"
 	"github.com/cusax/cusax/internal/testbed"
 	"github.com/cusax/cusax/pkg/core/addressbook"
 )
@@ -50,7 +51,7 @@ func TestSameDomainAcrossCommands(t *testing.T) {
 			t.Fatalf("roster: exit %d: %s", r.code, r.stderr)
 		}
 		var list []addressbook.Contact
-		if err := json.Unmarshal([]byte(r.stdout), &list); err != nil {
+		if err := cmdtest.UnmarshalList(r.stdout, "contacts", &list); err != nil {
 			t.Fatalf("%v\n%s", err, r.stdout)
 		}
 		seen := 0

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cusax/cusax/cmd/cusax/internal/jsoncheck"
 	"github.com/hashicorp/go-hclog"
 
 	agentcmd "github.com/cusax/cusax/cmd/cusax/internal/cmd/agent"
@@ -127,6 +128,7 @@ func (h agentHome) status(t *testing.T) agentcmd.StatusJSON {
 	if r.code != 0 {
 		t.Fatalf("agent status: exit %d\n%s", r.code, r.stderr)
 	}
+	jsoncheck.Validate(t, r.stdout)
 	var st agentcmd.StatusJSON
 	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
 		t.Fatal(err)

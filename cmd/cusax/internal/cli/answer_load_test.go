@@ -153,7 +153,7 @@ type loadReport struct {
 	Caller      string     `json:"caller"`
 	Verdict     string     `json:"verdict"`
 	Action      string     `json:"action"`
-	Status      int        `json:"status"`
+	Status      int        `json:"status_code"`
 	AnsweredAt  *time.Time `json:"answered_at"`
 	DurationMS  int64      `json:"duration_ms"`
 	HungUpBy    string     `json:"hung_up_by"`

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cusax/cusax/cmd/cusax/internal/jsoncheck"
 	"github.com/cusax/cusax/internal/testbed"
 	"github.com/cusax/cusax/pkg/media"
 )
@@ -33,7 +34,7 @@ type answerReport struct {
 	Contact         string     `json:"contact"`
 	Verdict         string     `json:"verdict"`
 	Action          string     `json:"action"`
-	Status          int        `json:"status"`
+	Status          int        `json:"status_code"`
 	AnsweredAt      *time.Time `json:"answered_at"`
 	DurationMS      int64      `json:"duration_ms"`
 	HungUpBy        string     `json:"hung_up_by"`
@@ -79,6 +80,7 @@ func (p *cusaxProc) report(t *testing.T, n int, d time.Duration) answerReport {
 	t.Helper()
 	waitFor(t, "call report "+strconv.Itoa(n), d, func() bool { return len(p.output()) >= n })
 	line := p.output()[n-1]
+	jsoncheck.Validate(t, line)
 	var r answerReport
 	if err := json.Unmarshal([]byte(line), &r); err != nil {
 		t.Fatalf("report %d is not JSON: %v: %s", n, err, line)

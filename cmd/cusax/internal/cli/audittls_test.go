@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cusax/cusax/cmd/cusax/internal/jsoncheck"
 	"github.com/cusax/cusax/internal/testbed"
 	"github.com/cusax/cusax/pkg/core/audit"
 	"github.com/cusax/cusax/pkg/core/config"
@@ -30,6 +31,7 @@ func auditAccount(t *testing.T, bed *testbed.Bed, sipProxy string) string {
 
 func decodeAudit(t *testing.T, r cliResult) audit.Report {
 	t.Helper()
+	jsoncheck.Validate(t, r.stdout)
 	var rep audit.Report
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatalf("audit-tls --json output is not JSON: %v\n%s", err, r.stdout)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/cusax/cusax/cmd/cusax/internal/builtin"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/plugins"
+	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil/cmdtest"
 	"github.com/cusax/cusax/internal/testbed"
 	"github.com/cusax/cusax/pkg/core/pluginhost"
 	"github.com/cusax/cusax/pkg/protocol"
@@ -142,7 +143,7 @@ func TestBaresipBackendParity(t *testing.T) {
 
 	r := runCLI(t, c.home, "", "plugins", "--json")
 	var rows []plugins.Row
-	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
+	if err := cmdtest.UnmarshalList(r.stdout, "plugins", &rows); err != nil {
 		t.Fatalf("plugins --json: %v\n%s", err, r.stdout)
 	}
 	listed := map[string]plugins.Row{}

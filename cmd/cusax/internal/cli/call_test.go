@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
+	"github.com/cusax/cusax/cmd/cusax/internal/jsoncheck"
 	"github.com/cusax/cusax/internal/testbed"
 	"github.com/cusax/cusax/pkg/media"
 )
@@ -244,6 +245,7 @@ type outcomeJSON struct {
 
 func decodeOutcome(t *testing.T, r cliResult) outcomeJSON {
 	t.Helper()
+	jsoncheck.Validate(t, r.stdout)
 	var o outcomeJSON
 	if err := json.Unmarshal([]byte(r.stdout), &o); err != nil {
 		t.Fatalf("outcome JSON: %v\nstdout: %s\nstderr: %s", err, r.stdout, r.stderr)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil/cmdtest"
 	"github.com/cusax/cusax/cmd/cusax/internal/iostreams"
 	"github.com/cusax/cusax/internal/testbed"
 )
@@ -243,7 +244,7 @@ func TestLoginPublishReach(t *testing.T) {
 			Verified bool
 		}
 	}
-	if err := json.Unmarshal([]byte(ro.stdout), &list); err != nil || len(list) != 1 {
+	if err := cmdtest.UnmarshalList(ro.stdout, "contacts", &list); err != nil || len(list) != 1 {
 		t.Fatalf("%v %s", err, ro.stdout)
 	}
 	if rs := list[0].Reach; len(rs) != 1 || rs[0].URI != "sip:publisher@"+bed.Domain || rs[0].Verified {

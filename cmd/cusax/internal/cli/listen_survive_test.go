@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cusax/cusax/cmd/cusax/internal/jsoncheck"
 	"github.com/cusax/cusax/internal/testbed"
 )
 
@@ -118,8 +119,8 @@ func (c *netCut) up() { c.swallow.Store(false); c.refused.Store(false) }
 type listenLine struct {
 	From    string     `json:"from"`
 	Body    string     `json:"body"`
-	Time    time.Time  `json:"time"`
-	Delay   *time.Time `json:"delay"`
+	Time    time.Time  `json:"received_at"`
+	Delay   *time.Time `json:"delayed_at"`
 	Delayed bool       `json:"delayed"`
 }
 
@@ -127,6 +128,7 @@ func listenLines(t *testing.T, p *cusaxProc) []listenLine {
 	t.Helper()
 	var out []listenLine
 	for _, l := range p.output() {
+		jsoncheck.Validate(t, l)
 		var m listenLine
 		if err := json.Unmarshal([]byte(l), &m); err != nil {
 			t.Fatalf("not a JSON line: %q", l)
@@ -362,7 +364,7 @@ func TestListenersSurviveRestarts(t *testing.T) {
 			t.Fatalf("%s: whois-caller: sipp: %v\n%s", what, err, who.stderr.String())
 		}
 		whoCalls++
-		if v := who.judged(t, whoCalls); v["call_id"] != res.CallID || v["answered"] != "486 Busy Here" || v["verdict"] == nil {
+		if v := who.judged(t, whoCalls); v["call_id"] != res.CallID || v["answered_with"] != "486 Busy Here" || v["verdict"] == nil {
 			t.Fatalf("%s: whois-caller judged %v, want call %s judged and answered 486", what, v, res.CallID)
 		}
 		id := callID("surv")
@@ -477,7 +479,7 @@ func TestCallListenersSurviveNetworkDrop(t *testing.T) {
 	if err != nil {
 		t.Fatalf("whois-caller: sipp: %v\n%s", err, who.stderr.String())
 	}
-	if v := who.judged(t, 1); v["call_id"] != res.CallID || v["answered"] != "486 Busy Here" {
+	if v := who.judged(t, 1); v["call_id"] != res.CallID || v["answered_with"] != "486 Busy Here" {
 		t.Errorf("whois-caller judged %v, want call %s answered 486", v, res.CallID)
 	}
 	res, err = bed.SippInvite(ctx, testbed.SippInviteOptions{From: "bob", To: "sip:" + ansName + "@" + bed.Domain, ExpectStatus: 486})

@@ -13,6 +13,8 @@ import (
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/login"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/status"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
+	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil/cmdtest"
+	"github.com/cusax/cusax/cmd/cusax/internal/jsoncheck"
 	"github.com/cusax/cusax/internal/testbed"
 	"github.com/cusax/cusax/pkg/core/config"
 	"github.com/cusax/cusax/pkg/core/parity"
@@ -30,6 +32,7 @@ func tlsProxy(bed *testbed.Bed) string { return "sip:" + bed.SIPTLSAddr + ";tran
 
 func decodeLogin(t *testing.T, r cliResult) login.Result {
 	t.Helper()
+	jsoncheck.Validate(t, r.stdout)
 	var res login.Result
 	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
 		t.Fatalf("login --json output is not JSON: %v\n%s", err, r.stdout)
@@ -68,8 +71,8 @@ func TestLoginBothAspectsOverTLS(t *testing.T) {
 		}
 	}
 	// RFC 7081 §2: XMPP only after SIP registered.
-	if res.Chat.Started.Before(*res.Telephony.Finished) {
-		t.Errorf("chat login started %v before telephony registered %v", res.Chat.Started, res.Telephony.Finished)
+	if res.Chat.StartedAt.Before(*res.Telephony.FinishedAt) {
+		t.Errorf("chat login started %v before telephony registered %v", res.Chat.StartedAt, res.Telephony.FinishedAt)
 	}
 	for _, f := range res.Parity {
 		if f.ID == parity.MediaID && !builtinSIPDeclaresSRTP(t) {
@@ -90,8 +93,9 @@ func TestLoginBothAspectsOverTLS(t *testing.T) {
 	if st.code != 0 {
 		t.Fatalf("status --check failed: %d %s", st.code, st.stderr)
 	}
+	jsoncheck.Validate(t, st.stdout)
 	var rows []status.AccountJSON
-	if err := json.Unmarshal([]byte(st.stdout), &rows); err != nil || len(rows) != 1 {
+	if err := cmdtest.UnmarshalList(st.stdout, "accounts", &rows); err != nil || len(rows) != 1 {
 		t.Fatalf("status --json: %v %s", err, st.stdout)
 	}
 	row := rows[0]

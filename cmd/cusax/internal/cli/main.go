@@ -257,7 +257,7 @@ func printError(io *iostreams.IOStreams, cmd *cobra.Command, err error, code int
 		hints = append(hints, fmt.Sprintf("run '%s --help' for usage", cmd.CommandPath()))
 	}
 	if cmd != nil && jsonRequested(cmd) {
-		_ = json.NewEncoder(io.ErrOut).Encode(map[string]any{"error": err.Error(), "exit_code": code, "hints": hints})
+		_ = cmdutil.WriteJSONLine(io.ErrOut, cmdutil.Schema("error"), map[string]any{"error": err.Error(), "exit_code": code, "hints": hints})
 		return
 	}
 	fmt.Fprintf(io.ErrOut, "cusax: %s %s\n", io.Red("error:"), oneLine(err.Error()))

@@ -3,7 +3,6 @@ package cli
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/plugins"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
+	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil/cmdtest"
 	cusaxv1 "github.com/cusax/cusax/pkg/protocol/proto/cusax/v1"
 	"github.com/cusax/cusax/plugins/policy"
 	xmppbackend "github.com/cusax/cusax/plugins/xmpp"
@@ -63,7 +63,7 @@ func TestPluginsListsBuiltInsAndExternal(t *testing.T) {
 		t.Fatalf("exit %d", r.code)
 	}
 	var rows []plugins.Row
-	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
+	if err := cmdtest.UnmarshalList(r.stdout, "plugins", &rows); err != nil {
 		t.Fatalf("%v: %s", err, r.stdout)
 	}
 	byID := map[string]plugins.Row{}

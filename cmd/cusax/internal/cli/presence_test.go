@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil/cmdtest"
 	"github.com/cusax/cusax/internal/testbed"
 	"github.com/cusax/cusax/pkg/core/oncall"
 	"github.com/cusax/cusax/pkg/protocol"
@@ -57,7 +58,7 @@ func (u presenceUser) rosterPresence(t *testing.T) map[string][2]string {
 			State string `json:"state"`
 		} `json:"presence"`
 	}
-	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+	if err := cmdtest.UnmarshalList(r.stdout, "contacts", &got); err != nil {
 		t.Fatalf("%v: %s", err, r.stdout)
 	}
 	out := map[string][2]string{}
@@ -79,7 +80,7 @@ func TestPresenceSubscribeAndUnknown(t *testing.T) {
 	// bob asks; before alice answers, bob's roster has her with
 	// subscription none: her presence is unknown to him, not offline.
 	r := bo.run(t, "roster", "subscribe", al.jid, "--json")
-	if r.code != 0 || !strings.Contains(r.stdout, `"sent": "subscribe"`) {
+	if r.code != 0 || !strings.Contains(r.stdout, `"presence_type": "subscribe"`) {
 		t.Fatalf("roster subscribe: exit %d: %s", r.code, r.stdout)
 	}
 	if got := bo.rosterPresence(t)[al.jid]; got != [2]string{"none", "unknown"} {
@@ -496,7 +497,7 @@ func TestPresenceOnThePhoneWithAgent(t *testing.T) {
 			State string `json:"state"`
 		} `json:"presence"`
 	}
-	if err := json.Unmarshal([]byte(r.stdout), &view); err != nil || r.code != 0 {
+	if err := cmdtest.UnmarshalList(r.stdout, "contacts", &view); err != nil || r.code != 0 {
 		t.Fatalf("roster --presence through the agent: exit %d, %v", r.code, err)
 	}
 	for _, c := range view {

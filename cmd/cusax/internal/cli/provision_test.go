@@ -11,6 +11,7 @@ import (
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/login"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/status"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
+	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil/cmdtest"
 	"github.com/cusax/cusax/internal/testbed"
 	"github.com/cusax/cusax/pkg/core/config"
 )
@@ -89,7 +90,7 @@ func TestLoginProvision(t *testing.T) {
 		t.Fatalf("status --check after provisioning: exit %d\n%s", st.code, st.stderr)
 	}
 	var rows []status.AccountJSON
-	if err := json.Unmarshal([]byte(st.stdout), &rows); err != nil || len(rows) != 1 || rows[0].OK == nil || !*rows[0].OK {
+	if err := cmdtest.UnmarshalList(st.stdout, "accounts", &rows); err != nil || len(rows) != 1 || rows[0].OK == nil || !*rows[0].OK {
 		t.Fatalf("status --check: %v %s", err, st.stdout)
 	}
 

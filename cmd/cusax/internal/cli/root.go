@@ -74,6 +74,8 @@ takes --json. See 'cusax help exit-codes'.`,
 		return nil
 	}
 	root.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	// --jq on every command that has --json (docs/json.md).
+	cmdutil.EnableJQ(root, f)
 	return root
 }
 

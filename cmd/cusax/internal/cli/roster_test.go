@@ -2,11 +2,11 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil/cmdtest"
 	"github.com/cusax/cusax/internal/testbed"
 	"github.com/cusax/cusax/pkg/core/addressbook"
 )
@@ -63,7 +63,7 @@ func TestRosterDerivedFields(t *testing.T) {
 		t.Fatalf("roster: %d", r.code)
 	}
 	var list []addressbook.Contact
-	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil {
+	if err := cmdtest.UnmarshalList(r.stdout, "contacts", &list); err != nil {
 		t.Fatalf("%v\n%s", err, r.stdout)
 	}
 	by := map[string]addressbook.Contact{}
@@ -133,7 +133,7 @@ func TestRosterDerivedFields(t *testing.T) {
 	time.Sleep(time.Second)
 	r7 := runCLI(t, home, "", "roster", "--json", "--presence", "--presence-wait", "2s")
 	var withPresence []addressbook.Contact
-	if err := json.Unmarshal([]byte(r7.stdout), &withPresence); err != nil {
+	if err := cmdtest.UnmarshalList(r7.stdout, "contacts", &withPresence); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range withPresence {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/status"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
+	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil/cmdtest"
 	"github.com/cusax/cusax/internal/testbed"
 )
 
@@ -64,7 +65,7 @@ func statusOf(t *testing.T, home string) status.AccountJSON {
 		t.Fatalf("status --json: exit %d: %s", r.code, r.stderr)
 	}
 	var rows []status.AccountJSON
-	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil || len(rows) != 1 {
+	if err := cmdtest.UnmarshalList(r.stdout, "accounts", &rows); err != nil || len(rows) != 1 {
 		t.Fatalf("status --json: %v\n%s", err, r.stdout)
 	}
 	return rows[0]
@@ -112,7 +113,7 @@ func TestSIPMessageBetweenAccounts(t *testing.T) {
 	// status --check logs the SIP-only account's chat in over SIP MESSAGE.
 	r = runCLI(t, sndHome, "", "status", "--check", "--json")
 	var checked []status.AccountJSON
-	if err := json.Unmarshal([]byte(r.stdout), &checked); r.code != 0 || err != nil || len(checked) != 1 {
+	if err := cmdtest.UnmarshalList(r.stdout, "accounts", &checked); r.code != 0 || err != nil || len(checked) != 1 {
 		t.Fatalf("status --check --json: exit %d, %v\n%s", r.code, err, r.stdout)
 	}
 	if c := checked[0].Chat; c == nil || c.State != "connected" || c.Report == nil || c.Report.Backend != "sipmessage" || c.Report.TLS == nil || !c.Report.TLS.Verified {

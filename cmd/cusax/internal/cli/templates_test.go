@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/cusax/cusax/cmd/cusax/internal/builtin"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/plugins"
+	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil/cmdtest"
 	"github.com/cusax/cusax/internal/testbed"
 	"github.com/cusax/cusax/pkg/core/pluginhost"
 	"github.com/cusax/cusax/pkg/protocol"
@@ -102,7 +102,7 @@ func TestTemplatePluginsListed(t *testing.T) {
 				t.Fatalf("cusax plugins --json: %v\nstderr: %s", err, stderr.String())
 			}
 			var rows []plugins.Row
-			if err := json.Unmarshal(out, &rows); err != nil {
+			if err := cmdtest.UnmarshalList(string(out), "plugins", &rows); err != nil {
 				t.Fatalf("%v: %s", err, out)
 			}
 			want := map[protocol.Kind]string{protocol.KindIMPP: "login", protocol.KindTelephony: "register"}

@@ -3,7 +3,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/plugins"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
+	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil/cmdtest"
 )
 
 // nobody is "another local user" in the hostile cases (tests run as root
@@ -98,7 +98,7 @@ func TestUntrustedPluginNeverRuns(t *testing.T) {
 				t.Fatalf("plugins: exit %d", r.code)
 			}
 			var rows []plugins.Row
-			if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
+			if err := cmdtest.UnmarshalList(r.stdout, "plugins", &rows); err != nil {
 				t.Fatalf("%v: %s", err, r.stdout)
 			}
 			var builtIn, refused *plugins.Row

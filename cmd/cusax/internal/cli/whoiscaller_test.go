@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
+	"github.com/cusax/cusax/cmd/cusax/internal/jsoncheck"
 	"github.com/cusax/cusax/internal/testbed"
 )
 
@@ -72,6 +73,7 @@ func TestWhoisCallerMessages(t *testing.T) {
 			if r.code != 0 {
 				t.Fatalf("exit %d: %s", r.code, r.stderr)
 			}
+			jsoncheck.Validate(t, r.stdout)
 			var v verdictJSON
 			if err := json.Unmarshal([]byte(r.stdout), &v); err != nil {
 				t.Fatalf("%v: %s", err, r.stdout)
@@ -168,7 +170,7 @@ func TestWhoisCallerListen(t *testing.T) {
 		var v struct {
 			verdictJSON
 			CallID   string `json:"call_id"`
-			Answered string `json:"answered"`
+			Answered string `json:"answered_with"`
 			Chatted  bool   `json:"chatted"`
 		}
 		if err := json.Unmarshal([]byte(line), &v); err != nil {

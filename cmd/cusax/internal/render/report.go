@@ -104,15 +104,16 @@ type AspectJSON struct {
 	Error      string                     `json:"error,omitempty"`
 	Skipped    string                     `json:"skipped,omitempty"`
 	Report     *protocol.ConnectionReport `json:"report,omitempty"`
-	Started    *time.Time                 `json:"started,omitempty"`
-	Finished   *time.Time                 `json:"finished,omitempty"`
+	StartedAt  *time.Time                 `json:"started_at,omitempty"`
+	FinishedAt *time.Time                 `json:"finished_at,omitempty"`
 }
 
 // JSONAspect converts an aspect result for --json.
 func JSONAspect(a session.AspectResult) AspectJSON {
 	out := AspectJSON{Aspect: string(a.Aspect), Label: a.Aspect.Label(), Configured: a.Configured, Report: a.Report, Skipped: a.Skipped}
 	if !a.Started.IsZero() {
-		out.Started, out.Finished = &a.Started, &a.Finished
+		s, e := a.Started.UTC(), a.Finished.UTC()
+		out.StartedAt, out.FinishedAt = &s, &e
 	}
 	switch {
 	case !a.Configured:

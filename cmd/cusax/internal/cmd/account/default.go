@@ -67,7 +67,7 @@ func defaultRun(o *Options) error {
 	cur := DefaultJSON{DefaultAccount: cfg.EffectiveDefault()}
 	cur.Explicit = cur.DefaultAccount != "" && cur.DefaultAccount == cfg.Default
 	if o.JSON {
-		return cmdutil.WriteJSON(f.IO.Out, cur)
+		return cmdutil.WriteJSON(f.IO.Out, cmdutil.Schema("account-default"), cur)
 	}
 	if len(o.Args) == 1 {
 		return nil

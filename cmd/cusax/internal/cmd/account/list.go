@@ -63,7 +63,7 @@ func listRun(o *Options) error {
 		out = append(out, listEntry(cfg, a))
 	}
 	if o.JSON {
-		return cmdutil.WriteJSON(f.IO.Out, out)
+		return cmdutil.WriteJSON(f.IO.Out, cmdutil.Schema("account-list"), map[string]any{"accounts": out})
 	}
 	if len(out) == 0 {
 		fmt.Fprintln(f.IO.ErrOut, "cusax: no accounts configured; add one with 'cusax login'")

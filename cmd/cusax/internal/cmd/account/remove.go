@@ -137,7 +137,7 @@ func removeRun(o *Options) error {
 	}
 	res.AgentRestartNeeded = o.agentKeeps(name)
 	if o.JSON {
-		if err := cmdutil.WriteJSON(f.IO.Out, res); err != nil {
+		if err := cmdutil.WriteJSON(f.IO.Out, cmdutil.Schema("account-remove"), res); err != nil {
 			return err
 		}
 	}

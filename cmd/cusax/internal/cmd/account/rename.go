@@ -122,7 +122,7 @@ func renameRun(o *Options) error {
 	}
 	res.AgentRestartNeeded = o.agentKeeps(old)
 	if o.JSON {
-		if err := cmdutil.WriteJSON(f.IO.Out, res); err != nil {
+		if err := cmdutil.WriteJSON(f.IO.Out, cmdutil.Schema("account-rename"), res); err != nil {
 			return err
 		}
 	}

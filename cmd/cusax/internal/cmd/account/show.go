@@ -109,7 +109,7 @@ func showRun(o *Options) error {
 		out.Files = append(out.Files, FileState{localFile: lf, Exists: serr == nil})
 	}
 	if o.JSON {
-		return cmdutil.WriteJSON(f.IO.Out, out)
+		return cmdutil.WriteJSON(f.IO.Out, cmdutil.Schema("account-show"), out)
 	}
 	return printShow(o, out)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil/cmdtest"
+	"github.com/cusax/cusax/cmd/cusax/internal/jsoncheck"
 	"github.com/spf13/cobra"
 )
 
@@ -138,6 +139,13 @@ func TestRunStatusSecondRun(t *testing.T) {
 	}
 	if st.PID != os.Getpid() || st.Accounts[0].Name != "home" || st.Accounts[0].Chat.Address != cmdtest.AliceJID {
 		t.Errorf("status %+v", st)
+	}
+	jsoncheck.Validate(t, other.Run(newCmd, "status", "--json").Stdout)
+	// start finds it running: its --json says so, in its own schema.
+	if r := other.Run(newCmd, "start", "--json"); r.Code != 0 {
+		t.Errorf("start with an agent running: exit %d, %v", r.Code, r.Err)
+	} else if names := jsoncheck.Validate(t, r.Stdout); len(names) != 1 || names[0] != "cusax.agent-start/v1" {
+		t.Errorf("start --json: %v", names)
 	}
 	r := other.Run(newCmd, "run")
 	if r.Code != cmdutil.ExitAgentRunning || !strings.Contains(r.Err.Error(), "already running") {

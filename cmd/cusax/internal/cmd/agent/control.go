@@ -126,7 +126,7 @@ func startAgent(o *Options) error {
 
 func printStart(o *Options, v startJSON) error {
 	if o.JSON {
-		return cmdutil.WriteJSON(o.F.IO.Out, v)
+		return cmdutil.WriteJSON(o.F.IO.Out, cmdutil.Schema("agent-start"), v)
 	}
 	_, err := fmt.Fprintln(o.F.IO.Out, v.PID)
 	return err

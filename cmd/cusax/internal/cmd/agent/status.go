@@ -33,7 +33,7 @@ type AspectJSON struct {
 	Address   string    `json:"address"`
 	Backend   string    `json:"backend"`
 	State     string    `json:"state"` // connected, connecting, down
-	Since     time.Time `json:"since"`
+	Since     time.Time `json:"changed_at"`
 	LastError string    `json:"last_error,omitempty"`
 }
 
@@ -67,7 +67,7 @@ func showStatus(o *Options) error {
 		v.Accounts = append(v.Accounts, AccountJSON{Name: a.GetName(), Chat: aspectJSON(a.GetChat()), Telephony: aspectJSON(a.GetTelephony())})
 	}
 	if o.JSON {
-		return cmdutil.WriteJSON(f.IO.Out, v)
+		return cmdutil.WriteJSON(f.IO.Out, cmdutil.Schema("agent-status"), v)
 	}
 	out := f.IO.Out
 	fmt.Fprintf(out, "agent\tpid %d\t%s\tsince %s\n", v.PID, cmdutil.TermSafe(v.Version), v.StartedAt.Local().Format(time.DateTime))

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cusax/cusax/cmd/cusax/internal/jsoncheck"
 	"github.com/spf13/cobra"
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
@@ -137,7 +138,7 @@ type report struct {
 	Contact  string `json:"contact"`
 	Verdict  string `json:"verdict"`
 	Action   string `json:"action"`
-	Status   int    `json:"status"`
+	Status   int    `json:"status_code"`
 	Decision struct {
 		Verdict string `json:"verdict"`
 		Policy  string `json:"policy"`
@@ -210,6 +211,7 @@ func TestAnswerVerified(t *testing.T) {
 		"--digits", "4", "--until", "#", "--digit-timeout", "3s", "--duration", "1m", "--silence-hangup", "5s")
 	s.ring(bob("bob-1"))
 	r := s.wait()
+	jsoncheck.Validate(t, r.Stdout)
 	if r.Code != 0 {
 		t.Fatalf("exit %d: %v\n%s", r.Code, r.Err, r.Stderr)
 	}

@@ -31,7 +31,7 @@ func srtpEnv(t *testing.T, setting string) *cmdtest.Env {
 type mediaReport struct {
 	CallID           string `json:"call_id"`
 	Action           string `json:"action"`
-	Status           int    `json:"status"`
+	Status           int    `json:"status_code"`
 	Note             string `json:"note"`
 	MediaProtection  string `json:"media_protection"`
 	MediaKeying      string `json:"media_keying"`

@@ -55,7 +55,7 @@ func (p *printer) print(r answering.Report) {
 	}
 	var err error
 	if p.o.JSON {
-		err = cmdutil.WriteJSONLine(io.Out, r)
+		err = cmdutil.WriteJSONLine(io.Out, cmdutil.Schema("answer"), r)
 	} else {
 		_, err = fmt.Fprintln(io.Out, line(r))
 	}

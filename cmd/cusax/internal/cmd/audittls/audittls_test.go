@@ -21,6 +21,7 @@ import (
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil/cmdtest"
+	"github.com/cusax/cusax/cmd/cusax/internal/jsoncheck"
 	"github.com/cusax/cusax/pkg/core/audit"
 	"github.com/cusax/cusax/pkg/core/config"
 	"github.com/spf13/cobra"
@@ -149,6 +150,7 @@ func TestAuditTLSJSONLocalListener(t *testing.T) {
 	e := cmdtest.New(t, cfg, nil, nil)
 	state := filepath.Join(t.TempDir(), "state.json")
 	r := e.Run(newCmd, "--json", "--timeout", "5s", "--state", state)
+	jsoncheck.Validate(t, r.Stdout)
 	var rep struct {
 		Schema string `json:"schema"`
 		Tool   struct {
@@ -228,6 +230,7 @@ func TestAuditTLSJSONLocalListener(t *testing.T) {
 
 	// --format ndjson: one finding a line.
 	r2 := e.Run(newCmd, "--format", "ndjson", "--timeout", "5s", "--no-state")
+	jsoncheck.Validate(t, r2.Stdout)
 	lines := strings.Split(strings.TrimSuffix(r2.Stdout, "\n"), "\n")
 	for _, l := range lines {
 		if !json.Valid([]byte(l)) {
@@ -236,6 +239,14 @@ func TestAuditTLSJSONLocalListener(t *testing.T) {
 	}
 	if r2.Code != audit.ExitCritical || len(lines) == 0 {
 		t.Errorf("ndjson: exit %d, %d lines", r2.Code, len(lines))
+	}
+
+	// --jq on the report (it implies --json) and on each ndjson line; the
+	// exit code is still the verdict.
+	r3 := e.Run(newCmd, "--jq", ".findings[].id", "--timeout", "5s", "--no-state")
+	r4 := e.Run(newCmd, "--format", "ndjson", "--jq", ".id", "--timeout", "5s", "--no-state")
+	if r3.Code != audit.ExitCritical || r4.Code != audit.ExitCritical || r3.Stdout == "" || r3.Stdout != r4.Stdout || strings.Contains(r3.Stdout, "{") {
+		t.Errorf("--jq: exit %d and %d, report ids %q, line ids %q", r3.Code, r4.Code, r3.Stdout, r4.Stdout)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cusax/cusax/cmd/cusax/internal/jsoncheck"
 	"github.com/spf13/cobra"
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
@@ -104,6 +105,7 @@ func TestCallAnsweredJSON(t *testing.T) {
 	e := newEnv(t, nil)
 	e.Service.OnDial(cmdtest.BobAOR, ringing, answered, ended)
 	r := e.Run(newCmd, "bob", "--json")
+	jsoncheck.Validate(t, r.Stdout)
 	if r.Code != cmdutil.ExitOK {
 		t.Fatalf("exit %d: %v\nstderr %s", r.Code, r.Err, r.Stderr)
 	}
@@ -299,6 +301,7 @@ func TestCallPromptsNumber(t *testing.T) {
 		e.IO.SetTTY(true, false, true)
 		e.In.WriteString("2\n")
 		r := e.Run(newCmd, "Multi", "--dry-run", "--json")
+		jsoncheck.Validate(t, r.Stdout)
 		if r.Code != 0 || !strings.Contains(r.Stdout, `"uri": "sip:+15550103@example.com;user=phone"`) {
 			t.Fatalf("exit %d: %v\n%s", r.Code, r.Err, r.Stdout)
 		}

@@ -328,7 +328,7 @@ func (o *Options) progress(ev protocol.CallEvent) {
 
 func printOutcome(o *Options, out *Outcome) error {
 	if o.JSON {
-		return cmdutil.WriteJSON(o.F.IO.Out, out)
+		return cmdutil.WriteJSON(o.F.IO.Out, cmdutil.Schema("call"), out)
 	}
 	w := o.F.IO.Out
 	io := o.F.IO
@@ -363,7 +363,7 @@ func printOutcome(o *Options, out *Outcome) error {
 // printPlan prints the --dry-run plan.
 func printPlan(o *Options, p *callplan.Plan) error {
 	if o.JSON {
-		return cmdutil.WriteJSON(o.F.IO.Out, p)
+		return cmdutil.WriteJSON(o.F.IO.Out, cmdutil.Schema("call-plan"), p)
 	}
 	w := o.F.IO.Out
 	fmt.Fprintf(w, "target\t%s (%s)\n", p.Target, p.Kind)

@@ -391,7 +391,7 @@ func printSent(o *Options, to, msgType string, sent int) error {
 	if !o.JSON {
 		return nil
 	}
-	return cmdutil.WriteJSON(o.F.IO.Out, map[string]any{"to": to, "type": msgType, "sent": sent})
+	return cmdutil.WriteJSON(o.F.IO.Out, cmdutil.Schema("chat"), map[string]any{"to": to, "type": msgType, "sent": sent})
 }
 
 // sendViaAgent is `cusax chat CONTACT MESSAGE` in one round trip to the

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil/cmdtest"
+	"github.com/cusax/cusax/cmd/cusax/internal/jsoncheck"
 	"github.com/cusax/cusax/pkg/protocol"
 	"github.com/cusax/cusax/pkg/protocol/fake"
 	"github.com/spf13/cobra"
@@ -91,6 +92,7 @@ func TestChatSendStdin(t *testing.T) {
 func TestChatSendJSON(t *testing.T) {
 	e := newEnv(t)
 	r := e.Run(newCmd, "--json", "bob", "hi")
+	jsoncheck.Validate(t, r.Stdout)
 	mustOK(t, r)
 	var got map[string]any
 	if err := json.Unmarshal([]byte(r.Stdout), &got); err != nil {
@@ -192,6 +194,7 @@ func TestChatRoomInfo(t *testing.T) {
 		t.Errorf("info %q", r.Stdout)
 	}
 	r = e.Run(newCmd, "--room", "dev@conference.example.com", "--info", "--json")
+	jsoncheck.Validate(t, r.Stdout)
 	mustOK(t, r)
 	var got struct {
 		Features []string `json:"features"`
@@ -357,6 +360,7 @@ func TestChatListenJSONFiltered(t *testing.T) {
 	deliver(t, e.Service, strings.ToUpper(cmdtest.BobJID), "b")
 	e.Service.Deliver(protocol.Message{From: cmdtest.BobJID, To: cmdtest.AliceJID, Body: "c"}) // after --count
 	r := wait()
+	jsoncheck.Validate(t, r.Stdout)
 	mustOK(t, r)
 	lines := strings.Split(strings.TrimSuffix(r.Stdout, "\n"), "\n")
 	if len(lines) != 2 {
@@ -367,7 +371,7 @@ func TestChatListenJSONFiltered(t *testing.T) {
 		if err := json.Unmarshal([]byte(lines[i]), &m); err != nil {
 			t.Fatalf("line %d is not JSON: %v", i+1, err)
 		}
-		if m.Body != want || m.Type != "chat" || m.Time.IsZero() || m.Delay != nil {
+		if m.Body != want || m.Type != "chat" || m.ReceivedAt.IsZero() || m.DelayedAt != nil {
 			t.Errorf("line %d: %+v", i+1, m)
 		}
 	}

@@ -3,7 +3,6 @@ package chat
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,12 +22,12 @@ type listenJSON struct {
 	To   string `json:"to,omitempty"`
 	Type string `json:"type"`
 	Body string `json:"body"`
-	// Time is when cusax received the message.
-	Time time.Time `json:"time"`
-	// Delay is when the sender's server says it was sent (XEP-0203), for a
-	// message that was delayed (offline storage, room history).
-	Delay *time.Time `json:"delay,omitempty"`
-	// Delayed is true when Delay is set: the message was stored by the
+	// ReceivedAt is when cusax received the message.
+	ReceivedAt time.Time `json:"received_at"`
+	// DelayedAt is when the sender's server says it was sent (XEP-0203),
+	// for a message that was delayed (offline storage, room history).
+	DelayedAt *time.Time `json:"delayed_at,omitempty"`
+	// Delayed is true when DelayedAt is set: the message was stored by the
 	// server (offline storage during an outage, room history) and is
 	// delivered late (issue 17: a field a script can test).
 	Delayed bool   `json:"delayed,omitempty"`
@@ -150,7 +149,6 @@ func listen(l *listening) error {
 	lastHeard, probing := time.Now(), false
 	probes := make(chan received, 1)
 	n := 0
-	enc := json.NewEncoder(o.F.IO.Out)
 	for {
 		var r received
 		select {
@@ -189,7 +187,7 @@ func listen(l *listening) error {
 				fmt.Fprintf(o.F.IO.ErrOut, "cusax: chat: message %s from %s was delivered again after the reconnect; it was printed before, not again\n",
 					cmdutil.TermSafe(m.ID), cmdutil.TermSafe(m.From))
 			case keep:
-				if err := printMessage(o, enc, m); err != nil {
+				if err := printMessage(o, m); err != nil {
 					return err // not acknowledged: the server keeps it
 				}
 				l.seen.add(m)
@@ -234,19 +232,19 @@ func listen(l *listening) error {
 	}
 }
 
-func printMessage(o *Options, enc *json.Encoder, m protocol.Message) error {
+func printMessage(o *Options, m protocol.Message) error {
 	io := o.F.IO
 	if m.Time.IsZero() {
 		m.Time = time.Now()
 	}
 	switch {
 	case o.JSON:
-		j := listenJSON{From: m.From, To: m.To, Type: m.Type, Body: m.Body, Time: m.Time.UTC(), Error: m.Error}
+		j := listenJSON{From: m.From, To: m.To, Type: m.Type, Body: m.Body, ReceivedAt: m.Time.UTC(), Error: m.Error}
 		if !m.Delay.IsZero() {
 			d := m.Delay.UTC()
-			j.Delay, j.Delayed = &d, true
+			j.DelayedAt, j.Delayed = &d, true
 		}
-		return enc.Encode(j)
+		return cmdutil.WriteJSONLine(o.F.IO.Out, cmdutil.Schema("chat-message"), j)
 	case io.IsStdoutTTY():
 		// Text from others is escaped: no control, C1 or bidi character
 		// reaches the terminal (cmdutil.TermSafe).
@@ -292,14 +290,13 @@ func interact(o *Options, in *bufio.Reader, stream protocol.Stream[protocol.Mess
 	defer cancel()
 	keep := filterFor(to, o.Room != "")
 	go func() {
-		enc := json.NewEncoder(io.Out)
 		for {
 			m, err := stream.Recv()
 			if err != nil || ctx.Err() != nil {
 				return
 			}
 			if keep(m) && m.Body != "" {
-				if printMessage(o, enc, m) != nil {
+				if printMessage(o, m) != nil {
 					return
 				}
 			}
@@ -319,7 +316,7 @@ func printInfo(o *Options, sess *session.ChatSession) error {
 	av := contacts.RoomAudioVideoURI(d)
 	io := o.F.IO
 	if o.JSON {
-		return cmdutil.WriteJSON(io.Out, struct {
+		return cmdutil.WriteJSON(io.Out, cmdutil.Schema("chat-room-info"), struct {
 			protocol.DiscoInfo
 			AudioVideoURI string `json:"audio_video_uri,omitempty"`
 		}{d, av})

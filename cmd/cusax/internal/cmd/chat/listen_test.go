@@ -195,7 +195,7 @@ func TestChatListenReconnects(t *testing.T) {
 		if err := json.Unmarshal([]byte(line), &m); err != nil {
 			t.Fatalf("%v: %q", err, line)
 		}
-		got = append(got, fmt.Sprintf("%s delayed=%v delay=%v", m.Body, m.Delayed, m.Delay != nil && m.Delay.Equal(sent)))
+		got = append(got, fmt.Sprintf("%s delayed=%v delay=%v", m.Body, m.Delayed, m.DelayedAt != nil && m.DelayedAt.Equal(sent)))
 	}
 	want := []string{"before delayed=false delay=false", "before delayed=false delay=false", "stored delayed=true delay=true"}
 	if !slices.Equal(got, want) {

@@ -19,7 +19,7 @@ func printed(t *testing.T, tty, asJSON bool, m protocol.Message) string {
 	io, _, out, _ := iostreams.Test()
 	io.SetTTY(false, tty, false)
 	o := &Options{F: &cmdutil.Factory{IO: io}, JSON: asJSON}
-	if err := printMessage(o, json.NewEncoder(io.Out), m); err != nil {
+	if err := printMessage(o, m); err != nil {
 		t.Fatal(err)
 	}
 	return out.String()
@@ -76,14 +76,14 @@ func TestPrintDelay(t *testing.T) {
 	if err := json.Unmarshal([]byte(printed(t, false, true, m)), &j); err != nil {
 		t.Fatal(err)
 	}
-	if j["time"] != "2026-12-07T10:00:00Z" || j["delay"] != "2026-12-07T07:00:00Z" {
-		t.Errorf("json time %v delay %v", j["time"], j["delay"])
+	if j["received_at"] != "2026-12-07T10:00:00Z" || j["delayed_at"] != "2026-12-07T07:00:00Z" {
+		t.Errorf("json received_at %v delayed_at %v", j["received_at"], j["delayed_at"])
 	}
 	j = nil
 	if err := json.Unmarshal([]byte(printed(t, false, true, protocol.Message{From: "b@x", Type: "chat", Body: "now", Time: recv})), &j); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := j["delay"]; ok {
+	if _, ok := j["delayed_at"]; ok {
 		t.Errorf("undelayed message has a delay: %v", j)
 	}
 

@@ -323,7 +323,7 @@ func (o *Options) prove(env enrol.Env, storeNote string, j enrol.Job) error {
 		result.Parity = []protocol.ParityFinding{}
 	}
 	if o.JSON {
-		if err := cmdutil.WriteJSON(io.Out, result); err != nil {
+		if err := cmdutil.WriteJSON(io.Out, cmdutil.Schema("login"), result); err != nil {
 			return err
 		}
 	} else {

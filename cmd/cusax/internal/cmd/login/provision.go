@@ -89,7 +89,7 @@ func (o *Options) flag(name, value string) *string {
 func (o *Options) upToDate(s *enrol.Setup) error {
 	rep := s.Provisioned.Report.Normalized()
 	if o.JSON {
-		return cmdutil.WriteJSON(o.F.IO.Out, struct {
+		return cmdutil.WriteJSON(o.F.IO.Out, cmdutil.Schema("login"), struct {
 			Account      string        `json:"account"`
 			OK           bool          `json:"ok"`
 			Saved        bool          `json:"saved"`

@@ -15,6 +15,7 @@ import (
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil/cmdtest"
+	"github.com/cusax/cusax/cmd/cusax/internal/jsoncheck"
 	"github.com/cusax/cusax/pkg/core/provision"
 )
 
@@ -55,6 +56,7 @@ func TestLoginProvisionAndRefresh(t *testing.T) {
 	url, ca := provider(t)
 	e.In.WriteString(sharedPassword + "\n")
 	r := e.Run(newCmd, "--provision", url, "--user", "alice", "--ca-file", ca, "--password-stdin", "--json")
+	jsoncheck.Validate(t, r.Stdout)
 	if r.Err != nil {
 		t.Fatalf("exit %d: %v\nstderr: %s", r.Code, r.Err, r.Stderr)
 	}
@@ -77,6 +79,7 @@ func TestLoginProvisionAndRefresh(t *testing.T) {
 		t.Errorf("stdout %s", r.Stdout)
 	}
 	r = e.Run(newCmd, "--refresh", "--name", "work", "--json")
+	jsoncheck.Validate(t, r.Stdout)
 	if r.Err != nil || !strings.Contains(r.Stdout, `"saved": false`) || !strings.Contains(r.Stdout, `"refresh": true`) {
 		t.Errorf("refresh --json: %v %s", r.Err, r.Stdout)
 	}

@@ -118,7 +118,9 @@ func run(o *Options) error {
 	}
 	wg.Wait()
 	if o.JSON {
-		return cmdutil.WriteJSON(f.IO.Out, rows)
+		return cmdutil.WriteJSON(f.IO.Out, cmdutil.Schema("plugins"), struct {
+			Plugins []Row `json:"plugins"`
+		}{rows})
 	}
 	t := cmdutil.NewTable(f.IO.Out, f.IO.IsStdoutTTY(), "KIND", "NAME", "VERSION", "API", "SOURCE", "CAPABILITIES", "SHA256", "PATH")
 	for _, r := range rows {

@@ -1,7 +1,6 @@
 package plugins
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"github.com/cusax/cusax/cmd/cusax/internal/builtin"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil/cmdtest"
+	"github.com/cusax/cusax/cmd/cusax/internal/jsoncheck"
 	"github.com/cusax/cusax/pkg/core/pluginhost"
 	"github.com/cusax/cusax/pkg/protocol"
 	"github.com/hashicorp/go-hclog"
@@ -116,11 +116,12 @@ func newEnv(t *testing.T, dirs ...string) *cmdtest.Env {
 func TestPluginsBuiltInsJSON(t *testing.T) {
 	e := newEnv(t, filepath.Join(t.TempDir(), "none"))
 	r := e.Run(newCmd, "--json")
+	jsoncheck.Validate(t, r.Stdout)
 	if r.Err != nil {
 		t.Fatalf("%v\n%s", r.Err, r.Stderr)
 	}
 	var rows []Row
-	if err := json.Unmarshal([]byte(r.Stdout), &rows); err != nil {
+	if err := cmdtest.UnmarshalList(r.Stdout, "plugins", &rows); err != nil {
 		t.Fatalf("%v: %s", err, r.Stdout)
 	}
 	var ids []string
@@ -147,7 +148,7 @@ func TestPluginsDirJSON(t *testing.T) {
 		t.Fatalf("%v\n%s", r.Err, r.Stderr)
 	}
 	var rows []Row
-	if err := json.Unmarshal([]byte(r.Stdout), &rows); err != nil {
+	if err := cmdtest.UnmarshalList(r.Stdout, "plugins", &rows); err != nil {
 		t.Fatalf("%v: %s", err, r.Stdout)
 	}
 	byID := map[string]Row{}
@@ -255,7 +256,7 @@ func TestPluginsWritableDir(t *testing.T) {
 		t.Fatalf("%v\n%s", r.Err, r.Stderr)
 	}
 	var rows []Row
-	if err := json.Unmarshal([]byte(r.Stdout), &rows); err != nil {
+	if err := cmdtest.UnmarshalList(r.Stdout, "plugins", &rows); err != nil {
 		t.Fatal(err)
 	}
 	builtIn := 0

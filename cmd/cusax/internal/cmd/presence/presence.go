@@ -43,7 +43,7 @@ type Result struct {
 	// Known: false when no presence was set with cusax for the account
 	// (State is then "unknown").
 	Known bool       `json:"known"`
-	Set   *time.Time `json:"set,omitempty"`
+	Set   *time.Time `json:"set_at,omitempty"`
 	// Lasts says how long a presence just set lasts: "agent" (the agent's
 	// session keeps it), "command" (this command's own session: it ends
 	// when the command does) or "hold" (--hold: until Ctrl-C).
@@ -194,7 +194,7 @@ func show(o *Options, account string) error {
 
 func printResult(o *Options, r Result) error {
 	if o.JSON {
-		return cmdutil.WriteJSON(o.F.IO.Out, r)
+		return cmdutil.WriteJSON(o.F.IO.Out, cmdutil.Schema("presence"), r)
 	}
 	line := r.State
 	if r.Status != "" {

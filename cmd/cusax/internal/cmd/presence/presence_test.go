@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cusax/cusax/cmd/cusax/internal/jsoncheck"
 	"github.com/spf13/cobra"
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
@@ -54,6 +55,7 @@ func TestSetAndShow(t *testing.T) {
 		t.Errorf("%d sessions open", e.Service.Open())
 	}
 	r = e.Run(newCmd, "--json")
+	jsoncheck.Validate(t, r.Stdout)
 	ok(t, r)
 	var got Result
 	if err := json.Unmarshal([]byte(r.Stdout), &got); err != nil {
@@ -63,6 +65,7 @@ func TestSetAndShow(t *testing.T) {
 		t.Errorf("shown %+v", got)
 	}
 	r = e.Run(newCmd, "available", "--json")
+	jsoncheck.Validate(t, r.Stdout)
 	ok(t, r)
 	if err := json.Unmarshal([]byte(r.Stdout), &got); err != nil {
 		t.Fatal(err)

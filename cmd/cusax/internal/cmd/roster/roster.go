@@ -142,7 +142,10 @@ func runList(o *Options) error {
 	}
 	io := o.F.IO
 	if o.JSON {
-		return cmdutil.WriteJSON(io.Out, b.contacts)
+		return cmdutil.WriteJSON(io.Out, cmdutil.Schema("roster"), struct {
+			Account  string                `json:"account"`
+			Contacts []addressbook.Contact `json:"contacts"`
+		}{b.acct.Name, b.contacts})
 	}
 	if io.IsStdoutTTY() {
 		header := []string{"NAME", "JID", "SUBSCRIPTION", "GROUPS", "CALL", "VIDEO", "COST", "REACH"}

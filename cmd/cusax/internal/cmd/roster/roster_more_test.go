@@ -11,6 +11,7 @@ import (
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil/cmdtest"
+	"github.com/cusax/cusax/cmd/cusax/internal/jsoncheck"
 	"github.com/cusax/cusax/pkg/protocol"
 	"github.com/cusax/cusax/pkg/protocol/fake"
 	"github.com/spf13/cobra"
@@ -105,7 +106,7 @@ func TestRosterJSONAll(t *testing.T) {
 		Source      string   `json:"vcard_source"`
 		Presence    any      `json:"presence"`
 	}
-	if err := json.Unmarshal([]byte(r.Stdout), &got); err != nil {
+	if err := cmdtest.UnmarshalList(r.Stdout, "contacts", &got); err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 3 {
@@ -183,6 +184,7 @@ func TestRosterPresence(t *testing.T) {
 	}
 
 	r = e.Run(usageCmd, "--presence", "--presence-wait", "100ms", "--json")
+	jsoncheck.Validate(t, r.Stdout)
 	ok(t, r)
 	var got []struct {
 		JID      string `json:"jid"`
@@ -192,7 +194,7 @@ func TestRosterPresence(t *testing.T) {
 			Status    string `json:"status"`
 		} `json:"presence"`
 	}
-	if err := json.Unmarshal([]byte(r.Stdout), &got); err != nil {
+	if err := cmdtest.UnmarshalList(r.Stdout, "contacts", &got); err != nil {
 		t.Fatal(err)
 	}
 	if p := got[0].Presence; p == nil || !p.Available || p.Show != "away" || p.Status != "lunch" {
@@ -214,6 +216,7 @@ func TestRosterShow(t *testing.T) {
 		}
 	}
 	r := e.Run(usageCmd, "show", daveJID, "--json")
+	jsoncheck.Validate(t, r.Stdout)
 	ok(t, r)
 	var got struct {
 		JID   string `json:"jid"`

@@ -1,13 +1,13 @@
 package roster
 
 import (
-	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil/cmdtest"
+	"github.com/cusax/cusax/cmd/cusax/internal/jsoncheck"
 	"github.com/cusax/cusax/pkg/protocol"
 	"github.com/spf13/cobra"
 )
@@ -17,11 +17,12 @@ func newCmd(f *cmdutil.Factory) *cobra.Command { return NewCmdRoster(f) }
 func TestRosterJSON(t *testing.T) {
 	e := cmdtest.New(t, cmdtest.Standard(), cmdtest.StandardPasswords(), nil)
 	r := e.Run(newCmd, "--json")
+	jsoncheck.Validate(t, r.Stdout)
 	if r.Err != nil {
 		t.Fatalf("exit %d: %v\nstderr: %s", r.Code, r.Err, r.Stderr)
 	}
 	var got []map[string]any
-	if err := json.Unmarshal([]byte(r.Stdout), &got); err != nil {
+	if err := cmdtest.UnmarshalList(r.Stdout, "contacts", &got); err != nil {
 		t.Fatalf("stdout is not a JSON array: %v\n%s", err, r.Stdout)
 	}
 	if len(got) != 1 || got[0]["jid"] != cmdtest.BobJID {

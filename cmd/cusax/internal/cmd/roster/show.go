@@ -50,7 +50,7 @@ a roster name (exact, else a unique case-insensitive prefix).`,
 				}
 			}
 			if asJSON {
-				return cmdutil.WriteJSON(o.F.IO.Out, struct {
+				return cmdutil.WriteJSON(o.F.IO.Out, cmdutil.Schema("roster-show"), struct {
 					addressbook.Contact
 					VCard string `json:"vcard"`
 				}{c, text})

@@ -16,7 +16,7 @@ type subscriptionResult struct {
 	Account string `json:"account"`
 	JID     string `json:"jid"`
 	// Sent is the presence type sent: "subscribe" or "subscribed".
-	Sent string `json:"sent"`
+	Sent string `json:"presence_type"`
 }
 
 func newCmdSubscribe(o *Options) *cobra.Command {
@@ -88,7 +88,7 @@ func newCmdSubscription(o *Options, verb, sent, short, long, example string,
 			}
 			res := subscriptionResult{Account: acct.Name, JID: jid, Sent: sent}
 			if asJSON {
-				return cmdutil.WriteJSON(o.F.IO.Out, res)
+				return cmdutil.WriteJSON(o.F.IO.Out, cmdutil.Schema("roster-subscription"), res)
 			}
 			_, err = fmt.Fprintf(o.F.IO.Out, "%s\t%s\n", sent, jid)
 			return err

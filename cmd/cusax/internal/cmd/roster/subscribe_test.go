@@ -8,6 +8,7 @@ import (
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil/cmdtest"
+	"github.com/cusax/cusax/cmd/cusax/internal/jsoncheck"
 	"github.com/cusax/cusax/pkg/protocol"
 	"github.com/cusax/cusax/pkg/protocol/fake"
 )
@@ -25,6 +26,7 @@ func TestRosterSubscribeApprove(t *testing.T) {
 		t.Errorf("stdout %q", r.Stdout)
 	}
 	r = e.Run(usageCmd, "approve", erinJID+"/phone", "--json")
+	jsoncheck.Validate(t, r.Stdout)
 	ok(t, r)
 	var got subscriptionResult
 	if err := json.Unmarshal([]byte(r.Stdout), &got); err != nil {
@@ -124,7 +126,7 @@ func TestRosterPresenceUnknown(t *testing.T) {
 			State string `json:"state"`
 		} `json:"presence"`
 	}
-	if err := json.Unmarshal([]byte(r.Stdout), &got); err != nil {
+	if err := cmdtest.UnmarshalList(r.Stdout, "contacts", &got); err != nil {
 		t.Fatal(err)
 	}
 	var states []string

@@ -53,21 +53,24 @@ live state.`,
 
 // AccountJSON is one account in --json output.
 type AccountJSON struct {
-	Name    string             `json:"name"`
-	Default bool               `json:"default"`
-	Related bool               `json:"related"`
-	XMPP    *config.XMPPAspect `json:"xmpp,omitempty"`
-	SIP     *config.SIPAspect  `json:"sip,omitempty"`
+	Name    string `json:"name"`
+	Default bool   `json:"default"`
+	Related bool   `json:"related"`
+	// XMPP and SIP are the settings; JSON puts them under chat and
+	// telephony with the --check outcome (MarshalJSON).
+	XMPP *config.XMPPAspect `json:"-"`
+	SIP  *config.SIPAspect  `json:"-"`
 	// Provisioning says which provider document the account came from
 	// (cusax login --provision/--discover); absent for one set up by hand.
+	// JSON writes it in cusax's vocabulary (provisioningJSON).
 	Provisioning *config.Provisioning `json:"provisioning,omitempty"`
 	// RefreshDue: the provider's refresh_after has passed since the
 	// document was last fetched (cusax login --refresh).
 	RefreshDue bool                     `json:"refresh_due,omitempty"`
 	Checked    bool                     `json:"checked"`
 	OK         *bool                    `json:"ok,omitempty"`
-	Telephony  *render.AspectJSON       `json:"telephony,omitempty"`
-	Chat       *render.AspectJSON       `json:"chat,omitempty"`
+	Telephony  *render.AspectJSON       `json:"-"`
+	Chat       *render.AspectJSON       `json:"-"`
 	Parity     []protocol.ParityFinding `json:"parity,omitempty"`
 	Error      string                   `json:"error,omitempty"`
 	// ElapsedMS is set by --check (a pointer: a check lent by the agent
@@ -151,7 +154,9 @@ func run(o *Options) error {
 		out = append(out, row)
 	}
 	if o.JSON {
-		if err := cmdutil.WriteJSON(f.IO.Out, out); err != nil {
+		if err := cmdutil.WriteJSON(f.IO.Out, cmdutil.Schema("status"), struct {
+			Accounts []AccountJSON `json:"accounts"`
+		}{out}); err != nil {
 			return err
 		}
 	} else {

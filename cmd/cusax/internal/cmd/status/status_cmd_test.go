@@ -1,7 +1,6 @@
 package status
 
 import (
-	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil/cmdtest"
+	"github.com/cusax/cusax/cmd/cusax/internal/jsoncheck"
 	"github.com/cusax/cusax/pkg/core/config"
 	"github.com/cusax/cusax/pkg/protocol"
 	"github.com/spf13/cobra"
@@ -74,11 +74,12 @@ func TestStatusHuman(t *testing.T) {
 func TestStatusJSON(t *testing.T) {
 	e := cmdtest.New(t, twoAccounts(), passwords(), nil)
 	r := e.Run(newCmd, "--json")
+	jsoncheck.Validate(t, r.Stdout)
 	if r.Err != nil {
 		t.Fatalf("exit %d: %v", r.Code, r.Err)
 	}
 	var got []AccountJSON
-	if err := json.Unmarshal([]byte(r.Stdout), &got); err != nil {
+	if err := cmdtest.UnmarshalList(r.Stdout, "accounts", &got); err != nil {
 		t.Fatalf("%v\n%s", err, r.Stdout)
 	}
 	if len(got) != 2 || got[0].Name != "home" || !got[0].Default || !got[0].Related || got[0].Checked || got[0].OK != nil || got[0].RefreshDue {
@@ -97,11 +98,12 @@ func TestStatusJSON(t *testing.T) {
 func TestStatusCheck(t *testing.T) {
 	e := cmdtest.New(t, twoAccounts(), passwords(), nil)
 	r := e.Run(newCmd, "--check", "--json")
+	jsoncheck.Validate(t, r.Stdout)
 	if r.Err != nil {
 		t.Fatalf("exit %d: %v\nstderr: %s", r.Code, r.Err, r.Stderr)
 	}
 	var got []AccountJSON
-	if err := json.Unmarshal([]byte(r.Stdout), &got); err != nil {
+	if err := cmdtest.UnmarshalList(r.Stdout, "accounts", &got); err != nil {
 		t.Fatalf("%v\n%s", err, r.Stdout)
 	}
 	for _, a := range got {
@@ -161,7 +163,7 @@ func TestStatusCheckFailures(t *testing.T) {
 				t.Errorf("error %q does not name the account", r.Err)
 			}
 			var got []AccountJSON
-			if err := json.Unmarshal([]byte(r.Stdout), &got); err != nil {
+			if err := cmdtest.UnmarshalList(r.Stdout, "accounts", &got); err != nil {
 				t.Fatalf("%v\n%s", err, r.Stdout)
 			}
 			if len(got) != 2 || got[0].OK == nil || *got[0].OK || got[0].Error == "" || got[1].OK == nil || !*got[1].OK {
@@ -204,7 +206,7 @@ func TestStatusNoAccounts(t *testing.T) {
 		t.Errorf("exit %d (%v) stdout %q stderr %q", r.Code, r.Err, r.Stdout, r.Stderr)
 	}
 	r = e.Run(newCmd, "--json")
-	if r.Err != nil || strings.TrimSpace(r.Stdout) != "[]" {
+	if r.Err != nil || strings.TrimSpace(r.Stdout) != "{\n  \"schema\": \"cusax.status/v1\",\n  \"accounts\": []\n}" {
 		t.Errorf("--json: %v %q", r.Err, r.Stdout)
 	}
 }

@@ -1,7 +1,6 @@
 package status
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 
@@ -27,7 +26,7 @@ func TestStatusBackendsAndSwitches(t *testing.T) {
 		t.Fatalf("exit %d: %v", r.Code, r.Err)
 	}
 	var rows []AccountJSON
-	if err := json.Unmarshal([]byte(r.Stdout), &rows); err != nil || len(rows) != 3 {
+	if err := cmdtest.UnmarshalList(r.Stdout, "accounts", &rows); err != nil || len(rows) != 3 {
 		t.Fatalf("%v\n%s", err, r.Stdout)
 	}
 	want := map[string]BackendsJSON{
@@ -77,7 +76,7 @@ func TestStatusCheckChatOverSIP(t *testing.T) {
 		t.Fatalf("exit %d: %v", r.Code, r.Err)
 	}
 	var rows []AccountJSON
-	if err := json.Unmarshal([]byte(r.Stdout), &rows); err != nil || len(rows) != 1 {
+	if err := cmdtest.UnmarshalList(r.Stdout, "accounts", &rows); err != nil || len(rows) != 1 {
 		t.Fatalf("%v\n%s", err, r.Stdout)
 	}
 	if c := rows[0].Chat; c == nil || c.State != "connected" || c.Report == nil || c.Report.Backend != "sipmessage" {

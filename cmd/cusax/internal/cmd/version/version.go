@@ -31,7 +31,7 @@ func NewCmdVersion(f *cmdutil.Factory, runF func(bool) error) *cobra.Command {
 			}
 			v := Info{Version: f.Version, APIVersion: protocol.APIVersion, Go: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
 			if asJSON {
-				return cmdutil.WriteJSON(f.IO.Out, v)
+				return cmdutil.WriteJSON(f.IO.Out, cmdutil.Schema("version"), v)
 			}
 			_, err := fmt.Fprintf(f.IO.Out, "cusax %s (plugin API v%d, %s, %s)\n", v.Version, v.APIVersion, v.Go, v.Platform)
 			return err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil/cmdtest"
+	"github.com/cusax/cusax/cmd/cusax/internal/jsoncheck"
 	"github.com/cusax/cusax/pkg/protocol"
 	"github.com/spf13/cobra"
 )
@@ -37,6 +38,7 @@ func TestVersion(t *testing.T) {
 func TestVersionJSON(t *testing.T) {
 	e := cmdtest.New(t, nil, nil, nil)
 	r := e.Run(newCmd, "--json")
+	jsoncheck.Validate(t, r.Stdout)
 	if r.Err != nil {
 		t.Fatal(r.Err)
 	}
@@ -44,7 +46,7 @@ func TestVersionJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.Stdout), &got); err != nil {
 		t.Fatalf("%v: %s", err, r.Stdout)
 	}
-	want := map[string]any{"version": "0.0.0-test", "plugin_api_version": float64(protocol.APIVersion),
+	want := map[string]any{"schema": "cusax.version/v1", "version": "0.0.0-test", "plugin_api_version": float64(protocol.APIVersion),
 		"go": runtime.Version(), "platform": runtime.GOOS + "/" + runtime.GOARCH}
 	if len(got) != len(want) {
 		t.Errorf("keys %v, want %v", got, want)

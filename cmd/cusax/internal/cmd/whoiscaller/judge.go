@@ -33,12 +33,12 @@ type output struct {
 	callerid.Result
 	CallID   string `json:"call_id,omitempty"`
 	Remote   string `json:"remote,omitempty"`
-	Answered string `json:"answered,omitempty"`
+	Answered string `json:"answered_with,omitempty"`
 	Chatted  bool   `json:"chatted,omitempty"`
 	// NumbersUnresolved: national numbers were compared as written, so
 	// an "unknown" may be a contact whose number is written nationally.
-	NumbersUnresolved bool    `json:"numbers_unresolved,omitempty"`
-	ElapsedMS         float64 `json:"elapsed_ms"`
+	NumbersUnresolved bool  `json:"numbers_unresolved,omitempty"`
+	ElapsedMS         int64 `json:"elapsed_ms"`
 }
 
 func printResult(o *Options, out output) error {
@@ -48,10 +48,10 @@ func printResult(o *Options, out output) error {
 		fmt.Fprintf(io.ErrOut, "cusax: warning: the caller claims to be %s, but that contact's vCard does not list %s: possible spoof (RFC 6993 §4)\n", out.Hint, out.Caller)
 	}
 	if o.JSON && o.Listen {
-		return cmdutil.WriteJSONLine(io.Out, out)
+		return cmdutil.WriteJSONLine(io.Out, cmdutil.Schema("whois-caller"), out)
 	}
 	if o.JSON {
-		return cmdutil.WriteJSON(io.Out, out)
+		return cmdutil.WriteJSON(io.Out, cmdutil.Schema("whois-caller"), out)
 	}
 	v := string(out.Verdict)
 	switch v {

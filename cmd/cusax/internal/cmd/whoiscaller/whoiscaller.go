@@ -203,9 +203,8 @@ func judgeMessage(o *Options) error {
 	return printResult(o, output{Result: res.Result, ElapsedMS: msSince(start), NumbersUnresolved: res.NumbersUnresolved})
 }
 
-func msSince(t time.Time) float64 {
-	return float64(time.Since(t).Microseconds()) / 1000
-}
+// msSince is whole milliseconds: cusax's JSON has one unit of time.
+func msSince(t time.Time) int64 { return time.Since(t).Milliseconds() }
 
 // region is --region, else the config's [calls] region.
 func (o *Options) region() string {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cusax/cusax/cmd/cusax/internal/jsoncheck"
 	"github.com/spf13/cobra"
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
@@ -54,7 +55,7 @@ type verdict struct {
 	Source       string   `json:"source"`
 	CallID       string   `json:"call_id"`
 	Remote       string   `json:"remote"`
-	Answered     string   `json:"answered"`
+	Answered     string   `json:"answered_with"`
 	Chatted      bool     `json:"chatted"`
 }
 
@@ -78,6 +79,7 @@ func TestWhoisCallerJudge(t *testing.T) {
 			e := cmdtest.New(t, cmdtest.Standard(), cmdtest.StandardPasswords(), nil)
 			e.In.WriteString(tc.msg)
 			r := e.Run(newCmd, "--json")
+			jsoncheck.Validate(t, r.Stdout)
 			if r.Code != 0 {
 				t.Fatalf("exit %d: %v", r.Code, r.Err)
 			}
@@ -310,6 +312,7 @@ func TestWhoisCallerListen(t *testing.T) {
 	if s := e.Service.Sent(); len(s) != 1 || s[0].To != cmdtest.BobJID || s[0].Body != text {
 		t.Errorf("sent %+v", s)
 	}
+	jsoncheck.Validate(t, r.Stdout)
 	lines := strings.Split(strings.TrimSpace(r.Stdout), "\n")
 	if len(lines) != 3 {
 		t.Fatalf("stdout: %q", r.Stdout)

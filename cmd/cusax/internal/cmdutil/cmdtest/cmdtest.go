@@ -9,6 +9,7 @@ package cmdtest
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -168,6 +169,9 @@ func (e *Env) Run(newCmd func(*cmdutil.Factory) *cobra.Command, args ...string) 
 	root := &cobra.Command{Use: "cusax", SilenceUsage: true, SilenceErrors: true}
 	root.SetFlagErrorFunc(cmdutil.FlagError)
 	root.AddCommand(cmd)
+	// --jq as in the binary; it wraps stdout for this run only.
+	cmdutil.EnableJQ(root, e.Factory)
+	defer func(out io.Writer) { e.IO.Out = out }(e.IO.Out)
 	root.SetArgs(append([]string{cmd.Name()}, args...))
 	root.SetIn(e.IO.In)
 	root.SetOut(e.IO.Out)

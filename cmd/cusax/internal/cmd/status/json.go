@@ -1,0 +1,104 @@
+package status
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
+	"github.com/cusax/cusax/cmd/cusax/internal/render"
+	"github.com/cusax/cusax/pkg/core/config"
+)
+
+// aspectJSON is one aspect of an account as --json prints it: its
+// settings and, with --check, the outcome of the login. The key is the
+// aspect's name, "chat" or "telephony" (RFC 7081 §2), as in every other
+// command: never "xmpp" or "sip" next to them (docs/json.md).
+type aspectJSON struct {
+	Settings any `json:"settings,omitempty"`
+	*render.AspectJSON
+}
+
+// MarshalJSON puts each aspect's settings and check under one key:
+// chat (the XMPP settings) and telephony (the SIP settings).
+func (a AccountJSON) MarshalJSON() ([]byte, error) {
+	type plain AccountJSON // no MarshalJSON: no recursion
+	aspect := func(settings any, set bool, check *render.AspectJSON) *aspectJSON {
+		if !set && check == nil {
+			return nil
+		}
+		v := &aspectJSON{AspectJSON: check}
+		if set {
+			v.Settings = settings
+		}
+		return v
+	}
+	return cmdutil.MarshalNoEscape(struct {
+		plain
+		Chat         *aspectJSON       `json:"chat,omitempty"`
+		Telephony    *aspectJSON       `json:"telephony,omitempty"`
+		Provisioning *provisioningJSON `json:"provisioning,omitempty"` // hides plain's
+	}{plain(a), aspect(a.XMPP, a.XMPP != nil, a.Chat), aspect(a.SIP, a.SIP != nil, a.Telephony), newProvisioningJSON(a.Provisioning)})
+}
+
+// provisioningJSON is config.Provisioning in cusax's JSON vocabulary: the
+// fetch time as fetched_at, the refresh hint ("24h" in the config, as the
+// provider wrote it) as refresh_after_ms.
+type provisioningJSON struct {
+	URL             string     `json:"url"`
+	Auth            string     `json:"auth,omitempty"`
+	Username        string     `json:"username,omitempty"`
+	Provider        string     `json:"provider,omitempty"`
+	ETag            string     `json:"etag,omitempty"`
+	LastModified    string     `json:"last_modified,omitempty"`
+	FetchedAt       *time.Time `json:"fetched_at,omitempty"`
+	DocumentSHA256  string     `json:"document_sha256,omitempty"`
+	MinTLS          string     `json:"min_tls,omitempty"`
+	RefreshAfterMS  int64      `json:"refresh_after_ms,omitempty"`
+	CostAllow       []string   `json:"cost_allow,omitempty"`
+	Region          string     `json:"region,omitempty"`
+	PasswordCommand string     `json:"password_command,omitempty"`
+}
+
+func newProvisioningJSON(p *config.Provisioning) *provisioningJSON {
+	if p == nil {
+		return nil
+	}
+	v := &provisioningJSON{URL: p.URL, Auth: p.Auth, Username: p.Username, Provider: p.Provider, ETag: p.ETag,
+		LastModified: p.LastModified, DocumentSHA256: p.DocumentSHA256, MinTLS: p.MinTLS, CostAllow: p.CostAllow,
+		Region: p.Region, PasswordCommand: p.PasswordCommand}
+	if !p.Fetched.IsZero() {
+		t := p.Fetched.UTC()
+		v.FetchedAt = &t
+	}
+	if d, err := time.ParseDuration(p.RefreshAfter); err == nil {
+		v.RefreshAfterMS = d.Milliseconds()
+	}
+	return v
+}
+
+// UnmarshalJSON reads what MarshalJSON wrote (scripts in Go, and tests).
+func (a *AccountJSON) UnmarshalJSON(b []byte) error {
+	type plain AccountJSON // no UnmarshalJSON: no recursion
+	var v struct {
+		*plain
+		Chat *struct {
+			Settings *config.XMPPAspect `json:"settings"`
+			*render.AspectJSON
+		} `json:"chat"`
+		Telephony *struct {
+			Settings *config.SIPAspect `json:"settings"`
+			*render.AspectJSON
+		} `json:"telephony"`
+	}
+	v.plain = (*plain)(a)
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	if v.Chat != nil {
+		a.XMPP, a.Chat = v.Chat.Settings, v.Chat.AspectJSON
+	}
+	if v.Telephony != nil {
+		a.SIP, a.Telephony = v.Telephony.Settings, v.Telephony.AspectJSON
+	}
+	return nil
+}
