@@ -34,10 +34,10 @@ type agentHome struct {
 	env      []string
 }
 
-func newAgentHome(t testing.TB, bed *testbed.Bed, user, password string) agentHome {
+func newAgentHome(t testing.TB, bed *testbed.Bed, user, password string, login ...string) agentHome {
 	t.Helper()
 	home := t.TempDir()
-	if r := runCLI(t, home, password+"\n", loginArgs(bed, user, tlsProxy(bed))...); r.code != 0 {
+	if r := runCLI(t, home, password+"\n", loginArgs(bed, user, tlsProxy(bed), login...)...); r.code != 0 {
 		t.Fatalf("login: %d\n%s", r.code, r.stderr)
 	}
 	// A short path: sun_path holds 107 bytes.
