@@ -172,3 +172,22 @@ func Hints(err error) []string {
 	}
 	return out
 }
+
+// NoArgsButSubcommands is the Args of a command that has subcommands and
+// takes no arguments of its own (the root, roster): an argument is an
+// unknown command, a usage error with cobra's suggestions as a hint
+// ("did you mean 'cusax status'?"; `cusax stauts` gave none).
+func NoArgsButSubcommands(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	err := Usagef("unknown command %q for %q", args[0], cmd.CommandPath())
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2 // cobra's default, set only by its own check
+	}
+	var hints []string
+	for _, s := range cmd.SuggestionsFor(args[0]) {
+		hints = append(hints, fmt.Sprintf("did you mean '%s %s'?", cmd.CommandPath(), s))
+	}
+	return WithHint(err, hints...)
+}

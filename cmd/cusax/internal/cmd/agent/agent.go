@@ -78,6 +78,7 @@ See docs/agent.md.`,
 	}
 	accounts := func(c *cobra.Command, o *Options) {
 		c.Flags().StringArrayVar(&o.Accounts, "account", nil, "keep only this account connected (repeatable; default all)")
+		f.CompleteAccountFlag(c, "account")
 		c.Flags().DurationVar(&o.ProbeEvery, "probe-every", 30*time.Second, "XMPP liveness probe interval")
 		_ = c.Flags().MarkHidden("probe-every")
 	}

@@ -118,6 +118,14 @@ with 480 (exit 7); rooms and --info exit 17 (docs/sipmessage-backend.md).`,
 	_ = fl.MarkHidden("probe-every")
 	fl.BoolVar(&o.Info, "info", false, "with --room: print the room's disco#info (RFC 7081 §4: audio-video-uri)")
 	fl.BoolVar(&o.JSON, "json", false, "print JSON (one object per line with --listen)")
+	f.CompleteAccountFlag(cmd, "account")
+	cmd.ValidArgsFunction = func(c *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		if o.Room != "" {
+			// With --room every argument is message text.
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		return f.CompleteContact(c, args, toComplete)
+	}
 	return cmd
 }
 
@@ -319,6 +327,9 @@ func (o *Options) target(ctx context.Context, sess *session.ChatSession) (string
 	items, err := sess.Roster(ctx)
 	if err != nil && !errors.Is(err, protocol.ErrUnsupported) {
 		return "", "", fmt.Errorf("roster: %w", err)
+	}
+	if err == nil {
+		o.F.RememberRoster(sess.Account, items)
 	}
 	entries := make([]contacts.Entry, 0, len(items))
 	inRoster := map[string]bool{}

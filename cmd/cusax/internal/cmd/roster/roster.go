@@ -14,6 +14,7 @@ import (
 	"github.com/cusax/cusax/pkg/core/config"
 	"github.com/cusax/cusax/pkg/core/session"
 	"github.com/cusax/cusax/pkg/core/vcardcache"
+	"github.com/cusax/cusax/pkg/protocol"
 	"github.com/spf13/cobra"
 )
 
@@ -60,7 +61,7 @@ inter_domain pstn reach [presence].`,
   $ cusax roster show bob
   $ cusax roster export > contacts.vcf
   $ cusax roster subscribe bob@example.com`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.NoArgsButSubcommands,
 		RunE: func(*cobra.Command, []string) error { return runList(o) },
 	}
 	pf := cmd.PersistentFlags()
@@ -71,6 +72,7 @@ inter_domain pstn reach [presence].`,
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print JSON")
 	cmd.Flags().BoolVar(&o.Presence, "presence", false, "also collect presence for --presence-wait after login")
 	cmd.Flags().DurationVar(&o.PresenceWait, "presence-wait", 2*time.Second, "how long to collect presence")
+	o.F.CompleteAccountFlag(cmd, "account")
 	cmd.AddCommand(newCmdShow(o), newCmdExport(o), newCmdSubscribe(o), newCmdApprove(o))
 	return cmd
 }
@@ -126,6 +128,14 @@ func (o *Options) build(only []string, resolve func(*session.ChatSession) ([]str
 	})
 	if err != nil {
 		return nil, err
+	}
+	if only == nil {
+		// The whole roster: what completion offers next time.
+		items := make([]protocol.RosterItem, len(list))
+		for i, c := range list {
+			items[i] = protocol.RosterItem{JID: c.JID, Name: c.Name}
+		}
+		f.RememberRoster(acct, items)
 	}
 	for _, c := range list {
 		if c.VCardError != "" {

@@ -64,6 +64,7 @@ a roster name (exact, else a unique case-insensitive prefix).`,
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.ValidArgsFunction = o.F.CompleteContact
 	return cmd
 }
 
@@ -73,6 +74,7 @@ func resolve(o *Options, sess *session.ChatSession, query string) (string, error
 	if err != nil {
 		return "", fmt.Errorf("roster: %w", err)
 	}
+	o.F.RememberRoster(sess.Account, items)
 	entries := make([]contacts.Entry, len(items))
 	for i, it := range items {
 		entries[i] = contacts.Entry{JID: it.JID, Name: it.Name}

@@ -48,6 +48,7 @@ live state.`,
 	}
 	cmd.Flags().BoolVar(&opts.Check, "check", false, "log into each aspect and report its live state")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
+	cmd.ValidArgsFunction = f.CompleteAccountArgs
 	return cmd
 }
 

@@ -1,0 +1,67 @@
+package cmdutil
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/cusax/cusax/pkg/protocol"
+	"github.com/spf13/cobra"
+)
+
+func TestContactCandidates(t *testing.T) {
+	items := []protocol.RosterItem{
+		{JID: "bob@example.com", Name: "Bob  Builder"},
+		{JID: "carol@example.org"},
+		{JID: "dave@example.net", Name: "Dave"},
+	}
+	for _, tc := range []struct {
+		typed string
+		want  []string
+	}{
+		{"", []string{"Bob Builder\tbob@example.com", "carol@example.org", "Dave\tdave@example.net"}},
+		{"b", []string{"Bob Builder\tbob@example.com"}},
+		{"CAR", []string{"carol@example.org"}},
+		{"dave@", []string{"dave@example.net\tDave"}},
+		{"zed", nil},
+	} {
+		if got := contactCandidates(items, tc.typed); !slices.Equal(got, tc.want) {
+			t.Errorf("contactCandidates(%q) = %q, want %q", tc.typed, got, tc.want)
+		}
+	}
+}
+
+// TestFinishCompletion: a flag or command without a completion of its own
+// offers no files; flags marked as files keep file completion; the
+// completions registered before stay.
+func TestFinishCompletion(t *testing.T) {
+	root := &cobra.Command{Use: "root"}
+	sub := &cobra.Command{Use: "sub", RunE: func(*cobra.Command, []string) error { return nil }}
+	root.AddCommand(sub)
+	sub.Flags().String("name", "", "")
+	sub.Flags().String("file", "", "")
+	sub.Flags().Bool("yes", false, "")
+	_ = sub.MarkFlagFilename("file")
+	var fmtFlag string
+	EnumFlag(sub, &fmtFlag, "format", "", []string{"a", "b"})
+	FinishCompletion(root)
+
+	if sub.ValidArgsFunction == nil {
+		t.Fatal("sub has no ValidArgsFunction")
+	}
+	if _, d := sub.ValidArgsFunction(sub, nil, ""); d != cobra.ShellCompDirectiveNoFileComp {
+		t.Errorf("sub args: directive %v, want NoFileComp", d)
+	}
+	if fn, ok := sub.GetFlagCompletionFunc("name"); !ok {
+		t.Error("--name has no completion")
+	} else if _, d := fn(sub, nil, ""); d != cobra.ShellCompDirectiveNoFileComp {
+		t.Errorf("--name: directive %v, want NoFileComp", d)
+	}
+	if _, ok := sub.GetFlagCompletionFunc("file"); ok {
+		t.Error("--file got a completion function: it must keep file completion")
+	}
+	if fn, ok := sub.GetFlagCompletionFunc("format"); !ok {
+		t.Error("--format lost its completion")
+	} else if got, _ := fn(sub, nil, ""); !slices.Equal(got, []string{"a", "b"}) {
+		t.Errorf("--format completes %q", got)
+	}
+}
