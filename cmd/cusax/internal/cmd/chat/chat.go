@@ -145,8 +145,28 @@ func (o *Options) validate() error {
 		return cmdutil.Usagef("name a contact, or --room ROOM, or --listen")
 	case o.Nick != "" && o.Room == "":
 		return cmdutil.Usagef("--nick goes with --room")
+	case o.Room != "" && !isRoomJID(o.Room):
+		// A short name went to the server, whose refusal exited 1.
+		return cmdutil.WithHint(cmdutil.Usagef("--room %q: want the room's JID, room@service (XEP-0045)", o.Room),
+			"give the full address, e.g. --room "+shortRoomExample(o.Room))
 	}
 	return nil
+}
+
+// isRoomJID: a bare room JID (XEP-0045 §4.1: room@service), a nickname
+// after '/' allowed and ignored as elsewhere (bare).
+func isRoomJID(room string) bool {
+	local, domain, ok := strings.Cut(bare(room), "@")
+	return ok && local != "" && domain != "" && !strings.ContainsAny(bare(room), " \t\r\n") &&
+		!strings.Contains(domain, "@")
+}
+
+func shortRoomExample(room string) string {
+	name := strings.TrimSpace(bare(room))
+	if name == "" || strings.Contains(name, "@") {
+		name = "room"
+	}
+	return name + "@conference.example.com"
 }
 
 func run(o *Options) error {
