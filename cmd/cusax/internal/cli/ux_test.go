@@ -1,12 +1,15 @@
 package cli
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
+	"github.com/cusax/cusax/internal/testbed"
 )
 
 // TestUnknownCommandSuggests: a mistyped command gets cobra's "did you
@@ -68,4 +71,45 @@ func TestConfigErrorsExitUsageEverywhere(t *testing.T) {
 			t.Errorf("exit %d, stderr %q", r.code, r.stderr)
 		}
 	})
+}
+
+// TestChatListenCountSkipsDelayed: two messages wait in offline storage
+// (Prosody mod_offline); `chat --listen --count 1` prints both marked
+// delayed (XEP-0203) but does not stop until one new message came; with
+// --include-delayed the first stored one counts. (Before: --count 2 was
+// used up by two old messages with nothing marking them old.)
+func TestChatListenCountSkipsDelayed(t *testing.T) {
+	bed := testbed.Shared(t)
+	recv, jid := deliveryUser(t, bed, "dlyrecv", "")
+	sender, _ := deliveryUser(t, bed, "dlysend", "")
+	sendChat(t, sender, jid, "old1", "old2")
+
+	p := startCusax(t, recv, false, "chat", "--listen", "--json", "--count", "1", "--listen-for", "30s")
+	waitLines(t, p, 2)
+	time.Sleep(300 * time.Millisecond) // it must still be listening
+	select {
+	case <-p.exited:
+		t.Fatalf("the listener stopped at the stored messages (exit %d)", p.code)
+	default:
+	}
+	sendChat(t, sender, jid, "new")
+	if code := p.wait(t, 40*time.Second); code != 0 {
+		t.Fatalf("listener: exit %d", code)
+	}
+	var got []string
+	for _, l := range listenLines(t, p) {
+		got = append(got, fmt.Sprintf("%s:%v", l.Body, l.Delayed && l.Delay != nil))
+	}
+	if strings.Join(got, ",") != "old1:true,old2:true,new:false" {
+		t.Errorf("printed %q, want old1 and old2 delayed, then new", got)
+	}
+
+	sendChat(t, sender, jid, "old3", "old4")
+	q := startCusax(t, recv, false, "chat", "--listen", "--json", "--count", "1", "--include-delayed", "--listen-for", "30s")
+	if code := q.wait(t, 40*time.Second); code != 0 {
+		t.Fatalf("--include-delayed listener: exit %d", code)
+	}
+	if got := q.bodies(t); strings.Join(got, ",") != "old3" {
+		t.Errorf("--include-delayed printed %q, want old3 only", got)
+	}
 }
