@@ -53,7 +53,9 @@ const ExitCodesHelp = `cusax exit codes (stable; scripts may rely on them):
 
   0    success; "no results" is success too
   1    error not covered below
-  2    usage: bad flag, argument or config value; also a config, secrets
+  2    usage: bad flag, argument or config value (config.toml or
+       secrets.toml not valid TOML, or a value that fails validation,
+       whichever command reads it); also a config, secrets
        or audit state file that another user owns or others can write
        (or a directory above it): it is refused, never read; the agent's
        socket directory or socket not private to the user; input cusax
