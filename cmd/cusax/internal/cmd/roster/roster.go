@@ -23,6 +23,7 @@ type Options struct {
 	F            *cmdutil.Factory
 	Account      string
 	JSON         bool
+	Header       bool // --header: column names first when piped
 	Presence     bool
 	PresenceWait time.Duration
 	Refresh      bool
@@ -72,6 +73,7 @@ inter_domain pstn reach [presence].`,
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print JSON")
 	cmd.Flags().BoolVar(&o.Presence, "presence", false, "also collect presence for --presence-wait after login")
 	cmd.Flags().DurationVar(&o.PresenceWait, "presence-wait", 2*time.Second, "how long to collect presence")
+	cmdutil.HeaderFlag(cmd, &o.Header)
 	o.F.CompleteAccountFlag(cmd, "account")
 	cmd.AddCommand(newCmdShow(o), newCmdExport(o), newCmdSubscribe(o), newCmdApprove(o))
 	return cmd
@@ -170,6 +172,13 @@ func runList(o *Options) error {
 		return t.Flush()
 	}
 	t := cmdutil.NewTable(io.Out, false)
+	if o.Header {
+		names := []string{"jid", "name", "subscription", "groups", "callable", "call_uri", "video", "inter_domain", "pstn", "reach"}
+		if o.Presence {
+			names = append(names, "presence")
+		}
+		t.TSVHeader(names...)
+	}
 	for _, c := range b.contacts {
 		row := []string{c.JID, c.Name, c.Subscription, strings.Join(c.Groups, ","), fmt.Sprint(c.Callable), callURI(c),
 			fmt.Sprint(c.Video), fmt.Sprint(c.InterDomain), fmt.Sprint(c.PSTN), reachText(c.Reach)}

@@ -62,3 +62,21 @@ func TestRosterShowSearch(t *testing.T) {
 		})
 	}
 }
+
+// TestRosterHeader: piped, --header names the documented columns first.
+func TestRosterHeader(t *testing.T) {
+	e := cmdtest.New(t, cmdtest.Standard(), cmdtest.StandardPasswords(), nil)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, cmdtest.BobJID + "\t"},
+		{[]string{"--header"}, "jid\tname\tsubscription\tgroups\tcallable\tcall_uri\tvideo\tinter_domain\tpstn\treach\n"},
+		{[]string{"--header", "--presence", "--presence-wait", "10ms"}, "jid\tname\tsubscription\tgroups\tcallable\tcall_uri\tvideo\tinter_domain\tpstn\treach\tpresence\n"},
+	} {
+		r := e.Run(newCmd, tc.args...)
+		if r.Err != nil || !strings.HasPrefix(r.Stdout, tc.want) {
+			t.Errorf("%q: %v\n%q, want it to start with %q", tc.args, r.Err, r.Stdout, tc.want)
+		}
+	}
+}
