@@ -3,6 +3,7 @@ package cmdutil
 import (
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -105,7 +106,17 @@ func contactCandidates(items []protocol.RosterItem, toComplete string) []string 
 	prefix := strings.ToLower(toComplete)
 	var out []string
 	for _, it := range items {
+		// Names are other people's text, and a line break or tab would
+		// split the shell's list: whitespace runs become one space; a name
+		// with control or bidi characters is offered as its JID; a JID
+		// with any is left out.
 		name := strings.Join(strings.Fields(it.Name), " ")
+		if needsEscape(name) {
+			name = ""
+		}
+		if it.JID == "" || needsEscape(it.JID) || strings.ContainsFunc(it.JID, unicode.IsSpace) {
+			continue
+		}
 		switch {
 		case name != "" && strings.HasPrefix(strings.ToLower(name), prefix):
 			out = append(out, cobra.CompletionWithDesc(name, it.JID))

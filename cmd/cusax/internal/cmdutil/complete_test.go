@@ -13,12 +13,18 @@ func TestContactCandidates(t *testing.T) {
 		{JID: "bob@example.com", Name: "Bob  Builder"},
 		{JID: "carol@example.org"},
 		{JID: "dave@example.net", Name: "Dave"},
+		// Hostile names from the server: no line break, tab or escape
+		// reaches the shell's list.
+		{JID: "eve@example.net", Name: "Eve\nrm -rf\t/"},
+		{JID: "mal@example.net", Name: "Mal\x1b[2J\u202e"},
+		{JID: "bad\n@example.net", Name: "Bad"},
 	}
 	for _, tc := range []struct {
 		typed string
 		want  []string
 	}{
-		{"", []string{"Bob Builder\tbob@example.com", "carol@example.org", "Dave\tdave@example.net"}},
+		{"", []string{"Bob Builder\tbob@example.com", "carol@example.org", "Dave\tdave@example.net", "Eve rm -rf /\teve@example.net", "mal@example.net"}},
+		{"e", []string{"Eve rm -rf /\teve@example.net"}},
 		{"b", []string{"Bob Builder\tbob@example.com"}},
 		{"CAR", []string{"carol@example.org"}},
 		{"dave@", []string{"dave@example.net\tDave"}},
