@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"net"
 	"os"
 	"os/exec"
@@ -9,6 +10,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/cusax/cusax/cmd/cusax/internal/iostreams"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // TestCompletionFromCacheOnly runs the real binary's `cusax __complete`
@@ -154,5 +159,68 @@ server = "` + addr + `"
 	_ = check.Run()
 	if _, err := os.Stat(marker); dialled.Load() == 0 || err != nil {
 		t.Errorf("control: status --check made %d connection(s), ran password_command: %v", dialled.Load(), err == nil)
+	}
+}
+
+// TestFilesCompleteOnlyWhereMeant walks the whole command tree: every flag
+// that takes a value completes to something of its own or to nothing,
+// except the flags that name a file or a directory, which are exactly
+// these; every command's arguments complete to nothing or to its own
+// candidates, except answer's (the --exec program's arguments).
+func TestFilesCompleteOnlyWhereMeant(t *testing.T) {
+	// The completions called below read only these.
+	t.Setenv("CUSAX_CONFIG", "")
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	io, _, _, _ := iostreams.Test()
+	root := NewRootCmdForDocs(context.Background(), io)
+	wantFiles := map[string]bool{
+		"cusax --config": true, "cusax --plugin-dir": true,
+		"cusax audit-tls --profile": true, "cusax audit-tls --targets": true, "cusax audit-tls --state": true, "cusax audit-tls --ca-file": true,
+		"cusax login --ca-file": true, "cusax whois-caller --message": true,
+		"cusax call --play": true, "cusax call --record": true,
+		"cusax answer --play": true, "cusax answer --record": true, "cusax answer --exec": true,
+	}
+	gotFiles := map[string]bool{}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.ValidArgsFunction == nil && len(c.ValidArgs) == 0 {
+			t.Errorf("%s: arguments complete to file names", c.CommandPath())
+		} else if c.ValidArgsFunction != nil {
+			if _, d := c.ValidArgsFunction(c, nil, ""); d&cobra.ShellCompDirectiveNoFileComp == 0 && c.CommandPath() != "cusax answer" {
+				t.Errorf("%s: arguments complete to file names (directive %d)", c.CommandPath(), d)
+			}
+		}
+		visit := func(fl *pflag.Flag) {
+			if fl.Value.Type() == "bool" {
+				return
+			}
+			key := c.CommandPath() + " --" + fl.Name
+			_, file := fl.Annotations[cobra.BashCompFilenameExt]
+			_, dir := fl.Annotations[cobra.BashCompSubdirsInDir]
+			if file || dir {
+				gotFiles[key] = true
+				return
+			}
+			if _, ok := c.GetFlagCompletionFunc(fl.Name); !ok {
+				t.Errorf("%s: no completion (the shell would offer file names)", key)
+			}
+		}
+		c.LocalNonPersistentFlags().VisitAll(visit)
+		c.PersistentFlags().VisitAll(visit)
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	for k := range wantFiles {
+		if !gotFiles[k] {
+			t.Errorf("%s: should complete file names", k)
+		}
+	}
+	for k := range gotFiles {
+		if !wantFiles[k] {
+			t.Errorf("%s: completes file names; add it to the list if a file is meant", k)
+		}
 	}
 }

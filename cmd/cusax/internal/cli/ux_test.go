@@ -22,6 +22,7 @@ func TestUnknownCommandSuggests(t *testing.T) {
 		{[]string{"stauts"}, "cusax: hint: did you mean 'cusax status'?"},
 		{[]string{"rooster"}, "cusax: hint: did you mean 'cusax roster'?"},
 		{[]string{"roster", "shwo"}, "cusax: hint: did you mean 'cusax roster show'?"},
+		{[]string{"agent", "stauts"}, "cusax: hint: did you mean 'cusax agent status'?"},
 		{[]string{"frobnicate"}, ""},
 	} {
 		r := runCLI(t, t.TempDir(), "", tc.args...)

@@ -58,6 +58,10 @@ See docs/agent.md.`,
   $ cusax agent status --json
   $ cusax agent run --account work
   $ cusax agent stop`,
+		// Runnable, so that an unknown subcommand (agent stauts) is a
+		// usage error with a suggestion rather than help and exit 0.
+		Args: cmdutil.NoArgsButSubcommands,
+		RunE: func(c *cobra.Command, _ []string) error { return c.Help() },
 	}
 	sub := func(name, short string, setup func(*cobra.Command, *Options)) *cobra.Command {
 		opts := &Options{F: f, Sub: name, ProbeEvery: 30 * time.Second, Wait: 30 * time.Second}
