@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/internal/testbed"
+	"github.com/cusax/cusax/pkg/core/config"
 )
 
 // TestUnknownCommandSuggests: a mistyped command gets cobra's "did you
@@ -113,4 +115,50 @@ func TestChatListenCountSkipsDelayed(t *testing.T) {
 	if got := q.bodies(t); strings.Join(got, ",") != "old3" {
 		t.Errorf("--include-delayed printed %q, want old3 only", got)
 	}
+}
+
+// TestRosterCacheFeedsCompletion against Prosody: `cusax roster` fills the
+// roster cache, and then `cusax __complete call ""` (the real binary, the
+// XMPP server address now pointing nowhere) lists the roster's names at
+// once; roster show finds contacts by part of a name, by a domain and by
+// a number in a vCard.
+func TestRosterCacheFeedsCompletion(t *testing.T) {
+	bed := testbed.Shared(t)
+	cache := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", cache)
+	home := seededUser(t, bed, "compl")
+	if r := runCLI(t, home, "", "roster"); r.code != 0 {
+		t.Fatalf("roster: exit %d", r.code)
+	}
+	for _, tc := range []struct {
+		query, want string
+	}{
+		{"uilder", "bob@" + bed.Domain},
+		{bed.Domain2, "dave@" + bed.Domain2},
+		{"555 0100", "carol@" + bed.Domain},
+	} {
+		r := runCLI(t, home, "", "roster", "show", tc.query, "--json")
+		if r.code != 0 || !strings.Contains(r.stdout, `"jid": "`+tc.want+`"`) {
+			t.Errorf("roster show %q: exit %d, %s", tc.query, r.code, r.stdout)
+		}
+	}
+	if r := runCLI(t, home, "", "roster", "show", bed.Domain); r.code != cmdutil.ExitUsage || !strings.Contains(r.stderr, "Bob Builder <bob@") {
+		t.Errorf("roster show %s: exit %d, stderr %q, want the matches listed", bed.Domain, r.code, r.stderr)
+	}
+
+	// The server is gone for completion: it must not be asked.
+	setConfig(t, home, func(c *config.Config) { c.Accounts[0].XMPP.Server = "127.0.0.1:1" })
+	cmd := exec.Command(cusaxBinary(t), "__complete", "call", "")
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+home, "XDG_CACHE_HOME="+cache, "CUSAX_CONFIG=", "CUSAX_SECRETS=file")
+	start := time.Now()
+	out, err := cmd.Output()
+	took := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "Bob Builder\tbob@" + bed.Domain + "\nCarol\tcarol@" + bed.Domain + "\nDave\tdave@" + bed.Domain2 + "\nFrank\tfrank@" + bed.Domain + "\n:4\n"
+	if string(out) != want {
+		t.Errorf("__complete call: %q, want %q", out, want)
+	}
+	t.Logf("__complete call took %v", took)
 }
