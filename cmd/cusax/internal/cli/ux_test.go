@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -161,4 +162,49 @@ func TestRosterCacheFeedsCompletion(t *testing.T) {
 		t.Errorf("__complete call: %q, want %q", out, want)
 	}
 	t.Logf("__complete call took %v", took)
+}
+
+// TestCallRecordNothingWarns against Kamailio and sipp: a callee that
+// answers and sends no audio, and one that is busy. --record says on
+// stderr that nothing was recorded (with --json too, whose "recorded" is
+// then absent) and what is at the path; a file the backend left is kept.
+func TestCallRecordNothingWarns(t *testing.T) {
+	bed := testbed.Shared(t)
+	c := newCaller(t, bed, "recnone", "")
+	for _, tc := range []struct {
+		name   string
+		answer int
+		code   int
+		why    string
+	}{
+		{"silent callee", 200, 0, "no audio came from the callee"},
+		{"busy callee", 486, cmdutil.ExitBusy, "the call was not answered"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			callee := calleeUser(t, bed, "recnone"+strconv.Itoa(tc.answer))
+			uas := bed.StartSippUAS(t, testbed.SippUASOptions{User: callee, Answer: tc.answer})
+			out := filepath.Join(t.TempDir(), "heard.wav")
+			r := c.call(t, "sip:"+callee+"@"+bed.Domain, "--record", out, "--duration", "1s", "--json")
+			if _, err := uas.Wait(15 * time.Second); err != nil {
+				t.Errorf("callee: %v", err)
+			}
+			if r.code != tc.code {
+				t.Fatalf("exit %d, want %d\n%s", r.code, tc.code, r.stderr)
+			}
+			if !strings.Contains(r.stderr, "cusax: warning: --record: nothing was recorded, "+tc.why+": ") {
+				t.Errorf("stderr %q", r.stderr)
+			}
+			if strings.Contains(r.stdout, `"recorded"`) {
+				t.Errorf("stdout names a recording: %s", r.stdout)
+			}
+			st, err := os.Stat(out)
+			switch {
+			case err == nil && !strings.Contains(r.stderr, fmt.Sprintf("(%d bytes: a WAV header only); it is kept", st.Size())):
+				t.Errorf("a %d-byte file is left and stderr does not say so: %q", st.Size(), r.stderr)
+			case err != nil && !strings.Contains(r.stderr, "no file was written"):
+				t.Errorf("no file and stderr does not say so: %q", r.stderr)
+			}
+			t.Logf("%s: file %v (%v); stderr %q", tc.name, st != nil, err, r.stderr)
+		})
+	}
 }
