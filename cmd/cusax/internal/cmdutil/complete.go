@@ -14,10 +14,12 @@ import (
 )
 
 // Shell completion (cusax completion bash|zsh|fish). A completion runs on
-// every Tab, so it only ever reads local files: the config for account
-// names, the roster cache for contacts. It never logs in, never starts a
-// plugin and never opens the secret store; when a file is missing or
-// broken it offers nothing rather than an error.
+// every Tab, so it only reads local files: the config for account names
+// (through config.Load, which refuses a config others could have written
+// and, as for every command, clears a killed write's temporary file), the
+// roster cache for contacts. It never logs in, never starts a plugin and
+// never opens the secret store; when a file is missing, refused or broken
+// it offers nothing rather than an error.
 
 // CompleteEnum makes flag name complete to values (and never to files).
 func CompleteEnum(cmd *cobra.Command, name string, values []string) {

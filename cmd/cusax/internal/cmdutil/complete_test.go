@@ -1,6 +1,8 @@
 package cmdutil
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -69,5 +71,30 @@ func TestFinishCompletion(t *testing.T) {
 		t.Error("--format lost its completion")
 	} else if got, _ := fn(sub, nil, ""); !slices.Equal(got, []string{"a", "b"}) {
 		t.Errorf("--format completes %q", got)
+	}
+}
+
+// TestAccountNamesFromTrustedConfigOnly: account names come from the
+// config, and not from one that others could have written (refused, as
+// every command refuses it).
+func TestAccountNamesFromTrustedConfigOnly(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "cusax")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "config.toml")
+	text := "version = 1\n\n[[account]]\nname = \"home\"\n[account.xmpp]\njid = \"a@example.com\"\n\n[[account]]\nname = \"work\"\n[account.xmpp]\njid = \"b@example.com\"\n"
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := &Factory{ConfigPath: func() (string, error) { return path, nil }}
+	if got, _ := f.CompleteAccountArgs(nil, []string{"home"}, ""); !slices.Equal(got, []string{"work"}) {
+		t.Errorf("accounts %q, want [work]", got)
+	}
+	if err := os.Chmod(path, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := f.CompleteAccountArgs(nil, nil, ""); len(got) != 0 {
+		t.Errorf("a world-writable config gave %q", got)
 	}
 }
