@@ -26,6 +26,25 @@ func CompleteEnum(cmd *cobra.Command, name string, values []string) {
 	_ = cmd.RegisterFlagCompletionFunc(name, cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp))
 }
 
+// CompleteEnumList makes a comma-separated list flag (--accept a,b)
+// complete its last element to the values not given yet.
+func CompleteEnumList(cmd *cobra.Command, name string, values []string) {
+	_ = cmd.RegisterFlagCompletionFunc(name, func(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		given := strings.Split(toComplete, ",")
+		head := strings.Join(given[:len(given)-1], ",")
+		if head != "" {
+			head += ","
+		}
+		var out []string
+		for _, v := range values {
+			if !slices.Contains(given[:len(given)-1], v) {
+				out = append(out, head+v)
+			}
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
+	})
+}
+
 // CompleteAccountFlag makes flag name (--account, --via, …) complete to
 // the configured account names.
 func (f *Factory) CompleteAccountFlag(cmd *cobra.Command, name string) {

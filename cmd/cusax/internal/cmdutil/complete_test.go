@@ -98,3 +98,20 @@ func TestAccountNamesFromTrustedConfigOnly(t *testing.T) {
 		t.Errorf("a world-writable config gave %q", got)
 	}
 }
+
+func TestCompleteEnumList(t *testing.T) {
+	cmd := &cobra.Command{Use: "x"}
+	cmd.Flags().StringSlice("accept", nil, "")
+	CompleteEnumList(cmd, "accept", []string{"a", "b", "c"})
+	fn, _ := cmd.GetFlagCompletionFunc("accept")
+	for typed, want := range map[string][]string{
+		"":     {"a", "b", "c"},
+		"b,":   {"b,a", "b,c"},
+		"b,a,": {"b,a,c"},
+	} {
+		got, d := fn(cmd, nil, typed)
+		if !slices.Equal(got, want) || d&cobra.ShellCompDirectiveNoSpace == 0 {
+			t.Errorf("%q: %q (directive %d), want %q", typed, got, d, want)
+		}
+	}
+}

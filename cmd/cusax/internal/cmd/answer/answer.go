@@ -178,7 +178,7 @@ with media_protection (the SRTP suite, or "none") for an answered call.`,
 	fl.BoolVar(&o.NoPresence, "no-presence", false, "do not show the account as on the phone (dnd) over XMPP while a call is up")
 	cmdutil.MediaEncryptionFlag(cmd, &o.MediaEncryption)
 	f.CompleteAccountFlag(cmd, "account")
-	cmdutil.CompleteEnum(cmd, "accept", verdicts)
+	cmdutil.CompleteEnumList(cmd, "accept", verdicts)
 	cmdutil.CompleteEnum(cmd, "reject-with", []string{"busy", "decline", "unavailable"})
 	cmdutil.CompleteEnum(cmd, "exec-on", []string{answering.ExecOnEnd, answering.ExecOnAnswer})
 	_ = cmd.MarkFlagFilename("play", "wav")
