@@ -96,14 +96,14 @@ printf '%s\n' "$CUSAX_BED_BOB_PASSWORD" | CUSAX_CONFIG=$CUSAX_CONFIG_BOB "${cusa
 	--jid "$CUSAX_BED_BOB_JID" --xmpp-server "$CUSAX_BED_XMPP_ADDR" \
 	--aor "sip:bob@$CUSAX_BED_SIP_DOMAIN" --sip-proxy "sip:$CUSAX_BED_SIP_TLS_ADDR;transport=tls" \
 	--ca-file "$CUSAX_BED_CA" --password-stdin >/dev/null 2>&1
-CUSAX_CONFIG=$CUSAX_CONFIG_BOB "${cusax[@]}" chat --listen --count 1 --timeout 20s &
+CUSAX_CONFIG=$CUSAX_CONFIG_BOB "${cusax[@]}" chat --listen --count 1 --listen-for 20s &
 listener=$!
 sleep 1.5
 echo "the build is green" | run "${cusax[@]}" chat --account demo Bob
 wait "$listener"
 
 bold "10. A multi-user chat room (XEP-0045) and its disco#info (RFC 7081 §4)"
-CUSAX_CONFIG=$CUSAX_CONFIG_BOB "${cusax[@]}" chat --room "demo@$CUSAX_BED_MUC_DOMAIN" --listen --count 1 --timeout 20s &
+CUSAX_CONFIG=$CUSAX_CONFIG_BOB "${cusax[@]}" chat --room "demo@$CUSAX_BED_MUC_DOMAIN" --listen --count 1 --listen-for 20s &
 listener=$!
 # The room exists once bob has joined: wait for it rather than guess.
 for _ in $(seq 1 50); do
@@ -194,8 +194,8 @@ run "$BIN/cusax-testbed" tone --out "$demo/greeting.wav" --freq 660 --duration 1
 run "$BIN/cusax-testbed" tone --out "$demo/message.wav" --freq 330 --duration 3s
 mkdir -p "$demo/vm"
 # alice's phone: another session of hers (its own resource) waits for the notification.
-printf '$ %s chat --account demo --listen --count 1 --timeout 30s >%s &\n' "${cusax[*]}" "$demo/phone.out" >&2
-"${cusax[@]}" chat --account demo --listen --count 1 --timeout 30s >"$demo/phone.out" 2>"$demo/phone.err" &
+printf '$ %s chat --account demo --listen --count 1 --listen-for 30s >%s &\n' "${cusax[*]}" "$demo/phone.out" >&2
+"${cusax[@]}" chat --account demo --listen --count 1 --listen-for 30s >"$demo/phone.out" 2>"$demo/phone.err" &
 phone_pid=$!
 printf '$ %s answer --account demo --max-calls 1 --play %s --duration 8s --record %s --notify %s --json >%s &\n' \
 	"${cusax[*]}" "$demo/greeting.wav" "'$demo/vm/{time}-{caller}.wav'" "$CUSAX_BED_ALICE_JID" "$demo/answer.out" >&2

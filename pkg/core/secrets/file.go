@@ -211,10 +211,10 @@ func malformed(path string, err error) error {
 	switch {
 	case errors.As(err, &strict) && len(strict.Errors) > 0:
 		line, _ = strict.Errors[0].Position()
-		return fmt.Errorf("read secrets file %s: line %d: unknown key (content not shown)", path, line)
+		return fmt.Errorf("read secrets file %s: line %d: unknown key (content not shown): %w", path, line, ErrMalformed)
 	case errors.As(err, &de):
 		line, _ = de.Position()
-		return fmt.Errorf("read secrets file %s: line %d: malformed (content not shown)", path, line)
+		return fmt.Errorf("read secrets file %s: line %d: %w (content not shown)", path, line, ErrMalformed)
 	}
-	return fmt.Errorf("read secrets file %s: malformed (content not shown)", path)
+	return fmt.Errorf("read secrets file %s: %w (content not shown)", path, ErrMalformed)
 }

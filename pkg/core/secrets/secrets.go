@@ -24,6 +24,9 @@ var (
 	// ErrPasswordCommand: a password_command failed, timed out or printed
 	// nothing.
 	ErrPasswordCommand = errors.New("password command failed")
+	// ErrMalformed: the secrets file is not valid TOML or has an unknown
+	// key; the error names the line, never its content.
+	ErrMalformed = errors.New("malformed")
 )
 
 // Ref names the password of one aspect of one account.

@@ -2,7 +2,9 @@
 // directory, so that `cusax roster` and `cusax whois-caller` do not fetch
 // every vCard on every run (RFC 7081 §3.5: avoid retrieving vCards for the
 // whole roster). Entries expire after a TTL; a missing vCard is cached too,
-// so that contacts without one are not asked again and again.
+// so that contacts without one are not asked again and again. Beside
+// them it keeps the roster last fetched (SaveRoster), which shell
+// completion reads instead of logging in.
 //
 // A damaged or unreadable entry is treated as missing and fetched again:
 // the cache can always be rebuilt, so it never makes a command fail.

@@ -65,7 +65,7 @@ func TestAgentCombinedOutage(t *testing.T) {
 	// they find alice's agent.
 	t.Setenv("XDG_RUNTIME_DIR", h.rt)
 
-	listener := startCusax(t, bobHome, false, "--no-agent", "chat", "--listen", "--json", "--give-up-after", "0", "--timeout", "140s")
+	listener := startCusax(t, bobHome, false, "--no-agent", "chat", "--listen", "--json", "--give-up-after", "0", "--listen-for", "140s")
 	waitPresence(t, bed, bob)
 
 	// Prosody away.

@@ -89,7 +89,7 @@ func TestChatInteropWithGoSendxmpp(t *testing.T) {
 	io, _, out, errOut := iostreams.Test()
 	done := make(chan int, 1)
 	go func() {
-		done <- Run(ctx, io, []string{"--config", home + "/cusax/config.toml", "chat", "--listen", "--json", "--count", "1", "--timeout", "30s"})
+		done <- Run(ctx, io, []string{"--config", home + "/cusax/config.toml", "chat", "--listen", "--json", "--count", "1", "--listen-for", "30s"})
 	}()
 	time.Sleep(1500 * time.Millisecond) // cusax logs in and announces presence
 	send := sendxmpp(t, ctx, bed, "bob", "chatty@"+bed.Domain)
@@ -127,7 +127,7 @@ func TestChatRoom(t *testing.T) {
 	io, _, out, errOut := iostreams.Test()
 	done := make(chan int, 1)
 	go func() {
-		done <- Run(ctx, io, []string{"--config", rosa + "/cusax/config.toml", "chat", "--room", room, "--listen", "--json", "--count", "1", "--timeout", "30s"})
+		done <- Run(ctx, io, []string{"--config", rosa + "/cusax/config.toml", "chat", "--room", room, "--listen", "--json", "--count", "1", "--listen-for", "30s"})
 	}()
 	// The room exists once rosa has joined (Prosody creates it then and
 	// destroys a temporary room when its last occupant leaves): poll its
@@ -183,7 +183,7 @@ func TestChatLines(t *testing.T) {
 	io, _, out, errOut := iostreams.Test()
 	done := make(chan int, 1)
 	go func() {
-		done <- Run(ctx, io, []string{"--config", receiver + "/cusax/config.toml", "chat", "--listen", "--json", "--count", "3", "--timeout", "30s"})
+		done <- Run(ctx, io, []string{"--config", receiver + "/cusax/config.toml", "chat", "--listen", "--json", "--count", "3", "--listen-for", "30s"})
 	}()
 	time.Sleep(1500 * time.Millisecond)
 	r := runCLI(t, sender, "one\n\ntwo\nthree\n", "chat", "linereceiver@"+bed.Domain, "--lines")

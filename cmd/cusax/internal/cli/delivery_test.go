@@ -266,7 +266,7 @@ func TestChatListenKill9(t *testing.T) {
 	waitUnacked(t, bed, jid, "the server to drop the dead session", func(m map[string]int) bool { return len(m) == 0 })
 	sendChat(t, sender, jid, "m5")
 
-	second := startCusax(t, recv, false, "chat", "--listen", "--json", "--count", "4", "--timeout", "30s")
+	second := startCusax(t, recv, false, "chat", "--listen", "--json", "--include-delayed", "--count", "4", "--listen-for", "30s")
 	if code := second.wait(t, 40*time.Second); code != 0 {
 		t.Fatalf("second listener: exit %d", code)
 	}
@@ -319,7 +319,7 @@ func TestChatListenHostKill9(t *testing.T) {
 	// user's last one (mod_smacks delivery/failure), so the next listener
 	// must not log in before it is gone.
 	waitUnacked(t, bed, jid, "the orphaned plugin's session to end", func(m map[string]int) bool { return len(m) == 0 })
-	second := startCusax(t, recv, false, "chat", "--listen", "--json", "--count", "1", "--timeout", "20s")
+	second := startCusax(t, recv, false, "chat", "--listen", "--json", "--include-delayed", "--count", "1", "--listen-for", "20s")
 	if code := second.wait(t, 30*time.Second); code != 0 {
 		t.Fatalf("second listener: exit %d", code)
 	}
@@ -344,7 +344,7 @@ func TestChatListenCountLeavesRest(t *testing.T) {
 	// its presence.
 	sendChat(t, sender, jid, all...)
 
-	first := startCusax(t, recv, false, "chat", "--listen", "--json", "--count", strconv.Itoa(n), "--timeout", "30s")
+	first := startCusax(t, recv, false, "chat", "--listen", "--json", "--include-delayed", "--count", strconv.Itoa(n), "--listen-for", "30s")
 	if code := first.wait(t, 40*time.Second); code != 0 {
 		t.Fatalf("first listener: exit %d", code)
 	}
@@ -352,7 +352,7 @@ func TestChatListenCountLeavesRest(t *testing.T) {
 		t.Fatalf("first listener got %q, want %q", got, all[:n])
 	}
 	waitUnacked(t, bed, jid, "the first listener's session to end", func(m map[string]int) bool { return len(m) == 0 })
-	second := startCusax(t, recv, false, "chat", "--listen", "--json", "--count", "6", "--timeout", "30s")
+	second := startCusax(t, recv, false, "chat", "--listen", "--json", "--count", "6", "--listen-for", "30s")
 	waitLines(t, second, 5)
 	// A marker after the 5: a duplicate would come before it.
 	sendChat(t, sender, jid, "end")
@@ -379,7 +379,7 @@ func TestChatListenSlowReader(t *testing.T) {
 	sender, _ := deliveryUser(t, bed, "slowsend", "")
 	const total = 5000
 
-	p := startCusax(t, recv, true, "chat", "--listen", "--json", "--count", strconv.Itoa(total+1), "--timeout", "5m")
+	p := startCusax(t, recv, true, "chat", "--listen", "--json", "--count", strconv.Itoa(total+1), "--listen-for", "5m")
 	// Ready: a first message reaches it (offline storage or directly).
 	sendChat(t, sender, jid, "ready")
 	bodies := make([]string, total)
@@ -480,7 +480,7 @@ func TestChatListenConnectionDropped(t *testing.T) {
 	recv, jid := deliveryUser(t, bed, "droprecv", relay.ln.Addr().String())
 	sender, _ := deliveryUser(t, bed, "dropsend", "")
 
-	p := startCusax(t, recv, false, "chat", "--listen", "--timeout", "60s", "--give-up-after", "2s")
+	p := startCusax(t, recv, false, "chat", "--listen", "--listen-for", "60s", "--give-up-after", "2s")
 	sendChat(t, sender, jid, "hello")
 	waitLines(t, p, 1)
 	relay.pause()
@@ -553,7 +553,7 @@ func TestChatLinesLongAndInvalid(t *testing.T) {
 		t.Errorf("invalid UTF-8 argument: exit %d, stderr %q", r.code, r.stderr)
 	}
 
-	l := startCusax(t, recv, false, "chat", "--listen", "--json", "--count", "5", "--timeout", "30s")
+	l := startCusax(t, recv, false, "chat", "--listen", "--json", "--include-delayed", "--count", "5", "--listen-for", "30s")
 	waitLines(t, l, 4)
 	sendChat(t, sender, jid, "marker") // anything partial would come before it
 	if code := l.wait(t, 40*time.Second); code != 0 {

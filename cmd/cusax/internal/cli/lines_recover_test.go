@@ -26,7 +26,7 @@ func TestChatLinesSurvivesDrop(t *testing.T) {
 	recv, jid := deliveryUser(t, bed, "rcvrecv", "")
 	sender, _ := deliveryUser(t, bed, "rcvsend", relay.addr())
 
-	listener := startCusax(t, recv, false, "chat", "--listen", "--json", "--count", "3", "--timeout", "60s")
+	listener := startCusax(t, recv, false, "chat", "--listen", "--json", "--count", "3", "--listen-for", "60s")
 	waitPresence(t, bed, jid)
 	s := startSender(t, sender, jid, "--lines")
 

@@ -188,7 +188,7 @@ func TestChatListenSurvivesNetworkDrop(t *testing.T) {
 	link := newNetCut(t, bed.XMPPAddr)
 	home, jid := deliveryUser(t, bed, "dropaway", link.addr())
 	user, domain, _ := strings.Cut(jid, "@")
-	p := startCusax(t, home, false, "chat", "--listen", "--json", "--give-up-after", "0", "--timeout", "110s")
+	p := startCusax(t, home, false, "chat", "--listen", "--json", "--give-up-after", "0", "--listen-for", "110s")
 	waitPresence(t, bed, jid)
 
 	link.down()
@@ -260,7 +260,7 @@ func TestChatListenNoticesSilentDrop(t *testing.T) {
 	link := newNetCut(t, bed.XMPPAddr)
 	home, jid := deliveryUser(t, bed, "silent", link.addr())
 	// --probe-every 4s (hidden; 20 s by default): the same path, sooner.
-	p := startCusax(t, home, false, "chat", "--listen", "--json", "--timeout", "110s", "--probe-every", "4s")
+	p := startCusax(t, home, false, "chat", "--listen", "--json", "--listen-for", "110s", "--probe-every", "4s")
 	waitPresence(t, bed, jid)
 	link.blackhole()
 	silent := time.Now()
@@ -295,7 +295,7 @@ func TestChatListenNoDuplicateAfterCut(t *testing.T) {
 	defer cancel()
 	link := newNetCut(t, bed.XMPPAddr)
 	home, jid := deliveryUser(t, bed, "dupcut", link.addr())
-	p := startCusax(t, home, false, "chat", "--listen", "--json", "--timeout", "80s")
+	p := startCusax(t, home, false, "chat", "--listen", "--json", "--listen-for", "80s")
 	waitPresence(t, bed, jid)
 
 	// From here what cusax sends (its <a/> for the message) is lost.
@@ -347,7 +347,7 @@ func TestListenersSurviveRestarts(t *testing.T) {
 	}
 	whoHome, ansHome := sipHome("rwho"), sipHome("rans")
 
-	chat := startCusax(t, chatHome, false, "chat", "--listen", "--json", "--give-up-after", "0", "--timeout", "170s")
+	chat := startCusax(t, chatHome, false, "chat", "--listen", "--json", "--give-up-after", "0", "--listen-for", "170s")
 	waitPresence(t, bed, jid)
 	who := startListener(t, ctx, whoHome, "--on-call", "busy", "--give-up-after", "0")
 	// Every verdict is taken: only a caller that cannot be judged is refused.
@@ -515,11 +515,11 @@ func TestChatRoomListenSurvivesNetworkDrop(t *testing.T) {
 	}
 	// The keeper holds the room open while the listener is away (Prosody
 	// destroys a temporary room when its last occupant leaves).
-	startCusax(t, keeper, false, "chat", "--room", room, "--listen", "--json", "--timeout", "100s")
+	startCusax(t, keeper, false, "chat", "--room", room, "--listen", "--json", "--listen-for", "100s")
 	waitFor(t, "the room to exist", 20*time.Second, func() bool {
 		return runCLI(t, poster, "", "chat", "--room", room, "--info").code == 0
 	})
-	p := startCusax(t, listener, false, "chat", "--room", room, "--listen", "--json", "--give-up-after", "0", "--timeout", "100s")
+	p := startCusax(t, listener, false, "chat", "--room", room, "--listen", "--json", "--give-up-after", "0", "--listen-for", "100s")
 	// Post until the listener is in the room and prints one.
 	warm := 0
 	waitFor(t, "the listener to be in the room", 30*time.Second, func() bool {

@@ -104,7 +104,8 @@ func Run(ctx context.Context, io *iostreams.IOStreams, args []string) int {
 	if err == nil {
 		return cmdutil.ExitOK
 	}
-	if isUnknownCommand(err) {
+	if isUnknownCommand(err) && !cmdutil.IsUsage(err) {
+		// Rewrapping a usage error would drop its hints (the "did you mean").
 		err = cmdutil.Usagef("%v", err)
 	}
 	code := cmdutil.ExitCode(err)
@@ -155,12 +156,16 @@ func newFactory(ctx context.Context, io *iostreams.IOStreams) (*cmdutil.Factory,
 		var settings map[string]map[string]string
 		timeout := policychain.DefaultTimeout
 		callTimeout := pluginhost.DefaultCallTimeout
-		if cfg, _, err := f.Config(); err == nil {
-			dirs = append(dirs, cfg.Plugins.Dirs...)
-			settings = cfg.Policies
-			timeout = cfg.Plugins.DecisionTimeoutOr(timeout)
-			callTimeout = cfg.Plugins.CallTimeoutOr(callTimeout)
+		cfg, _, err := f.Config()
+		if err != nil {
+			// A broken config would drop its [plugins] dirs and policy
+			// settings without a word (`cusax plugins` exited 0).
+			return nil, err
 		}
+		dirs = append(dirs, cfg.Plugins.Dirs...)
+		settings = cfg.Policies
+		timeout = cfg.Plugins.DecisionTimeoutOr(timeout)
+		callTimeout = cfg.Plugins.CallTimeoutOr(callTimeout)
 		level := "info"
 		if g.debug {
 			level = "debug"

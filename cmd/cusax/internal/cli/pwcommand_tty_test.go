@@ -42,7 +42,7 @@ func TestPasswordCommandPromptsOnTTY(t *testing.T) {
 	streams, _, out, errOut := iostreams.Test()
 	done := make(chan int, 1)
 	go func() {
-		done <- Run(ctx, streams, []string{"--config", receiver + "/cusax/config.toml", "chat", "--listen", "--count", "1", "--timeout", "40s"})
+		done <- Run(ctx, streams, []string{"--config", receiver + "/cusax/config.toml", "chat", "--listen", "--count", "1", "--listen-for", "40s"})
 	}()
 	cmd, tty, typeText := onTerminal(t, ctx, cusaxBinary(t)+" --config "+cfgPath+" chat pwcmdreceiver@"+bed.Domain,
 		"CUSAX_SECRETS=file", "XDG_CACHE_HOME="+sender+"/cache", "XDG_DATA_HOME="+sender+"/data")

@@ -48,6 +48,8 @@ takes --json. See 'cusax help exit-codes'.`,
 	pf.BoolVar(&g.allowPlaintext, "allow-plaintext", false, "this once, when an XMPP server refuses TLS, log in without it (the credentials and the session cross the network unprotected)")
 	pf.BoolVar(&g.noAgent, "no-agent", false, "log in afresh even when the agent (cusax agent) keeps the account connected (also CUSAX_NO_AGENT=1)")
 	root.SetFlagErrorFunc(cmdutil.FlagError)
+	_ = root.MarkPersistentFlagFilename("config", "toml")
+	_ = root.MarkPersistentFlagDirname("plugin-dir")
 
 	root.AddCommand(
 		login.NewCmdLogin(f, nil),
@@ -66,16 +68,13 @@ takes --json. See 'cusax help exit-codes'.`,
 		agent.NewCmdAgent(f, nil),
 		&cobra.Command{Use: "exit-codes", Short: "The exit codes cusax returns", Long: cmdutil.ExitCodesHelp},
 	)
-	// Unknown commands and bad arguments are usage errors (exit 2).
-	root.Args = func(cmd *cobra.Command, args []string) error {
-		if len(args) > 0 {
-			return cmdutil.Usagef("unknown command %q for %q", args[0], cmd.CommandPath())
-		}
-		return nil
-	}
+	// Unknown commands and bad arguments are usage errors (exit 2). This
+	// replaces cobra's own check, so its "did you mean" is made here.
+	root.Args = cmdutil.NoArgsButSubcommands
 	root.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
 	// --jq on every command that has --json (docs/json.md).
 	cmdutil.EnableJQ(root, f)
+	cmdutil.FinishCompletion(root)
 	return root
 }
 

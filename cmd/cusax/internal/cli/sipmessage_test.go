@@ -125,7 +125,7 @@ func TestSIPMessageBetweenAccounts(t *testing.T) {
 	}
 
 	plugDir := sipMessagePluginDir(t)
-	listener := startCusax(t, rcvHome, false, "chat", "--listen", "--json", "--count", "2", "--timeout", "45s")
+	listener := startCusax(t, rcvHome, false, "chat", "--listen", "--json", "--count", "2", "--listen-for", "45s")
 	// Until the listener has registered, Kamailio answers 480 (exit 7:
 	// nothing was delivered, so sending again cannot duplicate).
 	body := "hello over SIP MESSAGE " + tok + " ✓"
@@ -216,7 +216,7 @@ func TestSIPMessageListenerNoticesKamailioRestart(t *testing.T) {
 		return strings.Count(string(b), "cusax-testbed: REGISTER sip:smrestart@"+bed.Domain)
 	}
 	before := registers() // login's REGISTER and its removal
-	listener := startCusax(t, home, false, "chat", "--listen", "--json", "--timeout", "60s", "--give-up-after", "5s")
+	listener := startCusax(t, home, false, "chat", "--listen", "--json", "--listen-for", "60s", "--give-up-after", "5s")
 	// Registered once Kamailio logged one more REGISTER of the user.
 	waitFor(t, "the listener's REGISTER", 20*time.Second, func() bool { return registers() > before })
 	if err := bed.RestartKamailio(ctx); err != nil {

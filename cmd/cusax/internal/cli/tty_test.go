@@ -24,7 +24,7 @@ func TestChatInteractiveTTY(t *testing.T) {
 	streams, _, out, errOut := iostreams.Test()
 	done := make(chan int, 1)
 	go func() {
-		done <- Run(ctx, streams, []string{"--config", receiver + "/cusax/config.toml", "chat", "--listen", "--json", "--count", "2", "--timeout", "30s"})
+		done <- Run(ctx, streams, []string{"--config", receiver + "/cusax/config.toml", "chat", "--listen", "--json", "--count", "2", "--listen-for", "30s"})
 	}()
 	time.Sleep(1500 * time.Millisecond)
 

@@ -57,7 +57,7 @@ func TestVoicemail(t *testing.T) {
 		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 		return cmd, &stdout, &stderr
 	}
-	phone, phoneOut, phoneErr := start("chat", "--listen", "--count", "1", "--timeout", "60s")
+	phone, phoneOut, phoneErr := start("chat", "--listen", "--count", "1", "--listen-for", "60s")
 	waitFor(t, "the owner's chat listener to log in", 15*time.Second, func() bool {
 		n, err := bed.XMPPSessions(ctx, "vmowner", bed.Domain)
 		return err == nil && n == 1

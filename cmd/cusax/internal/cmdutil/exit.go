@@ -53,7 +53,9 @@ const ExitCodesHelp = `cusax exit codes (stable; scripts may rely on them):
 
   0    success; "no results" is success too
   1    error not covered below
-  2    usage: bad flag, argument or config value; also a config, secrets
+  2    usage: bad flag, argument or config value (config.toml or
+       secrets.toml not valid TOML, or a value that fails validation,
+       whichever command reads it); also a config, secrets
        or audit state file that another user owns or others can write
        (or a directory above it): it is refused, never read; the agent's
        socket directory or socket not private to the user; input cusax
@@ -171,4 +173,23 @@ func Hints(err error) []string {
 		err = errors.Unwrap(err)
 	}
 	return out
+}
+
+// NoArgsButSubcommands is the Args of a command that has subcommands and
+// takes no arguments of its own (the root, roster): an argument is an
+// unknown command, a usage error with cobra's suggestions as a hint
+// ("did you mean 'cusax status'?"; `cusax stauts` gave none).
+func NoArgsButSubcommands(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	err := Usagef("unknown command %q for %q", args[0], cmd.CommandPath())
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2 // cobra's default, set only by its own check
+	}
+	var hints []string
+	for _, s := range cmd.SuggestionsFor(args[0]) {
+		hints = append(hints, fmt.Sprintf("did you mean '%s %s'?", cmd.CommandPath(), s))
+	}
+	return WithHint(err, hints...)
 }

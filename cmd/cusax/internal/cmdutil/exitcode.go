@@ -51,8 +51,10 @@ func ExitCode(err error) int {
 }
 
 // IsConfigError: config.toml is not valid TOML, has a wrong type or an
-// unknown key, or a value that fails validation. Like a bad flag, it is
-// the user's input to fix, so it exits 2 (`cusax help exit-codes`).
+// unknown key, or a value that fails validation; or secrets.toml beside it
+// is not valid TOML. Like a bad flag, it is the user's input to fix, so it
+// exits 2 (`cusax help exit-codes`).
 func IsConfigError(err error) bool {
-	return errors.Is(err, config.ErrMalformed) || errors.Is(err, config.ErrInvalid)
+	return errors.Is(err, config.ErrMalformed) || errors.Is(err, config.ErrInvalid) ||
+		errors.Is(err, secrets.ErrMalformed)
 }

@@ -16,7 +16,7 @@ import (
 // completion of them; CheckEnum validates it.
 func EnumFlag(cmd *cobra.Command, v *string, name, usage string, values []string) {
 	cmd.Flags().StringVar(v, name, "", usage)
-	_ = cmd.RegisterFlagCompletionFunc(name, cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp))
+	CompleteEnum(cmd, name, values)
 }
 
 // CheckEnum validates the EnumFlag name when it was given: a usage error

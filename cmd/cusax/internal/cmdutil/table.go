@@ -5,16 +5,30 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/spf13/cobra"
 )
 
 // Table prints rows aligned for people on a terminal, and as stable
-// tab-separated values (no header) when piped.
+// tab-separated values when piped: no header unless TSVHeader (--header)
+// names the columns, as gh does.
 type Table struct {
-	w      io.Writer
-	tty    bool
-	header []string
-	rows   [][]string
+	w         io.Writer
+	tty       bool
+	header    []string
+	tsvHeader []string
+	rows      [][]string
 }
+
+// HeaderFlag adds --header to a command that prints a table.
+func HeaderFlag(cmd *cobra.Command, v *bool) {
+	cmd.Flags().BoolVar(v, "header", false, "when piped, print the column names as the first line (a terminal always shows them)")
+}
+
+// TSVHeader sets the column names a piped table starts with (nil: none,
+// the default). They are stable, lower-case names, documented with the
+// command; a terminal shows the header given to NewTable instead.
+func (t *Table) TSVHeader(names ...string) { t.tsvHeader = names }
 
 // NewTable starts a table with a header (shown on terminals only).
 func NewTable(w io.Writer, tty bool, header ...string) *Table {
@@ -39,6 +53,11 @@ func (t *Table) Row(cells ...string) {
 // Flush writes the table.
 func (t *Table) Flush() error {
 	if !t.tty {
+		if len(t.tsvHeader) > 0 {
+			if _, err := fmt.Fprintln(t.w, strings.Join(t.tsvHeader, "\t")); err != nil {
+				return err
+			}
+		}
 		for _, r := range t.rows {
 			if _, err := fmt.Fprintln(t.w, strings.Join(r, "\t")); err != nil {
 				return err

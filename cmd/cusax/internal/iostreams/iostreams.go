@@ -37,9 +37,10 @@ func isTTY(f *os.File) bool {
 	return isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())
 }
 
-// colorWanted follows no-color.org and the CLICOLOR_FORCE convention.
+// colorWanted follows no-color.org (NO_COLOR set and not empty: no
+// colour; NO_COLOR= is as if unset) and the CLICOLOR_FORCE convention.
 func colorWanted(tty bool) bool {
-	if _, ok := os.LookupEnv("NO_COLOR"); ok {
+	if os.Getenv("NO_COLOR") != "" {
 		return false
 	}
 	if v := os.Getenv("CLICOLOR_FORCE"); v != "" && v != "0" {

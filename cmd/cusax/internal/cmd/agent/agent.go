@@ -58,6 +58,10 @@ See docs/agent.md.`,
   $ cusax agent status --json
   $ cusax agent run --account work
   $ cusax agent stop`,
+		// Runnable, so that an unknown subcommand (agent stauts) is a
+		// usage error with a suggestion rather than help and exit 0.
+		Args: cmdutil.NoArgsButSubcommands,
+		RunE: func(c *cobra.Command, _ []string) error { return c.Help() },
 	}
 	sub := func(name, short string, setup func(*cobra.Command, *Options)) *cobra.Command {
 		opts := &Options{F: f, Sub: name, ProbeEvery: 30 * time.Second, Wait: 30 * time.Second}
@@ -78,6 +82,7 @@ See docs/agent.md.`,
 	}
 	accounts := func(c *cobra.Command, o *Options) {
 		c.Flags().StringArrayVar(&o.Accounts, "account", nil, "keep only this account connected (repeatable; default all)")
+		f.CompleteAccountFlag(c, "account")
 		c.Flags().DurationVar(&o.ProbeEvery, "probe-every", 30*time.Second, "XMPP liveness probe interval")
 		_ = c.Flags().MarkHidden("probe-every")
 	}

@@ -177,6 +177,17 @@ with media_protection (the SRTP suite, or "none") for an answered call.`,
 	fl.DurationVar(&o.GiveUpAfter, "give-up-after", 5*time.Minute, "exit 7 when the registration stays lost this long (0: never)")
 	fl.BoolVar(&o.NoPresence, "no-presence", false, "do not show the account as on the phone (dnd) over XMPP while a call is up")
 	cmdutil.MediaEncryptionFlag(cmd, &o.MediaEncryption)
+	f.CompleteAccountFlag(cmd, "account")
+	cmdutil.CompleteEnumList(cmd, "accept", verdicts)
+	cmdutil.CompleteEnum(cmd, "reject-with", []string{"busy", "decline", "unavailable"})
+	cmdutil.CompleteEnum(cmd, "exec-on", []string{answering.ExecOnEnd, answering.ExecOnAnswer})
+	_ = cmd.MarkFlagFilename("play", "wav")
+	_ = cmd.MarkFlagFilename("record")
+	_ = cmd.MarkFlagFilename("exec")
+	// The arguments after -- are --exec's: files, as any program's.
+	cmd.ValidArgsFunction = func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return nil, cobra.ShellCompDirectiveDefault
+	}
 	return cmd
 }
 

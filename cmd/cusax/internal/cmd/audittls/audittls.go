@@ -131,6 +131,17 @@ table (see 'cusax help exit-codes'):
 	fl.StringVar(&o.Resolver, "resolver", "", "DNS server HOST:PORT for --domain/--targets (default: /etc/resolv.conf)")
 	fl.StringVar(&o.CAFile, "ca-file", "", "extra trusted CA certificates (PEM) for domain targets")
 	fl.IntVar(&o.Parallel, "parallel", 4, "endpoints probed at once")
+	cmd.ValidArgsFunction = f.CompleteAccountArgs
+	cmdutil.CompleteEnum(cmd, "format", []string{"text", "json", "ndjson"})
+	var severities []string
+	for _, s := range audit.Severities() {
+		severities = append(severities, s.String())
+	}
+	cmdutil.CompleteEnum(cmd, "warn-on", severities)
+	cmdutil.CompleteEnum(cmd, "fail-on", severities)
+	for _, name := range []string{"profile", "targets", "state", "ca-file"} {
+		_ = cmd.MarkFlagFilename(name)
+	}
 	return cmd
 }
 

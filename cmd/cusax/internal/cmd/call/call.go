@@ -159,6 +159,11 @@ Exit codes: 0 answered, 10 busy, 11 declined, 12 no answer, 13 not found,
 	fl.BoolVar(&o.JSON, "json", false, "print the outcome (or the plan with --dry-run) as JSON")
 	cmdutil.MediaEncryptionFlag(cmd, &o.MediaEncryption)
 	mediaKeyingFlag(cmd, &o.MediaKeying)
+	f.CompleteAccountFlag(cmd, "account")
+	f.CompleteAccountFlag(cmd, "via")
+	cmd.ValidArgsFunction = f.CompleteContact
+	_ = cmd.MarkFlagFilename("play", "wav")
+	_ = cmd.MarkFlagFilename("record", "wav")
 	return cmd
 }
 
@@ -334,7 +339,7 @@ func (o *Options) plan(ctx context.Context) (*callplan.Plan, error) {
 			if err != nil {
 				return nil, nil, err
 			}
-			return sess, sess.Shutdown, nil
+			return rememberingDirectory{sess, f}, sess.Shutdown, nil
 		},
 		Prompter: prompter{f.IO},
 		Trace:    func(op string, d protocol.Decision) { cmdutil.DebugPolicyChain(f, op, d) },
@@ -374,4 +379,19 @@ func (o *Options) checkMedia() error {
 		}
 	}
 	return nil
+}
+
+// rememberingDirectory keeps the roster the call resolved its contact in
+// for shell completion (cmdutil.CompleteContact).
+type rememberingDirectory struct {
+	*session.ChatSession
+	f *cmdutil.Factory
+}
+
+func (d rememberingDirectory) Roster(ctx context.Context) ([]protocol.RosterItem, error) {
+	items, err := d.ChatSession.Roster(ctx)
+	if err == nil {
+		d.f.RememberRoster(d.Account, items)
+	}
+	return items, err
 }

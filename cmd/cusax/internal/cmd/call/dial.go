@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +33,7 @@ func (o *Options) dial(p *callplan.Plan) error {
 	if err := session.CallsOverXMPPError(a); err != nil {
 		return err
 	}
+	o.announce(p)
 	src, err := f.Backends()
 	if err != nil {
 		return err
@@ -208,6 +210,9 @@ func (o *Options) dial(p *callplan.Plan) error {
 	}
 	fill(&out, final, o.Record)
 	out.ExitCode = classify(&out, final, interrupted, o.DTMF)
+	if o.Record != "" && final.RecordedSamples == 0 {
+		warnNothingRecorded(o, final)
+	}
 	if final.Answered && !mediaShown {
 		cmdutil.ReportMedia(f.IO, "", out.MediaProtection, out.MediaKeying, cmdutil.ClearWhy(final.Note, enc, info, backend))
 	}
@@ -308,6 +313,39 @@ func (out *Outcome) summary() string {
 }
 
 // progress reports provisional responses on stderr.
+// announce says on a terminal, before logging in and sending the INVITE,
+// what is being called and how: without it nothing showed until the
+// first provisional response, seconds later or never. Not with --json
+// and not when stderr is a pipe or file, whose readers get what they got
+// before (the progress lines and the outcome).
+func (o *Options) announce(p *callplan.Plan) {
+	io := o.F.IO
+	if o.JSON || !io.IsStderrTTY() {
+		return
+	}
+	what := cmdutil.TermSafe(p.Target)
+	if p.URI != "" && !strings.EqualFold(p.URI, p.Target) {
+		what += " (" + cmdutil.TermSafe(p.URI) + ")"
+	}
+	fmt.Fprintf(io.ErrOut, "cusax: calling %s via %s…\n", what, cmdutil.TermSafe(p.Via))
+}
+
+// warnNothingRecorded: --record asked for the callee's audio and none came
+// (not answered, or no RTP). The file, if the backend wrote one, holds a
+// WAV header only; it is kept (the script that asked for it finds it, and
+// can tell by its size) but it must not pass for a recording.
+func warnNothingRecorded(o *Options, final *protocol.CallEvent) {
+	why := "no audio came from the callee"
+	if !final.Answered {
+		why = "the call was not answered"
+	}
+	state := "no file was written"
+	if st, err := os.Lstat(o.Record); err == nil && st.Mode().IsRegular() {
+		state = fmt.Sprintf("%s holds no audio (%d bytes: a WAV header only); it is kept", o.Record, st.Size())
+	}
+	fmt.Fprintf(o.F.IO.ErrOut, "cusax: warning: --record: nothing was recorded, %s: %s\n", why, state)
+}
+
 func (o *Options) progress(ev protocol.CallEvent) {
 	if ev.StatusCode == 0 {
 		return

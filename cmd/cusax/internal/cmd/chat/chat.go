@@ -34,14 +34,21 @@ type Options struct {
 	Nick              string
 	RoomPasswordStdin bool
 	Listen            bool
-	Timeout           time.Duration
-	Count             int
-	GiveUpAfter       time.Duration
+	// ListenFor is --listen-for (formerly --timeout, kept as a deprecated
+	// alias: elsewhere --timeout bounds a network wait).
+	ListenFor time.Duration
+	Count     int
+	// IncludeDelayed makes --count count delayed messages (XEP-0203:
+	// offline storage, room history) too.
+	IncludeDelayed bool
+	GiveUpAfter    time.Duration
 	// ProbeEvery (hidden; tests) replaces the idle listener's probe
 	// interval, with half of it for the answer.
 	ProbeEvery time.Duration
 	Info       bool
 	JSON       bool
+
+	deprecatedTimeout time.Duration
 }
 
 // NewCmdChat builds the command.
@@ -58,15 +65,19 @@ stdin when it is not a terminal (all of it as one message; with --lines, each
 line as it arrives). A message is at most 252 KiB; a longer one, or text
 that is not UTF-8, is refused before anything of it is sent (exit 2).
 
-With --listen, incoming messages are printed until interrupted, --timeout or
---count. The server counts a message delivered only once cusax printed it
+With --listen, incoming messages are printed until interrupted, --listen-for
+or --count. The server counts a message delivered only once cusax printed it
 (XEP-0198 stream management): what cusax never printed (killed, --count
 reached) goes to the next listener. A dropped connection or a server
 restart is survived: cusax logs in again (said on stderr), joins the room
 again, and prints what the server stored meanwhile, each message once and
 marked delayed ("delayed": true with the server's "delay" time in --json),
-until --give-up-after; then it exits 7. --count and --timeout count over
-the whole run.
+until --give-up-after; then it exits 7. --count and --listen-for count over
+the whole run. Messages the server kept for later (offline storage, room
+history; XEP-0203 delay) are printed marked delayed but do not count
+towards --count unless --include-delayed: --count 1 waits for one new
+message, not the first stored one. --timeout is the old name of
+--listen-for (deprecated: elsewhere --timeout bounds a network wait).
 
 With --lines, a dropped connection is restored: cusax logs in again and
 sends the line that failed again (said on stderr), until --give-up-after;
@@ -86,6 +97,7 @@ with 480 (exit 7); rooms and --info exit 17 (docs/sipmessage-backend.md).`,
   $ tail -f app.log | cusax chat ops --lines
   $ cusax chat --room dev@conference.example.com "deploying"
   $ cusax chat --listen --json --count 1
+  $ cusax chat --listen --listen-for 10m
   $ cusax chat --room dev@conference.example.com --info
   $ cusax chat --account sipper sip:bob@example.com "over SIP MESSAGE"`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -94,6 +106,13 @@ with 480 (exit 7); rooms and --info exit 17 (docs/sipmessage-backend.md).`,
 			}
 			if len(args) > 0 {
 				o.Message, o.HasMessage = strings.Join(args, " "), true
+			}
+			if cmd.Flags().Changed("timeout") {
+				if cmd.Flags().Changed("listen-for") {
+					return cmdutil.Usagef("--timeout is the old name of --listen-for: give one of them")
+				}
+				o.ListenFor = o.deprecatedTimeout
+				fmt.Fprintln(o.F.IO.ErrOut, "cusax: warning: chat --timeout is deprecated: use --listen-for (the listening time; elsewhere --timeout bounds a network wait)")
 			}
 			if err := o.validate(); err != nil {
 				return err
@@ -111,13 +130,24 @@ with 480 (exit 7); rooms and --info exit 17 (docs/sipmessage-backend.md).`,
 	fl.StringVar(&o.Nick, "nick", "", "nickname in the room (default: your JID's local part)")
 	fl.BoolVar(&o.RoomPasswordStdin, "room-password-stdin", false, "read the room password from the first line of stdin")
 	fl.BoolVar(&o.Listen, "listen", false, "print incoming messages")
-	fl.DurationVar(&o.Timeout, "timeout", 0, "with --listen: stop after this long (e.g. 30s)")
-	fl.IntVar(&o.Count, "count", 0, "with --listen: stop after this many messages")
+	fl.DurationVar(&o.ListenFor, "listen-for", 0, "with --listen: stop after listening this long (e.g. 30s)")
+	fl.DurationVar(&o.deprecatedTimeout, "timeout", 0, "deprecated: --listen-for")
+	_ = fl.MarkHidden("timeout")
+	fl.IntVar(&o.Count, "count", 0, "with --listen: stop after this many new messages (delayed ones count with --include-delayed)")
+	fl.BoolVar(&o.IncludeDelayed, "include-delayed", false, "with --listen --count: count delayed messages (offline storage, room history) too")
 	fl.DurationVar(&o.GiveUpAfter, "give-up-after", 5*time.Minute, "with --lines or --listen: when the connection drops, keep logging in again this long, then exit 7 (0: never)")
 	fl.DurationVar(&o.ProbeEvery, "probe-every", 0, "with --listen: probe an idle connection this often (tests)")
 	_ = fl.MarkHidden("probe-every")
 	fl.BoolVar(&o.Info, "info", false, "with --room: print the room's disco#info (RFC 7081 §4: audio-video-uri)")
 	fl.BoolVar(&o.JSON, "json", false, "print JSON (one object per line with --listen)")
+	f.CompleteAccountFlag(cmd, "account")
+	cmd.ValidArgsFunction = func(c *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		if o.Room != "" {
+			// With --room every argument is message text.
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		return f.CompleteContact(c, args, toComplete)
+	}
 	return cmd
 }
 
@@ -131,14 +161,36 @@ func (o *Options) validate() error {
 		return cmdutil.Usagef("--count must not be negative")
 	case o.GiveUpAfter < 0:
 		return cmdutil.Usagef("--give-up-after must not be negative")
-	case (o.Timeout != 0 || o.Count != 0) && !o.Listen:
-		return cmdutil.Usagef("--timeout and --count go with --listen")
+	case (o.ListenFor != 0 || o.Count != 0 || o.IncludeDelayed) && !o.Listen:
+		return cmdutil.Usagef("--listen-for, --count and --include-delayed go with --listen")
+	case o.ListenFor < 0:
+		return cmdutil.Usagef("--listen-for must not be negative")
 	case o.Room == "" && o.Contact == "" && !o.Listen:
 		return cmdutil.Usagef("name a contact, or --room ROOM, or --listen")
 	case o.Nick != "" && o.Room == "":
 		return cmdutil.Usagef("--nick goes with --room")
+	case o.Room != "" && !isRoomJID(o.Room):
+		// A short name went to the server, whose refusal exited 1.
+		return cmdutil.WithHint(cmdutil.Usagef("--room %q: want the room's JID, room@service (XEP-0045)", o.Room),
+			"give the full address, e.g. --room "+shortRoomExample(o.Room))
 	}
 	return nil
+}
+
+// isRoomJID: a bare room JID (XEP-0045 §4.1: room@service), a nickname
+// after '/' allowed and ignored as elsewhere (bare).
+func isRoomJID(room string) bool {
+	local, domain, ok := strings.Cut(bare(room), "@")
+	return ok && local != "" && domain != "" && !strings.ContainsAny(bare(room), " \t\r\n") &&
+		!strings.Contains(domain, "@")
+}
+
+func shortRoomExample(room string) string {
+	name := strings.TrimSpace(bare(room))
+	if name == "" || strings.Contains(name, "@") {
+		name = "room"
+	}
+	return name + "@conference.example.com"
 }
 
 func run(o *Options) error {
@@ -264,10 +316,10 @@ func run(o *Options) error {
 	}
 	if setupLost != nil {
 		// Log in again as the listener does after a drop (open the stream,
-		// join the room again, announce presence), bounded by --timeout.
+		// join the room again, announce presence), bounded by --listen-for.
 		rctx, cancel := context.WithCancel(ctx)
-		if o.Timeout > 0 {
-			rctx, cancel = context.WithTimeout(ctx, o.Timeout)
+		if o.ListenFor > 0 {
+			rctx, cancel = context.WithTimeout(ctx, o.ListenFor)
 		}
 		_, err := rc.reconnect(rctx, setupLost, l.open, l.announce)
 		timedOut := rctx.Err() != nil
@@ -364,6 +416,9 @@ func (o *Options) target(ctx context.Context, sess *session.ChatSession) (string
 	items, err := sess.Roster(ctx)
 	if err != nil && !errors.Is(err, protocol.ErrUnsupported) {
 		return "", "", fmt.Errorf("roster: %w", err)
+	}
+	if err == nil {
+		o.F.RememberRoster(sess.Account, items)
 	}
 	entries := make([]contacts.Entry, 0, len(items))
 	inRoster := map[string]bool{}

@@ -218,8 +218,8 @@ func TestChatBadFlags(t *testing.T) {
 		{"count not a number", []string{"--listen", "--count", "many"}, "invalid argument"},
 		{"negative count", []string{"--listen", "--count", "-1"}, "--count must not be negative"},
 		{"count without listen", []string{"bob", "--count", "1"}, "go with --listen"},
-		{"timeout without listen", []string{"bob", "--timeout", "1s"}, "go with --listen"},
-		{"bad timeout", []string{"--listen", "--timeout", "soon"}, "invalid argument"},
+		{"timeout without listen", []string{"bob", "--listen-for", "1s"}, "go with --listen"},
+		{"bad timeout", []string{"--listen", "--listen-for", "soon"}, "invalid argument"},
 		{"negative give-up-after", []string{"bob", "--lines", "--give-up-after", "-1s"}, "--give-up-after must not be negative"},
 		{"lines with a message", []string{"bob", "--lines", "hi"}, "--lines reads stdin"},
 		{"info without room", []string{"bob", "--info"}, "--info needs --room"},
@@ -380,7 +380,7 @@ func TestChatListenJSONFiltered(t *testing.T) {
 func TestChatListenTimeout(t *testing.T) {
 	e := newEnv(t)
 	// Nothing arrives: --timeout ends it, and no results is not a failure.
-	r := e.Run(newCmd, "--listen", "--timeout", "50ms")
+	r := e.Run(newCmd, "--listen", "--listen-for", "50ms")
 	mustOK(t, r)
 	if r.Stdout != "" {
 		t.Errorf("stdout %q", r.Stdout)

@@ -98,21 +98,22 @@ type received struct {
 	gen int
 }
 
-// listen prints messages until --count, --timeout or an interrupt. Each
+// listen prints messages until --count, --listen-for or an interrupt. Each
 // message is acknowledged after it was written; after the --count-th
 // nothing more is taken, so what arrived after it stays with the server.
 // When the connection is lost it logs in again (l.rc, until
-// --give-up-after); --count and --timeout count over the whole run.
+// --give-up-after); --count and --listen-for count over the whole run.
+// --count counts new messages only, unless --include-delayed.
 func listen(l *listening) error {
 	o := l.o
 	ctx := o.F.Context
-	// lctx ends at --timeout: it also bounds the waits of a reconnect.
+	// lctx ends at --listen-for: it also bounds the waits of a reconnect.
 	lctx, cancel := context.WithCancel(ctx)
-	if o.Timeout > 0 {
-		lctx, cancel = context.WithTimeout(ctx, o.Timeout)
+	if o.ListenFor > 0 {
+		lctx, cancel = context.WithTimeout(ctx, o.ListenFor)
 	}
 	defer cancel()
-	// ended maps the end of lctx: an interrupt, or --timeout ("no
+	// ended maps the end of lctx: an interrupt, or --listen-for ("no
 	// results" is not a failure).
 	ended := func() error {
 		if ctx.Err() != nil {
@@ -191,7 +192,11 @@ func listen(l *listening) error {
 					return err // not acknowledged: the server keeps it
 				}
 				l.seen.add(m)
-				n++
+				if m.Delay.IsZero() || o.IncludeDelayed {
+					// Stored messages are old news: they count only when
+					// asked (XEP-0203 marks them).
+					n++
+				}
 			}
 			if r.gen == gen {
 				lostErr = ack(ctx, l.acker, m)

@@ -170,7 +170,7 @@ func waitPresences(t *testing.T, svc *fake.Service, n int) {
 func TestChatListenReconnects(t *testing.T) {
 	e := newEnv(t)
 	e.Source.IMPP["xmpp"] = &ackedIMPP{IMPP: e.Service.IMPP(), end: fmt.Errorf("stream closed: %w", protocol.ErrNotConnected)}
-	wait := runAsync(e, "--listen", "--json", "--count", "3")
+	wait := runAsync(e, "--listen", "--json", "--count", "3", "--include-delayed")
 	waitListening(t, e.Service)
 	from := cmdtest.BobJID + "/phone"
 	e.Service.Deliver(protocol.Message{ID: "m1", From: from, To: cmdtest.AliceJID, Body: "before"})
@@ -306,7 +306,7 @@ func TestChatListenGivesUp(t *testing.T) {
 		want string
 	}{
 		{"give-up-after", []string{"--give-up-after", "1s"}, cmdutil.ExitNetwork, "giving up (--give-up-after 1s)"},
-		{"timeout", []string{"--give-up-after", "0", "--timeout", "1500ms"}, 0, ""},
+		{"timeout", []string{"--give-up-after", "0", "--listen-for", "1500ms"}, 0, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)

@@ -161,6 +161,10 @@ fetches it again and reports what changed. A bad document changes nothing.`,
 	fl.BoolVar(&opts.Refresh, "refresh", false, "fetch the account's provisioning document again, apply it and report what changed")
 	fl.StringVar(&opts.User, "user", "", "user ID for the provisioning server (default with --discover: the address)")
 	fl.StringVar(&opts.Auth, "auth", "", "how to authenticate to the provisioning server: basic (user ID + password, the default), bearer (a token read like a password) or none")
+	f.CompleteAccountFlag(cmd, "name")
+	cmdutil.CompleteEnum(cmd, "min-tls", []string{"1.2", "1.3"})
+	cmdutil.CompleteEnum(cmd, "auth", []string{"basic", "bearer", "none"})
+	_ = cmd.MarkFlagFilename("ca-file")
 	return cmd
 }
 

@@ -19,6 +19,8 @@ import (
 type Options struct {
 	F    *cmdutil.Factory
 	JSON bool
+	// Header: --header, column names first when piped.
+	Header bool
 }
 
 // NewCmdPlugins builds the command.
@@ -49,6 +51,7 @@ never run; a built-in of the same name stays in use.`,
 		},
 	}
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
+	cmdutil.HeaderFlag(cmd, &opts.Header)
 	return cmd
 }
 
@@ -123,6 +126,9 @@ func run(o *Options) error {
 		}{rows})
 	}
 	t := cmdutil.NewTable(f.IO.Out, f.IO.IsStdoutTTY(), "KIND", "NAME", "VERSION", "API", "SOURCE", "CAPABILITIES", "SHA256", "PATH")
+	if o.Header {
+		t.TSVHeader("kind", "name", "version", "api", "source", "capabilities", "sha256", "path")
+	}
 	for _, r := range rows {
 		caps := strings.Join(r.Capabilities, ",")
 		if r.Error != "" {

@@ -101,6 +101,7 @@ returns to it.`,
 	fl.StringVar(&o.Status, "status", "", "status text shown with the presence")
 	fl.BoolVar(&o.JSON, "json", false, "print JSON")
 	fl.BoolVar(&o.Hold, "hold", false, "without an agent: keep the presence until Ctrl-C")
+	f.CompleteAccountFlag(cmd, "account")
 	return cmd
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/cusax/cusax/pkg/core/config"
 	"github.com/cusax/cusax/pkg/core/session"
 	"github.com/cusax/cusax/pkg/core/vcardcache"
+	"github.com/cusax/cusax/pkg/protocol"
 	"github.com/spf13/cobra"
 )
 
@@ -22,6 +23,7 @@ type Options struct {
 	F            *cmdutil.Factory
 	Account      string
 	JSON         bool
+	Header       bool // --header: column names first when piped
 	Presence     bool
 	PresenceWait time.Duration
 	Refresh      bool
@@ -60,7 +62,7 @@ inter_domain pstn reach [presence].`,
   $ cusax roster show bob
   $ cusax roster export > contacts.vcf
   $ cusax roster subscribe bob@example.com`,
-		Args: cobra.NoArgs,
+		Args: cmdutil.NoArgsButSubcommands,
 		RunE: func(*cobra.Command, []string) error { return runList(o) },
 	}
 	pf := cmd.PersistentFlags()
@@ -71,6 +73,8 @@ inter_domain pstn reach [presence].`,
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print JSON")
 	cmd.Flags().BoolVar(&o.Presence, "presence", false, "also collect presence for --presence-wait after login")
 	cmd.Flags().DurationVar(&o.PresenceWait, "presence-wait", 2*time.Second, "how long to collect presence")
+	cmdutil.HeaderFlag(cmd, &o.Header)
+	o.F.CompleteAccountFlag(cmd, "account")
 	cmd.AddCommand(newCmdShow(o), newCmdExport(o), newCmdSubscribe(o), newCmdApprove(o))
 	return cmd
 }
@@ -127,6 +131,14 @@ func (o *Options) build(only []string, resolve func(*session.ChatSession) ([]str
 	if err != nil {
 		return nil, err
 	}
+	if only == nil {
+		// The whole roster: what completion offers next time.
+		items := make([]protocol.RosterItem, len(list))
+		for i, c := range list {
+			items[i] = protocol.RosterItem{JID: c.JID, Name: c.Name}
+		}
+		f.RememberRoster(acct, items)
+	}
 	for _, c := range list {
 		if c.VCardError != "" {
 			fmt.Fprintf(f.IO.ErrOut, "cusax: warning: vCard of %s: %s\n", c.JID, c.VCardError)
@@ -163,6 +175,13 @@ func runList(o *Options) error {
 		return t.Flush()
 	}
 	t := cmdutil.NewTable(io.Out, false)
+	if o.Header {
+		names := []string{"jid", "name", "subscription", "groups", "callable", "call_uri", "video", "inter_domain", "pstn", "reach"}
+		if o.Presence {
+			names = append(names, "presence")
+		}
+		t.TSVHeader(names...)
+	}
 	for _, c := range b.contacts {
 		row := []string{c.JID, c.Name, c.Subscription, strings.Join(c.Groups, ","), fmt.Sprint(c.Callable), callURI(c),
 			fmt.Sprint(c.Video), fmt.Sprint(c.InterDomain), fmt.Sprint(c.PSTN), reachText(c.Reach)}

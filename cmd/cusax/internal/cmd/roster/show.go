@@ -20,9 +20,16 @@ func newCmdShow(o *Options) *cobra.Command {
 		Short: "Show a contact's full vCard",
 		Long: `Show a contact's full vCard as vCard 4 text (RFC 6350), or with --json the
 contact's calling data and the vCard text. CONTACT is a JID, an xmpp: URI or
-a roster name (exact, else a unique case-insensitive prefix).`,
+a roster name (exact, else a unique case-insensitive prefix); failing
+those, a search: a case-insensitive part of a name or JID (a domain finds
+its contacts), else a phone number in a vCard (digits, any separators, at
+least three; a part of the number will do). Several matches are a usage
+error that lists them.`,
 		Example: `  $ cusax roster show bob
-  $ cusax roster show xmpp:bob@example.com --json`,
+  $ cusax roster show xmpp:bob@example.com --json
+  $ cusax roster show uilder
+  $ cusax roster show example.org
+  $ cusax roster show "+1 555 0100"`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return cmdutil.Usagef("roster show takes one CONTACT")
@@ -30,14 +37,38 @@ a roster name (exact, else a unique case-insensitive prefix).`,
 			return nil
 		},
 		RunE: func(_ *cobra.Command, args []string) error {
-			var target string
+			var target, number string
 			b, err := o.build(nil, func(sess *session.ChatSession) ([]string, error) {
-				jid, err := resolve(o, sess, args[0])
-				target = jid
-				return []string{jid}, err
+				found, err := resolve(o, sess, args[0])
+				if err != nil {
+					return nil, err
+				}
+				if found.number != "" {
+					number = found.number
+					return found.all, nil // every vCard (cached) to look in
+				}
+				target = found.jid
+				return []string{found.jid}, nil
 			})
 			if err != nil {
 				return err
+			}
+			if number != "" {
+				var hits []addressbook.Contact
+				var entries []contacts.Entry
+				for _, c := range b.contacts {
+					if hasNumber(c, number) {
+						hits = append(hits, c)
+						entries = append(entries, contacts.Entry{JID: c.JID, Name: c.Name})
+					}
+				}
+				switch {
+				case len(hits) == 0:
+					return cmdutil.Usagef("contact %q: no contact's name, JID or number matches: %w", args[0], contacts.ErrNoMatch)
+				case len(hits) > 1:
+					return matchesSeveral(args[0], entries)
+				}
+				b.contacts = hits
 			}
 			if len(b.contacts) == 0 {
 				return fmt.Errorf("%s: not in the roster, and no vCard could be shown", target)
@@ -64,24 +95,57 @@ a roster name (exact, else a unique case-insensitive prefix).`,
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.ValidArgsFunction = o.F.CompleteContact
 	return cmd
 }
 
-// resolve maps CONTACT to a roster JID.
-func resolve(o *Options, sess *session.ChatSession, query string) (string, error) {
+// resolved is what CONTACT names: one JID, or a phone number to look for
+// in the vCards of all the roster's JIDs.
+type resolved struct {
+	jid    string
+	number string
+	all    []string
+}
+
+// resolve maps CONTACT to a roster JID: contacts.Resolve, else a search
+// by part of a name or JID, else by phone number.
+func resolve(o *Options, sess *session.ChatSession, query string) (resolved, error) {
 	items, err := sess.Roster(o.F.Context)
 	if err != nil {
-		return "", fmt.Errorf("roster: %w", err)
+		return resolved{}, fmt.Errorf("roster: %w", err)
 	}
+	o.F.RememberRoster(sess.Account, items)
 	entries := make([]contacts.Entry, len(items))
+	all := make([]string, len(items))
 	for i, it := range items {
 		entries[i] = contacts.Entry{JID: it.JID, Name: it.Name}
+		all[i] = it.JID
 	}
 	e, err := contacts.Resolve(entries, query)
-	if err != nil {
-		return "", cmdutil.Usagef("%v", err)
+	if err == nil {
+		if !inRoster(entries, e.JID) {
+			// Something with '@' that is no contact's JID: part of one
+			// ("carol@oth") if that finds a single contact, else a
+			// stranger whose vCard may still be shown.
+			if found := searchEntries(entries, query); len(found) == 1 {
+				return resolved{jid: found[0].JID}, nil
+			}
+		}
+		return resolved{jid: e.JID}, nil
 	}
-	return e.JID, nil
+	if !isNoMatch(err) {
+		return resolved{}, cmdutil.Usagef("%v", err)
+	}
+	switch found := searchEntries(entries, query); {
+	case len(found) == 1:
+		return resolved{jid: found[0].JID}, nil
+	case len(found) > 1:
+		return resolved{}, matchesSeveral(query, found)
+	}
+	if digits := numberQuery(query); digits != "" && len(all) > 0 {
+		return resolved{number: digits, all: all}, nil
+	}
+	return resolved{}, cmdutil.Usagef("%v", err)
 }
 
 func newCmdExport(o *Options) *cobra.Command {
@@ -129,6 +193,16 @@ xmpp: address).`,
 func hasIMPP(card vcard.Card, jid string) bool {
 	for _, f := range card[vcard.FieldIMPP] {
 		if strings.EqualFold(strings.TrimPrefix(f.Value, "xmpp:"), jid) {
+			return true
+		}
+	}
+	return false
+}
+
+func inRoster(entries []contacts.Entry, jid string) bool {
+	bare, _, _ := strings.Cut(jid, "/")
+	for _, e := range entries {
+		if strings.EqualFold(e.JID, bare) {
 			return true
 		}
 	}

@@ -20,6 +20,8 @@ type Options struct {
 	Accounts []string
 	Check    bool
 	JSON     bool
+	// Header: --header, the column names first when piped.
+	Header bool
 }
 
 // NewCmdStatus builds the command.
@@ -35,7 +37,12 @@ switches in "features"): chat goes over SIP MESSAGE (sipmessage) with
 im_over_sip = true or for an account without XMPP. calls_over_xmpp = true,
 which no backend can honour, makes status exit 17 after listing. With
 --check, log into each aspect as 'cusax login' does (SIP first) and show its
-live state.`,
+live state.
+
+Piped, the columns are the same with and without --check, one line per
+account (the live ones empty without it): account, default, related, chat,
+telephony, backends, then for chat and for telephony each: state,
+transport, tls, server_auth, auth, detail. --header names them first.`,
 		Example: `  $ cusax status
   $ cusax status --check --json work`,
 		RunE: func(_ *cobra.Command, args []string) error {
@@ -48,6 +55,8 @@ live state.`,
 	}
 	cmd.Flags().BoolVar(&opts.Check, "check", false, "log into each aspect and report its live state")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
+	cmdutil.HeaderFlag(cmd, &opts.Header)
+	cmd.ValidArgsFunction = f.CompleteAccountArgs
 	return cmd
 }
 
@@ -254,44 +263,95 @@ func checkIMOverSIP(o *Options, a config.Account) (render.AspectJSON, error) {
 	return render.JSONAspect(r), nil
 }
 
+// tsvColumns are piped status's columns, with --check or without.
+var tsvColumns = []string{"account", "default", "related", "chat", "telephony", "backends",
+	"chat_state", "chat_transport", "chat_tls", "chat_server_auth", "chat_auth", "chat_detail",
+	"telephony_state", "telephony_transport", "telephony_tls", "telephony_server_auth", "telephony_auth", "telephony_detail"}
+
+// printTSV writes the stable piped form: one line per account, the same
+// columns whether or not --check ran (issue 19: --check used to switch to
+// other columns and two lines per account).
+func printTSV(o *Options, rows []AccountJSON) {
+	t := cmdutil.NewTable(o.F.IO.Out, false)
+	if o.Header {
+		t.TSVHeader(tsvColumns...)
+	}
+	for _, r := range rows {
+		chat, tel := addresses(r)
+		cells := []string{r.Name, yesNo(r.Default), yesNo(r.Related), chat, tel, backendsCell(r)}
+		for _, a := range []*render.AspectJSON{r.Chat, r.Telephony} {
+			switch {
+			case !r.Checked:
+				cells = append(cells, "", "", "", "", "", "")
+			case a == nil:
+				// The check failed before the aspects were tried.
+				cells = append(cells, "failed", "", "", "", "", r.Error)
+			default:
+				cells = append(cells, liveCells(a)...)
+			}
+		}
+		t.Row(cells...)
+	}
+	_ = t.Flush()
+}
+
+// addresses are the chat and telephony cells: the address, and the server
+// it is reached through when one is set; "-" for an aspect not set up.
+func addresses(r AccountJSON) (chat, tel string) {
+	chat, tel = "-", "-"
+	if r.XMPP != nil {
+		chat = r.XMPP.JID
+		if r.XMPP.Server != "" {
+			chat += " via " + r.XMPP.Server
+		}
+	}
+	if r.SIP != nil {
+		tel = r.SIP.AOR
+		if r.SIP.Proxy != "" {
+			tel += " via " + r.SIP.Proxy
+		}
+	}
+	return chat, tel
+}
+
+// liveCells are an aspect's state, transport, TLS, server
+// authentication, authentication mechanism and detail.
+func liveCells(a *render.AspectJSON) []string {
+	transport, tlsv, auth, mech, detail := "", "none", "", "", a.Error+a.Skipped
+	if rep := a.Report; rep != nil {
+		transport, mech, detail = rep.Transport, rep.AuthMechanism, rep.Address
+		if rep.TLS != nil {
+			tlsv, auth = rep.TLS.Version+" "+rep.TLS.CipherSuite, rep.TLS.ServerAuth
+		}
+	}
+	return []string{a.State, transport, tlsv, auth, mech, detail}
+}
+
 func printHuman(o *Options, rows []AccountJSON) {
 	io := o.F.IO
+	if !io.IsStdoutTTY() {
+		printTSV(o, rows)
+		return
+	}
+	// On a terminal, a table for people: the accounts, or with --check
+	// one line per aspect and its live state.
 	if !o.Check {
-		t := cmdutil.NewTable(io.Out, io.IsStdoutTTY(), "ACCOUNT", "DEFAULT", "RELATED", "CHAT (XMPP)", "TELEPHONY (SIP)", "BACKENDS")
+		t := cmdutil.NewTable(io.Out, true, "ACCOUNT", "DEFAULT", "RELATED", "CHAT (XMPP)", "TELEPHONY (SIP)", "BACKENDS")
 		for _, r := range rows {
-			chat, tel := "-", "-"
-			if r.XMPP != nil {
-				chat = r.XMPP.JID
-				if r.XMPP.Server != "" {
-					chat += " via " + r.XMPP.Server
-				}
-			}
-			if r.SIP != nil {
-				tel = r.SIP.AOR
-				if r.SIP.Proxy != "" {
-					tel += " via " + r.SIP.Proxy
-				}
-			}
+			chat, tel := addresses(r)
 			t.Row(r.Name, yesNo(r.Default), yesNo(r.Related), chat, tel, backendsCell(r))
 		}
 		_ = t.Flush()
 		return
 	}
-	t := cmdutil.NewTable(io.Out, io.IsStdoutTTY(), "ACCOUNT", "ASPECT", "STATE", "TRANSPORT", "TLS", "SERVER AUTH", "AUTH", "DETAIL")
+	t := cmdutil.NewTable(io.Out, true, "ACCOUNT", "ASPECT", "STATE", "TRANSPORT", "TLS", "SERVER AUTH", "AUTH", "DETAIL")
 	for _, r := range rows {
 		if r.Telephony == nil {
 			t.Row(r.Name, "-", "failed", "", "", "", "", r.Error)
 			continue
 		}
 		for _, a := range []*render.AspectJSON{r.Telephony, r.Chat} {
-			transport, tlsv, auth, mech, detail := "", "none", "", "", a.Error+a.Skipped
-			if rep := a.Report; rep != nil {
-				transport, mech, detail = rep.Transport, rep.AuthMechanism, rep.Address
-				if rep.TLS != nil {
-					tlsv, auth = rep.TLS.Version+" "+rep.TLS.CipherSuite, rep.TLS.ServerAuth
-				}
-			}
-			t.Row(r.Name, a.Label, a.State, transport, tlsv, auth, mech, detail)
+			t.Row(append([]string{r.Name, a.Label}, liveCells(a)...)...)
 		}
 	}
 	_ = t.Flush()

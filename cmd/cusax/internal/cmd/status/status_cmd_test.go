@@ -44,8 +44,10 @@ func TestStatusHuman(t *testing.T) {
 		if r.Err != nil {
 			t.Fatalf("exit %d: %v", r.Code, r.Err)
 		}
-		want := "home\tyes\tyes\talice@example.com via xmpp.example.com:5222\tsip:alice@example.com\tchat=xmpp telephony=sip\n" +
-			"work\tno\tno\tbob@example.com\t-\tchat=xmpp telephony=-\n"
+		// The columns of --check too, empty (issue 19: stable columns).
+		none := strings.Repeat("\t", 12)
+		want := "home\tyes\tyes\talice@example.com via xmpp.example.com:5222\tsip:alice@example.com\tchat=xmpp telephony=sip" + none + "\n" +
+			"work\tno\tno\tbob@example.com\t-\tchat=xmpp telephony=-" + none + "\n"
 		if r.Stdout != want {
 			t.Errorf("stdout\n%q\nwant\n%q", r.Stdout, want)
 		}
@@ -118,13 +120,37 @@ func TestStatusCheck(t *testing.T) {
 		t.Errorf("%d sessions left open", e.Service.Open())
 	}
 
-	// Human: one row per aspect.
+	// Piped: the columns of plain status, then each aspect's live state.
+	r = e.Run(newCmd, "--check", "--header", "home")
+	if r.Err != nil {
+		t.Fatalf("exit %d: %v", r.Code, r.Err)
+	}
+	lines := strings.Split(strings.TrimSuffix(r.Stdout, "\n"), "\n")
+	if len(lines) != 2 || lines[0] != strings.Join(tsvColumns, "\t") {
+		t.Fatalf("stdout:\n%s", r.Stdout)
+	}
+	cells := strings.Split(lines[1], "\t")
+	if len(cells) != len(tsvColumns) || cells[0] != "home" || cells[6] != "connected" || cells[10] != "SCRAM-SHA-256" ||
+		cells[12] != "registered" || cells[16] != "digest SHA-256" {
+		t.Errorf("cells %q", cells)
+	}
+	plain := e.Run(newCmd, "--header", "home")
+	if first := strings.SplitN(plain.Stdout, "\n", 2)[0]; first != lines[0] {
+		t.Errorf("header without --check %q, with %q", first, lines[0])
+	}
+	if got := strings.Split(strings.SplitN(plain.Stdout, "\n", 3)[1], "\t"); strings.Join(got[:6], "\t") != strings.Join(cells[:6], "\t") {
+		t.Errorf("the first columns differ: %q and %q", got[:6], cells[:6])
+	}
+
+	// Terminal: one row per aspect.
+	e.IO.SetTTY(false, true, false)
+	defer e.IO.SetTTY(false, false, false)
 	r = e.Run(newCmd, "--check", "home")
 	if r.Err != nil {
 		t.Fatalf("exit %d: %v", r.Code, r.Err)
 	}
-	lines := strings.Split(strings.TrimSpace(r.Stdout), "\n")
-	if len(lines) != 2 || !strings.HasPrefix(lines[0], "home\tTelephony") || !strings.HasPrefix(lines[1], "home\tChat") {
+	lines = strings.Split(strings.TrimSpace(r.Stdout), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[1], "home  ") || !strings.Contains(lines[1], "Telephony") || !strings.Contains(lines[2], "Chat") {
 		t.Errorf("stdout:\n%s", r.Stdout)
 	}
 }
@@ -181,7 +207,8 @@ func TestStatusCheckFailures(t *testing.T) {
 		if r.Code != cmdutil.ExitPlugin {
 			t.Fatalf("exit %d (%v)", r.Code, r.Err)
 		}
-		if !strings.Contains(r.Stdout, "home\t-\tfailed") || !strings.Contains(r.Stdout, "work\tChat\tconnected") {
+		if !strings.Contains(r.Stdout, "chat=xmpp telephony=sip\tfailed\t\t\t\t\taccount home: telephony plugin \"sip\": plugin not found\tfailed") ||
+			!strings.Contains(r.Stdout, "chat=xmpp telephony=-\tconnected\t") {
 			t.Errorf("stdout:\n%s", r.Stdout)
 		}
 	})

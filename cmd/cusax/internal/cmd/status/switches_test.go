@@ -46,7 +46,7 @@ func TestStatusBackendsAndSwitches(t *testing.T) {
 		t.Errorf("JSON lacks chat_over_sip: %s", r.Stdout)
 	}
 	r = e.Run(newCmd)
-	if !strings.Contains(r.Stdout, "siponly\tno\tno\t-\tsip:bob@example.com\tchat=sipmessage telephony=sip\n") ||
+	if !strings.Contains(r.Stdout, "siponly\tno\tno\t-\tsip:bob@example.com\tchat=sipmessage telephony=sip\t") ||
 		!strings.Contains(r.Stdout, "chat=sipmessage telephony=baresip") {
 		t.Errorf("table:\n%s", r.Stdout)
 	}

@@ -114,6 +114,9 @@ When the registration stays lost for --give-up-after it exits 7.`,
 	fl.StringVar(&o.Region, "region", "", "country of national numbers, e.g. DE (default: [calls] region in the config)")
 	fl.BoolVar(&o.JSON, "json", false, "print JSON (one object per line with --listen)")
 	fl.DurationVar(&o.GiveUpAfter, "give-up-after", 5*time.Minute, "with --listen: exit 7 when the registration stays lost this long (0: never)")
+	f.CompleteAccountFlag(cmd, "account")
+	cmdutil.CompleteEnum(cmd, "on-call", []string{"ignore", "busy", "decline"})
+	_ = cmd.MarkFlagFilename("message")
 	return cmd
 }
 
