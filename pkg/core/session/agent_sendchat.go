@@ -38,6 +38,9 @@ func (s *AgentSource) SendChat(ctx context.Context, address, contact, body strin
 		return SentChat{}, false, nil
 	}
 	defer conn.Close()
+	// Said before the call: during an outage the agent holds it until its
+	// session is back.
+	s.log().Debug("using the agent's live session (SendChat: one round trip)", "kind", protocol.KindIMPP, "address", address, "socket", s.Socket)
 	r, err := agentapi.NewAgentClient(conn).SendChat(ctx, &agentapi.SendChatRequest{Address: address, Contact: contact, Body: body})
 	switch {
 	case status.Code(err) == codes.Unimplemented:
@@ -56,7 +59,6 @@ func (s *AgentSource) SendChat(ctx context.Context, address, contact, body strin
 		return SentChat{}, false, nil
 	}
 	sent = SentChat{To: r.GetTo(), NotInRoster: r.GetNotInRoster(), ContactError: r.GetContactError()}
-	s.log().Debug("using the agent's live session (SendChat: one round trip)", "kind", protocol.KindIMPP, "address", address, "socket", s.Socket)
 	if r.GetError() != "" {
 		return sent, true, &agentError{msg: r.GetError(), sentinel: protocol.Sentinels[r.GetErrorSentinel()]}
 	}
