@@ -246,3 +246,20 @@ func TestStatusNeverPrintsPasswordCommand(t *testing.T) {
 		t.Errorf("work chat: %q", r.Stdout)
 	}
 }
+
+// "default" means what it means in `account list`: the account a command
+// uses without --account, which is also the only account when
+// default_account is not set.
+func TestStatusDefaultIsTheEffectiveOne(t *testing.T) {
+	c := twoAccounts()
+	c.Default = ""
+	c.Accounts = c.Accounts[:1]
+	e := cmdtest.New(t, c, passwords(), nil)
+	if r := e.Run(newCmd, "--jq", ".accounts[0].default"); r.Err != nil || r.Stdout != "true\n" {
+		t.Errorf("the only account: default %q (%v)", r.Stdout, r.Err)
+	}
+	e = cmdtest.New(t, func() *config.Config { c := twoAccounts(); c.Default = ""; return c }(), passwords(), nil)
+	if r := e.Run(newCmd, "--jq", "[.accounts[].default] | any"); r.Err != nil || r.Stdout != "false\n" {
+		t.Errorf("two accounts, no default_account: %q (%v)", r.Stdout, r.Err)
+	}
+}
