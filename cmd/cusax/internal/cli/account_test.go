@@ -87,3 +87,59 @@ func TestAccountRemoveAsksOnTerminal(t *testing.T) {
 		t.Errorf("config after remove:\n%s", b)
 	}
 }
+
+// A password_command may embed a secret ("never print secrets"): no
+// command prints it, nor the password it prints, on stdout or stderr —
+// not the listings (status, account list/show, text and JSON), not the
+// ones that run it and then fail to log in (status --check, login --name
+// re-proving the account), not with --debug (plugin logs).
+func TestAccountPasswordCommandNeverPrinted(t *testing.T) {
+	const secret = "hunter2-SECRET"
+	home := t.TempDir()
+	dir := filepath.Join(home, "cusax")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// Servers on a closed port: a login fails at once, after the
+	// password command ran.
+	cfg := "version = 1\ndefault_account = \"work\"\n" +
+		"[[account]]\nname = \"work\"\nrelated = true\n" +
+		"[account.xmpp]\njid = \"alice@example.com\"\nserver = \"127.0.0.1:1\"\npassword_command = \"echo " + secret + "\"\n" +
+		"[account.sip]\naor = \"sip:alice@example.com\"\nproxy = \"sip:127.0.0.1:1;transport=tcp\"\npassword_command = \"echo " + secret + "\"\n" +
+		"[account.provisioning]\nurl = \"https://127.0.0.1:1/alice.json\"\nauth = \"bearer\"\npassword_command = \"echo " + secret + "\"\n"
+	if err := os.WriteFile(filepath.Join(dir, "config.toml"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rt := filepath.Join(home, "run")
+	if err := os.Mkdir(rt, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("XDG_RUNTIME_DIR", rt)
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(home, "cache"))
+	t.Setenv("XDG_STATE_HOME", filepath.Join(home, "state"))
+	t.Setenv("CUSAX_NO_AGENT", "1")
+
+	for _, args := range [][]string{
+		{"status"}, {"status", "--json"}, {"status", "--jq", "."},
+		{"account", "list"}, {"account", "list", "--json"},
+		{"account", "show", "work"}, {"account", "show", "work", "--json"},
+		{"status", "--check"}, {"status", "--check", "--json"}, {"--debug", "status", "--check", "--json"},
+		{"login", "--name", "work", "--json", "--timeout", "5s"}, {"--debug", "login", "--name", "work", "--timeout", "5s"},
+	} {
+		r := runCLI(t, home, "", args...)
+		if strings.Contains(r.stdout+r.stderr, secret) {
+			t.Errorf("cusax %s printed the password command or its password (exit %d):\nstdout: %s\nstderr: %s",
+				strings.Join(args, " "), r.code, r.stdout, r.stderr)
+		}
+		if strings.Contains(r.stdout+r.stderr, `"password_command":`) {
+			t.Errorf("cusax %s: a password_command key:\n%s", strings.Join(args, " "), r.stdout)
+		}
+	}
+	// What they say instead: that one is set, and where the password is.
+	if r := runCLI(t, home, "", "status", "--jq", ".accounts[0] | [.chat.settings.password_command_set, .telephony.settings.password_command_set, .provisioning.password_command_set] | all"); r.stdout != "true\n" {
+		t.Errorf("status: password_command_set: %q", r.stdout)
+	}
+	if r := runCLI(t, home, "", "account", "show", "work", "--jq", "[.chat, .telephony, .provisioning] | map(.password_source) | join(\",\")"); r.stdout != "password_command,password_command,password_command\n" {
+		t.Errorf("account show: password_source: %q", r.stdout)
+	}
+}

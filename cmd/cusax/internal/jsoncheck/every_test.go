@@ -41,6 +41,12 @@ var covered = map[string]struct {
 	"cusax audit-tls":        {[]string{"audit-tls"}, []string{"audittls:TestAuditTLSJSONLocalListener"}},
 	"cusax agent status":     {[]string{"agent-status"}, []string{"agent:TestRunStatusSecondRun"}},
 	"cusax agent start":      {[]string{"agent-start"}, []string{"agent:TestRunStatusSecondRun"}},
+	"cusax account list":     {[]string{"account-list"}, []string{"account:TestList"}},
+	"cusax account show":     {[]string{"account-show"}, []string{"account:TestShow"}},
+	"cusax account remove":   {[]string{"account-remove"}, []string{"account:TestRemoveLeavesNoSecretBehind", "account:TestRemoveSaysTheNewImplicitDefault"}},
+	"cusax logout":           {[]string{"account-remove"}, []string{"account:TestLogoutCommand"}},
+	"cusax account rename":   {[]string{"account-rename"}, []string{"account:TestRename"}},
+	"cusax account default":  {[]string{"account-default"}, []string{"account:TestDefault"}},
 }
 
 // extraSchemas are documents no single command owns.

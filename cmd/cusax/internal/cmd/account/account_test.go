@@ -11,6 +11,7 @@ import (
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil/cmdtest"
+	"github.com/cusax/cusax/cmd/cusax/internal/jsoncheck"
 	"github.com/cusax/cusax/pkg/core/agent/agentapi"
 	"github.com/cusax/cusax/pkg/core/config"
 	"github.com/cusax/cusax/pkg/core/ownpresence"
@@ -111,19 +112,29 @@ func TestList(t *testing.T) {
 		t.Errorf("terminal list: default not marked:\n%s", r.Stdout)
 	}
 	r = e.Run(newCmd, "list", "--json")
+	if names := jsoncheck.Validate(t, r.Stdout); len(names) != 1 || names[0] != "cusax.account-list/v1" {
+		t.Errorf("list --json: schema %v", names)
+	}
 	var got []ListJSON
-	if err := json.Unmarshal([]byte(r.Stdout), &got); err != nil || len(got) != 2 {
+	if err := cmdtest.UnmarshalList(r.Stdout, "accounts", &got); err != nil || len(got) != 2 {
 		t.Fatalf("list --json: %v\n%s", err, r.Stdout)
 	}
-	if !got[0].Default || got[0].JID != cmdtest.AliceJID || got[0].AOR != cmdtest.AliceAOR || got[0].Backends.Telephony != "sip" || got[1].Default {
+	if !got[0].Default || got[0].JID != cmdtest.AliceJID || got[0].AOR != cmdtest.AliceAOR || got[0].Backends.Telephony != "sip" ||
+		got[0].Backends.Chat != "xmpp" || got[1].Default || got[1].AOR != "" || got[1].Backends.Telephony != "" {
 		t.Errorf("list --json: %+v", got)
+	}
+	// --jq implies --json; a string comes out raw, one a line.
+	if r := e.Run(newCmd, "list", "--jq", ".accounts[] | select(.default) | .name"); r.Err != nil || r.Stdout != "work\n" {
+		t.Errorf("list --jq: %v %q", r.Err, r.Stdout)
 	}
 	if r := e.Run(newCmd, "list", "extra"); r.Code != cmdutil.ExitUsage {
 		t.Errorf("list extra: exit %d", r.Code)
 	}
 
 	empty := cmdtest.New(t, nil, nil, nil)
-	if r := empty.Run(newCmd, "list", "--json"); r.Err != nil || strings.TrimSpace(r.Stdout) != "[]" {
+	r = empty.Run(newCmd, "list", "--json")
+	jsoncheck.Validate(t, r.Stdout)
+	if r.Err != nil || !strings.Contains(r.Stdout, `"accounts": []`) {
 		t.Errorf("list --json without accounts: %v %q", r.Err, r.Stdout)
 	}
 	if r := empty.Run(newCmd, "list"); r.Err != nil || r.Stdout != "" || !strings.Contains(r.Stderr, "no accounts configured") {
@@ -143,20 +154,25 @@ func TestShow(t *testing.T) {
 	if r.Err != nil {
 		t.Fatal(r.Err)
 	}
+	if names := jsoncheck.Validate(t, r.Stdout); len(names) != 1 || names[0] != "cusax.account-show/v1" {
+		t.Errorf("show --json: schema %v", names)
+	}
 	var got ShowJSON
 	if err := json.Unmarshal([]byte(r.Stdout), &got); err != nil {
 		t.Fatalf("%v\n%s", err, r.Stdout)
 	}
-	places := map[string]SecretPlace{}
-	for _, p := range got.Secrets {
-		places[p.Aspect] = p
+	// Where each aspect's password is, under the aspect (chat, telephony,
+	// provisioning), as every other command names them.
+	if got.Chat == nil || got.Chat.Source != "keyring" || got.Chat.SecretsFile != "" ||
+		got.Telephony == nil || got.Telephony.Source != "file" || got.Telephony.SecretsFile != filepath.Join(e.Dir, secrets.FileName) ||
+		got.Provisioning == nil || got.Provisioning.Source != "none" {
+		t.Errorf("password sources: %s", r.Stdout)
 	}
-	if places["xmpp"].Store != "keyring" || places["sip"].Store != "file" || places["sip"].Path != filepath.Join(e.Dir, secrets.FileName) ||
-		places["provisioning"].Store != "none" || len(got.Secrets) != 3 {
-		t.Errorf("secrets: %+v", got.Secrets)
-	}
-	if !got.Default || got.XMPPServer != "xmpp.example.com:5222" || got.Provisioning == nil || got.Provisioning.URL != "https://p.example/alice.json" {
+	if !got.Default || got.Chat.Server != "xmpp.example.com:5222" || got.Provisioning.URL != "https://p.example/alice.json" {
 		t.Errorf("show: %s", r.Stdout)
+	}
+	if r := e.Run(newCmd, "show", "work", "--jq", ".telephony.password_source"); r.Err != nil || r.Stdout != "file\n" {
+		t.Errorf("show --jq: %v %q", r.Err, r.Stdout)
 	}
 	for _, fs := range got.Files {
 		if !fs.Exists {
@@ -165,12 +181,21 @@ func TestShow(t *testing.T) {
 	}
 
 	r = e.Run(newCmd, "show", "home")
-	if r.Err != nil || !strings.Contains(r.Stdout, "xmpp password:") || !strings.Contains(r.Stdout, "from password_command") ||
-		strings.Contains(r.Stdout, "pass show home") {
+	if r.Err != nil || !strings.Contains(r.Stdout, "chat password:") || !strings.Contains(r.Stdout, "from password_command") ||
+		strings.Contains(r.Stdout, "pass show home") || strings.Contains(r.Stdout, "telephony password") {
 		t.Errorf("show home: %v\n%s", r.Err, r.Stdout)
 	}
 	r2 := e.Run(newCmd, "show", "work")
-	for _, out := range []string{r.Stdout, r.Stderr, r2.Stdout, r2.Stderr} {
+	if !strings.Contains(r2.Stdout, "telephony password:") || !strings.Contains(r2.Stdout, "in the OS keyring") {
+		t.Errorf("show work:\n%s", r2.Stdout)
+	}
+	r3 := e.Run(newCmd, "show", "home", "--json")
+	jsoncheck.Validate(t, r3.Stdout)
+	if !strings.Contains(r3.Stdout, `"password_source": "password_command"`) || strings.Contains(r3.Stdout, "pass show home") ||
+		strings.Contains(r3.Stdout, `"telephony"`) {
+		t.Errorf("show home --json:\n%s", r3.Stdout)
+	}
+	for _, out := range []string{r.Stdout, r.Stderr, r2.Stdout, r2.Stderr, r3.Stdout, r3.Stderr} {
 		for _, pw := range allSecrets {
 			if strings.Contains(out, pw) {
 				t.Errorf("show printed a password: %s", out)
@@ -195,11 +220,23 @@ func TestDefault(t *testing.T) {
 		t.Errorf("default home: %v %q, config %q", r.Err, r.Stderr, e.LoadConfig().Default)
 	}
 	r = e.Run(newCmd, "default", "--json")
+	if names := jsoncheck.Validate(t, r.Stdout); len(names) != 1 || names[0] != "cusax.account-default/v1" {
+		t.Errorf("default --json: schema %v", names)
+	}
 	if r.Err != nil || !strings.Contains(r.Stdout, `"default_account": "home"`) || !strings.Contains(r.Stdout, `"explicit": true`) {
 		t.Errorf("default --json: %v %s", r.Err, r.Stdout)
 	}
+	// Setting it with --json prints the document, nothing on stderr.
+	r = e.Run(newCmd, "default", "work", "--json")
+	jsoncheck.Validate(t, r.Stdout)
+	if r.Err != nil || !strings.Contains(r.Stdout, `"default_account": "work"`) || r.Stderr != "" {
+		t.Errorf("default work --json: %v %s %s", r.Err, r.Stdout, r.Stderr)
+	}
+	if r := e.Run(newCmd, "default", "--jq", ".default_account"); r.Err != nil || r.Stdout != "work\n" {
+		t.Errorf("default --jq: %v %q", r.Err, r.Stdout)
+	}
 	r = e.Run(newCmd, "default", "nosuch")
-	if r.Code != cmdutil.ExitUsage || e.LoadConfig().Default != "home" {
+	if r.Code != cmdutil.ExitUsage || e.LoadConfig().Default != "work" {
 		t.Errorf("default nosuch: exit %d, config %q", r.Code, e.LoadConfig().Default)
 	}
 	if r := e.Run(newCmd, "default", "a", "b"); r.Code != cmdutil.ExitUsage {
@@ -212,6 +249,11 @@ func TestDefault(t *testing.T) {
 	e = cmdtest.New(t, c, nil, nil)
 	if r := e.Run(newCmd, "default"); r.Err != nil || r.Stdout != "" || !strings.Contains(r.Stderr, "no default account") {
 		t.Errorf("default with none: %v %q %q", r.Err, r.Stdout, r.Stderr)
+	}
+	r = e.Run(newCmd, "default", "--json")
+	jsoncheck.Validate(t, r.Stdout)
+	if r.Err != nil || !strings.Contains(r.Stdout, `"default_account": ""`) || !strings.Contains(r.Stdout, `"explicit": false`) {
+		t.Errorf("default --json with none: %v %s", r.Err, r.Stdout)
 	}
 }
 

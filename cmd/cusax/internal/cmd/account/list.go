@@ -35,14 +35,33 @@ type ListJSON struct {
 	Name    string `json:"name"`
 	Default bool   `json:"default"`
 	Related bool   `json:"related"`
-	JID     string `json:"jid,omitempty"`
-	AOR     string `json:"aor,omitempty"`
-	// Backends is the plugin serving each aspect (as in status --json).
-	Backends session.Serving `json:"backends"`
+	// JID and AOR are the Chat (XMPP) and Telephony (SIP) addresses; a
+	// missing aspect leaves its key out.
+	JID string `json:"jid,omitempty"`
+	AOR string `json:"aor,omitempty"`
+	// Backends is the plugin serving each aspect, with the keys of
+	// status --json's "backends".
+	Backends BackendsJSON `json:"backends"`
+}
+
+// BackendsJSON names the plugin serving each aspect; "" (left out) for
+// none. The keys and their meaning are status --json's "backends"
+// (docs/json.md: the same key means the same thing everywhere); the
+// RFC 7081 §2 switches behind them are status's "features".
+type BackendsJSON struct {
+	Chat            string `json:"chat,omitempty"`
+	ChatOverSIP     bool   `json:"chat_over_sip"`
+	ChatUnavailable string `json:"chat_unavailable,omitempty"`
+	Roster          string `json:"roster,omitempty"`
+	Telephony       string `json:"telephony,omitempty"`
+}
+
+func backendsOf(sv session.Serving) BackendsJSON {
+	return BackendsJSON{Chat: sv.Chat, ChatOverSIP: sv.ChatOverSIP, ChatUnavailable: sv.ChatUnavailable, Roster: sv.Roster, Telephony: sv.Telephony}
 }
 
 func listEntry(cfg *config.Config, a config.Account) ListJSON {
-	e := ListJSON{Name: a.Name, Default: a.Name == cfg.EffectiveDefault(), Related: a.Related, Backends: session.Serve(a)}
+	e := ListJSON{Name: a.Name, Default: a.Name == cfg.EffectiveDefault(), Related: a.Related, Backends: backendsOf(session.Serve(a))}
 	if a.XMPP != nil {
 		e.JID = a.XMPP.JID
 	}
@@ -50,6 +69,12 @@ func listEntry(cfg *config.Config, a config.Account) ListJSON {
 		e.AOR = a.SIP.AOR
 	}
 	return e
+}
+
+// ListDoc is the `account list --json` document: a list is a key of the
+// document, never a bare array (docs/json.md).
+type ListDoc struct {
+	Accounts []ListJSON `json:"accounts"`
 }
 
 func listRun(o *Options) error {
@@ -63,7 +88,7 @@ func listRun(o *Options) error {
 		out = append(out, listEntry(cfg, a))
 	}
 	if o.JSON {
-		return cmdutil.WriteJSON(f.IO.Out, cmdutil.Schema("account-list"), map[string]any{"accounts": out})
+		return cmdutil.WriteJSON(f.IO.Out, cmdutil.Schema("account-list"), ListDoc{Accounts: out})
 	}
 	if len(out) == 0 {
 		fmt.Fprintln(f.IO.ErrOut, "cusax: no accounts configured; add one with 'cusax login'")
@@ -92,7 +117,7 @@ func listRun(o *Options) error {
 }
 
 // backendsCell is "chat=xmpp telephony=sip", as in `cusax status`.
-func backendsCell(sv session.Serving) string {
+func backendsCell(sv BackendsJSON) string {
 	return "chat=" + dash(sv.Chat) + " telephony=" + dash(sv.Telephony)
 }
 

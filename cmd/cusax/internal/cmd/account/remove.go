@@ -65,11 +65,33 @@ type RemoveJSON struct {
 }
 
 // SecretJSON names one stored secret and where it is: store "keyring" or
-// "file" (with Path). It never holds the secret.
+// "file" (with SecretsFile). It never holds the secret.
 type SecretJSON struct {
-	Ref   string `json:"ref"`
-	Store string `json:"store"`
-	Path  string `json:"path,omitempty"`
+	// Ref is the secret's name in the store: "ACCOUNT/xmpp", "ACCOUNT/sip"
+	// or "ACCOUNT/provisioning" (the keyring user, docs/accounts.md).
+	Ref string `json:"ref"`
+	// Aspect is whose password it is, in the JSON vocabulary: "chat",
+	// "telephony" or "provisioning".
+	Aspect      string `json:"aspect"`
+	Store       string `json:"store"`
+	SecretsFile string `json:"secrets_file,omitempty"`
+}
+
+// secretJSON describes ref, deleted from or stored in s.
+func secretJSON(ref secrets.Ref, s secretStore) SecretJSON {
+	return SecretJSON{Ref: ref.String(), Aspect: aspectName(ref.Aspect), Store: s.store.Name(), SecretsFile: s.path}
+}
+
+// aspectName is a secret store's aspect ("xmpp", "sip") under its name in
+// cusax's JSON (RFC 7081 §2: "chat", "telephony"); "provisioning" stays.
+func aspectName(storeAspect string) string {
+	switch storeAspect {
+	case config.AspectXMPP:
+		return "chat"
+	case config.AspectSIP:
+		return "telephony"
+	}
+	return storeAspect
 }
 
 // removeRun removes the account. The order (documented in
@@ -110,7 +132,7 @@ func removeRun(o *Options) error {
 			for _, s := range stores {
 				deleted, err := secrets.DeleteAccount(f.Context, s.store, name)
 				for _, ref := range deleted {
-					res.SecretsDeleted = append(res.SecretsDeleted, SecretJSON{Ref: ref.String(), Store: s.store.Name(), Path: s.path})
+					res.SecretsDeleted = append(res.SecretsDeleted, secretJSON(ref, s))
 				}
 				if err != nil {
 					return fmt.Errorf("delete the passwords: %w", err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil/cmdtest"
+	"github.com/cusax/cusax/cmd/cusax/internal/jsoncheck"
 	"github.com/cusax/cusax/pkg/core/agent/agentapi"
 	"github.com/cusax/cusax/pkg/core/config"
 	"github.com/cusax/cusax/pkg/core/secrets"
@@ -83,12 +84,32 @@ func TestRemoveLeavesNoSecretBehind(t *testing.T) {
 		t.Errorf("accounts after remove: %v", names)
 	}
 
+	if names := jsoncheck.Validate(t, r.Stdout); len(names) != 1 || names[0] != "cusax.account-remove/v1" {
+		t.Errorf("remove --json: schema %v", names)
+	}
 	var got RemoveJSON
 	if err := json.Unmarshal([]byte(r.Stdout), &got); err != nil {
 		t.Fatalf("%v\n%s", err, r.Stdout)
 	}
 	if len(got.SecretsDeleted) != 6 || len(got.FilesRemoved) != 2 || !got.WasDefault || got.DefaultAccount != "home" {
 		t.Errorf("remove --json: %s", r.Stdout)
+	}
+	// Each deleted secret is named by its aspect in the JSON vocabulary,
+	// with the store it was in.
+	seen := map[string]int{}
+	for _, s := range got.SecretsDeleted {
+		seen[s.Aspect+" "+s.Store]++
+		if want := map[string]string{"chat": "work/xmpp", "telephony": "work/sip", "provisioning": "work/provisioning"}[s.Aspect]; s.Ref != want {
+			t.Errorf("secret %+v: ref, want %q", s, want)
+		}
+		if (s.Store == "file") != (s.SecretsFile == secretsFile) {
+			t.Errorf("secret %+v: secrets_file", s)
+		}
+	}
+	for _, k := range []string{"chat keyring", "chat file", "telephony keyring", "telephony file", "provisioning keyring", "provisioning file"} {
+		if seen[k] != 1 {
+			t.Errorf("secrets_deleted: %q %d times: %s", k, seen[k], r.Stdout)
+		}
 	}
 	// It was the default: the note says what the default is now.
 	if !strings.Contains(r.Stderr, "the default account is now home") || !strings.Contains(r.Stderr, "removed account work") {
@@ -176,6 +197,14 @@ func TestLogoutCommand(t *testing.T) {
 	}
 	if _, err := e.Store.Get(context.Background(), secrets.Ref{Account: "home", Aspect: "xmpp"}); !errors.Is(err, secrets.ErrNotFound) {
 		t.Errorf("home/xmpp after logout: %v", err)
+	}
+	// logout --json is remove's document; --jq works on it.
+	r = e.Run(logout, "work", "--yes", "--json")
+	if names := jsoncheck.Validate(t, r.Stdout); len(names) != 1 || names[0] != "cusax.account-remove/v1" {
+		t.Errorf("logout --json: schema %v", names)
+	}
+	if r := e.Run(logout, "nosuch", "--yes", "--jq", ".account"); r.Code != cmdutil.ExitUsage || r.Stdout != "" {
+		t.Errorf("logout nosuch --jq: exit %d %q", r.Code, r.Stdout)
 	}
 }
 
@@ -382,6 +411,7 @@ func TestRemoveAgentNote(t *testing.T) {
 		return &agentapi.StatusResponse{Pid: 42, Accounts: []*agentapi.AccountStatus{{Name: "home"}, {Name: "work"}}}, nil
 	}
 	r := e.Run(withAgent(agent), "remove", "work", "--yes", "--json")
+	jsoncheck.Validate(t, r.Stdout)
 	if r.Err != nil || !strings.Contains(r.Stderr, "the running agent still keeps account work connected") ||
 		!strings.Contains(r.Stderr, "cusax agent stop && cusax agent start") || !strings.Contains(r.Stdout, `"agent_restart_needed": true`) {
 		t.Errorf("remove with an agent: %v\n%s\n%s", r.Err, r.Stdout, r.Stderr)
@@ -451,6 +481,7 @@ func TestRemoveSaysTheNewImplicitDefault(t *testing.T) {
 	c.Default = ""
 	e := cmdtest.New(t, c, nil, nil)
 	r := e.Run(newCmd, "remove", "home", "--yes", "--json")
+	jsoncheck.Validate(t, r.Stdout)
 	if r.Err != nil || !strings.Contains(r.Stderr, "the default account is now work") ||
 		!strings.Contains(r.Stdout, `"was_default": false`) || !strings.Contains(r.Stdout, `"default_account": "work"`) {
 		t.Errorf("%v\n%s\n%s", r.Err, r.Stdout, r.Stderr)

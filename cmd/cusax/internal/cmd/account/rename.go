@@ -96,7 +96,7 @@ func renameRun(o *Options) error {
 				_, err = secrets.DeleteAccount(f.Context, s.store, new)
 			}
 			for _, ref := range set {
-				res.SecretsMoved = append(res.SecretsMoved, SecretJSON{Ref: ref.String(), Store: s.store.Name(), Path: s.path})
+				res.SecretsMoved = append(res.SecretsMoved, secretJSON(ref, s))
 			}
 			if err != nil {
 				return fmt.Errorf("copy the passwords: %w", err)

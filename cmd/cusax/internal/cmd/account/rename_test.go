@@ -12,6 +12,7 @@ import (
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil/cmdtest"
+	"github.com/cusax/cusax/cmd/cusax/internal/jsoncheck"
 	"github.com/cusax/cusax/pkg/core/agent/agentapi"
 	"github.com/cusax/cusax/pkg/core/config"
 	"github.com/cusax/cusax/pkg/core/ownpresence"
@@ -66,12 +67,20 @@ func TestRename(t *testing.T) {
 	if saved, ok, err := ownpresence.Load("office"); err != nil || !ok || saved.Account != "office" || saved.State != "away" {
 		t.Errorf("presence state after rename: %+v %v %v", saved, ok, err)
 	}
+	if names := jsoncheck.Validate(t, r.Stdout); len(names) != 1 || names[0] != "cusax.account-rename/v1" {
+		t.Errorf("rename --json: schema %v", names)
+	}
 	var got RenameJSON
 	if err := json.Unmarshal([]byte(r.Stdout), &got); err != nil {
 		t.Fatalf("%v\n%s", err, r.Stdout)
 	}
 	if got.From != "work" || got.To != "office" || len(got.SecretsMoved) != 3 || len(got.FilesMoved) != 2 || !got.Default || got.OldSecretsLeft {
 		t.Errorf("rename --json: %s", r.Stdout)
+	}
+	for _, s := range got.SecretsMoved {
+		if !strings.HasPrefix(s.Ref, "office/") || (s.Aspect == "provisioning") != (s.Store == "file") {
+			t.Errorf("secret moved: %+v", s)
+		}
 	}
 }
 

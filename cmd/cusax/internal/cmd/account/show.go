@@ -34,41 +34,56 @@ local files (vCard cache, presence state) and whether they exist.`,
 	return cmd
 }
 
-// ShowJSON is `account show --json`: ListJSON and the details.
+// ShowJSON is `account show --json`: ListJSON and the details. As
+// everywhere in cusax's JSON (docs/json.md), the XMPP settings are under
+// "chat" and the SIP ones under "telephony" (RFC 7081 §2); each says
+// where its password is kept, never what it is.
 type ShowJSON struct {
 	ListJSON
-	XMPPServer   string            `json:"xmpp_server,omitempty"`
-	SIPProxy     string            `json:"sip_proxy,omitempty"`
-	SIPUsername  string            `json:"sip_username,omitempty"`
+	Chat         *ChatJSON         `json:"chat,omitempty"`
+	Telephony    *TelephonyJSON    `json:"telephony,omitempty"`
+	Provisioning *ProvisioningJSON `json:"provisioning,omitempty"`
 	CAFile       string            `json:"ca_file,omitempty"`
 	Policy       []string          `json:"policy,omitempty"`
-	Provisioning *ProvisioningJSON `json:"provisioning,omitempty"`
-	// Secrets says, per aspect, where its password is kept; never what
-	// it is.
-	Secrets []SecretPlace `json:"secrets"`
 	// Files are the account's local files (files.go).
 	Files []FileState `json:"files"`
 }
 
-// ProvisioningJSON is where a provisioned account came from.
+// ChatJSON is the Chat (XMPP) aspect of `account show --json`.
+type ChatJSON struct {
+	Server string `json:"server,omitempty"`
+	PasswordPlace
+}
+
+// TelephonyJSON is the Telephony (SIP) aspect of `account show --json`.
+type TelephonyJSON struct {
+	Proxy    string `json:"proxy,omitempty"`
+	Username string `json:"username,omitempty"`
+	PasswordPlace
+}
+
+// ProvisioningJSON is where a provisioned account came from, and where
+// the provisioning server's password is kept (no source when its auth is
+// "none").
 type ProvisioningJSON struct {
 	URL       string    `json:"url"`
 	Provider  string    `json:"provider,omitempty"`
 	Auth      string    `json:"auth,omitempty"`
 	FetchedAt time.Time `json:"fetched_at,omitzero"`
+	PasswordPlace
 }
 
-// SecretPlace is where one aspect's password is kept.
-type SecretPlace struct {
-	// Aspect is "xmpp", "sip" or "provisioning".
-	Aspect string `json:"aspect"`
-	// Store is "password_command", "keyring", "file" or "none".
-	Store string `json:"store"`
-	// Path is the secrets file, for Store "file".
-	Path string `json:"path,omitempty"`
+// PasswordPlace is where one aspect's password is kept.
+type PasswordPlace struct {
+	// Source is "password_command" (the command is never shown: it may
+	// embed a secret), "keyring", "file" or "none"; "" (left out) where
+	// the aspect needs no password.
+	Source string `json:"password_source,omitempty"`
+	// SecretsFile is the secrets file holding it, for Source "file".
+	SecretsFile string `json:"secrets_file,omitempty"`
 	// Error is why a store could not be asked (e.g. a secrets file
 	// others can read, which is refused).
-	Error string `json:"error,omitempty"`
+	Error string `json:"password_error,omitempty"`
 }
 
 // FileState is a local file of the account and whether it exists.
@@ -87,18 +102,20 @@ func showRun(o *Options) error {
 	if err != nil {
 		return cmdutil.WithHint(cmdutil.Usagef("%v", err), "list them: cusax account list")
 	}
-	out := ShowJSON{ListJSON: listEntry(cfg, *a), CAFile: a.CAFile, Policy: a.Policy, Secrets: []SecretPlace{}, Files: []FileState{}}
+	out := ShowJSON{ListJSON: listEntry(cfg, *a), CAFile: a.CAFile, Policy: a.Policy, Files: []FileState{}}
+	places, err := o.passwordPlaces(*a, cfgPath)
+	if err != nil {
+		return err
+	}
 	if a.XMPP != nil {
-		out.XMPPServer = a.XMPP.Server
+		out.Chat = &ChatJSON{Server: a.XMPP.Server, PasswordPlace: places[config.AspectXMPP]}
 	}
 	if a.SIP != nil {
-		out.SIPProxy, out.SIPUsername = a.SIP.Proxy, a.SIP.Username
+		out.Telephony = &TelephonyJSON{Proxy: a.SIP.Proxy, Username: a.SIP.Username, PasswordPlace: places[config.AspectSIP]}
 	}
 	if p := a.Provisioning; p != nil {
-		out.Provisioning = &ProvisioningJSON{URL: p.URL, Provider: p.Provider, Auth: p.Auth, FetchedAt: p.Fetched}
-	}
-	if out.Secrets, err = o.secretPlaces(*a, cfgPath); err != nil {
-		return err
+		out.Provisioning = &ProvisioningJSON{URL: p.URL, Provider: p.Provider, Auth: p.Auth, FetchedAt: p.Fetched.UTC(),
+			PasswordPlace: places[config.AspectProvisioning]}
 	}
 	files, err := accountFiles(a.Name)
 	if err != nil {
@@ -114,9 +131,11 @@ func showRun(o *Options) error {
 	return printShow(o, out)
 }
 
-// secretPlaces says where each aspect's password is, asking the stores
-// (stores) in order; the first that has it wins.
-func (o *Options) secretPlaces(a config.Account, cfgPath string) ([]SecretPlace, error) {
+// passwordPlaces says where each aspect's password is, by the aspect's
+// name in the secret stores (config.AspectXMPP, …): a password_command
+// first, as secrets.Resolve does, then the stores (stores) in order; the
+// first that has it wins.
+func (o *Options) passwordPlaces(a config.Account, cfgPath string) (map[string]PasswordPlace, error) {
 	type aspect struct{ name, command string }
 	var aspects []aspect
 	if a.XMPP != nil {
@@ -128,7 +147,7 @@ func (o *Options) secretPlaces(a config.Account, cfgPath string) ([]SecretPlace,
 	if p := a.Provisioning; p != nil && p.Auth != "none" {
 		aspects = append(aspects, aspect{config.AspectProvisioning, p.PasswordCommand})
 	}
-	out := []SecretPlace{}
+	out := map[string]PasswordPlace{}
 	if len(aspects) == 0 {
 		return out, nil
 	}
@@ -140,10 +159,10 @@ func (o *Options) secretPlaces(a config.Account, cfgPath string) ([]SecretPlace,
 		}
 	}
 	for _, asp := range aspects {
-		place := SecretPlace{Aspect: asp.name, Store: "none"}
+		place := PasswordPlace{Source: "none"}
 		if asp.command != "" {
-			place.Store = "password_command"
-			out = append(out, place)
+			place.Source = "password_command"
+			out[asp.name] = place
 			continue
 		}
 		var errs []string
@@ -154,14 +173,14 @@ func (o *Options) secretPlaces(a config.Account, cfgPath string) ([]SecretPlace,
 				continue
 			}
 			if ok {
-				place.Store, place.Path = s.store.Name(), s.path
+				place.Source, place.SecretsFile = s.store.Name(), s.path
 				break
 			}
 		}
-		if place.Store == "none" && len(errs) > 0 {
+		if place.Source == "none" && len(errs) > 0 {
 			place.Error = strings.Join(errs, "; ")
 		}
-		out = append(out, place)
+		out[asp.name] = place
 	}
 	return out, nil
 }
@@ -176,17 +195,27 @@ func printShow(o *Options, s ShowJSON) error {
 	line("name", s.Name)
 	line("default", yesNo(s.Default))
 	line("related", yesNo(s.Related))
-	line("chat (xmpp)", joinVia(s.JID, s.XMPPServer))
-	line("telephony (sip)", joinVia(s.AOR, s.SIPProxy))
-	line("sip username", s.SIPUsername)
+	if c := s.Chat; c != nil {
+		line("chat (xmpp)", joinVia(s.JID, c.Server))
+	}
+	if t := s.Telephony; t != nil {
+		line("telephony (sip)", joinVia(s.AOR, t.Proxy))
+		line("sip username", t.Username)
+	}
 	line("backends", backendsCell(s.Backends))
 	line("ca file", s.CAFile)
 	line("policy", strings.Join(s.Policy, ", "))
 	if p := s.Provisioning; p != nil {
 		line("provisioned from", p.URL)
 	}
-	for _, p := range s.Secrets {
-		line(p.Aspect+" password", placeText(p))
+	if c := s.Chat; c != nil {
+		line("chat password", placeText(c.PasswordPlace))
+	}
+	if t := s.Telephony; t != nil {
+		line("telephony password", placeText(t.PasswordPlace))
+	}
+	if p := s.Provisioning; p != nil {
+		line("provisioning password", placeText(p.PasswordPlace))
 	}
 	for _, fs := range s.Files {
 		state := "none"
@@ -208,13 +237,17 @@ func joinVia(addr, via string) string {
 	return addr
 }
 
-func placeText(p SecretPlace) string {
+// placeText is p for the terminal; "" (no line) where the aspect needs
+// no password.
+func placeText(p PasswordPlace) string {
 	var s string
-	switch p.Store {
+	switch p.Source {
+	case "":
+		return ""
 	case "keyring":
 		s = "in the OS keyring"
 	case "file":
-		s = "in " + p.Path
+		s = "in " + p.SecretsFile
 	case "password_command":
 		s = "from password_command"
 	default:

@@ -37,26 +37,61 @@ func (a AccountJSON) MarshalJSON() ([]byte, error) {
 		Chat         *aspectJSON       `json:"chat,omitempty"`
 		Telephony    *aspectJSON       `json:"telephony,omitempty"`
 		Provisioning *provisioningJSON `json:"provisioning,omitempty"` // hides plain's
-	}{plain(a), aspect(a.XMPP, a.XMPP != nil, a.Chat), aspect(a.SIP, a.SIP != nil, a.Telephony), newProvisioningJSON(a.Provisioning)})
+	}{plain(a), aspect(xmppSettings(a.XMPP), a.XMPP != nil, a.Chat), aspect(sipSettings(a.SIP), a.SIP != nil, a.Telephony), newProvisioningJSON(a.Provisioning)})
+}
+
+// xmppSettingsJSON and sipSettingsJSON are an aspect's settings as the
+// config has them, but for a password_command: only whether one is set.
+// The command may embed a secret ("echo hunter2", a token in a URL), and
+// status never prints one (docs/json.md); `account show` says where each
+// password is kept.
+type xmppSettingsJSON struct {
+	config.XMPPAspect
+	PasswordCommandSet bool `json:"password_command_set,omitempty"`
+}
+
+type sipSettingsJSON struct {
+	config.SIPAspect
+	PasswordCommandSet bool `json:"password_command_set,omitempty"`
+}
+
+func xmppSettings(x *config.XMPPAspect) *xmppSettingsJSON {
+	if x == nil {
+		return nil
+	}
+	v := &xmppSettingsJSON{XMPPAspect: *x, PasswordCommandSet: x.PasswordCommand != ""}
+	v.PasswordCommand = ""
+	return v
+}
+
+func sipSettings(s *config.SIPAspect) *sipSettingsJSON {
+	if s == nil {
+		return nil
+	}
+	v := &sipSettingsJSON{SIPAspect: *s, PasswordCommandSet: s.PasswordCommand != ""}
+	v.PasswordCommand = ""
+	return v
 }
 
 // provisioningJSON is config.Provisioning in cusax's JSON vocabulary: the
 // fetch time as fetched_at, the refresh hint ("24h" in the config, as the
 // provider wrote it) as refresh_after_ms.
 type provisioningJSON struct {
-	URL             string     `json:"url"`
-	Auth            string     `json:"auth,omitempty"`
-	Username        string     `json:"username,omitempty"`
-	Provider        string     `json:"provider,omitempty"`
-	ETag            string     `json:"etag,omitempty"`
-	LastModified    string     `json:"last_modified,omitempty"`
-	FetchedAt       *time.Time `json:"fetched_at,omitempty"`
-	DocumentSHA256  string     `json:"document_sha256,omitempty"`
-	MinTLS          string     `json:"min_tls,omitempty"`
-	RefreshAfterMS  int64      `json:"refresh_after_ms,omitempty"`
-	CostAllow       []string   `json:"cost_allow,omitempty"`
-	Region          string     `json:"region,omitempty"`
-	PasswordCommand string     `json:"password_command,omitempty"`
+	URL            string     `json:"url"`
+	Auth           string     `json:"auth,omitempty"`
+	Username       string     `json:"username,omitempty"`
+	Provider       string     `json:"provider,omitempty"`
+	ETag           string     `json:"etag,omitempty"`
+	LastModified   string     `json:"last_modified,omitempty"`
+	FetchedAt      *time.Time `json:"fetched_at,omitempty"`
+	DocumentSHA256 string     `json:"document_sha256,omitempty"`
+	MinTLS         string     `json:"min_tls,omitempty"`
+	RefreshAfterMS int64      `json:"refresh_after_ms,omitempty"`
+	CostAllow      []string   `json:"cost_allow,omitempty"`
+	Region         string     `json:"region,omitempty"`
+	// PasswordCommandSet: the provisioning password comes from a
+	// password_command (never printed: it may embed a secret).
+	PasswordCommandSet bool `json:"password_command_set,omitempty"`
 }
 
 func newProvisioningJSON(p *config.Provisioning) *provisioningJSON {
@@ -65,7 +100,7 @@ func newProvisioningJSON(p *config.Provisioning) *provisioningJSON {
 	}
 	v := &provisioningJSON{URL: p.URL, Auth: p.Auth, Username: p.Username, Provider: p.Provider, ETag: p.ETag,
 		LastModified: p.LastModified, DocumentSHA256: p.DocumentSHA256, MinTLS: p.MinTLS, CostAllow: p.CostAllow,
-		Region: p.Region, PasswordCommand: p.PasswordCommand}
+		Region: p.Region, PasswordCommandSet: p.PasswordCommand != ""}
 	if !p.Fetched.IsZero() {
 		t := p.Fetched.UTC()
 		v.FetchedAt = &t

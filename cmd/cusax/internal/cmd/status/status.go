@@ -144,7 +144,7 @@ func run(o *Options) error {
 	out := make([]AccountJSON, 0, len(accts))
 	var firstErr error
 	for _, a := range accts {
-		row := AccountJSON{Name: a.Name, Default: a.Name == cfg.Default, Related: a.Related, XMPP: a.XMPP, SIP: a.SIP, Provisioning: a.Provisioning,
+		row := AccountJSON{Name: a.Name, Default: a.Name == cfg.EffectiveDefault(), Related: a.Related, XMPP: a.XMPP, SIP: a.SIP, Provisioning: a.Provisioning,
 			RefreshDue: refreshDue(a.Provisioning, time.Now())}
 		row.Features, row.Backends = servingOf(a)
 		// RFC 7081 §2: a switch no backend can honour is an error, not

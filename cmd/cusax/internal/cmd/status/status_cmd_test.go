@@ -237,3 +237,56 @@ func TestStatusNoAccounts(t *testing.T) {
 		t.Errorf("--json: %v %q", r.Err, r.Stdout)
 	}
 }
+
+// A password_command may embed a secret: status says only that one is
+// set, in text and JSON, with and without --check (which runs it, and
+// whose login then fails on the password it printed).
+func TestStatusNeverPrintsPasswordCommand(t *testing.T) {
+	const secret = "hunter2-SECRET"
+	c := twoAccounts()
+	c.Accounts[0].XMPP.PasswordCommand = "echo " + secret
+	c.Accounts[0].SIP.PasswordCommand = "echo " + secret
+	c.Accounts[1].Provisioning.PasswordCommand = "echo " + secret
+	e := cmdtest.New(t, c, passwords(), nil)
+	for _, args := range [][]string{{}, {"--json"}, {"--jq", "."}, {"--check"}, {"--check", "--json"}, {"home", "--check", "--jq", ".accounts[].chat"}} {
+		r := e.Run(newCmd, args...)
+		errText := ""
+		if r.Err != nil {
+			errText = r.Err.Error()
+		}
+		if strings.Contains(r.Stdout+r.Stderr+errText, secret) {
+			t.Errorf("status %q printed the password command (or its password):\nstdout: %s\nstderr: %s\nerror: %s", args, r.Stdout, r.Stderr, errText)
+		}
+		if strings.Contains(r.Stdout, `"password_command":`) {
+			t.Errorf("status %q: a password_command key: %s", args, r.Stdout)
+		}
+	}
+	r := e.Run(newCmd, "--json")
+	jsoncheck.Validate(t, r.Stdout)
+	for _, q := range []string{".accounts[0].chat.settings.password_command_set", ".accounts[0].telephony.settings.password_command_set", ".accounts[1].provisioning.password_command_set"} {
+		if r := e.Run(newCmd, "--jq", q); r.Stdout != "true\n" {
+			t.Errorf("%s: %q (%v)", q, r.Stdout, r.Err)
+		}
+	}
+	// Without a command the key is left out, as any unset setting.
+	if r := e.Run(newCmd, "--jq", ".accounts[1].chat.settings | has(\"password_command_set\")"); r.Stdout != "false\n" {
+		t.Errorf("work chat: %q", r.Stdout)
+	}
+}
+
+// "default" means what it means in `account list`: the account a command
+// uses without --account, which is also the only account when
+// default_account is not set.
+func TestStatusDefaultIsTheEffectiveOne(t *testing.T) {
+	c := twoAccounts()
+	c.Default = ""
+	c.Accounts = c.Accounts[:1]
+	e := cmdtest.New(t, c, passwords(), nil)
+	if r := e.Run(newCmd, "--jq", ".accounts[0].default"); r.Err != nil || r.Stdout != "true\n" {
+		t.Errorf("the only account: default %q (%v)", r.Stdout, r.Err)
+	}
+	e = cmdtest.New(t, func() *config.Config { c := twoAccounts(); c.Default = ""; return c }(), passwords(), nil)
+	if r := e.Run(newCmd, "--jq", "[.accounts[].default] | any"); r.Err != nil || r.Stdout != "false\n" {
+		t.Errorf("two accounts, no default_account: %q (%v)", r.Stdout, r.Err)
+	}
+}
