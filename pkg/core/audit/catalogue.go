@@ -87,7 +87,7 @@ var catalogue = []Check{
 		"publish _sips._tcp.<domain> (and a SIPS+D2T NAPTR) so clients choose TLS"},
 
 	// A target none of whose names resolve: one finding, not one per check.
-	{CheckResolve, "", "Target host names resolve", "RFC 1034 §4.3.2",
+	{CheckResolve, "", "Target host names resolve", "RFC 1035 §4.1.1 (RCODE 3, name error)",
 		"check the name (a typo?), or publish its A/AAAA records"},
 
 	// XMPP stream (STARTTLS endpoints).
