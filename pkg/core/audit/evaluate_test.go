@@ -317,10 +317,15 @@ func TestEvaluateProbeError(t *testing.T) {
 	fs := Evaluate(f, bcp195(t))
 	for _, x := range fs {
 		switch {
-		case x.Endpoint == sipEP(&f).ID && x.ID == CheckSIPTLS || x.Aspect == CUSAX && x.ID != CheckCUSAXMedia:
-			// The media check judges the account's settings, not a probe.
+		case x.Endpoint == sipEP(&f).ID && x.ID == CheckSIPTLS:
 			if x.Status != Error || !strings.Contains(x.Evidence, "i/o timeout") {
 				t.Errorf("%s on %q: status %s (%s), want error", x.ID, x.Endpoint, x.Status, x.Evidence)
+			}
+		case x.Aspect == CUSAX && x.ID != CheckCUSAXMedia:
+			// Cross checks need both aspects: not run, naming the
+			// endpoint. (The media check judges the account's settings.)
+			if x.Status != Skipped || !strings.Contains(x.Evidence, "i/o timeout") {
+				t.Errorf("%s: status %s (%s), want skipped", x.ID, x.Status, x.Evidence)
 			}
 		case x.Endpoint == sipEP(&f).ID:
 			if x.Status != Skipped || !strings.Contains(x.Evidence, "see "+CheckSIPTLS) {
@@ -332,6 +337,9 @@ func TestEvaluateProbeError(t *testing.T) {
 	}
 	if got := ExitCode(fs, Medium, High); got != ExitUnknown {
 		t.Errorf("exit code %d, want %d", got, ExitUnknown)
+	}
+	if got := ids(fs, Error); len(got) != 1 {
+		t.Errorf("errors %v, want one", got)
 	}
 }
 

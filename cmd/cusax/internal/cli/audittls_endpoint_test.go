@@ -96,8 +96,22 @@ func TestAuditTLSUnresolvedBed(t *testing.T) {
 			t.Errorf("%v: %+v", target, rep.Findings)
 		}
 	}
+	// An account whose SIP proxy does not resolve (its chat server does):
+	// one error, on that endpoint, rather than one per check.
+	acct := auditAccount(t, bed, "sip:nosuch.test:5061;transport=tls")
+	rep := decodeAudit(t, runCLI(t, acct, "", "audit-tls", "--json", "--no-state", "--resolver", ns.Addr))
+	var errs []string
+	for _, f := range rep.Findings {
+		if f.Status == audit.Error {
+			errs = append(errs, f.ID+" "+f.Endpoint+": "+f.Evidence)
+		}
+	}
+	if len(errs) != 1 || !strings.HasPrefix(errs[0], audit.CheckSIPTLS+" sip-tls:nosuch.test:5061: ") || !strings.Contains(errs[0], "no such host") {
+		t.Errorf("errors %q, want one on sip-tls:nosuch.test:5061", errs)
+	}
+
 	// The bed's own domain resolves: no disc.resolve finding.
-	rep := decodeAudit(t, runCLI(t, home, "", "audit-tls", "--json", "--no-state", "--resolver", ns.Addr, "--ca-file", bed.CAFile, "--domain", "example.test"))
+	rep = decodeAudit(t, runCLI(t, home, "", "audit-tls", "--json", "--no-state", "--resolver", ns.Addr, "--ca-file", bed.CAFile, "--domain", "example.test"))
 	if f := findingByID(rep, audit.CheckResolve); len(f) != 0 {
 		t.Errorf("example.test: %+v", f)
 	}
