@@ -25,6 +25,7 @@ const (
 	CheckDiscXMPPTLS   = "disc.xmpp-direct-tls"
 	CheckDiscSIP       = "disc.sip"
 	CheckDiscSIPTLS    = "disc.sip-tls"
+	CheckResolve       = "disc.resolve"
 	CheckXMPPOffered   = "xmpp.starttls-offered"
 	CheckXMPPStartTLS  = "xmpp.starttls"
 	CheckXMPPRequired  = "xmpp.starttls-required"
@@ -84,6 +85,10 @@ var catalogue = []Check{
 		"publish NAPTR and SRV records for the SIP domain"},
 	{CheckDiscSIPTLS, Telephony, "SIP over TLS published (NAPTR SIPS+D2T or _sips._tcp SRV)", "RFC 3263 §4.1",
 		"publish _sips._tcp.<domain> (and a SIPS+D2T NAPTR) so clients choose TLS"},
+
+	// A target none of whose names resolve: one finding, not one per check.
+	{CheckResolve, "", "Target host names resolve", "RFC 1035 §4.1.1 (RCODE 3, name error)",
+		"check the name (a typo?), or publish its A/AAAA records"},
 
 	// XMPP stream (STARTTLS endpoints).
 	{CheckXMPPOffered, Chat, "STARTTLS offered in the stream features", "RFC 7590 §3.1",

@@ -7,7 +7,9 @@
 // The pieces:
 //
 //   - The catalogue (Checks): every check's ID, requirement, spec section
-//     and fix. IDs are stable; profiles and scripts name them.
+//     and fix. IDs are stable; profiles and scripts name them. A failed
+//     finding is titled by what failed (failtitle.go), any other by the
+//     requirement, which every finding also carries.
 //   - Profiles: data, not code. The built-in "bcp195" profile
 //     (profiles/bcp195.toml, embedded) gives every check a severity by the
 //     RFC 2119 keyword it enforces; user profiles (LoadProfile) override
@@ -16,8 +18,10 @@
 //     run by pkg/core/session.ReweighAudit) applied to a report, each
 //     changed finding recording the policy and its reason (Override).
 //   - Evaluate: the rules, pure functions of AccountFacts and a Profile.
-//     Unobserved facts make checks Skipped, failed probes make them Error;
-//     nothing unobserved is ever reported as passed.
+//     Unobserved facts make checks Skipped; a failed probe is one Error
+//     per endpoint (its other checks Skipped), a target none of whose
+//     names resolve one Error (disc.resolve); nothing unobserved is ever
+//     reported as passed.
 //   - State: the last certificate seen per endpoint and identity, in
 //     $XDG_STATE_HOME/cusax/audit-state.json, for RFC 7590 §3.6's "be
 //     warned if the certificate changes".

@@ -60,7 +60,15 @@ func Evaluate(facts AccountFacts, p Profile) []Finding {
 				f.Fix = r.fix
 			}
 		}
+		f.retitle()
 		out = append(out, f)
+	}
+	if u := facts.Unresolved; u != nil {
+		// Nothing was probed: one finding says so, rather than every
+		// check repeating "no such host".
+		emit(CheckResolve, unresolvedAspect(facts), "dns:"+strings.Join(u.Hosts, ","),
+			errored("%s: %s", strings.Join(u.Hosts, ", "), u.Error))
+		return out
 	}
 	for _, a := range []struct {
 		aspect Aspect
@@ -71,11 +79,17 @@ func Evaluate(facts AccountFacts, p Profile) []Finding {
 		}
 		for _, ep := range a.facts.Endpoints {
 			t := target{aspect: a.aspect, domain: a.facts.Domain, ep: ep, params: p.Params, now: facts.ObservedAt}
-			for _, id := range endpointChecks(a.aspect, ep.Transport) {
+			ids := endpointChecks(a.aspect, ep.Transport)
+			for i, id := range ids {
 				var r result
-				if ep.Error != "" {
+				switch {
+				case ep.Error != "" && i == 0:
 					r = errored("probe failed: %s", ep.Error)
-				} else {
+				case ep.Error != "":
+					// One error per endpoint that could not be probed;
+					// the checks that needed it did not run.
+					r = skip("not run: the probe of this endpoint failed (see %s)", ids[0])
+				default:
 					r = endpointRules[id](t)
 				}
 				emit(id, a.aspect, ep.ID, r)
@@ -87,6 +101,18 @@ func Evaluate(facts AccountFacts, p Profile) []Finding {
 	}
 	emit(CheckCUSAXMedia, CUSAX, "", cusaxMedia(facts))
 	return out
+}
+
+// unresolvedAspect is the aspect an unresolved target's one finding is
+// filed under: the target's only aspect, else cusax (the whole target).
+func unresolvedAspect(facts AccountFacts) Aspect {
+	switch {
+	case facts.Telephony.Domain == "":
+		return Chat
+	case facts.Chat.Domain == "":
+		return Telephony
+	}
+	return CUSAX
 }
 
 // --- discovery ---
@@ -109,6 +135,8 @@ func discService(d Discovery) result {
 		return errored("DNS: %s", d.Error)
 	case d.Method == "configured":
 		return skip("server configured in the account; DNS not used")
+	case d.Method == "endpoint":
+		return skip("endpoint named on the command line; DNS not used")
 	case d.Method == "srv":
 		return pass("%s", strings.Join(d.Records, "; "))
 	case d.Method == "fallback":
@@ -123,6 +151,8 @@ func discTLS(d Discovery) result {
 		return errored("DNS: %s", d.Error)
 	case d.Method == "configured":
 		return skip("server configured in the account; DNS not used")
+	case d.Method == "endpoint":
+		return skip("endpoint named on the command line; DNS not used")
 	}
 	switch d.TLSPublished {
 	case Yes:

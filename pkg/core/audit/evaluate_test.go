@@ -100,7 +100,8 @@ func TestEvaluateClean(t *testing.T) {
 		}
 	}
 	for _, c := range Checks() {
-		if !seen[c.ID] && c.ID != CheckCertChanged {
+		// disc.resolve is reported only for a target that does not resolve.
+		if !seen[c.ID] && c.ID != CheckCertChanged && c.ID != CheckResolve {
 			t.Errorf("check %s never evaluated", c.ID)
 		}
 	}
@@ -308,16 +309,27 @@ func find(fs []Finding, id, endpoint string) (Finding, bool) {
 	return Finding{}, false
 }
 
+// An endpoint that could not be probed is one error (its first check),
+// not one per check: the others are skipped, pointing at it.
 func TestEvaluateProbeError(t *testing.T) {
 	f := good()
 	sipEP(&f).Error = "i/o timeout"
 	fs := Evaluate(f, bcp195(t))
 	for _, x := range fs {
 		switch {
-		case x.Endpoint == sipEP(&f).ID || x.Aspect == CUSAX && x.ID != CheckCUSAXMedia:
-			// The media check judges the account's settings, not a probe.
+		case x.Endpoint == sipEP(&f).ID && x.ID == CheckSIPTLS:
 			if x.Status != Error || !strings.Contains(x.Evidence, "i/o timeout") {
 				t.Errorf("%s on %q: status %s (%s), want error", x.ID, x.Endpoint, x.Status, x.Evidence)
+			}
+		case x.Aspect == CUSAX && x.ID != CheckCUSAXMedia:
+			// Cross checks need both aspects: not run, naming the
+			// endpoint. (The media check judges the account's settings.)
+			if x.Status != Skipped || !strings.Contains(x.Evidence, "i/o timeout") {
+				t.Errorf("%s: status %s (%s), want skipped", x.ID, x.Status, x.Evidence)
+			}
+		case x.Endpoint == sipEP(&f).ID:
+			if x.Status != Skipped || !strings.Contains(x.Evidence, "see "+CheckSIPTLS) {
+				t.Errorf("%s on %q: status %s (%s), want skipped pointing at %s", x.ID, x.Endpoint, x.Status, x.Evidence, CheckSIPTLS)
 			}
 		case x.Status != Pass:
 			t.Errorf("%s on %q: status %s, want pass", x.ID, x.Endpoint, x.Status)
@@ -325,6 +337,9 @@ func TestEvaluateProbeError(t *testing.T) {
 	}
 	if got := ExitCode(fs, Medium, High); got != ExitUnknown {
 		t.Errorf("exit code %d, want %d", got, ExitUnknown)
+	}
+	if got := ids(fs, Error); len(got) != 1 {
+		t.Errorf("errors %v, want one", got)
 	}
 }
 
@@ -396,5 +411,108 @@ func TestClassifySuite(t *testing.T) {
 		if got := ClassifySuite(name); got != want {
 			t.Errorf("ClassifySuite(%s) = %q, want %q", name, got, want)
 		}
+	}
+}
+
+// A target none of whose names resolve is one finding (disc.resolve, an
+// error: exit 3), whatever else the facts hold.
+func TestEvaluateUnresolvedIsOneFinding(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		edit   func(*AccountFacts)
+		aspect Aspect
+	}{
+		{"both aspects", func(*AccountFacts) {}, CUSAX},
+		{"chat only", func(f *AccountFacts) { f.Telephony = AspectFacts{} }, Chat},
+		{"telephony only", func(f *AccountFacts) { f.Chat = AspectFacts{} }, Telephony},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := good()
+			tc.edit(&f)
+			f.Unresolved = &Unresolved{Hosts: []string{"nosuch.invalid"}, Error: "no such host"}
+			fs := Evaluate(f, bcp195(t))
+			if len(fs) != 1 {
+				t.Fatalf("%d findings, want 1: %+v", len(fs), fs)
+			}
+			x := fs[0]
+			if x.ID != CheckResolve || x.Status != Error || x.Aspect != tc.aspect || x.Endpoint != "dns:nosuch.invalid" ||
+				x.Evidence != "nosuch.invalid: no such host" || x.Account != f.Account {
+				t.Errorf("finding %+v", x)
+			}
+			if got := ExitCode(fs, Medium, High); got != ExitUnknown {
+				t.Errorf("exit %d, want %d", got, ExitUnknown)
+			}
+		})
+	}
+}
+
+// An endpoint named on the command line skips the discovery checks, as a
+// configured server does, and says why.
+func TestEvaluateEndpointDiscoverySkipped(t *testing.T) {
+	f := good()
+	f.Chat.Discovery = Discovery{Method: "endpoint"}
+	for _, x := range Evaluate(f, bcp195(t)) {
+		if x.Aspect == Chat && (x.ID == CheckDiscXMPP || x.ID == CheckDiscXMPPTLS) &&
+			(x.Status != Skipped || !strings.Contains(x.Evidence, "command line")) {
+			t.Errorf("%s: %s (%s)", x.ID, x.Status, x.Evidence)
+		}
+	}
+}
+
+// A one-aspect target has no cross-aspect comparison, even when its one
+// endpoint could not be probed: skipped, not errored.
+func TestEvaluateOneAspectCrossSkipped(t *testing.T) {
+	f := good()
+	f.Telephony = AspectFacts{}
+	f.Chat.Endpoints[0].Error = "connection refused"
+	errs := 0
+	for _, x := range Evaluate(f, bcp195(t)) {
+		if x.Aspect == CUSAX && x.ID != CheckCUSAXMedia && x.Status != Skipped {
+			t.Errorf("%s: %s (%s), want skipped", x.ID, x.Status, x.Evidence)
+		}
+		if x.Status == Error {
+			errs++
+		}
+	}
+	if errs != 1 {
+		t.Errorf("%d errors for one unreachable endpoint, want 1", errs)
+	}
+}
+
+// Failures are titled by what failed; the other statuses by the
+// requirement, which every finding also carries.
+func TestFailureTitles(t *testing.T) {
+	for _, c := range Checks() {
+		ft, ok := failTitles[c.ID]
+		if !ok || ft == "" || ft == c.Title {
+			t.Errorf("%s: failure title %q (requirement %q)", c.ID, ft, c.Title)
+		}
+		if got := TitleFor(c, Fail); got != ft {
+			t.Errorf("%s: TitleFor(fail) %q", c.ID, got)
+		}
+		for _, s := range []Status{Pass, Error, Skipped} {
+			if got := TitleFor(c, s); got != c.Title {
+				t.Errorf("%s: TitleFor(%s) %q, want %q", c.ID, s, got, c.Title)
+			}
+		}
+	}
+	for id := range failTitles {
+		if _, ok := LookupCheck(id); !ok {
+			t.Errorf("failure title for unknown check %s", id)
+		}
+	}
+	if got := TitleFor(Check{ID: "x.new", Title: "Y holds"}, Fail); got != "Not met: Y holds" {
+		t.Errorf("fallback %q", got)
+	}
+	// In findings: the MD5-only digest challenge of issue 20.
+	f := good()
+	sipEP(&f).SIP.Challenges = []Challenge{{Scheme: "Digest", Algorithm: "MD5", QOP: []string{"auth"}}}
+	x, ok := find(Evaluate(f, bcp195(t)), CheckSIPDigestAlg, sipEP(&f).ID)
+	if !ok || x.Status != Fail || x.Title != failTitles[CheckSIPDigestAlg] || !strings.HasPrefix(x.Requirement, "Digest challenge offers SHA-256") {
+		t.Errorf("MD5-only challenge: %+v", x)
+	}
+	g := good()
+	if y, _ := find(Evaluate(g, bcp195(t)), CheckSIPDigestAlg, sipEP(&g).ID); y.Status != Pass || y.Title != y.Requirement {
+		t.Errorf("pass: %+v", y)
 	}
 }

@@ -60,6 +60,17 @@ type AccountFacts struct {
 	// Media is how the account protects call media; nil for targets that
 	// are not accounts (domains) and accounts without a SIP aspect.
 	Media *MediaFacts
+	// Unresolved is set when no host name of the target resolves (the
+	// domain does not exist, or DNS fails): nothing could be probed, and
+	// Evaluate reports that one fact (disc.resolve) instead of every check.
+	Unresolved *Unresolved
+}
+
+// Unresolved says which host names of a target did not resolve, and why.
+type Unresolved struct {
+	Hosts []string
+	// Error is the resolver's answer ("no such host", a timeout).
+	Error string
 }
 
 // MediaFacts is what decides how an account's call media is protected
@@ -99,8 +110,9 @@ type AspectFacts struct {
 // Discovery is the DNS part of one aspect.
 type Discovery struct {
 	// Method is how the endpoints were found: "srv" (SRV or NAPTR→SRV
-	// records), "fallback" (no records; domain:port), or "configured" (the
-	// account names a host; discovery checks are then skipped).
+	// records), "fallback" (no records; domain:port), "configured" (the
+	// account names a host) or "endpoint" (HOST:PORT named on the command
+	// line); discovery checks are skipped for the last two.
 	Method string
 	// Records are the records found, for evidence
 	// ("_xmpp-client._tcp.example.com. SRV 5 0 5222 xmpp.example.com.").

@@ -130,9 +130,12 @@ type Finding struct {
 	// weight; only failed findings count towards exit codes.
 	Severity Severity `json:"severity"`
 	Status   Status   `json:"status"`
-	// Title states the requirement ("TLS 1.0 not accepted"), so "fail:
-	// <title>" reads as the requirement that failed.
+	// Title says what was found: for a failure what failed ("TLS 1.0
+	// accepted"), otherwise the requirement ("TLS 1.0 not accepted").
 	Title string `json:"title"`
+	// Requirement is the requirement the check enforces, whatever the
+	// status (the catalogue's Check.Title).
+	Requirement string `json:"requirement,omitempty"`
 	// Evidence is what was observed, or why the check errored or was
 	// skipped.
 	Evidence string `json:"evidence,omitempty"`

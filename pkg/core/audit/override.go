@@ -170,6 +170,9 @@ func (rw Reweighing) apply(f *Finding) {
 		return
 	}
 	f.Severity, f.Status = sev, status
+	if _, ok := LookupCheck(f.ID); ok && f.Requirement != "" {
+		f.retitle() // a failure turned off is titled by its requirement again
+	}
 	if status == Skipped && fromStatus != Skipped {
 		f.Fix = ""
 	} else if status == Fail && f.Fix == "" {

@@ -247,3 +247,22 @@ func TestProtocolSeveritiesMatch(t *testing.T) {
 		t.Errorf("protocol.AuditSeverities = %v, want %v", protocol.AuditSeverities, want)
 	}
 }
+
+// A failure a policy turns off is skipped, so it is titled by its
+// requirement again, like any skipped check.
+func TestReweighRetitles(t *testing.T) {
+	c, _ := LookupCheck(CheckTLS13)
+	f := Finding{ID: CheckTLS13, Account: "work", Aspect: Chat, Endpoint: "xmpp:a:5222", Severity: Medium, Status: Fail, Evidence: "no TLS 1.3", Fix: c.Fix}
+	f.retitle()
+	if f.Title != failTitles[CheckTLS13] || f.Requirement != c.Title {
+		t.Fatalf("before: %+v", f)
+	}
+	r := NewReport(Tool{Name: "cusax"}, now, now, Profile{Name: "bcp195"}, Medium, High, []Finding{f})
+	off, err := r.Reweigh(Reweighing{Account: "work", Policy: "lenient", Changes: []SeverityChange{{ID: CheckTLS13, Severity: "off"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := off.Findings[0]; g.Status != Skipped || g.Title != c.Title || g.Requirement != c.Title {
+		t.Errorf("turned off: %+v", g)
+	}
+}

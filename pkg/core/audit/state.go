@@ -144,6 +144,7 @@ func (s *State) Compare(facts AccountFacts, p Profile) []Finding {
 					rec.LeafSHA256, rec.FirstSeen.UTC().Format(time.DateOnly), rec.LastSeen.UTC().Format(time.DateOnly),
 					ep.Cert.LeafSHA256, changeClass(rec, ep.Cert))
 			}
+			f.retitle()
 			out = append(out, f)
 		}
 	}

@@ -30,6 +30,9 @@ type Target struct {
 	// ChatDomain and TelephonyDomain are looked up in DNS (package
 	// discover) when Account is nil; either may be empty.
 	ChatDomain, TelephonyDomain string
+	// Endpoint, when set (Account nil, no domains), is the one endpoint
+	// audited: audit-tls HOST:PORT.
+	Endpoint *EndpointTarget
 }
 
 // DomainTarget is the target for one service domain, both aspects.
@@ -74,6 +77,9 @@ type job struct {
 	res   tlsprobe.Result
 	sip   *tlsprobe.SIPDialog
 	err   error
+	// unresolved is why the host name did not resolve (resolveAll); the
+	// endpoint is then not probed.
+	unresolved string
 }
 
 // prepared is a target with its endpoint plans resolved.
@@ -147,6 +153,8 @@ func (r *Runner) run(ctx context.Context, targets []Target) ([]*prepared, error)
 		}
 	}
 
+	r.resolveAll(ctx, order)
+
 	opts := r.Probe
 	if opts.DialContext == nil && r.DNS != nil && r.DNS.Server != "" {
 		opts.DialContext = r.dial
@@ -193,6 +201,10 @@ func (j *job) key() string {
 
 func (j *job) run(ctx context.Context, opts tlsprobe.Options) {
 	j.once.Do(func() {
+		if j.unresolved != "" {
+			j.err = fmt.Errorf("cannot resolve %s: %s", j.p.host, j.unresolved)
+			return
+		}
 		opts.Roots = j.roots
 		if j.p.plaintext != "" {
 			j.sip, j.err = tlsprobe.ProbeSIP(ctx, j.p.plaintext, net.JoinHostPort(j.p.host, strconv.Itoa(j.p.port)), j.p.aor, opts)
@@ -234,6 +246,19 @@ func (r *Runner) plan(ctx context.Context, p *prepared) error {
 			p.jobs = append(p.jobs, &job{p: pl, roots: roots})
 			p.facts.Media = r.mediaFacts(ctx, *a, pl, &p.media)
 		}
+		return nil
+	}
+	if e := t.Endpoint; e != nil {
+		pl, err := endpointPlan(*e)
+		if err != nil {
+			return err
+		}
+		a := &p.facts.Chat
+		if pl.aspect == audit.Telephony {
+			a = &p.facts.Telephony
+		}
+		a.Domain, a.Discovery = pl.domain, pl.disc
+		p.jobs = append(p.jobs, &job{p: pl, roots: r.Roots})
 		return nil
 	}
 	dns := r.DNS
@@ -309,6 +334,7 @@ func auditDiscovery(d discover.Discovery) audit.Discovery {
 // assemble turns the jobs' results into the target's facts.
 func (p *prepared) assemble() audit.AccountFacts {
 	facts := p.facts
+	facts.Unresolved = p.unresolved()
 	for _, j := range p.jobs {
 		pl := j.p
 		ep := audit.EndpointFacts{ID: pl.id, Transport: pl.transport, Host: pl.host, Port: pl.port}

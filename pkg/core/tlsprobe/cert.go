@@ -126,6 +126,9 @@ func (p *prober) certificate(chain []*x509.Certificate) *Certificate {
 	c.Service = ServiceXMPPClient
 	if ref == "" {
 		svc, ref, c.Service = certid.SIP, p.ep.ServerName, ServiceSIP
+		if p.ep.Identity != "" {
+			ref = p.ep.Identity
+		}
 		// A SIP proxy dialled by host name may present that name (RFC 5922
 		// §4), as certid.SIPClientConfig accepts.
 		if h, _, err := net.SplitHostPort(p.ep.Addr); err == nil {

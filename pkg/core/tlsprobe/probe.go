@@ -36,6 +36,10 @@ type Endpoint struct {
 	// identity (RFC 6120 §13.7.2.1). Required for ModeXMPPStartTLS; with
 	// ModeTLS it marks an XEP-0368 direct TLS endpoint.
 	XMPPDomain string
+	// Identity, for SIP, is the domain the certificate must name when it
+	// differs from the SNI (audit-tls HOST:PORT --sip --sni A
+	// --expect-name B); empty means ServerName. XMPP's is XMPPDomain.
+	Identity string
 	// SIPAOR marks a SIP over TLS endpoint (ModeTLS): once the baseline
 	// handshake is done, a REGISTER for this address of record is sent
 	// without credentials and the answer recorded (Result.SIP).

@@ -43,13 +43,18 @@ type Options struct {
 	State    string
 	NoState  bool
 	Timeout  time.Duration
+	// Endpoint targets (HOST:PORT arguments).
+	StartTLS   string
+	SIP        bool
+	SNI        string
+	ExpectName string
 }
 
 // NewCmdAuditTLS builds the command.
 func NewCmdAuditTLS(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 	o := &Options{F: f}
 	cmd := &cobra.Command{
-		Use:   "audit-tls [ACCOUNT...] [--all] [--domain D]... [--targets FILE]",
+		Use:   "audit-tls [ACCOUNT|HOST:PORT...] [--all] [--domain D]... [--targets FILE]",
 		Short: "Audit the TLS and server authentication of both aspects of accounts",
 		Long: `Probe the Chat (XMPP) and Telephony (SIP) endpoints of accounts and judge
 their TLS against a policy profile: the built-in BCP 195 profile (RFC 9325,
@@ -71,8 +76,24 @@ neither reads nor writes it.
 
 Targets: the named accounts (default: the default account), --all
 configured accounts, --domain D (a service domain: both aspects found in
-DNS, every published endpoint), or --targets FILE, one a line: an account
-name, a domain, or a chat domain and a telephony domain ('#' comments).
+DNS, every published endpoint), --targets FILE, one a line: an account
+name, a domain, or a chat domain and a telephony domain ('#' comments),
+or endpoints given as HOST:PORT or [IPV6]:PORT arguments.
+
+An endpoint target is audited with the same checks as an account's aspect
+(stream, TLS, certificate and identity), without DNS discovery. What it
+serves: --starttls xmpp (XMPP client-to-server, STARTTLS; sent even when
+not advertised, RFC 7590 §3.1), --starttls none (XMPP direct TLS,
+XEP-0368) or --sip (SIP over TLS: one REGISTER without credentials shows
+the digest challenge). Without a flag only the well-known ports are
+understood: 5222 is --starttls xmpp (as testssl.sh does), 5223 --starttls
+none, 5061 --sip; any other port must say. --sni NAME is sent in the
+ClientHello (and, for XMPP, as the stream's 'to' unless --expect-name);
+--expect-name NAME is the domain the certificate must name (RFC 6125;
+RFC 6120 §13.7.2.1 for XMPP, RFC 5922 §7.1 for SIP), by default the SNI,
+else the host name. An IP address without --sni or --expect-name is
+refused: it names no service to authenticate. Certificates are checked
+against the system roots plus --ca-file.
 An endpoint shared by several targets is probed once; --parallel bounds
 the endpoints probed at once. Progress goes to stderr on a terminal only.
 
@@ -104,6 +125,9 @@ table (see 'cusax help exit-codes'):
   $ cusax audit-tls work --json
   $ cusax audit-tls --all --format ndjson --fail-on critical
   $ cusax audit-tls --domain example.com --domain example.org
+  $ cusax audit-tls xmpp.example.com:5222
+  $ cusax audit-tls 127.0.0.1:15222 --starttls xmpp --sni example.com
+  $ cusax audit-tls [2001:db8::5]:5061 --sip --sni sip.example.com --expect-name example.com
   $ cusax audit-tls --targets providers.txt --parallel 8 --json
   $ cusax audit-tls --profile ./strict.toml --warn-on low`,
 		RunE: func(_ *cobra.Command, args []string) error {
@@ -129,10 +153,15 @@ table (see 'cusax help exit-codes'):
 	fl.StringArrayVar(&o.Domains, "domain", nil, "audit a service domain found through DNS (repeatable)")
 	fl.StringVar(&o.Targets, "targets", "", "file of targets, one a line: account, domain, or chat and telephony domains")
 	fl.StringVar(&o.Resolver, "resolver", "", "DNS server HOST:PORT for --domain/--targets (default: /etc/resolv.conf)")
-	fl.StringVar(&o.CAFile, "ca-file", "", "extra trusted CA certificates (PEM) for domain targets")
+	fl.StringVar(&o.CAFile, "ca-file", "", "extra trusted CA certificates (PEM) for domain and endpoint targets")
+	fl.StringVar(&o.StartTLS, "starttls", "", "what HOST:PORT targets serve: xmpp (STARTTLS) or none (XMPP direct TLS); default by port")
+	fl.BoolVar(&o.SIP, "sip", false, "HOST:PORT targets are SIP over TLS")
+	fl.StringVar(&o.SNI, "sni", "", "server name sent to HOST:PORT targets (default: --expect-name, else the host name)")
+	fl.StringVar(&o.ExpectName, "expect-name", "", "domain the certificates of HOST:PORT targets must name (default: --sni, else the host name)")
 	fl.IntVar(&o.Parallel, "parallel", 4, "endpoints probed at once")
 	cmd.ValidArgsFunction = f.CompleteAccountArgs
 	cmdutil.CompleteEnum(cmd, "format", []string{"text", "json", "ndjson"})
+	cmdutil.CompleteEnum(cmd, "starttls", []string{"xmpp", "none"})
 	var severities []string
 	for _, s := range audit.Severities() {
 		severities = append(severities, s.String())
@@ -207,7 +236,7 @@ func resolve(o *Options) (setup, error) {
 			return s, err
 		}
 	}
-	if o.All && len(o.Accounts) > 0 {
+	if o.All && slices.ContainsFunc(o.Accounts, func(a string) bool { return !isEndpointArg(a) }) {
 		return s, cmdutil.Usagef("--all and account names exclude each other")
 	}
 	if o.Parallel <= 0 {
@@ -222,7 +251,28 @@ func resolve(o *Options) (setup, error) {
 	if err != nil {
 		return s, err
 	}
+	ef := endpointFlags{starttls: strings.ToLower(o.StartTLS), sip: o.SIP, sni: o.SNI, expectName: o.ExpectName}
+	var names []string
+	for _, a := range o.Accounts {
+		if !isEndpointArg(a) {
+			names = append(names, a)
+			continue
+		}
+		t, err := parseEndpoint(a, ef)
+		if err != nil {
+			return s, err
+		}
+		s.targets = append(s.targets, t)
+	}
+	if ef.set() && len(s.targets) == 0 {
+		return s, cmdutil.WithHint(cmdutil.Usagef("--starttls, --sip, --sni and --expect-name describe HOST:PORT targets, and none was given"),
+			"name the endpoint: cusax audit-tls HOST:PORT --starttls xmpp --sni DOMAIN")
+	}
 	for _, d := range o.Domains {
+		if isEndpointArg(d) {
+			return s, cmdutil.WithHint(cmdutil.Usagef("--domain %q is not a domain name but an endpoint", d),
+				"audit the endpoint itself: cusax audit-tls "+d+" --starttls xmpp --sni DOMAIN  (or --starttls none, or --sip)")
+		}
 		if !isDomain(d) {
 			return s, cmdutil.Usagef("--domain %q is not a domain name", d)
 		}
@@ -253,23 +303,26 @@ func resolve(o *Options) (setup, error) {
 		}
 	}
 	switch {
-	case len(s.targets) > 0 && !o.All && len(o.Accounts) == 0:
-		// Domains or a targets file only.
+	case len(s.targets) > 0 && !o.All && len(names) == 0:
+		// Domains, endpoints or a targets file only.
 	case o.All:
 		s.accounts = cfg.Accounts
 		if len(s.accounts) == 0 {
 			return s, cmdutil.WithHint(config.ErrNoAccounts, "add one with 'cusax login'")
 		}
-	case len(o.Accounts) == 0:
+	case len(names) == 0:
 		a, err := cfg.Account("")
 		if err != nil {
 			return s, cmdutil.WithHint(err, "name an account, or use --all")
 		}
 		s.accounts = []config.Account{*a}
 	default:
-		for _, n := range o.Accounts {
+		for _, n := range names {
 			a, err := cfg.Account(n)
 			if err != nil {
+				if isDomain(n) {
+					return s, cmdutil.WithHint(err, "to audit the service domain "+n+" through DNS: cusax audit-tls --domain "+n)
+				}
 				return s, err
 			}
 			s.accounts = append(s.accounts, *a)
@@ -379,6 +432,13 @@ func verdict(r audit.Report) string {
 	msg := fmt.Sprintf("audit-tls %s: %d failed check(s)", name, failed)
 	if r.Summary.MaxSeverity != nil {
 		msg += ", worst " + r.Summary.MaxSeverity.String()
+		// Name the worst failure by what failed (its failure title).
+		for _, f := range r.Findings {
+			if f.Status == audit.Fail && f.Severity == *r.Summary.MaxSeverity {
+				msg += ": " + f.Title + " (" + f.ID + ")"
+				break
+			}
+		}
 	}
 	if errs > 0 {
 		msg += fmt.Sprintf(", %d check(s) could not run", errs)
