@@ -1,9 +1,6 @@
 package auditreport
 
 import (
-	"os"
-	"os/exec"
-	"testing"
 	"time"
 
 	"github.com/cusax/cusax/pkg/core/audit"
@@ -54,19 +51,4 @@ func fixture() Input {
 			{Target: "work", Aspect: audit.Telephony, Endpoint: "sips:sip.example.com:5061",
 				Subject: "CN=sip.example.com", Issuer: "CN=Test CA", NotAfter: started.Add(90 * 24 * time.Hour), SHA256: "cd34"},
 		}}
-}
-
-// tool finds an external program the test needs. In CI (CI=true) a
-// missing tool is a failure, as a missing server is (scripts/testbed/
-// install.sh installs it); elsewhere the test is skipped.
-func tool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not found (CI=true): run scripts/testbed/install.sh", name)
-		}
-		t.Skipf("%s not found: run scripts/testbed/install.sh", name)
-	}
-	return p
 }

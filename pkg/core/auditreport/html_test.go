@@ -2,19 +2,15 @@ package auditreport
 
 import (
 	"bytes"
-	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
 
 	"github.com/cusax/cusax/pkg/core/audit"
+	"github.com/cusax/cusax/pkg/core/auditreport/reporttest"
 )
 
 func renderHTML(t *testing.T, in Input) string {
@@ -66,32 +62,8 @@ func TestHTMLWellFormed(t *testing.T) {
 // DOM it built has the summary rows, every failed finding, and no script
 // or element the hostile evidence and certificate subject tried to inject.
 func TestHTMLInChromium(t *testing.T) {
-	chromium := tool(t, "chromium")
 	in := fixture()
-	dir := t.TempDir()
-	page := filepath.Join(dir, "report.html")
-	if err := os.WriteFile(page, []byte(renderHTML(t, in)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	// The flags the environment needs: root (no sandbox), no GPU, and no
-	// background connections (the network is closed here).
-	cmd := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-		"--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--user-data-dir="+filepath.Join(dir, "profile"), "--dump-dom", "file://"+page)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	start := time.Now()
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("chromium: %v\n%s", err, stderr.String())
-	}
-	t.Logf("chromium rendered the page in %v", time.Since(start).Round(time.Millisecond))
-	doc, err := html.Parse(bytes.NewReader(out))
-	if err != nil {
-		t.Fatal(err)
-	}
+	doc := reporttest.RenderDOM(t, []byte(renderHTML(t, in)))
 	checkDOM(t, doc, in)
 }
 

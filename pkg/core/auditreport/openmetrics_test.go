@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/cusax/cusax/pkg/core/audit"
+	"github.com/cusax/cusax/pkg/core/auditreport/reporttest"
 )
 
 func render(t *testing.T, in Input) string {
@@ -96,20 +97,13 @@ func TestOpenMetricsDuplicateSeriesMerged(t *testing.T) {
 // promtool (Debian package prometheus) parses the output with Prometheus's
 // own parser and lints it; both must be silent.
 func TestOpenMetricsPromtool(t *testing.T) {
-	promtool := tool(t, "promtool")
 	for name, in := range map[string]Input{
 		"batch":        fixture(),
 		"empty report": {Command: "audit-contacts", Report: audit.NewReport(audit.Tool{Name: "cusax"}, fixture().Report.StartedAt, fixture().Report.FinishedAt, audit.Profile{}, audit.Medium, audit.High, nil)},
 	} {
-		t.Run(name, func(t *testing.T) {
-			cmd := exec.Command(promtool, "check", "metrics")
-			cmd.Stdin = strings.NewReader(render(t, in))
-			out, err := cmd.CombinedOutput()
-			if err != nil || len(bytes.TrimSpace(out)) != 0 {
-				t.Fatalf("promtool check metrics: %v\n%s", err, out)
-			}
-		})
+		t.Run(name, func(t *testing.T) { reporttest.CheckMetrics(t, render(t, in)) })
 	}
+	promtool := reporttest.Tool(t, "promtool")
 	// And promtool does reject a broken file, so its silence means something.
 	cmd := exec.Command(promtool, "check", "metrics")
 	cmd.Stdin = strings.NewReader("cusax_audit_check_failed{target=\"unterminated} 1\n")

@@ -2,13 +2,13 @@ package audittls
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil/cmdtest"
 	"github.com/cusax/cusax/pkg/core/audit"
+	"github.com/cusax/cusax/pkg/core/auditreport/reporttest"
 	"github.com/cusax/cusax/pkg/core/config"
 )
 
@@ -40,13 +40,7 @@ func TestAuditTLSFormatsLocalListener(t *testing.T) {
 	if !strings.HasSuffix(r.Stdout, "\n# EOF\n") {
 		t.Errorf("metrics do not end with # EOF")
 	}
-	if promtool, err := exec.LookPath("promtool"); err == nil {
-		cmd := exec.Command(promtool, "check", "metrics")
-		cmd.Stdin = strings.NewReader(r.Stdout)
-		if out, err := cmd.CombinedOutput(); err != nil || len(out) != 0 {
-			t.Errorf("promtool check metrics: %v\n%s", err, out)
-		}
-	}
+	reporttest.CheckMetrics(t, r.Stdout)
 
 	dir := t.TempDir()
 	page := filepath.Join(dir, "report.html")
