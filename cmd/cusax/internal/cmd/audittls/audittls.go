@@ -112,7 +112,7 @@ table (see 'cusax help exit-codes'):
 		Example: `  $ cusax audit-tls
   $ cusax audit-tls work --json
   $ cusax audit-tls --all --format ndjson --fail-on critical
-  $ cusax audit-tls --all --format openmetrics --output /var/lib/node_exporter/textfile/cusax_audit_tls.prom
+  $ cusax audit-tls --all --format openmetrics --output /var/lib/prometheus/node-exporter/cusax_audit_tls.prom
   $ cusax audit-tls --targets providers.txt --format html --output report.html
   $ cusax audit-tls --domain example.com --domain example.org
   $ cusax audit-tls --targets providers.txt --parallel 8 --json
