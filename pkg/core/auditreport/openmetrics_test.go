@@ -111,3 +111,72 @@ func TestOpenMetricsPromtool(t *testing.T) {
 		t.Fatalf("promtool accepted a broken line: %s", out)
 	}
 }
+
+// Whatever a target name or endpoint holds, it stays inside its label
+// value: the output has the same lines as for a plain name, and the value
+// reads back as written (invalid UTF-8 as U+FFFD).
+func FuzzOpenMetricsLabels(f *testing.F) {
+	for _, s := range []string{"plain", hostile, "a\"}\n# EOF\nx 1", "\\\"", "\xff\xfe", "{}=,", ""} {
+		f.Add(s, "e:1")
+	}
+	f.Fuzz(func(t *testing.T, target, endpoint string) {
+		in := Input{Command: "audit-tls", Report: audit.NewReport(audit.Tool{Name: "cusax"}, fixture().Report.StartedAt,
+			fixture().Report.FinishedAt, audit.Profile{}, audit.Medium, audit.High, []audit.Finding{
+				{ID: "x.y", Account: target, Aspect: audit.Chat, Endpoint: endpoint, Severity: audit.High, Status: audit.Fail},
+			})}
+		plain := in
+		plain.Report.Findings = []audit.Finding{{ID: "x.y", Account: "t", Aspect: audit.Chat, Endpoint: "e", Severity: audit.High, Status: audit.Fail}}
+		out, want := render(t, in), render(t, plain)
+		if strings.Count(out, "\n") != strings.Count(want, "\n") || !strings.HasSuffix(out, "\n# EOF\n") {
+			t.Fatalf("lines changed:\n%s", out)
+		}
+		var line string
+		for _, l := range strings.Split(out, "\n") {
+			if strings.HasPrefix(l, MetricCheckFailed+"{") {
+				line = l
+			}
+		}
+		got := parseLabels(t, strings.TrimPrefix(line, MetricCheckFailed))
+		for name, v := range map[string]string{"target": target, "endpoint": endpoint} {
+			if v = strings.ToValidUTF8(v, "\uFFFD"); got[name] != v {
+				t.Fatalf("%s reads back as %q, want %q (line %q)", name, got[name], v, line)
+			}
+		}
+	})
+}
+
+// parseLabels reads {a="x",b="y"} NNN with the OpenMetrics escapes.
+func parseLabels(t *testing.T, s string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	if !strings.HasPrefix(s, "{") {
+		t.Fatalf("no labels in %q", s)
+	}
+	s = s[1:]
+	for !strings.HasPrefix(s, "}") {
+		name, rest, ok := strings.Cut(s, `="`)
+		if !ok {
+			t.Fatalf("bad label in %q", s)
+		}
+		var v strings.Builder
+		i := 0
+		for ; i < len(rest) && rest[i] != '"'; i++ {
+			if rest[i] == '\\' {
+				i++
+				switch rest[i] {
+				case 'n':
+					v.WriteByte('\n')
+				case '\\', '"':
+					v.WriteByte(rest[i])
+				default:
+					t.Fatalf("bad escape in %q", rest)
+				}
+				continue
+			}
+			v.WriteByte(rest[i])
+		}
+		out[name] = v.String()
+		s = strings.TrimPrefix(rest[i+1:], ",")
+	}
+	return out
+}
