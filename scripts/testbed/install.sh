@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the real servers and tools the integration test bed (internal/testbed) runs on loopback:
 # Prosody (XMPP), Kamailio with TLS (SIP), sipp, go-sendxmpp and baresip, all from Debian packages
-# (and openssl, the DTLS peer of plugins/sip/callmedia's interop test).
+# (and openssl, the DTLS peer of plugins/sip/callmedia's interop test; prometheus for promtool,
+# Prometheus's own parser of the metrics audit-tls --format openmetrics writes; chromium, the
+# headless browser that renders audit-tls --format html in its test: about 23 s to install).
 #
 # Idempotent and non-interactive: it does nothing when everything is there, runs `apt-get update`
 # at most once, and leaves the distro's own prosody/kamailio services stopped and disabled, because
@@ -12,9 +14,9 @@ set -euo pipefail
 log() { echo "testbed-install: $*"; }
 die() { echo "testbed-install: error: $*" >&2; exit 1; }
 
-PACKAGES=(prosody kamailio kamailio-tls-modules sip-tester go-sendxmpp baresip-core lua-unbound ca-certificates dnsmasq-base openssl)
+PACKAGES=(prosody kamailio kamailio-tls-modules sip-tester go-sendxmpp baresip-core lua-unbound ca-certificates dnsmasq-base openssl prometheus chromium)
 # Binaries the test bed calls; a package can be "installed" with a binary missing (e.g. half-removed).
-BINARIES=(prosody prosodyctl kamailio sipp go-sendxmpp baresip openssl)
+BINARIES=(prosody prosodyctl kamailio sipp go-sendxmpp baresip openssl promtool chromium)
 
 if [[ $(id -u) -ne 0 ]]; then
 	SUDO=sudo
@@ -83,7 +85,7 @@ system_running() {
 	[[ -s $pidf ]] && kill -0 "$(cat "$pidf")" 2>/dev/null
 }
 
-for svc in prosody kamailio; do
+for svc in prosody kamailio prometheus; do
 	if system_running "$svc"; then
 		log "stopping system service $svc"
 		$SUDO service "$svc" stop >/dev/null 2>&1 || true

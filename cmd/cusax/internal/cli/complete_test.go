@@ -125,7 +125,7 @@ server = "` + addr + `"
 		{[]string{"chat", "--account", ""}, []string{"home", "work"}, noFiles},
 		{[]string{"roster", "--account", ""}, []string{"home", "work"}, noFiles},
 		{[]string{"agent", "run", "--account", ""}, []string{"home", "work"}, noFiles},
-		{[]string{"audit-tls", "--format", ""}, []string{"text", "json", "ndjson"}, noFiles},
+		{[]string{"audit-tls", "--format", ""}, []string{"text", "json", "ndjson", "openmetrics", "html"}, noFiles},
 		{[]string{"audit-tls", "--fail-on", ""}, []string{"info", "low", "medium", "high", "critical"}, noFiles},
 		{[]string{"whois-caller", "--on-call", ""}, []string{"ignore", "busy", "decline"}, noFiles},
 		{[]string{"login", "--min-tls", ""}, []string{"1.2", "1.3"}, noFiles},
@@ -176,7 +176,7 @@ func TestFilesCompleteOnlyWhereMeant(t *testing.T) {
 	root := NewRootCmdForDocs(context.Background(), io)
 	wantFiles := map[string]bool{
 		"cusax --config": true, "cusax --plugin-dir": true,
-		"cusax audit-tls --profile": true, "cusax audit-tls --targets": true, "cusax audit-tls --state": true, "cusax audit-tls --ca-file": true,
+		"cusax audit-tls --profile": true, "cusax audit-tls --targets": true, "cusax audit-tls --state": true, "cusax audit-tls --ca-file": true, "cusax audit-tls --output": true,
 		"cusax login --ca-file": true, "cusax whois-caller --message": true,
 		"cusax call --play": true, "cusax call --record": true,
 		"cusax answer --play": true, "cusax answer --record": true, "cusax answer --exec": true,

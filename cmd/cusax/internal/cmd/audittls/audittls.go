@@ -36,7 +36,8 @@ type Options struct {
 	CAFile   string
 	Parallel int
 	JSON     bool
-	Format   string // text, json, ndjson
+	Format   string // one of Formats
+	Output   string
 	Profile  string
 	WarnOn   string
 	FailOn   string
@@ -49,6 +50,9 @@ type Options struct {
 	SNI        string
 	ExpectName string
 }
+
+// Formats are the values of --format.
+var Formats = []string{"text", "json", "ndjson", "openmetrics", "html"}
 
 // NewCmdAuditTLS builds the command.
 func NewCmdAuditTLS(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
@@ -67,7 +71,12 @@ whether it is encrypted, the TLS version and cipher suite, how the server
 was authenticated and its certificate; then every failed check with its
 severity, evidence, spec reference and fix. --json prints one
 "cusax.audit-tls/v1" document with every check (passes and skips too);
---format ndjson prints one finding per line.
+--format ndjson prints one finding per line. --format openmetrics prints
+gauges for Prometheus (one per check result, certificate expiry, the run's
+time and verdict) for the node-exporter textfile collector; --format html
+one self-contained page for the whole batch (no scripts, nothing loaded).
+--output FILE writes the report to FILE instead of stdout, atomically (a
+temporary file renamed over FILE), so a collector never reads half a file.
 
 The certificate each endpoint served is remembered in a state file
 (default $XDG_STATE_HOME/cusax/audit-state.json); a different certificate
@@ -124,14 +133,19 @@ table (see 'cusax help exit-codes'):
 		Example: `  $ cusax audit-tls
   $ cusax audit-tls work --json
   $ cusax audit-tls --all --format ndjson --fail-on critical
+  $ cusax audit-tls --all --format openmetrics --output /var/lib/prometheus/node-exporter/cusax_audit_tls.prom
+  $ cusax audit-tls --targets providers.txt --format html --output report.html
   $ cusax audit-tls --domain example.com --domain example.org
   $ cusax audit-tls xmpp.example.com:5222
   $ cusax audit-tls 127.0.0.1:15222 --starttls xmpp --sni example.com
   $ cusax audit-tls [2001:db8::5]:5061 --sip --sni sip.example.com --expect-name example.com
   $ cusax audit-tls --targets providers.txt --parallel 8 --json
   $ cusax audit-tls --profile ./strict.toml --warn-on low`,
-		RunE: func(_ *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Accounts = args
+			if err := checkFormat(cmd, o); err != nil {
+				return unknown(err)
+			}
 			if runF != nil {
 				return runF(o)
 			}
@@ -143,7 +157,8 @@ table (see 'cusax help exit-codes'):
 	fl := cmd.Flags()
 	fl.BoolVar(&o.All, "all", false, "audit every configured account")
 	fl.BoolVar(&o.JSON, "json", false, "print the JSON report (same as --format json)")
-	fl.StringVar(&o.Format, "format", "", "output format: text, json or ndjson (default text)")
+	cmdutil.EnumFlag(cmd, &o.Format, "format", "output format: text, json, ndjson, openmetrics or html (default text)", Formats)
+	fl.StringVar(&o.Output, "output", "", "write the report to `FILE` (atomically: a temporary file renamed over it) instead of stdout")
 	fl.StringVar(&o.Profile, "profile", "", "policy profile file (TOML; default the built-in bcp195)")
 	fl.StringVar(&o.WarnOn, "warn-on", audit.Medium.String(), "lowest severity of a failure that exits 1 (WARNING)")
 	fl.StringVar(&o.FailOn, "fail-on", audit.High.String(), "lowest severity of a failure that exits 2 (CRITICAL)")
@@ -160,7 +175,6 @@ table (see 'cusax help exit-codes'):
 	fl.StringVar(&o.ExpectName, "expect-name", "", "domain the certificates of HOST:PORT targets must name (default: --sni, else the host name)")
 	fl.IntVar(&o.Parallel, "parallel", 4, "endpoints probed at once")
 	cmd.ValidArgsFunction = f.CompleteAccountArgs
-	cmdutil.CompleteEnum(cmd, "format", []string{"text", "json", "ndjson"})
 	cmdutil.CompleteEnum(cmd, "starttls", []string{"xmpp", "none"})
 	var severities []string
 	for _, s := range audit.Severities() {
@@ -168,10 +182,28 @@ table (see 'cusax help exit-codes'):
 	}
 	cmdutil.CompleteEnum(cmd, "warn-on", severities)
 	cmdutil.CompleteEnum(cmd, "fail-on", severities)
-	for _, name := range []string{"profile", "targets", "state", "ca-file"} {
+	for _, name := range []string{"profile", "targets", "state", "ca-file", "output"} {
 		_ = cmd.MarkFlagFilename(name)
 	}
 	return cmd
+}
+
+// checkFormat validates --format (case-insensitively) and what goes with
+// it: --jq filters JSON, so it only goes with --json, --format json or
+// ndjson, and it filters stdout, so not with --output.
+func checkFormat(cmd *cobra.Command, o *Options) error {
+	if err := cmdutil.CheckEnum(cmd, "format", strings.ToLower(o.Format), Formats); err != nil {
+		return err
+	}
+	if jq := cmd.Flags().Lookup("jq"); jq != nil && jq.Changed {
+		switch format := strings.ToLower(o.Format); {
+		case format != "" && format != "json" && format != "ndjson":
+			return cmdutil.Usagef("--jq filters JSON: use it with --json, --format json or --format ndjson, not --format %s", format)
+		case o.Output != "":
+			return cmdutil.Usagef("--jq filters stdout: it does not go with --output")
+		}
+	}
+	return nil
 }
 
 // unknown makes err exit 3 (UNKNOWN): anything that stops the audit itself.
@@ -204,8 +236,8 @@ func resolve(o *Options) (setup, error) {
 		s.format = "json"
 	case s.format == "":
 		s.format = "text"
-	case s.format != "text" && s.format != "json" && s.format != "ndjson":
-		return s, cmdutil.Usagef("--format must be text, json or ndjson, not %q", o.Format)
+	case !slices.Contains(Formats, s.format):
+		return s, cmdutil.Usagef("--format %q: want %s", o.Format, strings.Join(Formats, ", "))
 	}
 	var err error
 	if s.warnOn, err = audit.ParseSeverity(o.WarnOn); err != nil {
@@ -401,15 +433,7 @@ func run(o *Options) error {
 		}
 		return unknown(err)
 	}
-	switch s.format {
-	case "json":
-		err = report.WriteJSON(f.IO.Out)
-	case "ndjson":
-		err = audit.WriteNDJSON(f.IO.Out, report.Findings)
-	default:
-		err = writeText(f.IO, all, report)
-	}
-	if err != nil {
+	if err := writeReport(f.IO, o.Output, s, all, report); err != nil {
 		return unknown(err)
 	}
 	if state != nil {
