@@ -92,6 +92,9 @@ type Result struct {
 	TLS12 *ServerHello `json:"tls12,omitempty"`
 	// Certificate is the baseline handshake's chain and its verification.
 	Certificate *Certificate `json:"certificate,omitempty"`
+	// Legacy holds the hand-built SSL 2.0, SSL 3.0 and TLS compression
+	// probes (legacy.go); nil if Quick or no TLS.
+	Legacy *Legacy `json:"legacy,omitempty"`
 	// NotObservable lists facts this prober cannot obtain, and why.
 	NotObservable []string `json:"not_observable"`
 }
@@ -179,10 +182,8 @@ type Preference struct {
 
 // notObservable is fixed by what crypto/tls implements (see doc.go).
 var notObservable = []string{
-	"SSL 2.0 and SSL 3.0: crypto/tls cannot offer them",
 	"NULL, EXPORT, anonymous, DES, DHE, static DH, CCM, CAMELLIA, ARIA suites: not implemented by crypto/tls",
 	"TLS 1.3 cipher suite preference: crypto/tls does not let the client choose TLS 1.3 suites",
-	"TLS compression: crypto/tls never offers it",
 	"TLS 1.3 session ticket lifetime: sent encrypted and not exposed by crypto/tls",
 	"client-initiated renegotiation and 0-RTT: not implemented by the crypto/tls client",
 	"encrypt_then_mac: crypto/tls does not offer it",
@@ -238,6 +239,7 @@ func Probe(ctx context.Context, ep Endpoint, opts Options) (res Result, err erro
 	}
 	res.Suites = p.suites(ctx, res.Versions)
 	res.Preference = p.preference(ctx, res.Versions, res.Suites)
+	res.Legacy = p.legacy(ctx)
 	if err := ended(ctx); err != nil {
 		return res, err
 	}
