@@ -18,7 +18,8 @@ import (
 // (gnutls-bin) has SSL 3.0 compiled out and dropped compression in 3.6.
 // So the server reads the client's first record and, for a ClientHello
 // that asks for what is enabled, answers what such a server answers:
-// ServerHello (SSL 3.0, or DEFLATE chosen), Certificate, ServerHelloDone.
+// ServerHello (SSL 3.0, or DEFLATE chosen), Certificate, ServerHelloDone;
+// or, for SSL 2.0, a SERVER-HELLO.
 // It then waits for the client to give up; the handshake never completes,
 // and a prober that completed it would be the one at fault. Any other
 // ClientHello is handed to crypto/tls unchanged, so modern clients get
@@ -30,6 +31,8 @@ type LegacyTLS struct {
 	// Deflate chooses compression method 1 (DEFLATE, RFC 3749) when a
 	// TLS 1.0–1.2 ClientHello offers it.
 	Deflate bool
+	// SSL2 answers an SSL 2.0 CLIENT-HELLO with an SSL 2.0 SERVER-HELLO.
+	SSL2 bool
 }
 
 // Serve serves one connection: the scripted answer, or crypto/tls with
@@ -130,6 +133,12 @@ func parseClientHelloRecord(rec []byte) (helloFields, bool) {
 
 // answer returns the scripted flight for a legacy ClientHello, or nil.
 func (l LegacyTLS) answer(rec []byte, cfg *tls.Config) []byte {
+	if rec[0]&0x80 != 0 {
+		if l.SSL2 {
+			return ssl2ServerHello(rec, cfg)
+		}
+		return nil
+	}
 	h, ok := parseClientHelloRecord(rec)
 	if !ok {
 		return nil
@@ -192,4 +201,30 @@ func randomBytes(n int) []byte {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return b
+}
+
+// ssl2ServerHello answers an SSL 2.0 CLIENT-HELLO (version 0x0002) with a
+// SERVER-HELLO: no session hit, an X.509 certificate, the first cipher
+// spec offered, a 16-byte connection id (SSL 2.0 specification, "Server
+// Only Protocol Messages"). Nil for other records.
+func ssl2ServerHello(rec []byte, cfg *tls.Config) []byte {
+	// header(2) type(1) version(2) cipher_specs_len(2) session_id_len(2)
+	// challenge_len(2) cipher_specs…
+	if len(rec) < 11 || rec[2] != 1 || rec[3] != 0 || rec[4] != 2 {
+		return nil
+	}
+	specs := int(rec[5])<<8 | int(rec[6])
+	if specs < 3 || len(rec) < 11+specs {
+		return nil
+	}
+	var cert []byte
+	if len(cfg.Certificates) > 0 && len(cfg.Certificates[0].Certificate) > 0 {
+		cert = cfg.Certificates[0].Certificate[0]
+	}
+	msg := []byte{4, 0, 1, 0x00, 0x02}
+	msg = append(msg, byte(len(cert)>>8), byte(len(cert)), 0, 3, 0, 16)
+	msg = append(msg, cert...)
+	msg = append(msg, rec[11:14]...)
+	msg = append(msg, randomBytes(16)...)
+	return append([]byte{0x80 | byte(len(msg)>>8), byte(len(msg))}, msg...)
 }

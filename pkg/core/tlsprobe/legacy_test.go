@@ -46,7 +46,8 @@ func TestLegacyProbes(t *testing.T) {
 		{"modern server refuses all", testbed.LegacyTLS{}, false, want{}},
 		{"SSL 3.0 accepted", testbed.LegacyTLS{SSL3: true}, false, want{ssl3: true}},
 		{"DEFLATE chosen", testbed.LegacyTLS{Deflate: true}, false, want{deflate: true}},
-		{"both, after XMPP STARTTLS", testbed.LegacyTLS{SSL3: true, Deflate: true}, true, want{ssl3: true, deflate: true}},
+		{"SSL 2.0 accepted", testbed.LegacyTLS{SSL2: true}, false, want{ssl2: true}},
+		{"all three, after XMPP STARTTLS", testbed.LegacyTLS{SSL3: true, SSL2: true, Deflate: true}, true, want{ssl3: true, ssl2: true, deflate: true}},
 		{"modern XMPP server refuses all", testbed.LegacyTLS{}, true, want{}},
 	}
 	for _, tt := range tests {
@@ -76,6 +77,9 @@ func TestLegacyProbes(t *testing.T) {
 			}
 			if tt.want.ssl3 && (l.SSL3.Version != "SSL 3.0" || !strings.HasPrefix(l.SSL3.Evidence, "ServerHello SSL 3.0 ")) {
 				t.Errorf("SSL 3.0 evidence: %+v", l.SSL3)
+			}
+			if tt.want.ssl2 && (l.SSL2.Answer != AnswerSSL2ServerHello || l.SSL2.Evidence != "SSL 2.0 SERVER-HELLO version SSL 2.0") {
+				t.Errorf("SSL 2.0 evidence: %+v", l.SSL2)
 			}
 			if tt.want.deflate && (l.Compression.Compression == nil || *l.Compression.Compression != 1 ||
 				!strings.Contains(l.Compression.Evidence, "compression=1")) {
@@ -251,4 +255,47 @@ func FuzzParseLegacyAnswer(f *testing.F) {
 			judgeLegacy(&lp, a, wireSSL30)
 		}
 	})
+}
+
+// A server that closes the connection on the ClientHello refuses it
+// (after three tries); one that never answers, or a port nobody listens
+// on, decides nothing: the audit must skip, not pass, the check.
+func TestLegacyProbeWithoutAnswer(t *testing.T) {
+	var conns atomic.Int32
+	closes := listen(t, func(c net.Conn) {
+		conns.Add(1)
+		_, _ = c.Read(make([]byte, 5))
+	})
+	silent := listen(t, func(c net.Conn) { _, _ = io.Copy(io.Discard, c) })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nobody := ln.Addr().String()
+	ln.Close()
+
+	tests := []struct {
+		name    string
+		addr    string
+		decided bool
+		answer  string
+		evid    string
+	}{
+		{"closes", closes, true, AnswerClosed, "closed the connection"},
+		{"silent", silent, false, AnswerNone, "no answer within"},
+		{"nobody listens", nobody, false, AnswerNone, "refused"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newProber(sipEndpoint(tt.addr), Options{DialTimeout: 300 * time.Millisecond})
+			p.ep.ServerName = "example.test"
+			lp := p.legacyProbe(context.Background(), "SSL 3.0", ssl3Hello("example.test"), wireSSL30)
+			if lp.Decided() != tt.decided || lp.Answer != tt.answer || lp.Accepted || !strings.Contains(lp.Evidence, tt.evid) {
+				t.Errorf("got %+v", lp)
+			}
+		})
+	}
+	if n := conns.Load(); n != 3 {
+		t.Errorf("a server closing without a word was tried %d times, want 3", n)
+	}
 }

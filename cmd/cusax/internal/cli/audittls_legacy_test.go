@@ -43,7 +43,7 @@ func TestAuditTLSLegacyBed(t *testing.T) {
 	}
 }
 
-// A server that still accepts SSL 3.0 and DEFLATE, on both aspects: the
+// A server that still accepts SSL 3.0, SSL 2.0 and DEFLATE, on both aspects: the
 // scripted responder testbed.LegacyTLS (no real one can be installed here,
 // see its doc), behind the XMPP STARTTLS dialog and as SIP over TLS. Both
 // checks fail on both aspects with the server's ServerHello as evidence;
@@ -51,7 +51,7 @@ func TestAuditTLSLegacyBed(t *testing.T) {
 // clean (TLS 1.2–1.3, AEAD suites), so these are the only failures.
 func TestAuditTLSLegacyEndpoints(t *testing.T) {
 	w := newWeakFixture(t)
-	legacy := testbed.LegacyTLS{SSL3: true, Deflate: true}
+	legacy := testbed.LegacyTLS{SSL3: true, SSL2: true, Deflate: true}
 	chat := testbed.WeakXMPP{TLS: w.strong(t), AdvertiseStartTLS: true, RequireStartTLS: true,
 		PostTLS: []string{"SCRAM-SHA-256", "SCRAM-SHA-1"}, Legacy: legacy}.Serve(t)
 	sip := sipTLS(testbed.ServeLegacyTLS(t, w.strong(t), legacy))
@@ -62,6 +62,7 @@ func TestAuditTLSLegacyEndpoints(t *testing.T) {
 	}, audit.ExitCritical)
 	for _, f := range findingByID(rep, audit.CheckTLSSSL) {
 		if f.Severity != audit.Critical || !strings.Contains(f.Evidence, "accepted: SSL 3.0 (ServerHello SSL 3.0 ") ||
+			!strings.Contains(f.Evidence, "; SSL 2.0 (SSL 2.0 SERVER-HELLO version SSL 2.0)") ||
 			f.Ref == "" || f.Fix == "" {
 			t.Errorf("%s on %s: %s %s %q ref %q fix %q", f.ID, f.Aspect, f.Status, f.Severity, f.Evidence, f.Ref, f.Fix)
 		}
