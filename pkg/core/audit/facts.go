@@ -132,6 +132,10 @@ type EndpointFacts struct {
 	// NoTLS says why TLS is nil ("connection refused", "<failure/> after
 	// <starttls/>", "handshake failure: …").
 	NoTLS string
+	// SSLOnly is set when TLS is nil but the server accepted SSL 3.0 or
+	// 2.0 from a hand-built ClientHello: the evidence (tls.ssl then fails
+	// instead of being skipped).
+	SSLOnly string
 	// Cert is nil when no certificate was seen.
 	Cert *CertFacts
 	// Stream holds the XMPP stream facts of a STARTTLS endpoint.

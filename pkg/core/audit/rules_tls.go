@@ -9,7 +9,10 @@ import (
 
 func tlsSSL(t target) result {
 	tf := t.ep.TLS
-	if tf == nil {
+	switch {
+	case tf == nil && t.ep.SSLOnly != "":
+		return fail("accepted: %s; no TLS handshake", t.ep.SSLOnly)
+	case tf == nil:
 		return skip("%s", noTLS(t.ep))
 	}
 	// SSL 3.0 first: it is the one a server may still accept.

@@ -30,6 +30,10 @@ func endpointFacts(ep *audit.EndpointFacts, r tlsprobe.Result, err error) {
 	if r.Negotiated == nil {
 		if ep.Error == "" {
 			ep.NoTLS = noTLSReason(r)
+			ep.SSLOnly = sslOnly(r.Legacy)
+			if ep.SSLOnly != "" {
+				ep.NoTLS += "; the server accepts " + ep.SSLOnly
+			}
 		}
 		return
 	}
@@ -134,6 +138,21 @@ func tlsFacts(r tlsprobe.Result) *audit.TLSFacts {
 	}
 	legacyFacts(t, r.Legacy)
 	return t
+}
+
+// sslOnly describes the SSL versions accepted by a server without TLS
+// ("SSL 3.0 (ServerHello SSL 3.0 …)"), or "".
+func sslOnly(l *tlsprobe.Legacy) string {
+	if l == nil {
+		return ""
+	}
+	var acc []string
+	for _, p := range []tlsprobe.LegacyProbe{l.SSL3, l.SSL2} {
+		if p.Decided() && p.Accepted {
+			acc = append(acc, p.Offered+" ("+oneLine(p.Evidence)+")")
+		}
+	}
+	return strings.Join(acc, "; ")
 }
 
 // legacyFacts adds the hand-built SSL 2.0, SSL 3.0 and DEFLATE probes. A

@@ -299,3 +299,23 @@ func TestLegacyProbeWithoutAnswer(t *testing.T) {
 		t.Errorf("a server closing without a word was tried %d times, want 3", n)
 	}
 }
+
+// A server that speaks only SSL 3.0: every crypto/tls handshake fails,
+// and the legacy probes still run and show what it accepts.
+func TestLegacySSLOnly(t *testing.T) {
+	noTLS := &tls.Config{} // no certificate: every TLS handshake fails
+	addr := testbed.ServeLegacyTLS(t, noTLS, testbed.LegacyTLS{SSL3: true})
+	res := probe(t, sipEndpoint(addr), Options{})
+	if res.Negotiated != nil {
+		t.Fatalf("negotiated %+v", res.Negotiated)
+	}
+	if res.Legacy == nil || !res.Legacy.SSL3.Accepted || res.Legacy.SSL2.Accepted || res.Legacy.Compression.Accepted {
+		t.Errorf("legacy %+v", res.Legacy)
+	}
+	// STARTTLS refused: no TLS handshake was attempted, no legacy probe.
+	x := xmppServer{advertise: true, refuse: true}.serve(t)
+	res = probe(t, Endpoint{Addr: x, Mode: ModeXMPPStartTLS, XMPPDomain: "example.test"}, Options{})
+	if res.Legacy != nil || res.Connections != 1 {
+		t.Errorf("after <failure/>: legacy %+v, %d connections", res.Legacy, res.Connections)
+	}
+}

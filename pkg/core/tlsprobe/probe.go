@@ -93,7 +93,10 @@ type Result struct {
 	// Certificate is the baseline handshake's chain and its verification.
 	Certificate *Certificate `json:"certificate,omitempty"`
 	// Legacy holds the hand-built SSL 2.0, SSL 3.0 and TLS compression
-	// probes (legacy.go); nil if Quick or no TLS.
+	// probes (legacy.go); nil if Quick, or if the endpoint never got as
+	// far as a TLS handshake (connection or STARTTLS refused). They also
+	// run when every crypto/tls handshake failed: the server may speak
+	// only SSL.
 	Legacy *Legacy `json:"legacy,omitempty"`
 	// NotObservable lists facts this prober cannot obtain, and why.
 	NotObservable []string `json:"not_observable"`
@@ -228,6 +231,13 @@ func Probe(ctx context.Context, ep Endpoint, opts Options) (res Result, err erro
 		return res, err
 	}
 	if base.err != nil || p.opts.Quick {
+		if base.err != nil && !p.opts.Quick && p.tlsAttempted(base) {
+			// No TLS 1.0–1.3 handshake: the server may speak only SSL.
+			res.Legacy = p.legacy(ctx)
+			if err := ended(ctx); err != nil {
+				return res, err
+			}
+		}
 		res.Complete = true
 		return res, nil
 	}
@@ -245,6 +255,16 @@ func Probe(ctx context.Context, ep Endpoint, opts Options) (res Result, err erro
 	}
 	res.Complete = true
 	return res, nil
+}
+
+// tlsAttempted: the baseline got as far as the TLS handshake (for XMPP,
+// <starttls/> was answered with <proceed/>), so a failed handshake may be
+// a server that speaks only SSL, which the legacy probes can show.
+func (p *prober) tlsAttempted(base outcome) bool {
+	if p.ep.Mode == ModeXMPPStartTLS {
+		return base.xmpp != nil && base.xmpp.StartTLSResult == "proceed"
+	}
+	return true
 }
 
 // ended is ctx.Err, but also reports a deadline that has passed before

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"crypto/tls"
 	"strings"
 	"testing"
 
@@ -70,6 +71,26 @@ func TestAuditTLSLegacyEndpoints(t *testing.T) {
 	for _, f := range findingByID(rep, audit.CheckCompression) {
 		if f.Severity != audit.Medium || !strings.Contains(f.Evidence, "compression=1") {
 			t.Errorf("%s on %s: %s %s %q", f.ID, f.Aspect, f.Status, f.Severity, f.Evidence)
+		}
+	}
+}
+
+// A SIP server that speaks only SSL 3.0 (no TLS handshake succeeds): it
+// is not "no TLS, nothing to say": tls.ssl fails with the ServerHello,
+// and sip.tls's no-TLS evidence says what the server accepts instead.
+func TestAuditTLSLegacySSLOnly(t *testing.T) {
+	w := newWeakFixture(t)
+	sslOnly := &tls.Config{} // no certificate: every TLS 1.0–1.3 handshake fails
+	sip := sipTLS(testbed.ServeLegacyTLS(t, sslOnly, testbed.LegacyTLS{SSL3: true}))
+	home := weakAccount(t, w.caFile, "alice@example.test", w.cleanXMPP(t), sip)
+	rep := auditWeak(t, home, []string{
+		audit.CheckTLSSSL + " telephony", audit.CheckSIPTLS + " telephony", audit.CheckCUSAXEnc + " cusax",
+	}, audit.ExitCritical)
+	for _, id := range []string{audit.CheckTLSSSL, audit.CheckSIPTLS} {
+		for _, f := range findingByID(rep, id) {
+			if f.Aspect == audit.Telephony && !strings.Contains(f.Evidence, "SSL 3.0 (ServerHello SSL 3.0 ") {
+				t.Errorf("%s: %q", f.ID, f.Evidence)
+			}
 		}
 	}
 }
