@@ -243,17 +243,22 @@ func ServeWeakTLS(tb testing.TB, cfg *tls.Config) string {
 		if tc.Handshake() != nil {
 			return
 		}
-		br := bufio.NewReader(tc)
-		for {
-			req, ok := readSIPHeaders(br)
-			if !ok {
-				return
-			}
-			if _, err := io.WriteString(tc, weakChallenge(req)); err != nil {
-				return
-			}
-		}
+		serveSIPChallenges(tc)
 	})
+}
+
+// serveSIPChallenges answers every SIP request on tc with weakChallenge.
+func serveSIPChallenges(tc *tls.Conn) {
+	br := bufio.NewReader(tc)
+	for {
+		req, ok := readSIPHeaders(br)
+		if !ok {
+			return
+		}
+		if _, err := io.WriteString(tc, weakChallenge(req)); err != nil {
+			return
+		}
+	}
 }
 
 // readSIPHeaders reads one request's header lines (a body is not
@@ -307,6 +312,9 @@ type WeakXMPP struct {
 	AdvertiseStartTLS, RequireStartTLS bool
 	// PreTLS and PostTLS are the SASL mechanisms before and after TLS.
 	PreTLS, PostTLS []string
+	// Legacy makes the server after <proceed/> answer SSL 3.0 or DEFLATE
+	// ClientHellos (see LegacyTLS).
+	Legacy LegacyTLS
 }
 
 // Serve starts the responder on loopback and returns its address. It
@@ -358,8 +366,8 @@ func (x WeakXMPP) handle(c net.Conn) {
 	if _, err := io.WriteString(c, "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"); err != nil {
 		return
 	}
-	tc := tls.Server(c, x.TLS)
-	if tc.Handshake() != nil {
+	tc := x.Legacy.Serve(c, x.TLS)
+	if tc == nil {
 		return
 	}
 	if !readStreamHeader(tc) {

@@ -516,3 +516,46 @@ func TestFailureTitles(t *testing.T) {
 		t.Errorf("pass: %+v", y)
 	}
 }
+
+// tls.ssl and tls.compression quote the server's answers to the legacy
+// ClientHellos, and a version that was not probed is said so, never
+// counted as refused.
+func TestEvaluateLegacyEvidence(t *testing.T) {
+	tests := []struct {
+		name     string
+		tf       TLSFacts
+		id       string
+		status   Status
+		evidence string
+	}{
+		{"ssl3 accepted", TLSFacts{Versions: map[uint16]bool{VersionSSL30: true, VersionSSL20: false},
+			LegacyEvidence: map[uint16]string{VersionSSL30: "ServerHello SSL 3.0 X", VersionSSL20: "closed"}},
+			CheckTLSSSL, Fail, "accepted: SSL 3.0 (ServerHello SSL 3.0 X)"},
+		{"both refused", TLSFacts{Versions: map[uint16]bool{VersionSSL30: false, VersionSSL20: false},
+			LegacyEvidence: map[uint16]string{VersionSSL30: "alert A", VersionSSL20: "alert B"}},
+			CheckTLSSSL, Pass, "refused: SSL 3.0 (alert A); SSL 2.0 (alert B)"},
+		{"ssl2 not probed", TLSFacts{Versions: map[uint16]bool{VersionSSL30: false}},
+			CheckTLSSSL, Pass, "refused: SSL 3.0; not probed: SSL 2.0"},
+		{"deflate chosen", TLSFacts{Compression: Yes, CompressionEvidence: "ServerHello compression=1"},
+			CheckCompression, Fail, "the server selected DEFLATE compression: ServerHello compression=1"},
+		{"deflate not chosen", TLSFacts{Compression: No, CompressionEvidence: "alert C"},
+			CheckCompression, Pass, "DEFLATE offered and not selected: alert C"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := good()
+			tf := *f.Chat.Endpoints[0].TLS
+			tf.Versions = maps.Clone(tf.Versions)
+			delete(tf.Versions, VersionSSL30)
+			for v, ok := range tt.tf.Versions {
+				tf.Versions[v] = ok
+			}
+			tf.LegacyEvidence, tf.Compression, tf.CompressionEvidence = tt.tf.LegacyEvidence, tt.tf.Compression, tt.tf.CompressionEvidence
+			f.Chat.Endpoints[0].TLS = &tf
+			x, ok := find(Evaluate(f, bcp195(t)), tt.id, f.Chat.Endpoints[0].ID)
+			if !ok || x.Status != tt.status || x.Evidence != tt.evidence {
+				t.Errorf("got %s %q, want %s %q", x.Status, x.Evidence, tt.status, tt.evidence)
+			}
+		})
+	}
+}

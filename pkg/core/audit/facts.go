@@ -144,6 +144,10 @@ type EndpointFacts struct {
 	// NoTLS says why TLS is nil ("connection refused", "<failure/> after
 	// <starttls/>", "handshake failure: …").
 	NoTLS string
+	// SSLOnly is set when TLS is nil but the server accepted SSL 3.0 or
+	// 2.0 from a hand-built ClientHello: the evidence (tls.ssl then fails
+	// instead of being skipped).
+	SSLOnly string
 	// Cert is nil when no certificate was seen.
 	Cert *CertFacts
 	// Stream holds the XMPP stream facts of a STARTTLS endpoint.
@@ -174,8 +178,13 @@ type TLSFacts struct {
 	// EncryptThenMAC: the TLS 1.2 ServerHello carried encrypt_then_mac.
 	EncryptThenMAC Tri
 	// Compression: Yes if the server selected a compression method other
-	// than null when offered DEFLATE.
-	Compression Tri
+	// than null when offered DEFLATE. CompressionEvidence quotes the
+	// server's answer to that offer.
+	Compression         Tri
+	CompressionEvidence string
+	// LegacyEvidence quotes the server's answer to the SSL 2.0 and SSL 3.0
+	// ClientHellos, by version (VersionSSL20, VersionSSL30).
+	LegacyEvidence map[uint16]string
 	// TicketIssued: the server sent a TLS 1.2 NewSessionTicket;
 	// TicketLifetimeHint is its lifetime hint (0: unspecified, RFC 5077).
 	TicketIssued       Tri

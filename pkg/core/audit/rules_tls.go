@@ -9,25 +9,40 @@ import (
 
 func tlsSSL(t target) result {
 	tf := t.ep.TLS
-	if tf == nil {
+	switch {
+	case tf == nil && t.ep.SSLOnly != "":
+		return fail("accepted: %s; no TLS handshake", t.ep.SSLOnly)
+	case tf == nil:
 		return skip("%s", noTLS(t.ep))
 	}
-	var accepted []string
-	probed := false
-	for _, v := range []uint16{VersionSSL20, VersionSSL30} {
-		ok, p := tf.Versions[v]
-		probed = probed || p
-		if ok {
-			accepted = append(accepted, VersionName(v))
+	// SSL 3.0 first: it is the one a server may still accept.
+	var accepted, refused, unprobed []string
+	for _, v := range []uint16{VersionSSL30, VersionSSL20} {
+		ok, probed := tf.Versions[v]
+		what := VersionName(v)
+		if ev := tf.LegacyEvidence[v]; ev != "" {
+			what += " (" + ev + ")"
+		}
+		switch {
+		case !probed:
+			unprobed = append(unprobed, VersionName(v))
+		case ok:
+			accepted = append(accepted, what)
+		default:
+			refused = append(refused, what)
 		}
 	}
 	switch {
 	case len(accepted) > 0:
-		return fail("%s accepted", strings.Join(accepted, " and "))
-	case !probed:
+		return fail("accepted: %s", strings.Join(accepted, "; "))
+	case len(refused) == 0:
 		return skip("SSL 2.0/3.0 not probed")
 	}
-	return pass("refused")
+	ev := "refused: " + strings.Join(refused, "; ")
+	if len(unprobed) > 0 {
+		ev += "; not probed: " + strings.Join(unprobed, ", ")
+	}
+	return pass("%s", ev)
 }
 
 func versionRefused(v uint16) rule {
@@ -158,9 +173,9 @@ func compression(t target) result {
 	}
 	switch tf.Compression {
 	case Yes:
-		return fail("the server selected DEFLATE compression")
+		return fail("the server selected DEFLATE compression%s", quoted(tf.CompressionEvidence))
 	case No:
-		return pass("null compression")
+		return pass("DEFLATE offered and not selected%s", quoted(tf.CompressionEvidence))
 	}
 	return skip("compression not probed")
 }
@@ -364,6 +379,14 @@ func certChain(t target) result {
 		return skip("chain not analysed")
 	}
 	return pass("complete and in order")
+}
+
+// quoted is ": s", or nothing for an empty s.
+func quoted(s string) string {
+	if s == "" {
+		return ""
+	}
+	return ": " + s
 }
 
 func orDash(s string) string {

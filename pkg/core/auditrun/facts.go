@@ -30,6 +30,10 @@ func endpointFacts(ep *audit.EndpointFacts, r tlsprobe.Result, err error) {
 	if r.Negotiated == nil {
 		if ep.Error == "" {
 			ep.NoTLS = noTLSReason(r)
+			ep.SSLOnly = sslOnly(r.Legacy)
+			if ep.SSLOnly != "" {
+				ep.NoTLS += "; the server accepts " + ep.SSLOnly
+			}
 		}
 		return
 	}
@@ -129,10 +133,55 @@ func tlsFacts(r tlsprobe.Result) *audit.TLSFacts {
 		t.EncryptThenMAC = audit.TriOf(slices.Contains(h.Extensions, extEncryptThenMAC))
 		t.TicketIssued = audit.TriOf(h.TicketIssued)
 		t.TicketLifetimeHint = time.Duration(h.TicketLifetimeHint) * time.Second
-		// Compression stays Unknown: the probe never offers DEFLATE
-		// (crypto/tls cannot), so a null method proves nothing.
+		// Compression is not read from here: crypto/tls never offers
+		// DEFLATE, so a null method proves nothing (legacyFacts does).
 	}
+	legacyFacts(t, r.Legacy)
 	return t
+}
+
+// sslOnly describes the SSL versions accepted by a server without TLS
+// ("SSL 3.0 (ServerHello SSL 3.0 …)"), or "".
+func sslOnly(l *tlsprobe.Legacy) string {
+	if l == nil {
+		return ""
+	}
+	var acc []string
+	for _, p := range []tlsprobe.LegacyProbe{l.SSL3, l.SSL2} {
+		if p.Decided() && p.Accepted {
+			acc = append(acc, p.Offered+" ("+oneLine(p.Evidence)+")")
+		}
+	}
+	return strings.Join(acc, "; ")
+}
+
+// legacyFacts adds the hand-built SSL 2.0, SSL 3.0 and DEFLATE probes. A
+// probe that learnt nothing (connection failed, timeout) leaves its fact
+// unknown, so the check is skipped rather than passed.
+func legacyFacts(t *audit.TLSFacts, l *tlsprobe.Legacy) {
+	if l == nil {
+		return
+	}
+	for _, p := range []struct {
+		v     uint16
+		probe tlsprobe.LegacyProbe
+	}{{audit.VersionSSL20, l.SSL2}, {audit.VersionSSL30, l.SSL3}} {
+		if !p.probe.Decided() {
+			continue
+		}
+		if t.Versions == nil {
+			t.Versions = map[uint16]bool{}
+		}
+		t.Versions[p.v] = p.probe.Accepted
+		if t.LegacyEvidence == nil {
+			t.LegacyEvidence = map[uint16]string{}
+		}
+		t.LegacyEvidence[p.v] = oneLine(p.probe.Evidence)
+	}
+	if c := l.Compression; c.Decided() {
+		t.Compression = audit.TriOf(c.Accepted)
+		t.CompressionEvidence = oneLine(c.Evidence)
+	}
 }
 
 // noLegacyVersion: TLS 1.0–1.2 were each probed and refused.

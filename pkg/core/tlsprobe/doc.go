@@ -7,11 +7,12 @@
 //
 // # How it probes
 //
-// Every probe is a complete connection with crypto/tls as the client: one
-// baseline handshake offering everything Go implements (TLS 1.0–1.3, all
-// suites of tls.CipherSuites and tls.InsecureCipherSuites), one handshake
-// per TLS version, one per TLS ≤ 1.2 cipher suite, and two that show
-// whether the server honours its own suite order. With Mode
+// Every probe but the legacy ones (below) is a complete connection with
+// crypto/tls as the client: one baseline handshake offering everything Go
+// implements (TLS 1.0–1.3, all suites of tls.CipherSuites and
+// tls.InsecureCipherSuites), one handshake per TLS version, one per TLS ≤
+// 1.2 cipher suite, and two that show whether the server honours its own
+// suite order. With Mode
 // "xmpp-starttls" every connection repeats the XMPP stream prelude and
 // sends <starttls/> whether or not it was advertised (RFC 7590 §3.1: the
 // feature may have been stripped). No credentials are ever sent: the probe
@@ -44,10 +45,18 @@
 // ignores the client's suite order); the reversed handshake is expected to
 // fail at Finished, after the ServerHello was read.
 //
-// Not observable, listed in Result.NotObservable: SSL 2/3, suites Go does
-// not implement (NULL, EXPORT, anonymous, DHE, static DH, CCM, …), TLS 1.3
-// suite preference, TLS compression offers, the TLS 1.3 ticket lifetime
-// (encrypted), client-initiated renegotiation, 0-RTT. Go 1.25+ refuses
+// Observable only with hand-built ClientHellos (legacy.go, Result.Legacy),
+// because crypto/tls offers neither SSL nor compression: whether the
+// server accepts SSL 3.0, SSL 2.0, or TLS compression (DEFLATE offered
+// before null). Each is one more connection (after the XMPP STARTTLS
+// dialog where the endpoint needs it) on which only the ClientHello is
+// sent and only the server's first answer read — a ServerHello, an alert,
+// or the connection closing; the handshake is never completed.
+//
+// Not observable, listed in Result.NotObservable: suites Go does not
+// implement (NULL, EXPORT, anonymous, DHE, static DH, CCM, …), TLS 1.3
+// suite preference, the TLS 1.3 ticket lifetime (encrypted),
+// client-initiated renegotiation, 0-RTT. Go 1.25+ refuses
 // SHA-1 handshake signatures in TLS 1.2 and RSA keys under 1024 bits; a
 // binary that must see such servers sets //go:debug tlssha1=1 and
 // rsa1024min=0 in its main package, otherwise the refusal is recorded as

@@ -96,6 +96,12 @@ type Result struct {
 	TLS12 *ServerHello `json:"tls12,omitempty"`
 	// Certificate is the baseline handshake's chain and its verification.
 	Certificate *Certificate `json:"certificate,omitempty"`
+	// Legacy holds the hand-built SSL 2.0, SSL 3.0 and TLS compression
+	// probes (legacy.go); nil if Quick, or if the endpoint never got as
+	// far as a TLS handshake (connection or STARTTLS refused). They also
+	// run when every crypto/tls handshake failed: the server may speak
+	// only SSL.
+	Legacy *Legacy `json:"legacy,omitempty"`
 	// NotObservable lists facts this prober cannot obtain, and why.
 	NotObservable []string `json:"not_observable"`
 }
@@ -183,10 +189,8 @@ type Preference struct {
 
 // notObservable is fixed by what crypto/tls implements (see doc.go).
 var notObservable = []string{
-	"SSL 2.0 and SSL 3.0: crypto/tls cannot offer them",
 	"NULL, EXPORT, anonymous, DES, DHE, static DH, CCM, CAMELLIA, ARIA suites: not implemented by crypto/tls",
 	"TLS 1.3 cipher suite preference: crypto/tls does not let the client choose TLS 1.3 suites",
-	"TLS compression: crypto/tls never offers it",
 	"TLS 1.3 session ticket lifetime: sent encrypted and not exposed by crypto/tls",
 	"client-initiated renegotiation and 0-RTT: not implemented by the crypto/tls client",
 	"encrypt_then_mac: crypto/tls does not offer it",
@@ -231,6 +235,13 @@ func Probe(ctx context.Context, ep Endpoint, opts Options) (res Result, err erro
 		return res, err
 	}
 	if base.err != nil || p.opts.Quick {
+		if base.err != nil && !p.opts.Quick && p.tlsAttempted(base) {
+			// No TLS 1.0–1.3 handshake: the server may speak only SSL.
+			res.Legacy = p.legacy(ctx)
+			if err := ended(ctx); err != nil {
+				return res, err
+			}
+		}
 		res.Complete = true
 		return res, nil
 	}
@@ -242,11 +253,22 @@ func Probe(ctx context.Context, ep Endpoint, opts Options) (res Result, err erro
 	}
 	res.Suites = p.suites(ctx, res.Versions)
 	res.Preference = p.preference(ctx, res.Versions, res.Suites)
+	res.Legacy = p.legacy(ctx)
 	if err := ended(ctx); err != nil {
 		return res, err
 	}
 	res.Complete = true
 	return res, nil
+}
+
+// tlsAttempted: the baseline got as far as the TLS handshake (for XMPP,
+// <starttls/> was answered with <proceed/>), so a failed handshake may be
+// a server that speaks only SSL, which the legacy probes can show.
+func (p *prober) tlsAttempted(base outcome) bool {
+	if p.ep.Mode == ModeXMPPStartTLS {
+		return base.xmpp != nil && base.xmpp.StartTLSResult == "proceed"
+	}
+	return true
 }
 
 // ended is ctx.Err, but also reports a deadline that has passed before

@@ -452,8 +452,8 @@ func TestConcurrencyBound(t *testing.T) {
 	if p := peak.Load(); p != 2 {
 		t.Errorf("peak %d concurrent connections, want 2", p)
 	}
-	if r.Connections != 1+4+22+2 {
-		t.Errorf("%d connections, want 29 (baseline, 4 versions, 22 suites, 2 order)", r.Connections)
+	if r.Connections != 1+4+22+2+3 {
+		t.Errorf("%d connections, want 32 (baseline, 4 versions, 22 suites, 2 order, 3 legacy)", r.Connections)
 	}
 }
 

@@ -43,7 +43,8 @@ type ServerHello struct {
 	TicketLifetimeHint uint32 `json:"ticket_lifetime_hint_s"`
 	Evidence           string `json:"evidence"`
 
-	suite uint16
+	suite   uint16
+	version uint16 // as on the wire, SSL 3.0 included
 }
 
 // parseServerFlight reads the plaintext handshake messages at the start of
@@ -127,6 +128,7 @@ func parseServerHello(b []byte) *ServerHello {
 			}
 		}
 	}
+	sh.version = version
 	sh.Version = tls.VersionName(version)
 	sh.CipherSuite = tls.CipherSuiteName(sh.suite)
 	return sh
