@@ -277,8 +277,8 @@ func TestChatListenKill9(t *testing.T) {
 	for _, l := range second.output() {
 		t.Logf("second listener: %s", l)
 		var m struct {
-			Time  time.Time
-			Delay *time.Time
+			Time  time.Time  `json:"received_at"`
+			Delay *time.Time `json:"delayed_at"`
 		}
 		if err := json.Unmarshal([]byte(l), &m); err != nil || m.Delay == nil || m.Delay.After(m.Time) {
 			t.Errorf("want a delay stamp before the receive time: %s", l)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -55,7 +56,11 @@ func TestVersionJSON(t *testing.T) {
 
 func TestStatusEmpty(t *testing.T) {
 	r := runCLI(t, t.TempDir(), "", "status", "--json")
-	if r.code != 0 || strings.TrimSpace(r.stdout) != "[]" {
+	var doc struct {
+		Schema   string            `json:"schema"`
+		Accounts []json.RawMessage `json:"accounts"`
+	}
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &doc) != nil || doc.Schema != "cusax.status/v1" || doc.Accounts == nil || len(doc.Accounts) != 0 {
 		t.Errorf("status on no config: %d %q", r.code, r.stdout)
 	}
 }
