@@ -32,13 +32,14 @@ fmt-check:
 vet:
 	$(GO) vet $(PKGS)
 
-# CI=true makes a missing server a failure rather than a skip. Every test
+# CI=true makes a missing server a failure rather than a skip. The
+# real-binary package runs as two shards beside the rest (scripts/test.sh). Every test
 # bed appends a line to the run log; it is printed at the end to show which
 # real servers ran and how much they were used.
 RUNLOG := $(CURDIR)/bin/testbed-runs.log
 test: deps fmt-check vet
 	@mkdir -p $(BIN); rm -f $(RUNLOG)
-	CI=$${CI:-true} CUSAX_TESTBED_RUNLOG=$(RUNLOG) $(GO) test -race -count=1 -timeout 30m $(PKGS)
+	CI=$${CI:-true} CUSAX_TESTBED_RUNLOG=$(RUNLOG) GO=$(GO) scripts/test.sh
 	@echo "== real servers used by this run:"; cat $(RUNLOG) 2>/dev/null || { echo "no test bed ran"; exit 1; }
 
 test-short:

@@ -92,7 +92,7 @@ func TestWhoisCallerListenSurvives(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: sipp: %v\nlistener stderr: %s", what, err, l.stderr.String())
 		}
-		if v := l.judged(t, n); v["call_id"] != res.CallID || v["answered"] != "486 Busy Here" {
+		if v := l.judged(t, n); v["call_id"] != res.CallID || v["answered_with"] != "486 Busy Here" {
 			t.Fatalf("%s: judged %v, want call %s answered 486", what, v, res.CallID)
 		}
 	}
