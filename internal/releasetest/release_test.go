@@ -97,10 +97,13 @@ func checkInstalled(t *testing.T, bin, pluginDir string) {
 		t.Errorf("%s version: exit %d %q (%v), want version %s", bin, r.code, r.stdout, err, version)
 	}
 	r = cusax(t, bin, home, "", "plugins", "--json")
-	var rows []pluginRow
-	if err := json.Unmarshal([]byte(r.stdout), &rows); r.code != 0 || err != nil {
+	var doc struct {
+		Plugins []pluginRow `json:"plugins"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); r.code != 0 || err != nil {
 		t.Fatalf("%s plugins: exit %d %v %s", bin, r.code, err, r.stdout)
 	}
+	rows := doc.Plugins
 	found := false
 	for _, p := range rows {
 		if p.Refused != "" {
