@@ -79,14 +79,16 @@ func (r *Runner) Run(ctx context.Context, accounts []config.Account) ([]Facts, e
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	done := 0
+	// Accounts start in order (the semaphore is taken before each
+	// starts), so with Parallel 1 the run is sequential.
 	for i := range accounts {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			out[i] = Facts{Account: accounts[i].Name, Contacts: []ContactFacts{}, ChatError: ctx.Err().Error()}
+			continue
+		}
 		wg.Go(func() {
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				out[i] = Facts{Account: accounts[i].Name, ChatError: ctx.Err().Error()}
-				return
-			}
 			defer func() { <-sem }()
 			out[i] = r.account(ctx, accounts[i])
 			if r.Progress != nil {
