@@ -78,7 +78,9 @@ func TestAuditContactsBed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	contacts := []testbed.Contact{{JID: "acok@" + d}, {JID: "acghost@" + d}, {JID: "acvid@" + d}, {JID: "acnovc@" + d}, {JID: "acphone@" + d}}
+	// acaud and acok share presence, so acaud may read acok's XEP-0152
+	// addresses (published with access model "presence").
+	contacts := []testbed.Contact{{JID: "acok@" + d, Mutual: true}, {JID: "acghost@" + d}, {JID: "acvid@" + d}, {JID: "acnovc@" + d}, {JID: "acphone@" + d}}
 	err = bed.Seed(ctx, testbed.Seed{
 		Rosters: map[string][]testbed.Contact{"acaud": contacts, "acgood": {{JID: "acok@" + d}}},
 		VCard4: map[string]string{
@@ -92,6 +94,13 @@ func TestAuditContactsBed(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatalf("seed: %v\n%s", err, bed.Logs())
+	}
+	// acok advertises an address its vCard does not list. Published once
+	// the subscription is mutual: seen here, Prosody 0.12 did not let
+	// acaud read an address (access model "presence") published in the
+	// same Seed as the subscription, before it became mutual.
+	if err := bed.Seed(ctx, testbed.Seed{Reach: map[string][]string{"acok": {"sip:acok@" + d, "sip:acok-elsewhere@" + d}}}); err != nil {
+		t.Fatalf("seed reach: %v", err)
 	}
 	bed.StartBaresip(t, testbed.BaresipOptions{User: "acvid"})
 	home := t.TempDir()
@@ -137,6 +146,8 @@ func TestAuditContactsBed(t *testing.T) {
 		{"acaud contacts.vcard acnovc@" + d, audit.Fail, "no vCard"},
 		{"acaud contacts.sip-uri acphone@" + d, audit.Fail, "tel:+15550199"},
 		{"acgood contacts.sip-known acok@" + d, audit.Pass, "480"},
+		{"acaud contacts.reach acok@" + d, audit.Fail, "sip:acok-elsewhere@" + d},
+		{"acgood contacts.reach acok@" + d, audit.Skipped, "no XEP-0152"},
 	} {
 		f, ok := got[w.key]
 		if !ok {
