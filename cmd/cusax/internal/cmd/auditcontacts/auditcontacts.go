@@ -65,9 +65,9 @@ strategies 3 and 4 of §6):
   contacts.reach      XEP-0152 reachability addresses are listed in the
                       contact's vCard (§3.3: they are hints only)
 
-It never places a call: the only SIP requests are OPTIONS (and the digest
-answers to the proxy's challenges), at most --rate per second over the
-whole run. An answer for a URI is reused by every account behind the same
+It never places a call: the only SIP requests are OPTIONS, at most --rate
+per second over the whole run (each may be sent twice: once more with the
+digest answer to the proxy's 407). An answer for a URI is reused by every account behind the same
 proxy. --parallel bounds the accounts audited at once; progress goes to
 stderr on a terminal only.
 
@@ -113,7 +113,7 @@ Exit codes follow the monitoring-plugin convention, as for audit-tls (see
 	fl.StringVar(&o.WarnOn, "warn-on", audit.Medium.String(), "lowest severity of a failure that exits 1 (WARNING)")
 	fl.StringVar(&o.FailOn, "fail-on", audit.High.String(), "lowest severity of a failure that exits 2 (CRITICAL)")
 	fl.IntVar(&o.Parallel, "parallel", 4, "accounts audited at once")
-	fl.Float64Var(&o.Rate, "rate", 10, "SIP OPTIONS requests per second, at most, over the whole run")
+	fl.Float64Var(&o.Rate, "rate", 10, "SIP OPTIONS per second, at most, over the whole run")
 	fl.DurationVar(&o.Timeout, "timeout", 10*time.Second, "timeout for each login")
 	cmdutil.HeaderFlag(cmd, &o.Header)
 	cmd.ValidArgsFunction = f.CompleteAccountArgs
