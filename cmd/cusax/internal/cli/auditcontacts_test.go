@@ -193,6 +193,11 @@ func TestAuditContactsBed(t *testing.T) {
 		}
 		jsoncheck.Validate(t, r2.stdout)
 	}
+	// --jq on the report: the contacts with a failed check, raw strings.
+	r4 := runCLI(t, home, "", "audit-contacts", "acaud", "--jq", `[.findings[] | select(.status=="fail" and .endpoint) | .endpoint] | unique | .[]`)
+	if want := "acghost@" + d + "\nacnovc@" + d + "\nacok@" + d + "\nacphone@" + d + "\nacvid@" + d + "\n"; r4.stdout != want {
+		t.Errorf("--jq failed endpoints (exit %d):\n%q\nwant\n%q", r4.code, r4.stdout, want)
+	}
 	r3 := runCLI(t, home, "", "audit-contacts", "acgood", "--header")
 	if r3.code != audit.ExitOK || !strings.Contains(r3.stdout, "account\tcontacts\tpassed\tfailed\terrored\tskipped\tworst\n") ||
 		!regexp.MustCompile(`(?m)^acgood\t1\t\d+\t0\t0\t\d+\t-$`).MatchString(r3.stdout) {
