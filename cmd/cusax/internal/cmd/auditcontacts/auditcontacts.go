@@ -257,6 +257,7 @@ func run(o *Options) error {
 	if err != nil {
 		return unknown(err)
 	}
+	f.IO.SerializeErrOut() // accounts log in at once; each may warn on stderr
 	src, err := f.Backends()
 	if err != nil {
 		return unknown(err)
