@@ -203,6 +203,19 @@ func TestAuditContactsBed(t *testing.T) {
 		!regexp.MustCompile(`(?m)^acgood\t1\t\d+\t0\t0\t\d+\t-$`).MatchString(r3.stdout) {
 		t.Errorf("acgood alone: exit %d, summary table:\n%s", r3.code, r3.stdout)
 	}
+	// Text: failures worst first with evidence, ref and fix; the summary row.
+	r5 := runCLI(t, home, "", "audit-contacts", "acaud")
+	t.Logf("text report:\n%s", r5.stdout)
+	for _, want := range []string{
+		"HIGH     contacts.sip-known  contact's SIP URI is unknown to the SIP service  [telephony acghost@" + d + "]",
+		"evidence: OPTIONS sip:acghost-gone@" + d + ": 404 Not Found (unknown user)",
+		"MEDIUM   contacts.own-aor  own vCard does not list the account's own SIP AOR  [cusax]",
+		"\nacaud\t5\t",
+	} {
+		if !strings.Contains(r5.stdout, want) {
+			t.Errorf("text report lacks %q", want)
+		}
+	}
 	// Bad input: UNKNOWN (3), never read as CRITICAL by a monitor.
 	for _, args := range [][]string{{"--rate", "0"}, {"--format", "xml"}, {"nosuchaccount"}, {"--all", "acgood"}} {
 		if r := runCLI(t, home, "", append([]string{"audit-contacts"}, args...)...); r.code != audit.ExitUnknown {
