@@ -95,6 +95,12 @@ bench:
 bench-answer:
 	scripts/bench-answer.sh
 
+# `cusax audit-contacts --all` over 100 bed accounts sharing 5 contacts:
+# wall time, Prosody logins/IQs, Kamailio requests (issue 20;
+# docs/benchmarks.md). Not part of make test.
+bench-audit-contacts:
+	CI=true $(GO) test -count=1 -run '^$$' -bench AuditContacts100 -benchtime 1x -timeout 20m ./cmd/cusax/internal/cli
+
 # Call set-up with SDES-SRTP vs plain RTP, 20 calls each, alternating, to
 # one baresip through Kamailio over TLS (issue 16; docs/benchmarks.md).
 bench-srtp:

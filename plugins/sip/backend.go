@@ -64,7 +64,7 @@ func (b *Backend) Info(context.Context) (protocol.Info, error) {
 		Name:         "sip",
 		Version:      Version,
 		APIVersion:   protocol.APIVersion,
-		Capabilities: []protocol.Capability{protocol.CapRegister, protocol.CapDial, protocol.CapIncomingCalls, protocol.CapMedia, protocol.CapDTMF, protocol.CapAnswer, protocol.CapSRTP, protocol.CapRespondAny},
+		Capabilities: []protocol.Capability{protocol.CapRegister, protocol.CapDial, protocol.CapIncomingCalls, protocol.CapMedia, protocol.CapDTMF, protocol.CapAnswer, protocol.CapSRTP, protocol.CapRespondAny, protocol.CapOptions},
 		Description:  "SIP (RFC 3261) registration and calls over UDP, TCP and TLS with RFC 8760 digest; G.711 RTP media, SDES-SRTP (RFC 4568, keys over TLS only) on placed calls, and RFC 4733 DTMF; incoming INVITEs streamed and refused or left ringing (no answering)",
 	}, nil
 }

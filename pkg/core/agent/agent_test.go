@@ -228,6 +228,11 @@ func TestLeaseOverSocket(t *testing.T) {
 	if r, err := tl.Register(ctx, protocol.RegisterRequest{}); err != nil || r.State != "registered" {
 		t.Fatalf("lease Register = %+v, %v", r, err)
 	}
+	// OPTIONS through the lease reaches the agent's user agent (audit-contacts
+	// while the agent runs): alice is registered by the agent itself.
+	if res, err := tl.(protocol.OptionsAsker).Options(ctx, aorAlice); err != nil || res.StatusCode != 200 {
+		t.Fatalf("lease Options = %+v, %v", res, err)
+	}
 	if err := tl.Unregister(ctx); err != nil {
 		t.Fatal(err)
 	}

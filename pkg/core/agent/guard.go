@@ -347,6 +347,16 @@ func (s *guardedTelSession) Answer(ctx context.Context, req protocol.AnswerReque
 	return guardStream(s.g, st, err)
 }
 
+var _ protocol.OptionsAsker = (*guardedTelSession)(nil)
+
+func (s *guardedTelSession) Options(ctx context.Context, target string) (protocol.OptionsResult, error) {
+	o, ok := s.s.(protocol.OptionsAsker)
+	if !ok {
+		return protocol.OptionsResult{}, fmt.Errorf("options: %w", protocol.ErrUnsupported)
+	}
+	return guardCall(s.g, func() (protocol.OptionsResult, error) { return o.Options(ctx, target) })
+}
+
 func (s *guardedTelSession) Close(ctx context.Context) error {
 	g := &guard{log: s.g.log, who: s.g.who}
 	return guardErr(g, func() error { return s.s.Close(ctx) })

@@ -191,3 +191,24 @@ func (s *scopedStream[T]) Close() error {
 	s.once.Do(s.done)
 	return err
 }
+
+var _ protocol.OptionsAsker = (*telLease)(nil)
+
+// Options asks through the agent's live user agent (protocol.OptionsAsker:
+// `cusax audit-contacts` while the agent runs); a backend that is no
+// OptionsAsker answers ErrUnsupported.
+func (l *telLease) Options(ctx context.Context, target string) (protocol.OptionsResult, error) {
+	s, err := l.t.session(ctx)
+	if err != nil {
+		return protocol.OptionsResult{}, err
+	}
+	o, ok := s.(protocol.OptionsAsker)
+	if !ok {
+		return protocol.OptionsResult{}, fmt.Errorf("options: %w", protocol.ErrUnsupported)
+	}
+	c, cancel := l.scoped(ctx)
+	defer cancel()
+	res, err := o.Options(c, target)
+	l.t.check(err)
+	return res, err
+}

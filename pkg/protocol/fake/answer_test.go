@@ -364,7 +364,7 @@ func TestAnswerUndeclared(t *testing.T) {
 	if _, err := a.Answer(ctx(t), protocol.AnswerRequest{CallID: id}); !errors.Is(err, protocol.ErrUnsupported) {
 		t.Errorf("undeclared: %v, want ErrUnsupported", err)
 	}
-	want := []protocol.Capability{protocol.CapRegister, protocol.CapDial, protocol.CapIncomingCalls, protocol.CapMedia, protocol.CapDTMF, protocol.CapAnswer, protocol.CapSRTP, protocol.CapRespondAny}
+	want := []protocol.Capability{protocol.CapRegister, protocol.CapDial, protocol.CapIncomingCalls, protocol.CapMedia, protocol.CapDTMF, protocol.CapAnswer, protocol.CapSRTP, protocol.CapRespondAny, protocol.CapOptions}
 	if got := fake.TelephonyCapabilities; !slices.Equal(got, want) {
 		t.Errorf("TelephonyCapabilities %v, want %v", got, want)
 	}

@@ -18,7 +18,7 @@ import (
 // default.
 var TelephonyCapabilities = []protocol.Capability{
 	protocol.CapRegister, protocol.CapDial, protocol.CapIncomingCalls, protocol.CapMedia, protocol.CapDTMF,
-	protocol.CapAnswer, protocol.CapSRTP, protocol.CapRespondAny,
+	protocol.CapAnswer, protocol.CapSRTP, protocol.CapRespondAny, protocol.CapOptions,
 }
 
 // TelephonyBackend is a telephony backend bound to a Service.

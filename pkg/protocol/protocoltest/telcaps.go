@@ -105,6 +105,7 @@ func isCall(ic protocol.IncomingCall) bool {
 // runTelephonyCapabilities runs a positive test for every capability info
 // declares, against the real registrar and an answering callee.
 func runTelephonyCapabilities(t *testing.T, b protocol.Telephony, env Env, info protocol.Info) {
+	runOptionsCapability(t, b, env, info)
 	capTest(t, info, protocol.CapDial, "AnsweredRTPBothWays", func(t *testing.T) {
 		need(t, protocol.CapDial, "Callee", env.Callee == nil)
 		callee := env.Callee(t)

@@ -176,7 +176,7 @@ func TestFilesCompleteOnlyWhereMeant(t *testing.T) {
 	root := NewRootCmdForDocs(context.Background(), io)
 	wantFiles := map[string]bool{
 		"cusax --config": true, "cusax --plugin-dir": true,
-		"cusax audit-tls --profile": true, "cusax audit-tls --targets": true, "cusax audit-tls --state": true, "cusax audit-tls --ca-file": true, "cusax audit-tls --output": true,
+		"cusax audit-tls --profile": true, "cusax audit-tls --targets": true, "cusax audit-tls --state": true, "cusax audit-tls --ca-file": true, "cusax audit-tls --output": true, "cusax audit-contacts --targets": true,
 		"cusax login --ca-file": true, "cusax whois-caller --message": true,
 		"cusax call --play": true, "cusax call --record": true,
 		"cusax answer --play": true, "cusax answer --record": true, "cusax answer --exec": true,

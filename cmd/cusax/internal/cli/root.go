@@ -7,6 +7,7 @@ import (
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/account"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/answer"
+	"github.com/cusax/cusax/cmd/cusax/internal/cmd/auditcontacts"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/audittls"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/call"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmd/chat"
@@ -62,6 +63,7 @@ takes --json. See 'cusax help exit-codes'.`,
 		whoiscaller.NewCmdWhoisCaller(f, nil),
 		answer.NewCmdAnswer(f, nil),
 		audittls.NewCmdAuditTLS(f, nil),
+		auditcontacts.NewCmdAuditContacts(f, nil),
 		status.NewCmdStatus(f, nil),
 		plugins.NewCmdPlugins(f, nil),
 		version.NewCmdVersion(f, nil),

@@ -61,8 +61,8 @@ const ExitCodesHelp = `cusax exit codes (stable; scripts may rely on them):
        socket directory or socket not private to the user; input cusax
        cannot send as it is (chat: a message over the server's size limit,
        text that is not UTF-8): nothing of it was sent
-  3    reserved: audit findings (cusax audit-tls uses 0/1/2/3 as monitoring
-       plugins do; see its help)
+  3    reserved: audit findings (cusax audit-tls and audit-contacts use
+       0/1/2/3 as monitoring plugins do; see their help)
   4    authentication failed (wrong password or user)
   5    denied by policy, or declined at a prompt
   6    plugin missing, broken, or speaking another API version; refused

@@ -39,6 +39,7 @@ var covered = map[string]struct {
 	"cusax whois-caller":     {[]string{"whois-caller"}, []string{"whoiscaller:TestWhoisCallerJudge", "whoiscaller:TestWhoisCallerListen"}},
 	"cusax answer":           {[]string{"answer"}, []string{"answer:TestAnswerVerified"}},
 	"cusax audit-tls":        {[]string{"audit-tls"}, []string{"audittls:TestAuditTLSJSONLocalListener"}},
+	"cusax audit-contacts":   {[]string{"audit-contacts"}, []string{"cli:TestAuditContactsBed"}},
 	"cusax agent status":     {[]string{"agent-status"}, []string{"agent:TestRunStatusSecondRun"}},
 	"cusax agent start":      {[]string{"agent-start"}, []string{"agent:TestRunStatusSecondRun"}},
 	"cusax account list":     {[]string{"account-list"}, []string{"account:TestList"}},

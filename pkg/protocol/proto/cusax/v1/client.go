@@ -309,6 +309,19 @@ func (s *telephonySession) Answer(ctx context.Context, req protocol.AnswerReques
 	}, answerEventFromWire)
 }
 
+var _ protocol.OptionsAsker = (*telephonySession)(nil)
+
+// Options asks over the wire. A plugin built before the RPC (or whose
+// session is no OptionsAsker) answers Unimplemented, seen as
+// ErrUnsupported.
+func (s *telephonySession) Options(ctx context.Context, target string) (protocol.OptionsResult, error) {
+	res, err := s.rpc.Options(ctx, &OptionsRequest{SessionId: s.id, Target: target})
+	if err != nil {
+		return protocol.OptionsResult{}, fromStatus(err)
+	}
+	return protocol.OptionsResult{StatusCode: int(res.GetStatus()), Reason: res.GetReason(), Media: res.GetMedia(), Allow: res.GetAllow()}, nil
+}
+
 func (s *telephonySession) Close(ctx context.Context) error {
 	_, err := s.rpc.Close(ctx, s.sr())
 	return fromStatus(err)

@@ -3121,6 +3121,128 @@ func (x *AnswerEvent) GetSrtpAuthFailures() int64 {
 	return 0
 }
 
+// OptionsRequest is protocol.OptionsAsker.Options' argument.
+type OptionsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SessionId     string                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	Target        string                 `protobuf:"bytes,2,opt,name=target,proto3" json:"target,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OptionsRequest) Reset() {
+	*x = OptionsRequest{}
+	mi := &file_cusax_v1_cusax_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OptionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OptionsRequest) ProtoMessage() {}
+
+func (x *OptionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cusax_v1_cusax_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OptionsRequest.ProtoReflect.Descriptor instead.
+func (*OptionsRequest) Descriptor() ([]byte, []int) {
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *OptionsRequest) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *OptionsRequest) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+// OptionsResponse is protocol.OptionsResult.
+type OptionsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Status        int32                  `protobuf:"varint,1,opt,name=status,proto3" json:"status,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	Media         []string               `protobuf:"bytes,3,rep,name=media,proto3" json:"media,omitempty"`
+	Allow         []string               `protobuf:"bytes,4,rep,name=allow,proto3" json:"allow,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OptionsResponse) Reset() {
+	*x = OptionsResponse{}
+	mi := &file_cusax_v1_cusax_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OptionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OptionsResponse) ProtoMessage() {}
+
+func (x *OptionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cusax_v1_cusax_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OptionsResponse.ProtoReflect.Descriptor instead.
+func (*OptionsResponse) Descriptor() ([]byte, []int) {
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *OptionsResponse) GetStatus() int32 {
+	if x != nil {
+		return x.Status
+	}
+	return 0
+}
+
+func (x *OptionsResponse) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *OptionsResponse) GetMedia() []string {
+	if x != nil {
+		return x.Media
+	}
+	return nil
+}
+
+func (x *OptionsResponse) GetAllow() []string {
+	if x != nil {
+		return x.Allow
+	}
+	return nil
+}
+
 type Decision struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Verdict       string                 `protobuf:"bytes,1,opt,name=verdict,proto3" json:"verdict,omitempty"`
@@ -3133,7 +3255,7 @@ type Decision struct {
 
 func (x *Decision) Reset() {
 	*x = Decision{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[39]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3145,7 +3267,7 @@ func (x *Decision) String() string {
 func (*Decision) ProtoMessage() {}
 
 func (x *Decision) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[39]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3158,7 +3280,7 @@ func (x *Decision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Decision.ProtoReflect.Descriptor instead.
 func (*Decision) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{39}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *Decision) GetVerdict() string {
@@ -3203,7 +3325,7 @@ type PriorDecision struct {
 
 func (x *PriorDecision) Reset() {
 	*x = PriorDecision{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[40]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3215,7 +3337,7 @@ func (x *PriorDecision) String() string {
 func (*PriorDecision) ProtoMessage() {}
 
 func (x *PriorDecision) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[40]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3228,7 +3350,7 @@ func (x *PriorDecision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PriorDecision.ProtoReflect.Descriptor instead.
 func (*PriorDecision) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{40}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *PriorDecision) GetVerdict() string {
@@ -3273,7 +3395,7 @@ type AccountCandidate struct {
 
 func (x *AccountCandidate) Reset() {
 	*x = AccountCandidate{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[41]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3285,7 +3407,7 @@ func (x *AccountCandidate) String() string {
 func (*AccountCandidate) ProtoMessage() {}
 
 func (x *AccountCandidate) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[41]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3298,7 +3420,7 @@ func (x *AccountCandidate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccountCandidate.ProtoReflect.Descriptor instead.
 func (*AccountCandidate) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{41}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *AccountCandidate) GetName() string {
@@ -3357,7 +3479,7 @@ type ChooseAccountRequest struct {
 
 func (x *ChooseAccountRequest) Reset() {
 	*x = ChooseAccountRequest{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[42]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3369,7 +3491,7 @@ func (x *ChooseAccountRequest) String() string {
 func (*ChooseAccountRequest) ProtoMessage() {}
 
 func (x *ChooseAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[42]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3382,7 +3504,7 @@ func (x *ChooseAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChooseAccountRequest.ProtoReflect.Descriptor instead.
 func (*ChooseAccountRequest) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{42}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ChooseAccountRequest) GetTarget() string {
@@ -3446,7 +3568,7 @@ type CostRequest struct {
 
 func (x *CostRequest) Reset() {
 	*x = CostRequest{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[43]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3458,7 +3580,7 @@ func (x *CostRequest) String() string {
 func (*CostRequest) ProtoMessage() {}
 
 func (x *CostRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[43]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3471,7 +3593,7 @@ func (x *CostRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CostRequest.ProtoReflect.Descriptor instead.
 func (*CostRequest) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{43}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *CostRequest) GetTarget() string {
@@ -3557,7 +3679,7 @@ type BindingRequest struct {
 
 func (x *BindingRequest) Reset() {
 	*x = BindingRequest{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[44]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3569,7 +3691,7 @@ func (x *BindingRequest) String() string {
 func (*BindingRequest) ProtoMessage() {}
 
 func (x *BindingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[44]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3582,7 +3704,7 @@ func (x *BindingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BindingRequest.ProtoReflect.Descriptor instead.
 func (*BindingRequest) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{44}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *BindingRequest) GetCaller() string {
@@ -3632,7 +3754,7 @@ type ParityFinding struct {
 
 func (x *ParityFinding) Reset() {
 	*x = ParityFinding{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[45]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3644,7 +3766,7 @@ func (x *ParityFinding) String() string {
 func (*ParityFinding) ProtoMessage() {}
 
 func (x *ParityFinding) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[45]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3657,7 +3779,7 @@ func (x *ParityFinding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParityFinding.ProtoReflect.Descriptor instead.
 func (*ParityFinding) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{45}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ParityFinding) GetId() string {
@@ -3701,7 +3823,7 @@ type ParityRequest struct {
 
 func (x *ParityRequest) Reset() {
 	*x = ParityRequest{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[46]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3713,7 +3835,7 @@ func (x *ParityRequest) String() string {
 func (*ParityRequest) ProtoMessage() {}
 
 func (x *ParityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[46]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3726,7 +3848,7 @@ func (x *ParityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParityRequest.ProtoReflect.Descriptor instead.
 func (*ParityRequest) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{46}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ParityRequest) GetAccount() string {
@@ -3774,7 +3896,7 @@ type ParityDecision struct {
 
 func (x *ParityDecision) Reset() {
 	*x = ParityDecision{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[47]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3786,7 +3908,7 @@ func (x *ParityDecision) String() string {
 func (*ParityDecision) ProtoMessage() {}
 
 func (x *ParityDecision) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[47]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3799,7 +3921,7 @@ func (x *ParityDecision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParityDecision.ProtoReflect.Descriptor instead.
 func (*ParityDecision) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{47}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *ParityDecision) GetDecision() *Decision {
@@ -3833,7 +3955,7 @@ type AuditFinding struct {
 
 func (x *AuditFinding) Reset() {
 	*x = AuditFinding{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[48]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3845,7 +3967,7 @@ func (x *AuditFinding) String() string {
 func (*AuditFinding) ProtoMessage() {}
 
 func (x *AuditFinding) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[48]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3858,7 +3980,7 @@ func (x *AuditFinding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditFinding.ProtoReflect.Descriptor instead.
 func (*AuditFinding) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{48}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *AuditFinding) GetId() string {
@@ -3922,7 +4044,7 @@ type AuditFindingsRequest struct {
 
 func (x *AuditFindingsRequest) Reset() {
 	*x = AuditFindingsRequest{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[49]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3934,7 +4056,7 @@ func (x *AuditFindingsRequest) String() string {
 func (*AuditFindingsRequest) ProtoMessage() {}
 
 func (x *AuditFindingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[49]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3947,7 +4069,7 @@ func (x *AuditFindingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditFindingsRequest.ProtoReflect.Descriptor instead.
 func (*AuditFindingsRequest) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{49}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *AuditFindingsRequest) GetAccount() string {
@@ -3993,7 +4115,7 @@ type AuditSeverityChange struct {
 
 func (x *AuditSeverityChange) Reset() {
 	*x = AuditSeverityChange{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[50]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4005,7 +4127,7 @@ func (x *AuditSeverityChange) String() string {
 func (*AuditSeverityChange) ProtoMessage() {}
 
 func (x *AuditSeverityChange) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[50]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4018,7 +4140,7 @@ func (x *AuditSeverityChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditSeverityChange.ProtoReflect.Descriptor instead.
 func (*AuditSeverityChange) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{50}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *AuditSeverityChange) GetId() string {
@@ -4066,7 +4188,7 @@ type AuditFindingsDecision struct {
 
 func (x *AuditFindingsDecision) Reset() {
 	*x = AuditFindingsDecision{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[51]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4078,7 +4200,7 @@ func (x *AuditFindingsDecision) String() string {
 func (*AuditFindingsDecision) ProtoMessage() {}
 
 func (x *AuditFindingsDecision) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[51]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4091,7 +4213,7 @@ func (x *AuditFindingsDecision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditFindingsDecision.ProtoReflect.Descriptor instead.
 func (*AuditFindingsDecision) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{51}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *AuditFindingsDecision) GetDecision() *Decision {
@@ -4119,7 +4241,7 @@ type Activity struct {
 
 func (x *Activity) Reset() {
 	*x = Activity{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[52]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4131,7 +4253,7 @@ func (x *Activity) String() string {
 func (*Activity) ProtoMessage() {}
 
 func (x *Activity) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[52]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4144,7 +4266,7 @@ func (x *Activity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Activity.ProtoReflect.Descriptor instead.
 func (*Activity) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{52}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *Activity) GetGeneral() string {
@@ -4178,7 +4300,7 @@ type PublishActivityRequest struct {
 
 func (x *PublishActivityRequest) Reset() {
 	*x = PublishActivityRequest{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[53]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4190,7 +4312,7 @@ func (x *PublishActivityRequest) String() string {
 func (*PublishActivityRequest) ProtoMessage() {}
 
 func (x *PublishActivityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[53]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4203,7 +4325,7 @@ func (x *PublishActivityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishActivityRequest.ProtoReflect.Descriptor instead.
 func (*PublishActivityRequest) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{53}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *PublishActivityRequest) GetSessionId() string {
@@ -4230,7 +4352,7 @@ type PresenceSnapshot struct {
 
 func (x *PresenceSnapshot) Reset() {
 	*x = PresenceSnapshot{}
-	mi := &file_cusax_v1_cusax_proto_msgTypes[54]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4242,7 +4364,7 @@ func (x *PresenceSnapshot) String() string {
 func (*PresenceSnapshot) ProtoMessage() {}
 
 func (x *PresenceSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_cusax_v1_cusax_proto_msgTypes[54]
+	mi := &file_cusax_v1_cusax_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4255,7 +4377,7 @@ func (x *PresenceSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceSnapshot.ProtoReflect.Descriptor instead.
 func (*PresenceSnapshot) Descriptor() ([]byte, []int) {
-	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{54}
+	return file_cusax_v1_cusax_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *PresenceSnapshot) GetOnline() bool {
@@ -4585,7 +4707,16 @@ const file_cusax_v1_cusax_proto_rawDesc = "" +
 	"\x04note\x18\x11 \x01(\tR\x04note\x12)\n" +
 	"\x10media_protection\x18\x12 \x01(\tR\x0fmediaProtection\x12!\n" +
 	"\fmedia_keying\x18\x13 \x01(\tR\vmediaKeying\x12,\n" +
-	"\x12srtp_auth_failures\x18\x14 \x01(\x03R\x10srtpAuthFailures\"l\n" +
+	"\x12srtp_auth_failures\x18\x14 \x01(\x03R\x10srtpAuthFailures\"G\n" +
+	"\x0eOptionsRequest\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x16\n" +
+	"\x06target\x18\x02 \x01(\tR\x06target\"m\n" +
+	"\x0fOptionsResponse\x12\x16\n" +
+	"\x06status\x18\x01 \x01(\x05R\x06status\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x14\n" +
+	"\x05media\x18\x03 \x03(\tR\x05media\x12\x14\n" +
+	"\x05allow\x18\x04 \x03(\tR\x05allow\"l\n" +
 	"\bDecision\x12\x18\n" +
 	"\averdict\x18\x01 \x01(\tR\averdict\x12\x16\n" +
 	"\x06choice\x18\x02 \x01(\tR\x06choice\x12\x16\n" +
@@ -4699,7 +4830,7 @@ const file_cusax_v1_cusax_proto_rawDesc = "" +
 	"\tSubscribe\x12\x14.cusax.v1.JIDRequest\x1a\x0f.cusax.v1.Empty\x12<\n" +
 	"\x13ApproveSubscription\x12\x14.cusax.v1.JIDRequest\x1a\x0f.cusax.v1.Empty\x12D\n" +
 	"\x0fPublishActivity\x12 .cusax.v1.PublishActivityRequest\x1a\x0f.cusax.v1.Empty\x12F\n" +
-	"\x0eKnownPresences\x12\x18.cusax.v1.SessionRequest\x1a\x1a.cusax.v1.PresenceSnapshot2\xcf\x04\n" +
+	"\x0eKnownPresences\x12\x18.cusax.v1.SessionRequest\x1a\x1a.cusax.v1.PresenceSnapshot2\x8f\x05\n" +
 	"\tTelephony\x123\n" +
 	"\x04Info\x12\x15.cusax.v1.InfoRequest\x1a\x14.cusax.v1.PluginInfo\x12>\n" +
 	"\aConnect\x12\x18.cusax.v1.ConnectRequest\x1a\x19.cusax.v1.ConnectResponse\x12A\n" +
@@ -4711,7 +4842,8 @@ const file_cusax_v1_cusax_proto_rawDesc = "" +
 	"\rIncomingCalls\x12\x18.cusax.v1.SessionRequest\x1a\x16.cusax.v1.IncomingCall0\x01\x124\n" +
 	"\aRespond\x12\x18.cusax.v1.RespondRequest\x1a\x0f.cusax.v1.Empty\x122\n" +
 	"\x05Close\x12\x18.cusax.v1.SessionRequest\x1a\x0f.cusax.v1.Empty\x12:\n" +
-	"\x06Answer\x12\x17.cusax.v1.AnswerRequest\x1a\x15.cusax.v1.AnswerEvent0\x012\xa1\x03\n" +
+	"\x06Answer\x12\x17.cusax.v1.AnswerRequest\x1a\x15.cusax.v1.AnswerEvent0\x01\x12>\n" +
+	"\aOptions\x12\x18.cusax.v1.OptionsRequest\x1a\x19.cusax.v1.OptionsResponse2\xa1\x03\n" +
 	"\x06Policy\x123\n" +
 	"\x04Info\x12\x15.cusax.v1.InfoRequest\x1a\x14.cusax.v1.PluginInfo\x12C\n" +
 	"\rChooseAccount\x12\x1e.cusax.v1.ChooseAccountRequest\x1a\x12.cusax.v1.Decision\x128\n" +
@@ -4732,7 +4864,7 @@ func file_cusax_v1_cusax_proto_rawDescGZIP() []byte {
 	return file_cusax_v1_cusax_proto_rawDescData
 }
 
-var file_cusax_v1_cusax_proto_msgTypes = make([]protoimpl.MessageInfo, 57)
+var file_cusax_v1_cusax_proto_msgTypes = make([]protoimpl.MessageInfo, 59)
 var file_cusax_v1_cusax_proto_goTypes = []any{
 	(*Empty)(nil),                  // 0: cusax.v1.Empty
 	(*InfoRequest)(nil),            // 1: cusax.v1.InfoRequest
@@ -4773,27 +4905,29 @@ var file_cusax_v1_cusax_proto_goTypes = []any{
 	(*RespondRequest)(nil),         // 36: cusax.v1.RespondRequest
 	(*AnswerRequest)(nil),          // 37: cusax.v1.AnswerRequest
 	(*AnswerEvent)(nil),            // 38: cusax.v1.AnswerEvent
-	(*Decision)(nil),               // 39: cusax.v1.Decision
-	(*PriorDecision)(nil),          // 40: cusax.v1.PriorDecision
-	(*AccountCandidate)(nil),       // 41: cusax.v1.AccountCandidate
-	(*ChooseAccountRequest)(nil),   // 42: cusax.v1.ChooseAccountRequest
-	(*CostRequest)(nil),            // 43: cusax.v1.CostRequest
-	(*BindingRequest)(nil),         // 44: cusax.v1.BindingRequest
-	(*ParityFinding)(nil),          // 45: cusax.v1.ParityFinding
-	(*ParityRequest)(nil),          // 46: cusax.v1.ParityRequest
-	(*ParityDecision)(nil),         // 47: cusax.v1.ParityDecision
-	(*AuditFinding)(nil),           // 48: cusax.v1.AuditFinding
-	(*AuditFindingsRequest)(nil),   // 49: cusax.v1.AuditFindingsRequest
-	(*AuditSeverityChange)(nil),    // 50: cusax.v1.AuditSeverityChange
-	(*AuditFindingsDecision)(nil),  // 51: cusax.v1.AuditFindingsDecision
-	(*Activity)(nil),               // 52: cusax.v1.Activity
-	(*PublishActivityRequest)(nil), // 53: cusax.v1.PublishActivityRequest
-	(*PresenceSnapshot)(nil),       // 54: cusax.v1.PresenceSnapshot
-	nil,                            // 55: cusax.v1.ConnectRequest.OptionsEntry
-	nil,                            // 56: cusax.v1.DataForm.FieldsEntry
+	(*OptionsRequest)(nil),         // 39: cusax.v1.OptionsRequest
+	(*OptionsResponse)(nil),        // 40: cusax.v1.OptionsResponse
+	(*Decision)(nil),               // 41: cusax.v1.Decision
+	(*PriorDecision)(nil),          // 42: cusax.v1.PriorDecision
+	(*AccountCandidate)(nil),       // 43: cusax.v1.AccountCandidate
+	(*ChooseAccountRequest)(nil),   // 44: cusax.v1.ChooseAccountRequest
+	(*CostRequest)(nil),            // 45: cusax.v1.CostRequest
+	(*BindingRequest)(nil),         // 46: cusax.v1.BindingRequest
+	(*ParityFinding)(nil),          // 47: cusax.v1.ParityFinding
+	(*ParityRequest)(nil),          // 48: cusax.v1.ParityRequest
+	(*ParityDecision)(nil),         // 49: cusax.v1.ParityDecision
+	(*AuditFinding)(nil),           // 50: cusax.v1.AuditFinding
+	(*AuditFindingsRequest)(nil),   // 51: cusax.v1.AuditFindingsRequest
+	(*AuditSeverityChange)(nil),    // 52: cusax.v1.AuditSeverityChange
+	(*AuditFindingsDecision)(nil),  // 53: cusax.v1.AuditFindingsDecision
+	(*Activity)(nil),               // 54: cusax.v1.Activity
+	(*PublishActivityRequest)(nil), // 55: cusax.v1.PublishActivityRequest
+	(*PresenceSnapshot)(nil),       // 56: cusax.v1.PresenceSnapshot
+	nil,                            // 57: cusax.v1.ConnectRequest.OptionsEntry
+	nil,                            // 58: cusax.v1.DataForm.FieldsEntry
 }
 var file_cusax_v1_cusax_proto_depIdxs = []int32{
-	55, // 0: cusax.v1.ConnectRequest.options:type_name -> cusax.v1.ConnectRequest.OptionsEntry
+	57, // 0: cusax.v1.ConnectRequest.options:type_name -> cusax.v1.ConnectRequest.OptionsEntry
 	4,  // 1: cusax.v1.TLSInfo.chain:type_name -> cusax.v1.CertInfo
 	5,  // 2: cusax.v1.ConnectionReport.tls:type_name -> cusax.v1.TLSInfo
 	6,  // 3: cusax.v1.ConnectResponse.report:type_name -> cusax.v1.ConnectionReport
@@ -4801,7 +4935,7 @@ var file_cusax_v1_cusax_proto_depIdxs = []int32{
 	13, // 5: cusax.v1.Presence.reach:type_name -> cusax.v1.ReachAddress
 	14, // 6: cusax.v1.SetPresenceRequest.presence:type_name -> cusax.v1.Presence
 	16, // 7: cusax.v1.SendRequest.message:type_name -> cusax.v1.Message
-	56, // 8: cusax.v1.DataForm.fields:type_name -> cusax.v1.DataForm.FieldsEntry
+	58, // 8: cusax.v1.DataForm.fields:type_name -> cusax.v1.DataForm.FieldsEntry
 	22, // 9: cusax.v1.DiscoInfo.identities:type_name -> cusax.v1.DiscoIdentity
 	24, // 10: cusax.v1.DiscoInfo.forms:type_name -> cusax.v1.DataForm
 	13, // 11: cusax.v1.ReachResponse.addresses:type_name -> cusax.v1.ReachAddress
@@ -4809,21 +4943,21 @@ var file_cusax_v1_cusax_proto_depIdxs = []int32{
 	29, // 13: cusax.v1.DialRequest.headers:type_name -> cusax.v1.Header
 	30, // 14: cusax.v1.DialRequest.media:type_name -> cusax.v1.MediaOptions
 	35, // 15: cusax.v1.IncomingCall.registration:type_name -> cusax.v1.RegistrationEvent
-	41, // 16: cusax.v1.ChooseAccountRequest.candidates:type_name -> cusax.v1.AccountCandidate
-	40, // 17: cusax.v1.ChooseAccountRequest.prior:type_name -> cusax.v1.PriorDecision
-	40, // 18: cusax.v1.CostRequest.prior:type_name -> cusax.v1.PriorDecision
-	40, // 19: cusax.v1.BindingRequest.prior:type_name -> cusax.v1.PriorDecision
+	43, // 16: cusax.v1.ChooseAccountRequest.candidates:type_name -> cusax.v1.AccountCandidate
+	42, // 17: cusax.v1.ChooseAccountRequest.prior:type_name -> cusax.v1.PriorDecision
+	42, // 18: cusax.v1.CostRequest.prior:type_name -> cusax.v1.PriorDecision
+	42, // 19: cusax.v1.BindingRequest.prior:type_name -> cusax.v1.PriorDecision
 	6,  // 20: cusax.v1.ParityRequest.chat:type_name -> cusax.v1.ConnectionReport
 	6,  // 21: cusax.v1.ParityRequest.telephony:type_name -> cusax.v1.ConnectionReport
-	45, // 22: cusax.v1.ParityRequest.findings:type_name -> cusax.v1.ParityFinding
-	40, // 23: cusax.v1.ParityRequest.prior:type_name -> cusax.v1.PriorDecision
-	39, // 24: cusax.v1.ParityDecision.decision:type_name -> cusax.v1.Decision
-	45, // 25: cusax.v1.ParityDecision.findings:type_name -> cusax.v1.ParityFinding
-	48, // 26: cusax.v1.AuditFindingsRequest.findings:type_name -> cusax.v1.AuditFinding
-	40, // 27: cusax.v1.AuditFindingsRequest.prior:type_name -> cusax.v1.PriorDecision
-	39, // 28: cusax.v1.AuditFindingsDecision.decision:type_name -> cusax.v1.Decision
-	50, // 29: cusax.v1.AuditFindingsDecision.changes:type_name -> cusax.v1.AuditSeverityChange
-	52, // 30: cusax.v1.PublishActivityRequest.activity:type_name -> cusax.v1.Activity
+	47, // 22: cusax.v1.ParityRequest.findings:type_name -> cusax.v1.ParityFinding
+	42, // 23: cusax.v1.ParityRequest.prior:type_name -> cusax.v1.PriorDecision
+	41, // 24: cusax.v1.ParityDecision.decision:type_name -> cusax.v1.Decision
+	47, // 25: cusax.v1.ParityDecision.findings:type_name -> cusax.v1.ParityFinding
+	50, // 26: cusax.v1.AuditFindingsRequest.findings:type_name -> cusax.v1.AuditFinding
+	42, // 27: cusax.v1.AuditFindingsRequest.prior:type_name -> cusax.v1.PriorDecision
+	41, // 28: cusax.v1.AuditFindingsDecision.decision:type_name -> cusax.v1.Decision
+	52, // 29: cusax.v1.AuditFindingsDecision.changes:type_name -> cusax.v1.AuditSeverityChange
+	54, // 30: cusax.v1.PublishActivityRequest.activity:type_name -> cusax.v1.Activity
 	14, // 31: cusax.v1.PresenceSnapshot.presences:type_name -> cusax.v1.Presence
 	23, // 32: cusax.v1.DataForm.FieldsEntry.value:type_name -> cusax.v1.FieldValues
 	1,  // 33: cusax.v1.IMPP.Info:input_type -> cusax.v1.InfoRequest
@@ -4844,7 +4978,7 @@ var file_cusax_v1_cusax_proto_depIdxs = []int32{
 	17, // 48: cusax.v1.IMPP.AckMessage:input_type -> cusax.v1.AckRequest
 	11, // 49: cusax.v1.IMPP.Subscribe:input_type -> cusax.v1.JIDRequest
 	11, // 50: cusax.v1.IMPP.ApproveSubscription:input_type -> cusax.v1.JIDRequest
-	53, // 51: cusax.v1.IMPP.PublishActivity:input_type -> cusax.v1.PublishActivityRequest
+	55, // 51: cusax.v1.IMPP.PublishActivity:input_type -> cusax.v1.PublishActivityRequest
 	8,  // 52: cusax.v1.IMPP.KnownPresences:input_type -> cusax.v1.SessionRequest
 	1,  // 53: cusax.v1.Telephony.Info:input_type -> cusax.v1.InfoRequest
 	3,  // 54: cusax.v1.Telephony.Connect:input_type -> cusax.v1.ConnectRequest
@@ -4856,50 +4990,52 @@ var file_cusax_v1_cusax_proto_depIdxs = []int32{
 	36, // 60: cusax.v1.Telephony.Respond:input_type -> cusax.v1.RespondRequest
 	8,  // 61: cusax.v1.Telephony.Close:input_type -> cusax.v1.SessionRequest
 	37, // 62: cusax.v1.Telephony.Answer:input_type -> cusax.v1.AnswerRequest
-	1,  // 63: cusax.v1.Policy.Info:input_type -> cusax.v1.InfoRequest
-	42, // 64: cusax.v1.Policy.ChooseAccount:input_type -> cusax.v1.ChooseAccountRequest
-	43, // 65: cusax.v1.Policy.ApproveCost:input_type -> cusax.v1.CostRequest
-	44, // 66: cusax.v1.Policy.JudgeCallerBinding:input_type -> cusax.v1.BindingRequest
-	46, // 67: cusax.v1.Policy.JudgeSecurityParity:input_type -> cusax.v1.ParityRequest
-	49, // 68: cusax.v1.Policy.JudgeAuditFindings:input_type -> cusax.v1.AuditFindingsRequest
-	2,  // 69: cusax.v1.IMPP.Info:output_type -> cusax.v1.PluginInfo
-	7,  // 70: cusax.v1.IMPP.Connect:output_type -> cusax.v1.ConnectResponse
-	10, // 71: cusax.v1.IMPP.Roster:output_type -> cusax.v1.RosterResponse
-	12, // 72: cusax.v1.IMPP.GetVCard:output_type -> cusax.v1.VCard
-	0,  // 73: cusax.v1.IMPP.SetPresence:output_type -> cusax.v1.Empty
-	14, // 74: cusax.v1.IMPP.Presences:output_type -> cusax.v1.Presence
-	0,  // 75: cusax.v1.IMPP.Send:output_type -> cusax.v1.Empty
-	16, // 76: cusax.v1.IMPP.Messages:output_type -> cusax.v1.Message
-	20, // 77: cusax.v1.IMPP.JoinRoom:output_type -> cusax.v1.Room
-	0,  // 78: cusax.v1.IMPP.LeaveRoom:output_type -> cusax.v1.Empty
-	25, // 79: cusax.v1.IMPP.GetDiscoInfo:output_type -> cusax.v1.DiscoInfo
-	26, // 80: cusax.v1.IMPP.Reach:output_type -> cusax.v1.ReachResponse
-	0,  // 81: cusax.v1.IMPP.PublishReach:output_type -> cusax.v1.Empty
-	0,  // 82: cusax.v1.IMPP.Close:output_type -> cusax.v1.Empty
-	16, // 83: cusax.v1.IMPP.AckedMessages:output_type -> cusax.v1.Message
-	0,  // 84: cusax.v1.IMPP.AckMessage:output_type -> cusax.v1.Empty
-	0,  // 85: cusax.v1.IMPP.Subscribe:output_type -> cusax.v1.Empty
-	0,  // 86: cusax.v1.IMPP.ApproveSubscription:output_type -> cusax.v1.Empty
-	0,  // 87: cusax.v1.IMPP.PublishActivity:output_type -> cusax.v1.Empty
-	54, // 88: cusax.v1.IMPP.KnownPresences:output_type -> cusax.v1.PresenceSnapshot
-	2,  // 89: cusax.v1.Telephony.Info:output_type -> cusax.v1.PluginInfo
-	7,  // 90: cusax.v1.Telephony.Connect:output_type -> cusax.v1.ConnectResponse
-	6,  // 91: cusax.v1.Telephony.Register:output_type -> cusax.v1.ConnectionReport
-	0,  // 92: cusax.v1.Telephony.Unregister:output_type -> cusax.v1.Empty
-	32, // 93: cusax.v1.Telephony.Dial:output_type -> cusax.v1.CallEvent
-	0,  // 94: cusax.v1.Telephony.Hangup:output_type -> cusax.v1.Empty
-	34, // 95: cusax.v1.Telephony.IncomingCalls:output_type -> cusax.v1.IncomingCall
-	0,  // 96: cusax.v1.Telephony.Respond:output_type -> cusax.v1.Empty
-	0,  // 97: cusax.v1.Telephony.Close:output_type -> cusax.v1.Empty
-	38, // 98: cusax.v1.Telephony.Answer:output_type -> cusax.v1.AnswerEvent
-	2,  // 99: cusax.v1.Policy.Info:output_type -> cusax.v1.PluginInfo
-	39, // 100: cusax.v1.Policy.ChooseAccount:output_type -> cusax.v1.Decision
-	39, // 101: cusax.v1.Policy.ApproveCost:output_type -> cusax.v1.Decision
-	39, // 102: cusax.v1.Policy.JudgeCallerBinding:output_type -> cusax.v1.Decision
-	47, // 103: cusax.v1.Policy.JudgeSecurityParity:output_type -> cusax.v1.ParityDecision
-	51, // 104: cusax.v1.Policy.JudgeAuditFindings:output_type -> cusax.v1.AuditFindingsDecision
-	69, // [69:105] is the sub-list for method output_type
-	33, // [33:69] is the sub-list for method input_type
+	39, // 63: cusax.v1.Telephony.Options:input_type -> cusax.v1.OptionsRequest
+	1,  // 64: cusax.v1.Policy.Info:input_type -> cusax.v1.InfoRequest
+	44, // 65: cusax.v1.Policy.ChooseAccount:input_type -> cusax.v1.ChooseAccountRequest
+	45, // 66: cusax.v1.Policy.ApproveCost:input_type -> cusax.v1.CostRequest
+	46, // 67: cusax.v1.Policy.JudgeCallerBinding:input_type -> cusax.v1.BindingRequest
+	48, // 68: cusax.v1.Policy.JudgeSecurityParity:input_type -> cusax.v1.ParityRequest
+	51, // 69: cusax.v1.Policy.JudgeAuditFindings:input_type -> cusax.v1.AuditFindingsRequest
+	2,  // 70: cusax.v1.IMPP.Info:output_type -> cusax.v1.PluginInfo
+	7,  // 71: cusax.v1.IMPP.Connect:output_type -> cusax.v1.ConnectResponse
+	10, // 72: cusax.v1.IMPP.Roster:output_type -> cusax.v1.RosterResponse
+	12, // 73: cusax.v1.IMPP.GetVCard:output_type -> cusax.v1.VCard
+	0,  // 74: cusax.v1.IMPP.SetPresence:output_type -> cusax.v1.Empty
+	14, // 75: cusax.v1.IMPP.Presences:output_type -> cusax.v1.Presence
+	0,  // 76: cusax.v1.IMPP.Send:output_type -> cusax.v1.Empty
+	16, // 77: cusax.v1.IMPP.Messages:output_type -> cusax.v1.Message
+	20, // 78: cusax.v1.IMPP.JoinRoom:output_type -> cusax.v1.Room
+	0,  // 79: cusax.v1.IMPP.LeaveRoom:output_type -> cusax.v1.Empty
+	25, // 80: cusax.v1.IMPP.GetDiscoInfo:output_type -> cusax.v1.DiscoInfo
+	26, // 81: cusax.v1.IMPP.Reach:output_type -> cusax.v1.ReachResponse
+	0,  // 82: cusax.v1.IMPP.PublishReach:output_type -> cusax.v1.Empty
+	0,  // 83: cusax.v1.IMPP.Close:output_type -> cusax.v1.Empty
+	16, // 84: cusax.v1.IMPP.AckedMessages:output_type -> cusax.v1.Message
+	0,  // 85: cusax.v1.IMPP.AckMessage:output_type -> cusax.v1.Empty
+	0,  // 86: cusax.v1.IMPP.Subscribe:output_type -> cusax.v1.Empty
+	0,  // 87: cusax.v1.IMPP.ApproveSubscription:output_type -> cusax.v1.Empty
+	0,  // 88: cusax.v1.IMPP.PublishActivity:output_type -> cusax.v1.Empty
+	56, // 89: cusax.v1.IMPP.KnownPresences:output_type -> cusax.v1.PresenceSnapshot
+	2,  // 90: cusax.v1.Telephony.Info:output_type -> cusax.v1.PluginInfo
+	7,  // 91: cusax.v1.Telephony.Connect:output_type -> cusax.v1.ConnectResponse
+	6,  // 92: cusax.v1.Telephony.Register:output_type -> cusax.v1.ConnectionReport
+	0,  // 93: cusax.v1.Telephony.Unregister:output_type -> cusax.v1.Empty
+	32, // 94: cusax.v1.Telephony.Dial:output_type -> cusax.v1.CallEvent
+	0,  // 95: cusax.v1.Telephony.Hangup:output_type -> cusax.v1.Empty
+	34, // 96: cusax.v1.Telephony.IncomingCalls:output_type -> cusax.v1.IncomingCall
+	0,  // 97: cusax.v1.Telephony.Respond:output_type -> cusax.v1.Empty
+	0,  // 98: cusax.v1.Telephony.Close:output_type -> cusax.v1.Empty
+	38, // 99: cusax.v1.Telephony.Answer:output_type -> cusax.v1.AnswerEvent
+	40, // 100: cusax.v1.Telephony.Options:output_type -> cusax.v1.OptionsResponse
+	2,  // 101: cusax.v1.Policy.Info:output_type -> cusax.v1.PluginInfo
+	41, // 102: cusax.v1.Policy.ChooseAccount:output_type -> cusax.v1.Decision
+	41, // 103: cusax.v1.Policy.ApproveCost:output_type -> cusax.v1.Decision
+	41, // 104: cusax.v1.Policy.JudgeCallerBinding:output_type -> cusax.v1.Decision
+	49, // 105: cusax.v1.Policy.JudgeSecurityParity:output_type -> cusax.v1.ParityDecision
+	53, // 106: cusax.v1.Policy.JudgeAuditFindings:output_type -> cusax.v1.AuditFindingsDecision
+	70, // [70:107] is the sub-list for method output_type
+	33, // [33:70] is the sub-list for method input_type
 	33, // [33:33] is the sub-list for extension type_name
 	33, // [33:33] is the sub-list for extension extendee
 	0,  // [0:33] is the sub-list for field type_name
@@ -4916,7 +5052,7 @@ func file_cusax_v1_cusax_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cusax_v1_cusax_proto_rawDesc), len(file_cusax_v1_cusax_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   57,
+			NumMessages:   59,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

@@ -886,6 +886,7 @@ const (
 	Telephony_Respond_FullMethodName       = "/cusax.v1.Telephony/Respond"
 	Telephony_Close_FullMethodName         = "/cusax.v1.Telephony/Close"
 	Telephony_Answer_FullMethodName        = "/cusax.v1.Telephony/Answer"
+	Telephony_Options_FullMethodName       = "/cusax.v1.Telephony/Options"
 )
 
 // TelephonyClient is the client API for Telephony service.
@@ -905,6 +906,10 @@ type TelephonyClient interface {
 	// within v1: an older plugin answers Unimplemented (ErrUnsupported).
 	// Cancelling the stream hangs the call up (BYE from us).
 	Answer(ctx context.Context, in *AnswerRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[AnswerEvent], error)
+	// Options sends one OPTIONS through the account's proxy
+	// (protocol.OptionsAsker, capability "options"). Added within v1: an
+	// older plugin answers Unimplemented (ErrUnsupported).
+	Options(ctx context.Context, in *OptionsRequest, opts ...grpc.CallOption) (*OptionsResponse, error)
 }
 
 type telephonyClient struct {
@@ -1042,6 +1047,16 @@ func (c *telephonyClient) Answer(ctx context.Context, in *AnswerRequest, opts ..
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Telephony_AnswerClient = grpc.ServerStreamingClient[AnswerEvent]
 
+func (c *telephonyClient) Options(ctx context.Context, in *OptionsRequest, opts ...grpc.CallOption) (*OptionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(OptionsResponse)
+	err := c.cc.Invoke(ctx, Telephony_Options_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // TelephonyServer is the server API for Telephony service.
 // All implementations must embed UnimplementedTelephonyServer
 // for forward compatibility.
@@ -1059,6 +1074,10 @@ type TelephonyServer interface {
 	// within v1: an older plugin answers Unimplemented (ErrUnsupported).
 	// Cancelling the stream hangs the call up (BYE from us).
 	Answer(*AnswerRequest, grpc.ServerStreamingServer[AnswerEvent]) error
+	// Options sends one OPTIONS through the account's proxy
+	// (protocol.OptionsAsker, capability "options"). Added within v1: an
+	// older plugin answers Unimplemented (ErrUnsupported).
+	Options(context.Context, *OptionsRequest) (*OptionsResponse, error)
 	mustEmbedUnimplementedTelephonyServer()
 }
 
@@ -1098,6 +1117,9 @@ func (UnimplementedTelephonyServer) Close(context.Context, *SessionRequest) (*Em
 }
 func (UnimplementedTelephonyServer) Answer(*AnswerRequest, grpc.ServerStreamingServer[AnswerEvent]) error {
 	return status.Error(codes.Unimplemented, "method Answer not implemented")
+}
+func (UnimplementedTelephonyServer) Options(context.Context, *OptionsRequest) (*OptionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Options not implemented")
 }
 func (UnimplementedTelephonyServer) mustEmbedUnimplementedTelephonyServer() {}
 func (UnimplementedTelephonyServer) testEmbeddedByValue()                   {}
@@ -1279,6 +1301,24 @@ func _Telephony_Answer_Handler(srv interface{}, stream grpc.ServerStream) error 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Telephony_AnswerServer = grpc.ServerStreamingServer[AnswerEvent]
 
+func _Telephony_Options_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(OptionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TelephonyServer).Options(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Telephony_Options_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TelephonyServer).Options(ctx, req.(*OptionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Telephony_ServiceDesc is the grpc.ServiceDesc for Telephony service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1313,6 +1353,10 @@ var Telephony_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Close",
 			Handler:    _Telephony_Close_Handler,
+		},
+		{
+			MethodName: "Options",
+			Handler:    _Telephony_Options_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -393,6 +393,24 @@ func (g *telephonyServer) Answer(req *AnswerRequest, out grpc.ServerStreamingSer
 	return serveStream(out, st, err, answerEventToWire)
 }
 
+// Options serves the optional OptionsAsker; a session that is none
+// answers Unimplemented, as a plugin built before the RPC does.
+func (g *telephonyServer) Options(ctx context.Context, req *OptionsRequest) (*OptionsResponse, error) {
+	sess, err := g.s.get(req.GetSessionId())
+	if err != nil {
+		return nil, err
+	}
+	o, ok := sess.(protocol.OptionsAsker)
+	if !ok {
+		return nil, toStatus(fmt.Errorf("options: %w", protocol.ErrUnsupported))
+	}
+	res, err := o.Options(ctx, req.GetTarget())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &OptionsResponse{Status: int32(res.StatusCode), Reason: res.Reason, Media: res.Media, Allow: res.Allow}, nil
+}
+
 func (g *telephonyServer) Close(ctx context.Context, req *SessionRequest) (*Empty, error) {
 	sess, ok := g.s.remove(req.GetSessionId())
 	if !ok {
