@@ -14,6 +14,7 @@ all: build
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/cusax ./cmd/cusax
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/cusax-numbers ./cmd/cusax-numbers
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(BIN)/cusax-jq ./cmd/cusax-jq
 
 # The built-in backends also build as standalone plugin binaries.
 plugins:

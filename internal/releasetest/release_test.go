@@ -96,6 +96,10 @@ func checkInstalled(t *testing.T, bin, pluginDir string) {
 	if err := json.Unmarshal([]byte(r.stdout), &v); r.code != 0 || err != nil || v.Version != version {
 		t.Errorf("%s version: exit %d %q (%v), want version %s", bin, r.code, r.stdout, err, version)
 	}
+	// --jq runs cusax-jq from beside cusax (through a link too).
+	if r := cusax(t, bin, home, "", "version", "--jq", ".schema"); r.code != 0 || r.stdout != "cusax.version/v1\n" {
+		t.Errorf("%s version --jq .schema: exit %d %q %s", bin, r.code, r.stdout, r.stderr)
+	}
 	r = cusax(t, bin, home, "", "plugins", "--json")
 	var doc struct {
 		Plugins []pluginRow `json:"plugins"`
@@ -147,7 +151,7 @@ func TestReleaseSnapshot(t *testing.T) {
 	clean := t.TempDir()
 	sh(t, `umask 002 && tar -xzf "$1" -C "$2"`, archive, clean)
 	dir := filepath.Join(clean, prefix)
-	for _, f := range []string{"cusax", "cusax-numbers", "LICENSE", "docs/licenses.md", "man/man1/cusax.1.gz",
+	for _, f := range []string{"cusax", "cusax-numbers", "cusax-jq", "LICENSE", "docs/licenses.md", "man/man1/cusax.1.gz",
 		"completions/cusax.bash", "completions/cusax.zsh", "completions/cusax.fish", "plugins/cusax-plugin-policy-tollguard"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("archive lacks %s: %v", f, err)
@@ -213,7 +217,7 @@ func checkChecksums(t *testing.T, out string) {
 				BOMFormat  string `json:"bomFormat"`
 				Components []any  `json:"components"`
 			}
-			if err := json.Unmarshal(data, &bom); err != nil || bom.BOMFormat != "CycloneDX" || len(bom.Components) < 5 {
+			if err := json.Unmarshal(data, &bom); err != nil || bom.BOMFormat != "CycloneDX" || len(bom.Components) == 0 {
 				t.Errorf("%s: not a CycloneDX SBOM with components (%v)", name, err)
 			}
 		}

@@ -1,5 +1,5 @@
 // Command licenses writes docs/licenses.md: every module linked into the
-// binaries a release ships (cusax, cusax-numbers, the standalone plugins),
+// binaries a release ships (cusax, cusax-numbers, cusax-jq, the standalone plugins),
 // its version and its licence, read from the LICENSE file in the module
 // cache. It fails on a licence it cannot name or one outside the allowed
 // set, so a new dependency cannot slip in under an incompatible licence.
@@ -21,7 +21,7 @@ import (
 )
 
 // Packages are the main packages a release ships.
-var Packages = []string{"./cmd/cusax", "./cmd/cusax-numbers", "./plugins/..."}
+var Packages = []string{"./cmd/cusax", "./cmd/cusax-numbers", "./cmd/cusax-jq", "./plugins/..."}
 
 // Allowed licences: permissive ones, and MPL-2.0 (file-level copyleft:
 // met by shipping the unmodified files, whose source is public).
@@ -50,7 +50,7 @@ func Write(w io.Writer, dir string) error {
 	b.WriteString(`# Licences
 
 cusax is released under the Apache License 2.0 (LICENSE). The binaries of a
-release (cusax, cusax-numbers, the standalone plugins) link the modules
+release (cusax, cusax-numbers, cusax-jq, the standalone plugins) link the modules
 below, each under its own licence, all compatible with Apache-2.0: MIT,
 BSD and Apache-2.0 are permissive; MPL-2.0 (hashicorp/go-plugin, yamux) is
 a file-level copyleft that cusax meets by using those files unmodified,

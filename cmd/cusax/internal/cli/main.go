@@ -89,6 +89,11 @@ func Run(ctx context.Context, io *iostreams.IOStreams, args []string) int {
 	root.SetOut(io.Out)
 	root.SetErr(io.ErrOut)
 	cmd, err := root.ExecuteC()
+	if jerr := f.FinishJQ(); errors.Is(jerr, cmdutil.ErrJQStdoutClosed) {
+		return cmdutil.ExitBrokenPipe
+	} else if jerr != nil && err == nil {
+		err = jerr
+	}
 	if g.agent != nil {
 		// A lease asked for but never used is closed, not left in the agent.
 		_ = g.agent.Close()

@@ -64,7 +64,8 @@ func cusaxBinary(tb testing.TB) string {
 			return
 		}
 		builtBin = filepath.Join(builtDir, "cusax")
-		cmd := exec.Command("go", "build", "-o", builtBin, "github.com/cusax/cusax/cmd/cusax")
+		// cusax-jq beside cusax, as in a release (--jq runs it).
+		cmd := exec.Command("go", "build", "-o", builtDir+"/", "github.com/cusax/cusax/cmd/cusax", "github.com/cusax/cusax/cmd/cusax-jq")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("build cusax: %v\n%s", err, out)

@@ -40,6 +40,9 @@ type Factory struct {
 	AllowPlaintext func() bool
 
 	plaintextWarned sync.Once
+
+	// jq is this run's --jq filter (EnableJQ), ended by FinishJQ.
+	jq JQ
 }
 
 // Config loads the config file.

@@ -6,15 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 
-	"github.com/itchyny/gojq"
 	"github.com/spf13/cobra"
 )
 
 // EnableJQ gives every command under root that has --json a --jq EXPR flag,
-// as gh does: EXPR (gojq, https://github.com/itchyny/gojq) is applied to
+// as gh does: EXPR (gojq, https://github.com/itchyny/gojq, run by NewJQ) is applied to
 // each JSON document the command prints (each line of a stream); strings
 // come out raw, other values as JSON, one result per line. --jq implies
 // --json. A bad expression is a usage error (exit 2) before the command
@@ -44,10 +42,16 @@ func EnableJQ(root *cobra.Command, f *Factory) {
 		if fl == nil || !fl.Changed {
 			return nil
 		}
-		code, err := CompileJQ(fl.Value.String())
+		expr := fl.Value.String()
+		jq, err := NewJQ(expr, f.IO.IsStdoutTTY(), f.IO.Out)
 		if err != nil {
+			var bad *JQExprError
+			if errors.As(err, &bad) {
+				return WithExit(ExitUsage, Usagef("--jq %q: %s", expr, bad.Msg))
+			}
 			return err
 		}
+		f.jq = jq
 		// audit-tls --format json|ndjson already prints JSON; any other
 		// command is switched to --json.
 		if ff := cmd.Flags().Lookup("format"); ff == nil || (ff.Value.String() != "json" && ff.Value.String() != "ndjson") {
@@ -55,38 +59,18 @@ func EnableJQ(root *cobra.Command, f *Factory) {
 				return err
 			}
 		}
-		f.IO.Out = &jqWriter{out: f.IO.Out, code: code, indent: f.IO.IsStdoutTTY()}
+		f.IO.Out = &jqWriter{jq: jq}
 		return nil
 	}
-}
-
-// CompileJQ parses and compiles a --jq expression. Its error is a usage
-// error (exit 2) shown on one line: the expression and what is wrong with
-// it say more than a pointer to --help would.
-func CompileJQ(expr string) (*gojq.Code, error) {
-	bad := func(err error) error {
-		return WithExit(ExitUsage, Usagef("--jq %q: %s", expr, strings.Join(strings.Fields(err.Error()), " ")))
-	}
-	q, err := gojq.Parse(expr)
-	if err != nil {
-		return nil, bad(err)
-	}
-	code, err := gojq.Compile(q)
-	if err != nil {
-		return nil, bad(err)
-	}
-	return code, nil
 }
 
 // jqWriter stands in for stdout under --jq. WriteJSON hands it whole
 // documents; anything written to it directly (an encoder of its own, as
 // the audit report has) is read as a stream of JSON values.
 type jqWriter struct {
-	mu     sync.Mutex
-	out    io.Writer
-	code   *gojq.Code
-	indent bool
-	buf    []byte
+	mu  sync.Mutex
+	jq  JQ
+	buf []byte
 }
 
 // Write takes JSON values, possibly split across calls.
@@ -118,42 +102,21 @@ func (j *jqWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// apply runs the expression on one document and prints its results.
+// apply hands one document to the filter.
 func (j *jqWriter) apply(doc []byte) error {
-	var v any
-	if err := json.Unmarshal(doc, &v); err != nil {
-		return err
-	}
-	var out bytes.Buffer
-	iter := j.code.Run(v)
-	for {
-		r, ok := iter.Next()
-		if !ok {
-			break
-		}
-		if err, ok := r.(error); ok {
-			var halt *gojq.HaltError
-			if errors.As(err, &halt) && halt.Value() == nil {
-				break
-			}
-			return fmt.Errorf("--jq: %s", strings.Join(strings.Fields(err.Error()), " "))
-		}
-		if s, ok := r.(string); ok {
-			out.WriteString(s)
-			out.WriteByte('\n')
-			continue
-		}
-		enc := json.NewEncoder(&out)
-		enc.SetEscapeHTML(false)
-		if j.indent {
-			enc.SetIndent("", "  ")
-		}
-		if err := enc.Encode(r); err != nil {
-			return fmt.Errorf("--jq: %w", err)
-		}
-	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	_, err := j.out.Write(out.Bytes())
+	return j.jq.Apply(doc)
+}
+
+// FinishJQ ends the --jq filter of this run, if any (cli.Run calls it once
+// the command returned): what it still held is written, and an
+// expression that failed on a document is the run's error (exit 1).
+func (f *Factory) FinishJQ() error {
+	if f.jq == nil {
+		return nil
+	}
+	err := f.jq.Close()
+	f.jq = nil
 	return err
 }

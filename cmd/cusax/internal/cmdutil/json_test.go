@@ -2,8 +2,11 @@ package cmdutil
 
 import (
 	"bytes"
+	"io"
 	"strings"
 	"testing"
+
+	"github.com/cusax/cusax/internal/jqfilter"
 
 	"github.com/cusax/cusax/cmd/cusax/internal/iostreams"
 	"github.com/spf13/cobra"
@@ -53,7 +56,21 @@ func jqRun(t *testing.T, tty bool, print func(*Factory) error, args ...string) (
 	EnableJQ(root, f)
 	root.SetArgs(append([]string{"x"}, args...))
 	err := root.Execute()
+	if jerr := f.FinishJQ(); err == nil {
+		err = jerr
+	}
 	return out.String(), err
+}
+
+// The cusax-jq helper is not built for unit tests: gojq in process.
+func init() {
+	NewJQ = func(expr string, indent bool, out io.Writer) (JQ, error) {
+		f, err := jqfilter.New(expr, indent, out)
+		if err != nil {
+			return nil, &JQExprError{Msg: err.Error()}
+		}
+		return f, nil
+	}
 }
 
 func TestJQStreamAndRaw(t *testing.T) {

@@ -15,6 +15,8 @@ import (
 	"github.com/cusax/cusax/cmd/cusax/internal/iostreams"
 	"github.com/cusax/cusax/cmd/cusax/internal/jsoncheck"
 	"github.com/spf13/cobra"
+	// In-process commands use gojq in process (no cusax-jq helper here).
+	_ "github.com/cusax/cusax/cmd/cusax/internal/cmdutil/cmdtest"
 )
 
 // covered says, for every command that has --json, the schemas its output

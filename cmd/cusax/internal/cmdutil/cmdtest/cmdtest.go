@@ -9,6 +9,7 @@ package cmdtest
 import (
 	"bytes"
 	"context"
+	"github.com/cusax/cusax/internal/jqfilter"
 	"io"
 	"os"
 	"path/filepath"
@@ -178,6 +179,9 @@ func (e *Env) Run(newCmd func(*cmdutil.Factory) *cobra.Command, args ...string) 
 	root.SetErr(e.IO.ErrOut)
 	cmd.SilenceUsage, cmd.SilenceErrors = true, true
 	err := root.ExecuteContext(e.Factory.Context)
+	if jerr := e.Factory.FinishJQ(); err == nil {
+		err = jerr
+	}
 	return Result{Err: err, Code: cmdutil.ExitCode(err), Stdout: e.Out.String(), Stderr: e.ErrOut.String()}
 }
 
@@ -190,3 +194,16 @@ func (e *Env) LoadConfig() *config.Config {
 	}
 	return c
 }
+
+// InProcessJQ is cmdutil.NewJQ with gojq in this process: commands run in
+// process by tests have no cusax-jq helper beside them. Importing cmdtest
+// sets it.
+func InProcessJQ(expr string, indent bool, out io.Writer) (cmdutil.JQ, error) {
+	f, err := jqfilter.New(expr, indent, out)
+	if err != nil {
+		return nil, &cmdutil.JQExprError{Msg: err.Error()}
+	}
+	return f, nil
+}
+
+func init() { cmdutil.NewJQ = InProcessJQ }
