@@ -352,47 +352,9 @@ func TestAgentDelayedChat(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ca, err := os.ReadFile(bed.CAFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reader, err := xmpp.New(hclog.NewNullLogger()).Connect(ctx, protocol.ConnectRequest{
-		Address: to, Password: users["agentreader"].Password, Server: bed.XMPPAddr, CAPEM: ca, Timeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reader.Close(context.Background())
-	msgs, err := reader.Messages(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Offline messages come after the initial presence (RFC 6121 §4.2).
-	if err := reader.SetPresence(ctx, protocol.Presence{}); err != nil {
-		t.Fatal(err)
-	}
-	var got []protocol.Message
-	deadline := time.After(5 * time.Second)
-	recv := make(chan protocol.Message)
-	go func() {
-		for {
-			m, err := msgs.Recv()
-			if err != nil {
-				return
-			}
-			recv <- m
-		}
-	}()
-loop:
-	for {
-		select {
-		case m := <-recv:
-			if m.Body == "sent while the server was away" {
-				got = append(got, m)
-			}
-		case <-deadline:
-			break loop
-		}
-	}
+	got := offlineMessages(t, ctx, bed, to, users["agentreader"].Password, func(m protocol.Message) bool {
+		return m.Body == "sent while the server was away"
+	})
 	if len(got) != 1 {
 		t.Fatalf("received %d copies, want exactly 1: %+v", len(got), got)
 	}
