@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cusax/cusax/cmd/cusax/internal/auditview"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/pkg/core/audit"
 	"github.com/cusax/cusax/pkg/core/auditreport"
@@ -337,18 +338,5 @@ func run(o *Options) error {
 	if code == audit.ExitOK {
 		return nil
 	}
-	return cmdutil.WithExit(code, errors.New(verdict(report)))
-}
-
-// verdict is the one-line summary on stderr for a non-zero exit.
-func verdict(r audit.Report) string {
-	name := map[int]string{audit.ExitWarning: "WARNING", audit.ExitCritical: "CRITICAL", audit.ExitUnknown: "UNKNOWN"}[r.Summary.ExitCode]
-	msg := fmt.Sprintf("audit-contacts %s: %d failed check(s)", name, r.Summary.Status[audit.Fail])
-	if r.Summary.MaxSeverity != nil {
-		msg += ", worst " + r.Summary.MaxSeverity.String()
-	}
-	if errs := r.Summary.Status[audit.Error]; errs > 0 {
-		msg += fmt.Sprintf(", %d check(s) could not run", errs)
-	}
-	return msg
+	return cmdutil.WithExit(code, errors.New(auditview.Verdict("audit-contacts", report)))
 }

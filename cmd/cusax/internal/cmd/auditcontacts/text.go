@@ -2,10 +2,10 @@ package auditcontacts
 
 import (
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 
+	"github.com/cusax/cusax/cmd/cusax/internal/auditview"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/cmd/cusax/internal/iostreams"
 	"github.com/cusax/cusax/pkg/core/audit"
@@ -25,22 +25,7 @@ func writeText(s *iostreams.IOStreams, facts []contactaudit.Facts, r audit.Repor
 			}
 		}
 		fmt.Fprintf(w, "%s %s (%s)  %d contacts\n", s.Bold("Account"), cmdutil.TermSafe(a.Account), cmdutil.TermSafe(strings.Join(who, ", ")), len(a.Contacts))
-		var shown []audit.Finding
-		for _, sev := range []audit.Severity{audit.Critical, audit.High, audit.Medium, audit.Low, audit.Info} {
-			for _, f := range r.Findings {
-				if f.Account == a.Account && f.Severity == sev && (f.Status == audit.Fail || f.Status == audit.Error) {
-					shown = append(shown, f)
-				}
-			}
-		}
-		if len(shown) == 0 {
-			fmt.Fprintf(w, "%s none failed\n", s.Bold("Findings"))
-		} else {
-			fmt.Fprintf(w, "%s %d\n", s.Bold("Findings"), len(shown))
-		}
-		for _, f := range shown {
-			finding(w, s, f)
-		}
+		auditview.WriteFindings(w, s, auditview.Failed(r, a.Account))
 		fmt.Fprintln(w)
 	}
 	t := cmdutil.NewTable(w, s.IsStdoutTTY(), "ACCOUNT", "CONTACTS", "PASSED", "FAILED", "ERRORED", "SKIPPED", "WORST")
@@ -76,30 +61,4 @@ func writeText(s *iostreams.IOStreams, facts []contactaudit.Facts, r audit.Repor
 		s.Bold("Result"), verdict, sum.Status[audit.Pass], sum.Status[audit.Fail], sum.Status[audit.Error],
 		sum.Status[audit.Skipped], r.Policy.WarnOn, r.Policy.FailOn)
 	return err
-}
-
-// finding prints one failed or errored check. Evidence quotes what the
-// servers returned (vCard values, SIP reason phrases): made terminal-safe.
-func finding(w io.Writer, s *iostreams.IOStreams, f audit.Finding) {
-	sev := strings.ToUpper(f.Severity.String())
-	switch {
-	case f.Status == audit.Error:
-		sev = s.Yellow("ERROR")
-	case f.Severity >= audit.High:
-		sev = s.Red(sev)
-	case f.Severity == audit.Medium:
-		sev = s.Yellow(sev)
-	}
-	where := string(f.Aspect)
-	if f.Endpoint != "" {
-		where += " " + cmdutil.TermSafe(f.Endpoint)
-	}
-	fmt.Fprintf(w, "  %-8s %s  %s  [%s]\n", sev, f.ID, f.Title, where)
-	if f.Evidence != "" {
-		fmt.Fprintf(w, "           evidence: %s\n", cmdutil.TermSafe(f.Evidence))
-	}
-	fmt.Fprintf(w, "           ref:      %s\n", f.Ref)
-	if f.Fix != "" {
-		fmt.Fprintf(w, "           fix:      %s\n", f.Fix)
-	}
 }

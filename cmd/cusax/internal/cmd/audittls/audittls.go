@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cusax/cusax/cmd/cusax/internal/auditview"
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
 	"github.com/cusax/cusax/pkg/core/audit"
 	"github.com/cusax/cusax/pkg/core/auditrun"
@@ -445,27 +446,5 @@ func run(o *Options) error {
 	if code == audit.ExitOK {
 		return nil
 	}
-	return cmdutil.WithExit(code, errors.New(verdict(report)))
-}
-
-// verdict is the one-line summary on stderr for a non-zero exit.
-func verdict(r audit.Report) string {
-	name := map[int]string{audit.ExitWarning: "WARNING", audit.ExitCritical: "CRITICAL", audit.ExitUnknown: "UNKNOWN"}[r.Summary.ExitCode]
-	failed := r.Summary.Status[audit.Fail]
-	errs := r.Summary.Status[audit.Error]
-	msg := fmt.Sprintf("audit-tls %s: %d failed check(s)", name, failed)
-	if r.Summary.MaxSeverity != nil {
-		msg += ", worst " + r.Summary.MaxSeverity.String()
-		// Name the worst failure by what failed (its failure title).
-		for _, f := range r.Findings {
-			if f.Status == audit.Fail && f.Severity == *r.Summary.MaxSeverity {
-				msg += ": " + f.Title + " (" + f.ID + ")"
-				break
-			}
-		}
-	}
-	if errs > 0 {
-		msg += fmt.Sprintf(", %d check(s) could not run", errs)
-	}
-	return msg
+	return cmdutil.WithExit(code, errors.New(auditview.Verdict("audit-tls", report)))
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cusax/cusax/cmd/cusax/internal/auditview"
 	"github.com/cusax/cusax/cmd/cusax/internal/iostreams"
 	"github.com/cusax/cusax/pkg/core/audit"
 )
@@ -23,22 +24,7 @@ func writeText(s *iostreams.IOStreams, accounts []audit.AccountFacts, r audit.Re
 		}{{"Chat", a.Chat}, {"Telephony", a.Telephony}} {
 			aspect(w, s, asp.label, asp.facts, a.ObservedAt)
 		}
-		var shown []audit.Finding
-		for _, sev := range []audit.Severity{audit.Critical, audit.High, audit.Medium, audit.Low, audit.Info} {
-			for _, f := range r.Findings {
-				if f.Account == a.Account && f.Severity == sev && (f.Status == audit.Fail || f.Status == audit.Error) {
-					shown = append(shown, f)
-				}
-			}
-		}
-		if len(shown) == 0 {
-			fmt.Fprintf(w, "%s none failed\n", s.Bold("Findings"))
-		} else {
-			fmt.Fprintf(w, "%s %d\n", s.Bold("Findings"), len(shown))
-		}
-		for _, f := range shown {
-			finding(w, s, f)
-		}
+		auditview.WriteFindings(w, s, auditview.Failed(r, a.Account))
 		fmt.Fprintln(w)
 	}
 	sum := r.Summary
@@ -162,37 +148,4 @@ func until(t, now time.Time) string {
 		return fmt.Sprintf("in %d hours", int(d.Hours()))
 	}
 	return fmt.Sprintf("in %d days", int(d.Hours()/24))
-}
-
-func finding(w io.Writer, s *iostreams.IOStreams, f audit.Finding) {
-	sev := strings.ToUpper(f.Severity.String())
-	switch {
-	case f.Status == audit.Error:
-		sev = s.Yellow("ERROR")
-	case f.Severity >= audit.High:
-		sev = s.Red(sev)
-	case f.Severity == audit.Medium:
-		sev = s.Yellow(sev)
-	}
-	where := string(f.Aspect)
-	if f.Endpoint != "" {
-		where += " " + f.Endpoint
-	}
-	fmt.Fprintf(w, "  %-8s %s  %s  [%s]\n", sev, f.ID, f.Title, where)
-	if f.Evidence != "" {
-		fmt.Fprintf(w, "           evidence: %s\n", f.Evidence)
-	}
-	if f.Ref != "" {
-		fmt.Fprintf(w, "           ref:      %s\n", f.Ref)
-	}
-	if f.Fix != "" {
-		fmt.Fprintf(w, "           fix:      %s\n", f.Fix)
-	}
-	if o := f.Override; o != nil {
-		line := fmt.Sprintf("%s under the profile; set by policy %s", o.FromSeverity, o.Policy)
-		if o.Reason != "" {
-			line += ": " + o.Reason
-		}
-		fmt.Fprintf(w, "           policy:   %s\n", line)
-	}
 }
