@@ -6,6 +6,7 @@ package auditview
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/cusax/cusax/cmd/cusax/internal/cmdutil"
@@ -90,4 +91,30 @@ func Verdict(command string, r audit.Report) string {
 		msg += fmt.Sprintf(", %d check(s) could not run", errs)
 	}
 	return msg
+}
+
+// Formats are the values of an audit's --format.
+var Formats = []string{"text", "json", "ndjson", "openmetrics", "html"}
+
+// Resolve checks an audit's --json/--format pair and --warn-on/--fail-on:
+// the format ("text" when none is asked), and the two severities.
+func Resolve(asJSON bool, format, warnOn, failOn string) (f string, warn, fail audit.Severity, err error) {
+	f = strings.ToLower(format)
+	switch {
+	case asJSON && f != "" && f != "json":
+		return "", 0, 0, cmdutil.Usagef("--json and --format %s disagree", format)
+	case asJSON:
+		f = "json"
+	case f == "":
+		f = "text"
+	case !slices.Contains(Formats, f):
+		return "", 0, 0, cmdutil.Usagef("--format %q: want %s", format, strings.Join(Formats, ", "))
+	}
+	if warn, err = audit.ParseSeverity(warnOn); err != nil {
+		return "", 0, 0, cmdutil.Usagef("--warn-on: %v", err)
+	}
+	if fail, err = audit.ParseSeverity(failOn); err != nil {
+		return "", 0, 0, cmdutil.Usagef("--fail-on: %v", err)
+	}
+	return f, warn, fail, nil
 }

@@ -80,11 +80,7 @@ func TestAgentLeaseKill9(t *testing.T) {
 	bed := testbed.Shared(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	users, err := bed.AddUsers(ctx, bed.Domain, "agentleasek9")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := newAgentHome(t, bed, "agentleasek9", users["agentleasek9"].Password)
+	h := bedAgentHome(t, ctx, bed, "agentleasek9")
 	p := h.run(t)
 	aor := "sip:agentleasek9@" + bed.Domain
 	p.waitLog(t, "lab: telephony: registered "+aor, 30*time.Second)
@@ -144,11 +140,7 @@ func TestAgentRosterLease(t *testing.T) {
 	bed := testbed.Shared(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	users, err := bed.AddUsers(ctx, bed.Domain, "agentroster")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := newAgentHome(t, bed, "agentroster", users["agentroster"].Password)
+	h := bedAgentHome(t, ctx, bed, "agentroster")
 	p := h.run(t)
 	p.waitLog(t, "lab: chat: connected as", 30*time.Second)
 	p.waitLog(t, "lab: telephony: registered", 30*time.Second)

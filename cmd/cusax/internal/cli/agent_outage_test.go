@@ -49,11 +49,7 @@ func TestAgentCombinedOutage(t *testing.T) {
 	bed := testbed.Start(t, testbed.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
-	users, err := bed.AddUsers(ctx, bed.Domain, "outalice")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := newAgentHome(t, bed, "outalice", users["outalice"].Password)
+	h := bedAgentHome(t, ctx, bed, "outalice")
 	aor := "sip:outalice@" + bed.Domain
 	bobHome, bob := deliveryUser(t, bed, "outbob", "")
 

@@ -34,6 +34,16 @@ type agentHome struct {
 	env      []string
 }
 
+// bedAgentHome adds user to the bed and logs it in (newAgentHome).
+func bedAgentHome(t testing.TB, ctx context.Context, bed *testbed.Bed, user string) agentHome {
+	t.Helper()
+	users, err := bed.AddUsers(ctx, bed.Domain, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newAgentHome(t, bed, user, users[user].Password)
+}
+
 func newAgentHome(t testing.TB, bed *testbed.Bed, user, password string, login ...string) agentHome {
 	t.Helper()
 	home := t.TempDir()
@@ -162,11 +172,7 @@ func TestAgentSurvivesRestarts(t *testing.T) {
 	bed := testbed.Start(t, testbed.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
-	users, err := bed.AddUsers(ctx, bed.Domain, "agentalice")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := newAgentHome(t, bed, "agentalice", users["agentalice"].Password)
+	h := bedAgentHome(t, ctx, bed, "agentalice")
 	// The default probe (every 30 s): the agent notices Prosody's restart
 	// from the end of the XMPP stream, not from a probe.
 	p := h.run(t)
@@ -242,11 +248,7 @@ func TestAgentKill9(t *testing.T) {
 	bed := testbed.Shared(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	users, err := bed.AddUsers(ctx, bed.Domain, "agentkill")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := newAgentHome(t, bed, "agentkill", users["agentkill"].Password)
+	h := bedAgentHome(t, ctx, bed, "agentkill")
 	var pids []int
 	t.Cleanup(func() {
 		for _, pid := range pids {
@@ -533,11 +535,7 @@ func TestAgentLeaseIncomingCall(t *testing.T) {
 	bed := testbed.Shared(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	users, err := bed.AddUsers(ctx, bed.Domain, "agentcallee")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := newAgentHome(t, bed, "agentcallee", users["agentcallee"].Password)
+	h := bedAgentHome(t, ctx, bed, "agentcallee")
 	p := h.run(t)
 	aor := "sip:agentcallee@" + bed.Domain
 	p.waitLog(t, "lab: telephony: registered "+aor, 30*time.Second)

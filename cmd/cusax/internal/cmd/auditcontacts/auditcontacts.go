@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -120,7 +119,7 @@ Exit codes follow the monitoring-plugin convention, as for audit-tls (see
 	fl.DurationVar(&o.Timeout, "timeout", 10*time.Second, "timeout for each login")
 	cmdutil.HeaderFlag(cmd, &o.Header)
 	cmd.ValidArgsFunction = f.CompleteAccountArgs
-	cmdutil.CompleteEnum(cmd, "format", formats)
+	cmdutil.CompleteEnum(cmd, "format", auditview.Formats)
 	var severities []string
 	for _, s := range audit.Severities() {
 		severities = append(severities, s.String())
@@ -140,9 +139,6 @@ func unknown(err error) error {
 	return cmdutil.WithExit(audit.ExitUnknown, cmdutil.WithHint(err, "run 'cusax audit-contacts --help' for usage"))
 }
 
-// formats are the values of --format.
-var formats = []string{"text", "json", "ndjson", "openmetrics", "html"}
-
 type setup struct {
 	format         string
 	warnOn, failOn audit.Severity
@@ -151,23 +147,9 @@ type setup struct {
 
 func resolve(o *Options) (setup, error) {
 	var s setup
-	s.format = strings.ToLower(o.Format)
-	switch {
-	case o.JSON && s.format != "" && s.format != "json":
-		return s, cmdutil.Usagef("--json and --format %s disagree", o.Format)
-	case o.JSON:
-		s.format = "json"
-	case s.format == "":
-		s.format = "text"
-	case !slices.Contains(formats, s.format):
-		return s, cmdutil.Usagef("--format must be one of %s, not %q", strings.Join(formats, ", "), o.Format)
-	}
 	var err error
-	if s.warnOn, err = audit.ParseSeverity(o.WarnOn); err != nil {
-		return s, cmdutil.Usagef("--warn-on: %v", err)
-	}
-	if s.failOn, err = audit.ParseSeverity(o.FailOn); err != nil {
-		return s, cmdutil.Usagef("--fail-on: %v", err)
+	if s.format, s.warnOn, s.failOn, err = auditview.Resolve(o.JSON, o.Format, o.WarnOn, o.FailOn); err != nil {
+		return s, err
 	}
 	switch {
 	case o.Parallel <= 0:

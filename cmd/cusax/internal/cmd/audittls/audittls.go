@@ -53,7 +53,7 @@ type Options struct {
 }
 
 // Formats are the values of --format.
-var Formats = []string{"text", "json", "ndjson", "openmetrics", "html"}
+var Formats = auditview.Formats
 
 // NewCmdAuditTLS builds the command.
 func NewCmdAuditTLS(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
@@ -229,23 +229,9 @@ type setup struct {
 
 func resolve(o *Options) (setup, error) {
 	var s setup
-	s.format = strings.ToLower(o.Format)
-	switch {
-	case o.JSON && s.format != "" && s.format != "json":
-		return s, cmdutil.Usagef("--json and --format %s disagree", o.Format)
-	case o.JSON:
-		s.format = "json"
-	case s.format == "":
-		s.format = "text"
-	case !slices.Contains(Formats, s.format):
-		return s, cmdutil.Usagef("--format %q: want %s", o.Format, strings.Join(Formats, ", "))
-	}
 	var err error
-	if s.warnOn, err = audit.ParseSeverity(o.WarnOn); err != nil {
-		return s, cmdutil.Usagef("--warn-on: %v", err)
-	}
-	if s.failOn, err = audit.ParseSeverity(o.FailOn); err != nil {
-		return s, cmdutil.Usagef("--fail-on: %v", err)
+	if s.format, s.warnOn, s.failOn, err = auditview.Resolve(o.JSON, o.Format, o.WarnOn, o.FailOn); err != nil {
+		return s, err
 	}
 	if o.Profile != "" {
 		s.profile, err = audit.LoadProfile(o.Profile)
