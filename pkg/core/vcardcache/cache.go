@@ -163,7 +163,7 @@ func (c *Cache) path(jid string) string {
 }
 
 func readBounded(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|openFlags, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -171,6 +171,9 @@ func readBounded(path string) ([]byte, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
+	}
+	if !fi.Mode().IsRegular() || !mine(fi) {
+		return nil, fmt.Errorf("%s: not a regular file of this user's: not read", path)
 	}
 	if fi.Size() > maxEntry {
 		return nil, errors.New("cache entry too large")
