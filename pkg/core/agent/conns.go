@@ -78,10 +78,13 @@ func (e *leaseEnd) finish() {
 }
 
 // track records a new lease, closed by closeFn, on the connection of ctx
-// (the Connect RPC's). A lease opened on a connection already gone ends at
-// once.
-func (c *conns) track(ctx context.Context, closeFn func(context.Context) error) *leaseEnd {
+// (the Connect RPC's). bind hands the lease its end before the end is
+// registered: a connection that closes at once ends the lease (closeFn)
+// from another goroutine, which must find it bound. A lease opened on a
+// connection already gone ends at once.
+func (c *conns) track(ctx context.Context, closeFn func(context.Context) error, bind func(*leaseEnd)) *leaseEnd {
 	e := &leaseEnd{c: c, close: closeFn}
+	bind(e)
 	c.open.Add(1)
 	cl, _ := ctx.Value(connKey{}).(*connLeases)
 	if cl == nil {

@@ -53,7 +53,7 @@ func (l *leaseIMPP) Connect(ctx context.Context, req protocol.ConnectRequest) (p
 			if reconnecting {
 				lease.hold(asked)
 			}
-			lease.leaseEnd = l.a.conns.track(ctx, lease.Close)
+			l.a.conns.track(ctx, lease.Close, func(e *leaseEnd) { lease.leaseEnd = e })
 			return lease, nil
 		}
 	}

@@ -37,7 +37,7 @@ func (l *leaseTelephony) Connect(ctx context.Context, req protocol.ConnectReques
 		if acc.tel != nil && sameAddress(acc.tel.req.Address, req.Address) {
 			lctx, cancel := context.WithCancel(context.Background())
 			tl := &telLease{t: acc.tel, ctx: lctx, cancel: cancel}
-			tl.leaseEnd = l.a.conns.track(ctx, tl.Close)
+			l.a.conns.track(ctx, tl.Close, func(e *leaseEnd) { tl.leaseEnd = e })
 			return tl, nil
 		}
 	}
