@@ -68,7 +68,21 @@ func (b *Bed) StartBaresip(t testing.TB, opts BaresipOptions) *Baresip {
 	return p
 }
 
+// startBaresip starts baresip on free ports. A port is free when picked
+// and taken by baresip a moment later: another process (the test shards
+// run side by side) may take it in between, so a start that failed with
+// "Address already in use" is tried again on new ports, twice at most.
 func (b *Bed) startBaresip(t testing.TB, bin string, opts BaresipOptions) (*Baresip, error) {
+	for attempt := 1; ; attempt++ {
+		p, err := b.startBaresipOnce(t, bin, opts)
+		if err == nil || attempt == 3 || !strings.Contains(err.Error(), "Address already in use") {
+			return p, err
+		}
+		t.Logf("testbed: baresip: a port was taken before baresip bound it; trying new ports (%d)", attempt)
+	}
+}
+
+func (b *Bed) startBaresipOnce(t testing.TB, bin string, opts BaresipOptions) (*Baresip, error) {
 	dir := t.TempDir()
 	// baresip listens on UDP and TCP; the port must be free in both.
 	port, err := freeUDPAndTCPPort()
