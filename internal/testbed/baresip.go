@@ -73,12 +73,19 @@ func (b *Bed) StartBaresip(t testing.TB, opts BaresipOptions) *Baresip {
 // run side by side) may take it in between, so a start that failed with
 // "Address already in use" is tried again on new ports, twice at most.
 func (b *Bed) startBaresip(t testing.TB, bin string, opts BaresipOptions) (*Baresip, error) {
+	return retryTaken(t, "baresip", func() (*Baresip, error) { return b.startBaresipOnce(t, bin, opts) })
+}
+
+// retryTaken runs start up to three times while it fails because a port
+// picked free was taken (by another test process, or as an outgoing
+// connection's ephemeral port) before the program bound it.
+func retryTaken[T any](t testing.TB, what string, start func() (T, error)) (T, error) {
 	for attempt := 1; ; attempt++ {
-		p, err := b.startBaresipOnce(t, bin, opts)
+		p, err := start()
 		if err == nil || attempt == 3 || !strings.Contains(err.Error(), "Address already in use") {
 			return p, err
 		}
-		t.Logf("testbed: baresip: a port was taken before baresip bound it; trying new ports (%d)", attempt)
+		t.Logf("testbed: %s: a port was taken before it was bound; trying new ports (%d)", what, attempt)
 	}
 }
 

@@ -57,44 +57,52 @@ func (b *Bed) StartBaresipCaller(t testing.TB, user string) *BaresipCaller {
 	if !ok || a.Domain != b.Domain || strings.ContainsAny(a.Password, ";>\"") {
 		t.Fatalf("testbed: baresip caller: %q is not a usable SIP user of the bed", user)
 	}
+	p, err := retryTaken(t, "baresip caller", func() (*BaresipCaller, error) { return b.startBaresipCaller(t, bin, a) })
+	if err != nil {
+		t.Fatalf("testbed: baresip caller: %v", err)
+	}
+	return p
+}
+
+func (b *Bed) startBaresipCaller(t testing.TB, bin string, a account) (*BaresipCaller, error) {
 	dir := t.TempDir()
 	port, err := freeUDPAndTCPPort()
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	rtp, err := freeUDPPortPair()
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	ctrl, err := freeUDPAndTCPPort()
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	cfg := strings.NewReplacer("{{PORT}}", strconv.Itoa(port), "{{DIR}}", dir, "{{CTRL}}", strconv.Itoa(ctrl),
 		"{{RTP}}", strconv.Itoa(rtp), "{{RTPEND}}", strconv.Itoa(rtp+3)).Replace(baresipCallerConfig)
 	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	acct := fmt.Sprintf("<sip:%s@%s;transport=udp>;auth_user=%s;auth_pass=%s;outbound=\"sip:%s;transport=udp\";regint=0;audio_codecs=PCMU,PCMA\n",
 		a.Name, b.Domain, a.Name, a.Password, b.SIPUDPAddr)
 	if err := os.WriteFile(filepath.Join(dir, "accounts"), []byte(acct), 0o600); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	cmd := exec.Command(bin, "-f", dir)
 	if cmd.Stdin, err = os.Open(os.DevNull); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	p := &BaresipCaller{User: user, Dir: dir, ctrl: net.JoinHostPort("127.0.0.1", strconv.Itoa(ctrl))}
+	p := &BaresipCaller{User: a.Name, Dir: dir, ctrl: net.JoinHostPort("127.0.0.1", strconv.Itoa(ctrl))}
 	if p.proc, err = startProcess("baresip caller", cmd, filepath.Join(dir, "baresip.log")); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	t.Cleanup(func() { _ = p.proc.stop() })
 	if err := waitStarted(p.proc, "ready", 10*time.Second, func() (bool, error) {
 		return strings.Contains(p.Output(), "baresip is ready."), nil
 	}); err != nil {
-		t.Fatalf("testbed: baresip caller: %v\n%s", err, p.Output())
+		return nil, fmt.Errorf("%v\n%s", err, p.Output())
 	}
-	return p
+	return p, nil
 }
 
 // Output is everything baresip printed so far.
